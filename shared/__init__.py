@@ -1,0 +1,1 @@
+"""Cobrança's domain core: rules, data layer, adapters and the assistant, shared by every deployable."""

@@ -1,0 +1,174 @@
+"""Campaigns table: hash `id`.
+
+GSIs: `by_status` (status, created_at) for the scheduler's "active campaigns"; `by_created`
+(constant `kind`, created_at) for the newest-first listing. Campaigns are few, so one constant
+partition is no hot spot, and nothing here scans.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import DeleteError, PutError, UpdateError
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
+from shared import clock
+from shared.data.attributes import IsoDateTimeAttribute
+from shared.data.base import (
+    TableModel,
+    TransitionConflict,
+    is_condition_failure,
+    record_kwargs,
+    set_actions,
+    to_domain,
+    validate_changes,
+)
+from shared.data.pagination import Page, query_page
+from shared.errors import Conflict, NotFound
+from shared.models import Campaign, CampaignStatus
+
+_KIND = "campaign"
+_FORBIDDEN = ("id", "created_at", "updated_at", "status")
+
+
+class _ByStatus(GlobalSecondaryIndex["CampaignRecord"]):
+    class Meta:
+        index_name = "by_status"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    created_at = IsoDateTimeAttribute(range_key=True)
+
+
+class _ByCreated(GlobalSecondaryIndex["CampaignRecord"]):
+    class Meta:
+        index_name = "by_created"
+        projection = AllProjection()
+
+    kind = UnicodeAttribute(hash_key=True)
+    created_at = IsoDateTimeAttribute(range_key=True)
+
+
+class CampaignRecord(TableModel):
+    class Meta:
+        suffix = "campaigns"
+
+    id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default=_KIND)
+    name = UnicodeAttribute()
+    status = UnicodeAttribute()
+    contact_method = UnicodeAttribute()
+    allowed_methods = ListAttribute(of=UnicodeAttribute)
+    fallback_order = ListAttribute(of=UnicodeAttribute)
+    schedule_start = UnicodeAttribute()
+    schedule_end = UnicodeAttribute()
+    weekdays = ListAttribute(of=NumberAttribute)
+    max_attempts_per_channel = NumberAttribute()
+    created_at = IsoDateTimeAttribute()
+    updated_at = IsoDateTimeAttribute()
+    started_at = IsoDateTimeAttribute(null=True)
+    completed_at = IsoDateTimeAttribute(null=True)
+
+    by_status = _ByStatus()
+    by_created = _ByCreated()
+
+
+def create(campaign: Campaign) -> Campaign:
+    """Store a new campaign; `Conflict` if the id is taken."""
+    record = CampaignRecord(**record_kwargs(campaign))
+    try:
+        record.save(condition=CampaignRecord.id.does_not_exist())
+    except PutError as exc:
+        if is_condition_failure(exc):
+            raise Conflict(f"campaign {campaign.id} already exists") from exc
+        raise
+    return campaign
+
+
+def get(campaign_id: str) -> Campaign:
+    """The campaign; `NotFound` if there is none."""
+    try:
+        return to_domain(Campaign, CampaignRecord.get(campaign_id, consistent_read=True))
+    except CampaignRecord.DoesNotExist:
+        raise NotFound(f"campaign {campaign_id} not found") from None
+
+
+def update(campaign_id: str, **changes: Any) -> Campaign:
+    """Change non-status fields (`None` clears an optional one); `NotFound` if missing.
+
+    Status changes go through `transition_status`, which checks the current status.
+    """
+    values = validate_changes(Campaign, changes, forbidden=_FORBIDDEN)
+    return _update(campaign_id, values, CampaignRecord.id.exists())
+
+
+def transition_status(
+    campaign_id: str,
+    from_statuses: Collection[CampaignStatus],
+    to_status: CampaignStatus,
+    **changes: Any,
+) -> Campaign:
+    """Move the campaign to `to_status` only if its status is one of `from_statuses` (one conditional
+    write); `Conflict` otherwise, `NotFound` if missing."""
+    if not from_statuses:
+        raise ValueError("from_statuses must not be empty")
+    values = validate_changes(Campaign, changes, forbidden=_FORBIDDEN)
+    values["status"] = CampaignStatus(to_status)
+    condition = CampaignRecord.status.is_in(*[CampaignStatus(s).value for s in from_statuses])
+    return _update(campaign_id, values, condition)
+
+
+def delete(campaign_id: str) -> None:
+    """Delete the campaign item (its targets are left to the caller); `NotFound` if missing."""
+    try:
+        CampaignRecord(campaign_id).delete(condition=CampaignRecord.id.exists())
+    except DeleteError as exc:
+        if is_condition_failure(exc):
+            raise NotFound(f"campaign {campaign_id} not found") from exc
+        raise
+
+
+def list_all(limit: int = 50, cursor: str | None = None) -> Page[Campaign]:
+    """Every campaign, newest first."""
+    return query_page(
+        CampaignRecord.by_created.query,
+        _KIND,
+        query_tag="campaigns.all",
+        limit=limit,
+        cursor=cursor,
+        convert=_to_campaign,
+        scan_index_forward=False,
+    )
+
+
+def list_by_status(status: CampaignStatus, limit: int = 100, cursor: str | None = None) -> Page[Campaign]:
+    """Campaigns in one status, newest first (the scheduler asks for the active ones)."""
+    status = CampaignStatus(status)
+    return query_page(
+        CampaignRecord.by_status.query,
+        status.value,
+        query_tag=f"campaigns.status:{status.value}",
+        limit=limit,
+        cursor=cursor,
+        convert=_to_campaign,
+        scan_index_forward=False,
+    )
+
+
+def _to_campaign(record: CampaignRecord) -> Campaign:
+    return to_domain(Campaign, record)
+
+
+def _update(campaign_id: str, values: dict[str, Any], condition: Any) -> Campaign:
+    values["updated_at"] = clock.now()
+    record = CampaignRecord(campaign_id)
+    try:
+        record.update(actions=set_actions(CampaignRecord, values), condition=condition)
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+        current = get(campaign_id)  # raises NotFound
+        raise TransitionConflict("campaign", campaign_id, current.status.value) from exc
+    return to_domain(Campaign, record)

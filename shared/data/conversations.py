@@ -1,0 +1,200 @@
+"""Conversations table: hash `id`, plus one claim item per chat id.
+
+A chat id (`whatsapp_<E.164>`, `voice_<CallSid>`) has at most one conversation. The table also holds
+an item `id = "chat#<chat_id>"` pointing at it, written in the same transaction as the conversation
+with `attribute_not_exists`, so two webhooks racing to open the same chat cannot both succeed.
+`by_chat_id` reads that claim (strongly consistent) rather than a GSI, so a message arriving right
+after the first one always finds the conversation.
+
+GSIs, newest activity first, all projecting every attribute (claim items carry none of their keys, so
+they never appear): `by_source` (source, last_activity_at), `by_status` (status, last_activity_at),
+`by_activity` (constant `kind`, last_activity_at) for "all". About 10k conversations a month and one
+activity bump per message keep the constant partition far below DynamoDB's per-partition limits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import BooleanAttribute, UnicodeAttribute
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.transactions import TransactWrite
+
+from shared import clock
+from shared.data.attributes import IsoDateTimeAttribute
+from shared.data.base import (
+    TableModel,
+    failed_transaction_items,
+    is_condition_failure,
+    record_kwargs,
+    set_actions,
+    to_domain,
+    transaction_connection,
+    validate_changes,
+)
+from shared.data.pagination import Page, query_page
+from shared.errors import Conflict, NotFound
+from shared.models import Conversation, ConversationSource, ConversationStatus
+
+_KIND = "conversation"
+_CLAIM_PREFIX = "chat#"
+_IMMUTABLE = ("id", "chat_id", "created_at", "updated_at")
+
+
+class _BySource(GlobalSecondaryIndex["ConversationRecord"]):
+    class Meta:
+        index_name = "by_source"
+        projection = AllProjection()
+
+    source = UnicodeAttribute(hash_key=True)
+    last_activity_at = IsoDateTimeAttribute(range_key=True)
+
+
+class _ByStatus(GlobalSecondaryIndex["ConversationRecord"]):
+    class Meta:
+        index_name = "by_status"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    last_activity_at = IsoDateTimeAttribute(range_key=True)
+
+
+class _ByActivity(GlobalSecondaryIndex["ConversationRecord"]):
+    class Meta:
+        index_name = "by_activity"
+        projection = AllProjection()
+
+    kind = UnicodeAttribute(hash_key=True)
+    last_activity_at = IsoDateTimeAttribute(range_key=True)
+
+
+class ConversationRecord(TableModel):
+    class Meta:
+        suffix = "conversations"
+
+    id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default=_KIND)
+    chat_id = UnicodeAttribute()
+    phone = UnicodeAttribute()
+    source = UnicodeAttribute()
+    status = UnicodeAttribute()
+    assigned_assistant = UnicodeAttribute(null=True)
+    client_name = UnicodeAttribute(null=True)
+    document = UnicodeAttribute(null=True)
+    target_id = UnicodeAttribute(null=True)
+    campaign_id = UnicodeAttribute(null=True)
+    identity_confirmed = BooleanAttribute()
+    call_sid = UnicodeAttribute(null=True)
+    last_activity_at = IsoDateTimeAttribute()
+    created_at = IsoDateTimeAttribute()
+    updated_at = IsoDateTimeAttribute()
+
+    by_source = _BySource()
+    by_status = _ByStatus()
+    by_activity = _ByActivity()
+
+
+class ChatClaimRecord(TableModel):
+    """The second item type of the conversations table: chat id -> conversation id."""
+
+    class Meta:
+        suffix = "conversations"
+        shares_table = True
+
+    id = UnicodeAttribute(hash_key=True)  # "chat#<chat_id>"
+    conversation_id = UnicodeAttribute()
+
+
+def create(conversation: Conversation) -> Conversation:
+    """Store a new conversation; `Conflict` if its chat id already has one (code `chat_taken`) or
+    the id is taken."""
+    claim = ChatClaimRecord(_CLAIM_PREFIX + conversation.chat_id, conversation_id=conversation.id)
+    record = ConversationRecord(**record_kwargs(conversation))
+    try:
+        with TransactWrite(connection=transaction_connection()) as transaction:
+            transaction.save(claim, condition=ChatClaimRecord.id.does_not_exist())
+            transaction.save(record, condition=ConversationRecord.id.does_not_exist())
+    except TransactWriteError as exc:
+        failed = failed_transaction_items(exc)
+        if 0 in failed:
+            raise Conflict(
+                f"chat {conversation.chat_id} already has a conversation", code="chat_taken"
+            ) from exc
+        if 1 in failed:
+            raise Conflict(f"conversation {conversation.id} already exists") from exc
+        raise
+    return conversation
+
+
+def get(conversation_id: str) -> Conversation:
+    """The conversation (strongly consistent read); `NotFound` if there is none."""
+    if conversation_id.startswith(_CLAIM_PREFIX):
+        raise NotFound(f"conversation {conversation_id} not found")
+    try:
+        return _to_conversation(ConversationRecord.get(conversation_id, consistent_read=True))
+    except ConversationRecord.DoesNotExist:
+        raise NotFound(f"conversation {conversation_id} not found") from None
+
+
+def by_chat_id(chat_id: str) -> Conversation | None:
+    """The conversation of a chat id, if any (two consistent GetItems: claim, then conversation)."""
+    try:
+        claim = ChatClaimRecord.get(_CLAIM_PREFIX + chat_id, consistent_read=True)
+    except ChatClaimRecord.DoesNotExist:
+        return None
+    try:
+        return get(claim.conversation_id)
+    except NotFound:
+        return None
+
+
+def update(conversation_id: str, **changes: Any) -> Conversation:
+    """Change fields (status, identity_confirmed, last_activity_at...); `NotFound` if missing."""
+    values = validate_changes(Conversation, changes, forbidden=_IMMUTABLE)
+    if not values:
+        return get(conversation_id)
+    values["updated_at"] = clock.now()
+    record = ConversationRecord(conversation_id)
+    try:
+        record.update(
+            actions=set_actions(ConversationRecord, values), condition=ConversationRecord.chat_id.exists()
+        )
+    except UpdateError as exc:
+        if is_condition_failure(exc):
+            raise NotFound(f"conversation {conversation_id} not found") from exc
+        raise
+    return _to_conversation(record)
+
+
+def list_page(
+    source: ConversationSource | None = None,
+    status: ConversationStatus | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page[Conversation]:
+    """Conversations, most recent activity first, optionally of one source and/or status.
+
+    With both, status is the index and source a filter (a page may then hold fewer than `limit`).
+    """
+    source = ConversationSource(source) if source is not None else None
+    status = ConversationStatus(status) if status is not None else None
+    common: dict[str, Any] = {
+        "query_tag": f"conversations:{source}:{status}",
+        "limit": limit,
+        "cursor": cursor,
+        "convert": _to_conversation,
+        "scan_index_forward": False,
+    }
+    if status is not None:
+        source_filter = (ConversationRecord.source == source.value) if source is not None else None
+        return query_page(
+            ConversationRecord.by_status.query, status.value, filter_condition=source_filter, **common
+        )
+    if source is not None:
+        return query_page(ConversationRecord.by_source.query, source.value, **common)
+    return query_page(ConversationRecord.by_activity.query, _KIND, **common)
+
+
+def _to_conversation(record: ConversationRecord) -> Conversation:
+    return to_domain(Conversation, record)

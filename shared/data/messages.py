@@ -1,0 +1,122 @@
+"""Messages table: hash `conversation_id`, range `sort_key` = f"{created_at}#{id}" (chronological;
+ids from `shared.ids.new_id` keep same-instant messages in the order they were made).
+
+GSI `by_external_id` (sparse: only messages with an Evolution/Twilio id) serves delivery receipts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import BooleanAttribute, UnicodeAttribute
+from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
+from shared.data.attributes import IsoDateTimeAttribute, iso_utc
+from shared.data.base import TableModel, is_condition_failure, record_kwargs, set_actions, to_domain
+from shared.errors import Conflict
+from shared.models import DeliveryStatus, Message
+
+# Receipts arrive out of order (READ before DELIVERY_ACK is common): a status only ever moves forward.
+_RANK = {
+    DeliveryStatus.PENDING: 0,
+    DeliveryStatus.SERVER_ACK: 1,
+    DeliveryStatus.DELIVERED: 2,
+    DeliveryStatus.READ: 3,
+    DeliveryStatus.FAILED: 2,  # a failure can follow a send/server ack, never a delivery or read
+}
+
+
+class _ByExternalId(GlobalSecondaryIndex["MessageRecord"]):
+    class Meta:
+        index_name = "by_external_id"
+        projection = AllProjection()
+
+    external_id = UnicodeAttribute(hash_key=True)
+
+
+class MessageRecord(TableModel):
+    class Meta:
+        suffix = "messages"
+
+    conversation_id = UnicodeAttribute(hash_key=True)
+    sort_key = UnicodeAttribute(range_key=True)
+    id = UnicodeAttribute()
+    sender = UnicodeAttribute()
+    content = UnicodeAttribute()
+    created_at = IsoDateTimeAttribute()
+    channel = UnicodeAttribute()
+    external_id = UnicodeAttribute(null=True)
+    delivery_status = UnicodeAttribute(null=True)
+    is_from_campaign = BooleanAttribute()
+
+    by_external_id = _ByExternalId()
+
+
+def append(message: Message) -> Message:
+    """Store a message at the end of its conversation; `Conflict` if that exact message exists."""
+    record = MessageRecord(**record_kwargs(message), sort_key=_sort_key(message))
+    try:
+        record.save(condition=MessageRecord.sort_key.does_not_exist())
+    except PutError as exc:
+        if is_condition_failure(exc):
+            raise Conflict(f"message {message.id} already stored") from exc
+        raise
+    return message
+
+
+def list_for(conversation_id: str, limit: int | None = None, newest_first: bool = False) -> list[Message]:
+    """A conversation's messages in chronological order (or newest first), at most `limit` of them.
+
+    For "the last 20, in order" ask `newest_first=True, limit=20` and reverse.
+    """
+    results = MessageRecord.query(
+        conversation_id, scan_index_forward=not newest_first, limit=limit, page_size=limit
+    )
+    return [_to_message(record) for record in results]
+
+
+def by_external_id(external_id: str) -> Message | None:
+    """The message an Evolution/Twilio id refers to, if any."""
+    for record in MessageRecord.by_external_id.query(external_id, limit=1):
+        return _to_message(record)
+    return None
+
+
+def set_delivery_status(external_id: str, status: DeliveryStatus) -> Message | None:
+    """Record a delivery receipt; never moves a status backwards (an older receipt is a no-op).
+
+    Returns the message as stored afterwards, or None when no message has that external id.
+    """
+    message = by_external_id(external_id)
+    if message is None:
+        return None
+    status = DeliveryStatus(status)
+    earlier = [s.value for s, rank in _RANK.items() if rank < _RANK[status]]
+    not_later: Any = MessageRecord.delivery_status.does_not_exist()
+    if earlier:
+        not_later = not_later | MessageRecord.delivery_status.is_in(*earlier)
+    record = MessageRecord(message.conversation_id, _sort_key(message))
+    try:
+        record.update(
+            actions=set_actions(MessageRecord, {"delivery_status": status}),
+            # exists(): an UpdateItem on a missing key would create a stub item
+            condition=MessageRecord.sort_key.exists() & not_later,
+        )
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+        try:
+            stored = MessageRecord.get(message.conversation_id, _sort_key(message), consistent_read=True)
+        except MessageRecord.DoesNotExist:
+            return None
+        return _to_message(stored)
+    return _to_message(record)
+
+
+def _sort_key(message: Message) -> str:
+    return f"{iso_utc(message.created_at)}#{message.id}"
+
+
+def _to_message(record: MessageRecord) -> Message:
+    return to_domain(Message, record)

@@ -1,0 +1,98 @@
+"""Opt-outs table: hash `key` = "phone#<E.164>" or "document#<normalized>"; permanent, never expire.
+
+GSI `by_created` (constant `kind`, created_at) lists them newest first without a scan. Callers pass
+already-normalized values (`shared.phones` / `shared.documents`); matching a phone that lost its ninth
+digit is the caller's job (check both forms).
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import UnicodeAttribute
+from pynamodb.exceptions import PutError
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
+from shared import clock
+from shared.data.attributes import IsoDateTimeAttribute
+from shared.data.base import TableModel, is_condition_failure, to_domain
+from shared.data.pagination import Page, query_page
+from shared.models import OptOut
+
+_KIND = "optout"
+
+
+class _ByCreated(GlobalSecondaryIndex["OptOutRecord"]):
+    class Meta:
+        index_name = "by_created"
+        projection = AllProjection()
+
+    kind = UnicodeAttribute(hash_key=True)
+    created_at = IsoDateTimeAttribute(range_key=True)
+
+
+class OptOutRecord(TableModel):
+    class Meta:
+        suffix = "optouts"
+
+    key = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default=_KIND)
+    value = UnicodeAttribute()
+    reason = UnicodeAttribute(null=True)
+    source = UnicodeAttribute()
+    created_at = IsoDateTimeAttribute()
+
+    by_created = _ByCreated()
+
+
+def phone_key(phone: str) -> str:
+    """The opt-out key of an E.164 phone."""
+    return f"phone#{phone}"
+
+
+def document_key(document: str) -> str:
+    """The opt-out key of a normalized CPF/CNPJ."""
+    return f"document#{document}"
+
+
+def add(
+    *, phone: str | None = None, document: str | None = None, reason: str | None = None, source: str
+) -> list[OptOut]:
+    """Opt out a phone and/or a document. Idempotent: an existing opt-out is kept as first recorded
+    (its date and reason) and returned as is."""
+    keys = [(phone_key(phone), phone)] if phone else []
+    keys += [(document_key(document), document)] if document else []
+    if not keys:
+        raise ValueError("an opt-out needs a phone or a document")
+    now = clock.now()
+    stored = []
+    for key, value in keys:
+        record = OptOutRecord(key, value=value, reason=reason, source=source, created_at=now)
+        try:
+            record.save(condition=OptOutRecord.key.does_not_exist())
+        except PutError as exc:
+            if not is_condition_failure(exc):
+                raise
+            record = OptOutRecord.get(key, consistent_read=True)
+        stored.append(to_domain(OptOut, record))
+    return stored
+
+
+def is_opted_out(phone: str | None = None, document: str | None = None) -> bool:
+    """True if the phone or the document opted out (one strongly consistent BatchGet)."""
+    keys = ([phone_key(phone)] if phone else []) + ([document_key(document)] if document else [])
+    if not keys:
+        return False
+    found = OptOutRecord.batch_get(keys, consistent_read=True, attributes_to_get=["key"])
+    return any(True for _ in found)
+
+
+def list_page(limit: int = 50, cursor: str | None = None) -> Page[OptOut]:
+    """Every opt-out, newest first."""
+    return query_page(
+        OptOutRecord.by_created.query,
+        _KIND,
+        query_tag="optouts",
+        limit=limit,
+        cursor=cursor,
+        convert=lambda record: to_domain(OptOut, record),
+        scan_index_forward=False,
+    )

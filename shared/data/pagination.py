@@ -1,0 +1,99 @@
+"""`Page[T]` and the opaque cursors of every list function.
+
+A cursor is DynamoDB's LastEvaluatedKey, tagged with a short hash of the query it came from and
+base64url-encoded. The tag makes a cursor from one listing (another campaign, another filter) fail as
+`InvalidInput` instead of silently returning the wrong rows.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from pynamodb.exceptions import QueryError
+from pynamodb.pagination import ResultIterator
+
+from shared.errors import InvalidInput
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+MAX_PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a listing; pass `next_cursor` back to get the next one (None: no more pages)."""
+
+    items: list[T] = field(default_factory=list)
+    next_cursor: str | None = None
+
+
+def check_limit(limit: int) -> int:
+    """Reject page sizes the API should never forward (zero, negative, absurdly large)."""
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise InvalidInput(f"limit must be between 1 and {MAX_PAGE_SIZE}", code="invalid_limit")
+    return limit
+
+
+def encode_cursor(query_tag: str, last_evaluated_key: dict[str, Any] | None) -> str | None:
+    """The URL-safe cursor for `last_evaluated_key` (None when the listing is exhausted)."""
+    if not last_evaluated_key:
+        return None
+    payload = json.dumps({"q": _tag_hash(query_tag), "k": last_evaluated_key}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def decode_cursor(query_tag: str, cursor: str | None) -> dict[str, Any] | None:
+    """The LastEvaluatedKey inside `cursor`; `InvalidInput` if it is malformed or from another query."""
+    if cursor is None or cursor == "":
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        payload = json.loads(raw)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidInput("invalid cursor", code="invalid_cursor") from exc
+    if (
+        not isinstance(payload, dict)
+        or payload.get("q") != _tag_hash(query_tag)
+        or not isinstance(payload.get("k"), dict)
+    ):
+        raise InvalidInput("invalid cursor", code="invalid_cursor")
+    key: dict[str, Any] = payload["k"]
+    return key
+
+
+def query_page(
+    query: Callable[..., ResultIterator[R]],
+    hash_key: Any,
+    *,
+    query_tag: str,
+    limit: int,
+    cursor: str | None,
+    convert: Callable[[R], T],
+    **query_kwargs: Any,
+) -> Page[T]:
+    """Run one bounded Query (`Model.query` or `Index.query`) from `cursor` and wrap it as a `Page`.
+
+    `query_tag` must identify the listing completely (index, partition value, filters).
+    """
+    check_limit(limit)
+    start_key = decode_cursor(query_tag, cursor)
+    results = query(hash_key, limit=limit, page_size=limit, last_evaluated_key=start_key, **query_kwargs)
+    try:
+        items = [convert(record) for record in results]
+    except QueryError as exc:
+        if start_key is not None and exc.cause_response_code == "ValidationException":
+            # A well-formed cursor whose key does not fit the query (hand-edited): the caller's fault.
+            raise InvalidInput("invalid cursor", code="invalid_cursor") from exc
+        raise
+    return Page(items=items, next_cursor=encode_cursor(query_tag, results.last_evaluated_key))
+
+
+def _tag_hash(query_tag: str) -> str:
+    return hashlib.blake2b(query_tag.encode(), digest_size=6).hexdigest()

@@ -1,0 +1,390 @@
+"""Targets table: hash `id`, deterministic from (campaign, document, invoice) — see `shared.ids`.
+
+GSIs (all projecting every attribute, so listings need no second read):
+- `by_campaign_state`: campaign_id + `state_key` = f"{state}#{at}", where `at` is `next_attempt_at`
+  for pending targets (when it becomes due) and the moment the target entered its state otherwise
+  (so "scheduled for more than an hour" is a range query too). Serves the scheduler's due query,
+  listing by state and listing a whole campaign (grouped by state).
+- `by_campaign_outcome` (sparse): campaign_id + `outcome_key` = f"{outcome}#{at}", `at` being when
+  the outcome was recorded; only targets with an outcome are in it.
+- `by_document`: document + created_at. `by_call_sid` (sparse): call_sid.
+
+Every write that changes state or outcome is one UpdateItem that also rewrites the composite keys;
+both key parts are known at write time, so no read is needed first. The campaign's counters
+(`counters.campaign_scope`) are kept here: "total", "state:<state>", "outcome:<outcome>". They are
+applied right after the target write (not in the same transaction), so a process dying between the two
+leaves them one off; nothing else may write those names.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection, Iterable
+from datetime import datetime
+from typing import Any
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
+from pynamodb.constants import ALL_OLD
+from pynamodb.exceptions import UpdateError
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
+from shared import clock
+from shared.data import counters
+from shared.data.attributes import DecimalAttribute, IsoDateAttribute, IsoDateTimeAttribute, iso_utc
+from shared.data.base import (
+    TableModel,
+    TransitionConflict,
+    batch_delete,
+    batch_put,
+    is_condition_failure,
+    record_kwargs,
+    set_actions,
+    to_domain,
+    validate_changes,
+)
+from shared.data.pagination import Page, check_limit, query_page
+from shared.errors import NotFound
+from shared.ids import target_id as deterministic_id
+from shared.models import Outcome, Target, TargetState
+
+# Fields a caller may not set through `update`: keys, and the ones a transition owns (state, and
+# next_attempt_at, which is part of a pending target's index key).
+_IMMUTABLE = ("id", "campaign_id", "document", "invoice_number", "created_at", "updated_at")
+_TRANSITION_OWNED = ("state", "next_attempt_at")
+
+
+class _ByCampaignState(GlobalSecondaryIndex["TargetRecord"]):
+    class Meta:
+        index_name = "by_campaign_state"
+        projection = AllProjection()
+
+    campaign_id = UnicodeAttribute(hash_key=True)
+    state_key = UnicodeAttribute(range_key=True)
+
+
+class _ByCampaignOutcome(GlobalSecondaryIndex["TargetRecord"]):
+    class Meta:
+        index_name = "by_campaign_outcome"
+        projection = AllProjection()
+
+    campaign_id = UnicodeAttribute(hash_key=True)
+    outcome_key = UnicodeAttribute(range_key=True)
+
+
+class _ByDocument(GlobalSecondaryIndex["TargetRecord"]):
+    class Meta:
+        index_name = "by_document"
+        projection = AllProjection()
+
+    document = UnicodeAttribute(hash_key=True)
+    created_at = IsoDateTimeAttribute(range_key=True)
+
+
+class _ByCallSid(GlobalSecondaryIndex["TargetRecord"]):
+    class Meta:
+        index_name = "by_call_sid"
+        projection = AllProjection()
+
+    call_sid = UnicodeAttribute(hash_key=True)
+
+
+class TargetRecord(TableModel):
+    class Meta:
+        suffix = "targets"
+
+    id = UnicodeAttribute(hash_key=True)
+    campaign_id = UnicodeAttribute()
+    client_name = UnicodeAttribute()
+    phone = UnicodeAttribute()
+    document = UnicodeAttribute()
+    installation_point = UnicodeAttribute(null=True)
+    debt_amount = DecimalAttribute()
+    invoice_number = UnicodeAttribute(null=True)
+    invoice_due_date = IsoDateAttribute(null=True)
+    state = UnicodeAttribute()
+    outcome = UnicodeAttribute(null=True)
+    outcome_details = UnicodeAttribute(null=True)
+    channel = UnicodeAttribute(null=True)
+    attempt_count = NumberAttribute()
+    channel_attempts = NumberAttribute()
+    last_attempt_at = IsoDateTimeAttribute(null=True)
+    next_attempt_at = IsoDateTimeAttribute()
+    call_sid = UnicodeAttribute(null=True)
+    conversation_id = UnicodeAttribute(null=True)
+    import_id = UnicodeAttribute(null=True)
+    created_at = IsoDateTimeAttribute()
+    updated_at = IsoDateTimeAttribute()
+    state_key = UnicodeAttribute()
+    outcome_key = UnicodeAttribute(null=True)
+    milestones = UnicodeSetAttribute(null=True)  # see mark_milestone; not part of the domain model
+
+    by_campaign_state = _ByCampaignState()
+    by_campaign_outcome = _ByCampaignOutcome()
+    by_document = _ByDocument()
+    by_call_sid = _ByCallSid()
+
+
+def insert_new(new_targets: Iterable[Target]) -> tuple[list[Target], list[str]]:
+    """Store the targets that do not exist yet; returns (inserted, ids of duplicates).
+
+    Duplicates are ids already stored or repeated in the input. One consistent BatchGet per 100 ids
+    finds the existing ones, then BatchWriteItem (25 per request, unprocessed items retried) stores the
+    rest. Not transactional: two imports of the same rows running at the same instant could both
+    write a row (same content, last write wins), and count it twice.
+    """
+    unique: dict[str, Target] = {}
+    duplicates: list[str] = []
+    for target in new_targets:
+        expected = deterministic_id(target.campaign_id, target.document, target.invoice_number)
+        if target.id != expected:
+            raise ValueError(f"target id {target.id!r} is not shared.ids.target_id(...) = {expected!r}")
+        if target.id in unique:
+            duplicates.append(target.id)
+        else:
+            unique[target.id] = target
+    existing = _existing_ids(list(unique))
+    inserted = [target for target_id, target in unique.items() if target_id not in existing]
+    duplicates.extend(target_id for target_id in unique if target_id in existing)
+    batch_put(TargetRecord, (_record(target) for target in inserted))
+    _count_inserted(inserted)
+    return inserted, duplicates
+
+
+def get(target_id: str) -> Target:
+    """The target (strongly consistent read); `NotFound` if there is none."""
+    try:
+        return _to_target(TargetRecord.get(target_id, consistent_read=True))
+    except TargetRecord.DoesNotExist:
+        raise NotFound(f"target {target_id} not found") from None
+
+
+def due_for_campaign(campaign_id: str, now: datetime, limit: int = 100) -> list[Target]:
+    """Pending targets of the campaign whose `next_attempt_at` <= `now`, oldest due first.
+
+    Read from a GSI (eventually consistent): a target may still show here for a moment after it was
+    taken, which is why taking it is a conditional `transition`.
+    """
+    check_limit(limit)
+    pending = TargetState.PENDING.value
+    condition = TargetRecord.state_key.between(f"{pending}#", f"{pending}#{iso_utc(now)}")
+    results = TargetRecord.by_campaign_state.query(campaign_id, condition, limit=limit, page_size=limit)
+    return [_to_target(record) for record in results]
+
+
+def list_for_campaign(
+    campaign_id: str,
+    state: TargetState | None = None,
+    outcome: Outcome | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page[Target]:
+    """A campaign's targets, optionally of one state and/or outcome.
+
+    By outcome: newest outcome first (with a state too, the state is a filter on that index, so a page
+    may hold fewer than `limit` items while `next_cursor` is still set). By state: pending ones by due
+    time, others by the time they entered the state. Neither: grouped by state in that order.
+    """
+    state = TargetState(state) if state is not None else None
+    outcome = Outcome(outcome) if outcome is not None else None
+    tag = f"targets:{campaign_id}:{state}:{outcome}"
+    if outcome is not None:
+        return query_page(
+            TargetRecord.by_campaign_outcome.query,
+            campaign_id,
+            query_tag=tag,
+            limit=limit,
+            cursor=cursor,
+            convert=_to_target,
+            range_key_condition=TargetRecord.outcome_key.startswith(f"{outcome.value}#"),
+            filter_condition=(TargetRecord.state == state.value) if state is not None else None,
+            scan_index_forward=False,
+        )
+    return query_page(
+        TargetRecord.by_campaign_state.query,
+        campaign_id,
+        query_tag=tag,
+        limit=limit,
+        cursor=cursor,
+        convert=_to_target,
+        range_key_condition=(
+            TargetRecord.state_key.startswith(f"{state.value}#") if state is not None else None
+        ),
+    )
+
+
+def by_document(document: str) -> list[Target]:
+    """Every target (all campaigns) of one normalized document, oldest first."""
+    return [_to_target(record) for record in TargetRecord.by_document.query(document)]
+
+
+def by_call_sid(call_sid: str) -> Target | None:
+    """The target whose current call is `call_sid` (Twilio status callbacks), if any."""
+    for record in TargetRecord.by_call_sid.query(call_sid, limit=1):
+        return _to_target(record)
+    return None
+
+
+def transition(
+    target_id: str,
+    from_states: Collection[TargetState],
+    to_state: TargetState,
+    **changes: Any,
+) -> Target:
+    """Move the target to `to_state` if (and only if) its state is one of `from_states`.
+
+    One conditional UpdateItem sets the state, `changes`, `updated_at` and the index keys: of two
+    workers racing for the same target exactly one wins; the other gets `TransitionConflict` (a
+    `Conflict`). `NotFound` if the target does not exist. Moving to pending without a
+    `next_attempt_at` makes the target due now.
+    """
+    if not from_states:
+        raise ValueError("from_states must not be empty")
+    values = validate_changes(Target, changes, forbidden=(*_IMMUTABLE, "state"))
+    now = clock.now()
+    to_state = TargetState(to_state)
+    values["state"] = to_state
+    if to_state is TargetState.PENDING:
+        due = values.setdefault("next_attempt_at", now)
+        keys = {"state_key": f"{to_state.value}#{iso_utc(due)}"}
+    else:
+        keys = {"state_key": f"{to_state.value}#{iso_utc(now)}"}
+    condition = TargetRecord.state.is_in(*[TargetState(s).value for s in from_states])
+    return _write(target_id, values, keys, condition, now)
+
+
+def reschedule(target_id: str, at: datetime) -> Target:
+    """Keep a pending target pending but due at `at` (e.g. the next opening of the contact window)."""
+    return transition(target_id, [TargetState.PENDING], TargetState.PENDING, next_attempt_at=at)
+
+
+def update(target_id: str, **changes: Any) -> Target:
+    """Change fields other than state (`None` clears an optional one); `NotFound` if missing.
+
+    State and `next_attempt_at` go through `transition` / `reschedule`.
+    """
+    values = validate_changes(Target, changes, forbidden=(*_IMMUTABLE, *_TRANSITION_OWNED))
+    if not values:
+        return get(target_id)
+    return _write(target_id, values, {}, TargetRecord.id.exists(), clock.now())
+
+
+def mark_milestone(target_id: str, milestone: str) -> bool:
+    """Record that the target reached `milestone` ("contacted", "responded"...); True only the first
+    time, so a caller can count each milestone once per target however often it is reported.
+
+    One conditional UpdateItem adding to a string set; `NotFound` if the target does not exist.
+    """
+    if not milestone:
+        raise ValueError("milestone must not be empty")
+    try:
+        TargetRecord._get_connection().update_item(
+            target_id,
+            actions=[TargetRecord.milestones.add({milestone})],
+            condition=TargetRecord.id.exists() & ~TargetRecord.milestones.contains(milestone),
+        )
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+        get(target_id)  # raises NotFound when the target does not exist
+        return False
+    return True
+
+
+def delete_for_campaign(campaign_id: str) -> int:
+    """Delete every target of a campaign (a draft being discarded); returns how many.
+
+    Pages through the campaign's state index (no scan), deletes in batches of 25 and takes the
+    deleted targets out of the campaign's counters.
+    """
+    deltas: Counter[str] = Counter()
+    keys: list[str] = []
+    for record in TargetRecord.by_campaign_state.query(campaign_id):
+        keys.append(record.id)
+        deltas["total"] -= 1
+        deltas[f"state:{record.state}"] -= 1
+        if record.outcome is not None:
+            deltas[f"outcome:{record.outcome}"] -= 1
+    batch_delete(TargetRecord, ({"id": {"S": target_id}} for target_id in keys))
+    if keys:
+        counters.increment_many(counters.campaign_scope(campaign_id), deltas)
+    return len(keys)
+
+
+def counts(campaign_id: str) -> dict[str, int]:
+    """The campaign's counters: "total", "state:<state>", "outcome:<outcome>" (no scan)."""
+    return counters.read(counters.campaign_scope(campaign_id))
+
+
+# --- internals -----------------------------------------------------------------------------------------
+
+
+def _write(
+    target_id: str, values: dict[str, Any], keys: dict[str, Any], condition: Any, now: datetime
+) -> Target:
+    values["updated_at"] = now
+    if "outcome" in values:
+        outcome = values["outcome"]
+        keys["outcome_key"] = None if outcome is None else f"{Outcome(outcome).value}#{iso_utc(now)}"
+    actions = set_actions(TargetRecord, {**values, **keys})
+    try:
+        # ALL_OLD rather than ALL_NEW: the previous state and outcome are what the counters need, and
+        # the new item is exactly the old one with `values` applied.
+        data = TargetRecord._get_connection().update_item(
+            target_id, actions=actions, condition=condition, return_values=ALL_OLD
+        )
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+        current = get(target_id)  # raises NotFound when the target does not exist
+        raise TransitionConflict("target", target_id, current.state.value) from exc
+    old = _to_target(TargetRecord.from_raw_data(data["Attributes"]))
+    new = Target.model_validate({**old.model_dump(), **values})
+    _count_change(old, new)
+    return new
+
+
+def _existing_ids(ids: list[str]) -> set[str]:
+    if not ids:
+        return set()
+    found = TargetRecord.batch_get(ids, consistent_read=True, attributes_to_get=["id"])
+    return {record.id for record in found}
+
+
+def _record(target: Target) -> TargetRecord:
+    at = target.next_attempt_at if target.state is TargetState.PENDING else target.updated_at
+    outcome_key = None if target.outcome is None else f"{target.outcome.value}#{iso_utc(target.updated_at)}"
+    return TargetRecord(
+        **record_kwargs(target),
+        state_key=f"{target.state.value}#{iso_utc(at)}",
+        outcome_key=outcome_key,
+    )
+
+
+def _to_target(record: TargetRecord) -> Target:
+    return to_domain(Target, record)
+
+
+def _count_inserted(inserted: list[Target]) -> None:
+    per_campaign: dict[str, Counter[str]] = {}
+    for target in inserted:
+        deltas = per_campaign.setdefault(target.campaign_id, Counter())
+        deltas["total"] += 1
+        deltas[f"state:{target.state.value}"] += 1
+        if target.outcome is not None:
+            deltas[f"outcome:{target.outcome.value}"] += 1
+    for campaign_id, deltas in per_campaign.items():
+        counters.increment_many(counters.campaign_scope(campaign_id), deltas)
+
+
+def _count_change(old: Target, new: Target) -> None:
+    deltas: Counter[str] = Counter()
+    if old.state != new.state:
+        deltas[f"state:{old.state.value}"] -= 1
+        deltas[f"state:{new.state.value}"] += 1
+    if old.outcome != new.outcome:
+        if old.outcome is not None:
+            deltas[f"outcome:{old.outcome.value}"] -= 1
+        if new.outcome is not None:
+            deltas[f"outcome:{new.outcome.value}"] += 1
+    if any(deltas.values()):
+        counters.increment_many(counters.campaign_scope(new.campaign_id), deltas)

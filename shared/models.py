@@ -1,0 +1,232 @@
+"""Domain objects and their vocabularies. Plain pydantic models with no storage concerns:
+the data layer (`shared.data`) maps them to DynamoDB items, the API maps them to camelCase JSON."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class CampaignStatus(StrEnum):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+
+
+class ContactMethod(StrEnum):
+    VOICE = "voice"
+    WHATSAPP_PRIMARY = "whatsapp_primary"
+    WHATSAPP_FALLBACK = "whatsapp_fallback"
+
+
+class Channel(StrEnum):
+    WHATSAPP = "whatsapp"
+    VOICE = "voice"
+
+
+class TargetState(StrEnum):
+    PENDING = "pending"
+    SCHEDULED = "scheduled"
+    CALLING = "calling"
+    CONTACTED = "contacted"
+    COMPLETED = "completed"
+
+
+class Outcome(StrEnum):
+    ANSWERED = "answered"
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    FAILED = "failed"
+    VOICEMAIL = "voicemail"
+    NOT_ON_WHATSAPP = "not_on_whatsapp"
+    PROMISE_MADE = "promise_made"
+    PAID = "paid"
+    PAYMENT_CLAIMED = "payment_claimed"
+    PROMISE_BROKEN = "promise_broken"
+    OPTED_OUT = "opted_out"
+    TRANSFERRED = "transferred"
+
+
+class PromiseStatus(StrEnum):
+    PENDING = "pending"
+    FULFILLED = "fulfilled"
+    BROKEN = "broken"
+    RENEGOTIATED = "renegotiated"
+
+
+class PaymentMethod(StrEnum):
+    PIX = "pix"
+    BOLETO = "boleto"
+    CARTAO_CREDITO = "cartao_credito"
+    DEBITO_AUTOMATICO = "debito_automatico"
+    OUTROS = "outros"
+
+
+class ConversationSource(StrEnum):
+    INBOUND = "inbound"
+    WHATSAPP_CAMPAIGN = "whatsapp_campaign"
+    VOICE_CAMPAIGN = "voice_campaign"
+
+
+class ConversationStatus(StrEnum):
+    """What the dashboard shows as IA Atendendo / Transferido / Resolvido."""
+
+    AI = "ai"
+    TRANSFERRED = "transferred"
+    RESOLVED = "resolved"
+
+
+class Sender(StrEnum):
+    CUSTOMER = "customer"
+    ASSISTANT = "assistant"
+    AGENT = "agent"
+    SYSTEM = "system"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SERVER_ACK = "server_ack"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+
+
+class ImportStatus(StrEnum):
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class _Domain(BaseModel):
+    model_config = ConfigDict(validate_assignment=True, use_enum_values=False)
+
+
+class Campaign(_Domain):
+    id: str
+    name: str
+    status: CampaignStatus = CampaignStatus.DRAFT
+    contact_method: ContactMethod
+    allowed_methods: list[Channel] = Field(default_factory=lambda: [Channel.WHATSAPP])
+    fallback_order: list[Channel] = Field(default_factory=lambda: [Channel.WHATSAPP, Channel.VOICE])
+    schedule_start: str = "08:00"
+    schedule_end: str = "20:00"
+    # ISO weekdays (1 = Monday ... 7 = Sunday) the campaign may contact on; Sundays are never legal.
+    weekdays: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5, 6])
+    max_attempts_per_channel: int = 3
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+
+
+class Target(_Domain):
+    id: str
+    campaign_id: str
+    client_name: str
+    phone: str  # E.164 digits, e.g. 5511999998888
+    document: str  # normalized CPF (11 digits) or CNPJ (14 chars, upper case)
+    installation_point: str | None = None
+    debt_amount: Decimal
+    invoice_number: str | None = None
+    invoice_due_date: date | None = None
+    state: TargetState = TargetState.PENDING
+    outcome: Outcome | None = None
+    outcome_details: str | None = None
+    channel: Channel | None = None  # the channel of the current/last attempt
+    attempt_count: int = 0
+    channel_attempts: int = 0  # attempts on the current channel (retry limit)
+    last_attempt_at: datetime | None = None
+    next_attempt_at: datetime  # when the scheduler may take it (pending targets only)
+    call_sid: str | None = None
+    conversation_id: str | None = None
+    import_id: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class Promise(_Domain):
+    id: str
+    document: str
+    amount: Decimal
+    due_date: date  # the promised day, in the customer's zone
+    due_at: datetime  # end of that day (23:59:59.999) in the customer's zone
+    timezone: str
+    status: PromiseStatus = PromiseStatus.PENDING
+    payment_method: PaymentMethod | None = None
+    notes: str | None = None
+    target_id: str | None = None
+    campaign_id: str | None = None
+    conversation_id: str | None = None
+    replaces_id: str | None = None
+    next_check_at: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+    fulfilled_at: datetime | None = None
+    broken_at: datetime | None = None
+
+
+class Conversation(_Domain):
+    id: str
+    chat_id: str  # whatsapp_<E.164> for WhatsApp, voice_<CallSid> for calls
+    phone: str
+    source: ConversationSource
+    status: ConversationStatus = ConversationStatus.AI
+    assigned_assistant: str | None = "cobranca"
+    client_name: str | None = None
+    document: str | None = None
+    target_id: str | None = None
+    campaign_id: str | None = None
+    identity_confirmed: bool = False
+    call_sid: str | None = None
+    last_activity_at: datetime
+    created_at: datetime
+    updated_at: datetime
+
+
+class Message(_Domain):
+    id: str
+    conversation_id: str
+    sender: Sender
+    content: str
+    created_at: datetime
+    channel: Channel = Channel.WHATSAPP
+    external_id: str | None = None  # Evolution key.id / Twilio sid
+    delivery_status: DeliveryStatus | None = None
+    is_from_campaign: bool = False
+
+
+class OptOut(_Domain):
+    key: str  # "phone#<E.164>" or "document#<normalized>"
+    value: str
+    reason: str | None = None
+    source: str  # keyword | assistant | api
+    created_at: datetime
+
+
+class ImportRowError(_Domain):
+    line: int
+    field: str | None = None
+    code: str
+    message: str
+    value: str | None = None
+
+
+class ImportJob(_Domain):
+    id: str
+    campaign_id: str
+    status: ImportStatus = ImportStatus.PROCESSING
+    filename: str | None = None
+    source: str = "upload"  # upload | s3
+    total_rows: int = 0
+    imported: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    errors: list[ImportRowError] = Field(default_factory=list)  # the first few, for the API
+    report_key: str | None = None  # S3 key of the full rejected-rows CSV
+    failure: str | None = None
+    created_at: datetime
+    finished_at: datetime | None = None

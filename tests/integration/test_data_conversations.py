@@ -1,0 +1,127 @@
+"""Conversations (unique per chat id, listings by activity) and their messages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from shared.data import conversations, messages
+from shared.errors import Conflict, NotFound
+from shared.models import ConversationSource, ConversationStatus, DeliveryStatus, Sender
+
+pytestmark = pytest.mark.usefixtures("tables")
+
+
+def test_conversation_round_trip_and_lookup_by_chat_id(clock, make_conversation):
+    conversation = conversations.create(make_conversation(document="52998224725"))
+
+    assert conversations.get(conversation.id) == conversation
+    assert conversations.by_chat_id(conversation.chat_id) == conversation
+    assert conversations.by_chat_id("whatsapp_5521999990000") is None
+    with pytest.raises(NotFound):
+        conversations.get("missing")
+    with pytest.raises(NotFound):
+        conversations.get("chat#" + conversation.chat_id)  # the claim item is no conversation
+
+
+def test_a_chat_id_has_one_conversation(clock, make_conversation):
+    first = conversations.create(make_conversation())
+
+    with pytest.raises(Conflict) as raised:
+        conversations.create(make_conversation(chat_id=first.chat_id))
+
+    assert raised.value.code == "chat_taken"
+    assert conversations.by_chat_id(first.chat_id) == first
+    # The losing conversation was not written either (one transaction).
+    assert len(conversations.list_page().items) == 1
+
+
+def test_update_conversation(clock, make_conversation):
+    conversation = conversations.create(make_conversation())
+    clock.advance(timedelta(minutes=2))
+
+    updated = conversations.update(
+        conversation.id,
+        status=ConversationStatus.TRANSFERRED,
+        identity_confirmed=True,
+        assigned_assistant=None,
+    )
+
+    assert updated.status is ConversationStatus.TRANSFERRED and updated.identity_confirmed
+    assert updated.assigned_assistant is None and updated.updated_at == clock.now()
+    assert conversations.get(conversation.id) == updated
+    with pytest.raises(ValueError):
+        conversations.update(conversation.id, chat_id="whatsapp_other")
+    with pytest.raises(NotFound):
+        conversations.update("missing", status=ConversationStatus.RESOLVED)
+
+
+def test_list_newest_activity_first_by_source_and_status(clock, make_conversation):
+    now = clock.now()
+    inbound = conversations.create(
+        make_conversation(chat_id="whatsapp_1", source=ConversationSource.INBOUND, last_activity_at=now)
+    )
+    campaign = conversations.create(make_conversation(chat_id="whatsapp_2", last_activity_at=now))
+    voice = conversations.create(
+        make_conversation(chat_id="voice_CA1", source=ConversationSource.VOICE_CAMPAIGN, last_activity_at=now)
+    )
+    conversations.update(inbound.id, last_activity_at=now + timedelta(minutes=3))
+    conversations.update(
+        voice.id, last_activity_at=now + timedelta(minutes=1), status=ConversationStatus.RESOLVED
+    )
+
+    everything = conversations.list_page()
+    by_source = conversations.list_page(source=ConversationSource.INBOUND)
+    resolved = conversations.list_page(status=ConversationStatus.RESOLVED)
+    ai_campaign = conversations.list_page(
+        source=ConversationSource.WHATSAPP_CAMPAIGN, status=ConversationStatus.AI
+    )
+
+    assert [c.id for c in everything.items] == [inbound.id, voice.id, campaign.id]
+    assert [c.id for c in by_source.items] == [inbound.id]
+    assert [c.id for c in resolved.items] == [voice.id]
+    assert [c.id for c in ai_campaign.items] == [campaign.id]
+
+
+def test_list_pages_round_trip(clock, make_conversation):
+    for n in range(5):
+        conversations.create(make_conversation(chat_id=f"whatsapp_{n}"))
+        clock.advance(timedelta(seconds=1))
+
+    ids, cursor = [], None
+    for _ in range(5):
+        page = conversations.list_page(limit=2, cursor=cursor)
+        ids += [c.id for c in page.items]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+
+    assert len(ids) == 5 and len(set(ids)) == 5
+
+
+def test_messages_come_back_in_order_even_at_the_same_instant(clock, make_message):
+    first = messages.append(make_message(content="1"))
+    second = messages.append(make_message(content="2"))  # same virtual instant
+    clock.advance(timedelta(seconds=1))
+    third = messages.append(make_message(content="3", sender=Sender.ASSISTANT))
+    messages.append(make_message(conversation_id="OTHER"))
+
+    assert messages.list_for("CONV1") == [first, second, third]
+    assert messages.list_for("CONV1", limit=2, newest_first=True) == [third, second]
+    assert messages.list_for("NONE") == []
+    with pytest.raises(Conflict):
+        messages.append(first)
+
+
+def test_delivery_status_only_moves_forward(clock, make_message):
+    message = messages.append(make_message(external_id="EVO1", delivery_status=DeliveryStatus.PENDING))
+
+    assert messages.by_external_id("EVO1") == message
+    read = messages.set_delivery_status("EVO1", DeliveryStatus.READ)
+    late_ack = messages.set_delivery_status("EVO1", DeliveryStatus.DELIVERED)
+
+    assert read is not None and read.delivery_status is DeliveryStatus.READ
+    assert late_ack is not None and late_ack.delivery_status is DeliveryStatus.READ
+    assert messages.set_delivery_status("UNKNOWN", DeliveryStatus.READ) is None
+    assert messages.by_external_id("UNKNOWN") is None

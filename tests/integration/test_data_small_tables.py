@@ -1,0 +1,148 @@
+"""Opt-outs, counters, the contact log (frequency cap), import jobs and dedupe claims."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from shared.data import contact_log, counters, dedupe, imports, optouts
+from shared.errors import Conflict, NotFound
+from shared.models import Channel, ImportJob, ImportRowError, ImportStatus
+
+pytestmark = pytest.mark.usefixtures("tables")
+
+
+def test_optout_by_phone_or_document(clock):
+    added = optouts.add(phone="5511999998888", document="52998224725", reason="PARAR", source="keyword")
+
+    assert [o.key for o in added] == ["phone#5511999998888", "document#52998224725"]
+    assert optouts.is_opted_out(phone="5511999998888")
+    assert optouts.is_opted_out(phone="5521000000000", document="52998224725")
+    assert not optouts.is_opted_out(phone="5521000000000", document="11144477735")
+    assert not optouts.is_opted_out()
+
+
+def test_optout_is_idempotent_and_keeps_the_first_record(clock):
+    first = optouts.add(phone="5511999998888", reason="PARAR", source="keyword")
+    clock.advance(timedelta(days=1))
+
+    again = optouts.add(phone="5511999998888", reason="api", source="api")
+
+    assert again == first
+    with pytest.raises(ValueError):
+        optouts.add(source="api")
+
+
+def test_optouts_list_newest_first(clock):
+    for n in range(3):
+        optouts.add(document=f"doc{n}", source="api")
+        clock.advance(timedelta(seconds=1))
+
+    first = optouts.list_page(limit=2)
+    second = optouts.list_page(limit=2, cursor=first.next_cursor)
+
+    assert [o.value for o in first.items + second.items] == ["doc2", "doc1", "doc0"]
+
+
+def test_counters_add_atomically_and_read_in_one_call():
+    assert counters.increment("global", "messages_sent") == 1
+    assert counters.increment("global", "messages_sent", by=4) == 5
+
+    new_values = counters.increment_many("campaign#C1", {"calls": 2, "answered": 1, "skipped": 0})
+
+    assert new_values == {"calls": 2, "answered": 1}
+    assert counters.read("campaign#C1") == {"calls": 2, "answered": 1}
+    assert counters.read("global") == {"messages_sent": 5}
+    assert counters.read("nothing") == {}
+    assert counters.increment_many("global", {}) == {}
+
+
+def test_reserve_contact_enforces_the_daily_cap(clock):
+    now = clock.now()
+    day = date(2025, 3, 10)
+
+    first = contact_log.reserve_contact("52998224725", now, day, 1, Channel.WHATSAPP, "C1", "T1")
+    second = contact_log.reserve_contact(
+        "52998224725", now + timedelta(hours=1), day, 1, Channel.VOICE, "C2", "T2"
+    )
+    next_day = contact_log.reserve_contact(
+        "52998224725", now + timedelta(days=1), date(2025, 3, 11), 1, Channel.VOICE, "C2", "T2"
+    )
+    other_document = contact_log.reserve_contact("11144477735", now, day, 1, Channel.WHATSAPP, "C1", "T3")
+
+    assert (first, second, next_day, other_document) == (True, False, True, True)
+    assert contact_log.contacts_since("52998224725", now - timedelta(days=7)) == [
+        now,
+        now + timedelta(days=1),
+    ]
+    assert contact_log.contacts_since("52998224725", now + timedelta(minutes=1)) == [now + timedelta(days=1)]
+
+
+def test_reserve_contact_allows_up_to_the_configured_cap(clock):
+    now = clock.now()
+    day = date(2025, 3, 10)
+    results = [
+        contact_log.reserve_contact(
+            "52998224725", now + timedelta(minutes=n), day, 2, Channel.VOICE, None, f"T{n}"
+        )
+        for n in range(3)
+    ]
+    assert results == [True, True, False]
+
+
+def test_release_contact_gives_the_slot_back(clock):
+    now = clock.now()
+    day = date(2025, 3, 10)
+    assert contact_log.reserve_contact("52998224725", now, day, 1, Channel.WHATSAPP, "C1", "T1")
+
+    contact_log.release_contact("52998224725", now, day, "T1")
+    contact_log.release_contact("52998224725", now, day, "T1")  # twice: no-op
+
+    assert contact_log.contacts_since("52998224725", now - timedelta(days=1)) == []
+    assert contact_log.reserve_contact("52998224725", now, day, 1, Channel.VOICE, "C1", "T1")
+
+
+def test_contact_log_items_expire_by_ttl(clock):
+    now = clock.now()
+    contact_log.reserve_contact("52998224725", now, date(2025, 3, 10), 1, Channel.WHATSAPP, "C1", "T1")
+
+    items = list(contact_log.ContactLogRecord.query("52998224725"))
+
+    assert len(items) == 2
+    assert all(item.expires_at == now + contact_log.RETENTION for item in items)
+
+
+def test_import_job_create_get_update(clock):
+    job = imports.create(ImportJob(id="I1", campaign_id="C1", filename="marco.xlsx", created_at=clock.now()))
+    error = ImportRowError(line=3, field="cpf", code="invalid_document", message="CPF inválido", value="123")
+
+    updated = imports.update(
+        "I1",
+        status=ImportStatus.COMPLETED,
+        total_rows=10,
+        imported=9,
+        rejected=1,
+        errors=[error],
+        finished_at=clock.now(),
+    )
+
+    assert imports.get("I1") == updated
+    assert updated.errors == [error] and updated.status is ImportStatus.COMPLETED
+    assert imports.get("I1").filename == job.filename
+    with pytest.raises(Conflict):
+        imports.create(job)
+    with pytest.raises(NotFound):
+        imports.get("missing")
+    with pytest.raises(NotFound):
+        imports.update("missing", imported=1)
+
+
+def test_dedupe_claims_once_until_the_ttl_passes(clock):
+    assert dedupe.claim("evolution:MSG1", ttl_seconds=3600)
+    assert not dedupe.claim("evolution:MSG1", ttl_seconds=3600)
+    assert dedupe.claim("evolution:MSG2", ttl_seconds=3600)
+
+    clock.advance(timedelta(hours=1, seconds=1))  # expired, even if DynamoDB has not deleted it yet
+
+    assert dedupe.claim("evolution:MSG1", ttl_seconds=3600)

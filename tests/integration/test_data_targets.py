@@ -1,0 +1,280 @@
+"""Targets: de-duplicating import, the scheduler's due query, listings, conditional transitions, counts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from shared.data import TransitionConflict, targets
+from shared.errors import Conflict, InvalidInput, NotFound
+from shared.models import Channel, Outcome, TargetState
+
+pytestmark = pytest.mark.usefixtures("tables")
+
+
+def test_target_round_trip_keeps_decimal_dates_and_enums(clock, make_target):
+    target = make_target(debt_amount=Decimal("89.90"), outcome=None, channel=Channel.WHATSAPP)
+    targets.insert_new([target])
+
+    stored = targets.get(target.id)
+
+    assert stored == target
+    assert stored.debt_amount == Decimal("89.90")
+    assert str(stored.debt_amount) == "89.90"
+    assert stored.next_attempt_at.tzinfo is not None
+
+
+def test_insert_new_skips_stored_and_repeated_targets(clock, make_target):
+    first = make_target(document="52998224725")
+    second = make_target(document="11144477735")
+    inserted, duplicates = targets.insert_new([first])
+    assert [t.id for t in inserted] == [first.id] and duplicates == []
+
+    again = make_target(document="52998224725", client_name="Maria S.")
+    inserted, duplicates = targets.insert_new([again, second, second])
+
+    assert [t.id for t in inserted] == [second.id]
+    assert sorted(duplicates) == sorted([first.id, second.id])
+    assert targets.get(first.id).client_name == "Maria Silva"  # the stored row was not overwritten
+
+
+def test_insert_new_writes_more_than_one_batch(clock, make_target):
+    rows = [make_target(document=f"{n:011d}", invoice_number=None) for n in range(60)]
+
+    inserted, duplicates = targets.insert_new(rows)
+
+    assert len(inserted) == 60 and duplicates == []
+    assert targets.counts("C1") == {"total": 60, "state:pending": 60}
+    page = targets.list_for_campaign("C1", limit=1000)
+    assert len(page.items) == 60
+
+
+def test_insert_new_refuses_ids_that_are_not_deterministic(clock, make_target):
+    with pytest.raises(ValueError, match="target_id"):
+        targets.insert_new([make_target(id="RANDOM")])
+
+
+def test_get_unknown_target_is_not_found():
+    with pytest.raises(NotFound):
+        targets.get("nope")
+
+
+def test_due_for_campaign_returns_pending_due_targets_oldest_first(clock, make_target):
+    now = clock.now()
+    late = make_target(document="1", next_attempt_at=now - timedelta(hours=2))
+    due = make_target(document="2", next_attempt_at=now - timedelta(minutes=5))
+    exactly_now = make_target(document="3", next_attempt_at=now)
+    future = make_target(document="4", next_attempt_at=now + timedelta(minutes=1))
+    other_campaign = make_target(campaign_id="C2", document="5", next_attempt_at=now - timedelta(days=1))
+    taken = make_target(document="6", next_attempt_at=now - timedelta(days=1))
+    targets.insert_new([late, due, exactly_now, future, other_campaign, taken])
+    targets.transition(taken.id, [TargetState.PENDING], TargetState.SCHEDULED)
+
+    result = targets.due_for_campaign("C1", now, limit=10)
+
+    assert [t.id for t in result] == [late.id, due.id, exactly_now.id]
+    assert [t.id for t in targets.due_for_campaign("C1", now, limit=2)] == [late.id, due.id]
+
+
+def test_transition_sets_state_changes_and_updated_at(clock, make_target):
+    target = make_target()
+    targets.insert_new([target])
+    clock.advance(timedelta(minutes=1))
+
+    moved = targets.transition(
+        target.id, [TargetState.PENDING], TargetState.CALLING, call_sid="CA1", attempt_count=1
+    )
+
+    assert moved.state is TargetState.CALLING
+    assert moved.call_sid == "CA1" and moved.attempt_count == 1
+    assert moved.updated_at == clock.now()
+    assert targets.get(target.id) == moved
+
+
+def test_transition_from_wrong_state_raises_conflict_and_changes_nothing(clock, make_target):
+    target = make_target()
+    targets.insert_new([target])
+
+    with pytest.raises(Conflict) as raised:
+        targets.transition(target.id, [TargetState.SCHEDULED, TargetState.CALLING], TargetState.CONTACTED)
+
+    assert isinstance(raised.value, TransitionConflict)
+    assert raised.value.current == "pending"
+    assert targets.get(target.id) == target
+
+
+def test_transition_of_missing_target_is_not_found(clock):
+    with pytest.raises(NotFound):
+        targets.transition("missing", [TargetState.PENDING], TargetState.SCHEDULED)
+
+
+def test_back_to_pending_is_due_now_unless_a_time_is_given(clock, make_target):
+    target = make_target(next_attempt_at=clock.now() - timedelta(days=1))
+    targets.insert_new([target])
+    targets.transition(target.id, [TargetState.PENDING], TargetState.SCHEDULED)
+    clock.advance(timedelta(hours=1))
+
+    back = targets.transition(target.id, [TargetState.SCHEDULED], TargetState.PENDING)
+
+    assert back.next_attempt_at == clock.now()
+    assert [t.id for t in targets.due_for_campaign("C1", clock.now())] == [target.id]
+
+
+def test_reschedule_moves_the_due_time(clock, make_target):
+    target = make_target()
+    targets.insert_new([target])
+    later = clock.now() + timedelta(hours=20)
+
+    targets.reschedule(target.id, later)
+
+    assert targets.due_for_campaign("C1", clock.now()) == []
+    assert [t.id for t in targets.due_for_campaign("C1", later)] == [target.id]
+
+
+def test_update_changes_plain_fields_but_not_state(clock, make_target):
+    target = make_target()
+    targets.insert_new([target])
+
+    updated = targets.update(target.id, conversation_id="CONV9", outcome_details=None, channel="voice")
+
+    assert updated.conversation_id == "CONV9" and updated.channel is Channel.VOICE
+    assert targets.get(target.id) == updated
+    with pytest.raises(ValueError):
+        targets.update(target.id, state=TargetState.COMPLETED)
+    with pytest.raises(ValueError):
+        targets.update(target.id, next_attempt_at=clock.now())
+    with pytest.raises(ValueError):
+        targets.update(target.id, no_such_field=1)
+    with pytest.raises(NotFound):
+        targets.update("missing", conversation_id="x")
+
+
+def test_list_by_state_and_by_outcome(clock, make_target):
+    rows = [make_target(document=str(n)) for n in range(5)]
+    targets.insert_new(rows)
+    targets.transition(rows[0].id, [TargetState.PENDING], TargetState.COMPLETED, outcome=Outcome.PAID)
+    clock.advance(timedelta(minutes=1))
+    targets.transition(rows[1].id, [TargetState.PENDING], TargetState.COMPLETED, outcome=Outcome.PAID)
+    clock.advance(timedelta(minutes=1))
+    targets.transition(rows[2].id, [TargetState.PENDING], TargetState.CONTACTED, outcome=Outcome.ANSWERED)
+
+    pending = targets.list_for_campaign("C1", state=TargetState.PENDING)
+    paid = targets.list_for_campaign("C1", outcome=Outcome.PAID)
+    paid_completed = targets.list_for_campaign("C1", state=TargetState.COMPLETED, outcome=Outcome.PAID)
+    answered_pending = targets.list_for_campaign("C1", state=TargetState.PENDING, outcome=Outcome.ANSWERED)
+
+    assert {t.id for t in pending.items} == {rows[3].id, rows[4].id}
+    assert [t.id for t in paid.items] == [rows[1].id, rows[0].id]  # newest outcome first
+    assert [t.id for t in paid_completed.items] == [rows[1].id, rows[0].id]
+    assert answered_pending.items == []
+
+
+def test_clearing_the_outcome_removes_the_target_from_the_outcome_index(clock, make_target):
+    target = make_target()
+    targets.insert_new([target])
+    targets.update(target.id, outcome=Outcome.PAYMENT_CLAIMED)
+    targets.update(target.id, outcome=None)
+
+    assert targets.list_for_campaign("C1", outcome=Outcome.PAYMENT_CLAIMED).items == []
+    assert targets.counts("C1").get("outcome:payment_claimed") == 0
+
+
+def test_list_for_campaign_pages_with_cursors(clock, make_target):
+    rows = [
+        make_target(document=str(n), next_attempt_at=clock.now() + timedelta(minutes=n)) for n in range(7)
+    ]
+    targets.insert_new(rows)
+
+    seen, cursor, pages = [], None, 0
+    while True:
+        page = targets.list_for_campaign("C1", state=TargetState.PENDING, limit=3, cursor=cursor)
+        seen += [t.id for t in page.items]
+        pages += 1
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+
+    assert seen == [t.id for t in rows]  # pending: by due time
+    assert pages == 3
+    assert all(c not in (cursor or "") for c in "+/=")
+
+
+def test_a_cursor_from_another_listing_is_invalid_input(clock, make_target):
+    targets.insert_new([make_target(document=str(n)) for n in range(3)])
+    cursor = targets.list_for_campaign("C1", limit=1).next_cursor
+    assert cursor is not None
+
+    with pytest.raises(InvalidInput):
+        targets.list_for_campaign("C2", limit=1, cursor=cursor)
+    with pytest.raises(InvalidInput):
+        targets.list_for_campaign("C1", limit=1, cursor="not-a-cursor")
+    with pytest.raises(InvalidInput):
+        targets.list_for_campaign("C1", limit=0)
+
+
+def test_by_document_spans_campaigns(clock, make_target):
+    a = make_target(campaign_id="C1")
+    b = make_target(campaign_id="C2")
+    other = make_target(campaign_id="C1", document="11144477735")
+    targets.insert_new([a, b, other])
+
+    assert {t.id for t in targets.by_document("52998224725")} == {a.id, b.id}
+    assert targets.by_document("00000000000") == []
+
+
+def test_by_call_sid_finds_the_calling_target(clock, make_target):
+    target = make_target()
+    targets.insert_new([target])
+    assert targets.by_call_sid("CA123") is None
+
+    targets.transition(target.id, [TargetState.PENDING], TargetState.CALLING, call_sid="CA123")
+
+    found = targets.by_call_sid("CA123")
+    assert found is not None and found.id == target.id and found.state is TargetState.CALLING
+
+
+def test_counts_follow_inserts_transitions_and_outcomes(clock, make_target):
+    rows = [make_target(document=str(n)) for n in range(3)]
+    targets.insert_new(rows)
+    targets.transition(rows[0].id, [TargetState.PENDING], TargetState.SCHEDULED)
+    targets.transition(rows[0].id, [TargetState.SCHEDULED], TargetState.CONTACTED, outcome=Outcome.ANSWERED)
+    targets.transition(rows[0].id, [TargetState.CONTACTED], TargetState.COMPLETED, outcome=Outcome.PAID)
+    targets.transition(rows[1].id, [TargetState.PENDING], TargetState.PENDING)  # no state change
+
+    counts = targets.counts("C1")
+
+    assert counts["total"] == 3
+    assert counts["state:pending"] == 2
+    assert counts["state:completed"] == 1
+    assert counts.get("state:scheduled", 0) == 0 and counts.get("state:contacted", 0) == 0
+    assert counts["outcome:paid"] == 1 and counts.get("outcome:answered", 0) == 0
+    assert targets.counts("C9") == {}
+
+
+def test_mark_milestone_is_true_only_the_first_time(clock, make_target):
+    target = make_target()
+    targets.insert_new([target])
+
+    assert targets.mark_milestone(target.id, "contacted") is True
+    assert targets.mark_milestone(target.id, "contacted") is False
+    assert targets.mark_milestone(target.id, "responded") is True
+    assert targets.get(target.id) == target  # milestones are not part of the domain object
+    with pytest.raises(NotFound):
+        targets.mark_milestone("missing", "contacted")
+
+
+def test_delete_for_campaign_removes_its_targets_and_their_counts(clock, make_target):
+    rows = [make_target(document=f"{n:011d}") for n in range(30)]
+    keep = make_target(campaign_id="C2")
+    targets.insert_new([*rows, keep])
+    targets.transition(rows[0].id, [TargetState.PENDING], TargetState.COMPLETED, outcome=Outcome.PAID)
+
+    deleted = targets.delete_for_campaign("C1")
+
+    assert deleted == 30
+    assert targets.list_for_campaign("C1").items == []
+    assert [t.id for t in targets.list_for_campaign("C2").items] == [keep.id]
+    assert {name: value for name, value in targets.counts("C1").items() if value} == {}
+    assert targets.delete_for_campaign("C1") == 0
