@@ -1,0 +1,52 @@
+"""`/api/voice/conversations`: the collection conversations, their threads, and human handoff."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Response
+
+from functions.api.deps import Supervisor, Viewer
+from functions.api.pagination import paged
+from functions.api.schemas import ConversationDetail, ConversationPublic, MessagePublic
+from shared import handoff
+from shared.data import conversations, messages
+from shared.data.pagination import check_limit
+from shared.models import ConversationSource, ConversationStatus
+
+router = APIRouter(prefix="/api/voice/conversations", tags=["conversations"])
+
+
+@router.get("", response_model=list[ConversationPublic])
+def list_conversations(
+    _: Viewer,
+    response: Response,
+    source: ConversationSource | None = None,
+    status: ConversationStatus | None = None,
+    limit: int = Query(50, ge=1, le=200),
+    cursor: str | None = None,
+) -> list[ConversationPublic]:
+    """Most recent activity first; `source` is the seed's filter (inbound / whatsapp_campaign /
+    voice_campaign)."""
+    page = conversations.list_page(source=source, status=status, limit=check_limit(limit), cursor=cursor)
+    return paged(response, page, ConversationPublic.of)
+
+
+@router.get("/{conversation_id}", response_model=ConversationDetail)
+def get_conversation(conversation_id: str, _: Viewer) -> ConversationDetail:
+    """The conversation with its whole thread (WhatsApp messages or the call transcript)."""
+    conversation = conversations.get(conversation_id)
+    thread = [
+        MessagePublic.model_validate(m, from_attributes=True) for m in messages.list_for(conversation_id)
+    ]
+    return ConversationDetail(**ConversationPublic.of(conversation).model_dump(), messages=thread)
+
+
+@router.post("/{conversation_id}/transfer", response_model=ConversationPublic)
+def transfer(conversation_id: str, principal: Supervisor) -> ConversationPublic:
+    """Hand the conversation to a human: the assistant stays silent in it from now on."""
+    return ConversationPublic.of(handoff.transfer(conversation_id, by=principal.subject))
+
+
+@router.post("/{conversation_id}/release", response_model=ConversationPublic)
+def release(conversation_id: str, principal: Supervisor) -> ConversationPublic:
+    """Give the conversation back to the assistant."""
+    return ConversationPublic.of(handoff.release(conversation_id, by=principal.subject))

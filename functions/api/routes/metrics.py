@@ -1,0 +1,43 @@
+"""`/api/voice/metrics` (dashboard cards) and `/api/debug/queues` (queue depths)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from functions.api.deps import Viewer
+from functions.api.schemas import ChannelShare, MetricsPublic
+from shared import queues, stats
+
+router = APIRouter(tags=["metrics"])
+
+QUEUES = ("scheduler", "whatsapp", "dialer", "post_call", "inbound", "promise_monitor")
+
+
+@router.get("/api/voice/metrics", response_model=MetricsPublic, response_model_by_alias=True)
+def metrics(_: Viewer) -> MetricsPublic:
+    result = stats.global_metrics()
+    contacts = result.total_contacts
+    return MetricsPublic(
+        total_calls=result.total_calls,
+        total_whats_app_messages=result.total_whatsapp_messages,
+        total_contacts=contacts,
+        pending_promises=result.pending_promises,
+        fulfilled_promises=result.fulfilled_promises,
+        broken_promises=result.broken_promises,
+        conversion_rate=result.conversion_rate,
+        breakdown={
+            "voice": ChannelShare(
+                count=result.total_calls, percentage=stats.percent(result.total_calls, contacts)
+            ),
+            "whatsapp": ChannelShare(
+                count=result.total_whatsapp_messages,
+                percentage=stats.percent(result.total_whatsapp_messages, contacts),
+            ),
+        },
+    )
+
+
+@router.get("/api/debug/queues")
+def queue_depths(_: Viewer) -> dict[str, dict[str, int]]:
+    """Messages visible, in flight and delayed on each of the deployment's queues."""
+    return {name: queues.depth(name) for name in QUEUES}

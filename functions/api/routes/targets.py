@@ -1,0 +1,120 @@
+"""Targets of a campaign: import (multipart or presigned S3 upload), list, correct."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Query, Response, UploadFile, status
+from fastapi.responses import StreamingResponse
+
+from functions.api.deps import Admin, SettingsDep, Supervisor, Viewer
+from functions.api.pagination import paged
+from functions.api.schemas import (
+    ImportJobPublic,
+    ImportResult,
+    TargetPublic,
+    TargetUpdate,
+    UploadUrl,
+    UploadUrlRequest,
+)
+from shared import ingest, storage
+from shared.data import campaigns, imports, targets
+from shared.data.pagination import check_limit
+from shared.errors import InvalidInput
+from shared.ids import new_id
+from shared.models import Outcome, TargetState
+from shared.spreadsheets import SpreadsheetError
+
+router = APIRouter(prefix="/api/voice", tags=["targets"])
+
+UPLOAD_URL_SECONDS = 900
+
+
+@router.post("/campaigns/{campaign_id}/targets/import", response_model=ImportResult)
+def import_targets(
+    campaign_id: str, file: Annotated[UploadFile, File()], _: Admin, settings: SettingsDep
+) -> ImportResult:
+    """Synchronous import of a CSV/XLSX up to `MAX_UPLOAD_BYTES` (10 MB); larger files go through
+    `targets/upload-url`."""
+    ingest.check_importable(campaign_id)
+    if file.size is not None and file.size > settings.max_upload_bytes:
+        raise SpreadsheetError(
+            "file_too_large",
+            f"the file has {file.size / 1_048_576:.1f} MB; uploads here are limited to "
+            f"{settings.max_upload_bytes / 1_048_576:.0f} MB — use targets/upload-url for larger files",
+        )
+    job = ingest.import_targets(
+        campaign_id, file.file, file.filename, source="upload", max_bytes=settings.max_upload_bytes
+    )
+    return ImportResult(
+        import_id=job.id,
+        imported=job.imported,
+        duplicates=job.duplicates,
+        errors=[error.model_dump() for error in job.errors],  # type: ignore[misc]
+    )
+
+
+@router.post("/campaigns/{campaign_id}/targets/upload-url", response_model=UploadUrl)
+def upload_url(campaign_id: str, body: UploadUrlRequest, _: Admin) -> UploadUrl:
+    """A presigned S3 PUT for a large file; the ingest worker imports it when the upload lands and
+    the job is followed at `GET /api/voice/imports/{importId}`."""
+    ingest.check_importable(campaign_id)
+    safe_name = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in body.filename)
+    if not safe_name.lower().endswith((".csv", ".xlsx")):
+        raise InvalidInput("only .csv and .xlsx files can be imported", code="unsupported_file_type")
+    import_id = new_id()
+    key = ingest.upload_key(campaign_id, import_id, safe_name)
+    return UploadUrl(
+        import_id=import_id,
+        upload_url=storage.presigned_put(key, body.content_type, UPLOAD_URL_SECONDS),
+        key=key,
+        headers={"Content-Type": body.content_type},
+        expires_in=UPLOAD_URL_SECONDS,
+    )
+
+
+@router.get("/imports/{import_id}", response_model=ImportJobPublic)
+def get_import(import_id: str, _: Viewer) -> ImportJobPublic:
+    job = imports.get(import_id)
+    public = ImportJobPublic.model_validate(job)
+    if job.report_key:
+        public.report_url = f"/api/voice/imports/{import_id}/report"
+    return public
+
+
+@router.get("/imports/{import_id}/report", response_class=StreamingResponse)
+def import_report(import_id: str, _: Viewer) -> StreamingResponse:
+    """Every rejected row with its line and reason, as CSV (UTF-8 BOM, `;`) for Excel."""
+    job = imports.get(import_id)
+    return StreamingResponse(
+        ingest.rejected_rows_report(job),
+        media_type=ingest.REPORT_CONTENT_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="linhas-rejeitadas-{import_id}.csv"'},
+    )
+
+
+@router.get("/campaigns/{campaign_id}/targets", response_model=list[TargetPublic])
+def list_targets(
+    campaign_id: str,
+    _: Viewer,
+    response: Response,
+    state: TargetState | None = None,
+    outcome: Outcome | None = None,
+    limit: int = Query(50, ge=1, le=500),
+    cursor: str | None = None,
+) -> list[TargetPublic]:
+    campaigns.get(campaign_id)
+    page = targets.list_for_campaign(
+        campaign_id, state=state, outcome=outcome, limit=check_limit(limit), cursor=cursor
+    )
+    return paged(response, page, TargetPublic.of)
+
+
+@router.patch("/targets/{target_id}", response_model=TargetPublic, status_code=status.HTTP_200_OK)
+def update_target(target_id: str, body: TargetUpdate, _: Supervisor) -> TargetPublic:
+    changes = body.model_dump(exclude_unset=True)
+    next_attempt_at = changes.pop("next_attempt_at", None)
+    target = targets.update(target_id, **changes) if changes else targets.get(target_id)
+    if next_attempt_at is not None:
+        target = targets.reschedule(target_id, next_attempt_at)
+    return TargetPublic.of(target)

@@ -1,0 +1,331 @@
+"""The API's JSON shapes: camelCase on the wire, as the seed's routes are (`contactMethod`,
+`scheduleStart`...). Domain objects are converted here and only here."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+
+from shared.masking import mask_document, mask_phone
+from shared.models import (
+    CampaignStatus,
+    Channel,
+    ContactMethod,
+    ConversationSource,
+    ConversationStatus,
+    DeliveryStatus,
+    ImportStatus,
+    Outcome,
+    PaymentMethod,
+    PromiseStatus,
+    Sender,
+    TargetState,
+)
+
+HHMM = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+
+
+class Camel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, from_attributes=True)
+
+
+class Strict(Camel):
+    """Request bodies: unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+# --- campaigns ---
+
+
+class CampaignCreate(Strict):
+    name: Name
+    contact_method: ContactMethod
+    allowed_methods: list[Channel] | None = None
+    fallback_order: list[Channel] | None = None
+    schedule_start: HHMM = "08:00"
+    schedule_end: HHMM = "20:00"
+    weekdays: list[int] = Field(
+        default=[1, 2, 3, 4, 5, 6], description="ISO weekdays, 1 = Monday ... 6 = Saturday"
+    )
+    max_attempts_per_channel: int = Field(default=3, ge=1, le=10)
+
+
+class CampaignUpdate(Strict):
+    name: Name | None = None
+    contact_method: ContactMethod | None = None
+    allowed_methods: list[Channel] | None = None
+    fallback_order: list[Channel] | None = None
+    schedule_start: HHMM | None = None
+    schedule_end: HHMM | None = None
+    weekdays: list[int] | None = None
+    max_attempts_per_channel: int | None = Field(default=None, ge=1, le=10)
+    status: CampaignStatus | None = None
+
+
+class CampaignPublic(Camel):
+    id: str
+    name: str
+    status: CampaignStatus
+    contact_method: ContactMethod
+    allowed_methods: list[Channel]
+    fallback_order: list[Channel]
+    schedule_start: str
+    schedule_end: str
+    weekdays: list[int]
+    max_attempts_per_channel: int
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+
+
+class CampaignAction(Camel):
+    success: bool = True
+    campaign: CampaignPublic
+
+
+class Success(Camel):
+    success: bool = True
+
+
+# --- targets ---
+
+
+class TargetPublic(Camel):
+    id: str
+    campaign_id: str
+    client_name: str
+    phone_number: str
+    client_document: str
+    installation_point: str | None
+    debt_amount: Decimal
+    invoice_number: str | None
+    invoice_due_date: date | None
+    state: TargetState
+    outcome: Outcome | None
+    outcome_details: str | None
+    channel: Channel | None
+    attempt_count: int
+    last_attempt_at: datetime | None
+    next_attempt_at: datetime
+    call_sid: str | None
+    conversation_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, target: Any) -> TargetPublic:
+        data = target.model_dump()
+        data["phone_number"] = mask_phone(target.phone)
+        data["client_document"] = mask_document(target.document)
+        return cls.model_validate(data)
+
+
+class TargetUpdate(Strict):
+    """What a supervisor may correct on a target. State moves go through the engine's rules."""
+
+    client_name: Name | None = None
+    installation_point: str | None = None
+    outcome_details: Annotated[str, StringConstraints(max_length=500)] | None = None
+    next_attempt_at: datetime | None = None
+    outcome: Outcome | None = None
+
+
+# --- imports ---
+
+
+class ImportRowErrorPublic(Camel):
+    line: int
+    field: str | None
+    code: str
+    message: str
+
+
+class ImportResult(Camel):
+    import_id: str
+    imported: int
+    duplicates: int
+    errors: list[ImportRowErrorPublic]
+
+
+class ImportJobPublic(Camel):
+    id: str
+    campaign_id: str
+    status: ImportStatus
+    filename: str | None
+    source: str
+    total_rows: int
+    imported: int
+    duplicates: int
+    rejected: int
+    errors: list[ImportRowErrorPublic]
+    failure: str | None
+    report_url: str | None = None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class UploadUrlRequest(Strict):
+    filename: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    content_type: str = "application/octet-stream"
+
+
+class UploadUrl(Camel):
+    import_id: str
+    upload_url: str
+    key: str
+    method: str = "PUT"
+    headers: dict[str, str]
+    expires_in: int
+
+
+# --- promises ---
+
+
+class PromisePublic(Camel):
+    id: str
+    contact_document: str
+    amount: Decimal
+    due_date: date
+    due_at: datetime
+    timezone: str
+    status: PromiseStatus
+    payment_method: PaymentMethod | None
+    notes: str | None
+    target_id: str | None
+    campaign_id: str | None
+    conversation_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    fulfilled_at: datetime | None
+    broken_at: datetime | None
+
+    @classmethod
+    def of(cls, promise: Any) -> PromisePublic:
+        data = promise.model_dump()
+        data["contact_document"] = mask_document(promise.document)
+        return cls.model_validate(data)
+
+
+class PromiseUpdate(Strict):
+    status: PromiseStatus | None = None
+    notes: Annotated[str, StringConstraints(max_length=1000)] | None = None
+
+
+# --- conversations ---
+
+
+class ConversationPublic(Camel):
+    id: str
+    chat_id: str
+    client_name: str | None
+    client_document: str | None
+    phone_number: str
+    conversation_source: ConversationSource
+    status: ConversationStatus
+    assigned_assistant: str | None
+    target_id: str | None
+    campaign_id: str | None
+    identity_confirmed: bool
+    last_activity_at: datetime
+    created_at: datetime
+
+    @classmethod
+    def of(cls, conversation: Any) -> ConversationPublic:
+        data = conversation.model_dump()
+        data["chat_id"] = (
+            "whatsapp_" + mask_phone(conversation.phone)
+            if conversation.chat_id.startswith("whatsapp_")
+            else conversation.chat_id
+        )
+        data["client_document"] = mask_document(conversation.document) if conversation.document else None
+        data["phone_number"] = mask_phone(conversation.phone)
+        data["conversation_source"] = conversation.source
+        return cls.model_validate(data)
+
+
+class MessagePublic(Camel):
+    id: str
+    sender: Sender
+    content: str
+    channel: Channel
+    created_at: datetime
+    delivery_status: DeliveryStatus | None
+    is_from_campaign: bool
+
+
+class ConversationDetail(ConversationPublic):
+    messages: list[MessagePublic]
+
+
+# --- opt-outs ---
+
+
+class OptOutCreate(Strict):
+    phone_number: str | None = None
+    client_document: str | None = None
+    reason: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class OptOutPublic(Camel):
+    key: str
+    value: str
+    reason: str | None
+    source: str
+    created_at: datetime
+
+
+# --- stats and metrics ---
+
+
+class KpiPublic(Camel):
+    name: str
+    value: Decimal
+    numerator: int
+    denominator: int
+    goal: Decimal
+    met: bool
+
+
+class CampaignStatsPublic(Camel):
+    total_targets: int
+    pending: int
+    scheduled: int
+    calling: int
+    contacted: int
+    completed: int
+    states: dict[str, int]
+    outcomes: dict[str, int]
+    reached: int = Field(description="targets contacted at least once (the funnel's first step)")
+    responded: int
+    promised: int
+    promises: int
+    fulfilled: int
+    broken: int
+    paid: int
+    channels: dict[str, int]
+    kpis: list[KpiPublic]
+
+
+class ChannelShare(Camel):
+    count: int
+    percentage: Decimal
+
+
+class MetricsPublic(Camel):
+    total_calls: int
+    total_whats_app_messages: int = Field(
+        serialization_alias="totalWhatsAppMessages", alias="totalWhatsAppMessages"
+    )
+    total_contacts: int
+    pending_promises: int
+    fulfilled_promises: int
+    broken_promises: int
+    conversion_rate: Decimal
+    breakdown: dict[str, ChannelShare]

@@ -1,0 +1,35 @@
+"""S3 `ObjectCreated` on the import bucket → the shared import flow (streams the file, validates,
+batch-writes, records the import job and its rejected-rows report)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.parser.models import S3Model
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared import ingest
+from shared.observability import logger, metrics, tracer
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@event_parser(model=S3Model)
+def handler(event: S3Model, context: LambdaContext) -> dict[str, Any]:
+    finished = []
+    for record in event.Records:
+        # S3 event keys are URL-encoded ("+" for spaces).
+        job = ingest.import_uploaded(
+            record.s3.bucket.name, unquote_plus(record.s3.object.key), record.s3.object.size
+        )
+        if job is not None:
+            metrics.add_metric(name="TargetsImported", unit=MetricUnit.Count, value=job.imported)
+            metrics.add_metric(
+                name="ImportRowsRejected", unit=MetricUnit.Count, value=job.rejected + job.duplicates
+            )
+            finished.append({"importId": job.id, "status": job.status.value, "imported": job.imported})
+    return {"imports": finished}

@@ -1,0 +1,204 @@
+"""An Evolution API v2 simulator: `POST /message/sendText/{instance}` with the `apikey` header, the
+201 / 400-`exists:false` / 429 answers of SPEC §3, and the webhook envelopes Evolution posts back.
+
+Knobs for tests and the sandbox: numbers that are not on WhatsApp, a sends-per-second capacity (429
+beyond it), and a seeded failure rate (HTTP 500 or a hang past the client's timeout).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+
+@dataclass(frozen=True)
+class SentText:
+    id: str
+    number: str
+    text: str
+    at: float  # time.monotonic() when accepted
+
+
+class EvolutionSimulator:
+    def __init__(
+        self,
+        api_key: str = "evolution-test-key",
+        instance: str = "cobranca",
+        *,
+        capacity_per_second: int | None = None,
+        failure_rate: float = 0.0,
+        hang_seconds: float = 30.0,
+        seed: int = 7,
+    ) -> None:
+        self.api_key = api_key
+        self.instance = instance
+        self.capacity_per_second = capacity_per_second
+        self.failure_rate = failure_rate
+        self.hang_seconds = hang_seconds
+        self.not_on_whatsapp: set[str] = set()
+        self.sent: list[SentText] = []
+        self.rejected_for_rate = 0
+        self.failures_injected = 0
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+        self._window: tuple[int, int] = (0, 0)  # (second, count)
+        self.app = self._build_app()
+
+    def texts_to(self, number: str) -> list[str]:
+        with self._lock:
+            return [s.text for s in self.sent if s.number == number]
+
+    def _admit(self) -> bool:
+        """A fixed one-second window: at most `capacity_per_second` accepted sends per second."""
+        if self.capacity_per_second is None:
+            return True
+        second = int(time.monotonic())
+        current, count = self._window
+        if current != second:
+            current, count = second, 0
+        if count >= self.capacity_per_second:
+            self._window = (current, count)
+            return False
+        self._window = (current, count + 1)
+        return True
+
+    def _build_app(self) -> FastAPI:
+        app = FastAPI()
+
+        @app.post("/message/sendText/{instance}")
+        async def send_text(instance: str, request: Request) -> Response:
+            if request.headers.get("apikey") != self.api_key:
+                return JSONResponse({"status": 401, "error": "Unauthorized"}, status_code=401)
+            if instance != self.instance:
+                return JSONResponse({"status": 404, "error": "Not Found"}, status_code=404)
+            body = await request.json()
+            number, text = str(body.get("number", "")), body.get("text")
+            if not number or not isinstance(text, str):
+                return JSONResponse(
+                    {
+                        "status": 400,
+                        "error": "Bad Request",
+                        "response": {"message": ["number and text required"]},
+                    },
+                    status_code=400,
+                )
+            with self._lock:
+                failure = self.failure_rate and self._rng.random() < self.failure_rate
+                hang = failure and self._rng.random() < 0.5
+                if failure:
+                    self.failures_injected += 1
+            if hang:
+                await asyncio.sleep(self.hang_seconds)
+            if failure:
+                return JSONResponse({"status": 500, "error": "Internal Server Error"}, status_code=500)
+            with self._lock:
+                if number in self.not_on_whatsapp:
+                    return JSONResponse(
+                        {
+                            "status": 400,
+                            "error": "Bad Request",
+                            "response": {
+                                "message": [
+                                    {"jid": f"{number}@s.whatsapp.net", "exists": False, "number": number}
+                                ]
+                            },
+                        },
+                        status_code=400,
+                    )
+                if not self._admit():
+                    self.rejected_for_rate += 1
+                    return JSONResponse({"status": 429, "error": "Too Many Requests"}, status_code=429)
+                message_id = secrets.token_hex(8).upper()
+                self.sent.append(SentText(message_id, number, text, time.monotonic()))
+            return JSONResponse(
+                {
+                    "key": {"remoteJid": f"{number}@s.whatsapp.net", "fromMe": True, "id": message_id},
+                    "message": {"extendedTextMessage": {"text": text}},
+                    "messageTimestamp": str(int(time.time())),
+                    "status": "PENDING",
+                },
+                status_code=201,
+            )
+
+        return app
+
+
+def messages_upsert(
+    *,
+    instance: str,
+    remote_jid: str,
+    text: str | None,
+    message_id: str | None = None,
+    from_me: bool = False,
+    push_name: str = "Cliente",
+    api_key: str | None = None,
+    timestamp: int | None = None,
+    extended: bool = False,
+) -> dict[str, Any]:
+    """The envelope Evolution posts for an inbound message (`event == "messages.upsert"`)."""
+    message: dict[str, Any]
+    if text is None:
+        message = {"imageMessage": {"mimetype": "image/jpeg", "caption": ""}}
+    elif extended:
+        message = {"extendedTextMessage": {"text": text}}
+    else:
+        message = {"conversation": text}
+    return {
+        "event": "messages.upsert",
+        "instance": instance,
+        "data": {
+            "key": {
+                "remoteJid": remote_jid,
+                "fromMe": from_me,
+                "id": message_id or secrets.token_hex(10).upper(),
+            },
+            "pushName": push_name,
+            "message": message,
+            "messageType": "conversation" if text is not None else "imageMessage",
+            "messageTimestamp": timestamp or int(time.time()),
+        },
+        "destination": "",
+        "date_time": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+        "sender": f"{remote_jid.split('@')[0]}@s.whatsapp.net",
+        "server_url": "http://evolution.local",
+        "apikey": api_key,
+    }
+
+
+def messages_update(*, instance: str, remote_jid: str, key_id: str, status: str) -> dict[str, Any]:
+    """The envelope for a delivery/read receipt (`SERVER_ACK`, `DELIVERY_ACK`, `READ`)."""
+    return {
+        "event": "messages.update",
+        "instance": instance,
+        "data": {"keyId": key_id, "remoteJid": remote_jid, "fromMe": True, "status": status},
+        "date_time": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+        "sender": remote_jid,
+        "server_url": "http://evolution.local",
+        "apikey": None,
+    }
+
+
+def deliver_webhook(url: str, envelope: dict[str, Any], *, token: str, attempts: int = 10) -> int:
+    """Post an envelope as Evolution does, retrying non-2xx answers up to `attempts` times.
+
+    Returns the number of attempts it took."""
+    for attempt in range(1, attempts + 1):
+        try:
+            response = httpx.post(
+                url, json=envelope, headers={"Authorization": f"Bearer {token}"}, timeout=10
+            )
+            if 200 <= response.status_code < 300:
+                return attempt
+        except httpx.HTTPError:
+            pass
+        time.sleep(min(0.05 * attempt, 0.5))
+    raise RuntimeError(f"webhook {envelope['event']} not accepted after {attempts} attempts")

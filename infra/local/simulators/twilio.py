@@ -1,0 +1,157 @@
+"""A Twilio REST simulator for the parts of Programmable Voice we use: `Calls.json` (create) and
+`Calls/{Sid}.json` (update, e.g. hang up), with HTTP basic auth, and status callbacks signed with
+`X-Twilio-Signature` exactly as Twilio computes it (the SDK's `RequestValidator`)."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from twilio.request_validator import RequestValidator
+
+
+@dataclass
+class SimCall:
+    sid: str
+    to: str
+    from_: str
+    url: str
+    status_callback: str | None
+    status_callback_events: list[str]
+    machine_detection: str | None
+    async_amd: str | None
+    status: str = "queued"
+    params: dict[str, list[str]] = field(default_factory=dict)
+
+
+class TwilioSimulator:
+    def __init__(self, account_sid: str = "AC" + "0" * 32, auth_token: str = "twilio-test-token") -> None:
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.calls: dict[str, SimCall] = {}
+        self.hangups: list[str] = []
+        self._lock = threading.Lock()
+        self.app = self._build_app()
+
+    def calls_to(self, e164_plus: str) -> list[SimCall]:
+        with self._lock:
+            return [c for c in self.calls.values() if c.to == e164_plus]
+
+    def status_params(
+        self, call: SimCall, status: str, *, duration: int | None = None, answered_by: str | None = None
+    ) -> dict[str, str]:
+        """The form Twilio posts to the status callback for `status`."""
+        params = {
+            "AccountSid": self.account_sid,
+            "CallSid": call.sid,
+            "CallStatus": status,
+            "To": call.to,
+            "From": call.from_,
+            "Direction": "outbound-api",
+            "ApiVersion": "2010-04-01",
+            "Timestamp": datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000"),
+        }
+        if duration is not None:
+            params["CallDuration"] = str(duration)
+        if answered_by is not None:
+            params["AnsweredBy"] = answered_by
+        return params
+
+    def send_status(self, call: SimCall, status: str, **kwargs: Any) -> httpx.Response:
+        """Post a signed status callback to the URL the call was created with."""
+        assert call.status_callback, "the call was created without a status callback"
+        params = self.status_params(call, status, **kwargs)
+        return signed_post(call.status_callback, params, self.auth_token)
+
+    def _authorized(self, request: Request) -> bool:
+        expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
+        return request.headers.get("authorization") == f"Basic {expected}"
+
+    def _build_app(self) -> FastAPI:
+        app = FastAPI()
+        base = "/2010-04-01/Accounts/{account_sid}"
+
+        @app.post(base + "/Calls.json")
+        async def create_call(account_sid: str, request: Request) -> Response:
+            if not self._authorized(request) or account_sid != self.account_sid:
+                return _error(401, 20003, "Authenticate")
+            form = await request.form()
+            params = {key: [str(v) for v in form.getlist(key)] for key in form.keys()}
+            to, from_, url = (params.get(k, [""])[0] for k in ("To", "From", "Url"))
+            if not to or not from_ or not url:
+                return _error(400, 21201, "No 'To', 'From' or 'Url' number is specified")
+            if not to.startswith("+55"):
+                return _error(400, 21211, f"The 'To' number {to} is not a valid phone number.")
+            call = SimCall(
+                sid="CA" + secrets.token_hex(16),
+                to=to,
+                from_=from_,
+                url=url,
+                status_callback=params.get("StatusCallback", [None])[0],
+                status_callback_events=params.get("StatusCallbackEvent", []),
+                machine_detection=params.get("MachineDetection", [None])[0],
+                async_amd=params.get("AsyncAmd", [None])[0],
+                params=params,
+            )
+            with self._lock:
+                self.calls[call.sid] = call
+            return JSONResponse(self._resource(call), status_code=201)
+
+        @app.post(base + "/Calls/{call_sid}.json")
+        async def update_call(account_sid: str, call_sid: str, request: Request) -> Response:
+            if not self._authorized(request) or account_sid != self.account_sid:
+                return _error(401, 20003, "Authenticate")
+            with self._lock:
+                call = self.calls.get(call_sid)
+            if call is None:
+                return _error(404, 20404, f"The requested resource {call_sid} was not found")
+            form = await request.form()
+            if form.get("Status") == "completed":
+                call.status = "completed"
+                with self._lock:
+                    self.hangups.append(call_sid)
+            return JSONResponse(self._resource(call))
+
+        return app
+
+    def _resource(self, call: SimCall) -> dict[str, Any]:
+        return {
+            "sid": call.sid,
+            "account_sid": self.account_sid,
+            "to": call.to,
+            "from": call.from_,
+            "status": call.status,
+            "direction": "outbound-api",
+            "api_version": "2010-04-01",
+            "date_created": datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000"),
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}/Calls/{call.sid}.json",
+        }
+
+
+def _error(status: int, code: int, message: str) -> JSONResponse:
+    return JSONResponse(
+        {
+            "code": code,
+            "message": message,
+            "more_info": f"https://www.twilio.com/docs/errors/{code}",
+            "status": status,
+        },
+        status_code=status,
+    )
+
+
+def signature_for(url: str, params: dict[str, str], auth_token: str) -> str:
+    return str(RequestValidator(auth_token).compute_signature(url, params))
+
+
+def signed_post(url: str, params: dict[str, str], auth_token: str) -> httpx.Response:
+    """Form-post `params` to `url` with the signature Twilio would send."""
+    headers = {"X-Twilio-Signature": signature_for(url, params, auth_token)}
+    return httpx.post(url, data=params, headers=headers, timeout=10)
