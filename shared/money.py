@@ -13,6 +13,7 @@ separator is the decimal one). A lone separator is decided like this:
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from shared.errors import InvalidInput
@@ -26,6 +27,11 @@ class InvalidAmount(InvalidInput):
 
     code = "invalid_amount"
 
+
+# The form nearly every spreadsheet cell takes ("179,80", "89.90", "150"): read without the general
+# rules below, which give the same answer for it (a lone separator followed by one or two digits is
+# always the decimal one).
+_PLAIN = re.compile(r"([0-9]{1,15})(?:[.,]([0-9]{1,2}))?")
 
 # Customer-facing form: Brazilian separators from Python's "1,234.56".
 _TO_BRAZILIAN = str.maketrans(",.", ".,")
@@ -49,6 +55,10 @@ def parse_money(raw: str | int | float | Decimal) -> Decimal:
         # str() gives the shortest repr that round-trips, so 0.1 is "0.1", not 0.1000000000000000055…
         value = Decimal(str(raw))
     elif isinstance(raw, str):
+        plain = _PLAIN.fullmatch(raw)
+        if plain:
+            integer, fraction = plain.groups()
+            return Decimal(f"{integer}.{(fraction or '').ljust(2, '0')}")
         value = _parse_text(raw)
     else:
         raise InvalidAmount(f"amount must be a number or text, got {type(raw).__name__}")

@@ -9,17 +9,26 @@ broken. Registering a promise (storage, scheduling) builds on these rules and li
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from enum import StrEnum
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from shared import clock, stats
+from aws_lambda_powertools.metrics import MetricUnit
+
+from shared import clock, schedules, stats
+from shared.config import get_settings
+from shared.crm import CrmClient, CrmUnavailable
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
-from shared.errors import Conflict, InvalidInput
-from shared.models import Outcome, Promise, PromiseStatus, TargetState
-from shared.observability import logger
+from shared.documents import normalize_document
+from shared.errors import ConfigError, Conflict, InvalidInput, NotFound, ServiceUnavailable
+from shared.ids import new_id
+from shared.models import Outcome, PaymentMethod, Promise, PromiseStatus, Target, TargetState
+from shared.observability import logger, metrics
+from shared.stats import Milestone
 
 BROKEN_AFTER_DAYS: int = 7
 DEFAULT_MAX_DAYS: Final = 30
@@ -246,3 +255,235 @@ def _apply_to_target(target_id: str, status: PromiseStatus, details: str, now: d
     except Conflict as exc:
         # The target moved on meanwhile (paid, opted out, completed): the promise's fate stands alone.
         logger.info("promise settled; target left as it is", target_id=target_id, reason=exc.message)
+
+
+# --------------------------------------------------------------------------------------------------
+# Registration: the assistant's `registrar_promessa_pagamento` (both channels) and renegotiation
+# --------------------------------------------------------------------------------------------------
+
+_CENTS: Final = Decimal("0.01")
+
+
+def register(
+    *,
+    document: str,
+    amount: Decimal,
+    day: date,
+    open_total: Decimal,
+    tz: ZoneInfo,
+    payment_method: PaymentMethod | None = None,
+    notes: str | None = None,
+    target_id: str | None = None,
+    campaign_id: str | None = None,
+    conversation_id: str | None = None,
+) -> Promise:
+    """Record a promise to pay `amount` by the end of `day` in `tz` and protect the customer.
+
+    Validates with `validate_promise` (`PromiseRejected` with its code; at most
+    `settings.promise_max_days` ahead). Then: stores the promise (counted as pending); every other
+    pending promise of the document becomes `renegotiated` and loses its schedule (registering again
+    *is* renegotiating; without a `target_id` the new promise keeps the replaced one's target); the
+    target (if any, in any open state) becomes `contacted/promise_made` and reaches its PROMISED
+    milestone; and a one-time schedule asks the monitor to check the day after, 09:00 in `tz`. A schedule that cannot be created does not undo the promise (the customer was told
+    it is registered): it is logged and counted (`PromiseCheckNotScheduled`) for an operator, and the
+    promise keeps its `next_check_at` so it can be rescheduled.
+    """
+    now = clock.now()
+    normalized = normalize_document(document)
+    due_at = validate_promise(day, amount, open_total, now, tz, max_days=get_settings().promise_max_days)
+    previous = _pending_promises(normalized)
+    if target_id is None:
+        # A renegotiation (e.g. in an inbound conversation) stays attached to the debt it replaces.
+        inherited = next((old for old in reversed(previous) if old.target_id), None)
+        if inherited is not None:
+            target_id, campaign_id = inherited.target_id, campaign_id or inherited.campaign_id
+    target = targets_data.get(target_id) if target_id else None
+    if target is not None:
+        if target.document != normalized:
+            raise InvalidInput("the promise's document is not its target's", code="document_mismatch")
+        campaign_id = campaign_id or target.campaign_id
+    first_check = monitor_check_at(day, tz)
+    promise = promises_data.create(
+        Promise(
+            id=new_id(),
+            document=normalized,
+            amount=amount.quantize(_CENTS),
+            due_date=day,
+            due_at=due_at,
+            timezone=tz.key,
+            payment_method=payment_method,
+            notes=notes,
+            target_id=target_id,
+            campaign_id=campaign_id,
+            conversation_id=conversation_id,
+            replaces_id=previous[-1].id if previous else None,
+            next_check_at=first_check,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    stats.count_promise(campaign_id, None, PromiseStatus.PENDING)
+    for old in previous:
+        _renegotiate(old, promise)
+    if target is not None:
+        _protect_target(target, promise)
+    try:
+        schedules.get_scheduler().schedule_check(promise, first_check)
+    except (ServiceUnavailable, ConfigError) as exc:
+        logger.error(
+            "promise registered but its check is not scheduled",
+            promise_id=promise.id,
+            check_at=first_check.isoformat(),
+            reason=exc.message,
+        )
+        metrics.add_metric(name="PromiseCheckNotScheduled", unit=MetricUnit.Count, value=1)
+    logger.info(
+        "promise registered",
+        promise_id=promise.id,
+        target_id=target_id,
+        due_date=day.isoformat(),
+        replaces=[old.id for old in previous],
+    )
+    return promise
+
+
+def _pending_promises(document: str) -> list[Promise]:
+    """Every pending promise of the document, overdue ones included (oldest due first)."""
+    found: list[Promise] = []
+    cursor: str | None = None
+    while True:
+        page = promises_data.list_page(status=PromiseStatus.PENDING, document=document, cursor=cursor)
+        found.extend(page.items)
+        if page.next_cursor is None:
+            return found
+        cursor = page.next_cursor
+
+
+def _renegotiate(old: Promise, new: Promise) -> None:
+    try:
+        settle(old, PromiseStatus.RENEGOTIATED, details=f"renegociada pela promessa {new.id}")
+    except Conflict as exc:  # settled meanwhile (the monitor, a supervisor): nothing to replace
+        logger.info("previous promise already settled", promise_id=old.id, reason=exc.message)
+        return
+    _cancel_checks(old)
+
+
+def _protect_target(target: Target, promise: Promise) -> None:
+    stats.record_milestone(target.id, target.campaign_id, Milestone.PROMISED)
+    try:
+        targets_data.transition(
+            target.id,
+            _OPEN_TARGET_STATES,
+            TargetState.CONTACTED,
+            outcome=Outcome.PROMISE_MADE,
+            outcome_details=f"Promessa registrada até {promise.due_date:%d/%m/%Y}",
+        )
+    except Conflict as exc:
+        # Completed meanwhile (paid, opted out): the promise stands on its own.
+        logger.info("promise registered; target left as it is", target_id=target.id, reason=exc.message)
+
+
+def _cancel_checks(promise: Promise) -> None:
+    """Best effort: a check that still fires finds the promise settled and does nothing."""
+    try:
+        schedules.get_scheduler().cancel_for(promise)
+    except (ServiceUnavailable, ConfigError) as exc:
+        logger.warning("promise checks not cancelled", promise_id=promise.id, reason=exc.message)
+
+
+# --------------------------------------------------------------------------------------------------
+# Monitoring: one check, fired by the promise's one-time schedule (functions/promise_monitor)
+# --------------------------------------------------------------------------------------------------
+
+CRM_RETRY_AFTER: Final = timedelta(hours=1)
+
+
+class CheckResult(StrEnum):
+    SKIPPED = "skipped"  # no longer pending (settled, renegotiated) or unknown: nothing to do
+    FULFILLED = "fulfilled"  # the CRM shows nothing collectible open
+    BROKEN = "broken"  # still open more than 7 days after the due date
+    RECHECK = "recheck"  # still open: checked again tomorrow 09:00
+    CRM_UNAVAILABLE = "crm_unavailable"  # unknown answer: nothing settled, checked again soon
+
+
+@dataclass(frozen=True)
+class PromiseCheckOutcome:
+    result: CheckResult
+    promise: Promise | None = None
+    next_check_at: datetime | None = None
+
+
+def next_monitor_check(due_date: date, tz: ZoneInfo, now: datetime) -> datetime:
+    """The next daily check after one at `now`: tomorrow 09:00 in `tz`, never before the first check
+    (the day after `due_date`)."""
+    _require_aware(now, "now")
+    tomorrow = datetime.combine(now.astimezone(tz).date() + timedelta(days=1), MONITOR_CHECK_TIME, tzinfo=tz)
+    return max(tomorrow, monitor_check_at(due_date, tz))
+
+
+def check(promise_id: str, crm: CrmClient) -> PromiseCheckOutcome:
+    """Ask the CRM about a pending promise and act on the answer.
+
+    Nothing collectible open → `fulfilled` (target `completed/paid`); still open (or a customer the CRM
+    does not know: not a confirmation of payment) and more than 7 days overdue → `broken` (target back
+    to `pending/promise_broken`); still open otherwise → the next daily check is scheduled. The CRM
+    unreachable or answering garbage settles nothing: a check an hour later is scheduled. A promise no
+    longer pending is left alone, so a repeated check is harmless. Raises `ScheduleUnavailable` (or
+    `ConfigError`) when the next check cannot be scheduled, so the message is delivered again.
+    """
+    try:
+        promise = promises_data.get(promise_id)
+    except NotFound:
+        logger.warning("check for an unknown promise ignored", promise_id=promise_id)
+        _record_check(CheckResult.SKIPPED)
+        return PromiseCheckOutcome(CheckResult.SKIPPED)
+    if promise.status is not PromiseStatus.PENDING:
+        logger.info("promise already settled", promise_id=promise_id, status=promise.status.value)
+        _record_check(CheckResult.SKIPPED)
+        return PromiseCheckOutcome(CheckResult.SKIPPED, promise)
+    now = clock.now()
+    tz = ZoneInfo(promise.timezone)
+    try:
+        debt = crm.consult(promise.document)
+    except CrmUnavailable as exc:
+        retry_at = (now + CRM_RETRY_AFTER).replace(second=0, microsecond=0)
+        logger.warning("CRM unavailable for a promise check", promise_id=promise_id, reason=exc.message)
+        _record_check(CheckResult.CRM_UNAVAILABLE)
+        return PromiseCheckOutcome(CheckResult.CRM_UNAVAILABLE, _schedule_next(promise, retry_at), retry_at)
+    today = now.astimezone(tz).date()
+    if debt is not None and not debt.has_open(today):
+        return _settle_check(
+            promise, CheckResult.FULFILLED, f"Pagamento confirmado pelo CRM em {today:%d/%m/%Y}"
+        )
+    if debt is None:
+        logger.warning("CRM does not know a promise's customer", promise_id=promise_id)
+    if is_broken(promise.due_at, now):
+        late = (now - promise.due_at).days
+        details = f"Promessa para {promise.due_date:%d/%m/%Y} não cumprida ({late} dias de atraso)"
+        return _settle_check(promise, CheckResult.BROKEN, details)
+    at = next_monitor_check(promise.due_date, tz, now)
+    _record_check(CheckResult.RECHECK)
+    return PromiseCheckOutcome(CheckResult.RECHECK, _schedule_next(promise, at), at)
+
+
+def _settle_check(promise: Promise, result: CheckResult, details: str) -> PromiseCheckOutcome:
+    status = PromiseStatus.FULFILLED if result is CheckResult.FULFILLED else PromiseStatus.BROKEN
+    try:
+        settled = settle(promise, status, details=details)
+    except Conflict as exc:  # settled meanwhile by a supervisor or a parallel check
+        logger.info("promise settled meanwhile", promise_id=promise.id, reason=exc.message)
+        _record_check(CheckResult.SKIPPED)
+        return PromiseCheckOutcome(CheckResult.SKIPPED, promise)
+    _cancel_checks(promise)  # the settled copy no longer names its next check
+    _record_check(result)
+    logger.info("promise settled by the monitor", promise_id=promise.id, status=status.value)
+    return PromiseCheckOutcome(result, settled)
+
+
+def _schedule_next(promise: Promise, at: datetime) -> Promise:
+    schedules.get_scheduler().schedule_check(promise, at)
+    return promises_data.update(promise.id, next_check_at=at)
+
+
+def _record_check(result: CheckResult) -> None:
+    metrics.add_metric(name=f"PromiseCheck_{result.value}", unit=MetricUnit.Count, value=1)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +30,7 @@ class SimCall:
     async_amd: str | None
     status: str = "queued"
     params: dict[str, list[str]] = field(default_factory=dict)
+    callbacks_sent: int = 0  # Twilio numbers each status callback of a call: SequenceNumber 0, 1, ...
 
 
 class TwilioSimulator:
@@ -37,6 +39,8 @@ class TwilioSimulator:
         self.auth_token = auth_token
         self.calls: dict[str, SimCall] = {}
         self.hangups: list[str] = []
+        # Called with each new call once it is created (the sandbox's simulated customers pick up).
+        self.on_call: Callable[[SimCall], None] | None = None
         self._lock = threading.Lock()
         self.app = self._build_app()
 
@@ -62,7 +66,50 @@ class TwilioSimulator:
             params["CallDuration"] = str(duration)
         if answered_by is not None:
             params["AnsweredBy"] = answered_by
+        with self._lock:
+            params["SequenceNumber"] = str(call.callbacks_sent)
+            call.callbacks_sent += 1
         return params
+
+    def amd_params(self, call: SimCall, answered_by: str, *, detection_ms: int = 2500) -> dict[str, str]:
+        """The form Twilio posts to `AsyncAmdStatusCallback` once answering-machine detection decides
+        (`human`, `machine_start`, `machine_end_beep`, ..., `fax`, `unknown`): no CallStatus."""
+        return {
+            "AccountSid": self.account_sid,
+            "CallSid": call.sid,
+            "AnsweredBy": answered_by,
+            "MachineDetectionDuration": str(detection_ms),
+        }
+
+    def play(self, call: SimCall, ending: str, *, duration: int = 42) -> list[httpx.Response]:
+        """Play a whole call's callbacks, as Twilio would, signed, to the URLs it was created with.
+
+        `ending`: `answered` (a person: ringing, in-progress, AMD `human`, completed with a duration),
+        `voicemail` (AMD `machine_start`, then completed with `AnsweredBy`), `no-answer`, `busy`,
+        `failed`. Progress statuses go out only for the events the call subscribed to
+        (`StatusCallbackEvent`); final statuses always do. Returns the responses, in order."""
+        subscribed = set(call.status_callback_events) or {"completed"}
+        amd_url = call.params.get("AsyncAmdStatusCallback", [None])[0]
+        steps: list[tuple[str, dict[str, str]]] = []
+
+        def status(name: str, event: str, **kwargs: Any) -> None:
+            if event in subscribed or event == "completed":
+                steps.append((str(call.status_callback), self.status_params(call, name, **kwargs)))
+
+        status("initiated", "initiated")
+        if ending in ("answered", "voicemail", "no-answer"):
+            status("ringing", "ringing")
+        if ending in ("answered", "voicemail"):
+            status("in-progress", "answered")
+            verdict = "human" if ending == "answered" else "machine_start"
+            if amd_url and (call.async_amd or "").lower() == "true":
+                steps.append((amd_url, self.amd_params(call, verdict)))
+            machine = {"answered_by": verdict} if ending == "voicemail" else {}
+            status("completed", "completed", duration=duration if ending == "answered" else 4, **machine)
+        else:
+            status(ending, "completed", duration=0)
+        call.status = steps[-1][1].get("CallStatus", call.status) if steps else call.status
+        return [signed_post(url, params, self.auth_token) for url, params in steps]
 
     def send_status(self, call: SimCall, status: str, **kwargs: Any) -> httpx.Response:
         """Post a signed status callback to the URL the call was created with."""
@@ -102,6 +149,8 @@ class TwilioSimulator:
             )
             with self._lock:
                 self.calls[call.sid] = call
+            if self.on_call is not None:
+                self.on_call(call)
             return JSONResponse(self._resource(call), status_code=201)
 
         @app.post(base + "/Calls/{call_sid}.json")

@@ -1,0 +1,50 @@
+"""Post-call worker: Twilio status callbacks (queued by the API's signed webhook) → outcome, retry
+and channel fallback (`shared.postcall`). A record that raises is retried by SQS, then dead-lettered."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
+from aws_lambda_powertools.utilities.parser.types import Json
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared import postcall
+from shared.config import get_settings
+from shared.jobs import CallStatusEvent
+from shared.observability import logger, metrics, tracer
+from shared.twilio_voice import TwilioVoice, VoiceCaller
+
+
+class CallStatusRecord(SqsRecordModel):
+    body: Json[CallStatusEvent]
+
+
+processor = BatchProcessor(event_type=EventType.SQS, model=CallStatusRecord)
+
+
+@lru_cache(maxsize=1)
+def get_voice() -> VoiceCaller:
+    """Twilio, built on first use (only a machine-answered call needs it)."""
+    settings = get_settings()
+    return TwilioVoice(settings.twilio(), settings.webhook_base_url or "")
+
+
+def hang_up(call_sid: str) -> None:
+    get_voice().hang_up(call_sid)
+
+
+def record_handler(record: CallStatusRecord) -> str:
+    return postcall.handle_call_status(record.body, hang_up=hang_up).action.value
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
