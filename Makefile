@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint typecheck unit bench demo clean
+.PHONY: install test lint typecheck unit bench demo clean package synth deploy browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Debian's Chromium for the dashboard's browser tests (never Playwright's own downloads); where it
+# cannot be installed, tests/browser skip and say so.
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-color-emoji) \
+		|| echo "make browser: chromium could not be installed; the browser tests will be skipped" >&2
+
 # The whole suite: lint, types, then tests in parallel on every core.
-test: lint typecheck
+test: lint typecheck browser
 	$(BIN)/pytest -n auto -p no:cacheprovider
 
 unit: $(STAMP)
@@ -36,3 +42,28 @@ demo: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
+
+# --- AWS (README: "Deploying to AWS") --------------------------------------------------------------
+# make synth | make deploy STAGE=prod CDK_ARGS="-c certificateArn=... -c COMPANY_NAME=..."
+STAGE      ?= dev
+CDK_ARGS   ?=
+LAMBDA_DIR := build/lambda
+CDK_BIN    := infra/node_modules/.bin/cdk
+# The CDK's Python bridge (jsii) otherwise prints a banner on every run about this Node's age.
+CDK        := JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 $(CDK_BIN)
+
+# The pinned CDK CLI (infra/package-lock.json), installed locally: no global npm packages.
+$(CDK_BIN): infra/package.json infra/package-lock.json
+	npm ci --prefix infra --no-audit --no-fund
+	touch $@
+
+# The one code asset of every Lambda function: shared/ + functions/ + arm64 wheels, no Docker.
+package: $(STAMP)
+	$(BIN)/python -m infra.cdk.lambda_package $(LAMBDA_DIR)
+
+synth: $(STAMP) $(CDK_BIN) package
+	$(CDK) synth --quiet --context stage=$(STAGE) --context lambdaAsset=$(LAMBDA_DIR) $(CDK_ARGS)
+
+# Needs AWS credentials, a bootstrapped account (cdk bootstrap) and Docker for the bridge image.
+deploy: $(STAMP) $(CDK_BIN) package
+	$(CDK) deploy --context stage=$(STAGE) --context lambdaAsset=$(LAMBDA_DIR) $(CDK_ARGS)
