@@ -5,7 +5,18 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from functions.api import errors
-from functions.api.routes import campaigns, conversations, metrics, optouts, promises, targets
+from functions.api.routes import (
+    campaigns,
+    conversations,
+    dashboard,
+    me,
+    metrics,
+    optouts,
+    promises,
+    targets,
+    voice_webhooks,
+    whatsapp_webhook,
+)
 
 
 def create_app() -> FastAPI:
@@ -17,7 +28,18 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
     errors.install(app)
-    for module in (campaigns, targets, promises, conversations, optouts, metrics):
+    for module in (
+        campaigns,
+        targets,
+        promises,
+        conversations,
+        optouts,
+        metrics,
+        me,
+        dashboard,
+        whatsapp_webhook,
+        voice_webhooks,
+    ):
         app.include_router(module.router)
     return app
 

@@ -1,0 +1,201 @@
+"""`POST /api/whatsapp/webhook`: Evolution API's webhook (SPEC §3).
+
+Authenticated by EVOLUTION_WEBHOOK_TOKEN, as `Authorization: Bearer <token>` or the envelope's
+`apikey` (constant-time comparisons); anything else is 401. With no token configured nothing can be
+authenticated: 500 with a detail naming the variable (a deployment fault, not the caller's; the
+secret itself is never echoed). Malformed JSON is 400 and an envelope that does not match the contract
+422, each with a precise detail, never a 5xx.
+
+`messages.upsert` from a customer → `shared.inbound.enqueue` (FIFO, one group per chat); our own
+messages (`fromMe`), groups, broadcasts and numbers we cannot reply to are acknowledged and ignored.
+`messages.update` → the stored message's delivery status. Other events → acknowledged and ignored.
+No CRM or model call happens here: the answer takes milliseconds.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, HTTPException, Request, status
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from functions.api.deps import SettingsDep
+from shared import inbound
+from shared.errors import ConfigError
+from shared.jobs import InboundMessage
+from shared.models import DeliveryStatus
+from shared.observability import logger
+from shared.phones import InvalidPhone, phone_from_jid
+
+M = TypeVar("M", bound=BaseModel)
+
+router = APIRouter(prefix="/api/whatsapp", tags=["whatsapp"])
+
+# Evolution's key ids are hex; SQS deduplication ids allow printable ASCII up to 128 characters.
+MessageId = Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]{1,128}$")]
+_RECEIPTS = {
+    "SERVER_ACK": DeliveryStatus.SERVER_ACK,
+    "DELIVERY_ACK": DeliveryStatus.DELIVERED,
+    "READ": DeliveryStatus.READ,
+    "PLAYED": DeliveryStatus.READ,
+    "ERROR": DeliveryStatus.FAILED,
+}
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Envelope(_Wire):
+    event: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    instance: str | None = None
+    data: dict[str, Any]
+    date_time: str | None = None
+    sender: str | None = None
+    server_url: str | None = None
+    apikey: str | None = None
+
+
+class MessageKey(_Wire):
+    remote_jid: Annotated[str, StringConstraints(min_length=3, max_length=200)] = Field(alias="remoteJid")
+    from_me: bool = Field(default=False, alias="fromMe")
+    id: MessageId
+    # Newer Evolution versions give the phone JID beside a privacy "@lid" remoteJid.
+    remote_jid_alt: str | None = Field(default=None, alias="remoteJidAlt")
+    sender_pn: str | None = Field(default=None, alias="senderPn")
+
+
+class UpsertData(_Wire):
+    key: MessageKey
+    push_name: str | None = Field(default=None, alias="pushName")
+    message: dict[str, Any] | None = None
+    message_type: str | None = Field(default=None, alias="messageType")
+    message_timestamp: int | None = Field(default=None, alias="messageTimestamp")
+
+
+class UpdateData(_Wire):
+    key_id: MessageId = Field(alias="keyId")
+    remote_jid: str | None = Field(default=None, alias="remoteJid")
+    status: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+
+
+class WebhookAck(BaseModel):
+    """`{"queued": true}`, `{"updated": true|false}` or `{"ignored": "<reason>"}`."""
+
+    queued: bool | None = None
+    updated: bool | None = None
+    ignored: str | None = None
+
+
+@router.post("/webhook", response_model=WebhookAck, response_model_exclude_none=True)
+async def evolution_webhook(request: Request, settings: SettingsDep) -> WebhookAck:
+    """Receive one Evolution webhook envelope (see the module docstring)."""
+    token = settings.evolution_webhook_token.get_secret_value() if settings.evolution_webhook_token else ""
+    if not token:
+        logger.error("whatsapp webhook called but EVOLUTION_WEBHOOK_TOKEN is not configured")
+        raise HTTPException(
+            status.HTTP_500_INTERNAL_SERVER_ERROR,
+            detail="the webhook is not configured: EVOLUTION_WEBHOOK_TOKEN is missing",
+        )
+    raw = await request.body()
+    try:
+        payload: Any = json.loads(raw)
+        problem = None
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        payload, problem = None, f"malformed JSON body: {exc}"
+    if not _authenticated(request, payload, token):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail="missing or invalid webhook token (Authorization: Bearer or the body's apikey)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if problem is not None:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=problem)
+    envelope = _parse(Envelope, payload)
+    return await run_in_threadpool(_dispatch, envelope)
+
+
+def _authenticated(request: Request, payload: Any, token: str) -> bool:
+    expected = token.encode()
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), expected):
+        return True
+    apikey = payload.get("apikey") if isinstance(payload, dict) else None
+    return isinstance(apikey, str) and hmac.compare_digest(apikey.encode(), expected)
+
+
+def _dispatch(envelope: Envelope) -> WebhookAck:
+    event = envelope.event.lower().replace("_", ".")
+    try:
+        if event == "messages.upsert":
+            return _upsert(_parse(UpsertData, envelope.data, "data"))
+        if event == "messages.update":
+            return _update(_parse(UpdateData, envelope.data, "data"))
+    except ConfigError as exc:
+        logger.error("whatsapp webhook misconfigured", reason=exc.message)
+        raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, detail=exc.message) from None
+    return WebhookAck(ignored="unhandled_event")
+
+
+def _upsert(data: UpsertData) -> WebhookAck:
+    key = data.key
+    if key.from_me:
+        return WebhookAck(ignored="from_me")
+    jid = key.remote_jid
+    if jid.endswith("@g.us"):
+        return WebhookAck(ignored="group")
+    if jid.endswith(("@broadcast", "@newsletter")):
+        return WebhookAck(ignored="broadcast")
+    if jid.endswith("@lid"):
+        jid = next((alt for alt in (key.remote_jid_alt, key.sender_pn) if alt), jid)
+    try:
+        phone = phone_from_jid(jid)
+    except InvalidPhone:
+        logger.info("inbound message from a number we cannot answer", message_id=key.id)
+        return WebhookAck(ignored="unsupported_number")
+    job = InboundMessage(
+        message_id=key.id,
+        remote_jid=jid,
+        phone=phone,
+        push_name=data.push_name,
+        text=_text_of(data.message),
+        message_type=data.message_type,
+        timestamp=data.message_timestamp,
+    )
+    if not inbound.enqueue(job):
+        return WebhookAck(ignored="duplicate")
+    return WebhookAck(queued=True)
+
+
+def _update(data: UpdateData) -> WebhookAck:
+    receipt = _RECEIPTS.get(data.status.upper())
+    if receipt is None:
+        return WebhookAck(ignored="unhandled_status")
+    return WebhookAck(updated=inbound.record_receipt(data.key_id, receipt) is not None)
+
+
+def _text_of(message: dict[str, Any] | None) -> str | None:
+    """The text of a text message (`conversation` or `extendedTextMessage.text`); None otherwise."""
+    if not message:
+        return None
+    text = message.get("conversation")
+    if not isinstance(text, str):
+        extended = message.get("extendedTextMessage")
+        text = extended.get("text") if isinstance(extended, dict) else None
+    if isinstance(text, str) and text.strip():
+        return text.strip()
+    return None
+
+
+def _parse(model: type[M], value: Any, where: str = "body") -> M:
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        problems = [
+            {"loc": [where, *error["loc"]], "msg": error["msg"], "type": error["type"]}
+            for error in exc.errors(include_url=False, include_input=False)
+        ]
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=problems) from None

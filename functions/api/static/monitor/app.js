@@ -1,0 +1,661 @@
+// Monitor de Cobranças — the supervisor dashboard. Vanilla ES module, no build step.
+// Every data call goes to the API with the bearer token; lists are paged by the server
+// (`X-Next-Cursor`), so the page never fetches everything.
+
+import {
+  api, finishCognito, getJson, onUnauthorized, query, redirectUri, sendJson, setToken, startCognito,
+  token, upload,
+} from "/voice/monitor/api.js";
+import {
+  $, $$, CAMPAIGN_STATUS, CHANNEL, CONTACT_METHOD, CONVERSATION_STATUS, DELIVERY, FIELD_LABEL, KPI, OUTCOME,
+  PAYMENT_METHOD, PROMISE_STATUS, SENDER, SOURCE_LABEL, TARGET_STATE, WEEKDAY, badge, fmtDate, fmtDateTime,
+  fmtPercent, h, money, number,
+} from "/voice/monitor/labels.js";
+
+const PAGE_SIZE = 25;
+const ROLE_RANK = { viewer: 1, supervisor: 2, admin: 3 };
+// Where a domain error of the campaign form belongs.
+const ERROR_FIELD = {
+  invalid_channels: "fallbackOrder", invalid_weekdays: "weekdays", invalid_time: "scheduleStart",
+  invalid_window: "scheduleEnd", window_never_opens: "scheduleEnd",
+};
+
+const session = { config: null, me: null, metricsTimer: null };
+
+// ---------------------------------------------------------------- helpers
+
+function toast(message) {
+  const box = $("#toast");
+  box.textContent = message;
+  box.classList.add("visible");
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => box.classList.remove("visible"), 4000);
+}
+
+function canDo(minRole) {
+  return (ROLE_RANK[session.me?.role] ?? 0) >= ROLE_RANK[minRole];
+}
+
+function applyRole(root) {
+  for (const el of $$("[data-min-role]", root)) el.hidden = !canDo(el.dataset.minRole);
+}
+
+// ---------------------------------------------------------------- API
+
+function reportError(error) {
+  if (error.status !== 401) toast(error.message);
+}
+
+// ---------------------------------------------------------------- sign-in
+
+function showLogin(message = "") {
+  stopMetrics();
+  $("#app").hidden = true;
+  $("#login").hidden = false;
+  const cognito = Boolean(session.config?.cognito);
+  $("#token-form").hidden = cognito;
+  $("#cognito-login").hidden = !cognito;
+  $("#login-error").textContent = message;
+  (cognito ? $("#cognito-button") : $("#token-input")).focus();
+}
+
+function signOut(message = "") {
+  setToken(null);
+  session.me = null;
+  showLogin(message);
+}
+
+/** Show the dashboard to the signed-in caller; `moveFocus` puts the keyboard on the page's heading. */
+async function enter(moveFocus = false) {
+  const response = await api("/api/me");
+  session.me = await response.json();
+  $("#login").hidden = true;
+  $("#app").hidden = false;
+  $("#whoami").textContent = { viewer: "Leitura", supervisor: "Supervisão", admin: "Administração" }[session.me.role];
+  startMetrics();
+  if (!location.hash) history.replaceState(null, "", "#/painel");
+  render(moveFocus);
+}
+
+function wireLogin() {
+  $("#token-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const value = $("#token-input").value.trim();
+    if (!value) return;
+    setToken(value);
+    $("#token-input").value = "";
+    try {
+      await enter(true);
+    } catch (error) {
+      setToken(null);
+      showLogin(error.status === 401 ? "Token inválido. Confira e tente de novo." : error.message);
+    }
+  });
+  $("#cognito-button").addEventListener("click", () => startCognito(session.config.cognito));
+  $("#logout").addEventListener("click", () => {
+    const cognito = session.config?.cognito;
+    signOut();
+    if (cognito) location.assign(`${cognito.domain}/logout?${query({ client_id: cognito.clientId, logout_uri: redirectUri() })}`);
+  });
+}
+
+// ---------------------------------------------------------------- live cards
+
+function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text; // aria-live announces changes only
+}
+
+async function refreshMetrics() {
+  const { data } = await getJson("/api/voice/metrics");
+  for (const el of $$("[data-metric]")) {
+    const value = data[el.dataset.metric];
+    setText(el, el.dataset.metric === "conversionRate" ? fmtPercent(value) : number.format(value));
+  }
+  setText($("#alert-count"), number.format(data.pendingPromises));
+  $("#alert-badge").setAttribute("aria-label", `${data.pendingPromises} promessas pendentes`);
+}
+
+function startMetrics() {
+  stopMetrics();
+  const tick = async () => {
+    if (!document.hidden) await refreshMetrics().catch(() => {});
+    if (session.me) session.metricsTimer = setTimeout(tick, session.config.pollSeconds * 1000);
+  };
+  tick();
+}
+
+function stopMetrics() {
+  clearTimeout(session.metricsTimer);
+  session.metricsTimer = null;
+}
+
+// ---------------------------------------------------------------- paging
+
+/** A server-paged table: `url(cursor)` names a page, `row(item)` draws one item. Keeps the cursors
+ * seen so "Página anterior" works too; only the latest request is drawn, so a quick change of filter
+ * never shows a stale page. */
+function pagedTable(root, { url, row, columns, empty }) {
+  const state = { cursors: [null], index: 0, next: null, ticket: 0 };
+  const rows = $("[data-rows]", root);
+  const prev = $('[data-page="prev"]', root);
+  const next = $('[data-page="next"]', root);
+  const info = $("[data-page-info]", root);
+  const show = async () => {
+    const ticket = ++state.ticket;
+    rows.closest("table").setAttribute("aria-busy", "true");
+    const page = await getJson(url(state.cursors[state.index]));
+    if (ticket !== state.ticket) return;
+    rows.closest("table").removeAttribute("aria-busy");
+    if (page.data.length) rows.replaceChildren(...page.data.map(row));
+    else emptyRow(rows, columns, empty);
+    state.next = page.next;
+    prev.disabled = state.index === 0;
+    next.disabled = !state.next;
+    info.textContent = `Página ${state.index + 1}`;
+  };
+  prev.addEventListener("click", () => {
+    state.index = Math.max(0, state.index - 1);
+    show().catch(reportError);
+  });
+  next.addEventListener("click", () => {
+    if (!state.next) return;
+    state.cursors[state.index + 1] = state.next;
+    state.index += 1;
+    show().catch(reportError);
+  });
+  return {
+    reset: () => {
+      state.cursors = [null];
+      state.index = 0;
+      return show().catch(reportError);
+    },
+    reload: () => show().catch(reportError),
+  };
+}
+
+function actionsCell(...children) {
+  return h("td", {}, h("div", { class: "row-actions" }, ...children));
+}
+
+function emptyRow(table, columns, text) {
+  table.replaceChildren(h("tr", {}, h("td", { colspan: columns, class: "empty" }, text)));
+}
+
+function pressOnly(group, button) {
+  for (const b of $$("button", group)) b.setAttribute("aria-pressed", String(b === button));
+}
+
+// ---------------------------------------------------------------- conversations
+
+function handoffButton(conversation, onChange) {
+  if (!canDo("supervisor") || conversation.status === "resolved") return null;
+  const transfer = conversation.status === "ai";
+  const label = transfer ? "Transferir" : "Devolver à IA";
+  return h("button", {
+    type: "button",
+    class: transfer ? "" : "ghost",
+    "aria-label": `${label}: ${conversation.clientName ?? conversation.phoneNumber}`,
+    onclick: async (event) => {
+      event.currentTarget.disabled = true;
+      try {
+        const updated = await sendJson(`/api/voice/conversations/${conversation.id}/${transfer ? "transfer" : "release"}`, "POST");
+        toast(transfer ? "Conversa transferida para atendimento humano." : "Conversa devolvida à assistente virtual.");
+        onChange(updated);
+      } catch (error) {
+        event.currentTarget.disabled = false;
+        reportError(error);
+      }
+    },
+  }, label);
+}
+
+function conversationRow(conversation) {
+  const row = h("tr", { "data-id": conversation.id },
+    h("td", {}, conversation.clientName ?? "—", h("div", { class: "muted small" }, conversation.phoneNumber)),
+    h("td", { class: "mono" }, conversation.clientDocument ?? "—"),
+    h("td", {}, badge("source", conversation.conversationSource, SOURCE_LABEL)),
+    h("td", {}, badge("status", conversation.status, CONVERSATION_STATUS)),
+    h("td", {}, fmtDateTime(conversation.lastActivityAt)),
+    actionsCell(
+      h("a", { href: `#/conversas/${conversation.id}`, "aria-label": `Ver detalhes: ${conversation.clientName ?? conversation.phoneNumber}` }, "Ver detalhes"),
+      handoffButton(conversation, (updated) => row.replaceWith(conversationRow(updated)))),
+  );
+  return row;
+}
+
+function viewPainel(root) {
+  const filters = { source: "", status: "" };
+  const pages = pagedTable(root, {
+    url: (cursor) => `/api/voice/conversations?${query({ ...filters, limit: PAGE_SIZE, cursor })}`,
+    row: conversationRow,
+    columns: 6,
+    empty: "Nenhuma conversa encontrada.",
+  });
+  const group = $(".segmented", root);
+  group.addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-source]");
+    if (!button) return;
+    filters.source = button.dataset.source;
+    pressOnly(group, button);
+    pages.reset();
+  });
+  $('select[name="status"]', root).addEventListener("change", (event) => {
+    filters.status = event.target.value;
+    pages.reset();
+  });
+  $('[data-action="refresh"]', root).addEventListener("click", () => pages.reload());
+  pages.reset();
+}
+
+async function viewConversa(root, id) {
+  const conversation = (await getJson(`/api/voice/conversations/${encodeURIComponent(id)}`)).data;
+  const voice = conversation.conversationSource === "voice_campaign" || conversation.chatId.startsWith("voice_");
+  $("#thread-title", root).textContent = conversation.clientName ?? "Conversa";
+  $("[data-thread-title]", root).textContent = voice ? "Transcrição da chamada" : "Mensagens";
+  $("[data-facts]", root).replaceChildren(...facts([
+    ["CPF/CNPJ", conversation.clientDocument ?? "—"],
+    ["Telefone", conversation.phoneNumber],
+    ["Origem", badge("source", conversation.conversationSource, SOURCE_LABEL)],
+    ["Status IA", badge("status", conversation.status, CONVERSATION_STATUS)],
+    ["Identidade confirmada", conversation.identityConfirmed ? "Sim" : "Não"],
+    ["Última atividade", fmtDateTime(conversation.lastActivityAt)],
+  ]));
+  const thread = $("[data-thread]", root);
+  if (conversation.messages.length) thread.replaceChildren(...conversation.messages.map(messageItem));
+  else thread.replaceChildren(h("li", { class: "empty" }, "Nenhuma mensagem ainda."));
+  for (const [action, show] of [["transfer", conversation.status === "ai"], ["release", conversation.status === "transferred"]]) {
+    const button = $(`[data-action="${action}"]`, root);
+    button.hidden = !canDo("supervisor") || !show;
+    button.onclick = async () => {
+      button.disabled = true;
+      try {
+        await sendJson(`/api/voice/conversations/${conversation.id}/${action}`, "POST");
+        toast(action === "transfer" ? "Conversa transferida para atendimento humano." : "Conversa devolvida à assistente virtual.");
+        await viewConversa(root, id);
+      } catch (error) {
+        reportError(error);
+      } finally {
+        button.disabled = false;
+      }
+    };
+  }
+}
+
+function messageItem(message) {
+  const meta = [SENDER[message.sender] ?? message.sender, fmtDateTime(message.createdAt), CHANNEL[message.channel]];
+  if (message.isFromCampaign) meta.push("campanha");
+  if (message.deliveryStatus) meta.push(DELIVERY[message.deliveryStatus] ?? message.deliveryStatus);
+  return h("li", { class: `message from-${message.sender}` },
+    h("p", { class: "message-meta" }, meta.join(" · ")),
+    h("p", { class: "message-text" }, message.content));
+}
+
+function facts(pairs) {
+  return pairs.map(([term, value]) => h("div", {}, h("dt", {}, term), h("dd", {}, value)));
+}
+
+// ---------------------------------------------------------------- campaigns
+
+function scheduleText(campaign) {
+  const days = campaign.weekdays.map((d) => WEEKDAY[d]).join(", ");
+  return `${campaign.scheduleStart}–${campaign.scheduleEnd} · ${days}`;
+}
+
+function statusButtons(campaign, onChange) {
+  if (!canDo("supervisor")) return [];
+  const make = (action, label) => h("button", {
+    type: "button",
+    class: action === "pause" ? "ghost" : "",
+    "aria-label": `${label} a campanha ${campaign.name}`,
+    onclick: async (event) => {
+      event.currentTarget.disabled = true;
+      try {
+        const result = await sendJson(`/api/voice/campaigns/${campaign.id}/${action}`, "POST");
+        toast(action === "activate" ? "Campanha ativada." : "Campanha pausada.");
+        onChange(result.campaign);
+      } catch (error) {
+        event.currentTarget.disabled = false;
+        reportError(error);
+      }
+    },
+  }, label);
+  if (campaign.status === "draft" || campaign.status === "paused") return [make("activate", "Ativar")];
+  if (campaign.status === "active") return [make("pause", "Pausar")];
+  return [];
+}
+
+function campaignRow(campaign) {
+  const row = h("tr", { "data-id": campaign.id },
+    h("td", {}, h("a", { href: `#/campanhas/${campaign.id}` }, campaign.name)),
+    h("td", {}, badge("campaign", campaign.status, CAMPAIGN_STATUS)),
+    h("td", {}, CONTACT_METHOD[campaign.contactMethod] ?? campaign.contactMethod),
+    h("td", {}, scheduleText(campaign)),
+    h("td", {}, fmtDateTime(campaign.createdAt)),
+    actionsCell(statusButtons(campaign, (updated) => row.replaceWith(campaignRow(updated)))),
+  );
+  return row;
+}
+
+function viewCampanhas(root) {
+  const pages = pagedTable(root, {
+    url: (cursor) => `/api/voice/campaigns?${query({ limit: PAGE_SIZE, cursor })}`,
+    row: campaignRow,
+    columns: 6,
+    empty: "Nenhuma campanha ainda.",
+  });
+  const form = $("#campaign-form", root);
+  const toggle = $('[data-action="new-campaign"]', root);
+  const setOpen = (open) => {
+    form.hidden = !open;
+    toggle.setAttribute("aria-expanded", String(open));
+    if (open) $("#f-name", form).focus();
+  };
+  toggle.addEventListener("click", () => setOpen(form.hidden));
+  $('[data-action="cancel-campaign"]', form).addEventListener("click", () => {
+    setOpen(false);
+    toggle.focus();
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearFormErrors(form);
+    const submit = $('button[type="submit"]', form);
+    submit.disabled = true;
+    try {
+      const created = await sendJson("/api/voice/campaigns", "POST", campaignBody(form));
+      toast(`Campanha “${created.name}” criada.`);
+      form.reset();
+      setOpen(false);
+      location.hash = `#/campanhas/${created.id}`;
+    } catch (error) {
+      showFormErrors(form, error);
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  pages.reset();
+}
+
+function campaignBody(form) {
+  const data = new FormData(form);
+  const body = {
+    name: data.get("name"),
+    contactMethod: data.get("contactMethod"),
+    allowedMethods: data.getAll("allowedMethods"),
+    scheduleStart: data.get("scheduleStart"),
+    scheduleEnd: data.get("scheduleEnd"),
+    weekdays: data.getAll("weekdays").map(Number),
+  };
+  if (data.get("fallbackOrder")) body.fallbackOrder = data.get("fallbackOrder").split(",");
+  if (data.get("maxAttemptsPerChannel")) body.maxAttemptsPerChannel = Number(data.get("maxAttemptsPerChannel"));
+  return body;
+}
+
+function clearFormErrors(form) {
+  $("[data-form-error]", form).textContent = "";
+  for (const el of $$("[data-error-for]", form)) el.textContent = "";
+  for (const el of $$("[aria-invalid]", form)) el.removeAttribute("aria-invalid");
+}
+
+function showFormErrors(form, error) {
+  const fields = { ...error.fields };
+  if (error.code && ERROR_FIELD[error.code]) fields[ERROR_FIELD[error.code]] = error.message;
+  const elsewhere = Object.entries(fields).filter(([name]) => !$(`[data-error-for="${name}"]`, form));
+  const extra = elsewhere.map(([name, message]) => ` ${name}: ${message}.`).join("");
+  $("[data-form-error]", form).textContent = `A campanha não foi criada: ${error.message}${extra}`;
+  let first = null;
+  for (const [name, message] of Object.entries(fields)) {
+    const slot = $(`[data-error-for="${name}"]`, form);
+    if (!slot) continue;
+    slot.textContent = message;
+    const input = form.elements[name];
+    const target = input instanceof RadioNodeList ? input[0] : input;
+    target?.setAttribute("aria-invalid", "true");
+    first ??= target;
+  }
+  (first ?? $("[data-form-error]", form)).focus?.();
+}
+
+async function viewCampanha(root, id) {
+  const path = `/api/voice/campaigns/${encodeURIComponent(id)}`;
+  const showCampaign = (campaign) => {
+    $("#campaign-title", root).textContent = campaign.name;
+    $("[data-facts]", root).replaceChildren(...facts([
+      ["Status", badge("campaign", campaign.status, CAMPAIGN_STATUS)],
+      ["Método", CONTACT_METHOD[campaign.contactMethod] ?? campaign.contactMethod],
+      ["Ordem dos canais", campaign.fallbackOrder.map((c) => CHANNEL[c]).join(" → ")],
+      ["Horário", scheduleText(campaign)],
+      ["Tentativas por canal", String(campaign.maxAttemptsPerChannel)],
+      ["Criada em", fmtDateTime(campaign.createdAt)],
+    ]));
+    $("[data-campaign-actions]", root).replaceChildren(...statusButtons(campaign, showCampaign));
+  };
+  const showStats = async () => showCampaignStats(root, (await getJson(`${path}/stats`)).data);
+  const [campaign] = await Promise.all([getJson(path).then((r) => r.data), showStats()]);
+  showCampaign(campaign);
+  wireImport(root, id, showStats);
+}
+
+function showCampaignStats(root, stats) {
+  const total = stats.totalTargets;
+  const steps = [
+    ["Contatados", stats.reached], ["Responderam", stats.responded], ["Prometeram", stats.promised],
+    ["Cumpriram", stats.fulfilled], ["Pagaram", stats.paid],
+  ];
+  const scale = Math.max(total, stats.reached, 1);
+  $("[data-funnel]", root).replaceChildren(
+    h("li", { class: "funnel-total" }, `Clientes na campanha: ${number.format(total)}`),
+    ...steps.map(([label, value]) => {
+      const bar = h("span", { class: "funnel-bar" });
+      bar.style.width = `${Math.max((value / scale) * 100, value ? 2 : 0)}%`;
+      const share = total ? ` (${fmtPercent((value * 100) / total)})` : "";
+      return h("li", { class: "funnel-step" },
+        h("span", { class: "funnel-label" }, label),
+        h("span", { class: "funnel-track", "aria-hidden": "true" }, bar),
+        h("span", { class: "funnel-value" }, `${number.format(value)}${share}`));
+    }),
+  );
+  $("[data-kpis]", root).replaceChildren(...stats.kpis.map((kpi) => h("tr", {},
+    h("th", { scope: "row" }, KPI[kpi.name] ?? kpi.name),
+    h("td", {}, fmtPercent(kpi.value)),
+    h("td", {}, `> ${fmtPercent(kpi.goal)}`),
+    h("td", {}, kpi.denominator === 0
+      ? h("span", { class: "badge kpi-none" }, "Sem dados")
+      : h("span", { class: `badge kpi-${kpi.met ? "met" : "missed"}` }, kpi.met ? "Meta atingida" : "Abaixo da meta")),
+  )));
+  const outcomes = Object.entries(stats.outcomes).filter(([, count]) => count > 0).sort((a, b) => b[1] - a[1]);
+  const outcomeRows = $("[data-outcomes]", root);
+  if (outcomes.length) {
+    outcomeRows.replaceChildren(...outcomes.map(([name, count]) => h("tr", {},
+      h("th", { scope: "row" }, OUTCOME[name] ?? name), h("td", {}, number.format(count)))));
+  } else emptyRow(outcomeRows, 2, "Nenhum resultado ainda.");
+  $("[data-channels]", root).replaceChildren(...facts(
+    Object.entries(stats.channels).map(([name, count]) => [CHANNEL[name] ?? name, number.format(count)])));
+  $("[data-states]", root).replaceChildren(...facts(
+    Object.entries(stats.states).map(([name, count]) => [TARGET_STATE[name] ?? name, number.format(count)])));
+}
+
+// ---------------------------------------------------------------- import
+
+function wireImport(root, campaignId, afterImport) {
+  const form = $("[data-import-form]", root);
+  const progressRow = $("[data-progress]", root);
+  const progress = $("progress", progressRow);
+  const progressText = $("[data-progress-text]", progressRow);
+  const errorBox = $("[data-import-error]", root);
+  const result = $("[data-import-result]", root);
+  const download = $('[data-action="download-report"]', root);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const file = $('input[type="file"]', form).files[0];
+    if (!file) return;
+    errorBox.textContent = "";
+    result.hidden = true;
+    progressRow.hidden = false;
+    const submit = $('button[type="submit"]', form);
+    submit.disabled = true;
+    try {
+      const imported = await upload(`/api/voice/campaigns/${campaignId}/targets/import`, file, (fraction) => {
+        progress.value = Math.round(fraction * 100);
+        progressText.textContent = `${progress.value}%`;
+      });
+      const job = (await getJson(`/api/voice/imports/${imported.importId}`)).data;
+      showImport(root, imported, job);
+      download.onclick = () => downloadReport(job.reportUrl).catch(reportError);
+      await afterImport();
+    } catch (error) {
+      errorBox.textContent = `A planilha não foi importada: ${error.message}`;
+    } finally {
+      submit.disabled = false;
+    }
+  });
+}
+
+function showImport(root, imported, job) {
+  const result = $("[data-import-result]", root);
+  const rejected = job.rejected;
+  $("[data-import-summary]", root).textContent =
+    `${number.format(imported.imported)} clientes importados · ${number.format(imported.duplicates)} duplicados · ` +
+    `${number.format(rejected)} linhas rejeitadas`;
+  $('[data-action="download-report"]', root).hidden = !job.reportUrl;
+  const table = $("[data-import-errors]", root);
+  const body = $("tbody", table);
+  table.hidden = imported.errors.length === 0;
+  body.replaceChildren(...imported.errors.map((error) => h("tr", {},
+    h("td", {}, String(error.line)),
+    h("td", {}, FIELD_LABEL[error.field] ?? error.field ?? "—"),
+    h("td", {}, error.message))));
+  const shown = imported.errors.length;
+  $("caption", table).textContent = shown < rejected + imported.duplicates
+    ? `Linhas rejeitadas (as primeiras ${shown}; o relatório tem todas)`
+    : "Linhas rejeitadas";
+  result.hidden = false;
+}
+
+async function downloadReport(url) {
+  const response = await api(url);
+  const blob = await response.blob();
+  const name = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") ?? "")?.[1] ?? "linhas-rejeitadas.csv";
+  const link = h("a", { href: URL.createObjectURL(blob), download: name, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+}
+
+// ---------------------------------------------------------------- promises
+
+function promiseRow(promise, onSettled) {
+  const actions = [];
+  if (promise.status === "pending" && canDo("supervisor")) {
+    actions.push(h("button", {
+      type: "button",
+      class: "ghost",
+      "aria-label": `Marcar como renegociada a promessa de ${promise.contactDocument}`,
+      onclick: async (event) => {
+        if (!confirm("Marcar esta promessa como renegociada? O cliente volta a poder ser contatado.")) return;
+        event.currentTarget.disabled = true;
+        try {
+          await sendJson(`/api/voice/promises/${promise.id}`, "PATCH", { status: "renegotiated" });
+          toast("Promessa marcada como renegociada.");
+          onSettled();
+          refreshMetrics().catch(() => {});
+        } catch (error) {
+          event.currentTarget.disabled = false;
+          reportError(error);
+        }
+      },
+    }, "Marcar como renegociada"));
+  }
+  return h("tr", { "data-id": promise.id },
+    h("td", { class: "mono" }, promise.contactDocument),
+    h("td", { class: "num" }, money.format(Number(promise.amount))),
+    h("td", {}, fmtDate(promise.dueDate)),
+    h("td", {}, PAYMENT_METHOD[promise.paymentMethod] ?? "—"),
+    h("td", {}, badge("promise", promise.status, PROMISE_STATUS)),
+    h("td", {}, fmtDateTime(promise.createdAt)),
+    actionsCell(actions),
+  );
+}
+
+function viewPromessas(root) {
+  const filters = { status: "pending" };
+  const pages = pagedTable(root, {
+    url: (cursor) => `/api/voice/promises?${query({ ...filters, limit: PAGE_SIZE, cursor })}`,
+    row: (promise) => promiseRow(promise, () => pages.reload()),
+    columns: 7,
+    empty: "Nenhuma promessa nesta situação.",
+  });
+  const group = $(".segmented", root);
+  group.addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-status]");
+    if (!button) return;
+    filters.status = button.dataset.status;
+    pressOnly(group, button);
+    pages.reset();
+  });
+  $('[data-action="refresh"]', root).addEventListener("click", () => pages.reload());
+  pages.reset();
+}
+
+// ---------------------------------------------------------------- router
+
+const ROUTES = [
+  [/^#\/painel$/, "painel", viewPainel],
+  [/^#\/conversas\/([\w-]+)$/, "conversa", viewConversa],
+  [/^#\/campanhas$/, "campanhas", viewCampanhas],
+  [/^#\/campanhas\/([\w-]+)$/, "campanha", viewCampanha],
+  [/^#\/promessas$/, "promessas", viewPromessas],
+];
+
+function render(moveFocus = true) {
+  if (!session.me) return;
+  const [, name, view, match] = ROUTES.map(([pattern, n, v]) => [pattern, n, v, pattern.exec(location.hash)])
+    .find(([, , , m]) => m) ?? [null, "painel", viewPainel, []];
+  const main = $("#main");
+  main.replaceChildren($(`#view-${name}`).content.cloneNode(true));
+  applyRole(main);
+  const section = { conversa: "painel", campanha: "campanhas" }[name] ?? name;
+  for (const link of $$("[data-nav]")) {
+    if (link.dataset.nav === section) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  Promise.resolve(view(main, ...match.slice(1))).catch(reportError);
+  if (moveFocus) $("h2[tabindex]", main)?.focus();
+}
+
+async function start() {
+  onUnauthorized(() => signOut("Sua sessão expirou ou o token não é válido. Entre novamente."));
+  wireLogin();
+  window.addEventListener("hashchange", () => render());
+  $(".skip-link").addEventListener("click", (event) => {
+    event.preventDefault(); // the hash is the router's
+    $("#main").focus();
+  });
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden && session.me) refreshMetrics().catch(() => {});
+  });
+  try {
+    session.config = await (await fetch("/voice/monitor/config.json")).json();
+  } catch {
+    session.config = { cognito: null, pollSeconds: 5 };
+  }
+  const params = new URLSearchParams(location.search);
+  try {
+    if (session.config.cognito && params.has("code")) await finishCognito(session.config.cognito, params);
+  } catch (error) {
+    showLogin(error.message);
+    return;
+  }
+  if (!token()) {
+    showLogin();
+    return;
+  }
+  try {
+    await enter();
+  } catch (error) {
+    if (error.status !== 401) showLogin(error.message);
+  }
+}
+
+start();
+

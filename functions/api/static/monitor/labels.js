@@ -1,0 +1,59 @@
+// Monitor de Cobranças — what the page says (pt-BR labels and formats) and how it builds elements.
+
+export const ZONE = "America/Sao_Paulo";
+
+export const SOURCE_LABEL = { inbound: "Entrada", whatsapp_campaign: "Campanha WhatsApp", voice_campaign: "Campanha Voz" };
+export const CONVERSATION_STATUS = { ai: "Atendendo", transferred: "Transferido", resolved: "Resolvido" };
+export const CAMPAIGN_STATUS = { draft: "Rascunho", active: "Ativa", paused: "Pausada", completed: "Concluída" };
+export const CONTACT_METHOD = { whatsapp_primary: "WhatsApp primeiro", whatsapp_fallback: "Voz primeiro", voice: "Somente voz" };
+export const CHANNEL = { whatsapp: "WhatsApp", voice: "Voz" };
+export const PROMISE_STATUS = { pending: "Pendente", fulfilled: "Cumprida", broken: "Quebrada", renegotiated: "Renegociada" };
+export const PAYMENT_METHOD = {
+  pix: "Pix", boleto: "Boleto", cartao_credito: "Cartão de crédito", debito_automatico: "Débito automático", outros: "Outros",
+};
+export const TARGET_STATE = { pending: "Pendentes", scheduled: "Agendados", calling: "Em chamada", contacted: "Contatados", completed: "Concluídos" };
+export const OUTCOME = {
+  answered: "Atendeu", no_answer: "Não atendeu", busy: "Ocupado", failed: "Falha", voicemail: "Caixa postal",
+  not_on_whatsapp: "Sem WhatsApp", promise_made: "Promessa registrada", paid: "Pago",
+  payment_claimed: "Pagamento informado", promise_broken: "Promessa quebrada",
+  opted_out: "Pediu para não ser contatado", transferred: "Transferido",
+};
+export const KPI = {
+  contactRate: "Taxa de Contato", responseRate: "Taxa de Resposta", promiseRate: "Taxa de Promessa",
+  fulfilmentRate: "Taxa de Cumprimento", conversionRate: "Taxa de Conversão",
+};
+export const SENDER = { customer: "Cliente", assistant: "Assistente virtual", agent: "Atendente", system: "Sistema" };
+export const DELIVERY = { pending: "enviando", server_ack: "enviada", delivered: "entregue", read: "lida", failed: "falhou" };
+export const WEEKDAY = ["", "Seg", "Ter", "Qua", "Qui", "Sex", "Sáb", "Dom"];
+export const FIELD_LABEL = {
+  client_name: "Nome", phone: "Telefone", document: "CPF/CNPJ", debt_amount: "Valor",
+  invoice_number: "Fatura", invoice_due_date: "Vencimento", installation_point: "Ponto de instalação",
+};
+export const number = new Intl.NumberFormat("pt-BR");
+export const money = new Intl.NumberFormat("pt-BR", { style: "currency", currency: "BRL" });
+export const percent = new Intl.NumberFormat("pt-BR", { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+export const dateTime = new Intl.DateTimeFormat("pt-BR", { dateStyle: "short", timeStyle: "short", timeZone: ZONE });
+
+export const $ = (selector, root = document) => root.querySelector(selector);
+export const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
+
+/** Build an element; children are nodes or text (never parsed as HTML). */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "class") el.className = value;
+    else if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+    else el.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child !== null && child !== undefined) el.append(child instanceof Node ? child : String(child));
+  }
+  return el;
+}
+
+export const fmtDateTime = (iso) => (iso ? dateTime.format(new Date(iso)) : "—");
+export const fmtDate = (isoDate) => (isoDate ? isoDate.split("-").reverse().join("/") : "—");
+export const fmtPercent = (value) => `${percent.format(Number(value))}%`;
+export const badge = (kind, value, labels) => h("span", { class: `badge ${kind}-${value}` }, labels[value] ?? value);
+

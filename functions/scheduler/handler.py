@@ -1,0 +1,40 @@
+"""Scheduler worker: a tick (EventBridge cron, every active campaign) or an activation (one campaign)
+on the scheduler queue → due targets onto the channel queues, paced (`shared.scheduling`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
+from aws_lambda_powertools.utilities.parser.types import Json
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared import scheduling
+from shared.jobs import SchedulerTick
+from shared.observability import logger, metrics, tracer
+
+# Seconds kept back from the invocation's remaining time: a sweep stops early rather than time out.
+SAFETY_SECONDS = 15
+
+
+class SchedulerTickRecord(SqsRecordModel):
+    body: Json[SchedulerTick]
+
+
+processor = BatchProcessor(event_type=EventType.SQS, model=SchedulerTickRecord)
+
+
+def record_handler(record: SchedulerTickRecord, lambda_context: LambdaContext) -> dict[str, int]:
+    budget = lambda_context.get_remaining_time_in_millis() / 1000 - SAFETY_SECONDS
+    return scheduling.sweep(record.body, time_budget=max(1.0, budget)).per_channel()
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

@@ -1,0 +1,44 @@
+"""Inbound WhatsApp worker: the FIFO `inbound` queue (one message group per chat) → one assistant turn
+per message (`shared.inbound.handle`).
+
+FIFO batches are processed in order and stop at the first failure: that record and every one after
+it are reported as failed, so SQS redelivers them in the same order (a chat's messages are never
+answered out of order). A record that keeps failing is dead-lettered by the queue's redrive policy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
+from aws_lambda_powertools.utilities.parser.types import Json
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared import inbound
+from shared.jobs import InboundMessage
+from shared.observability import logger, metrics, tracer
+
+
+class InboundRecord(SqsRecordModel):
+    body: Json[InboundMessage]
+
+
+processor = SqsFifoPartialProcessor(model=InboundRecord)
+
+
+def record_handler(record: InboundRecord) -> str:
+    result = inbound.handle(record.body)
+    metrics.add_metric(name=f"Inbound_{result.reason}", unit=MetricUnit.Count, value=1)
+    return result.reason
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def inbound_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

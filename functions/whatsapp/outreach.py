@@ -1,0 +1,39 @@
+"""WhatsApp outreach worker: a job from the whatsapp queue → pre-send guards → Evolution sendText of the
+campaign's first message, exactly once (`shared.outreach`). A record that raises (Evolution down, no
+send slot in time) is retried by SQS with backoff, then dead-lettered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
+from aws_lambda_powertools.utilities.parser.types import Json
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared import outreach
+from shared.jobs import OutreachJob
+from shared.models import Channel
+from shared.observability import logger, metrics, tracer
+
+
+class OutreachRecord(SqsRecordModel):
+    body: Json[OutreachJob]
+
+
+processor = BatchProcessor(event_type=EventType.SQS, model=OutreachRecord)
+
+
+def record_handler(record: OutreachRecord) -> str:
+    return outreach.deliver(record.body, Channel.WHATSAPP).value
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def outreach_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    outreach.register_lambda_context(context)
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

@@ -1,0 +1,197 @@
+"""The deterministic dialogue that answers when the model cannot (no OPENAI_API_KEY, timeout, 5xx,
+rate limit, malformed response): the customer always gets an answer.
+
+It follows the same flow as the model — ask for the CPF/CNPJ, check it, quote the open invoices, agree
+on a day, register the promise — through the very same tools (`tools.invoke`), so every guard holds.
+It also verifies "já paguei", honours opt-outs and otherwise offers a human. Its state is the
+conversation itself: the question it asked last is read back from its last message (`texts.last_ask`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, Final
+
+from shared.assistant import dates, intents, texts
+from shared.assistant.texts import ASKS, Ask
+from shared.assistant.tools import ToolContext, ToolOutcome, invoke
+from shared.config import get_settings
+from shared.errors import InvalidInput
+from shared.models import Message, Sender
+from shared.money import parse_money
+
+_AMOUNT: Final = re.compile(
+    r"r\$\s*(\d[\d.]*(?:,\d{1,2})?)|(?<![\d/])(\d[\d.]*,\d{2})(?![\d/])|(?<![\d/])(\d+(?:[.,]\d{2})?)\s*reais"
+)
+_CHOOSE_DATE: Final = re.compile(r"\b(?:data|combinar|prazo|promessa|parcel)")
+_PROMISE_CODES: Final = frozenset(
+    {"invalid_date", "date_in_past", "date_too_far", "invalid_amount", "amount_above_total"}
+)
+PIX_UNAVAILABLE: Final = (
+    "Não consegui gerar o código de pagamento agora. Você pode pagar pelo boleto no aplicativo, ou "
+    'escrever "atendente" que alguém da nossa equipe te ajuda.'
+)
+
+
+def respond(ctx: ToolContext, history: Sequence[Message]) -> str:
+    """The answer to the customer's latest message in `history` (the conversation, oldest first)."""
+    said = _last_customer_text(history)
+    ask = texts.last_ask(m.content for m in history if m.sender is Sender.ASSISTANT)
+    if intents.wants_opt_out(said):
+        invoke("registrar_opt_out", {"motivo": "pediu para não receber mais mensagens"}, ctx)
+        return texts.opt_out_confirmation()
+    if intents.wants_human(said):
+        invoke("transferir_para_humano", {"motivo": "cliente pediu um atendente"}, ctx)
+        return texts.TRANSFERRED
+    if not ctx.identity_confirmed:
+        return _confirm_identity(ctx, said, history)
+    return _negotiate(ctx, said, ask, history)
+
+
+def _confirm_identity(ctx: ToolContext, said: str, history: Sequence[Message]) -> str:
+    typed = intents.documents_in(said)
+    if not typed:
+        if intents.looks_like_a_document(said):
+            return texts.INVALID_DOCUMENT
+        if not any(m.sender is Sender.ASSISTANT for m in history):
+            return texts.greeting(ctx.conversation.client_name)
+        if intents.claims_paid(said):
+            return texts.ask_document_again("Obrigado por avisar, vou verificar o seu pagamento. ")
+        if intents.in_hardship(said):
+            return texts.ask_document_again("Entendo, e sinto muito. Vamos encontrar uma solução juntos. ")
+        return texts.ask_document_again("Obrigado por responder! ")
+    document = ctx.document if ctx.document in typed else typed[0]
+    outcome = invoke("consultar_faturas_cpf", {"cpf_cnpj": document}, ctx)
+    if not outcome.ok:
+        return _failure_text(outcome)
+    if any(intents.claims_paid(text) for text in _recent_customer_texts(history)):
+        return _verify_claim(ctx)
+    promised = dates.find_date(said, ctx.today())  # "52998224725, pago dia 20"
+    if promised is not None and outcome.data["faturas_em_aberto"]:
+        return _register(ctx, said, promised)
+    return _quote(ctx, outcome)
+
+
+def _negotiate(ctx: ToolContext, said: str, ask: Ask | None, history: Sequence[Message]) -> str:
+    if intents.claims_paid(said):
+        return _verify_claim(ctx)
+    promised = dates.find_date(said, ctx.today())
+    if promised is not None:
+        return _register(ctx, said, promised)
+    if intents.in_hardship(said):
+        return texts.hardship(_latest_day(ctx))
+    if intents.wants_payment_code(said):
+        return _payment_code(ctx)
+    if ask is Ask.CHOICE and _CHOOSE_DATE.search(intents.normalize(said)):
+        return f"Claro! Podemos combinar uma data que funcione para você, até {texts.day(_latest_day(ctx))}. {ASKS[Ask.DATE]}"
+    typed = intents.documents_in(said)
+    if typed:  # a document again: only the conversation's own is consulted (the tool refuses others)
+        document = ctx.document if ctx.document in typed else typed[0]
+        return _quote(ctx, invoke("consultar_faturas_cpf", {"cpf_cnpj": document}, ctx))
+    if intents.asks_about_invoices(said):
+        return _quote(ctx, _consult(ctx))
+    if intents.is_closing(said):
+        return texts.CLOSING
+    if ask is Ask.DATE:
+        return texts.DATE_NOT_UNDERSTOOD
+    return texts.OFFER_CHOICES
+
+
+def _register(ctx: ToolContext, said: str, promised: date) -> str:
+    consulted = _consult(ctx)
+    if not consulted.ok:
+        return _failure_text(consulted)
+    total = Decimal(consulted.data["total_devido"])
+    if total <= 0:
+        return texts.NOTHING_OPEN
+    amount = _amount_in(said) or total
+    outcome = invoke(
+        "registrar_promessa_pagamento",
+        {
+            "cpf_cnpj": ctx.document,
+            "data_prevista_pagamento": texts.day(promised),
+            "valor_prometido": str(amount),
+            "metodo_pagamento": None,
+            "observacoes": "registrada pelo atendimento automático",
+        },
+        ctx,
+    )
+    if outcome.ok:
+        return texts.promise_registered(amount, promised)
+    if outcome.error in _PROMISE_CODES:
+        return texts.promise_rejected(outcome.error or "", latest=_latest_day(ctx))
+    return _failure_text(outcome)
+
+
+def _verify_claim(ctx: ToolContext) -> str:
+    outcome = invoke(
+        "atualizar_status_cobranca",
+        {"cpf_cnpj": ctx.document, "novo_status": "paid", "observacoes": "cliente informou que já pagou"},
+        ctx,
+    )
+    if not outcome.ok:
+        return _failure_text(outcome)
+    return texts.PAYMENT_CONFIRMED if outcome.data["status"] == "paid" else texts.PAYMENT_NOT_YET_VISIBLE
+
+
+def _payment_code(ctx: ToolContext) -> str:
+    outcome = invoke("gerar_pagamento_pix", {"cpf_cnpj": ctx.document, "numero_fatura": None}, ctx)
+    if not outcome.ok:
+        return texts.NOTHING_OPEN if outcome.error == "nothing_open" else PIX_UNAVAILABLE
+    codes: list[dict[str, Any]] = outcome.data["codigos"]
+    return "\n\n".join(
+        texts.payment_code(code["tipo"], code["codigo"], parse_money(code["valor"])) for code in codes
+    )
+
+
+def _consult(ctx: ToolContext) -> ToolOutcome:
+    return invoke("consultar_faturas_cpf", {"cpf_cnpj": ctx.document or ""}, ctx)
+
+
+def _quote(ctx: ToolContext, outcome: ToolOutcome) -> str:
+    if not outcome.ok:
+        return _failure_text(outcome)
+    if not outcome.data["faturas_em_aberto"]:
+        return texts.NOTHING_OPEN
+    name = outcome.data.get("cliente") or ctx.conversation.client_name
+    return texts.invoices_quote(name, outcome.data["detalhes_faturas"], Decimal(outcome.data["total_devido"]))
+
+
+def _failure_text(outcome: ToolOutcome) -> str:
+    return {
+        "other_document": texts.OTHER_DOCUMENT,
+        "invalid_document": texts.INVALID_DOCUMENT,
+        "identity_not_confirmed": texts.ask_document_again(),
+        "crm_unavailable": texts.CRM_DOWN,
+        "customer_not_found": texts.CUSTOMER_NOT_FOUND,
+        "nothing_open": texts.NOTHING_OPEN,
+    }.get(outcome.error or "", texts.OFFER_CHOICES)
+
+
+def _amount_in(said: str) -> Decimal | None:
+    match = _AMOUNT.search(said.casefold())
+    if not match:
+        return None
+    try:
+        amount = parse_money(next(group for group in match.groups() if group))
+    except InvalidInput:
+        return None
+    return amount if amount > 0 else None
+
+
+def _latest_day(ctx: ToolContext) -> date:
+    return ctx.today() + timedelta(days=get_settings().promise_max_days)
+
+
+def _last_customer_text(history: Sequence[Message]) -> str:
+    for message in reversed(history):
+        if message.sender is Sender.CUSTOMER:
+            return message.content
+    return ""
+
+
+def _recent_customer_texts(history: Sequence[Message], count: int = 3) -> list[str]:
+    return [m.content for m in history if m.sender is Sender.CUSTOMER][-count:]

@@ -1,0 +1,556 @@
+"""The assistant's tools, channel-neutral: WhatsApp's chat model, the fallback dialogue and the voice
+bridge call the very same functions through `invoke` (the bridge adds its own `encerrar_chamada`).
+
+Guards live here, in code, whatever the model says:
+- a tool acts only on the conversation's document; any other CPF/CNPJ is refused and never reaches
+  the CRM;
+- invoice details need a confirmed identity: the customer typed that document in this conversation
+  (their stored messages are read — the model's argument alone proves nothing); an inbound
+  conversation without a target takes the document its customer typed;
+- promise rules are `shared.promises.register`'s, payment claims `shared.payments`';
+- every failure (bad arguments, unknown tool, CRM down, a rejected promise) comes back as tool output
+  in Portuguese (`texts.tool_error`), never as an exception that ends the turn.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, Generic, Literal, TypeVar
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from shared import handoff, payments, pix, promises
+from shared.assistant import actions, adapters, dates, texts
+from shared.assistant.intents import documents_in
+from shared.config import get_settings
+from shared.crm import CrmClient, Debt, Invoice
+from shared.data import messages
+from shared.data import targets as targets_data
+from shared.documents import normalize_document
+from shared.errors import DomainError, NotFound
+from shared.models import Channel, Conversation, PaymentMethod, Sender, Target
+from shared.money import parse_money
+from shared.observability import logger
+from shared.phones import timezone_for_phone
+
+# How many of the conversation's latest messages are searched for the document the customer typed.
+_IDENTITY_LOOKBACK = 200
+
+
+class ToolError(Exception):
+    """A tool refusing or failing in an expected way; `code` is a key of `texts.TOOL_ERRORS`."""
+
+    def __init__(self, code: str, **details: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.details = details
+
+
+@dataclass
+class ToolContext:
+    """What a tool may act on: one conversation, its target, the channel and the customer's zone."""
+
+    conversation: Conversation
+    target: Target | None
+    channel: Channel
+    tz: ZoneInfo
+    crm: CrmClient | None = None
+    # The customer's own messages of this conversation, if the caller already read them (the turn's
+    # history); read from storage on first need otherwise.
+    customer_texts: list[str] | None = field(default=None, repr=False)
+    _debts: dict[str, Debt | None] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def for_conversation(
+        cls, conversation: Conversation, channel: Channel, *, crm: CrmClient | None = None
+    ) -> ToolContext:
+        """The context of a stored conversation: its target loaded, the zone from its phone."""
+        target = None
+        if conversation.target_id:
+            try:
+                target = targets_data.get(conversation.target_id)
+            except NotFound:
+                logger.warning("conversation's target is gone", conversation_id=conversation.id)
+        return cls(conversation, target, channel, timezone_for_phone(conversation.phone), crm)
+
+    @property
+    def document(self) -> str | None:
+        """The document being collected in this conversation, if known."""
+        return self.conversation.document or (self.target.document if self.target else None)
+
+    @property
+    def identity_confirmed(self) -> bool:
+        return self.conversation.identity_confirmed
+
+    def today(self) -> date:
+        """The customer's local date (relative dates and promise limits are counted from it)."""
+        return dates.today_in(self.tz)
+
+    def crm_client(self) -> CrmClient:
+        """The CRM client given, else the process's (`adapters.get_crm`)."""
+        if self.crm is None:
+            self.crm = adapters.get_crm()
+        return self.crm
+
+    def consult(self, document: str) -> Debt | None:
+        """The CRM's answer for `document`, asked once per turn."""
+        if document not in self._debts:
+            self._debts[document] = self.crm_client().consult(document)
+        return self._debts[document]
+
+    def customer_typed(self, document: str) -> bool:
+        """Whether the customer wrote `document` in one of their own messages of this conversation."""
+        if self.customer_texts is None:
+            recent = messages.list_for(self.conversation.id, limit=_IDENTITY_LOOKBACK, newest_first=True)
+            self.customer_texts = [m.content for m in recent if m.sender is Sender.CUSTOMER]
+        return any(document in documents_in(text) for text in self.customer_texts)
+
+
+@dataclass(frozen=True)
+class ToolOutcome:
+    """What a tool call gave: `data` is sent to the model; `error` is the failure code, if any."""
+
+    name: str
+    ok: bool
+    data: dict[str, Any]
+    error: str | None = None
+
+    def to_json(self) -> str:
+        """The tool message content sent back to the model."""
+        return json.dumps(self.data, ensure_ascii=False, default=str)
+
+
+A = TypeVar("A", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Tool(Generic[A]):
+    """A tool: its strict JSON schema, the pydantic model its arguments are parsed with, its handler."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]  # a strict JSON schema
+    arguments: type[A]
+    handler: Callable[[ToolContext, A], dict[str, Any]]
+
+    def chat_schema(self) -> dict[str, Any]:
+        """The Chat Completions form (`tools=[...]`), strict."""
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": self.parameters,
+                "strict": True,
+            },
+        }
+
+    def realtime_schema(self) -> dict[str, Any]:
+        """The Realtime `session.update` form (flat)."""
+        return {
+            "type": "function",
+            "name": self.name,
+            "description": self.description,
+            "parameters": self.parameters,
+        }
+
+
+# --------------------------------------------------------------------------------------------------
+# Schemas: strict (every property required, optional ones nullable, no additional properties).
+# --------------------------------------------------------------------------------------------------
+
+
+def _object(**properties: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+    }
+
+
+def _string(description: str, *, nullable: bool = False, enum: list[str] | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {
+        "type": ["string", "null"] if nullable else "string",
+        "description": description,
+    }
+    if enum is not None:
+        schema["enum"] = [*enum, None] if nullable else enum
+    return schema
+
+
+_DOCUMENT_ARG = _string("CPF ou CNPJ do cliente, exatamente como ele digitou na conversa")
+
+
+class _Arguments(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ConsultArgs(_Arguments):
+    """consultar_faturas_cpf"""
+
+    cpf_cnpj: str
+
+
+class PromiseArgs(_Arguments):
+    """registrar_promessa_pagamento (the seed's arguments)"""
+
+    cpf_cnpj: str
+    data_prevista_pagamento: str
+    valor_prometido: float | int | str
+    metodo_pagamento: PaymentMethod | None = None
+    observacoes: str | None = None
+
+
+class StatusArgs(_Arguments):
+    """atualizar_status_cobranca: `novo_status` is what the customer claims; the CRM decides."""
+
+    cpf_cnpj: str
+    novo_status: Literal["paid", "payment_confirmed"] = "paid"
+    observacoes: str | None = None
+
+
+class ReasonArgs(_Arguments):
+    """registrar_opt_out, transferir_para_humano"""
+
+    motivo: str | None = None
+
+
+class PixArgs(_Arguments):
+    """gerar_pagamento_pix"""
+
+    cpf_cnpj: str
+    numero_fatura: str | None = None
+
+
+# --------------------------------------------------------------------------------------------------
+# Guards
+# --------------------------------------------------------------------------------------------------
+
+
+def authorize(ctx: ToolContext, raw_document: str) -> str:
+    """The normalized document a tool may act on, or `ToolError`: another document, or an identity
+    not yet confirmed. Nothing reaches the CRM before this passes."""
+    document = normalize_document(raw_document)  # InvalidDocument -> "invalid_document"
+    expected = ctx.document
+    if expected is None:
+        if not ctx.customer_typed(document):
+            raise ToolError("identity_not_confirmed")
+        ctx.conversation, adopted = actions.adopt_document(ctx.conversation, document)
+        ctx.target = adopted or ctx.target
+        return document
+    if document != expected:
+        logger.warning("tool refused another document", conversation_id=ctx.conversation.id)
+        raise ToolError("other_document")
+    if not ctx.conversation.identity_confirmed:
+        if not ctx.customer_typed(document):
+            raise ToolError("identity_not_confirmed")
+        ctx.conversation = actions.confirm_identity(ctx.conversation)
+    return document
+
+
+def _open_debt(ctx: ToolContext, document: str) -> Debt:
+    debt = ctx.consult(document)
+    if debt is None:
+        raise ToolError("customer_not_found")
+    if not debt.has_open(ctx.today()):
+        raise ToolError("nothing_open")
+    return debt
+
+
+# --------------------------------------------------------------------------------------------------
+# Handlers
+# --------------------------------------------------------------------------------------------------
+
+
+def consult_invoices(ctx: ToolContext, args: ConsultArgs) -> dict[str, Any]:
+    """The open, collectible invoices of the conversation's document (confirms identity)."""
+    document = authorize(ctx, args.cpf_cnpj)
+    debt = ctx.consult(document)
+    if debt is None:
+        raise ToolError("customer_not_found")
+    today = ctx.today()
+    invoices = debt.collectible(today)  # time-barred invoices are never quoted
+    total = debt.collectible_total(today)
+    return {
+        "cliente": debt.name or (ctx.target.client_name if ctx.target else None),
+        "faturas_em_aberto": len(invoices),
+        "total_devido": str(total),
+        "total_formatado": texts.brl(total),
+        "detalhes_faturas": [_invoice_json(inv) for inv in invoices],
+    }
+
+
+def register_promise(ctx: ToolContext, args: PromiseArgs) -> dict[str, Any]:
+    """A promise through `shared.promises.register`, against the CRM's open total."""
+    document = authorize(ctx, args.cpf_cnpj)
+    today = ctx.today()
+    max_days = get_settings().promise_max_days
+    details: dict[str, object] = {
+        "data": args.data_prevista_pagamento,
+        "hoje": texts.day(today),
+        "dias": max_days,
+        "limite": texts.day(today + timedelta(days=max_days)),
+        "valor": str(args.valor_prometido),
+    }
+    try:
+        day = promises.parse_promise_date(args.data_prevista_pagamento, today)
+        amount = parse_money(args.valor_prometido)
+    except DomainError as exc:
+        raise ToolError(exc.code, **details) from None
+    details |= {"data": texts.day(day), "valor": texts.brl(amount)}
+    open_total = _open_debt(ctx, document).collectible_total(today)
+    details["total"] = texts.brl(open_total)
+    target = ctx.target
+    try:
+        promise = promises.register(
+            document=document,
+            amount=amount,
+            day=day,
+            open_total=open_total,
+            tz=ctx.tz,
+            payment_method=args.metodo_pagamento,
+            notes=args.observacoes,
+            target_id=target.id if target else None,
+            campaign_id=target.campaign_id if target else None,
+            conversation_id=ctx.conversation.id,
+        )
+    except promises.PromiseRejected as exc:
+        raise ToolError(exc.code, **details) from None
+    return {
+        "sucesso": True,
+        "data_prometida": texts.day(promise.due_date),
+        "valor_prometido": texts.brl(promise.amount),
+        "mensagem": (
+            f"Promessa registrada: {texts.brl(promise.amount)} até {texts.day(promise.due_date)}. "
+            "O cliente não receberá cobranças até o fim desse dia."
+        ),
+    }
+
+
+def update_payment_status(ctx: ToolContext, args: StatusArgs) -> dict[str, Any]:
+    """The customer says they paid: verified with the CRM (`shared.payments.verify_claim`)."""
+    document = authorize(ctx, args.cpf_cnpj)
+    verification = payments.verify_claim(
+        document,
+        crm=ctx.crm_client(),
+        today=ctx.today(),
+        target_id=ctx.target.id if ctx.target else None,
+        notes=args.observacoes,
+    )
+    if verification.result is payments.ClaimResult.PAID:
+        return {
+            "status": "paid",
+            "mensagem": "Pagamento confirmado no sistema: não há faturas em aberto. Agradeça ao cliente.",
+        }
+    return {
+        "status": "payment_claimed",
+        "em_aberto": texts.brl(verification.open_total),
+        "mensagem": (
+            "O pagamento ainda NÃO aparece no sistema (pode levar até 3 dias úteis para compensar). "
+            "Não diga que está pago. A informação foi registrada: o cliente não será contatado nos "
+            "próximos 3 dias e depois verificaremos de novo."
+        ),
+    }
+
+
+def opt_out(ctx: ToolContext, args: ReasonArgs) -> dict[str, Any]:
+    """The customer asked never to be contacted again."""
+    actions.opt_out_conversation(ctx.conversation, ctx.target, source="assistant", reason=args.motivo)
+    return {
+        "sucesso": True,
+        "mensagem": "Opt-out registrado: o cliente não receberá mais mensagens de cobrança. Confirme isso a ele.",
+    }
+
+
+def transfer_to_human(ctx: ToolContext, args: ReasonArgs) -> dict[str, Any]:
+    """Hand the conversation to a human (`shared.handoff.transfer`)."""
+    if handoff.is_silenced(ctx.conversation):
+        raise ToolError("already_transferred")
+    ctx.conversation = handoff.transfer(ctx.conversation.id, by="assistant", reason=args.motivo)
+    return {
+        "sucesso": True,
+        "mensagem": "Conversa transferida para um atendente humano. Avise o cliente; depois disso, não responda mais.",
+    }
+
+
+def payment_code(ctx: ToolContext, args: PixArgs) -> dict[str, Any]:
+    """The CRM's pix_copia_cola / linha_digitavel of the invoices; else a static Pix BR Code."""
+    document = authorize(ctx, args.cpf_cnpj)
+    invoices = _open_debt(ctx, document).collectible(ctx.today())
+    if args.numero_fatura:
+        chosen = [inv for inv in invoices if inv.number == args.numero_fatura.strip()]
+        if not chosen:
+            raise ToolError("invoice_not_found", numero=args.numero_fatura)
+    else:
+        chosen = list(invoices)
+    if all(inv.pix_copia_cola or inv.linha_digitavel for inv in chosen):
+        return {"codigos": [_crm_code(inv) for inv in chosen]}
+    total = sum((inv.amount for inv in chosen), Decimal("0.00"))
+    reference = chosen[0].number if len(chosen) == 1 else None
+    return {"codigos": [_static_pix(total, reference)]}
+
+
+def _crm_code(invoice: Invoice) -> dict[str, Any]:
+    kind = "pix_copia_cola" if invoice.pix_copia_cola else "linha_digitavel"
+    return {
+        "fatura": invoice.number,
+        "valor": texts.brl(invoice.amount),
+        "tipo": kind,
+        "codigo": invoice.pix_copia_cola or invoice.linha_digitavel,
+    }
+
+
+def _static_pix(amount: Decimal, reference: str | None) -> dict[str, Any]:
+    settings = get_settings()
+    if not (settings.pix_key and settings.pix_merchant_name and settings.pix_merchant_city):
+        raise ToolError("pix_unavailable")
+    txid = re.sub(r"[^A-Za-z0-9]", "", reference or "")[:25] or None
+    code = pix.static_brcode(
+        key=settings.pix_key,
+        merchant_name=settings.pix_merchant_name,
+        merchant_city=settings.pix_merchant_city,
+        amount=amount,
+        txid=txid,
+    )
+    return {"fatura": reference, "valor": texts.brl(amount), "tipo": "pix_copia_cola", "codigo": code}
+
+
+def _invoice_json(invoice: Invoice) -> dict[str, Any]:
+    return {
+        "numero": invoice.number,
+        "valor": str(invoice.amount),
+        "vencimento": invoice.due_date.isoformat(),
+        "vencimento_br": texts.day(invoice.due_date),
+        "dias_atraso": invoice.days_overdue,
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# The registry and the one entry point
+# --------------------------------------------------------------------------------------------------
+
+_TOOL_LIST: list[Tool[Any]] = [
+    Tool(
+        "consultar_faturas_cpf",
+        "Consulta as faturas em aberto do titular. Só funciona com o CPF/CNPJ que o próprio cliente "
+        "digitou nesta conversa; serve também para confirmar a identidade.",
+        _object(cpf_cnpj=_DOCUMENT_ARG),
+        ConsultArgs,
+        consult_invoices,
+    ),
+    Tool(
+        "registrar_promessa_pagamento",
+        "Registra a promessa de pagamento do cliente. Ele NÃO receberá mais cobranças até o fim do "
+        "dia prometido. A data deve ser a partir de hoje e no máximo 30 dias à frente.",
+        _object(
+            cpf_cnpj=_DOCUMENT_ARG,
+            data_prevista_pagamento=_string("Data que o cliente prometeu pagar, formato DD/MM/AAAA"),
+            valor_prometido={"type": "number", "description": "Valor que o cliente prometeu pagar, em reais"},
+            metodo_pagamento=_string(
+                "Como o cliente pretende pagar, se ele disse",
+                nullable=True,
+                enum=[method.value for method in PaymentMethod],
+            ),
+            observacoes=_string("Observações sobre a promessa (ex.: situação do cliente)", nullable=True),
+        ),
+        PromiseArgs,
+        register_promise,
+    ),
+    Tool(
+        "atualizar_status_cobranca",
+        "Use quando o cliente disser que já pagou. O sistema verifica o pagamento no CRM e informa se "
+        "está confirmado ou ainda não compensado. Nunca diga que está pago sem esta verificação.",
+        _object(
+            cpf_cnpj=_DOCUMENT_ARG,
+            novo_status=_string("O que o cliente afirma", enum=["paid", "payment_confirmed"]),
+            observacoes=_string("Detalhes que o cliente deu sobre o pagamento", nullable=True),
+        ),
+        StatusArgs,
+        update_payment_status,
+    ),
+    Tool(
+        "registrar_opt_out",
+        "Registra que o cliente não quer mais receber mensagens de cobrança (definitivo).",
+        _object(motivo=_string("O que o cliente pediu, em poucas palavras", nullable=True)),
+        ReasonArgs,
+        opt_out,
+    ),
+    Tool(
+        "transferir_para_humano",
+        "Transfere a conversa para um atendente humano: quando o cliente pedir, estiver em "
+        "sofrimento, contestar a dívida ou quando você não puder ajudar.",
+        _object(motivo=_string("Motivo da transferência", nullable=True)),
+        ReasonArgs,
+        transfer_to_human,
+    ),
+    Tool(
+        "gerar_pagamento_pix",
+        "Gera o código de pagamento (Pix copia e cola ou linha digitável) das faturas em aberto do "
+        "titular, ou de uma fatura específica.",
+        _object(
+            cpf_cnpj=_DOCUMENT_ARG,
+            numero_fatura=_string("Número da fatura, ou null para todas as faturas em aberto", nullable=True),
+        ),
+        PixArgs,
+        payment_code,
+    ),
+]
+
+TOOLS: Mapping[str, Tool[Any]] = {tool.name: tool for tool in _TOOL_LIST}
+
+
+def chat_tool_schemas(tools: Mapping[str, Tool[Any]] = TOOLS) -> list[dict[str, Any]]:
+    """The `tools=[...]` of a Chat Completions request."""
+    return [tool.chat_schema() for tool in tools.values()]
+
+
+def invoke(
+    name: str,
+    arguments: str | Mapping[str, Any],
+    ctx: ToolContext,
+    tools: Mapping[str, Tool[Any]] = TOOLS,
+) -> ToolOutcome:
+    """Run one tool call. Never raises for the tool's failures: they come back as an outcome whose
+    data is `{"erro": code, "mensagem": <Portuguese for the model>}`."""
+    tool = tools.get(name)
+    if tool is None:
+        return _failure(name, "unknown_tool", ferramenta=name)
+    try:
+        if isinstance(arguments, str):
+            args = tool.arguments.model_validate_json(arguments or "{}")
+        else:
+            args = tool.arguments.model_validate(dict(arguments))
+    except ValidationError as exc:
+        return _failure(name, "invalid_arguments", detalhe=_validation_summary(exc))
+    try:
+        data = tool.handler(ctx, args)
+    except ToolError as exc:
+        return _failure(name, exc.code, **exc.details)
+    except DomainError as exc:  # InvalidDocument, CrmUnavailable, InvalidAmount...: codes of TOOL_ERRORS
+        return _failure(name, exc.code)
+    except Exception:
+        # The turn must go on: the model is told the action failed and offers a human.
+        logger.exception("tool failed", tool=name, conversation_id=ctx.conversation.id)
+        return _failure(name, "internal_error")
+    logger.info("tool succeeded", tool=name, conversation_id=ctx.conversation.id)
+    return ToolOutcome(name, True, data)
+
+
+def _failure(name: str, code: str, **details: object) -> ToolOutcome:
+    logger.info("tool refused", tool=name, error_code=code)
+    return ToolOutcome(name, False, {"erro": code, "mensagem": texts.tool_error(code, **details)}, code)
+
+
+def _validation_summary(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors()[:3]:
+        where = ".".join(str(part) for part in error["loc"]) or "argumentos"
+        problems.append(f"{where}: {error['msg']}")
+    return "; ".join(problems)
