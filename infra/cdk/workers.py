@@ -127,7 +127,10 @@ def function_specs(settings: DeploymentSettings) -> tuple[FunctionSpec, ...]:
             timeout_seconds=30,
             memory_mb=512,
             access=Access(
-                writes=SEND_WRITES | tables("conversations", "messages"), reads=GUARD_READS, secrets=True
+                writes=SEND_WRITES | tables("conversations", "messages"),
+                reads=GUARD_READS,
+                secrets=True,
+                sends_to=(QueueName.DIALER,),  # not on WhatsApp → the call is queued at once
             ),
             settings=(G.BUSINESS, G.EVOLUTION, G.CRM),
             # Reserved: one Evolution instance is one WhatsApp number, and bursts above its pace get
