@@ -38,7 +38,7 @@ bench: $(STAMP)
 	@for b in tests/benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 demo: $(STAMP)
-	@echo "make demo arrives with the local sandbox (issue: Local sandbox and make demo)." >&2; exit 2
+	$(BIN)/cobranca demo
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

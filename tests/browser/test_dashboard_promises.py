@@ -202,8 +202,10 @@ def test_a_promise_made_in_a_whatsapp_conversation_appears_and_a_supervisor_rene
     expect(page.get_by_role("link", name="1 promessas pendentes")).to_be_visible()
     expect(page.locator(".card", has_text="Promessas Pendentes").locator("p")).to_have_text("1")
     page.get_by_role("button", name="Atualizar").click()
-    row = page.locator("[data-rows] tr")
+    # The empty-state message is a row too: wait for the promise's own row, not just any row.
+    row = page.locator("[data-rows] tr", has_text="***.982.247-**")
     expect(row).to_have_count(1)
+    expect(page.locator("[data-rows] tr")).to_have_count(1)
     assert [cell.replace("\xa0", " ") for cell in row.locator("td").all_inner_texts()[:5]] == [
         "***.982.247-**",
         "R$ 179,80",
@@ -245,7 +247,7 @@ def test_the_history_lists_fulfilled_and_broken_promises_and_a_viewer_cannot_set
     sign_in(page, dashboard, "viewer")
     page.get_by_role("link", name="Promessas", exact=True).click()
 
-    expect(page.locator("[data-rows] tr")).to_have_count(1)
+    expect(page.locator("[data-rows] tr td:nth-child(2)")).to_have_text(["R$\xa010,00"])
     expect(page.get_by_role("button", name="Marcar como renegociada", exact=False)).to_have_count(0)
     page.get_by_role("button", name="Cumpridas").click()
     expect(page.locator("[data-rows] tr td:nth-child(2)")).to_have_text(["R$\xa089,90"])

@@ -12,6 +12,7 @@ import random
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +47,11 @@ class EvolutionSimulator:
         self.hang_seconds = hang_seconds
         self.not_on_whatsapp: set[str] = set()
         self.sent: list[SentText] = []
+        # Called with each accepted message (the sandbox's simulated customers read it).
+        self.on_send: Callable[[SentText], None] | None = None
+        # Where Evolution posts its webhooks (`WEBHOOK_BASE_URL/api/whatsapp/webhook`) and their token.
+        self.webhook_url: str | None = None
+        self.webhook_token: str | None = None
         self.rejected_for_rate = 0
         self.failures_injected = 0
         self._rng = random.Random(seed)
@@ -56,6 +62,36 @@ class EvolutionSimulator:
     def texts_to(self, number: str) -> list[str]:
         with self._lock:
             return [s.text for s in self.sent if s.number == number]
+
+    def customer_says(self, number: str, text: str | None, *, push_name: str = "Cliente") -> str:
+        """Post the `messages.upsert` of a customer's message to `webhook_url`, as Evolution does
+        (with the webhook token, retried until accepted); returns the message id."""
+        message_id = secrets.token_hex(10).upper()
+        envelope = messages_upsert(
+            instance=self.instance,
+            remote_jid=f"{number}@s.whatsapp.net",
+            text=text,
+            message_id=message_id,
+            push_name=push_name,
+        )
+        self._post(envelope)
+        return message_id
+
+    def receipt(self, sent: SentText, status: str) -> None:
+        """Post the `messages.update` of one of our messages (`DELIVERY_ACK`, `READ`...)."""
+        self._post(
+            messages_update(
+                instance=self.instance,
+                remote_jid=f"{sent.number}@s.whatsapp.net",
+                key_id=sent.id,
+                status=status,
+            )
+        )
+
+    def _post(self, envelope: dict[str, Any]) -> None:
+        if not self.webhook_url or not self.webhook_token:
+            raise RuntimeError("set webhook_url and webhook_token to post webhooks")
+        deliver_webhook(self.webhook_url, envelope, token=self.webhook_token)
 
     def _admit(self) -> bool:
         """A fixed one-second window: at most `capacity_per_second` accepted sends per second."""
@@ -118,7 +154,10 @@ class EvolutionSimulator:
                     self.rejected_for_rate += 1
                     return JSONResponse({"status": 429, "error": "Too Many Requests"}, status_code=429)
                 message_id = secrets.token_hex(8).upper()
-                self.sent.append(SentText(message_id, number, text, time.monotonic()))
+                accepted = SentText(message_id, number, text, time.monotonic())
+                self.sent.append(accepted)
+            if self.on_send is not None:
+                self.on_send(accepted)
             return JSONResponse(
                 {
                     "key": {"remoteJid": f"{number}@s.whatsapp.net", "fromMe": True, "id": message_id},

@@ -26,7 +26,6 @@ def serve_in_thread(app: Any, *, host: str = "127.0.0.1", port: int = 0, ws: str
     """Start `app` and return once it accepts connections; port 0 picks a free port."""
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", ws=ws)
     server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True, name="sim-server")
     thread.start()
     deadline = time.monotonic() + 10

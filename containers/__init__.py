@@ -1,0 +1,1 @@
+"""Long-running containers (Fargate): the voice bridge."""

@@ -1,0 +1,18 @@
+"""`python -m containers.voice_bridge`: serve `/media` and `/health` on VOICE_BRIDGE_PORT (8080),
+draining live calls on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+
+from containers.voice_bridge.app import Bridge
+from containers.voice_bridge.settings import get_bridge_settings, require_runtime_config
+
+
+def main() -> None:
+    require_runtime_config()  # fail at start, naming what is missing, not on the first call
+    asyncio.run(Bridge(get_bridge_settings()).serve())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,214 @@
+"""The bridge's server: `/media` (Twilio Media Streams websocket, one `CallSession` per connection) and
+`/health`, on uvicorn, with a drain on SIGTERM.
+
+Shutdown (ECS stops a task, or a deploy replaces it): stop listening, answer `/health` with 503, let
+the live calls finish for up to `drain_seconds`, then end the ones left (each hung up through Twilio's
+REST API) and exit. One process serves many calls; all per-call state lives in its session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from containers.voice_bridge.session import CallSession, EndReason, TwilioClosed
+from containers.voice_bridge.settings import BridgeSettings, get_bridge_settings
+from shared.observability import logger
+
+HEALTH_PATH = "/health"
+MEDIA_PATH = "/media"
+TRY_AGAIN_LATER = 1013  # websocket close code: the bridge is draining
+FORCED_END_SECONDS = 8.0  # calls ended at the drain deadline: time to hang up and store transcripts
+
+
+class StarletteTwilioLink:
+    """A `TwilioLink` over Starlette's websocket."""
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self._ws = websocket
+
+    async def receive_text(self) -> str:
+        try:
+            message = await self._ws.receive()
+        except (WebSocketDisconnect, RuntimeError) as exc:
+            raise TwilioClosed from exc
+        if message["type"] == "websocket.disconnect":
+            raise TwilioClosed
+        text = message.get("text")
+        if text is None:
+            data = message.get("bytes") or b""
+            return data.decode("utf-8", errors="replace")
+        return str(text)
+
+    async def send_text(self, text: str) -> None:
+        try:
+            await self._ws.send_text(text)
+        except (WebSocketDisconnect, RuntimeError, OSError) as exc:
+            raise TwilioClosed from exc
+
+    async def close(self, code: int = 1000) -> None:
+        with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
+            await self._ws.close(code)
+
+
+class _DrainingServer(uvicorn.Server):
+    """uvicorn without its own signal handling: on SIGTERM it would close every websocket at once
+    (code 1012); the bridge drains its calls first (`Bridge.begin_shutdown`)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class Bridge:
+    """The websocket server and its live sessions."""
+
+    def __init__(self, settings: BridgeSettings | None = None) -> None:
+        self.settings = settings or get_bridge_settings()
+        self.sessions: set[CallSession] = set()
+        self.draining = False
+        self._idle = asyncio.Event()  # set while no call is live
+        self._idle.set()
+        self._server: uvicorn.Server | None = None
+        self._shutdown_task: asyncio.Task[None] | None = None
+        self.app = Starlette(
+            routes=[
+                Route(HEALTH_PATH, self._health, methods=["GET"]),
+                WebSocketRoute(MEDIA_PATH, self._media),
+            ]
+        )
+
+    async def _health(self, request: Request) -> JSONResponse:
+        if self.draining:
+            return JSONResponse({"status": "draining", "calls": len(self.sessions)}, status_code=503)
+        return JSONResponse({"status": "ok", "calls": len(self.sessions)})
+
+    async def _media(self, websocket: WebSocket) -> None:
+        if self.draining:
+            await websocket.close(TRY_AGAIN_LATER)
+            return
+        await websocket.accept()
+        session = CallSession(StarletteTwilioLink(websocket), self.settings)
+        self.sessions.add(session)
+        self._idle.clear()
+        try:
+            await session.run()
+        finally:
+            self.sessions.discard(session)
+            if not self.sessions:
+                self._idle.set()
+
+    # ----------------------------------------------------------------------------------------------
+    # Serving and draining
+    # ----------------------------------------------------------------------------------------------
+
+    async def serve(self, host: str | None = None, port: int | None = None, *, signals: bool = True) -> None:
+        """Serve until shut down (SIGTERM/SIGINT when `signals`, or `begin_shutdown`)."""
+        config = uvicorn.Config(
+            self.app,
+            host=host or self.settings.host,
+            port=self.settings.port if port is None else port,
+            lifespan="off",
+            log_level="warning",
+            ws_per_message_deflate=False,
+            timeout_graceful_shutdown=5,
+        )
+        server = _DrainingServer(config)
+        self._server = server
+        if signals:
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, self.begin_shutdown)
+        await server.serve()
+        if self._shutdown_task is not None:
+            await self._shutdown_task
+
+    @property
+    def port(self) -> int | None:
+        if self._server is None or not self._server.started:
+            return None
+        return int(self._server.servers[0].sockets[0].getsockname()[1])
+
+    def begin_shutdown(self) -> None:
+        """Start draining (idempotent); the server exits once the calls are over."""
+        if self._shutdown_task is None:
+            self._shutdown_task = asyncio.get_running_loop().create_task(self._shutdown())
+
+    async def _shutdown(self) -> None:
+        self.draining = True
+        server = self._server
+        if server is not None:
+            for listener in server.servers:
+                listener.close()  # no new connections; live ones go on
+        logger.info("draining voice calls", calls=len(self.sessions))
+        await self.drain(self.settings.drain_seconds)
+        if server is not None:
+            server.should_exit = True
+
+    async def drain(self, seconds: float) -> None:
+        """Wait for the live calls to end, up to `seconds`; then end the ones left."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._idle.wait()
+        if self.sessions:
+            logger.warning("ending calls still live at shutdown", calls=len(self.sessions))
+            for session in list(self.sessions):
+                session.request_end(EndReason.SHUTDOWN)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(FORCED_END_SECONDS):
+                    await self._idle.wait()
+
+
+@dataclass
+class RunningBridge:
+    """A bridge serving in a background thread (tests, the local sandbox)."""
+
+    bridge: Bridge
+    url: str
+    _loop: asyncio.AbstractEventLoop = field(repr=False)
+    _thread: threading.Thread = field(repr=False)
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http://", "ws://", 1) + MEDIA_PATH
+
+    def shutdown(self, *, wait: bool = True, timeout: float = 30.0) -> None:
+        """What SIGTERM does: drain, then exit."""
+        self._loop.call_soon_threadsafe(self.bridge.begin_shutdown)
+        if wait:
+            self._thread.join(timeout)
+
+    def join(self, timeout: float | None = None) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+
+def serve_in_thread(bridge: Bridge, *, host: str = "127.0.0.1", port: int = 0) -> RunningBridge:
+    """Start `bridge` on a loopback port in a thread and return once it accepts connections."""
+    loop = asyncio.new_event_loop()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(bridge.serve(host, port, signals=False))
+        loop.close()
+
+    thread = threading.Thread(target=run, daemon=True, name="voice-bridge")
+    thread.start()
+    deadline = time.monotonic() + 10
+    while bridge.port is None:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the voice bridge failed to start")
+        time.sleep(0.005)
+    return RunningBridge(bridge, f"http://{host}:{bridge.port}", loop, thread)

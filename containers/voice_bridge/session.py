@@ -1,0 +1,616 @@
+"""One call: the Twilio Media Stream and its OpenAI Realtime session, relayed both ways.
+
+    Twilio ──media──▶ input_audio_buffer.append ──▶ Realtime
+    Twilio ◀──media+mark── response.output_audio.delta ◀── Realtime
+
+- **Trust**: the stream's `start` must carry a `token` signed for its `targetId` and CallSid
+  (`shared.stream_tokens`, keyed with TWILIO_AUTH_TOKEN); anything else closes the socket.
+- **Playback**: every audio chunk sent to Twilio is followed by a mark; Twilio echoes a mark once the
+  audio before it was played, so the bridge knows how much of each assistant item the caller heard
+  (μ-law: bytes / 8 = ms).
+- **Barge-in**: the caller speaking while audio is still queued → Twilio `clear`, the item truncated
+  at what was played, the response cancelled if one is active, late deltas of that item dropped.
+- **Tools**: the assistant's shared tools (`shared.assistant.tools.invoke`, in a worker thread so the
+  relay never stalls), after the customer's words still being transcribed are stored (the identity
+  check reads them); outputs go back as `function_call_output` and one `response.create` follows.
+- **End**: Twilio's `stop`, either socket closing, the maximum duration, a shutdown, or the assistant's
+  `encerrar_chamada` once its goodbye has played. When the bridge ends the call it hangs up through
+  Twilio's REST API. The transcript (both sides) is stored as the conversation's voice messages, in
+  conversation order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from functools import lru_cache
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+from containers.voice_bridge import realtime_codec as rt
+from containers.voice_bridge import twilio_codec as tw
+from containers.voice_bridge.settings import BridgeSettings
+from containers.voice_bridge.spoken import digits_spoken
+from containers.voice_bridge.voice_prompt import END_CALL, VOICE_TOOLS, realtime_tools, voice_instructions
+from shared import clock, stream_tokens
+from shared.assistant.tools import ToolContext, invoke
+from shared.config import get_settings
+from shared.data import conversations, messages
+from shared.data import targets as targets_data
+from shared.errors import Conflict, DomainError, NotFound
+from shared.ids import new_id
+from shared.models import Channel, Conversation, ConversationSource, Message, Sender, Target
+from shared.observability import logger
+from shared.phones import timezone_for_phone
+from shared.twilio_voice import TwilioVoice, VoiceCaller
+
+ACTIVE_RESPONSE = "conversation_already_has_active_response"
+INTERRUPTED_SUFFIX = " […]"  # an assistant sentence the caller cut off
+
+
+class EndReason(StrEnum):
+    REJECTED = "rejected"  # no valid start/token/target: the socket is closed, nothing else
+    TWILIO_STOP = "twilio_stop"
+    TWILIO_CLOSED = "twilio_closed"
+    REALTIME_UNAVAILABLE = "realtime_unavailable"
+    REALTIME_CLOSED = "realtime_closed"
+    MAX_DURATION = "max_duration"
+    ASSISTANT_ENDED = "assistant_ended"
+    SHUTDOWN = "shutdown"
+
+
+# Reasons where the caller's side is already gone: no hang-up needed.
+_TWILIO_ENDED = frozenset({EndReason.REJECTED, EndReason.TWILIO_STOP, EndReason.TWILIO_CLOSED})
+
+
+class TwilioClosed(Exception):
+    """The Twilio websocket is gone."""
+
+
+class TwilioLink(Protocol):
+    """The Twilio side of a call (the server's accepted websocket)."""
+
+    async def receive_text(self) -> str: ...  # raises TwilioClosed
+
+    async def send_text(self, text: str) -> None: ...  # raises TwilioClosed
+
+    async def close(self, code: int = 1000) -> None: ...
+
+
+class Rejected(Exception):
+    """The stream cannot be trusted or served."""
+
+
+@lru_cache(maxsize=1)
+def get_voice() -> VoiceCaller:
+    """Twilio's REST client for hang-ups (built on first use from the settings)."""
+    settings = get_settings()
+    return TwilioVoice(settings.twilio(), settings.webhook_base_url or "", timeout=5.0)
+
+
+def reset() -> None:
+    """Forget the cached Twilio client (tests change the environment)."""
+    get_voice.cache_clear()
+
+
+@dataclass
+class _Slot:
+    """Where a transcript goes in the conversation: reserved when its item appears."""
+
+    message_id: str
+    created_at: datetime
+
+
+class CallSession:
+    """One call, from Twilio's `start` to both sockets closed. Not shared between calls."""
+
+    def __init__(
+        self,
+        twilio: TwilioLink,
+        settings: BridgeSettings,
+        *,
+        voice: Callable[[], VoiceCaller] = get_voice,
+    ) -> None:
+        self.settings = settings
+        self._twilio = twilio
+        self._voice = voice
+        self.call_sid: str | None = None
+        self.stream_sid = ""
+        self.conversation: Conversation | None = None
+        self.reason: EndReason | None = None
+        self._ended = asyncio.Event()
+        self._realtime: ClientConnection | None = None
+        self._ctx: ToolContext | None = None
+        self._started = time.monotonic()
+        # Realtime session state
+        self._configured = False
+        self._early_audio: deque[str] = deque(maxlen=settings.early_audio_frames or None)
+        self._response_active = False
+        self._response_requested = False
+        self._response_wanted = False
+        # Playback: mark name -> (item id, bytes); sent/played bytes per assistant item.
+        self._marks: dict[str, tuple[str, int]] = {}
+        self._mark_seq = 0
+        self._sent: dict[str, int] = {}
+        self._played: dict[str, int] = {}
+        self._playing_item: str | None = None
+        self._truncated: set[str] = set()
+        # Tools
+        self._call_names: dict[str, str] = {}
+        self._tools_running = 0
+        self._tool_lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._end_requested = False
+        # Transcript
+        self._slots: dict[str, _Slot] = {}
+        self._partial: dict[str, list[str]] = {}
+        self._transcribing: set[str] = set()
+        self._transcripts_idle = asyncio.Event()
+        self._transcripts_idle.set()
+        self._writes: asyncio.Queue[tuple[Message, asyncio.Future[None]] | None] = asyncio.Queue()
+        self._last_write: asyncio.Future[None] | None = None
+
+    # ----------------------------------------------------------------------------------------------
+    # The call
+    # ----------------------------------------------------------------------------------------------
+
+    async def run(self) -> EndReason:
+        """Serve the call to its end; returns why it ended."""
+        try:
+            start = await self._handshake()
+            target = await asyncio.to_thread(self._load_target, start)
+            conversation = await asyncio.to_thread(self._open_conversation, target, start.call_sid)
+        except Rejected as exc:
+            logger.warning("media stream rejected", reason=str(exc), call_sid=self.call_sid)
+            self.reason = EndReason.REJECTED
+            await self._close_twilio(1008)
+            return self.reason
+        self.conversation = conversation
+        writer = asyncio.create_task(self._writer())
+        try:
+            await self._serve(target, conversation)
+        finally:
+            await self._cleanup(writer)
+        assert self.reason is not None
+        return self.reason
+
+    def request_end(self, reason: EndReason) -> None:
+        """End the call from outside (shutdown)."""
+        self._finish(reason)
+
+    async def _handshake(self) -> tw.Start:
+        deadline = self.settings.start_timeout_seconds
+        try:
+            async with asyncio.timeout(deadline):
+                while True:
+                    frame = tw.parse(await self._twilio.receive_text())
+                    if isinstance(frame, tw.Start):
+                        break
+                    if isinstance(frame, tw.Stop):
+                        raise Rejected("stopped before start")
+        except TimeoutError:
+            raise Rejected("no start event") from None
+        except TwilioClosed:
+            raise Rejected("closed before start") from None
+        except tw.TwilioProtocolError as exc:
+            raise Rejected(f"bad frame before start: {exc}") from None
+        self.call_sid, self.stream_sid = frame.call_sid, frame.stream_sid
+        params = frame.custom_parameters
+        target_id = params.get("targetId", "")
+        secret = get_settings().twilio_auth_token
+        if params.get("callSid") not in (None, frame.call_sid):
+            raise Rejected("callSid parameter does not match the stream")
+        if not target_id or secret is None:
+            raise Rejected("missing targetId or TWILIO_AUTH_TOKEN")
+        if not stream_tokens.verify(
+            params.get("token"), target_id, frame.call_sid, secret.get_secret_value()
+        ):
+            raise Rejected("invalid or expired token")
+        return frame
+
+    def _load_target(self, start: tw.Start) -> Target:
+        try:
+            return targets_data.get(start.custom_parameters["targetId"])
+        except NotFound:
+            raise Rejected("unknown target") from None
+
+    def _open_conversation(self, target: Target, call_sid: str) -> Conversation:
+        chat_id = f"voice_{call_sid}"
+        conversation = conversations.by_chat_id(chat_id)
+        if conversation is None:
+            now = clock.now()
+            try:
+                conversation = conversations.create(
+                    Conversation(
+                        id=new_id(),
+                        chat_id=chat_id,
+                        phone=target.phone,
+                        source=ConversationSource.VOICE_CAMPAIGN,
+                        client_name=target.client_name,
+                        document=target.document,
+                        target_id=target.id,
+                        campaign_id=target.campaign_id,
+                        call_sid=call_sid,
+                        last_activity_at=now,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+            except Conflict:  # the same stream reconnected a moment ago
+                conversation = conversations.by_chat_id(chat_id)
+                if conversation is None:
+                    raise
+        if target.conversation_id != conversation.id:
+            targets_data.update(target.id, conversation_id=conversation.id)
+        return conversation
+
+    async def _serve(self, target: Target, conversation: Conversation) -> None:
+        earlier = await asyncio.to_thread(messages.list_for, conversation.id)
+        self._ctx = ToolContext(
+            conversation,
+            target,
+            Channel.VOICE,
+            timezone_for_phone(conversation.phone),
+            customer_texts=[m.content for m in earlier if m.sender is Sender.CUSTOMER],
+        )
+        logger.info(
+            "call started", call_sid=self.call_sid, conversation_id=conversation.id, target_id=target.id
+        )
+        try:
+            self._realtime = await self._connect_realtime()
+            await self._realtime.send(
+                rt.session_update(voice_instructions(self._ctx), realtime_tools(), self.settings.tuning)
+            )
+        except (OSError, TimeoutError, websockets.exceptions.WebSocketException, DomainError) as exc:
+            logger.error("Realtime unavailable", call_sid=self.call_sid, error=type(exc).__name__)
+            self._finish(EndReason.REALTIME_UNAVAILABLE)
+            return
+        pumps = [
+            asyncio.create_task(self._twilio_pump(), name="twilio-pump"),
+            asyncio.create_task(self._realtime_pump(), name="realtime-pump"),
+        ]
+        try:
+            remaining = self.settings.max_call_seconds - (time.monotonic() - self._started)
+            await asyncio.wait_for(self._ended.wait(), timeout=max(remaining, 0))
+        except TimeoutError:
+            self._finish(EndReason.MAX_DURATION)
+        finally:
+            for pump in pumps:
+                pump.cancel()
+            await asyncio.gather(*pumps, return_exceptions=True)
+
+    async def _connect_realtime(self) -> ClientConnection:
+        settings = get_settings()
+        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
+        if not key:
+            raise DomainError("OPENAI_API_KEY is not set")
+        separator = "&" if "?" in settings.openai_realtime_url else "?"
+        url = f"{settings.openai_realtime_url}{separator}model={quote(settings.openai_realtime_model)}"
+        return await websockets.connect(
+            url,
+            additional_headers={"Authorization": f"Bearer {key}"},
+            open_timeout=self.settings.realtime_connect_timeout_seconds,
+            compression=None,  # μ-law does not compress; deflate would only cost CPU
+            max_size=None,
+        )
+
+    def _finish(self, reason: EndReason) -> None:
+        if self.reason is None:
+            self.reason = reason
+            self._ended.set()
+
+    async def _cleanup(self, writer: asyncio.Task[None]) -> None:
+        reason = self.reason or EndReason.TWILIO_CLOSED
+        self.reason = reason
+        if self._realtime is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._realtime.close(), timeout=2)
+        if reason not in _TWILIO_ENDED:
+            await self._close_twilio(1000)
+            await self._hang_up()
+        if self._tasks:  # tools still running (a promise being written) finish first
+            await asyncio.wait(self._tasks, timeout=10)
+        for item_id, parts in list(self._partial.items()):
+            if parts:
+                self._store(item_id, Sender.ASSISTANT, "".join(parts) + INTERRUPTED_SUFFIX)
+        self._partial.clear()
+        await self._writes.put(None)
+        await writer
+        if self.conversation is not None:
+            with contextlib.suppress(DomainError):
+                await asyncio.to_thread(
+                    conversations.update, self.conversation.id, last_activity_at=clock.now()
+                )
+        logger.info(
+            "call ended",
+            call_sid=self.call_sid,
+            reason=reason.value,
+            seconds=round(time.monotonic() - self._started, 1),
+        )
+
+    async def _hang_up(self) -> None:
+        if not self.call_sid:
+            return
+        try:
+            await asyncio.to_thread(lambda: self._voice().hang_up(self.call_sid or ""))
+        except DomainError as exc:  # the call may be over already; Twilio ends it when the stream closes
+            logger.warning("hang-up failed", call_sid=self.call_sid, error_code=exc.code)
+        else:
+            logger.info("call hung up by the bridge", call_sid=self.call_sid)
+
+    async def _close_twilio(self, code: int) -> None:
+        with contextlib.suppress(Exception):
+            await self._twilio.close(code)
+
+    # ----------------------------------------------------------------------------------------------
+    # Twilio → Realtime
+    # ----------------------------------------------------------------------------------------------
+
+    async def _twilio_pump(self) -> None:
+        try:
+            while True:
+                try:
+                    frame = tw.parse(await self._twilio.receive_text())
+                except tw.TwilioProtocolError as exc:
+                    logger.warning("unreadable Twilio frame", call_sid=self.call_sid, error=str(exc))
+                    continue
+                if isinstance(frame, tw.Media):
+                    if frame.track == "inbound":
+                        await self._to_realtime_audio(frame.payload)
+                elif isinstance(frame, tw.Mark):
+                    self._on_mark(frame.name)
+                elif isinstance(frame, tw.Stop):
+                    self._finish(EndReason.TWILIO_STOP)
+                    return
+                elif isinstance(frame, tw.Dtmf):
+                    logger.info("dtmf received", call_sid=self.call_sid)
+        except TwilioClosed:
+            self._finish(EndReason.TWILIO_CLOSED)
+        except websockets.exceptions.ConnectionClosed:
+            self._finish(EndReason.REALTIME_CLOSED)
+
+    async def _to_realtime_audio(self, payload: str) -> None:
+        if not self._configured:
+            self._early_audio.append(payload)
+            return
+        assert self._realtime is not None
+        await self._realtime.send(rt.input_audio_append(payload))
+
+    def _on_mark(self, name: str) -> None:
+        entry = self._marks.pop(name, None)
+        if entry is None:  # a mark echoed after `clear`: that audio was never heard
+            return
+        item_id, size = entry
+        self._played[item_id] = self._played.get(item_id, 0) + size
+        self._maybe_hang_up_after_goodbye()
+
+    # ----------------------------------------------------------------------------------------------
+    # Realtime → Twilio
+    # ----------------------------------------------------------------------------------------------
+
+    async def _realtime_pump(self) -> None:
+        assert self._realtime is not None
+        try:
+            async for raw in self._realtime:
+                try:
+                    event = rt.parse(raw)
+                except rt.RealtimeProtocolError as exc:
+                    logger.warning("unreadable Realtime event", call_sid=self.call_sid, error=str(exc))
+                    continue
+                await self._on_realtime(event)
+        except websockets.exceptions.ConnectionClosed:
+            pass
+        except TwilioClosed:
+            self._finish(EndReason.TWILIO_CLOSED)
+            return
+        logger.warning("Realtime closed the session", call_sid=self.call_sid)
+        self._finish(EndReason.REALTIME_CLOSED)
+
+    async def _on_realtime(self, event: rt.ServerEvent) -> None:
+        if isinstance(event, rt.AudioDelta):
+            await self._play(event.item_id, event.delta)
+        elif isinstance(event, rt.SpeechStarted):
+            await self._barge_in()
+        elif isinstance(event, rt.AudioTranscriptDelta):
+            if event.item_id not in self._truncated:
+                self._partial.setdefault(event.item_id, []).append(event.delta)
+        elif isinstance(event, rt.AudioTranscriptDone):
+            self._partial.pop(event.item_id, None)
+            suffix = INTERRUPTED_SUFFIX if event.item_id in self._truncated else ""
+            if event.transcript.strip():
+                self._store(event.item_id, Sender.ASSISTANT, event.transcript.strip() + suffix)
+        elif isinstance(event, rt.InputCommitted):
+            self._reserve(event.item_id)
+            self._transcribing.add(event.item_id)
+            self._transcripts_idle.clear()
+        elif isinstance(event, rt.InputTranscription):
+            if event.transcript and event.transcript.strip():
+                text = digits_spoken(event.transcript.strip())
+                self._store(event.item_id, Sender.CUSTOMER, text)
+                if self._ctx is not None and self._ctx.customer_texts is not None:
+                    self._ctx.customer_texts.append(text)
+            self._transcribing.discard(event.item_id)
+            if not self._transcribing:
+                self._transcripts_idle.set()
+        elif isinstance(event, rt.OutputItemAdded):
+            if event.item_type == "message":
+                self._reserve(event.item_id)
+            elif event.item_type == "function_call" and event.call_id and event.name:
+                self._call_names[event.call_id] = event.name
+        elif isinstance(event, rt.FunctionCallDone):
+            self._start_tool(event)
+        elif isinstance(event, rt.ResponseCreated):
+            self._response_active, self._response_requested = True, False
+        elif isinstance(event, rt.ResponseDone):
+            self._response_active = False
+            if self._response_wanted and self._tools_running == 0:
+                await self._request_response()
+            self._maybe_hang_up_after_goodbye()
+        elif isinstance(event, rt.SessionReady):
+            if not event.created and not self._configured:
+                await self._configured_now()
+        elif isinstance(event, rt.ServerError):
+            if event.code == ACTIVE_RESPONSE:
+                # Our response.create raced the model's own: ask again once that one is done.
+                self._response_requested, self._response_wanted = False, True
+            else:
+                logger.warning(
+                    "Realtime error", call_sid=self.call_sid, code=event.code, message=event.message
+                )
+
+    async def _configured_now(self) -> None:
+        """session.updated: flush the caller's early audio and let Lia speak first."""
+        self._configured = True
+        assert self._realtime is not None
+        while self._early_audio:
+            await self._realtime.send(rt.input_audio_append(self._early_audio.popleft()))
+        await self._request_response()
+
+    async def _play(self, item_id: str, delta: str) -> None:
+        if item_id in self._truncated:
+            return  # the caller interrupted this item: its late audio is dropped
+        size = tw.payload_bytes(delta)
+        self._mark_seq += 1
+        name = f"{self._mark_seq}"
+        self._marks[name] = (item_id, size)
+        self._sent[item_id] = self._sent.get(item_id, 0) + size
+        self._playing_item = item_id
+        await self._send_twilio(tw.media(self.stream_sid, delta))
+        await self._send_twilio(tw.mark(self.stream_sid, name))
+
+    async def _barge_in(self) -> None:
+        item_id = self._playing_item
+        if not self._marks or item_id is None or item_id in self._truncated:
+            return  # nothing is playing: the caller just speaks
+        played_ms = self._played.get(item_id, 0) // tw.MULAW_BYTES_PER_MS
+        sent_ms = self._sent.get(item_id, 0) // tw.MULAW_BYTES_PER_MS
+        audio_end_ms = min(played_ms, sent_ms)
+        self._truncated.add(item_id)
+        self._marks.clear()
+        await self._send_twilio(tw.clear(self.stream_sid))
+        assert self._realtime is not None
+        await self._realtime.send(rt.truncate(item_id, audio_end_ms))
+        if self._response_active:
+            await self._realtime.send(rt.response_cancel())
+        logger.info("barge-in", call_sid=self.call_sid, audio_end_ms=audio_end_ms, sent_ms=sent_ms)
+
+    async def _send_twilio(self, text: str) -> None:
+        await self._twilio.send_text(text)
+
+    async def _request_response(self) -> None:
+        """One `response.create`, unless a response is active or tools are still running (then it
+        is sent when they are done)."""
+        if self._response_active or self._response_requested or self._tools_running:
+            self._response_wanted = True
+            return
+        self._response_wanted = False
+        self._response_requested = True
+        assert self._realtime is not None
+        await self._realtime.send(rt.response_create())
+
+    # ----------------------------------------------------------------------------------------------
+    # Tools
+    # ----------------------------------------------------------------------------------------------
+
+    def _start_tool(self, event: rt.FunctionCallDone) -> None:
+        name = event.name or self._call_names.get(event.call_id) or ""
+        self._tools_running += 1
+        task = asyncio.create_task(self._run_tool(name, event.call_id, event.arguments))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run_tool(self, name: str, call_id: str, arguments: str) -> None:
+        ends_call = False
+        try:
+            # The identity check reads the customer's stored words: let the pending ones land first.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._transcripts_idle.wait(), self.settings.transcript_wait_seconds)
+            if self._last_write is not None:
+                await asyncio.shield(self._last_write)
+            assert self._ctx is not None
+            async with self._tool_lock:
+                outcome = await asyncio.to_thread(invoke, name, arguments, self._ctx, VOICE_TOOLS)
+            ends_call = outcome.ok and name == END_CALL
+            logger.info(
+                "tool call", call_sid=self.call_sid, tool=name, ok=outcome.ok, error_code=outcome.error
+            )
+            if self._realtime is not None and self.reason is None:
+                await self._realtime.send(rt.function_call_output(call_id, outcome.to_json()))
+        except websockets.exceptions.ConnectionClosed:
+            self._finish(EndReason.REALTIME_CLOSED)
+        finally:
+            self._tools_running -= 1
+        if self.reason is not None:
+            return
+        if ends_call:
+            self._end_requested = True
+            asyncio.get_running_loop().call_later(
+                self.settings.goodbye_grace_seconds, self._finish, EndReason.ASSISTANT_ENDED
+            )
+            self._maybe_hang_up_after_goodbye()
+        elif self._tools_running == 0 and not self._end_requested:
+            try:
+                await self._request_response()
+            except websockets.exceptions.ConnectionClosed:
+                self._finish(EndReason.REALTIME_CLOSED)
+
+    def _maybe_hang_up_after_goodbye(self) -> None:
+        if (
+            self._end_requested
+            and not self._marks
+            and not self._response_active
+            and not self._response_requested
+            and self._tools_running == 0
+        ):
+            self._finish(EndReason.ASSISTANT_ENDED)
+
+    # ----------------------------------------------------------------------------------------------
+    # Transcript
+    # ----------------------------------------------------------------------------------------------
+
+    def _reserve(self, item_id: str) -> _Slot:
+        slot = self._slots.get(item_id)
+        if slot is None:
+            slot = self._slots[item_id] = _Slot(new_id(), clock.now())
+        return slot
+
+    def _store(self, item_id: str, sender: Sender, text: str) -> None:
+        """Queue a transcript line for storage at its item's place in the conversation."""
+        if self.conversation is None:
+            return
+        slot = self._reserve(item_id)
+        message = Message(
+            id=slot.message_id,
+            conversation_id=self.conversation.id,
+            sender=sender,
+            content=text,
+            created_at=slot.created_at,
+            channel=Channel.VOICE,
+            external_id=f"{self.call_sid}:{item_id}",
+        )
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._last_write = future
+        self._writes.put_nowait((message, future))
+
+    async def _writer(self) -> None:
+        """Store transcript lines one at a time, off the event loop."""
+        while (job := await self._writes.get()) is not None:
+            message, future = job
+            try:
+                await asyncio.to_thread(messages.append, message)
+            except DomainError as exc:  # Conflict: already stored (a reconnected stream)
+                logger.warning("transcript line not stored", call_sid=self.call_sid, error_code=exc.code)
+            except Exception:
+                logger.exception("transcript line not stored", call_sid=self.call_sid)
+            finally:
+                if not future.done():
+                    future.set_result(None)

@@ -1,0 +1,61 @@
+"""The voice assistant's instructions and its voice-only tool: the shared system prompt
+(`shared.assistant.prompt.system_prompt` for `Channel.VOICE`) plus how to speak on the phone, and
+`encerrar_chamada`, which lets Lia end the call after her goodbye."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from shared.assistant.prompt import system_prompt
+from shared.assistant.texts import creditor
+from shared.assistant.tools import TOOLS, ReasonArgs, Tool, ToolContext
+from shared.config import get_settings
+
+END_CALL: Final = "encerrar_chamada"
+
+
+def _end_call(ctx: ToolContext, args: ReasonArgs) -> dict[str, Any]:
+    # The bridge sees the successful outcome and hangs up once the goodbye has been played.
+    return {"sucesso": True, "mensagem": "A ligação será encerrada. Não diga mais nada."}
+
+
+END_CALL_TOOL: Final[Tool[ReasonArgs]] = Tool(
+    END_CALL,
+    "Encerra a ligação. Chame somente depois de ter se despedido do cliente: a despedida que você "
+    "acabou de falar é a última coisa que ele ouve. Use também se a pessoa pedir para desligar.",
+    {
+        "type": "object",
+        "properties": {"motivo": {"type": ["string", "null"], "description": "Por que a ligação termina"}},
+        "required": ["motivo"],
+        "additionalProperties": False,
+    },
+    ReasonArgs,
+    _end_call,
+)
+
+VOICE_TOOLS: Final[Mapping[str, Tool[Any]]] = {**TOOLS, END_CALL: END_CALL_TOOL}
+
+
+def realtime_tools() -> list[dict[str, Any]]:
+    """The shared tools plus `encerrar_chamada`, in Realtime's function format."""
+    return [tool.realtime_schema() for tool in VOICE_TOOLS.values()]
+
+
+def voice_instructions(ctx: ToolContext) -> str:
+    """`session.update`'s instructions: the assistant's system prompt and the phone's rules."""
+    settings = get_settings()
+    who = ctx.target.client_name if ctx.target else None
+    ask_for = f"pergunte se está falando com {who}" if who else "pergunte com quem está falando"
+    return (
+        system_prompt(ctx)
+        + f"""
+
+Regras desta ligação telefônica (valem acima das outras quando houver diferença):
+- Você fala primeiro. Cumprimente, apresente-se como {settings.assistant_name}, assistente virtual da {creditor()}, diga que a ligação é sobre a conta do cliente com a {settings.company_name} e {ask_for}. Não fale de dívida, valores, faturas ou datas antes de a pessoa informar o CPF ou CNPJ dela.
+- Nesta ligação, "digitar" o documento significa dizê-lo em voz alta: peça que a pessoa diga o CPF ou CNPJ dela, número por número. Repita os dígitos em grupos ("cinco dois nove, nove oito dois, dois quatro sete, dois cinco") para confirmar.
+- Frases curtas, uma ideia por vez, tom calmo e acolhedor. Espere a pessoa responder.
+- Leia valores e datas como as pessoas falam: R$ 179,80 é "cento e setenta e nove reais e oitenta centavos"; 15/12/2025 é "quinze de dezembro". Não leia códigos Pix nem linhas digitáveis em voz alta (são longos demais para ouvir): diga que o pagamento pode ser feito pelos canais da {settings.company_name}.
+- Se quem atendeu não for o titular, não revele nada da cobrança: agradeça e peça que o titular entre em contato com a {settings.company_name}.
+- Quando a conversa terminar, despeça-se com uma frase curta e então chame {END_CALL}."""
+    )

@@ -1,0 +1,205 @@
+"""`cobranca`: the local sandbox from the command line.
+
+cobranca local [--port 8000] [--clock ISO] [--seed-demo] [--frozen-clock]
+cobranca demo  [--customers 200] [--days 30] [--step-minutes 30]
+cobranca chat  PHONE [--url http://127.0.0.1:8000] [--token local-supervisor]
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import time
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from infra.local.environment import Environment
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+SEED_CUSTOMERS = 18
+# The customer a person chats as after `--seed-demo` (no persona: nobody answers for them).
+YOU = {"name": "Você Testando", "phone": "5511987650000", "document": "52998224725", "debt": "179.80"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cobranca", description="Cobrança on one laptop")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    local = commands.add_parser("local", help="run the whole system locally (API, workers, simulators)")
+    local.add_argument("--port", type=int, default=8000, help="API port (0: any free port)")
+    local.add_argument("--clock", type=_instant, help="start the virtual clock here (ISO 8601 with offset)")
+    local.add_argument(
+        "--frozen-clock", action="store_true", help="time moves only through POST /api/dev/clock"
+    )
+    local.add_argument(
+        "--seed-demo", action="store_true", help="a campaign of simulated customers, activated"
+    )
+    local.add_argument("--log-file", type=Path, default=Path("build/sandbox/local.log"), help="'-': stdout")
+
+    demo = commands.add_parser(
+        "demo", help="play a scripted campaign of simulated customers and print its funnel"
+    )
+    demo.add_argument("--customers", type=int, default=200)
+    demo.add_argument("--days", type=int, default=30)
+    demo.add_argument("--step-minutes", type=int, default=60)
+    demo.add_argument("--start", type=_instant, help="first instant (default Monday 2025-03-10 08:00 -03:00)")
+    demo.add_argument("--log-file", type=Path, default=Path("build/sandbox/demo.log"))
+
+    chat = commands.add_parser("chat", help="chat on WhatsApp as a simulated customer of a running sandbox")
+    chat.add_argument("phone")
+    chat.add_argument("--url", default=DEFAULT_URL)
+    chat.add_argument("--token", default="local-supervisor")
+
+    args = parser.parse_args(argv)
+    if args.command in ("local", "demo"):
+        Environment().isolate()  # before anything reads it (see infra.local.environment)
+    if args.command == "local":
+        return _local(args)
+    if args.command == "demo":
+        return _demo(args)
+    return _chat(args)
+
+
+def _instant(raw: str) -> datetime:
+    try:
+        at = datetime.fromisoformat(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 instant: {raw!r}") from None
+    if at.tzinfo is None:
+        raise argparse.ArgumentTypeError("give a timezone offset, e.g. 2025-03-10T09:00-03:00")
+    return at
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from infra.local.demo import DEFAULT_START, DemoOptions, run
+
+    return run(
+        DemoOptions(
+            customers=args.customers,
+            days=args.days,
+            step_minutes=args.step_minutes,
+            start=args.start or DEFAULT_START,
+            log_path=args.log_file,
+        )
+    )
+
+
+def _local(args: argparse.Namespace) -> int:
+    from infra.local.sandbox import Sandbox, SandboxOptions, log_file
+
+    stream = None if str(args.log_file) == "-" else log_file(args.log_file)
+    sandbox = Sandbox(
+        SandboxOptions(
+            port=args.port, clock=args.clock, flowing_clock=not args.frozen_clock, log_stream=stream
+        )
+    )
+    console = sys.stdout  # the sandbox sends stdout (Powertools' metrics) to the log file
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with sandbox:
+        print(sandbox.banner(), file=console, flush=True)
+        if stream is not None:
+            print(f"  logs       {args.log_file}", file=console, flush=True)
+        if args.seed_demo:
+            _seed(sandbox, console)
+        print(f"ready: {sandbox.url}", file=console, flush=True)
+        while not stop.is_set():
+            stop.wait(0.5)
+        print("stopping…", file=console, flush=True)
+    if stream is not None:
+        stream.close()
+    return 0
+
+
+def _seed(sandbox: Any, console: Any) -> None:
+    """A campaign of simulated customers plus one for you, imported and activated through the API."""
+    from infra.local.customers import ZONE
+    from infra.local.demo import _set_up
+
+    today = sandbox.clock.now().astimezone(ZONE).date()
+    customers = sandbox.customers.populate(SEED_CUSTOMERS, today=today)
+    you = sandbox.customers.add_manual(YOU["name"], YOU["phone"], YOU["document"], Decimal(YOU["debt"]))
+    with httpx.Client(base_url=sandbox.url, timeout=30) as api:
+        campaign = _set_up(api, sandbox, [*customers, you], console)
+    print(
+        f"  seeded campaign {campaign}: {len(customers)} simulated customers and you",
+        file=console,
+        flush=True,
+    )
+    print(
+        f"  chat as {you.name}: cobranca chat {you.phone} --url {sandbox.url}  (CPF {you.formatted_document})",
+        file=console,
+        flush=True,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+def _chat(args: argparse.Namespace) -> int:
+    """A WhatsApp chat as the customer at PHONE: you type, the simulated Evolution API posts the
+    webhook, Lia's replies are printed. `/hora`, `/avancar MIN`, `/sair`."""
+    headers = {"Authorization": f"Bearer {args.token}"}
+    with httpx.Client(base_url=args.url, headers=headers, timeout=70) as api:
+        try:
+            seen = _print_new(api, args.phone, 0)
+        except httpx.HTTPError as exc:
+            print(f"no sandbox at {args.url}: {exc}", file=sys.stderr)
+            return 1
+        print("Você é o cliente. Escreva e tecle Enter (/avancar 60, /hora, /sair).")
+        while True:
+            try:
+                text = input("você> ").strip()
+            except (EOFError, KeyboardInterrupt):
+                print()
+                return 0
+            if text in ("/sair", "/exit", "/quit"):
+                return 0
+            if text == "/hora":
+                print(f"   relógio: {api.get('/api/dev/clock').json()['local']}")
+                continue
+            if text.startswith("/avancar"):
+                minutes = int(text.split()[1]) if len(text.split()) > 1 else 60
+                moved = api.post("/api/dev/clock", json={"advance_minutes": minutes, "wait": True})
+                print(f"   relógio: {moved.json().get('local')}")
+            elif text:
+                sent = api.post(f"/api/dev/whatsapp/{args.phone}", json={"text": text})
+                if sent.status_code >= 400:
+                    print(f"   ! {sent.status_code}: {sent.json().get('detail')}")
+                    continue
+            seen = _wait_for_replies(api, args.phone, seen)
+
+
+def _wait_for_replies(api: httpx.Client, phone: str, seen: int, seconds: float = 8.0) -> int:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        now_seen = _print_new(api, phone, seen)
+        if now_seen > seen:
+            # Lia may send more than one message: give her a moment for the rest.
+            time.sleep(0.4)
+            return _print_new(api, phone, now_seen)
+        time.sleep(0.15)
+    return seen
+
+
+def _print_new(api: httpx.Client, phone: str, seen: int) -> int:
+    response = api.get(f"/api/dev/whatsapp/{phone}", params={"after": seen})
+    response.raise_for_status()
+    for message in response.json()["messages"]:
+        print("Lia> " + message["text"].replace("\n", "\n     "))
+        seen = message["index"] + 1
+    return seen
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,379 @@
+"""Simulated customers: people behind the simulators, each with a persona that decides how they answer
+Lia on WhatsApp, whether they pick up the phone, and when they pay (in the simulated CRM).
+
+They read what the Evolution simulator accepts and the calls the Twilio simulator places (its hooks),
+and answer through the real wire formats: Evolution's `messages.upsert` / `messages.update` webhooks
+and Twilio's signed status callbacks, posted to the API. Like real people they take a moment: a
+customer acts only when the runtime is quiet (`ready`), so a reply never overtakes the message it
+answers. Payments happen on the virtual clock (a clock jump past a customer's payment day pays).
+
+The personas of `cobranca demo` and what each must end as (`Persona.expected`) are defined here.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Final
+from zoneinfo import ZoneInfo
+
+from infra.local.simulators.crm import SimInvoice
+from infra.local.simulators.evolution import SentText
+from infra.local.simulators.twilio import SimCall
+from shared import clock
+from shared.documents import normalize_document
+from shared.phones import normalize_phone
+
+if TYPE_CHECKING:
+    from infra.local.sandbox import Simulators
+
+ZONE: Final = ZoneInfo("America/Sao_Paulo")
+INVOICE_AMOUNT: Final = Decimal("89.90")
+PROMISE_IN_DAYS: Final = 5  # "dia X": five days after the conversation
+PAYS_BEFORE_DUE_DAYS: Final = 2
+CLAIM_CLEARS_AFTER: Final = timedelta(days=1)  # the CRM shows a claimed payment a day later
+FIRST_NAMES: Final = (
+    "Ana", "Bruno", "Carla", "Daniel", "Eduarda", "Felipe", "Gabriela", "Henrique", "Isabela", "João",
+    "Karina", "Lucas", "Mariana", "Nicolas", "Olívia", "Paulo", "Queila", "Rafael", "Sabrina", "Tiago",
+    "Úrsula", "Vinícius", "Wesley", "Yasmin", "Zeca",
+)  # fmt: skip
+LAST_NAMES: Final = (
+    "Silva", "Souza", "Oliveira", "Santos", "Pereira", "Lima", "Carvalho", "Ferreira", "Rodrigues",
+    "Almeida", "Costa", "Gomes", "Martins", "Araújo", "Ribeiro",
+)  # fmt: skip
+
+
+class Persona(StrEnum):
+    PAYS_AFTER_MESSAGE = "pays_after_message"
+    PROMISES_AND_PAYS = "promises_and_pays"
+    PROMISES_AND_BREAKS = "promises_and_breaks"
+    ALREADY_PAID = "already_paid"
+    CLAIMS_PAYMENT = "claims_payment"
+    OPTS_OUT = "opts_out"
+    NOT_ON_WHATSAPP = "not_on_whatsapp"
+    NEVER_ANSWERS = "never_answers"
+    HARDSHIP = "hardship"
+
+    @property
+    def description(self) -> str:
+        return _DESCRIPTIONS[self]
+
+
+_DESCRIPTIONS: Final = {
+    Persona.PAYS_AFTER_MESSAGE: "pays after the first message (two invoices: the second is never sent)",
+    Persona.PROMISES_AND_PAYS: "confirms the CPF, promises 'dia X', pays before it",
+    Persona.PROMISES_AND_BREAKS: "confirms the CPF, promises 'dia X', never pays",
+    Persona.ALREADY_PAID: "nothing open in the CRM before the first contact",
+    Persona.CLAIMS_PAYMENT: "'já paguei' — the CRM shows it a day later",
+    Persona.OPTS_OUT: "answers PARAR",
+    Persona.NOT_ON_WHATSAPP: "no WhatsApp: called instead, picks up",
+    Persona.NEVER_ANSWERS: "no WhatsApp, never picks up the phone",
+    Persona.HARDSHIP: "'estou desempregado, preciso falar com alguém'",
+}
+
+# How many of every 200 customers have each persona (scaled to the demo's size).
+MIX: Final = {
+    Persona.PAYS_AFTER_MESSAGE: 22,
+    Persona.PROMISES_AND_PAYS: 34,
+    Persona.PROMISES_AND_BREAKS: 22,
+    Persona.ALREADY_PAID: 18,
+    Persona.CLAIMS_PAYMENT: 22,
+    Persona.OPTS_OUT: 16,
+    Persona.NOT_ON_WHATSAPP: 24,
+    Persona.NEVER_ANSWERS: 20,
+    Persona.HARDSHIP: 22,
+}
+
+
+@dataclass
+class SimulatedCustomer:
+    name: str
+    phone: str  # E.164 digits
+    document: str  # normalized CPF
+    persona: Persona | None  # None: added by hand (`POST /api/dev/customers`), chatted with by a person
+    invoices: list[SimInvoice]
+    stage: int = 0  # messages from Lia answered so far
+    pay_at: datetime | None = None
+    paid: bool = False
+    promised_day: date | None = None
+    whatsapp_received: int = 0
+    calls: int = 0
+    transcript: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def open_total(self) -> Decimal:
+        return Decimal("0.00") if self.paid else sum((i.amount for i in self.invoices), Decimal("0.00"))
+
+    @property
+    def formatted_document(self) -> str:
+        d = self.document
+        return f"{d[:3]}.{d[3:6]}.{d[6:9]}-{d[9:]}"
+
+
+class Customers:
+    """Every simulated customer of one sandbox, and the thread through which they act."""
+
+    def __init__(self, simulators: Simulators, *, ready: Callable[[], bool] | None = None) -> None:
+        self._sims = simulators
+        self._ready = ready or (lambda: True)
+        self._by_phone: dict[str, SimulatedCustomer] = {}
+        self._events: deque[tuple[str, Any]] = deque()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._acting = False
+        self._thread: threading.Thread | None = None
+        self.errors: list[str] = []
+        if simulators.evolution is not None:
+            simulators.evolution.on_send = lambda sent: self._push("whatsapp", sent)
+        if simulators.twilio is not None:
+            simulators.twilio.on_call = lambda call: self._push("call", call)
+
+    # --- who they are --------------------------------------------------------------------------
+
+    def populate(self, count: int, *, today: date, seed_offset: int = 0) -> list[SimulatedCustomer]:
+        """`count` customers with the demo's persona mix (deterministic), registered with the
+        simulated CRM and Evolution API."""
+        made = []
+        for index, persona in enumerate(persona_mix(count)):
+            number = seed_offset + index + 1
+            made.append(self._create(number, persona, today))
+        return made
+
+    def add_manual(self, name: str, phone: str, document: str, debt: Decimal) -> SimulatedCustomer:
+        """A customer without a persona (a person chats as them through the dev routes)."""
+        today = clock.now().astimezone(ZONE).date()
+        invoice = SimInvoice(f"MAN-{normalize_document(document)[-4:]}", debt, today - timedelta(days=20), 20)
+        return self._register(
+            SimulatedCustomer(name, normalize_phone(phone), normalize_document(document), None, [invoice])
+        )
+
+    def listing(self) -> list[SimulatedCustomer]:
+        with self._lock:
+            return list(self._by_phone.values())
+
+    def by_phone(self, phone: str) -> SimulatedCustomer | None:
+        with self._lock:
+            return self._by_phone.get(phone)
+
+    def _create(self, number: int, persona: Persona, today: date) -> SimulatedCustomer:
+        name = f"{FIRST_NAMES[number % len(FIRST_NAMES)]} {LAST_NAMES[(number // 7) % len(LAST_NAMES)]}"
+        phone = f"55119{70000000 + number:08d}"
+        count = 2 if persona is Persona.PAYS_AFTER_MESSAGE else 1
+        invoices = [
+            SimInvoice(
+                f"DEMO-{number:04d}-{k + 1}",
+                INVOICE_AMOUNT,
+                today - timedelta(days=40 - 30 * k),
+                40 - 30 * k,
+            )
+            for k in range(count)
+        ]
+        customer = SimulatedCustomer(name, phone, make_cpf(number * 7919 + 101), persona, invoices)
+        if persona is Persona.ALREADY_PAID:
+            customer.paid = True  # paid before the campaign starts: the CRM shows nothing open
+        return self._register(customer)
+
+    def _register(self, customer: SimulatedCustomer) -> SimulatedCustomer:
+        crm, evolution = self._sims.crm, self._sims.evolution
+        if crm is not None:
+            crm.add_customer(
+                customer.document, customer.name, [] if customer.paid else list(customer.invoices)
+            )
+        if evolution is not None and customer.persona in (Persona.NOT_ON_WHATSAPP, Persona.NEVER_ANSWERS):
+            evolution.not_on_whatsapp.add(customer.phone)
+        with self._lock:
+            self._by_phone[customer.phone] = customer
+        return customer
+
+    # --- acting ----------------------------------------------------------------------------------
+
+    def start(self, ready: Callable[[], bool] | None = None) -> Customers:
+        """Start acting (replies, calls, payments) whenever `ready()` says the system is quiet."""
+        if ready is not None:
+            self._ready = ready
+        self._thread = threading.Thread(target=self._run, daemon=True, name="customers")
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def idle(self) -> bool:
+        """Nobody has anything left to say or pay right now."""
+        with self._lock:
+            return not self._events and not self._acting and not self._payments_due(clock.now())
+
+    def _push(self, kind: str, item: Any) -> None:
+        with self._lock:
+            self._events.append((kind, item))
+        self._wake.set()
+
+    def wake(self, *_: object) -> None:
+        """Look now (the clock jumped: a payment may be due)."""
+        self._wake.set()
+
+    def _run(self) -> None:
+        waiting = False
+        while not self._stop.is_set():
+            # Waiting for the system to be quiet: look often; otherwise sleep until woken.
+            self._wake.wait(0.005 if waiting else 0.5)
+            self._wake.clear()
+            with self._lock:
+                pending = bool(self._events) or bool(self._payments_due(clock.now()))
+            waiting = pending and not self._ready()
+            if not pending or waiting:
+                continue
+            with self._lock:
+                self._acting = True
+                batch = list(self._events)
+                self._events.clear()
+            try:
+                self._pay_due()
+                for kind, item in batch:
+                    self._act(kind, item)
+            finally:
+                with self._lock:
+                    self._acting = False
+            self._wake.set()  # look again: acting made more work
+
+    def _act(self, kind: str, item: Any) -> None:
+        try:
+            if kind == "whatsapp":
+                self._read(item)
+            else:
+                self._answer_phone(item)
+        except Exception as exc:  # one customer's failure is recorded, never stops the others
+            self.errors.append(f"{kind}: {type(exc).__name__}: {exc}")
+
+    def _payments_due(self, now: datetime) -> list[SimulatedCustomer]:
+        return [c for c in self._by_phone.values() if c.pay_at is not None and not c.paid and c.pay_at <= now]
+
+    def _pay_due(self) -> None:
+        with self._lock:
+            due = self._payments_due(clock.now())
+        for customer in due:
+            self._pay(customer)
+
+    def _pay(self, customer: SimulatedCustomer) -> None:
+        if self._sims.crm is not None and not customer.paid:
+            self._sims.crm.pay_all(customer.document)
+        customer.paid = True
+        customer.transcript.append(("crm", "paid"))
+
+    def _read(self, sent: SentText) -> None:
+        customer = self.by_phone(sent.number)
+        evolution = self._sims.evolution
+        assert evolution is not None
+        if customer is None:
+            return  # a number nobody simulates
+        customer.whatsapp_received += 1
+        customer.transcript.append(("lia", sent.text))
+        if customer.persona is None:
+            return  # a person answers (dev routes)
+        reply = self._reply(customer)
+        customer.stage += 1
+        if reply is None:
+            return  # read, not answered (delivery receipts cost the demo time and show nothing)
+        evolution.receipt(sent, "READ")
+        customer.transcript.append(("customer", reply))
+        evolution.customer_says(customer.phone, reply, push_name=customer.name.split()[0])
+
+    def _reply(self, customer: SimulatedCustomer) -> str | None:
+        persona, stage = customer.persona, customer.stage
+        today = clock.now().astimezone(ZONE).date()
+        if persona is Persona.PAYS_AFTER_MESSAGE:
+            if stage == 0:
+                self._pay(customer)
+            return None
+        if persona in (Persona.PROMISES_AND_PAYS, Persona.PROMISES_AND_BREAKS):
+            if stage == 0:
+                return f"Oi, sou eu sim. Meu CPF é {customer.formatted_document}."
+            if stage == 1:
+                customer.promised_day = today + timedelta(days=PROMISE_IN_DAYS)
+                if persona is Persona.PROMISES_AND_PAYS:
+                    pay_day = customer.promised_day - timedelta(days=PAYS_BEFORE_DUE_DAYS)
+                    customer.pay_at = datetime.combine(pay_day, datetime.min.time(), tzinfo=ZONE) + timedelta(
+                        hours=10
+                    )
+                return f"Consigo pagar no dia {customer.promised_day:%d/%m}."
+            return None
+        if persona is Persona.CLAIMS_PAYMENT and stage == 0:
+            customer.pay_at = clock.now() + CLAIM_CLEARS_AFTER
+            return f"Já paguei essa conta semana passada! Meu CPF é {customer.formatted_document}."
+        if persona is Persona.OPTS_OUT and stage == 0:
+            return "PARAR"
+        if persona is Persona.HARDSHIP and stage == 0:
+            return "Oi, sou eu. Estou desempregado, preciso falar com alguém."
+        return None
+
+    def _answer_phone(self, call: SimCall) -> None:
+        twilio = self._sims.twilio
+        assert twilio is not None
+        customer = self.by_phone(call.to.lstrip("+"))
+        if customer is None:
+            twilio.play(call, "no-answer")
+            return
+        customer.calls += 1
+        ending = "no-answer" if customer.persona is Persona.NEVER_ANSWERS else "answered"
+        customer.transcript.append(("call", ending))
+        twilio.play(call, ending)
+
+
+def persona_mix(count: int) -> list[Persona]:
+    """`count` personas in the demo's proportions, every persona at least once, interleaved so any
+    prefix of the list is a fair sample."""
+    if count < len(Persona):
+        raise ValueError(f"the demo needs at least {len(Persona)} customers, one per persona")
+    total = sum(MIX.values())
+    quotas = {p: max(1, round(count * w / total)) for p, w in MIX.items()}
+    while sum(quotas.values()) > count:
+        largest = max(quotas, key=lambda p: quotas[p])
+        quotas[largest] -= 1
+    while sum(quotas.values()) < count:
+        quotas[Persona.PROMISES_AND_PAYS] += 1
+    order: list[Persona] = []
+    left = dict(quotas)
+    while any(left.values()):
+        for persona in Persona:
+            if left[persona]:
+                order.append(persona)
+                left[persona] -= 1
+    return order
+
+
+def make_cpf(seed: int) -> str:
+    """A valid CPF derived from `seed` (check digits as the Receita Federal computes them)."""
+    base = [int(d) for d in f"{seed % 10**9:09d}"]
+    if len(set(base)) == 1:
+        base[-1] = (base[-1] + 1) % 10
+    for start in (10, 11):
+        total = sum(d * w for d, w in zip(base, range(start, 1, -1), strict=False))
+        base.append(0 if total % 11 < 2 else 11 - total % 11)
+    return "".join(map(str, base))
+
+
+def spreadsheet_rows(customers: Sequence[SimulatedCustomer]) -> list[dict[str, str]]:
+    """One row per invoice, with the column names people use (`nome`, `celular`, `cpf`, ...)."""
+    rows = []
+    for customer in customers:
+        for invoice in customer.invoices:
+            rows.append(
+                {
+                    "nome": customer.name,
+                    "celular": f"({customer.phone[2:4]}) {customer.phone[4:9]}-{customer.phone[9:]}",
+                    "cpf": customer.formatted_document,
+                    "valor": f"R$ {invoice.amount:.2f}".replace(".", ","),
+                    "fatura": invoice.number,
+                    "vencimento": f"{invoice.due_date:%d/%m/%Y}",
+                }
+            )
+    return rows

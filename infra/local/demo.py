@@ -1,0 +1,451 @@
+"""`cobranca demo`: a scripted campaign of simulated customers, end to end, on a virtual month.
+
+Everything goes through the system's real doors: the campaign is created, its spreadsheet (XLSX)
+imported and activated over HTTP with a local admin token; customers answer through the Evolution
+and Twilio simulators' webhooks; the runtime feeds the real handlers. The clock stands still except
+when the demo moves it: every `step` during business hours (08:00–20:00 São Paulo; three times longer
+while nothing but the scheduler's tick happens), and straight to the next morning at night. After each
+move the demo waits until the system is quiet.
+
+At the end it prints the funnel (`/campaigns/{id}/stats`, `/metrics`), the outcomes and the promise
+lifecycle, then checks every simulated customer against its persona's expected ending and exits 1 if
+any ended elsewhere.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import IO, Any, Final
+
+import httpx
+
+from infra.local import topology
+from infra.local.customers import ZONE, Persona, SimulatedCustomer, spreadsheet_rows
+from infra.local.sandbox import Sandbox, SandboxOptions, log_file
+
+DEFAULT_START: Final = datetime(2025, 3, 10, 8, 0, tzinfo=ZONE)  # a Monday
+BUSINESS_START: Final = 8
+BUSINESS_END: Final = 20
+QUIET_STEPS: Final = 3
+QUIET_FACTOR: Final = 3
+SETTLE_TIMEOUT: Final = 120.0  # seconds a step may take to settle (the first day's wave is the longest)
+XLSX: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@dataclass
+class DemoOptions:
+    customers: int = 200
+    days: int = 30
+    start: datetime = DEFAULT_START
+    step_minutes: int = 60
+    log_path: Path = Path("build/sandbox/demo.log")
+    out: IO[str] = field(default_factory=lambda: sys.stdout)
+
+
+@dataclass(frozen=True)
+class Ending:
+    """What a target ended as."""
+
+    state: str
+    outcome: str | None
+
+
+@dataclass
+class Verdict:
+    customer: SimulatedCustomer
+    ok: bool
+    got: str
+    expected: str
+
+
+def run(options: DemoOptions) -> int:
+    """Play the demo; 0 when every persona ended as expected, 1 otherwise."""
+    out = options.out
+    started = time.monotonic()
+    with log_file(options.log_path) as logs:
+        sandbox = Sandbox(
+            SandboxOptions(
+                port=0, clock=options.start, flowing_clock=False, log_stream=logs, log_level="INFO"
+            )
+        )
+        with sandbox:
+            missing = [
+                name for name in ("crm", "evolution", "twilio") if getattr(sandbox.simulators, name) is None
+            ]
+            if missing:
+                print(
+                    f"cobranca demo plays simulated customers: unset {', '.join(v.upper() for v in missing)} "
+                    "URL variables (CRM_API_URL, EVOLUTION_API_URL, TWILIO_API_BASE_URL).",
+                    file=out,
+                )
+                return 2
+            print(
+                f"Cobrança demo — {options.customers} simulated customers, {options.days} virtual days",
+                file=out,
+            )
+            print(f"  API {sandbox.url}   model: {sandbox.simulators.describe()['openai']}", file=out)
+            print(f"  logs: {options.log_path}", file=out)
+            customers = sandbox.customers.populate(options.customers, today=options.start.date())
+            with httpx.Client(base_url=sandbox.url, timeout=60) as api:
+                campaign = _set_up(api, sandbox, customers, out)
+                _play(sandbox, options, customers, out)
+                report = _report(api, sandbox, campaign, customers)
+            print(report.text, file=out)
+            errors = sandbox.customers.errors + _handler_errors(sandbox)
+            for line in errors[:10]:
+                print(f"  ! {line}", file=out)
+            elapsed = time.monotonic() - started
+            wrong = [v for v in report.verdicts if not v.ok]
+            print(
+                f"\n{len(report.verdicts) - len(wrong)}/{len(report.verdicts)} customers ended as their persona "
+                f"expects; {options.days} virtual days in {elapsed:.0f} s of real time "
+                f"({sandbox.aws.requests_served if sandbox.aws else 0} requests to the local AWS).",
+                file=out,
+            )
+            return 1 if wrong else 0
+
+
+# --------------------------------------------------------------------------------------------------
+# Setting up: campaign, spreadsheet, activation — all through the API
+# --------------------------------------------------------------------------------------------------
+
+
+def _set_up(api: httpx.Client, sandbox: Sandbox, customers: list[SimulatedCustomer], out: IO[str]) -> str:
+    admin, supervisor = sandbox.headers("admin"), sandbox.headers("supervisor")
+    created = api.post(
+        "/api/voice/campaigns",
+        headers=admin,
+        json={
+            "name": "Demo — cobrança de março",
+            "contactMethod": "whatsapp_primary",
+            "allowedMethods": ["whatsapp", "voice"],
+            "fallbackOrder": ["whatsapp", "voice"],
+            "scheduleStart": "08:00",
+            "scheduleEnd": "20:00",
+        },
+    )
+    _ok(created, "create the campaign")
+    campaign_id = str(created.json()["id"])
+    rows = spreadsheet_rows(customers)
+    imported = api.post(
+        f"/api/voice/campaigns/{campaign_id}/targets/import",
+        headers=admin,
+        files={"file": ("clientes-marco.xlsx", _xlsx(rows), XLSX)},
+    )
+    _ok(imported, "import the spreadsheet")
+    body = imported.json()
+    print(f"  imported {body['imported']} of {len(rows)} rows ({len(body['errors'])} rejected)", file=out)
+    _ok(api.post(f"/api/voice/campaigns/{campaign_id}/activate", headers=supervisor), "activate the campaign")
+    return campaign_id
+
+
+def _xlsx(rows: list[dict[str, str]]) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "Inadimplentes"
+    sheet.append(["Relatório de inadimplentes — março"])  # a title line above the header, as people do
+    sheet.append(list(rows[0]))
+    for row in rows:
+        sheet.append(list(row.values()))
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _ok(response: httpx.Response, what: str) -> None:
+    if response.status_code >= 400:
+        raise RuntimeError(f"could not {what}: HTTP {response.status_code} {response.text[:300]}")
+
+
+# --------------------------------------------------------------------------------------------------
+# Playing the month
+# --------------------------------------------------------------------------------------------------
+
+
+def next_step(now: datetime, step: timedelta) -> datetime:
+    """`step` later during business hours; otherwise the next business morning (Sundays skipped)."""
+    local = now.astimezone(ZONE)
+    if local.isoweekday() != 7 and BUSINESS_START <= local.hour < BUSINESS_END:
+        return now + step
+    morning = local.replace(hour=BUSINESS_START, minute=0, second=0, microsecond=0)
+    if local.hour >= BUSINESS_START:
+        morning += timedelta(days=1)
+    if morning.isoweekday() == 7:
+        morning += timedelta(days=1)
+    return morning
+
+
+def _play(sandbox: Sandbox, options: DemoOptions, customers: list[SimulatedCustomer], out: IO[str]) -> None:
+    """Move the clock step by step until the end, waiting for the system to be quiet after each move.
+    After `QUIET_STEPS` steps in which nothing but the scheduler's tick ran, steps become
+    `QUIET_FACTOR` times longer (still inside business hours) until something happens again."""
+    end = options.start + timedelta(days=options.days)
+    step = timedelta(minutes=options.step_minutes)
+    progress = _Progress(out, options.start, end, lambda: _counts(sandbox, customers))
+    stalls = quiet = 0
+    seen = _work_done(sandbox)
+    while True:
+        if not sandbox.settle(timeout=SETTLE_TIMEOUT):
+            stalls += 1
+        now = sandbox.clock.now()
+        progress.show(now)
+        if now >= end:
+            break
+        done = _work_done(sandbox)
+        quiet, seen = (quiet + 1 if done == seen else 0), done
+        stride = step * QUIET_FACTOR if quiet >= QUIET_STEPS else step
+        sandbox.clock.set(min(next_step(now, stride), end))
+    progress.done()
+    if stalls:
+        print(f"  ({stalls} steps did not settle within {SETTLE_TIMEOUT:.0f} s; see the log)", file=out)
+
+
+def _work_done(sandbox: Sandbox) -> int:
+    """Records handled by every worker but the scheduler (whose tick runs at every step)."""
+    scheduler = topology.queue("scheduler").consumer
+    return sum(s.records for path, s in sandbox.runtime.handlers.stats.items() if path != scheduler)
+
+
+def _counts(sandbox: Sandbox, customers: list[SimulatedCustomer]) -> str:
+    sims = sandbox.simulators
+    sent = len(sims.evolution.sent) if sims.evolution else 0
+    calls = len(sims.twilio.calls) if sims.twilio else 0
+    paid = sum(1 for c in customers if c.paid)
+    replies = sum(1 for c in customers if c.stage and c.persona not in (Persona.PAYS_AFTER_MESSAGE, None))
+    return f"WhatsApp {sent:>4}  calls {calls:>3}  replied {replies:>3}  paid {paid:>3}"
+
+
+class _Progress:
+    WIDTH = 30
+
+    def __init__(self, out: IO[str], start: datetime, end: datetime, counts: Callable[[], str]) -> None:
+        self._out, self._start, self._end, self._counts = out, start, end, counts
+        self._tty = out.isatty()
+        self._last_day = -1
+
+    def show(self, now: datetime) -> None:
+        total = (self._end - self._start).total_seconds()
+        done = min(1.0, (now - self._start).total_seconds() / total)
+        day = int((now - self._start).total_seconds() // 86400)
+        if not self._tty and day == self._last_day:
+            return
+        self._last_day = day
+        filled = int(done * self.WIDTH)
+        bar = "█" * filled + "·" * (self.WIDTH - filled)
+        local = now.astimezone(ZONE)
+        line = f"  [{bar}] day {day:>2}  {local:%a %d/%m %H:%M}  {self._counts()}"
+        if self._tty:
+            self._out.write("\r" + line)
+        else:
+            self._out.write(line + "\n")
+        self._out.flush()
+
+    def done(self) -> None:
+        if self._tty:
+            self._out.write("\n")
+
+
+# --------------------------------------------------------------------------------------------------
+# The report
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    text: str
+    verdicts: list[Verdict]
+
+
+def _report(
+    api: httpx.Client, sandbox: Sandbox, campaign_id: str, customers: list[SimulatedCustomer]
+) -> Report:
+    viewer = sandbox.headers("viewer")
+    stats = api.get(f"/api/voice/campaigns/{campaign_id}/stats", headers=viewer).json()
+    metrics = api.get("/api/voice/metrics", headers=viewer).json()
+    targets = _all(api, f"/api/voice/campaigns/{campaign_id}/targets", viewer)
+    promises = _all(api, "/api/voice/promises", viewer)
+    verdicts = verify(customers, targets, promises, sandbox)
+    lines = ["", "Funnel (GET /api/voice/campaigns/{id}/stats)"]
+    lines.append(
+        f"  targets {stats['totalTargets']}   reached {stats['reached']}   responded {stats['responded']}"
+        f"   promised {stats['promised']}   paid {stats['paid']}"
+    )
+    for kpi in stats["kpis"]:
+        mark = "✓" if kpi["met"] else "·"
+        lines.append(
+            f"  {mark} {kpi['name']:<15} {float(kpi['value']):>5.1f}%  ({kpi['numerator']}/{kpi['denominator']}, "
+            f"goal > {float(kpi['goal']):.0f}%)"
+        )
+    lines.append(
+        f"  channels: WhatsApp {stats['channels'].get('whatsapp', 0)}, voice {stats['channels'].get('voice', 0)}"
+    )
+    lines.append("Metrics (GET /api/voice/metrics)")
+    lines.append(
+        f"  contacts {metrics['totalContacts']} (WhatsApp {metrics['totalWhatsAppMessages']}, calls "
+        f"{metrics['totalCalls']})   conversion {float(metrics['conversionRate']):.1f}%"
+    )
+    lines.append("Targets by state / outcome")
+    lines.append("  " + "  ".join(f"{k} {v}" for k, v in stats["states"].items() if v))
+    lines.append("  " + "  ".join(f"{k} {v}" for k, v in sorted(stats["outcomes"].items()) if v))
+    statuses = Counter(p["status"] for p in promises)
+    lines.append("Promise lifecycle")
+    lines.append(
+        f"  made {len(promises)}   pending {statuses['pending']}   fulfilled {statuses['fulfilled']}   "
+        f"broken {statuses['broken']}   renegotiated {statuses['renegotiated']}"
+    )
+    lines.append("Personas (expected ending → customers that got it)")
+    by_persona: dict[Persona, list[Verdict]] = {}
+    for verdict in verdicts:
+        assert verdict.customer.persona is not None
+        by_persona.setdefault(verdict.customer.persona, []).append(verdict)
+    for persona, group in by_persona.items():
+        good = sum(1 for v in group if v.ok)
+        mark = "✓" if good == len(group) else "✗"
+        lines.append(f"  {mark} {persona.value:<20} {good:>3}/{len(group):<3} {group[0].expected}")
+        for bad in [v for v in group if not v.ok][:3]:
+            lines.append(f"      ✗ {bad.customer.name} ({bad.customer.phone[-4:]}): got {bad.got}")
+            lines.append(f"        transcript: {_short(bad.customer.transcript)}")
+    return Report("\n".join(lines), verdicts)
+
+
+def _all(api: httpx.Client, path: str, headers: dict[str, str]) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        params: dict[str, Any] = {"limit": 500} | ({"cursor": cursor} if cursor else {})
+        response = api.get(path, headers=headers, params=params)
+        _ok(response, f"read {path}")
+        items.extend(response.json())
+        cursor = response.headers.get("X-Next-Cursor")
+        if not cursor:
+            return items
+
+
+def _short(transcript: list[tuple[str, str]]) -> str:
+    return " | ".join(f"{who}: {text[:60]!r}" for who, text in transcript[-6:])
+
+
+# --------------------------------------------------------------------------------------------------
+# What each persona must end as
+# --------------------------------------------------------------------------------------------------
+
+PAID = Ending("completed", "paid")
+
+
+@dataclass(frozen=True)
+class Expected:
+    endings: tuple[Ending, ...]  # one per target (invoice), in any order
+    promise: str | None = None  # the status of the customer's promise, if one must exist
+    whatsapp: Callable[[int], bool] = lambda n: True  # messages received
+    calls: Callable[[int], bool] = lambda n: True  # calls received
+    text: str = ""
+
+
+EXPECTED: Final[dict[Persona, Expected]] = {
+    Persona.PAYS_AFTER_MESSAGE: Expected(
+        (Ending("contacted", None), PAID),
+        whatsapp=lambda n: n == 1,
+        text="one invoice contacted, the other completed/paid by the guard; 1 message",
+    ),
+    Persona.PROMISES_AND_PAYS: Expected(
+        (PAID,), promise="fulfilled", text="completed/paid, promise fulfilled"
+    ),
+    Persona.PROMISES_AND_BREAKS: Expected(
+        (Ending("contacted", "promise_broken"),),
+        promise="broken",
+        whatsapp=lambda n: n >= 4,
+        text="promise broken → pending → contacted again",
+    ),
+    Persona.ALREADY_PAID: Expected(
+        (PAID,), whatsapp=lambda n: n == 0, calls=lambda n: n == 0, text="completed/paid, never contacted"
+    ),
+    Persona.CLAIMS_PAYMENT: Expected(
+        (PAID,), whatsapp=lambda n: n == 2, text="payment_claimed, then completed/paid when the CRM shows it"
+    ),
+    Persona.OPTS_OUT: Expected(
+        (Ending("completed", "opted_out"),),
+        whatsapp=lambda n: n == 2,
+        calls=lambda n: n == 0,
+        text="completed/opted_out, never contacted again",
+    ),
+    Persona.NOT_ON_WHATSAPP: Expected(
+        (Ending("contacted", "answered"),),
+        whatsapp=lambda n: n == 0,
+        calls=lambda n: n == 1,
+        text="voice fallback: contacted/answered",
+    ),
+    Persona.NEVER_ANSWERS: Expected(
+        (Ending("completed", "no_answer"),),
+        whatsapp=lambda n: n == 0,
+        calls=lambda n: n == 3,
+        text="3 unanswered calls, then completed/no_answer",
+    ),
+    Persona.HARDSHIP: Expected(
+        (Ending("contacted", "transferred"),),
+        whatsapp=lambda n: n == 2,
+        text="contacted/transferred to a human",
+    ),
+}
+
+
+def verify(
+    customers: list[SimulatedCustomer],
+    targets: list[dict[str, Any]],
+    promises: list[dict[str, Any]],
+    sandbox: Sandbox,
+) -> list[Verdict]:
+    """Each persona customer's targets, promise and contacts against `EXPECTED`."""
+    by_invoice = {t["invoiceNumber"]: t for t in targets}
+    promise_of_target: dict[str, str] = {}
+    for promise in sorted(promises, key=lambda p: p["createdAt"]):
+        if promise.get("targetId"):
+            promise_of_target[promise["targetId"]] = promise["status"]
+    verdicts = []
+    for customer in customers:
+        if customer.persona is None:
+            continue
+        expected = EXPECTED[customer.persona]
+        found = [by_invoice.get(invoice.number) for invoice in customer.invoices]
+        endings = sorted(
+            (Ending(t["state"], t["outcome"]) if t else Ending("missing", None) for t in found),
+            key=lambda e: (e.state, e.outcome or ""),
+        )
+        wanted = sorted(expected.endings, key=lambda e: (e.state, e.outcome or ""))
+        statuses = [promise_of_target[t["id"]] for t in found if t and t["id"] in promise_of_target]
+        texts, calls = _contacts(sandbox, customer)
+        problems = []
+        if endings != wanted:
+            problems.append(", ".join(f"{e.state}/{e.outcome}" for e in endings))
+        if expected.promise is not None and statuses != [expected.promise]:
+            problems.append(f"promise {statuses or 'none'}")
+        if not expected.whatsapp(texts):
+            problems.append(f"{texts} WhatsApp messages")
+        if not expected.calls(calls):
+            problems.append(f"{calls} calls")
+        verdicts.append(Verdict(customer, not problems, "; ".join(problems), expected.text))
+    return verdicts
+
+
+def _contacts(sandbox: Sandbox, customer: SimulatedCustomer) -> tuple[int, int]:
+    sims = sandbox.simulators
+    texts = len(sims.evolution.texts_to(customer.phone)) if sims.evolution else 0
+    calls = len(sims.twilio.calls_to("+" + customer.phone)) if sims.twilio else 0
+    return texts, calls
+
+
+def _handler_errors(sandbox: Sandbox) -> list[str]:
+    return [
+        f"{path}: {stats.errors} failed invocation(s), last: {stats.last_error}"
+        for path, stats in sandbox.runtime.handlers.stats.items()
+        if stats.errors
+    ]

@@ -1,0 +1,363 @@
+"""The whole system in one process: local AWS, the outside services (simulated unless their URL
+variable points elsewhere), the API with the dev routes, and the runtime that feeds the real handlers.
+
+Everything runs in this process, so every handler shares the virtual clock (`shared.clock`) and the
+environment this module writes. `Sandbox.start()` wires it in this order: clock → AWS endpoint →
+simulators → API → settings and caches → tables, queues, bucket, schedule group → runtime.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import sys
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any, Final
+from zoneinfo import ZoneInfo
+
+from infra.local.aws import LocalAws, Provisioned, provision
+from infra.local.clock import SandboxClock
+from infra.local.customers import Customers
+from infra.local.environment import REGION, Environment
+from infra.local.runtime import LocalRuntime
+from infra.local.runtime import log as sandbox_log
+from infra.local.simulators.crm import CrmSimulator
+from infra.local.simulators.evolution import EvolutionSimulator
+from infra.local.simulators.server import RunningServer, serve_in_thread
+from infra.local.simulators.twilio import TwilioSimulator
+
+SAO_PAULO: Final = ZoneInfo("America/Sao_Paulo")
+LOCAL_TOKENS: Final = {"admin": "local-admin", "supervisor": "local-supervisor", "viewer": "local-viewer"}
+# The URL variable of each outside service: set → that service is used, unset → its simulator.
+SERVICE_URLS: Final = {
+    "crm": "CRM_API_URL",
+    "evolution": "EVOLUTION_API_URL",
+    "twilio": "TWILIO_API_BASE_URL",
+    "openai": "OPENAI_BASE_URL",
+}
+
+
+@dataclass
+class SandboxOptions:
+    port: int = 8000
+    host: str = "127.0.0.1"
+    clock: datetime | None = None  # None: now
+    flowing_clock: bool = True  # False: time stands still between jumps (demo, tests)
+    log_stream: IO[str] | None = None  # where the workers' JSON logs go (None: stdout)
+    log_level: str = "INFO"
+    aws_in_child: bool = True  # moto in its own process: a core of its own (see LocalAws)
+
+
+@dataclass
+class Simulators:
+    """The simulators this sandbox started (None: that service is external)."""
+
+    crm: CrmSimulator | None = None
+    evolution: EvolutionSimulator | None = None
+    twilio: TwilioSimulator | None = None
+    openai: Any | None = None  # OpenAISimulator
+    servers: dict[str, RunningServer] = field(default_factory=dict)
+
+    def describe(self) -> dict[str, str]:
+        """`{"crm": "simulated at http://…" | "external: https://…", ...}`."""
+        return {
+            name: (
+                f"simulated at {self.servers[name].url}"
+                if name in self.servers
+                else f"external: {os.environ[var]}"
+            )
+            for name, var in SERVICE_URLS.items()
+        }
+
+
+class Sandbox:
+    """`cobranca local`: start it, use it over HTTP, stop it."""
+
+    def __init__(self, options: SandboxOptions | None = None) -> None:
+        self.options = options or SandboxOptions()
+        self.clock = SandboxClock(self.options.clock or datetime.now(UTC), flowing=self.options.flowing_clock)
+        self.simulators = Simulators()
+        self.aws: LocalAws | None = None
+        self.provisioned: Provisioned | None = None
+        self._runtime: LocalRuntime | None = None
+        self._customers: Customers | None = None
+        self.api: RunningServer | None = None
+        self.url = ""
+        self.bridge_url = ""
+        self._env = Environment()
+        self._previous_clock: Any = None
+        self._on_stop: list[Callable[[], None]] = []
+        self._saved_stdout: IO[str] | None = None
+
+    # --- lifecycle --------------------------------------------------------------------------------
+
+    def start(self) -> Sandbox:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        self._env.isolate()
+        self._set("POWERTOOLS_LOG_LEVEL", os.environ.get("POWERTOOLS_LOG_LEVEL") or self.options.log_level)
+        from shared import clock as shared_clock
+
+        self._previous_clock = shared_clock.set_clock(self.clock)
+        self._on_stop.append(_route_logs(self.options.log_stream, self.options.log_level))
+        if self.options.log_stream is not None:
+            # Powertools prints its metrics (EMF) to stdout: into the log with everything else.
+            self._saved_stdout, sys.stdout = sys.stdout, self.options.log_stream
+        warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
+        self.aws = LocalAws(clock=self.clock, region=REGION, in_child=self.options.aws_in_child).start()
+        self._set("AWS_ENDPOINT_URL", self.aws.url)
+        self._start_simulators()
+        self._start_api()
+        _reset_process_caches()
+        from shared.data import bind
+
+        bind()
+        self.provisioned = provision(self.aws, prefix=os.environ["COBRANCA_TABLE_PREFIX"])
+        for name, value in self.provisioned.environment().items():
+            self._set(name, value)
+        _reset_process_caches()
+        self._use_simulated_model()
+        self._customers = Customers(self.simulators)
+        self._runtime = LocalRuntime(self.aws, self.provisioned).start()
+        self.clock.on_jump(self.runtime.clock_jumped)
+        self.clock.on_jump(self.customers.wake)
+        self.customers.start(ready=self.runtime.idle)
+
+    @property
+    def runtime(self) -> LocalRuntime:
+        assert self._runtime is not None, "start() first"
+        return self._runtime
+
+    @property
+    def customers(self) -> Customers:
+        assert self._customers is not None, "start() first"
+        return self._customers
+
+    def stop(self) -> None:
+        if self._runtime is not None:
+            self._runtime.stop()
+            self._runtime = None
+        if self._customers is not None:
+            self._customers.stop()
+            self._customers = None
+        for stop in reversed(self._on_stop):
+            stop()
+        self._on_stop.clear()
+        if self.api is not None:
+            self.api.stop()
+            self.api = None
+        for server in self.simulators.servers.values():
+            server.stop()
+        self.simulators.servers.clear()
+        if self.aws is not None:
+            self.aws.stop()
+            self.aws = None
+        if self._previous_clock is not None:
+            from shared import clock as shared_clock
+
+            shared_clock.set_clock(self._previous_clock)
+            self._previous_clock = None
+        if self._saved_stdout is not None:
+            sys.stdout, self._saved_stdout = self._saved_stdout, None
+        self._env.restore()
+        _reset_process_caches()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- pieces -----------------------------------------------------------------------------------
+
+    def _start_simulators(self) -> None:
+        sims = self.simulators
+        if not os.environ.get("CRM_API_URL"):
+            sims.crm = CrmSimulator(api_key=self._secret("CRM_API_KEY"))
+            self._serve("crm", sims.crm.app, "CRM_API_URL")
+        if not os.environ.get("EVOLUTION_API_URL"):
+            self._default("EVOLUTION_API_INSTANCE", "cobranca")
+            sims.evolution = EvolutionSimulator(
+                api_key=self._secret("EVOLUTION_API_KEY"), instance=os.environ["EVOLUTION_API_INSTANCE"]
+            )
+            self._serve("evolution", sims.evolution.app, "EVOLUTION_API_URL")
+        if not os.environ.get("TWILIO_API_BASE_URL"):
+            self._default("TWILIO_ACCOUNT_SID", "AC" + "5a" * 16)
+            sims.twilio = TwilioSimulator(
+                account_sid=os.environ["TWILIO_ACCOUNT_SID"], auth_token=self._secret("TWILIO_AUTH_TOKEN")
+            )
+            self._default("TWILIO_PHONE_NUMBER", "+551140040000")
+            self._serve("twilio", sims.twilio.app, "TWILIO_API_BASE_URL")
+        if not os.environ.get("OPENAI_BASE_URL"):
+            from infra.local.simulators.openai import OpenAISimulator
+
+            sims.openai = OpenAISimulator(api_key=self._secret("OPENAI_API_KEY"))
+            server = self._serve("openai", sims.openai.app, None)
+            self._set("OPENAI_BASE_URL", server.url + "/v1")
+        self._default("EVOLUTION_WEBHOOK_TOKEN", secrets.token_urlsafe(24))
+
+    def _serve(self, name: str, app: Any, variable: str | None) -> RunningServer:
+        server = serve_in_thread(app, host="127.0.0.1")
+        self.simulators.servers[name] = server
+        if variable:
+            self._set(variable, server.url)
+        return server
+
+    def _start_api(self) -> None:
+        from functions.api.app import create_app
+        from infra.local.dev_routes import dev_router
+
+        self._default(
+            "COBRANCA_API_TOKENS", ",".join(f"{role}:{token}" for role, token in LOCAL_TOKENS.items())
+        )
+        app = create_app()
+        app.include_router(dev_router(self))
+        self.api = serve_in_thread(app, host=self.options.host, port=self.options.port)
+        self.url = self.api.url
+        self._default("WEBHOOK_BASE_URL", self.url)
+        self._start_voice_bridge(int(self.url.rsplit(":", 1)[1]))
+        if self.simulators.evolution is not None:
+            self.simulators.evolution.webhook_url = (
+                os.environ["WEBHOOK_BASE_URL"].rstrip("/") + "/api/whatsapp/webhook"
+            )
+            self.simulators.evolution.webhook_token = os.environ["EVOLUTION_WEBHOOK_TOKEN"]
+
+    def _start_voice_bridge(self, api_port: int) -> None:
+        """The voice bridge (Twilio Media Streams ⇄ OpenAI Realtime) on the API's port + 1, the URL
+        the TwiML of answered calls points to."""
+        if os.environ.get("VOICE_BRIDGE_WS_URL"):
+            self.bridge_url = os.environ["VOICE_BRIDGE_WS_URL"] + " (external)"
+            return
+        try:
+            from containers.voice_bridge.app import Bridge
+            from containers.voice_bridge.app import serve_in_thread as serve_bridge
+        except ImportError as exc:  # a checkout without the bridge: everything else still runs
+            self.bridge_url = f"not available ({exc})"
+            return
+        try:
+            running = serve_bridge(
+                Bridge(), host=self.options.host, port=api_port + 1 if self.options.port else 0
+            )
+        except (OSError, RuntimeError):  # port + 1 is taken: any free port
+            running = serve_bridge(Bridge(), host=self.options.host, port=0)
+        self._on_stop.append(lambda: running.shutdown(wait=True, timeout=10))
+        self._set("VOICE_BRIDGE_WS_URL", running.ws_url)
+        self.bridge_url = running.ws_url
+
+    def _use_simulated_model(self) -> None:
+        """With the model stand-in (it answers 503), one quick try then the fallback dialogue: the
+        SDK's retry would only wait for the same 503."""
+        if self.simulators.openai is None:
+            return
+        from openai import OpenAI
+
+        from shared.assistant import adapters
+
+        adapters.use(
+            openai=OpenAI(
+                api_key=os.environ["OPENAI_API_KEY"],
+                base_url=os.environ["OPENAI_BASE_URL"],
+                max_retries=0,
+                timeout=5,
+            )
+        )
+
+    # --- environment ------------------------------------------------------------------------------
+
+    def _set(self, name: str, value: str) -> None:
+        self._env.set(name, value)
+
+    def _default(self, name: str, value: str) -> None:
+        self._env.default(name, value)
+
+    def _secret(self, name: str) -> str:
+        self._default(name, "sandbox-" + secrets.token_hex(8))
+        return os.environ[name]
+
+    # --- for the CLI, the dev routes and the demo -------------------------------------------------
+
+    def headers(self, role: str = "admin") -> dict[str, str]:
+        """Bearer header for one of the local roles."""
+        return {"Authorization": f"Bearer {self.token(role)}"}
+
+    def token(self, role: str) -> str:
+        from functions.api.auth import Role, parse_token_table
+
+        for found, token in parse_token_table(os.environ.get("COBRANCA_API_TOKENS", "")):
+            if found is Role[role.upper()]:
+                return token
+        raise KeyError(f"COBRANCA_API_TOKENS has no {role} token")
+
+    def settle(self, timeout: float = 30.0) -> bool:
+        """Wait until the runtime and the simulated customers have nothing left to do."""
+        return self.runtime.settle(timeout=timeout, also_idle=self.customers.idle)
+
+    def banner(self) -> str:
+        lines = [
+            f"Cobrança sandbox — API {self.url}  (docs {self.url}/api/docs, dashboard {self.url}/voice/monitor)",
+            f"  clock      {self.clock.now().astimezone(SAO_PAULO).isoformat()} "
+            f"({'flowing' if self.clock.flowing else 'frozen'}); "
+            f'advance: POST {self.url}/api/dev/clock {{"advance_minutes": 60}}',
+            f"  AWS        {self.aws.url if self.aws else '-'} (moto, single-threaded, {'own process' if self.options.aws_in_child else 'in process'})",
+            f"  bridge     {self.bridge_url}",
+        ]
+        lines += [f"  {name:<10} {where}" for name, where in self.simulators.describe().items()]
+        lines.append("  tokens     " + ", ".join(f"{role}: {self.token(role)}" for role in LOCAL_TOKENS))
+        return "\n".join(lines)
+
+
+def _reset_process_caches() -> None:
+    """Forget every settings-derived client cached in the process (the environment just changed)."""
+    from shared import outreach, queues, schedules, storage
+    from shared.assistant import adapters
+    from shared.config import reset_settings
+
+    reset_settings()
+    for reset in (queues.reset, storage.reset, schedules.reset, outreach.reset, adapters.reset):
+        reset()
+    from shared import inbound
+
+    inbound.use_sender(None)
+    for module_name, cached in (
+        ("functions.post_call.handler", "get_voice"),
+        ("functions.promise_monitor.handler", "get_crm"),
+    ):
+        module = sys.modules.get(module_name)
+        getter = getattr(module, cached, None)
+        if getter is not None and hasattr(getter, "cache_clear"):
+            getter.cache_clear()
+
+
+def _route_logs(stream: IO[str] | None, level: str) -> Callable[[], None]:
+    """Send the workers' and the runtime's JSON logs to `stream` (the demo's log file); returns the
+    undo (their previous streams)."""
+    from shared.observability import logger
+
+    previous: list[tuple[logging.StreamHandler[Any], Any]] = []
+    for powertools in (logger, sandbox_log):
+        powertools.setLevel(level)
+        for handler in logging.getLogger(powertools.name).handlers:
+            if stream is not None and isinstance(handler, logging.StreamHandler):
+                previous.append((handler, handler.setStream(stream)))
+
+    def restore() -> None:
+        for handler, old in previous:
+            handler.setStream(old)
+
+    return restore
+
+
+def log_file(path: Path) -> IO[str]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.open("a", encoding="utf-8", buffering=1)

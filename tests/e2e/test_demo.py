@@ -1,0 +1,101 @@
+"""`cobranca demo` (what `make demo` runs): every persona ends where it should, and the demo says so
+with its exit code."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from types import SimpleNamespace
+
+from infra.local.customers import Persona, SimulatedCustomer
+from infra.local.demo import EXPECTED, verify
+from infra.local.simulators.crm import SimInvoice
+from tests.e2e.conftest import run_cobranca
+
+CUSTOMERS = 3 * len(Persona)
+# Long enough for a broken promise: promised for day 5, broken 7 days after it, contacted again after.
+DAYS = 16
+
+
+def test_demo_plays_every_persona_to_its_expected_ending(tmp_path: Path) -> None:
+    result = run_cobranca(
+        "demo",
+        "--customers",
+        str(CUSTOMERS),
+        "--days",
+        str(DAYS),
+        "--log-file",
+        str(tmp_path / "demo.log"),
+        timeout=600,
+    )
+
+    out = result.stdout
+    assert result.returncode == 0, out[-4000:] + result.stderr[-4000:]
+    assert f"{CUSTOMERS}/{CUSTOMERS} customers ended as their persona expects" in out
+    counts = {}
+    for persona in Persona:
+        line = re.search(rf"(.) {persona.value}\s+(\d+)/(\d+)", out)
+        assert line is not None and line.group(1) == "✓" and line.group(2) == line.group(3), persona
+        counts[persona] = int(line.group(3))
+    assert sum(counts.values()) == CUSTOMERS
+    funnel = re.search(r"targets (\d+)\s+reached (\d+)\s+responded (\d+)\s+promised (\d+)\s+paid (\d+)", out)
+    assert funnel is not None
+    targets, reached, responded, promised, paid = map(int, funnel.groups())
+    assert targets == CUSTOMERS + counts[Persona.PAYS_AFTER_MESSAGE]  # they owe two invoices each
+    assert targets > reached > responded > promised > 0 and paid > 0
+    lifecycle = re.search(r"made (\d+)\s+pending (\d+)\s+fulfilled (\d+)\s+broken (\d+)", out)
+    assert lifecycle is not None
+    keeps, breaks = counts[Persona.PROMISES_AND_PAYS], counts[Persona.PROMISES_AND_BREAKS]
+    assert tuple(map(int, lifecycle.groups())) == (keeps + breaks, 0, keeps, breaks)
+    for kpi in ("contactRate", "responseRate", "promiseRate", "fulfilmentRate", "conversionRate"):
+        assert kpi in out
+
+
+def _customer(persona: Persona, invoices: int = 1) -> SimulatedCustomer:
+    return SimulatedCustomer(
+        name="Ana Lima",
+        phone="5511970000001",
+        document="52998224725",
+        persona=persona,
+        invoices=[SimInvoice(f"F-{n}", Decimal("89.90"), date(2025, 2, 1)) for n in range(invoices)],
+    )
+
+
+def _sims(texts: int = 0, calls: int = 0) -> SimpleNamespace:
+    evolution = SimpleNamespace(texts_to=lambda phone: ["x"] * texts)
+    twilio = SimpleNamespace(calls_to=lambda phone: [object()] * calls)
+    return SimpleNamespace(simulators=SimpleNamespace(evolution=evolution, twilio=twilio))
+
+
+def test_a_persona_that_ends_elsewhere_fails_the_demo() -> None:
+    customer = _customer(Persona.OPTS_OUT)
+    targets = [{"id": "T1", "invoiceNumber": "F-0", "state": "contacted", "outcome": None}]
+
+    [verdict] = verify([customer], targets, [], _sims(texts=2))  # type: ignore[arg-type]
+
+    assert not verdict.ok
+    assert "contacted/None" in verdict.got
+    assert verdict.expected == EXPECTED[Persona.OPTS_OUT].text
+
+
+def test_a_persona_contacted_too_often_fails_the_demo() -> None:
+    customer = _customer(Persona.OPTS_OUT)
+    targets = [{"id": "T1", "invoiceNumber": "F-0", "state": "completed", "outcome": "opted_out"}]
+
+    ok = verify([customer], targets, [], _sims(texts=2))  # type: ignore[arg-type]
+    again = verify([customer], targets, [], _sims(texts=3))  # type: ignore[arg-type]
+
+    assert ok[0].ok
+    assert not again[0].ok and "3 WhatsApp messages" in again[0].got
+
+
+def test_a_promise_persona_needs_its_promise_in_the_right_status() -> None:
+    customer = _customer(Persona.PROMISES_AND_PAYS)
+    targets = [{"id": "T1", "invoiceNumber": "F-0", "state": "completed", "outcome": "paid"}]
+    broken = [{"targetId": "T1", "status": "broken", "createdAt": "2025-03-10T12:00:00Z"}]
+    fulfilled = [{"targetId": "T1", "status": "fulfilled", "createdAt": "2025-03-10T12:00:00Z"}]
+
+    assert not verify([customer], targets, broken, _sims())[0].ok  # type: ignore[arg-type]
+    assert verify([customer], targets, fulfilled, _sims())[0].ok  # type: ignore[arg-type]
