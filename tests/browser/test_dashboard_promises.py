@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -15,22 +14,19 @@ import pytest
 from openai import OpenAI
 from playwright.sync_api import expect
 
-from infra.local.simulators.crm import CrmSimulator, SimInvoice
+from infra.local.simulators.crm import CrmSimulator
 from infra.local.simulators.evolution import EvolutionSimulator, deliver_webhook, messages_upsert
 from infra.local.simulators.openai import OpenAISimulator, call, text, tool_calls
 from infra.local.simulators.server import serve_in_thread
-from shared import clock as clock_module
 from shared import inbound, schedules
 from shared.assistant import adapters
 from shared.config import get_settings, reset_settings
 from shared.crm import HttpCrmClient
-from shared.data import conversations, messages, promises
-from shared.data import targets as targets_data
+from shared.data import messages, promises
 from shared.evolution import EvolutionClient
-from shared.ids import new_id
-from shared.models import Conversation, ConversationSource, Message, PromiseStatus, Sender, Target
+from shared.models import Conversation, PromiseStatus, Target
 from tests.browser.conftest import Dashboard, shot, sign_in
-from tests.integration.assistant.assistant_world import FakeContext, lambda_event
+from tests.integration.assistant.assistant_world import FakeContext, lambda_event, seed_debtor
 
 pytestmark = pytest.mark.browser
 
@@ -132,36 +128,8 @@ def maria_owes(
     assistant: Assistant, make_target: Callable[..., Target], make_conversation: Callable[..., Conversation]
 ) -> Conversation:
     """Maria, a target of a WhatsApp campaign who got its first message, with two open invoices."""
-    [maria], _ = targets_data.insert_new([make_target()])
-    conversation = conversations.create(
-        make_conversation(
-            chat_id=f"whatsapp_{PHONE}",
-            phone=PHONE,
-            source=ConversationSource.WHATSAPP_CAMPAIGN,
-            client_name="Maria Silva",
-            document=DOCUMENT,
-            target_id=maria.id,
-            campaign_id=maria.campaign_id,
-        )
-    )
-    messages.append(
-        Message(
-            id=new_id(),
-            conversation_id=conversation.id,
-            sender=Sender.ASSISTANT,
-            content="Olá, Maria! Aqui é a Lia, assistente virtual da TR Telecom. Podemos conversar?",
-            created_at=clock_module.now(),
-            is_from_campaign=True,
-        )
-    )
-    assistant.crm.add_customer(
-        DOCUMENT,
-        "Maria Silva",
-        [
-            SimInvoice("FAT-2025-01", Decimal("89.90"), date(2025, 1, 10), 59),
-            SimInvoice("FAT-2025-02", Decimal("89.90"), date(2025, 2, 10), 28),
-        ],
-    )
+    maria, conversation = seed_debtor(assistant.crm, make_target, make_conversation)
+    assert (maria.phone, maria.document) == (PHONE, DOCUMENT)
     return conversation
 
 

@@ -154,38 +154,7 @@ class World:
         **target: Any,
     ) -> tuple[Target, Conversation]:
         """Maria: a target of a WhatsApp campaign, already sent its first message, and her debt in the CRM."""
-        created, _ = targets_data.insert_new([make_target(**target)])
-        maria = created[0]
-        conversation = conversations.create(
-            make_conversation(
-                chat_id=f"whatsapp_{maria.phone}",
-                phone=maria.phone,
-                source=ConversationSource.WHATSAPP_CAMPAIGN,
-                client_name=maria.client_name,
-                document=maria.document,
-                target_id=maria.id,
-                campaign_id=maria.campaign_id,
-            )
-        )
-        messages.append(
-            Message(
-                id=new_id(),
-                conversation_id=conversation.id,
-                sender=Sender.ASSISTANT,
-                content="Olá, Maria! Aqui é a Lia, assistente virtual da TR Telecom. Podemos conversar?",
-                created_at=clock_module.now(),
-                is_from_campaign=True,
-            )
-        )
-        self.crm.add_customer(
-            maria.document,
-            "Maria Silva",
-            [
-                SimInvoice("FAT-2025-01", Decimal("89.90"), date(2025, 1, 10), 59),
-                SimInvoice("FAT-2025-02", Decimal("89.90"), date(2025, 2, 10), 28),
-            ],
-        )
-        return maria, conversation
+        return seed_debtor(self.crm, make_target, make_conversation, **target)
 
     def thread(self, conversation_id: str) -> list[Message]:
         return messages.list_for(conversation_id)
@@ -232,3 +201,44 @@ def lambda_event(batch: list[dict[str, Any]], queue_url: str) -> dict[str, Any]:
             for message in batch
         ]
     }
+
+
+def seed_debtor(
+    crm: CrmSimulator,
+    make_target: Callable[..., Target],
+    make_conversation: Callable[..., Conversation],
+    **target: Any,
+) -> tuple[Target, Conversation]:
+    """Maria: a target of a WhatsApp campaign who got its first message, with two open invoices."""
+    created, _ = targets_data.insert_new([make_target(**target)])
+    maria = created[0]
+    conversation = conversations.create(
+        make_conversation(
+            chat_id=f"whatsapp_{maria.phone}",
+            phone=maria.phone,
+            source=ConversationSource.WHATSAPP_CAMPAIGN,
+            client_name=maria.client_name,
+            document=maria.document,
+            target_id=maria.id,
+            campaign_id=maria.campaign_id,
+        )
+    )
+    messages.append(
+        Message(
+            id=new_id(),
+            conversation_id=conversation.id,
+            sender=Sender.ASSISTANT,
+            content="Olá, Maria! Aqui é a Lia, assistente virtual da TR Telecom. Podemos conversar?",
+            created_at=clock_module.now(),
+            is_from_campaign=True,
+        )
+    )
+    crm.add_customer(
+        maria.document,
+        "Maria Silva",
+        [
+            SimInvoice("FAT-2025-01", Decimal("89.90"), date(2025, 1, 10), 59),
+            SimInvoice("FAT-2025-02", Decimal("89.90"), date(2025, 2, 10), 28),
+        ],
+    )
+    return maria, conversation
