@@ -430,9 +430,11 @@ async function viewCampanha(root, id) {
     $("[data-campaign-actions]", root).replaceChildren(...statusButtons(campaign, showCampaign));
   };
   const showStats = async () => showCampaignStats(root, (await getJson(`${path}/stats`)).data);
+  // Wired before loading: the form is on screen at once, and a submit before the
+  // listener exists would navigate away instead of uploading.
+  wireImport(root, id, showStats);
   const [campaign] = await Promise.all([getJson(path).then((r) => r.data), showStats()]);
   showCampaign(campaign);
-  wireImport(root, id, showStats);
 }
 
 function showCampaignStats(root, stats) {
