@@ -6,9 +6,10 @@ numeric check digits; every character weighs `ord(c) - 48` in the mod-11 sums, s
 is the special case where all 12 are digits.
 
 The importer validates hundreds of thousands of rows a second, so the happy path is tight: the
-value is cleaned as ASCII bytes in one `bytes.translate`, check digits are summed over those bytes
-with `map`, and the `is_valid_*` predicates never raise. Error messages never echo the document
-(it is personal data that must not reach logs unmasked).
+value is cleaned as ASCII bytes in one `bytes.translate`, check digits come from table lookups per
+3-digit group (an alphanumeric CNPJ's are summed over its bytes with `map`), and the `is_valid_*`
+predicates never raise. Error messages never echo the document (it is personal data that must not
+reach logs unmasked).
 """
 
 from __future__ import annotations
@@ -43,13 +44,36 @@ _CPF_WEIGHTS_1 = (10, 9, 8, 7, 6, 5, 4, 3, 2)
 _CPF_WEIGHTS_2 = (11, 10, 9, 8, 7, 6, 5, 4, 3, 2)
 _CNPJ_WEIGHTS_1 = (5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2)
 _CNPJ_WEIGHTS_2 = (6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2)
-
-# Character values are `code point - 48`. Summing raw code points and subtracting 48 x sum(weights)
-# (precomputed) once saves a subtraction per character.
 _ZERO = ord("0")
-_CPF_OFFSET_1, _CPF_OFFSET_2, _CNPJ_OFFSET_1, _CNPJ_OFFSET_2 = (
-    _ZERO * sum(weights) for weights in (_CPF_WEIGHTS_1, _CPF_WEIGHTS_2, _CNPJ_WEIGHTS_1, _CNPJ_WEIGHTS_2)
-)
+
+
+def _group_tables(first: tuple[int, ...], second: tuple[int, ...]) -> tuple[dict[bytes, int], ...]:
+    """For each 3-digit group of a numeric document's base: its shares of both check-digit sums.
+
+    A share pair is packed `first << 10 | second` (a second sum never reaches 1024), so the sums
+    of a CPF take three lookups and an addition instead of two 9-term products (CPFs are ~90% of
+    an import). The second sum's last weight, 2, applies to the first check digit: added apart.
+    """
+    tables = []
+    for start in range(0, len(first), 3):
+        table = {}
+        for number in range(1000):
+            group = b"%03d" % number
+            values = [code - _ZERO for code in group]
+            table[group] = sum(map(mul, values, first[start : start + 3])) << 10 | sum(
+                map(mul, values, second[start : start + 3])
+            )
+        tables.append(table)
+    return tuple(tables)
+
+
+_CPF_0, _CPF_1, _CPF_2 = _group_tables(_CPF_WEIGHTS_1, _CPF_WEIGHTS_2)
+_CNPJ_0, _CNPJ_1, _CNPJ_2, _CNPJ_3 = _group_tables(_CNPJ_WEIGHTS_1, _CNPJ_WEIGHTS_2)
+# remainder of a mod-11 sum → the check digit's code point
+_CHECK_DIGIT_CODE = bytes(_ZERO + (0 if remainder < 2 else 11 - remainder) for remainder in range(11))
+# An alphanumeric CNPJ's characters weigh `code point - 48`: summing code points and subtracting
+# 48 x sum(weights) (precomputed) once saves a subtraction per character.
+_CNPJ_OFFSET_1, _CNPJ_OFFSET_2 = (_ZERO * sum(weights) for weights in (_CNPJ_WEIGHTS_1, _CNPJ_WEIGHTS_2))
 
 
 def _check_digit(code_points: bytes, weights: tuple[int, ...], offset: int) -> int:
@@ -72,9 +96,10 @@ def _cpf_problem(candidate: bytes) -> str | None:
         return "CPF must contain only digits"
     if candidate.count(candidate[0]) == CPF_LENGTH:
         return "CPF with all digits equal is invalid"
-    if (
-        _check_digit(candidate, _CPF_WEIGHTS_1, _CPF_OFFSET_1) != candidate[9] - _ZERO
-        or _check_digit(candidate, _CPF_WEIGHTS_2, _CPF_OFFSET_2) != candidate[10] - _ZERO
+    sums = _CPF_0[candidate[:3]] + _CPF_1[candidate[3:6]] + _CPF_2[candidate[6:9]]
+    first = candidate[9]
+    if _CHECK_DIGIT_CODE[(sums >> 10) % 11] != first or (
+        _CHECK_DIGIT_CODE[((sums & 1023) + 2 * (first - _ZERO)) % 11] != candidate[10]
     ):
         return "CPF check digits do not match"
     return None
@@ -86,12 +111,23 @@ def _cnpj_problem(candidate: bytes) -> str | None:
         return "CNPJ check digits must be numeric"
     if candidate.count(candidate[0]) == CNPJ_LENGTH:
         return "CNPJ with all characters equal is invalid"
-    if (
-        _check_digit(candidate, _CNPJ_WEIGHTS_1, _CNPJ_OFFSET_1) != candidate[12] - _ZERO
-        or _check_digit(candidate, _CNPJ_WEIGHTS_2, _CNPJ_OFFSET_2) != candidate[13] - _ZERO
-    ):
-        return "CNPJ check digits do not match"
-    return None
+    first = candidate[12]
+    if candidate[:12].isdigit():
+        sums = (
+            _CNPJ_0[candidate[:3]]
+            + _CNPJ_1[candidate[3:6]]
+            + _CNPJ_2[candidate[6:9]]
+            + _CNPJ_3[candidate[9:12]]
+        )
+        matches = _CHECK_DIGIT_CODE[(sums >> 10) % 11] == first and (
+            _CHECK_DIGIT_CODE[((sums & 1023) + 2 * (first - _ZERO)) % 11] == candidate[13]
+        )
+    else:
+        matches = (
+            _check_digit(candidate, _CNPJ_WEIGHTS_1, _CNPJ_OFFSET_1) == first - _ZERO
+            and _check_digit(candidate, _CNPJ_WEIGHTS_2, _CNPJ_OFFSET_2) == candidate[13] - _ZERO
+        )
+    return None if matches else "CNPJ check digits do not match"
 
 
 def _problem(raw: object) -> tuple[bytes, str | None]:
@@ -119,6 +155,16 @@ def normalize_document(raw: str) -> str:
     Accepts punctuation and spaces (`111.444.777-35`, `12.abc.345/01de-35`). Raises
     `InvalidDocument` with the precise reason when the value is not a valid CPF or CNPJ.
     """
+    if type(raw) is str and raw.isascii():  # the common case, a valid ASCII document, inlined
+        candidate = raw.encode("ascii").translate(None, _ASCII_PUNCTUATION)
+        length = len(candidate)
+        if length == CPF_LENGTH:
+            if _cpf_problem(candidate) is None:
+                return candidate.decode("ascii")
+        elif length == CNPJ_LENGTH and candidate.isalnum():
+            candidate = candidate.upper()
+            if _cnpj_problem(candidate) is None:
+                return candidate.decode("ascii")
     candidate, problem = _problem(raw)
     if problem is not None:
         raise InvalidDocument(problem)

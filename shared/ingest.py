@@ -9,7 +9,9 @@ never doubles a target: the second time, its rows come back as duplicates.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
+from operator import attrgetter
 from typing import IO
 
 from shared import clock, storage
@@ -70,34 +72,37 @@ def import_targets(
     if job.status is ImportStatus.COMPLETED:
         return job
     today = started.astimezone(get_settings().default_zone).date()
-    errors: list[ImportRowError] = []
-    imported = 0
-    try:
-        batch: list[tuple[int, Target]] = []
-        for item in parse_targets(stream, filename, today, max_bytes=max_bytes):
-            if isinstance(item, ImportRowError):
-                errors.append(item)
-                continue
-            batch.append((item.line, _target(campaign_id, job.id, item)))
-            if len(batch) >= WRITE_BATCH:
-                imported += _write(batch, errors)
-                batch = []
-        imported += _write(batch, errors)
-    except SpreadsheetError as exc:
-        imports.update(job.id, status=ImportStatus.FAILED, failure=exc.message, finished_at=clock.now())
-        logger.info("import refused", import_id=job.id, campaign_id=campaign_id, error_code=exc.code)
-        raise
-    errors.sort(key=lambda error: error.line)
-    key = _store_report(campaign_id, job.id, errors) if errors else None
-    duplicates = sum(1 for error in errors if error.code == "duplicate")
+    with _Rejections() as rejections:
+        imported = 0
+        try:
+            batch: list[tuple[int, Target]] = []
+            pending: list[ImportRowError] = []  # rejected rows since the last write, by line
+            for item in parse_targets(stream, filename, today, max_bytes=max_bytes):
+                if isinstance(item, ImportRowError):
+                    pending.append(item)
+                else:
+                    batch.append((item.line, _target(campaign_id, job.id, item)))
+                if len(batch) >= WRITE_BATCH or len(pending) >= WRITE_BATCH:
+                    # The batch's duplicates join the pending errors before they go to the report,
+                    # which so stays in line order: every later row has a higher line.
+                    imported += _write(batch, pending)
+                    rejections.add(pending)
+                    batch, pending = [], []
+            imported += _write(batch, pending)
+            rejections.add(pending)
+        except SpreadsheetError as exc:
+            imports.update(job.id, status=ImportStatus.FAILED, failure=exc.message, finished_at=clock.now())
+            logger.info("import refused", import_id=job.id, campaign_id=campaign_id, error_code=exc.code)
+            raise
+        key = _store_report(campaign_id, job.id, rejections) if rejections.total else None
     job = imports.update(
         job.id,
         status=ImportStatus.COMPLETED,
-        total_rows=imported + len(errors),
+        total_rows=imported + rejections.total,
         imported=imported,
-        duplicates=duplicates,
-        rejected=len(errors) - duplicates,
-        errors=errors[:ERRORS_IN_RESPONSE],
+        duplicates=rejections.duplicates,
+        rejected=rejections.total - rejections.duplicates,
+        errors=rejections.first,
         report_key=key,
         finished_at=clock.now(),
     )
@@ -106,11 +111,39 @@ def import_targets(
         import_id=job.id,
         campaign_id=campaign_id,
         imported=imported,
-        duplicates=duplicates,
+        duplicates=job.duplicates,
         rejected=job.rejected,
         seconds=round((clock.now() - started).total_seconds(), 3),
     )
     return job
+
+
+class _Rejections:
+    """The rejected rows of one import, added in line order: counted, the first few kept for the API
+    answer, all written to the CSV report as they come — in a temporary file that stays in memory
+    while small and spills to disk after, so a file of a million bad rows never fills the memory."""
+
+    def __init__(self) -> None:
+        self.report = tempfile.SpooledTemporaryFile(max_size=storage.SPOOL_IN_MEMORY_BYTES)
+        self.first: list[ImportRowError] = []
+        self.total = 0
+        self.duplicates = 0
+
+    def __enter__(self) -> _Rejections:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.report.close()
+
+    def add(self, errors: list[ImportRowError]) -> None:
+        if not errors:
+            return
+        errors.sort(key=attrgetter("line"))
+        for chunk in iter_rejected_rows_csv(errors, start=self.total == 0):
+            self.report.write(chunk)
+        self.first.extend(errors[: ERRORS_IN_RESPONSE - len(self.first)])
+        self.total += len(errors)
+        self.duplicates += sum(1 for error in errors if error.code == "duplicate")
 
 
 def import_uploaded(bucket_name: str, key: str, size: int | None) -> ImportJob | None:
@@ -214,10 +247,10 @@ def _write(batch: list[tuple[int, Target]], errors: list[ImportRowError]) -> int
     return len(inserted)
 
 
-def _store_report(campaign_id: str, import_id: str, errors: list[ImportRowError]) -> str | None:
+def _store_report(campaign_id: str, import_id: str, rejections: _Rejections) -> str | None:
     if not get_settings().import_bucket:
         logger.warning("no IMPORT_BUCKET configured: rejected-rows report not stored", import_id=import_id)
         return None
     key = report_key(campaign_id, import_id)
-    storage.put_bytes(key, b"".join(iter_rejected_rows_csv(errors)), REPORT_CONTENT_TYPE)
+    storage.put_file(key, rejections.report, REPORT_CONTENT_TYPE)
     return key

@@ -28,10 +28,11 @@ class InvalidAmount(InvalidInput):
     code = "invalid_amount"
 
 
-# The form nearly every spreadsheet cell takes ("179,80", "89.90", "150"): read without the general
-# rules below, which give the same answer for it (a lone separator followed by one or two digits is
-# always the decimal one).
-_PLAIN = re.compile(r"([0-9]{1,15})(?:[.,]([0-9]{1,2}))?")
+# The forms nearly every text cell takes ("179,80", "89.90", "150", "1.234,56"): read without the
+# general rules below, which give the same answer for them (a lone separator followed by one or two
+# digits is always the decimal one).
+_PLAIN = re.compile(r"[0-9]{1,15}(?:[.,][0-9]{1,2})?")
+_BRAZILIAN_GROUPED = re.compile(r"[1-9][0-9]{0,2}(?:\.[0-9]{3}){1,4},[0-9]{1,2}")
 
 # Customer-facing form: Brazilian separators from Python's "1,234.56".
 _TO_BRAZILIAN = str.maketrans(",.", ".,")
@@ -45,6 +46,12 @@ def parse_money(raw: str | int | float | Decimal) -> Decimal:
     Raises `InvalidAmount` for empty values, letters, NaN/infinity and malformed separators. The
     sign is kept, not judged: callers decide whether it must be positive.
     """
+    if type(raw) is str:
+        # At most two decimals and no sign: quantizing only pads, never rounds.
+        if _PLAIN.fullmatch(raw):
+            return Decimal(raw.replace(",", ".")).quantize(CENTS)
+        if _BRAZILIAN_GROUPED.fullmatch(raw):
+            return Decimal(raw.replace(".", "").replace(",", ".")).quantize(CENTS)
     if isinstance(raw, bool):  # bool is an int: True must not become R$ 1,00
         raise InvalidAmount("amount must be a number or text, got a boolean")
     if isinstance(raw, Decimal):
@@ -55,10 +62,6 @@ def parse_money(raw: str | int | float | Decimal) -> Decimal:
         # str() gives the shortest repr that round-trips, so 0.1 is "0.1", not 0.1000000000000000055…
         value = Decimal(str(raw))
     elif isinstance(raw, str):
-        plain = _PLAIN.fullmatch(raw)
-        if plain:
-            integer, fraction = plain.groups()
-            return Decimal(f"{integer}.{(fraction or '').ljust(2, '0')}")
         value = _parse_text(raw)
     else:
         raise InvalidAmount(f"amount must be a number or text, got {type(raw).__name__}")

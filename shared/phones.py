@@ -139,6 +139,13 @@ def parse_phone(raw: str) -> BrazilianPhone:
 
 def normalize_phone(raw: str) -> str:
     """The canonical E.164 digits of a Brazilian number (`parse_phone(raw).e164`)."""
+    # The importer's common case, a bare mobile with or without 55, skips building the parts.
+    if type(raw) is str and raw.isdigit() and raw.isascii():
+        length = len(raw)
+        if length == 11 and raw[2] == "9" and raw[:2] in DDD_STATES:
+            return COUNTRY_CODE + raw
+        if length == 13 and raw[4] == "9" and raw.startswith(COUNTRY_CODE) and raw[2:4] in DDD_STATES:
+            return raw
     return _parse(raw)[0]
 
 

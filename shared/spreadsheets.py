@@ -451,15 +451,18 @@ def escape_formula(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_PREFIXES) else value
 
 
-def iter_csv_bytes(rows: Iterable[Sequence[str | None]], *, delimiter: str = ";") -> Iterator[bytes]:
+def iter_csv_bytes(
+    rows: Iterable[Sequence[str | None]], *, delimiter: str = ";", bom: bool = True
+) -> Iterator[bytes]:
     """Encode rows as a CSV that Excel-BR opens correctly: UTF-8 with BOM, `;`, CRLF.
 
     Streams: one chunk per ~64 KB of output, never the whole file. Every cell goes through
-    `escape_formula`; None becomes an empty cell.
+    `escape_formula`; None becomes an empty cell. `bom=False` continues a file already started.
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
-    yield codecs.BOM_UTF8
+    if bom:
+        yield codecs.BOM_UTF8
     for row in rows:
         writer.writerow(["" if cell is None else escape_formula(cell) for cell in row])
         if buffer.tell() >= CHUNK_SIZE:

@@ -23,6 +23,12 @@ def put_bytes(key: str, data: bytes, content_type: str) -> None:
     _s3().put_object(Bucket=bucket(), Key=key, Body=data, ContentType=content_type)
 
 
+def put_file(key: str, file: IO[bytes], content_type: str) -> None:
+    """Upload a file object from its start (multipart when large: never read whole into memory)."""
+    file.seek(0)
+    _s3().upload_fileobj(file, bucket(), key, ExtraArgs={"ContentType": content_type})
+
+
 def open_object(key: str, *, bucket_name: str | None = None) -> IO[bytes]:
     """Copy an object into a spooled temp file (seekable: the XLSX reader needs random access)."""
     body = _s3().get_object(Bucket=bucket_name or bucket(), Key=key)["Body"]

@@ -9,6 +9,7 @@ import boto3
 import pytest
 import requests
 
+from shared import imports, ingest
 from tests.integration.api.conftest import BUCKET, GOOD_CSV, Api, make_cpf
 
 
@@ -59,6 +60,58 @@ def test_reimporting_the_same_file_doubles_nothing(api: Api) -> None:
     stats = api.get(f"/api/voice/campaigns/{campaign['id']}/stats").json()
     assert stats["totalTargets"] == 2
     assert stats["pending"] == 2
+
+
+def test_a_duplicate_further_back_than_the_parser_remembers_is_still_not_doubled(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(imports, "DUPLICATE_WINDOW", 4)  # the parser remembers 4 to 8 recent rows
+    campaign = api.create_campaign()
+    header = "nome;telefone;cpf;valor;fatura;vencimento\n"
+    rows = "".join(f"Cliente {n};(11) 9{n:08d};111.444.777-35;10,00;FAT-{n};\n" for n in range(10))
+    body = api.import_csv(
+        campaign["id"], header + rows + "Cliente 0;(11) 900000000;111.444.777-35;10,00;FAT-0;\n"
+    ).json()
+    assert (body["imported"], body["duplicates"]) == (10, 1)
+    assert [(e["line"], e["code"], e["message"]) for e in body["errors"]] == [
+        (12, "duplicate", "this document and invoice are already in the campaign")
+    ]
+
+
+def test_the_report_is_written_batch_by_batch_in_line_order(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Small batches and a small parser window, so the report is assembled from many parts and the
+    # far duplicates come from the data layer, after the rows around them were rejected.
+    monkeypatch.setattr(ingest, "WRITE_BATCH", 3)
+    monkeypatch.setattr(ingest, "ERRORS_IN_RESPONSE", 4)
+    monkeypatch.setattr(imports, "DUPLICATE_WINDOW", 2)
+    campaign = api.create_campaign()
+    lines = ["nome;telefone;cpf;valor;fatura;vencimento"]
+    expected: list[tuple[int, str]] = []
+    for n in range(30):
+        line = len(lines) + 1
+        if n % 3 == 1:
+            lines.append(f"Sem valor {n};(11) 9{n:08d};111.444.777-35;;F-{n};")
+            expected.append((line, "missing_value"))
+        elif n % 5 == 4:
+            lines.append("Cliente 0;(11) 900000000;111.444.777-35;10,00;F-0;")  # line 2 again
+            expected.append((line, "duplicate"))
+        else:
+            lines.append(f"Cliente {n};(11) 9{n:08d};111.444.777-35;10,00;F-{n};")
+    body = api.import_csv(campaign["id"], "\n".join(lines) + "\n").json()
+    assert [(e["line"], e["code"]) for e in body["errors"]] == expected[:4]
+    job = api.get(f"/api/voice/imports/{body['importId']}").json()
+    duplicates = sum(1 for _, code in expected if code == "duplicate")
+    assert (job["totalRows"], job["duplicates"], job["rejected"]) == (
+        30,
+        duplicates,
+        len(expected) - duplicates,
+    )
+    report = api.get(f"/api/voice/imports/{body['importId']}/report").content.decode("utf-8-sig")
+    rows = [row.split(";") for row in report.strip().splitlines()]
+    assert rows[0] == ["line", "field", "code", "message", "value"]
+    assert [(int(row[0]), row[2]) for row in rows[1:]] == expected
 
 
 @pytest.mark.parametrize(
