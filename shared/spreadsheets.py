@@ -11,10 +11,11 @@ are. What the columns mean is `shared.imports`' business.
 - **XLSX** is a zip, and a zip's directory is at its end: it needs random access. A seekable stream
   (a file, an upload spooled by the web framework) is read in place; any other stream (an S3 body)
   is first spooled to a temporary file on disk — never to memory. The first visible worksheet is
-  read with python-calamine, which measured ~12x faster than openpyxl's read-only mode here
+  read with python-calamine, which measured ~10x faster than openpyxl's read-only mode here
   (tests/benchmarks/bench_ingest.py). Calamine parses the whole sheet into native memory before
-  the first row comes out, so XLSX memory grows with the sheet (bounded by the upload limit);
-  openpyxl is kept for writing reports.
+  the first row comes out, so a sheet whose XML exceeds `XLSX_IN_MEMORY_SHEET_BYTES` (~500k rows)
+  is streamed by openpyxl's read-only mode instead: slower, but memory stays flat. openpyxl also
+  writes the reports.
 
 Cells are returned as read, never evaluated: CSV cells are text (a leading `=` is just a character)
 and workbook cells are the stored values (a formula cell gives its cached result). Reports written
@@ -30,7 +31,7 @@ import re
 import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from itertools import chain
 from typing import IO, Literal, TypeAlias
 
@@ -48,6 +49,9 @@ Cell: TypeAlias = str | int | float | date | time | timedelta | None
 Row: TypeAlias = tuple[int, list[Cell]]
 
 CHUNK_SIZE = 64 * 1024
+# A worksheet whose XML inflates beyond this is streamed by openpyxl instead of read whole by
+# calamine, which holds ~1.6 bytes per byte of sheet XML (~300 MB at this size, ~500k rows).
+XLSX_IN_MEMORY_SHEET_BYTES = 192 * 1024 * 1024
 # A workbook that inflates beyond this many times the upload limit is a zip bomb, not a sheet of
 # debtors (real workbooks measured ~5-10x).
 MAX_XLSX_EXPANSION = 100
@@ -343,34 +347,75 @@ def _split_lines(texts: Iterator[str]) -> Iterator[str]:
 
 def _xlsx_rows(stream: IO[bytes], head: bytes, max_bytes: int | None) -> Iterator[Row]:
     with _SeekableSource(stream, head, max_bytes) as (file, start):
-        _check_workbook(file, max_bytes)
+        largest_sheet = _check_workbook(file, max_bytes)
         file.seek(start)
-        try:
-            workbook = CalamineWorkbook.from_filelike(file)
-            sheet = workbook.get_sheet_by_index(_first_visible_sheet(workbook))
-            origin = sheet.start
-            if origin is None:  # no cell at all
+        if largest_sheet > XLSX_IN_MEMORY_SHEET_BYTES:
+            numbered = _streamed_xlsx_rows(file)
+        else:
+            numbered = _calamine_rows(file)
+        for line, cells in numbered:
+            lead = cells[0] if cells else None  # as for CSV: a non-blank first cell settles it
+            if lead is None or (type(lead) is str and (not lead or lead.isspace())):
+                if _is_blank_row(cells):
+                    continue
+            yield line, cells
+
+
+def _calamine_rows(file: IO[bytes]) -> Iterator[Row]:
+    """The first visible worksheet's rows, numbered, read with python-calamine (whole sheet at once)."""
+    try:
+        workbook = CalamineWorkbook.from_filelike(file)
+        sheet = workbook.get_sheet_by_index(_first_visible_sheet(workbook))
+        origin = sheet.start
+        if origin is None:  # no cell at all
+            return
+        rows = sheet.iter_rows()
+        first_line = 1
+        if origin[0] > 0:
+            # python-calamine 0.9 pads the rows above the used area with empty ones, so its rows
+            # are numbered as Excel does, from 1. Should a version start at the used area
+            # instead, its first row is not blank: number from the used area's first row.
+            first = next(rows, None)
+            if first is None:
                 return
-            rows = sheet.iter_rows()
-            first_line = 1
-            if origin[0] > 0:
-                # python-calamine 0.9 pads the rows above the used area with empty ones, so its rows
-                # are numbered as Excel does, from 1. Should a version start at the used area
-                # instead, its first row is not blank: number from the used area's first row.
-                first = next(rows, None)
-                if first is None:
-                    return
-                if not _is_blank_row(first):
-                    first_line = origin[0] + 1
-                rows = chain((first,), rows)
-            for line, cells in enumerate(rows, start=first_line):
-                lead = cells[0] if cells else None  # as for CSV: a non-blank first cell settles it
-                if lead is None or (type(lead) is str and (not lead or lead.isspace())):
-                    if _is_blank_row(cells):
-                        continue
-                yield line, cells  # type: ignore[misc]  # calamine's cell union is a Cell
-        except CalamineError as exc:
-            raise SpreadsheetError("corrupt_file", f"the Excel workbook cannot be read ({exc})") from None
+            if not _is_blank_row(first):
+                first_line = origin[0] + 1
+            rows = chain((first,), rows)
+        yield from enumerate(rows, start=first_line)
+    except CalamineError as exc:
+        raise SpreadsheetError("corrupt_file", f"the Excel workbook cannot be read ({exc})") from None
+
+
+def _streamed_xlsx_rows(file: IO[bytes]) -> Iterator[Row]:
+    """The first visible worksheet's rows, numbered, streamed by openpyxl's read-only mode.
+
+    For sheets too large to hold in memory: flat memory, ~8x slower. Cells come out as calamine
+    gives them (empty "", numbers float, date-only values `date`), so both readers feed the
+    validator the same rows.
+    """
+    from openpyxl import load_workbook  # only huge workbooks need it
+
+    try:
+        workbook = load_workbook(file, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises whatever its zip/XML layers raise
+        raise SpreadsheetError("corrupt_file", f"the Excel workbook cannot be read ({exc})") from None
+    try:
+        sheets = workbook.worksheets
+        sheet = next((ws for ws in sheets if ws.sheet_state == "visible"), sheets[0])
+        for line, row in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1):
+            yield line, [_as_calamine_cell(cell) for cell in row]
+    finally:
+        workbook.close()
+
+
+def _as_calamine_cell(cell: object) -> Cell:
+    if cell is None:
+        return ""
+    if type(cell) is int:
+        return float(cell)
+    if type(cell) is datetime and cell.time() == time():
+        return cell.date()
+    return cell  # type: ignore[return-value]  # str, float, bool, date, time, timedelta
 
 
 def _is_blank_row(cells: Sequence[object]) -> bool:
@@ -400,8 +445,11 @@ class _SeekableSource:
             self._spool.close()
 
 
-def _check_workbook(file: IO[bytes], max_bytes: int | None) -> None:
-    """Refuse, with a precise reason, zips that are not .xlsx workbooks or would inflate too far."""
+def _check_workbook(file: IO[bytes], max_bytes: int | None) -> int:
+    """Refuse, with a precise reason, zips that are not .xlsx workbooks or would inflate too far.
+
+    Returns the uncompressed size of the largest worksheet's XML.
+    """
     try:
         with zipfile.ZipFile(file) as archive:
             infos = archive.infolist()
@@ -430,6 +478,7 @@ def _check_workbook(file: IO[bytes], max_bytes: int | None) -> None:
                 f"the workbook inflates to {_megabytes(inflated)} of XML, "
                 f"over the limit of {_megabytes(MAX_XLSX_EXPANSION * max_bytes)}",
             )
+    return max((info.file_size for info in infos if info.filename.startswith("xl/worksheets/")), default=0)
 
 
 def _first_visible_sheet(workbook: CalamineWorkbook) -> int:

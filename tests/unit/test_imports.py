@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 
+from shared import spreadsheets
 from shared.imports import (
     COLUMN_SYNONYMS,
     DUPLICATE_WINDOW,
@@ -542,7 +543,10 @@ def test_utf8_bom_with_the_seed_columns() -> None:
     )
 
 
-def test_excel_mangled_workbook() -> None:
+@pytest.mark.parametrize("streamed", [False, True], ids=["calamine", "openpyxl"])
+def test_excel_mangled_workbook(streamed: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    if streamed:
+        monkeypatch.setattr(spreadsheets, "XLSX_IN_MEMORY_SHEET_BYTES", -1)
     results = parse(corpus.excel_mangled)
     assert [(r.line, r.phone, r.document, r.invoice_number, r.invoice_due_date) for r in valid(results)] == [
         (2, "5511999998888", "11144477735", "1001", date(2026, 1, 5)),
@@ -689,7 +693,10 @@ def test_mixed_file_keeps_every_good_row() -> None:
     assert [r.line for r in results] == list(range(2, 50))
 
 
-def test_xlsx_and_csv_of_the_same_rows_agree() -> None:
+@pytest.mark.parametrize("streamed", [False, True], ids=["calamine", "openpyxl"])
+def test_xlsx_and_csv_of_the_same_rows_agree(streamed: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    if streamed:
+        monkeypatch.setattr(spreadsheets, "XLSX_IN_MEMORY_SHEET_BYTES", -1)
     rows: list[list[object]] = [
         PT_HEADER,
         ["Ana", "11987654321", CPF, "10,50", "F1", "P1", "05/01/2026"],

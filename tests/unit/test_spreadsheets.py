@@ -7,6 +7,7 @@ from datetime import date, datetime
 import pytest
 from openpyxl import load_workbook
 
+from shared import spreadsheets
 from shared.errors import InvalidInput
 from shared.spreadsheets import (
     CHUNK_SIZE,
@@ -294,6 +295,16 @@ def test_reading_starts_at_the_stream_position() -> None:
 # --- XLSX ---
 
 
+@pytest.fixture(params=["calamine", "openpyxl"])
+def xlsx_reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each XLSX test runs with both readers: calamine (whole sheet) and openpyxl (streamed, for
+    sheets over XLSX_IN_MEMORY_SHEET_BYTES); they must give the same rows."""
+    if request.param == "openpyxl":
+        monkeypatch.setattr(spreadsheets, "XLSX_IN_MEMORY_SHEET_BYTES", -1)
+    return str(request.param)
+
+
+@pytest.mark.usefixtures("xlsx_reader")
 def test_xlsx_cells_keep_their_types() -> None:
     data = xlsx_bytes(
         [["nome", "valor", "venc"], ["Ana", 150.5, datetime(2026, 1, 5)], ["Bia", 10, date(2026, 2, 1)]]
@@ -305,16 +316,19 @@ def test_xlsx_cells_keep_their_types() -> None:
     ]
 
 
+@pytest.mark.usefixtures("xlsx_reader")
 def test_xlsx_line_numbers_are_excel_row_numbers() -> None:
     data = xlsx_bytes([["nome", "valor"], ["Ana", 1], [], [None, None], ["Bia", 2]], start_row=3)
     assert [line for line, _ in rows(data, "x.xlsx")] == [3, 4, 7]
 
 
+@pytest.mark.usefixtures("xlsx_reader")
 def test_xlsx_first_visible_sheet_is_read() -> None:
     data = xlsx_bytes([["nome"], ["Ana"]], hidden_first_sheet=True)
     assert rows(data, "x.xlsx") == [(1, ["nome"]), (2, ["Ana"])]
 
 
+@pytest.mark.usefixtures("xlsx_reader")
 def test_xlsx_formula_text_is_read_as_text_and_formulas_as_their_cached_value() -> None:
     data = xlsx_bytes([["a", "b"], ["=1+1", "x"]])  # stored as a text cell
     assert rows(data, "x.xlsx")[1] == (2, ["=1+1", "x"])
@@ -322,6 +336,7 @@ def test_xlsx_formula_text_is_read_as_text_and_formulas_as_their_cached_value() 
     assert rows(formula, "x.xlsx")[1] == (2, ["", "x"])
 
 
+@pytest.mark.usefixtures("xlsx_reader")
 def test_xlsx_from_a_non_seekable_stream_is_spooled() -> None:
     data = xlsx_bytes([["nome", "valor"], ["Ana", 1]])
     assert list(iter_rows(Trickle(data, 1000), "x.xlsx")) == [(1, ["nome", "valor"]), (2, ["Ana", 1.0])]  # type: ignore[arg-type]
