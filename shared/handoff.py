@@ -7,8 +7,7 @@ from shared import clock
 from shared.data import conversations, messages
 from shared.data import targets as targets_data
 from shared.errors import Conflict
-from shared.ids import new_id
-from shared.models import Conversation, ConversationStatus, Message, Outcome, Sender
+from shared.models import Conversation, ConversationStatus, Outcome, Sender
 from shared.observability import logger
 
 
@@ -22,11 +21,7 @@ def transfer(conversation_id: str, *, by: str, reason: str | None = None) -> Con
         conversation_id, status=ConversationStatus.TRANSFERRED, last_activity_at=now
     )
     note = "Conversa transferida para atendimento humano" + (f": {reason}" if reason else "")
-    messages.append(
-        Message(
-            id=new_id(), conversation_id=conversation_id, sender=Sender.SYSTEM, content=note, created_at=now
-        )
-    )
+    messages.record(conversation_id, Sender.SYSTEM, note)
     if conversation.target_id:
         try:
             targets_data.update(conversation.target_id, outcome=Outcome.TRANSFERRED, outcome_details=note)
@@ -43,15 +38,7 @@ def release(conversation_id: str, *, by: str) -> Conversation:
         return conversation
     now = clock.now()
     conversation = conversations.update(conversation_id, status=ConversationStatus.AI, last_activity_at=now)
-    messages.append(
-        Message(
-            id=new_id(),
-            conversation_id=conversation_id,
-            sender=Sender.SYSTEM,
-            content="Conversa devolvida à assistente virtual",
-            created_at=now,
-        )
-    )
+    messages.record(conversation_id, Sender.SYSTEM, "Conversa devolvida à assistente virtual")
     logger.info("conversation released to the assistant", conversation_id=conversation_id, by=by)
     return conversation
 

@@ -111,20 +111,9 @@ def handle(job: InboundMessage) -> TurnResult:
     if stored is not None and _answered(conversation, stored):
         logger.info("inbound message already answered", conversation_id=conversation.id)
         return TurnResult(conversation.id, False, "duplicate")
-    now = clock.now()
     if stored is None:
-        stored = messages.append(
-            Message(
-                id=new_id(),
-                conversation_id=conversation.id,
-                sender=Sender.CUSTOMER,
-                content=job.text
-                if job.text is not None
-                else f"[mensagem sem texto: {job.message_type or 'mídia'}]",
-                created_at=now,
-                external_id=job.message_id,
-            )
-        )
+        text = job.text if job.text is not None else f"[mensagem sem texto: {job.message_type or 'mídia'}]"
+        stored = messages.record(conversation.id, Sender.CUSTOMER, text, external_id=job.message_id)
     target = _target_of(conversation)
     if target is not None:
         stats.record_milestone(target.id, target.campaign_id, stats.Milestone.RESPONDED)
@@ -203,19 +192,10 @@ def _reply(conversation: Conversation, job: InboundMessage, text: str, reason: s
     except NotOnWhatsApp:
         logger.warning("reply refused: number not on WhatsApp", conversation_id=conversation.id)
         return _no_reply(conversation, "not_on_whatsapp")
-    now = clock.now()
-    messages.append(
-        Message(
-            id=new_id(),
-            conversation_id=conversation.id,
-            sender=Sender.ASSISTANT,
-            content=text,
-            created_at=now,
-            external_id=sent.id,
-            delivery_status=DeliveryStatus.PENDING,
-        )
+    reply = messages.record(
+        conversation.id, Sender.ASSISTANT, text, external_id=sent.id, delivery_status=DeliveryStatus.PENDING
     )
-    conversations.update(conversation.id, last_activity_at=now)
+    conversations.update(conversation.id, last_activity_at=reply.created_at)
     logger.info("inbound message answered", conversation_id=conversation.id, reason=reason)
     return TurnResult(conversation.id, True, reason)
 

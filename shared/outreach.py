@@ -69,7 +69,6 @@ from shared.models import (
     Conversation,
     ConversationSource,
     DeliveryStatus,
-    Message,
     Outcome,
     Sender,
     Target,
@@ -396,20 +395,14 @@ def first_message(target: Target) -> str:
 
 
 def _record_whatsapp(target: Target, text: str, sent: SentMessage) -> None:
-    now = clock.now()
     conversation = _open_conversation(target)
-    messages.append(
-        Message(
-            id=new_id(),
-            conversation_id=conversation.id,
-            sender=Sender.ASSISTANT,
-            content=text,
-            created_at=now,
-            channel=Channel.WHATSAPP,
-            external_id=sent.id,
-            delivery_status=DeliveryStatus.PENDING,
-            is_from_campaign=True,
-        )
+    messages.record(
+        conversation.id,
+        Sender.ASSISTANT,
+        text,
+        external_id=sent.id,
+        delivery_status=DeliveryStatus.PENDING,
+        is_from_campaign=True,
     )
     targets_data.update(
         target.id, conversation_id=conversation.id, outcome_details="Mensagem inicial enviada por WhatsApp"

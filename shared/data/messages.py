@@ -12,10 +12,12 @@ from pynamodb.attributes import BooleanAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
+from shared import clock
 from shared.data.attributes import IsoDateTimeAttribute, iso_utc
 from shared.data.base import TableModel, is_condition_failure, record_kwargs, set_actions, to_domain
 from shared.errors import Conflict
-from shared.models import DeliveryStatus, Message
+from shared.ids import new_id
+from shared.models import Channel, DeliveryStatus, Message, Sender
 
 # Receipts arrive out of order (READ before DELIVERY_ACK is common): a status only ever moves forward.
 _RANK = {
@@ -63,6 +65,32 @@ def append(message: Message) -> Message:
             raise Conflict(f"message {message.id} already stored") from exc
         raise
     return message
+
+
+def record(
+    conversation_id: str,
+    sender: Sender,
+    content: str,
+    *,
+    channel: Channel = Channel.WHATSAPP,
+    external_id: str | None = None,
+    delivery_status: DeliveryStatus | None = None,
+    is_from_campaign: bool = False,
+) -> Message:
+    """Append a new message, with a fresh id, stamped now (see `append`)."""
+    return append(
+        Message(
+            id=new_id(),
+            conversation_id=conversation_id,
+            sender=sender,
+            content=content,
+            created_at=clock.now(),
+            channel=channel,
+            external_id=external_id,
+            delivery_status=delivery_status,
+            is_from_campaign=is_from_campaign,
+        )
+    )
 
 
 def list_for(conversation_id: str, limit: int | None = None, newest_first: bool = False) -> list[Message]:
