@@ -52,6 +52,9 @@ def parse_money(raw: str | int | float | Decimal) -> Decimal:
             return Decimal(raw.replace(",", ".")).quantize(CENTS)
         if _BRAZILIAN_GROUPED.fullmatch(raw):
             return Decimal(raw.replace(".", "").replace(",", ".")).quantize(CENTS)
+    elif type(raw) is float and -1e15 < raw < 1e15:  # XLSX numbers; NaN and infinities fail both tests
+        cents = Decimal(repr(raw)).quantize(CENTS, rounding=ROUND_HALF_UP)
+        return cents if cents else ZERO
     if isinstance(raw, bool):  # bool is an int: True must not become R$ 1,00
         raise InvalidAmount("amount must be a number or text, got a boolean")
     if isinstance(raw, Decimal):
