@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     max_contacts_per_day: int = Field(default=1, ge=1, le=10)
     max_contacts_per_week: int = Field(default=3, ge=1, le=50)
     promise_max_days: int = Field(default=30, ge=1, le=365)
+    # A campaign WhatsApp message unanswered this long ends its attempt like an unanswered call:
+    # another message later, or the next channel of the campaign's fallback order.
+    whatsapp_reply_hours: int = Field(default=24, ge=1, le=168)
 
     # "tokens": bearer tokens from COBRANCA_API_TOKENS ("role:token,role:token"), for the laptop;
     # "cognito": API Gateway's JWT authorizer has verified the token, the API reads its groups.

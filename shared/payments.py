@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 from shared import clock
 from shared import promises as promise_rules
@@ -88,7 +88,7 @@ def _settle_as_paid(document: str, target_id: str | None, notes: str | None, now
     logger.info("payment claim confirmed by the CRM", target_id=target_id)
 
 
-def _move_target(target_id: str, to_state: TargetState, **changes: object) -> None:
+def _move_target(target_id: str, to_state: TargetState, **changes: Any) -> None:
     try:
         targets_data.transition(target_id, _OPEN_STATES, to_state, **changes)
     except Conflict as exc:

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -245,7 +245,7 @@ def _final(target: Target, outcome: Outcome, duration: int | None) -> PostCallRe
 
 
 def _answered(target: Target, duration: int | None) -> PostCallResult:
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     if target.outcome not in CONVERSATION_OUTCOMES:
         seconds = f" ({duration} s)" if duration is not None else ""
         changes = {"outcome": Outcome.ANSWERED, "outcome_details": f"Chamada atendida{seconds}"}
@@ -289,12 +289,14 @@ def conclude_attempt(
     *,
     details: str | None = None,
     from_states: tuple[TargetState, ...] = CONCLUDABLE_STATES,
+    unless_milestone: str | None = None,
 ) -> PostCallResult:
     """Conclude the target's current attempt with an unanswered `outcome` (also for the dialer when
     Twilio refuses a call): retry on the same channel after `backoff` while the campaign's
     `max_attempts_per_channel` allows, else `pending` on the next allowed channel with its attempts
-    reset, else `completed` with `outcome`. One conditional transition from `from_states`; a lost race
-    returns `Action.IGNORED`. `details` (Portuguese, for supervisors) replaces the outcome's label."""
+    reset, else `completed` with `outcome`. One conditional transition from `from_states` (and only
+    while the target has not reached `unless_milestone`); a lost race returns `Action.IGNORED`.
+    `details` (Portuguese, for supervisors) replaces the outcome's label."""
     campaign = campaigns_data.get(target.campaign_id)
     channel = target.channel or routing.first_channel(campaign)
     concluded = target.channel_attempts + 1
@@ -327,7 +329,9 @@ def conclude_attempt(
             "outcome_details": f"{label} — tentativas esgotadas em todos os canais",
         }
     try:
-        moved = targets_data.transition(target.id, from_states, to_state, **changes)
+        moved = targets_data.transition(
+            target.id, from_states, to_state, unless_milestone=unless_milestone, **changes
+        )
     except Conflict as exc:
         logger.info("attempt already concluded elsewhere", target_id=target.id, reason=exc.message)
         return PostCallResult(Action.IGNORED, target, outcome)

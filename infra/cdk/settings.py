@@ -67,6 +67,7 @@ APP_SETTING_GROUPS: Mapping[AppSettingGroup, tuple[str, ...]] = {
         "MAX_CONTACTS_PER_DAY",
         "MAX_CONTACTS_PER_WEEK",
         "PROMISE_MAX_DAYS",
+        "WHATSAPP_REPLY_HOURS",
         "PIX_KEY",
         "PIX_MERCHANT_NAME",
         "PIX_MERCHANT_CITY",

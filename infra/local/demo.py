@@ -353,9 +353,10 @@ class Expected:
 
 EXPECTED: Final[dict[Persona, Expected]] = {
     Persona.PAYS_AFTER_MESSAGE: Expected(
-        (Ending("contacted", None), PAID),
+        (PAID, PAID),
         whatsapp=lambda n: n == 1,
-        text="one invoice contacted, the other completed/paid by the guard; 1 message",
+        calls=lambda n: n == 0,
+        text="both completed/paid by the guard (the messaged one at its no-reply follow-up); 1 message",
     ),
     Persona.PROMISES_AND_PAYS: Expected(
         (PAID,), promise="fulfilled", text="completed/paid, promise fulfilled"

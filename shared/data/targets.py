@@ -45,7 +45,7 @@ from shared.data.base import (
 from shared.data.pagination import Page, check_limit, query_page
 from shared.errors import NotFound
 from shared.ids import target_id as deterministic_id
-from shared.models import Outcome, Target, TargetState
+from shared.models import Channel, Outcome, Target, TargetState
 
 # Fields a caller may not set through `update`: keys, and the ones a transition owns (state, and
 # next_attempt_at, which is part of a pending target's index key).
@@ -171,6 +171,21 @@ def due_for_campaign(campaign_id: str, now: datetime, limit: int = 100) -> list[
     return [_to_target(record) for record in results]
 
 
+def stalled_on(
+    campaign_id: str, channel: Channel, entered_before: datetime, missing_milestone: str, limit: int = 100
+) -> list[Target]:
+    """The campaign's targets `contacted` on `channel` before `entered_before` that never reached
+    `missing_milestone` (e.g. a WhatsApp message nobody answered), longest waiting first."""
+    check_limit(limit)
+    contacted = TargetState.CONTACTED.value
+    condition = TargetRecord.state_key.between(f"{contacted}#", f"{contacted}#{iso_utc(entered_before)}")
+    waiting = (TargetRecord.channel == channel.value) & ~TargetRecord.milestones.contains(missing_milestone)
+    results = TargetRecord.by_campaign_state.query(
+        campaign_id, condition, filter_condition=waiting, limit=limit
+    )
+    return [_to_target(record) for record in results]
+
+
 def list_for_campaign(
     campaign_id: str,
     state: TargetState | None = None,
@@ -228,9 +243,12 @@ def transition(
     target_id: str,
     from_states: Collection[TargetState],
     to_state: TargetState,
+    *,
+    unless_milestone: str | None = None,
     **changes: Any,
 ) -> Target:
-    """Move the target to `to_state` if (and only if) its state is one of `from_states`.
+    """Move the target to `to_state` if (and only if) its state is one of `from_states` (and it has
+    not reached `unless_milestone`, when given).
 
     One conditional UpdateItem sets the state, `changes`, `updated_at` and the index keys: of two
     workers racing for the same target exactly one wins; the other gets `TransitionConflict` (a
@@ -249,6 +267,8 @@ def transition(
     else:
         keys = {"state_key": f"{to_state.value}#{iso_utc(now)}"}
     condition = TargetRecord.state.is_in(*[TargetState(s).value for s in from_states])
+    if unless_milestone is not None:
+        condition &= ~TargetRecord.milestones.contains(unless_milestone)
     return _write(target_id, values, keys, condition, now)
 
 

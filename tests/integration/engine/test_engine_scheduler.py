@@ -259,3 +259,87 @@ def test_a_window_that_never_opens_is_looked_at_again_tomorrow(engine: Engine):
     engine.tick()
 
     assert engine.get(target).next_attempt_at == engine.clock.now() + timedelta(days=1)
+
+
+# --- A WhatsApp message nobody answers ---------------------------------------------------------------
+
+
+def test_a_message_unanswered_for_a_day_moves_the_target_to_its_next_channel(engine: Engine):
+    campaign = engine.campaign(max_attempts_per_channel=1)  # WhatsApp, then voice
+    target = engine.scheduled(campaign, 21)
+    engine.drain("whatsapp")
+    assert engine.get(target).state is TargetState.CONTACTED
+
+    engine.clock.advance(timedelta(hours=23))
+    engine.tick()
+    assert engine.get(target).state is TargetState.CONTACTED  # still within the reply window
+
+    engine.clock.advance(timedelta(hours=2))
+    engine.tick()
+
+    stored = engine.get(target)
+    assert (stored.state, stored.outcome, stored.channel) == (
+        TargetState.SCHEDULED,
+        Outcome.NO_ANSWER,
+        Channel.VOICE,
+    )
+    assert stored.outcome_details is not None
+    assert stored.outcome_details.startswith("Sem resposta no WhatsApp em 24 h — 1 tentativa(s) por WhatsApp")
+    assert [b["targetId"] for b in engine.bodies("dialer")] == [target.id]
+
+
+def test_an_unanswered_message_is_retried_while_the_channel_has_attempts_left(engine: Engine):
+    campaign = engine.campaign(max_attempts_per_channel=2)
+    target = engine.scheduled(campaign, 22)
+    engine.drain("whatsapp")
+
+    engine.clock.advance(timedelta(hours=25))
+    report = scheduling.sweep(SchedulerTick(reason="tick"))
+
+    assert report.unanswered == 1
+    stored = engine.get(target)
+    assert (stored.state, stored.channel, stored.channel_attempts) == (
+        TargetState.PENDING,
+        Channel.WHATSAPP,
+        1,
+    )
+    assert stored.next_attempt_at > engine.clock.now()  # after the backoff, not at once
+
+
+def test_a_customer_who_replied_is_never_followed_up(engine: Engine):
+    campaign = engine.campaign(max_attempts_per_channel=1)
+    target = engine.scheduled(campaign, 23)
+    engine.drain("whatsapp")
+    assert targets_data.mark_milestone(target.id, "responded")
+
+    engine.clock.advance(timedelta(days=3))
+    engine.tick()
+
+    assert engine.get(target).state is TargetState.CONTACTED
+    assert engine.bodies("dialer") == []
+
+
+def test_a_reply_racing_the_follow_up_wins(engine: Engine):
+    campaign = engine.campaign(max_attempts_per_channel=1)
+    target = engine.scheduled(campaign, 24)
+    engine.drain("whatsapp")
+    engine.clock.advance(timedelta(hours=25))
+    [waiting] = targets_data.stalled_on(
+        campaign.id, Channel.WHATSAPP, engine.clock.now() - timedelta(hours=24), "responded"
+    )
+    targets_data.mark_milestone(target.id, "responded")  # the reply lands after the query
+
+    assert scheduling.conclude_unanswered(campaign, engine.clock.now()) == 0
+    assert engine.get(waiting).state is TargetState.CONTACTED
+
+
+def test_an_answered_call_is_not_mistaken_for_an_unanswered_message(engine: Engine):
+    campaign = engine.campaign(max_attempts_per_channel=1)
+    target = engine.target(campaign, 25)
+    called = targets_data.transition(
+        target.id, [TargetState.PENDING], TargetState.CONTACTED, channel=Channel.VOICE
+    )
+    engine.clock.advance(timedelta(days=2))
+
+    assert scheduling.conclude_unanswered(campaign, engine.clock.now()) == 0
+    assert engine.get(called).state is TargetState.CONTACTED
