@@ -9,9 +9,9 @@ campaign) or a campaign's activation (that campaign only):
   and left there (not taken);
 - otherwise `pending → scheduled` with a conditional write (a lost race is skipped, not an error) on
   the target's current channel, or the campaign's first one; the job carries
-  `attempt = attempt_count + 1`, which with the target id is the send's idempotency key;
-- before that, campaign messages left unanswered for `WHATSAPP_REPLY_HOURS` end their attempt as an
-  unanswered call does (`conclude_unanswered`): retry later, or the next channel, or completed.
+  `attempt = attempt_count + 1`, which with the target id is the send's idempotency key.
+
+Before the sweep, the tick runs `shared.upkeep` (unanswered messages, lost jobs, lost call statuses).
 
 Pacing: each channel keeps a dispatch horizon (a pacing pointer, see `shared.data.ratelimit`): the
 instant by which the work already queued will have been sent at the channel's capacity
@@ -39,7 +39,6 @@ from typing import Any, Final
 from aws_lambda_powertools.metrics import MetricUnit
 
 from shared import clock, guards, postcall, ratelimit, routing
-from shared.config import get_settings
 from shared.data import TransitionConflict
 from shared.data import campaigns as campaigns_data
 from shared.data import ratelimit as pointers
@@ -51,12 +50,10 @@ from shared.models import Campaign, CampaignStatus, Channel, Outcome, Target, Ta
 from shared.observability import logger, metrics
 from shared.phones import parse_phone
 from shared.queues import MAX_DELAY_SECONDS
-from shared.stats import Milestone
 
 TICK_SECONDS: Final = 300  # the EventBridge cron fires every 5 minutes in business hours
 PAGE_SIZE: Final = 100
 MAX_PAGES_PER_CAMPAIGN: Final = 50
-UNANSWERED_PER_TICK: Final = 500  # per campaign; more wait for the next tick
 _EPSILON: Final = 1e-9  # float slack when turning capacity × seconds into whole jobs
 
 
@@ -76,7 +73,6 @@ class SweepReport:
     dispatched: list[Dispatch] = field(default_factory=list)
     rescheduled: dict[str, datetime] = field(default_factory=dict)  # target id -> next opening
     lost_races: int = 0
-    unanswered: int = 0  # WhatsApp attempts concluded for want of a reply
     out_of_time: bool = False
 
     def per_channel(self) -> dict[str, int]:
@@ -92,13 +88,11 @@ def sweep(
     now = clock.now()
     deadline = None if time_budget is None else time.monotonic() + time_budget
     report = SweepReport()
-    running = list(_campaigns(tick.campaign_id))
+    running = list(running_campaigns(tick.campaign_id))
     report.campaigns = len(running)
     if not running:
         metrics.add_metric(name="TargetsScheduled", unit=MetricUnit.Count, value=0)
         return report
-    for campaign in running:
-        report.unanswered += conclude_unanswered(campaign, now)
     pacers = {channel: _Pacer.load(channel, now, tick_seconds) for channel in Channel}
     # First pass: an equal share of each channel per campaign; second: the rest, first come first served.
     shares = {c: math.ceil(p.budget / len(running)) for c, p in pacers.items()}
@@ -122,33 +116,9 @@ def sweep(
             dispatched=report.per_channel(),
             rescheduled=len(report.rescheduled),
             lost_races=report.lost_races,
-            unanswered=report.unanswered,
             out_of_time=report.out_of_time,
         )
     return report
-
-
-def conclude_unanswered(campaign: Campaign, now: datetime, limit: int = UNANSWERED_PER_TICK) -> int:
-    """End the WhatsApp attempts the customer left unanswered for `WHATSAPP_REPLY_HOURS`, as an
-    unanswered call's: another message after the backoff, else the next channel of the fallback
-    order, else completed (`postcall.conclude_attempt`). A reply arriving at the same instant wins:
-    the transition requires the "responded" milestone still unset. Returns how many were concluded;
-    the rest wait for the next tick."""
-    hours = get_settings().whatsapp_reply_hours
-    waiting = targets_data.stalled_on(
-        campaign.id, Channel.WHATSAPP, now - timedelta(hours=hours), Milestone.RESPONDED.value, limit
-    )
-    concluded = 0
-    for target in waiting:
-        result = postcall.conclude_attempt(
-            target,
-            Outcome.NO_ANSWER,
-            details=f"Sem resposta no WhatsApp em {hours} h",
-            from_states=(TargetState.CONTACTED,),
-            unless_milestone=Milestone.RESPONDED.value,
-        )
-        concluded += result.action is not postcall.Action.IGNORED
-    return concluded
 
 
 def schedule(
@@ -318,7 +288,8 @@ def _reschedule(target: Target, at: datetime, report: SweepReport) -> None:
     report.rescheduled[target.id] = at
 
 
-def _campaigns(campaign_id: str | None) -> Iterator[Campaign]:
+def running_campaigns(campaign_id: str | None) -> Iterator[Campaign]:
+    """The tick's campaign if it is active, or every active campaign."""
     if campaign_id is not None:
         try:
             campaign = campaigns_data.get(campaign_id)

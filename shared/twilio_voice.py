@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
@@ -30,10 +30,19 @@ class CallRejected(DomainError):
     code = "call_rejected"
 
 
+class CallState(NamedTuple):
+    """What Twilio says of a call now: `status` as in its callbacks, `duration` once it ended."""
+
+    status: str
+    duration: int | None
+
+
 class VoiceCaller(Protocol):
     def place_call(self, target_id: str, to_e164: str) -> str: ...
 
     def hang_up(self, call_sid: str) -> None: ...
+
+    def call_state(self, call_sid: str) -> CallState: ...
 
 
 class TwilioVoice:
@@ -78,6 +87,17 @@ class TwilioVoice:
             raise _translate(exc) from None
         except OSError as exc:
             raise TwilioUnavailable(f"Twilio request failed: {type(exc).__name__}") from None
+
+    def call_state(self, call_sid: str) -> CallState:
+        """Fetch the call (for a call whose final status callback never reached us)."""
+        try:
+            call = self._client.calls(call_sid).fetch()
+        except TwilioRestException as exc:
+            raise _translate(exc) from None
+        except OSError as exc:
+            raise TwilioUnavailable(f"Twilio request failed: {type(exc).__name__}") from None
+        duration = call.duration
+        return CallState(str(call.status), int(duration) if duration not in (None, "") else None)
 
 
 def _translate(exc: TwilioRestException) -> DomainError:

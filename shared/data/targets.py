@@ -171,17 +171,29 @@ def due_for_campaign(campaign_id: str, now: datetime, limit: int = 100) -> list[
     return [_to_target(record) for record in results]
 
 
+def stuck_in(
+    campaign_id: str, state: TargetState, entered_before: datetime, limit: int = 100
+) -> list[Target]:
+    """The campaign's targets in `state` since before `entered_before`, longest first."""
+    return _entered_before(campaign_id, state, entered_before, None, limit)
+
+
 def stalled_on(
     campaign_id: str, channel: Channel, entered_before: datetime, missing_milestone: str, limit: int = 100
 ) -> list[Target]:
     """The campaign's targets `contacted` on `channel` before `entered_before` that never reached
     `missing_milestone` (e.g. a WhatsApp message nobody answered), longest waiting first."""
-    check_limit(limit)
-    contacted = TargetState.CONTACTED.value
-    condition = TargetRecord.state_key.between(f"{contacted}#", f"{contacted}#{iso_utc(entered_before)}")
     waiting = (TargetRecord.channel == channel.value) & ~TargetRecord.milestones.contains(missing_milestone)
+    return _entered_before(campaign_id, TargetState.CONTACTED, entered_before, waiting, limit)
+
+
+def _entered_before(
+    campaign_id: str, state: TargetState, before: datetime, filter_condition: Any, limit: int
+) -> list[Target]:
+    check_limit(limit)
+    condition = TargetRecord.state_key.between(f"{state.value}#", f"{state.value}#{iso_utc(before)}")
     results = TargetRecord.by_campaign_state.query(
-        campaign_id, condition, filter_condition=waiting, limit=limit
+        campaign_id, condition, filter_condition=filter_condition, limit=limit
     )
     return [_to_target(record) for record in results]
 

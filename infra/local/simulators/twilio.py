@@ -1,5 +1,5 @@
 """A Twilio REST simulator for the parts of Programmable Voice we use: `Calls.json` (create) and
-`Calls/{Sid}.json` (update, e.g. hang up), with HTTP basic auth, and status callbacks signed with
+`Calls/{Sid}.json` (fetch, and update, e.g. hang up), with HTTP basic auth, and status callbacks signed with
 `X-Twilio-Signature` exactly as Twilio computes it (the SDK's `RequestValidator`)."""
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ class SimCall:
     machine_detection: str | None
     async_amd: str | None
     status: str = "queued"
+    duration: int | None = None  # seconds, once the call has ended
     params: dict[str, list[str]] = field(default_factory=dict)
     callbacks_sent: int = 0  # Twilio numbers each status callback of a call: SequenceNumber 0, 1, ...
 
@@ -108,7 +109,10 @@ class TwilioSimulator:
             status("completed", "completed", duration=duration if ending == "answered" else 4, **machine)
         else:
             status(ending, "completed", duration=0)
-        call.status = steps[-1][1].get("CallStatus", call.status) if steps else call.status
+        if steps:
+            final = steps[-1][1]
+            call.status = final.get("CallStatus", call.status)
+            call.duration = int(final["CallDuration"]) if "CallDuration" in final else call.duration
         return [signed_post(url, params, self.auth_token) for url, params in steps]
 
     def send_status(self, call: SimCall, status: str, **kwargs: Any) -> httpx.Response:
@@ -153,6 +157,16 @@ class TwilioSimulator:
                 self.on_call(call)
             return JSONResponse(self._resource(call), status_code=201)
 
+        @app.get(base + "/Calls/{call_sid}.json")
+        async def fetch_call(account_sid: str, call_sid: str, request: Request) -> Response:
+            if not self._authorized(request) or account_sid != self.account_sid:
+                return _error(401, 20003, "Authenticate")
+            with self._lock:
+                call = self.calls.get(call_sid)
+            if call is None:
+                return _error(404, 20404, f"The requested resource {call_sid} was not found")
+            return JSONResponse(self._resource(call))
+
         @app.post(base + "/Calls/{call_sid}.json")
         async def update_call(account_sid: str, call_sid: str, request: Request) -> Response:
             if not self._authorized(request) or account_sid != self.account_sid:
@@ -177,6 +191,7 @@ class TwilioSimulator:
             "to": call.to,
             "from": call.from_,
             "status": call.status,
+            "duration": None if call.duration is None else str(call.duration),
             "direction": "outbound-api",
             "api_version": "2010-04-01",
             "date_created": datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000"),

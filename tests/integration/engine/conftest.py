@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
+from functions.post_call import handler as post_call
 from infra.local.simulators.crm import CrmSimulator
 from infra.local.simulators.evolution import EvolutionSimulator
 from infra.local.simulators.server import serve_in_thread
@@ -125,6 +126,7 @@ def engine(
         )
     )
     yield Engine(sqs, crm, evolution, twilio, urls, arns, dlq_urls, clock)
+    post_call.get_voice.cache_clear()
     outreach.reset()
     queues.reset()
     reset_settings()

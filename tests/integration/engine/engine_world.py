@@ -19,6 +19,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from functions.dialer import handler as dialer
+from functions.post_call import handler as post_call
 from functions.scheduler import handler as scheduler
 from functions.whatsapp import outreach as whatsapp
 from infra.local.simulators.crm import CrmSimulator, SimInvoice
@@ -219,6 +220,7 @@ class Engine:
             "whatsapp": whatsapp.outreach_handler,
             "dialer": dialer.handler,
             "scheduler": scheduler.handler,
+            "post_call": post_call.handler,
         }[queue]
 
     def drain(self, queue: str, *, max_rounds: int = 30, batch: int = 10) -> DrainReport:

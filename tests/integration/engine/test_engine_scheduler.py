@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from shared import campaigns as campaign_rules
-from shared import scheduling
+from shared import scheduling, upkeep
 from shared.config import reset_settings
 from shared.data import targets as targets_data
 from shared.jobs import SchedulerTick
@@ -261,7 +261,7 @@ def test_a_window_that_never_opens_is_looked_at_again_tomorrow(engine: Engine):
     assert engine.get(target).next_attempt_at == engine.clock.now() + timedelta(days=1)
 
 
-# --- A WhatsApp message nobody answers ---------------------------------------------------------------
+# --- Upkeep: a WhatsApp message nobody answers -------------------------------------------------------
 
 
 def test_a_message_unanswered_for_a_day_moves_the_target_to_its_next_channel(engine: Engine):
@@ -294,7 +294,7 @@ def test_an_unanswered_message_is_retried_while_the_channel_has_attempts_left(en
     engine.drain("whatsapp")
 
     engine.clock.advance(timedelta(hours=25))
-    report = scheduling.sweep(SchedulerTick(reason="tick"))
+    report = upkeep.run(None, engine.clock.now())
 
     assert report.unanswered == 1
     stored = engine.get(target)
@@ -329,7 +329,7 @@ def test_a_reply_racing_the_follow_up_wins(engine: Engine):
     )
     targets_data.mark_milestone(target.id, "responded")  # the reply lands after the query
 
-    assert scheduling.conclude_unanswered(campaign, engine.clock.now()) == 0
+    assert upkeep.conclude_unanswered(campaign, engine.clock.now()) == 0
     assert engine.get(waiting).state is TargetState.CONTACTED
 
 
@@ -341,5 +341,5 @@ def test_an_answered_call_is_not_mistaken_for_an_unanswered_message(engine: Engi
     )
     engine.clock.advance(timedelta(days=2))
 
-    assert scheduling.conclude_unanswered(campaign, engine.clock.now()) == 0
+    assert upkeep.conclude_unanswered(campaign, engine.clock.now()) == 0
     assert engine.get(called).state is TargetState.CONTACTED

@@ -1,0 +1,135 @@
+"""Upkeep of the work in flight: what no event will move on by itself. Run by the scheduler's tick
+for each running campaign, before it takes the due targets (`functions/scheduler`).
+
+- **Unanswered messages.** A campaign WhatsApp message left unanswered for `WHATSAPP_REPLY_HOURS`
+  ends its attempt as an unanswered call does (`postcall.conclude_attempt`): another message after
+  the backoff while the channel has attempts left, else the campaign's next channel, else
+  completed. A reply landing at the same instant wins: the transition requires the "responded"
+  milestone still unset.
+- **Lost jobs.** A target `scheduled` for longer than `LOST_AFTER` never had its job run: the job was
+  dead-lettered. It goes back to `pending`, due now, with the same attempt number, so the send's
+  idempotency record still stops a second message if the lost job did send.
+- **Lost call statuses.** A target `calling` for longer than `LOST_AFTER`: without a CallSid, the
+  dialer died before dialing and the target goes back to `pending` as above; with one, Twilio is
+  asked for the call, and a finished call's status goes to the post-call queue just as its
+  callback would have (a call still in progress is left alone).
+
+Each step takes at most `PER_TICK` targets per campaign (more wait for the next tick) and reads them
+through the `by_campaign_state` index, never a scan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from shared import outreach, postcall, scheduling
+from shared.config import get_settings
+from shared.data import targets as targets_data
+from shared.errors import Conflict, ServiceUnavailable
+from shared.models import Campaign, Channel, Outcome, Target, TargetState
+from shared.observability import logger, metrics
+from shared.stats import Milestone
+
+# Well past the longest a job can legitimately wait or retry: SQS's 15-minute delay plus five
+# receives of a 3-minute visibility timeout, or a call of at most 10 minutes with its callbacks.
+LOST_AFTER: Final = timedelta(hours=2)
+PER_TICK: Final = 200
+# Statuses after which Twilio sends no further callback for the call.
+FINAL_CALL_STATUSES: Final = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
+
+
+@dataclass
+class UpkeepReport:
+    unanswered: int = 0  # WhatsApp attempts concluded for want of a reply
+    requeued: int = 0  # targets whose job was lost, back to pending
+    calls_reconciled: int = 0  # finished calls whose status was fetched from Twilio
+
+
+def run(campaign_id: str | None, now: datetime) -> UpkeepReport:
+    """Upkeep for one campaign, or every active one; see the module docstring."""
+    report = UpkeepReport()
+    for campaign in scheduling.running_campaigns(campaign_id):
+        report.unanswered += conclude_unanswered(campaign, now)
+        report.requeued += requeue_lost_jobs(campaign, now)
+        report.calls_reconciled += reconcile_calls(campaign, now)
+    if report != UpkeepReport():
+        logger.info(
+            "upkeep",
+            unanswered=report.unanswered,
+            requeued=report.requeued,
+            calls_reconciled=report.calls_reconciled,
+        )
+    return report
+
+
+def conclude_unanswered(campaign: Campaign, now: datetime, limit: int = PER_TICK) -> int:
+    """End the campaign's WhatsApp attempts unanswered for `WHATSAPP_REPLY_HOURS`; returns how many."""
+    hours = get_settings().whatsapp_reply_hours
+    responded = Milestone.RESPONDED.value
+    waiting = targets_data.stalled_on(
+        campaign.id, Channel.WHATSAPP, now - timedelta(hours=hours), responded, limit
+    )
+    concluded = 0
+    for target in waiting:
+        result = postcall.conclude_attempt(
+            target,
+            Outcome.NO_ANSWER,
+            details=f"Sem resposta no WhatsApp em {hours} h",
+            from_states=(TargetState.CONTACTED,),
+            unless_milestone=responded,
+        )
+        concluded += result.action is not postcall.Action.IGNORED
+    return concluded
+
+
+def requeue_lost_jobs(campaign: Campaign, now: datetime, limit: int = PER_TICK) -> int:
+    """Put back to `pending` the targets whose outreach job was lost; returns how many."""
+    lost = targets_data.stuck_in(campaign.id, TargetState.SCHEDULED, now - LOST_AFTER, limit)
+    lost += [
+        target
+        for target in targets_data.stuck_in(campaign.id, TargetState.CALLING, now - LOST_AFTER, limit)
+        if target.call_sid is None
+    ]
+    return sum(_requeue(target) for target in lost)
+
+
+def reconcile_calls(campaign: Campaign, now: datetime, limit: int = PER_TICK) -> int:
+    """Feed post-call the final status of calls whose callback never came; returns how many."""
+    reconciled = 0
+    for target in targets_data.stuck_in(campaign.id, TargetState.CALLING, now - LOST_AFTER, limit):
+        if target.call_sid is None:
+            continue
+        try:
+            state = outreach.voice_caller().call_state(target.call_sid)
+        except ServiceUnavailable as exc:
+            logger.warning("call status not fetched; next tick", target_id=target.id, reason=exc.message)
+            return reconciled
+        if state.status not in FINAL_CALL_STATUSES:
+            continue
+        params = {"CallSid": target.call_sid, "CallStatus": state.status}
+        if state.duration is not None:
+            params["CallDuration"] = str(state.duration)
+        outreach.enqueue_call_status(params)
+        reconciled += 1
+    if reconciled:
+        metrics.add_metric(name="CallStatusReconciled", unit=MetricUnit.Count, value=reconciled)
+    return reconciled
+
+
+def _requeue(target: Target) -> bool:
+    try:
+        targets_data.transition(
+            target.id,
+            [target.state],
+            TargetState.PENDING,
+            outcome_details="Envio anterior não concluído; reagendado",
+        )
+    except Conflict:
+        return False  # it moved on meanwhile
+    metrics.add_metric(name="LostJobRequeued", unit=MetricUnit.Count, value=1)
+    logger.warning("lost outreach job: target back to pending", target_id=target.id, state=target.state.value)
+    return True
