@@ -85,14 +85,19 @@ def function_specs(settings: DeploymentSettings) -> tuple[FunctionSpec, ...]:
         FunctionSpec(
             name="scheduler",
             handler="functions.scheduler.handler.handler",
-            description="Tick / activation → due targets onto the channel queues, paced",
+            description="Tick / activation → upkeep of work in flight, then due targets onto the channel queues",
             timeout_seconds=120,
             memory_mb=512,
             access=Access(
                 writes=tables("targets", "counters", "campaigns", "dedupe", "idempotency"),
-                sends_to=(QueueName.WHATSAPP, QueueName.DIALER),
+                # Upkeep: a call whose final callback was lost is looked up in Twilio (auth token) and
+                # its status handed to post-call.
+                sends_to=(QueueName.WHATSAPP, QueueName.DIALER, QueueName.POST_CALL),
+                secrets=True,
             ),
+            settings=(G.BUSINESS, G.TWILIO),  # WHATSAPP_REPLY_HOURS; Twilio's account
             consumes=Consumer(QueueName.SCHEDULER, batch_size=1),  # each message is a whole sweep
+            endpoints=(Endpoint.WEBHOOK_BASE,),
             extra_env=rates,
         ),
         FunctionSpec(

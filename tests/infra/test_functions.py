@@ -140,8 +140,11 @@ def test_rates_reach_the_scheduler_that_paces_the_channels(prod: Synthesized) ->
 def test_functions_get_only_the_wiring_they_need(prod: Synthesized) -> None:
     env = {h: p["Environment"]["Variables"] for h, (_, p) in prod.functions_by_handler().items()}
     # No external API, no credentials.
-    for handler in ("functions.ingest.handler.handler", "functions.scheduler.handler.handler"):
-        assert "COBRANCA_SECRETS_ARN" not in env[handler]
+    assert "COBRANCA_SECRETS_ARN" not in env["functions.ingest.handler.handler"]
+    # The scheduler's upkeep asks Twilio about calls whose final callback never came.
+    scheduler = env["functions.scheduler.handler.handler"]
+    assert "COBRANCA_SECRETS_ARN" in scheduler and "TWILIO_PHONE_NUMBER" in scheduler
+    assert "POST_CALL_QUEUE_URL" in scheduler
     assert "IMPORT_BUCKET" not in env["functions.dialer.handler.handler"]
     assert "SCHEDULER_ROLE_ARN" not in env["functions.dialer.handler.handler"]
     assert env["functions.api.handler.handler"]["COBRANCA_AUTH_MODE"] == "cognito"
