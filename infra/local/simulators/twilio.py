@@ -159,30 +159,32 @@ class TwilioSimulator:
 
         @app.get(base + "/Calls/{call_sid}.json")
         async def fetch_call(account_sid: str, call_sid: str, request: Request) -> Response:
-            if not self._authorized(request) or account_sid != self.account_sid:
-                return _error(401, 20003, "Authenticate")
-            with self._lock:
-                call = self.calls.get(call_sid)
-            if call is None:
-                return _error(404, 20404, f"The requested resource {call_sid} was not found")
-            return JSONResponse(self._resource(call))
+            found = self._call(account_sid, call_sid, request)
+            return found if isinstance(found, Response) else JSONResponse(self._resource(found))
 
         @app.post(base + "/Calls/{call_sid}.json")
         async def update_call(account_sid: str, call_sid: str, request: Request) -> Response:
-            if not self._authorized(request) or account_sid != self.account_sid:
-                return _error(401, 20003, "Authenticate")
-            with self._lock:
-                call = self.calls.get(call_sid)
-            if call is None:
-                return _error(404, 20404, f"The requested resource {call_sid} was not found")
+            found = self._call(account_sid, call_sid, request)
+            if isinstance(found, Response):
+                return found
             form = await request.form()
             if form.get("Status") == "completed":
-                call.status = "completed"
+                found.status = "completed"
                 with self._lock:
                     self.hangups.append(call_sid)
-            return JSONResponse(self._resource(call))
+            return JSONResponse(self._resource(found))
 
         return app
+
+    def _call(self, account_sid: str, call_sid: str, request: Request) -> SimCall | Response:
+        """The call a request names, or Twilio's error response (401 unauthenticated, 404 unknown)."""
+        if not self._authorized(request) or account_sid != self.account_sid:
+            return _error(401, 20003, "Authenticate")
+        with self._lock:
+            call = self.calls.get(call_sid)
+        if call is None:
+            return _error(404, 20404, f"The requested resource {call_sid} was not found")
+        return call
 
     def _resource(self, call: SimCall) -> dict[str, Any]:
         return {
