@@ -13,6 +13,10 @@ for each running campaign, before it takes the due targets (`functions/scheduler
   dialer died before dialing and the target goes back to `pending` as above; with one, Twilio is
   asked for the call, and a finished call's status goes to the post-call queue just as its
   callback would have (a call still in progress is left alone).
+- **Missed promise checks** (on the cron's tick, not a campaign's activation): a pending promise
+  whose next check is more than `LOST_AFTER` overdue — its one-time schedule could not be created,
+  or its check message was dead-lettered — gets a check on the monitor's queue (a check is
+  harmless to repeat: it schedules the next one itself).
 
 Each step takes at most `PER_TICK` targets per campaign (more wait for the next tick) and reads them
 through the `by_campaign_state` index, never a scan.
@@ -20,16 +24,18 @@ through the `by_campaign_state` index, never a scan.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from shared import outreach, postcall, scheduling
+from shared import outreach, postcall, queues, scheduling
 from shared.config import get_settings
+from shared.data import promises as promises_data
 from shared.data import targets as targets_data
 from shared.errors import Conflict, ServiceUnavailable
+from shared.jobs import PromiseCheck
 from shared.models import Campaign, Channel, Outcome, Target, TargetState
 from shared.observability import logger, metrics
 from shared.stats import Milestone
@@ -47,6 +53,7 @@ class UpkeepReport:
     unanswered: int = 0  # WhatsApp attempts concluded for want of a reply
     requeued: int = 0  # targets whose job was lost, back to pending
     calls_reconciled: int = 0  # finished calls whose status was fetched from Twilio
+    promise_checks: int = 0  # promise checks queued because theirs never came
 
 
 def run(campaign_id: str | None, now: datetime) -> UpkeepReport:
@@ -56,13 +63,10 @@ def run(campaign_id: str | None, now: datetime) -> UpkeepReport:
         report.unanswered += conclude_unanswered(campaign, now)
         report.requeued += requeue_lost_jobs(campaign, now)
         report.calls_reconciled += reconcile_calls(campaign, now)
+    if campaign_id is None:
+        report.promise_checks = recover_promise_checks(now)
     if report != UpkeepReport():
-        logger.info(
-            "upkeep",
-            unanswered=report.unanswered,
-            requeued=report.requeued,
-            calls_reconciled=report.calls_reconciled,
-        )
+        logger.info("upkeep", **asdict(report))
     return report
 
 
@@ -118,6 +122,17 @@ def reconcile_calls(campaign: Campaign, now: datetime, limit: int = PER_TICK) ->
     if reconciled:
         metrics.add_metric(name="CallStatusReconciled", unit=MetricUnit.Count, value=reconciled)
     return reconciled
+
+
+def recover_promise_checks(now: datetime, limit: int = PER_TICK) -> int:
+    """Queue a check for each pending promise whose monitor check never came; returns how many."""
+    missed = promises_data.checks_missed(now - LOST_AFTER, limit)
+    for promise in missed:
+        queues.send("promise_monitor", PromiseCheck(promise_id=promise.id).model_dump(by_alias=True))
+        logger.warning("promise check missed: queued now", promise_id=promise.id)
+    if missed:
+        metrics.add_metric(name="PromiseCheckRecovered", unit=MetricUnit.Count, value=len(missed))
+    return len(missed)
 
 
 def _requeue(target: Target) -> bool:

@@ -91,8 +91,14 @@ def function_specs(settings: DeploymentSettings) -> tuple[FunctionSpec, ...]:
             access=Access(
                 writes=tables("targets", "counters", "campaigns", "dedupe", "idempotency"),
                 # Upkeep: a call whose final callback was lost is looked up in Twilio (auth token) and
-                # its status handed to post-call.
-                sends_to=(QueueName.WHATSAPP, QueueName.DIALER, QueueName.POST_CALL),
+                # its status handed to post-call; a missed promise check goes to the monitor.
+                sends_to=(
+                    QueueName.WHATSAPP,
+                    QueueName.DIALER,
+                    QueueName.POST_CALL,
+                    QueueName.PROMISE_MONITOR,
+                ),
+                reads=tables("promises"),
                 secrets=True,
             ),
             settings=(G.BUSINESS, G.TWILIO),  # WHATSAPP_REPLY_HOURS; Twilio's account

@@ -32,7 +32,7 @@ from shared.data.base import (
     to_domain,
     validate_changes,
 )
-from shared.data.pagination import Page, query_page
+from shared.data.pagination import Page, check_limit, query_page
 from shared.errors import Conflict, NotFound
 from shared.models import Promise, PromiseStatus
 
@@ -151,6 +151,18 @@ def active_for_document(document: str, now: datetime) -> list[Promise]:
     pending = PromiseStatus.PENDING.value
     condition = PromiseRecord.doc_key.between(f"{pending}#{iso_utc(now)}", f"{pending}#{_KEY_END}")
     return [_to_promise(record) for record in PromiseRecord.by_document.query(document, condition)]
+
+
+def checks_missed(overdue_before: datetime, limit: int = 100) -> list[Promise]:
+    """Pending promises due before `overdue_before` whose next check was due before it too (or is
+    not set): their monitor check never came. Oldest due first."""
+    check_limit(limit)
+    condition = PromiseRecord.due_at < overdue_before
+    missed = PromiseRecord.next_check_at.does_not_exist() | (PromiseRecord.next_check_at < overdue_before)
+    results = PromiseRecord.by_status.query(
+        PromiseStatus.PENDING.value, condition, filter_condition=missed, limit=limit
+    )
+    return [_to_promise(record) for record in results]
 
 
 def list_page(

@@ -16,7 +16,7 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.config import Config
 
-from shared import promises, schedules
+from shared import promises, queues, schedules, upkeep
 from shared.config import reset_settings
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
@@ -374,3 +374,34 @@ def _unreachable_scheduler() -> schedules.EventBridgePromiseScheduler:
     return schedules.EventBridgePromiseScheduler(
         group_name=GROUP, queue_arn=MONITOR_QUEUE_ARN, role_arn=ROLE_ARN, scheduler_client=client
     )
+
+
+def test_a_check_whose_schedule_was_never_created_is_queued_by_the_upkeep(
+    world: Lifecycle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sqs = boto3.client("sqs")
+    queue_url = sqs.create_queue(QueueName="promise-monitor")["QueueUrl"]
+    monkeypatch.setenv("PROMISE_MONITOR_QUEUE_URL", queue_url)
+    reset_settings()
+    queues.reset()
+    for document in ("52998224725", "11144477735", "39053344705"):
+        add_debtor(world.crm, document)
+    campaign = world.campaign()
+    lost = register(world.target(campaign), FRIDAY)  # Friday 14/03: first check Sat 09:00
+    previous = schedules.set_scheduler(_unreachable_scheduler())
+    unscheduled = register(world.target(campaign, document="11144477735"), FRIDAY)
+    schedules.set_scheduler(previous)
+    fine = register(world.target(campaign, document="39053344705"), date(2025, 3, 20))
+
+    world.clock.set(datetime(2025, 3, 15, 13, 30, tzinfo=UTC))  # Sat 10:30 São Paulo: not yet missed
+    assert upkeep.recover_promise_checks(world.clock.now()) == 0
+    world.clock.set(datetime(2025, 3, 15, 15, 0, tzinfo=UTC))  # 12:00: both checks are 3 h late
+    assert upkeep.recover_promise_checks(world.clock.now()) == 2
+
+    bodies = [m["Body"] for m in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]]
+    assert sorted(json.loads(body)["promiseId"] for body in bodies) == sorted([lost.id, unscheduled.id])
+    assert failed_ids(world.check(*bodies)) == []
+    for promise in (lost, unscheduled):  # still open in the CRM: checked again tomorrow at 09:00
+        assert promises_data.get(promise.id).next_check_at == datetime(2025, 3, 16, 12, 0, tzinfo=UTC)
+    assert promises_data.get(fine.id).next_check_at == datetime(2025, 3, 21, 12, 0, tzinfo=UTC)
+    assert upkeep.recover_promise_checks(world.clock.now()) == 0
