@@ -217,7 +217,28 @@ def test_malformed_server_events_raise_a_protocol_error(raw: str) -> None:
         ("cinco dois nove nove oito dois dois quatro sete dois cinco", "52998224725"),
         ("cinco dois nove, 982, dois quatro sete, 25", "52998224725"),
         ("meu número é um um, nove nove nove nove nove, oito oito oito oito", "meu número é 11999998888"),
+        (
+            "quinhentos e vinte e nove, novecentos e oitenta e dois, duzentos e quarenta e sete, vinte e cinco",
+            "52998224725",
+        ),
+        (
+            "É cento e onze, quatrocentos e quarenta e quatro, setecentos e setenta e sete, traço trinta e cinco",
+            "É 11144477735",
+        ),
+        (
+            "cento e onze quatrocentos e quarenta e quatro setecentos e setenta e sete trinta e cinco",
+            "11144477735",
+        ),
+        ("zero quarenta e cinco, cem, dezessete, meia meia, dois", "04510017662"),
+        (
+            "trezentos e noventa ponto quinhentos e trinta e três ponto quatrocentos e quarenta e sete hífen zero cinco",
+            "39053344705",
+        ),
         ("Consigo pagar dois boletos no dia 15", "Consigo pagar dois boletos no dia 15"),
+        (
+            "posso pagar cento e vinte e cinco reais dia vinte",
+            "posso pagar cento e vinte e cinco reais dia vinte",
+        ),
         ("É um prazer, uma dúvida", "É um prazer, uma dúvida"),
     ],
 )
