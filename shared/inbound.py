@@ -25,18 +25,16 @@ A turn (`handle`):
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
-from shared import clock, handoff, queues, stats
+from shared import adapters, clock, handoff, queues, stats
 from shared.assistant import actions, respond, texts
 from shared.assistant.intents import is_opt_out_keyword
 from shared.assistant.tools import ToolContext
-from shared.config import get_settings
 from shared.data import conversations, dedupe, messages
 from shared.data import targets as targets_data
 from shared.errors import Conflict, NotFound
-from shared.evolution import EvolutionClient, NotOnWhatsApp, WhatsAppSender
+from shared.evolution import NotOnWhatsApp
 from shared.ids import new_id
 from shared.jobs import InboundMessage
 from shared.models import Channel, Conversation, ConversationSource, DeliveryStatus, Message, Sender, Target
@@ -47,25 +45,6 @@ INBOUND_QUEUE = "inbound"
 DEDUPE_TTL_SECONDS = 3 * 24 * 3600  # Evolution's retries of one webhook span minutes, not days
 HISTORY_LIMIT = 40  # messages read for one turn (the runner trims further)
 _ANSWER_LOOKBACK = 50
-
-_lock = threading.Lock()
-_sender: WhatsAppSender | None = None
-
-
-def get_sender() -> WhatsAppSender:
-    """The Evolution client, built on first use (`ConfigError` when Evolution is not configured)."""
-    global _sender
-    with _lock:
-        if _sender is None:
-            _sender = EvolutionClient(get_settings().evolution())
-        return _sender
-
-
-def use_sender(sender: WhatsAppSender | None) -> None:
-    """Install a specific sender (tests: short timeouts), or None to build it again from settings."""
-    global _sender
-    with _lock:
-        _sender = sender
 
 
 @dataclass(frozen=True)
@@ -188,7 +167,7 @@ def _answered(conversation: Conversation, stored: Message) -> bool:
 def _reply(conversation: Conversation, job: InboundMessage, text: str, reason: str) -> TurnResult:
     number = _reply_number(job, conversation)
     try:
-        sent = get_sender().send_text(number, text)  # EvolutionUnavailable: SQS retries the job
+        sent = adapters.whatsapp().send_text(number, text)  # EvolutionUnavailable: SQS retries the job
     except NotOnWhatsApp:
         logger.warning("reply refused: number not on WhatsApp", conversation_id=conversation.id)
         return _no_reply(conversation, "not_on_whatsapp")

@@ -32,7 +32,6 @@ status callbacks to the post-call queue.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable, Mapping
 from enum import StrEnum
 from functools import lru_cache
@@ -49,17 +48,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 from twilio.twiml.voice_response import VoiceResponse
 
-from shared import clock, guards, postcall, queues, ratelimit, scheduling, stats, stream_tokens
+from shared import adapters, clock, guards, postcall, queues, ratelimit, scheduling, stats, stream_tokens
 from shared.aws import client as aws_client
 from shared.config import get_settings
-from shared.crm import CrmClient, HttpCrmClient
 from shared.data import TransitionConflict, conversations, messages
 from shared.data import campaigns as campaigns_data
 from shared.data import targets as targets_data
 from shared.data.idempotency import idempotency_table_name
 from shared.documents import DocumentKind, InvalidDocument, document_kind, format_document
 from shared.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
-from shared.evolution import EvolutionClient, EvolutionRejected, NotOnWhatsApp, SentMessage, WhatsAppSender
+from shared.evolution import EvolutionRejected, NotOnWhatsApp, SentMessage
 from shared.ids import new_id
 from shared.jobs import CallStatusEvent, OutreachJob
 from shared.models import (
@@ -76,7 +74,7 @@ from shared.models import (
 )
 from shared.observability import logger, metrics
 from shared.stats import Milestone
-from shared.twilio_voice import CallRejected, TwilioVoice, VoiceCaller, connect_stream_twiml
+from shared.twilio_voice import CallRejected, connect_stream_twiml
 
 # A send keeps its idempotency record long enough for any redelivery or redrive from the DLQ to meet
 # it; past that, the target's own state still refuses a second send.
@@ -115,61 +113,6 @@ class ClaimLost(Conflict):
 
 
 # --------------------------------------------------------------------------------------------------
-# Adapters: built from the settings on first use; tests and the sandbox install their own.
-# --------------------------------------------------------------------------------------------------
-
-_installed: dict[str, Any] = {}
-_installed_lock = threading.Lock()
-
-
-def install_adapters(
-    *, crm: CrmClient | None = None, whatsapp: WhatsAppSender | None = None, voice: VoiceCaller | None = None
-) -> None:
-    """Use these clients instead of the ones built from the settings (None leaves one as it is)."""
-    with _installed_lock:
-        for name, adapter in (("crm", crm), ("whatsapp", whatsapp), ("voice", voice)):
-            if adapter is not None:
-                _installed[name] = adapter
-
-
-def reset() -> None:
-    """Forget installed and cached clients (tests and the sandbox change the environment)."""
-    with _installed_lock:
-        _installed.clear()
-    for cached in (_default_crm, _default_whatsapp, _default_voice, idempotency_store, _send_once_idempotent):
-        cached.cache_clear()
-
-
-def crm_client() -> CrmClient:
-    return _installed.get("crm") or _default_crm()
-
-
-def whatsapp_sender() -> WhatsAppSender:
-    return _installed.get("whatsapp") or _default_whatsapp()
-
-
-def voice_caller() -> VoiceCaller:
-    return _installed.get("voice") or _default_voice()
-
-
-@lru_cache(maxsize=1)
-def _default_crm() -> CrmClient:
-    return HttpCrmClient(get_settings().crm())
-
-
-@lru_cache(maxsize=1)
-def _default_whatsapp() -> WhatsAppSender:
-    return EvolutionClient(get_settings().evolution())
-
-
-@lru_cache(maxsize=1)
-def _default_voice() -> VoiceCaller:
-    settings = get_settings()
-    settings._require("WEBHOOK_BASE_URL")
-    return TwilioVoice(settings.twilio(), str(settings.webhook_base_url))
-
-
-# --------------------------------------------------------------------------------------------------
 # Delivering a job
 # --------------------------------------------------------------------------------------------------
 
@@ -199,7 +142,7 @@ def deliver(job: OutreachJob, channel: Channel) -> Result:
             logger.info("outdated or duplicate job ignored", target_id=job.target_id, attempt=job.attempt)
             return _stale()
         campaign = campaigns_data.get(target.campaign_id)
-        decision = guards.check(target, campaign, channel, crm_client())
+        decision = guards.check(target, campaign, channel, adapters.crm())
         if isinstance(decision, guards.Skipped):
             return Result.SKIPPED
         reservation = guards.reserve(decision, channel)
@@ -238,6 +181,13 @@ def _stale() -> Result:
 
 def _key(job: OutreachJob) -> dict[str, Any]:
     return {"targetId": job.target_id, "channel": job.channel.value, "attempt": job.attempt}
+
+
+def reset_idempotency() -> None:
+    """Forget the cached idempotency store and the send wrapped around it (tests and the sandbox change
+    the environment: the table's name, the AWS endpoint)."""
+    idempotency_store.cache_clear()
+    _send_once_idempotent.cache_clear()
 
 
 @lru_cache(maxsize=1)
@@ -358,7 +308,7 @@ def _record_delivery_unknown(target: Target, channel: Channel) -> None:
 def _send_whatsapp(claimed: Target, before: Target, campaign: Campaign) -> Result:
     text = first_message(claimed)
     try:
-        sent = whatsapp_sender().send_text(claimed.phone, text)
+        sent = adapters.whatsapp().send_text(claimed.phone, text)
     except NotOnWhatsApp:
         return _not_on_whatsapp(claimed, campaign)
     except EvolutionRejected as exc:
@@ -481,7 +431,7 @@ def _not_on_whatsapp(claimed: Target, campaign: Campaign) -> Result:
 
 def _place_call(claimed: Target, before: Target) -> Result:
     try:
-        call_sid = voice_caller().place_call(claimed.id, claimed.phone)
+        call_sid = adapters.voice().place_call(claimed.id, claimed.phone)
     except CallRejected as exc:
         postcall.conclude_attempt(
             claimed,

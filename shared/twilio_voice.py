@@ -13,7 +13,7 @@ from twilio.rest import Client
 from twilio.twiml.voice_response import Connect, VoiceResponse
 
 from shared.config import TwilioConfig
-from shared.errors import DomainError, ServiceUnavailable
+from shared.errors import ConfigError, DomainError, ServiceUnavailable
 
 STATUS_CALLBACK_EVENTS = ["initiated", "ringing", "answered", "completed"]
 TWIML_PATH = "/api/voice/twiml/{target_id}"
@@ -46,6 +46,10 @@ class VoiceCaller(Protocol):
 
 
 class TwilioVoice:
+    """`webhook_base_url` is our public URL, which Twilio calls back for a call's TwiML and status.
+    It may be empty when the client only hangs up or asks for a call's state; `place_call` refuses
+    then."""
+
     def __init__(self, config: TwilioConfig, webhook_base_url: str, *, timeout: float = 10.0):
         self._config = config
         self._base = webhook_base_url.rstrip("/")
@@ -58,7 +62,11 @@ class TwilioVoice:
         self._client.api.base_url = config.api_base_url
 
     def place_call(self, target_id: str, to_e164: str) -> str:
-        """Dial the customer; Twilio fetches our TwiML when they answer. Returns the CallSid."""
+        """Dial the customer; Twilio fetches our TwiML when they answer. Returns the CallSid.
+
+        Raises `ConfigError` without a webhook base URL: Twilio would have nowhere to fetch the TwiML."""
+        if not self._base:
+            raise ConfigError("missing required environment variable(s): WEBHOOK_BASE_URL")
         status_url = self._base + STATUS_PATH
         try:
             call = self._client.calls.create(

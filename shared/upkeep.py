@@ -30,7 +30,7 @@ from typing import Final
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from shared import outreach, postcall, queues, scheduling
+from shared import adapters, outreach, postcall, queues, scheduling
 from shared.config import get_settings
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
@@ -108,7 +108,7 @@ def reconcile_calls(campaign: Campaign, now: datetime, limit: int = PER_TICK) ->
         if target.call_sid is None:
             continue
         try:
-            state = outreach.voice_caller().call_state(target.call_sid)
+            state = adapters.voice().call_state(target.call_sid)
         except ServiceUnavailable as exc:
             logger.warning("call status not fetched; next tick", target_id=target.id, reason=exc.message)
             return reconciled

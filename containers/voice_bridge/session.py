@@ -29,7 +29,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from functools import lru_cache
 from typing import Any, Protocol
 from urllib.parse import quote
 
@@ -41,7 +40,7 @@ from containers.voice_bridge import twilio_codec as tw
 from containers.voice_bridge.settings import BridgeSettings
 from containers.voice_bridge.spoken import digits_spoken
 from containers.voice_bridge.voice_prompt import END_CALL, VOICE_TOOLS, realtime_tools, voice_instructions
-from shared import clock, stream_tokens
+from shared import adapters, clock, stream_tokens
 from shared.assistant.tools import ToolContext, invoke
 from shared.config import get_settings
 from shared.data import conversations, messages
@@ -51,7 +50,7 @@ from shared.ids import new_id
 from shared.models import Channel, Conversation, ConversationSource, Message, Sender, Target
 from shared.observability import logger
 from shared.phones import timezone_for_phone
-from shared.twilio_voice import TwilioVoice, VoiceCaller
+from shared.twilio_voice import VoiceCaller
 
 ACTIVE_RESPONSE = "conversation_already_has_active_response"
 INTERRUPTED_SUFFIX = " […]"  # an assistant sentence the caller cut off
@@ -90,18 +89,6 @@ class Rejected(Exception):
     """The stream cannot be trusted or served."""
 
 
-@lru_cache(maxsize=1)
-def get_voice() -> VoiceCaller:
-    """Twilio's REST client for hang-ups (built on first use from the settings)."""
-    settings = get_settings()
-    return TwilioVoice(settings.twilio(), settings.webhook_base_url or "", timeout=5.0)
-
-
-def reset() -> None:
-    """Forget the cached Twilio client (tests change the environment)."""
-    get_voice.cache_clear()
-
-
 @dataclass
 class _Slot:
     """Where a transcript goes in the conversation: reserved when its item appears."""
@@ -118,7 +105,7 @@ class CallSession:
         twilio: TwilioLink,
         settings: BridgeSettings,
         *,
-        voice: Callable[[], VoiceCaller] = get_voice,
+        voice: Callable[[], VoiceCaller] = adapters.voice,
     ) -> None:
         self.settings = settings
         self._twilio = twilio

@@ -3,7 +3,6 @@ and channel fallback (`shared.postcall`). A record that raises is retried by SQS
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -12,11 +11,9 @@ from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.parser.types import Json
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared import postcall
-from shared.config import get_settings
+from shared import adapters, postcall
 from shared.jobs import CallStatusEvent
 from shared.observability import logger, metrics, tracer
-from shared.twilio_voice import TwilioVoice, VoiceCaller
 
 
 class CallStatusRecord(SqsRecordModel):
@@ -26,15 +23,9 @@ class CallStatusRecord(SqsRecordModel):
 processor = BatchProcessor(event_type=EventType.SQS, model=CallStatusRecord)
 
 
-@lru_cache(maxsize=1)
-def get_voice() -> VoiceCaller:
-    """Twilio, built on first use (only a machine-answered call needs it)."""
-    settings = get_settings()
-    return TwilioVoice(settings.twilio(), settings.webhook_base_url or "")
-
-
 def hang_up(call_sid: str) -> None:
-    get_voice().hang_up(call_sid)
+    # Twilio's client is built on first use: only a machine-answered call needs it.
+    adapters.voice().hang_up(call_sid)
 
 
 def record_handler(record: CallStatusRecord) -> str:

@@ -4,7 +4,6 @@ raises (the next check could not be scheduled) is retried by SQS, then dead-lett
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -13,9 +12,7 @@ from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.parser.types import Json
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared import promises
-from shared.config import get_settings
-from shared.crm import CrmClient, HttpCrmClient
+from shared import adapters, promises
 from shared.jobs import PromiseCheck
 from shared.observability import logger, metrics, tracer
 
@@ -27,14 +24,8 @@ class PromiseCheckRecord(SqsRecordModel):
 processor = BatchProcessor(event_type=EventType.SQS, model=PromiseCheckRecord)
 
 
-@lru_cache(maxsize=1)
-def get_crm() -> CrmClient:
-    """The CRM client, built on first use and reused across invocations."""
-    return HttpCrmClient(get_settings().crm())
-
-
 def record_handler(record: PromiseCheckRecord) -> str:
-    return promises.check(record.body.promise_id, get_crm()).result.value
+    return promises.check(record.body.promise_id, adapters.crm()).result.value
 
 
 @logger.inject_lambda_context

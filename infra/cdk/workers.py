@@ -103,7 +103,6 @@ def function_specs(settings: DeploymentSettings) -> tuple[FunctionSpec, ...]:
             ),
             settings=(G.BUSINESS, G.TWILIO),  # WHATSAPP_REPLY_HOURS; Twilio's account
             consumes=Consumer(QueueName.SCHEDULER, batch_size=1),  # each message is a whole sweep
-            endpoints=(Endpoint.WEBHOOK_BASE,),
             extra_env=rates,
         ),
         FunctionSpec(

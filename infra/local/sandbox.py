@@ -262,9 +262,9 @@ class Sandbox:
             return
         from openai import OpenAI
 
-        from shared.assistant import adapters
+        from shared import adapters
 
-        adapters.use(
+        adapters.install(
             openai=OpenAI(
                 api_key=os.environ["OPENAI_API_KEY"],
                 base_url=os.environ["OPENAI_BASE_URL"],
@@ -319,24 +319,12 @@ class Sandbox:
 
 def _reset_process_caches() -> None:
     """Forget every settings-derived client cached in the process (the environment just changed)."""
-    from shared import outreach, queues, schedules, storage
-    from shared.assistant import adapters
+    from shared import adapters, outreach, queues, schedules, storage
     from shared.config import reset_settings
 
     reset_settings()
-    for reset in (queues.reset, storage.reset, schedules.reset, outreach.reset, adapters.reset):
+    for reset in (queues.reset, storage.reset, schedules.reset, outreach.reset_idempotency, adapters.reset):
         reset()
-    from shared import inbound
-
-    inbound.use_sender(None)
-    for module_name, cached in (
-        ("functions.post_call.handler", "get_voice"),
-        ("functions.promise_monitor.handler", "get_crm"),
-    ):
-        module = sys.modules.get(module_name)
-        getter = getattr(module, cached, None)
-        if getter is not None and hasattr(getter, "cache_clear"):
-            getter.cache_clear()
 
 
 def _route_logs(stream: IO[str] | None, level: str) -> Callable[[], None]:

@@ -10,7 +10,8 @@ from typing import Any, Literal
 import openai
 from openai import OpenAI
 
-from shared.assistant import adapters, fallback, texts
+from shared import adapters
+from shared.assistant import fallback, texts
 from shared.assistant.prompt import system_prompt
 from shared.assistant.tools import TOOLS, Tool, ToolContext, chat_tool_schemas, invoke
 from shared.config import get_settings
@@ -43,7 +44,7 @@ def respond(ctx: ToolContext, history: Sequence[Message]) -> Reply:
     Uses the chat model when OPENAI_API_KEY is set; falls back to the deterministic dialogue when it
     is not, or when the model fails. Tools act through `ctx` either way.
     """
-    client = adapters.get_openai()
+    client = adapters.openai()
     if client is not None:
         try:
             return Reply(run_model(ctx, history, client=client, model=get_settings().openai_model), "model")

@@ -25,8 +25,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from shared import handoff, payments, pix, promises
-from shared.assistant import actions, adapters, dates, texts
+from shared import adapters, handoff, payments, pix, promises
+from shared.assistant import actions, dates, texts
 from shared.assistant.intents import documents_in
 from shared.config import get_settings
 from shared.crm import CrmClient, Debt, Invoice
@@ -93,9 +93,9 @@ class ToolContext:
         return dates.today_in(self.tz)
 
     def crm_client(self) -> CrmClient:
-        """The CRM client given, else the process's (`adapters.get_crm`)."""
+        """The CRM client given, else the process's (`shared.adapters.crm`)."""
         if self.crm is None:
-            self.crm = adapters.get_crm()
+            self.crm = adapters.crm()
         return self.crm
 
     def consult(self, document: str) -> Debt | None:

@@ -51,8 +51,7 @@ from infra.local.simulators.crm import CrmSimulator, SimInvoice  # noqa: E402
 from infra.local.simulators.evolution import EvolutionSimulator, messages_upsert  # noqa: E402
 from infra.local.simulators.openai import OpenAISimulator, call, text, tool_calls  # noqa: E402
 from infra.local.simulators.server import serve_in_thread  # noqa: E402
-from shared import clock, inbound, queues  # noqa: E402
-from shared.assistant import adapters  # noqa: E402
+from shared import adapters, clock, inbound, queues  # noqa: E402
 from shared.config import get_settings, reset_settings  # noqa: E402
 from shared.crm import HttpCrmClient  # noqa: E402
 from shared.data import bind, conversations, create_tables  # noqa: E402
@@ -255,11 +254,11 @@ def main() -> None:
             bind()
             create_tables()
             settings = get_settings()
-            adapters.use(
+            adapters.install(
                 crm=HttpCrmClient(settings.crm(), timeout=5),
+                whatsapp=EvolutionClient(settings.evolution(), timeout=5),
                 openai=OpenAI(api_key="sk-bench", base_url=model_url + "/v1", timeout=5, max_retries=0),
             )
-            inbound.use_sender(EvolutionClient(settings.evolution(), timeout=5))
 
             AWS.install()
             webhook = bench_webhook(args.webhooks)

@@ -416,7 +416,7 @@ def main() -> None:
     import boto3
 
     from functions.whatsapp.outreach import outreach_handler
-    from shared import clock, outreach, scheduling
+    from shared import adapters, clock, outreach, scheduling
     from shared.config import get_settings
     from shared.data import bind, create_tables
     from shared.data import campaigns as campaigns_data
@@ -498,7 +498,7 @@ def main() -> None:
     from shared.evolution import EvolutionClient
 
     sender = TimedSender(EvolutionClient(settings.evolution()))
-    outreach.install_adapters(whatsapp=sender)
+    adapters.install(whatsapp=sender)
     meter = Meter()
     data_client = targets_data.TargetRecord._get_connection().connection.client
     meter.attach_dynamodb(data_client)

@@ -18,8 +18,7 @@ from infra.local.simulators.crm import CrmSimulator
 from infra.local.simulators.evolution import EvolutionSimulator, deliver_webhook, messages_upsert
 from infra.local.simulators.openai import OpenAISimulator, call, text, tool_calls
 from infra.local.simulators.server import serve_in_thread
-from shared import inbound, schedules
-from shared.assistant import adapters
+from shared import adapters, schedules
 from shared.config import get_settings, reset_settings
 from shared.crm import HttpCrmClient
 from shared.data import messages, promises
@@ -104,11 +103,11 @@ def assistant(dashboard: Dashboard, monkeypatch: pytest.MonkeyPatch) -> Iterator
         monkeypatch.setenv(name, value)
     _reset()
     settings = get_settings()
-    adapters.use(
+    adapters.install(
         crm=HttpCrmClient(settings.crm(), timeout=1.0),
+        whatsapp=EvolutionClient(settings.evolution(), timeout=1.0),
         openai=OpenAI(api_key=OPENAI_KEY, base_url=env["OPENAI_BASE_URL"], timeout=2.0, max_retries=0),
     )
-    inbound.use_sender(EvolutionClient(settings.evolution(), timeout=1.0))
     try:
         yield Assistant(dashboard, crm, evolution, model, queue_url)
     finally:
@@ -121,7 +120,6 @@ def _reset() -> None:
     reset_settings()
     schedules.reset()
     adapters.reset()
-    inbound.use_sender(None)
 
 
 def maria_owes(

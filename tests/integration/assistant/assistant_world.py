@@ -20,8 +20,8 @@ from infra.local.simulators.crm import CrmSimulator, SimInvoice
 from infra.local.simulators.evolution import EvolutionSimulator, messages_update, messages_upsert
 from infra.local.simulators.openai import OpenAISimulator
 from infra.local.simulators.server import RunningServer
+from shared import adapters
 from shared import clock as clock_module
-from shared.assistant import adapters
 from shared.config import reset_settings
 from shared.crm import HttpCrmClient
 from shared.data import conversations, messages
@@ -167,9 +167,10 @@ class World:
     def without_model_key(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("OPENAI_API_KEY", "")
         reset_settings()
-        crm = adapters.get_crm()
+        # `install` never removes a client: forget them all, then put back all but the model's.
+        crm, whatsapp = adapters.crm(), adapters.whatsapp()
         adapters.reset()
-        adapters.use(crm=crm)
+        adapters.install(crm=crm, whatsapp=whatsapp)
 
 
 def lambda_event(batch: list[dict[str, Any]], queue_url: str) -> dict[str, Any]:

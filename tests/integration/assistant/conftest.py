@@ -16,9 +16,8 @@ from infra.local.simulators.crm import CrmSimulator
 from infra.local.simulators.evolution import EvolutionSimulator
 from infra.local.simulators.openai import OpenAISimulator
 from infra.local.simulators.server import serve_in_thread
+from shared import adapters, queues, schedules
 from shared import clock as clock_module
-from shared import inbound, queues, schedules
-from shared.assistant import adapters
 from shared.config import CrmConfig, EvolutionConfig, reset_settings
 from shared.crm import HttpCrmClient
 from shared.evolution import EvolutionClient
@@ -103,8 +102,7 @@ def world(
         monkeypatch.setenv(name, value)
     _reset()
     # No SDK retries: a failure in a test costs milliseconds, not seconds.
-    adapters.use(crm=servers.crm_client, openai=servers.model_client)
-    inbound.use_sender(servers.evolution_client)
+    adapters.install(crm=servers.crm_client, whatsapp=servers.evolution_client, openai=servers.model_client)
     from functions.api.app import create_app
 
     with TestClient(create_app()) as api:
@@ -117,4 +115,3 @@ def _reset() -> None:
     queues.reset()
     schedules.reset()
     adapters.reset()
-    inbound.use_sender(None)

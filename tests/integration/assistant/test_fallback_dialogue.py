@@ -10,7 +10,7 @@ import pytest
 from openai import OpenAI
 
 from infra.local.simulators.openai import RATE_LIMITED, Failure, Hang, Malformed
-from shared.assistant import adapters
+from shared import adapters
 from shared.config import get_settings
 from shared.data import conversations, promises
 from shared.data import targets as targets_data
@@ -30,7 +30,7 @@ def test_the_fallback_dialogue_answers_when_the_model_fails(world: World, maria,
     world.model.responder = lambda request: outage
     if isinstance(outage, Hang):  # a client that gives up before the fake answers
         base_url = get_settings().openai_base_url
-        adapters.use(openai=OpenAI(api_key=OPENAI_KEY, base_url=base_url, timeout=0.3, max_retries=0))
+        adapters.install(openai=OpenAI(api_key=OPENAI_KEY, base_url=base_url, timeout=0.3, max_retries=0))
 
     [reply] = world.turn("Oi, vi a mensagem")
 

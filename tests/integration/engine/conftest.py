@@ -16,13 +16,12 @@ from typing import Any
 import boto3
 import pytest
 
-from functions.post_call import handler as post_call
 from infra.local.simulators.crm import CrmSimulator
 from infra.local.simulators.evolution import EvolutionSimulator
 from infra.local.simulators.server import serve_in_thread
 from infra.local.simulators.twilio import TwilioSimulator
+from shared import adapters, outreach, queues
 from shared import clock as clock_module
-from shared import outreach, queues
 from shared.config import get_settings, reset_settings
 from shared.crm import HttpCrmClient
 from shared.evolution import EvolutionClient
@@ -119,15 +118,16 @@ def engine(
         monkeypatch.delenv(name, raising=False)
     reset_settings()
     queues.reset()
-    outreach.reset()
-    outreach.install_adapters(
+    adapters.reset()
+    outreach.reset_idempotency()
+    adapters.install(
         **_fast_adapters(
             simulator_servers["crm"][1], simulator_servers["evolution"][1], simulator_servers["twilio"][1]
         )
     )
     yield Engine(sqs, crm, evolution, twilio, urls, arns, dlq_urls, clock)
-    post_call.get_voice.cache_clear()
-    outreach.reset()
+    adapters.reset()
+    outreach.reset_idempotency()
     queues.reset()
     reset_settings()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from shared import outreach
+from shared import adapters, outreach
 from shared.config import get_settings
 from shared.data import counters
 from shared.data import targets as targets_data
@@ -55,7 +55,7 @@ def test_a_call_twilio_refuses_is_concluded_as_a_failed_attempt(engine: Engine):
     )
     target = engine.scheduled(campaign, 5, channel=Channel.VOICE)
     config = get_settings().twilio()
-    outreach.install_adapters(
+    adapters.install(
         voice=TwilioVoice(
             type(config)(
                 config.account_sid, type(config.auth_token)("wrong"), config.phone_number, config.api_base_url
@@ -81,7 +81,7 @@ def test_twilio_unreachable_leaves_the_job_for_sqs_and_calls_once_it_is_back(eng
     target = engine.scheduled(campaign, 6, channel=Channel.VOICE)
     config = get_settings().twilio()
     dead = type(config)(config.account_sid, config.auth_token, config.phone_number, "http://127.0.0.1:9")
-    outreach.install_adapters(voice=TwilioVoice(dead, WEBHOOK_BASE, timeout=0.5))
+    adapters.install(voice=TwilioVoice(dead, WEBHOOK_BASE, timeout=0.5))
 
     first = engine.drain("dialer", max_rounds=1)
 
@@ -89,7 +89,7 @@ def test_twilio_unreachable_leaves_the_job_for_sqs_and_calls_once_it_is_back(eng
     stored = engine.get(target)
     assert stored.state is TargetState.SCHEDULED and stored.attempt_count == 0 and stored.call_sid is None
 
-    outreach.install_adapters(voice=TwilioVoice(config, WEBHOOK_BASE, timeout=5.0))
+    adapters.install(voice=TwilioVoice(config, WEBHOOK_BASE, timeout=5.0))
     engine.drain("dialer")
 
     assert len(engine.twilio.calls_to(f"+{target.phone}")) == 1

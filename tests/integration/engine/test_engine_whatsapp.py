@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from shared import outreach, queues, routing, scheduling
+from shared import adapters, queues, routing, scheduling
 from shared.config import get_settings
 from shared.data import contact_log, conversations, counters, messages
 from shared.data import targets as targets_data
@@ -170,7 +170,7 @@ def test_a_message_evolution_refuses_is_a_failed_attempt_not_a_retry(engine: Eng
     campaign = engine.campaign()
     target = engine.scheduled(campaign, 7)
     wrong_key = get_settings().evolution()
-    outreach.install_adapters(
+    adapters.install(
         whatsapp=EvolutionClient(
             type(wrong_key)(wrong_key.url, type(wrong_key.api_key)("wrong-key"), wrong_key.instance),
             timeout=5.0,

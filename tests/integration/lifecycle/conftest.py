@@ -8,13 +8,11 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
-from functions.post_call import handler as post_call
-from functions.promise_monitor import handler as promise_monitor
 from infra.local.simulators.crm import CrmSimulator
 from infra.local.simulators.server import RunningServer, serve_in_thread
 from infra.local.simulators.twilio import TwilioSimulator
+from shared import adapters, schedules
 from shared import clock as clock_module
-from shared import schedules
 from shared.config import reset_settings
 from tests.integration.lifecycle.lifecycle_world import (
     CRM_KEY,
@@ -93,5 +91,4 @@ def world(
 def _reset_adapters() -> None:
     reset_settings()
     schedules.reset()
-    post_call.get_voice.cache_clear()
-    promise_monitor.get_crm.cache_clear()
+    adapters.reset()

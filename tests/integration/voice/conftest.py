@@ -31,15 +31,13 @@ from pydantic import SecretStr
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.server import Server, ServerConnection
 
-from containers.voice_bridge import session as bridge_session
 from containers.voice_bridge.app import Bridge, RunningBridge, serve_in_thread
 from containers.voice_bridge.settings import BridgeSettings
 from infra.local.simulators import server as sim_server
 from infra.local.simulators.crm import CrmSimulator, SimInvoice
 from infra.local.simulators.twilio import TwilioSimulator
+from shared import adapters, queues, schedules, stream_tokens
 from shared import clock as clock_module
-from shared import queues, schedules, stream_tokens
-from shared.assistant import adapters
 from shared.config import CrmConfig, get_settings, reset_settings
 from shared.crm import HttpCrmClient
 from shared.data import targets as targets_data
@@ -464,7 +462,7 @@ def voice(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     _reset()
-    adapters.use(crm=HttpCrmClient(CrmConfig(servers.url("crm"), SecretStr(CRM_KEY)), timeout=2.0))
+    adapters.install(crm=HttpCrmClient(CrmConfig(servers.url("crm"), SecretStr(CRM_KEY)), timeout=2.0))
     # The dialer placed the call: Twilio knows it (so it can be hung up), the target is `calling`.
     created, _ = targets_data.insert_new([make_target(campaign_id="C-VOZ", phone=PHONE, document=DOCUMENT)])
     if servers.dialer is None:
@@ -500,4 +498,3 @@ def _reset() -> None:
     queues.reset()
     schedules.reset()
     adapters.reset()
-    bridge_session.reset()
