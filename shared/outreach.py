@@ -56,7 +56,7 @@ from shared.data import campaigns as campaigns_data
 from shared.data import targets as targets_data
 from shared.data.idempotency import idempotency_table_name
 from shared.documents import DocumentKind, InvalidDocument, document_kind, format_document
-from shared.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
+from shared.errors import ConfigError, Conflict, InvalidInput, NotFound, ServiceUnavailable
 from shared.evolution import EvolutionRejected, NotOnWhatsApp, SentMessage
 from shared.ids import new_id
 from shared.jobs import CallStatusEvent, OutreachJob
@@ -319,7 +319,7 @@ def _send_whatsapp(claimed: Target, before: Target, campaign: Campaign) -> Resul
             from_states=(TargetState.CONTACTED,),
         )
         return Result.FAILED
-    except ServiceUnavailable:
+    except (ServiceUnavailable, ConfigError):  # not sent: the job is retried, then dead-lettered
         _undo_claim(claimed, before)
         raise
     _record_whatsapp(claimed, text, sent)
@@ -440,7 +440,7 @@ def _place_call(claimed: Target, before: Target) -> Result:
             from_states=(TargetState.CALLING,),
         )
         return Result.FAILED
-    except ServiceUnavailable:
+    except (ServiceUnavailable, ConfigError):  # not dialled: the job is retried, then dead-lettered
         _undo_claim(claimed, before)
         raise
     targets_data.update(claimed.id, call_sid=call_sid, outcome_details="Chamada iniciada")

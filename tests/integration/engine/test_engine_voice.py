@@ -96,6 +96,18 @@ def test_twilio_unreachable_leaves_the_job_for_sqs_and_calls_once_it_is_back(eng
     assert engine.get(target).state is TargetState.CALLING
 
 
+def test_a_dialer_without_its_webhook_url_gives_the_target_back_and_calls_nobody(engine: Engine):
+    campaign = engine.campaign(contact_method=ContactMethod.VOICE, fallback_order=[Channel.VOICE])
+    target = engine.scheduled(campaign, 7, channel=Channel.VOICE)
+    adapters.install(voice=TwilioVoice(get_settings().twilio(), "", timeout=5.0))  # WEBHOOK_BASE_URL unset
+
+    first = engine.drain("dialer", max_rounds=1)
+
+    assert first.failed == 1 and engine.twilio.calls == {}
+    stored = engine.get(target)
+    assert stored.state is TargetState.SCHEDULED and stored.attempt_count == 0  # the job still owns it
+
+
 def test_a_call_claimed_but_never_recorded_is_not_placed_again(engine: Engine):
     campaign = engine.campaign(contact_method=ContactMethod.VOICE, fallback_order=[Channel.VOICE])
     target = engine.scheduled(campaign, 7, channel=Channel.VOICE)
