@@ -10,12 +10,9 @@ from constructs import Construct
 
 from infra.cdk.alarms import ONE_MINUTE, Alarms
 
-# AWS: "set the source queue's visibility timeout to at least six times the function's timeout", so a
-# batch retried by Lambda after throttling is not redelivered to a second invocation meanwhile.
-VISIBILITY_PER_FUNCTION_TIMEOUT = 6
-# Five receives absorb transient failures (a CRM timeout, a 429 from Evolution, a throttled invocation)
-# before a message is parked for a human; the code already retries with backoff inside each receive.
-MAX_RECEIVE_COUNT = 5
+# One description of the queues' settings, shared with the local sandbox (`infra/local/topology.py`,
+# which imports nothing of the CDK); tests/infra checks the deployed stack against all of it.
+from infra.local.topology import DLQ_RETENTION_SECONDS, MAX_RECEIVE_COUNT, VISIBILITY_PER_FUNCTION_TIMEOUT
 
 
 class QueueName(StrEnum):
@@ -58,7 +55,7 @@ class WorkQueue(Construct):
             fifo=name.fifo or None,  # a FIFO queue's DLQ must be FIFO too
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
-            retention_period=Duration.days(14),  # SQS's maximum: time for a human to look
+            retention_period=Duration.seconds(DLQ_RETENTION_SECONDS),
             removal_policy=removal_policy,
         )
         self.queue = sqs.Queue(

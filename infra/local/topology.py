@@ -2,9 +2,10 @@
 consumers), the import bucket's upload trigger, the schedule group and the scheduler's cron.
 
 The local sandbox builds its moto resources and its runtime from this one description; it carries no
-CDK import so the CDK app can read it too. The values follow `infra/cdk` (`queues.py`, `workers.py`,
-`scheduling.py`, `storage.py`): the same queue names, batch sizes, function timeouts, visibility
-timeouts (6 × the consumer's timeout) and max receive count.
+CDK import so the CDK app can read it too (`infra/cdk/queues.py` takes its queue settings from here).
+The values follow `infra/cdk` (`queues.py`, `workers.py`, `scheduling.py`, `storage.py`): the same
+queue names, batch sizes, function timeouts, visibility timeouts (6 × the consumer's timeout) and max
+receive count — `tests/infra/test_functions.py` checks them against the synthesized stack.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ from datetime import datetime, time, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
-# AWS: "set the source queue's visibility timeout to at least six times the function's timeout".
+# AWS: "set the source queue's visibility timeout to at least six times the function's timeout", so a
+# batch retried by Lambda after throttling is not redelivered to a second invocation meanwhile.
 VISIBILITY_PER_FUNCTION_TIMEOUT: Final = 6
+# Five receives absorb transient failures (a CRM timeout, a 429 from Evolution, a throttled invocation)
+# before a message is parked for a human; the code already retries with backoff inside each receive.
 MAX_RECEIVE_COUNT: Final = 5
 DLQ_RETENTION_SECONDS: Final = 14 * 24 * 3600  # SQS's maximum: time for a human to look
 

@@ -9,6 +9,7 @@ from aws_cdk.assertions import Match
 
 from infra.cdk.functions import MIN_EVENT_SOURCE_CONCURRENCY
 from infra.cdk.workers import ASSISTANT_TURN_SECONDS, SEND_SECONDS, function_specs
+from infra.local.topology import QUEUES, QueueSpec
 from tests.infra.synth import VOICE_RATE, WHATSAPP_RATE, Synthesized
 
 HANDLERS: dict[str, str | None] = {  # handler -> the queue it consumes
@@ -171,3 +172,19 @@ def test_promise_registering_functions_know_the_schedule_wiring(prod: Synthesize
 
 def test_every_spec_is_deployed(prod: Synthesized) -> None:
     assert {spec.handler for spec in function_specs(prod.settings)} == set(HANDLERS)
+
+
+@pytest.mark.parametrize("spec", QUEUES, ids=lambda spec: spec.name)
+def test_the_sandbox_topology_describes_the_deployed_queues_and_consumers(
+    prod: Synthesized, spec: QueueSpec
+) -> None:
+    # infra/local/topology.py is what the sandbox builds; it must say what the CDK deploys.
+    function_id, props = prod.functions_by_handler()[spec.consumer]
+    assert props["Timeout"] == spec.function_timeout_seconds
+    mapping = _event_source(prod, function_id)
+    assert mapping["BatchSize"] == spec.batch_size
+    assert _queue_url_variable(prod, mapping["EventSourceArn"]) == spec.url_variable
+    queue = prod.resources("AWS::SQS::Queue")[mapping["EventSourceArn"]["Fn::GetAtt"][0]]["Properties"]
+    assert queue["VisibilityTimeout"] == spec.visibility_timeout_seconds
+    assert queue["RedrivePolicy"]["maxReceiveCount"] == spec.max_receive_count
+    assert bool(queue.get("FifoQueue")) is spec.fifo
