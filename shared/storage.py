@@ -19,10 +19,6 @@ def bucket() -> str:
     return str(settings.import_bucket)
 
 
-def put_bytes(key: str, data: bytes, content_type: str) -> None:
-    _s3().put_object(Bucket=bucket(), Key=key, Body=data, ContentType=content_type)
-
-
 def put_file(key: str, file: IO[bytes], content_type: str) -> None:
     """Upload a file object from its start (multipart when large: never read whole into memory)."""
     file.seek(0)
