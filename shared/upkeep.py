@@ -61,8 +61,11 @@ def run(campaign_id: str | None, now: datetime) -> UpkeepReport:
     report = UpkeepReport()
     for campaign in scheduling.running_campaigns(campaign_id):
         report.unanswered += conclude_unanswered(campaign, now)
-        report.requeued += requeue_lost_jobs(campaign, now)
-        report.calls_reconciled += reconcile_calls(campaign, now)
+        cutoff = now - LOST_AFTER
+        calling = targets_data.stuck_in(campaign.id, TargetState.CALLING, cutoff, PER_TICK)
+        never_dialled = [target for target in calling if target.call_sid is None]
+        report.requeued += requeue_lost_jobs(campaign, cutoff, never_dialled)
+        report.calls_reconciled += reconcile_calls(calling)
     if campaign_id is None:
         report.promise_checks = recover_promise_checks(now)
     if report != UpkeepReport():
@@ -90,21 +93,18 @@ def conclude_unanswered(campaign: Campaign, now: datetime, limit: int = PER_TICK
     return concluded
 
 
-def requeue_lost_jobs(campaign: Campaign, now: datetime, limit: int = PER_TICK) -> int:
-    """Put back to `pending` the targets whose outreach job was lost; returns how many."""
-    lost = targets_data.stuck_in(campaign.id, TargetState.SCHEDULED, now - LOST_AFTER, limit)
-    lost += [
-        target
-        for target in targets_data.stuck_in(campaign.id, TargetState.CALLING, now - LOST_AFTER, limit)
-        if target.call_sid is None
-    ]
-    return sum(_requeue(target) for target in lost)
+def requeue_lost_jobs(campaign: Campaign, cutoff: datetime, never_dialled: list[Target]) -> int:
+    """Put back to `pending` the targets whose outreach job was lost — `scheduled` since before
+    `cutoff`, and the `calling` ones `never_dialled` — and return how many."""
+    lost = targets_data.stuck_in(campaign.id, TargetState.SCHEDULED, cutoff, PER_TICK)
+    return sum(_requeue(target) for target in lost + never_dialled)
 
 
-def reconcile_calls(campaign: Campaign, now: datetime, limit: int = PER_TICK) -> int:
-    """Feed post-call the final status of calls whose callback never came; returns how many."""
+def reconcile_calls(calling: list[Target]) -> int:
+    """Feed post-call the final status of these long-`calling` targets' calls, whose callback never
+    came (those without a CallSid were never dialled: see `requeue_lost_jobs`); returns how many."""
     reconciled = 0
-    for target in targets_data.stuck_in(campaign.id, TargetState.CALLING, now - LOST_AFTER, limit):
+    for target in calling:
         if target.call_sid is None:
             continue
         try:
