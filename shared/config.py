@@ -89,7 +89,8 @@ class Settings(BaseSettings):
     scheduler_role_arn: str | None = None  # lets EventBridge Scheduler send to the monitor queue
     import_bucket: str | None = None
     max_upload_bytes: int = 10 * 1024 * 1024  # the synchronous multipart import
-    max_s3_upload_bytes: int = 500 * 1024 * 1024  # presigned uploads processed by functions/ingest
+    # Presigned uploads processed by functions/ingest: ≈ 1M rows, what one 15-minute invocation writes.
+    max_s3_upload_bytes: int = 100 * 1024 * 1024
     # Channel capacity: the scheduler paces work to it so queues stay short.
     whatsapp_messages_per_second: float = Field(default=1.0, gt=0, le=100)
     voice_calls_per_second: float = Field(default=1.0, gt=0, le=100)

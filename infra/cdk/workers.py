@@ -73,7 +73,8 @@ def function_specs(settings: DeploymentSettings) -> tuple[FunctionSpec, ...]:
             name="ingest",
             handler="functions.ingest.handler.handler",
             description="S3 upload → parse CSV/XLSX → validated targets",
-            timeout_seconds=300,  # a 10 MB spreadsheet is ~100k rows of batch writes
+            # Lambda's maximum: a file at MAX_S3_UPLOAD_BYTES (≈ 1M rows) is ≈ 40k BatchWriteItem requests.
+            timeout_seconds=900,
             memory_mb=1769,  # one full vCPU: parsing is CPU-bound
             access=Access(
                 writes=tables("imports", "targets", "counters", "dedupe", "idempotency"),

@@ -409,7 +409,7 @@ class UploadNotifier(_Worker):
                     self._bucket, item["Key"], int(item["Size"]), item["ETag"], self._aws.region, clock.now()
                 )
                 context = LambdaContext(
-                    function_name="sandbox-ingest", timeout_seconds=300, region=self._aws.region
+                    function_name="sandbox-ingest", timeout_seconds=900, region=self._aws.region
                 )
                 try:
                     self._handlers.invoke(self._trigger.consumer, event, context, 1)
