@@ -56,6 +56,7 @@ class Persona(StrEnum):
     CLAIMS_PAYMENT = "claims_payment"
     OPTS_OUT = "opts_out"
     NOT_ON_WHATSAPP = "not_on_whatsapp"
+    IGNORES_WHATSAPP = "ignores_whatsapp"
     NEVER_ANSWERS = "never_answers"
     HARDSHIP = "hardship"
 
@@ -72,6 +73,7 @@ _DESCRIPTIONS: Final = {
     Persona.CLAIMS_PAYMENT: "'já paguei' — the CRM shows it a day later",
     Persona.OPTS_OUT: "answers PARAR",
     Persona.NOT_ON_WHATSAPP: "no WhatsApp: called instead, picks up",
+    Persona.IGNORES_WHATSAPP: "reads the messages, never replies; picks up when called",
     Persona.NEVER_ANSWERS: "no WhatsApp, never picks up the phone",
     Persona.HARDSHIP: "'estou desempregado, preciso falar com alguém'",
 }
@@ -79,12 +81,13 @@ _DESCRIPTIONS: Final = {
 # How many of every 200 customers have each persona (scaled to the demo's size).
 MIX: Final = {
     Persona.PAYS_AFTER_MESSAGE: 22,
-    Persona.PROMISES_AND_PAYS: 34,
+    Persona.PROMISES_AND_PAYS: 26,
     Persona.PROMISES_AND_BREAKS: 22,
     Persona.ALREADY_PAID: 18,
     Persona.CLAIMS_PAYMENT: 22,
     Persona.OPTS_OUT: 16,
-    Persona.NOT_ON_WHATSAPP: 24,
+    Persona.NOT_ON_WHATSAPP: 16,
+    Persona.IGNORES_WHATSAPP: 16,
     Persona.NEVER_ANSWERS: 20,
     Persona.HARDSHIP: 22,
 }

@@ -385,6 +385,12 @@ EXPECTED: Final[dict[Persona, Expected]] = {
         calls=lambda n: n == 1,
         text="voice fallback: contacted/answered",
     ),
+    Persona.IGNORES_WHATSAPP: Expected(
+        (Ending("contacted", "answered"),),
+        whatsapp=lambda n: n == 3,
+        calls=lambda n: n == 1,
+        text="3 messages left unanswered a day each, then called (after the weekly cap): contacted/answered",
+    ),
     Persona.NEVER_ANSWERS: Expected(
         (Ending("completed", "no_answer"),),
         whatsapp=lambda n: n == 0,
