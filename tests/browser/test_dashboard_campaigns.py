@@ -184,7 +184,7 @@ def test_an_import_uploads_with_progress_and_shows_each_rejected_row_and_the_rep
     page.get_by_role("button", name="Importar").click()
 
     expect(page.locator("[data-import-summary]")).to_have_text(
-        "2 clientes importados · 1 duplicados · 2 linhas rejeitadas"
+        "2 clientes importados · 1 duplicado · 2 linhas rejeitadas"
     )
     expect(page.get_by_label("Envio")).to_have_attribute("value", "100")
     rows = page.locator("[data-import-errors] tbody tr")
@@ -195,7 +195,15 @@ def test_an_import_uploads_with_progress_and_shows_each_rejected_row_and_the_rep
         ("5", "CPF/CNPJ"),
         ("6", "CPF/CNPJ"),
     ]
-    assert "duplicate of line 2" in lines[2][2]
+    reasons = [
+        reason.split("\n") for _, _, reason in lines
+    ]  # the reason in Portuguese, then the API's detail
+    assert [reason[0] for reason in reasons] == [
+        "Telefone inválido",
+        "CPF/CNPJ inválido",
+        "Linha duplicada (mesmo CPF/CNPJ e fatura)",
+    ]
+    assert "duplicate of line 2" in reasons[2][1]
     # The funnel now counts the imported customers.
     expect(page.locator(".funnel-total")).to_have_text("Clientes na campanha: 2")
     shot(page, "importacao", full_page=True)

@@ -7,9 +7,10 @@ import {
   token, upload,
 } from "/voice/monitor/api.js";
 import {
-  $, $$, CAMPAIGN_STATUS, CHANNEL, CONTACT_METHOD, CONVERSATION_STATUS, DELIVERY, FIELD_LABEL, KPI, OUTCOME,
+  $, $$, CAMPAIGN_STATUS, CHANNEL, CONTACT_METHOD, CONVERSATION_STATUS, DELIVERY, FIELD_LABEL, IMPORT_ERROR, KPI,
+  OUTCOME,
   PAYMENT_METHOD, PROMISE_STATUS, SENDER, SOURCE_LABEL, TARGET_STATE, WEEKDAY, badge, fmtDate, fmtDateTime,
-  fmtPercent, h, money, number,
+  fmtPercent, h, money, number, pluralize,
 } from "/voice/monitor/labels.js";
 
 const PAGE_SIZE = 25;
@@ -515,9 +516,11 @@ function wireImport(root, campaignId, afterImport) {
 function showImport(root, imported, job) {
   const result = $("[data-import-result]", root);
   const rejected = job.rejected;
-  $("[data-import-summary]", root).textContent =
-    `${number.format(imported.imported)} clientes importados · ${number.format(imported.duplicates)} duplicados · ` +
-    `${number.format(rejected)} linhas rejeitadas`;
+  $("[data-import-summary]", root).textContent = [
+    pluralize(imported.imported, "cliente importado", "clientes importados"),
+    pluralize(imported.duplicates, "duplicado", "duplicados"),
+    pluralize(rejected, "linha rejeitada", "linhas rejeitadas"),
+  ].join(" · ");
   $('[data-action="download-report"]', root).hidden = !job.reportUrl;
   const table = $("[data-import-errors]", root);
   const body = $("tbody", table);
@@ -525,7 +528,9 @@ function showImport(root, imported, job) {
   body.replaceChildren(...imported.errors.map((error) => h("tr", {},
     h("td", {}, String(error.line)),
     h("td", {}, FIELD_LABEL[error.field] ?? error.field ?? "—"),
-    h("td", {}, error.message))));
+    h("td", {},
+      h("span", { class: "reason" }, IMPORT_ERROR[error.code] ?? error.code),
+      h("span", { class: "reason-detail", lang: "en" }, error.message)))));
   const shown = imported.errors.length;
   $("caption", table).textContent = shown < rejected + imported.duplicates
     ? `Linhas rejeitadas (as primeiras ${shown}; o relatório tem todas)`

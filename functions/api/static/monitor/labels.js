@@ -29,7 +29,21 @@ export const FIELD_LABEL = {
   client_name: "Nome", phone: "Telefone", document: "CPF/CNPJ", debt_amount: "Valor",
   invoice_number: "Fatura", invoice_due_date: "Vencimento", installation_point: "Ponto de instalação",
 };
+// Why a spreadsheet row was rejected, by the API's error code; the API's own sentence (with the
+// exact detail: digit counts, the line of the first copy...) is shown under it.
+export const IMPORT_ERROR = {
+  missing_value: "Campo obrigatório vazio",
+  invalid_name: "Nome inválido",
+  invalid_phone: "Telefone inválido",
+  invalid_document: "CPF/CNPJ inválido",
+  invalid_amount: "Valor inválido",
+  invalid_date: "Data de vencimento inválida",
+  time_barred: "Dívida prescrita (vencida há mais de 5 anos)",
+  duplicate: "Linha duplicada (mesmo CPF/CNPJ e fatura)",
+};
 export const number = new Intl.NumberFormat("pt-BR");
+/** "1 linha rejeitada" / "2 linhas rejeitadas": a count with its noun in the right number. */
+export const pluralize = (n, singular, plural) => `${number.format(n)} ${n === 1 ? singular : plural}`;
 export const money = new Intl.NumberFormat("pt-BR", { style: "currency", currency: "BRL" });
 export const percent = new Intl.NumberFormat("pt-BR", { minimumFractionDigits: 1, maximumFractionDigits: 1 });
 export const dateTime = new Intl.DateTimeFormat("pt-BR", { dateStyle: "short", timeStyle: "short", timeZone: ZONE });
