@@ -166,12 +166,8 @@ def _compound(text: str, tokens: list[re.Match[str]], words: list[str], start: i
 def _after_and(text: str, tokens: list[re.Match[str]], words: list[str], i: int) -> int | None:
     """The index of the word that continues a number after `i`: "e <word>" or, as people speed
     up, "<word>" right away; None at the end or after punctuation."""
-    for nxt in (i + 1, i + 2):
-        if nxt >= len(words) or not _BLANK.match(text[tokens[nxt - 1].end() : tokens[nxt].start()]):
-            return None
-        if nxt == i + 1 and words[nxt] == "e":
-            continue
-        if nxt == i + 2 and words[i + 1] != "e":
-            return None
-        return nxt
-    return None
+    nxt = i + 2 if i + 1 < len(words) and words[i + 1] == "e" else i + 1
+    if nxt >= len(words):
+        return None
+    gaps = (text[tokens[k - 1].end() : tokens[k].start()] for k in range(i + 1, nxt + 1))
+    return nxt if all(_BLANK.match(gap) for gap in gaps) else None
