@@ -25,11 +25,11 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from shared import clock as clock_module
-from shared.config import reset_settings
+from shared.core import clock as clock_module
+from shared.core.config import reset_settings
 from shared.data import bind, create_tables
-from shared.ids import new_id, target_id
-from shared.models import (
+from shared.domain.ids import new_id, target_id
+from shared.domain.models import (
     Campaign,
     ContactMethod,
     Conversation,

@@ -25,7 +25,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from containers.voice_bridge.session import CallSession, EndReason, TwilioClosed
 from containers.voice_bridge.settings import BridgeSettings, get_bridge_settings
-from shared.observability import logger
+from shared.core.observability import logger
 
 HEALTH_PATH = "/health"
 MEDIA_PATH = "/media"

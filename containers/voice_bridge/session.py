@@ -4,7 +4,7 @@
     Twilio ◀──media+mark── response.output_audio.delta ◀── Realtime
 
 - **Trust**: the stream's `start` must carry a `token` signed for its `targetId` and CallSid
-  (`shared.stream_tokens`, keyed with TWILIO_AUTH_TOKEN); anything else closes the socket.
+  (`shared.adapters.stream_tokens`, keyed with TWILIO_AUTH_TOKEN); anything else closes the socket.
 - **Playback**: every audio chunk sent to Twilio is followed by a mark; Twilio echoes a mark once the
   audio before it was played, so the bridge knows how much of each assistant item the caller heard
   (μ-law: bytes / 8 = ms).
@@ -40,17 +40,18 @@ from containers.voice_bridge import twilio_codec as tw
 from containers.voice_bridge.settings import BridgeSettings
 from containers.voice_bridge.spoken import digits_spoken
 from containers.voice_bridge.voice_prompt import END_CALL, VOICE_TOOLS, realtime_tools, voice_instructions
-from shared import adapters, clock, stream_tokens
+from shared.adapters import clients, stream_tokens
+from shared.adapters.twilio_voice import VoiceCaller
 from shared.assistant.tools import ToolContext, invoke
-from shared.config import get_settings
+from shared.core import clock
+from shared.core.config import get_settings
+from shared.core.observability import logger
 from shared.data import conversations, messages
 from shared.data import targets as targets_data
-from shared.errors import Conflict, DomainError, NotFound
-from shared.ids import new_id
-from shared.models import Channel, Conversation, ConversationSource, Message, Sender, Target
-from shared.observability import logger
-from shared.phones import timezone_for_phone
-from shared.twilio_voice import VoiceCaller
+from shared.domain.errors import Conflict, DomainError, NotFound
+from shared.domain.ids import new_id
+from shared.domain.models import Channel, Conversation, ConversationSource, Message, Sender, Target
+from shared.domain.phones import timezone_for_phone
 
 ACTIVE_RESPONSE = "conversation_already_has_active_response"
 INTERRUPTED_SUFFIX = " […]"  # an assistant sentence the caller cut off
@@ -105,7 +106,7 @@ class CallSession:
         twilio: TwilioLink,
         settings: BridgeSettings,
         *,
-        voice: Callable[[], VoiceCaller] = adapters.voice,
+        voice: Callable[[], VoiceCaller] = clients.voice,
     ) -> None:
         self.settings = settings
         self._twilio = twilio

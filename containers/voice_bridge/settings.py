@@ -1,5 +1,5 @@
 """The bridge's own settings (environment, prefix `VOICE_BRIDGE_`), beside the project's
-`shared.config.Settings` (Twilio, OpenAI, company...). Every value has a documented default."""
+`shared.core.config.Settings` (Twilio, OpenAI, company...). Every value has a documented default."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from containers.voice_bridge.realtime_codec import VoiceTuning
-from shared.config import get_settings
-from shared.errors import ConfigError
+from shared.core.config import get_settings
+from shared.domain.errors import ConfigError
 
 
 class BridgeSettings(BaseSettings):

@@ -10,7 +10,7 @@ from typing import Any, Final
 from shared.assistant.prompt import system_prompt
 from shared.assistant.texts import creditor
 from shared.assistant.tools import TOOLS, ReasonArgs, Tool, ToolContext
-from shared.config import get_settings
+from shared.core.config import get_settings
 
 END_CALL: Final = "encerrar_chamada"
 

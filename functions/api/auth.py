@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from shared.config import Settings
+from shared.core.config import Settings
 
 
 class Role(IntEnum):

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 
 from functions.api.auth import Principal, Role, Unauthenticated, principal_from_claims, principal_from_token
-from shared.config import Settings, get_settings
+from shared.core.config import Settings, get_settings
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
-from shared.errors import Conflict, DomainError, InvalidInput, NotFound, ServiceUnavailable
-from shared.observability import logger
+from shared.core.observability import logger
+from shared.domain.errors import Conflict, DomainError, InvalidInput, NotFound, ServiceUnavailable
 
 _STATUS: list[tuple[type[DomainError], int]] = [
     (InvalidInput, status.HTTP_422_UNPROCESSABLE_CONTENT),

@@ -10,8 +10,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 
-from shared.masking import mask_document, mask_phone
-from shared.models import (
+from shared.domain.masking import mask_document, mask_phone
+from shared.domain.models import (
     CampaignStatus,
     Channel,
     ContactMethod,

@@ -1,5 +1,5 @@
 """Dialer worker: a job from the dialer queue → pre-send guards → a Twilio call, placed exactly once
-(`shared.outreach`). A record that raises (Twilio down, no call slot in time) is retried by SQS with
+(`shared.engine.outreach`). A record that raises (Twilio down, no call slot in time) is retried by SQS with
 backoff, then dead-lettered."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.parser.types import Json
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared import outreach
-from shared.jobs import OutreachJob
-from shared.models import Channel
-from shared.observability import logger, metrics, tracer
+from shared.core.jobs import OutreachJob
+from shared.core.observability import logger, metrics, tracer
+from shared.domain.models import Channel
+from shared.engine import outreach
 
 
 class DialerRecord(SqsRecordModel):

@@ -11,8 +11,8 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.parser.models import S3Model
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared import ingest
-from shared.observability import logger, metrics, tracer
+from shared.core.observability import logger, metrics, tracer
+from shared.imports import ingest
 
 
 @logger.inject_lambda_context

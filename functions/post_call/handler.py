@@ -1,5 +1,5 @@
 """Post-call worker: Twilio status callbacks (queued by the API's signed webhook) → outcome, retry
-and channel fallback (`shared.postcall`). A record that raises is retried by SQS, then dead-lettered."""
+and channel fallback (`shared.engine.postcall`). A record that raises is retried by SQS, then dead-lettered."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.parser.types import Json
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared import adapters, postcall
-from shared.jobs import CallStatusEvent
-from shared.observability import logger, metrics, tracer
+from shared.adapters import clients
+from shared.core.jobs import CallStatusEvent
+from shared.core.observability import logger, metrics, tracer
+from shared.engine import postcall
 
 
 class CallStatusRecord(SqsRecordModel):
@@ -25,7 +26,7 @@ processor = BatchProcessor(event_type=EventType.SQS, model=CallStatusRecord)
 
 def hang_up(call_sid: str) -> None:
     # Twilio's client is built on first use: only a machine-answered call needs it.
-    adapters.voice().hang_up(call_sid)
+    clients.voice().hang_up(call_sid)
 
 
 def record_handler(record: CallStatusRecord) -> str:

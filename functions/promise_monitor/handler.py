@@ -1,5 +1,5 @@
 """Promise monitor: a promise's one-time EventBridge schedule sends a `PromiseCheck` to this queue;
-the check asks the CRM and settles or re-schedules the promise (`shared.promises.check`). A record that
+the check asks the CRM and settles or re-schedules the promise (`shared.engine.promise_monitor.check`). A record that
 raises (the next check could not be scheduled) is retried by SQS, then dead-lettered."""
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.parser.types import Json
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared import adapters, promises
-from shared.jobs import PromiseCheck
-from shared.observability import logger, metrics, tracer
+from shared.adapters import clients
+from shared.core.jobs import PromiseCheck
+from shared.core.observability import logger, metrics, tracer
+from shared.engine import promise_monitor
 
 
 class PromiseCheckRecord(SqsRecordModel):
@@ -25,7 +26,7 @@ processor = BatchProcessor(event_type=EventType.SQS, model=PromiseCheckRecord)
 
 
 def record_handler(record: PromiseCheckRecord) -> str:
-    return promises.check(record.body.promise_id, adapters.crm()).result.value
+    return promise_monitor.check(record.body.promise_id, clients.crm()).result.value
 
 
 @logger.inject_lambda_context

@@ -1,6 +1,6 @@
 """Scheduler worker: a tick (EventBridge cron, every active campaign) or an activation (one campaign)
-on the scheduler queue → upkeep of the work in flight (`shared.upkeep`), then due targets onto the
-channel queues, paced (`shared.scheduling`)."""
+on the scheduler queue → upkeep of the work in flight (`shared.engine.upkeep`), then due targets onto the
+channel queues, paced (`shared.engine.sweep`)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.parser.types import Json
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared import clock, scheduling, upkeep
-from shared.jobs import SchedulerTick
-from shared.observability import logger, metrics, tracer
+from shared.core import clock
+from shared.core.jobs import SchedulerTick
+from shared.core.observability import logger, metrics, tracer
+from shared.engine import sweep, upkeep
 
 # Seconds kept back from the invocation's remaining time: a sweep stops early rather than time out.
 SAFETY_SECONDS = 15
@@ -30,7 +31,7 @@ processor = BatchProcessor(event_type=EventType.SQS, model=SchedulerTickRecord)
 def record_handler(record: SchedulerTickRecord, lambda_context: LambdaContext) -> dict[str, int]:
     upkeep.run(record.body.campaign_id, clock.now())
     budget = lambda_context.get_remaining_time_in_millis() / 1000 - SAFETY_SECONDS
-    return scheduling.sweep(record.body, time_budget=max(1.0, budget)).per_channel()
+    return sweep.sweep(record.body, time_budget=max(1.0, budget)).per_channel()
 
 
 @logger.inject_lambda_context

@@ -1,5 +1,5 @@
 """Inbound WhatsApp worker: the FIFO `inbound` queue (one message group per chat) → one assistant turn
-per message (`shared.inbound.handle`).
+per message (`shared.engine.inbound.handle`).
 
 FIFO batches are processed in order and stop at the first failure: that record and every one after
 it are reported as failed, so SQS redelivers them in the same order (a chat's messages are never
@@ -17,9 +17,9 @@ from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.parser.types import Json
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared import inbound
-from shared.jobs import InboundMessage
-from shared.observability import logger, metrics, tracer
+from shared.core.jobs import InboundMessage
+from shared.core.observability import logger, metrics, tracer
+from shared.engine import inbound
 
 
 class InboundRecord(SqsRecordModel):

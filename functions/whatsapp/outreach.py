@@ -1,5 +1,5 @@
 """WhatsApp outreach worker: a job from the whatsapp queue → pre-send guards → Evolution sendText of the
-campaign's first message, exactly once (`shared.outreach`). A record that raises (Evolution down, no
+campaign's first message, exactly once (`shared.engine.outreach`). A record that raises (Evolution down, no
 send slot in time) is retried by SQS with backoff, then dead-lettered."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.parser.types import Json
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared import outreach
-from shared.jobs import OutreachJob
-from shared.models import Channel
-from shared.observability import logger, metrics, tracer
+from shared.core.jobs import OutreachJob
+from shared.core.observability import logger, metrics, tracer
+from shared.domain.models import Channel
+from shared.engine import outreach
 
 
 class OutreachRecord(SqsRecordModel):

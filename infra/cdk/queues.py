@@ -16,7 +16,7 @@ from infra.local.topology import DLQ_RETENTION_SECONDS, MAX_RECEIVE_COUNT, VISIB
 
 
 class QueueName(StrEnum):
-    """The deployment's queues, named as `shared.queues.send()` names them."""
+    """The deployment's queues, named as `shared.adapters.queues.send()` names them."""
 
     SCHEDULER = "scheduler"
     WHATSAPP = "whatsapp"

@@ -1,4 +1,4 @@
-"""The sandbox's virtual clock: `shared.clock`'s "now" for every handler of the process.
+"""The sandbox's virtual clock: `shared.core.clock`'s "now" for every handler of the process.
 
 `SandboxClock` starts where `--clock` says. It either flows at real speed (`cobranca local`: chatting
 as a customer feels natural) or stands still (`cobranca demo`, tests: nothing happens between steps),

@@ -25,9 +25,9 @@ from zoneinfo import ZoneInfo
 from infra.local.simulators.crm import SimInvoice
 from infra.local.simulators.evolution import SentText
 from infra.local.simulators.twilio import SimCall
-from shared import clock
-from shared.documents import normalize_document
-from shared.phones import normalize_phone
+from shared.core import clock
+from shared.domain.documents import normalize_document
+from shared.domain.phones import normalize_phone
 
 if TYPE_CHECKING:
     from infra.local.sandbox import Simulators

@@ -16,7 +16,7 @@ from pydantic.alias_generators import to_camel
 from starlette.concurrency import run_in_threadpool
 
 from functions.api.deps import Supervisor
-from shared.phones import normalize_phone
+from shared.domain.phones import normalize_phone
 
 if TYPE_CHECKING:
     from infra.local.sandbox import Sandbox

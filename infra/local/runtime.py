@@ -38,8 +38,8 @@ from aws_lambda_powertools import Logger
 
 from infra.local.aws import ACCOUNT_ID, LocalAws, Provisioned, ProvisionedQueue
 from infra.local.topology import SCHEDULER_TICK, UPLOADS, Cron, UploadTrigger
-from shared import clock
-from shared.observability import MaskingFormatter
+from shared.core import clock
+from shared.core.observability import MaskingFormatter
 
 log = Logger(service="cobranca-sandbox", logger_formatter=MaskingFormatter())
 

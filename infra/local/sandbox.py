@@ -1,7 +1,7 @@
 """The whole system in one process: local AWS, the outside services (simulated unless their URL
 variable points elsewhere), the API with the dev routes, and the runtime that feeds the real handlers.
 
-Everything runs in this process, so every handler shares the virtual clock (`shared.clock`) and the
+Everything runs in this process, so every handler shares the virtual clock (`shared.core.clock`) and the
 environment this module writes. `Sandbox.start()` wires it in this order: clock → AWS endpoint →
 simulators → API → settings and caches → tables, queues, bucket, schedule group → runtime.
 """
@@ -107,7 +107,7 @@ class Sandbox:
     def _start(self) -> None:
         self._env.isolate()
         self._set("POWERTOOLS_LOG_LEVEL", os.environ.get("POWERTOOLS_LOG_LEVEL") or self.options.log_level)
-        from shared import clock as shared_clock
+        from shared.core import clock as shared_clock
 
         self._previous_clock = shared_clock.set_clock(self.clock)
         self._on_stop.append(_route_logs(self.options.log_stream, self.options.log_level))
@@ -164,7 +164,7 @@ class Sandbox:
             self.aws.stop()
             self.aws = None
         if self._previous_clock is not None:
-            from shared import clock as shared_clock
+            from shared.core import clock as shared_clock
 
             shared_clock.set_clock(self._previous_clock)
             self._previous_clock = None
@@ -262,9 +262,9 @@ class Sandbox:
             return
         from openai import OpenAI
 
-        from shared import adapters
+        from shared.adapters import clients
 
-        adapters.install(
+        clients.install(
             openai=OpenAI(
                 api_key=os.environ["OPENAI_API_KEY"],
                 base_url=os.environ["OPENAI_BASE_URL"],
@@ -319,18 +319,25 @@ class Sandbox:
 
 def _reset_process_caches() -> None:
     """Forget every settings-derived client cached in the process (the environment just changed)."""
-    from shared import adapters, outreach, queues, schedules, storage
-    from shared.config import reset_settings
+    from shared.adapters import clients, promise_schedules, queues, storage
+    from shared.core.config import reset_settings
+    from shared.engine import outreach
 
     reset_settings()
-    for reset in (queues.reset, storage.reset, schedules.reset, outreach.reset_idempotency, adapters.reset):
+    for reset in (
+        queues.reset,
+        storage.reset,
+        promise_schedules.reset,
+        outreach.reset_idempotency,
+        clients.reset,
+    ):
         reset()
 
 
 def _route_logs(stream: IO[str] | None, level: str) -> Callable[[], None]:
     """Send the workers' and the runtime's JSON logs to `stream` (the demo's log file); returns the
     undo (their previous streams)."""
-    from shared.observability import logger
+    from shared.core.observability import logger
 
     previous: list[tuple[logging.StreamHandler[Any], Any]] = []
     for powertools in (logger, sandbox_log):

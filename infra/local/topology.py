@@ -28,7 +28,7 @@ DLQ_RETENTION_SECONDS: Final = 14 * 24 * 3600  # SQS's maximum: time for a human
 class QueueSpec:
     """One work queue, its dead-letter queue and the Lambda function that consumes it."""
 
-    name: str  # as `shared.queues.send()` names it: "whatsapp", "post_call", ...
+    name: str  # as `shared.adapters.queues.send()` names it: "whatsapp", "post_call", ...
     consumer: str  # the handler's import path, "functions.dialer.handler.handler"
     batch_size: int
     function_timeout_seconds: int

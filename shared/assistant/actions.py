@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Final
 
-from shared import optouts
+from shared.core.observability import logger
 from shared.data import conversations
 from shared.data import targets as targets_data
-from shared.errors import Conflict
-from shared.models import Conversation, Outcome, Target, TargetState
-from shared.observability import logger
+from shared.domain.errors import Conflict
+from shared.domain.models import Conversation, Outcome, Target, TargetState
+from shared.engine import optouts
 
 _OPEN_STATES: Final = (TargetState.PENDING, TargetState.SCHEDULED, TargetState.CALLING, TargetState.CONTACTED)
 

@@ -2,8 +2,8 @@
 dezembro", "sexta-feira", "semana que vem", "amanhã", "daqui a 10 dias", "fim do mês".
 
 `find_date(text, today)` is pure: `today` is the customer's local date (`today_in(tz)` gives it from
-`shared.clock`). It only reads the day; whether the day is acceptable for a promise (future, at most
-30 days ahead) is `shared.promises`' rule. Choices made for vague phrases:
+`shared.core.clock`). It only reads the day; whether the day is acceptable for a promise (future, at most
+30 days ahead) is `shared.engine.promises`' rule. Choices made for vague phrases:
 - "dia N" is the next day N on or after today (this month, else the next; clamped to the month's
   last day, so "dia 31" in April is 30/04);
 - a weekday ("sexta", "sexta que vem") is its next occurrence after today; "sexta da semana que vem"
@@ -20,9 +20,9 @@ from datetime import date, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from shared import clock
 from shared.assistant.intents import normalize
-from shared.promises import PromiseRejected, parse_promise_date
+from shared.core import clock
+from shared.domain.promise_rules import PromiseRejected, parse_promise_date
 
 _WEEKDAYS: Final = {
     "segunda": 0,
@@ -91,7 +91,7 @@ _END_OF_MONTH: Final = re.compile(rf"\b(?:fim|final) {_THIS_MONTH}\b")
 
 
 def today_in(tz: ZoneInfo) -> date:
-    """The customer's current date: `shared.clock.now()` on the wall clock of `tz`."""
+    """The customer's current date: `shared.core.clock.now()` on the wall clock of `tz`."""
     return clock.now().astimezone(tz).date()
 
 

@@ -18,10 +18,10 @@ from typing import Any, Final
 from shared.assistant import dates, intents, texts
 from shared.assistant.texts import ASKS, Ask
 from shared.assistant.tools import ToolContext, ToolOutcome, invoke
-from shared.config import get_settings
-from shared.errors import InvalidInput
-from shared.models import Message, Sender
-from shared.money import parse_money
+from shared.core.config import get_settings
+from shared.domain.errors import InvalidInput
+from shared.domain.models import Message, Sender
+from shared.domain.money import parse_money
 
 _AMOUNT: Final = re.compile(
     r"r\$\s*(\d[\d.]*(?:,\d{1,2})?)|(?<![\d/])(\d[\d.]*,\d{2})(?![\d/])|(?<![\d/])(\d+(?:[.,]\d{2})?)\s*reais"

@@ -7,8 +7,8 @@ import re
 import unicodedata
 from typing import Final
 
-from shared.documents import normalize_document
-from shared.errors import InvalidInput
+from shared.domain.documents import normalize_document
+from shared.domain.errors import InvalidInput
 
 
 def normalize(text: str) -> str:

@@ -11,8 +11,8 @@ from datetime import timedelta
 
 from shared.assistant import texts
 from shared.assistant.tools import ToolContext
-from shared.config import get_settings
-from shared.models import Channel, ConversationSource
+from shared.core.config import get_settings
+from shared.domain.models import Channel, ConversationSource
 
 _CHANNEL_STYLE = {
     Channel.WHATSAPP: (

@@ -10,14 +10,14 @@ from typing import Any, Literal
 import openai
 from openai import OpenAI
 
-from shared import adapters
+from shared.adapters import clients
 from shared.assistant import fallback, texts
 from shared.assistant.prompt import system_prompt
 from shared.assistant.tools import TOOLS, Tool, ToolContext, chat_tool_schemas, invoke
-from shared.config import get_settings
-from shared.errors import ServiceUnavailable
-from shared.models import Message, Sender
-from shared.observability import logger
+from shared.core.config import get_settings
+from shared.core.observability import logger
+from shared.domain.errors import ServiceUnavailable
+from shared.domain.models import Message, Sender
 
 MAX_STEPS = 6  # model calls per turn; the last one may not call tools
 HISTORY_MESSAGES = 24
@@ -44,7 +44,7 @@ def respond(ctx: ToolContext, history: Sequence[Message]) -> Reply:
     Uses the chat model when OPENAI_API_KEY is set; falls back to the deterministic dialogue when it
     is not, or when the model fails. Tools act through `ctx` either way.
     """
-    client = adapters.openai()
+    client = clients.openai()
     if client is not None:
         try:
             return Reply(run_model(ctx, history, client=client, model=get_settings().openai_model), "model")

@@ -14,8 +14,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Final
 
-from shared.config import get_settings
-from shared.money import format_brl
+from shared.core.config import get_settings
+from shared.domain.money import format_brl
 
 WEEKDAY_NAMES: Final = (
     "segunda-feira",

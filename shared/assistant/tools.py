@@ -7,7 +7,7 @@ Guards live here, in code, whatever the model says:
 - invoice details need a confirmed identity: the customer typed that document in this conversation
   (their stored messages are read — the model's argument alone proves nothing); an inbound
   conversation without a target takes the document its customer typed;
-- promise rules are `shared.promises.register`'s, payment claims `shared.payments`';
+- promise rules are `shared.engine.promises.register`'s, payment claims `shared.engine.payments`';
 - every failure (bad arguments, unknown tool, CRM down, a rejected promise) comes back as tool output
   in Portuguese (`texts.tool_error`), never as an exception that ends the turn.
 """
@@ -25,19 +25,21 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from shared import adapters, handoff, payments, pix, promises
+from shared.adapters import clients
+from shared.adapters.crm import CrmClient, Debt, Invoice
 from shared.assistant import actions, dates, texts
 from shared.assistant.intents import documents_in
-from shared.config import get_settings
-from shared.crm import CrmClient, Debt, Invoice
+from shared.core.config import get_settings
+from shared.core.observability import logger
 from shared.data import messages
 from shared.data import targets as targets_data
-from shared.documents import normalize_document
-from shared.errors import DomainError, NotFound
-from shared.models import Channel, Conversation, PaymentMethod, Sender, Target
-from shared.money import parse_money
-from shared.observability import logger
-from shared.phones import timezone_for_phone
+from shared.domain import pix, promise_rules
+from shared.domain.documents import normalize_document
+from shared.domain.errors import DomainError, NotFound
+from shared.domain.models import Channel, Conversation, PaymentMethod, Sender, Target
+from shared.domain.money import parse_money
+from shared.domain.phones import timezone_for_phone
+from shared.engine import handoff, payments, promises
 
 # How many of the conversation's latest messages are searched for the document the customer typed.
 _IDENTITY_LOOKBACK = 200
@@ -93,9 +95,9 @@ class ToolContext:
         return dates.today_in(self.tz)
 
     def crm_client(self) -> CrmClient:
-        """The CRM client given, else the process's (`shared.adapters.crm`)."""
+        """The CRM client given, else the process's (`shared.adapters.clients.crm`)."""
         if self.crm is None:
-            self.crm = adapters.crm()
+            self.crm = clients.crm()
         return self.crm
 
     def consult(self, document: str) -> Debt | None:
@@ -288,7 +290,7 @@ def consult_invoices(ctx: ToolContext, args: ConsultArgs) -> dict[str, Any]:
 
 
 def register_promise(ctx: ToolContext, args: PromiseArgs) -> dict[str, Any]:
-    """A promise through `shared.promises.register`, against the CRM's open total."""
+    """A promise through `shared.engine.promises.register`, against the CRM's open total."""
     document = authorize(ctx, args.cpf_cnpj)
     today = ctx.today()
     max_days = get_settings().promise_max_days
@@ -300,7 +302,7 @@ def register_promise(ctx: ToolContext, args: PromiseArgs) -> dict[str, Any]:
         "valor": str(args.valor_prometido),
     }
     try:
-        day = promises.parse_promise_date(args.data_prevista_pagamento, today)
+        day = promise_rules.parse_promise_date(args.data_prevista_pagamento, today)
         amount = parse_money(args.valor_prometido)
     except DomainError as exc:
         raise ToolError(exc.code, **details) from None
@@ -321,7 +323,7 @@ def register_promise(ctx: ToolContext, args: PromiseArgs) -> dict[str, Any]:
             campaign_id=target.campaign_id if target else None,
             conversation_id=ctx.conversation.id,
         )
-    except promises.PromiseRejected as exc:
+    except promise_rules.PromiseRejected as exc:
         raise ToolError(exc.code, **details) from None
     return {
         "sucesso": True,
@@ -335,7 +337,7 @@ def register_promise(ctx: ToolContext, args: PromiseArgs) -> dict[str, Any]:
 
 
 def update_payment_status(ctx: ToolContext, args: StatusArgs) -> dict[str, Any]:
-    """The customer says they paid: verified with the CRM (`shared.payments.verify_claim`)."""
+    """The customer says they paid: verified with the CRM (`shared.engine.payments.verify_claim`)."""
     document = authorize(ctx, args.cpf_cnpj)
     verification = payments.verify_claim(
         document,
@@ -370,7 +372,7 @@ def opt_out(ctx: ToolContext, args: ReasonArgs) -> dict[str, Any]:
 
 
 def transfer_to_human(ctx: ToolContext, args: ReasonArgs) -> dict[str, Any]:
-    """Hand the conversation to a human (`shared.handoff.transfer`)."""
+    """Hand the conversation to a human (`shared.engine.handoff.transfer`)."""
     if handoff.is_silenced(ctx.conversation):
         raise ToolError("already_transferred")
     ctx.conversation = handoff.transfer(ctx.conversation.id, by="assistant", reason=args.motivo)

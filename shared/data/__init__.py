@@ -2,7 +2,7 @@
 
 One module per table (`campaigns`, `targets`, `promises`, `conversations`, `messages`, `optouts`,
 `counters`, `contact_log`, `imports`, `dedupe`, `idempotency`), each mapping items to and from the
-domain models of `shared.models`. Use them as `from shared.data import targets; targets.get(id)`.
+domain models of `shared.domain.models`. Use them as `from shared.data import targets; targets.get(id)`.
 """
 
 from shared.data.base import Binding, TransitionConflict, bind, table_name

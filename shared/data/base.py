@@ -31,8 +31,8 @@ from pynamodb.exceptions import PutError, PynamoDBException, TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
-from shared.config import Settings, get_settings
-from shared.errors import Conflict
+from shared.core.config import Settings, get_settings
+from shared.domain.errors import Conflict
 
 D = TypeVar("D", bound=BaseModel)
 

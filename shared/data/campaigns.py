@@ -14,7 +14,7 @@ from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from shared import clock
+from shared.core import clock
 from shared.data.attributes import IsoDateTimeAttribute
 from shared.data.base import (
     TableModel,
@@ -26,8 +26,8 @@ from shared.data.base import (
     validate_changes,
 )
 from shared.data.pagination import Page, query_page
-from shared.errors import Conflict, NotFound
-from shared.models import Campaign, CampaignStatus
+from shared.domain.errors import Conflict, NotFound
+from shared.domain.models import Campaign, CampaignStatus
 
 _KIND = "campaign"
 _FORBIDDEN = ("id", "created_at", "updated_at", "status")

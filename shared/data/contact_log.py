@@ -18,7 +18,7 @@ from pynamodb.transactions import TransactWrite
 
 from shared.data.attributes import IsoDateTimeAttribute, iso_utc, parse_iso_utc
 from shared.data.base import TableModel, failed_transaction_items, transaction_connection
-from shared.models import Channel
+from shared.domain.models import Channel
 
 RETENTION = timedelta(days=8)
 _DAY = "day#"

@@ -21,7 +21,7 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.transactions import TransactWrite
 
-from shared import clock
+from shared.core import clock
 from shared.data.attributes import IsoDateTimeAttribute
 from shared.data.base import (
     TableModel,
@@ -34,8 +34,8 @@ from shared.data.base import (
     validate_changes,
 )
 from shared.data.pagination import Page, query_page
-from shared.errors import Conflict, NotFound
-from shared.models import Conversation, ConversationSource, ConversationStatus
+from shared.domain.errors import Conflict, NotFound
+from shared.domain.models import Conversation, ConversationSource, ConversationStatus
 
 _KIND = "conversation"
 _CLAIM_PREFIX = "chat#"

@@ -8,7 +8,7 @@ from datetime import timedelta
 from pynamodb.attributes import TTLAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError
 
-from shared import clock
+from shared.core import clock
 from shared.data.base import TableModel, is_condition_failure
 
 

@@ -18,8 +18,8 @@ from shared.data.base import (
     to_domain,
     validate_changes,
 )
-from shared.errors import Conflict, NotFound
-from shared.models import ImportJob, ImportRowError
+from shared.domain.errors import Conflict, NotFound
+from shared.domain.models import ImportJob, ImportRowError
 
 _ERRORS = TypeAdapter(list[ImportRowError])
 _IMMUTABLE = ("id", "campaign_id", "created_at")

@@ -1,5 +1,5 @@
 """Messages table: hash `conversation_id`, range `sort_key` = f"{created_at}#{id}" (chronological;
-ids from `shared.ids.new_id` keep same-instant messages in the order they were made).
+ids from `shared.domain.ids.new_id` keep same-instant messages in the order they were made).
 
 GSI `by_external_id` (sparse: only messages with an Evolution/Twilio id) serves delivery receipts.
 """
@@ -12,12 +12,12 @@ from pynamodb.attributes import BooleanAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from shared import clock
+from shared.core import clock
 from shared.data.attributes import IsoDateTimeAttribute, iso_utc
 from shared.data.base import TableModel, is_condition_failure, record_kwargs, set_actions, to_domain
-from shared.errors import Conflict
-from shared.ids import new_id
-from shared.models import Channel, DeliveryStatus, Message, Sender
+from shared.domain.errors import Conflict
+from shared.domain.ids import new_id
+from shared.domain.models import Channel, DeliveryStatus, Message, Sender
 
 # Receipts arrive out of order (READ before DELIVERY_ACK is common): a status only ever moves forward.
 _RANK = {

@@ -1,7 +1,7 @@
 """Opt-outs table: hash `key` = "phone#<E.164>" or "document#<normalized>"; permanent, never expire.
 
 GSI `by_created` (constant `kind`, created_at) lists them newest first without a scan. Callers pass
-already-normalized values (`shared.phones` / `shared.documents`); matching a phone that lost its ninth
+already-normalized values (`shared.domain.phones` / `shared.domain.documents`); matching a phone that lost its ninth
 digit is the caller's job (check both forms).
 """
 
@@ -11,11 +11,11 @@ from pynamodb.attributes import UnicodeAttribute
 from pynamodb.exceptions import PutError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from shared import clock
+from shared.core import clock
 from shared.data.attributes import IsoDateTimeAttribute
 from shared.data.base import TableModel, is_condition_failure, to_domain
 from shared.data.pagination import Page, query_page
-from shared.models import OptOut
+from shared.domain.models import OptOut
 
 _KIND = "optout"
 

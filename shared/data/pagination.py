@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 from pynamodb.exceptions import QueryError
 from pynamodb.pagination import ResultIterator
 
-from shared.errors import InvalidInput
+from shared.domain.errors import InvalidInput
 
 T = TypeVar("T")
 R = TypeVar("R")

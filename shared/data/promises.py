@@ -21,7 +21,7 @@ from pynamodb.attributes import UnicodeAttribute
 from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from shared import clock
+from shared.core import clock
 from shared.data.attributes import DecimalAttribute, IsoDateAttribute, IsoDateTimeAttribute, iso_utc
 from shared.data.base import (
     TableModel,
@@ -33,8 +33,8 @@ from shared.data.base import (
     validate_changes,
 )
 from shared.data.pagination import Page, check_limit, query_page
-from shared.errors import Conflict, NotFound
-from shared.models import Promise, PromiseStatus
+from shared.domain.errors import Conflict, NotFound
+from shared.domain.models import Promise, PromiseStatus
 
 _KIND = "promise"
 _KEY_END = "~"  # sorts after every character of an ISO timestamp

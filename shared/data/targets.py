@@ -1,4 +1,4 @@
-"""Targets table: hash `id`, deterministic from (campaign, document, invoice) — see `shared.ids`.
+"""Targets table: hash `id`, deterministic from (campaign, document, invoice) — see `shared.domain.ids`.
 
 GSIs (all projecting every attribute, so listings need no second read):
 - `by_campaign_state`: campaign_id + `state_key` = f"{state}#{at}", where `at` is `next_attempt_at`
@@ -28,7 +28,7 @@ from pynamodb.constants import ALL_OLD
 from pynamodb.exceptions import UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from shared import clock
+from shared.core import clock
 from shared.data import counters
 from shared.data.attributes import DecimalAttribute, IsoDateAttribute, IsoDateTimeAttribute, iso_utc
 from shared.data.base import (
@@ -43,9 +43,9 @@ from shared.data.base import (
     validate_changes,
 )
 from shared.data.pagination import Page, check_limit, query_page
-from shared.errors import NotFound
-from shared.ids import target_id as deterministic_id
-from shared.models import Channel, Outcome, Target, TargetState
+from shared.domain.errors import NotFound
+from shared.domain.ids import target_id as deterministic_id
+from shared.domain.models import Channel, Outcome, Target, TargetState
 
 # Fields a caller may not set through `update`: keys, and the ones a transition owns (state, and
 # next_attempt_at, which is part of a pending target's index key).
@@ -137,7 +137,9 @@ def insert_new(new_targets: Iterable[Target]) -> tuple[list[Target], list[str]]:
     for target in new_targets:
         expected = deterministic_id(target.campaign_id, target.document, target.invoice_number)
         if target.id != expected:
-            raise ValueError(f"target id {target.id!r} is not shared.ids.target_id(...) = {expected!r}")
+            raise ValueError(
+                f"target id {target.id!r} is not shared.domain.ids.target_id(...) = {expected!r}"
+            )
         if target.id in unique:
             duplicates.append(target.id)
         else:

@@ -3,7 +3,7 @@
 1. Webhook acknowledgement: `POST /api/whatsapp/webhook` in-process (Starlette's TestClient over the
    ASGI app) with moto behind it — authenticate, validate, enqueue on the FIFO queue, claim the
    message id. Evolution retries what is not acknowledged fast, so this must stay in milliseconds.
-2. Assistant turn overhead, excluding the model: a whole inbound turn (`shared.inbound.handle`: find
+2. Assistant turn overhead, excluding the model: a whole inbound turn (`shared.engine.inbound.handle`: find
    the conversation, store the message, milestone, the tool loop, the CRM tool over loopback, the
    reply through Evolution, store it) with the OpenAI fake scripted to call `consultar_faturas_cpf`
    and then answer. Overhead = turn time − time spent inside the fake's handler.
@@ -51,15 +51,17 @@ from infra.local.simulators.crm import CrmSimulator, SimInvoice  # noqa: E402
 from infra.local.simulators.evolution import EvolutionSimulator, messages_upsert  # noqa: E402
 from infra.local.simulators.openai import OpenAISimulator, call, text, tool_calls  # noqa: E402
 from infra.local.simulators.server import serve_in_thread  # noqa: E402
-from shared import adapters, clock, inbound, queues  # noqa: E402
-from shared.config import get_settings, reset_settings  # noqa: E402
-from shared.crm import HttpCrmClient  # noqa: E402
+from shared.adapters import clients, queues  # noqa: E402
+from shared.adapters.crm import HttpCrmClient  # noqa: E402
+from shared.adapters.evolution import EvolutionClient  # noqa: E402
+from shared.core import clock  # noqa: E402
+from shared.core.config import get_settings, reset_settings  # noqa: E402
+from shared.core.jobs import InboundMessage  # noqa: E402
 from shared.data import bind, conversations, create_tables  # noqa: E402
 from shared.data import targets as targets_data  # noqa: E402
-from shared.evolution import EvolutionClient  # noqa: E402
-from shared.ids import new_id, target_id  # noqa: E402
-from shared.jobs import InboundMessage  # noqa: E402
-from shared.models import Conversation, ConversationSource, Target  # noqa: E402
+from shared.domain.ids import new_id, target_id  # noqa: E402
+from shared.domain.models import Conversation, ConversationSource, Target  # noqa: E402
+from shared.engine import inbound  # noqa: E402
 
 TOKEN = "bench-webhook-token"
 INSTANCE = "cobranca"
@@ -254,7 +256,7 @@ def main() -> None:
             bind()
             create_tables()
             settings = get_settings()
-            adapters.install(
+            clients.install(
                 crm=HttpCrmClient(settings.crm(), timeout=5),
                 whatsapp=EvolutionClient(settings.evolution(), timeout=5),
                 openai=OpenAI(api_key="sk-bench", base_url=model_url + "/v1", timeout=5, max_retries=0),

@@ -22,14 +22,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from shared.documents import normalize_document  # noqa: E402
-from shared.errors import InvalidInput  # noqa: E402
-from shared.money import parse_money  # noqa: E402
-from shared.phones import DDD_STATES, normalize_phone  # noqa: E402
+from shared.domain.documents import normalize_document  # noqa: E402
+from shared.domain.errors import InvalidInput  # noqa: E402
+from shared.domain.money import parse_money  # noqa: E402
+from shared.domain.phones import DDD_STATES, normalize_phone  # noqa: E402
 
 _ALPHANUMERIC = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _DDDS = sorted(DDD_STATES)
-_IMPORTS = "shared.documents, shared.phones, shared.money, shared.models, shared.config"
+_IMPORTS = "shared.domain.documents, shared.domain.phones, shared.domain.money, shared.domain.models, shared.core.config"
 
 
 def _dv(base: str, weights: range | tuple[int, ...]) -> str:
@@ -185,7 +185,7 @@ def report_import_times(runs: int = 7) -> None:
         tempfile.TemporaryDirectory(prefix="bench-pycache-") as cache,
         tempfile.TemporaryDirectory(prefix="bench-nocache-") as empty,
     ):
-        for modules in (_IMPORTS, "shared.documents, shared.money", "shared.phones"):
+        for modules in (_IMPORTS, "shared.domain.documents, shared.domain.money", "shared.domain.phones"):
             import_time_ms(modules, 1, pycache=Path(cache), reuse_bytecode=True)  # compile into the cache
             cached = import_time_ms(modules, runs, pycache=Path(cache), reuse_bytecode=True)
             compiling = import_time_ms(modules, runs, pycache=Path(empty), reuse_bytecode=False)

@@ -19,7 +19,7 @@ The set-up, as close to production as a laptop gets:
 - Phase 1 (paced): the scheduler's tick takes the `--targets` due targets (the virtual clock stands on a
   Monday 09:00 in São Paulo; ticks are virtual, sends are real HTTP) and spreads them with SQS delays
   at the channel's capacity. Phase 2 (burst): `--burst` more jobs are put on the queue at once, with
-  no delay — only the distributed limiter (`shared.ratelimit`) stands between them and Evolution.
+  no delay — only the distributed limiter (`shared.adapters.ratelimit`) stands between them and Evolution.
 
 DynamoDB units: moto's ReturnConsumedCapacity figures are not trustworthy, so every DynamoDB request
 of the data layer's shared botocore client and of the idempotency layer's client is recorded by a
@@ -416,15 +416,17 @@ def main() -> None:
     import boto3
 
     from functions.whatsapp.outreach import outreach_handler
-    from shared import adapters, clock, outreach, scheduling
-    from shared.config import get_settings
+    from shared.adapters import clients
+    from shared.core import clock
+    from shared.core.config import get_settings
+    from shared.core.jobs import SchedulerTick
     from shared.data import bind, create_tables
     from shared.data import campaigns as campaigns_data
     from shared.data import targets as targets_data
     from shared.data.schema import table_specs
-    from shared.ids import new_id, target_id
-    from shared.jobs import SchedulerTick
-    from shared.models import Campaign, CampaignStatus, Channel, ContactMethod, Target, TargetState
+    from shared.domain.ids import new_id, target_id
+    from shared.domain.models import Campaign, CampaignStatus, Channel, ContactMethod, Target, TargetState
+    from shared.engine import outreach, sweep
 
     clock.set_clock(clock.VirtualClock(MONDAY_9AM_SAO_PAULO))
     bind()
@@ -443,7 +445,7 @@ def main() -> None:
             },
         )["QueueUrl"]
         os.environ[f"{name.upper()}_QUEUE_URL"] = urls[name]
-    from shared.config import reset_settings
+    from shared.core.config import reset_settings
 
     reset_settings()
     settings = get_settings()
@@ -495,16 +497,16 @@ def main() -> None:
     paced, burst = people[: args.targets], people[args.targets :]
     targets_data.insert_new(paced)
 
-    from shared.evolution import EvolutionClient
+    from shared.adapters.evolution import EvolutionClient
 
     sender = TimedSender(EvolutionClient(settings.evolution()))
-    adapters.install(whatsapp=sender)
+    clients.install(whatsapp=sender)
     meter = Meter()
     data_client = targets_data.TargetRecord._get_connection().connection.client
     meter.attach_dynamodb(data_client)
     meter.attach_dynamodb(outreach.idempotency_store().client)
     meter.attach_sqs(sqs)
-    from shared import queues as queues_module
+    from shared.adapters import queues as queues_module
 
     meter.attach_sqs(queues_module._sqs())
 
@@ -559,7 +561,7 @@ def main() -> None:
 
     # Phase 1: the scheduler paces the queue.
     started = time.monotonic()
-    report = scheduling.sweep(SchedulerTick())
+    report = sweep.sweep(SchedulerTick())
     sweep_seconds = time.monotonic() - started
     delays = [d.delay_seconds for d in report.dispatched]
     print(
@@ -576,7 +578,7 @@ def main() -> None:
     targets_data.insert_new(burst)
     meter.paused = False
     for target in burst:
-        scheduling.schedule(target, [TargetState.PENDING], Channel.WHATSAPP)
+        sweep.schedule(target, [TargetState.PENDING], Channel.WHATSAPP)
     burst_started = time.monotonic()
     wait_for(total, burst_started + args.burst / args.rate * 2 + 60)
     stop.set()
@@ -602,7 +604,7 @@ def main() -> None:
             f"max per calendar second {max_per_calendar_second(instants)}"
         )
 
-    print("\nRequests to Evolution as our workers started them (what shared.ratelimit governs):")
+    print("\nRequests to Evolution as our workers started them (what shared.adapters.ratelimit governs):")
     describe("paced (scheduler)", starts[:phase_one_starts])
     describe("burst (limiter only)", starts[phase_one_starts:])
     describe("overall", starts)

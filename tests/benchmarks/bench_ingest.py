@@ -5,7 +5,7 @@ Prints figures only (no timing assertions). Targets (issue): parse+validate CSV 
 XLSX >= 100k rows/s, flat memory.
 
 Stages: generate realistic files (`write_csv`, `write_xlsx`); `parse_and_validate(path)`
-(`shared.imports.parse_targets` alone, counted); `parse_validate_write(path)` (the whole import into
+(`shared.imports.rows.parse_targets` alone, counted); `parse_validate_write(path)` (the whole import into
 DynamoDB under moto); the raw readers on the same files for comparison.
 Peak memory is measured in fresh child processes (`--child`), so one measurement cannot inflate
 the next: peak RSS growth (VmHWM, which also sees calamine's native allocations) and the
@@ -32,9 +32,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from shared.imports import parse_targets  # noqa: E402
-from shared.models import ImportRowError  # noqa: E402
-from shared.phones import DDD_STATES  # noqa: E402
+from shared.domain.models import ImportRowError  # noqa: E402
+from shared.domain.phones import DDD_STATES  # noqa: E402
+from shared.imports.rows import parse_targets  # noqa: E402
 
 TODAY = dt.date(2026, 3, 10)
 HEADER = ["Nome", "Telefone", "CPF/CNPJ", "Valor", "Fatura", "Ponto de instalação", "Vencimento"]
@@ -159,7 +159,7 @@ def parse_and_validate(path: Path) -> Counts:
 
 
 def parse_validate_write(path: Path) -> tuple[int, float]:
-    """The whole import (`shared.ingest.import_targets`) into DynamoDB under in-process moto:
+    """The whole import (`shared.imports.ingest.import_targets`) into DynamoDB under in-process moto:
     returns (rows imported, seconds). moto's DynamoDB is far slower than the real service, so this
     bounds the Python side of the write path from above."""
     import os
@@ -169,11 +169,11 @@ def parse_validate_write(path: Path) -> tuple[int, float]:
 
     os.environ.update(AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x", AWS_DEFAULT_REGION="sa-east-1")
     os.environ.pop("IMPORT_BUCKET", None)
-    from shared.campaigns import create as create_campaign
-    from shared.config import reset_settings
+    from shared.core.config import reset_settings
     from shared.data import bind, create_tables
-    from shared.ingest import import_targets
-    from shared.models import ContactMethod
+    from shared.domain.models import ContactMethod
+    from shared.engine.campaigns import create as create_campaign
+    from shared.imports.ingest import import_targets
 
     reset_settings()
     with mock_aws():
@@ -220,7 +220,7 @@ def best_rate(func: Callable[[Path], object], path: Path, rows: int, repeats: in
 
 def parse_and_validate_streamed(path: Path) -> Counts:
     """`parse_and_validate` with an XLSX read the way sheets too large for calamine are: streamed."""
-    from shared import spreadsheets
+    from shared.imports import spreadsheets
 
     saved, spreadsheets.XLSX_IN_MEMORY_SHEET_BYTES = spreadsheets.XLSX_IN_MEMORY_SHEET_BYTES, -1
     try:

@@ -18,8 +18,8 @@ from moto import mock_aws
 
 
 def _targets(campaign_id: str, count: int) -> list:
-    from shared.ids import target_id
-    from shared.models import Target
+    from shared.domain.ids import target_id
+    from shared.domain.models import Target
 
     now = datetime.now(UTC)
     return [
@@ -54,10 +54,10 @@ def main() -> None:
     from fastapi.testclient import TestClient
 
     from functions.api.app import create_app
-    from shared.campaigns import create as create_campaign
-    from shared.config import reset_settings
+    from shared.core.config import reset_settings
     from shared.data import bind, create_tables, targets
-    from shared.models import ContactMethod
+    from shared.domain.models import ContactMethod
+    from shared.engine.campaigns import create as create_campaign
 
     reset_settings()
     with mock_aws():

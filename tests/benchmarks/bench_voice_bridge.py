@@ -203,13 +203,13 @@ def _pct(values: list[float], q: float) -> float:
 def run(n_calls: int, seconds: float) -> None:
     from containers.voice_bridge.app import Bridge, serve_in_thread
     from containers.voice_bridge.settings import BridgeSettings
-    from shared import stream_tokens
-    from shared.config import reset_settings
+    from shared.adapters import stream_tokens
+    from shared.core.config import reset_settings
     from shared.data import targets as targets_data
-    from shared.ids import new_id, target_id
-    from shared.models import Target
+    from shared.domain.ids import new_id, target_id
+    from shared.domain.models import Target
 
-    now = __import__("shared.clock", fromlist=["now"]).now()
+    now = __import__("shared.core.clock", fromlist=["now"]).now()
     targets = [
         Target(
             id=target_id("BENCH", "52998224725", f"F{i}"),
@@ -313,7 +313,7 @@ def main() -> None:
     }
     os.environ.pop("AWS_ENDPOINT_URL", None)
     os.environ.update(env)
-    from shared.config import reset_settings
+    from shared.core.config import reset_settings
     from shared.data import bind, create_tables
 
     reset_settings()

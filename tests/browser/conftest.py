@@ -27,9 +27,9 @@ import pytest
 
 from functions.api.routes.dashboard import DashboardSettings, get_dashboard_settings
 from infra.local.simulators.server import RunningServer, serve_in_thread
-from shared import clock as clock_module
-from shared import queues, storage
-from shared.config import reset_settings
+from shared.adapters import queues, storage
+from shared.core import clock as clock_module
+from shared.core.config import reset_settings
 
 TOKENS = {"viewer": "viewer-token", "supervisor": "supervisor-token", "admin": "admin-token"}
 BUCKET = "cobranca-imports-browser"

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from shared import campaigns as campaign_rules
 from shared.data import conversations, promises
-from shared.models import ContactMethod, Conversation
+from shared.domain.models import ContactMethod, Conversation
+from shared.engine import campaigns as campaign_rules
 from tests.browser.conftest import Dashboard, sign_in
 
 pytestmark = pytest.mark.browser

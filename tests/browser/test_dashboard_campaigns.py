@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from shared import campaigns as campaign_rules
-from shared import stats
 from shared.data import counters
-from shared.models import Channel, ContactMethod
+from shared.domain.models import Channel, ContactMethod
+from shared.engine import campaigns as campaign_rules
+from shared.engine import stats
 from tests.browser.conftest import Dashboard, shot, sign_in
 
 pytestmark = pytest.mark.browser

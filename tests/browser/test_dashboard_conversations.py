@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from shared import clock as clock_module
+from shared.core import clock as clock_module
 from shared.data import conversations, messages
-from shared.ids import new_id
-from shared.models import (
+from shared.domain.ids import new_id
+from shared.domain.models import (
     Channel,
     Conversation,
     ConversationSource,

@@ -9,11 +9,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from shared import campaigns as campaign_rules
-from shared import clock as clock_module
-from shared import stats
+from shared.core import clock as clock_module
 from shared.data import conversations, counters
-from shared.models import (
+from shared.domain.models import (
     Channel,
     ContactMethod,
     Conversation,
@@ -21,6 +19,8 @@ from shared.models import (
     ConversationStatus,
     Outcome,
 )
+from shared.engine import campaigns as campaign_rules
+from shared.engine import stats
 from tests.browser.conftest import TOKENS, Dashboard, brazilian, shot, sign_in
 from tests.integration.api.conftest import make_cpf
 

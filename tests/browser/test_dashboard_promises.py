@@ -18,12 +18,12 @@ from infra.local.simulators.crm import CrmSimulator
 from infra.local.simulators.evolution import EvolutionSimulator, deliver_webhook, messages_upsert
 from infra.local.simulators.openai import OpenAISimulator, call, text, tool_calls
 from infra.local.simulators.server import serve_in_thread
-from shared import adapters, schedules
-from shared.config import get_settings, reset_settings
-from shared.crm import HttpCrmClient
+from shared.adapters import clients, promise_schedules
+from shared.adapters.crm import HttpCrmClient
+from shared.adapters.evolution import EvolutionClient
+from shared.core.config import get_settings, reset_settings
 from shared.data import messages, promises
-from shared.evolution import EvolutionClient
-from shared.models import Conversation, PromiseStatus, Target
+from shared.domain.models import Conversation, PromiseStatus, Target
 from tests.browser.conftest import Dashboard, shot, sign_in
 from tests.integration.assistant.assistant_world import FakeContext, lambda_event, seed_debtor
 
@@ -103,7 +103,7 @@ def assistant(dashboard: Dashboard, monkeypatch: pytest.MonkeyPatch) -> Iterator
         monkeypatch.setenv(name, value)
     _reset()
     settings = get_settings()
-    adapters.install(
+    clients.install(
         crm=HttpCrmClient(settings.crm(), timeout=1.0),
         whatsapp=EvolutionClient(settings.evolution(), timeout=1.0),
         openai=OpenAI(api_key=OPENAI_KEY, base_url=env["OPENAI_BASE_URL"], timeout=2.0, max_retries=0),
@@ -118,8 +118,8 @@ def assistant(dashboard: Dashboard, monkeypatch: pytest.MonkeyPatch) -> Iterator
 
 def _reset() -> None:
     reset_settings()
-    schedules.reset()
-    adapters.reset()
+    promise_schedules.reset()
+    clients.reset()
 
 
 def maria_owes(

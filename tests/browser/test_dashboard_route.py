@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 
 from functions.api.app import create_app
 from functions.api.routes.dashboard import DashboardSettings, get_dashboard_settings, reset_dashboard_settings
-from shared.config import reset_settings
-from shared.errors import ConfigError
+from shared.core.config import reset_settings
+from shared.domain.errors import ConfigError
 from tests.browser.conftest import TOKENS
 
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from shared.data import TransitionConflict, campaigns
-from shared.errors import Conflict, NotFound
-from shared.models import CampaignStatus, Channel
+from shared.domain.errors import Conflict, NotFound
+from shared.domain.models import CampaignStatus, Channel
 
 pytestmark = pytest.mark.usefixtures("tables")
 

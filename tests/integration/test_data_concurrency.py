@@ -18,11 +18,11 @@ import pytest
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from shared.config import reset_settings
+from shared.core.config import reset_settings
 from shared.data import bind, create_tables, targets
 from shared.data.base import transaction_connection
-from shared.errors import Conflict
-from shared.models import TargetState
+from shared.domain.errors import Conflict
+from shared.domain.models import TargetState
 
 ROUNDS = 25
 RACERS = 2

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from shared.data import conversations, messages
-from shared.errors import Conflict, NotFound
-from shared.models import ConversationSource, ConversationStatus, DeliveryStatus, Sender
+from shared.domain.errors import Conflict, NotFound
+from shared.domain.models import ConversationSource, ConversationStatus, DeliveryStatus, Sender
 
 pytestmark = pytest.mark.usefixtures("tables")
 

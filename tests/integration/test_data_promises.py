@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from shared.data import TransitionConflict, promises
-from shared.errors import Conflict, NotFound
-from shared.models import PaymentMethod, PromiseStatus
+from shared.domain.errors import Conflict, NotFound
+from shared.domain.models import PaymentMethod, PromiseStatus
 
 pytestmark = pytest.mark.usefixtures("tables")
 

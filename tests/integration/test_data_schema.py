@@ -5,7 +5,7 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from shared.config import reset_settings
+from shared.core.config import reset_settings
 from shared.data import bind, create_tables, delete_tables, table_name, table_specs
 from shared.data.idempotency import idempotency_table_name
 

@@ -7,8 +7,8 @@ from datetime import date, timedelta
 import pytest
 
 from shared.data import contact_log, counters, dedupe, imports, optouts
-from shared.errors import Conflict, NotFound
-from shared.models import Channel, ImportJob, ImportRowError, ImportStatus
+from shared.domain.errors import Conflict, NotFound
+from shared.domain.models import Channel, ImportJob, ImportRowError, ImportStatus
 
 pytestmark = pytest.mark.usefixtures("tables")
 

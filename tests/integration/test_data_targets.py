@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from shared.data import TransitionConflict, targets
-from shared.errors import Conflict, InvalidInput, NotFound
-from shared.models import Channel, Outcome, TargetState
+from shared.domain.errors import Conflict, InvalidInput, NotFound
+from shared.domain.models import Channel, Outcome, TargetState
 
 pytestmark = pytest.mark.usefixtures("tables")
 

@@ -41,7 +41,7 @@ SEED_HEADER = [
 
 
 def cpf(base9: str) -> str:
-    """A valid CPF from 9 base digits (plain mod-11, independent of shared.documents)."""
+    """A valid CPF from 9 base digits (plain mod-11, independent of shared.domain.documents)."""
     first = _dv(base9, range(10, 1, -1))
     return base9 + first + _dv(base9 + first, range(11, 1, -1))
 

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shared import clock as clock_module
 from shared.assistant.dates import find_date, today_in
+from shared.core import clock as clock_module
 
 MONDAY = date(2025, 3, 10)  # Monday, 10 March 2025
 

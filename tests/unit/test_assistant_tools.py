@@ -10,7 +10,7 @@ import pytest
 from shared.assistant import texts
 from shared.assistant.runner import HISTORY_CHARS, HISTORY_MESSAGES, history_messages
 from shared.assistant.tools import TOOLS, chat_tool_schemas
-from shared.models import Message, Sender
+from shared.domain.models import Message, Sender
 
 SEED_TOOLS = {"consultar_faturas_cpf", "registrar_promessa_pagamento", "atualizar_status_cobranca"}
 PROMISE_CODES = ["invalid_date", "date_in_past", "date_too_far", "invalid_amount", "amount_above_total"]

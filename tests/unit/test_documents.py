@@ -2,7 +2,7 @@ import random
 
 import pytest
 
-from shared.documents import (
+from shared.domain.documents import (
     DocumentKind,
     InvalidDocument,
     document_kind,
@@ -11,7 +11,7 @@ from shared.documents import (
     is_valid_cpf,
     normalize_document,
 )
-from shared.errors import InvalidInput
+from shared.domain.errors import InvalidInput
 
 _ALPHANUMERIC = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 

@@ -7,8 +7,9 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 
-from shared import spreadsheets
-from shared.imports import (
+from shared.domain.models import ImportRowError
+from shared.imports import spreadsheets
+from shared.imports.rows import (
     COLUMN_SYNONYMS,
     DUPLICATE_WINDOW,
     ColumnMap,
@@ -22,8 +23,7 @@ from shared.imports import (
     rejected_rows_csv,
     write_rejected_rows_xlsx,
 )
-from shared.models import ImportRowError
-from shared.spreadsheets import Cell, SpreadsheetError
+from shared.imports.spreadsheets import Cell, SpreadsheetError
 from tests.unit import import_corpus as corpus
 from tests.unit.import_corpus import CNPJ, CPF, PT_HEADER, TODAY, cpf, csv_bytes, xlsx_bytes
 

@@ -9,8 +9,8 @@ import logging
 import pytest
 from aws_lambda_powertools import Logger
 
-from shared.masking import mask_document, mask_phone, mask_text
-from shared.observability import MaskingFilter, MaskingFormatter
+from shared.core.observability import MaskingFilter, MaskingFormatter
+from shared.domain.masking import mask_document, mask_phone, mask_text
 
 CPF = "111.444.777-35"
 CPF_BARE = "11144477735"

@@ -2,8 +2,8 @@ from decimal import Decimal
 
 import pytest
 
-from shared.errors import InvalidInput
-from shared.money import InvalidAmount, format_brl, parse_money
+from shared.domain.errors import InvalidInput
+from shared.domain.money import InvalidAmount, format_brl, parse_money
 
 
 @pytest.mark.parametrize(

@@ -3,9 +3,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shared.config import reset_settings
-from shared.errors import InvalidInput
-from shared.phones import (
+from shared.core.config import reset_settings
+from shared.domain.errors import InvalidInput
+from shared.domain.phones import (
     DDD_STATES,
     STATES,
     BrazilianPhone,

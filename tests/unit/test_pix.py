@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from shared.pix import InvalidPixData, crc16_ccitt_false, static_brcode
+from shared.domain.pix import InvalidPixData, crc16_ccitt_false, static_brcode
 
 # The example of the Banco Central's "Manual de Padrões para Iniciação do Pix" (static code, no amount).
 BCB_EXAMPLE = (

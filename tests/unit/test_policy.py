@@ -7,8 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shared.errors import InvalidInput
-from shared.policy import (
+from shared.domain.contact_policy import (
     DEFAULT_LEGAL_WINDOW,
     LEGAL_WINDOWS,
     ContactWindow,
@@ -17,6 +16,7 @@ from shared.policy import (
     legal_window_for,
     parse_hhmm,
 )
+from shared.domain.errors import InvalidInput
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 MANAUS = ZoneInfo("America/Manaus")

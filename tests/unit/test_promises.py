@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shared.errors import InvalidInput
-from shared.promises import (
+from shared.domain.errors import InvalidInput
+from shared.domain.promise_rules import (
     BROKEN_AFTER_DAYS,
     PromiseRejected,
     end_of_day,

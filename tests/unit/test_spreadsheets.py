@@ -7,9 +7,9 @@ from datetime import date, datetime
 import pytest
 from openpyxl import load_workbook
 
-from shared import spreadsheets
-from shared.errors import InvalidInput
-from shared.spreadsheets import (
+from shared.domain.errors import InvalidInput
+from shared.imports import spreadsheets
+from shared.imports.spreadsheets import (
     CHUNK_SIZE,
     SpreadsheetError,
     detect_format,

@@ -14,11 +14,11 @@ from functions.api.schemas import (
     CampaignUpdate,
     Success,
 )
-from shared import campaigns as campaign_rules
-from shared import stats
 from shared.data import campaigns
 from shared.data.pagination import check_limit
-from shared.models import CampaignStatus
+from shared.domain.models import CampaignStatus
+from shared.engine import campaigns as campaign_rules
+from shared.engine import stats
 
 router = APIRouter(prefix="/api/voice/campaigns", tags=["campaigns"])
 

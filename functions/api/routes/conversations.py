@@ -7,10 +7,10 @@ from fastapi import APIRouter, Query, Response
 from functions.api.deps import Supervisor, Viewer
 from functions.api.pagination import paged
 from functions.api.schemas import ConversationDetail, ConversationPublic, MessagePublic
-from shared import handoff
 from shared.data import conversations, messages
 from shared.data.pagination import check_limit
-from shared.models import ConversationSource, ConversationStatus
+from shared.domain.models import ConversationSource, ConversationStatus
+from shared.engine import handoff
 
 router = APIRouter(prefix="/api/voice/conversations", tags=["conversations"])
 

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic.alias_generators import to_camel
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.errors import ConfigError
+from shared.domain.errors import ConfigError
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static" / "monitor"
 # The only files served: a fixed table, so no request path ever reaches the file system.

@@ -6,7 +6,8 @@ from fastapi import APIRouter
 
 from functions.api.deps import Viewer
 from functions.api.schemas import ChannelShare, MetricsPublic
-from shared import queues, stats
+from shared.adapters import queues
+from shared.engine import stats
 
 router = APIRouter(tags=["metrics"])
 

@@ -7,11 +7,11 @@ from fastapi import APIRouter, Query, Response, status
 from functions.api.deps import Supervisor, Viewer
 from functions.api.pagination import paged
 from functions.api.schemas import OptOutCreate, OptOutPublic
-from shared import optouts as optout_rules
 from shared.data import optouts
 from shared.data.pagination import check_limit
-from shared.masking import mask_document, mask_phone
-from shared.models import OptOut
+from shared.domain.masking import mask_document, mask_phone
+from shared.domain.models import OptOut
+from shared.engine import optouts as optout_rules
 
 router = APIRouter(prefix="/api/voice/optouts", tags=["optouts"])
 

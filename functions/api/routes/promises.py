@@ -7,11 +7,11 @@ from fastapi import APIRouter, Query, Response
 from functions.api.deps import Supervisor, Viewer
 from functions.api.pagination import paged
 from functions.api.schemas import PromisePublic, PromiseUpdate
-from shared import promises as promise_rules
 from shared.data import promises
 from shared.data.pagination import check_limit
-from shared.documents import normalize_document
-from shared.models import PromiseStatus
+from shared.domain.documents import normalize_document
+from shared.domain.models import PromiseStatus
+from shared.engine import promises as promise_rules
 
 router = APIRouter(prefix="/api/voice/promises", tags=["promises"])
 

@@ -17,13 +17,14 @@ from functions.api.schemas import (
     UploadUrl,
     UploadUrlRequest,
 )
-from shared import ingest, storage
+from shared.adapters import storage
 from shared.data import campaigns, imports, targets
 from shared.data.pagination import check_limit
-from shared.errors import InvalidInput
-from shared.ids import new_id
-from shared.models import Outcome, TargetState
-from shared.spreadsheets import SpreadsheetError
+from shared.domain.errors import InvalidInput
+from shared.domain.ids import new_id
+from shared.domain.models import Outcome, TargetState
+from shared.imports import ingest
+from shared.imports.spreadsheets import SpreadsheetError
 
 router = APIRouter(prefix="/api/voice", tags=["targets"])
 

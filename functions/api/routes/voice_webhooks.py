@@ -14,7 +14,7 @@ app does not see. Without it (a bare local run) the request's URL is used.
   then 204 at once (the post-call worker does the rest).
 - `GET|POST /api/voice/twiml/{targetId}` → `application/xml`: `<Connect><Stream>` to the voice bridge
   with the target id, the CallSid and a short-lived token the bridge verifies
-  (`shared.stream_tokens`); a short goodbye in Portuguese and `<Hangup/>` for an unknown target.
+  (`shared.adapters.stream_tokens`); a short goodbye in Portuguese and `<Hangup/>` for an unknown target.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
 
 from functions.api.deps import SettingsDep
-from shared import outreach
-from shared.config import Settings
-from shared.observability import logger
-from shared.twilio_voice import is_valid_signature
+from shared.adapters.twilio_voice import is_valid_signature
+from shared.core.config import Settings
+from shared.core.observability import logger
+from shared.engine import outreach
 
 router = APIRouter(prefix="/api/voice", tags=["voice webhooks"])
 

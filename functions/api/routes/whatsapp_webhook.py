@@ -6,7 +6,7 @@ authenticated: 500 with a detail naming the variable (a deployment fault, not th
 secret itself is never echoed). Malformed JSON is 400 and an envelope that does not match the contract
 422, each with a precise detail, never a 5xx.
 
-`messages.upsert` from a customer → `shared.inbound.enqueue` (FIFO, one group per chat); our own
+`messages.upsert` from a customer → `shared.engine.inbound.enqueue` (FIFO, one group per chat); our own
 messages (`fromMe`), groups, broadcasts and numbers we cannot reply to are acknowledged and ignored.
 `messages.update` → the stored message's delivery status. Other events → acknowledged and ignored.
 No CRM or model call happens here: the answer takes milliseconds.
@@ -23,12 +23,12 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from starlette.concurrency import run_in_threadpool
 
 from functions.api.deps import SettingsDep
-from shared import inbound
-from shared.errors import ConfigError
-from shared.jobs import InboundMessage
-from shared.models import DeliveryStatus
-from shared.observability import logger
-from shared.phones import InvalidPhone, phone_from_jid
+from shared.core.jobs import InboundMessage
+from shared.core.observability import logger
+from shared.domain.errors import ConfigError
+from shared.domain.models import DeliveryStatus
+from shared.domain.phones import InvalidPhone, phone_from_jid
+from shared.engine import inbound
 
 M = TypeVar("M", bound=BaseModel)
 

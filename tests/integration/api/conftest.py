@@ -11,8 +11,8 @@ import boto3
 import pytest
 from fastapi.testclient import TestClient
 
-from shared import queues, storage
-from shared.config import reset_settings
+from shared.adapters import queues, storage
+from shared.core.config import reset_settings
 
 TOKENS = {"viewer": "viewer-token", "supervisor": "supervisor-token", "admin": "admin-token"}
 BUCKET = "cobranca-imports-test"

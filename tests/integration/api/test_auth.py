@@ -109,7 +109,7 @@ def test_cognito_groups_from_the_lambda_event(
     api: Api, monkeypatch: pytest.MonkeyPatch, claims: dict[str, Any] | None, expected: int
 ) -> None:
     """On AWS the HTTP API's JWT authorizer verified the token; the API reads the groups it passes."""
-    from shared.config import reset_settings
+    from shared.core.config import reset_settings
 
     monkeypatch.setenv("COBRANCA_AUTH_MODE", "cognito")
     reset_settings()

@@ -9,7 +9,8 @@ import boto3
 import pytest
 import requests
 
-from shared import imports, ingest
+from shared.imports import ingest
+from shared.imports import rows as row_validation
 from tests.integration.api.conftest import BUCKET, GOOD_CSV, Api, make_cpf
 
 
@@ -65,7 +66,7 @@ def test_reimporting_the_same_file_doubles_nothing(api: Api) -> None:
 def test_a_duplicate_further_back_than_the_parser_remembers_is_still_not_doubled(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(imports, "DUPLICATE_WINDOW", 4)  # the parser remembers 4 to 8 recent rows
+    monkeypatch.setattr(row_validation, "DUPLICATE_WINDOW", 4)  # the parser remembers 4 to 8 recent rows
     campaign = api.create_campaign()
     header = "nome;telefone;cpf;valor;fatura;vencimento\n"
     rows = "".join(f"Cliente {n};(11) 9{n:08d};111.444.777-35;10,00;FAT-{n};\n" for n in range(10))
@@ -85,7 +86,7 @@ def test_the_report_is_written_batch_by_batch_in_line_order(
     # far duplicates come from the data layer, after the rows around them were rejected.
     monkeypatch.setattr(ingest, "WRITE_BATCH", 3)
     monkeypatch.setattr(ingest, "ERRORS_IN_RESPONSE", 4)
-    monkeypatch.setattr(imports, "DUPLICATE_WINDOW", 2)
+    monkeypatch.setattr(row_validation, "DUPLICATE_WINDOW", 2)
     campaign = api.create_campaign()
     lines = ["nome;telefone;cpf;valor;fatura;vencimento"]
     expected: list[tuple[int, str]] = []
@@ -136,7 +137,7 @@ def test_unusable_files_get_a_precise_4xx(
 
 
 def test_file_over_the_limit_is_413(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    from shared.config import reset_settings
+    from shared.core.config import reset_settings
 
     monkeypatch.setenv("MAX_UPLOAD_BYTES", "200")
     reset_settings()

@@ -7,9 +7,16 @@ from typing import Any
 
 import pytest
 
-from shared import stats
 from shared.data import conversations, messages, promises, targets
-from shared.models import ConversationSource, ConversationStatus, Outcome, PromiseStatus, Sender, TargetState
+from shared.domain.models import (
+    ConversationSource,
+    ConversationStatus,
+    Outcome,
+    PromiseStatus,
+    Sender,
+    TargetState,
+)
+from shared.engine import stats
 from tests.integration.api.conftest import GOOD_CSV, Api
 
 
@@ -197,7 +204,7 @@ def test_optouts_are_normalized_masked_and_idempotent(api: Api) -> None:
     again = api.post("/api/voice/optouts", role="supervisor", json={"phoneNumber": "11999998888"})
     assert again.status_code == 201
     assert len(api.get("/api/voice/optouts").json()) == 2
-    from shared.optouts import is_opted_out
+    from shared.engine.optouts import is_opted_out
 
     assert is_opted_out("5511999998888", None) and is_opted_out(None, "11144477735")
 
@@ -255,7 +262,7 @@ def test_metrics_cards(api: Api) -> None:
 def test_debug_queues_report_depths(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     import boto3
 
-    from shared.config import reset_settings
+    from shared.core.config import reset_settings
 
     for name in ("whatsapp", "dialer", "post_call", "promise_monitor"):
         url = boto3.client("sqs").create_queue(QueueName=name)["QueueUrl"]

@@ -20,15 +20,15 @@ from infra.local.simulators.crm import CrmSimulator, SimInvoice
 from infra.local.simulators.evolution import EvolutionSimulator, messages_update, messages_upsert
 from infra.local.simulators.openai import OpenAISimulator
 from infra.local.simulators.server import RunningServer
-from shared import adapters
-from shared import clock as clock_module
-from shared.config import reset_settings
-from shared.crm import HttpCrmClient
+from shared.adapters import clients
+from shared.adapters.crm import HttpCrmClient
+from shared.adapters.evolution import EvolutionClient
+from shared.core import clock as clock_module
+from shared.core.config import reset_settings
 from shared.data import conversations, messages
 from shared.data import targets as targets_data
-from shared.evolution import EvolutionClient
-from shared.ids import new_id
-from shared.models import Conversation, ConversationSource, Message, Sender, Target
+from shared.domain.ids import new_id
+from shared.domain.models import Conversation, ConversationSource, Message, Sender, Target
 
 CRM_KEY = "crm-assistant-key"
 EVOLUTION_KEY = "evolution-assistant-key"
@@ -168,9 +168,9 @@ class World:
         monkeypatch.setenv("OPENAI_API_KEY", "")
         reset_settings()
         # `install` never removes a client: forget them all, then put back all but the model's.
-        crm, whatsapp = adapters.crm(), adapters.whatsapp()
-        adapters.reset()
-        adapters.install(crm=crm, whatsapp=whatsapp)
+        crm, whatsapp = clients.crm(), clients.whatsapp()
+        clients.reset()
+        clients.install(crm=crm, whatsapp=whatsapp)
 
 
 def lambda_event(batch: list[dict[str, Any]], queue_url: str) -> dict[str, Any]:

@@ -16,11 +16,11 @@ from infra.local.simulators.crm import CrmSimulator
 from infra.local.simulators.evolution import EvolutionSimulator
 from infra.local.simulators.openai import OpenAISimulator
 from infra.local.simulators.server import serve_in_thread
-from shared import adapters, queues, schedules
-from shared import clock as clock_module
-from shared.config import CrmConfig, EvolutionConfig, reset_settings
-from shared.crm import HttpCrmClient
-from shared.evolution import EvolutionClient
+from shared.adapters import clients, promise_schedules, queues
+from shared.adapters.crm import HttpCrmClient
+from shared.adapters.evolution import EvolutionClient
+from shared.core import clock as clock_module
+from shared.core.config import CrmConfig, EvolutionConfig, reset_settings
 from tests.integration.assistant.assistant_world import (
     CRM_KEY,
     EVOLUTION_KEY,
@@ -102,7 +102,7 @@ def world(
         monkeypatch.setenv(name, value)
     _reset()
     # No SDK retries: a failure in a test costs milliseconds, not seconds.
-    adapters.install(crm=servers.crm_client, whatsapp=servers.evolution_client, openai=servers.model_client)
+    clients.install(crm=servers.crm_client, whatsapp=servers.evolution_client, openai=servers.model_client)
     from functions.api.app import create_app
 
     with TestClient(create_app()) as api:
@@ -113,5 +113,5 @@ def world(
 def _reset() -> None:
     reset_settings()
     queues.reset()
-    schedules.reset()
-    adapters.reset()
+    promise_schedules.reset()
+    clients.reset()

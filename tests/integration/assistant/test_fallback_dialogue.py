@@ -10,11 +10,11 @@ import pytest
 from openai import OpenAI
 
 from infra.local.simulators.openai import RATE_LIMITED, Failure, Hang, Malformed
-from shared import adapters
-from shared.config import get_settings
+from shared.adapters import clients
+from shared.core.config import get_settings
 from shared.data import conversations, promises
 from shared.data import targets as targets_data
-from shared.models import ConversationStatus, Outcome, TargetState
+from shared.domain.models import ConversationStatus, Outcome, TargetState
 from tests.integration.assistant.assistant_world import DOCUMENT, OPENAI_KEY, OTHER_DOCUMENT, World
 
 
@@ -30,7 +30,7 @@ def test_the_fallback_dialogue_answers_when_the_model_fails(world: World, maria,
     world.model.responder = lambda request: outage
     if isinstance(outage, Hang):  # a client that gives up before the fake answers
         base_url = get_settings().openai_base_url
-        adapters.install(openai=OpenAI(api_key=OPENAI_KEY, base_url=base_url, timeout=0.3, max_retries=0))
+        clients.install(openai=OpenAI(api_key=OPENAI_KEY, base_url=base_url, timeout=0.3, max_retries=0))
 
     [reply] = world.turn("Oi, vi a mensagem")
 

@@ -8,10 +8,10 @@ import json
 import pytest
 
 from infra.local.simulators.openai import text
-from shared import handoff
 from shared.data import conversations, messages, optouts
 from shared.data import targets as targets_data
-from shared.models import Outcome, Sender, TargetState
+from shared.domain.models import Outcome, Sender, TargetState
+from shared.engine import handoff
 from tests.integration.assistant.assistant_world import DOCUMENT, JID, PHONE, World
 
 
@@ -40,8 +40,8 @@ def test_the_same_webhook_delivered_twice_gets_one_reply(world: World, maria):
     assert first.json() == {"queued": True} and again.json() == {"ignored": "duplicate"}
     world.drain()
     # SQS may still redeliver a job (at-least-once): the handler recognises an answered message.
-    from shared.inbound import handle
-    from shared.jobs import InboundMessage
+    from shared.core.jobs import InboundMessage
+    from shared.engine.inbound import handle
 
     redelivered = handle(InboundMessage(message_id="3EB0AAAA0001", remote_jid=JID, phone=PHONE, text="Olá"))
 

@@ -11,7 +11,7 @@ import pytest
 from infra.local.simulators.openai import call, text, tool_calls
 from shared.data import conversations, promises
 from shared.data import targets as targets_data
-from shared.models import Outcome, PromiseStatus, TargetState
+from shared.domain.models import Outcome, PromiseStatus, TargetState
 from tests.integration.assistant.assistant_world import DOCUMENT, World
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from infra.local.simulators.openai import call, text, tool_calls
 from shared.data import conversations, promises
-from shared.models import Conversation
+from shared.domain.models import Conversation
 from tests.integration.assistant.assistant_world import DOCUMENT, OTHER_DOCUMENT, World
 
 
@@ -203,8 +203,8 @@ def test_an_inbound_customer_without_a_target_is_linked_by_the_document_they_typ
 def test_the_tools_are_channel_neutral_a_voice_call_uses_the_same_guards(world: World, maria):
     from shared.assistant import ToolContext, invoke
     from shared.data import messages as messages_data
-    from shared.ids import new_id
-    from shared.models import Channel, ConversationSource, Message, Sender
+    from shared.domain.ids import new_id
+    from shared.domain.models import Channel, ConversationSource, Message, Sender
 
     target, _ = maria
     call_conversation = conversations.create(

@@ -37,7 +37,7 @@ def test_the_token_is_accepted_in_the_header_or_as_the_body_apikey(world: World)
 def test_without_a_configured_token_the_webhook_refuses_everything_with_a_clear_500(
     world: World, monkeypatch
 ):
-    from shared.config import reset_settings
+    from shared.core.config import reset_settings
 
     monkeypatch.delenv("EVOLUTION_WEBHOOK_TOKEN")
     reset_settings()

@@ -20,12 +20,13 @@ from infra.local.simulators.crm import CrmSimulator
 from infra.local.simulators.evolution import EvolutionSimulator
 from infra.local.simulators.server import serve_in_thread
 from infra.local.simulators.twilio import TwilioSimulator
-from shared import adapters, outreach, queues
-from shared import clock as clock_module
-from shared.config import get_settings, reset_settings
-from shared.crm import HttpCrmClient
-from shared.evolution import EvolutionClient
-from shared.twilio_voice import TwilioVoice
+from shared.adapters import clients, queues
+from shared.adapters.crm import HttpCrmClient
+from shared.adapters.evolution import EvolutionClient
+from shared.adapters.twilio_voice import TwilioVoice
+from shared.core import clock as clock_module
+from shared.core.config import get_settings, reset_settings
+from shared.engine import outreach
 from tests.integration.engine.engine_world import (
     BRIDGE_URL,
     COMPANY_CNPJ,
@@ -118,15 +119,15 @@ def engine(
         monkeypatch.delenv(name, raising=False)
     reset_settings()
     queues.reset()
-    adapters.reset()
+    clients.reset()
     outreach.reset_idempotency()
-    adapters.install(
+    clients.install(
         **_fast_adapters(
             simulator_servers["crm"][1], simulator_servers["evolution"][1], simulator_servers["twilio"][1]
         )
     )
     yield Engine(sqs, crm, evolution, twilio, urls, arns, dlq_urls, clock)
-    adapters.reset()
+    clients.reset()
     outreach.reset_idempotency()
     queues.reset()
     reset_settings()

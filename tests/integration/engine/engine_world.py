@@ -25,12 +25,12 @@ from functions.whatsapp import outreach as whatsapp
 from infra.local.simulators.crm import CrmSimulator, SimInvoice
 from infra.local.simulators.evolution import EvolutionSimulator
 from infra.local.simulators.twilio import TwilioSimulator
-from shared import clock as clock_module
-from shared import scheduling
+from shared.core import clock as clock_module
 from shared.data import campaigns as campaigns_data
 from shared.data import targets as targets_data
-from shared.ids import new_id, target_id
-from shared.models import Campaign, CampaignStatus, Channel, ContactMethod, Target, TargetState
+from shared.domain.ids import new_id, target_id
+from shared.domain.models import Campaign, CampaignStatus, Channel, ContactMethod, Target, TargetState
+from shared.engine import sweep
 
 CRM_KEY = "crm-engine-key"
 EVOLUTION_KEY = "evolution-engine-key"
@@ -180,7 +180,7 @@ class Engine:
     ) -> Target:
         """A target taken by the scheduler on `channel`, its job on the channel's queue (attempt 1)."""
         target = self.target(campaign, seed, **kwargs)
-        return scheduling.schedule(target, [TargetState.PENDING], channel)
+        return sweep.schedule(target, [TargetState.PENDING], channel)
 
     def tick(self, campaign_id: str | None = None) -> DrainReport:
         """What the EventBridge cron (or an activation) does: a tick on the scheduler queue, handled."""

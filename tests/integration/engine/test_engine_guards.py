@@ -7,11 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from shared import optouts
 from shared.data import campaigns as campaigns_data
 from shared.data import contact_log, counters
 from shared.data import promises as promises_data
-from shared.models import CampaignStatus, Channel, Outcome, TargetState
+from shared.domain.models import CampaignStatus, Channel, Outcome, TargetState
+from shared.engine import optouts
 from tests.integration.engine.engine_world import Engine, invoice
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)  # Monday 09:00 in São Paulo (the `clock` fixture)

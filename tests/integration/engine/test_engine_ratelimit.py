@@ -7,10 +7,10 @@ import time
 
 import pytest
 
+from shared.adapters.ratelimit import RateLimited, RateLimiter, limiter_for
 from shared.data import counters
 from shared.data import ratelimit as pointers
-from shared.models import Channel
-from shared.ratelimit import RateLimited, RateLimiter, limiter_for
+from shared.domain.models import Channel
 
 T0 = 1_741_608_000.0  # any wall-clock instant
 
@@ -110,7 +110,7 @@ def test_the_limiter_really_waits_on_the_wall_clock(tables):
 
 
 def test_each_channel_is_limited_at_its_configured_capacity(tables, monkeypatch: pytest.MonkeyPatch):
-    from shared.config import reset_settings
+    from shared.core.config import reset_settings
 
     monkeypatch.setenv("WHATSAPP_MESSAGES_PER_SECOND", "8")
     monkeypatch.setenv("VOICE_CALLS_PER_SECOND", "2")

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from shared import campaigns as campaign_rules
-from shared import scheduling, upkeep
-from shared.config import reset_settings
+from shared.core.config import reset_settings
+from shared.core.jobs import SchedulerTick
 from shared.data import targets as targets_data
-from shared.jobs import SchedulerTick
-from shared.models import CampaignStatus, Channel, ContactMethod, Outcome, TargetState
+from shared.domain.models import CampaignStatus, Channel, ContactMethod, Outcome, TargetState
+from shared.engine import campaigns as campaign_rules
+from shared.engine import sweep, upkeep
 from tests.integration.engine.engine_world import Engine
 
 
@@ -167,16 +167,16 @@ def test_a_tick_takes_at_most_capacity_times_tick_length_and_spreads_the_delays(
     campaign = engine.campaign()
     engine.targets(campaign, range(100, 120))
 
-    first = scheduling.sweep(SchedulerTick())
+    first = sweep.sweep(SchedulerTick())
 
     assert [d.delay_seconds for d in first.dispatched] == list(range(0, 300, 20))
     assert engine.depth("whatsapp") == {"visible": 1, "delayed": 14}  # the queue holds one tick of work
 
-    again = scheduling.sweep(SchedulerTick())  # an overlapping tick: the channel is already booked
+    again = sweep.sweep(SchedulerTick())  # an overlapping tick: the channel is already booked
     assert again.dispatched == []
 
     engine.clock.advance(timedelta(seconds=300))
-    third = scheduling.sweep(SchedulerTick())
+    third = sweep.sweep(SchedulerTick())
 
     assert [d.delay_seconds for d in third.dispatched] == list(range(0, 100, 20))
     assert len({d.target_id for d in first.dispatched + third.dispatched}) == 20
@@ -188,10 +188,10 @@ def test_an_overlapping_tick_only_fills_what_is_left_of_the_horizon(
     _capacity(monkeypatch, "0.05")
     campaign = engine.campaign()
     engine.targets(campaign, range(200, 225))
-    scheduling.sweep(SchedulerTick())
+    sweep.sweep(SchedulerTick())
 
     engine.clock.advance(timedelta(seconds=120))  # an activation two minutes after the cron's tick
-    overlapping = scheduling.sweep(SchedulerTick())
+    overlapping = sweep.sweep(SchedulerTick())
 
     # The first sweep booked until +300 s; 120 s later only 120 s of room remain ahead of now + 300 s.
     assert [d.delay_seconds for d in overlapping.dispatched] == list(range(180, 300, 20))
@@ -203,7 +203,7 @@ def test_campaigns_share_a_channel_fairly(engine: Engine, monkeypatch: pytest.Mo
     engine.targets(big, range(300, 315))
     engine.targets(small, range(340, 343))
 
-    report = scheduling.sweep(SchedulerTick())
+    report = sweep.sweep(SchedulerTick())
 
     # First pass: 5 each at most (small has 3); second pass: the 1 left goes to whoever has more.
     taken = [d.target_id for d in report.dispatched]
@@ -222,7 +222,7 @@ def test_each_channel_has_its_own_capacity(engine: Engine, monkeypatch: pytest.M
     engine.targets(messages, range(400, 408))
     engine.targets(calls, range(500, 505))
 
-    report = scheduling.sweep(SchedulerTick())
+    report = sweep.sweep(SchedulerTick())
 
     assert report.per_channel() == {"whatsapp": 6, "voice": 3}
     assert [d.delay_seconds for d in report.dispatched if d.channel is Channel.VOICE] == [0, 100, 200]
@@ -243,7 +243,7 @@ def test_a_target_another_worker_took_first_is_skipped_not_an_error(engine: Engi
 
     data_client.meta.events.register("before-parameter-build.dynamodb.UpdateItem", another_worker_wins)
     try:
-        report = scheduling.sweep(SchedulerTick())
+        report = sweep.sweep(SchedulerTick())
     finally:
         data_client.meta.events.unregister("before-parameter-build.dynamodb.UpdateItem", another_worker_wins)
 

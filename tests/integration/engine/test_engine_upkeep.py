@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from shared import upkeep
 from shared.data import targets as targets_data
-from shared.models import Campaign, CampaignStatus, Channel, ContactMethod, Outcome, TargetState
+from shared.domain.models import Campaign, CampaignStatus, Channel, ContactMethod, Outcome, TargetState
+from shared.engine import upkeep
 from tests.integration.engine.engine_world import Engine
 
 

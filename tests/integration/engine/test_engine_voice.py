@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from shared import adapters, outreach
-from shared.config import get_settings
+from shared.adapters import clients
+from shared.adapters.twilio_voice import TwilioVoice
+from shared.core.config import get_settings
 from shared.data import counters
 from shared.data import targets as targets_data
-from shared.models import Channel, ContactMethod, Outcome, TargetState
-from shared.twilio_voice import TwilioVoice
+from shared.domain.models import Channel, ContactMethod, Outcome, TargetState
+from shared.engine import outreach
 from tests.integration.engine.engine_world import TWILIO_NUMBER, WEBHOOK_BASE, Engine
 
 
@@ -55,7 +56,7 @@ def test_a_call_twilio_refuses_is_concluded_as_a_failed_attempt(engine: Engine):
     )
     target = engine.scheduled(campaign, 5, channel=Channel.VOICE)
     config = get_settings().twilio()
-    adapters.install(
+    clients.install(
         voice=TwilioVoice(
             type(config)(
                 config.account_sid, type(config.auth_token)("wrong"), config.phone_number, config.api_base_url
@@ -81,7 +82,7 @@ def test_twilio_unreachable_leaves_the_job_for_sqs_and_calls_once_it_is_back(eng
     target = engine.scheduled(campaign, 6, channel=Channel.VOICE)
     config = get_settings().twilio()
     dead = type(config)(config.account_sid, config.auth_token, config.phone_number, "http://127.0.0.1:9")
-    adapters.install(voice=TwilioVoice(dead, WEBHOOK_BASE, timeout=0.5))
+    clients.install(voice=TwilioVoice(dead, WEBHOOK_BASE, timeout=0.5))
 
     first = engine.drain("dialer", max_rounds=1)
 
@@ -89,7 +90,7 @@ def test_twilio_unreachable_leaves_the_job_for_sqs_and_calls_once_it_is_back(eng
     stored = engine.get(target)
     assert stored.state is TargetState.SCHEDULED and stored.attempt_count == 0 and stored.call_sid is None
 
-    adapters.install(voice=TwilioVoice(config, WEBHOOK_BASE, timeout=5.0))
+    clients.install(voice=TwilioVoice(config, WEBHOOK_BASE, timeout=5.0))
     engine.drain("dialer")
 
     assert len(engine.twilio.calls_to(f"+{target.phone}")) == 1
@@ -99,7 +100,7 @@ def test_twilio_unreachable_leaves_the_job_for_sqs_and_calls_once_it_is_back(eng
 def test_a_dialer_without_its_webhook_url_gives_the_target_back_and_calls_nobody(engine: Engine):
     campaign = engine.campaign(contact_method=ContactMethod.VOICE, fallback_order=[Channel.VOICE])
     target = engine.scheduled(campaign, 7, channel=Channel.VOICE)
-    adapters.install(voice=TwilioVoice(get_settings().twilio(), "", timeout=5.0))  # WEBHOOK_BASE_URL unset
+    clients.install(voice=TwilioVoice(get_settings().twilio(), "", timeout=5.0))  # WEBHOOK_BASE_URL unset
 
     first = engine.drain("dialer", max_rounds=1)
 

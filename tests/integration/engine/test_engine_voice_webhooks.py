@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from infra.local.simulators.twilio import SimCall, signature_for
-from shared import stream_tokens
-from shared.models import Channel, ContactMethod
+from shared.adapters import stream_tokens
+from shared.domain.models import Channel, ContactMethod
 from tests.integration.engine.engine_world import BRIDGE_URL, TWILIO_TOKEN, WEBHOOK_BASE, Engine
 
 STATUS_PATH = "/api/voice/webhooks/twilio/status"

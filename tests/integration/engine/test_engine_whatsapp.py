@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from shared import adapters, queues, routing, scheduling
-from shared.config import get_settings
+from shared.adapters import clients, queues
+from shared.adapters.evolution import EvolutionClient
+from shared.core.config import get_settings
 from shared.data import contact_log, conversations, counters, messages
 from shared.data import targets as targets_data
-from shared.evolution import EvolutionClient
-from shared.models import (
+from shared.domain.models import (
     Channel,
     ContactMethod,
     ConversationSource,
@@ -22,6 +22,7 @@ from shared.models import (
     Sender,
     TargetState,
 )
+from shared.engine import routing, sweep
 from tests.integration.engine.engine_world import Engine
 
 
@@ -113,7 +114,7 @@ def test_an_existing_chat_is_reused_and_pointed_at_the_new_debtor(engine: Engine
             identity_confirmed=True,
         )
     )
-    scheduling.schedule(target, [TargetState.PENDING], Channel.WHATSAPP)
+    sweep.schedule(target, [TargetState.PENDING], Channel.WHATSAPP)
 
     engine.drain("whatsapp")
 
@@ -170,7 +171,7 @@ def test_a_message_evolution_refuses_is_a_failed_attempt_not_a_retry(engine: Eng
     campaign = engine.campaign()
     target = engine.scheduled(campaign, 7)
     wrong_key = get_settings().evolution()
-    adapters.install(
+    clients.install(
         whatsapp=EvolutionClient(
             type(wrong_key)(wrong_key.url, type(wrong_key.api_key)("wrong-key"), wrong_key.instance),
             timeout=5.0,

@@ -11,9 +11,9 @@ import pytest
 from infra.local.simulators.crm import CrmSimulator
 from infra.local.simulators.server import RunningServer, serve_in_thread
 from infra.local.simulators.twilio import TwilioSimulator
-from shared import adapters, schedules
-from shared import clock as clock_module
-from shared.config import reset_settings
+from shared.adapters import clients, promise_schedules
+from shared.core import clock as clock_module
+from shared.core.config import reset_settings
 from tests.integration.lifecycle.lifecycle_world import (
     CRM_KEY,
     GROUP,
@@ -76,8 +76,8 @@ def world(
     scheduler_client.create_schedule_group(Name=GROUP)  # the CDK app creates it
     # One client per test for the adapter and the test's own reads (a client costs ~50 ms to build);
     # test_promise_lifecycle.py also covers the adapter built from settings by `get_scheduler()`.
-    schedules.set_scheduler(
-        schedules.EventBridgePromiseScheduler(
+    promise_schedules.set_scheduler(
+        promise_schedules.EventBridgePromiseScheduler(
             group_name=GROUP,
             queue_arn=MONITOR_QUEUE_ARN,
             role_arn=ROLE_ARN,
@@ -90,5 +90,5 @@ def world(
 
 def _reset_adapters() -> None:
     reset_settings()
-    schedules.reset()
-    adapters.reset()
+    promise_schedules.reset()
+    clients.reset()

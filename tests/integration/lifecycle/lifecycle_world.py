@@ -18,13 +18,13 @@ from functions.post_call import handler as post_call
 from functions.promise_monitor import handler as promise_monitor
 from infra.local.simulators.crm import CrmSimulator, SimInvoice
 from infra.local.simulators.twilio import SimCall, TwilioSimulator
-from shared import clock as clock_module
-from shared.config import get_settings
+from shared.adapters.twilio_voice import TwilioVoice
+from shared.core import clock as clock_module
+from shared.core.config import get_settings
 from shared.data import campaigns as campaigns_data
 from shared.data import targets as targets_data
-from shared.ids import new_id, target_id
-from shared.models import Campaign, Channel, Target, TargetState
-from shared.twilio_voice import TwilioVoice
+from shared.domain.ids import new_id, target_id
+from shared.domain.models import Campaign, Channel, Target, TargetState
 
 CRM_KEY = "crm-lifecycle-key"
 TWILIO_SID = "AC" + "1" * 32

@@ -16,14 +16,16 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.config import Config
 
-from shared import promises, queues, schedules, upkeep
-from shared.config import reset_settings
+from shared.adapters import promise_schedules, queues
+from shared.core.config import reset_settings
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
-from shared.errors import InvalidInput
-from shared.models import Outcome, PaymentMethod, Promise, PromiseStatus, Target, TargetState
-from shared.phones import timezone_for_phone
-from shared.stats import campaign_stats, global_metrics
+from shared.domain import promise_rules
+from shared.domain.errors import InvalidInput
+from shared.domain.models import Outcome, PaymentMethod, Promise, PromiseStatus, Target, TargetState
+from shared.domain.phones import timezone_for_phone
+from shared.engine import promises, upkeep
+from shared.engine.stats import campaign_stats, global_metrics
 from tests.integration.lifecycle.lifecycle_world import (
     GROUP,
     MONITOR_QUEUE_ARN,
@@ -114,7 +116,7 @@ def test_rejected_registrations_carry_their_code_and_change_nothing(
     campaign = world.campaign()
     target = world.target(campaign)
 
-    with pytest.raises(promises.PromiseRejected) as rejected:
+    with pytest.raises(promise_rules.PromiseRejected) as rejected:
         register(target, day, amount)
 
     assert rejected.value.code == code
@@ -131,7 +133,7 @@ def test_the_promise_window_follows_promise_max_days(
     reset_settings()
     target = world.target(world.campaign())
 
-    with pytest.raises(promises.PromiseRejected) as rejected:
+    with pytest.raises(promise_rules.PromiseRejected) as rejected:
         register(target, date(2025, 3, 16))
     assert rejected.value.code == "date_too_far"
     assert register(target, date(2025, 3, 15)).status is PromiseStatus.PENDING
@@ -323,7 +325,7 @@ def test_promise_survives_a_scheduler_that_is_not_configured(
 ) -> None:
     monkeypatch.delenv("SCHEDULER_ROLE_ARN")
     reset_settings()
-    schedules.reset()  # built from settings again: now incomplete
+    promise_schedules.reset()  # built from settings again: now incomplete
     target = world.target(world.campaign())
 
     promise = register(target, FRIDAY)
@@ -334,7 +336,7 @@ def test_promise_survives_a_scheduler_that_is_not_configured(
 
 
 def test_the_scheduler_built_from_settings_stores_the_schedule(world: Lifecycle) -> None:
-    schedules.reset()
+    promise_schedules.reset()
     target = world.target(world.campaign())
 
     promise = register(target, FRIDAY)
@@ -348,7 +350,7 @@ def test_scheduler_unreachable_the_promise_stands_and_the_monitor_check_is_retri
     add_debtor(world.crm)
     target = world.target(world.campaign())
     promise = register(target, FRIDAY)  # scheduled while EventBridge answered
-    previous = schedules.set_scheduler(_unreachable_scheduler())
+    previous = promise_schedules.set_scheduler(_unreachable_scheduler())
 
     again = register(target, date(2025, 3, 20))  # renegotiated while it does not
     world.clock.set(datetime(2025, 3, 21, 12, 0, tzinfo=UTC))
@@ -357,12 +359,12 @@ def test_scheduler_unreachable_the_promise_stands_and_the_monitor_check_is_retri
 
     assert promises_data.get(promise.id).status is PromiseStatus.RENEGOTIATED
     assert promises_data.get(again.id).status is PromiseStatus.PENDING
-    schedules.set_scheduler(previous)
+    promise_schedules.set_scheduler(previous)
     assert failed_ids(world.check({"promiseId": again.id})) == []
     assert promises_data.get(again.id).next_check_at == datetime(2025, 3, 22, 12, 0, tzinfo=UTC)
 
 
-def _unreachable_scheduler() -> schedules.EventBridgePromiseScheduler:
+def _unreachable_scheduler() -> promise_schedules.EventBridgePromiseScheduler:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
@@ -371,7 +373,7 @@ def _unreachable_scheduler() -> schedules.EventBridgePromiseScheduler:
         endpoint_url=f"http://127.0.0.1:{closed_port}",
         config=Config(retries={"total_max_attempts": 1}, connect_timeout=0.5, read_timeout=0.5),
     )
-    return schedules.EventBridgePromiseScheduler(
+    return promise_schedules.EventBridgePromiseScheduler(
         group_name=GROUP, queue_arn=MONITOR_QUEUE_ARN, role_arn=ROLE_ARN, scheduler_client=client
     )
 
@@ -388,9 +390,9 @@ def test_a_check_whose_schedule_was_never_created_is_queued_by_the_upkeep(
         add_debtor(world.crm, document)
     campaign = world.campaign()
     lost = register(world.target(campaign), FRIDAY)  # Friday 14/03: first check Sat 09:00
-    previous = schedules.set_scheduler(_unreachable_scheduler())
+    previous = promise_schedules.set_scheduler(_unreachable_scheduler())
     unscheduled = register(world.target(campaign, document="11144477735"), FRIDAY)
-    schedules.set_scheduler(previous)
+    promise_schedules.set_scheduler(previous)
     fine = register(world.target(campaign, document="39053344705"), date(2025, 3, 20))
 
     world.clock.set(datetime(2025, 3, 15, 13, 30, tzinfo=UTC))  # Sat 10:30 São Paulo: not yet missed

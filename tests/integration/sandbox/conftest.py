@@ -20,7 +20,7 @@ from infra.local.aws import LocalAws, Provisioned, provision
 from infra.local.clock import SandboxClock
 from infra.local.runtime import LocalRuntime
 from infra.local.topology import QueueSpec
-from shared import clock as clock_module
+from shared.core import clock as clock_module
 
 # Monday 2025-03-10, 09:00 in São Paulo.
 START = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)

@@ -14,7 +14,7 @@ from functions.api import errors
 from functions.api.app import create_app
 from infra.local.clock import SandboxClock
 from infra.local.dev_routes import dev_router
-from shared.config import reset_settings
+from shared.core.config import reset_settings
 
 START = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 TOKENS = "viewer:v-token,supervisor:s-token,admin:a-token"

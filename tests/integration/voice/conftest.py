@@ -36,13 +36,13 @@ from containers.voice_bridge.settings import BridgeSettings
 from infra.local.simulators import server as sim_server
 from infra.local.simulators.crm import CrmSimulator, SimInvoice
 from infra.local.simulators.twilio import TwilioSimulator
-from shared import adapters, queues, schedules, stream_tokens
-from shared import clock as clock_module
-from shared.config import CrmConfig, get_settings, reset_settings
-from shared.crm import HttpCrmClient
+from shared.adapters import clients, promise_schedules, queues, stream_tokens
+from shared.adapters.crm import HttpCrmClient
+from shared.adapters.twilio_voice import TwilioVoice
+from shared.core import clock as clock_module
+from shared.core.config import CrmConfig, get_settings, reset_settings
 from shared.data import targets as targets_data
-from shared.models import Channel, Target, TargetState
-from shared.twilio_voice import TwilioVoice
+from shared.domain.models import Channel, Target, TargetState
 
 TWILIO_SID = "AC" + "1" * 32
 TWILIO_TOKEN = "twilio-voice-token"
@@ -462,7 +462,7 @@ def voice(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     _reset()
-    adapters.install(crm=HttpCrmClient(CrmConfig(servers.url("crm"), SecretStr(CRM_KEY)), timeout=2.0))
+    clients.install(crm=HttpCrmClient(CrmConfig(servers.url("crm"), SecretStr(CRM_KEY)), timeout=2.0))
     # The dialer placed the call: Twilio knows it (so it can be hung up), the target is `calling`.
     created, _ = targets_data.insert_new([make_target(campaign_id="C-VOZ", phone=PHONE, document=DOCUMENT)])
     if servers.dialer is None:
@@ -496,5 +496,5 @@ def voice(
 def _reset() -> None:
     reset_settings()
     queues.reset()
-    schedules.reset()
-    adapters.reset()
+    promise_schedules.reset()
+    clients.reset()

@@ -12,10 +12,10 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from shared import stream_tokens
+from shared.adapters import stream_tokens
 from shared.data import conversations, messages, promises
 from shared.data import targets as targets_data
-from shared.models import Channel, Outcome, Sender
+from shared.domain.models import Channel, Outcome, Sender
 from tests.integration.voice.conftest import (
     DOCUMENT,
     MODEL,

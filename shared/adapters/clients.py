@@ -1,0 +1,125 @@
+"""The process's clients to the outside world: the CRM, Evolution (WhatsApp), Twilio (voice) and the
+chat model. Each is built from the settings on first use and then reused, so a warm Lambda or the
+voice bridge keeps its connection pools. Tests and the sandbox `install` their own clients (short
+timeouts, simulators) and call `reset` when the environment changes. Nothing runs at import time.
+
+This module imports only `shared.core.config`, the three client modules and `openai`, and none of them
+imports it back, so any module can import it without creating a cycle.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Final
+
+from openai import OpenAI
+
+from shared.adapters.crm import CrmClient, HttpCrmClient
+from shared.adapters.evolution import EvolutionClient, WhatsAppSender
+from shared.adapters.twilio_voice import TwilioVoice, VoiceCaller
+from shared.core.config import get_settings
+
+# The CRM is asked inside an assistant turn as well as by the workers: short enough for a turn.
+CRM_TIMEOUT_SECONDS: Final = 8.0
+# A WhatsApp turn must stay well inside the inbound queue's visibility timeout; one quick retry of a
+# transient failure, then the fallback dialogue answers instead.
+OPENAI_TIMEOUT_SECONDS: Final = 20.0
+OPENAI_MAX_RETRIES: Final = 1
+
+
+@dataclass
+class _Clients:
+    """The clients in use. An installed client takes the same slot as a built one, so it wins over
+    it, and `reset` forgets both."""
+
+    crm: CrmClient | None = None
+    whatsapp: WhatsAppSender | None = None
+    voice: VoiceCaller | None = None
+    openai: OpenAI | None = None
+    # No OPENAI_API_KEY resolves to None, which is not "not built yet".
+    openai_resolved: bool = False
+
+
+_lock = threading.Lock()
+_clients = _Clients()
+
+
+def crm() -> CrmClient:
+    """The CRM client. Raises `ConfigError` naming the missing variables when the CRM is not
+    configured."""
+    with _lock:
+        client = _clients.crm
+        if client is None:
+            client = _clients.crm = HttpCrmClient(get_settings().crm(), timeout=CRM_TIMEOUT_SECONDS)
+        return client
+
+
+def whatsapp() -> WhatsAppSender:
+    """The Evolution client, used for campaign messages and for replies. Raises `ConfigError` when
+    Evolution is not configured."""
+    with _lock:
+        client = _clients.whatsapp
+        if client is None:
+            client = _clients.whatsapp = EvolutionClient(get_settings().evolution())
+        return client
+
+
+def voice() -> VoiceCaller:
+    """Twilio. Raises `ConfigError` naming the missing TWILIO_* variables.
+
+    WEBHOOK_BASE_URL is not needed to build it: post-call and the bridge only hang up, and the upkeep
+    only asks for a call's state. `place_call` raises `ConfigError` when it is missing.
+    """
+    with _lock:
+        client = _clients.voice
+        if client is None:
+            settings = get_settings()
+            client = _clients.voice = TwilioVoice(settings.twilio(), settings.webhook_base_url or "")
+        return client
+
+
+def openai() -> OpenAI | None:
+    """The chat model's client, honouring OPENAI_BASE_URL. Returns None when OPENAI_API_KEY is not set,
+    and the assistant then answers with its fallback dialogue."""
+    with _lock:
+        if not _clients.openai_resolved:
+            settings = get_settings()
+            key = settings.openai_api_key
+            if key is not None and key.get_secret_value():
+                _clients.openai = OpenAI(
+                    api_key=key.get_secret_value(),
+                    base_url=settings.openai_base_url or None,
+                    timeout=OPENAI_TIMEOUT_SECONDS,
+                    max_retries=OPENAI_MAX_RETRIES,
+                )
+            _clients.openai_resolved = True
+        return _clients.openai
+
+
+def install(
+    *,
+    crm: CrmClient | None = None,
+    whatsapp: WhatsAppSender | None = None,
+    voice: VoiceCaller | None = None,
+    openai: OpenAI | None = None,
+) -> None:
+    """Use these clients instead of the ones built from the settings. Tests install clients with short
+    timeouts and the sandbox installs its simulators. None leaves that client as it is."""
+    with _lock:
+        if crm is not None:
+            _clients.crm = crm
+        if whatsapp is not None:
+            _clients.whatsapp = whatsapp
+        if voice is not None:
+            _clients.voice = voice
+        if openai is not None:
+            _clients.openai, _clients.openai_resolved = openai, True
+
+
+def reset() -> None:
+    """Forget installed and built clients, so the next use builds them again from the settings. Tests
+    and the sandbox call this after changing the environment."""
+    global _clients
+    with _lock:
+        _clients = _Clients()

@@ -1,0 +1,85 @@
+"""Evolution API v2 (WhatsApp), SPEC §3: `POST /message/sendText/{instance}` with header `apikey`.
+
+A 400 whose `response.message[].exists` is false is definitive (`NotOnWhatsApp`). 429, 5xx and
+timeouts raise `EvolutionUnavailable`: the SQS message is retried with backoff, then dead-lettered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+
+from shared.core.config import EvolutionConfig
+from shared.domain.errors import DomainError, ServiceUnavailable
+
+
+class NotOnWhatsApp(DomainError):
+    code = "not_on_whatsapp"
+
+
+class EvolutionUnavailable(ServiceUnavailable):
+    code = "evolution_unavailable"
+
+
+class EvolutionRejected(DomainError):
+    """A 4xx other than not-on-WhatsApp: our request or credentials are wrong; retrying won't help."""
+
+    code = "evolution_rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class SentMessage:
+    id: str | None  # None when Evolution accepted the message but its body could not be read
+    remote_jid: str | None
+    status: str
+
+
+class WhatsAppSender(Protocol):
+    def send_text(self, number: str, text: str, *, delay_ms: int | None = None) -> SentMessage: ...
+
+
+class EvolutionClient:
+    def __init__(self, config: EvolutionConfig, *, timeout: float = 10.0, client: httpx.Client | None = None):
+        self._url = f"{config.url}/message/sendText/{config.instance}"
+        self._headers = {"apikey": config.api_key.get_secret_value()}
+        self._http = client or httpx.Client(timeout=timeout)
+
+    def send_text(self, number: str, text: str, *, delay_ms: int | None = None) -> SentMessage:
+        body: dict[str, Any] = {"number": number, "text": text}
+        if delay_ms is not None:
+            body["delay"] = delay_ms
+        try:
+            response = self._http.post(self._url, json=body, headers=self._headers)
+        except httpx.HTTPError as exc:
+            raise EvolutionUnavailable(f"Evolution request failed: {type(exc).__name__}") from None
+        if response.status_code in (200, 201):
+            return _parse_sent(response)
+        if response.status_code == 429 or response.status_code >= 500:
+            raise EvolutionUnavailable(f"Evolution answered HTTP {response.status_code}")
+        if response.status_code == 400 and _says_not_on_whatsapp(response):
+            raise NotOnWhatsApp("the number is not on WhatsApp")
+        raise EvolutionRejected(f"Evolution refused the message: HTTP {response.status_code}")
+
+
+def _parse_sent(response: httpx.Response) -> SentMessage:
+    try:
+        body = response.json()
+        key = body["key"]
+        return SentMessage(
+            id=str(key["id"]), remote_jid=str(key["remoteJid"]), status=str(body.get("status", ""))
+        )
+    except (ValueError, KeyError, TypeError):
+        # Accepted is accepted: retrying an unreadable 2xx would send the customer a second message.
+        return SentMessage(id=None, remote_jid=None, status="UNKNOWN")
+
+
+def _says_not_on_whatsapp(response: httpx.Response) -> bool:
+    try:
+        messages = response.json()["response"]["message"]
+    except (ValueError, KeyError, TypeError):
+        return False
+    return isinstance(messages, list) and any(
+        isinstance(m, dict) and m.get("exists") is False for m in messages
+    )

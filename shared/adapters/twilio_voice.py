@@ -1,0 +1,132 @@
+"""Twilio Programmable Voice through the official SDK (SPEC §3): outbound calls, hang-up, the
+`<Connect><Stream>` TwiML and webhook signature validation."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import NamedTuple, Protocol
+
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+from twilio.twiml.voice_response import Connect, VoiceResponse
+
+from shared.core.config import TwilioConfig
+from shared.domain.errors import ConfigError, DomainError, ServiceUnavailable
+
+STATUS_CALLBACK_EVENTS = ["initiated", "ringing", "answered", "completed"]
+TWIML_PATH = "/api/voice/twiml/{target_id}"
+STATUS_PATH = "/api/voice/webhooks/twilio/status"
+
+
+class TwilioUnavailable(ServiceUnavailable):
+    code = "twilio_unavailable"
+
+
+class CallRejected(DomainError):
+    """Twilio refused the call for a reason retrying will not fix (invalid number, blocked...)."""
+
+    code = "call_rejected"
+
+
+class CallState(NamedTuple):
+    """What Twilio says of a call now: `status` as in its callbacks, `duration` once it ended."""
+
+    status: str
+    duration: int | None
+
+
+class VoiceCaller(Protocol):
+    def place_call(self, target_id: str, to_e164: str) -> str: ...
+
+    def hang_up(self, call_sid: str) -> None: ...
+
+    def call_state(self, call_sid: str) -> CallState: ...
+
+
+class TwilioVoice:
+    """`webhook_base_url` is our public URL, which Twilio calls back for a call's TwiML and status.
+    It may be empty when the client only hangs up or asks for a call's state; `place_call` refuses
+    then."""
+
+    def __init__(self, config: TwilioConfig, webhook_base_url: str, *, timeout: float = 10.0):
+        self._config = config
+        self._base = webhook_base_url.rstrip("/")
+        self._client = Client(
+            config.account_sid,
+            config.auth_token.get_secret_value(),
+            http_client=TwilioHttpClient(timeout=timeout),
+        )
+        # TWILIO_API_BASE_URL points the SDK at a simulator locally; the wire format is unchanged.
+        self._client.api.base_url = config.api_base_url
+
+    def place_call(self, target_id: str, to_e164: str) -> str:
+        """Dial the customer; Twilio fetches our TwiML when they answer. Returns the CallSid.
+
+        Raises `ConfigError` without a webhook base URL: Twilio would have nowhere to fetch the TwiML."""
+        if not self._base:
+            raise ConfigError("missing required environment variable(s): WEBHOOK_BASE_URL")
+        status_url = self._base + STATUS_PATH
+        try:
+            call = self._client.calls.create(
+                to=f"+{to_e164}",
+                from_=self._config.phone_number,
+                url=self._base + TWIML_PATH.format(target_id=target_id),
+                method="POST",
+                status_callback=status_url,
+                status_callback_method="POST",
+                status_callback_event=STATUS_CALLBACK_EVENTS,
+                machine_detection="Enable",
+                async_amd="true",
+                async_amd_status_callback=status_url,
+                async_amd_status_callback_method="POST",
+            )
+        except TwilioRestException as exc:
+            raise _translate(exc) from None
+        except OSError as exc:  # connection errors and timeouts from the HTTP client
+            raise TwilioUnavailable(f"Twilio request failed: {type(exc).__name__}") from None
+        return str(call.sid)
+
+    def hang_up(self, call_sid: str) -> None:
+        try:
+            self._client.calls(call_sid).update(status="completed")
+        except TwilioRestException as exc:
+            raise _translate(exc) from None
+        except OSError as exc:
+            raise TwilioUnavailable(f"Twilio request failed: {type(exc).__name__}") from None
+
+    def call_state(self, call_sid: str) -> CallState:
+        """Fetch the call (for a call whose final status callback never reached us)."""
+        try:
+            call = self._client.calls(call_sid).fetch()
+        except TwilioRestException as exc:
+            raise _translate(exc) from None
+        except OSError as exc:
+            raise TwilioUnavailable(f"Twilio request failed: {type(exc).__name__}") from None
+        duration = call.duration
+        return CallState(str(call.status), int(duration) if duration not in (None, "") else None)
+
+
+def _translate(exc: TwilioRestException) -> DomainError:
+    if exc.status == 429 or exc.status >= 500:
+        return TwilioUnavailable(f"Twilio answered HTTP {exc.status}")
+    return CallRejected(f"Twilio refused the call: HTTP {exc.status} (error {exc.code})")
+
+
+def connect_stream_twiml(stream_url: str, parameters: Mapping[str, str]) -> str:
+    """`<Response><Connect><Stream url=...><Parameter .../></Stream></Connect></Response>`."""
+    response = VoiceResponse()
+    connect = Connect()
+    stream = connect.stream(url=stream_url)
+    for name, value in parameters.items():
+        stream.parameter(name=name, value=value)
+    response.append(connect)
+    return str(response)
+
+
+def is_valid_signature(auth_token: str, url: str, params: Mapping[str, str], signature: str | None) -> bool:
+    """Check `X-Twilio-Signature` with the SDK's validator; a missing signature is invalid."""
+    if not signature:
+        return False
+    return bool(RequestValidator(auth_token).validate(url, dict(params), signature))

@@ -1,0 +1,1 @@
+"""The process core: settings, the clock, observability and the queue job bodies."""

@@ -1,0 +1,200 @@
+"""Typed settings from the environment (SPEC §2).
+
+Every deployable calls `get_settings()` at cold start; values a deployable cannot work without are
+asked for through the section getters (`settings.twilio()`, `settings.crm()`...), which raise a
+`ConfigError` naming every missing variable. Secrets are `SecretStr`: they never print.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.domain.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class TwilioConfig:
+    account_sid: str
+    auth_token: SecretStr
+    phone_number: str
+    api_base_url: str
+
+
+@dataclass(frozen=True)
+class EvolutionConfig:
+    url: str
+    api_key: SecretStr
+    instance: str
+
+
+@dataclass(frozen=True)
+class CrmConfig:
+    url: str
+    api_key: SecretStr
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, frozen=True)
+
+    # Who is collecting (CDC art. 42-A: every first message names the creditor).
+    company_name: str = "TR Telecom"
+    company_cnpj: str | None = None
+    assistant_name: str = "Lia"
+    cobranca_timezone: str = "America/Sao_Paulo"
+
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_phone_number: str | None = None
+    twilio_api_base_url: str = "https://api.twilio.com"
+
+    evolution_api_url: str | None = None
+    evolution_api_key: SecretStr | None = None
+    evolution_api_instance: str | None = None
+    evolution_webhook_token: SecretStr | None = None
+
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4.1-mini"
+    openai_realtime_model: str = "gpt-realtime"
+    openai_realtime_url: str = "wss://api.openai.com/v1/realtime"
+
+    webhook_base_url: str | None = None
+    voice_bridge_ws_url: str | None = None
+
+    crm_api_url: str | None = None
+    crm_api_key: SecretStr | None = None
+
+    pix_key: str | None = None
+    pix_merchant_name: str | None = None
+    pix_merchant_city: str | None = None
+
+    aws_endpoint_url: str | None = None
+    # Wiring of this deployment (set by the CDK app, or by the local sandbox).
+    scheduler_queue_url: str | None = None
+    whatsapp_queue_url: str | None = None
+    dialer_queue_url: str | None = None
+    post_call_queue_url: str | None = None
+    inbound_queue_url: str | None = None  # FIFO: one message group per chat
+    promise_monitor_queue_url: str | None = None
+    promise_monitor_queue_arn: str | None = None
+    scheduler_group_name: str = "cobranca"
+    scheduler_role_arn: str | None = None  # lets EventBridge Scheduler send to the monitor queue
+    import_bucket: str | None = None
+    max_upload_bytes: int = 10 * 1024 * 1024  # the synchronous multipart import
+    # Presigned uploads processed by functions/ingest: ≈ 1M rows, what one 15-minute invocation writes.
+    max_s3_upload_bytes: int = 100 * 1024 * 1024
+    # Channel capacity: the scheduler paces work to it so queues stay short.
+    whatsapp_messages_per_second: float = Field(default=1.0, gt=0, le=100)
+    voice_calls_per_second: float = Field(default=1.0, gt=0, le=100)
+    aws_region: str = Field(
+        default="sa-east-1", validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION")
+    )
+    table_prefix: str = Field(default="cobranca", validation_alias="COBRANCA_TABLE_PREFIX")
+
+    # Contact policy (SPEC §4): configurable, never unlimited.
+    max_contacts_per_day: int = Field(default=1, ge=1, le=10)
+    max_contacts_per_week: int = Field(default=3, ge=1, le=50)
+    promise_max_days: int = Field(default=30, ge=1, le=365)
+    # A campaign WhatsApp message unanswered this long ends its attempt like an unanswered call:
+    # another message later, or the next channel of the campaign's fallback order.
+    whatsapp_reply_hours: int = Field(default=24, ge=1, le=168)
+
+    # "tokens": bearer tokens from COBRANCA_API_TOKENS ("role:token,role:token"), for the laptop;
+    # "cognito": API Gateway's JWT authorizer has verified the token, the API reads its groups.
+    cobranca_auth_mode: Literal["tokens", "cognito"] = "tokens"
+    cobranca_api_tokens: SecretStr | None = None
+
+    @field_validator("cobranca_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+    @property
+    def default_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.cobranca_timezone)
+
+    def twilio(self) -> TwilioConfig:
+        self._require("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_PHONE_NUMBER")
+        assert self.twilio_account_sid and self.twilio_auth_token and self.twilio_phone_number
+        return TwilioConfig(
+            self.twilio_account_sid,
+            self.twilio_auth_token,
+            self.twilio_phone_number,
+            self.twilio_api_base_url.rstrip("/"),
+        )
+
+    def evolution(self) -> EvolutionConfig:
+        self._require("EVOLUTION_API_URL", "EVOLUTION_API_KEY", "EVOLUTION_API_INSTANCE")
+        assert self.evolution_api_url and self.evolution_api_key and self.evolution_api_instance
+        return EvolutionConfig(
+            self.evolution_api_url.rstrip("/"), self.evolution_api_key, self.evolution_api_instance
+        )
+
+    def crm(self) -> CrmConfig:
+        self._require("CRM_API_URL", "CRM_API_KEY")
+        assert self.crm_api_url and self.crm_api_key
+        return CrmConfig(self.crm_api_url.rstrip("/"), self.crm_api_key)
+
+    def queue_url(self, queue: str) -> str:
+        """The URL of one of this deployment's queues (`"whatsapp"`, `"dialer"`, ...)."""
+        name = f"{queue}_queue_url"
+        self._require(name.upper())
+        return str(getattr(self, name))
+
+    def _require(self, *env_names: str) -> None:
+        missing = [name for name in env_names if getattr(self, name.lower()) in (None, "")]
+        if missing:
+            raise ConfigError(f"missing required environment variable(s): {', '.join(missing)}")
+
+
+SECRETS_ARN_VARIABLE = "COBRANCA_SECRETS_ARN"
+
+
+def _secrets_from_manager() -> dict[str, str]:
+    """On AWS, credentials live in one Secrets Manager secret (a JSON object keyed by the variable
+    names of SPEC §2, e.g. `{"TWILIO_AUTH_TOKEN": "..."}`), read at cold start — never in the
+    template or plain environment variables."""
+    arn = os.environ.get(SECRETS_ARN_VARIABLE)
+    if not arn:
+        return {}
+    import boto3  # only deployments that use Secrets Manager pay for the import
+
+    try:
+        raw = boto3.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
+        values = json.loads(raw)
+    except Exception as exc:  # any failure here is a configuration failure
+        raise ConfigError(
+            f"cannot read the secrets in {SECRETS_ARN_VARIABLE}: {type(exc).__name__}"
+        ) from None
+    if not isinstance(values, dict):
+        raise ConfigError(f"the secret in {SECRETS_ARN_VARIABLE} must be a JSON object")
+    return {str(k).lower(): str(v) for k, v in values.items() if v not in (None, "")}
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once. Invalid values raise `ConfigError` (never echoing secrets)."""
+    try:
+        return Settings.model_validate(_secrets_from_manager() | {})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from None
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests and the sandbox change the environment)."""
+    get_settings.cache_clear()

@@ -1,0 +1,1 @@
+"""Pure domain rules: documents, phones, money, holidays, the contact policy, Pix, promise rules, masking, ids, models, errors. No I/O."""

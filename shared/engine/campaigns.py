@@ -1,0 +1,209 @@
+"""Campaign rules: channel configuration, the status machine `draft → active ⇄ paused → completed`,
+and the channel sequence the engine follows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from shared.adapters import queues
+from shared.core import clock
+from shared.core.config import get_settings
+from shared.core.observability import logger
+from shared.data import campaigns, targets
+from shared.domain.contact_policy import ContactWindow
+from shared.domain.errors import Conflict, InvalidInput
+from shared.domain.ids import new_id
+from shared.domain.models import Campaign, CampaignStatus, Channel, ContactMethod
+
+# Which statuses each status may move to.
+TRANSITIONS: dict[CampaignStatus, frozenset[CampaignStatus]] = {
+    CampaignStatus.DRAFT: frozenset({CampaignStatus.ACTIVE}),
+    CampaignStatus.ACTIVE: frozenset({CampaignStatus.PAUSED, CampaignStatus.COMPLETED}),
+    CampaignStatus.PAUSED: frozenset({CampaignStatus.ACTIVE, CampaignStatus.COMPLETED}),
+    CampaignStatus.COMPLETED: frozenset(),
+}
+
+# The channel a method starts with, and the default sequence when the caller gives none.
+_FIRST_CHANNEL = {
+    ContactMethod.VOICE: Channel.VOICE,
+    ContactMethod.WHATSAPP_PRIMARY: Channel.WHATSAPP,
+    ContactMethod.WHATSAPP_FALLBACK: Channel.VOICE,
+}
+_DEFAULT_ORDER = {
+    ContactMethod.VOICE: [Channel.VOICE],
+    ContactMethod.WHATSAPP_PRIMARY: [Channel.WHATSAPP, Channel.VOICE],
+    ContactMethod.WHATSAPP_FALLBACK: [Channel.VOICE, Channel.WHATSAPP],
+}
+EDITABLE = frozenset(
+    {
+        "name",
+        "contact_method",
+        "allowed_methods",
+        "fallback_order",
+        "schedule_start",
+        "schedule_end",
+        "weekdays",
+        "max_attempts_per_channel",
+    }
+)
+
+
+def resolve_channels(
+    method: ContactMethod, allowed: Sequence[Channel] | None, order: Sequence[Channel] | None
+) -> tuple[list[Channel], list[Channel]]:
+    """Fill defaults and check that method, allowed methods and fallback order agree.
+
+    `fallbackOrder` lists the channels in the order they are tried; every one must be allowed, none
+    repeated, and it starts with the method's channel (`voice` and `whatsapp_fallback` start by
+    calling, `whatsapp_primary` by messaging). `voice` never uses WhatsApp.
+    """
+    method = ContactMethod(method)
+    if order is None:
+        order = [c for c in _DEFAULT_ORDER[method] if allowed is None or c in allowed]
+    if allowed is None:
+        allowed = list(order)
+    order, allowed = [Channel(c) for c in order], [Channel(c) for c in allowed]
+    if not order:
+        raise InvalidInput("fallbackOrder must name at least one channel", code="invalid_channels")
+    if len(set(order)) != len(order) or len(set(allowed)) != len(allowed):
+        raise InvalidInput(
+            "allowedMethods and fallbackOrder must not repeat a channel", code="invalid_channels"
+        )
+    if not set(order) <= set(allowed):
+        missing = ", ".join(c.value for c in order if c not in allowed)
+        raise InvalidInput(
+            f"fallbackOrder uses channels not in allowedMethods: {missing}", code="invalid_channels"
+        )
+    if order[0] is not _FIRST_CHANNEL[method]:
+        raise InvalidInput(
+            f"contactMethod {method.value} starts with {_FIRST_CHANNEL[method].value}, "
+            f"but fallbackOrder starts with {order[0].value}",
+            code="invalid_channels",
+        )
+    if method is ContactMethod.VOICE and Channel.WHATSAPP in order:
+        raise InvalidInput(
+            "contactMethod voice never uses WhatsApp: remove it from fallbackOrder", code="invalid_channels"
+        )
+    if method is ContactMethod.WHATSAPP_FALLBACK and Channel.WHATSAPP not in order:
+        raise InvalidInput(
+            "contactMethod whatsapp_fallback needs whatsapp in fallbackOrder", code="invalid_channels"
+        )
+    return allowed, order
+
+
+def check_schedule(start: str, end: str, weekdays: Sequence[int]) -> None:
+    """HH:MM times with start < end, weekdays 1–6 (Sunday is never a contact day)."""
+    if not weekdays:
+        raise InvalidInput(
+            "weekdays must list at least one day (1 = Monday ... 6 = Saturday)", code="invalid_weekdays"
+        )
+    bad = [d for d in weekdays if d not in range(1, 7)]
+    if bad:
+        raise InvalidInput(
+            f"weekdays must be 1 (Monday) to 6 (Saturday); Sundays are never contact days: {bad}",
+            code="invalid_weekdays",
+        )
+    ContactWindow.from_schedule(start, end, frozenset(weekdays), None, get_settings().default_zone)
+
+
+def create(
+    *,
+    name: str,
+    contact_method: ContactMethod,
+    allowed_methods: Sequence[Channel] | None = None,
+    fallback_order: Sequence[Channel] | None = None,
+    schedule_start: str = "08:00",
+    schedule_end: str = "20:00",
+    weekdays: Sequence[int] = (1, 2, 3, 4, 5, 6),
+    max_attempts_per_channel: int = 3,
+) -> Campaign:
+    """A new campaign in `draft`."""
+    allowed, order = resolve_channels(contact_method, allowed_methods, fallback_order)
+    check_schedule(schedule_start, schedule_end, weekdays)
+    now = clock.now()
+    campaign = Campaign(
+        id=new_id(),
+        name=name.strip(),
+        contact_method=contact_method,
+        allowed_methods=allowed,
+        fallback_order=order,
+        schedule_start=schedule_start,
+        schedule_end=schedule_end,
+        weekdays=sorted(set(weekdays)),
+        max_attempts_per_channel=max_attempts_per_channel,
+        created_at=now,
+        updated_at=now,
+    )
+    return campaigns.create(campaign)
+
+
+def update(campaign_id: str, changes: dict[str, Any]) -> Campaign:
+    """Edit a campaign's settings (not its status); the merged result is validated as a whole."""
+    current = campaigns.get(campaign_id)
+    if current.status is CampaignStatus.COMPLETED:
+        raise Conflict(f"campaign {campaign_id} is completed and can no longer be edited")
+    unknown = set(changes) - EDITABLE
+    if unknown:
+        raise InvalidInput(
+            f"these fields cannot be changed: {', '.join(sorted(unknown))}", code="not_editable"
+        )
+    merged = current.model_dump() | changes
+    method_changed = "contact_method" in changes
+    allowed, order = resolve_channels(
+        merged["contact_method"],
+        merged["allowed_methods"] if "allowed_methods" in changes or not method_changed else None,
+        merged["fallback_order"] if "fallback_order" in changes or not method_changed else None,
+    )
+    check_schedule(merged["schedule_start"], merged["schedule_end"], merged["weekdays"])
+    changes = changes | {"allowed_methods": allowed, "fallback_order": order}
+    if "weekdays" in changes:
+        changes["weekdays"] = sorted(set(changes["weekdays"]))
+    return campaigns.update(campaign_id, **changes)
+
+
+def change_status(campaign_id: str, to: CampaignStatus) -> Campaign:
+    """Move along the status machine; an impossible move is a `Conflict` naming both statuses."""
+    current = campaigns.get(campaign_id)
+    if to not in TRANSITIONS[current.status]:
+        raise Conflict(f"campaign {campaign_id} cannot go from {current.status.value} to {to.value}")
+    now = clock.now()
+    extra: dict[str, Any] = {}
+    if to is CampaignStatus.ACTIVE and current.started_at is None:
+        extra["started_at"] = now
+    if to is CampaignStatus.COMPLETED:
+        extra["completed_at"] = now
+    sources = [s for s, targets in TRANSITIONS.items() if to in targets]
+    campaign = campaigns.transition_status(campaign_id, sources, to, **extra)
+    if to is CampaignStatus.ACTIVE:
+        _kick_scheduler(campaign_id)
+    logger.info("campaign status changed", campaign_id=campaign_id, old=current.status.value, new=to.value)
+    return campaign
+
+
+def delete(campaign_id: str) -> None:
+    """Only campaigns that never ran (drafts) can be deleted, with their targets; others keep their
+    history (promises and conversations refer to them) and are completed instead."""
+    current = campaigns.get(campaign_id)
+    if current.status is not CampaignStatus.DRAFT:
+        raise Conflict(
+            f"campaign {campaign_id} is {current.status.value}: only draft campaigns can be deleted "
+            "(complete it to stop it for good)"
+        )
+    targets.delete_for_campaign(campaign_id)
+    campaigns.delete(campaign_id)
+
+
+def channel_sequence(campaign: Campaign) -> list[Channel]:
+    """The channels tried, in order."""
+    return list(campaign.fallback_order)
+
+
+def _kick_scheduler(campaign_id: str) -> None:
+    """Start scheduling now rather than at the next cron tick; the tick is the safety net."""
+    if not get_settings().scheduler_queue_url:
+        logger.warning(
+            "no SCHEDULER_QUEUE_URL: the campaign starts at the next scheduler tick", campaign_id=campaign_id
+        )
+        return
+    queues.send("scheduler", {"campaignId": campaign_id, "reason": "activated"})

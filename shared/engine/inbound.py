@@ -1,0 +1,210 @@
+"""Inbound WhatsApp: what the webhook hands over (`enqueue`, `record_receipt`) and one turn of the
+inbound worker (`handle`): a customer's message, ordered per chat by the FIFO queue, answered.
+
+`enqueue` puts the message on the FIFO `inbound` queue, one message group per chat (the canonical
+phone) and the Evolution message id as deduplication id, then claims the id in the dedupe table so
+Evolution's retries are recognised. Enqueue comes first on purpose: a claim taken before a failed send
+could not be given back, and Evolution's retry of a lost message would then be taken for a duplicate.
+A retry enqueued again is harmless: SQS drops it within its 5-minute deduplication window, and `handle`
+is idempotent on the message id after that.
+
+A turn (`handle`):
+
+1. The conversation of the chat (`whatsapp_<E.164>`, tolerant of the ninth digit), created with source
+   `inbound` when the customer wrote first.
+2. The customer's message is stored once (its Evolution id is the key): a redelivered job whose
+   message is stored *and answered* does nothing; one stored but unanswered (the reply failed) is
+   answered now, without storing the message again.
+3. The target's RESPONDED milestone is counted.
+4. Opt-out keywords are honoured before any model call; a conversation a human took over gets no reply
+   (the message is stored for the human); a non-text message gets a polite text-only note; anything
+   else goes to the assistant.
+5. The reply is sent through Evolution and stored (sender assistant, delivery pending). Evolution being
+   unavailable raises, so SQS retries the job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.adapters import clients, queues
+from shared.adapters.evolution import NotOnWhatsApp
+from shared.assistant import actions, respond, texts
+from shared.assistant.intents import is_opt_out_keyword
+from shared.assistant.tools import ToolContext
+from shared.core import clock
+from shared.core.jobs import InboundMessage
+from shared.core.observability import logger
+from shared.data import conversations, dedupe, messages
+from shared.data import targets as targets_data
+from shared.domain.errors import Conflict, NotFound
+from shared.domain.ids import new_id
+from shared.domain.models import (
+    Channel,
+    Conversation,
+    ConversationSource,
+    DeliveryStatus,
+    Message,
+    Sender,
+    Target,
+)
+from shared.domain.phones import normalize_phone, timezone_for_phone, whatsapp_candidates
+from shared.engine import handoff, stats
+
+INBOUND_QUEUE = "inbound"
+DEDUPE_TTL_SECONDS = 3 * 24 * 3600  # Evolution's retries of one webhook span minutes, not days
+HISTORY_LIMIT = 40  # messages read for one turn (the runner trims further)
+_ANSWER_LOOKBACK = 50
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    """What one inbound turn did."""
+
+    conversation_id: str
+    replied: bool
+    # assistant reply source ("model" / "fallback"), or "opt_out", "media", "silenced", "duplicate",
+    # "not_on_whatsapp"
+    reason: str
+
+
+def enqueue(job: InboundMessage) -> bool:
+    """Queue a customer's message for its chat's worker; False when the message id was seen before."""
+    queues.send(
+        INBOUND_QUEUE,
+        job.model_dump(by_alias=True, mode="json"),
+        group_id=job.phone,
+        dedup_id=job.message_id,
+    )
+    first = dedupe.claim(f"whatsapp-inbound#{job.message_id}", DEDUPE_TTL_SECONDS)
+    if not first:
+        logger.info("inbound message delivered again", message_id=job.message_id)
+    return first
+
+
+def record_receipt(external_id: str, status: DeliveryStatus) -> Message | None:
+    """A delivery/read receipt for a message we sent; None when no stored message has that id."""
+    return messages.set_delivery_status(external_id, status)
+
+
+def chat_id_for(phone: str) -> str:
+    """The chat id of a WhatsApp number (canonical E.164 digits)."""
+    return f"whatsapp_{phone}"
+
+
+def handle(job: InboundMessage) -> TurnResult:
+    """Process one inbound message end to end (see the module docstring)."""
+    phone = normalize_phone(job.phone)
+    conversation = find_or_open_conversation(phone, job.push_name)
+    stored = messages.by_external_id(job.message_id)
+    if stored is not None and _answered(conversation, stored):
+        logger.info("inbound message already answered", conversation_id=conversation.id)
+        return TurnResult(conversation.id, False, "duplicate")
+    if stored is None:
+        text = job.text if job.text is not None else f"[mensagem sem texto: {job.message_type or 'mídia'}]"
+        stored = messages.record(conversation.id, Sender.CUSTOMER, text, external_id=job.message_id)
+    target = _target_of(conversation)
+    if target is not None:
+        stats.record_milestone(target.id, target.campaign_id, stats.Milestone.RESPONDED)
+
+    if job.text is not None and is_opt_out_keyword(job.text):
+        actions.opt_out_conversation(conversation, target, source="keyword", reason=job.text[:200])
+        if handoff.is_silenced(conversation):
+            return _no_reply(conversation, "silenced")
+        return _reply(conversation, job, texts.opt_out_confirmation(), "opt_out")
+    if handoff.is_silenced(conversation):
+        logger.info("conversation is with a human: no assistant reply", conversation_id=conversation.id)
+        return _no_reply(conversation, "silenced")
+    if job.text is None:
+        return _reply(conversation, job, texts.MEDIA_NOTE, "media")
+
+    history = messages.list_for(conversation.id, limit=HISTORY_LIMIT, newest_first=True)[::-1]
+    if all(m.id != stored.id for m in history):  # the query is eventually consistent
+        history.append(stored)
+    ctx = ToolContext(
+        conversation,
+        target,
+        Channel.WHATSAPP,
+        timezone_for_phone(conversation.phone),
+        customer_texts=[m.content for m in history if m.sender is Sender.CUSTOMER],
+    )
+    reply = respond(ctx, history)
+    return _reply(ctx.conversation, job, reply.text, reply.source)
+
+
+def find_or_open_conversation(phone: str, push_name: str | None) -> Conversation:
+    """The chat's conversation (any form WhatsApp knows the number by), or a new inbound one."""
+    for candidate in whatsapp_candidates(phone):
+        found = conversations.by_chat_id(chat_id_for(candidate))
+        if found is not None:
+            return found
+    now = clock.now()
+    conversation = Conversation(
+        id=new_id(),
+        chat_id=chat_id_for(phone),
+        phone=phone,
+        source=ConversationSource.INBOUND,
+        client_name=push_name or None,
+        last_activity_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        created = conversations.create(conversation)
+    except Conflict:  # another worker opened it a moment ago
+        existing = conversations.by_chat_id(conversation.chat_id)
+        if existing is None:
+            raise
+        return existing
+    logger.info("inbound conversation opened", conversation_id=created.id)
+    return created
+
+
+def _answered(conversation: Conversation, stored: Message) -> bool:
+    """Whether an assistant reply (or, in a human's conversation, nothing) followed `stored`."""
+    if stored.conversation_id != conversation.id:
+        return False
+    if handoff.is_silenced(conversation):
+        return True
+    for message in messages.list_for(conversation.id, limit=_ANSWER_LOOKBACK, newest_first=True):
+        if message.id == stored.id:
+            return False
+        if message.sender is Sender.ASSISTANT:
+            return True
+    return False
+
+
+def _reply(conversation: Conversation, job: InboundMessage, text: str, reason: str) -> TurnResult:
+    number = _reply_number(job, conversation)
+    try:
+        sent = clients.whatsapp().send_text(number, text)  # EvolutionUnavailable: SQS retries the job
+    except NotOnWhatsApp:
+        logger.warning("reply refused: number not on WhatsApp", conversation_id=conversation.id)
+        return _no_reply(conversation, "not_on_whatsapp")
+    reply = messages.record(
+        conversation.id, Sender.ASSISTANT, text, external_id=sent.id, delivery_status=DeliveryStatus.PENDING
+    )
+    conversations.update(conversation.id, last_activity_at=reply.created_at)
+    logger.info("inbound message answered", conversation_id=conversation.id, reason=reason)
+    return TurnResult(conversation.id, True, reason)
+
+
+def _no_reply(conversation: Conversation, reason: str) -> TurnResult:
+    conversations.update(conversation.id, last_activity_at=clock.now())
+    return TurnResult(conversation.id, False, reason)
+
+
+def _reply_number(job: InboundMessage, conversation: Conversation) -> str:
+    """Answer the WhatsApp account that wrote (its JID's number, which may lack the ninth digit)."""
+    user = job.remote_jid.split("@", 1)[0]
+    return user if user.isdigit() else conversation.phone
+
+
+def _target_of(conversation: Conversation) -> Target | None:
+    if not conversation.target_id:
+        return None
+    try:
+        return targets_data.get(conversation.target_id)
+    except NotFound:
+        logger.warning("conversation's target is gone", conversation_id=conversation.id)
+        return None

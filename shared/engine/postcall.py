@@ -1,0 +1,352 @@
+"""After a call: Twilio's status callbacks become outcomes, retries and channel fallback.
+
+Twilio posts `initiated`, `ringing`, `in-progress` and a final status for every call, plus (async AMD)
+a separate callback carrying only `AnsweredBy`. They reach us through an SQS standard queue: late,
+out of order, or twice. Three rules make that harmless:
+
+- only a *live* attempt is touched: the target must still be `calling` on this very CallSid; once an
+  attempt is concluded (or the assistant's tools moved the target on), every later callback for that
+  call is a no-op — a late `ringing` never overwrites a final outcome, a second `completed` does
+  nothing, and `SequenceNumber` is only logged;
+- intermediate statuses never change the state; `in-progress` refreshes the details, and a human
+  answer counts the target's RESPONDED milestone (once, however often it is reported);
+- a final status concludes the attempt with one conditional transition, so of two deliveries
+  exactly one wins.
+
+Final outcomes: `answered` → `contacted` (an outcome the conversation already set — promise made,
+paid, transferred... — is kept). `no_answer`, `busy`, `voicemail`, `failed` → `conclude_attempt`:
+back to `pending` after a backoff while the channel has attempts left (the scheduler re-runs every
+guard and the window), then `pending` on the next allowed channel of the campaign's `fallbackOrder`
+with its attempt count reset, then `completed` with the last outcome.
+
+`channel_attempts` counts the *concluded* attempts on the target's current channel: this module is
+the only writer (the dialer leaves it alone; a channel switch resets it to 0).
+
+An answering machine (AMD `machine_*`, `fax`) concludes the attempt as `voicemail` and the call is
+hung up: the assistant never talks about a debt to a recording someone else may hear (CDC art. 42-A).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any, Final
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from shared.core import clock
+from shared.core.jobs import CallStatusEvent
+from shared.core.observability import logger, metrics
+from shared.data import campaigns as campaigns_data
+from shared.data import targets as targets_data
+from shared.domain.errors import Conflict, DomainError, InvalidInput, ServiceUnavailable
+from shared.domain.models import Campaign, Channel, Outcome, Target, TargetState
+from shared.domain.phones import parse_phone, timezone_for_phone
+from shared.engine import routing, stats
+from shared.engine.stats import Milestone
+
+FINAL_STATUSES: Final[dict[str, Outcome]] = {
+    "completed": Outcome.ANSWERED,
+    "no-answer": Outcome.NO_ANSWER,
+    "busy": Outcome.BUSY,
+    "failed": Outcome.FAILED,
+    # Cancelled before anyone picked up (we only cancel ringing calls): nobody answered.
+    "canceled": Outcome.NO_ANSWER,
+}
+INTERMEDIATE_STATUSES: Final = frozenset({"queued", "initiated", "ringing", "in-progress", "answered"})
+IN_PROGRESS: Final = frozenset({"in-progress", "answered"})
+MACHINE_ANSWERS: Final = frozenset(
+    {"machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax"}
+)
+HUMAN_ANSWER: Final = "human"
+# Outcomes the conversation itself sets during a call (the assistant's tools, a handoff): more specific
+# than "answered", so the end of the call never overwrites them.
+CONVERSATION_OUTCOMES: Final = frozenset(
+    {
+        Outcome.PROMISE_MADE,
+        Outcome.PAID,
+        Outcome.PAYMENT_CLAIMED,
+        Outcome.OPTED_OUT,
+        Outcome.TRANSFERRED,
+    }
+)
+# Wait before the next attempt on the same channel, by concluded attempts (the last one repeats).
+# Not aligned to the contact window here: the scheduler re-checks the window and the frequency cap.
+RETRY_BACKOFF: Final = (timedelta(hours=2), timedelta(days=1), timedelta(days=2))
+CONCLUDABLE_STATES: Final = (TargetState.SCHEDULED, TargetState.CALLING)
+
+_OUTCOME_LABELS: Final = {
+    Outcome.ANSWERED: "Chamada atendida",
+    Outcome.NO_ANSWER: "Não atendeu",
+    Outcome.BUSY: "Linha ocupada",
+    Outcome.VOICEMAIL: "Caixa postal",
+    Outcome.FAILED: "Falha na chamada",
+    Outcome.NOT_ON_WHATSAPP: "Número sem WhatsApp",
+}
+_CHANNEL_LABELS: Final = {Channel.VOICE: "voz", Channel.WHATSAPP: "WhatsApp"}
+
+
+class UnknownCall(ServiceUnavailable):
+    """A final status for a CallSid no target carries (yet): the dialer may not have recorded the
+    call when Twilio's first callbacks arrive. Raised so SQS delivers it again (then the DLQ)."""
+
+    code = "unknown_call"
+
+
+class Action(StrEnum):
+    IGNORED = "ignored"  # nothing to do: late, duplicate, or not about a live attempt
+    PROGRESS = "progress"  # an intermediate status on a live attempt
+    CONTACTED = "contacted"  # answered: the target is contacted
+    RETRY = "retry"  # back to pending on the same channel after a backoff
+    NEXT_CHANNEL = "next_channel"  # back to pending on the next channel of the fallback order
+    COMPLETED = "completed"  # no channel left: completed with the last outcome
+
+
+@dataclass(frozen=True)
+class PostCallResult:
+    action: Action
+    target: Target | None = None
+    outcome: Outcome | None = None
+
+
+# --------------------------------------------------------------------------------------------------
+# Pure rules
+# --------------------------------------------------------------------------------------------------
+
+
+def normalize_status(call_status: str | None) -> str | None:
+    """Twilio's CallStatus, trimmed and lower-cased; None when absent (an AMD-only callback)."""
+    status = (call_status or "").strip().lower()
+    return status or None
+
+
+def is_machine(answered_by: str | None) -> bool:
+    """Whether AMD says a machine (or a fax) answered."""
+    return (answered_by or "").strip().lower() in MACHINE_ANSWERS
+
+
+def call_outcome(call_status: str | None, answered_by: str | None) -> Outcome | None:
+    """The final outcome a callback announces, or None for an intermediate one.
+
+    A machine verdict on an answered call (during it, or on its `completed`) is `voicemail`;
+    `busy`, `no-answer`, `failed` and `canceled` stand whatever AMD said.
+    """
+    status = normalize_status(call_status)
+    if is_machine(answered_by) and (status is None or status in IN_PROGRESS or status == "completed"):
+        return Outcome.VOICEMAIL
+    if status is None:
+        return None
+    return FINAL_STATUSES.get(status)
+
+
+def backoff(concluded_attempts: int) -> timedelta:
+    """How long to wait after the `concluded_attempts`-th attempt on a channel before the next."""
+    if concluded_attempts < 1:
+        raise ValueError("at least one attempt was concluded")
+    return RETRY_BACKOFF[min(concluded_attempts, len(RETRY_BACKOFF)) - 1]
+
+
+def next_allowed_channel(campaign: Campaign, current: Channel, phone: str) -> Channel | None:
+    """The channel after `current` in `fallbackOrder` that the campaign allows and the phone can use
+    (WhatsApp needs a mobile); None when there is none."""
+    candidate = routing.next_channel(campaign, current)
+    while candidate is not None:
+        if candidate in campaign.allowed_methods and _phone_can_use(phone, candidate):
+            return candidate
+        candidate = routing.next_channel(campaign, candidate)
+    return None
+
+
+def _phone_can_use(phone: str, channel: Channel) -> bool:
+    if channel is not Channel.WHATSAPP:
+        return True
+    try:
+        return parse_phone(phone).is_mobile
+    except InvalidInput:
+        return False
+
+
+# --------------------------------------------------------------------------------------------------
+# Status callbacks
+# --------------------------------------------------------------------------------------------------
+
+
+def handle_call_status(
+    event: CallStatusEvent, *, hang_up: Callable[[str], None] | None = None
+) -> PostCallResult:
+    """Apply one Twilio status (or AMD) callback to the call's target.
+
+    `hang_up(call_sid)` ends a call a machine answered (best effort). Raises `UnknownCall` for a final
+    status whose call no target carries yet, so the message is delivered again.
+    """
+    status = normalize_status(event.call_status)
+    sid = event.call_sid
+    metrics.add_metric(name="CallStatusCallbacks", unit=MetricUnit.Count, value=1)
+    if status is not None and status not in FINAL_STATUSES and status not in INTERMEDIATE_STATUSES:
+        logger.warning("unknown Twilio call status ignored", call_sid=sid, call_status=status)
+        return PostCallResult(Action.IGNORED)
+    outcome = call_outcome(status, event.answered_by)
+    found = targets_data.by_call_sid(sid)
+    if found is None:
+        if outcome is not None:
+            raise UnknownCall(f"no target carries call {sid} (status {status or event.answered_by})")
+        logger.info("status for an unknown call ignored", call_sid=sid, call_status=status)
+        return PostCallResult(Action.IGNORED)
+    target = targets_data.get(found.id)  # the index is eventually consistent; decide on the item
+    if target.call_sid != sid:
+        logger.info("status for a previous call ignored", target_id=target.id, call_sid=sid)
+        return PostCallResult(Action.IGNORED, target, outcome)
+    logger.info(
+        "call status",
+        target_id=target.id,
+        call_sid=sid,
+        call_status=status,
+        answered_by=event.answered_by,
+        sequence_number=event.sequence_number,
+        target_state=target.state.value,
+    )
+    if outcome is Outcome.VOICEMAIL:
+        return _machine_answered(target, hang_up)
+    if outcome is not None:
+        return _final(target, outcome, event.call_duration)
+    return _progress(target, status, event.answered_by)
+
+
+def _progress(target: Target, status: str | None, answered_by: str | None) -> PostCallResult:
+    if (answered_by or "").strip().lower() == HUMAN_ANSWER:
+        stats.record_milestone(target.id, target.campaign_id, Milestone.RESPONDED)
+    if target.state is not TargetState.CALLING:
+        return PostCallResult(Action.IGNORED, target)
+    if status not in IN_PROGRESS or target.outcome in CONVERSATION_OUTCOMES:
+        return PostCallResult(Action.PROGRESS, target)
+    try:
+        # Conditional on `calling`: a concluded attempt's details are never overwritten.
+        moved = targets_data.transition(
+            target.id, [TargetState.CALLING], TargetState.CALLING, outcome_details="Chamada em andamento"
+        )
+    except Conflict:
+        return PostCallResult(Action.IGNORED, target)
+    return PostCallResult(Action.PROGRESS, moved)
+
+
+def _final(target: Target, outcome: Outcome, duration: int | None) -> PostCallResult:
+    if outcome is Outcome.ANSWERED and (
+        target.state is TargetState.CALLING or target.outcome in CONVERSATION_OUTCOMES
+    ):
+        # A person answered: live attempt ending, or the conversation's tools already moved it on.
+        stats.record_milestone(target.id, target.campaign_id, Milestone.RESPONDED)
+    if target.state is not TargetState.CALLING:
+        logger.info("call already concluded; status ignored", target_id=target.id, outcome=outcome.value)
+        return PostCallResult(Action.IGNORED, target, outcome)
+    if outcome is Outcome.ANSWERED:
+        return _answered(target, duration)
+    return conclude_attempt(target, outcome)
+
+
+def _answered(target: Target, duration: int | None) -> PostCallResult:
+    changes: dict[str, Any] = {}
+    if target.outcome not in CONVERSATION_OUTCOMES:
+        seconds = f" ({duration} s)" if duration is not None else ""
+        changes = {"outcome": Outcome.ANSWERED, "outcome_details": f"Chamada atendida{seconds}"}
+    try:
+        moved = targets_data.transition(target.id, [TargetState.CALLING], TargetState.CONTACTED, **changes)
+    except Conflict:
+        return PostCallResult(Action.IGNORED, target, Outcome.ANSWERED)
+    _count(Outcome.ANSWERED)
+    return PostCallResult(Action.CONTACTED, moved, moved.outcome)
+
+
+def _machine_answered(target: Target, hang_up: Callable[[str], None] | None) -> PostCallResult:
+    if target.state is TargetState.CALLING:
+        if hang_up is not None and target.call_sid:
+            _hang_up_quietly(hang_up, target)
+        return conclude_attempt(target, Outcome.VOICEMAIL)
+    if target.state is TargetState.CONTACTED and target.outcome is Outcome.ANSWERED:
+        # The machine verdict arrived after the call's `completed` (a reordered queue): correct it.
+        return conclude_attempt(target, Outcome.VOICEMAIL, from_states=(TargetState.CONTACTED,))
+    return PostCallResult(Action.IGNORED, target, Outcome.VOICEMAIL)
+
+
+def _hang_up_quietly(hang_up: Callable[[str], None], target: Target) -> None:
+    assert target.call_sid
+    try:
+        hang_up(target.call_sid)
+    except DomainError as exc:
+        # The recording ends the call by itself; the attempt is concluded either way.
+        logger.warning("could not hang up on a machine", target_id=target.id, reason=exc.message)
+        metrics.add_metric(name="MachineHangUpFailed", unit=MetricUnit.Count, value=1)
+
+
+# --------------------------------------------------------------------------------------------------
+# Concluding an unanswered attempt: retry, next channel, or completed
+# --------------------------------------------------------------------------------------------------
+
+
+def conclude_attempt(
+    target: Target,
+    outcome: Outcome,
+    *,
+    details: str | None = None,
+    from_states: tuple[TargetState, ...] = CONCLUDABLE_STATES,
+    unless_milestone: str | None = None,
+) -> PostCallResult:
+    """Conclude the target's current attempt with an unanswered `outcome` (also for the dialer when
+    Twilio refuses a call): retry on the same channel after `backoff` while the campaign's
+    `max_attempts_per_channel` allows, else `pending` on the next allowed channel with its attempts
+    reset, else `completed` with `outcome`. One conditional transition from `from_states` (and only
+    while the target has not reached `unless_milestone`); a lost race returns `Action.IGNORED`.
+    `details` (Portuguese, for supervisors) replaces the outcome's label."""
+    campaign = campaigns_data.get(target.campaign_id)
+    channel = target.channel or routing.first_channel(campaign)
+    concluded = target.channel_attempts + 1
+    label = details or _OUTCOME_LABELS.get(outcome, outcome.value)
+    now = clock.now()
+    common = {"outcome": outcome, "channel": channel}
+    if concluded < campaign.max_attempts_per_channel:
+        retry_at = now + backoff(concluded)
+        local = retry_at.astimezone(timezone_for_phone(target.phone))
+        action, to_state = Action.RETRY, TargetState.PENDING
+        changes = common | {
+            "channel_attempts": concluded,
+            "next_attempt_at": retry_at,
+            "outcome_details": f"{label} — nova tentativa por {_CHANNEL_LABELS[channel]} "
+            f"a partir de {local:%d/%m %H:%M} ({concluded}/{campaign.max_attempts_per_channel})",
+        }
+    elif (following := next_allowed_channel(campaign, channel, target.phone)) is not None:
+        action, to_state = Action.NEXT_CHANNEL, TargetState.PENDING
+        changes = common | {
+            "channel": following,
+            "channel_attempts": 0,
+            "next_attempt_at": now,
+            "outcome_details": f"{label} — {concluded} tentativa(s) por {_CHANNEL_LABELS[channel]}; "
+            f"próximo canal: {_CHANNEL_LABELS[following]}",
+        }
+    else:
+        action, to_state = Action.COMPLETED, TargetState.COMPLETED
+        changes = common | {
+            "channel_attempts": concluded,
+            "outcome_details": f"{label} — tentativas esgotadas em todos os canais",
+        }
+    try:
+        moved = targets_data.transition(
+            target.id, from_states, to_state, unless_milestone=unless_milestone, **changes
+        )
+    except Conflict as exc:
+        logger.info("attempt already concluded elsewhere", target_id=target.id, reason=exc.message)
+        return PostCallResult(Action.IGNORED, target, outcome)
+    _count(outcome)
+    logger.info(
+        "attempt concluded",
+        target_id=target.id,
+        outcome=outcome.value,
+        action=action.value,
+        channel=moved.channel.value if moved.channel else None,
+        channel_attempts=moved.channel_attempts,
+    )
+    return PostCallResult(action, moved, outcome)
+
+
+def _count(outcome: Outcome) -> None:
+    metrics.add_metric(name=f"CallOutcome_{outcome.value}", unit=MetricUnit.Count, value=1)

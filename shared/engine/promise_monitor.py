@@ -1,0 +1,114 @@
+"""The promise monitor: one check, fired by a promise's one-time schedule (functions/promise_monitor),
+asks the CRM and settles the promise or schedules the next check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Final
+from zoneinfo import ZoneInfo
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from shared.adapters import promise_schedules
+from shared.adapters.crm import CrmClient, CrmUnavailable
+from shared.core import clock
+from shared.core.observability import logger, metrics
+from shared.data import promises as promises_data
+from shared.domain.errors import Conflict, NotFound
+from shared.domain.models import Promise, PromiseStatus
+from shared.domain.promise_rules import (
+    is_broken,
+    next_monitor_check,
+)
+from shared.engine.promises import cancel_checks, settle
+
+# --------------------------------------------------------------------------------------------------
+# Monitoring: one check, fired by the promise's one-time schedule (functions/promise_monitor)
+# --------------------------------------------------------------------------------------------------
+
+CRM_RETRY_AFTER: Final = timedelta(hours=1)
+
+
+class CheckResult(StrEnum):
+    SKIPPED = "skipped"  # no longer pending (settled, renegotiated) or unknown: nothing to do
+    FULFILLED = "fulfilled"  # the CRM shows nothing collectible open
+    BROKEN = "broken"  # still open more than 7 days after the due date
+    RECHECK = "recheck"  # still open: checked again tomorrow 09:00
+    CRM_UNAVAILABLE = "crm_unavailable"  # unknown answer: nothing settled, checked again soon
+
+
+@dataclass(frozen=True)
+class PromiseCheckOutcome:
+    result: CheckResult
+    promise: Promise | None = None
+    next_check_at: datetime | None = None
+
+
+def check(promise_id: str, crm: CrmClient) -> PromiseCheckOutcome:
+    """Ask the CRM about a pending promise and act on the answer.
+
+    Nothing collectible open → `fulfilled` (target `completed/paid`); still open (or a customer the CRM
+    does not know: not a confirmation of payment) and more than 7 days overdue → `broken` (target back
+    to `pending/promise_broken`); still open otherwise → the next daily check is scheduled. The CRM
+    unreachable or answering garbage settles nothing: a check an hour later is scheduled. A promise no
+    longer pending is left alone, so a repeated check is harmless. Raises `ScheduleUnavailable` (or
+    `ConfigError`) when the next check cannot be scheduled, so the message is delivered again.
+    """
+    try:
+        promise = promises_data.get(promise_id)
+    except NotFound:
+        logger.warning("check for an unknown promise ignored", promise_id=promise_id)
+        _record_check(CheckResult.SKIPPED)
+        return PromiseCheckOutcome(CheckResult.SKIPPED)
+    if promise.status is not PromiseStatus.PENDING:
+        logger.info("promise already settled", promise_id=promise_id, status=promise.status.value)
+        _record_check(CheckResult.SKIPPED)
+        return PromiseCheckOutcome(CheckResult.SKIPPED, promise)
+    now = clock.now()
+    tz = ZoneInfo(promise.timezone)
+    try:
+        debt = crm.consult(promise.document)
+    except CrmUnavailable as exc:
+        retry_at = (now + CRM_RETRY_AFTER).replace(second=0, microsecond=0)
+        logger.warning("CRM unavailable for a promise check", promise_id=promise_id, reason=exc.message)
+        _record_check(CheckResult.CRM_UNAVAILABLE)
+        return PromiseCheckOutcome(CheckResult.CRM_UNAVAILABLE, _schedule_next(promise, retry_at), retry_at)
+    today = now.astimezone(tz).date()
+    if debt is not None and not debt.has_open(today):
+        return _settle_check(
+            promise, CheckResult.FULFILLED, f"Pagamento confirmado pelo CRM em {today:%d/%m/%Y}"
+        )
+    if debt is None:
+        logger.warning("CRM does not know a promise's customer", promise_id=promise_id)
+    if is_broken(promise.due_at, now):
+        late = (now - promise.due_at).days
+        details = f"Promessa para {promise.due_date:%d/%m/%Y} não cumprida ({late} dias de atraso)"
+        return _settle_check(promise, CheckResult.BROKEN, details)
+    at = next_monitor_check(promise.due_date, tz, now)
+    _record_check(CheckResult.RECHECK)
+    return PromiseCheckOutcome(CheckResult.RECHECK, _schedule_next(promise, at), at)
+
+
+def _settle_check(promise: Promise, result: CheckResult, details: str) -> PromiseCheckOutcome:
+    status = PromiseStatus.FULFILLED if result is CheckResult.FULFILLED else PromiseStatus.BROKEN
+    try:
+        settled = settle(promise, status, details=details)
+    except Conflict as exc:  # settled meanwhile by a supervisor or a parallel check
+        logger.info("promise settled meanwhile", promise_id=promise.id, reason=exc.message)
+        _record_check(CheckResult.SKIPPED)
+        return PromiseCheckOutcome(CheckResult.SKIPPED, promise)
+    cancel_checks(promise)  # the settled copy no longer names its next check
+    _record_check(result)
+    logger.info("promise settled by the monitor", promise_id=promise.id, status=status.value)
+    return PromiseCheckOutcome(result, settled)
+
+
+def _schedule_next(promise: Promise, at: datetime) -> Promise:
+    promise_schedules.get_scheduler().schedule_check(promise, at)
+    return promises_data.update(promise.id, next_check_at=at)
+
+
+def _record_check(result: CheckResult) -> None:
+    metrics.add_metric(name=f"PromiseCheck_{result.value}", unit=MetricUnit.Count, value=1)

@@ -1,0 +1,232 @@
+"""Promise lifecycle: registering a promise (with its one-time monitor schedule), renegotiating it,
+and settling it with what that does to its target. The rules themselves are
+`shared.domain.promise_rules`."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Final
+from zoneinfo import ZoneInfo
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from shared.adapters import promise_schedules
+from shared.core import clock
+from shared.core.config import get_settings
+from shared.core.observability import logger, metrics
+from shared.data import promises as promises_data
+from shared.data import targets as targets_data
+from shared.domain.documents import normalize_document
+from shared.domain.errors import ConfigError, Conflict, InvalidInput, ServiceUnavailable
+from shared.domain.ids import new_id
+from shared.domain.models import Outcome, PaymentMethod, Promise, PromiseStatus, Target, TargetState
+from shared.domain.promise_rules import (
+    monitor_check_at,
+    validate_promise,
+)
+from shared.engine import stats
+from shared.engine.stats import Milestone
+
+# --------------------------------------------------------------------------------------------------
+# Lifecycle (storage): settling a promise and what it does to its target
+# --------------------------------------------------------------------------------------------------
+
+SETTLED_FROM: Final = (PromiseStatus.PENDING,)
+_OPEN_TARGET_STATES: Final = (
+    TargetState.PENDING,
+    TargetState.SCHEDULED,
+    TargetState.CALLING,
+    TargetState.CONTACTED,
+)
+
+
+def settle(promise: Promise, status: PromiseStatus, *, details: str) -> Promise:
+    """Move a pending promise to `fulfilled`, `broken` or `renegotiated` (one conditional write;
+    `Conflict` if it is no longer pending) and apply the consequence to its target:
+    fulfilled → target `completed/paid`; broken → target back to `pending` with `promise_broken`."""
+    if status is PromiseStatus.PENDING:
+        raise ValueError("settle moves a promise out of pending")
+    now = clock.now()
+    extra: dict[str, object] = {}
+    if status is PromiseStatus.FULFILLED:
+        extra["fulfilled_at"] = now
+    elif status is PromiseStatus.BROKEN:
+        extra["broken_at"] = now
+    settled = promises_data.transition(promise.id, SETTLED_FROM, status, next_check_at=None, **extra)
+    stats.count_promise(promise.campaign_id, PromiseStatus.PENDING, status)
+    if promise.target_id:
+        _apply_to_target(promise.target_id, status, details, now)
+    return settled
+
+
+def supervisor_update(promise_id: str, *, status: PromiseStatus | None, notes: str | None) -> Promise:
+    """A supervisor's edit: notes, and/or settling a pending promise by hand."""
+    promise = promises_data.get(promise_id)
+    if notes is not None:
+        promise = promises_data.update(promise_id, notes=notes)
+    if status is not None and status is not promise.status:
+        if promise.status is not PromiseStatus.PENDING:
+            raise Conflict(f"promise {promise_id} is already {promise.status.value}")
+        if status is PromiseStatus.PENDING:
+            raise Conflict("a settled promise cannot go back to pending; register a new one")
+        promise = settle(promise, status, details=f"promessa marcada como {status.value} pela supervisão")
+    return promise
+
+
+def _apply_to_target(target_id: str, status: PromiseStatus, details: str, now: datetime) -> None:
+    try:
+        if status is PromiseStatus.FULFILLED:
+            targets_data.transition(
+                target_id,
+                _OPEN_TARGET_STATES,
+                TargetState.COMPLETED,
+                outcome=Outcome.PAID,
+                outcome_details=details,
+            )
+        elif status is PromiseStatus.BROKEN:
+            targets_data.transition(
+                target_id,
+                (TargetState.CONTACTED,),
+                TargetState.PENDING,
+                outcome=Outcome.PROMISE_BROKEN,
+                outcome_details=details,
+                next_attempt_at=now,
+            )
+    except Conflict as exc:
+        # The target moved on meanwhile (paid, opted out, completed): the promise's fate stands alone.
+        logger.info("promise settled; target left as it is", target_id=target_id, reason=exc.message)
+
+
+# --------------------------------------------------------------------------------------------------
+# Registration: the assistant's `registrar_promessa_pagamento` (both channels) and renegotiation
+# --------------------------------------------------------------------------------------------------
+
+_CENTS: Final = Decimal("0.01")
+
+
+def register(
+    *,
+    document: str,
+    amount: Decimal,
+    day: date,
+    open_total: Decimal,
+    tz: ZoneInfo,
+    payment_method: PaymentMethod | None = None,
+    notes: str | None = None,
+    target_id: str | None = None,
+    campaign_id: str | None = None,
+    conversation_id: str | None = None,
+) -> Promise:
+    """Record a promise to pay `amount` by the end of `day` in `tz` and protect the customer.
+
+    Validates with `validate_promise` (`PromiseRejected` with its code; at most
+    `settings.promise_max_days` ahead). Then: stores the promise (counted as pending); every other
+    pending promise of the document becomes `renegotiated` and loses its schedule (registering again
+    *is* renegotiating; without a `target_id` the new promise keeps the replaced one's target); the
+    target (if any, in any open state) becomes `contacted/promise_made` and reaches its PROMISED
+    milestone; and a one-time schedule asks the monitor to check the day after, 09:00 in `tz`. A schedule that cannot be created does not undo the promise (the customer was told
+    it is registered): it is logged and counted (`PromiseCheckNotScheduled`) for an operator, and the
+    promise keeps its `next_check_at` so it can be rescheduled.
+    """
+    now = clock.now()
+    normalized = normalize_document(document)
+    due_at = validate_promise(day, amount, open_total, now, tz, max_days=get_settings().promise_max_days)
+    previous = _pending_promises(normalized)
+    if target_id is None:
+        # A renegotiation (e.g. in an inbound conversation) stays attached to the debt it replaces.
+        inherited = next((old for old in reversed(previous) if old.target_id), None)
+        if inherited is not None:
+            target_id, campaign_id = inherited.target_id, campaign_id or inherited.campaign_id
+    target = targets_data.get(target_id) if target_id else None
+    if target is not None:
+        if target.document != normalized:
+            raise InvalidInput("the promise's document is not its target's", code="document_mismatch")
+        campaign_id = campaign_id or target.campaign_id
+    first_check = monitor_check_at(day, tz)
+    promise = promises_data.create(
+        Promise(
+            id=new_id(),
+            document=normalized,
+            amount=amount.quantize(_CENTS),
+            due_date=day,
+            due_at=due_at,
+            timezone=tz.key,
+            payment_method=payment_method,
+            notes=notes,
+            target_id=target_id,
+            campaign_id=campaign_id,
+            conversation_id=conversation_id,
+            replaces_id=previous[-1].id if previous else None,
+            next_check_at=first_check,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    stats.count_promise(campaign_id, None, PromiseStatus.PENDING)
+    for old in previous:
+        _renegotiate(old, promise)
+    if target is not None:
+        _protect_target(target, promise)
+    try:
+        promise_schedules.get_scheduler().schedule_check(promise, first_check)
+    except (ServiceUnavailable, ConfigError) as exc:
+        logger.error(
+            "promise registered but its check is not scheduled",
+            promise_id=promise.id,
+            check_at=first_check.isoformat(),
+            reason=exc.message,
+        )
+        metrics.add_metric(name="PromiseCheckNotScheduled", unit=MetricUnit.Count, value=1)
+    logger.info(
+        "promise registered",
+        promise_id=promise.id,
+        target_id=target_id,
+        due_date=day.isoformat(),
+        replaces=[old.id for old in previous],
+    )
+    return promise
+
+
+def _pending_promises(document: str) -> list[Promise]:
+    """Every pending promise of the document, overdue ones included (oldest due first)."""
+    found: list[Promise] = []
+    cursor: str | None = None
+    while True:
+        page = promises_data.list_page(status=PromiseStatus.PENDING, document=document, cursor=cursor)
+        found.extend(page.items)
+        if page.next_cursor is None:
+            return found
+        cursor = page.next_cursor
+
+
+def _renegotiate(old: Promise, new: Promise) -> None:
+    try:
+        settle(old, PromiseStatus.RENEGOTIATED, details=f"renegociada pela promessa {new.id}")
+    except Conflict as exc:  # settled meanwhile (the monitor, a supervisor): nothing to replace
+        logger.info("previous promise already settled", promise_id=old.id, reason=exc.message)
+        return
+    cancel_checks(old)
+
+
+def _protect_target(target: Target, promise: Promise) -> None:
+    stats.record_milestone(target.id, target.campaign_id, Milestone.PROMISED)
+    try:
+        targets_data.transition(
+            target.id,
+            _OPEN_TARGET_STATES,
+            TargetState.CONTACTED,
+            outcome=Outcome.PROMISE_MADE,
+            outcome_details=f"Promessa registrada até {promise.due_date:%d/%m/%Y}",
+        )
+    except Conflict as exc:
+        # Completed meanwhile (paid, opted out): the promise stands on its own.
+        logger.info("promise registered; target left as it is", target_id=target.id, reason=exc.message)
+
+
+def cancel_checks(promise: Promise) -> None:
+    """Best effort: a check that still fires finds the promise settled and does nothing."""
+    try:
+        promise_schedules.get_scheduler().cancel_for(promise)
+    except (ServiceUnavailable, ConfigError) as exc:
+        logger.warning("promise checks not cancelled", promise_id=promise.id, reason=exc.message)

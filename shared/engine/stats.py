@@ -1,0 +1,196 @@
+"""Campaign statistics and the seed's KPIs, read from atomic counters — never by scanning targets.
+
+Names of the counters kept outside the data layer live here, once:
+- per campaign (`counters.campaign_scope(id)`): milestones reached by a target for the first time
+  (`contacted`, `responded`, `promised`), `contacts:<channel>` (outreach sent), and the promise
+  counters below;
+- `counters.GLOBAL`: `contacts:<channel>` and the promise counters, across campaigns (a promise made
+  in an inbound conversation belongs to no campaign).
+The data layer itself keeps `total`, `state:<state>` and `outcome:<outcome>` per campaign.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+
+from shared.data import campaigns, counters, targets
+from shared.domain.models import Campaign, Channel, Outcome, PromiseStatus, TargetState
+
+
+class Milestone(StrEnum):
+    CONTACTED = "contacted"  # an outreach reached the customer's channel (message sent, call placed)
+    RESPONDED = "responded"  # the customer answered: a WhatsApp reply or an answered call
+    PROMISED = "promised"  # a payment promise was registered
+
+
+def contacts_counter(channel: Channel) -> str:
+    return f"contacts:{Channel(channel).value}"
+
+
+def promises_counter(status: PromiseStatus | None = None) -> str:
+    return "promises:total" if status is None else f"promises:{PromiseStatus(status).value}"
+
+
+def count_outreach(campaign_id: str | None, channel: Channel) -> None:
+    """One outreach sent on `channel` (a WhatsApp message or a placed call)."""
+    name = contacts_counter(channel)
+    counters.increment(counters.GLOBAL, name)
+    if campaign_id:
+        counters.increment(counters.campaign_scope(campaign_id), name)
+
+
+def count_promise(campaign_id: str | None, old: PromiseStatus | None, new: PromiseStatus) -> None:
+    """A promise was created (`old` None) or moved between statuses."""
+    deltas = {promises_counter(new): 1}
+    if old is None:
+        deltas[promises_counter()] = 1
+    else:
+        deltas[promises_counter(old)] = -1
+    counters.increment_many(counters.GLOBAL, deltas)
+    if campaign_id:
+        counters.increment_many(counters.campaign_scope(campaign_id), deltas)
+
+
+def record_milestone(target_id: str, campaign_id: str, milestone: Milestone) -> bool:
+    """Count `milestone` for the target the first time only; True when this call counted it."""
+    first = targets.mark_milestone(target_id, milestone.value)
+    if first:
+        counters.increment(counters.campaign_scope(campaign_id), milestone.value)
+    return first
+
+
+@dataclass(frozen=True)
+class Kpi:
+    name: str
+    value: Decimal  # percentage, one decimal place
+    numerator: int
+    denominator: int
+    goal: Decimal  # the seed's target, in percent
+
+    @property
+    def met(self) -> bool:
+        return self.denominator > 0 and self.value > self.goal
+
+
+@dataclass(frozen=True)
+class CampaignStats:
+    total_targets: int
+    states: dict[str, int]
+    outcomes: dict[str, int]
+    contacted: int
+    responded: int
+    promised: int
+    promises: int
+    fulfilled: int
+    broken: int
+    paid: int
+    channels: dict[str, int]
+    kpis: list[Kpi]
+
+
+def percent(numerator: int, denominator: int) -> Decimal:
+    if denominator <= 0:
+        return Decimal("0.0")
+    return (Decimal(numerator) * 100 / Decimal(denominator)).quantize(Decimal("0.1"), ROUND_HALF_UP)
+
+
+def kpis(
+    total: int, contacted: int, responded: int, promised: int, promises: int, fulfilled: int, paid: int
+) -> list[Kpi]:
+    """The seed's five KPIs with their goals (Taxa de Contato > 80%, Resposta > 50%, Promessa > 60%,
+    Cumprimento > 70%, Conversão > 40%)."""
+    rows = [
+        ("contactRate", contacted, total, 80),
+        ("responseRate", responded, contacted, 50),
+        ("promiseRate", promised, responded, 60),
+        ("fulfilmentRate", fulfilled, promises, 70),
+        ("conversionRate", paid, total, 40),
+    ]
+    return [Kpi(name, percent(n, d), n, d, Decimal(goal)) for name, n, d, goal in rows]
+
+
+def campaign_stats(campaign_id: str) -> CampaignStats:
+    """One campaign's funnel from its counters (one read, whatever the campaign's size)."""
+    campaigns.get(campaign_id)  # NotFound for an unknown campaign
+    raw = counters.read(counters.campaign_scope(campaign_id))
+    return _stats(raw)
+
+
+def _stats(raw: dict[str, int]) -> CampaignStats:
+    total = raw.get("total", 0)
+    paid = raw.get(f"outcome:{Outcome.PAID.value}", 0)
+    promises = raw.get(promises_counter(), 0)
+    fulfilled = raw.get(promises_counter(PromiseStatus.FULFILLED), 0)
+    contacted = raw.get(Milestone.CONTACTED.value, 0)
+    responded = raw.get(Milestone.RESPONDED.value, 0)
+    promised = raw.get(Milestone.PROMISED.value, 0)
+    return CampaignStats(
+        total_targets=total,
+        states={state.value: raw.get(f"state:{state.value}", 0) for state in TargetState},
+        outcomes={outcome.value: raw.get(f"outcome:{outcome.value}", 0) for outcome in Outcome},
+        contacted=contacted,
+        responded=responded,
+        promised=promised,
+        promises=promises,
+        fulfilled=fulfilled,
+        broken=raw.get(promises_counter(PromiseStatus.BROKEN), 0),
+        paid=paid,
+        channels={channel.value: raw.get(contacts_counter(channel), 0) for channel in Channel},
+        kpis=kpis(total, contacted, responded, promised, promises, fulfilled, paid),
+    )
+
+
+@dataclass(frozen=True)
+class GlobalMetrics:
+    total_calls: int
+    total_whatsapp_messages: int
+    pending_promises: int
+    fulfilled_promises: int
+    broken_promises: int
+    total_targets: int
+    paid: int
+
+    @property
+    def total_contacts(self) -> int:
+        return self.total_calls + self.total_whatsapp_messages
+
+    @property
+    def conversion_rate(self) -> Decimal:
+        return percent(self.paid, self.total_targets)
+
+
+def global_metrics() -> GlobalMetrics:
+    """Dashboard cards: the global counters plus targets/paid summed over campaigns' counters
+    (one read per campaign — campaigns are few; targets are never read)."""
+    glob = counters.read(counters.GLOBAL)
+    totals = _sum(counters.read(counters.campaign_scope(c.id)) for c in _all_campaigns())
+    return GlobalMetrics(
+        total_calls=glob.get(contacts_counter(Channel.VOICE), 0),
+        total_whatsapp_messages=glob.get(contacts_counter(Channel.WHATSAPP), 0),
+        pending_promises=glob.get(promises_counter(PromiseStatus.PENDING), 0),
+        fulfilled_promises=glob.get(promises_counter(PromiseStatus.FULFILLED), 0),
+        broken_promises=glob.get(promises_counter(PromiseStatus.BROKEN), 0),
+        total_targets=totals.get("total", 0),
+        paid=totals.get(f"outcome:{Outcome.PAID.value}", 0),
+    )
+
+
+def _all_campaigns() -> Iterable[Campaign]:
+    cursor: str | None = None
+    while True:
+        page = campaigns.list_all(limit=100, cursor=cursor)
+        yield from page.items
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
+def _sum(scopes: Iterable[dict[str, int]]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for raw in scopes:
+        for name, value in raw.items():
+            total[name] = total.get(name, 0) + value
+    return total

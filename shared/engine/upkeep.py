@@ -1,0 +1,151 @@
+"""Upkeep of the work in flight: what no event will move on by itself. Run by the scheduler's tick
+for each running campaign, before it takes the due targets (`functions/scheduler`).
+
+- **Unanswered messages.** A campaign WhatsApp message left unanswered for `WHATSAPP_REPLY_HOURS`
+  ends its attempt as an unanswered call does (`postcall.conclude_attempt`): another message after
+  the backoff while the channel has attempts left, else the campaign's next channel, else
+  completed. A reply landing at the same instant wins: the transition requires the "responded"
+  milestone still unset.
+- **Lost jobs.** A target `scheduled` for longer than `LOST_AFTER` never had its job run: the job was
+  dead-lettered. It goes back to `pending`, due now, with the same attempt number, so the send's
+  idempotency record still stops a second message if the lost job did send.
+- **Lost call statuses.** A target `calling` for longer than `LOST_AFTER`: without a CallSid, the
+  dialer died before dialing and the target goes back to `pending` as above; with one, Twilio is
+  asked for the call, and a finished call's status goes to the post-call queue just as its
+  callback would have (a call still in progress is left alone).
+- **Missed promise checks** (on the cron's tick, not a campaign's activation): a pending promise
+  whose next check is more than `LOST_AFTER` overdue — its one-time schedule could not be created,
+  or its check message was dead-lettered — gets a check on the monitor's queue (a check is
+  harmless to repeat: it schedules the next one itself).
+
+Each step takes at most `PER_TICK` targets per campaign (more wait for the next tick) and reads them
+through the `by_campaign_state` index, never a scan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from shared.adapters import clients, queues
+from shared.core.config import get_settings
+from shared.core.jobs import PromiseCheck
+from shared.core.observability import logger, metrics
+from shared.data import promises as promises_data
+from shared.data import targets as targets_data
+from shared.domain.errors import Conflict, ServiceUnavailable
+from shared.domain.models import Campaign, Channel, Outcome, Target, TargetState
+from shared.engine import outreach, postcall, sweep
+from shared.engine.stats import Milestone
+
+# Well past the longest a job can legitimately wait or retry: SQS's 15-minute delay plus five
+# receives of a 3-minute visibility timeout, or a call of at most 10 minutes with its callbacks.
+LOST_AFTER: Final = timedelta(hours=2)
+PER_TICK: Final = 200
+# Statuses after which Twilio sends no further callback for the call.
+FINAL_CALL_STATUSES: Final = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
+
+
+@dataclass
+class UpkeepReport:
+    unanswered: int = 0  # WhatsApp attempts concluded for want of a reply
+    requeued: int = 0  # targets whose job was lost, back to pending
+    calls_reconciled: int = 0  # finished calls whose status was fetched from Twilio
+    promise_checks: int = 0  # promise checks queued because theirs never came
+
+
+def run(campaign_id: str | None, now: datetime) -> UpkeepReport:
+    """Upkeep for one campaign, or every active one; see the module docstring."""
+    report = UpkeepReport()
+    for campaign in sweep.running_campaigns(campaign_id):
+        report.unanswered += conclude_unanswered(campaign, now)
+        cutoff = now - LOST_AFTER
+        calling = targets_data.stuck_in(campaign.id, TargetState.CALLING, cutoff, PER_TICK)
+        never_dialled = [target for target in calling if target.call_sid is None]
+        report.requeued += requeue_lost_jobs(campaign, cutoff, never_dialled)
+        report.calls_reconciled += reconcile_calls(calling)
+    if campaign_id is None:
+        report.promise_checks = recover_promise_checks(now)
+    if report != UpkeepReport():
+        logger.info("upkeep", **asdict(report))
+    return report
+
+
+def conclude_unanswered(campaign: Campaign, now: datetime, limit: int = PER_TICK) -> int:
+    """End the campaign's WhatsApp attempts unanswered for `WHATSAPP_REPLY_HOURS`; returns how many."""
+    hours = get_settings().whatsapp_reply_hours
+    responded = Milestone.RESPONDED.value
+    waiting = targets_data.stalled_on(
+        campaign.id, Channel.WHATSAPP, now - timedelta(hours=hours), responded, limit
+    )
+    concluded = 0
+    for target in waiting:
+        result = postcall.conclude_attempt(
+            target,
+            Outcome.NO_ANSWER,
+            details=f"Sem resposta no WhatsApp em {hours} h",
+            from_states=(TargetState.CONTACTED,),
+            unless_milestone=responded,
+        )
+        concluded += result.action is not postcall.Action.IGNORED
+    return concluded
+
+
+def requeue_lost_jobs(campaign: Campaign, cutoff: datetime, never_dialled: list[Target]) -> int:
+    """Put back to `pending` the targets whose outreach job was lost — `scheduled` since before
+    `cutoff`, and the `calling` ones `never_dialled` — and return how many."""
+    lost = targets_data.stuck_in(campaign.id, TargetState.SCHEDULED, cutoff, PER_TICK)
+    return sum(_requeue(target) for target in lost + never_dialled)
+
+
+def reconcile_calls(calling: list[Target]) -> int:
+    """Feed post-call the final status of these long-`calling` targets' calls, whose callback never
+    came (those without a CallSid were never dialled: see `requeue_lost_jobs`); returns how many."""
+    reconciled = 0
+    for target in calling:
+        if target.call_sid is None:
+            continue
+        try:
+            state = clients.voice().call_state(target.call_sid)
+        except ServiceUnavailable as exc:
+            logger.warning("call status not fetched; next tick", target_id=target.id, reason=exc.message)
+            return reconciled
+        if state.status not in FINAL_CALL_STATUSES:
+            continue
+        params = {"CallSid": target.call_sid, "CallStatus": state.status}
+        if state.duration is not None:
+            params["CallDuration"] = str(state.duration)
+        outreach.enqueue_call_status(params)
+        reconciled += 1
+    if reconciled:
+        metrics.add_metric(name="CallStatusReconciled", unit=MetricUnit.Count, value=reconciled)
+    return reconciled
+
+
+def recover_promise_checks(now: datetime, limit: int = PER_TICK) -> int:
+    """Queue a check for each pending promise whose monitor check never came; returns how many."""
+    missed = promises_data.checks_missed(now - LOST_AFTER, limit)
+    for promise in missed:
+        queues.send("promise_monitor", PromiseCheck(promise_id=promise.id).model_dump(by_alias=True))
+        logger.warning("promise check missed: queued now", promise_id=promise.id)
+    if missed:
+        metrics.add_metric(name="PromiseCheckRecovered", unit=MetricUnit.Count, value=len(missed))
+    return len(missed)
+
+
+def _requeue(target: Target) -> bool:
+    try:
+        targets_data.transition(
+            target.id,
+            [target.state],
+            TargetState.PENDING,
+            outcome_details="Envio anterior não concluído; reagendado",
+        )
+    except Conflict:
+        return False  # it moved on meanwhile
+    metrics.add_metric(name="LostJobRequeued", unit=MetricUnit.Count, value=1)
+    logger.warning("lost outreach job: target back to pending", target_id=target.id, state=target.state.value)
+    return True

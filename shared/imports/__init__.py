@@ -1,0 +1,1 @@
+"""The import pipeline: spreadsheets read, rows validated, targets ingested."""
