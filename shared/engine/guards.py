@@ -1,23 +1,30 @@
-"""The pre-send guards (SPEC §4): one function for every channel, run on a target the scheduler took.
+"""The pre-send guards (SPEC §4): one chain for every channel — decided first, then acted on.
 
-`check` runs them in SPEC order — opted out → outside the contact window → frequency cap → CRM (nothing
-open: paid; unknown customer; unreachable: retry later, no contact) → an active promise — after making
-sure the campaign is still running. The first guard that objects decides: the decision is written on
-the target (one conditional transition from `scheduled`, with `outcomeDetails` for supervisors in
-Portuguese) and counted in the campaign's counters as `skip:<reason>`. Otherwise the answer is
-`Proceed`, carrying the CRM's `Debt`.
+Deciding is pure: `decide(facts)` looks at what was read about the customer before any write — the
+campaign's status, opt-outs, the contact window, the week's contact log, an active promise and, only
+when every earlier guard passed, the CRM's answer — and returns a verdict, in SPEC order: campaign not
+running → opted out → outside the contact window → frequency cap → CRM (unreachable: retry later, no
+contact; unknown customer; nothing open: paid; only time-barred invoices) → an active promise. The CRM
+is asked only when the verdict says so (`ConsultCrm`), so a closed window never costs a CRM call.
+
+Acting is one function: `apply` writes a verdict on the target (one conditional transition from the
+states the caller holds, with `outcomeDetails` for supervisors in Portuguese) and counts it as
+`skip:<reason>`. `check` is the send path's whole trip: read, decide, consult, decide, apply.
 
 `reserve` then takes the day's contact slot (an atomic write in the contact log) right before the send;
 if another send took the last slot meanwhile, the target is deferred exactly as the frequency cap does.
 `release` gives the slot back when the contact did not happen after all.
 
-Deferrals put the target back to `pending` with `nextAttemptAt` inside the contact window, so the
-scheduler takes it again at the right moment; nothing is contacted on a guess (the CRM fails closed).
+The scheduler's sweep asks the same questions it can answer without the CRM (`decide_sweep`): an
+opted-out customer is completed there and then, a closed window reschedules the target to its next
+opening. Deferrals put the target back to `pending` with `nextAttemptAt` inside the contact window, so
+the scheduler takes it again at the right moment; nothing is contacted on a guess (the CRM fails closed).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Final
@@ -33,7 +40,7 @@ from shared.data import contact_log, counters
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
 from shared.domain.contact_policy import ContactWindow, FrequencyCap, WindowNeverOpens
-from shared.domain.models import Campaign, CampaignStatus, Channel, Outcome, Target, TargetState
+from shared.domain.models import Campaign, CampaignStatus, Channel, Outcome, Promise, Target, TargetState
 from shared.engine import optouts
 
 CRM_RETRY: Final = timedelta(minutes=30)
@@ -61,6 +68,7 @@ class SkipReason(StrEnum):
     UNKNOWN_CUSTOMER = "unknown_customer"
     CRM_UNAVAILABLE = "crm_unavailable"
     ACTIVE_PROMISE = "active_promise"
+    UNREACHABLE = "unreachable"  # no channel the campaign allows reaches this phone (a landline, no calls)
 
 
 def skip_counter(reason: SkipReason) -> str:
@@ -68,14 +76,151 @@ def skip_counter(reason: SkipReason) -> str:
     return f"skip:{SkipReason(reason).value}"
 
 
+# --- facts and verdicts --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CrmAnswer:
+    """What the CRM said: the debt (None for a customer it does not know), or that it could not say."""
+
+    debt: Debt | None
+    unavailable: str | None = None
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything the chain decides on, read before deciding. `crm` is None until consulted."""
+
+    now: datetime
+    campaign_status: CampaignStatus
+    opted_out: bool
+    window: ContactWindow
+    recent_contacts: Sequence[datetime]  # the customer's contacts of the last 7 days, any campaign
+    active_promise: Promise | None
+    crm: CrmAnswer | None = None
+
+
+@dataclass(frozen=True)
+class Go:
+    """Every guard passed: contact the customer."""
+
+    debt: Debt
+
+
+@dataclass(frozen=True)
+class ConsultCrm:
+    """Every guard before the CRM passed: ask it, then decide again."""
+
+
+@dataclass(frozen=True)
+class Defer:
+    """Not now: back to `pending`, due at `at`."""
+
+    reason: SkipReason
+    at: datetime
+    details: str
+
+
+@dataclass(frozen=True)
+class Finish:
+    """Not this target, for good (or until the promise's end): to `state` with `outcome`."""
+
+    reason: SkipReason
+    state: TargetState
+    outcome: Outcome
+    details: str
+
+
+Verdict = Go | ConsultCrm | Defer | Finish
+
+
+def decide(facts: Facts) -> Verdict:
+    """The pre-send chain over `facts`, in SPEC order (pure: no reads, no writes)."""
+    now, window = facts.now, facts.window
+    if facts.campaign_status is not CampaignStatus.ACTIVE:
+        label = _CAMPAIGN_LABELS.get(facts.campaign_status, facts.campaign_status.value)
+        return Defer(SkipReason.CAMPAIGN_INACTIVE, now, f"Campanha {label}: aguardando reativação")
+    if facts.opted_out:
+        return _opted_out()
+    if not window.is_open(now):
+        at, details = _opening(window, now)
+        return Defer(SkipReason.WINDOW, at, f"Fora da janela de contato; {details}")
+    capped_until = _capped_until(facts.recent_contacts, now, window.tz)
+    if capped_until is not None:
+        return _capped(window, capped_until)
+    if facts.crm is None:
+        return ConsultCrm()
+    if facts.crm.unavailable is not None:
+        at, details = _opening(window, now + CRM_RETRY)
+        return Defer(SkipReason.CRM_UNAVAILABLE, at, f"CRM indisponível, nenhum contato feito; {details}")
+    debt = facts.crm.debt
+    checked = f"verificado no CRM em {_local(now, window.tz)}"
+    if debt is None:
+        return Finish(
+            SkipReason.UNKNOWN_CUSTOMER,
+            TargetState.COMPLETED,
+            Outcome.FAILED,
+            f"Cliente não encontrado no CRM ({checked})",
+        )
+    if not debt.invoices:
+        return Finish(
+            SkipReason.PAID, TargetState.COMPLETED, Outcome.PAID, f"Nenhuma fatura em aberto ({checked})"
+        )
+    if not debt.has_open(now.astimezone(window.tz).date()):
+        return Finish(
+            SkipReason.TIME_BARRED,
+            TargetState.COMPLETED,
+            Outcome.FAILED,
+            f"Só há faturas prescritas (mais de 5 anos), que não são cobradas ({checked})",
+        )
+    if facts.active_promise is not None:
+        return Finish(
+            SkipReason.ACTIVE_PROMISE,
+            TargetState.CONTACTED,
+            Outcome.PROMISE_MADE,
+            f"Promessa de pagamento válida até {facts.active_promise.due_date:%d/%m/%Y}: nenhum contato até lá",
+        )
+    return Go(debt)
+
+
+@dataclass(frozen=True)
+class Take:
+    """The sweep may take the target on `channel`."""
+
+    channel: Channel
+
+
+def decide_sweep(
+    *, now: datetime, opted_out: bool, window: ContactWindow, channel: Channel | None
+) -> Take | Defer | Finish:
+    """The sweep's part of the chain (pure): opted out → completed; window closed → the next opening;
+    no channel the campaign may use for this phone → completed; otherwise take it on `channel`."""
+    if opted_out:
+        return _opted_out()
+    if not window.is_open(now):
+        at, details = _opening(window, now)
+        return Defer(SkipReason.WINDOW, at, f"Fora da janela de contato; {details}")
+    if channel is None:
+        return Finish(
+            SkipReason.UNREACHABLE,
+            TargetState.COMPLETED,
+            Outcome.NOT_ON_WHATSAPP,
+            "Telefone fixo, sem WhatsApp, e a campanha não faz ligações",
+        )
+    return Take(channel)
+
+
+# --- the send path: read, decide, act ---------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class Proceed:
-    """Every guard passed: contact the customer."""
+    """The send may go ahead: the target as checked, the CRM's debt, the window and when it ran."""
 
     target: Target
     debt: Debt
     window: ContactWindow
-    at: datetime  # when the guards ran
+    at: datetime
 
     @property
     def tz(self) -> ZoneInfo:
@@ -107,91 +252,73 @@ class Reservation:
 def check(
     target: Target, campaign: Campaign, channel: Channel, crm: CrmClient, *, now: datetime | None = None
 ) -> Decision:
-    """Run the guards on a `scheduled` target, in SPEC order; record and count the first objection.
+    """Run the chain on a `scheduled` target and apply its verdict.
 
     Raises `TransitionConflict` when the target left `scheduled` meanwhile (another worker has it).
     """
-    decision = _check(target, campaign, crm, now or clock.now())
-    if isinstance(decision, Skipped):
-        recorded = decision.target
-        logger.info(
-            "outreach skipped",
-            target_id=recorded.id,
-            campaign_id=recorded.campaign_id,
-            channel=Channel(channel).value,
-            reason=decision.reason.value,
-            state=recorded.state.value,
-            next_attempt_at=recorded.next_attempt_at.isoformat()
-            if recorded.state is TargetState.PENDING
-            else None,
-        )
-    return decision
+    facts = read_facts(target, campaign, now or clock.now())
+    verdict = decide(facts)
+    if isinstance(verdict, ConsultCrm):
+        facts = replace(facts, crm=consult(crm, target))
+        verdict = decide(facts)
+    if isinstance(verdict, Go):
+        return Proceed(target=target, debt=verdict.debt, window=facts.window, at=facts.now)
+    assert not isinstance(verdict, ConsultCrm)  # decided again with the CRM's answer
+    skipped = apply(target, verdict, GUARDED_STATES)
+    logger.info(
+        "outreach skipped",
+        target_id=target.id,
+        campaign_id=target.campaign_id,
+        channel=Channel(channel).value,
+        reason=verdict.reason.value,
+        state=skipped.target.state.value,
+        next_attempt_at=verdict.at.isoformat() if isinstance(verdict, Defer) else None,
+    )
+    return skipped
 
 
-def _check(target: Target, campaign: Campaign, crm: CrmClient, now: datetime) -> Decision:
+def read_facts(target: Target, campaign: Campaign, now: datetime) -> Facts:
+    """What the chain needs to know about the customer, short of the CRM."""
     window = contact_window(campaign, target.phone)
-    if campaign.status is not CampaignStatus.ACTIVE:
-        label = _CAMPAIGN_LABELS.get(campaign.status, campaign.status.value)
-        return _defer(target, SkipReason.CAMPAIGN_INACTIVE, now, f"Campanha {label}: aguardando reativação")
-    if _opted_out(target):
-        return _finish(
-            target,
-            SkipReason.OPTED_OUT,
-            TargetState.COMPLETED,
-            Outcome.OPTED_OUT,
-            "Cliente pediu para não ser mais contatado (opt-out)",
-        )
-    if not window.is_open(now):
-        at, details = _opening(window, now)
-        return _defer(target, SkipReason.WINDOW, at, f"Fora da janela de contato; {details}")
-    cap = _frequency_cap(target.document, now, window.tz)
-    if cap is not None:
-        at, details = _opening(window, cap)
-        return _defer(target, SkipReason.FREQUENCY_CAP, at, f"Limite de contatos atingido; {details}")
+    if campaign.status is not CampaignStatus.ACTIVE:  # decided by the campaign alone: read nothing
+        return Facts(now, campaign.status, False, window, (), None)
+    active = promises_data.active_for_document(target.document, now)
+    return Facts(
+        now=now,
+        campaign_status=campaign.status,
+        opted_out=is_opted_out(target),
+        window=window,
+        recent_contacts=contact_log.contacts_since(target.document, now - WEEK),
+        active_promise=active[0] if active else None,
+    )
+
+
+def consult(crm: CrmClient, target: Target) -> CrmAnswer:
+    """The CRM's answer for the target's customer; an outage is an answer too (fail closed)."""
     try:
-        debt = crm.consult(target.document)
+        return CrmAnswer(crm.consult(target.document))
     except CrmUnavailable as exc:
         logger.warning("CRM unavailable: no contact, retry later", target_id=target.id, reason=exc.message)
-        at, details = _opening(window, now + CRM_RETRY)
-        return _defer(
-            target, SkipReason.CRM_UNAVAILABLE, at, f"CRM indisponível, nenhum contato feito; {details}"
+        return CrmAnswer(None, unavailable=exc.message)
+
+
+def apply(target: Target, verdict: Defer | Finish, from_states: Sequence[TargetState]) -> Skipped:
+    """Write a verdict on the target (one conditional transition from `from_states`) and count it."""
+    if isinstance(verdict, Defer):
+        recorded = targets_data.transition(
+            target.id,
+            from_states,
+            TargetState.PENDING,
+            next_attempt_at=verdict.at,
+            outcome_details=verdict.details,
         )
-    checked = f"verificado no CRM em {_local(now, window.tz)}"
-    if debt is None:
-        return _finish(
-            target,
-            SkipReason.UNKNOWN_CUSTOMER,
-            TargetState.COMPLETED,
-            Outcome.FAILED,
-            f"Cliente não encontrado no CRM ({checked})",
+    else:
+        recorded = targets_data.transition(
+            target.id, from_states, verdict.state, outcome=verdict.outcome, outcome_details=verdict.details
         )
-    if not debt.invoices:
-        return _finish(
-            target,
-            SkipReason.PAID,
-            TargetState.COMPLETED,
-            Outcome.PAID,
-            f"Nenhuma fatura em aberto ({checked})",
-        )
-    if not debt.has_open(now.astimezone(window.tz).date()):
-        return _finish(
-            target,
-            SkipReason.TIME_BARRED,
-            TargetState.COMPLETED,
-            Outcome.FAILED,
-            f"Só há faturas prescritas (mais de 5 anos), que não são cobradas ({checked})",
-        )
-    active = promises_data.active_for_document(target.document, now)
-    if active:
-        promise = active[0]
-        return _finish(
-            target,
-            SkipReason.ACTIVE_PROMISE,
-            TargetState.CONTACTED,
-            Outcome.PROMISE_MADE,
-            f"Promessa de pagamento válida até {promise.due_date:%d/%m/%Y}: nenhum contato até lá",
-        )
-    return Proceed(target=target, debt=debt, window=window, at=now)
+    counters.increment(counters.campaign_scope(recorded.campaign_id), skip_counter(verdict.reason))
+    metrics.add_metric(name="OutreachSkipped", unit=MetricUnit.Count, value=1)
+    return Skipped(reason=verdict.reason, target=recorded, details=verdict.details)
 
 
 def reserve(decision: Proceed, channel: Channel) -> Reservation | Skipped:
@@ -211,12 +338,12 @@ def reserve(decision: Proceed, channel: Channel) -> Reservation | Skipped:
     )
     if taken:
         return Reservation(target.document, now, local_day, target.id)
-    retry = _frequency_cap(target.document, now, decision.tz) or _next_local_midnight(now, decision.tz)
-    at, details = _opening(decision.window, retry)
+    recent = contact_log.contacts_since(target.document, now - WEEK)
+    retry = _capped_until(recent, now, decision.tz) or _next_local_midnight(now, decision.tz)
     logger.info(
         "outreach skipped: the day's contact slot was just taken", target_id=target.id, channel=channel.value
     )
-    return _defer(target, SkipReason.FREQUENCY_CAP, at, f"Limite de contatos atingido; {details}")
+    return apply(target, _capped(decision.window, retry), GUARDED_STATES)
 
 
 def release(reservation: Reservation) -> None:
@@ -234,31 +361,41 @@ def contact_window(campaign: Campaign, phone: str) -> ContactWindow:
     )
 
 
-def next_opening(window: ContactWindow, after: datetime) -> datetime:
-    """The first instant at or after `after` the window is open; a window that never opens (campaign
-    hours outside the state's legal hours) is looked at again `NEVER_OPENS_RETRY` later."""
-    return _opening(window, after)[0]
+def is_opted_out(target: Target) -> bool:
+    """Whether the target's phone or document opted out. Opt-outs and targets both hold canonical
+    numbers (`normalize_phone` restores a dropped ninth digit), so one lookup of each covers every
+    form WhatsApp may use."""
+    return optouts.is_opted_out(target.phone, target.document)
 
 
 # --- internals ---------------------------------------------------------------------------------------
 
 
-def _opted_out(target: Target) -> bool:
-    # Opt-outs and targets both hold canonical numbers (`normalize_phone` restores a dropped ninth
-    # digit), so one lookup of the phone and the document covers every form WhatsApp may use.
-    return optouts.is_opted_out(target.phone, target.document)
+def _opted_out() -> Finish:
+    return Finish(
+        SkipReason.OPTED_OUT,
+        TargetState.COMPLETED,
+        Outcome.OPTED_OUT,
+        "Cliente pediu para não ser mais contatado (opt-out)",
+    )
 
 
-def _frequency_cap(document: str, now: datetime, tz: ZoneInfo) -> datetime | None:
-    """When the cap allows the next contact, or None if it allows one now."""
+def _capped(window: ContactWindow, until: datetime) -> Defer:
+    at, details = _opening(window, until)
+    return Defer(SkipReason.FREQUENCY_CAP, at, f"Limite de contatos atingido; {details}")
+
+
+def _capped_until(recent: Sequence[datetime], now: datetime, tz: ZoneInfo) -> datetime | None:
+    """When the frequency cap allows the next contact, or None if it allows one now."""
     settings = get_settings()
     cap = FrequencyCap(settings.max_contacts_per_day, settings.max_contacts_per_week)
-    previous = contact_log.contacts_since(document, now - WEEK)
-    decision = cap.check(previous, now, tz)
+    decision = cap.check(list(recent), now, tz)
     return None if decision.allowed else decision.retry_at
 
 
 def _opening(window: ContactWindow, after: datetime) -> tuple[datetime, str]:
+    """The window's first opening at or after `after`, and how to say it; a window that never opens
+    (campaign hours outside the state's legal hours) is looked at again `NEVER_OPENS_RETRY` later."""
     try:
         at = window.next_opening(after)
     except WindowNeverOpens:
@@ -277,25 +414,3 @@ def _next_local_midnight(now: datetime, tz: ZoneInfo) -> datetime:
 
 def _local(at: datetime, tz: ZoneInfo) -> str:
     return f"{at.astimezone(tz):%d/%m/%Y %H:%M}"
-
-
-def _defer(target: Target, reason: SkipReason, at: datetime, details: str) -> Skipped:
-    recorded = targets_data.transition(
-        target.id, GUARDED_STATES, TargetState.PENDING, next_attempt_at=at, outcome_details=details
-    )
-    return _count(recorded, reason, details)
-
-
-def _finish(
-    target: Target, reason: SkipReason, to_state: TargetState, outcome: Outcome, details: str
-) -> Skipped:
-    recorded = targets_data.transition(
-        target.id, GUARDED_STATES, to_state, outcome=outcome, outcome_details=details
-    )
-    return _count(recorded, reason, details)
-
-
-def _count(target: Target, reason: SkipReason, details: str) -> Skipped:
-    counters.increment(counters.campaign_scope(target.campaign_id), skip_counter(reason))
-    metrics.add_metric(name="OutreachSkipped", unit=MetricUnit.Count, value=1)
-    return Skipped(reason=reason, target=target, details=details)

@@ -5,8 +5,9 @@ One sweep per message on the scheduler queue — the cron's tick every `TICK_SEC
 campaign) or a campaign's activation (that campaign only):
 
 - due targets come from the `by_campaign_state` index (never a scan), oldest due first;
-- a customer whose contact window is closed right now is `reschedule`d to the window's next opening
-  and left there (not taken);
+- the guards the sweep can answer without the CRM decide first (`guards.decide_sweep`): an opted-out
+  customer is completed, a customer whose contact window is closed right now is `reschedule`d to the
+  window's next opening and left there (not taken), a phone no allowed channel reaches is completed;
 - otherwise `pending → scheduled` with a conditional write (a lost race is skipped, not an error) on
   the target's current channel, or the campaign's first one; the job carries
   `attempt = attempt_count + 1`, which with the target id is the send's idempotency key.
@@ -49,7 +50,7 @@ from shared.data import ratelimit as pointers
 from shared.data import targets as targets_data
 from shared.data.pagination import MAX_PAGE_SIZE
 from shared.domain.errors import InvalidInput, NotFound
-from shared.domain.models import Campaign, CampaignStatus, Channel, Outcome, Target, TargetState
+from shared.domain.models import Campaign, CampaignStatus, Channel, Target, TargetState
 from shared.domain.phones import parse_phone
 from shared.engine import guards, postcall, routing
 
@@ -74,6 +75,7 @@ class SweepReport:
     campaigns: int = 0
     dispatched: list[Dispatch] = field(default_factory=list)
     rescheduled: dict[str, datetime] = field(default_factory=dict)  # target id -> next opening
+    completed: dict[str, str] = field(default_factory=dict)  # target id -> why (opted out, unreachable)
     lost_races: int = 0
     out_of_time: bool = False
 
@@ -117,6 +119,7 @@ def sweep(
             campaigns=report.campaigns,
             dispatched=report.per_channel(),
             rescheduled=len(report.rescheduled),
+            completed=len(report.completed),
             lost_races=report.lost_races,
             out_of_time=report.out_of_time,
         )
@@ -230,19 +233,20 @@ def _sweep_campaign(
             if deadline is not None and time.monotonic() > deadline:
                 return False
             seen.add(target.id)
-            window = guards.contact_window(campaign, target.phone)
-            if not window.is_open(now):
-                _reschedule(target, guards.next_opening(window, now), report)
-                continue
-            channel = channel_for(target, campaign)
-            if channel is None:
-                _unreachable(target, report)
-                continue
-            if not room(channel):
+            verdict = guards.decide_sweep(
+                now=now,
+                opted_out=guards.is_opted_out(target),
+                window=guards.contact_window(campaign, target.phone),
+                channel=channel_for(target, campaign),
+            )
+            if isinstance(verdict, guards.Defer):
+                _reschedule(target, verdict.at, report)
+            elif isinstance(verdict, guards.Finish):
+                _finish(target, verdict, report)
+            elif not room(verdict.channel):
                 blocked += 1
-                continue
-            if _take(target, channel, pacers[channel], report):
-                used[channel] += 1
+            elif _take(target, verdict.channel, pacers[verdict.channel], report):
+                used[verdict.channel] += 1
         if len(page) < limit:
             return True
     return True
@@ -261,17 +265,13 @@ def _take(target: Target, channel: Channel, pacer: _Pacer, report: SweepReport) 
     return True
 
 
-def _unreachable(target: Target, report: SweepReport) -> None:
+def _finish(target: Target, verdict: guards.Finish, report: SweepReport) -> None:
     try:
-        targets_data.transition(
-            target.id,
-            [TargetState.PENDING],
-            TargetState.COMPLETED,
-            outcome=Outcome.NOT_ON_WHATSAPP,
-            outcome_details="Telefone fixo, sem WhatsApp, e a campanha não faz ligações",
-        )
+        guards.apply(target, verdict, [TargetState.PENDING])
     except TransitionConflict:
         report.lost_races += 1
+        return
+    report.completed[target.id] = verdict.reason.value
 
 
 def _is_mobile(phone: str) -> bool:

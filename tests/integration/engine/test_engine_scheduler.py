@@ -13,7 +13,7 @@ from shared.core.jobs import SchedulerTick
 from shared.data import targets as targets_data
 from shared.domain.models import CampaignStatus, Channel, ContactMethod, Outcome, TargetState
 from shared.engine import campaigns as campaign_rules
-from shared.engine import sweep, upkeep
+from shared.engine import optouts, sweep, upkeep
 from tests.integration.engine.engine_world import Engine
 
 
@@ -70,6 +70,21 @@ def test_a_landline_is_called_rather_than_messaged(engine: Engine):
     assert engine.bodies("whatsapp") == []
     stored = engine.get(unreachable)
     assert (stored.state, stored.outcome) == (TargetState.COMPLETED, Outcome.NOT_ON_WHATSAPP)
+
+
+def test_an_opted_out_customer_is_completed_by_the_sweep_even_outside_the_window(engine: Engine):
+    campaign = engine.campaign()
+    opted = engine.target(campaign, 18)
+    waiting = engine.target(campaign, 19)
+    optouts.opt_out(phone=None, document=opted.document, reason="PARAR", source="keyword")
+    engine.clock.set(_at("2025-03-10T21:30:00"))  # Monday 21:30 in São Paulo: closed
+
+    engine.tick()
+
+    stored = engine.get(opted)
+    assert (stored.state, stored.outcome) == (TargetState.COMPLETED, Outcome.OPTED_OUT)
+    assert engine.get(waiting).state is TargetState.PENDING  # rescheduled to the next opening
+    assert engine.bodies("whatsapp") == [] and engine.crm.queries == []
 
 
 def test_paused_and_completed_campaigns_are_not_taken(engine: Engine):
