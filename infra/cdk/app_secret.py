@@ -1,4 +1,4 @@
-"""The one Secrets Manager secret holding the credentials (SPEC §2), read by `shared/config.py`."""
+"""The one Secrets Manager secret holding the credentials (SPEC §2), read by `shared/core/config.py`."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ Two kinds of context keys:
 
 Secrets are never context: a secret's name given as a context key is refused, so a token can never end
 up in cdk.json, the synthesized template or the CloudFormation console. They live in one Secrets
-Manager secret (`SECRET_KEYS`), read by `shared/config.py` at cold start.
+Manager secret (`SECRET_KEYS`), read by `shared/core/config.py` at cold start.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class Stage(StrEnum):
     PROD = "prod"
 
 
-# The keys of the one Secrets Manager secret (a JSON object); `shared/config.py` maps them to settings.
+# The keys of the one Secrets Manager secret (a JSON object); `shared/core/config.py` maps them to settings.
 SECRET_KEYS: tuple[str, ...] = (
     "TWILIO_ACCOUNT_SID",
     "TWILIO_AUTH_TOKEN",
@@ -238,7 +238,7 @@ class _Reader:
             value = float(raw)
         except (TypeError, ValueError):
             value = math.nan
-        if not 0 < value <= 100:  # the bounds shared/config.py accepts
+        if not 0 < value <= 100:  # the bounds shared/core/config.py accepts
             self.problems.append(f"{key} must be a number in (0, 100], not {raw!r}")
             return 1.0
         return value

@@ -218,7 +218,7 @@ class VoiceBridge(Construct):
             "EC23",
             "Twilio Media Streams connect from Twilio's cloud, which publishes no fixed source range for "
             "them, so the listener must be open. The bridge trusts a stream only with the short-lived "
-            "HMAC token our signed TwiML issued for that call (shared/stream_tokens.py).",
+            "HMAC token our signed TwiML issued for that call (shared/adapters/stream_tokens.py).",
         )
         target_group = listener.add_targets(
             "Bridge",
