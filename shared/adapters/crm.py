@@ -33,6 +33,7 @@ class Invoice:
     pix_copia_cola: str | None = None
     linha_digitavel: str | None = None
     link: str | None = None
+    contract_id: str | None = None  # the ISP contract the invoice bills (ERPs; trust unlock is per contract)
 
     def is_time_barred(self, today: date) -> bool:
         return self.due_date < _years_before(today, TIME_BAR_YEARS)
