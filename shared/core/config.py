@@ -41,6 +41,15 @@ class CrmConfig:
     api_key: SecretStr
 
 
+@dataclass(frozen=True)
+class IxcConfig:
+    """IXC Soft: the host (the adapter adds `/webservice/v1/...`), the API user's numeric id and token."""
+
+    url: str
+    user_id: str
+    token: SecretStr
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, frozen=True)
 
@@ -71,6 +80,11 @@ class Settings(BaseSettings):
 
     crm_api_url: str | None = None
     crm_api_key: SecretStr | None = None
+    # Which billing system answers the engine: the generic CRM above, or an ISP ERP (its own section).
+    billing_system: Literal["generic", "ixc", "sgp", "hubsoft"] = "generic"
+    ixc_api_url: str | None = None
+    ixc_api_user: str | None = None
+    ixc_api_token: SecretStr | None = None
 
     pix_key: str | None = None
     pix_merchant_name: str | None = None
@@ -146,6 +160,17 @@ class Settings(BaseSettings):
         self._require("CRM_API_URL", "CRM_API_KEY")
         assert self.crm_api_url and self.crm_api_key
         return CrmConfig(self.crm_api_url.rstrip("/"), self.crm_api_key)
+
+    def ixc(self) -> IxcConfig:
+        self._require("IXC_API_URL", "IXC_API_USER", "IXC_API_TOKEN")
+        assert self.ixc_api_url and self.ixc_api_user and self.ixc_api_token
+        url = self.ixc_api_url.strip().rstrip("/").removesuffix("/webservice/v1")
+        if not url.startswith(("https://", "http://")):
+            raise ConfigError("IXC_API_URL must be the http(s) address of the IXC host")
+        user = self.ixc_api_user.strip()
+        if not user.isdigit():
+            raise ConfigError("IXC_API_USER must be the numeric id of the IXC API user")
+        return IxcConfig(url, user, self.ixc_api_token)
 
     def queue_url(self, queue: str) -> str:
         """The URL of one of this deployment's queues (`"whatsapp"`, `"dialer"`, ...)."""
