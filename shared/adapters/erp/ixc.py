@@ -185,7 +185,10 @@ class IxcBilling:
         today = self._today()
         rows = self._list_all("fn_areceber", "fn_areceber.id", invoice_number, sortname="fn_areceber.id")
         for row in rows:
-            if wire.receivable_customer(row) in customer_ids:
+            if (
+                str(row.get("id", "")).strip() == invoice_number
+                and wire.receivable_customer(row) in customer_ids
+            ):
                 invoice = wire.parse_open_invoice(row, today)
                 if invoice is not None:
                     return invoice, wire.is_printed(row)
