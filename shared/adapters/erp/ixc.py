@@ -130,7 +130,9 @@ class IxcBilling:
             debt = self._debt([customer], customer.document)
             if debt.has_open(today) and debt.collectible_total(today) >= minimum:
                 debts.append(debt)
-                phones[customer.document] = customer.phones
+                # duplicate registrations of one document: the sync folds their debts, keep all phones
+                known = phones.get(customer.document, ())
+                phones[customer.document] = tuple(dict.fromkeys((*known, *customer.phones)))
         next_cursor = customer_ids[-1] if more and customer_ids else None
         return OverduePage(debts=tuple(debts), phones=phones, cursor=next_cursor)
 

@@ -393,3 +393,18 @@ def test_simulator_overdue_pages_every_customer_once_with_filters(ixc_sim: Sim) 
     assert [d.document for d in blocked_from_300] == documents[1:3]
     page = client.overdue(OverdueFilter(min_days_overdue=1, max_days_overdue=45), None)
     assert page.phones[documents[0]] == ("(49) 99999-0000",)
+
+
+def test_simulator_duplicate_registrations_of_one_document_fold_into_one_debt(ixc_sim: Sim) -> None:
+    sim, url = ixc_sim
+    seed_debtor(sim)
+    duplicate = sim.add_customer(CPF, "Ana Silva", phones=("(49) 98888-0002",))
+    sim.add_invoice(duplicate, Decimal("10.10"), TODAY - timedelta(days=40))
+    client = billing(url)
+
+    debt = client.consult(CPF)
+    page = client.overdue(OverdueFilter(), None)
+
+    assert debt is not None and debt.total == Decimal("100.00") and len(debt.invoices) == 2
+    assert [d.document for d in page.debts] == [CPF, CPF]
+    assert page.phones[CPF] == ("(49) 99999-0001", "(49) 98888-0002")
