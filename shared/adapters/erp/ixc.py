@@ -53,6 +53,7 @@ class IxcBilling:
         self._base = f"{config.url}/webservice/v1"
         self._auth = httpx.BasicAuth(config.user_id, config.token.get_secret_value())
         self._http = client or httpx.Client(timeout=timeout)
+        self._timeout = timeout
         self._boleto_timeout = boleto_timeout
         self._page_rows = page_rows
 
@@ -262,11 +263,13 @@ class IxcBilling:
         body: dict[str, str],
         *,
         headers: dict[str, str] | None = None,
-        timeout: float | httpx._client.UseClientDefault = httpx.USE_CLIENT_DEFAULT,
+        timeout: float | None = None,
     ) -> httpx.Response:
         url = f"{self._base}/{path}"
         try:
-            response = self._http.post(url, json=body, headers=headers, auth=self._auth, timeout=timeout)
+            response = self._http.post(
+                url, json=body, headers=headers, auth=self._auth, timeout=timeout or self._timeout
+            )
         except httpx.HTTPError as exc:
             raise _unavailable(path, f"request failed: {type(exc).__name__}") from None
         if response.status_code != 200:

@@ -159,21 +159,26 @@ def test_recorded_pix_of_an_unknown_title_is_unknown(replay: ReplayFactory) -> N
         replayed(recording).payment_means(CPF, "151020")
 
 
-def test_recorded_trust_unlock_reports_the_date_ixc_set(replay: ReplayFactory) -> None:
+@pytest.mark.parametrize(
+    ("after", "until"),
+    [
+        ("cliente_contrato_unlocked", date(2025, 3, 13)),
+        ("error_200", None),  # the unlock happened: an unreadable end date does not make it unknown
+    ],
+)
+def test_recorded_trust_unlock_reports_the_date_ixc_set(
+    replay: ReplayFactory, after: str, until: date | None
+) -> None:
     recording = replay(
         "ixc",
         cliente=["cliente_found"],
-        cliente_contrato=["cliente_contrato_suspended", "cliente_contrato_unlocked"],
+        cliente_contrato=["cliente_contrato_suspended", after],
         desbloqueio_confianca=["desbloqueio_sucesso"],
     )
 
     result = replayed(recording).trust_unlock(CPF, "2309", TODAY + timedelta(days=5))
 
-    assert (result.status, result.contract_id, result.until) == (
-        UnlockStatus.UNLOCKED,
-        "2309",
-        date(2025, 3, 13),
-    )
+    assert (result.status, result.contract_id, result.until) == (UnlockStatus.UNLOCKED, "2309", until)
     assert recording.bodies("desbloqueio_confianca") == [{"id": "2309"}]
 
 
