@@ -17,6 +17,8 @@ describes it, traps included.
   blocked, 109 inactive, 113 already used in this unpaid cycle (paying the contract's titles
   re-enables it). An unlock lifts the block for `unlock_days`.
 
+Seeding: `add_customer` / `add_contract` / `add_invoice` row by row, or `add_debtor` from the CRM
+simulator's invoices (the same demo customers); `pay`, `pay_all` and `block` move the story on.
 Knobs: `outage` (`"http_500"`, `"timeout"`, `"html"`, `"error_200"`), `pix_gateway` (False: every
 `get_pix` is refused with an error envelope), and `requests`, every call received.
 """
@@ -36,6 +38,7 @@ from zoneinfo import ZoneInfo
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from infra.local.simulators.crm import SimInvoice
 from shared.core import clock
 from shared.domain.documents import format_document
 
@@ -163,6 +166,40 @@ class IxcSimulator:
         if contract_id is not None:
             row[contract_field] = contract_id
         return self._insert("fn_areceber", row)
+
+    def add_debtor(
+        self, document: str, name: str, invoices: list[SimInvoice], *, phones: tuple[str, ...] = ()
+    ) -> str:
+        """A customer with one blocked contract billing `invoices` (the CRM simulator's, so the
+        sandbox seeds both from the same demo customers; IXC numbers the titles itself)."""
+        customer = self.add_customer(document, name, phones=phones)
+        contract = self.add_contract(customer)
+        for invoice in invoices:
+            self.add_invoice(
+                customer,
+                invoice.amount,
+                invoice.due_date,
+                contract_id=contract,
+                linha_digitavel=invoice.linha_digitavel or "",
+            )
+        return customer
+
+    def pay_all(self, document: str) -> None:
+        """Every open title of every registration of `document` is received."""
+        digits = "".join(ch for ch in document if ch.isalnum())
+        with self._lock:
+            customers = {
+                row["id"]
+                for row in self.tables["cliente"].values()
+                if "".join(ch for ch in row["cnpj_cpf"] if ch.isalnum()) == digits
+            }
+            titles = [
+                row["id"]
+                for row in self.tables["fn_areceber"].values()
+                if row["id_cliente"] in customers and row["status"] in ("A", "P")
+            ]
+        for title in titles:
+            self.pay(title)
 
     def pay(self, invoice_id: str) -> None:
         """The title is received; its contract's trust unlock is available again (the 113 rule)."""

@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 from pydantic import SecretStr
 
+from infra.local.simulators.crm import SimInvoice
 from infra.local.simulators.ixc import IxcSimulator
 from shared.adapters.billing import OverdueFilter, UnlockStatus
 from shared.adapters.crm import CrmUnavailable, Debt
@@ -413,3 +414,28 @@ def test_simulator_duplicate_registrations_of_one_document_fold_into_one_debt(ix
     assert debt is not None and debt.total == Decimal("100.00") and len(debt.invoices) == 2
     assert [d.document for d in page.debts] == [CPF, CPF]
     assert page.phones[CPF] == ("(49) 99999-0001", "(49) 98888-0002")
+
+
+def test_simulator_seeds_a_demo_debtor_and_pays_it_like_the_crm_simulator(ixc_sim: Sim) -> None:
+    sim, url = ixc_sim
+    sim.add_debtor(
+        CPF,
+        "Ana Silva",
+        [
+            SimInvoice("F-1", Decimal("89.90"), TODAY - timedelta(days=10)),
+            SimInvoice("F-2", Decimal("89.90"), TODAY),
+        ],
+        phones=("(49) 99999-0001",),
+    )
+    client = billing(url)
+
+    owing = client.consult(CPF)
+    sim.pay_all(CPF)
+    paid = client.consult(CPF)
+
+    assert (
+        owing is not None
+        and owing.total == Decimal("179.80")
+        and {i.contract_id for i in owing.invoices} != {None}
+    )
+    assert paid is not None and paid.invoices == ()
