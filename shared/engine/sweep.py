@@ -47,9 +47,9 @@ from shared.data import TransitionConflict
 from shared.data import campaigns as campaigns_data
 from shared.data import ratelimit as pointers
 from shared.data import targets as targets_data
-from shared.data.pagination import MAX_PAGE_SIZE
 from shared.domain.errors import InvalidInput, NotFound
 from shared.domain.models import Campaign, CampaignStatus, Channel, Target, TargetState
+from shared.domain.pages import MAX_PAGE_SIZE
 from shared.domain.phones import parse_phone
 from shared.engine import guards, postcall, ratelimit, routing
 
