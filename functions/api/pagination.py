@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from fastapi import Response
 
-from shared.data.pagination import Page
+from shared.domain.pages import Page
 
 T = TypeVar("T")
 NEXT_CURSOR_HEADER = "X-Next-Cursor"

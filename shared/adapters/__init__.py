@@ -1,1 +1,1 @@
-"""Adapters to the outside: the CRM, Evolution, Twilio, promise schedules, queues, storage, the client registry, stream tokens, the rate limiter."""
+"""Adapters to the outside: the CRM, Evolution, Twilio, promise schedules, queues, storage, the client registry, stream tokens."""

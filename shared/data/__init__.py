@@ -6,12 +6,10 @@ domain models of `shared.domain.models`. Use them as `from shared.data import ta
 """
 
 from shared.data.base import Binding, TransitionConflict, bind, table_name
-from shared.data.pagination import Page
 from shared.data.schema import TableSpec, create_tables, delete_tables, table_specs
 
 __all__ = [
     "Binding",
-    "Page",
     "TableSpec",
     "TransitionConflict",
     "bind",

@@ -25,9 +25,10 @@ from shared.data.base import (
     to_domain,
     validate_changes,
 )
-from shared.data.pagination import Page, query_page
+from shared.data.pagination import query_page
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.models import Campaign, CampaignStatus
+from shared.domain.pages import Page
 
 _KIND = "campaign"
 _FORBIDDEN = ("id", "created_at", "updated_at", "status")

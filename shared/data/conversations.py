@@ -33,9 +33,10 @@ from shared.data.base import (
     transaction_connection,
     validate_changes,
 )
-from shared.data.pagination import Page, query_page
+from shared.data.pagination import query_page
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.models import Conversation, ConversationSource, ConversationStatus
+from shared.domain.pages import Page
 
 _KIND = "conversation"
 _CLAIM_PREFIX = "chat#"

@@ -14,8 +14,9 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from shared.core import clock
 from shared.data.attributes import IsoDateTimeAttribute
 from shared.data.base import TableModel, is_condition_failure, to_domain
-from shared.data.pagination import Page, query_page
+from shared.data.pagination import query_page
 from shared.domain.models import OptOut
+from shared.domain.pages import Page
 
 _KIND = "optout"
 

@@ -1,4 +1,4 @@
-"""`Page[T]` and the opaque cursors of every list function.
+"""The opaque cursors of every list function, and `query_page`, which returns a `Page[T]`.
 
 A cursor is DynamoDB's LastEvaluatedKey, tagged with a short hash of the query it came from and
 base64url-encoded. The tag makes a cursor from one listing (another campaign, another filter) fail as
@@ -12,33 +12,16 @@ import binascii
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from pynamodb.exceptions import QueryError
 from pynamodb.pagination import ResultIterator
 
 from shared.domain.errors import InvalidInput
+from shared.domain.pages import Page, check_limit
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-MAX_PAGE_SIZE = 1000
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    """One page of a listing; pass `next_cursor` back to get the next one (None: no more pages)."""
-
-    items: list[T] = field(default_factory=list)
-    next_cursor: str | None = None
-
-
-def check_limit(limit: int) -> int:
-    """Reject page sizes the API should never forward (zero, negative, absurdly large)."""
-    if not 1 <= limit <= MAX_PAGE_SIZE:
-        raise InvalidInput(f"limit must be between 1 and {MAX_PAGE_SIZE}", code="invalid_limit")
-    return limit
 
 
 def encode_cursor(query_tag: str, last_evaluated_key: dict[str, Any] | None) -> str | None:

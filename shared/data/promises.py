@@ -32,9 +32,10 @@ from shared.data.base import (
     to_domain,
     validate_changes,
 )
-from shared.data.pagination import Page, check_limit, query_page
+from shared.data.pagination import query_page
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.models import Promise, PromiseStatus
+from shared.domain.pages import Page, check_limit
 
 _KIND = "promise"
 _KEY_END = "~"  # sorts after every character of an ISO timestamp

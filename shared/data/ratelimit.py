@@ -1,7 +1,7 @@
 """Pacing pointers: one item per paced resource, in the counters table (a second item type there).
 
 An item `scope = "pace#<name>"` holds `next_at_ms`, the earliest instant (epoch milliseconds) the
-resource is free again. `shared.adapters.ratelimit` moves it forward with conditional writes so that workers
+resource is free again. `shared.engine.ratelimit` moves it forward with conditional writes so that workers
 on any number of machines share one rate; the scheduler keeps its dispatch horizon the same way.
 Counter reads (`counters.read`) only look at `c:`-prefixed attributes, so these items never show up
 in statistics. The value only ever grows: every write below is conditional on that.

@@ -42,10 +42,11 @@ from shared.data.base import (
     to_domain,
     validate_changes,
 )
-from shared.data.pagination import Page, check_limit, query_page
+from shared.data.pagination import query_page
 from shared.domain.errors import NotFound
 from shared.domain.ids import target_id as deterministic_id
 from shared.domain.models import Channel, Outcome, Target, TargetState
+from shared.domain.pages import Page, check_limit
 
 # Fields a caller may not set through `update`: keys, and the ones a transition owns (state, and
 # next_attempt_at, which is part of a pending target's index key).

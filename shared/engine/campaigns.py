@@ -15,6 +15,7 @@ from shared.domain.contact_policy import ContactWindow
 from shared.domain.errors import Conflict, InvalidInput
 from shared.domain.ids import new_id
 from shared.domain.models import Campaign, CampaignStatus, Channel, ContactMethod
+from shared.domain.pages import Page
 
 # Which statuses each status may move to.
 TRANSITIONS: dict[CampaignStatus, frozenset[CampaignStatus]] = {
@@ -136,6 +137,16 @@ def create(
         updated_at=now,
     )
     return campaigns.create(campaign)
+
+
+def get(campaign_id: str) -> Campaign:
+    """The campaign; `NotFound` if there is none."""
+    return campaigns.get(campaign_id)
+
+
+def list_page(*, limit: int, cursor: str | None) -> Page[Campaign]:
+    """One page of every campaign, newest first."""
+    return campaigns.list_all(limit=limit, cursor=cursor)
 
 
 def update(campaign_id: str, changes: dict[str, Any]) -> Campaign:

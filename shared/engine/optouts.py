@@ -7,6 +7,7 @@ from shared.data import optouts
 from shared.domain.documents import normalize_document
 from shared.domain.errors import InvalidInput
 from shared.domain.models import OptOut
+from shared.domain.pages import Page
 from shared.domain.phones import normalize_phone
 
 
@@ -20,6 +21,11 @@ def opt_out(*, phone: str | None, document: str | None, reason: str | None, sour
         reason=reason,
         source=source,
     )
+
+
+def list_page(*, limit: int, cursor: str | None) -> Page[OptOut]:
+    """One page of every opt-out, newest first."""
+    return optouts.list_page(limit=limit, cursor=cursor)
 
 
 def is_opted_out(phone: str | None, document: str | None) -> bool:

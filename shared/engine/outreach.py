@@ -9,7 +9,7 @@
 4. The send, exactly once: `_send_once` runs under Powertools idempotency (key: target, channel,
    attempt) and claims the target with a conditional transition *before* sending (`scheduled →
    contacted` for WhatsApp, `→ calling` for voice, with the attempt number and the sending marker),
-   waits for the channel's send slot (`shared.adapters.ratelimit`), sends, then records. Once claimed, the
+   waits for the channel's send slot (`shared.engine.ratelimit`), sends, then records. Once claimed, the
    target is no longer `scheduled`, so no redelivery can send again. If a worker died between the
    send and the record, the redelivered job finds the claim still marked and records "delivery
    unknown" instead of sending: at most once, as a collection message must be.
@@ -48,7 +48,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 from twilio.twiml.voice_response import VoiceResponse
 
-from shared.adapters import clients, queues, ratelimit, stream_tokens
+from shared.adapters import clients, queues, stream_tokens
 from shared.adapters.aws import client as aws_client
 from shared.adapters.evolution import EvolutionRejected, NotOnWhatsApp, SentMessage
 from shared.adapters.twilio_voice import CallRejected, connect_stream_twiml
@@ -75,7 +75,7 @@ from shared.domain.models import (
     Target,
     TargetState,
 )
-from shared.engine import guards, postcall, stats, sweep
+from shared.engine import guards, postcall, ratelimit, stats, sweep
 from shared.engine.stats import Milestone
 
 # A send keeps its idempotency record long enough for any redelivery or redrive from the DLQ to meet

@@ -21,6 +21,7 @@ from shared.domain.documents import normalize_document
 from shared.domain.errors import ConfigError, Conflict, InvalidInput, ServiceUnavailable
 from shared.domain.ids import new_id
 from shared.domain.models import Outcome, PaymentMethod, Promise, PromiseStatus, Target, TargetState
+from shared.domain.pages import Page
 from shared.domain.promise_rules import (
     monitor_check_at,
     validate_promise,
@@ -58,6 +59,20 @@ def settle(promise: Promise, status: PromiseStatus, *, details: str) -> Promise:
     if promise.target_id:
         _apply_to_target(promise.target_id, status, details, now)
     return settled
+
+
+def get(promise_id: str) -> Promise:
+    """The promise; `NotFound` if there is none."""
+    return promises_data.get(promise_id)
+
+
+def list_page(
+    *, status: PromiseStatus | None, document: str | None, limit: int, cursor: str | None
+) -> Page[Promise]:
+    """One page of promises, optionally of one status and/or one customer's CPF/CNPJ (with or without
+    punctuation); pending ones come soonest-due first."""
+    normalized = normalize_document(document) if document else None
+    return promises_data.list_page(status=status, document=normalized, limit=limit, cursor=cursor)
 
 
 def supervisor_update(promise_id: str, *, status: PromiseStatus | None, notes: str | None) -> Promise:

@@ -19,7 +19,7 @@ instant by which the work already queued will have been sent at the channel's ca
 (WHATSAPP_MESSAGES_PER_SECOND, VOICE_CALLS_PER_SECOND). A sweep fills a channel up to
 `now + TICK_SECONDS` and no further — at most capacity × tick seconds per tick, whatever the number of
 campaigns or overlapping sweeps — and delays each job (SQS DelaySeconds) to its own 1/capacity slot,
-so a queue never holds more than one tick of work. The send-side `shared.adapters.ratelimit` still enforces the
+so a queue never holds more than one tick of work. The send-side `shared.engine.ratelimit` still enforces the
 rate exactly; this only keeps queues short. Campaigns share a channel fairly: a first pass gives each
 campaign an equal share, a second pass the rest to whoever still has due targets.
 
@@ -39,7 +39,6 @@ from typing import Any, Final
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from shared.adapters import ratelimit
 from shared.adapters.queues import MAX_DELAY_SECONDS
 from shared.core import clock
 from shared.core.jobs import SchedulerTick
@@ -48,11 +47,11 @@ from shared.data import TransitionConflict
 from shared.data import campaigns as campaigns_data
 from shared.data import ratelimit as pointers
 from shared.data import targets as targets_data
-from shared.data.pagination import MAX_PAGE_SIZE
 from shared.domain.errors import InvalidInput, NotFound
 from shared.domain.models import Campaign, CampaignStatus, Channel, Target, TargetState
+from shared.domain.pages import MAX_PAGE_SIZE
 from shared.domain.phones import parse_phone
-from shared.engine import guards, postcall, routing
+from shared.engine import guards, postcall, ratelimit, routing
 
 TICK_SECONDS: Final = 300  # the EventBridge cron fires every 5 minutes in business hours
 PAGE_SIZE: Final = 100

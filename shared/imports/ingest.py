@@ -38,6 +38,11 @@ def upload_key(campaign_id: str, import_id: str, filename: str) -> str:
     return f"uploads/{campaign_id}/{import_id}/{filename}"
 
 
+def get_job(import_id: str) -> ImportJob:
+    """The import job with its counts and rejected rows; `NotFound` if there is none."""
+    return imports.get(import_id)
+
+
 def check_importable(campaign_id: str) -> None:
     """Targets may be added to any campaign that is not completed (`Conflict`, `NotFound`)."""
     campaign = campaigns.get(campaign_id)

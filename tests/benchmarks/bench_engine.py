@@ -19,7 +19,7 @@ The set-up, as close to production as a laptop gets:
 - Phase 1 (paced): the scheduler's tick takes the `--targets` due targets (the virtual clock stands on a
   Monday 09:00 in São Paulo; ticks are virtual, sends are real HTTP) and spreads them with SQS delays
   at the channel's capacity. Phase 2 (burst): `--burst` more jobs are put on the queue at once, with
-  no delay — only the distributed limiter (`shared.adapters.ratelimit`) stands between them and Evolution.
+  no delay — only the distributed limiter (`shared.engine.ratelimit`) stands between them and Evolution.
 
 DynamoDB units: moto's ReturnConsumedCapacity figures are not trustworthy, so every DynamoDB request
 of the data layer's shared botocore client and of the idempotency layer's client is recorded by a
@@ -604,7 +604,7 @@ def main() -> None:
             f"max per calendar second {max_per_calendar_second(instants)}"
         )
 
-    print("\nRequests to Evolution as our workers started them (what shared.adapters.ratelimit governs):")
+    print("\nRequests to Evolution as our workers started them (what shared.engine.ratelimit governs):")
     describe("paced (scheduler)", starts[:phase_one_starts])
     describe("burst (limiter only)", starts[phase_one_starts:])
     describe("overall", starts)

@@ -8,11 +8,12 @@ from decimal import Decimal
 
 import pytest
 
-from shared.data import Page, table_specs
+from shared.data import table_specs
 from shared.data.attributes import DecimalAttribute, IsoDateAttribute, IsoDateTimeAttribute, iso_utc
 from shared.data.pagination import decode_cursor, encode_cursor
 from shared.domain.errors import InvalidInput
 from shared.domain.ids import id_time, new_id, target_id
+from shared.domain.pages import Page
 
 CROCKFORD_ID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 

@@ -14,8 +14,6 @@ from functions.api.schemas import (
     CampaignUpdate,
     Success,
 )
-from shared.data import campaigns
-from shared.data.pagination import check_limit
 from shared.domain.models import CampaignStatus
 from shared.engine import campaigns as campaign_rules
 from shared.engine import stats
@@ -27,7 +25,7 @@ router = APIRouter(prefix="/api/voice/campaigns", tags=["campaigns"])
 def list_campaigns(
     _: Viewer, response: Response, limit: int = Query(50, ge=1, le=200), cursor: str | None = None
 ) -> list[CampaignPublic]:
-    page = campaigns.list_all(limit=check_limit(limit), cursor=cursor)
+    page = campaign_rules.list_page(limit=limit, cursor=cursor)
     return paged(response, page, CampaignPublic.model_validate)
 
 
@@ -39,14 +37,14 @@ def create_campaign(body: CampaignCreate, _: Admin) -> CampaignPublic:
 
 @router.get("/{campaign_id}", response_model=CampaignPublic)
 def get_campaign(campaign_id: str, _: Viewer) -> CampaignPublic:
-    return CampaignPublic.model_validate(campaigns.get(campaign_id))
+    return CampaignPublic.model_validate(campaign_rules.get(campaign_id))
 
 
 @router.patch("/{campaign_id}", response_model=CampaignPublic)
 def update_campaign(campaign_id: str, body: CampaignUpdate, _: Admin) -> CampaignPublic:
     changes = body.model_dump(exclude_unset=True)
     new_status = changes.pop("status", None)
-    campaign = campaign_rules.update(campaign_id, changes) if changes else campaigns.get(campaign_id)
+    campaign = campaign_rules.update(campaign_id, changes) if changes else campaign_rules.get(campaign_id)
     if new_status is not None and new_status is not campaign.status:
         campaign = campaign_rules.change_status(campaign_id, new_status)
     return CampaignPublic.model_validate(campaign)

@@ -7,10 +7,8 @@ from fastapi import APIRouter, Query, Response
 from functions.api.deps import Supervisor, Viewer
 from functions.api.pagination import paged
 from functions.api.schemas import ConversationDetail, ConversationPublic, MessagePublic
-from shared.data import conversations, messages
-from shared.data.pagination import check_limit
 from shared.domain.models import ConversationSource, ConversationStatus
-from shared.engine import handoff
+from shared.engine import handoff, inbox
 
 router = APIRouter(prefix="/api/voice/conversations", tags=["conversations"])
 
@@ -26,17 +24,15 @@ def list_conversations(
 ) -> list[ConversationPublic]:
     """Most recent activity first; `source` is the seed's filter (inbound / whatsapp_campaign /
     voice_campaign)."""
-    page = conversations.list_page(source=source, status=status, limit=check_limit(limit), cursor=cursor)
+    page = inbox.list_page(source=source, status=status, limit=limit, cursor=cursor)
     return paged(response, page, ConversationPublic.of)
 
 
 @router.get("/{conversation_id}", response_model=ConversationDetail)
 def get_conversation(conversation_id: str, _: Viewer) -> ConversationDetail:
     """The conversation with its whole thread (WhatsApp messages or the call transcript)."""
-    conversation = conversations.get(conversation_id)
-    thread = [
-        MessagePublic.model_validate(m, from_attributes=True) for m in messages.list_for(conversation_id)
-    ]
+    conversation, messages = inbox.thread(conversation_id)
+    thread = [MessagePublic.model_validate(m, from_attributes=True) for m in messages]
     return ConversationDetail(**ConversationPublic.of(conversation).model_dump(), messages=thread)
 
 

@@ -7,8 +7,6 @@ from fastapi import APIRouter, Query, Response, status
 from functions.api.deps import Supervisor, Viewer
 from functions.api.pagination import paged
 from functions.api.schemas import OptOutCreate, OptOutPublic
-from shared.data import optouts
-from shared.data.pagination import check_limit
 from shared.domain.masking import mask_document, mask_phone
 from shared.domain.models import OptOut
 from shared.engine import optouts as optout_rules
@@ -31,7 +29,7 @@ def _public(optout: OptOut) -> OptOutPublic:
 def list_optouts(
     _: Viewer, response: Response, limit: int = Query(50, ge=1, le=500), cursor: str | None = None
 ) -> list[OptOutPublic]:
-    return paged(response, optouts.list_page(limit=check_limit(limit), cursor=cursor), _public)
+    return paged(response, optout_rules.list_page(limit=limit, cursor=cursor), _public)
 
 
 @router.post("", response_model=list[OptOutPublic], status_code=status.HTTP_201_CREATED)

@@ -7,9 +7,6 @@ from fastapi import APIRouter, Query, Response
 from functions.api.deps import Supervisor, Viewer
 from functions.api.pagination import paged
 from functions.api.schemas import PromisePublic, PromiseUpdate
-from shared.data import promises
-from shared.data.pagination import check_limit
-from shared.domain.documents import normalize_document
 from shared.domain.models import PromiseStatus
 from shared.engine import promises as promise_rules
 
@@ -26,14 +23,13 @@ def list_promises(
     cursor: str | None = None,
 ) -> list[PromisePublic]:
     """Pending promises come soonest-due first (the dashboard's alert list)."""
-    document = normalize_document(contact_document) if contact_document else None
-    page = promises.list_page(status=status, document=document, limit=check_limit(limit), cursor=cursor)
+    page = promise_rules.list_page(status=status, document=contact_document, limit=limit, cursor=cursor)
     return paged(response, page, PromisePublic.of)
 
 
 @router.get("/{promise_id}", response_model=PromisePublic)
 def get_promise(promise_id: str, _: Viewer) -> PromisePublic:
-    return PromisePublic.of(promises.get(promise_id))
+    return PromisePublic.of(promise_rules.get(promise_id))
 
 
 @router.patch("/{promise_id}", response_model=PromisePublic)

@@ -18,11 +18,10 @@ from functions.api.schemas import (
     UploadUrlRequest,
 )
 from shared.adapters import storage
-from shared.data import campaigns, imports, targets
-from shared.data.pagination import check_limit
 from shared.domain.errors import InvalidInput
 from shared.domain.ids import new_id
 from shared.domain.models import Outcome, TargetState
+from shared.engine import targets
 from shared.imports import ingest
 from shared.imports.spreadsheets import SpreadsheetError
 
@@ -76,7 +75,7 @@ def upload_url(campaign_id: str, body: UploadUrlRequest, _: Admin) -> UploadUrl:
 
 @router.get("/imports/{import_id}", response_model=ImportJobPublic)
 def get_import(import_id: str, _: Viewer) -> ImportJobPublic:
-    job = imports.get(import_id)
+    job = ingest.get_job(import_id)
     public = ImportJobPublic.model_validate(job)
     if job.report_key:
         public.report_url = f"/api/voice/imports/{import_id}/report"
@@ -86,7 +85,7 @@ def get_import(import_id: str, _: Viewer) -> ImportJobPublic:
 @router.get("/imports/{import_id}/report", response_class=StreamingResponse)
 def import_report(import_id: str, _: Viewer) -> StreamingResponse:
     """Every rejected row with its line and reason, as CSV (UTF-8 BOM, `;`) for Excel."""
-    job = imports.get(import_id)
+    job = ingest.get_job(import_id)
     return StreamingResponse(
         ingest.rejected_rows_report(job),
         media_type=ingest.REPORT_CONTENT_TYPE,
@@ -104,10 +103,7 @@ def list_targets(
     limit: int = Query(50, ge=1, le=500),
     cursor: str | None = None,
 ) -> list[TargetPublic]:
-    campaigns.get(campaign_id)
-    page = targets.list_for_campaign(
-        campaign_id, state=state, outcome=outcome, limit=check_limit(limit), cursor=cursor
-    )
+    page = targets.list_for_campaign(campaign_id, state=state, outcome=outcome, limit=limit, cursor=cursor)
     return paged(response, page, TargetPublic.of)
 
 
@@ -115,7 +111,4 @@ def list_targets(
 def update_target(target_id: str, body: TargetUpdate, _: Supervisor) -> TargetPublic:
     changes = body.model_dump(exclude_unset=True)
     next_attempt_at = changes.pop("next_attempt_at", None)
-    target = targets.update(target_id, **changes) if changes else targets.get(target_id)
-    if next_attempt_at is not None:
-        target = targets.reschedule(target_id, next_attempt_at)
-    return TargetPublic.of(target)
+    return TargetPublic.of(targets.correct(target_id, changes, next_attempt_at=next_attempt_at))

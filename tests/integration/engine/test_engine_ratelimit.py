@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from shared.adapters.ratelimit import RateLimited, RateLimiter, limiter_for
 from shared.data import counters
 from shared.data import ratelimit as pointers
 from shared.domain.models import Channel
+from shared.engine.ratelimit import RateLimited, RateLimiter, limiter_for
 
 T0 = 1_741_608_000.0  # any wall-clock instant
 

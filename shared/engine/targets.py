@@ -1,0 +1,34 @@
+"""What supervisors read and correct on a campaign's targets. State moves stay with the engine's
+rules (sweep, outreach, post-call); a correction only edits fields or moves a pending target's due time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from shared.data import campaigns, targets
+from shared.domain.models import Outcome, Target, TargetState
+from shared.domain.pages import Page
+
+
+def list_for_campaign(
+    campaign_id: str,
+    *,
+    state: TargetState | None,
+    outcome: Outcome | None,
+    limit: int,
+    cursor: str | None,
+) -> Page[Target]:
+    """One page of a campaign's targets, optionally of one state and/or outcome; `NotFound` if the
+    campaign does not exist (rather than an empty page)."""
+    campaigns.get(campaign_id)
+    return targets.list_for_campaign(campaign_id, state=state, outcome=outcome, limit=limit, cursor=cursor)
+
+
+def correct(target_id: str, changes: dict[str, Any], *, next_attempt_at: datetime | None = None) -> Target:
+    """A supervisor's correction: edit `changes` (fields other than the state), then, with
+    `next_attempt_at`, move the due time of a pending target (`Conflict` if it is not pending)."""
+    target = targets.update(target_id, **changes) if changes else targets.get(target_id)
+    if next_attempt_at is not None:
+        target = targets.reschedule(target_id, next_attempt_at)
+    return target
