@@ -136,9 +136,10 @@ class SgpBilling:
         """One `titulos/` page of open invoices due in the filter's window, folded per customer, each
         customer's contracts (status, phones) read from `consultacliente/`.
 
-        The cursor is `"<offset>:<first id of the page just read>"`: a page that starts with the
-        same id as the previous one means the instance ignores `offset`, and the walk ends."""
-        offset, previous_first = _parse_cursor(cursor)
+        The cursor is `"<offset>:<last id read>"`: rows up to that id are dropped when the page
+        repeats them, and a page with nothing after it (an instance that ignores `offset`) ends
+        the walk."""
+        offset, last_id = _parse_cursor(cursor)
         oldest, newest = overdue_window(filters, local_today(self._zone))
         body = self._post(
             "titulos",
@@ -153,12 +154,13 @@ class SgpBilling:
             },
         )
         rows, total = self._parse_titles(body)
-        if not rows or rows[0].id == previous_first:
+        fresh = _after(rows, last_id)
+        if not fresh:
             return OverduePage((), {}, None)
-        offset += len(rows)
+        offset += len(fresh)
         done = offset >= total if total is not None else len(rows) < PAGE_LIMIT
-        debts, phones = self._fold(rows, filters, lambda due: oldest <= due <= newest)
-        return OverduePage(tuple(debts), phones, None if done else f"{offset}:{rows[0].id}")
+        debts, phones = self._fold(fresh, filters, lambda due: oldest <= due <= newest)
+        return OverduePage(tuple(debts), phones, None if done else f"{offset}:{fresh[-1].id}")
 
     # --- the endpoints -------------------------------------------------------------------------
 
@@ -188,7 +190,7 @@ class SgpBilling:
             rows, total = self._parse_titles(body)
             fresh = [row for row in rows if row.id not in seen]
             seen.update((row.id, row) for row in fresh)
-            offset += len(rows)
+            offset += len(fresh)
             if not fresh or (offset >= total if total is not None else len(rows) < PAGE_LIMIT):
                 return list(seen.values())
 
@@ -313,6 +315,12 @@ def _unlock_result(body: dict[str, Any], contract_id: str, until: date, today: d
 
 def _status_matches(contract: _Contract | None, wanted: set[str]) -> bool:
     return contract is not None and (contract.status in wanted or contract.status_name.lower() in wanted)
+
+
+def _after(rows: list[_Title], last_id: str | None) -> list[_Title]:
+    """The rows of a page not read yet: those after `last_id` when the page repeats it."""
+    ids = [row.id for row in rows]
+    return rows[ids.index(last_id) + 1 :] if last_id in ids else rows
 
 
 def _parse_cursor(cursor: str | None) -> tuple[int, str | None]:
