@@ -304,7 +304,7 @@ def _listing_json(customer: HubsoftCustomer, inv: HubsoftInvoice) -> dict[str, A
         "data_vencimento": due.isoformat(),
         "data_vencimento_br": f"{due:%d/%m/%Y}",
         "data_pagamento": None,
-        "valor": str(inv.invoice.amount.normalize()),
+        "valor": str(float(inv.invoice.amount)),  # "119.9": a string here
         "valor_pago": None,
         "cliente": {
             "id_cliente": customer.id,

@@ -4,6 +4,7 @@ unavailable (fail closed)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
@@ -19,6 +20,7 @@ from shared.adapters.billing import OverdueFilter, UnlockStatus
 from shared.adapters.crm import CrmUnavailable
 from shared.adapters.erp.sgp import SgpBilling
 from shared.core.config import SgpConfig
+from shared.core.observability import MaskingFormatter
 from shared.domain.errors import InvalidInput
 from tests.integration.erp.replay import TIMEOUT, Replay
 
@@ -195,16 +197,24 @@ def test_trust_unlock_without_a_suspended_contract_is_refused_without_calling_sg
 
 
 def test_secrets_the_erp_returns_reach_neither_the_answers_nor_the_logs(
-    sim: SgpSimulator, sgp: SgpBilling, capsys: pytest.CaptureFixture[str]
+    sim: SgpSimulator, sgp: SgpBilling, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     sim.add_customer(ANA, "Ana Silva", [invoice("A1", "89.90", 20)])
-    answers = [sgp.consult(ANA), sgp.trust_unlock(ANA, None, TODAY + timedelta(days=3))]
+    sim.add_customer("12345678000100", "Sem Documento", [invoice("X1", "10.00", 20)])  # bad CNPJ
+    answers = [
+        sgp.consult(ANA),
+        sgp.trust_unlock(ANA, None, TODAY + timedelta(days=3)),
+        sgp.overdue(OverdueFilter(), None),
+    ]
     sim.outage = "http_500"
     with pytest.raises(CrmUnavailable) as failure:
         sgp.consult(ANA)
 
-    seen = repr(answers) + str(failure.value) + "".join(capsys.readouterr())
-    assert not [secret for secret in SECRETS if secret in seen]
+    logged = "".join(MaskingFormatter().format(record) for record in caplog.records)
+    assert "without a usable document" in logged  # the adapter did log
+    seen = repr(answers) + str(failure.value) + logged
+    assert [secret for secret in SECRETS if secret in seen] == []
     assert "pppoe-" not in repr(answers)  # the login in the unlock message is not passed on
 
 
