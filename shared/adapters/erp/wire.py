@@ -86,12 +86,13 @@ def days_overdue(due: date, today: date) -> int:
 
 
 def overdue_window(filters: OverdueFilter, today: date) -> tuple[date, date]:
-    """The due dates an overdue sync asks for: from `max_days_overdue` ago (or the time bar) up to
-    `min_days_overdue` ago."""
+    """The due dates an overdue sync asks for: from `max_days_overdue` ago (or about the time bar)
+    up to `min_days_overdue` ago."""
     newest = today - timedelta(days=filters.min_days_overdue)
     if filters.max_days_overdue is not None:
         return today - timedelta(days=filters.max_days_overdue), newest
-    return today.replace(year=today.year - TIME_BAR_YEARS, day=min(today.day, 28)), newest
+    # A little wider than the time bar: `Debt.collectible` applies the rule itself.
+    return today - timedelta(days=366 * TIME_BAR_YEARS), newest
 
 
 def minimum_amount(filters: OverdueFilter) -> Decimal:
