@@ -40,6 +40,7 @@ from shared.adapters.erp.wire import (
     parsing,
     send,
     text,
+    wanted_statuses,
 )
 from shared.core.config import HubsoftConfig
 from shared.core.observability import logger
@@ -139,6 +140,7 @@ class HubsoftBilling:
         """One window of at most 30 days of due dates from `financeiro/` (Hubsoft's own cap without a
         search term), newest first, folded per customer. The cursor is the last due date of the next
         window (`YYYY-MM-DD`)."""
+        minimum, statuses = minimum_amount(filters), wanted_statuses(filters)
         oldest, newest = overdue_window(filters, local_today(self._zone))
         end = _parse_cursor(cursor) if cursor is not None else newest
         if end < oldest:
@@ -177,12 +179,11 @@ class HubsoftBilling:
                     due_date=due,
                     days_overdue=days_overdue(due, today),
                 )
-        minimum = minimum_amount(filters)
         debts = [
             debt
             for document, by_number in invoices.items()
             if (debt := fold_debt(names[document], document, by_number.values())).total >= minimum
-            and self._status_matches(document, filters.contract_status)
+            and self._status_matches(document, statuses)
         ]
         cursor_next = start - timedelta(days=1)
         return OverduePage(
@@ -256,10 +257,11 @@ class HubsoftBilling:
             until = parse_day(found.group(1)) if found else local_today(self._zone) + timedelta(days=days)
         return UnlockResult(UnlockStatus.UNLOCKED, contract_id=service_id, until=until)
 
-    def _status_matches(self, document: str, wanted: str | None) -> bool:
-        if wanted is None:
+    def _status_matches(self, document: str, statuses: frozenset[str] | None) -> bool:
+        """Whether one of the customer's services has a wanted `status_prefixo` (asked only when
+        the sync filters on it)."""
+        if statuses is None:
             return True
-        statuses = {s.strip().lower() for s in wanted.split(",")}
         customer = self._customer(document)
         return customer is not None and any(s.status in statuses for s in customer.services)
 

@@ -12,9 +12,9 @@ An SGP error (`{"msg": "..."}` without the expected list) is *unknown*, like a t
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -42,6 +42,7 @@ from shared.adapters.erp.wire import (
     parsing,
     send,
     text,
+    wanted_statuses,
 )
 from shared.core.config import SgpConfig
 from shared.core.observability import logger
@@ -140,6 +141,7 @@ class SgpBilling:
         repeats them, and a page with nothing after it (an instance that ignores `offset`) ends
         the walk."""
         offset, last_id = _parse_cursor(cursor)
+        minimum, statuses = minimum_amount(filters), wanted_statuses(filters)
         oldest, newest = overdue_window(filters, local_today(self._zone))
         body = self._post(
             "titulos",
@@ -159,7 +161,8 @@ class SgpBilling:
             return OverduePage((), {}, None)
         offset += len(fresh)
         done = offset >= total if total is not None else len(rows) < PAGE_LIMIT
-        debts, phones = self._fold(fresh, filters, lambda due: oldest <= due <= newest)
+        in_window = [row for row in fresh if oldest <= row.invoice.due_date <= newest]
+        debts, phones = self._fold(in_window, minimum, statuses)
         return OverduePage(tuple(debts), phones, None if done else f"{offset}:{fresh[-1].id}")
 
     # --- the endpoints -------------------------------------------------------------------------
@@ -229,8 +232,10 @@ class SgpBilling:
             return _unlock_result(body, contract_id, until, local_today(self._zone))
 
     def _fold(
-        self, rows: list[_Title], filters: OverdueFilter, in_window: Callable[[date], bool]
+        self, rows: list[_Title], minimum: Decimal, statuses: frozenset[str] | None
     ) -> tuple[list[Debt], dict[str, tuple[str, ...]]]:
+        """The page's titles per customer, each customer's contracts read for their status (the
+        `statuses` filter) and phones; debts under `minimum` left out."""
         by_document: dict[str, list[Invoice]] = {}
         for row in rows:
             try:
@@ -238,16 +243,13 @@ class SgpBilling:
             except InvalidDocument:
                 logger.warning("sgp title without a usable document", title_id=row.id)
                 continue
-            if in_window(row.invoice.due_date):
-                by_document.setdefault(document, []).append(row.invoice)
-        minimum = minimum_amount(filters)
+            by_document.setdefault(document, []).append(row.invoice)
         debts, phones = [], {}
         for document, invoices in by_document.items():
             contracts = {c.id: c for c in self._contracts(document)}
-            if filters.contract_status is not None:
-                wanted = {s.strip().lower() for s in filters.contract_status.split(",")}
+            if statuses is not None:
                 invoices = [
-                    i for i in invoices if _status_matches(contracts.get(i.contract_id or ""), wanted)
+                    i for i in invoices if _status_matches(contracts.get(i.contract_id or ""), statuses)
                 ]
             if not invoices or not contracts:
                 continue
@@ -313,7 +315,7 @@ def _unlock_result(body: dict[str, Any], contract_id: str, until: date, today: d
     )
 
 
-def _status_matches(contract: _Contract | None, wanted: set[str]) -> bool:
+def _status_matches(contract: _Contract | None, wanted: frozenset[str]) -> bool:
     return contract is not None and (contract.status in wanted or contract.status_name.lower() in wanted)
 
 

@@ -54,7 +54,7 @@ def parsing(system: str) -> Iterator[None]:
     """Turn a body that does not have the expected shape into `CrmUnavailable`."""
     try:
         yield
-    except (ValueError, KeyError, TypeError, InvalidOperation, InvalidInput) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, InvalidOperation, InvalidInput) as exc:
         raise CrmUnavailable(f"{system} answered a malformed body: {type(exc).__name__}") from None
 
 
@@ -103,6 +103,14 @@ def minimum_amount(filters: OverdueFilter) -> Decimal:
         return parse_money(filters.min_amount)
     except InvalidInput:
         raise InvalidInput("min_amount must be an amount such as 50.00") from None
+
+
+def wanted_statuses(filters: OverdueFilter) -> frozenset[str] | None:
+    """The contract statuses a sync keeps (comma-separated, the ERP's own codes or labels, any
+    case); None keeps every status."""
+    if filters.contract_status is None:
+        return None
+    return frozenset(s.strip().lower() for s in filters.contract_status.split(",") if s.strip())
 
 
 def fold_debt(name: str, document: str, invoices: Iterable[Invoice]) -> Debt:

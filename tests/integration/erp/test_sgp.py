@@ -257,8 +257,12 @@ def test_overdue_minimum_amount_and_a_bad_cursor(sim: SgpSimulator, sgp: SgpBill
     page = sgp.overdue(OverdueFilter(min_amount="50,00"), None)
 
     assert [d.document for d in page.debts] == [ANA]
+    asked = len(sim.requests)
     with pytest.raises(InvalidInput):
         sgp.overdue(OverdueFilter(), "not-a-cursor")
+    with pytest.raises(InvalidInput, match="min_amount"):
+        sgp.overdue(OverdueFilter(min_amount="muito"), None)
+    assert len(sim.requests) == asked  # bad input never reaches SGP
 
 
 # --- against recorded responses -----------------------------------------------------------------
