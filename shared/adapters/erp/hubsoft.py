@@ -158,37 +158,15 @@ class HubsoftBilling:
                 "order_type": "asc",
             },
         )
-        today = local_today(self._zone)
-        names: dict[str, str] = {}
-        phones: dict[str, tuple[str, ...]] = {}
-        invoices: dict[str, dict[str, Invoice]] = {}
         with parsing(SYSTEM):
-            for row in _list(body, "faturas"):
-                if row.get("data_pagamento") not in (None, ""):
-                    continue
-                client = row["cliente"]
-                document = _document(client["cpf_cnpj"])
-                if document is None:
-                    continue
-                names[document] = text(client.get("nome_razaosocial"))
-                phones[document] = _phones(client)
-                due = parse_day(row["data_vencimento"])
-                invoices.setdefault(document, {})[text(row["id_fatura"])] = Invoice(
-                    number=text(row["id_fatura"]),
-                    amount=amount(row["valor"]),
-                    due_date=due,
-                    days_overdue=days_overdue(due, today),
-                )
-        debts = [
-            debt
-            for document, by_number in invoices.items()
-            if (debt := fold_debt(names[document], document, by_number.values())).total >= minimum
-            and self._status_matches(document, statuses)
+            debts, phones = _fold_listing(_list(body, "faturas"), local_today(self._zone))
+        kept = [
+            debt for debt in debts if debt.total >= minimum and self._status_matches(debt.document, statuses)
         ]
         cursor_next = start - timedelta(days=1)
         return OverduePage(
-            tuple(debts),
-            {d.document: phones[d.document] for d in debts},
+            tuple(kept),
+            {d.document: phones[d.document] for d in kept},
             cursor_next.isoformat() if cursor_next >= oldest else None,
         )
 
@@ -336,6 +314,27 @@ def _invoice(row: dict[str, Any], today: date) -> Invoice | None:
         link=text(row.get("link")) or None,
         contract_id=text(service.get("id_cliente_servico")) or None,
     )
+
+
+def _fold_listing(rows: list[dict[str, Any]], today: date) -> tuple[list[Debt], dict[str, tuple[str, ...]]]:
+    """The unpaid invoices of a `financeiro/` listing (`valor` a string, ISO dates) folded per
+    customer, with the customer's phones; rows without a usable CPF/CNPJ are skipped."""
+    customers: dict[str, tuple[str, tuple[str, ...]]] = {}
+    invoices: dict[str, dict[str, Invoice]] = {}
+    for row in rows:
+        document = _document(row["cliente"]["cpf_cnpj"])
+        if document is None or row.get("data_pagamento") not in (None, ""):
+            continue
+        customers[document] = (text(row["cliente"].get("nome_razaosocial")), _phones(row["cliente"]))
+        due = parse_day(row["data_vencimento"])
+        invoices.setdefault(document, {})[text(row["id_fatura"])] = Invoice(
+            number=text(row["id_fatura"]),
+            amount=amount(row["valor"]),
+            due_date=due,
+            days_overdue=days_overdue(due, today),
+        )
+    debts = [fold_debt(customers[doc][0], doc, found.values()) for doc, found in invoices.items()]
+    return debts, {doc: phones for doc, (_, phones) in customers.items()}
 
 
 def _phones(client: dict[str, Any]) -> tuple[str, ...]:
