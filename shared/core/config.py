@@ -50,6 +50,22 @@ class IxcConfig:
     token: SecretStr
 
 
+@dataclass(frozen=True)
+class SgpConfig:
+    url: str  # the host; the adapter adds /api/ura/...
+    token: SecretStr
+    app: str  # case-sensitive: the wrong case gets HTTP 403
+
+
+@dataclass(frozen=True)
+class HubsoftConfig:
+    url: str  # the tenant's API host; the adapter adds /oauth/token and /api/v1/...
+    client_id: str
+    client_secret: SecretStr
+    username: str
+    password: SecretStr
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, frozen=True)
 
@@ -85,6 +101,15 @@ class Settings(BaseSettings):
     ixc_api_url: str | None = None
     ixc_api_user: str | None = None
     ixc_api_token: SecretStr | None = None
+
+    sgp_api_url: str | None = None
+    sgp_token: SecretStr | None = None
+    sgp_app: str | None = None
+    hubsoft_api_url: str | None = None
+    hubsoft_client_id: str | None = None
+    hubsoft_client_secret: SecretStr | None = None
+    hubsoft_username: str | None = None
+    hubsoft_password: SecretStr | None = None
 
     pix_key: str | None = None
     pix_merchant_name: str | None = None
@@ -135,6 +160,13 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown IANA time zone {value!r}") from exc
         return value
 
+    @field_validator("sgp_api_url", "hubsoft_api_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s):// URL")
+        return value
+
     @property
     def default_zone(self) -> ZoneInfo:
         return ZoneInfo(self.cobranca_timezone)
@@ -171,6 +203,29 @@ class Settings(BaseSettings):
         if not user.isdigit():
             raise ConfigError("IXC_API_USER must be the numeric id of the IXC API user")
         return IxcConfig(url, user, self.ixc_api_token)
+
+    def sgp(self) -> SgpConfig:
+        self._require("SGP_API_URL", "SGP_TOKEN", "SGP_APP")
+        assert self.sgp_api_url and self.sgp_token and self.sgp_app
+        return SgpConfig(self.sgp_api_url.rstrip("/"), self.sgp_token, self.sgp_app)
+
+    def hubsoft(self) -> HubsoftConfig:
+        self._require(
+            "HUBSOFT_API_URL",
+            "HUBSOFT_CLIENT_ID",
+            "HUBSOFT_CLIENT_SECRET",
+            "HUBSOFT_USERNAME",
+            "HUBSOFT_PASSWORD",
+        )
+        assert self.hubsoft_api_url and self.hubsoft_client_id and self.hubsoft_client_secret
+        assert self.hubsoft_username and self.hubsoft_password
+        return HubsoftConfig(
+            self.hubsoft_api_url.rstrip("/"),
+            self.hubsoft_client_id,
+            self.hubsoft_client_secret,
+            self.hubsoft_username,
+            self.hubsoft_password,
+        )
 
     def queue_url(self, queue: str) -> str:
         """The URL of one of this deployment's queues (`"whatsapp"`, `"dialer"`, ...)."""
