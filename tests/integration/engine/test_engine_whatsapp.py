@@ -3,7 +3,8 @@ and exactly-once sends under redelivery, duplicates, crashes and a flaky Evoluti
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from shared.domain.models import (
     ContactMethod,
     ConversationSource,
     DeliveryStatus,
+    Invoice,
     Outcome,
     Sender,
     TargetState,
@@ -70,7 +72,8 @@ def test_first_message_is_sent_and_recorded_with_conversation_and_message(engine
 
 def test_greeting_names_the_creditor_and_how_to_stop_but_no_amount_or_invoice(engine: Engine):
     campaign = engine.campaign()
-    target = engine.scheduled(campaign, 2, client_name="Maria Souza", invoice_number="FAT-2025-02-777")
+    invoice = Invoice(invoice_number="FAT-2025-02-777", amount=Decimal("89.90"), due_date=date(2025, 2, 10))
+    target = engine.scheduled(campaign, 2, client_name="Maria Souza", invoices=[invoice])
 
     engine.drain("whatsapp")
 
