@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -69,6 +70,9 @@ _IMMUTABLE = (
 _TRANSITION_OWNED = ("state", "next_attempt_at")
 # How often `fold_in` re-reads and merges again when another import changed the case meanwhile.
 FOLD_ATTEMPTS = 5
+# Conditional writes `fold_in` keeps in flight: each is one round trip (no batch write can carry a
+# condition), so an import of thousands of customers waits on latency, not on DynamoDB.
+FOLD_WRITERS = 8
 _INVOICES = TypeAdapter(list[Invoice])
 
 
@@ -198,15 +202,19 @@ def fold_in(campaign_id: str, drafts: Sequence[cases.CaseDraft], import_id: str 
 
     One consistent BatchGet per 100 customers reads the stored cases; then a conditional PutItem
     opens a case, or a conditional UpdateItem replaces a case's invoices and phones if its
-    `invoices_version` is still the one read. A lost race re-reads that case and merges again (at
+    `invoices_version` is still the one read (`FOLD_WRITERS` of these round trips at a time). A lost race re-reads that case and merges again (at
     most `FOLD_ATTEMPTS` times, then `Conflict`). Rows the case already has change nothing.
     """
     ids = [deterministic_id(campaign_id, draft.document) for draft in drafts]
     stored = _records(ids)
-    return [
-        _fold_one(campaign_id, target_id, draft, stored.get(target_id), import_id)
-        for target_id, draft in zip(ids, drafts, strict=True)
-    ]
+
+    def fold(target_id: str, draft: cases.CaseDraft) -> Folded:
+        return _fold_one(campaign_id, target_id, draft, stored.get(target_id), import_id)
+
+    with ThreadPoolExecutor(max_workers=FOLD_WRITERS) as pool:
+        folded = list(pool.map(fold, ids, drafts))
+    _count_inserted([result.target for result in folded if result.created])
+    return folded
 
 
 def get(target_id: str) -> Target:
@@ -461,7 +469,6 @@ def _fold_one(
             merged = cases.merge((), (), draft.rows)
             case = cases.open_case(campaign_id, draft, merged, import_id, clock.now())
             if _put_if_absent(case):
-                _count_inserted([case])
                 return Folded(case, True, merged)
         else:
             current = _to_target(record)
