@@ -299,7 +299,7 @@ def _report(
         f"  contacts {metrics['totalContacts']} (WhatsApp {metrics['totalWhatsAppMessages']}, calls "
         f"{metrics['totalCalls']})   conversion {float(metrics['conversionRate']):.1f}%"
     )
-    lines.append("Targets by state / outcome")
+    lines.append("Cases (one per customer) by state / outcome")
     lines.append("  " + "  ".join(f"{k} {v}" for k, v in stats["states"].items() if v))
     lines.append("  " + "  ".join(f"{k} {v}" for k, v in sorted(stats["outcomes"].items()) if v))
     statuses = Counter(p["status"] for p in promises)

@@ -9,6 +9,7 @@ import boto3
 import pytest
 import requests
 
+from shared.domain import cases
 from shared.imports import ingest
 from shared.imports import rows as row_validation
 from tests.integration.api.conftest import BUCKET, GOOD_CSV, Api, make_cpf
@@ -114,6 +115,23 @@ def test_reimporting_adds_new_invoices_to_the_case_and_reports_the_known_ones(ap
     job = api.get(f"/api/voice/imports/{again['importId']}").json()
     assert (job["imported"], job["customersCreated"], job["customersUpdated"]) == (1, 0, 1)
     assert api.get(f"/api/voice/campaigns/{campaign['id']}/stats").json()["totalTargets"] == 2
+
+
+def test_invoices_past_the_cap_of_a_case_are_rejected_row_by_row(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cases, "MAX_INVOICES_PER_CASE", 2)
+    monkeypatch.setattr(ingest, "MAX_INVOICES_PER_CASE", 2)
+    campaign = api.create_campaign()
+
+    body = api.import_csv(campaign["id"], MARIA_ROWS).json()
+
+    assert (body["imported"], body["customersCreated"]) == (3, 2)
+    assert [(e["line"], e["code"], e["field"]) for e in body["errors"]] == [
+        (5, "too_many_invoices", "invoice_number")
+    ]
+    job = api.get(f"/api/voice/imports/{body['importId']}").json()
+    assert (job["duplicates"], job["rejected"]) == (0, 1)
 
 
 def test_a_duplicate_further_back_than_the_parser_remembers_is_still_not_doubled(
