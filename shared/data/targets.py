@@ -162,8 +162,8 @@ class TargetRecord(TableModel):
 def insert_new(new_targets: Iterable[Target]) -> tuple[list[Target], list[str]]:
     """Store the targets whose id is free; returns (inserted, ids already stored or repeated).
 
-    One PutItem per target, conditioned on the id not existing: of two writers of the same case
-    exactly one creates it (the other's target comes back among the duplicates).
+    One PutItem per target (`FOLD_WRITERS` in flight), conditioned on the id not existing: of two
+    writers of the same case exactly one creates it (the other's id comes back among the duplicates).
     """
     unique: dict[str, Target] = {}
     duplicates: list[str] = []
@@ -177,12 +177,10 @@ def insert_new(new_targets: Iterable[Target]) -> tuple[list[Target], list[str]]:
             duplicates.append(target.id)
         else:
             unique[target.id] = target
-    inserted: list[Target] = []
-    for target in unique.values():
-        if _put_if_absent(target):
-            inserted.append(target)
-        else:
-            duplicates.append(target.id)
+    with ThreadPoolExecutor(max_workers=FOLD_WRITERS) as pool:
+        stored = list(pool.map(_put_if_absent, unique.values()))
+    inserted = [target for target, put in zip(unique.values(), stored, strict=True) if put]
+    duplicates.extend(target.id for target, put in zip(unique.values(), stored, strict=True) if not put)
     _count_inserted(inserted)
     return inserted, duplicates
 
@@ -200,21 +198,33 @@ def fold_in(campaign_id: str, drafts: Sequence[cases.CaseDraft], import_id: str 
     """Fold each draft (one customer's rows, see `shared.domain.cases`) into the customer's case in
     the campaign, opening it when there is none; one result per draft, in order.
 
-    One consistent BatchGet per 100 customers reads the stored cases; then a conditional PutItem
-    opens a case, or a conditional UpdateItem replaces a case's invoices and phones if its
-    `invoices_version` is still the one read (`FOLD_WRITERS` of these round trips at a time). A lost race re-reads that case and merges again (at
-    most `FOLD_ATTEMPTS` times, then `Conflict`). Rows the case already has change nothing.
+    One consistent BatchGet per 100 customers reads the stored cases. The customers without one get
+    theirs through `insert_new`; a stored case takes the new invoices and phones by a conditional
+    UpdateItem, if its `invoices_version` is still the one read (`FOLD_WRITERS` of these round trips
+    at a time). A lost race — another import opened the case, or changed it, meanwhile — re-reads
+    the case and merges again (at most `FOLD_ATTEMPTS` times, then `Conflict`). Rows the case
+    already has change nothing.
     """
     ids = [deterministic_id(campaign_id, draft.document) for draft in drafts]
     stored = _records(ids)
+    now = clock.now()
+    opening: dict[str, Folded] = {}
+    for target_id, draft in zip(ids, drafts, strict=True):
+        if target_id not in stored:
+            merged = cases.merge((), (), draft.rows)
+            opening[target_id] = Folded(
+                cases.open_case(campaign_id, draft, merged, import_id, now), True, merged
+            )
+    opened, _ = insert_new(folded.target for folded in opening.values())
+    created = {target.id for target in opened}
 
     def fold(target_id: str, draft: cases.CaseDraft) -> Folded:
-        return _fold_one(campaign_id, target_id, draft, stored.get(target_id), import_id)
+        if target_id in created:
+            return opening[target_id]
+        return _fold_into_stored(target_id, draft, stored.get(target_id))
 
     with ThreadPoolExecutor(max_workers=FOLD_WRITERS) as pool:
-        folded = list(pool.map(fold, ids, drafts))
-    _count_inserted([result.target for result in folded if result.created])
-    return folded
+        return list(pool.map(fold, ids, drafts))
 
 
 def get(target_id: str) -> Target:
@@ -457,29 +467,22 @@ def _write(
     return new
 
 
-def _fold_one(
-    campaign_id: str,
-    target_id: str,
-    draft: cases.CaseDraft,
-    record: TargetRecord | None,
-    import_id: str | None,
-) -> Folded:
+def _fold_into_stored(target_id: str, draft: cases.CaseDraft, record: TargetRecord | None) -> Folded:
+    """Merge `draft` into the stored case `record` (None: another import opened it after our read)."""
     for _ in range(FOLD_ATTEMPTS):
         if record is None:
-            merged = cases.merge((), (), draft.rows)
-            case = cases.open_case(campaign_id, draft, merged, import_id, clock.now())
-            if _put_if_absent(case):
-                return Folded(case, True, merged)
-        else:
-            current = _to_target(record)
-            merged = cases.merge(current.invoices, current.phones, draft.rows)
-            if not merged.added:
-                return Folded(current, False, merged)
-            folded = _replace_invoices(current, int(record.invoices_version), merged)
-            if folded is not None:
-                return Folded(folded, False, merged)
-        record = _records([target_id]).get(target_id)
-    raise Conflict(f"target {target_id} kept changing while its invoices were merged")
+            record = _records([target_id]).get(target_id)
+            if record is None:
+                break  # opened and deleted meanwhile (a draft campaign discarded)
+        current = _to_target(record)
+        merged = cases.merge(current.invoices, current.phones, draft.rows)
+        if not merged.added:
+            return Folded(current, False, merged)
+        folded = _replace_invoices(current, int(record.invoices_version), merged)
+        if folded is not None:
+            return Folded(folded, False, merged)
+        record = None
+    raise Conflict(f"target {target_id} kept changing (or went away) while its invoices were merged")
 
 
 def _put_if_absent(target: Target) -> bool:
