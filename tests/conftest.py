@@ -34,6 +34,7 @@ from shared.domain.models import (
     ContactMethod,
     Conversation,
     ConversationSource,
+    Invoice,
     Message,
     Promise,
     Sender,
@@ -127,16 +128,12 @@ def make_target() -> Callable[..., Target]:
             "client_name": "Maria Silva",
             "phone": "5511999998888",
             "document": "52998224725",
-            "debt_amount": Decimal("89.90"),
-            "invoice_number": "F-1",
-            "invoice_due_date": date(2025, 2, 10),
+            "invoices": [Invoice(invoice_number="F-1", amount=Decimal("89.90"), due_date=date(2025, 2, 10))],
             "next_attempt_at": now,
             "created_at": now,
             "updated_at": now,
         } | overrides
-        fields.setdefault(
-            "id", target_id(fields["campaign_id"], fields["document"], fields["invoice_number"])
-        )
+        fields.setdefault("id", target_id(fields["campaign_id"], fields["document"]))
         return Target(**fields)
 
     return build

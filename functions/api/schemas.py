@@ -97,16 +97,24 @@ class Success(Camel):
 # --- targets ---
 
 
+class InvoicePublic(Camel):
+    invoice_number: str | None
+    amount: Decimal
+    due_date: date | None
+    installation_point: str | None
+
+
 class TargetPublic(Camel):
+    """One case: a customer in the campaign, with every invoice imported for them."""
+
     id: str
     campaign_id: str
     client_name: str
-    phone_number: str
+    phone_number: str  # the number outreach uses; masked, as every phone the API shows
     client_document: str
-    installation_point: str | None
+    invoices: list[InvoicePublic]
     debt_amount: Decimal
-    invoice_number: str | None
-    invoice_due_date: date | None
+    contact_count: int
     state: TargetState
     outcome: Outcome | None
     outcome_details: str | None
@@ -131,7 +139,6 @@ class TargetUpdate(Strict):
     """What a supervisor may correct on a target. State moves go through the engine's rules."""
 
     client_name: Name | None = None
-    installation_point: str | None = None
     outcome_details: Annotated[str, StringConstraints(max_length=500)] | None = None
     next_attempt_at: datetime | None = None
     outcome: Outcome | None = None
@@ -149,7 +156,9 @@ class ImportRowErrorPublic(Camel):
 
 class ImportResult(Camel):
     import_id: str
-    imported: int
+    imported: int  # rows accepted: invoices added to the customers' cases
+    customers_created: int
+    customers_updated: int
     duplicates: int
     errors: list[ImportRowErrorPublic]
 
@@ -162,6 +171,8 @@ class ImportJobPublic(Camel):
     source: str
     total_rows: int
     imported: int
+    customers_created: int
+    customers_updated: int
     duplicates: int
     rejected: int
     errors: list[ImportRowErrorPublic]

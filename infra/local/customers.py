@@ -51,6 +51,7 @@ LAST_NAMES: Final = (
 class Persona(StrEnum):
     PAYS_AFTER_MESSAGE = "pays_after_message"
     PROMISES_AND_PAYS = "promises_and_pays"
+    SEVERAL_INVOICES = "several_invoices"
     PROMISES_AND_BREAKS = "promises_and_breaks"
     ALREADY_PAID = "already_paid"
     CLAIMS_PAYMENT = "claims_payment"
@@ -66,8 +67,9 @@ class Persona(StrEnum):
 
 
 _DESCRIPTIONS: Final = {
-    Persona.PAYS_AFTER_MESSAGE: "pays after the first message (two invoices: the second is never sent)",
+    Persona.PAYS_AFTER_MESSAGE: "owes two invoices, pays after the first message",
     Persona.PROMISES_AND_PAYS: "confirms the CPF, promises 'dia X', pays before it",
+    Persona.SEVERAL_INVOICES: "owes three invoices, one conversation: confirms the CPF, promises, pays",
     Persona.PROMISES_AND_BREAKS: "confirms the CPF, promises 'dia X', never pays",
     Persona.ALREADY_PAID: "nothing open in the CRM before the first contact",
     Persona.CLAIMS_PAYMENT: "'já paguei' — the CRM shows it a day later",
@@ -81,7 +83,8 @@ _DESCRIPTIONS: Final = {
 # How many of every 200 customers have each persona (scaled to the demo's size).
 MIX: Final = {
     Persona.PAYS_AFTER_MESSAGE: 22,
-    Persona.PROMISES_AND_PAYS: 26,
+    Persona.PROMISES_AND_PAYS: 14,
+    Persona.SEVERAL_INVOICES: 12,
     Persona.PROMISES_AND_BREAKS: 22,
     Persona.ALREADY_PAID: 18,
     Persona.CLAIMS_PAYMENT: 22,
@@ -91,6 +94,9 @@ MIX: Final = {
     Persona.NEVER_ANSWERS: 20,
     Persona.HARDSHIP: 22,
 }
+
+# Invoices (spreadsheet rows) a persona owes, when more than one: each customer is one case anyway.
+INVOICES: Final = {Persona.PAYS_AFTER_MESSAGE: 2, Persona.SEVERAL_INVOICES: 3}
 
 
 @dataclass
@@ -167,15 +173,12 @@ class Customers:
     def _create(self, number: int, persona: Persona, today: date) -> SimulatedCustomer:
         name = f"{FIRST_NAMES[number % len(FIRST_NAMES)]} {LAST_NAMES[(number // 7) % len(LAST_NAMES)]}"
         phone = f"55119{70000000 + number:08d}"
-        count = 2 if persona is Persona.PAYS_AFTER_MESSAGE else 1
+        count = INVOICES.get(persona, 1)
+        # A month apart, the newest 10 days overdue (40 days when it is the only one).
+        overdue = [40] if count == 1 else [10 + 30 * (count - 1 - k) for k in range(count)]
         invoices = [
-            SimInvoice(
-                f"DEMO-{number:04d}-{k + 1}",
-                INVOICE_AMOUNT,
-                today - timedelta(days=40 - 30 * k),
-                40 - 30 * k,
-            )
-            for k in range(count)
+            SimInvoice(f"DEMO-{number:04d}-{k + 1}", INVOICE_AMOUNT, today - timedelta(days=days), days)
+            for k, days in enumerate(overdue)
         ]
         customer = SimulatedCustomer(name, phone, make_cpf(number * 7919 + 101), persona, invoices)
         if persona is Persona.ALREADY_PAID:
@@ -297,12 +300,12 @@ class Customers:
             if stage == 0:
                 self._pay(customer)
             return None
-        if persona in (Persona.PROMISES_AND_PAYS, Persona.PROMISES_AND_BREAKS):
+        if persona in (Persona.PROMISES_AND_PAYS, Persona.SEVERAL_INVOICES, Persona.PROMISES_AND_BREAKS):
             if stage == 0:
                 return f"Oi, sou eu sim. Meu CPF é {customer.formatted_document}."
             if stage == 1:
                 customer.promised_day = today + timedelta(days=PROMISE_IN_DAYS)
-                if persona is Persona.PROMISES_AND_PAYS:
+                if persona is not Persona.PROMISES_AND_BREAKS:
                     pay_day = customer.promised_day - timedelta(days=PAYS_BEFORE_DUE_DAYS)
                     customer.pay_at = datetime.combine(pay_day, datetime.min.time(), tzinfo=ZONE) + timedelta(
                         hours=10

@@ -8,8 +8,9 @@ while nothing but the scheduler's tick happens), and straight to the next mornin
 move the demo waits until the system is quiet.
 
 At the end it prints the funnel (`/campaigns/{id}/stats`, `/metrics`), the outcomes and the promise
-lifecycle, then checks every simulated customer against its persona's expected ending and exits 1 if
-any ended elsewhere.
+lifecycle, then checks every simulated customer against its persona's expected ending — one case
+holding all of the customer's invoices, its state and outcome, its promise, the messages and calls
+it got — and exits 1 if any ended elsewhere.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ class DemoOptions:
 
 @dataclass(frozen=True)
 class Ending:
-    """What a target ended as."""
+    """What a case (target) ended as."""
 
     state: str
     outcome: str | None
@@ -141,7 +142,11 @@ def _set_up(api: httpx.Client, sandbox: Sandbox, customers: list[SimulatedCustom
     )
     _ok(imported, "import the spreadsheet")
     body = imported.json()
-    print(f"  imported {body['imported']} of {len(rows)} rows ({len(body['errors'])} rejected)", file=out)
+    print(
+        f"  imported {body['imported']} of {len(rows)} rows ({len(body['errors'])} rejected) into "
+        f"{body['customersCreated']} customers' cases",
+        file=out,
+    )
     _ok(api.post(f"/api/voice/campaigns/{campaign_id}/activate", headers=supervisor), "activate the campaign")
     return campaign_id
 
@@ -294,7 +299,7 @@ def _report(
         f"  contacts {metrics['totalContacts']} (WhatsApp {metrics['totalWhatsAppMessages']}, calls "
         f"{metrics['totalCalls']})   conversion {float(metrics['conversionRate']):.1f}%"
     )
-    lines.append("Targets by state / outcome")
+    lines.append("Cases (one per customer) by state / outcome")
     lines.append("  " + "  ".join(f"{k} {v}" for k, v in stats["states"].items() if v))
     lines.append("  " + "  ".join(f"{k} {v}" for k, v in sorted(stats["outcomes"].items()) if v))
     statuses = Counter(p["status"] for p in promises)
@@ -344,61 +349,72 @@ PAID = Ending("completed", "paid")
 
 @dataclass(frozen=True)
 class Expected:
-    endings: tuple[Ending, ...]  # one per target (invoice), in any order
+    ending: Ending  # of the customer's one case
     promise: str | None = None  # the status of the customer's promise, if one must exist
     whatsapp: Callable[[int], bool] = lambda n: True  # messages received
     calls: Callable[[int], bool] = lambda n: True  # calls received
+    contacts: Callable[[int], bool] = lambda n: True  # the case's contactCount (outreach sent)
     text: str = ""
 
 
 EXPECTED: Final[dict[Persona, Expected]] = {
     Persona.PAYS_AFTER_MESSAGE: Expected(
-        (PAID, PAID),
+        PAID,
         whatsapp=lambda n: n == 1,
         calls=lambda n: n == 0,
-        text="both completed/paid by the guard (the messaged one at its no-reply follow-up); 1 message",
+        contacts=lambda n: n == 1,
+        text="one case for both invoices, completed/paid by the guard at its no-reply follow-up; 1 message",
     ),
-    Persona.PROMISES_AND_PAYS: Expected(
-        (PAID,), promise="fulfilled", text="completed/paid, promise fulfilled"
+    Persona.PROMISES_AND_PAYS: Expected(PAID, promise="fulfilled", text="completed/paid, promise fulfilled"),
+    Persona.SEVERAL_INVOICES: Expected(
+        PAID,
+        promise="fulfilled",
+        contacts=lambda n: n == 1,
+        text="one case for the three invoices, one first message: completed/paid, promise fulfilled",
     ),
     Persona.PROMISES_AND_BREAKS: Expected(
-        (Ending("contacted", "promise_broken"),),
+        Ending("contacted", "promise_broken"),
         promise="broken",
         whatsapp=lambda n: n >= 4,
         text="promise broken → pending → contacted again",
     ),
     Persona.ALREADY_PAID: Expected(
-        (PAID,), whatsapp=lambda n: n == 0, calls=lambda n: n == 0, text="completed/paid, never contacted"
+        PAID,
+        whatsapp=lambda n: n == 0,
+        calls=lambda n: n == 0,
+        contacts=lambda n: n == 0,
+        text="completed/paid, never contacted",
     ),
     Persona.CLAIMS_PAYMENT: Expected(
-        (PAID,), whatsapp=lambda n: n == 2, text="payment_claimed, then completed/paid when the CRM shows it"
+        PAID, whatsapp=lambda n: n == 2, text="payment_claimed, then completed/paid when the CRM shows it"
     ),
     Persona.OPTS_OUT: Expected(
-        (Ending("completed", "opted_out"),),
+        Ending("completed", "opted_out"),
         whatsapp=lambda n: n == 2,
         calls=lambda n: n == 0,
         text="completed/opted_out, never contacted again",
     ),
     Persona.NOT_ON_WHATSAPP: Expected(
-        (Ending("contacted", "answered"),),
+        Ending("contacted", "answered"),
         whatsapp=lambda n: n == 0,
         calls=lambda n: n == 1,
         text="voice fallback: contacted/answered",
     ),
     Persona.IGNORES_WHATSAPP: Expected(
-        (Ending("contacted", "answered"),),
+        Ending("contacted", "answered"),
         whatsapp=lambda n: n == 3,
         calls=lambda n: n == 1,
         text="3 messages left unanswered a day each, then called (after the weekly cap): contacted/answered",
     ),
     Persona.NEVER_ANSWERS: Expected(
-        (Ending("completed", "no_answer"),),
+        Ending("completed", "no_answer"),
         whatsapp=lambda n: n == 0,
         calls=lambda n: n == 3,
+        contacts=lambda n: n == 3,
         text="3 unanswered calls, then completed/no_answer",
     ),
     Persona.HARDSHIP: Expected(
-        (Ending("contacted", "transferred"),),
+        Ending("contacted", "transferred"),
         whatsapp=lambda n: n == 2,
         text="contacted/transferred to a human",
     ),
@@ -411,8 +427,9 @@ def verify(
     promises: list[dict[str, Any]],
     sandbox: Sandbox,
 ) -> list[Verdict]:
-    """Each persona customer's targets, promise and contacts against `EXPECTED`."""
-    by_invoice = {t["invoiceNumber"]: t for t in targets}
+    """Each persona customer's case, promise and contacts against `EXPECTED`: the customer's invoices
+    must all be in one case, holding nothing else."""
+    by_invoice = {invoice["invoiceNumber"]: t for t in targets for invoice in t["invoices"]}
     promise_of_target: dict[str, str] = {}
     for promise in sorted(promises, key=lambda p: p["createdAt"]):
         if promise.get("targetId"):
@@ -422,17 +439,23 @@ def verify(
         if customer.persona is None:
             continue
         expected = EXPECTED[customer.persona]
-        found = [by_invoice.get(invoice.number) for invoice in customer.invoices]
-        endings = sorted(
-            (Ending(t["state"], t["outcome"]) if t else Ending("missing", None) for t in found),
-            key=lambda e: (e.state, e.outcome or ""),
-        )
-        wanted = sorted(expected.endings, key=lambda e: (e.state, e.outcome or ""))
-        statuses = [promise_of_target[t["id"]] for t in found if t and t["id"] in promise_of_target]
+        numbers = [invoice.number for invoice in customer.invoices]
+        cases = {by_invoice[n]["id"]: by_invoice[n] for n in numbers if n in by_invoice}
+        if len(cases) != 1:
+            verdicts.append(Verdict(customer, False, f"{len(cases)} cases", expected.text))
+            continue
+        [case] = cases.values()
         texts, calls = _contacts(sandbox, customer)
         problems = []
-        if endings != wanted:
-            problems.append(", ".join(f"{e.state}/{e.outcome}" for e in endings))
+        held = [invoice["invoiceNumber"] for invoice in case["invoices"]]
+        if held != numbers:
+            problems.append(f"case holds invoices {held}")
+        ending = Ending(case["state"], case["outcome"])
+        if ending != expected.ending:
+            problems.append(f"{ending.state}/{ending.outcome}")
+        if not expected.contacts(case["contactCount"]):
+            problems.append(f"contactCount {case['contactCount']}")
+        statuses = [promise_of_target[case["id"]]] if case["id"] in promise_of_target else []
         if expected.promise is not None and statuses != [expected.promise]:
             problems.append(f"promise {statuses or 'none'}")
         if not expected.whatsapp(texts):

@@ -48,6 +48,8 @@ class ImportRecord(TableModel):
     source = UnicodeAttribute()
     total_rows = NumberAttribute()
     imported = NumberAttribute()
+    customers_created = NumberAttribute(default=0)
+    customers_updated = NumberAttribute(default=0)
     duplicates = NumberAttribute()
     rejected = NumberAttribute()
     errors = RowErrorsAttribute()

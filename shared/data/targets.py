@@ -1,4 +1,5 @@
-"""Targets table: hash `id`, deterministic from (campaign, document, invoice) — see `shared.domain.ids`.
+"""Targets table: hash `id`, deterministic from (campaign, document) — see `shared.domain.ids`. A
+target is a case: one customer in one campaign, with its invoices (`shared.domain.cases`).
 
 GSIs (all projecting every attribute, so listings need no second read):
 - `by_campaign_state`: campaign_id + `state_key` = f"{state}#{at}", where `at` is `next_attempt_at`
@@ -8,6 +9,10 @@ GSIs (all projecting every attribute, so listings need no second read):
 - `by_campaign_outcome` (sparse): campaign_id + `outcome_key` = f"{outcome}#{at}", `at` being when
   the outcome was recorded; only targets with an outcome are in it.
 - `by_document`: document + created_at. `by_call_sid` (sparse): call_sid.
+
+A case is created by a conditional PutItem (only if the id is free) and takes new invoices by an
+UpdateItem conditioned on `invoices_version`, the number of invoice changes it has seen: two imports
+racing on one customer never overwrite each other's invoices, the loser re-reads and merges again.
 
 Every write that changes state or outcome is one UpdateItem that also rewrites the composite keys;
 both key parts are known at write time, so no read is needed first. The campaign's counters
@@ -19,23 +24,31 @@ leaves them one off; nothing else may write those names.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
-from pynamodb.constants import ALL_OLD
-from pynamodb.exceptions import UpdateError
+from pydantic import TypeAdapter
+from pynamodb.attributes import (
+    Attribute,
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
+from pynamodb.constants import ALL_OLD, STRING
+from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from shared.core import clock
 from shared.data import counters
-from shared.data.attributes import DecimalAttribute, IsoDateAttribute, IsoDateTimeAttribute, iso_utc
+from shared.data.attributes import IsoDateTimeAttribute, iso_utc
 from shared.data.base import (
     TableModel,
     TransitionConflict,
     batch_delete,
-    batch_put,
     is_condition_failure,
     record_kwargs,
     set_actions,
@@ -43,15 +56,37 @@ from shared.data.base import (
     validate_changes,
 )
 from shared.data.pagination import query_page
-from shared.domain.errors import NotFound
+from shared.domain import cases
+from shared.domain.errors import Conflict, NotFound
 from shared.domain.ids import target_id as deterministic_id
-from shared.domain.models import Channel, Outcome, Target, TargetState
+from shared.domain.models import Channel, Invoice, Outcome, Target, TargetState
 from shared.domain.pages import Page, check_limit
 
-# Fields a caller may not set through `update`: keys, and the ones a transition owns (state, and
-# next_attempt_at, which is part of a pending target's index key).
-_IMMUTABLE = ("id", "campaign_id", "document", "invoice_number", "created_at", "updated_at")
+# Fields a caller may not set through `update`: keys, the ones only `fold_in` changes (the invoices
+# and phones, under their version condition) and `contact_count` (`record_contact` adds to it), and
+# the ones a transition owns (state, and next_attempt_at, part of a pending target's index key).
+_IMMUTABLE = (
+    "id", "campaign_id", "document", "created_at", "updated_at", "invoices", "phones", "contact_count",
+)  # fmt: skip
 _TRANSITION_OWNED = ("state", "next_attempt_at")
+# How often `fold_in` re-reads and merges again when another import changed the case meanwhile.
+FOLD_ATTEMPTS = 5
+# Conditional writes `fold_in` keeps in flight: each is one round trip (no batch write can carry a
+# condition), so an import of thousands of customers waits on latency, not on DynamoDB.
+FOLD_WRITERS = 8
+_INVOICES = TypeAdapter(list[Invoice])
+
+
+class InvoicesAttribute(Attribute[list[Invoice]]):
+    """A case's invoices, as one JSON string (they are only ever read and replaced together)."""
+
+    attr_type = STRING
+
+    def serialize(self, value: Any) -> str:
+        return _INVOICES.dump_json(value).decode()
+
+    def deserialize(self, value: str) -> list[Invoice]:
+        return _INVOICES.validate_json(value)
 
 
 class _ByCampaignState(GlobalSecondaryIndex["TargetRecord"]):
@@ -97,11 +132,11 @@ class TargetRecord(TableModel):
     campaign_id = UnicodeAttribute()
     client_name = UnicodeAttribute()
     phone = UnicodeAttribute()
+    phones = ListAttribute(of=UnicodeAttribute)
     document = UnicodeAttribute()
-    installation_point = UnicodeAttribute(null=True)
-    debt_amount = DecimalAttribute()
-    invoice_number = UnicodeAttribute(null=True)
-    invoice_due_date = IsoDateAttribute(null=True)
+    invoices = InvoicesAttribute()
+    invoices_version = NumberAttribute()  # see fold_in; not part of the domain model
+    contact_count = NumberAttribute()
     state = UnicodeAttribute()
     outcome = UnicodeAttribute(null=True)
     outcome_details = UnicodeAttribute(null=True)
@@ -126,17 +161,15 @@ class TargetRecord(TableModel):
 
 
 def insert_new(new_targets: Iterable[Target]) -> tuple[list[Target], list[str]]:
-    """Store the targets that do not exist yet; returns (inserted, ids of duplicates).
+    """Store the targets whose id is free; returns (inserted, ids already stored or repeated).
 
-    Duplicates are ids already stored or repeated in the input. One consistent BatchGet per 100 ids
-    finds the existing ones, then BatchWriteItem (25 per request, unprocessed items retried) stores the
-    rest. Not transactional: two imports of the same rows running at the same instant could both
-    write a row (same content, last write wins), and count it twice.
+    One PutItem per target (`FOLD_WRITERS` in flight), conditioned on the id not existing: of two
+    writers of the same case exactly one creates it (the other's id comes back among the duplicates).
     """
     unique: dict[str, Target] = {}
     duplicates: list[str] = []
     for target in new_targets:
-        expected = deterministic_id(target.campaign_id, target.document, target.invoice_number)
+        expected = deterministic_id(target.campaign_id, target.document)
         if target.id != expected:
             raise ValueError(
                 f"target id {target.id!r} is not shared.domain.ids.target_id(...) = {expected!r}"
@@ -145,12 +178,54 @@ def insert_new(new_targets: Iterable[Target]) -> tuple[list[Target], list[str]]:
             duplicates.append(target.id)
         else:
             unique[target.id] = target
-    existing = _existing_ids(list(unique))
-    inserted = [target for target_id, target in unique.items() if target_id not in existing]
-    duplicates.extend(target_id for target_id in unique if target_id in existing)
-    batch_put(TargetRecord, (_record(target) for target in inserted))
+    with ThreadPoolExecutor(max_workers=FOLD_WRITERS) as pool:
+        stored = list(pool.map(_put_if_absent, unique.values()))
+    inserted = [target for target, put in zip(unique.values(), stored, strict=True) if put]
+    duplicates.extend(target.id for target, put in zip(unique.values(), stored, strict=True) if not put)
     _count_inserted(inserted)
     return inserted, duplicates
+
+
+@dataclass(frozen=True)
+class Folded:
+    """A draft folded into its case: the case as stored after, and what became of each row."""
+
+    target: Target
+    created: bool
+    merge: cases.Merge
+
+
+def fold_in(campaign_id: str, drafts: Sequence[cases.CaseDraft], import_id: str | None) -> list[Folded]:
+    """Fold each draft (one customer's rows, see `shared.domain.cases`) into the customer's case in
+    the campaign, opening it when there is none; one result per draft, in order.
+
+    One consistent BatchGet per 100 customers reads the stored cases. The customers without one get
+    theirs through `insert_new`; a stored case takes the new invoices and phones by a conditional
+    UpdateItem, if its `invoices_version` is still the one read (`FOLD_WRITERS` of these round trips
+    at a time). A lost race — another import opened the case, or changed it, meanwhile — re-reads
+    the case and merges again (at most `FOLD_ATTEMPTS` times, then `Conflict`). Rows the case
+    already has change nothing.
+    """
+    ids = [deterministic_id(campaign_id, draft.document) for draft in drafts]
+    stored = _records(ids)
+    now = clock.now()
+    opening: dict[str, Folded] = {}
+    for target_id, draft in zip(ids, drafts, strict=True):
+        if target_id not in stored:
+            merged = cases.merge((), (), draft.rows)
+            opening[target_id] = Folded(
+                cases.open_case(campaign_id, draft, merged, import_id, now), True, merged
+            )
+    opened, _ = insert_new(folded.target for folded in opening.values())
+    created = {target.id for target in opened}
+
+    def fold(target_id: str, draft: cases.CaseDraft) -> Folded:
+        if target_id in created:
+            return opening[target_id]
+        return _fold_into_stored(target_id, draft, stored.get(target_id))
+
+    with ThreadPoolExecutor(max_workers=FOLD_WRITERS) as pool:
+        return list(pool.map(fold, ids, drafts))
 
 
 def get(target_id: str) -> Target:
@@ -303,6 +378,13 @@ def update(target_id: str, **changes: Any) -> Target:
     return _write(target_id, values, {}, TargetRecord.id.exists(), clock.now())
 
 
+def record_contact(target_id: str, **changes: Any) -> Target:
+    """An outreach reached the customer (a message sent, a call placed): `contact_count` + 1, with
+    `changes` as `update` takes them, in one UpdateItem; `NotFound` if missing."""
+    values = validate_changes(Target, changes, forbidden=(*_IMMUTABLE, *_TRANSITION_OWNED))
+    return _write(target_id, values, {}, TargetRecord.id.exists(), clock.now(), contacts=1)
+
+
 def mark_milestone(target_id: str, milestone: str) -> bool:
     """Record that the target reached `milestone` ("contacted", "responded"...); True only the first
     time, so a caller can count each milestone once per target however often it is reported.
@@ -354,13 +436,21 @@ def counts(campaign_id: str) -> dict[str, int]:
 
 
 def _write(
-    target_id: str, values: dict[str, Any], keys: dict[str, Any], condition: Any, now: datetime
+    target_id: str,
+    values: dict[str, Any],
+    keys: dict[str, Any],
+    condition: Any,
+    now: datetime,
+    *,
+    contacts: int = 0,
 ) -> Target:
     values["updated_at"] = now
     if "outcome" in values:
         outcome = values["outcome"]
         keys["outcome_key"] = None if outcome is None else f"{Outcome(outcome).value}#{iso_utc(now)}"
     actions = set_actions(TargetRecord, {**values, **keys})
+    if contacts:
+        actions.append(TargetRecord.contact_count.add(contacts))
     try:
         # ALL_OLD rather than ALL_NEW: the previous state and outcome are what the counters need, and
         # the new item is exactly the old one with `values` applied.
@@ -373,16 +463,64 @@ def _write(
         current = get(target_id)  # raises NotFound when the target does not exist
         raise TransitionConflict("target", target_id, current.state.value) from exc
     old = _to_target(TargetRecord.from_raw_data(data["Attributes"]))
-    new = Target.model_validate({**old.model_dump(), **values})
+    new = Target.model_validate({**old.model_dump(), **values, "contact_count": old.contact_count + contacts})
     _count_change(old, new)
     return new
 
 
-def _existing_ids(ids: list[str]) -> set[str]:
+def _fold_into_stored(target_id: str, draft: cases.CaseDraft, record: TargetRecord | None) -> Folded:
+    """Merge `draft` into the stored case `record` (None: another import opened it after our read)."""
+    for _ in range(FOLD_ATTEMPTS):
+        if record is None:
+            record = _records([target_id]).get(target_id)
+            if record is None:
+                break  # opened and deleted meanwhile (a draft campaign discarded)
+        current = _to_target(record)
+        merged = cases.merge(current.invoices, current.phones, draft.rows)
+        if not merged.added:
+            return Folded(current, False, merged)
+        folded = _replace_invoices(current, int(record.invoices_version), merged)
+        if folded is not None:
+            return Folded(folded, False, merged)
+        record = None
+    raise Conflict(f"target {target_id} kept changing (or went away) while its invoices were merged")
+
+
+def _put_if_absent(target: Target) -> bool:
+    try:
+        _record(target).save(condition=TargetRecord.id.does_not_exist())
+    except PutError as exc:
+        if not is_condition_failure(exc):
+            raise
+        return False
+    return True
+
+
+def _replace_invoices(current: Target, version: int, merged: cases.Merge) -> Target | None:
+    """The case with `merged`'s invoices and phones, or None if its invoices changed since `version`."""
+    now = clock.now()
+    values = {
+        "invoices": list(merged.invoices),
+        "phones": list(merged.phones),
+        "phone": cases.whatsapp_phone(merged.phones),
+        "updated_at": now,
+    }
+    actions = [*set_actions(TargetRecord, values), TargetRecord.invoices_version.add(1)]
+    try:
+        TargetRecord._get_connection().update_item(
+            current.id, actions=actions, condition=TargetRecord.invoices_version == version
+        )
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+        return None
+    return current.model_copy(update=values)
+
+
+def _records(ids: list[str]) -> dict[str, TargetRecord]:
     if not ids:
-        return set()
-    found = TargetRecord.batch_get(ids, consistent_read=True, attributes_to_get=["id"])
-    return {record.id for record in found}
+        return {}
+    return {record.id: record for record in TargetRecord.batch_get(ids, consistent_read=True)}
 
 
 def _record(target: Target) -> TargetRecord:
@@ -390,6 +528,7 @@ def _record(target: Target) -> TargetRecord:
     outcome_key = None if target.outcome is None else f"{target.outcome.value}#{iso_utc(target.updated_at)}"
     return TargetRecord(
         **record_kwargs(target),
+        invoices_version=1,
         state_key=f"{target.state.value}#{iso_utc(at)}",
         outcome_key=outcome_key,
     )

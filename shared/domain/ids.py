@@ -6,8 +6,8 @@ sort keys and "newest first" listings rely on it). Ids made by one process are s
 the clock does not go backwards, even when it stands still (a `VirtualClock`): within one millisecond
 the random part is incremented, as the ULID spec's monotonic mode does.
 
-`target_id(...)` is deterministic: the same (campaign, document, invoice) always gives the same id, so
-importing a spreadsheet twice can never create a target twice.
+`target_id(...)` is deterministic: the same (campaign, document) always gives the same id, so a
+customer is one case per campaign however many files and invoices bring them in.
 """
 
 from __future__ import annotations
@@ -60,13 +60,13 @@ def id_time(id_: str) -> datetime:
     return _EPOCH + timedelta(milliseconds=_decode(id_) >> _RANDOM_BITS)
 
 
-def target_id(campaign_id: str, document: str, invoice_number: str | None) -> str:
-    """The deterministic id of the target for one (campaign, document, invoice) triple.
+def target_id(campaign_id: str, document: str) -> str:
+    """The deterministic id of the case (target) of one customer in one campaign.
 
     `document` must already be normalized (digits / upper case) so that punctuation in a re-imported
     file does not produce a different id.
     """
-    material = "\x1f".join((campaign_id, document, invoice_number or ""))
+    material = "\x1f".join((campaign_id, document))
     digest = hashlib.sha256(material.encode()).digest()
     bits = TARGET_ID_LENGTH * 5
     return _encode(int.from_bytes(digest, "big") >> (256 - bits), TARGET_ID_LENGTH)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 
 class CampaignStatus(StrEnum):
@@ -123,16 +123,30 @@ class Campaign(_Domain):
     completed_at: datetime | None = None
 
 
+class Invoice(_Domain):
+    """One overdue invoice of a case, as imported."""
+
+    invoice_number: str | None = None  # None: the row had no number (one such invoice per case)
+    amount: Decimal  # > 0, two places
+    due_date: date | None = None
+    installation_point: str | None = None
+
+
 class Target(_Domain):
-    id: str
+    """A case: one customer (document) in one campaign, with every overdue invoice imported for it.
+
+    `phone` is the number outreach uses (the first valid mobile of `phones`, WhatsApp needs one);
+    `phones` keeps every distinct number the imports gave, in the order they came.
+    """
+
+    id: str  # shared.domain.ids.target_id(campaign_id, document)
     campaign_id: str
     client_name: str
     phone: str  # E.164 digits, e.g. 5511999998888
+    phones: list[str] = Field(default_factory=list)
     document: str  # normalized CPF (11 digits) or CNPJ (14 chars, upper case)
-    installation_point: str | None = None
-    debt_amount: Decimal
-    invoice_number: str | None = None
-    invoice_due_date: date | None = None
+    invoices: list[Invoice] = Field(min_length=1)
+    contact_count: int = 0  # outreach messages sent and calls placed in this campaign (replies not)
     state: TargetState = TargetState.PENDING
     outcome: Outcome | None = None
     outcome_details: str | None = None
@@ -146,6 +160,19 @@ class Target(_Domain):
     import_id: str | None = None
     created_at: datetime
     updated_at: datetime
+
+    @model_validator(mode="after")
+    def _phone_is_kept(self) -> Target:
+        if self.phone not in self.phones:
+            # Assigned through __dict__: validate_assignment would re-enter this validator.
+            self.__dict__["phones"] = [self.phone, *self.phones]
+        return self
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def debt_amount(self) -> Decimal:
+        """What the case's invoices add up to."""
+        return sum((invoice.amount for invoice in self.invoices), Decimal("0.00"))
 
 
 class Promise(_Domain):
@@ -222,7 +249,9 @@ class ImportJob(_Domain):
     filename: str | None = None
     source: str = "upload"  # upload | s3
     total_rows: int = 0
-    imported: int = 0
+    imported: int = 0  # rows accepted: invoices added to a case
+    customers_created: int = 0  # cases this import created
+    customers_updated: int = 0  # cases that existed and gained invoices
     duplicates: int = 0
     rejected: int = 0
     errors: list[ImportRowError] = Field(default_factory=list)  # the first few, for the API

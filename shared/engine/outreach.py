@@ -356,7 +356,7 @@ def _record_whatsapp(target: Target, text: str, sent: SentMessage) -> None:
         delivery_status=DeliveryStatus.PENDING,
         is_from_campaign=True,
     )
-    targets_data.update(
+    targets_data.record_contact(
         target.id, conversation_id=conversation.id, outcome_details="Mensagem inicial enviada por WhatsApp"
     )
     _count_contact(target, Channel.WHATSAPP)
@@ -445,7 +445,7 @@ def _place_call(claimed: Target, before: Target) -> Result:
     except (ServiceUnavailable, ConfigError):  # not dialled: the job is retried, then dead-lettered
         _undo_claim(claimed, before)
         raise
-    targets_data.update(claimed.id, call_sid=call_sid, outcome_details="Chamada iniciada")
+    targets_data.record_contact(claimed.id, call_sid=call_sid, outcome_details="Chamada iniciada")
     _count_contact(claimed, Channel.VOICE)
     return Result.CALLED
 

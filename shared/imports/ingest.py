@@ -3,8 +3,10 @@ multipart upload (functions/api) and the S3 upload processed by functions/ingest
 
 Rows are validated as they stream in and written in batches; the good part of a file is always
 kept; every rejected row (with its line and reason) goes to a CSV report in the import bucket.
-Target ids are deterministic, so importing the same file twice — or an S3 event delivered twice —
-never doubles a target: the second time, its rows come back as duplicates.
+Each row is one invoice; the rows of one customer fold into the customer's one case in the campaign
+(`shared.domain.cases`), created by the first import that names them and extended by later ones.
+Importing the same file twice — or an S3 event delivered twice — never doubles a case or an
+invoice: the second time, its rows come back as duplicates.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from shared.core import clock
 from shared.core.config import get_settings
 from shared.core.observability import logger
 from shared.data import campaigns, imports, targets
+from shared.domain.cases import MAX_INVOICES_PER_CASE, CaseRow, fold_rows
 from shared.domain.errors import Conflict, NotFound
-from shared.domain.ids import new_id, target_id
-from shared.domain.models import CampaignStatus, ImportJob, ImportRowError, ImportStatus, Target
+from shared.domain.ids import new_id
+from shared.domain.models import CampaignStatus, ImportJob, ImportRowError, ImportStatus, Invoice
 from shared.imports.rows import TargetRow, iter_rejected_rows_csv, parse_targets
 from shared.imports.spreadsheets import SpreadsheetError
 
@@ -79,33 +82,36 @@ def import_targets(
         return job
     today = started.astimezone(get_settings().default_zone).date()
     with _Rejections() as rejections:
-        imported = 0
+        tally = _Tally()
         try:
-            batch: list[tuple[int, Target]] = []
+            batch: list[CaseRow] = []
             pending: list[ImportRowError] = []  # rejected rows since the last write, by line
             for item in parse_targets(stream, filename, today, max_bytes=max_bytes):
                 if isinstance(item, ImportRowError):
                     pending.append(item)
                 else:
-                    batch.append((item.line, _target(campaign_id, job.id, item)))
+                    batch.append(_case_row(item))
                 if len(batch) >= WRITE_BATCH or len(pending) >= WRITE_BATCH:
                     # The batch's duplicates join the pending errors before they go to the report,
                     # which so stays in line order: every later row has a higher line.
-                    imported += _write(batch, pending)
+                    _write(campaign_id, job.id, batch, pending, tally)
                     rejections.add(pending)
                     batch, pending = [], []
-            imported += _write(batch, pending)
+            _write(campaign_id, job.id, batch, pending, tally)
             rejections.add(pending)
         except SpreadsheetError as exc:
             imports.update(job.id, status=ImportStatus.FAILED, failure=exc.message, finished_at=clock.now())
             logger.info("import refused", import_id=job.id, campaign_id=campaign_id, error_code=exc.code)
             raise
         key = _store_report(campaign_id, job.id, rejections) if rejections.total else None
+    imported = tally.imported
     job = imports.update(
         job.id,
         status=ImportStatus.COMPLETED,
         total_rows=imported + rejections.total,
         imported=imported,
+        customers_created=len(tally.created),
+        customers_updated=len(tally.updated - tally.created),
         duplicates=rejections.duplicates,
         rejected=rejections.total - rejections.duplicates,
         errors=rejections.first,
@@ -117,11 +123,23 @@ def import_targets(
         import_id=job.id,
         campaign_id=campaign_id,
         imported=imported,
+        customers_created=job.customers_created,
+        customers_updated=job.customers_updated,
         duplicates=job.duplicates,
         rejected=job.rejected,
         seconds=round((clock.now() - started).total_seconds(), 3),
     )
     return job
+
+
+class _Tally:
+    """What one import did so far: rows accepted, and the cases it created or extended (a case
+    created by an earlier batch of the same file and extended by a later one counts as created)."""
+
+    def __init__(self) -> None:
+        self.imported = 0
+        self.created: set[str] = set()
+        self.updated: set[str] = set()
 
 
 class _Rejections:
@@ -191,7 +209,8 @@ def rejected_rows_report(job: ImportJob) -> Iterator[bytes]:
 
 def _start_job(job: ImportJob) -> ImportJob:
     """Record the job; a redelivered S3 event finds it: done → returned as is, unfinished → re-run
-    (target ids are deterministic, so rows stored by the first run come back as duplicates)."""
+    (a case is found by its customer and an invoice by its number, so rows stored by the first run
+    come back as duplicates)."""
     try:
         return imports.create(job)
     except Conflict:
@@ -215,42 +234,50 @@ def _fail_job(campaign_id: str, import_id: str, filename: str, reason: str) -> I
     return imports.update(import_id, status=ImportStatus.FAILED, failure=reason, finished_at=clock.now())
 
 
-def _target(campaign_id: str, import_id: str, row: TargetRow) -> Target:
-    now = clock.now()
-    return Target(
-        id=target_id(campaign_id, row.document, row.invoice_number),
-        campaign_id=campaign_id,
-        client_name=row.client_name,
-        phone=row.phone,
-        document=row.document,
-        installation_point=row.installation_point,
-        debt_amount=row.debt_amount,
+def _case_row(row: TargetRow) -> CaseRow:
+    invoice = Invoice(
         invoice_number=row.invoice_number,
-        invoice_due_date=row.invoice_due_date,
-        next_attempt_at=now,
-        import_id=import_id,
-        created_at=now,
-        updated_at=now,
+        amount=row.debt_amount,
+        due_date=row.invoice_due_date,
+        installation_point=row.installation_point,
     )
+    return CaseRow(row.line, row.document, row.client_name, row.phone, invoice)
 
 
-def _write(batch: list[tuple[int, Target]], errors: list[ImportRowError]) -> int:
-    """Insert a batch; rows already in the campaign become `duplicate` errors. Returns inserted."""
+def _write(
+    campaign_id: str, import_id: str, batch: list[CaseRow], errors: list[ImportRowError], tally: _Tally
+) -> None:
+    """Fold a batch into the customers' cases; rows whose invoice the case already has become
+    `duplicate` errors, rows past the cap `too_many_invoices`."""
     if not batch:
-        return 0
-    inserted, duplicate_ids = targets.insert_new(target for _, target in batch)
-    if duplicate_ids:
-        line_of = {target.id: line for line, target in batch}
+        return
+    for folded in targets.fold_in(campaign_id, fold_rows(batch), import_id):
+        merge = folded.merge
+        tally.imported += len(merge.added)
+        if folded.created:
+            tally.created.add(folded.target.id)
+        elif merge.added:
+            tally.updated.add(folded.target.id)
         errors.extend(
             ImportRowError(
-                line=line_of[target_id_],
+                line=row.line,
                 field="document",
                 code="duplicate",
-                message="this document and invoice are already in the campaign",
+                message="this customer already has this invoice in the campaign"
+                if row.invoice.invoice_number
+                else "this customer already has an invoice without a number in the campaign",
             )
-            for target_id_ in duplicate_ids
+            for row in merge.duplicates
         )
-    return len(inserted)
+        errors.extend(
+            ImportRowError(
+                line=row.line,
+                field="invoice_number",
+                code="too_many_invoices",
+                message=f"this customer already has {MAX_INVOICES_PER_CASE} invoices in the campaign",
+            )
+            for row in merge.over_cap
+        )
 
 
 def _store_report(campaign_id: str, import_id: str, rejections: _Rejections) -> str | None:

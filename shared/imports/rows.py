@@ -192,7 +192,8 @@ def find_header(rows: Iterator[Row]) -> ColumnMap:
 
 
 class TargetRow(NamedTuple):
-    """A valid row of an import file: ready to become a `Target` of the campaign."""
+    """A valid row of an import file: one invoice of a customer, ready to fold into the customer's
+    case in the campaign (`shared.domain.cases`)."""
 
     line: int
     client_name: str
@@ -205,10 +206,11 @@ class TargetRow(NamedTuple):
 
 
 def duplicate_key(document: str, invoice_number: str | None) -> str:
-    """What makes two targets of a campaign the same debt: normalized document + invoice number.
+    """What makes two rows the same debt: normalized document + invoice number.
 
-    Rows without an invoice number share the key of their document. The data layer should key
-    targets on it too, so a file imported twice does not double them.
+    Rows without an invoice number share the key of their document. A customer's case keys its
+    invoices the same way (`shared.domain.cases.invoice_key`), so a file imported twice does not
+    double them.
     """
     return f"{document}|{invoice_number or ''}"
 
@@ -239,8 +241,8 @@ class ImportValidator:
         self._cutoff = _years_before(today, TIME_BAR_YEARS)
         # duplicate_key → line of its first occurrence, for the rows of the last DUPLICATE_WINDOW to
         # 2 x DUPLICATE_WINDOW distinct keys (two generations): memory stays flat however long the
-        # file. A repeat further back is still never stored twice — the data layer refuses it
-        # (`shared.data.targets.insert_new`) — but is reported without the line of the first one.
+        # file. A repeat further back is still never stored twice — the customer's case already has
+        # the invoice (`shared.domain.cases.merge`) — but is reported without the line of the first one.
         self._seen: dict[str, int] = {}
         self._seen_before: dict[str, int] = {}
         index = columns.columns

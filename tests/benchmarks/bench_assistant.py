@@ -60,7 +60,7 @@ from shared.core.jobs import InboundMessage  # noqa: E402
 from shared.data import bind, conversations, create_tables  # noqa: E402
 from shared.data import targets as targets_data  # noqa: E402
 from shared.domain.ids import new_id, target_id  # noqa: E402
-from shared.domain.models import Conversation, ConversationSource, Target  # noqa: E402
+from shared.domain.models import Conversation, ConversationSource, Invoice, Target  # noqa: E402
 from shared.engine import inbound  # noqa: E402
 
 TOKEN = "bench-webhook-token"
@@ -147,13 +147,12 @@ def seed_debtors(count: int, crm: CrmSimulator) -> list[tuple[Target, Conversati
         document = cpf(rng)
         phone = f"55119{rng.randrange(10**7, 10**8)}"
         target = Target(
-            id=target_id("BENCH", document, "F-1"),
+            id=target_id("BENCH", document),
             campaign_id="BENCH",
             client_name="Cliente Bench",
             phone=phone,
             document=document,
-            debt_amount=Decimal("179.80"),
-            invoice_number="F-1",
+            invoices=[Invoice(invoice_number="F-1", amount=Decimal("179.80"))],
             next_attempt_at=now,
             created_at=now,
             updated_at=now,

@@ -425,7 +425,15 @@ def main() -> None:
     from shared.data import targets as targets_data
     from shared.data.schema import table_specs
     from shared.domain.ids import new_id, target_id
-    from shared.domain.models import Campaign, CampaignStatus, Channel, ContactMethod, Target, TargetState
+    from shared.domain.models import (
+        Campaign,
+        CampaignStatus,
+        Channel,
+        ContactMethod,
+        Invoice,
+        Target,
+        TargetState,
+    )
     from shared.engine import outreach, sweep
 
     clock.set_clock(clock.VirtualClock(MONDAY_9AM_SAO_PAULO))
@@ -479,13 +487,12 @@ def main() -> None:
         phone = f"55119{(seed * 104729 + 31337) % 10**8:08d}"
         people.append(
             Target(
-                id=target_id(campaign.id, document, "F-1"),
+                id=target_id(campaign.id, document),
                 campaign_id=campaign.id,
                 client_name=f"Cliente {seed}",
                 phone=phone,
                 document=document,
-                debt_amount=Decimal("89.90"),
-                invoice_number="F-1",
+                invoices=[Invoice(invoice_number="F-1", amount=Decimal("89.90"))],
                 next_attempt_at=now,
                 created_at=now,
                 updated_at=now,

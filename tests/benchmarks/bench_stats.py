@@ -19,18 +19,17 @@ from moto import mock_aws
 
 def _targets(campaign_id: str, count: int) -> list:
     from shared.domain.ids import target_id
-    from shared.domain.models import Target
+    from shared.domain.models import Invoice, Target
 
     now = datetime.now(UTC)
     return [
         Target(
-            id=target_id(campaign_id, f"{i:011d}", f"F{i}"),
+            id=target_id(campaign_id, f"{i:011d}"),
             campaign_id=campaign_id,
             client_name=f"Cliente {i}",
             phone="5511999998888",
             document=f"{i:011d}",
-            debt_amount=Decimal("89.90"),
-            invoice_number=f"F{i}",
+            invoices=[Invoice(invoice_number=f"F{i}", amount=Decimal("89.90"))],
             next_attempt_at=now,
             created_at=now,
             updated_at=now,

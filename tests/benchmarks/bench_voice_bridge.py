@@ -207,19 +207,17 @@ def run(n_calls: int, seconds: float) -> None:
     from shared.core.config import reset_settings
     from shared.data import targets as targets_data
     from shared.domain.ids import new_id, target_id
-    from shared.domain.models import Target
+    from shared.domain.models import Invoice, Target
 
     now = __import__("shared.core.clock", fromlist=["now"]).now()
     targets = [
         Target(
-            id=target_id("BENCH", "52998224725", f"F{i}"),
-            invoice_number=f"F{i}",
-            campaign_id="BENCH",
+            id=target_id(f"BENCH{i}", "52998224725"),  # one campaign per call: one case each
+            campaign_id=f"BENCH{i}",
             client_name=f"Cliente{i}",
             phone="5511999998888",
             document="52998224725",
-            debt_amount=Decimal("10.00"),
-            invoice_due_date=date(2025, 1, 1),
+            invoices=[Invoice(invoice_number=f"F{i}", amount=Decimal("10.00"), due_date=date(2025, 1, 1))],
             next_attempt_at=now,
             created_at=now,
             updated_at=now,

@@ -184,7 +184,7 @@ def test_an_import_uploads_with_progress_and_shows_each_rejected_row_and_the_rep
     page.get_by_role("button", name="Importar").click()
 
     expect(page.locator("[data-import-summary]")).to_have_text(
-        "2 clientes importados · 1 duplicado · 2 linhas rejeitadas"
+        "2 faturas importadas · 2 clientes novos · 0 clientes atualizados · 1 duplicado · 2 linhas rejeitadas"
     )
     expect(page.get_by_label("Envio")).to_have_attribute("value", "100")
     rows = page.locator("[data-import-errors] tbody tr")

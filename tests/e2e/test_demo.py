@@ -43,11 +43,12 @@ def test_demo_plays_every_persona_to_its_expected_ending(tmp_path: Path) -> None
     funnel = re.search(r"targets (\d+)\s+reached (\d+)\s+responded (\d+)\s+promised (\d+)\s+paid (\d+)", out)
     assert funnel is not None
     targets, reached, responded, promised, paid = map(int, funnel.groups())
-    assert targets == CUSTOMERS + counts[Persona.PAYS_AFTER_MESSAGE]  # they owe two invoices each
+    assert targets == CUSTOMERS  # one case per customer, however many invoices they owe
     assert targets > reached > responded > promised > 0 and paid > 0
     lifecycle = re.search(r"made (\d+)\s+pending (\d+)\s+fulfilled (\d+)\s+broken (\d+)", out)
     assert lifecycle is not None
-    keeps, breaks = counts[Persona.PROMISES_AND_PAYS], counts[Persona.PROMISES_AND_BREAKS]
+    keeps = counts[Persona.PROMISES_AND_PAYS] + counts[Persona.SEVERAL_INVOICES]
+    breaks = counts[Persona.PROMISES_AND_BREAKS]
     assert tuple(map(int, lifecycle.groups())) == (keeps + breaks, 0, keeps, breaks)
     for kpi in ("contactRate", "responseRate", "promiseRate", "fulfilmentRate", "conversionRate"):
         assert kpi in out
@@ -63,6 +64,11 @@ def _customer(persona: Persona, invoices: int = 1) -> SimulatedCustomer:
     )
 
 
+def _case(state: str, outcome: str | None, *numbers: str, contacts: int = 1) -> dict[str, object]:
+    invoices = [{"invoiceNumber": number} for number in numbers or ("F-0",)]
+    return {"id": "T1", "invoices": invoices, "state": state, "outcome": outcome, "contactCount": contacts}
+
+
 def _sims(texts: int = 0, calls: int = 0) -> SimpleNamespace:
     evolution = SimpleNamespace(texts_to=lambda phone: ["x"] * texts)
     twilio = SimpleNamespace(calls_to=lambda phone: [object()] * calls)
@@ -71,7 +77,7 @@ def _sims(texts: int = 0, calls: int = 0) -> SimpleNamespace:
 
 def test_a_persona_that_ends_elsewhere_fails_the_demo() -> None:
     customer = _customer(Persona.OPTS_OUT)
-    targets = [{"id": "T1", "invoiceNumber": "F-0", "state": "contacted", "outcome": None}]
+    targets = [_case("contacted", None)]
 
     [verdict] = verify([customer], targets, [], _sims(texts=2))  # type: ignore[arg-type]
 
@@ -82,7 +88,7 @@ def test_a_persona_that_ends_elsewhere_fails_the_demo() -> None:
 
 def test_a_persona_contacted_too_often_fails_the_demo() -> None:
     customer = _customer(Persona.OPTS_OUT)
-    targets = [{"id": "T1", "invoiceNumber": "F-0", "state": "completed", "outcome": "opted_out"}]
+    targets = [_case("completed", "opted_out")]
 
     ok = verify([customer], targets, [], _sims(texts=2))  # type: ignore[arg-type]
     again = verify([customer], targets, [], _sims(texts=3))  # type: ignore[arg-type]
@@ -93,9 +99,22 @@ def test_a_persona_contacted_too_often_fails_the_demo() -> None:
 
 def test_a_promise_persona_needs_its_promise_in_the_right_status() -> None:
     customer = _customer(Persona.PROMISES_AND_PAYS)
-    targets = [{"id": "T1", "invoiceNumber": "F-0", "state": "completed", "outcome": "paid"}]
+    targets = [_case("completed", "paid")]
     broken = [{"targetId": "T1", "status": "broken", "createdAt": "2025-03-10T12:00:00Z"}]
     fulfilled = [{"targetId": "T1", "status": "fulfilled", "createdAt": "2025-03-10T12:00:00Z"}]
 
     assert not verify([customer], targets, broken, _sims())[0].ok  # type: ignore[arg-type]
     assert verify([customer], targets, fulfilled, _sims())[0].ok  # type: ignore[arg-type]
+
+
+def test_a_customer_with_several_invoices_must_be_one_case_contacted_once() -> None:
+    customer = _customer(Persona.SEVERAL_INVOICES, invoices=3)
+    fulfilled = [{"targetId": "T1", "status": "fulfilled", "createdAt": "2025-03-10T12:00:00Z"}]
+    one_case = [_case("completed", "paid", "F-0", "F-1", "F-2")]
+    split = [_case("completed", "paid", "F-0", "F-1"), {**_case("completed", "paid", "F-2"), "id": "T2"}]
+    contacted_twice = [_case("completed", "paid", "F-0", "F-1", "F-2", contacts=2)]
+
+    assert verify([customer], one_case, fulfilled, _sims())[0].ok  # type: ignore[arg-type]
+    assert verify([customer], split, fulfilled, _sims())[0].got == "2 cases"  # type: ignore[arg-type]
+    [twice] = verify([customer], contacted_twice, fulfilled, _sims())  # type: ignore[arg-type]
+    assert not twice.ok and "contactCount 2" in twice.got

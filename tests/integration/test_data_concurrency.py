@@ -1,4 +1,5 @@
-"""Two workers racing for the same target: exactly one wins.
+"""Two workers racing for the same target: exactly one wins; two imports racing for the same
+customers both land their invoices.
 
 Why a moto *server*, and a single-threaded one: moto's in-process DynamoDB checks a ConditionExpression
 and applies the update without any lock, so under threads both racers can pass the check. Measured
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 
 import pytest
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -21,8 +23,9 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from shared.core.config import reset_settings
 from shared.data import bind, create_tables, targets
 from shared.data.base import transaction_connection
+from shared.domain import cases
 from shared.domain.errors import Conflict
-from shared.domain.models import TargetState
+from shared.domain.models import Invoice, TargetState
 
 ROUNDS = 25
 RACERS = 2
@@ -70,6 +73,26 @@ def test_exactly_one_of_two_racing_workers_takes_a_target(serial_moto_server, cl
     assert targets.get(target.id).state is TargetState.SCHEDULED
     counts = targets.counts(target.campaign_id)
     assert counts["state:scheduled"] == 1 and counts["state:pending"] == 0  # losers never counted
+
+
+def test_two_imports_racing_on_the_same_customers_lose_no_invoice(serial_moto_server, clock):
+    documents = [f"{n:011d}" for n in range(1, 11)]
+    tags = iter(["A", "B"])
+    lock = threading.Lock()
+
+    def import_one_invoice_each() -> None:
+        with lock:
+            tag = next(tags)
+        invoice = Invoice(invoice_number=tag, amount=Decimal("1.00"))
+        rows = [cases.CaseRow(2, document, "Cliente", "5511999998888", invoice) for document in documents]
+        targets.fold_in("C1", cases.fold_rows(rows), f"import-{tag}")
+
+    assert _race(import_one_invoice_each) == ["won", "won"]
+
+    page = targets.list_for_campaign("C1", limit=100)
+    assert len(page.items) == len(documents)  # one case per customer, whoever opened it
+    assert all(sorted(i.invoice_number or "" for i in case.invoices) == ["A", "B"] for case in page.items)
+    assert targets.counts("C1")["total"] == len(documents)
 
 
 def _race(attempt: Callable[[], object]) -> list[str]:

@@ -2,27 +2,37 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 
 from shared.data import TransitionConflict, targets
+from shared.domain import cases
 from shared.domain.errors import Conflict, InvalidInput, NotFound
-from shared.domain.models import Channel, Outcome, TargetState
+from shared.domain.models import Channel, Invoice, Outcome, TargetState
 
 pytestmark = pytest.mark.usefixtures("tables")
 
 
-def test_target_round_trip_keeps_decimal_dates_and_enums(clock, make_target):
-    target = make_target(debt_amount=Decimal("89.90"), outcome=None, channel=Channel.WHATSAPP)
+def test_target_round_trip_keeps_invoices_decimal_dates_and_enums(clock, make_target):
+    invoices = [
+        Invoice(invoice_number="F-1", amount=Decimal("89.90"), due_date=date(2025, 2, 10)),
+        Invoice(invoice_number="F-2", amount=Decimal("10.10"), installation_point="PT-7"),
+    ]
+    target = make_target(
+        invoices=invoices, phones=["5511999998888", "551133334444"], outcome=None, channel=Channel.WHATSAPP
+    )
     targets.insert_new([target])
 
     stored = targets.get(target.id)
 
     assert stored == target
-    assert stored.debt_amount == Decimal("89.90")
-    assert str(stored.debt_amount) == "89.90"
+    assert stored.invoices == invoices
+    assert str(stored.invoices[0].amount) == "89.90"
+    assert stored.debt_amount == Decimal("100.00")
+    assert stored.phones == ["5511999998888", "551133334444"]
+    assert stored.contact_count == 0
     assert stored.next_attempt_at.tzinfo is not None
 
 
@@ -41,7 +51,7 @@ def test_insert_new_skips_stored_and_repeated_targets(clock, make_target):
 
 
 def test_insert_new_writes_more_than_one_batch(clock, make_target):
-    rows = [make_target(document=f"{n:011d}", invoice_number=None) for n in range(60)]
+    rows = [make_target(document=f"{n:011d}") for n in range(60)]
 
     inserted, duplicates = targets.insert_new(rows)
 
@@ -278,3 +288,63 @@ def test_delete_for_campaign_removes_its_targets_and_their_counts(clock, make_ta
     assert [t.id for t in targets.list_for_campaign("C2").items] == [keep.id]
     assert {name: value for name, value in targets.counts("C1").items() if value} == {}
     assert targets.delete_for_campaign("C1") == 0
+
+
+def _draft(*numbers: str, phone: str = "5511999998888", document: str = "52998224725") -> cases.CaseDraft:
+    rows = [
+        cases.CaseRow(
+            line, document, "Maria Silva", phone, Invoice(invoice_number=number, amount=Decimal("10.00"))
+        )
+        for line, number in enumerate(numbers, start=2)
+    ]
+    [draft] = cases.fold_rows(rows)
+    return draft
+
+
+def test_fold_in_opens_one_case_then_adds_only_new_invoices(clock):
+    [opened] = targets.fold_in("C1", [_draft("F-1", "F-2", "F-3")], "I1")
+
+    assert opened.created and len(opened.merge.added) == 3
+    [again] = targets.fold_in("C1", [_draft("F-3", "F-4", phone="5521988887777")], "I2")
+
+    assert not again.created
+    assert [row.invoice.invoice_number for row in again.merge.duplicates] == ["F-3"]
+    stored = targets.get(opened.target.id)
+    assert [invoice.invoice_number for invoice in stored.invoices] == ["F-1", "F-2", "F-3", "F-4"]
+    assert stored.debt_amount == Decimal("40.00")
+    assert stored.phones == ["5511999998888", "5521988887777"] and stored.phone == "5511999998888"
+    assert stored.import_id == "I1"
+    assert targets.counts("C1") == {"total": 1, "state:pending": 1}
+
+
+def test_fold_in_merges_again_when_another_import_changed_the_case_meanwhile(clock, monkeypatch):
+    [opened] = targets.fold_in("C1", [_draft("F-1")], "I1")
+    read = targets._records
+    stale = read([opened.target.id])  # what a slower import read before the other one wrote
+    targets.fold_in("C1", [_draft("F-2")], "I2")
+    reads: list[list[str]] = []
+
+    def stale_first(ids: list[str]) -> dict[str, targets.TargetRecord]:
+        reads.append(ids)
+        return stale if len(reads) == 1 else read(ids)
+
+    monkeypatch.setattr(targets, "_records", stale_first)
+    [folded] = targets.fold_in("C1", [_draft("F-3")], "I3")
+
+    assert len(reads) == 2  # the version condition failed once, the case was read again
+    numbers = [invoice.invoice_number for invoice in targets.get(opened.target.id).invoices]
+    assert numbers == ["F-1", "F-2", "F-3"]  # nothing the other import added was lost
+    assert [invoice.invoice_number for invoice in folded.target.invoices] == numbers
+
+
+def test_record_contact_counts_outreach_with_the_changes(clock, make_target):
+    target = make_target()
+    targets.insert_new([target])
+
+    targets.record_contact(target.id, call_sid="CA1")
+    after = targets.record_contact(target.id, outcome_details="Mensagem inicial enviada por WhatsApp")
+
+    assert after.contact_count == 2 and after.call_sid == "CA1"
+    assert targets.get(target.id) == after
+    with pytest.raises(ValueError):
+        targets.update(target.id, contact_count=9)

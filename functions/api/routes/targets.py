@@ -49,6 +49,8 @@ def import_targets(
     return ImportResult(
         import_id=job.id,
         imported=job.imported,
+        customers_created=job.customers_created,
+        customers_updated=job.customers_updated,
         duplicates=job.duplicates,
         errors=[error.model_dump() for error in job.errors],  # type: ignore[misc]
     )

@@ -9,6 +9,7 @@ import boto3
 import pytest
 import requests
 
+from shared.domain import cases
 from shared.imports import ingest
 from shared.imports import rows as row_validation
 from tests.integration.api.conftest import BUCKET, GOOD_CSV, Api, make_cpf
@@ -63,6 +64,76 @@ def test_reimporting_the_same_file_doubles_nothing(api: Api) -> None:
     assert stats["pending"] == 2
 
 
+MARIA_ROWS = (
+    "nome;telefone;cpf;valor;fatura;vencimento;ponto\n"
+    "Maria Souza;(11) 3333-4444;529.982.247-25;89,90;F-1;10/01/2025;PT-1\n"
+    "João Silva;(21) 98888-7777;111.444.777-35;50,00;J-1;10/01/2025;\n"
+    "Maria Souza;(11) 99999-8888;529.982.247-25;89,90;F-2;10/02/2025;PT-1\n"
+    "Maria Souza;(11) 99999-8888;529.982.247-25;100,20;F-3;10/03/2025;PT-2\n"
+)
+
+
+def test_a_customers_invoice_rows_fold_into_one_case(api: Api) -> None:
+    campaign = api.create_campaign()
+
+    body = api.import_csv(campaign["id"], MARIA_ROWS).json()
+
+    assert (body["imported"], body["customersCreated"], body["customersUpdated"]) == (4, 2, 0)
+    listed = api.get(f"/api/voice/campaigns/{campaign['id']}/targets").json()
+    [maria] = [target for target in listed if target["clientName"] == "Maria Souza"]
+    assert len(listed) == 2
+    assert maria["invoices"] == [
+        {"invoiceNumber": "F-1", "amount": "89.90", "dueDate": "2025-01-10", "installationPoint": "PT-1"},
+        {"invoiceNumber": "F-2", "amount": "89.90", "dueDate": "2025-02-10", "installationPoint": "PT-1"},
+        {"invoiceNumber": "F-3", "amount": "100.20", "dueDate": "2025-03-10", "installationPoint": "PT-2"},
+    ]
+    assert maria["debtAmount"] == "280.00" and maria["contactCount"] == 0
+    assert maria["phoneNumber"].endswith("8888")  # the mobile, not the landline of the first row
+    assert "invoiceNumber" not in maria and "installationPoint" not in maria
+    stats = api.get(f"/api/voice/campaigns/{campaign['id']}/stats").json()
+    assert stats["totalTargets"] == 2
+
+
+def test_reimporting_adds_new_invoices_to_the_case_and_reports_the_known_ones(api: Api) -> None:
+    campaign = api.create_campaign()
+    api.import_csv(campaign["id"], MARIA_ROWS)
+
+    again = api.import_csv(
+        campaign["id"],
+        "nome;telefone;cpf;valor;fatura;vencimento\n"
+        "Maria Souza;(11) 99999-8888;529.982.247-25;89,90;F-2;10/02/2025\n"
+        "Maria Souza;(11) 99999-8888;529.982.247-25;75,00;F-4;10/04/2025\n",
+    ).json()
+
+    assert (again["imported"], again["duplicates"]) == (1, 1)
+    assert (again["customersCreated"], again["customersUpdated"]) == (0, 1)
+    assert [(e["line"], e["code"]) for e in again["errors"]] == [(2, "duplicate")]
+    listed = api.get(f"/api/voice/campaigns/{campaign['id']}/targets").json()
+    [maria] = [target for target in listed if target["clientName"] == "Maria Souza"]
+    assert [invoice["invoiceNumber"] for invoice in maria["invoices"]] == ["F-1", "F-2", "F-3", "F-4"]
+    assert maria["debtAmount"] == "355.00"
+    job = api.get(f"/api/voice/imports/{again['importId']}").json()
+    assert (job["imported"], job["customersCreated"], job["customersUpdated"]) == (1, 0, 1)
+    assert api.get(f"/api/voice/campaigns/{campaign['id']}/stats").json()["totalTargets"] == 2
+
+
+def test_invoices_past_the_cap_of_a_case_are_rejected_row_by_row(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cases, "MAX_INVOICES_PER_CASE", 2)
+    monkeypatch.setattr(ingest, "MAX_INVOICES_PER_CASE", 2)
+    campaign = api.create_campaign()
+
+    body = api.import_csv(campaign["id"], MARIA_ROWS).json()
+
+    assert (body["imported"], body["customersCreated"]) == (3, 2)
+    assert [(e["line"], e["code"], e["field"]) for e in body["errors"]] == [
+        (5, "too_many_invoices", "invoice_number")
+    ]
+    job = api.get(f"/api/voice/imports/{body['importId']}").json()
+    assert (job["duplicates"], job["rejected"]) == (0, 1)
+
+
 def test_a_duplicate_further_back_than_the_parser_remembers_is_still_not_doubled(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -75,7 +146,7 @@ def test_a_duplicate_further_back_than_the_parser_remembers_is_still_not_doubled
     ).json()
     assert (body["imported"], body["duplicates"]) == (10, 1)
     assert [(e["line"], e["code"], e["message"]) for e in body["errors"]] == [
-        (12, "duplicate", "this document and invoice are already in the campaign")
+        (12, "duplicate", "this customer already has this invoice in the campaign")
     ]
 
 

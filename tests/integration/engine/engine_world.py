@@ -29,7 +29,15 @@ from shared.core import clock as clock_module
 from shared.data import campaigns as campaigns_data
 from shared.data import targets as targets_data
 from shared.domain.ids import new_id, target_id
-from shared.domain.models import Campaign, CampaignStatus, Channel, ContactMethod, Target, TargetState
+from shared.domain.models import (
+    Campaign,
+    CampaignStatus,
+    Channel,
+    ContactMethod,
+    Invoice,
+    Target,
+    TargetState,
+)
 from shared.engine import sweep
 
 CRM_KEY = "crm-engine-key"
@@ -165,14 +173,12 @@ class Engine:
             "client_name": f"Cliente {seed}",
             "phone": mobile(ddd, seed),
             "document": cpf(seed),
-            "debt_amount": Decimal("89.90"),
-            "invoice_number": "F-1",
-            "invoice_due_date": date(2025, 2, 10),
+            "invoices": [Invoice(invoice_number="F-1", amount=Decimal("89.90"), due_date=date(2025, 2, 10))],
             "next_attempt_at": now,
             "created_at": now,
             "updated_at": now,
         } | overrides
-        fields["id"] = target_id(campaign.id, fields["document"], fields["invoice_number"])
+        fields["id"] = target_id(campaign.id, fields["document"])
         return Target(**fields)
 
     def scheduled(

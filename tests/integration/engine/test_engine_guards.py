@@ -110,7 +110,7 @@ def test_three_contacts_in_seven_days_wait_until_the_oldest_leaves_the_week(engi
 def test_two_campaigns_never_contact_the_same_document_twice_a_day(engine: Engine):
     first, second = engine.campaign(), engine.campaign()
     one = engine.scheduled(first, 6)
-    other = engine.scheduled(second, 6, phone="5511988887777", invoice_number="F-2")
+    other = engine.scheduled(second, 6, phone="5511988887777")
 
     engine.drain("whatsapp")
 

@@ -3,7 +3,9 @@ and exactly-once sends under redelivery, duplicates, crashes and a flaky Evoluti
 
 from __future__ import annotations
 
-from datetime import timedelta
+import io
+from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -18,12 +20,14 @@ from shared.domain.models import (
     ContactMethod,
     ConversationSource,
     DeliveryStatus,
+    Invoice,
     Outcome,
     Sender,
     TargetState,
 )
 from shared.engine import routing, sweep
-from tests.integration.engine.engine_world import Engine
+from shared.imports import ingest
+from tests.integration.engine.engine_world import Engine, cpf, invoice, mobile
 
 
 def _campaign_counters(engine: Engine, campaign_id: str) -> dict[str, int]:
@@ -70,7 +74,8 @@ def test_first_message_is_sent_and_recorded_with_conversation_and_message(engine
 
 def test_greeting_names_the_creditor_and_how_to_stop_but_no_amount_or_invoice(engine: Engine):
     campaign = engine.campaign()
-    target = engine.scheduled(campaign, 2, client_name="Maria Souza", invoice_number="FAT-2025-02-777")
+    invoice = Invoice(invoice_number="FAT-2025-02-777", amount=Decimal("89.90"), due_date=date(2025, 2, 10))
+    target = engine.scheduled(campaign, 2, client_name="Maria Souza", invoices=[invoice])
 
     engine.drain("whatsapp")
 
@@ -315,3 +320,28 @@ def _all_dead_letters(engine: Engine) -> list[dict[str, Any]]:
     while batch := engine.dead_letters("whatsapp"):
         bodies.extend(batch)
     return bodies
+
+
+def test_a_customer_with_three_invoice_rows_is_one_case_with_one_first_message(engine: Engine):
+    campaign = engine.campaign()
+    document, phone = cpf(31), mobile("11", 31)
+    sheet = "nome;celular;cpf;valor;fatura;vencimento\n" + "".join(
+        f"Maria Souza;{phone};{document};89,90;F-{n};10/0{n}/2025\n" for n in (1, 2, 3)
+    )
+    numbers = [f"F-{n}" for n in (1, 2, 3)]
+    engine.crm.add_customer(document, "Maria Souza", [invoice(number=number) for number in numbers])
+
+    job = ingest.import_targets(campaign.id, io.BytesIO(sheet.encode()), "clientes.csv")
+    engine.tick()
+    engine.drain("whatsapp")
+    engine.tick()
+    engine.drain("whatsapp")
+
+    assert (job.imported, job.customers_created, job.duplicates) == (3, 1, 0)
+    [case] = targets_data.list_for_campaign(campaign.id).items
+    assert [item.invoice_number for item in case.invoices] == numbers
+    assert case.debt_amount == Decimal("269.70")
+    assert len(engine.evolution.texts_to(phone)) == 1
+    assert case.contact_count == 1  # one outreach for the three invoices
+    conversation = conversations.by_chat_id(f"whatsapp_{phone}")
+    assert conversation is not None and conversation.target_id == case.id

@@ -24,7 +24,7 @@ from shared.core.config import get_settings
 from shared.data import campaigns as campaigns_data
 from shared.data import targets as targets_data
 from shared.domain.ids import new_id, target_id
-from shared.domain.models import Campaign, Channel, Target, TargetState
+from shared.domain.models import Campaign, Channel, Invoice, Target, TargetState
 
 CRM_KEY = "crm-lifecycle-key"
 TWILIO_SID = "AC" + "1" * 32
@@ -123,14 +123,12 @@ class Lifecycle:
             "client_name": "Maria Silva",
             "phone": "5511999998888",
             "document": "52998224725",
-            "debt_amount": Decimal("179.80"),
-            "invoice_number": "F-1",
-            "invoice_due_date": date(2025, 2, 10),
+            "invoices": [Invoice(invoice_number="F-1", amount=Decimal("179.80"), due_date=date(2025, 2, 10))],
             "next_attempt_at": now,
             "created_at": now,
             "updated_at": now,
         } | overrides
-        fields.setdefault("id", target_id(campaign.id, fields["document"], fields["invoice_number"]))
+        fields.setdefault("id", target_id(campaign.id, fields["document"]))
         inserted, _ = targets_data.insert_new([Target(**fields)])
         return inserted[0]
 

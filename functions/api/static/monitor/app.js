@@ -517,7 +517,9 @@ function showImport(root, imported, job) {
   const result = $("[data-import-result]", root);
   const rejected = job.rejected;
   $("[data-import-summary]", root).textContent = [
-    pluralize(imported.imported, "cliente importado", "clientes importados"),
+    pluralize(imported.imported, "fatura importada", "faturas importadas"),
+    pluralize(imported.customersCreated, "cliente novo", "clientes novos"),
+    pluralize(imported.customersUpdated, "cliente atualizado", "clientes atualizados"),
     pluralize(imported.duplicates, "duplicado", "duplicados"),
     pluralize(rejected, "linha rejeitada", "linhas rejeitadas"),
   ].join(" · ");

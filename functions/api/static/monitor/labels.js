@@ -40,6 +40,7 @@ export const IMPORT_ERROR = {
   invalid_date: "Data de vencimento inválida",
   time_barred: "Dívida prescrita (vencida há mais de 5 anos)",
   duplicate: "Linha duplicada (mesmo CPF/CNPJ e fatura)",
+  too_many_invoices: "Limite de faturas por cliente atingido",
 };
 export const number = new Intl.NumberFormat("pt-BR");
 /** "1 linha rejeitada" / "2 linhas rejeitadas": a count with its noun in the right number. */

@@ -1,0 +1,127 @@
+"""Cases: one customer (CPF/CNPJ) per campaign, however many rows and files bring them in.
+
+Pure rules, no storage and no clock:
+- `fold_rows`: import rows of the same document become one `CaseDraft`;
+- `merge`: a case (or none yet) takes a draft's invoices: an invoice it already has is a duplicate,
+  invoices past `MAX_INVOICES_PER_CASE` are refused, the phones of the accepted rows are kept;
+- `whatsapp_phone`: the number outreach uses, the first valid mobile;
+- `open_case`: the new case a merge into nothing makes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final, NamedTuple
+
+from shared.domain.errors import InvalidInput
+from shared.domain.ids import target_id
+from shared.domain.models import Invoice, Target
+from shared.domain.phones import parse_phone
+
+# A customer with an invoice a month for the 5 years before debts are time-barred, on a few
+# installation points, fits; the stored case stays a few kilobytes (DynamoDB bills writes per KB).
+MAX_INVOICES_PER_CASE: Final = 100
+
+
+class CaseRow(NamedTuple):
+    """One accepted import row: a customer's identity and one of their invoices."""
+
+    line: int
+    document: str  # normalized
+    client_name: str
+    phone: str  # E.164 digits
+    invoice: Invoice
+
+
+@dataclass(frozen=True)
+class CaseDraft:
+    """The rows of one document, folded, in the order they came."""
+
+    document: str
+    client_name: str  # from the first row: a stored case keeps its own
+    rows: tuple[CaseRow, ...]
+
+
+@dataclass(frozen=True)
+class Merge:
+    """A case after taking a draft's rows, and what became of each row."""
+
+    invoices: tuple[Invoice, ...]  # the case's invoices, old ones first
+    phones: tuple[str, ...]  # distinct, old ones first
+    added: tuple[CaseRow, ...]
+    duplicates: tuple[CaseRow, ...]  # the case already had the invoice
+    over_cap: tuple[CaseRow, ...]  # the case already had MAX_INVOICES_PER_CASE invoices
+
+
+def invoice_key(invoice: Invoice) -> str:
+    """What makes two invoices of a customer the same: the invoice number (rows without one share
+    the empty key, so a case holds at most one invoice without a number)."""
+    return invoice.invoice_number or ""
+
+
+def fold_rows(rows: Iterable[CaseRow]) -> list[CaseDraft]:
+    """Group rows by document, each draft where its document first appears, rows in order."""
+    grouped: dict[str, list[CaseRow]] = {}
+    for row in rows:
+        grouped.setdefault(row.document, []).append(row)
+    return [CaseDraft(document, group[0].client_name, tuple(group)) for document, group in grouped.items()]
+
+
+def merge(invoices: Sequence[Invoice], phones: Sequence[str], rows: Sequence[CaseRow]) -> Merge:
+    """The case holding `invoices` and `phones` (both empty for a case not stored yet) after taking
+    `rows`: each row's invoice is added unless the case has it (duplicate) or is full (over cap)."""
+    kept = list(invoices)
+    known = {invoice_key(invoice) for invoice in kept}
+    numbers = list(dict.fromkeys(phones))
+    added: list[CaseRow] = []
+    duplicates: list[CaseRow] = []
+    over_cap: list[CaseRow] = []
+    for row in rows:
+        key = invoice_key(row.invoice)
+        if key in known:
+            duplicates.append(row)
+        elif len(kept) >= MAX_INVOICES_PER_CASE:
+            over_cap.append(row)
+        else:
+            known.add(key)
+            kept.append(row.invoice)
+            added.append(row)
+            if row.phone not in numbers:
+                numbers.append(row.phone)
+    return Merge(tuple(kept), tuple(numbers), tuple(added), tuple(duplicates), tuple(over_cap))
+
+
+def whatsapp_phone(phones: Sequence[str]) -> str:
+    """The number outreach uses: the first valid mobile (WhatsApp needs one), else the first."""
+    if not phones:
+        raise ValueError("a case has at least one phone")
+    for phone in phones:
+        try:
+            if parse_phone(phone).is_mobile:
+                return phone
+        except InvalidInput:
+            continue
+    return phones[0]
+
+
+def open_case(
+    campaign_id: str, draft: CaseDraft, merged: Merge, import_id: str | None, now: datetime
+) -> Target:
+    """The new case of `draft`'s customer, holding what `merge` accepted; due at once."""
+    if not merged.invoices:
+        raise ValueError("a case is opened with at least one invoice")
+    return Target(
+        id=target_id(campaign_id, draft.document),
+        campaign_id=campaign_id,
+        client_name=draft.client_name,
+        phone=whatsapp_phone(merged.phones),
+        phones=list(merged.phones),
+        document=draft.document,
+        invoices=list(merged.invoices),
+        next_attempt_at=now,
+        import_id=import_id,
+        created_at=now,
+        updated_at=now,
+    )
