@@ -39,8 +39,9 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
 )
 from pynamodb.constants import ALL_OLD, STRING
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.transactions import TransactWrite
 
 from shared.core import clock
 from shared.data import counters
@@ -49,10 +50,12 @@ from shared.data.base import (
     TableModel,
     TransitionConflict,
     batch_delete,
+    failed_transaction_items,
     is_condition_failure,
     record_kwargs,
     set_actions,
     to_domain,
+    transaction_connection,
     validate_changes,
 )
 from shared.data.pagination import query_page
@@ -74,6 +77,8 @@ FOLD_ATTEMPTS = 5
 # Conditional writes `fold_in` keeps in flight: each is one round trip (no batch write can carry a
 # condition), so an import of thousands of customers waits on latency, not on DynamoDB.
 FOLD_WRITERS = 8
+# Cases opened per transaction: DynamoDB's limit of 100 items (4 MB; a case's invoices are capped).
+INSERT_CHUNK = 100
 _INVOICES = TypeAdapter(list[Invoice])
 
 
@@ -163,8 +168,10 @@ class TargetRecord(TableModel):
 def insert_new(new_targets: Iterable[Target]) -> tuple[list[Target], list[str]]:
     """Store the targets whose id is free; returns (inserted, ids already stored or repeated).
 
-    One PutItem per target (`FOLD_WRITERS` in flight), conditioned on the id not existing: of two
-    writers of the same case exactly one creates it (the other's id comes back among the duplicates).
+    Each put is conditioned on the id not existing, so of two writers of the same case exactly one
+    creates it (the other's id comes back among the duplicates). The puts go `INSERT_CHUNK` to a
+    transaction, one after another: a batch write cannot carry a condition, and one conditional
+    PutItem per case would make a million-row import wait on a million round trips.
     """
     unique: dict[str, Target] = {}
     duplicates: list[str] = []
@@ -178,10 +185,11 @@ def insert_new(new_targets: Iterable[Target]) -> tuple[list[Target], list[str]]:
             duplicates.append(target.id)
         else:
             unique[target.id] = target
-    with ThreadPoolExecutor(max_workers=FOLD_WRITERS) as pool:
-        stored = list(pool.map(_put_if_absent, unique.values()))
-    inserted = [target for target, put in zip(unique.values(), stored, strict=True) if put]
-    duplicates.extend(target.id for target, put in zip(unique.values(), stored, strict=True) if not put)
+    pending = list(unique.values())
+    chunks = [pending[i : i + INSERT_CHUNK] for i in range(0, len(pending), INSERT_CHUNK)]
+    taken = set().union(*map(_insert_chunk, chunks))
+    inserted = [target for target in pending if target.id not in taken]
+    duplicates.extend(target.id for target in pending if target.id in taken)
     _count_inserted(inserted)
     return inserted, duplicates
 
@@ -486,14 +494,27 @@ def _fold_into_stored(target_id: str, draft: cases.CaseDraft, record: TargetReco
     raise Conflict(f"target {target_id} kept changing (or went away) while its invoices were merged")
 
 
-def _put_if_absent(target: Target) -> bool:
-    try:
-        _record(target).save(condition=TargetRecord.id.does_not_exist())
-    except PutError as exc:
-        if not is_condition_failure(exc):
-            raise
-        return False
-    return True
+def _insert_chunk(chunk: list[Target]) -> set[str]:
+    """Put each target of `chunk` whose id is free, in one transaction; returns the ids already taken.
+
+    A transaction is all or nothing: when some ids exist it is cancelled naming them, and it runs again
+    without them (each round removes at least one, so it ends)."""
+    remaining = list(chunk)
+    taken: set[str] = set()
+    while remaining:
+        try:
+            with TransactWrite(connection=transaction_connection()) as transaction:
+                for target in remaining:
+                    transaction.save(_record(target), condition=TargetRecord.id.does_not_exist())
+        except TransactWriteError as exc:
+            failed = set(failed_transaction_items(exc))
+            if not failed:
+                raise
+            taken.update(remaining[i].id for i in failed)
+            remaining = [target for i, target in enumerate(remaining) if i not in failed]
+            continue
+        break
+    return taken
 
 
 def _replace_invoices(current: Target, version: int, merged: cases.Merge) -> Target | None:

@@ -61,6 +61,18 @@ def test_insert_new_writes_more_than_one_batch(clock, make_target):
     assert len(page.items) == 60
 
 
+def test_insert_new_spans_transactions_and_skips_the_stored_cases_inside_them(clock, make_target):
+    rows = [make_target(document=f"{n:011d}") for n in range(250)]
+    already = [rows[3], rows[150], rows[249]]  # in the first, second and third transaction
+    targets.insert_new(already)
+
+    inserted, duplicates = targets.insert_new(rows)
+
+    assert len(inserted) == 247
+    assert sorted(duplicates) == sorted(t.id for t in already)
+    assert targets.counts("C1")["total"] == 250
+
+
 def test_insert_new_refuses_ids_that_are_not_deterministic(clock, make_target):
     with pytest.raises(ValueError, match="target_id"):
         targets.insert_new([make_target(id="RANDOM")])
