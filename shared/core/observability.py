@@ -1,47 +1,45 @@
 """The one observability module: `logger`, `tracer`, `metrics`.
 
-Every log line passes through `mask_text` after it is rendered, so a CPF/CNPJ or phone number is
-masked whatever field, message or exception it appears in. Use structured keyword logging
+Once `install_log_masking()` has run (every entry point calls it first), every log line of the
+process passes through `mask_text` after it is rendered, so a CPF/CNPJ or phone number is masked
+whatever logger, field, message or exception it appears in. Use structured keyword logging
 (`logger.info("target scheduled", target_id=...)`), never f-strings with data.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Final
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
 from shared.domain.masking import mask_text
 
 SERVICE = "cobranca"
 METRICS_NAMESPACE = "Cobranca"
+_MASKING_MARK: Final = "_masks_personal_identifiers"
 
 
-class MaskingFormatter(LambdaPowertoolsFormatter):
-    """Powertools' JSON formatter with personal identifiers masked in the final line."""
+def install_log_masking() -> None:
+    """Mask CPF/CNPJ and phone numbers in every log line this process writes, whoever logs it.
 
-    def format(self, record: logging.LogRecord) -> str:
-        return mask_text(super().format(record))
+    Wraps `logging.Handler.format`, which every handler calls to render a record, so the rendered
+    line (message, `%s` arguments, Powertools' JSON keys, exception text) passes through `mask_text`.
+    Being on the class, it covers handlers created later too: the ones botocore, httpx, uvicorn,
+    twilio or openai add, or a `dictConfig` installs. Call it first thing wherever a process starts;
+    calling it again does nothing.
+    """
+    if getattr(logging.Handler.format, _MASKING_MARK, False):
+        return
+    unmasked = logging.Handler.format
 
+    def format(self: logging.Handler, record: logging.LogRecord) -> str:
+        return mask_text(unmasked(self, record))
 
-class MaskingFilter(logging.Filter):
-    """For loggers we do not format ourselves (uvicorn, botocore...): mask the rendered message."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = mask_text(record.getMessage())
-        record.args = ()
-        return True
-
-
-def mask_third_party_logs(*names: str) -> None:
-    """Attach the masking filter to the handlers of the named loggers and of the root logger."""
-    for name in ("", *names):
-        for handler in logging.getLogger(name).handlers:
-            if not any(isinstance(f, MaskingFilter) for f in handler.filters):
-                handler.addFilter(MaskingFilter())
+    setattr(format, _MASKING_MARK, True)
+    logging.Handler.format = format  # type: ignore[method-assign]
 
 
-logger = Logger(service=SERVICE, logger_formatter=MaskingFormatter())
+logger = Logger(service=SERVICE)
 tracer = Tracer(service=SERVICE)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)
