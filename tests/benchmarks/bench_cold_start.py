@@ -4,15 +4,16 @@ pays (`import boto3, aws_lambda_powertools, pynamodb`).
 Run from the repository root: `python tests/benchmarks/bench_cold_start.py [--runs 5]`. Prints figures
 only (no assertions on timing; `tests/unit/test_cold_start_imports.py` guards the heavy imports).
 
-Each figure is the best of `--runs` fresh interpreters, after one untimed run that leaves the `.pyc`
-files warm: the import statement alone (timed inside the child) and the whole process (interpreter
-start, import, exit; the start is the same for every row). The child gets the environment of a deployed function (`tests.entrypoints`): Lambda's own
-variables and dummy wiring. Two columns: "traced" as deployed (active X-Ray: Powertools' Tracer loads
-the X-Ray SDK and patches botocore, httpx, requests…), "untraced" with POWERTOOLS_TRACE_DISABLED.
+Each figure is the best of `--runs` fresh interpreters (rounds interleave the modules, see
+`best_of`), `.pyc` files warm: the import statement alone (timed inside the child) and the whole
+process (interpreter start, import, exit; the start is the same for every row). The child gets the
+environment of a deployed function (`tests.entrypoints`): Lambda's own variables and dummy wiring.
+"traced" is as deployed (active X-Ray: Powertools' Tracer loads the X-Ray SDK and patches botocore,
+httpx, requests...); "untraced" sets POWERTOOLS_TRACE_DISABLED.
 
 The machine is shared: the load average is printed before and after; compare ratios, not seconds,
-between runs. Development-only packages installed next to the app (rich/click, which httpx imports
-when present) are counted here although a Lambda bundle does not carry them.
+between runs. A development-only package installed next to the app is counted although a Lambda
+bundle lacks it: rich (import-linter's), which httpx's command-line module imports when present.
 """
 
 from __future__ import annotations
@@ -33,26 +34,34 @@ BASELINE = "boto3, aws_lambda_powertools, pynamodb"
 _TIMED = "import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
 
 
-def cold_start(module: str, *, traced: bool, runs: int) -> tuple[float, float]:
-    """Best of `runs` fresh interpreters importing `module`, after one untimed warm-up run: the
-    import alone (timed in the child) and the whole process (interpreter start, import, exit)."""
-    env = lambda_environment(traced=traced)
-    imports, processes = [], []
-    for run in range(runs + 1):
-        started = time.perf_counter()
-        done = subprocess.run(
-            [PYTHON, "-c", _TIMED.format(module=module)],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=True,
-        )
-        if run:
-            processes.append(time.perf_counter() - started)
-            imports.append(float(done.stdout.strip().splitlines()[-1]))
-    return min(imports), min(processes)
+def cold_start(module: str, *, traced: bool) -> tuple[float, float]:
+    """One fresh interpreter importing `module`: the import alone (timed in the child) and the whole
+    process (interpreter start, import, exit), in seconds."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [PYTHON, "-c", _TIMED.format(module=module)],
+        env=lambda_environment(traced=traced),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return float(done.stdout.strip().splitlines()[-1]), time.perf_counter() - started
+
+
+def best_of(runs: int) -> dict[tuple[str, bool], list[float]]:
+    """Per (module, traced): the best import and process seconds over `runs` rounds. Each round runs
+    every case once, so a burst of load from the machine's other users falls on all rows alike; a
+    first, untimed round leaves the `.pyc` files warm."""
+    cases = [(module, traced) for module in (BASELINE, *HANDLER_MODULES) for traced in (False, True)]
+    best = {case: [float("inf"), float("inf")] for case in cases}
+    for round_ in range(runs + 1):
+        for module, traced in cases:
+            figures = cold_start(module, traced=traced)
+            if round_:
+                best[module, traced] = [min(pair) for pair in zip(best[module, traced], figures, strict=True)]
+    return best
 
 
 def machine() -> str:
@@ -70,14 +79,8 @@ def main() -> None:
     args = parser.parse_args()
 
     print(f"before: {machine()}")
-    rows = [
-        (
-            module,
-            *cold_start(module, traced=False, runs=args.runs),
-            *cold_start(module, traced=True, runs=args.runs),
-        )
-        for module in (BASELINE, *HANDLER_MODULES)
-    ]
+    best = best_of(args.runs)
+    rows = [(module, *best[module, False], *best[module, True]) for module in (BASELINE, *HANDLER_MODULES)]
     print(f"after:  {machine()}")
 
     # The baseline imports no handler, so tracing does not change it: one floor per kind, the best seen.
