@@ -7,9 +7,11 @@ import asyncio
 
 from containers.voice_bridge.app import Bridge
 from containers.voice_bridge.settings import get_bridge_settings, require_runtime_config
+from shared.core.observability import install_log_masking
 
 
 def main() -> None:
+    install_log_masking()  # before uvicorn configures its loggers: their lines are masked too
     require_runtime_config()  # fail at start, naming what is missing, not on the first call
     asyncio.run(Bridge(get_bridge_settings()).serve())
 

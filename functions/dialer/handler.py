@@ -13,9 +13,11 @@ from aws_lambda_powertools.utilities.parser.types import Json
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.core.jobs import OutreachJob
-from shared.core.observability import logger, metrics, tracer
+from shared.core.observability import install_log_masking, logger, metrics, tracer
 from shared.domain.models import Channel
 from shared.engine import outreach
+
+install_log_masking()
 
 
 class DialerRecord(SqsRecordModel):

@@ -11,8 +11,10 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.parser.models import S3Model
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.core.observability import logger, metrics, tracer
+from shared.core.observability import install_log_masking, logger, metrics, tracer
 from shared.imports import ingest
+
+install_log_masking()
 
 
 @logger.inject_lambda_context

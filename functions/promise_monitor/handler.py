@@ -14,8 +14,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.adapters import clients
 from shared.core.jobs import PromiseCheck
-from shared.core.observability import logger, metrics, tracer
+from shared.core.observability import install_log_masking, logger, metrics, tracer
 from shared.engine import promise_monitor
+
+install_log_masking()
 
 
 class PromiseCheckRecord(SqsRecordModel):

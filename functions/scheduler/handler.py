@@ -14,8 +14,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.core import clock
 from shared.core.jobs import SchedulerTick
-from shared.core.observability import logger, metrics, tracer
+from shared.core.observability import install_log_masking, logger, metrics, tracer
 from shared.engine import sweep, upkeep
+
+install_log_masking()
 
 # Seconds kept back from the invocation's remaining time: a sweep stops early rather than time out.
 SAFETY_SECONDS = 15

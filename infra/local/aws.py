@@ -518,4 +518,7 @@ def _arn(sqs: Any, url: str) -> str:
 
 
 if __name__ == "__main__":  # the child of `LocalAws(in_child=True)`
+    from shared.core.observability import install_log_masking
+
+    install_log_masking()  # moto's request lines carry queue bodies and keys
     _serve_child(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))

@@ -39,9 +39,8 @@ from aws_lambda_powertools import Logger
 from infra.local.aws import ACCOUNT_ID, LocalAws, Provisioned, ProvisionedQueue
 from infra.local.topology import SCHEDULER_TICK, UPLOADS, Cron, UploadTrigger
 from shared.core import clock
-from shared.core.observability import MaskingFormatter
 
-log = Logger(service="cobranca-sandbox", logger_formatter=MaskingFormatter())
+log = Logger(service="cobranca-sandbox")  # masked by `install_log_masking` (the sandbox installs it)
 
 Handler = Callable[[dict[str, Any], Any], Any]
 IDLE_POLL_SECONDS = 5.0  # a sleeping poller still looks this often (a safety net: wake-ups are explicit)

@@ -30,6 +30,7 @@ from infra.local.simulators.crm import CrmSimulator
 from infra.local.simulators.evolution import EvolutionSimulator
 from infra.local.simulators.server import RunningServer, serve_in_thread
 from infra.local.simulators.twilio import TwilioSimulator
+from shared.core.observability import install_log_masking
 
 SAO_PAULO: Final = ZoneInfo("America/Sao_Paulo")
 LOCAL_TOKENS: Final = {"admin": "local-admin", "supervisor": "local-supervisor", "viewer": "local-viewer"}
@@ -105,6 +106,7 @@ class Sandbox:
         return self
 
     def _start(self) -> None:
+        install_log_masking()  # this process runs every handler, the API and the bridge
         self._env.isolate()
         self._set("POWERTOOLS_LOG_LEVEL", os.environ.get("POWERTOOLS_LOG_LEVEL") or self.options.log_level)
         from shared.core import clock as shared_clock

@@ -3,22 +3,24 @@ chat model. Each is built from the settings on first use and then reused, so a w
 voice bridge keeps its connection pools. Tests and the sandbox `install` their own clients (short
 timeouts, simulators) and call `reset` when the environment changes. Nothing runs at import time.
 
-This module imports only `shared.core.config`, the three client modules and `openai`, and none of them
-imports it back, so any module can import it without creating a cycle.
+This module imports only `shared.core.config` and the three client modules (the `openai` SDK, ≈1 s of
+import, only when the model's client is built), and none of them imports it back, so any module can
+import it without creating a cycle.
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Final
-
-from openai import OpenAI
+from typing import TYPE_CHECKING, Final
 
 from shared.adapters.crm import CrmClient, HttpCrmClient
 from shared.adapters.evolution import EvolutionClient, WhatsAppSender
 from shared.adapters.twilio_voice import TwilioVoice, VoiceCaller
 from shared.core.config import get_settings
+
+if TYPE_CHECKING:
+    from openai import OpenAI
 
 # The CRM is asked inside an assistant turn as well as by the workers: short enough for a turn.
 CRM_TIMEOUT_SECONDS: Final = 8.0
@@ -87,6 +89,8 @@ def openai() -> OpenAI | None:
             settings = get_settings()
             key = settings.openai_api_key
             if key is not None and key.get_secret_value():
+                from openai import OpenAI  # ≈1 s of import: paid by the first model call only
+
                 _clients.openai = OpenAI(
                     api_key=key.get_secret_value(),
                     base_url=settings.openai_base_url or None,

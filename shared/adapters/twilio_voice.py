@@ -7,9 +7,7 @@ from collections.abc import Mapping
 from typing import NamedTuple, Protocol
 
 from twilio.base.exceptions import TwilioRestException
-from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
-from twilio.rest import Client
 from twilio.twiml.voice_response import Connect, VoiceResponse
 
 from shared.core.config import TwilioConfig
@@ -51,6 +49,11 @@ class TwilioVoice:
     then."""
 
     def __init__(self, config: TwilioConfig, webhook_base_url: str, *, timeout: float = 10.0):
+        # The REST client and its `requests` stack load here, not with the module: most cold starts
+        # that import this module (TwiML, signature checks) never call Twilio's API.
+        from twilio.http.http_client import TwilioHttpClient
+        from twilio.rest import Client
+
         self._config = config
         self._base = webhook_base_url.rstrip("/")
         self._client = Client(

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
-
-import openai
-from openai import OpenAI
+from typing import TYPE_CHECKING, Any, Literal
 
 from shared.adapters import clients
 from shared.assistant import fallback, texts
@@ -18,6 +15,9 @@ from shared.core.config import get_settings
 from shared.core.observability import logger
 from shared.domain.errors import ServiceUnavailable
 from shared.domain.models import Message, Sender
+
+if TYPE_CHECKING:
+    from openai import OpenAI
 
 MAX_STEPS = 6  # model calls per turn; the last one may not call tools
 HISTORY_MESSAGES = 24
@@ -132,6 +132,8 @@ def _complete(
     schemas: list[dict[str, Any]],
     tool_choice: Literal["auto", "none"],
 ) -> Any:
+    import openai  # the SDK costs ≈1 s of import: only a turn that calls the model pays it
+
     try:
         completion = client.chat.completions.create(
             model=model,

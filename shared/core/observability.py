@@ -1,47 +1,104 @@
 """The one observability module: `logger`, `tracer`, `metrics`.
 
-Every log line passes through `mask_text` after it is rendered, so a CPF/CNPJ or phone number is
-masked whatever field, message or exception it appears in. Use structured keyword logging
+Once `install_log_masking()` has run (every entry point calls it first), every log line of the
+process passes through `mask_text` after it is rendered, so a CPF/CNPJ or phone number is masked
+whatever logger, field, message or exception it appears in. Use structured keyword logging
 (`logger.info("target scheduled", target_id=...)`), never f-strings with data.
 """
 
 from __future__ import annotations
 
 import logging
+import numbers
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any, Final
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+from aws_lambda_powertools.tracing.base import BaseProvider, BaseSegment
 
 from shared.domain.masking import mask_text
 
 SERVICE = "cobranca"
 METRICS_NAMESPACE = "Cobranca"
+_MASKING_MARK: Final = "_masks_personal_identifiers"
 
 
-class MaskingFormatter(LambdaPowertoolsFormatter):
-    """Powertools' JSON formatter with personal identifiers masked in the final line."""
+def install_log_masking() -> None:
+    """Mask CPF/CNPJ and phone numbers in every log line this process writes, whoever logs it.
 
-    def format(self, record: logging.LogRecord) -> str:
-        return mask_text(super().format(record))
+    Wraps `logging.Handler.format`, which every handler calls to render a record, so the rendered
+    line (message, `%s` arguments, Powertools' JSON keys, exception text) passes through `mask_text`.
+    Being on the class, it covers handlers created later too: the ones botocore, httpx, uvicorn,
+    twilio or openai add, or a `dictConfig` installs. Call it first thing wherever a process starts;
+    calling it again does nothing.
+    """
+    if getattr(logging.Handler.format, _MASKING_MARK, False):
+        return
+    unmasked = logging.Handler.format
 
+    def format(self: logging.Handler, record: logging.LogRecord) -> str:
+        return mask_text(unmasked(self, record))
 
-class MaskingFilter(logging.Filter):
-    """For loggers we do not format ourselves (uvicorn, botocore...): mask the rendered message."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = mask_text(record.getMessage())
-        record.args = ()
-        return True
-
-
-def mask_third_party_logs(*names: str) -> None:
-    """Attach the masking filter to the handlers of the named loggers and of the root logger."""
-    for name in ("", *names):
-        for handler in logging.getLogger(name).handlers:
-            if not any(isinstance(f, MaskingFilter) for f in handler.filters):
-                handler.addFilter(MaskingFilter())
+    setattr(format, _MASKING_MARK, True)
+    logging.Handler.format = format  # type: ignore[method-assign]
 
 
-logger = Logger(service=SERVICE, logger_formatter=MaskingFormatter())
-tracer = Tracer(service=SERVICE)
+class _UntracedSegment(BaseSegment):
+    """What `_Untraced` hands the Tracer's decorators: every call does nothing."""
+
+    def close(self, end_time: int | None = None) -> None:
+        pass
+
+    def add_subsegment(self, subsegment: Any) -> None:
+        pass
+
+    def remove_subsegment(self, subsegment: Any) -> None:
+        pass
+
+    def put_annotation(self, key: str, value: str | numbers.Number | bool) -> None:
+        pass
+
+    def put_metadata(self, key: str, value: Any, namespace: str = "default") -> None:
+        pass
+
+    def add_exception(self, exception: BaseException, stack: list[Any], remote: bool = False) -> None:
+        pass
+
+
+class _Untraced(BaseProvider):
+    """The tracing provider where nothing is traced: the X-Ray SDK (≈0.2 s to import, and its
+    `patch_all` imports every library it can patch) is then never imported."""
+
+    @contextmanager
+    def in_subsegment(self, name: str | None = None, **kwargs: Any) -> Iterator[BaseSegment]:
+        yield _UntracedSegment()
+
+    @asynccontextmanager
+    async def in_subsegment_async(self, name: str | None = None, **kwargs: Any) -> AsyncIterator[BaseSegment]:
+        yield _UntracedSegment()
+
+    def put_annotation(self, key: str, value: str | numbers.Number | bool) -> None:
+        pass
+
+    def put_metadata(self, key: str, value: Any, namespace: str = "default") -> None:
+        pass
+
+    def patch(self, modules: Sequence[str]) -> None:
+        pass
+
+    def patch_all(self) -> None:
+        pass
+
+
+def _build_tracer() -> Tracer:
+    """X-Ray where Powertools would trace (in a Lambda, unless POWERTOOLS_TRACE_DISABLED); elsewhere
+    (tests, the sandbox, the voice bridge) a Tracer whose decorators do nothing."""
+    if Tracer._is_tracer_disabled():  # Powertools' own rule, asked before it imports the SDK
+        return Tracer(service=SERVICE, disabled=True, provider=_Untraced())
+    return Tracer(service=SERVICE)
+
+
+logger = Logger(service=SERVICE)
+tracer = _build_tracer()
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)

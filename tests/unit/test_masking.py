@@ -9,7 +9,7 @@ import logging
 import pytest
 from aws_lambda_powertools import Logger
 
-from shared.core.observability import MaskingFilter, MaskingFormatter
+from shared.core.observability import install_log_masking
 from shared.domain.masking import mask_document, mask_phone, mask_text
 
 CPF = "111.444.777-35"
@@ -35,12 +35,9 @@ def assert_nothing_leaks(text: str) -> None:
 
 @pytest.fixture
 def captured_logger() -> tuple[Logger, io.StringIO]:
+    install_log_masking()
     stream = io.StringIO()
-    log = Logger(
-        service="masking-test",
-        logger_formatter=MaskingFormatter(),
-        logger_handler=logging.StreamHandler(stream),
-    )
+    log = Logger(service="masking-test", logger_handler=logging.StreamHandler(stream))
     return log, stream
 
 
@@ -92,13 +89,12 @@ def test_log_lines_never_carry_identifiers_in_message_fields_or_exceptions(
     assert "***.444.777-**" in lines[0]["message"]
 
 
-def test_masking_filter_covers_third_party_loggers() -> None:
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.addFilter(MaskingFilter())
-    third_party = logging.getLogger("uvicorn.access.test")
-    third_party.addHandler(handler)
-    third_party.propagate = False
-    third_party.warning('"GET /api/voice/promises?contactDocument=%s HTTP/1.1" 200', CPF_BARE)
-    assert_nothing_leaks(stream.getvalue())
-    assert "/api/voice/promises" in stream.getvalue()
+def test_installing_masking_again_keeps_the_one_wrapper() -> None:
+    install_log_masking()
+    installed = logging.Handler.format
+    install_log_masking()
+    assert logging.Handler.format is installed
+    handler = logging.StreamHandler(io.StringIO())
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "chat %s", (PHONES[1],), None)
+    assert handler.format(record) == "chat 5511*****8888"
