@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
 from pydantic.alias_generators import to_camel
 
 from shared.domain.masking import mask_document, mask_phone
@@ -72,6 +72,13 @@ class CampaignUpdate(Strict):
     max_attempts_per_channel: int | None = Field(default=None, ge=1, le=10)
     trust_unlock: StrictBool | None = None
     status: CampaignStatus | None = None
+
+    @field_validator("trust_unlock")
+    @classmethod
+    def _not_null(cls, value: bool | None) -> bool:
+        if value is None:  # omitted leaves it as it is; null is not a setting
+            raise ValueError("trustUnlock must be true or false")
+        return value
 
 
 class CampaignPublic(Camel):
