@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, Any, Final, Protocol
 from zoneinfo import ZoneInfo
 
 from infra.local.aws import LocalAws, Provisioned, provision
@@ -28,7 +28,7 @@ from infra.local.customers import Customers
 from infra.local.environment import REGION, Environment
 from infra.local.runtime import LocalRuntime
 from infra.local.runtime import log as sandbox_log
-from infra.local.simulators.crm import CrmSimulator
+from infra.local.simulators.crm import CrmSimulator, SimInvoice
 from infra.local.simulators.evolution import EvolutionSimulator
 from infra.local.simulators.ixc import IxcSimulator
 from infra.local.simulators.server import RunningServer, serve_in_thread
@@ -57,12 +57,25 @@ class SandboxOptions:
     aws_in_child: bool = True  # moto in its own process: a core of its own (see LocalAws)
 
 
+class ErpSimulator(Protocol):
+    """What the sandbox needs of an ERP simulator: its app, and the simulated customers' story (seeded
+    from the same invoices as the CRM simulator's, paid when they pay)."""
+
+    app: Any
+
+    def add_debtor(
+        self, document: str, name: str, invoices: list[SimInvoice], *, phones: tuple[str, ...] = ()
+    ) -> str: ...
+
+    def pay_all(self, document: str) -> None: ...
+
+
 @dataclass
 class Simulators:
     """The simulators this sandbox started (None: that service is external)."""
 
     crm: CrmSimulator | None = None
-    erp: IxcSimulator | None = None  # the ERP BILLING_SYSTEM names, when it is an ERP and simulated
+    erp: ErpSimulator | None = None  # the ERP BILLING_SYSTEM names, when it is an ERP and simulated
     evolution: EvolutionSimulator | None = None
     twilio: TwilioSimulator | None = None
     openai: Any | None = None  # OpenAISimulator
@@ -227,8 +240,9 @@ class Sandbox:
         ):
             return
         self._default("IXC_API_USER", "7")
-        self.simulators.erp = IxcSimulator(os.environ["IXC_API_USER"], self._secret("IXC_API_TOKEN"))
-        self._serve("ixc", self.simulators.erp.app, "IXC_API_URL")
+        simulator = IxcSimulator(os.environ["IXC_API_USER"], self._secret("IXC_API_TOKEN"))
+        self.simulators.erp = simulator
+        self._serve("ixc", simulator.app, "IXC_API_URL")
 
     def _serve(self, name: str, app: Any, variable: str | None) -> RunningServer:
         server = serve_in_thread(app, host="127.0.0.1")
