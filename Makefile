@@ -37,8 +37,11 @@ unit: $(STAMP)
 bench: $(STAMP)
 	@for b in tests/benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
+# make demo BILLING_SYSTEM=ixc: the same campaign with the IXC simulator as the billing system.
+BILLING_SYSTEM ?= generic
+
 demo: $(STAMP)
-	$(BIN)/cobranca demo
+	BILLING_SYSTEM=$(BILLING_SYSTEM) $(BIN)/cobranca demo
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
 from pydantic.alias_generators import to_camel
 
 from shared.domain.masking import mask_document, mask_phone
@@ -24,6 +24,7 @@ from shared.domain.models import (
     PromiseStatus,
     Sender,
     TargetState,
+    UnlockStatus,
 )
 
 HHMM = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
@@ -54,6 +55,10 @@ class CampaignCreate(Strict):
         default=[1, 2, 3, 4, 5, 6], description="ISO weekdays, 1 = Monday ... 6 = Saturday"
     )
     max_attempts_per_channel: int = Field(default=3, ge=1, le=10)
+    trust_unlock: StrictBool = Field(
+        default=False,
+        description="A promise asks the ERP to restore the customer's suspended service (trust unlock)",
+    )
 
 
 class CampaignUpdate(Strict):
@@ -65,7 +70,15 @@ class CampaignUpdate(Strict):
     schedule_end: HHMM | None = None
     weekdays: list[int] | None = None
     max_attempts_per_channel: int | None = Field(default=None, ge=1, le=10)
+    trust_unlock: StrictBool | None = None
     status: CampaignStatus | None = None
+
+    @field_validator("trust_unlock")
+    @classmethod
+    def _not_null(cls, value: bool | None) -> bool:
+        if value is None:  # omitted leaves it as it is; null is not a setting
+            raise ValueError("trustUnlock must be true or false")
+        return value
 
 
 class CampaignPublic(Camel):
@@ -79,6 +92,7 @@ class CampaignPublic(Camel):
     schedule_end: str
     weekdays: list[int]
     max_attempts_per_channel: int
+    trust_unlock: bool
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None
@@ -216,6 +230,10 @@ class PromisePublic(Camel):
     updated_at: datetime
     fulfilled_at: datetime | None
     broken_at: datetime | None
+    unlock_status: UnlockStatus | None
+    unlock_until: date | None
+    unlock_code: str | None
+    unlock_reason: str | None
 
     @classmethod
     def of(cls, promise: Any) -> PromisePublic:

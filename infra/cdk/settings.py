@@ -44,6 +44,19 @@ SECRET_KEYS: tuple[str, ...] = (
     "OPENAI_API_KEY",
     "CRM_API_KEY",
 )
+# The ISP ERP's credentials (BILLING_SYSTEM): secrets too, in the same secret, but not in its placeholder
+# map, which never changes after the first deployment (see `AppSecret`): an operator adds the keys of
+# the ERP in use with put-secret-value (README, "Connecting your ERP").
+ERP_SECRET_KEYS: tuple[str, ...] = ("IXC_API_TOKEN", "SGP_TOKEN", "HUBSOFT_CLIENT_SECRET", "HUBSOFT_PASSWORD")
+ALL_SECRET_KEYS = frozenset(SECRET_KEYS + ERP_SECRET_KEYS)
+BILLING_SYSTEMS = ("generic", "ixc", "sgp", "hubsoft")
+# What production needs to reach each billing system (besides its secrets).
+BILLING_REQUIRED_SETTINGS: Mapping[str, tuple[str, ...]] = {
+    "generic": ("CRM_API_URL",),
+    "ixc": ("IXC_API_URL", "IXC_API_USER"),
+    "sgp": ("SGP_API_URL", "SGP_APP"),
+    "hubsoft": ("HUBSOFT_API_URL", "HUBSOFT_CLIENT_ID", "HUBSOFT_USERNAME"),
+}
 
 
 class AppSettingGroup(StrEnum):
@@ -74,21 +87,32 @@ APP_SETTING_GROUPS: Mapping[AppSettingGroup, tuple[str, ...]] = {
     ),
     AppSettingGroup.TWILIO: ("TWILIO_PHONE_NUMBER", "TWILIO_API_BASE_URL"),
     AppSettingGroup.EVOLUTION: ("EVOLUTION_API_URL", "EVOLUTION_API_INSTANCE"),
-    AppSettingGroup.CRM: ("CRM_API_URL",),
+    # The billing system: the generic CRM or the ISP's ERP that BILLING_SYSTEM names.
+    AppSettingGroup.CRM: (
+        "BILLING_SYSTEM",
+        "CRM_API_URL",
+        "IXC_API_URL",
+        "IXC_API_USER",
+        "SGP_API_URL",
+        "SGP_APP",
+        "HUBSOFT_API_URL",
+        "HUBSOFT_CLIENT_ID",
+        "HUBSOFT_USERNAME",
+    ),
     AppSettingGroup.CHAT_MODEL: ("OPENAI_MODEL", "OPENAI_BASE_URL"),
     AppSettingGroup.VOICE_MODEL: ("OPENAI_REALTIME_MODEL", "OPENAI_REALTIME_URL"),
 }
 APP_SETTING_KEYS = frozenset(key for keys in APP_SETTING_GROUPS.values() for key in keys)
 
 # Production cannot collect without these: the creditor's identity (CDC art. 42-A), the channels,
-# the CRM, and a TLS certificate for the voice bridge (Twilio Media Streams only speak wss://).
+# the billing system (`BILLING_REQUIRED_SETTINGS`), and a TLS certificate for the voice bridge (Twilio
+# Media Streams only speak wss://).
 PROD_REQUIRED_SETTINGS = (
     "COMPANY_NAME",
     "COMPANY_CNPJ",
     "TWILIO_PHONE_NUMBER",
     "EVOLUTION_API_URL",
     "EVOLUTION_API_INSTANCE",
-    "CRM_API_URL",
 )
 
 
@@ -199,8 +223,12 @@ class DeploymentSettings:
                 "certificateArn and voiceBridgeDomain go together: the certificate must cover the "
                 "domain Twilio streams to (a DNS name pointing at the bridge's load balancer)"
             )
+        billing = self.app_settings.get("BILLING_SYSTEM", "generic")
+        if billing not in BILLING_SYSTEMS:
+            problems.append(f"BILLING_SYSTEM must be one of {', '.join(BILLING_SYSTEMS)}, not {billing!r}")
         if self.is_prod:
-            missing = [key for key in PROD_REQUIRED_SETTINGS if not self.app_settings.get(key)]
+            required = PROD_REQUIRED_SETTINGS + BILLING_REQUIRED_SETTINGS.get(billing, ())
+            missing = [key for key in required if not self.app_settings.get(key)]
             if not self.certificate_arn:
                 missing += ["certificateArn", "voiceBridgeDomain"]
             if missing:
@@ -271,7 +299,7 @@ class _Reader:
         return origins
 
     def app_settings(self) -> dict[str, str]:
-        leaked = sorted(key for key in self.context if key in SECRET_KEYS)
+        leaked = sorted(key for key in self.context if key in ALL_SECRET_KEYS)
         if leaked:
             self.problems.append(
                 f"{', '.join(leaked)} are secrets: put them in the Secrets Manager secret, never in the "

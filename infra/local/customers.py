@@ -1,5 +1,6 @@
 """Simulated customers: people behind the simulators, each with a persona that decides how they answer
-Lia on WhatsApp, whether they pick up the phone, and when they pay (in the simulated CRM).
+Lia on WhatsApp, whether they pick up the phone, and when they pay (in the simulated CRM, and in the
+simulated ERP too when BILLING_SYSTEM names one).
 
 They read what the Evolution simulator accepts and the calls the Twilio simulator places (its hooks),
 and answer through the real wire formats: Evolution's `messages.upsert` / `messages.update` webhooks
@@ -186,11 +187,12 @@ class Customers:
         return self._register(customer)
 
     def _register(self, customer: SimulatedCustomer) -> SimulatedCustomer:
-        crm, evolution = self._sims.crm, self._sims.evolution
+        crm, erp, evolution = self._sims.crm, self._sims.erp, self._sims.evolution
+        invoices = [] if customer.paid else list(customer.invoices)
         if crm is not None:
-            crm.add_customer(
-                customer.document, customer.name, [] if customer.paid else list(customer.invoices)
-            )
+            crm.add_customer(customer.document, customer.name, invoices)
+        if erp is not None:
+            erp.add_debtor(customer.document, customer.name, invoices, phones=(customer.phone,))
         if evolution is not None and customer.persona in (Persona.NOT_ON_WHATSAPP, Persona.NEVER_ANSWERS):
             evolution.not_on_whatsapp.add(customer.phone)
         with self._lock:
@@ -270,8 +272,10 @@ class Customers:
             self._pay(customer)
 
     def _pay(self, customer: SimulatedCustomer) -> None:
-        if self._sims.crm is not None and not customer.paid:
-            self._sims.crm.pay_all(customer.document)
+        if not customer.paid:
+            for billing in (self._sims.crm, self._sims.erp):
+                if billing is not None:
+                    billing.pay_all(customer.document)
         customer.paid = True
         customer.transcript.append(("crm", "paid"))
 

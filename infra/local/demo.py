@@ -7,6 +7,10 @@ when the demo moves it: every `step` during business hours (08:00–20:00 São P
 while nothing but the scheduler's tick happens), and straight to the next morning at night. After each
 move the demo waits until the system is quiet.
 
+The campaign offers a trust unlock on a promise: with BILLING_SYSTEM=ixc the IXC simulator (seeded
+with the same customers) restores their internet; with the generic CRM it is recorded unsupported.
+The endings are the same either way.
+
 At the end it prints the funnel (`/campaigns/{id}/stats`, `/metrics`), the outcomes and the promise
 lifecycle, then checks every simulated customer against its persona's expected ending — one case
 holding all of the customer's invoices, its state and outcome, its promise, the messages and calls
@@ -92,6 +96,7 @@ def run(options: DemoOptions) -> int:
                 file=out,
             )
             print(f"  API {sandbox.url}   model: {sandbox.simulators.describe()['openai']}", file=out)
+            print(f"  billing system: {sandbox.simulators.billing()}", file=out)
             print(f"  logs: {options.log_path}", file=out)
             customers = sandbox.customers.populate(options.customers, today=options.start.date())
             with httpx.Client(base_url=sandbox.url, timeout=60) as api:
@@ -130,6 +135,7 @@ def _set_up(api: httpx.Client, sandbox: Sandbox, customers: list[SimulatedCustom
             "fallbackOrder": ["whatsapp", "voice"],
             "scheduleStart": "08:00",
             "scheduleEnd": "20:00",
+            "trustUnlock": True,
         },
     )
     _ok(created, "create the campaign")
@@ -307,6 +313,10 @@ def _report(
     lines.append(
         f"  made {len(promises)}   pending {statuses['pending']}   fulfilled {statuses['fulfilled']}   "
         f"broken {statuses['broken']}   renegotiated {statuses['renegotiated']}"
+    )
+    unlocks = Counter(p["unlockStatus"] for p in promises if p["unlockStatus"])
+    lines.append(
+        "  trust unlock  " + ("  ".join(f"{k} {v}" for k, v in sorted(unlocks.items())) or "none asked")
     )
     lines.append("Personas (expected ending → customers that got it)")
     by_persona: dict[Persona, list[Verdict]] = {}

@@ -1,5 +1,7 @@
 """The whole system in one process: local AWS, the outside services (simulated unless their URL
 variable points elsewhere), the API with the dev routes, and the runtime that feeds the real handlers.
+With BILLING_SYSTEM set to an ERP (`ixc`), that ERP's simulator answers as the billing system, seeded
+with the same simulated customers as the generic CRM's.
 
 Everything runs in this process, so every handler shares the virtual clock (`shared.core.clock`) and the
 environment this module writes. `Sandbox.start()` wires it in this order: clock → AWS endpoint →
@@ -17,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, Any, Final, Protocol
 from zoneinfo import ZoneInfo
 
 from infra.local.aws import LocalAws, Provisioned, provision
@@ -26,8 +28,9 @@ from infra.local.customers import Customers
 from infra.local.environment import REGION, Environment
 from infra.local.runtime import LocalRuntime
 from infra.local.runtime import log as sandbox_log
-from infra.local.simulators.crm import CrmSimulator
+from infra.local.simulators.crm import CrmSimulator, SimInvoice
 from infra.local.simulators.evolution import EvolutionSimulator
+from infra.local.simulators.ixc import IxcSimulator
 from infra.local.simulators.server import RunningServer, serve_in_thread
 from infra.local.simulators.twilio import TwilioSimulator
 from shared.core.observability import install_log_masking
@@ -40,6 +43,7 @@ SERVICE_URLS: Final = {
     "evolution": "EVOLUTION_API_URL",
     "twilio": "TWILIO_API_BASE_URL",
     "openai": "OPENAI_BASE_URL",
+    "ixc": "IXC_API_URL",  # only with BILLING_SYSTEM=ixc
 }
 
 
@@ -54,18 +58,38 @@ class SandboxOptions:
     aws_in_child: bool = True  # moto in its own process: a core of its own (see LocalAws)
 
 
+class ErpSimulator(Protocol):
+    """What the sandbox needs of an ERP simulator: its app, and the simulated customers' story (seeded
+    from the same invoices as the CRM simulator's, paid when they pay)."""
+
+    app: Any
+
+    def add_debtor(
+        self, document: str, name: str, invoices: list[SimInvoice], *, phones: tuple[str, ...] = ()
+    ) -> str: ...
+
+    def pay_all(self, document: str) -> None: ...
+
+
 @dataclass
 class Simulators:
     """The simulators this sandbox started (None: that service is external)."""
 
     crm: CrmSimulator | None = None
+    erp: ErpSimulator | None = None  # the ERP BILLING_SYSTEM names, when it is an ERP and simulated
     evolution: EvolutionSimulator | None = None
     twilio: TwilioSimulator | None = None
     openai: Any | None = None  # OpenAISimulator
     servers: dict[str, RunningServer] = field(default_factory=dict)
 
+    def billing(self) -> str:
+        """ "ixc, simulated at http://…" / "generic (the CRM), external: https://…": who answers the engine."""
+        system = os.environ.get("BILLING_SYSTEM", "generic").strip().lower() or "generic"
+        where = self.describe().get("crm" if system == "generic" else system, "not configured")
+        return f"{system}, {where}"
+
     def describe(self) -> dict[str, str]:
-        """`{"crm": "simulated at http://…" | "external: https://…", ...}`."""
+        """`{"crm": "simulated at http://…" | "external: https://…", ...}` for the services in use."""
         return {
             name: (
                 f"simulated at {self.servers[name].url}"
@@ -73,6 +97,7 @@ class Simulators:
                 else f"external: {os.environ[var]}"
             )
             for name, var in SERVICE_URLS.items()
+            if name in self.servers or os.environ.get(var)
         }
 
 
@@ -188,6 +213,7 @@ class Sandbox:
         if not os.environ.get("CRM_API_URL"):
             sims.crm = CrmSimulator(api_key=self._secret("CRM_API_KEY"))
             self._serve("crm", sims.crm.app, "CRM_API_URL")
+        self._start_erp_simulator()
         if not os.environ.get("EVOLUTION_API_URL"):
             self._default("EVOLUTION_API_INSTANCE", "cobranca")
             sims.evolution = EvolutionSimulator(
@@ -208,6 +234,17 @@ class Sandbox:
             server = self._serve("openai", sims.openai.app, None)
             self._set("OPENAI_BASE_URL", server.url + "/v1")
         self._default("EVOLUTION_WEBHOOK_TOKEN", secrets.token_urlsafe(24))
+
+    def _start_erp_simulator(self) -> None:
+        """With BILLING_SYSTEM=ixc and no IXC_API_URL: the IXC simulator, its credentials invented."""
+        if os.environ.get("BILLING_SYSTEM", "generic").strip().lower() != "ixc" or os.environ.get(
+            "IXC_API_URL"
+        ):
+            return
+        self._default("IXC_API_USER", "7")
+        simulator = IxcSimulator(os.environ["IXC_API_USER"], self._secret("IXC_API_TOKEN"))
+        self.simulators.erp = simulator
+        self._serve("ixc", simulator.app, "IXC_API_URL")
 
     def _serve(self, name: str, app: Any, variable: str | None) -> RunningServer:
         server = serve_in_thread(app, host="127.0.0.1")

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from shared.adapters.crm import CrmClient, Debt
+from shared.domain.models import UnlockStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,17 +29,11 @@ class PaymentMeans:
     pdf_link: str | None = None
 
 
-class UnlockStatus(StrEnum):
-    UNLOCKED = "unlocked"  # the ERP restored the service until `until`
-    REFUSED = "refused"  # the ERP said no (already used this cycle, not suspended, ...): see `reason`
-    UNSUPPORTED = "unsupported"  # this billing system has no trust unlock
-
-
 @dataclass(frozen=True, slots=True)
 class UnlockResult:
     """The ERP's answer to a trust unlock ("desbloqueio em confiança") for one contract."""
 
-    status: UnlockStatus
+    status: UnlockStatus  # an adapter answers UNLOCKED, REFUSED or UNSUPPORTED (it raises when unknown)
     contract_id: str | None = None
     until: date | None = None
     code: str | None = None  # the ERP's own refusal code, e.g. IXC "113"
@@ -65,6 +59,7 @@ class OverduePage:
     cursor: str | None
 
 
+@runtime_checkable
 class BillingSystem(CrmClient, Protocol):
     """An ISP's billing system: `consult` (the CRM contract) plus payment means, trust unlock and the
     overdue list for syncing a campaign's targets."""

@@ -1,28 +1,39 @@
-"""The process's clients to the outside world: the CRM, Evolution (WhatsApp), Twilio (voice) and the
-chat model. Each is built from the settings on first use and then reused, so a warm Lambda or the
+"""The process's clients to the outside world: the billing system (the generic CRM or the ISP's ERP,
+chosen by BILLING_SYSTEM), Evolution (WhatsApp), Twilio (voice) and the chat model. Each is built from the settings on first use and then reused, so a warm Lambda or the
 voice bridge keeps its connection pools. Tests and the sandbox `install` their own clients (short
 timeouts, simulators) and call `reset` when the environment changes. Nothing runs at import time.
 
-This module imports only `shared.core.config` and the three client modules (the `openai` SDK, ≈1 s of
-import, only when the model's client is built), and none of them imports it back, so any module can
-import it without creating a cycle.
+This module imports only `shared.core.config` and the client modules (the `openai` SDK, ≈1 s of
+import, only when the model's client is built; an ERP adapter only when it is chosen), and none of them
+imports it back, so any module can import it without a cycle.
 """
 
 from __future__ import annotations
 
+import importlib
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, cast
 
+from shared.adapters.billing import BillingSystem
 from shared.adapters.crm import CrmClient, HttpCrmClient
+from shared.adapters.erp.generic import GenericBilling
 from shared.adapters.evolution import EvolutionClient, WhatsAppSender
 from shared.adapters.twilio_voice import TwilioVoice, VoiceCaller
-from shared.core.config import get_settings
+from shared.core.config import Settings, get_settings
+from shared.domain.errors import ConfigError
 
 if TYPE_CHECKING:
     from openai import OpenAI
 
-# The CRM is asked inside an assistant turn as well as by the workers: short enough for a turn.
+# The ERP adapters by BILLING_SYSTEM: module and class, imported only when chosen. Each is built as
+# `Class(settings.<system>(), timeout=CRM_TIMEOUT_SECONDS)`; adding a system is one line here.
+ERP_ADAPTERS: Final[dict[str, tuple[str, str]]] = {
+    "ixc": ("shared.adapters.erp.ixc", "IxcBilling"),
+    "sgp": ("shared.adapters.erp.sgp", "SgpBilling"),
+    "hubsoft": ("shared.adapters.erp.hubsoft", "HubsoftBilling"),
+}
+# The billing system is asked inside an assistant turn as well as by the workers: short enough for a turn.
 CRM_TIMEOUT_SECONDS: Final = 8.0
 # A WhatsApp turn must stay well inside the inbound queue's visibility timeout; one quick retry of a
 # transient failure, then the fallback dialogue answers instead.
@@ -35,7 +46,7 @@ class _Clients:
     """The clients in use. An installed client takes the same slot as a built one, so it wins over
     it, and `reset` forgets both."""
 
-    crm: CrmClient | None = None
+    crm: BillingSystem | None = None
     whatsapp: WhatsAppSender | None = None
     voice: VoiceCaller | None = None
     openai: OpenAI | None = None
@@ -47,14 +58,30 @@ _lock = threading.Lock()
 _clients = _Clients()
 
 
-def crm() -> CrmClient:
-    """The CRM client. Raises `ConfigError` naming the missing variables when the CRM is not
-    configured."""
+def crm() -> BillingSystem:
+    """The billing system BILLING_SYSTEM names: the generic CRM (`generic`, the default) or an ERP
+    adapter. Raises `ConfigError` naming the missing variables when it is not configured."""
     with _lock:
         client = _clients.crm
         if client is None:
-            client = _clients.crm = HttpCrmClient(get_settings().crm(), timeout=CRM_TIMEOUT_SECONDS)
+            client = _clients.crm = _build_billing(get_settings())
         return client
+
+
+def _build_billing(settings: Settings) -> BillingSystem:
+    system = settings.billing_system
+    if system == "generic":
+        return GenericBilling(HttpCrmClient(settings.crm(), timeout=CRM_TIMEOUT_SECONDS))
+    if system not in ERP_ADAPTERS:
+        raise ConfigError(f"BILLING_SYSTEM={system} has no adapter in this version")
+    module, name = ERP_ADAPTERS[system]
+    adapter = getattr(importlib.import_module(module), name)
+    return cast(BillingSystem, adapter(getattr(settings, system)(), timeout=CRM_TIMEOUT_SECONDS))
+
+
+def as_billing(client: CrmClient) -> BillingSystem:
+    """`client` as a `BillingSystem`: a bare CRM client (consult only) answers as the generic one."""
+    return client if isinstance(client, BillingSystem) else GenericBilling(client)
 
 
 def whatsapp() -> WhatsAppSender:
@@ -109,10 +136,11 @@ def install(
     openai: OpenAI | None = None,
 ) -> None:
     """Use these clients instead of the ones built from the settings. Tests install clients with short
-    timeouts and the sandbox installs its simulators. None leaves that client as it is."""
+    timeouts and the sandbox installs its simulators; a bare CRM client is served as the generic
+    billing system (`as_billing`). None leaves that client as it is."""
     with _lock:
         if crm is not None:
-            _clients.crm = crm
+            _clients.crm = as_billing(crm)
         if whatsapp is not None:
             _clients.whatsapp = whatsapp
         if voice is not None:

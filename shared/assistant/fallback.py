@@ -20,7 +20,7 @@ from shared.assistant.texts import ASKS, Ask
 from shared.assistant.tools import ToolContext, ToolOutcome, invoke
 from shared.core.config import get_settings
 from shared.domain.errors import InvalidInput
-from shared.domain.models import Message, Sender
+from shared.domain.models import Message, Sender, UnlockStatus
 from shared.domain.money import parse_money
 
 _AMOUNT: Final = re.compile(
@@ -120,10 +120,18 @@ def _register(ctx: ToolContext, said: str, promised: date) -> str:
         ctx,
     )
     if outcome.ok:
-        return texts.promise_registered(amount, promised)
+        return texts.promise_registered(amount, promised, _unlock(outcome))
     if outcome.error in _PROMISE_CODES:
         return texts.promise_rejected(outcome.error or "", latest=_latest_day(ctx))
     return _failure_text(outcome)
+
+
+def _unlock(outcome: ToolOutcome) -> tuple[UnlockStatus, date | None, str | None] | None:
+    unlock = outcome.data.get("desbloqueio")
+    if not unlock:
+        return None
+    until = date.fromisoformat(unlock["ate"]) if unlock["ate"] else None
+    return UnlockStatus(unlock["status"]), until, unlock["motivo"]
 
 
 def _verify_claim(ctx: ToolContext) -> str:
@@ -143,7 +151,8 @@ def _payment_code(ctx: ToolContext) -> str:
         return texts.NOTHING_OPEN if outcome.error == "nothing_open" else PIX_UNAVAILABLE
     codes: list[dict[str, Any]] = outcome.data["codigos"]
     return "\n\n".join(
-        texts.payment_code(code["tipo"], code["codigo"], parse_money(code["valor"])) for code in codes
+        texts.payment_code(code["tipo"], code["codigo"], parse_money(code["valor"]), code.get("link_boleto"))
+        for code in codes
     )
 
 

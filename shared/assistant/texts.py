@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Final
 
 from shared.core.config import get_settings
+from shared.domain.models import UnlockStatus
 from shared.domain.money import format_brl
 
 WEEKDAY_NAMES: Final = (
@@ -95,6 +96,35 @@ TOOL_ERRORS: Final[Mapping[str, str]] = {
         "Não foi possível concluir esta ação agora. Peça desculpas ao cliente e ofereça um atendente."
     ),
 }
+
+
+def unlock_note(status: UnlockStatus, until: date | None, reason: str | None) -> str:
+    """What the model is told about a promise's trust unlock: say "liberada" only when the ERP confirmed."""
+    if status is UnlockStatus.UNLOCKED:
+        when = f" até {day(until)}" if until else ""
+        example = (
+            f"pronto, sua internet foi liberada até dia {short_day(until)}"
+            if until
+            else ("pronto, sua internet foi liberada")
+        )
+        return (
+            f"O provedor CONFIRMOU o desbloqueio em confiança: a internet do cliente foi liberada{when}. "
+            f'Diga isso ao cliente, por exemplo: "{example}", e lembre que o pagamento até a data '
+            "prometida mantém a internet ligada."
+        )
+    if status is UnlockStatus.REFUSED:
+        return (
+            f"O provedor RECUSOU o desbloqueio em confiança: {reason or 'sem motivo informado.'} Explique "
+            "isso ao cliente em palavras simples, diga que a promessa continua registrada e NÃO diga que "
+            "a internet foi liberada."
+        )
+    if status is UnlockStatus.UNAVAILABLE:
+        return (
+            "O sistema do provedor não respondeu ao pedido de desbloqueio em confiança. NÃO diga que a "
+            "internet foi liberada: diga que a promessa está registrada e que a liberação não foi "
+            "possível agora; ofereça um atendente se ele precisar da internet."
+        )
+    return "O sistema do provedor não faz desbloqueio em confiança: não prometa liberar a internet."
 
 
 class _Blank(dict[str, object]):
@@ -241,13 +271,38 @@ def invoices_quote(name: str | None, invoices: Sequence[Mapping[str, object]], t
     )
 
 
-def promise_registered(amount: Decimal, promised: date) -> str:
-    """The confirmation of a registered promise."""
+def short_day(value: date) -> str:
+    """DD/MM, for a day of the coming weeks ("até dia 12/12")."""
+    return value.strftime("%d/%m")
+
+
+def promise_registered(
+    amount: Decimal, promised: date, unlock: tuple[UnlockStatus, date | None, str | None] | None = None
+) -> str:
+    """The confirmation of a registered promise, with what the ERP did about the customer's internet
+    (`unlock`: status, until, reason) when the campaign offers a trust unlock."""
     return (
         f"Perfeito! Registrei que você vai pagar {brl(amount)} até {day(promised)}. "
         "Fique tranquilo: você não receberá cobranças até essa data. "
-        'Se quiser, escreva "pix" que eu envio o código para pagamento.'
+        + (unlock_sentence(*unlock) if unlock else "")
+        + 'Se quiser, escreva "pix" que eu envio o código para pagamento.'
     )
+
+
+def unlock_sentence(status: UnlockStatus, until: date | None, reason: str | None) -> str:
+    """The customer's sentence about a trust unlock ("" when the ERP has none), ending in a space."""
+    if status is UnlockStatus.UNLOCKED:
+        when = f" até dia {short_day(until)}" if until else ""
+        return f"Pronto, sua internet foi liberada{when}. "
+    if status is UnlockStatus.REFUSED:
+        why = reason or "o provedor não autorizou."
+        return f"Não consegui liberar sua internet: {why} Sua promessa continua registrada. "
+    if status is UnlockStatus.UNAVAILABLE:
+        return (
+            "Não consegui liberar sua internet agora, o sistema do provedor não respondeu; "
+            "sua promessa continua registrada. "
+        )
+    return ""
 
 
 def promise_rejected(code: str, *, latest: date) -> str:
@@ -271,9 +326,11 @@ def hardship(latest: date) -> str:
     )
 
 
-def payment_code(kind: str, code: str, amount: Decimal | None) -> str:
-    """A Pix copia-e-cola or a boleto's linha digitável, for the customer to copy."""
+def payment_code(kind: str, code: str, amount: Decimal | None, link: str | None = None) -> str:
+    """A Pix copia-e-cola or a boleto's linha digitável, for the customer to copy (and the boleto's
+    PDF link when the ERP has one)."""
     value = f" de {brl(amount)}" if amount is not None else ""
+    pdf = f"\nBoleto em PDF: {link}" if link else ""
     if kind == "linha_digitavel":
-        return f"Aqui está a linha digitável do boleto{value}:\n{code}"
-    return f"Aqui está o código Pix copia e cola{value}:\n{code}"
+        return f"Aqui está a linha digitável do boleto{value}:\n{code}{pdf}"
+    return f"Aqui está o código Pix copia e cola{value}:\n{code}{pdf}"

@@ -7,7 +7,10 @@ Guards live here, in code, whatever the model says:
 - invoice details need a confirmed identity: the customer typed that document in this conversation
   (their stored messages are read — the model's argument alone proves nothing); an inbound
   conversation without a target takes the document its customer typed;
-- promise rules are `shared.engine.promises.register`'s, payment claims `shared.engine.payments`';
+- promise rules are `shared.engine.promises.register`'s (the trust unlock of a campaign included),
+  payment claims `shared.engine.payments`';
+- payment codes are the billing system's own (`payment_means`: a payment there settles the ERP invoice
+  and lifts the block by itself); the static BR Code of PIX_KEY only when the ERP has none;
 - every failure (bad arguments, unknown tool, CRM down, a rejected promise) comes back as tool output
   in Portuguese (`texts.tool_error`), never as an exception that ends the turn.
 """
@@ -26,7 +29,8 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared.adapters import clients
-from shared.adapters.crm import CrmClient, Debt, Invoice
+from shared.adapters.billing import BillingSystem, PaymentMeans
+from shared.adapters.crm import CrmUnavailable, Debt, Invoice
 from shared.assistant import actions, dates, texts
 from shared.assistant.intents import documents_in
 from shared.core.config import get_settings
@@ -62,7 +66,7 @@ class ToolContext:
     target: Target | None
     channel: Channel
     tz: ZoneInfo
-    crm: CrmClient | None = None
+    crm: BillingSystem | None = None
     # The customer's own messages of this conversation, if the caller already read them (the turn's
     # history); read from storage on first need otherwise.
     customer_texts: list[str] | None = field(default=None, repr=False)
@@ -70,7 +74,7 @@ class ToolContext:
 
     @classmethod
     def for_conversation(
-        cls, conversation: Conversation, channel: Channel, *, crm: CrmClient | None = None
+        cls, conversation: Conversation, channel: Channel, *, crm: BillingSystem | None = None
     ) -> ToolContext:
         """The context of a stored conversation: its target loaded, the zone from its phone."""
         target = None
@@ -94,8 +98,8 @@ class ToolContext:
         """The customer's local date (relative dates and promise limits are counted from it)."""
         return dates.today_in(self.tz)
 
-    def crm_client(self) -> CrmClient:
-        """The CRM client given, else the process's (`shared.adapters.clients.crm`)."""
+    def crm_client(self) -> BillingSystem:
+        """The billing system given, else the process's (`shared.adapters.clients.crm`)."""
         if self.crm is None:
             self.crm = clients.crm()
         return self.crm
@@ -322,10 +326,11 @@ def register_promise(ctx: ToolContext, args: PromiseArgs) -> dict[str, Any]:
             target_id=target.id if target else None,
             campaign_id=target.campaign_id if target else None,
             conversation_id=ctx.conversation.id,
+            billing=ctx.crm_client(),
         )
     except promise_rules.PromiseRejected as exc:
         raise ToolError(exc.code, **details) from None
-    return {
+    data: dict[str, Any] = {
         "sucesso": True,
         "data_prometida": texts.day(promise.due_date),
         "valor_prometido": texts.brl(promise.amount),
@@ -334,6 +339,15 @@ def register_promise(ctx: ToolContext, args: PromiseArgs) -> dict[str, Any]:
             "O cliente não receberá cobranças até o fim desse dia."
         ),
     }
+    if promise.unlock_status is not None:
+        data["desbloqueio"] = {
+            "status": promise.unlock_status.value,
+            "ate": promise.unlock_until.isoformat() if promise.unlock_until else None,
+            "codigo": promise.unlock_code,
+            "motivo": promise.unlock_reason,
+            "mensagem": texts.unlock_note(promise.unlock_status, promise.unlock_until, promise.unlock_reason),
+        }
+    return data
 
 
 def update_payment_status(ctx: ToolContext, args: StatusArgs) -> dict[str, Any]:
@@ -383,7 +397,9 @@ def transfer_to_human(ctx: ToolContext, args: ReasonArgs) -> dict[str, Any]:
 
 
 def payment_code(ctx: ToolContext, args: PixArgs) -> dict[str, Any]:
-    """The CRM's pix_copia_cola / linha_digitavel of the invoices; else a static Pix BR Code."""
+    """Each invoice's payment code from the billing system (`payment_means`: Pix copia-e-cola, else
+    the boleto line; the PDF link too), `source: "erp"`; the invoices it has none for (or all of them,
+    when it does not answer) share one static Pix BR Code, `source: "static"`."""
     document = authorize(ctx, args.cpf_cnpj)
     invoices = _open_debt(ctx, document).collectible(ctx.today())
     if args.numero_fatura:
@@ -392,21 +408,50 @@ def payment_code(ctx: ToolContext, args: PixArgs) -> dict[str, Any]:
             raise ToolError("invoice_not_found", numero=args.numero_fatura)
     else:
         chosen = list(invoices)
-    if all(inv.pix_copia_cola or inv.linha_digitavel for inv in chosen):
-        return {"codigos": [_crm_code(inv) for inv in chosen]}
-    total = sum((inv.amount for inv in chosen), Decimal("0.00"))
-    reference = chosen[0].number if len(chosen) == 1 else None
-    return {"codigos": [_static_pix(total, reference)]}
+    codes: list[dict[str, Any]] = []
+    without: list[Invoice] = []
+    for invoice in chosen:
+        means = _erp_means(ctx, document, invoice)
+        if means is not None and (means.pix_copia_cola or means.linha_digitavel):
+            codes.append(_erp_code(invoice, means))
+        else:
+            without.append(invoice)
+    if without:
+        total = sum((inv.amount for inv in without), Decimal("0.00"))
+        try:
+            codes.append(_static_pix(total, without[0].number if len(without) == 1 else None))
+        except ToolError:
+            if not codes:
+                raise
+            return {"codigos": codes, "faturas_sem_codigo": [inv.number for inv in without]}
+    return {"codigos": codes}
 
 
-def _crm_code(invoice: Invoice) -> dict[str, Any]:
-    kind = "pix_copia_cola" if invoice.pix_copia_cola else "linha_digitavel"
-    return {
+def _erp_means(ctx: ToolContext, document: str, invoice: Invoice) -> PaymentMeans | None:
+    """The billing system's payment means of `invoice`; None when it cannot give them now."""
+    try:
+        return ctx.crm_client().payment_means(document, invoice.number)
+    except CrmUnavailable as exc:
+        logger.warning("erp payment means unavailable", invoice=invoice.number, reason=exc.message)
+        return None
+    except NotFound:
+        raise ToolError("invoice_not_found", numero=invoice.number) from None
+
+
+def _erp_code(invoice: Invoice, means: PaymentMeans) -> dict[str, Any]:
+    kind = "pix_copia_cola" if means.pix_copia_cola else "linha_digitavel"
+    code: dict[str, Any] = {
         "fatura": invoice.number,
         "valor": texts.brl(invoice.amount),
         "tipo": kind,
-        "codigo": invoice.pix_copia_cola or invoice.linha_digitavel,
+        "codigo": means.pix_copia_cola or means.linha_digitavel,
+        "source": "erp",
     }
+    if means.pix_copia_cola and means.linha_digitavel:
+        code["linha_digitavel"] = means.linha_digitavel
+    if means.pdf_link:
+        code["link_boleto"] = means.pdf_link
+    return code
 
 
 def _static_pix(amount: Decimal, reference: str | None) -> dict[str, Any]:
@@ -421,7 +466,13 @@ def _static_pix(amount: Decimal, reference: str | None) -> dict[str, Any]:
         amount=amount,
         txid=txid,
     )
-    return {"fatura": reference, "valor": texts.brl(amount), "tipo": "pix_copia_cola", "codigo": code}
+    return {
+        "fatura": reference,
+        "valor": texts.brl(amount),
+        "tipo": "pix_copia_cola",
+        "codigo": code,
+        "source": "static",
+    }
 
 
 def _invoice_json(invoice: Invoice) -> dict[str, Any]:
@@ -450,7 +501,9 @@ _TOOL_LIST: list[Tool[Any]] = [
     Tool(
         "registrar_promessa_pagamento",
         "Registra a promessa de pagamento do cliente. Ele NÃO receberá mais cobranças até o fim do "
-        "dia prometido. A data deve ser a partir de hoje e no máximo 30 dias à frente.",
+        "dia prometido. A data deve ser a partir de hoje e no máximo 30 dias à frente. Se o resultado "
+        "trouxer 'desbloqueio', siga a mensagem dele: só diga que a internet foi liberada quando o "
+        "status for unlocked.",
         _object(
             cpf_cnpj=_DOCUMENT_ARG,
             data_prevista_pagamento=_string("Data que o cliente prometeu pagar, formato DD/MM/AAAA"),
@@ -494,8 +547,10 @@ _TOOL_LIST: list[Tool[Any]] = [
     ),
     Tool(
         "gerar_pagamento_pix",
-        "Gera o código de pagamento (Pix copia e cola ou linha digitável) das faturas em aberto do "
-        "titular, ou de uma fatura específica.",
+        "Gera o código de pagamento (Pix copia e cola ou linha digitável, e o link do boleto) das "
+        'faturas em aberto do titular, ou de uma fatura específica. source "erp": código do próprio '
+        'provedor, a baixa é automática; source "static": Pix genérico da empresa, a baixa pode levar '
+        "até 3 dias úteis.",
         _object(
             cpf_cnpj=_DOCUMENT_ARG,
             numero_fatura=_string("Número da fatura, ou null para todas as faturas em aberto", nullable=True),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
@@ -67,6 +67,7 @@ class CampaignRecord(TableModel):
     schedule_end = UnicodeAttribute()
     weekdays = ListAttribute(of=NumberAttribute)
     max_attempts_per_channel = NumberAttribute()
+    trust_unlock = BooleanAttribute(default=False)  # campaigns stored before it existed: False
     created_at = IsoDateTimeAttribute()
     updated_at = IsoDateTimeAttribute()
     started_at = IsoDateTimeAttribute(null=True)

@@ -92,6 +92,10 @@ class PromiseRecord(TableModel):
     updated_at = IsoDateTimeAttribute()
     fulfilled_at = IsoDateTimeAttribute(null=True)
     broken_at = IsoDateTimeAttribute(null=True)
+    unlock_status = UnicodeAttribute(null=True)
+    unlock_until = IsoDateAttribute(null=True)
+    unlock_code = UnicodeAttribute(null=True)
+    unlock_reason = UnicodeAttribute(null=True)
     doc_key = UnicodeAttribute()
 
     by_document = _ByDocument()

@@ -66,6 +66,15 @@ class PaymentMethod(StrEnum):
     OUTROS = "outros"
 
 
+class UnlockStatus(StrEnum):
+    """The outcome of a trust unlock ("desbloqueio em confiança") asked for a promise."""
+
+    UNLOCKED = "unlocked"  # the ERP restored the service (until `unlock_until`, when it says)
+    REFUSED = "refused"  # the ERP said no (already used this cycle, not suspended, ...): see the reason
+    UNSUPPORTED = "unsupported"  # this billing system has no trust unlock
+    UNAVAILABLE = "unavailable"  # the ERP did not answer usably: unknown, the promise stands alone
+
+
 class ConversationSource(StrEnum):
     INBOUND = "inbound"
     WHATSAPP_CAMPAIGN = "whatsapp_campaign"
@@ -117,6 +126,8 @@ class Campaign(_Domain):
     # ISO weekdays (1 = Monday ... 7 = Sunday) the campaign may contact on; Sundays are never legal.
     weekdays: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5, 6])
     max_attempts_per_channel: int = 3
+    # A promise registered for one of its targets asks the ERP to restore the customer's service.
+    trust_unlock: bool = False
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None = None
@@ -194,6 +205,11 @@ class Promise(_Domain):
     updated_at: datetime
     fulfilled_at: datetime | None = None
     broken_at: datetime | None = None
+    # The trust unlock asked when the promise was registered (campaigns with `trust_unlock` only).
+    unlock_status: UnlockStatus | None = None
+    unlock_until: date | None = None  # the day the ERP keeps the service on until, when it says
+    unlock_code: str | None = None  # the ERP's own refusal code, e.g. IXC "113"
+    unlock_reason: str | None = None  # why it was refused or not done, in Portuguese
 
 
 class Conversation(_Domain):

@@ -46,6 +46,7 @@ EDITABLE = frozenset(
         "schedule_end",
         "weekdays",
         "max_attempts_per_channel",
+        "trust_unlock",
     }
 )
 
@@ -118,8 +119,10 @@ def create(
     schedule_end: str = "20:00",
     weekdays: Sequence[int] = (1, 2, 3, 4, 5, 6),
     max_attempts_per_channel: int = 3,
+    trust_unlock: bool = False,
 ) -> Campaign:
-    """A new campaign in `draft`."""
+    """A new campaign in `draft`; `trust_unlock` makes its promises ask the ERP to restore the
+    customer's service (`shared.engine.promises.register`)."""
     allowed, order = resolve_channels(contact_method, allowed_methods, fallback_order)
     check_schedule(schedule_start, schedule_end, weekdays)
     now = clock.now()
@@ -133,6 +136,7 @@ def create(
         schedule_end=schedule_end,
         weekdays=sorted(set(weekdays)),
         max_attempts_per_channel=max_attempts_per_channel,
+        trust_unlock=trust_unlock,
         created_at=now,
         updated_at=now,
     )

@@ -1,6 +1,6 @@
-"""Promise lifecycle: registering a promise (with its one-time monitor schedule), renegotiating it,
-and settling it with what that does to its target. The rules themselves are
-`shared.domain.promise_rules`."""
+"""Promise lifecycle: registering a promise (with its one-time monitor schedule and, for a campaign
+with `trust_unlock`, the ERP's trust unlock), renegotiating it, and settling it with what that does
+to its target. The rules themselves are `shared.domain.promise_rules`."""
 
 from __future__ import annotations
 
@@ -11,16 +11,33 @@ from zoneinfo import ZoneInfo
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from shared.adapters import promise_schedules
+from shared.adapters import clients, promise_schedules
+from shared.adapters.billing import BillingSystem, UnlockResult
 from shared.core import clock
 from shared.core.config import get_settings
 from shared.core.observability import logger, metrics
+from shared.data import campaigns as campaigns_data
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
 from shared.domain.documents import normalize_document
-from shared.domain.errors import ConfigError, Conflict, InvalidInput, ServiceUnavailable
+from shared.domain.errors import (
+    ConfigError,
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    ServiceUnavailable,
+)
 from shared.domain.ids import new_id
-from shared.domain.models import Outcome, PaymentMethod, Promise, PromiseStatus, Target, TargetState
+from shared.domain.models import (
+    Outcome,
+    PaymentMethod,
+    Promise,
+    PromiseStatus,
+    Target,
+    TargetState,
+    UnlockStatus,
+)
 from shared.domain.pages import Page
 from shared.domain.promise_rules import (
     monitor_check_at,
@@ -118,6 +135,9 @@ def _apply_to_target(target_id: str, status: PromiseStatus, details: str, now: d
 # --------------------------------------------------------------------------------------------------
 
 _CENTS: Final = Decimal("0.01")
+UNLOCK_UNAVAILABLE: Final = (
+    "O sistema do provedor não respondeu ao pedido de desbloqueio agora; a internet continua como estava."
+)
 
 
 def register(
@@ -132,6 +152,7 @@ def register(
     target_id: str | None = None,
     campaign_id: str | None = None,
     conversation_id: str | None = None,
+    billing: BillingSystem | None = None,
 ) -> Promise:
     """Record a promise to pay `amount` by the end of `day` in `tz` and protect the customer.
 
@@ -142,7 +163,10 @@ def register(
     target (if any, in any open state) becomes `contacted/promise_made` and reaches its PROMISED
     milestone; and a one-time schedule asks the monitor to check the day after, 09:00 in `tz`. A schedule that cannot be created does not undo the promise (the customer was told
     it is registered): it is logged and counted (`PromiseCheckNotScheduled`) for an operator, and the
-    promise keeps its `next_check_at` so it can be rescheduled.
+    promise keeps its `next_check_at` so it can be rescheduled. Last, for a campaign with
+    `trust_unlock`, `billing` (the process's billing system by default) is asked to restore the
+    customer's suspended contract(s) until the promised day, and its answer is recorded on the
+    promise (`unlock_*`); a refused or failed unlock never undoes the promise.
     """
     now = clock.now()
     normalized = normalize_document(document)
@@ -200,7 +224,35 @@ def register(
         due_date=day.isoformat(),
         replaces=[old.id for old in previous],
     )
-    return promise
+    return _trust_unlock(promise, billing)
+
+
+def _trust_unlock(promise: Promise, billing: BillingSystem | None) -> Promise:
+    """Ask the billing system for the trust unlock a campaign with `trust_unlock` offers, and record
+    its answer on the promise. The adapter picks the customer's suspended contract(s); an unknown
+    answer (ERP down, not configured) is recorded as `unavailable`."""
+    if promise.campaign_id is None:
+        return promise
+    try:
+        campaign = campaigns_data.get(promise.campaign_id)
+    except NotFound:
+        return promise
+    if not campaign.trust_unlock:
+        return promise
+    try:
+        result = (billing or clients.crm()).trust_unlock(promise.document, None, until=promise.due_date)
+    except DomainError as exc:
+        logger.warning("trust unlock not done", promise_id=promise.id, reason=exc.message)
+        result = UnlockResult(UnlockStatus.UNAVAILABLE, reason=UNLOCK_UNAVAILABLE)
+    logger.info("trust unlock asked", promise_id=promise.id, status=result.status.value, code=result.code)
+    metrics.add_metric(name=f"TrustUnlock{result.status.value.title()}", unit=MetricUnit.Count, value=1)
+    return promises_data.update(
+        promise.id,
+        unlock_status=result.status,
+        unlock_until=result.until,
+        unlock_code=result.code,
+        unlock_reason=result.reason,
+    )
 
 
 def _pending_promises(document: str) -> list[Promise]:

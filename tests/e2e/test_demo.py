@@ -1,5 +1,5 @@
 """`cobranca demo` (what `make demo` runs): every persona ends where it should, and the demo says so
-with its exit code."""
+with its exit code — on the generic CRM and on the IXC simulator (`make demo BILLING_SYSTEM=ixc`)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
+
+import pytest
 
 from infra.local.customers import Persona, SimulatedCustomer
 from infra.local.demo import EXPECTED, verify
@@ -19,7 +21,10 @@ CUSTOMERS = 3 * len(Persona)
 DAYS = 16
 
 
-def test_demo_plays_every_persona_to_its_expected_ending(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("billing_system", "unlocks"), [("generic", "unsupported"), ("ixc", "unlocked")])
+def test_demo_plays_every_persona_to_its_expected_ending(
+    tmp_path: Path, billing_system: str, unlocks: str
+) -> None:
     result = run_cobranca(
         "demo",
         "--customers",
@@ -29,6 +34,7 @@ def test_demo_plays_every_persona_to_its_expected_ending(tmp_path: Path) -> None
         "--log-file",
         str(tmp_path / "demo.log"),
         timeout=600,
+        BILLING_SYSTEM=billing_system,
     )
 
     out = result.stdout
@@ -50,6 +56,10 @@ def test_demo_plays_every_persona_to_its_expected_ending(tmp_path: Path) -> None
     keeps = counts[Persona.PROMISES_AND_PAYS] + counts[Persona.SEVERAL_INVOICES]
     breaks = counts[Persona.PROMISES_AND_BREAKS]
     assert tuple(map(int, lifecycle.groups())) == (keeps + breaks, 0, keeps, breaks)
+    # The campaign offers a trust unlock: IXC restores every promiser's blocked contract; the generic
+    # CRM cannot, and says so on each promise.
+    assert f"billing system: {billing_system}, simulated at http://127.0.0.1:" in out
+    assert f"trust unlock  {unlocks} {keeps + breaks}\n" in out
     for kpi in ("contactRate", "responseRate", "promiseRate", "fulfilmentRate", "conversionRate"):
         assert kpi in out
 

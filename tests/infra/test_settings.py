@@ -8,7 +8,7 @@ import pytest
 
 from infra.cdk.functions import MIN_EVENT_SOURCE_CONCURRENCY, Channel, Pace
 from infra.cdk.lambda_package import NOT_ON_LAMBDA, runtime_requirements
-from infra.cdk.settings import AppSettingGroup, ContextError, DeploymentSettings, Stage
+from infra.cdk.settings import SECRET_KEYS, AppSettingGroup, ContextError, DeploymentSettings, Stage
 from infra.cdk.stack import LambdaAssetMissing, shared_code
 from tests.infra.synth import PROD_CONTEXT
 
@@ -36,7 +36,10 @@ def test_prod_names_every_missing_setting_at_once() -> None:
     assert "COMPANY_NAME," not in message
 
 
-@pytest.mark.parametrize("secret", ["TWILIO_AUTH_TOKEN", "OPENAI_API_KEY", "CRM_API_KEY"])
+@pytest.mark.parametrize(
+    "secret",
+    ["TWILIO_AUTH_TOKEN", "OPENAI_API_KEY", "CRM_API_KEY", "IXC_API_TOKEN", "SGP_TOKEN", "HUBSOFT_PASSWORD"],
+)
 def test_a_secret_in_the_context_is_refused_without_echoing_it(secret: str) -> None:
     with pytest.raises(ContextError) as error:
         DeploymentSettings.from_context({secret: "sk-live-should-not-print"})
@@ -58,6 +61,37 @@ def test_a_secret_in_the_context_is_refused_without_echoing_it(secret: str) -> N
 def test_bad_context_values_are_named(context: dict[str, object], complaint: str) -> None:
     with pytest.raises(ContextError, match=complaint):
         DeploymentSettings.from_context(context)
+
+
+def test_prod_on_an_erp_needs_that_erps_settings_instead_of_the_crms() -> None:
+    on_ixc = {k: v for k, v in PROD_CONTEXT.items() if k != "CRM_API_URL"} | {"BILLING_SYSTEM": "ixc"}
+    with pytest.raises(ContextError) as error:
+        DeploymentSettings.from_context(on_ixc)
+    assert "IXC_API_URL, IXC_API_USER" in str(error.value) and "CRM_API_URL" not in str(error.value)
+
+    settings = DeploymentSettings.from_context(
+        on_ixc | {"IXC_API_URL": "https://ixc.provedor.com.br", "IXC_API_USER": "7"}
+    )
+    chosen = settings.settings_for((AppSettingGroup.CRM,))
+    assert chosen == {
+        "BILLING_SYSTEM": "ixc",
+        "IXC_API_URL": "https://ixc.provedor.com.br",
+        "IXC_API_USER": "7",
+    }
+    with pytest.raises(ContextError, match="BILLING_SYSTEM must be one of"):
+        DeploymentSettings.from_context({"BILLING_SYSTEM": "mk"})
+
+
+def test_the_secret_placeholders_never_change_after_the_first_deployment() -> None:
+    # CloudFormation would overwrite the values filled in by hand: the ERP's keys are added by hand.
+    assert SECRET_KEYS == (
+        "TWILIO_ACCOUNT_SID",
+        "TWILIO_AUTH_TOKEN",
+        "EVOLUTION_API_KEY",
+        "EVOLUTION_WEBHOOK_TOKEN",
+        "OPENAI_API_KEY",
+        "CRM_API_KEY",
+    )
 
 
 def test_functions_receive_only_their_groups_of_settings() -> None:

@@ -8,12 +8,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from openai import OpenAI
+from pydantic import SecretStr
 
 from shared.adapters import clients
-from shared.adapters.crm import Debt, HttpCrmClient
+from shared.adapters.crm import Debt
+from shared.adapters.erp.generic import GenericBilling
+from shared.adapters.erp.ixc import IxcBilling
 from shared.adapters.evolution import EvolutionClient, SentMessage
 from shared.adapters.twilio_voice import CallState, TwilioVoice
-from shared.core.config import reset_settings
+from shared.core.config import IxcConfig, reset_settings
 from shared.domain.errors import ConfigError
 
 # Nothing listens on port 9: a request that got that far would fail as "unavailable", not as config.
@@ -30,7 +33,15 @@ SETTINGS = {
     "TWILIO_API_BASE_URL": NOWHERE,
     "WEBHOOK_BASE_URL": "https://cobranca.example.com",
 }
-UNSET = ("COBRANCA_SECRETS_ARN", "OPENAI_API_KEY", "OPENAI_BASE_URL")
+UNSET = (
+    "COBRANCA_SECRETS_ARN",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "BILLING_SYSTEM",
+    "IXC_API_URL",
+    "IXC_API_USER",
+    "IXC_API_TOKEN",
+)
 
 
 class FakeCrm:
@@ -82,7 +93,7 @@ def test_clients_are_built_from_the_settings_on_first_use_and_then_reused(
 ) -> None:
     crm, whatsapp, voice = clients.crm(), clients.whatsapp(), clients.voice()
 
-    assert isinstance(crm, HttpCrmClient)
+    assert isinstance(crm, GenericBilling)  # BILLING_SYSTEM defaults to the SPEC's CRM
     assert isinstance(whatsapp, EvolutionClient)
     assert isinstance(voice, TwilioVoice)
     use_settings(monkeypatch, CRM_API_URL=None)  # already built: the settings are not read again
@@ -105,11 +116,11 @@ def test_installed_clients_win_over_the_built_ones_and_reset_forgets_both() -> N
 
     clients.install(crm=fake_crm, voice=fake_voice)
 
-    assert clients.crm() is fake_crm and clients.voice() is fake_voice
+    assert clients.crm() is not built and clients.voice() is fake_voice
     assert clients.whatsapp() is whatsapp  # None leaves a client as it is
     clients.reset()
     rebuilt = clients.crm()
-    assert isinstance(rebuilt, HttpCrmClient) and rebuilt is not built
+    assert isinstance(rebuilt, GenericBilling) and rebuilt is not built
     assert isinstance(clients.voice(), TwilioVoice)
 
 
@@ -168,3 +179,34 @@ def test_clients_built_concurrently_on_first_use_are_one_client() -> None:
         built = list(pool.map(lambda _: clients.crm(), range(32)))
 
     assert len({id(client) for client in built}) == 1
+
+
+def test_a_bare_crm_client_installed_answers_as_the_generic_billing_system() -> None:
+    fake = FakeCrm()
+    clients.install(crm=fake)
+
+    billing = clients.crm()
+
+    assert isinstance(billing, GenericBilling) and billing.consult("52998224725") is None
+    ixc = IxcBilling(IxcConfig(NOWHERE, "7", SecretStr("token")))
+    clients.install(crm=ixc)  # already a billing system: installed as it is
+    assert clients.crm() is ixc
+
+
+def test_billing_system_ixc_builds_the_ixc_adapter_from_its_own_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    use_settings(monkeypatch, BILLING_SYSTEM="ixc", CRM_API_URL=None, CRM_API_KEY=None)
+    with pytest.raises(ConfigError, match="IXC_API_URL, IXC_API_USER, IXC_API_TOKEN"):
+        clients.crm()
+
+    use_settings(monkeypatch, IXC_API_URL=NOWHERE, IXC_API_USER="7", IXC_API_TOKEN="token")
+    assert isinstance(clients.crm(), IxcBilling)
+
+
+def test_a_billing_system_without_an_adapter_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delitem(clients.ERP_ADAPTERS, "ixc")  # a build that ships without it
+    use_settings(monkeypatch, BILLING_SYSTEM="ixc", IXC_API_URL=NOWHERE, IXC_API_USER="7", IXC_API_TOKEN="t")
+
+    with pytest.raises(ConfigError, match="BILLING_SYSTEM=ixc"):
+        clients.crm()

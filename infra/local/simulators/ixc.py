@@ -19,7 +19,8 @@ describes it, traps included.
 
 Seeding: `add_customer` / `add_contract` / `add_invoice` row by row, or `add_debtor` from the CRM
 simulator's invoices (the same demo customers); `pay`, `pay_all` and `block` move the story on.
-Knobs: `outage` (`"http_500"`, `"timeout"`, `"html"`, `"error_200"`), `pix_gateway` (False: every
+Knobs: `outage` (`"http_500"`, `"timeout"`, `"html"`, `"error_200"`; on every endpoint, or only on
+those in `outage_paths` when it is not empty), `pix_gateway` (False: every
 `get_pix` is refused with an error envelope), and `requests`, every call received.
 """
 
@@ -69,6 +70,7 @@ class IxcSimulator:
         self.token = token
         self.unlock_days = unlock_days
         self.outage: Outage | None = None
+        self.outage_paths: set[str] = set()
         self.pix_gateway = True
         self.requests: list[SimRequest] = []
         self.tables: dict[str, dict[str, dict[str, str]]] = {table: {} for table in LIST_TABLES}
@@ -348,13 +350,14 @@ class IxcSimulator:
                 self.requests.append(SimRequest(path, dict(request.headers), body))
             if request.headers.get("authorization") != expected:
                 return HTMLResponse("<html><body><h1>401 - Acesso negado</h1></body></html>", status_code=401)
-            if self.outage == "timeout":
+            outage = self.outage if not self.outage_paths or path in self.outage_paths else None
+            if outage == "timeout":
                 await asyncio.sleep(self._timeout_seconds)
-            if self.outage == "http_500":
+            if outage == "http_500":
                 return HTMLResponse("<html><body>Internal Server Error</body></html>", status_code=500)
-            if self.outage == "html":
+            if outage == "html":
                 return HTMLResponse("<html><body>Login</body></html>", status_code=200)
-            if self.outage == "error_200":
+            if outage == "error_200":
                 return _error(f"Recurso {path} não está disponível!")
             if path in LIST_TABLES:
                 if request.headers.get("ixcsoft") != "listar":

@@ -250,3 +250,24 @@ def test_a_campaign_that_ran_cannot_be_deleted(api: Api) -> None:
 def test_supervisor_cannot_delete(api: Api) -> None:
     campaign = api.create_campaign()
     assert api.delete(f"/api/voice/campaigns/{campaign['id']}", role="supervisor").status_code == 403
+
+
+def test_trust_unlock_is_off_by_default_set_on_create_and_toggled_by_patch(api: Api) -> None:
+    assert api.create_campaign()["trustUnlock"] is False
+    campaign = api.create_campaign(trustUnlock=True)
+    assert campaign["trustUnlock"] is True
+    route = f"/api/voice/campaigns/{campaign['id']}"
+
+    assert api.patch(route, json={"trustUnlock": False}).json()["trustUnlock"] is False
+    assert api.get(route).json()["trustUnlock"] is False
+    assert api.patch(route, json={"name": "renamed"}).json()["trustUnlock"] is False  # untouched
+
+
+@pytest.mark.parametrize("value", [None, "yes", 1])
+def test_trust_unlock_must_be_a_boolean(api: Api, value: object) -> None:
+    campaign = api.create_campaign()
+    patched = api.patch(f"/api/voice/campaigns/{campaign['id']}", json={"trustUnlock": value})
+    created = api.post(
+        "/api/voice/campaigns", json={"name": "X", "contactMethod": "voice", "trustUnlock": value}
+    )
+    assert patched.status_code == 422 and created.status_code == 422

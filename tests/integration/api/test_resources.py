@@ -15,6 +15,7 @@ from shared.domain.models import (
     PromiseStatus,
     Sender,
     TargetState,
+    UnlockStatus,
 )
 from shared.engine import stats
 from tests.integration.api.conftest import GOOD_CSV, Api
@@ -91,6 +92,7 @@ def test_promises_list_filter_get_and_mask(api: Api, make_promise: Any) -> None:
     assert [p["id"] for p in by_doc] == [promise.id]
     assert api.get("/api/voice/promises", params={"status": "fulfilled"}).json() == []
     assert api.get(f"/api/voice/promises/{promise.id}").json()["amount"] == str(promise.amount)
+    assert listed[0]["unlockStatus"] is None and listed[0]["unlockUntil"] is None
     assert api.get("/api/voice/promises", params={"contactDocument": "123"}).status_code == 422
     assert api.get("/api/voice/promises/nope").status_code == 404
 
@@ -277,3 +279,19 @@ def test_debug_queues_report_depths(api: Api, monkeypatch: pytest.MonkeyPatch) -
     body = api.get("/api/debug/queues").json()
     assert body["scheduler"]["visible"] == 1
     assert set(body) == {"scheduler", "whatsapp", "dialer", "post_call", "inbound", "promise_monitor"}
+
+
+def test_a_promise_shows_its_trust_unlock_outcome(api: Api, make_promise: Any) -> None:
+    _, stored = _imported(api)
+    promise = _promise(
+        make_promise,
+        stored[0],
+        unlock_status=UnlockStatus.REFUSED,
+        unlock_code="113",
+        unlock_reason="O desbloqueio em confiança já foi usado neste ciclo.",
+    )
+
+    shown = api.get(f"/api/voice/promises/{promise.id}").json()
+
+    assert shown["unlockStatus"] == "refused" and shown["unlockCode"] == "113"
+    assert shown["unlockReason"].startswith("O desbloqueio em confiança") and shown["unlockUntil"] is None

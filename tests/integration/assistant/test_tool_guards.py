@@ -173,9 +173,11 @@ def test_the_payment_code_comes_from_the_crm_first_then_a_static_pix(world: Worl
             "valor": "R$ 89,90",
             "tipo": "pix_copia_cola",
             "codigo": "00020101021226CRMPIXCODE",
+            "source": "erp",
         }
     ]
     [code] = static["codigos"]
+    assert code["source"] == "static"
     assert code["codigo"].startswith("000201") and "br.gov.bcb.pix" in code["codigo"]
     assert "540589.90" in code["codigo"] and "6009Sao Paulo" in code["codigo"]
     assert missing["erro"] == "invoice_not_found"

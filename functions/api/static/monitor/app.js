@@ -9,7 +9,8 @@ import {
 import {
   $, $$, CAMPAIGN_STATUS, CHANNEL, CONTACT_METHOD, CONVERSATION_STATUS, DELIVERY, FIELD_LABEL, IMPORT_ERROR, KPI,
   OUTCOME,
-  PAYMENT_METHOD, PROMISE_STATUS, SENDER, SOURCE_LABEL, TARGET_STATE, WEEKDAY, badge, fmtDate, fmtDateTime,
+  PAYMENT_METHOD, PROMISE_STATUS, SENDER, SOURCE_LABEL, TARGET_STATE, UNLOCK_STATUS, WEEKDAY, badge, fmtDate,
+  fmtDateTime,
   fmtPercent, h, money, number, pluralize,
 } from "/voice/monitor/labels.js";
 
@@ -388,6 +389,7 @@ function campaignBody(form) {
   };
   if (data.get("fallbackOrder")) body.fallbackOrder = data.get("fallbackOrder").split(",");
   if (data.get("maxAttemptsPerChannel")) body.maxAttemptsPerChannel = Number(data.get("maxAttemptsPerChannel"));
+  body.trustUnlock = data.get("trustUnlock") === "true";
   return body;
 }
 
@@ -426,6 +428,7 @@ async function viewCampanha(root, id) {
       ["Ordem dos canais", campaign.fallbackOrder.map((c) => CHANNEL[c]).join(" → ")],
       ["Horário", scheduleText(campaign)],
       ["Tentativas por canal", String(campaign.maxAttemptsPerChannel)],
+      ["Desbloqueio em confiança", campaign.trustUnlock ? "Sim" : "Não"],
       ["Criada em", fmtDateTime(campaign.createdAt)],
     ]));
     $("[data-campaign-actions]", root).replaceChildren(...statusButtons(campaign, showCampaign));
@@ -553,6 +556,16 @@ async function downloadReport(url) {
 
 // ---------------------------------------------------------------- promises
 
+/** What the ERP did about the customer's internet when the promise was registered. */
+function unlockCell(promise) {
+  if (!promise.unlockStatus) return "—";
+  const label = UNLOCK_STATUS[promise.unlockStatus] ?? promise.unlockStatus;
+  const text = promise.unlockStatus === "unlocked" && promise.unlockUntil
+    ? `${label} até ${fmtDate(promise.unlockUntil)}`
+    : label + (promise.unlockCode ? ` (código ${promise.unlockCode})` : "");
+  return h("span", { class: `badge unlock-${promise.unlockStatus}`, title: promise.unlockReason ?? null }, text);
+}
+
 function promiseRow(promise, onSettled) {
   const actions = [];
   if (promise.status === "pending" && canDo("supervisor")) {
@@ -581,6 +594,7 @@ function promiseRow(promise, onSettled) {
     h("td", {}, fmtDate(promise.dueDate)),
     h("td", {}, PAYMENT_METHOD[promise.paymentMethod] ?? "—"),
     h("td", {}, badge("promise", promise.status, PROMISE_STATUS)),
+    h("td", {}, unlockCell(promise)),
     h("td", {}, fmtDateTime(promise.createdAt)),
     actionsCell(actions),
   );
@@ -591,7 +605,7 @@ function viewPromessas(root) {
   const pages = pagedTable(root, {
     url: (cursor) => `/api/voice/promises?${query({ ...filters, limit: PAGE_SIZE, cursor })}`,
     row: (promise) => promiseRow(promise, () => pages.reload()),
-    columns: 7,
+    columns: 8,
     empty: "Nenhuma promessa nesta situação.",
   });
   const group = $(".segmented", root);

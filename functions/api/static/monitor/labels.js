@@ -8,6 +8,9 @@ export const CAMPAIGN_STATUS = { draft: "Rascunho", active: "Ativa", paused: "Pa
 export const CONTACT_METHOD = { whatsapp_primary: "WhatsApp primeiro", whatsapp_fallback: "Voz primeiro", voice: "Somente voz" };
 export const CHANNEL = { whatsapp: "WhatsApp", voice: "Voz" };
 export const PROMISE_STATUS = { pending: "Pendente", fulfilled: "Cumprida", broken: "Quebrada", renegotiated: "Renegociada" };
+export const UNLOCK_STATUS = {
+  unlocked: "Liberada", refused: "Desbloqueio recusado", unsupported: "Sem desbloqueio no ERP", unavailable: "ERP não respondeu",
+};
 export const PAYMENT_METHOD = {
   pix: "Pix", boleto: "Boleto", cartao_credito: "Cartão de crédito", debito_automatico: "Débito automático", outros: "Outros",
 };
