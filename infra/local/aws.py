@@ -36,6 +36,7 @@ import httpx
 from botocore.config import Config
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from infra.local import moto_speedups
 from infra.local.clock import SandboxClock
 from infra.local.environment import FAKE_CREDENTIALS
 from infra.local.topology import DLQ_RETENTION_SECONDS, QUEUES, QueueSpec
@@ -198,6 +199,7 @@ def _moto_server(
                 self._backends[host] = super().get_backend_for_host(host)
             return self._backends[host]
 
+    moto_speedups.apply()
     observer = _Observer(Dispatcher(create_backend_app), emit, sqs_time)
     server = make_server(host, port, observer, threaded=False, request_handler=Quiet)
     server.observer = observer  # type: ignore[attr-defined]

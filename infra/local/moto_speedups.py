@@ -1,0 +1,138 @@
+"""Two changes to how moto's DynamoDB does its work — never to what it answers — that take most of
+the local endpoint's time out of `cobranca demo` (profiled: a third of the server's time went to them).
+
+- **Query** walks `Table.all_items()`, which sorts every item of the table (DynamoType comparisons in
+  Python) before the query filters them and sorts what is left again. Here the query sees the same
+  items unsorted — only the partition's for a table query — and moto's own filtering, sorting,
+  paging and projection run unchanged. The final sort is a total order (the table key is part of
+  it), so the answer is the same, item for item.
+- **TransactWriteItems** deep-copies every table it touches, whole, to roll back on failure. Here
+  only the items the transaction names are copied, and on failure they are put back (a missing one
+  removed): the same all-or-nothing, at the cost of a few items instead of whole tables. Our tables
+  have no streams, so there is no stream record to undo.
+
+Sandbox only: `apply()` is called where the local endpoint starts (`infra.local.aws`).
+"""
+
+from __future__ import annotations
+
+import copy
+import types
+from typing import Any
+
+_applied = False
+
+
+def apply() -> None:
+    """Patch moto's DynamoDB (idempotent)."""
+    global _applied
+    if _applied:
+        return
+    from moto.dynamodb import models as backend
+    from moto.dynamodb.models.table import Table
+
+    Table.query = _query_over_candidates(Table.query)  # type: ignore[method-assign]
+    backend.DynamoDBBackend.transact_write_items = _rollback_touched_items(  # type: ignore[method-assign]
+        backend.DynamoDBBackend.transact_write_items, backend
+    )
+    _applied = True
+
+
+def _candidates(table: Any, hash_key: Any, index_name: str | None) -> list[Any]:
+    """The items a query can return, unsorted: the partition of `hash_key` for a table query, every
+    item for an index query (moto keeps no index structures)."""
+    if index_name:
+        partitions = table.items.values()
+    else:
+        partition = table.items.get(hash_key)  # .get: `items` is a defaultdict
+        partitions = [] if partition is None else [partition]
+    if table.range_key_attr:
+        return [item for partition in partitions for item in partition.values()]
+    return list(partitions)
+
+
+def _query_over_candidates(original: Any) -> Any:
+    def query(
+        self: Any,
+        hash_key: Any,
+        range_comparison: Any,
+        range_objs: Any,
+        limit: Any,
+        exclusive_start_key: Any,
+        scan_index_forward: Any,
+        projection_expressions: Any,
+        index_name: str | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        candidates = _candidates(self, hash_key, index_name)
+        self.all_items = lambda: candidates  # shadows the method for this one call
+        try:
+            return original(
+                self,
+                hash_key,
+                range_comparison,
+                range_objs,
+                limit,
+                exclusive_start_key,
+                scan_index_forward,
+                projection_expressions,
+                index_name,
+                *args,
+                **kwargs,
+            )
+        finally:
+            del self.all_items
+
+    return query
+
+
+def _rollback_touched_items(original: Any, backend: Any) -> Any:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
+
+    def no_table_copies(obj: Any, memo: Any = None) -> Any:
+        return obj if isinstance(obj, Table) else copy.deepcopy(obj, memo)
+
+    # What the original's `copy.deepcopy(table)` finds while it runs: the table itself (its own
+    # "rollback" then puts back the same object, and ours below does the real one).
+    patched_copy = types.SimpleNamespace(deepcopy=no_table_copies)
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        saved = []
+        for entry in transact_items:
+            for op in entry.values():
+                table = self.tables.get(op.get("TableName"))
+                if table is None:
+                    continue
+                key = op.get("Key") or op.get("Item") or {}
+                hash_value = DynamoType(key[table.hash_key_attr]) if table.hash_key_attr in key else None
+                range_value = (
+                    DynamoType(key[table.range_key_attr])
+                    if table.range_key_attr and table.range_key_attr in key
+                    else None
+                )
+                if hash_value is None or (table.range_key_attr and range_value is None):
+                    continue  # moto rejects it before writing anything
+                current = table.get_item(hash_value, range_value)
+                saved.append((table, hash_value, range_value, copy.deepcopy(current)))
+        backend.copy = patched_copy
+        try:
+            original(self, transact_items)
+        except Exception:
+            for table, hash_value, range_value, item in reversed(saved):
+                _restore(table, hash_value, range_value, item)
+            raise
+        finally:
+            backend.copy = copy
+
+    return transact_write_items
+
+
+def _restore(table: Any, hash_value: Any, range_value: Any, item: Any) -> None:
+    if item is None:
+        table.delete_item(hash_value, range_value)
+    elif range_value is not None:
+        table.items[hash_value][range_value] = item
+    else:
+        table.items[hash_value] = item
