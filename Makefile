@@ -6,7 +6,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.installed-sandbox
-PIP_INSTALL = if [ -x $(BIN)/uv ]; then $(BIN)/uv pip install -q --python $(BIN)/python; else $(BIN)/pip install -q; fi
+# (expanded when a recipe runs: after the virtualenv, and uv in it, exist)
+PIP_INSTALL = $(shell test -x $(BIN)/uv && echo "$(BIN)/uv pip install -q --python $(BIN)/python" || echo "$(BIN)/pip install -q")
 
 .PHONY: install test lint typecheck unit bench demo clean package synth deploy browser
 
