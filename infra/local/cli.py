@@ -8,6 +8,7 @@ cobranca chat  PHONE [--url http://127.0.0.1:8000] [--token local-supervisor]
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import signal
 import sys
 import threading
@@ -23,6 +24,9 @@ from infra.local.environment import Environment
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 SEED_CUSTOMERS = 18
+# What `local` and `demo` need beyond the runtime: the `sandbox` extra of pyproject.toml.
+SANDBOX_MODULES = ("moto", "flask", "flask_cors")
+INSTALL_SANDBOX = 'pip install -e ".[sandbox]"'
 # The customer a person chats as after `--seed-demo` (no persona: nobody answers for them).
 YOU = {"name": "Você Testando", "phone": "5511987650000", "document": "52998224725", "debt": "179.80"}
 
@@ -58,6 +62,14 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     if args.command in ("local", "demo"):
+        missing = [name for name in SANDBOX_MODULES if importlib.util.find_spec(name) is None]
+        if missing:
+            print(
+                f"cobranca {args.command} needs the sandbox extra ({', '.join(missing)} not installed): "
+                f"{INSTALL_SANDBOX}, or make demo",
+                file=sys.stderr,
+            )
+            return 2
         Environment().isolate()  # before anything reads it (see infra.local.environment)
     if args.command == "local":
         return _local(args)
@@ -112,7 +124,12 @@ def _local(args: argparse.Namespace) -> int:
             print(f"  logs       {args.log_file}", file=console, flush=True)
         if args.seed_demo:
             _seed(sandbox, console)
-        print(f"ready: {sandbox.url}", file=console, flush=True)
+        print(
+            f"Cobrança local ready at {sandbox.url} — dashboard {sandbox.url}/voice/monitor, "
+            f"API docs {sandbox.url}/api/docs",
+            file=console,
+            flush=True,
+        )
         while not stop.is_set():
             stop.wait(0.5)
         print("stopping…", file=console, flush=True)
