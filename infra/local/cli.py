@@ -1,7 +1,7 @@
 """`cobranca`: the local sandbox from the command line.
 
 cobranca local [--port 8000] [--clock ISO] [--seed-demo] [--frozen-clock]
-cobranca demo  [--customers 200] [--days 30] [--step-minutes 30]
+cobranca demo  [--customers 100] [--days 30] [--step-minutes 30]
 cobranca chat  PHONE [--url http://127.0.0.1:8000] [--token local-supervisor]
 """
 
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     demo = commands.add_parser(
         "demo", help="play a scripted campaign of simulated customers and print its funnel"
     )
-    demo.add_argument("--customers", type=int, default=200)
+    demo.add_argument("--customers", type=int, help="default: infra.local.demo.DEFAULT_CUSTOMERS (100)")
     demo.add_argument("--days", type=int, default=30)
     demo.add_argument("--step-minutes", type=int, default=60)
     demo.add_argument("--start", type=_instant, help="first instant (default Monday 2025-03-10 08:00 -03:00)")
@@ -92,11 +92,11 @@ def _instant(raw: str) -> datetime:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from infra.local.demo import DEFAULT_START, DemoOptions, run
+    from infra.local.demo import DEFAULT_CUSTOMERS, DEFAULT_START, DemoOptions, run
 
     return run(
         DemoOptions(
-            customers=args.customers,
+            customers=DEFAULT_CUSTOMERS if args.customers is None else args.customers,
             days=args.days,
             step_minutes=args.step_minutes,
             start=args.start or DEFAULT_START,
