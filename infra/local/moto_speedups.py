@@ -1,4 +1,4 @@
-"""Two changes to how moto's DynamoDB does its work — never to what it answers — that take most of
+"""Three changes to how moto's DynamoDB does its work — never to what it answers — that take most of
 the local endpoint's time out of `cobranca demo` (profiled: a third of the server's time went to them).
 
 - **Query** walks `Table.all_items()`, which sorts every item of the table (DynamoType comparisons in
@@ -7,6 +7,11 @@ the local endpoint's time out of `cobranca demo` (profiled: a third of the serve
   paging and projection run unchanged. The final sort is a total order (the table key is part of
   it), so the answer is the same, item for item. That sort reads each item's key values once
   (moto's comparisons rebuild a Decimal from the number's text at every comparison).
+- **Responses**: moto's JSON serializer walks every attribute value of every item member by member
+  (ten possible members, each looked up under several spellings). An attribute value that is
+  already what the wire carries — one of S, N, BOOL, NULL, SS, NS, L, M, with the JSON types the
+  wire has, nested values likewise — is written as it is, which is what that walk produces from it;
+  anything else (binary, numbers as Python numbers) still takes the walk.
 - **TransactWriteItems** deep-copies every table it touches, whole, to roll back on failure. Here
   only the items the transaction names are copied, and on failure they are put back (a missing one
   removed): the same all-or-nothing, at the cost of a few items instead of whole tables. Our tables
@@ -29,6 +34,7 @@ def apply() -> None:
     global _applied
     if _applied:
         return
+    from moto.core.serialize import BaseJSONSerializer
     from moto.dynamodb import models as backend
     from moto.dynamodb.models.table import Table
 
@@ -36,6 +42,9 @@ def apply() -> None:
     Table.sorted_items = _sorted_items  # type: ignore[method-assign]
     backend.DynamoDBBackend.transact_write_items = _rollback_touched_items(  # type: ignore[method-assign]
         backend.DynamoDBBackend.transact_write_items, backend
+    )
+    BaseJSONSerializer._serialize_type_structure = _pass_wire_attribute_values(  # type: ignore[method-assign]
+        BaseJSONSerializer._serialize_type_structure
     )
     _applied = True
 
@@ -97,6 +106,34 @@ def _sorted_items(
     names = self._generate_attr_to_sort_by(hash_key_attrs, range_key_attrs)
     items.sort(key=lambda item: tuple(item.attrs[name].cast_value for name in names))
     return items
+
+
+def _pass_wire_attribute_values(original: Any) -> Any:
+    def serialize_structure(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+        if key and shape.name == "AttributeValue" and _on_the_wire(value):
+            self._default_serialize(serialized, value, shape, key)
+            return
+        original(self, serialized, value, shape, key)
+
+    return serialize_structure
+
+
+def _on_the_wire(value: Any) -> bool:
+    """Whether an AttributeValue is already in the JSON form DynamoDB's wire carries (no binary)."""
+    if not isinstance(value, dict) or len(value) != 1:
+        return False
+    ((kind, inner),) = value.items()
+    if kind in ("S", "N"):
+        return type(inner) is str
+    if kind in ("BOOL", "NULL"):
+        return type(inner) is bool
+    if kind in ("SS", "NS"):
+        return type(inner) is list and all(type(v) is str for v in inner)
+    if kind == "L":
+        return type(inner) is list and all(_on_the_wire(v) for v in inner)
+    if kind == "M":
+        return type(inner) is dict and all(type(k) is str and _on_the_wire(v) for k, v in inner.items())
+    return False
 
 
 def _rollback_touched_items(original: Any, backend: Any) -> Any:

@@ -146,3 +146,32 @@ def test_a_committed_transaction_writes_every_item(dynamodb) -> None:
     )
 
     assert [i["pk"]["S"] for i in dynamodb.scan(TableName="t")["Items"]] == ["new"]
+
+
+def test_every_attribute_type_comes_back_as_it_was_written(dynamodb) -> None:
+    item = {
+        "pk": {"S": "a"},
+        "sk": {"N": "1.50"},
+        "state": {"S": "open"},
+        "empty": {"S": ""},
+        "flag": {"BOOL": False},
+        "nothing": {"NULL": True},
+        "tags": {"SS": ["x", "y"]},
+        "sizes": {"NS": ["1", "2.5"]},
+        "blob": {"B": b"\x00\x01"},
+        "list": {"L": [{"S": "one"}, {"N": "2"}, {"M": {"deep": {"BOOL": True}}}, {"B": b"\x02"}]},
+        "map": {"M": {"inner": {"L": []}, "empty": {"M": {}}}},
+    }
+    dynamodb.put_item(TableName="t", Item=item)
+
+    got = dynamodb.get_item(TableName="t", Key={"pk": {"S": "a"}, "sk": {"N": "1.50"}})["Item"]
+    queried = dynamodb.query(
+        TableName="t", KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": "a"}}
+    )["Items"]
+
+    expected = item | {"tags": {"SS": ["x", "y"]}, "sizes": {"NS": ["1", "2.5"]}}
+    assert {k: v for k, v in got.items() if k not in ("tags", "sizes")} == {
+        k: v for k, v in expected.items() if k not in ("tags", "sizes")
+    }
+    assert sorted(got["tags"]["SS"]) == ["x", "y"] and sorted(got["sizes"]["NS"]) == ["1", "2.5"]
+    assert queried == [got]
