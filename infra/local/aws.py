@@ -7,7 +7,8 @@ never both take the same target" is a rule we test. One request at a time makes 
 write atomic, as DynamoDB's are. The server speaks HTTP/1.0 (one connection per request), so no
 client can hold it with an idle keep-alive connection, and the runtime never long-polls SQS.
 
-Two small additions on top of moto, both in this file:
+Two small additions on top of moto, both in this file (and, in `infra.local.moto_speedups`, three
+changes to how moto's DynamoDB does its work, never to what it answers):
 - `Activity`: the server notes which queue each SQS send went to, with its delay (and S3 writes,
   schedule changes), so the runtime's pollers wake at once — or when a delay runs out — instead of
   polling the single-threaded server in a loop;

@@ -1,5 +1,6 @@
 """Three changes to how moto's DynamoDB does its work — never to what it answers — that take most of
-the local endpoint's time out of `cobranca demo` (profiled: a third of the server's time went to them).
+the local endpoint's time out of `cobranca demo` (profiled with cProfile: about half of the server's
+time went to these three).
 
 - **Query** walks `Table.all_items()`, which sorts every item of the table (DynamoType comparisons in
   Python) before the query filters them and sorts what is left again. Here the query sees the same
@@ -11,7 +12,8 @@ the local endpoint's time out of `cobranca demo` (profiled: a third of the serve
   (ten possible members, each looked up under several spellings). An attribute value that is
   already what the wire carries — one of S, N, BOOL, NULL, SS, NS, L, M, with the JSON types the
   wire has, nested values likewise — is written as it is, which is what that walk produces from it;
-  anything else (binary, numbers as Python numbers) still takes the walk.
+  anything else (binary, numbers as Python numbers) still takes the walk. Only DynamoDB's
+  `AttributeValue` shape is concerned.
 - **TransactWriteItems** deep-copies every table it touches, whole, to roll back on failure. Here
   only the items the transaction names are copied, and on failure they are put back (a missing one
   removed): the same all-or-nothing, at the cost of a few items instead of whole tables. Our tables
