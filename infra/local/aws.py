@@ -7,7 +7,8 @@ never both take the same target" is a rule we test. One request at a time makes 
 write atomic, as DynamoDB's are. The server speaks HTTP/1.0 (one connection per request), so no
 client can hold it with an idle keep-alive connection, and the runtime never long-polls SQS.
 
-Two small additions on top of moto, both in this file:
+Two small additions on top of moto, both in this file (and, in `infra.local.moto_speedups`, three
+changes to how moto's DynamoDB does its work, never to what it answers):
 - `Activity`: the server notes which queue each SQS send went to, with its delay (and S3 writes,
   schedule changes), so the runtime's pollers wake at once — or when a delay runs out — instead of
   polling the single-threaded server in a loop;
@@ -36,6 +37,7 @@ import httpx
 from botocore.config import Config
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from infra.local import moto_speedups
 from infra.local.clock import SandboxClock
 from infra.local.environment import FAKE_CREDENTIALS
 from infra.local.topology import DLQ_RETENTION_SECONDS, QUEUES, QueueSpec
@@ -198,6 +200,7 @@ def _moto_server(
                 self._backends[host] = super().get_backend_for_host(host)
             return self._backends[host]
 
+    moto_speedups.apply()
     observer = _Observer(Dispatcher(create_backend_app), emit, sqs_time)
     server = make_server(host, port, observer, threaded=False, request_handler=Quiet)
     server.observer = observer  # type: ignore[attr-defined]

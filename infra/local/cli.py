@@ -1,7 +1,7 @@
 """`cobranca`: the local sandbox from the command line.
 
 cobranca local [--port 8000] [--clock ISO] [--seed-demo] [--frozen-clock]
-cobranca demo  [--customers 200] [--days 30] [--step-minutes 30]
+cobranca demo  [--customers 100] [--days 30] [--step-minutes 30]
 cobranca chat  PHONE [--url http://127.0.0.1:8000] [--token local-supervisor]
 
 `local` and `demo` honour BILLING_SYSTEM: with `ixc` (and no IXC_API_URL) the IXC simulator, seeded with
@@ -11,6 +11,7 @@ the same customers, is the billing system.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import signal
 import sys
 import threading
@@ -26,6 +27,9 @@ from infra.local.environment import Environment
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 SEED_CUSTOMERS = 18
+# What `local` and `demo` need beyond the runtime: the `sandbox` extra of pyproject.toml.
+SANDBOX_MODULES = ("moto", "flask", "flask_cors")
+INSTALL_SANDBOX = 'pip install -e ".[sandbox]"'
 # The customer a person chats as after `--seed-demo` (no persona: nobody answers for them).
 YOU = {"name": "Você Testando", "phone": "5511987650000", "document": "52998224725", "debt": "179.80"}
 
@@ -48,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     demo = commands.add_parser(
         "demo", help="play a scripted campaign of simulated customers and print its funnel"
     )
-    demo.add_argument("--customers", type=int, default=200)
+    demo.add_argument("--customers", type=int, help="default: infra.local.demo.DEFAULT_CUSTOMERS (100)")
     demo.add_argument("--days", type=int, default=30)
     demo.add_argument("--step-minutes", type=int, default=60)
     demo.add_argument("--start", type=_instant, help="first instant (default Monday 2025-03-10 08:00 -03:00)")
@@ -61,6 +65,14 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     if args.command in ("local", "demo"):
+        missing = [name for name in SANDBOX_MODULES if importlib.util.find_spec(name) is None]
+        if missing:
+            print(
+                f"cobranca {args.command} needs the sandbox extra ({', '.join(missing)} not installed): "
+                f"{INSTALL_SANDBOX}, or make demo",
+                file=sys.stderr,
+            )
+            return 2
         Environment().isolate()  # before anything reads it (see infra.local.environment)
     if args.command == "local":
         return _local(args)
@@ -83,11 +95,11 @@ def _instant(raw: str) -> datetime:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from infra.local.demo import DEFAULT_START, DemoOptions, run
+    from infra.local.demo import DEFAULT_CUSTOMERS, DEFAULT_START, DemoOptions, run
 
     return run(
         DemoOptions(
-            customers=args.customers,
+            customers=DEFAULT_CUSTOMERS if args.customers is None else args.customers,
             days=args.days,
             step_minutes=args.step_minutes,
             start=args.start or DEFAULT_START,
@@ -115,7 +127,12 @@ def _local(args: argparse.Namespace) -> int:
             print(f"  logs       {args.log_file}", file=console, flush=True)
         if args.seed_demo:
             _seed(sandbox, console)
-        print(f"ready: {sandbox.url}", file=console, flush=True)
+        print(
+            f"Cobrança local ready at {sandbox.url} — dashboard {sandbox.url}/voice/monitor, "
+            f"API docs {sandbox.url}/api/docs",
+            file=console,
+            flush=True,
+        )
         while not stop.is_set():
             stop.wait(0.5)
         print("stopping…", file=console, flush=True)

@@ -5,7 +5,8 @@ with the same simulated customers as the generic CRM's.
 
 Everything runs in this process, so every handler shares the virtual clock (`shared.core.clock`) and the
 environment this module writes. `Sandbox.start()` wires it in this order: clock → AWS endpoint →
-simulators → API → settings and caches → tables, queues, bucket, schedule group → runtime.
+simulators → API → settings and caches → tables, queues, bucket, schedule group → runtime. The API
+listens from the start (its URL is part of the settings) but answers 503 until the runtime is up.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 import os
 import secrets
 import sys
+import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -119,6 +121,7 @@ class Sandbox:
         self._previous_clock: Any = None
         self._on_stop: list[Callable[[], None]] = []
         self._saved_stdout: IO[str] | None = None
+        self.ready = threading.Event()  # set once everything is provisioned and running
 
     # --- lifecycle --------------------------------------------------------------------------------
 
@@ -160,6 +163,7 @@ class Sandbox:
         self.clock.on_jump(self.runtime.clock_jumped)
         self.clock.on_jump(self.customers.wake)
         self.customers.start(ready=self.runtime.idle)
+        self.ready.set()
 
     @property
     def runtime(self) -> LocalRuntime:
@@ -172,6 +176,7 @@ class Sandbox:
         return self._customers
 
     def stop(self) -> None:
+        self.ready.clear()
         if self._runtime is not None:
             self._runtime.stop()
             self._runtime = None
@@ -262,7 +267,9 @@ class Sandbox:
         )
         app = create_app()
         app.include_router(dev_router(self))
-        self.api = serve_in_thread(app, host=self.options.host, port=self.options.port)
+        self.api = serve_in_thread(
+            UntilReady(app, self.ready), host=self.options.host, port=self.options.port
+        )
         self.url = self.api.url
         self._default("WEBHOOK_BASE_URL", self.url)
         self._start_voice_bridge(int(self.url.rsplit(":", 1)[1]))
@@ -354,6 +361,28 @@ class Sandbox:
         lines += [f"  {name:<10} {where}" for name, where in self.simulators.describe().items()]
         lines.append("  tokens     " + ", ".join(f"{role}: {self.token(role)}" for role in LOCAL_TOKENS))
         return "\n".join(lines)
+
+
+class UntilReady:
+    """ASGI wrapper: every HTTP request is answered 503, with a JSON `detail` and `Retry-After`, until
+    `ready` is set — the tables, queues and bucket do not exist before, so the API would fail."""
+
+    DETAIL: Final = (
+        "Cobrança local is starting: creating its tables, queues and bucket. Try again in a moment."
+    )
+
+    def __init__(self, app: Any, ready: threading.Event) -> None:
+        self.app = app
+        self.ready = ready
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and not self.ready.is_set():
+            from starlette.responses import JSONResponse
+
+            response = JSONResponse({"detail": self.DETAIL}, status_code=503, headers={"Retry-After": "1"})
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 def _reset_process_caches() -> None:

@@ -2,7 +2,7 @@
 environment and caches), driven over HTTP.
 
 `run_cobranca(...)` runs a command to completion; `local_sandbox(...)` starts `cobranca local` on a free
-port and yields its URL once it prints `ready:`. Service URL variables of the developer's shell are
+port and yields its URL once it prints its "ready at URL" line. Service URL variables of the developer's shell are
 removed, so every test starts from "all simulated" unless it sets one itself.
 """
 
@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+READY = " ready at "  # `cobranca local`'s line once it answers: "Cobrança local ready at URL — …"
 SERVICE_VARIABLES = (
     "CRM_API_URL",
     "CRM_API_KEY",
@@ -67,8 +68,8 @@ class LocalSandbox:
         assert self.process.stdout is not None
         for line in self.process.stdout:
             self.lines.append(line.rstrip("\n"))
-            if line.startswith("ready: "):
-                self.url = line.split()[1]
+            if READY in line:
+                self.url = line.split(READY, 1)[1].split()[0]
                 self._ready.set()
         self._ready.set()
 

@@ -3,16 +3,19 @@ a simulated customer — and any service whose URL variable is set is used inste
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
+import time
 from datetime import date
 from decimal import Decimal
 
 import httpx
 
+from infra.local.sandbox import UntilReady
 from infra.local.simulators.crm import CrmSimulator, SimInvoice
 from infra.local.simulators.server import serve_in_thread
-from tests.e2e.conftest import REPO, eventually, sandbox_env
+from tests.e2e.conftest import REPO, LocalSandbox, eventually, sandbox_env
 
 ADMIN = {"Authorization": "Bearer local-admin"}
 SUPERVISOR = {"Authorization": "Bearer local-supervisor"}
@@ -112,3 +115,53 @@ def test_chat_as_the_seeded_customer_and_move_the_clock(local_sandbox) -> None:
         assert moved.status_code == 200
         assert moved.json()["local"].startswith("2025-03-10T10:00:00")
         assert moved.json()["settled"] is True
+
+
+def test_the_api_answers_503_until_everything_is_provisioned_then_200(tmp_path) -> None:
+    with socket.socket() as probe:  # a free port, known before the sandbox prints anything
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "infra.local.cli",
+            "local",
+            "--port",
+            str(port),
+            "--log-file",
+            str(tmp_path / "l.log"),
+        ],
+        cwd=REPO,
+        env=sandbox_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    sandbox = LocalSandbox(process)
+    early: list[httpx.Response] = []
+    try:
+        with httpx.Client(base_url=url, headers=ADMIN, timeout=10) as api:
+            while not sandbox.url:
+                try:
+                    early.append(api.get("/api/voice/campaigns"))
+                except httpx.TransportError:  # not listening yet
+                    pass
+                if process.poll() is not None:
+                    raise AssertionError("cobranca local exited:\n" + sandbox.output)
+                time.sleep(0.01)
+            after = api.get("/api/voice/campaigns")
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+    assert sandbox.url == url
+    assert f"Cobrança local ready at {url} — dashboard {url}/voice/monitor" in sandbox.output
+    assert early, "the API never answered before the ready line"
+    assert {r.status_code for r in early} <= {503, 200}  # 200: answered after the gate opened
+    starting = [r for r in early if r.status_code == 503]
+    assert starting, f"no 503 while starting: {[r.status_code for r in early]}"
+    assert starting[0].json() == {"detail": UntilReady.DETAIL}
+    assert starting[0].headers["Retry-After"] == "1"
+    assert after.status_code == 200 and after.json() == []

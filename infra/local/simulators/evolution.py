@@ -20,6 +20,8 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from infra.local.simulators.server import webhook_client
+
 
 @dataclass(frozen=True)
 class SentText:
@@ -232,7 +234,7 @@ def deliver_webhook(url: str, envelope: dict[str, Any], *, token: str, attempts:
     Returns the number of attempts it took."""
     for attempt in range(1, attempts + 1):
         try:
-            response = httpx.post(
+            response = webhook_client().post(
                 url, json=envelope, headers={"Authorization": f"Bearer {token}"}, timeout=10
             )
             if 200 <= response.status_code < 300:

@@ -17,6 +17,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from twilio.request_validator import RequestValidator
 
+from infra.local.simulators.server import webhook_client
+
 
 @dataclass
 class SimCall:
@@ -220,4 +222,4 @@ def signature_for(url: str, params: dict[str, str], auth_token: str) -> str:
 def signed_post(url: str, params: dict[str, str], auth_token: str) -> httpx.Response:
     """Form-post `params` to `url` with the signature Twilio would send."""
     headers = {"X-Twilio-Signature": signature_for(url, params, auth_token)}
-    return httpx.post(url, data=params, headers=headers, timeout=10)
+    return webhook_client().post(url, data=params, headers=headers, timeout=10)
