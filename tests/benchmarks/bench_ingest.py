@@ -170,13 +170,12 @@ def parse_validate_write(path: Path) -> tuple[int, float]:
 
     os.environ.update(AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x", AWS_DEFAULT_REGION="sa-east-1")
     os.environ.pop("IMPORT_BUCKET", None)
+    from infra.local import moto_speedups
     from shared.core.config import reset_settings
     from shared.data import bind, create_tables
     from shared.domain.models import ContactMethod
     from shared.engine.campaigns import create as create_campaign
     from shared.imports.ingest import import_targets
-
-    from infra.local import moto_speedups
 
     moto_speedups.apply()
     reset_settings()
