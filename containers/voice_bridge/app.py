@@ -90,10 +90,16 @@ class Bridge:
             ]
         )
 
+    @property
+    def calls(self) -> int:
+        """Live calls: sessions past the token check and serving a target. A socket that never sent a
+        valid `start` (a scanner, a stranger, a stream being rejected) is not a call."""
+        return sum(1 for session in self.sessions if session.conversation is not None)
+
     async def _health(self, request: Request) -> JSONResponse:
         if self.draining:
-            return JSONResponse({"status": "draining", "calls": len(self.sessions)}, status_code=503)
-        return JSONResponse({"status": "ok", "calls": len(self.sessions)})
+            return JSONResponse({"status": "draining", "calls": self.calls}, status_code=503)
+        return JSONResponse({"status": "ok", "calls": self.calls})
 
     async def _media(self, websocket: WebSocket) -> None:
         if self.draining:

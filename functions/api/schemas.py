@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from pydantic.alias_generators import to_camel
 
 from shared.domain.masking import mask_document, mask_phone
@@ -40,6 +40,14 @@ class Strict(Camel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
 
+def given_not_null(value: Any) -> Any:
+    """For a PATCH field that may be left out but has no "nothing" value: an explicit null is a 422
+    naming the field (validators run only on values given, so leaving it out stays fine)."""
+    if value is None:
+        raise ValueError("may be left out, but cannot be null")
+    return value
+
+
 # --- campaigns ---
 
 
@@ -66,6 +74,16 @@ class CampaignUpdate(Strict):
     weekdays: list[int] | None = None
     max_attempts_per_channel: int | None = Field(default=None, ge=1, le=10)
     status: CampaignStatus | None = None
+
+    _not_null = field_validator(
+        "name",
+        "contact_method",
+        "schedule_start",
+        "schedule_end",
+        "weekdays",
+        "max_attempts_per_channel",
+        "status",
+    )(given_not_null)
 
 
 class CampaignPublic(Camel):
@@ -135,6 +153,8 @@ class TargetUpdate(Strict):
     outcome_details: Annotated[str, StringConstraints(max_length=500)] | None = None
     next_attempt_at: datetime | None = None
     outcome: Outcome | None = None
+
+    _not_null = field_validator("client_name", "next_attempt_at")(given_not_null)
 
 
 # --- imports ---
