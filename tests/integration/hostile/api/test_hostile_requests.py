@@ -102,3 +102,21 @@ def test_null_for_a_target_field_without_a_nothing_value_is_a_422_naming_it(api:
         f"/api/voice/targets/{target['id']}", json={"installationPoint": None}, role="supervisor"
     )
     assert cleared.status_code == 200, cleared.text
+
+
+TWILIO_PATHS = ["/api/voice/webhooks/twilio/status", "/api/voice/twiml/01JNZZZZZZZZZZZZZZZZZZZZZZ"]
+
+
+@pytest.mark.parametrize("path", TWILIO_PATHS)
+def test_twilio_webhooks_refuse_unsigned_and_malformed_requests_with_a_4xx(
+    api: Api, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    from shared.core.config import reset_settings
+
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "twilio-token")
+    reset_settings()
+    bodies = [*MALFORMED, ("application/x-www-form-urlencoded", b"CallSid=" + b"A" * 3_000_000)]
+    for content_type, body in bodies:
+        for signature in ({}, {"X-Twilio-Signature": "forged"}):
+            response = api.client.post(path, content=body, headers=signature | {"Content-Type": content_type})
+            assert response.status_code in (400, 403, 413), (content_type, response.text)
