@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from pydantic.alias_generators import to_camel
 
 from shared.domain.masking import mask_document, mask_phone
@@ -27,6 +27,11 @@ from shared.domain.models import (
 )
 
 HHMM = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+# An instant a person can mean: with its UTC offset, and this side of year 2100.
+Moment = Annotated[
+    AwareDatetime,
+    Field(gt=datetime(2000, 1, 1, tzinfo=UTC), lt=datetime(2100, 1, 1, tzinfo=UTC)),
+]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 
 
@@ -151,7 +156,7 @@ class TargetUpdate(Strict):
     client_name: Name | None = None
     installation_point: str | None = None
     outcome_details: Annotated[str, StringConstraints(max_length=500)] | None = None
-    next_attempt_at: datetime | None = None
+    next_attempt_at: Moment | None = None
     outcome: Outcome | None = None
 
     _not_null = field_validator("client_name", "next_attempt_at")(given_not_null)

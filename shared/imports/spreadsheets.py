@@ -17,6 +17,15 @@ are. What the columns mean is `shared.imports.rows`' business.
   is streamed by openpyxl's read-only mode instead: slower, but memory stays flat. openpyxl also
   writes the reports.
 
+Hostile files are bounded before they cost anything. A workbook is refused from its zip directory,
+before anything is inflated, when it would inflate too far in total, when a member is packed more
+tightly than real XML ever is (a zip bomb), or when its shared strings (held whole) are too large; a
+member lying about its size is stopped by the readers at the declared size. In a CSV, a row that
+cannot be read — a line over `MAX_LINE_CHARS` (never held whole), a NUL byte anywhere after the
+header, a cell over csv's limit, an unclosed quote that swallowed the rows after it — comes out as an
+`UnreadableRow` naming its lines: a per-row error, so the good rows around it are kept and nothing
+is dropped without a word.
+
 Cells are returned as read, never evaluated: CSV cells are text (a leading `=` is just a character)
 and workbook cells are the stored values (a formula cell gives its cached result). Reports written
 back out escape formula-looking text (`escape_formula`) so a spreadsheet program never runs it.
@@ -30,6 +39,7 @@ import io
 import re
 import tempfile
 import zipfile
+import zlib
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, time, timedelta
@@ -159,6 +169,8 @@ def iter_rows(stream: IO[bytes], filename: str | None = None, max_bytes: int | N
     `line_number` is where a supervisor finds the row: the 1-based line of a CSV (a quoted cell
     spanning lines counts them all) or the row number of the worksheet. Fully blank rows are
     skipped, without renumbering the rest. The stream is read from its current position.
+
+    A row that cannot be read comes as `(line, UnreadableRow)`: no cells, the reason attached.
 
     `max_bytes` bounds the file: checked up front on a seekable stream, otherwise while reading
     (a CSV then fails part-way, after some rows were yielded — treat the whole import as failed).
@@ -463,11 +475,18 @@ def _xlsx_rows(stream: IO[bytes], head: bytes, max_bytes: int | None) -> Iterato
     with _SeekableSource(stream, head, max_bytes) as (file, start):
         largest_sheet = _check_workbook(file, max_bytes)
         file.seek(start)
+        escaped_nul = False
         if largest_sheet > XLSX_IN_MEMORY_SHEET_BYTES:
-            numbered = _streamed_xlsx_rows(file)
+            numbered = _streamed_xlsx_rows(file)  # openpyxl leaves "_x0000_" as text
         else:
+            escaped_nul = _escapes_nul(file)
+            file.seek(start)
             numbered = _calamine_rows(file)
         for line, cells in numbered:
+            # calamine turns OOXML's "_x0000_" into a NUL: such a row is rejected, as in a CSV.
+            if escaped_nul and any(type(cell) is str and "\x00" in cell for cell in cells):
+                yield line, _unreadable(line, line, "a NUL character (binary data)")
+                continue
             lead = cells[0] if cells else None  # as for CSV: a non-blank first cell settles it
             if lead is None or (type(lead) is str and (not lead or lead.isspace())):
                 if _is_blank_row(cells):
@@ -609,6 +628,28 @@ def _check_workbook(file: IO[bytes], max_bytes: int | None) -> int:
                 f"{_megabytes(MAX_XLSX_SHARED_STRINGS_BYTES)}: split it into smaller files",
             )
     return max((info.file_size for info in infos if info.filename.startswith("xl/worksheets/")), default=0)
+
+
+_ESCAPED_NUL = b"_x0000_"
+
+
+def _escapes_nul(file: IO[bytes]) -> bool:
+    """Whether the workbook's text (shared strings or worksheets) holds OOXML's escape of a NUL,
+    searched as it inflates, a chunk at a time (the members were bounded by `_check_workbook`)."""
+    try:
+        with zipfile.ZipFile(file) as archive:
+            for info in archive.infolist():
+                if info.filename != "xl/sharedStrings.xml" and not info.filename.startswith("xl/worksheets/"):
+                    continue
+                with archive.open(info) as member:
+                    tail = b""
+                    while chunk := member.read(CHUNK_SIZE * 16):
+                        if _ESCAPED_NUL in tail + chunk[: len(_ESCAPED_NUL)] or _ESCAPED_NUL in chunk:
+                            return True
+                        tail = chunk[-len(_ESCAPED_NUL) :]
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:  # a damaged or lying member
+        raise SpreadsheetError("corrupt_file", f"the Excel workbook cannot be read ({exc})") from None
+    return False
 
 
 def _first_visible_sheet(workbook: CalamineWorkbook) -> int:

@@ -120,3 +120,29 @@ def test_twilio_webhooks_refuse_unsigned_and_malformed_requests_with_a_4xx(
         for signature in ({}, {"X-Twilio-Signature": "forged"}):
             response = api.client.post(path, content=body, headers=signature | {"Content-Type": content_type})
             assert response.status_code in (400, 403, 413), (content_type, response.text)
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        "0032-12-29T06:45:59.5Z",
+        "2025-03-11T09:00:00",
+        "9999-12-31T23:59:59-12:00",
+        "0001-01-01T00:00:00+05:00",
+    ],
+    ids=["year-32", "naive", "after-9999-in-utc", "before-year-1-in-utc"],
+)
+def test_a_reschedule_to_an_absurd_or_naive_moment_is_a_422_and_the_target_stays_readable(
+    api: Api, moment: str
+) -> None:
+    """Found by `make fuzz`: year 32 was stored as "32-12-29…", which could never be read back (500)."""
+    campaign = api.create_campaign()
+    assert api.import_csv(campaign["id"], GOOD_CSV).status_code == 200
+    target = api.get(f"/api/voice/campaigns/{campaign['id']}/targets").json()[0]
+    response = api.patch(
+        f"/api/voice/targets/{target['id']}", json={"nextAttemptAt": moment}, role="supervisor"
+    )
+    assert response.status_code == 422, response.text
+    again = api.patch(f"/api/voice/targets/{target['id']}", json={}, role="supervisor")
+    assert again.status_code == 200
+    assert again.json()["nextAttemptAt"] == target["nextAttemptAt"]

@@ -232,3 +232,25 @@ def test_formulas_never_survive_into_the_rejected_rows_report(api: Api) -> None:
     for line in report.splitlines()[1:]:
         for cell in line.split(";"):
             assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
+
+
+def test_a_nul_escaped_in_a_workbook_rejects_its_row_as_in_a_csv(api: Api) -> None:
+    """OOXML writes a NUL as "_x0000_", which the workbook reader turns back into one."""
+    workbook = io.BytesIO()
+    rows = [("nome", "telefone", "cpf", "valor", "fatura")] + [
+        (f"Cliente {n}", "11987654321", make_cpf(n + 50), "10,00", f"F{n}") for n in range(3)
+    ]
+    write_xlsx(
+        [("nome", "telefone", "cpf", "valor", "fatura"), *rows[1:2], ("NULNAME", *rows[2][1:]), *rows[3:]],
+        workbook,
+    )
+    source = zipfile.ZipFile(workbook)
+    patched = io.BytesIO()
+    with zipfile.ZipFile(patched, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info in source.infolist():
+            archive.writestr(info.filename, source.read(info.filename).replace(b"NULNAME", b"Nu_x0000_la"))
+    campaign = api.create_campaign()
+    body = upload(api, campaign["id"], patched.getvalue(), "clientes.xlsx").json()
+    assert body["imported"] == 2
+    assert [(e["line"], e["code"]) for e in body["errors"]] == [(3, "unreadable_row")]
+    assert all("\x00" not in target["clientName"] for target in stored(api, campaign["id"]))
