@@ -9,7 +9,7 @@ DEMO_STAMP := $(VENV)/.installed-sandbox
 # (expanded when a recipe runs: after the virtualenv, and uv in it, exist)
 PIP_INSTALL = $(shell test -x $(BIN)/uv && echo "$(BIN)/uv pip install -q --python $(BIN)/python" || echo "$(BIN)/pip install -q")
 
-.PHONY: install test lint typecheck unit bench demo clean package synth deploy browser
+.PHONY: install test lint typecheck unit bench fuzz demo clean package synth deploy browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ test: lint typecheck browser
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
+
+# Schemathesis' OpenAPI fuzzing of the whole API over moto: 0 server errors; prints how many requests
+# it generated. FUZZ_EXAMPLES=N per operation (default 100).
+fuzz: $(STAMP)
+	COBRANCA_FUZZ=1 $(BIN)/pytest -p no:cacheprovider tests/fuzz
 
 bench: $(STAMP)
 	@for b in tests/benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

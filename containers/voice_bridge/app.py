@@ -31,6 +31,9 @@ HEALTH_PATH = "/health"
 MEDIA_PATH = "/media"
 TRY_AGAIN_LATER = 1013  # websocket close code: the bridge is draining
 FORCED_END_SECONDS = 8.0  # calls ended at the drain deadline: time to hang up and store transcripts
+# Twilio's frames are small (a `media` frame ~300 bytes, `start` a few KB): a larger one is closed
+# by the server (1009) before it is buffered whole.
+MAX_FRAME_BYTES = 64 * 1024
 
 
 class StarletteTwilioLink:
@@ -90,10 +93,16 @@ class Bridge:
             ]
         )
 
+    @property
+    def calls(self) -> int:
+        """Live calls: sessions past the token check and serving a target. A socket that never sent a
+        valid `start` (a scanner, a stranger, a stream being rejected) is not a call."""
+        return sum(1 for session in self.sessions if session.conversation is not None)
+
     async def _health(self, request: Request) -> JSONResponse:
         if self.draining:
-            return JSONResponse({"status": "draining", "calls": len(self.sessions)}, status_code=503)
-        return JSONResponse({"status": "ok", "calls": len(self.sessions)})
+            return JSONResponse({"status": "draining", "calls": self.calls}, status_code=503)
+        return JSONResponse({"status": "ok", "calls": self.calls})
 
     async def _media(self, websocket: WebSocket) -> None:
         if self.draining:
@@ -123,6 +132,7 @@ class Bridge:
             lifespan="off",
             log_level="warning",
             ws_per_message_deflate=False,
+            ws_max_size=MAX_FRAME_BYTES,
             timeout_graceful_shutdown=5,
         )
         server = _DrainingServer(config)

@@ -213,6 +213,8 @@ def parse(text: str | bytes) -> ServerEvent:
         event = json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
         raise RealtimeProtocolError("not JSON") from exc
+    except RecursionError:
+        raise RealtimeProtocolError("JSON nested too deeply") from None
     if not isinstance(event, dict) or not isinstance(event.get("type"), str):
         raise RealtimeProtocolError("not a Realtime event")
     kind: str = event["type"]

@@ -67,6 +67,8 @@ def parse(text: str | bytes) -> TwilioFrame | None:
         message = json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
         raise TwilioProtocolError("not JSON") from exc
+    except RecursionError:
+        raise TwilioProtocolError("JSON nested too deeply") from None
     if not isinstance(message, dict):
         raise TwilioProtocolError("not a JSON object")
     event = message.get("event")

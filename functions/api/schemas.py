@@ -3,11 +3,19 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from shared.domain.masking import mask_document, mask_phone
@@ -28,6 +36,11 @@ from shared.domain.models import (
 )
 
 HHMM = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+# An instant a person can mean: with its UTC offset, and this side of year 2100.
+Moment = Annotated[
+    AwareDatetime,
+    Field(gt=datetime(2000, 1, 1, tzinfo=UTC), lt=datetime(2100, 1, 1, tzinfo=UTC)),
+]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 
 
@@ -39,6 +52,14 @@ class Strict(Camel):
     """Request bodies: unknown fields are an error, not silently dropped."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+def given_not_null(value: Any) -> Any:
+    """For a PATCH field that may be left out but has no "nothing" value: an explicit null is a 422
+    naming the field (validators run only on values given, so leaving it out stays fine)."""
+    if value is None:
+        raise ValueError("may be left out, but cannot be null")
+    return value
 
 
 # --- campaigns ---
@@ -73,12 +94,16 @@ class CampaignUpdate(Strict):
     trust_unlock: StrictBool | None = None
     status: CampaignStatus | None = None
 
-    @field_validator("trust_unlock")
-    @classmethod
-    def _not_null(cls, value: bool | None) -> bool:
-        if value is None:  # omitted leaves it as it is; null is not a setting
-            raise ValueError("trustUnlock must be true or false")
-        return value
+    _not_null = field_validator(
+        "name",
+        "contact_method",
+        "schedule_start",
+        "schedule_end",
+        "weekdays",
+        "max_attempts_per_channel",
+        "trust_unlock",
+        "status",
+    )(given_not_null)
 
 
 class CampaignPublic(Camel):
@@ -154,8 +179,10 @@ class TargetUpdate(Strict):
 
     client_name: Name | None = None
     outcome_details: Annotated[str, StringConstraints(max_length=500)] | None = None
-    next_attempt_at: datetime | None = None
+    next_attempt_at: Moment | None = None
     outcome: Outcome | None = None
+
+    _not_null = field_validator("client_name", "next_attempt_at")(given_not_null)
 
 
 # --- imports ---

@@ -17,6 +17,7 @@ from typing import Final
 from shared.core.config import get_settings
 from shared.domain.models import UnlockStatus
 from shared.domain.money import format_brl
+from shared.domain.names import display_name
 
 WEEKDAY_NAMES: Final = (
     "segunda-feira",
@@ -180,7 +181,7 @@ def creditor() -> str:
 def greeting(name: str | None) -> str:
     """The fallback's first answer: who writes, for whom (CDC art. 42-A), why, and the ask for the document."""
     settings = get_settings()
-    hello = f"Olá, {first_name(name)}!" if name else "Olá!"
+    hello = f"Olá, {first_name(name)}!" if first_name(name) else "Olá!"
     return (
         f"{hello} Aqui é a {settings.assistant_name}, assistente virtual da {creditor()}. "
         "Estou falando sobre pendências financeiras da sua conta e estou aqui para ajudar. "
@@ -251,13 +252,14 @@ def opt_out_confirmation() -> str:
 
 
 def first_name(name: str | None) -> str:
-    """ "MARIA DA SILVA" → "Maria"."""
-    return (name or "").strip().split(" ")[0].title() if name and name.strip() else ""
+    """ "MARIA DA SILVA" → "Maria"; "" when the name has nothing to show (bounded by `display_name`)."""
+    shown = display_name(name)
+    return shown.split(" ")[0].title() if shown else ""
 
 
 def invoices_quote(name: str | None, invoices: Sequence[Mapping[str, object]], total: Decimal) -> str:
     """The open invoices (already free of time-barred ones) and the question of when to pay."""
-    who = f"{first_name(name)}, obrigado" if name else "Obrigado"
+    who = f"{first_name(name)}, obrigado" if first_name(name) else "Obrigado"
     count = len(invoices)
     lines = [
         f"- Fatura {inv['numero']}: {brl(Decimal(str(inv['valor'])))} (vencimento {inv['vencimento_br']})"

@@ -3,9 +3,16 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from shared.domain.models import Channel
+from shared.domain.names import display_name
+
+# SQS takes 256 KB a message; WhatsApp 65,536 characters a text. What a customer writes is cut here,
+# whoever builds the job: a reply never needs more, and an oversized text never fails the enqueue.
+MAX_INBOUND_TEXT_CHARS = 4096
 
 
 class _Job(BaseModel):
@@ -52,7 +59,16 @@ class InboundMessage(_Job):
     message_id: str = Field(alias="messageId")
     remote_jid: str = Field(alias="remoteJid")
     phone: str
-    push_name: str | None = Field(default=None, alias="pushName")
-    text: str | None = None  # None for media/non-text messages
-    message_type: str | None = Field(default=None, alias="messageType")
+    push_name: Annotated[str | None, AfterValidator(display_name)] = Field(default=None, alias="pushName")
+    text: Annotated[str | None, AfterValidator(lambda text: _cut(text, MAX_INBOUND_TEXT_CHARS))] = (
+        None  # None for media/non-text messages
+    )
+    message_type: Annotated[str | None, AfterValidator(lambda kind: _cut(kind, 64))] = Field(
+        default=None, alias="messageType"
+    )
     timestamp: int | None = None
+
+
+def _cut(text: str | None, limit: int) -> str | None:
+    """`text` at most `limit` characters, an ellipsis marking a cut."""
+    return text if text is None or len(text) <= limit else text[: limit - 1] + "…"

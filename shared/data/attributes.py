@@ -24,7 +24,8 @@ def iso_utc(value: datetime) -> str:
     """Fixed-width UTC text of an aware datetime; used for attributes and composite keys alike."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("naive datetimes cannot be stored: pass a timezone-aware instant")
-    return value.astimezone(UTC).strftime(_ISO_FORMAT)
+    # isoformat pads the year to four digits, as strftime's %Y does not on every platform (year 32).
+    return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def parse_iso_utc(text: str) -> datetime:

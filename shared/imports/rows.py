@@ -37,7 +37,15 @@ from shared.domain.documents import InvalidDocument, is_valid_cnpj, is_valid_cpf
 from shared.domain.models import ImportRowError
 from shared.domain.money import InvalidAmount, parse_money
 from shared.domain.phones import InvalidPhone, normalize_phone
-from shared.imports.spreadsheets import Cell, Row, SpreadsheetError, iter_csv_bytes, iter_rows, write_xlsx
+from shared.imports.spreadsheets import (
+    Cell,
+    Row,
+    SpreadsheetError,
+    UnreadableRow,
+    iter_csv_bytes,
+    iter_rows,
+    write_xlsx,
+)
 
 # --- Columns: the one table of header names ---
 
@@ -266,6 +274,10 @@ class ImportValidator:
         # One method on purpose: this runs for every row, and a call costs a few % of the budget.
         try:
             if len(cells) < self._needed:  # a short row (trailing empty cells left out)
+                if type(cells) is UnreadableRow:  # the reader's own per-row error (it has no cells)
+                    return ImportRowError.model_construct(
+                        line=line, field=None, code=cells.code, message=cells.message, value=None
+                    )
                 cells = [*cells, *[""] * (self._needed - len(cells))]
             name, phone, document, amount = self._required(cells)
             if self._fallbacks:

@@ -17,6 +17,15 @@ are. What the columns mean is `shared.imports.rows`' business.
   is streamed by openpyxl's read-only mode instead: slower, but memory stays flat. openpyxl also
   writes the reports.
 
+Hostile files are bounded before they cost anything. A workbook is refused from its zip directory,
+before anything is inflated, when it would inflate too far in total, when a member is packed more
+tightly than real XML ever is (a zip bomb), or when its shared strings (held whole) are too large; a
+member lying about its size is stopped by the readers at the declared size. In a CSV, a row that
+cannot be read — a line over `MAX_LINE_CHARS` (never held whole), a NUL byte anywhere after the
+header, a cell over csv's limit, an unclosed quote that swallowed the rows after it — comes out as an
+`UnreadableRow` naming its lines: a per-row error, so the good rows around it are kept and nothing
+is dropped without a word.
+
 Cells are returned as read, never evaluated: CSV cells are text (a leading `=` is just a character)
 and workbook cells are the stored values (a formula cell gives its cached result). Reports written
 back out escape formula-looking text (`escape_formula`) so a spreadsheet program never runs it.
@@ -30,6 +39,8 @@ import io
 import re
 import tempfile
 import zipfile
+import zlib
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, time, timedelta
 from itertools import chain
@@ -49,14 +60,35 @@ Cell: TypeAlias = str | int | float | date | time | timedelta | None
 Row: TypeAlias = tuple[int, list[Cell]]
 
 CHUNK_SIZE = 64 * 1024
+# A physical CSV line longer than this is not a row of debtors (a real one is well under 1 KB): it is
+# reported as unreadable and skipped without being held in memory. csv's own cell limit (131,072
+# characters) catches a quoted cell running over many lines (an unclosed quote).
+MAX_LINE_CHARS = 128 * 1024
 # A worksheet whose XML inflates beyond this is streamed by openpyxl instead of read whole by
 # calamine, which holds ~1.6 bytes per byte of sheet XML (~300 MB at this size, ~500k rows).
 XLSX_IN_MEMORY_SHEET_BYTES = 192 * 1024 * 1024
 # A workbook that inflates beyond this many times the upload limit is a zip bomb, not a sheet of
 # debtors (real workbooks measured ~5-10x).
 MAX_XLSX_EXPANSION = 100
+# Deflate packs real worksheet XML 5-20x; a large member packed tighter than this is a zip bomb
+# (deflate's best is ~1,030x). Members under the floor may compress however they like.
+MAX_XLSX_COMPRESSION_RATIO = 100
+XLSX_RATIO_FLOOR_BYTES = 1024 * 1024
+# The shared strings are held whole by both readers, however the sheet is read: bounded apart.
+MAX_XLSX_SHARED_STRINGS_BYTES = 64 * 1024 * 1024
 
 _SAVE_AS = "save it as .xlsx (Excel Workbook) or .csv and upload again"
+
+
+class UnreadableRow(list[Cell]):
+    """The cells of a row that could not be read (no cells), with why: a per-row error, never a
+    reason to refuse the file. `iter_rows` yields it in the row's place, so the rest of the file is
+    still read and nothing it held is lost silently."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__()
+        self.code = code
+        self.message = message
 
 
 class SpreadsheetError(InvalidInput):
@@ -112,7 +144,9 @@ def detect_format(head: bytes, filename: str | None = None) -> SpreadsheetFormat
                 "unsupported_file_type", f"the file is {what}, not a spreadsheet: {_SAVE_AS}"
             )
     is_utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
-    if b"\x00" in head and not is_utf16:
+    # A NUL in the header line means binary data; one in a later row only rejects that row
+    # (`iter_rows`), wherever it is in the file.
+    if b"\x00" in head.split(b"\n", 1)[0] and not is_utf16:
         raise SpreadsheetError("unsupported_file_type", f"the file is binary, not CSV text: {_SAVE_AS}")
     if not is_utf16 and _MARKUP.match(head):
         raise SpreadsheetError(
@@ -135,6 +169,8 @@ def iter_rows(stream: IO[bytes], filename: str | None = None, max_bytes: int | N
     `line_number` is where a supervisor finds the row: the 1-based line of a CSV (a quoted cell
     spanning lines counts them all) or the row number of the worksheet. Fully blank rows are
     skipped, without renumbering the rest. The stream is read from its current position.
+
+    A row that cannot be read comes as `(line, UnreadableRow)`: no cells, the reason attached.
 
     `max_bytes` bounds the file: checked up front on a seekable stream, otherwise while reading
     (a CSV then fails part-way, after some rows were yielded — treat the whole import as failed).
@@ -217,7 +253,8 @@ _QUOTED = re.compile(r'"[^"]*"')
 
 
 def _csv_rows(chunks: Iterator[bytes]) -> Iterator[Row]:
-    lines = _split_lines(_decode(chunks))
+    flaws: deque[tuple[int, str]] = deque()  # (line, what is wrong with it), in line order
+    lines = _split_lines(_decode(chunks), flaws)
     skipped = 0  # lines before the header: blank ones and Excel's "sep=;" hint
     delimiter: str | None = None
     for line in lines:
@@ -235,22 +272,72 @@ def _csv_rows(chunks: Iterator[bytes]) -> Iterator[Row]:
         return
     if delimiter is None:
         delimiter = _detect_delimiter(header)
+    # A line inside a quoted cell with as many delimiters as the header is a row it swallowed.
+    row_delimiters = max(1, _QUOTED.sub("", header).count(delimiter))
     reader = csv.reader(chain((header,), lines), delimiter=delimiter, quotechar='"', doublequote=True)
     previous_end = skipped  # line_num counts physical lines the reader consumed so far
-    try:
-        for cells in reader:
-            start = previous_end + 1
+    while True:
+        start = previous_end + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # a cell over csv's limit: the reader goes on at the next line
             previous_end = skipped + reader.line_num
-            # Blank: [] for an empty line, ["", "", …] for bare delimiters, or only spaces. Only
-            # rows whose first cell is blank pay for the full check.
-            if not cells or not cells[0] or cells[0].isspace():
-                if _is_blank_row(cells):
-                    continue
-            yield start, cells  # type: ignore[misc]  # list[str] is a list[Cell]
-    except csv.Error as exc:
-        raise SpreadsheetError(
-            "corrupt_file", f"line {previous_end + 1}: the CSV cannot be read ({exc})"
-        ) from None
+            _flaw_within(flaws, start, previous_end)
+            yield (
+                start,
+                _unreadable(start, previous_end, f"unreadable as CSV ({exc}; an unclosed quote?)"),
+            )
+            continue
+        previous_end = skipped + reader.line_num
+        if flaws and flaws[0][0] <= previous_end:
+            flaw = _flaw_within(flaws, start, previous_end)
+            if flaw is not None:
+                yield start, _unreadable(start, previous_end, flaw)
+                continue
+        if previous_end > start and _swallows_rows(cells, delimiter, row_delimiters):
+            yield (
+                start,
+                _unreadable(
+                    start,
+                    previous_end,
+                    f'read as one row: the quote (") opened on line {start} is closed only on line '
+                    f"{previous_end}, or never; fix the quote and import these lines again",
+                ),
+            )
+            continue
+        # Blank: [] for an empty line, ["", "", …] for bare delimiters, or only spaces. Only rows
+        # whose first cell is blank pay for the full check.
+        if not cells or not cells[0] or cells[0].isspace():
+            if _is_blank_row(cells):
+                continue
+        yield start, cells  # type: ignore[misc]  # list[str] is a list[Cell]
+
+
+def _unreadable(start: int, end: int, why: str) -> UnreadableRow:
+    where = f"line {start}" if start == end else f"lines {start}-{end}"
+    return UnreadableRow("unreadable_row", f"{where}: {why}; not imported")
+
+
+def _flaw_within(flaws: deque[tuple[int, str]], start: int, end: int) -> str | None:
+    """The first flaw of lines start..end, dropping every flaw up to `end`."""
+    found = None
+    while flaws and flaws[0][0] <= end:
+        line, why = flaws.popleft()
+        if found is None and line >= start:
+            found = why
+    return found
+
+
+def _swallows_rows(cells: list[str], delimiter: str, row_delimiters: int) -> bool:
+    """Whether a cell spanning lines holds a line that looks like a whole row of its own."""
+    return any(
+        part.count(delimiter) >= row_delimiters
+        for cell in cells
+        if "\n" in cell or "\r" in cell
+        for part in cell.splitlines()[1:]
+    )
 
 
 def _detect_delimiter(header: str) -> str:
@@ -323,10 +410,30 @@ _CP1252_FALLBACK = "cobranca.cp1252_fallback"
 codecs.register_error(_CP1252_FALLBACK, _cp1252_bytes)
 
 
-def _split_lines(texts: Iterator[str]) -> Iterator[str]:
-    """Physical lines with their endings (\\n, \\r\\n or a lone \\r), across chunk boundaries."""
+def _split_lines(texts: Iterator[str], flaws: deque[tuple[int, str]]) -> Iterator[str]:
+    """Physical lines with their endings (\\n, \\r\\n or a lone \\r), across chunk boundaries.
+
+    Lines are counted, and one holding a NUL character (binary data, wherever it is in the file)
+    or longer than `MAX_LINE_CHARS` is noted in `flaws` as `(line, why)`. A too-long line is never
+    held whole: it is passed on as its bare ending — after a quote if it held an odd number of
+    them, so the CSV reader stays inside or outside a quoted cell as the whole line would have left
+    it — while the rest of its text is dropped as it streams by.
+    """
     pending = ""
+    number = 0  # lines passed on so far
+    skipping = False  # inside a too-long line
+    quotes = 0  # quotes in the too-long line so far
     for text in texts:
+        if skipping:
+            ending = _LINE_END.search(text)
+            if ending is None:
+                quotes += text.count('"')
+                continue
+            quotes += text.count('"', 0, ending.start())
+            skipping = False
+            number += 1
+            yield '"' * (quotes % 2) + "\n"
+            text = text[ending.end() :]
         if pending:
             text = pending + text
         if not text:
@@ -337,9 +444,28 @@ def _split_lines(texts: Iterator[str]) -> Iterator[str]:
         if pending[-1] == "\n":  # a complete last line (a trailing "\r" may still meet its "\n")
             lines.append(pending)
             pending = ""
+        if lines and len(lines[0]) > MAX_LINE_CHARS:  # completed by this chunk
+            flaws.append((number + 1, f"longer than {MAX_LINE_CHARS:,} characters"))
+            first = lines[0]
+            lines[0] = '"' * (first.count('"') % 2) + first[len(first.rstrip("\r\n")) :]
+        if "\x00" in text:
+            flaws.extend(
+                (line_number, "a NUL character (binary data)")
+                for line_number, line in enumerate(lines, start=number + 1)
+                if "\x00" in line
+            )
+        if len(pending) > MAX_LINE_CHARS:
+            flaws.append((number + len(lines) + 1, f"longer than {MAX_LINE_CHARS:,} characters"))
+            skipping, quotes, pending = True, pending.count('"'), ""
+        number += len(lines)
         yield from lines
     if pending:
         yield pending
+    elif skipping:
+        yield '"' * (quotes % 2)
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 # --- XLSX ---
@@ -349,11 +475,18 @@ def _xlsx_rows(stream: IO[bytes], head: bytes, max_bytes: int | None) -> Iterato
     with _SeekableSource(stream, head, max_bytes) as (file, start):
         largest_sheet = _check_workbook(file, max_bytes)
         file.seek(start)
+        escaped_nul = False
         if largest_sheet > XLSX_IN_MEMORY_SHEET_BYTES:
-            numbered = _streamed_xlsx_rows(file)
+            numbered = _streamed_xlsx_rows(file)  # openpyxl leaves "_x0000_" as text
         else:
+            escaped_nul = _escapes_nul(file)
+            file.seek(start)
             numbered = _calamine_rows(file)
         for line, cells in numbered:
+            # calamine turns OOXML's "_x0000_" into a NUL: such a row is rejected, as in a CSV.
+            if escaped_nul and any(type(cell) is str and "\x00" in cell for cell in cells):
+                yield line, _unreadable(line, line, "a NUL character (binary data)")
+                continue
             lead = cells[0] if cells else None  # as for CSV: a non-blank first cell settles it
             if lead is None or (type(lead) is str and (not lead or lead.isspace())):
                 if _is_blank_row(cells):
@@ -478,7 +611,45 @@ def _check_workbook(file: IO[bytes], max_bytes: int | None) -> int:
                 f"the workbook inflates to {_megabytes(inflated)} of XML, "
                 f"over the limit of {_megabytes(MAX_XLSX_EXPANSION * max_bytes)}",
             )
+    for info in infos:
+        if info.file_size > XLSX_RATIO_FLOOR_BYTES and (
+            info.file_size > MAX_XLSX_COMPRESSION_RATIO * info.compress_size
+        ):
+            raise SpreadsheetError(
+                "corrupt_file",
+                f"the workbook's {_display(info.filename)} inflates from {_megabytes(info.compress_size)} "
+                f"to {_megabytes(info.file_size)}, over {MAX_XLSX_COMPRESSION_RATIO} times: a zip bomb, "
+                f"not a spreadsheet",
+            )
+        if info.filename == "xl/sharedStrings.xml" and info.file_size > MAX_XLSX_SHARED_STRINGS_BYTES:
+            raise SpreadsheetError(
+                "file_too_large",
+                f"the workbook's text cells inflate to {_megabytes(info.file_size)}, over the limit of "
+                f"{_megabytes(MAX_XLSX_SHARED_STRINGS_BYTES)}: split it into smaller files",
+            )
     return max((info.file_size for info in infos if info.filename.startswith("xl/worksheets/")), default=0)
+
+
+_ESCAPED_NUL = b"_x0000_"
+
+
+def _escapes_nul(file: IO[bytes]) -> bool:
+    """Whether the workbook's text (shared strings or worksheets) holds OOXML's escape of a NUL,
+    searched as it inflates, a chunk at a time (the members were bounded by `_check_workbook`)."""
+    try:
+        with zipfile.ZipFile(file) as archive:
+            for info in archive.infolist():
+                if info.filename != "xl/sharedStrings.xml" and not info.filename.startswith("xl/worksheets/"):
+                    continue
+                with archive.open(info) as member:
+                    tail = b""
+                    while chunk := member.read(CHUNK_SIZE * 16):
+                        if _ESCAPED_NUL in tail + chunk[: len(_ESCAPED_NUL)] or _ESCAPED_NUL in chunk:
+                            return True
+                        tail = chunk[-len(_ESCAPED_NUL) :]
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:  # a damaged or lying member
+        raise SpreadsheetError("corrupt_file", f"the Excel workbook cannot be read ({exc})") from None
+    return False
 
 
 def _first_visible_sheet(workbook: CalamineWorkbook) -> int:

@@ -73,6 +73,14 @@ def test_datetimes_are_stored_as_sortable_utc_text():
         attribute.serialize(datetime(2025, 3, 10, 9, 0))  # naive
 
 
+def test_datetimes_before_year_1000_keep_their_fixed_width_and_read_back():
+    attribute = IsoDateTimeAttribute()
+    early = datetime(32, 12, 29, 6, 45, 59, 500000, tzinfo=UTC)
+    stored = attribute.serialize(early)
+    assert stored == "0032-12-29T06:45:59.500000Z"
+    assert attribute.deserialize(stored) == early
+
+
 def test_dates_are_iso():
     assert IsoDateAttribute().serialize(date(2025, 2, 10)) == "2025-02-10"
     assert IsoDateAttribute().deserialize("2025-02-10") == date(2025, 2, 10)

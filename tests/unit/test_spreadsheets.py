@@ -12,6 +12,7 @@ from shared.imports import spreadsheets
 from shared.imports.spreadsheets import (
     CHUNK_SIZE,
     SpreadsheetError,
+    UnreadableRow,
     detect_format,
     escape_formula,
     iter_csv_bytes,
@@ -234,11 +235,66 @@ def test_only_a_bom_is_an_empty_file() -> None:
     assert error(codecs.BOM_UTF8).code == "empty_file"
 
 
-def test_huge_field_is_a_corrupt_file_with_its_line() -> None:
-    data = b"nome;valor\r\nAna;1\r\n" + b'"' + b"x" * (csv.field_size_limit() + 10) + b'"\r\n'
-    exc = error(data)
-    assert exc.code == "corrupt_file"
-    assert exc.message.startswith("line 3: the CSV cannot be read")
+def test_a_huge_cell_is_an_unreadable_row_and_the_rows_after_it_are_read() -> None:
+    data = b"nome;valor\r\nAna;1\r\n" + b'"' + b"x" * (csv.field_size_limit() + 10) + b'"\r\nBia;2\r\n'
+    found = rows(data)
+    assert found[:2] == [(1, ["nome", "valor"]), (2, ["Ana", "1"])]
+    line, cells = found[2]
+    assert line == 3
+    assert isinstance(cells, UnreadableRow)
+    assert (cells.code, cells.message) == (
+        "unreadable_row",
+        "line 3: longer than 131,072 characters; not imported",
+    )
+    assert found[3] == (4, ["Bia", "2"])
+
+
+def test_a_quoted_cell_over_the_csv_limit_spanning_lines_is_one_unreadable_row() -> None:
+    cell = b"x" * 1000 + b"\r\n"
+    data = b"nome;valor\r\nAna;1\r\n" + b'"' + cell * 140 + b'"\r\nBia;2\r\n'
+    found = rows(data)
+    unreadable = [cells for _, cells in found if isinstance(cells, UnreadableRow)]
+    assert len(unreadable) >= 1
+    assert unreadable[0].message.startswith("lines 3-")
+    assert "unreadable as CSV (field larger than field limit" in unreadable[0].message
+    # The reader goes on after the limit; the closing quote then opens a cell that swallows the
+    # last row, and that is reported too: no line is lost without a word.
+    assert unreadable[-1].message.startswith("lines 143-144: read as one row")
+
+
+def test_an_unclosed_quote_reports_the_rows_it_swallowed() -> None:
+    data = b'nome;telefone;valor\r\nAna;11;1\r\nBia;"22;2\r\nCris;33;3\r\nDu;44;4\r\n'
+    found = rows(data)
+    assert found[:2] == [(1, ["nome", "telefone", "valor"]), (2, ["Ana", "11", "1"])]
+    assert len(found) == 3
+    line, cells = found[2]
+    assert line == 3
+    assert isinstance(cells, UnreadableRow)
+    assert cells.message == (
+        'lines 3-5: read as one row: the quote (") opened on line 3 is closed only on line 5, or '
+        "never; fix the quote and import these lines again; not imported"
+    )
+
+
+def test_a_quoted_cell_with_a_line_break_is_still_one_cell() -> None:
+    data = b'nome;endereco;valor\r\nAna;"Rua A, 1\r\nApto 2";1\r\n'
+    assert rows(data)[1] == (2, ["Ana", "Rua A, 1\r\nApto 2", "1"])
+
+
+@pytest.mark.parametrize("filler_rows", [1, 10_000])
+def test_a_nul_byte_rejects_its_row_wherever_it_is(filler_rows: int) -> None:
+    data = b"nome;valor\r\n" + b"Ana;1\r\n" * filler_rows + b"B\x00ia;2\r\nCris;3\r\n"
+    assert len(data) > CHUNK_SIZE or filler_rows == 1
+    found = rows(data)
+    line, cells = found[-2]
+    assert line == filler_rows + 2
+    assert isinstance(cells, UnreadableRow)
+    assert cells.message == f"line {line}: a NUL character (binary data); not imported"
+    assert found[-1] == (filler_rows + 3, ["Cris", "3"])
+
+
+def test_a_nul_byte_in_the_header_line_is_a_binary_file() -> None:
+    assert error(b"no\x00me;valor\r\nAna;1\r\n").code == "unsupported_file_type"
 
 
 def test_a_cell_starting_with_equals_is_just_text() -> None:

@@ -66,7 +66,8 @@ def test_twilio_other_events(message: dict[str, object], expected: object) -> No
 
 
 @pytest.mark.parametrize(
-    "raw", ["not json", "[1, 2]", '{"event": "media"}', '{"event": "start", "start": {}}']
+    "raw",
+    ["not json", "[1, 2]", '{"event": "media"}', '{"event": "start", "start": {}}', "[" * 100_000],
 )
 def test_twilio_malformed_frames_raise_a_protocol_error(raw: str) -> None:
     with pytest.raises(tw.TwilioProtocolError):
@@ -203,7 +204,9 @@ def test_server_events_are_typed(event: dict[str, object], expected: object) -> 
     assert rt.parse(json.dumps(event)) == expected
 
 
-@pytest.mark.parametrize("raw", ["{", '{"no": "type"}', '{"type": "response.output_audio.delta"}'])
+@pytest.mark.parametrize(
+    "raw", ["{", '{"no": "type"}', '{"type": "response.output_audio.delta"}', '{"a":' * 100_000]
+)
 def test_malformed_server_events_raise_a_protocol_error(raw: str) -> None:
     with pytest.raises(rt.RealtimeProtocolError):
         rt.parse(raw)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Response, status
 
-from functions.api.deps import Admin, Supervisor, Viewer
+from functions.api.deps import Admin, AuthenticateFirst, Supervisor, Viewer
 from functions.api.pagination import paged
 from functions.api.schemas import (
     CampaignAction,
@@ -18,7 +18,7 @@ from shared.domain.models import CampaignStatus
 from shared.engine import campaigns as campaign_rules
 from shared.engine import stats
 
-router = APIRouter(prefix="/api/voice/campaigns", tags=["campaigns"])
+router = APIRouter(prefix="/api/voice/campaigns", tags=["campaigns"], route_class=AuthenticateFirst)
 
 
 @router.get("", response_model=list[CampaignPublic])

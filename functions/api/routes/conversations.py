@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Response
 
-from functions.api.deps import Supervisor, Viewer
+from functions.api.deps import AuthenticateFirst, Supervisor, Viewer
 from functions.api.pagination import paged
 from functions.api.schemas import ConversationDetail, ConversationPublic, MessagePublic
 from shared.domain.models import ConversationSource, ConversationStatus
 from shared.engine import handoff, inbox
 
-router = APIRouter(prefix="/api/voice/conversations", tags=["conversations"])
+router = APIRouter(prefix="/api/voice/conversations", tags=["conversations"], route_class=AuthenticateFirst)
 
 
 @router.get("", response_model=list[ConversationPublic])

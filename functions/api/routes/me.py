@@ -8,10 +8,10 @@ from typing import Literal, cast
 from fastapi import APIRouter
 
 from functions.api.auth import Role
-from functions.api.deps import Viewer
+from functions.api.deps import AuthenticateFirst, Viewer
 from functions.api.schemas import Camel
 
-router = APIRouter(prefix="/api", tags=["me"])
+router = APIRouter(prefix="/api", tags=["me"], route_class=AuthenticateFirst)
 
 RoleName = Literal["viewer", "supervisor", "admin"]
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from functions.api.deps import Viewer
+from functions.api.deps import AuthenticateFirst, Viewer
 from functions.api.schemas import ChannelShare, MetricsPublic
 from shared.adapters import queues
 from shared.engine import stats
 
-router = APIRouter(tags=["metrics"])
+router = APIRouter(tags=["metrics"], route_class=AuthenticateFirst)
 
 QUEUES = ("scheduler", "whatsapp", "dialer", "post_call", "inbound", "promise_monitor")
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Response, status
 
-from functions.api.deps import Supervisor, Viewer
+from functions.api.deps import AuthenticateFirst, Supervisor, Viewer
 from functions.api.pagination import paged
 from functions.api.schemas import OptOutCreate, OptOutPublic
 from shared.domain.masking import mask_document, mask_phone
 from shared.domain.models import OptOut
 from shared.engine import optouts as optout_rules
 
-router = APIRouter(prefix="/api/voice/optouts", tags=["optouts"])
+router = APIRouter(prefix="/api/voice/optouts", tags=["optouts"], route_class=AuthenticateFirst)
 
 
 def _public(optout: OptOut) -> OptOutPublic:

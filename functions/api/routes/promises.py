@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Response
 
-from functions.api.deps import Supervisor, Viewer
+from functions.api.deps import AuthenticateFirst, Supervisor, Viewer
 from functions.api.pagination import paged
 from functions.api.schemas import PromisePublic, PromiseUpdate
 from shared.domain.models import PromiseStatus
 from shared.engine import promises as promise_rules
 
-router = APIRouter(prefix="/api/voice/promises", tags=["promises"])
+router = APIRouter(prefix="/api/voice/promises", tags=["promises"], route_class=AuthenticateFirst)
 
 
 @router.get("", response_model=list[PromisePublic])

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, Response, UploadFile, status
 from fastapi.responses import StreamingResponse
 
-from functions.api.deps import Admin, SettingsDep, Supervisor, Viewer
+from functions.api.deps import Admin, AuthenticateFirst, SettingsDep, Supervisor, Viewer
 from functions.api.pagination import paged
 from functions.api.schemas import (
     ImportJobPublic,
@@ -25,7 +25,7 @@ from shared.engine import targets
 from shared.imports import ingest
 from shared.imports.spreadsheets import SpreadsheetError
 
-router = APIRouter(prefix="/api/voice", tags=["targets"])
+router = APIRouter(prefix="/api/voice", tags=["targets"], route_class=AuthenticateFirst)
 
 UPLOAD_URL_SECONDS = 900
 

@@ -1,10 +1,13 @@
 """`POST /api/whatsapp/webhook`: Evolution API's webhook (SPEC §3).
 
 Authenticated by EVOLUTION_WEBHOOK_TOKEN, as `Authorization: Bearer <token>` or the envelope's
-`apikey` (constant-time comparisons); anything else is 401. With no token configured nothing can be
+`apikey` (constant-time comparisons); anything else is 401. The body is never parsed for a stranger:
+the header is checked before the body is read, and the `apikey` is found in the raw bytes (at most
+`MAX_BODY_BYTES` of them, else 413) before any JSON parsing. With no token configured nothing can be
 authenticated: 500 with a detail naming the variable (a deployment fault, not the caller's; the
-secret itself is never echoed). Malformed JSON is 400 and an envelope that does not match the contract
-422, each with a precise detail, never a 5xx.
+secret itself is never echoed). Malformed or absurdly nested JSON is 400 and an envelope that does
+not match the contract 422, each with a precise detail, never a 5xx. What is queued is bounded
+(`shared.core.jobs.InboundMessage`): a 1 MB text or push name is cut, never a failed enqueue.
 
 `messages.upsert` from a customer → `shared.engine.inbound.enqueue` (FIFO, one group per chat); our own
 messages (`fromMe`), groups, broadcasts and numbers we cannot reply to are acknowledged and ignored.
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, HTTPException, Request, status
@@ -31,6 +35,12 @@ from shared.domain.phones import InvalidPhone, phone_from_jid
 from shared.engine import inbound
 
 M = TypeVar("M", bound=BaseModel)
+
+# Evolution's envelopes are a few KB; base64 media (when enabled) and long texts stay far below.
+MAX_BODY_BYTES = 2 * 1024 * 1024
+# `"apikey": "<token>"` as Evolution writes it (tokens are plain ASCII, never JSON-escaped).
+_APIKEY = re.compile(rb'"apikey"\s*:\s*"([^"\\]{1,512})"')
+_APIKEYS_TRIED = 4
 
 router = APIRouter(prefix="/api/whatsapp", tags=["whatsapp"])
 
@@ -100,31 +110,52 @@ async def evolution_webhook(request: Request, settings: SettingsDep) -> WebhookA
             status.HTTP_500_INTERNAL_SERVER_ERROR,
             detail="the webhook is not configured: EVOLUTION_WEBHOOK_TOKEN is missing",
         )
-    raw = await request.body()
-    try:
-        payload: Any = json.loads(raw)
-        problem = None
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-        payload, problem = None, f"malformed JSON body: {exc}"
-    if not _authenticated(request, payload, token):
+    by_header = _bearer_matches(request, token)
+    raw = await _bounded_body(request)
+    if not (by_header or _apikey_matches(raw, token)):
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             detail="missing or invalid webhook token (Authorization: Bearer or the body's apikey)",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    if problem is not None:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=problem)
+    try:
+        payload: Any = json.loads(raw)
+    except RecursionError:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="JSON body nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=f"malformed JSON body: {exc}") from None
     envelope = _parse(Envelope, payload)
     return await run_in_threadpool(_dispatch, envelope)
 
 
-def _authenticated(request: Request, payload: Any, token: str) -> bool:
-    expected = token.encode()
+def _bearer_matches(request: Request, token: str) -> bool:
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), expected):
-        return True
-    apikey = payload.get("apikey") if isinstance(payload, dict) else None
-    return isinstance(apikey, str) and hmac.compare_digest(apikey.encode(), expected)
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+def _apikey_matches(raw: bytes, token: str) -> bool:
+    """Whether the raw body carries the token as an `apikey`, found without parsing the JSON."""
+    expected = token.encode()
+    found = (match.group(1) for match in _APIKEY.finditer(raw))
+    return any(
+        hmac.compare_digest(given, expected) for _, given in zip(range(_APIKEYS_TRIED), found, strict=False)
+    )
+
+
+async def _bounded_body(request: Request) -> bytes:
+    """The body, refused with 413 as soon as it is known to exceed `MAX_BODY_BYTES`."""
+    declared = request.headers.get("content-length", "")
+    too_large = HTTPException(
+        status.HTTP_413_CONTENT_TOO_LARGE, detail=f"the body is over {MAX_BODY_BYTES:,} bytes"
+    )
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise too_large
+    return bytes(body)
 
 
 def _dispatch(envelope: Envelope) -> WebhookAck:
