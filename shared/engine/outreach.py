@@ -56,19 +56,17 @@ from shared.core import clock
 from shared.core.config import get_settings
 from shared.core.jobs import CallStatusEvent, OutreachJob
 from shared.core.observability import logger, metrics
-from shared.data import TransitionConflict, conversations, messages
+from shared.data import TransitionConflict, messages
 from shared.data import campaigns as campaigns_data
 from shared.data import targets as targets_data
 from shared.data.idempotency import idempotency_table_name
+from shared.domain.channels import channel_label
 from shared.domain.documents import DocumentKind, InvalidDocument, document_kind, format_document
 from shared.domain.errors import ConfigError, Conflict, InvalidInput, NotFound, ServiceUnavailable
-from shared.domain.ids import new_id
 from shared.domain.models import (
     Campaign,
     CampaignStatus,
     Channel,
-    Conversation,
-    ConversationSource,
     DeliveryStatus,
     Outcome,
     Sender,
@@ -76,15 +74,14 @@ from shared.domain.models import (
     TargetState,
 )
 from shared.engine import guards, postcall, stats, sweep
+from shared.engine.conversations import open_conversation
 from shared.engine.stats import Milestone
 
 # A send keeps its idempotency record long enough for any redelivery or redrive from the DLQ to meet
 # it; past that, the target's own state still refuses a second send.
 IDEMPOTENCY_SECONDS: Final = 3 * 24 * 3600
 CLAIMED_STATE: Final = {Channel.WHATSAPP: TargetState.CONTACTED, Channel.VOICE: TargetState.CALLING}
-ASSISTANT: Final = "cobranca"
 GOODBYE: Final = "Olá! No momento não conseguimos continuar esta ligação. Obrigado pela atenção e até logo."
-_CHANNEL_LABELS: Final = {Channel.WHATSAPP: "WhatsApp", Channel.VOICE: "voz"}
 _TARGET_ID: Final = re.compile(r"[0-9A-Za-z]{1,64}")
 
 
@@ -253,7 +250,7 @@ def _claimed_unrecorded(target: Target, job: OutreachJob) -> bool:
 
 def sending_marker(channel: Channel, attempt: int) -> str:
     """`outcomeDetails` of a claimed target while its send is in flight."""
-    return f"Envio por {_CHANNEL_LABELS[channel]} em andamento (tentativa {attempt})"
+    return f"Envio por {channel_label(channel)} em andamento (tentativa {attempt})"
 
 
 def _claim(target: Target, job: OutreachJob) -> Target:
@@ -290,7 +287,7 @@ def _undo_claim(claimed: Target, before: Target) -> None:
 
 def _record_delivery_unknown(target: Target, channel: Channel) -> None:
     details = (
-        f"Entrega desconhecida: o envio por {_CHANNEL_LABELS[channel]} pode ter ocorrido sem ser "
+        f"Entrega desconhecida: o envio por {channel_label(channel)} pode ter ocorrido sem ser "
         "registrado; não foi repetido"
     )
     if channel is Channel.VOICE:
@@ -347,7 +344,7 @@ def first_message(target: Target) -> str:
 
 
 def _record_whatsapp(target: Target, text: str, sent: SentMessage) -> None:
-    conversation = _open_conversation(target)
+    conversation = open_conversation(Channel.WHATSAPP, target.phone, target=target)
     messages.record(
         conversation.id,
         Sender.ASSISTANT,
@@ -356,52 +353,8 @@ def _record_whatsapp(target: Target, text: str, sent: SentMessage) -> None:
         delivery_status=DeliveryStatus.PENDING,
         is_from_campaign=True,
     )
-    targets_data.update(
-        target.id, conversation_id=conversation.id, outcome_details="Mensagem inicial enviada por WhatsApp"
-    )
+    targets_data.update(target.id, outcome_details="Mensagem inicial enviada por WhatsApp")
     _count_contact(target, Channel.WHATSAPP)
-
-
-def _open_conversation(target: Target) -> Conversation:
-    """The chat's conversation, created for this campaign or reused (pointed at this target)."""
-    now = clock.now()
-    chat_id = f"whatsapp_{target.phone}"
-    existing = conversations.by_chat_id(chat_id)
-    if existing is None:
-        try:
-            return conversations.create(
-                Conversation(
-                    id=new_id(),
-                    chat_id=chat_id,
-                    phone=target.phone,
-                    source=ConversationSource.WHATSAPP_CAMPAIGN,
-                    assigned_assistant=ASSISTANT,
-                    client_name=target.client_name,
-                    document=target.document,
-                    target_id=target.id,
-                    campaign_id=target.campaign_id,
-                    last_activity_at=now,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-        except Conflict as exc:
-            if exc.code != "chat_taken":
-                raise
-            existing = conversations.by_chat_id(chat_id)
-            if existing is None:
-                raise
-    changes: dict[str, Any] = {
-        "target_id": target.id,
-        "campaign_id": target.campaign_id,
-        "document": target.document,
-        "client_name": target.client_name,
-        "assigned_assistant": ASSISTANT,
-        "last_activity_at": now,
-    }
-    if existing.document != target.document:
-        changes["identity_confirmed"] = False  # another debtor: identity is confirmed again
-    return conversations.update(existing.id, **changes)
 
 
 def _not_on_whatsapp(claimed: Target, campaign: Campaign) -> Result:
@@ -412,7 +365,7 @@ def _not_on_whatsapp(claimed: Target, campaign: Campaign) -> Result:
             [TargetState.CONTACTED],
             following,
             outcome=Outcome.NOT_ON_WHATSAPP,
-            outcome_details=f"Número sem WhatsApp; próximo canal: {_CHANNEL_LABELS[following]}",
+            outcome_details=f"Número sem WhatsApp; próximo canal: {channel_label(following)}",
             channel_attempts=0,
         )
     else:

@@ -20,7 +20,15 @@ from shared.data import targets as targets_data
 from shared.domain.documents import normalize_document
 from shared.domain.errors import ConfigError, Conflict, InvalidInput, ServiceUnavailable
 from shared.domain.ids import new_id
-from shared.domain.models import Outcome, PaymentMethod, Promise, PromiseStatus, Target, TargetState
+from shared.domain.models import (
+    OPEN_TARGET_STATES,
+    Outcome,
+    PaymentMethod,
+    Promise,
+    PromiseStatus,
+    Target,
+    TargetState,
+)
 from shared.domain.promise_rules import (
     monitor_check_at,
     validate_promise,
@@ -33,12 +41,6 @@ from shared.engine.stats import Milestone
 # --------------------------------------------------------------------------------------------------
 
 SETTLED_FROM: Final = (PromiseStatus.PENDING,)
-_OPEN_TARGET_STATES: Final = (
-    TargetState.PENDING,
-    TargetState.SCHEDULED,
-    TargetState.CALLING,
-    TargetState.CONTACTED,
-)
 
 
 def settle(promise: Promise, status: PromiseStatus, *, details: str) -> Promise:
@@ -79,7 +81,7 @@ def _apply_to_target(target_id: str, status: PromiseStatus, details: str, now: d
         if status is PromiseStatus.FULFILLED:
             targets_data.transition(
                 target_id,
-                _OPEN_TARGET_STATES,
+                OPEN_TARGET_STATES,
                 TargetState.COMPLETED,
                 outcome=Outcome.PAID,
                 outcome_details=details,
@@ -214,7 +216,7 @@ def _protect_target(target: Target, promise: Promise) -> None:
     try:
         targets_data.transition(
             target.id,
-            _OPEN_TARGET_STATES,
+            OPEN_TARGET_STATES,
             TargetState.CONTACTED,
             outcome=Outcome.PROMISE_MADE,
             outcome_details=f"Promessa registrada até {promise.due_date:%d/%m/%Y}",

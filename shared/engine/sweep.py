@@ -49,9 +49,9 @@ from shared.data import campaigns as campaigns_data
 from shared.data import ratelimit as pointers
 from shared.data import targets as targets_data
 from shared.data.pagination import MAX_PAGE_SIZE
-from shared.domain.errors import InvalidInput, NotFound
+from shared.domain.errors import NotFound
 from shared.domain.models import Campaign, CampaignStatus, Channel, Target, TargetState
-from shared.domain.phones import parse_phone
+from shared.domain.phones import is_mobile
 from shared.engine import guards, postcall, routing
 
 TICK_SECONDS: Final = 300  # the EventBridge cron fires every 5 minutes in business hours
@@ -161,7 +161,7 @@ def channel_for(target: Target, campaign: Campaign) -> Channel | None:
         channel = target.channel
     else:
         channel = routing.first_channel(campaign)
-    if channel is Channel.WHATSAPP and not _is_mobile(target.phone):
+    if channel is Channel.WHATSAPP and not is_mobile(target.phone):
         return postcall.next_allowed_channel(campaign, channel, target.phone)
     return channel
 
@@ -272,13 +272,6 @@ def _finish(target: Target, verdict: guards.Finish, report: SweepReport) -> None
         report.lost_races += 1
         return
     report.completed[target.id] = verdict.reason.value
-
-
-def _is_mobile(phone: str) -> bool:
-    try:
-        return parse_phone(phone).is_mobile
-    except InvalidInput:
-        return False
 
 
 def _reschedule(target: Target, at: datetime, report: SweepReport) -> None:
