@@ -15,7 +15,8 @@
    unknown" instead of sending: at most once, as a collection message must be.
 
 What the send's answer leads to:
-- WhatsApp accepted → the conversation (`whatsapp_<phone>`, created or reused) and the message record;
+- WhatsApp accepted → the conversation (`shared.engine.conversations.open_conversation`) and the
+  message record;
   target `contacted`; outreach counted, milestone CONTACTED.
 - not on WhatsApp → outcome `not_on_whatsapp`, then the campaign's next allowed channel (scheduled and
   dispatched at once) or `completed`.
@@ -25,17 +26,17 @@ What the send's answer leads to:
   (`shared.engine.postcall.conclude_attempt`: later retry, next channel, or completed).
 - call placed → target `calling` with the CallSid; Twilio's status callbacks take it from there.
 
-Also here: the first message's text, the TwiML a call gets when answered, and the hand-off of Twilio
-status callbacks to the post-call queue.
+One ladder (`_send`) turns both providers' errors into these outcomes. The first message's text is
+in `shared.engine.outreach_texts`; the TwiML a call gets when answered and the hand-off of Twilio's
+status callbacks to the post-call queue in `shared.engine.calls`.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.idempotency import (
@@ -45,24 +46,19 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
-from twilio.twiml.voice_response import VoiceResponse
 
-from shared.adapters import clients, queues, ratelimit, stream_tokens
+from shared.adapters import clients, ratelimit
 from shared.adapters.aws import client as aws_client
-from shared.adapters.evolution import EvolutionRejected, NotOnWhatsApp, SentMessage
-from shared.adapters.twilio_voice import CallRejected, connect_stream_twiml
+from shared.adapters.evolution import NotOnWhatsApp, SentMessage
 from shared.core import clock
-from shared.core.config import get_settings
-from shared.core.jobs import CallStatusEvent, OutreachJob
+from shared.core.jobs import OutreachJob
 from shared.core.observability import logger, metrics
 from shared.data import TransitionConflict, messages
 from shared.data import campaigns as campaigns_data
 from shared.data import targets as targets_data
 from shared.data.idempotency import idempotency_table_name
 from shared.domain.channels import channel_label
-from shared.domain.documents import DocumentKind, InvalidDocument, document_kind, format_document
-from shared.domain.errors import ConfigError, Conflict, InvalidInput, NotFound, ServiceUnavailable
+from shared.domain.errors import ConfigError, Conflict, InvalidInput, NotFound, Refused, ServiceUnavailable
 from shared.domain.models import (
     Campaign,
     CampaignStatus,
@@ -75,14 +71,16 @@ from shared.domain.models import (
 )
 from shared.engine import guards, postcall, stats, sweep
 from shared.engine.conversations import open_conversation
+from shared.engine.outreach_texts import first_message
 from shared.engine.stats import Milestone
 
 # A send keeps its idempotency record long enough for any redelivery or redrive from the DLQ to meet
 # it; past that, the target's own state still refuses a second send.
 IDEMPOTENCY_SECONDS: Final = 3 * 24 * 3600
 CLAIMED_STATE: Final = {Channel.WHATSAPP: TargetState.CONTACTED, Channel.VOICE: TargetState.CALLING}
-GOODBYE: Final = "Olá! No momento não conseguimos continuar esta ligação. Obrigado pela atenção e até logo."
-_TARGET_ID: Final = re.compile(r"[0-9A-Za-z]{1,64}")
+CLAIMED_CHANNEL: Final = {state: channel for channel, state in CLAIMED_STATE.items()}
+_REFUSED: Final = {Channel.WHATSAPP: "WhatsApp recusou a mensagem", Channel.VOICE: "Twilio recusou a chamada"}
+_Sent = TypeVar("_Sent")
 
 
 class Result(StrEnum):
@@ -227,7 +225,7 @@ def _send_once(
         raise
     if job.channel is Channel.WHATSAPP:
         return _send_whatsapp(claimed, target, campaign).value
-    return _place_call(claimed, target).value
+    return _place_call(claimed, target, campaign).value
 
 
 def _is_current(target: Target, job: OutreachJob) -> bool:
@@ -301,46 +299,45 @@ def _record_delivery_unknown(target: Target, channel: Channel) -> None:
     logger.warning("delivery unknown: not sent again", target_id=target.id, channel=channel.value)
 
 
-# --- WhatsApp -------------------------------------------------------------------------------------------
+# --- The provider's answer ------------------------------------------------------------------------------
 
 
-def _send_whatsapp(claimed: Target, before: Target, campaign: Campaign) -> Result:
-    text = first_message(claimed)
+def _send(claimed: Target, before: Target, campaign: Campaign, send: Callable[[], _Sent]) -> _Sent | Result:
+    """The provider's answer to `send`, or what its error leads to — one ladder for both channels:
+
+    - unavailable (429, 5xx, timeout) or misconfigured → the claim undone and the error raised: SQS
+      retries the job, then dead-letters it;
+    - refused for good (`Refused`) → outcome `failed`, concluded like a failed call (later retry,
+      next channel, or completed);
+    - not on WhatsApp → the campaign's next channel (`_not_on_whatsapp`).
+    """
     try:
-        sent = clients.whatsapp().send_text(claimed.phone, text)
+        return send()
     except NotOnWhatsApp:
         return _not_on_whatsapp(claimed, campaign)
-    except EvolutionRejected as exc:
+    except Refused as exc:
         postcall.conclude_attempt(
             claimed,
             Outcome.FAILED,
-            details=f"WhatsApp recusou a mensagem ({exc.message})",
-            from_states=(TargetState.CONTACTED,),
+            details=f"{_REFUSED[CLAIMED_CHANNEL[claimed.state]]} ({exc.message})",
+            from_states=(claimed.state,),
         )
         return Result.FAILED
     except (ServiceUnavailable, ConfigError):  # not sent: the job is retried, then dead-lettered
         _undo_claim(claimed, before)
         raise
+
+
+# --- WhatsApp -------------------------------------------------------------------------------------------
+
+
+def _send_whatsapp(claimed: Target, before: Target, campaign: Campaign) -> Result:
+    text = first_message(claimed)
+    sent = _send(claimed, before, campaign, lambda: clients.whatsapp().send_text(claimed.phone, text))
+    if isinstance(sent, Result):
+        return sent
     _record_whatsapp(claimed, text, sent)
     return Result.SENT
-
-
-def first_message(target: Target) -> str:
-    """The campaign's first WhatsApp message (CDC art. 42-A): names the creditor and, in general
-    terms, the reason; no amount or invoice before the person confirms the document; how to stop."""
-    settings = get_settings()
-    creditor = settings.company_name
-    if settings.company_cnpj:
-        creditor += f" (CNPJ {_written_cnpj(settings.company_cnpj)})"
-    document = "CPF" if _is_cpf(target.document) else "CNPJ"
-    return (
-        f"Olá! 👋 Aqui é a {settings.assistant_name}, assistente virtual da {creditor}.\n\n"
-        "Estou entrando em contato para tratar de um assunto financeiro da sua conta conosco. "
-        f"Falo com {target.client_name}?\n\n"
-        f"Para sua segurança, só passo os detalhes depois que você confirmar o {document} do titular. "
-        "Estou aqui para ajudar a encontrar a melhor forma de resolver, no seu tempo. 💙\n\n"
-        "Se preferir não receber mais nossas mensagens, é só responder PARAR."
-    )
 
 
 def _record_whatsapp(target: Target, text: str, sent: SentMessage) -> None:
@@ -384,73 +381,13 @@ def _not_on_whatsapp(claimed: Target, campaign: Campaign) -> Result:
 # --- Voice ----------------------------------------------------------------------------------------------
 
 
-def _place_call(claimed: Target, before: Target) -> Result:
-    try:
-        call_sid = clients.voice().place_call(claimed.id, claimed.phone)
-    except CallRejected as exc:
-        postcall.conclude_attempt(
-            claimed,
-            Outcome.FAILED,
-            details=f"Twilio recusou a chamada ({exc.message})",
-            from_states=(TargetState.CALLING,),
-        )
-        return Result.FAILED
-    except (ServiceUnavailable, ConfigError):  # not dialled: the job is retried, then dead-lettered
-        _undo_claim(claimed, before)
-        raise
+def _place_call(claimed: Target, before: Target, campaign: Campaign) -> Result:
+    call_sid = _send(claimed, before, campaign, lambda: clients.voice().place_call(claimed.id, claimed.phone))
+    if isinstance(call_sid, Result):
+        return call_sid
     targets_data.update(claimed.id, call_sid=call_sid, outcome_details="Chamada iniciada")
     _count_contact(claimed, Channel.VOICE)
     return Result.CALLED
-
-
-def call_twiml(target_id: str, call_sid: str | None) -> str:
-    """What Twilio plays when the customer answers: our Media Stream (the voice bridge) with the
-    target id, the CallSid and a short-lived token the bridge verifies; a short goodbye in Portuguese
-    for an unknown target or a deployment without a bridge — never an error."""
-    settings = get_settings()
-    target = _find_target(target_id)
-    if target is None:
-        logger.warning("TwiML asked for an unknown target", target_id=target_id[:64], call_sid=call_sid)
-        return goodbye_twiml()
-    if not settings.voice_bridge_ws_url:
-        logger.error("VOICE_BRIDGE_WS_URL is not set: the call cannot be connected", target_id=target.id)
-        return goodbye_twiml()
-    if settings.twilio_auth_token is None:
-        logger.error("TWILIO_AUTH_TOKEN is not set: no stream token can be signed", target_id=target.id)
-        return goodbye_twiml()
-    secret = settings.twilio_auth_token.get_secret_value()
-    sid = call_sid or ""
-    parameters = {"targetId": target.id, "callSid": sid, "token": stream_tokens.sign(target.id, sid, secret)}
-    return connect_stream_twiml(settings.voice_bridge_ws_url, parameters)
-
-
-def goodbye_twiml() -> str:
-    """`<Say language="pt-BR">…</Say><Hangup/>`."""
-    response = VoiceResponse()
-    response.say(GOODBYE, language="pt-BR")
-    response.hangup()
-    return str(response)
-
-
-def enqueue_call_status(params: Mapping[str, str]) -> CallStatusEvent:
-    """Put a (signature-checked) Twilio status callback on the post-call queue; `InvalidInput` for a
-    form that is not one."""
-    try:
-        event = CallStatusEvent.model_validate(dict(params))
-    except ValidationError as exc:
-        fields = ", ".join(str(error["loc"][0]) for error in exc.errors())
-        raise InvalidInput(f"not a Twilio call status callback (bad or missing: {fields})") from None
-    queues.send("post_call", event.model_dump(by_alias=True, exclude_none=True, mode="json"))
-    return event
-
-
-def _find_target(target_id: str) -> Target | None:
-    if not _TARGET_ID.fullmatch(target_id):
-        return None
-    try:
-        return targets_data.get(target_id)
-    except NotFound:
-        return None
 
 
 # --- shared -----------------------------------------------------------------------------------------
@@ -461,17 +398,3 @@ def _count_contact(target: Target, channel: Channel) -> None:
     stats.record_milestone(target.id, target.campaign_id, Milestone.CONTACTED)
     metrics.add_metric(name=f"Outreach_{channel.value}", unit=MetricUnit.Count, value=1)
     logger.info("outreach sent", target_id=target.id, campaign_id=target.campaign_id, channel=channel.value)
-
-
-def _is_cpf(document: str) -> bool:
-    try:
-        return document_kind(document) is DocumentKind.CPF
-    except InvalidDocument:
-        return True
-
-
-def _written_cnpj(value: str) -> str:
-    try:
-        return format_document(value)
-    except InvalidDocument:
-        return value.strip()
