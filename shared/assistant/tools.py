@@ -383,7 +383,8 @@ def transfer_to_human(ctx: ToolContext, args: ReasonArgs) -> dict[str, Any]:
 
 
 def payment_code(ctx: ToolContext, args: PixArgs) -> dict[str, Any]:
-    """The CRM's pix_copia_cola / linha_digitavel of the invoices; else a static Pix BR Code."""
+    """The CRM's way to pay each invoice (pix_copia_cola, else linha_digitavel, else its payment link;
+    the link beside a code when there is both); else a static Pix BR Code."""
     document = authorize(ctx, args.cpf_cnpj)
     invoices = _open_debt(ctx, document).collectible(ctx.today())
     if args.numero_fatura:
@@ -392,7 +393,7 @@ def payment_code(ctx: ToolContext, args: PixArgs) -> dict[str, Any]:
             raise ToolError("invoice_not_found", numero=args.numero_fatura)
     else:
         chosen = list(invoices)
-    if all(inv.pix_copia_cola or inv.linha_digitavel for inv in chosen):
+    if all(inv.pix_copia_cola or inv.linha_digitavel or inv.link for inv in chosen):
         return {"codigos": [_crm_code(inv) for inv in chosen]}
     total = sum((inv.amount for inv in chosen), Decimal("0.00"))
     reference = chosen[0].number if len(chosen) == 1 else None
@@ -400,13 +401,16 @@ def payment_code(ctx: ToolContext, args: PixArgs) -> dict[str, Any]:
 
 
 def _crm_code(invoice: Invoice) -> dict[str, Any]:
-    kind = "pix_copia_cola" if invoice.pix_copia_cola else "linha_digitavel"
-    return {
-        "fatura": invoice.number,
-        "valor": texts.brl(invoice.amount),
-        "tipo": kind,
-        "codigo": invoice.pix_copia_cola or invoice.linha_digitavel,
-    }
+    code: dict[str, Any] = {"fatura": invoice.number, "valor": texts.brl(invoice.amount)}
+    if invoice.pix_copia_cola:
+        code |= {"tipo": "pix_copia_cola", "codigo": invoice.pix_copia_cola}
+    elif invoice.linha_digitavel:
+        code |= {"tipo": "linha_digitavel", "codigo": invoice.linha_digitavel}
+    else:
+        return code | {"tipo": "link", "codigo": invoice.link}
+    if invoice.link:
+        code["link"] = invoice.link
+    return code
 
 
 def _static_pix(amount: Decimal, reference: str | None) -> dict[str, Any]:
@@ -495,7 +499,8 @@ _TOOL_LIST: list[Tool[Any]] = [
     Tool(
         "gerar_pagamento_pix",
         "Gera o código de pagamento (Pix copia e cola ou linha digitável) das faturas em aberto do "
-        "titular, ou de uma fatura específica.",
+        "titular, ou de uma fatura específica, com o link de pagamento da fatura quando houver "
+        "(campo link; tipo link quando só há o link).",
         _object(
             cpf_cnpj=_DOCUMENT_ARG,
             numero_fatura=_string("Número da fatura, ou null para todas as faturas em aberto", nullable=True),
