@@ -69,7 +69,7 @@ from shared.domain.models import (
     Target,
     TargetState,
 )
-from shared.engine import guards, postcall, stats, sweep
+from shared.engine import guards, postcall, routing, stats, sweep
 from shared.engine.conversations import open_conversation
 from shared.engine.outreach_texts import first_message
 from shared.engine.stats import Milestone
@@ -355,7 +355,7 @@ def _record_whatsapp(target: Target, text: str, sent: SentMessage) -> None:
 
 
 def _not_on_whatsapp(claimed: Target, campaign: Campaign) -> Result:
-    following = postcall.next_allowed_channel(campaign, Channel.WHATSAPP, claimed.phone)
+    following = routing.next_allowed_channel(campaign, Channel.WHATSAPP, claimed.phone)
     if following is not None and campaign.status is CampaignStatus.ACTIVE:
         sweep.schedule(
             claimed,

@@ -43,8 +43,8 @@ from shared.data import campaigns as campaigns_data
 from shared.data import targets as targets_data
 from shared.domain.channels import channel_label
 from shared.domain.errors import Conflict, DomainError, ServiceUnavailable
-from shared.domain.models import Campaign, Channel, Outcome, Target, TargetState
-from shared.domain.phones import is_mobile, timezone_for_phone
+from shared.domain.models import Outcome, Target, TargetState
+from shared.domain.phones import timezone_for_phone
 from shared.engine import routing, stats
 from shared.engine.stats import Milestone
 
@@ -146,21 +146,6 @@ def backoff(concluded_attempts: int) -> timedelta:
     if concluded_attempts < 1:
         raise ValueError("at least one attempt was concluded")
     return RETRY_BACKOFF[min(concluded_attempts, len(RETRY_BACKOFF)) - 1]
-
-
-def next_allowed_channel(campaign: Campaign, current: Channel, phone: str) -> Channel | None:
-    """The channel after `current` in `fallbackOrder` that the campaign allows and the phone can use
-    (WhatsApp needs a mobile); None when there is none."""
-    candidate = routing.next_channel(campaign, current)
-    while candidate is not None:
-        if candidate in campaign.allowed_methods and _phone_can_use(phone, candidate):
-            return candidate
-        candidate = routing.next_channel(campaign, candidate)
-    return None
-
-
-def _phone_can_use(phone: str, channel: Channel) -> bool:
-    return channel is not Channel.WHATSAPP or is_mobile(phone)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -309,7 +294,7 @@ def conclude_attempt(
             "outcome_details": f"{label} — nova tentativa por {channel_label(channel)} "
             f"a partir de {local:%d/%m %H:%M} ({concluded}/{campaign.max_attempts_per_channel})",
         }
-    elif (following := next_allowed_channel(campaign, channel, target.phone)) is not None:
+    elif (following := routing.next_allowed_channel(campaign, channel, target.phone)) is not None:
         action, to_state = Action.NEXT_CHANNEL, TargetState.PENDING
         changes = common | {
             "channel": following,

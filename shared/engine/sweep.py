@@ -49,10 +49,10 @@ from shared.data import campaigns as campaigns_data
 from shared.data import ratelimit as pointers
 from shared.data import targets as targets_data
 from shared.data.pagination import MAX_PAGE_SIZE
+from shared.domain.channels import can_reach
 from shared.domain.errors import NotFound
 from shared.domain.models import Campaign, CampaignStatus, Channel, Target, TargetState
-from shared.domain.phones import is_mobile
-from shared.engine import guards, postcall, routing
+from shared.engine import guards, routing
 
 TICK_SECONDS: Final = 300  # the EventBridge cron fires every 5 minutes in business hours
 PAGE_SIZE: Final = 100
@@ -161,8 +161,8 @@ def channel_for(target: Target, campaign: Campaign) -> Channel | None:
         channel = target.channel
     else:
         channel = routing.first_channel(campaign)
-    if channel is Channel.WHATSAPP and not is_mobile(target.phone):
-        return postcall.next_allowed_channel(campaign, channel, target.phone)
+    if not can_reach(channel, target.phone):
+        return routing.next_allowed_channel(campaign, channel, target.phone)
     return channel
 
 
