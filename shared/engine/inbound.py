@@ -10,8 +10,8 @@ is idempotent on the message id after that.
 
 A turn (`handle`):
 
-1. The conversation of the chat (`whatsapp_<E.164>`, tolerant of the ninth digit), created with source
-   `inbound` when the customer wrote first.
+1. The conversation of the chat (`shared.engine.conversations.open_conversation`: `whatsapp_<E.164>`,
+   tolerant of the ninth digit), created with source `inbound` when the customer wrote first.
 2. The customer's message is stored once (its Evolution id is the key): a redelivered job whose
    message is stored *and answered* does nothing; one stored but unanswered (the reply failed) is
    answered now, without storing the message again.

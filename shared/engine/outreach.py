@@ -78,7 +78,7 @@ from shared.engine.stats import Milestone
 # it; past that, the target's own state still refuses a second send.
 IDEMPOTENCY_SECONDS: Final = 3 * 24 * 3600
 CLAIMED_STATE: Final = {Channel.WHATSAPP: TargetState.CONTACTED, Channel.VOICE: TargetState.CALLING}
-CLAIMED_CHANNEL: Final = {state: channel for channel, state in CLAIMED_STATE.items()}
+_CLAIMED_CHANNEL: Final = {state: channel for channel, state in CLAIMED_STATE.items()}
 _REFUSED: Final = {Channel.WHATSAPP: "WhatsApp recusou a mensagem", Channel.VOICE: "Twilio recusou a chamada"}
 _Sent = TypeVar("_Sent")
 
@@ -319,7 +319,7 @@ def _send(claimed: Target, before: Target, campaign: Campaign, send: Callable[[]
         postcall.conclude_attempt(
             claimed,
             Outcome.FAILED,
-            details=f"{_REFUSED[CLAIMED_CHANNEL[claimed.state]]} ({exc.message})",
+            details=f"{_REFUSED[_CLAIMED_CHANNEL[claimed.state]]} ({exc.message})",
             from_states=(claimed.state,),
         )
         return Result.FAILED
