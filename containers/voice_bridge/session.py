@@ -48,10 +48,11 @@ from shared.core.config import get_settings
 from shared.core.observability import logger
 from shared.data import conversations, messages
 from shared.data import targets as targets_data
-from shared.domain.errors import Conflict, DomainError, NotFound
+from shared.domain.errors import DomainError, NotFound
 from shared.domain.ids import new_id
-from shared.domain.models import Channel, Conversation, ConversationSource, Message, Sender, Target
+from shared.domain.models import Channel, Conversation, Message, Sender, Target
 from shared.domain.phones import timezone_for_phone
+from shared.engine.conversations import open_conversation
 
 ACTIVE_RESPONSE = "conversation_already_has_active_response"
 INTERRUPTED_SUFFIX = " […]"  # an assistant sentence the caller cut off
@@ -156,7 +157,9 @@ class CallSession:
         try:
             start = await self._handshake()
             target = await asyncio.to_thread(self._load_target, start)
-            conversation = await asyncio.to_thread(self._open_conversation, target, start.call_sid)
+            conversation = await asyncio.to_thread(
+                open_conversation, Channel.VOICE, target.phone, target=target, call_sid=start.call_sid
+            )
         except Rejected as exc:
             logger.warning("media stream rejected", reason=str(exc), call_sid=self.call_sid)
             self.reason = EndReason.REJECTED
@@ -210,36 +213,6 @@ class CallSession:
             return targets_data.get(start.custom_parameters["targetId"])
         except NotFound:
             raise Rejected("unknown target") from None
-
-    def _open_conversation(self, target: Target, call_sid: str) -> Conversation:
-        chat_id = f"voice_{call_sid}"
-        conversation = conversations.by_chat_id(chat_id)
-        if conversation is None:
-            now = clock.now()
-            try:
-                conversation = conversations.create(
-                    Conversation(
-                        id=new_id(),
-                        chat_id=chat_id,
-                        phone=target.phone,
-                        source=ConversationSource.VOICE_CAMPAIGN,
-                        client_name=target.client_name,
-                        document=target.document,
-                        target_id=target.id,
-                        campaign_id=target.campaign_id,
-                        call_sid=call_sid,
-                        last_activity_at=now,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
-            except Conflict:  # the same stream reconnected a moment ago
-                conversation = conversations.by_chat_id(chat_id)
-                if conversation is None:
-                    raise
-        if target.conversation_id != conversation.id:
-            targets_data.update(target.id, conversation_id=conversation.id)
-        return conversation
 
     async def _serve(self, target: Target, conversation: Conversation) -> None:
         earlier = await asyncio.to_thread(messages.list_for, conversation.id)

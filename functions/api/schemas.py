@@ -18,6 +18,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from shared.domain.chat_ids import phone_of_chat_id, whatsapp_chat_id
 from shared.domain.masking import mask_document, mask_phone
 from shared.domain.models import (
     CampaignStatus,
@@ -296,8 +297,8 @@ class ConversationPublic(Camel):
     def of(cls, conversation: Any) -> ConversationPublic:
         data = conversation.model_dump()
         data["chat_id"] = (
-            "whatsapp_" + mask_phone(conversation.phone)
-            if conversation.chat_id.startswith("whatsapp_")
+            whatsapp_chat_id(mask_phone(conversation.phone))
+            if phone_of_chat_id(conversation.chat_id) is not None
             else conversation.chat_id
         )
         data["client_document"] = mask_document(conversation.document) if conversation.document else None

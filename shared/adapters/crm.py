@@ -16,8 +16,7 @@ import httpx
 
 from shared.core.config import CrmConfig
 from shared.domain.errors import ServiceUnavailable
-
-TIME_BAR_YEARS = 5  # CDC: debts older than five years are never collected
+from shared.domain.time_bar import is_time_barred
 
 
 class CrmUnavailable(ServiceUnavailable):
@@ -36,7 +35,8 @@ class Invoice:
     contract_id: str | None = None  # the ISP contract the invoice bills (ERPs; trust unlock is per contract)
 
     def is_time_barred(self, today: date) -> bool:
-        return self.due_date < _years_before(today, TIME_BAR_YEARS)
+        """Whether the invoice is too old to collect on `today` (`shared.domain.time_bar`)."""
+        return is_time_barred(self.due_date, today)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,10 +127,3 @@ def _decimal(value: Any) -> Decimal:
     if not amount.is_finite():
         raise ValueError(f"not an amount: {value!r}")
     return amount.quantize(Decimal("0.01"))
-
-
-def _years_before(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - years, day=28)

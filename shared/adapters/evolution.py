@@ -12,7 +12,7 @@ from typing import Any, Protocol
 import httpx
 
 from shared.core.config import EvolutionConfig
-from shared.domain.errors import DomainError, ServiceUnavailable
+from shared.domain.errors import DomainError, Refused, ServiceUnavailable
 
 
 class NotOnWhatsApp(DomainError):
@@ -23,7 +23,7 @@ class EvolutionUnavailable(ServiceUnavailable):
     code = "evolution_unavailable"
 
 
-class EvolutionRejected(DomainError):
+class EvolutionRejected(Refused):
     """A 4xx other than not-on-WhatsApp: our request or credentials are wrong; retrying won't help."""
 
     code = "evolution_rejected"

@@ -11,7 +11,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import Connect, VoiceResponse
 
 from shared.core.config import TwilioConfig
-from shared.domain.errors import ConfigError, DomainError, ServiceUnavailable
+from shared.domain.errors import ConfigError, DomainError, Refused, ServiceUnavailable
 
 STATUS_CALLBACK_EVENTS = ["initiated", "ringing", "answered", "completed"]
 TWIML_PATH = "/api/voice/twiml/{target_id}"
@@ -22,7 +22,7 @@ class TwilioUnavailable(ServiceUnavailable):
     code = "twilio_unavailable"
 
 
-class CallRejected(DomainError):
+class CallRejected(Refused):
     """Twilio refused the call for a reason retrying will not fix (invalid number, blocked...)."""
 
     code = "call_rejected"
@@ -125,6 +125,14 @@ def connect_stream_twiml(stream_url: str, parameters: Mapping[str, str]) -> str:
     for name, value in parameters.items():
         stream.parameter(name=name, value=value)
     response.append(connect)
+    return str(response)
+
+
+def say_and_hang_up_twiml(text: str) -> str:
+    """`<Response><Say language="pt-BR">text</Say><Hangup/></Response>`."""
+    response = VoiceResponse()
+    response.say(text, language="pt-BR")
+    response.hangup()
     return str(response)
 
 

@@ -3,16 +3,12 @@ identity, and linking an inbound conversation to the customer's target."""
 
 from __future__ import annotations
 
-from typing import Final
-
 from shared.core.observability import logger
 from shared.data import conversations
 from shared.data import targets as targets_data
 from shared.domain.errors import Conflict
-from shared.domain.models import Conversation, Outcome, Target, TargetState
+from shared.domain.models import OPEN_TARGET_STATES, Conversation, Outcome, Target, TargetState
 from shared.engine import optouts
-
-_OPEN_STATES: Final = (TargetState.PENDING, TargetState.SCHEDULED, TargetState.CALLING, TargetState.CONTACTED)
 
 
 def opt_out_conversation(
@@ -25,7 +21,7 @@ def opt_out_conversation(
         try:
             targets_data.transition(
                 target.id,
-                _OPEN_STATES,
+                OPEN_TARGET_STATES,
                 TargetState.COMPLETED,
                 outcome=Outcome.OPTED_OUT,
                 outcome_details="cliente pediu para não receber mais mensagens",
@@ -46,7 +42,7 @@ def adopt_document(conversation: Conversation, document: str) -> tuple[Conversat
     """An inbound conversation without a target takes the document its customer typed: the
     conversation gets it, and the customer's target (an open one first, the newest) if there is one."""
     candidates = targets_data.by_document(document)
-    open_ones = [t for t in candidates if t.state is not TargetState.COMPLETED]
+    open_ones = [t for t in candidates if t.state in OPEN_TARGET_STATES]
     pool = open_ones or candidates
     target = pool[-1] if pool else None
     changes: dict[str, object] = {"document": document, "identity_confirmed": True}

@@ -151,7 +151,7 @@ def _payment_code(ctx: ToolContext) -> str:
         return texts.NOTHING_OPEN if outcome.error == "nothing_open" else PIX_UNAVAILABLE
     codes: list[dict[str, Any]] = outcome.data["codigos"]
     return "\n\n".join(
-        texts.payment_code(code["tipo"], code["codigo"], parse_money(code["valor"]), code.get("link_boleto"))
+        texts.payment_code(code["tipo"], code["codigo"], parse_money(code["valor"]), code.get("link"))
         for code in codes
     )
 

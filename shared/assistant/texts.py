@@ -329,10 +329,13 @@ def hardship(latest: date) -> str:
 
 
 def payment_code(kind: str, code: str, amount: Decimal | None, link: str | None = None) -> str:
-    """A Pix copia-e-cola or a boleto's linha digitável, for the customer to copy (and the boleto's
-    PDF link when the ERP has one)."""
+    """A Pix copia-e-cola, a boleto's linha digitável or the invoice's payment link (`kind` "link"),
+    for the customer to copy; the payment link after a code when the billing system has one."""
     value = f" de {brl(amount)}" if amount is not None else ""
-    pdf = f"\nBoleto em PDF: {link}" if link else ""
+    if kind == "link":
+        return f"Aqui está o link para pagar a fatura{value}:\n{code}"
     if kind == "linha_digitavel":
-        return f"Aqui está a linha digitável do boleto{value}:\n{code}{pdf}"
-    return f"Aqui está o código Pix copia e cola{value}:\n{code}{pdf}"
+        text = f"Aqui está a linha digitável do boleto{value}:\n{code}"
+    else:
+        text = f"Aqui está o código Pix copia e cola{value}:\n{code}"
+    return f"{text}\nSe preferir, pague pelo link: {link}" if link else text

@@ -412,7 +412,7 @@ def payment_code(ctx: ToolContext, args: PixArgs) -> dict[str, Any]:
     without: list[Invoice] = []
     for invoice in chosen:
         means = _erp_means(ctx, document, invoice)
-        if means is not None and (means.pix_copia_cola or means.linha_digitavel):
+        if means is not None and (means.pix_copia_cola or means.linha_digitavel or means.pdf_link):
             codes.append(_erp_code(invoice, means))
         else:
             without.append(invoice)
@@ -439,18 +439,19 @@ def _erp_means(ctx: ToolContext, document: str, invoice: Invoice) -> PaymentMean
 
 
 def _erp_code(invoice: Invoice, means: PaymentMeans) -> dict[str, Any]:
-    kind = "pix_copia_cola" if means.pix_copia_cola else "linha_digitavel"
-    code: dict[str, Any] = {
-        "fatura": invoice.number,
-        "valor": texts.brl(invoice.amount),
-        "tipo": kind,
-        "codigo": means.pix_copia_cola or means.linha_digitavel,
-        "source": "erp",
-    }
-    if means.pix_copia_cola and means.linha_digitavel:
-        code["linha_digitavel"] = means.linha_digitavel
+    """The invoice's code to copy (Pix, else the boleto line, else only its payment link, `tipo`
+    "link"), with the payment link beside a code when there is both."""
+    code: dict[str, Any] = {"fatura": invoice.number, "valor": texts.brl(invoice.amount), "source": "erp"}
+    if means.pix_copia_cola:
+        code |= {"tipo": "pix_copia_cola", "codigo": means.pix_copia_cola}
+        if means.linha_digitavel:
+            code["linha_digitavel"] = means.linha_digitavel
+    elif means.linha_digitavel:
+        code |= {"tipo": "linha_digitavel", "codigo": means.linha_digitavel}
+    else:
+        return code | {"tipo": "link", "codigo": means.pdf_link}
     if means.pdf_link:
-        code["link_boleto"] = means.pdf_link
+        code["link"] = means.pdf_link
     return code
 
 
@@ -547,10 +548,10 @@ _TOOL_LIST: list[Tool[Any]] = [
     ),
     Tool(
         "gerar_pagamento_pix",
-        "Gera o código de pagamento (Pix copia e cola ou linha digitável, e o link do boleto) das "
-        'faturas em aberto do titular, ou de uma fatura específica. source "erp": código do próprio '
-        'provedor, a baixa é automática; source "static": Pix genérico da empresa, a baixa pode levar '
-        "até 3 dias úteis.",
+        "Gera o código de pagamento (Pix copia e cola ou linha digitável) das faturas em aberto do "
+        "titular, ou de uma fatura específica, com o link de pagamento da fatura quando houver (campo "
+        'link; tipo link quando só há o link). source "erp": código do próprio provedor, a baixa é '
+        'automática; source "static": Pix genérico da empresa, a baixa pode levar até 3 dias úteis.',
         _object(
             cpf_cnpj=_DOCUMENT_ARG,
             numero_fatura=_string("Número da fatura, ou null para todas as faturas em aberto", nullable=True),

@@ -1,1 +1,1 @@
-"""Pure domain rules: documents, phones, money, holidays, the contact policy, Pix, promise rules, cases (invoice rows folded per customer), masking, ids, models, errors. No I/O."""
+"""Pure domain rules: documents, phones, chat ids, channels, money, holidays, the contact policy, the time bar, Pix, promise rules, cases (invoice rows folded per customer), masking, ids, models, errors. No I/O."""

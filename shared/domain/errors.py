@@ -38,5 +38,12 @@ class ServiceUnavailable(DomainError):
     code = "service_unavailable"
 
 
+class Refused(DomainError):
+    """An outside service (Evolution, Twilio) refused the request for good: sending it again would
+    be refused again."""
+
+    code = "refused"
+
+
 class ConfigError(DomainError):
     code = "config_error"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
@@ -34,6 +35,16 @@ class TargetState(StrEnum):
     CALLING = "calling"
     CONTACTED = "contacted"
     COMPLETED = "completed"
+
+
+# Every state but `completed`: the target may still be contacted, so an opt-out, a payment or a
+# promise's end may still conclude or reopen it.
+OPEN_TARGET_STATES: Final = (
+    TargetState.PENDING,
+    TargetState.SCHEDULED,
+    TargetState.CALLING,
+    TargetState.CONTACTED,
+)
 
 
 class Outcome(StrEnum):

@@ -149,6 +149,15 @@ def normalize_phone(raw: str) -> str:
     return _parse(raw)[0]
 
 
+def is_mobile(raw: str) -> bool:
+    """Whether a written number is a Brazilian mobile (WhatsApp needs one); False for a landline and
+    for anything that is not a valid number."""
+    try:
+        return _parse(raw)[3]
+    except InvalidInput:  # InvalidPhone, or an area code no state has
+        return False
+
+
 def is_valid_ddd(ddd: str) -> bool:
     """Whether `ddd` is one of Brazil's 67 area codes."""
     return ddd in DDD_STATES
@@ -202,27 +211,6 @@ def phones_match(a: str, b: str) -> bool:
         return _parse(a)[0] == _parse(b)[0]
     except InvalidPhone:
         return False
-
-
-def phone_from_jid(remote_jid: str) -> str:
-    """The canonical number of a WhatsApp user JID (`553198296801@s.whatsapp.net` → `5531998296801`).
-
-    Raises `InvalidPhone` for groups (`@g.us`), broadcasts, privacy ids (`@lid`) and garbage.
-    """
-    if not isinstance(remote_jid, str):
-        raise InvalidPhone(f"WhatsApp JID must be text, got {type(remote_jid).__name__}")
-    user, at, server = remote_jid.strip().partition("@")
-    if at and server not in ("s.whatsapp.net", "c.us"):
-        if server == "g.us":
-            raise InvalidPhone("group chats (@g.us) have no phone number")
-        if server == "lid":
-            raise InvalidPhone("WhatsApp LID addresses (@lid) do not carry the phone number")
-        raise InvalidPhone("not a WhatsApp user address (expected @s.whatsapp.net)")
-    user = user.partition(":")[0]  # multi-device JIDs: "5511999998888:12@s.whatsapp.net"
-    if not (user.isdigit() and user.isascii()):
-        raise InvalidPhone("WhatsApp JID does not start with the phone digits")
-    # JIDs always carry the country code, so the number is read as international.
-    return _from_international(user)[0]
 
 
 # --- Parsing internals ---

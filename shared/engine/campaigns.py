@@ -209,11 +209,6 @@ def delete(campaign_id: str) -> None:
     campaigns.delete(campaign_id)
 
 
-def channel_sequence(campaign: Campaign) -> list[Channel]:
-    """The channels tried, in order."""
-    return list(campaign.fallback_order)
-
-
 def _kick_scheduler(campaign_id: str) -> None:
     """Start scheduling now rather than at the next cron tick; the tick is the safety net."""
     if not get_settings().scheduler_queue_url:

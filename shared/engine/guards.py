@@ -41,6 +41,7 @@ from shared.data import promises as promises_data
 from shared.data import targets as targets_data
 from shared.domain.contact_policy import ContactWindow, FrequencyCap, WindowNeverOpens
 from shared.domain.models import Campaign, CampaignStatus, Channel, Outcome, Promise, Target, TargetState
+from shared.domain.time_bar import TIME_BAR_YEARS
 from shared.engine import optouts
 
 CRM_RETRY: Final = timedelta(minutes=30)
@@ -171,7 +172,7 @@ def decide(facts: Facts) -> Verdict:
             SkipReason.TIME_BARRED,
             TargetState.COMPLETED,
             Outcome.FAILED,
-            f"Só há faturas prescritas (mais de 5 anos), que não são cobradas ({checked})",
+            f"Só há faturas prescritas (mais de {TIME_BAR_YEARS} anos), que não são cobradas ({checked})",
         )
     if facts.active_promise is not None:
         return Finish(

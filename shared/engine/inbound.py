@@ -10,8 +10,8 @@ is idempotent on the message id after that.
 
 A turn (`handle`):
 
-1. The conversation of the chat (`whatsapp_<E.164>`, tolerant of the ninth digit), created with source
-   `inbound` when the customer wrote first.
+1. The conversation of the chat (`shared.engine.conversations.open_conversation`: `whatsapp_<E.164>`,
+   tolerant of the ninth digit), created with source `inbound` when the customer wrote first.
 2. The customer's message is stored once (its Evolution id is the key): a redelivered job whose
    message is stored *and answered* does nothing; one stored but unanswered (the reply failed) is
    answered now, without storing the message again.
@@ -37,19 +37,19 @@ from shared.core.jobs import InboundMessage
 from shared.core.observability import logger
 from shared.data import conversations, dedupe, messages
 from shared.data import targets as targets_data
-from shared.domain.errors import Conflict, NotFound
-from shared.domain.ids import new_id
+from shared.domain.chat_ids import jid_number
+from shared.domain.errors import NotFound
 from shared.domain.models import (
     Channel,
     Conversation,
-    ConversationSource,
     DeliveryStatus,
     Message,
     Sender,
     Target,
 )
-from shared.domain.phones import normalize_phone, timezone_for_phone, whatsapp_candidates
+from shared.domain.phones import normalize_phone, timezone_for_phone
 from shared.engine import handoff, stats
+from shared.engine.conversations import open_conversation
 
 INBOUND_QUEUE = "inbound"
 DEDUPE_TTL_SECONDS = 3 * 24 * 3600  # Evolution's retries of one webhook span minutes, not days
@@ -87,15 +87,10 @@ def record_receipt(external_id: str, status: DeliveryStatus) -> Message | None:
     return messages.set_delivery_status(external_id, status)
 
 
-def chat_id_for(phone: str) -> str:
-    """The chat id of a WhatsApp number (canonical E.164 digits)."""
-    return f"whatsapp_{phone}"
-
-
 def handle(job: InboundMessage) -> TurnResult:
     """Process one inbound message end to end (see the module docstring)."""
     phone = normalize_phone(job.phone)
-    conversation = find_or_open_conversation(phone, job.push_name)
+    conversation = open_conversation(Channel.WHATSAPP, phone, client_name=job.push_name)
     stored = messages.by_external_id(job.message_id)
     if stored is not None and _answered(conversation, stored):
         logger.info("inbound message already answered", conversation_id=conversation.id)
@@ -130,34 +125,6 @@ def handle(job: InboundMessage) -> TurnResult:
     )
     reply = respond(ctx, history)
     return _reply(ctx.conversation, job, reply.text, reply.source)
-
-
-def find_or_open_conversation(phone: str, push_name: str | None) -> Conversation:
-    """The chat's conversation (any form WhatsApp knows the number by), or a new inbound one."""
-    for candidate in whatsapp_candidates(phone):
-        found = conversations.by_chat_id(chat_id_for(candidate))
-        if found is not None:
-            return found
-    now = clock.now()
-    conversation = Conversation(
-        id=new_id(),
-        chat_id=chat_id_for(phone),
-        phone=phone,
-        source=ConversationSource.INBOUND,
-        client_name=push_name or None,
-        last_activity_at=now,
-        created_at=now,
-        updated_at=now,
-    )
-    try:
-        created = conversations.create(conversation)
-    except Conflict:  # another worker opened it a moment ago
-        existing = conversations.by_chat_id(conversation.chat_id)
-        if existing is None:
-            raise
-        return existing
-    logger.info("inbound conversation opened", conversation_id=created.id)
-    return created
 
 
 def _answered(conversation: Conversation, stored: Message) -> bool:
@@ -196,8 +163,7 @@ def _no_reply(conversation: Conversation, reason: str) -> TurnResult:
 
 def _reply_number(job: InboundMessage, conversation: Conversation) -> str:
     """Answer the WhatsApp account that wrote (its JID's number, which may lack the ninth digit)."""
-    user = job.remote_jid.split("@", 1)[0]
-    return user if user.isdigit() else conversation.phone
+    return jid_number(job.remote_jid) or conversation.phone
 
 
 def _target_of(conversation: Conversation) -> Target | None:

@@ -15,7 +15,8 @@
    unknown" instead of sending: at most once, as a collection message must be.
 
 What the send's answer leads to:
-- WhatsApp accepted → the conversation (`whatsapp_<phone>`, created or reused) and the message record;
+- WhatsApp accepted → the conversation (`shared.engine.conversations.open_conversation`) and the
+  message record;
   target `contacted`; outreach counted, milestone CONTACTED.
 - not on WhatsApp → outcome `not_on_whatsapp`, then the campaign's next allowed channel (scheduled and
   dispatched at once) or `completed`.
@@ -25,17 +26,17 @@ What the send's answer leads to:
   (`shared.engine.postcall.conclude_attempt`: later retry, next channel, or completed).
 - call placed → target `calling` with the CallSid; Twilio's status callbacks take it from there.
 
-Also here: the first message's text, the TwiML a call gets when answered, and the hand-off of Twilio
-status callbacks to the post-call queue.
+One ladder (`_send`) turns both providers' errors into these outcomes. The first message's text is
+in `shared.engine.outreach_texts`; the TwiML a call gets when answered and the hand-off of Twilio's
+status callbacks to the post-call queue in `shared.engine.calls`.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.idempotency import (
@@ -45,47 +46,41 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
-from twilio.twiml.voice_response import VoiceResponse
 
-from shared.adapters import clients, queues, stream_tokens
+from shared.adapters import clients
 from shared.adapters.aws import client as aws_client
-from shared.adapters.evolution import EvolutionRejected, NotOnWhatsApp, SentMessage
-from shared.adapters.twilio_voice import CallRejected, connect_stream_twiml
+from shared.adapters.evolution import NotOnWhatsApp, SentMessage
 from shared.core import clock
-from shared.core.config import get_settings
-from shared.core.jobs import CallStatusEvent, OutreachJob
+from shared.core.jobs import OutreachJob
 from shared.core.observability import logger, metrics
-from shared.data import TransitionConflict, conversations, messages
+from shared.data import TransitionConflict, messages
 from shared.data import campaigns as campaigns_data
 from shared.data import targets as targets_data
 from shared.data.idempotency import idempotency_table_name
-from shared.domain.documents import DocumentKind, InvalidDocument, document_kind, format_document
-from shared.domain.errors import ConfigError, Conflict, InvalidInput, NotFound, ServiceUnavailable
-from shared.domain.ids import new_id
+from shared.domain.channels import channel_label
+from shared.domain.errors import ConfigError, Conflict, InvalidInput, NotFound, Refused, ServiceUnavailable
 from shared.domain.models import (
     Campaign,
     CampaignStatus,
     Channel,
-    Conversation,
-    ConversationSource,
     DeliveryStatus,
     Outcome,
     Sender,
     Target,
     TargetState,
 )
-from shared.engine import guards, postcall, ratelimit, stats, sweep
+from shared.engine import guards, postcall, ratelimit, routing, stats, sweep
+from shared.engine.conversations import open_conversation
+from shared.engine.outreach_texts import first_message
 from shared.engine.stats import Milestone
 
 # A send keeps its idempotency record long enough for any redelivery or redrive from the DLQ to meet
 # it; past that, the target's own state still refuses a second send.
 IDEMPOTENCY_SECONDS: Final = 3 * 24 * 3600
 CLAIMED_STATE: Final = {Channel.WHATSAPP: TargetState.CONTACTED, Channel.VOICE: TargetState.CALLING}
-ASSISTANT: Final = "cobranca"
-GOODBYE: Final = "Olá! No momento não conseguimos continuar esta ligação. Obrigado pela atenção e até logo."
-_CHANNEL_LABELS: Final = {Channel.WHATSAPP: "WhatsApp", Channel.VOICE: "voz"}
-_TARGET_ID: Final = re.compile(r"[0-9A-Za-z]{1,64}")
+_CLAIMED_CHANNEL: Final = {state: channel for channel, state in CLAIMED_STATE.items()}
+_REFUSED: Final = {Channel.WHATSAPP: "WhatsApp recusou a mensagem", Channel.VOICE: "Twilio recusou a chamada"}
+_Sent = TypeVar("_Sent")
 
 
 class Result(StrEnum):
@@ -230,7 +225,7 @@ def _send_once(
         raise
     if job.channel is Channel.WHATSAPP:
         return _send_whatsapp(claimed, target, campaign).value
-    return _place_call(claimed, target).value
+    return _place_call(claimed, target, campaign).value
 
 
 def _is_current(target: Target, job: OutreachJob) -> bool:
@@ -253,7 +248,7 @@ def _claimed_unrecorded(target: Target, job: OutreachJob) -> bool:
 
 def sending_marker(channel: Channel, attempt: int) -> str:
     """`outcomeDetails` of a claimed target while its send is in flight."""
-    return f"Envio por {_CHANNEL_LABELS[channel]} em andamento (tentativa {attempt})"
+    return f"Envio por {channel_label(channel)} em andamento (tentativa {attempt})"
 
 
 def _claim(target: Target, job: OutreachJob) -> Target:
@@ -290,7 +285,7 @@ def _undo_claim(claimed: Target, before: Target) -> None:
 
 def _record_delivery_unknown(target: Target, channel: Channel) -> None:
     details = (
-        f"Entrega desconhecida: o envio por {_CHANNEL_LABELS[channel]} pode ter ocorrido sem ser "
+        f"Entrega desconhecida: o envio por {channel_label(channel)} pode ter ocorrido sem ser "
         "registrado; não foi repetido"
     )
     if channel is Channel.VOICE:
@@ -304,50 +299,49 @@ def _record_delivery_unknown(target: Target, channel: Channel) -> None:
     logger.warning("delivery unknown: not sent again", target_id=target.id, channel=channel.value)
 
 
-# --- WhatsApp -------------------------------------------------------------------------------------------
+# --- The provider's answer ------------------------------------------------------------------------------
 
 
-def _send_whatsapp(claimed: Target, before: Target, campaign: Campaign) -> Result:
-    text = first_message(claimed)
+def _send(claimed: Target, before: Target, campaign: Campaign, send: Callable[[], _Sent]) -> _Sent | Result:
+    """The provider's answer to `send`, or what its error leads to — one ladder for both channels:
+
+    - unavailable (429, 5xx, timeout) or misconfigured → the claim undone and the error raised: SQS
+      retries the job, then dead-letters it;
+    - refused for good (`Refused`) → outcome `failed`, concluded like a failed call (later retry,
+      next channel, or completed);
+    - not on WhatsApp → the campaign's next channel (`_not_on_whatsapp`).
+    """
     try:
-        sent = clients.whatsapp().send_text(claimed.phone, text)
+        return send()
     except NotOnWhatsApp:
         return _not_on_whatsapp(claimed, campaign)
-    except EvolutionRejected as exc:
+    except Refused as exc:
         postcall.conclude_attempt(
             claimed,
             Outcome.FAILED,
-            details=f"WhatsApp recusou a mensagem ({exc.message})",
-            from_states=(TargetState.CONTACTED,),
+            details=f"{_REFUSED[_CLAIMED_CHANNEL[claimed.state]]} ({exc.message})",
+            from_states=(claimed.state,),
         )
         return Result.FAILED
     except (ServiceUnavailable, ConfigError):  # not sent: the job is retried, then dead-lettered
         _undo_claim(claimed, before)
         raise
+
+
+# --- WhatsApp -------------------------------------------------------------------------------------------
+
+
+def _send_whatsapp(claimed: Target, before: Target, campaign: Campaign) -> Result:
+    text = first_message(claimed)
+    sent = _send(claimed, before, campaign, lambda: clients.whatsapp().send_text(claimed.phone, text))
+    if isinstance(sent, Result):
+        return sent
     _record_whatsapp(claimed, text, sent)
     return Result.SENT
 
 
-def first_message(target: Target) -> str:
-    """The campaign's first WhatsApp message (CDC art. 42-A): names the creditor and, in general
-    terms, the reason; no amount or invoice before the person confirms the document; how to stop."""
-    settings = get_settings()
-    creditor = settings.company_name
-    if settings.company_cnpj:
-        creditor += f" (CNPJ {_written_cnpj(settings.company_cnpj)})"
-    document = "CPF" if _is_cpf(target.document) else "CNPJ"
-    return (
-        f"Olá! 👋 Aqui é a {settings.assistant_name}, assistente virtual da {creditor}.\n\n"
-        "Estou entrando em contato para tratar de um assunto financeiro da sua conta conosco. "
-        f"Falo com {target.client_name}?\n\n"
-        f"Para sua segurança, só passo os detalhes depois que você confirmar o {document} do titular. "
-        "Estou aqui para ajudar a encontrar a melhor forma de resolver, no seu tempo. 💙\n\n"
-        "Se preferir não receber mais nossas mensagens, é só responder PARAR."
-    )
-
-
 def _record_whatsapp(target: Target, text: str, sent: SentMessage) -> None:
-    conversation = _open_conversation(target)
+    conversation = open_conversation(Channel.WHATSAPP, target.phone, target=target)
     messages.record(
         conversation.id,
         Sender.ASSISTANT,
@@ -356,63 +350,19 @@ def _record_whatsapp(target: Target, text: str, sent: SentMessage) -> None:
         delivery_status=DeliveryStatus.PENDING,
         is_from_campaign=True,
     )
-    targets_data.record_contact(
-        target.id, conversation_id=conversation.id, outcome_details="Mensagem inicial enviada por WhatsApp"
-    )
+    targets_data.record_contact(target.id, outcome_details="Mensagem inicial enviada por WhatsApp")
     _count_contact(target, Channel.WHATSAPP)
 
 
-def _open_conversation(target: Target) -> Conversation:
-    """The chat's conversation, created for this campaign or reused (pointed at this target)."""
-    now = clock.now()
-    chat_id = f"whatsapp_{target.phone}"
-    existing = conversations.by_chat_id(chat_id)
-    if existing is None:
-        try:
-            return conversations.create(
-                Conversation(
-                    id=new_id(),
-                    chat_id=chat_id,
-                    phone=target.phone,
-                    source=ConversationSource.WHATSAPP_CAMPAIGN,
-                    assigned_assistant=ASSISTANT,
-                    client_name=target.client_name,
-                    document=target.document,
-                    target_id=target.id,
-                    campaign_id=target.campaign_id,
-                    last_activity_at=now,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-        except Conflict as exc:
-            if exc.code != "chat_taken":
-                raise
-            existing = conversations.by_chat_id(chat_id)
-            if existing is None:
-                raise
-    changes: dict[str, Any] = {
-        "target_id": target.id,
-        "campaign_id": target.campaign_id,
-        "document": target.document,
-        "client_name": target.client_name,
-        "assigned_assistant": ASSISTANT,
-        "last_activity_at": now,
-    }
-    if existing.document != target.document:
-        changes["identity_confirmed"] = False  # another debtor: identity is confirmed again
-    return conversations.update(existing.id, **changes)
-
-
 def _not_on_whatsapp(claimed: Target, campaign: Campaign) -> Result:
-    following = postcall.next_allowed_channel(campaign, Channel.WHATSAPP, claimed.phone)
+    following = routing.next_allowed_channel(campaign, Channel.WHATSAPP, claimed.phone)
     if following is not None and campaign.status is CampaignStatus.ACTIVE:
         sweep.schedule(
             claimed,
             [TargetState.CONTACTED],
             following,
             outcome=Outcome.NOT_ON_WHATSAPP,
-            outcome_details=f"Número sem WhatsApp; próximo canal: {_CHANNEL_LABELS[following]}",
+            outcome_details=f"Número sem WhatsApp; próximo canal: {channel_label(following)}",
             channel_attempts=0,
         )
     else:
@@ -431,73 +381,13 @@ def _not_on_whatsapp(claimed: Target, campaign: Campaign) -> Result:
 # --- Voice ----------------------------------------------------------------------------------------------
 
 
-def _place_call(claimed: Target, before: Target) -> Result:
-    try:
-        call_sid = clients.voice().place_call(claimed.id, claimed.phone)
-    except CallRejected as exc:
-        postcall.conclude_attempt(
-            claimed,
-            Outcome.FAILED,
-            details=f"Twilio recusou a chamada ({exc.message})",
-            from_states=(TargetState.CALLING,),
-        )
-        return Result.FAILED
-    except (ServiceUnavailable, ConfigError):  # not dialled: the job is retried, then dead-lettered
-        _undo_claim(claimed, before)
-        raise
+def _place_call(claimed: Target, before: Target, campaign: Campaign) -> Result:
+    call_sid = _send(claimed, before, campaign, lambda: clients.voice().place_call(claimed.id, claimed.phone))
+    if isinstance(call_sid, Result):
+        return call_sid
     targets_data.record_contact(claimed.id, call_sid=call_sid, outcome_details="Chamada iniciada")
     _count_contact(claimed, Channel.VOICE)
     return Result.CALLED
-
-
-def call_twiml(target_id: str, call_sid: str | None) -> str:
-    """What Twilio plays when the customer answers: our Media Stream (the voice bridge) with the
-    target id, the CallSid and a short-lived token the bridge verifies; a short goodbye in Portuguese
-    for an unknown target or a deployment without a bridge — never an error."""
-    settings = get_settings()
-    target = _find_target(target_id)
-    if target is None:
-        logger.warning("TwiML asked for an unknown target", target_id=target_id[:64], call_sid=call_sid)
-        return goodbye_twiml()
-    if not settings.voice_bridge_ws_url:
-        logger.error("VOICE_BRIDGE_WS_URL is not set: the call cannot be connected", target_id=target.id)
-        return goodbye_twiml()
-    if settings.twilio_auth_token is None:
-        logger.error("TWILIO_AUTH_TOKEN is not set: no stream token can be signed", target_id=target.id)
-        return goodbye_twiml()
-    secret = settings.twilio_auth_token.get_secret_value()
-    sid = call_sid or ""
-    parameters = {"targetId": target.id, "callSid": sid, "token": stream_tokens.sign(target.id, sid, secret)}
-    return connect_stream_twiml(settings.voice_bridge_ws_url, parameters)
-
-
-def goodbye_twiml() -> str:
-    """`<Say language="pt-BR">…</Say><Hangup/>`."""
-    response = VoiceResponse()
-    response.say(GOODBYE, language="pt-BR")
-    response.hangup()
-    return str(response)
-
-
-def enqueue_call_status(params: Mapping[str, str]) -> CallStatusEvent:
-    """Put a (signature-checked) Twilio status callback on the post-call queue; `InvalidInput` for a
-    form that is not one."""
-    try:
-        event = CallStatusEvent.model_validate(dict(params))
-    except ValidationError as exc:
-        fields = ", ".join(str(error["loc"][0]) for error in exc.errors())
-        raise InvalidInput(f"not a Twilio call status callback (bad or missing: {fields})") from None
-    queues.send("post_call", event.model_dump(by_alias=True, exclude_none=True, mode="json"))
-    return event
-
-
-def _find_target(target_id: str) -> Target | None:
-    if not _TARGET_ID.fullmatch(target_id):
-        return None
-    try:
-        return targets_data.get(target_id)
-    except NotFound:
-        return None
 
 
 # --- shared -----------------------------------------------------------------------------------------
@@ -508,17 +398,3 @@ def _count_contact(target: Target, channel: Channel) -> None:
     stats.record_milestone(target.id, target.campaign_id, Milestone.CONTACTED)
     metrics.add_metric(name=f"Outreach_{channel.value}", unit=MetricUnit.Count, value=1)
     logger.info("outreach sent", target_id=target.id, campaign_id=target.campaign_id, channel=channel.value)
-
-
-def _is_cpf(document: str) -> bool:
-    try:
-        return document_kind(document) is DocumentKind.CPF
-    except InvalidDocument:
-        return True
-
-
-def _written_cnpj(value: str) -> str:
-    try:
-        return format_document(value)
-    except InvalidDocument:
-        return value.strip()

@@ -21,11 +21,10 @@ from shared.core.observability import logger
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
 from shared.domain.errors import Conflict
-from shared.domain.models import Outcome, PromiseStatus, TargetState
+from shared.domain.models import OPEN_TARGET_STATES, Outcome, PromiseStatus, TargetState
 from shared.engine import promises as promise_rules
 
 CLAIM_QUIET_DAYS: Final = 3
-_OPEN_STATES: Final = (TargetState.PENDING, TargetState.SCHEDULED, TargetState.CALLING, TargetState.CONTACTED)
 
 
 class ClaimResult(StrEnum):
@@ -90,7 +89,7 @@ def _settle_as_paid(document: str, target_id: str | None, notes: str | None, now
 
 def _move_target(target_id: str, to_state: TargetState, **changes: Any) -> None:
     try:
-        targets_data.transition(target_id, _OPEN_STATES, to_state, **changes)
+        targets_data.transition(target_id, OPEN_TARGET_STATES, to_state, **changes)
     except Conflict as exc:
         # Already completed (paid, opted out...): the earlier outcome stands.
         logger.info("target left as it is", target_id=target_id, reason=exc.message)

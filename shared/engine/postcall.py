@@ -41,9 +41,10 @@ from shared.core.jobs import CallStatusEvent
 from shared.core.observability import logger, metrics
 from shared.data import campaigns as campaigns_data
 from shared.data import targets as targets_data
-from shared.domain.errors import Conflict, DomainError, InvalidInput, ServiceUnavailable
-from shared.domain.models import Campaign, Channel, Outcome, Target, TargetState
-from shared.domain.phones import parse_phone, timezone_for_phone
+from shared.domain.channels import channel_label
+from shared.domain.errors import Conflict, DomainError, ServiceUnavailable
+from shared.domain.models import Outcome, Target, TargetState
+from shared.domain.phones import timezone_for_phone
 from shared.engine import routing, stats
 from shared.engine.stats import Milestone
 
@@ -85,7 +86,6 @@ _OUTCOME_LABELS: Final = {
     Outcome.FAILED: "Falha na chamada",
     Outcome.NOT_ON_WHATSAPP: "Número sem WhatsApp",
 }
-_CHANNEL_LABELS: Final = {Channel.VOICE: "voz", Channel.WHATSAPP: "WhatsApp"}
 
 
 class UnknownCall(ServiceUnavailable):
@@ -146,26 +146,6 @@ def backoff(concluded_attempts: int) -> timedelta:
     if concluded_attempts < 1:
         raise ValueError("at least one attempt was concluded")
     return RETRY_BACKOFF[min(concluded_attempts, len(RETRY_BACKOFF)) - 1]
-
-
-def next_allowed_channel(campaign: Campaign, current: Channel, phone: str) -> Channel | None:
-    """The channel after `current` in `fallbackOrder` that the campaign allows and the phone can use
-    (WhatsApp needs a mobile); None when there is none."""
-    candidate = routing.next_channel(campaign, current)
-    while candidate is not None:
-        if candidate in campaign.allowed_methods and _phone_can_use(phone, candidate):
-            return candidate
-        candidate = routing.next_channel(campaign, candidate)
-    return None
-
-
-def _phone_can_use(phone: str, channel: Channel) -> bool:
-    if channel is not Channel.WHATSAPP:
-        return True
-    try:
-        return parse_phone(phone).is_mobile
-    except InvalidInput:
-        return False
 
 
 # --------------------------------------------------------------------------------------------------
@@ -311,17 +291,17 @@ def conclude_attempt(
         changes = common | {
             "channel_attempts": concluded,
             "next_attempt_at": retry_at,
-            "outcome_details": f"{label} — nova tentativa por {_CHANNEL_LABELS[channel]} "
+            "outcome_details": f"{label} — nova tentativa por {channel_label(channel)} "
             f"a partir de {local:%d/%m %H:%M} ({concluded}/{campaign.max_attempts_per_channel})",
         }
-    elif (following := next_allowed_channel(campaign, channel, target.phone)) is not None:
+    elif (following := routing.next_allowed_channel(campaign, channel, target.phone)) is not None:
         action, to_state = Action.NEXT_CHANNEL, TargetState.PENDING
         changes = common | {
             "channel": following,
             "channel_attempts": 0,
             "next_attempt_at": now,
-            "outcome_details": f"{label} — {concluded} tentativa(s) por {_CHANNEL_LABELS[channel]}; "
-            f"próximo canal: {_CHANNEL_LABELS[following]}",
+            "outcome_details": f"{label} — {concluded} tentativa(s) por {channel_label(channel)}; "
+            f"próximo canal: {channel_label(following)}",
         }
     else:
         action, to_state = Action.COMPLETED, TargetState.COMPLETED

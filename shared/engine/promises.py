@@ -30,6 +30,7 @@ from shared.domain.errors import (
 )
 from shared.domain.ids import new_id
 from shared.domain.models import (
+    OPEN_TARGET_STATES,
     Outcome,
     PaymentMethod,
     Promise,
@@ -51,12 +52,6 @@ from shared.engine.stats import Milestone
 # --------------------------------------------------------------------------------------------------
 
 SETTLED_FROM: Final = (PromiseStatus.PENDING,)
-_OPEN_TARGET_STATES: Final = (
-    TargetState.PENDING,
-    TargetState.SCHEDULED,
-    TargetState.CALLING,
-    TargetState.CONTACTED,
-)
 
 
 def settle(promise: Promise, status: PromiseStatus, *, details: str) -> Promise:
@@ -111,7 +106,7 @@ def _apply_to_target(target_id: str, status: PromiseStatus, details: str, now: d
         if status is PromiseStatus.FULFILLED:
             targets_data.transition(
                 target_id,
-                _OPEN_TARGET_STATES,
+                OPEN_TARGET_STATES,
                 TargetState.COMPLETED,
                 outcome=Outcome.PAID,
                 outcome_details=details,
@@ -281,7 +276,7 @@ def _protect_target(target: Target, promise: Promise) -> None:
     try:
         targets_data.transition(
             target.id,
-            _OPEN_TARGET_STATES,
+            OPEN_TARGET_STATES,
             TargetState.CONTACTED,
             outcome=Outcome.PROMISE_MADE,
             outcome_details=f"Promessa registrada até {promise.due_date:%d/%m/%Y}",

@@ -47,11 +47,11 @@ from shared.data import TransitionConflict
 from shared.data import campaigns as campaigns_data
 from shared.data import ratelimit as pointers
 from shared.data import targets as targets_data
-from shared.domain.errors import InvalidInput, NotFound
+from shared.domain.channels import can_reach
+from shared.domain.errors import NotFound
 from shared.domain.models import Campaign, CampaignStatus, Channel, Target, TargetState
 from shared.domain.pages import MAX_PAGE_SIZE
-from shared.domain.phones import parse_phone
-from shared.engine import guards, postcall, ratelimit, routing
+from shared.engine import guards, ratelimit, routing
 
 TICK_SECONDS: Final = 300  # the EventBridge cron fires every 5 minutes in business hours
 PAGE_SIZE: Final = 100
@@ -160,8 +160,8 @@ def channel_for(target: Target, campaign: Campaign) -> Channel | None:
         channel = target.channel
     else:
         channel = routing.first_channel(campaign)
-    if channel is Channel.WHATSAPP and not _is_mobile(target.phone):
-        return postcall.next_allowed_channel(campaign, channel, target.phone)
+    if not can_reach(channel, target.phone):
+        return routing.next_allowed_channel(campaign, channel, target.phone)
     return channel
 
 
@@ -271,13 +271,6 @@ def _finish(target: Target, verdict: guards.Finish, report: SweepReport) -> None
         report.lost_races += 1
         return
     report.completed[target.id] = verdict.reason.value
-
-
-def _is_mobile(phone: str) -> bool:
-    try:
-        return parse_phone(phone).is_mobile
-    except InvalidInput:
-        return False
 
 
 def _reschedule(target: Target, at: datetime, report: SweepReport) -> None:

@@ -38,7 +38,7 @@ from shared.data import promises as promises_data
 from shared.data import targets as targets_data
 from shared.domain.errors import Conflict, ServiceUnavailable
 from shared.domain.models import Campaign, Channel, Outcome, Target, TargetState
-from shared.engine import outreach, postcall, sweep
+from shared.engine import calls, postcall, sweep
 from shared.engine.stats import Milestone
 
 # Well past the longest a job can legitimately wait or retry: SQS's 15-minute delay plus five
@@ -118,7 +118,7 @@ def reconcile_calls(calling: list[Target]) -> int:
         params = {"CallSid": target.call_sid, "CallStatus": state.status}
         if state.duration is not None:
             params["CallDuration"] = str(state.duration)
-        outreach.enqueue_call_status(params)
+        calls.enqueue_call_status(params)
         reconciled += 1
     if reconciled:
         metrics.add_metric(name="CallStatusReconciled", unit=MetricUnit.Count, value=reconciled)

@@ -37,6 +37,7 @@ from shared.domain.documents import InvalidDocument, is_valid_cnpj, is_valid_cpf
 from shared.domain.models import ImportRowError
 from shared.domain.money import InvalidAmount, parse_money
 from shared.domain.phones import InvalidPhone, normalize_phone
+from shared.domain.time_bar import TIME_BAR_YEARS, time_bar_cutoff
 from shared.imports.spreadsheets import (
     Cell,
     Row,
@@ -90,8 +91,6 @@ COLUMN_SYNONYMS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
 )  # fmt: skip
 REQUIRED_FIELDS: Final = ("client_name", "phone", "document", "debt_amount")
 
-# Collection is barred 5 years after the due date (Código Civil art. 206 §5º I; CDC art. 43 §5º).
-TIME_BAR_YEARS: Final = 5
 MAX_NAME_LENGTH: Final = 150
 # How many distinct recent rows the parser remembers to name a duplicate's first line (see
 # ImportValidator): about 1 MB, and a billing export lists a customer's invoices together.
@@ -246,7 +245,7 @@ class ImportValidator:
 
     def __init__(self, today: date, columns: ColumnMap) -> None:
         self._labels = columns.labels
-        self._cutoff = _years_before(today, TIME_BAR_YEARS)
+        self._cutoff = time_bar_cutoff(today)
         # duplicate_key → line of its first occurrence, for the rows of the last DUPLICATE_WINDOW to
         # 2 x DUPLICATE_WINDOW distinct keys (two generations): memory stays flat however long the
         # file. A repeat further back is still never stored twice — the customer's case already has
@@ -668,11 +667,3 @@ def _parse_date(cell: Cell) -> date:
             f"due date {text} does not exist (day {int(day)}, month {int(month)}): dates are DD/MM/YYYY",
             cell,
         ) from None
-
-
-def _years_before(day: date, years: int) -> date:
-    """The same calendar day `years` earlier (29 February → 28 February)."""
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:
-        return day.replace(year=day.year - years, day=28)

@@ -11,10 +11,10 @@ from shared.domain.phones import (
     BrazilianPhone,
     InvalidPhone,
     InvalidState,
+    is_mobile,
     is_valid_ddd,
     normalize_phone,
     parse_phone,
-    phone_from_jid,
     phones_match,
     state_for_ddd,
     timezone_for_phone,
@@ -307,36 +307,21 @@ def test_whatsapp_candidates_of_a_landline_is_the_number_alone() -> None:
     assert whatsapp_candidates("551133334444") == ("551133334444",)
 
 
-@pytest.mark.parametrize(
-    "jid",
-    [
-        "553198296801@s.whatsapp.net",
-        "5531998296801@s.whatsapp.net",
-        "553198296801:12@s.whatsapp.net",
-        "553198296801@c.us",
-    ],
-)
-def test_phone_from_jid_restores_the_canonical_mobile(jid: str) -> None:
-    assert phone_from_jid(jid) == "5531998296801"
-
-
-def test_phone_from_jid_keeps_a_landline_business_number() -> None:
-    assert phone_from_jid("551133334444@s.whatsapp.net") == "551133334444"
+@pytest.mark.parametrize("raw", ["5511999998888", "(11) 99999-8888", "553198296801", "+55 31 9829-6801"])
+def test_is_mobile_for_every_written_form_of_a_mobile(raw: str) -> None:
+    assert is_mobile(raw)
 
 
 @pytest.mark.parametrize(
-    ("jid", "reason"),
+    "raw",
     [
-        ("120363025246125486@g.us", "group"),
-        ("5511999998888-1596032400@g.us", "group"),
-        ("123456789012345@lid", "LID"),
-        ("status@broadcast", "not a WhatsApp user address"),
-        ("abc@s.whatsapp.net", "does not start with the phone digits"),
-        ("@s.whatsapp.net", "does not start with the phone digits"),
-        ("14155550100@s.whatsapp.net", "only Brazilian numbers"),
-        ("5520999998888@s.whatsapp.net", "unknown area code"),
+        "551133334444",  # a landline
+        "(11) 3333-4444",
+        "5520999998888",  # no state has DDD 20
+        "119999888",  # too short: DDD + 7 digits
+        "not a phone",
+        "",
     ],
 )
-def test_phone_from_jid_rejects_non_phone_addresses(jid: str, reason: str) -> None:
-    with pytest.raises(InvalidPhone, match=reason):
-        phone_from_jid(jid)
+def test_is_mobile_is_false_for_landlines_and_non_numbers(raw: str) -> None:
+    assert not is_mobile(raw)

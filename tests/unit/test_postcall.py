@@ -12,7 +12,8 @@ import pytest
 from shared.adapters.promise_schedules import at_expression, schedule_name
 from shared.domain.models import Campaign, Channel, ContactMethod, Outcome, Promise
 from shared.domain.promise_rules import next_monitor_check
-from shared.engine.postcall import backoff, call_outcome, next_allowed_channel
+from shared.engine.postcall import backoff, call_outcome
+from shared.engine.routing import next_allowed_channel
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 MANAUS = ZoneInfo("America/Manaus")

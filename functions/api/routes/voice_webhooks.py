@@ -28,7 +28,7 @@ from functions.api.deps import SettingsDep
 from shared.adapters.twilio_voice import is_valid_signature
 from shared.core.config import Settings
 from shared.core.observability import logger
-from shared.engine import outreach
+from shared.engine import calls
 
 router = APIRouter(prefix="/api/voice", tags=["voice webhooks"])
 
@@ -71,7 +71,7 @@ TwilioParams = Annotated[dict[str, str], Depends(twilio_params)]
 @router.post("/webhooks/twilio/status", status_code=status.HTTP_204_NO_CONTENT)
 def twilio_status(params: TwilioParams) -> Response:
     """A call status (or async AMD) callback → the post-call queue."""
-    outreach.enqueue_call_status(params)
+    calls.enqueue_call_status(params)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -82,4 +82,4 @@ def twiml(
 ) -> Response:
     """The answered call's instructions: stream to the voice bridge (or a polite goodbye)."""
     call_sid = params.get("CallSid") or request.query_params.get("CallSid")
-    return Response(outreach.call_twiml(target_id, call_sid), media_type="application/xml")
+    return Response(calls.call_twiml(target_id, call_sid), media_type="application/xml")

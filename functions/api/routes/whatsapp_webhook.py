@@ -29,9 +29,10 @@ from starlette.concurrency import run_in_threadpool
 from functions.api.deps import SettingsDep
 from shared.core.jobs import InboundMessage
 from shared.core.observability import logger
+from shared.domain.chat_ids import phone_from_jid
 from shared.domain.errors import ConfigError
 from shared.domain.models import DeliveryStatus
-from shared.domain.phones import InvalidPhone, phone_from_jid
+from shared.domain.phones import InvalidPhone
 from shared.engine import inbound
 
 M = TypeVar("M", bound=BaseModel)

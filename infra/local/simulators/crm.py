@@ -27,6 +27,7 @@ class SimInvoice:
     days_overdue: int = 30
     pix_copia_cola: str | None = None
     linha_digitavel: str | None = None
+    link: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -39,6 +40,8 @@ class SimInvoice:
             body["pix_copia_cola"] = self.pix_copia_cola
         if self.linha_digitavel:
             body["linha_digitavel"] = self.linha_digitavel
+        if self.link:
+            body["link"] = self.link
         return body
 
 

@@ -18,10 +18,11 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from shared.adapters.billing import OverdueFilter
-from shared.adapters.crm import TIME_BAR_YEARS, CrmUnavailable, Debt, Invoice
+from shared.adapters.crm import CrmUnavailable, Debt, Invoice
 from shared.core import clock
 from shared.domain.errors import InvalidInput
 from shared.domain.money import parse_money
+from shared.domain.time_bar import time_bar_cutoff
 
 BRAZIL = ZoneInfo("America/Sao_Paulo")
 _TRUE = {"true", "1", "sim", "s", "yes"}
@@ -91,8 +92,8 @@ def overdue_window(filters: OverdueFilter, today: date) -> tuple[date, date]:
     newest = today - timedelta(days=filters.min_days_overdue)
     if filters.max_days_overdue is not None:
         return today - timedelta(days=filters.max_days_overdue), newest
-    # A little wider than the time bar: `Debt.collectible` applies the rule itself.
-    return today - timedelta(days=366 * TIME_BAR_YEARS), newest
+    # From the time bar's cutoff: nothing older is collectible (`Debt.collectible` applies the rule).
+    return time_bar_cutoff(today), newest
 
 
 def minimum_amount(filters: OverdueFilter) -> Decimal:

@@ -113,6 +113,22 @@ def test_the_fallback_offers_a_pix_code_after_identity(world: World, maria, monk
     assert reply.startswith("Aqui está o código Pix copia e cola de R$ 179,80:\n000201")
 
 
+def test_the_fallback_sends_the_billing_systems_payment_link_with_its_code(world: World, maria, monkeypatch):
+    first, second = world.crm.customers[DOCUMENT].invoices
+    first.linha_digitavel, first.link = "23790001", "https://pague.example/FAT-2025-01"
+    second.link = "https://pague.example/FAT-2025-02"  # no code: the link alone
+    world.without_model_key(monkeypatch)
+    world.turn("52998224725")
+
+    [reply] = world.turn("me manda o boleto")
+
+    assert reply == (
+        "Aqui está a linha digitável do boleto de R$ 89,90:\n23790001\n"
+        "Se preferir, pague pelo link: https://pague.example/FAT-2025-01\n\n"
+        "Aqui está o link para pagar a fatura de R$ 89,90:\nhttps://pague.example/FAT-2025-02"
+    )
+
+
 def test_the_fallback_opts_out_a_request_inside_a_sentence(world: World, maria, monkeypatch):
     target, _ = maria
     world.without_model_key(monkeypatch)

@@ -183,6 +183,30 @@ def test_the_payment_code_comes_from_the_crm_first_then_a_static_pix(world: Worl
     assert missing["erro"] == "invoice_not_found"
 
 
+def test_the_payment_code_offers_the_invoices_payment_link(world: World, maria):
+    first, second = world.crm.customers[DOCUMENT].invoices
+    first.pix_copia_cola, first.link = "00020101021226CRMPIXCODE", "https://pague.example/1"
+    second.link = "https://pague.example/2"
+    world.model.script(
+        tool_calls(call("gerar_pagamento_pix", cpf_cnpj=DOCUMENT, numero_fatura=None)),
+        text("Aqui estão."),
+    )
+
+    world.turn("529.982.247-25 me manda o link")
+
+    [result] = world.model.tool_results()
+    assert result["codigos"] == [
+        {
+            "fatura": "FAT-2025-01",
+            "valor": "R$ 89,90",
+            "tipo": "pix_copia_cola",
+            "codigo": "00020101021226CRMPIXCODE",
+            "link": "https://pague.example/1",
+        },
+        {"fatura": "FAT-2025-02", "valor": "R$ 89,90", "tipo": "link", "codigo": "https://pague.example/2"},
+    ]
+
+
 def test_an_inbound_customer_without_a_target_is_linked_by_the_document_they_type(world: World, make_target):
     from shared.data import targets as targets_data
 

@@ -1,0 +1,141 @@
+"""Opening a conversation: the one place a chat's conversation is found or created, for the three
+ways one starts — the campaign's first WhatsApp message (`shared.engine.outreach`), a customer writing
+first (`shared.engine.inbound`) and an answered call (the voice bridge).
+
+A WhatsApp chat is found under any form WhatsApp knows the number by (`whatsapp_<E.164>`, tolerant of
+the ninth digit); a call's chat is `voice_<CallSid>`. A new conversation is created under the first
+chat id; two workers racing to create it both end with the one that won. With a target, the
+conversation is pointed at it (another debtor on the same number must confirm their identity again)
+and the target at the conversation.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from shared.core import clock
+from shared.core.observability import logger
+from shared.data import conversations
+from shared.data import targets as targets_data
+from shared.domain.chat_ids import voice_chat_id, whatsapp_chat_id
+from shared.domain.errors import Conflict, InvalidInput
+from shared.domain.ids import new_id
+from shared.domain.models import Channel, Conversation, ConversationSource, Target
+from shared.domain.phones import whatsapp_candidates
+
+ASSISTANT: Final = "cobranca"
+
+
+def open_conversation(
+    channel: Channel,
+    phone: str,
+    *,
+    target: Target | None = None,
+    client_name: str | None = None,
+    call_sid: str | None = None,
+) -> Conversation:
+    """The conversation of a WhatsApp number or of one call (`call_sid` required), created if new.
+
+    Without a target it is a customer's own (source `inbound`, named by `client_name`, WhatsApp's
+    push name); with one, a campaign's, pointed at `target` and the target at it.
+    """
+    chat_ids = _chat_ids(channel, phone, call_sid)
+    existing = _find(chat_ids)
+    if existing is None:
+        existing, created = _create(_new(chat_ids[0], phone, target, client_name, call_sid, channel))
+        if created:
+            logger.info("conversation opened", conversation_id=existing.id, channel=channel.value)
+            if target is not None:
+                _link(target, existing)
+            return existing
+    if target is None:
+        return existing
+    conversation = _point_at(existing, target)
+    _link(target, conversation)
+    return conversation
+
+
+def _chat_ids(channel: Channel, phone: str, call_sid: str | None) -> tuple[str, ...]:
+    if channel is Channel.VOICE:
+        if not call_sid:
+            raise InvalidInput("a call's conversation needs the CallSid")
+        return (voice_chat_id(call_sid),)
+    return tuple(whatsapp_chat_id(candidate) for candidate in whatsapp_candidates(phone))
+
+
+def _find(chat_ids: tuple[str, ...]) -> Conversation | None:
+    for chat_id in chat_ids:
+        found = conversations.by_chat_id(chat_id)
+        if found is not None:
+            return found
+    return None
+
+
+def _new(
+    chat_id: str,
+    phone: str,
+    target: Target | None,
+    client_name: str | None,
+    call_sid: str | None,
+    channel: Channel,
+) -> Conversation:
+    now = clock.now()
+    fields: dict[str, Any] = {"client_name": client_name or None}
+    source = ConversationSource.INBOUND
+    if target is not None:
+        source = (
+            ConversationSource.VOICE_CAMPAIGN
+            if channel is Channel.VOICE
+            else ConversationSource.WHATSAPP_CAMPAIGN
+        )
+        fields = {
+            "client_name": target.client_name,
+            "document": target.document,
+            "target_id": target.id,
+            "campaign_id": target.campaign_id,
+        }
+    return Conversation(
+        id=new_id(),
+        chat_id=chat_id,
+        phone=phone,
+        source=source,
+        assigned_assistant=ASSISTANT,
+        call_sid=call_sid,
+        last_activity_at=now,
+        created_at=now,
+        updated_at=now,
+        **fields,
+    )
+
+
+def _create(conversation: Conversation) -> tuple[Conversation, bool]:
+    """The stored conversation and whether this call created it (False: another worker won)."""
+    try:
+        return conversations.create(conversation), True
+    except Conflict as exc:
+        if exc.code != "chat_taken":
+            raise
+        existing = conversations.by_chat_id(conversation.chat_id)
+        if existing is None:
+            raise
+        return existing, False
+
+
+def _point_at(conversation: Conversation, target: Target) -> Conversation:
+    """A reused conversation now serves `target` (perhaps another campaign, or another debtor)."""
+    changes: dict[str, Any] = {
+        "target_id": target.id,
+        "campaign_id": target.campaign_id,
+        "document": target.document,
+        "client_name": target.client_name,
+        "assigned_assistant": ASSISTANT,
+        "last_activity_at": clock.now(),
+    }
+    if conversation.document != target.document:
+        changes["identity_confirmed"] = False  # another debtor: identity is confirmed again
+    return conversations.update(conversation.id, **changes)
+
+
+def _link(target: Target, conversation: Conversation) -> None:
+    if target.conversation_id != conversation.id:
+        targets_data.update(target.id, conversation_id=conversation.id)

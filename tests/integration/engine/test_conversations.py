@@ -1,0 +1,70 @@
+"""Opening a conversation (`shared.engine.conversations.open_conversation`): the one home of the
+campaign's WhatsApp chat, the customer's own chat and a call's conversation."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.data import conversations
+from shared.data import targets as targets_data
+from shared.domain.errors import InvalidInput
+from shared.domain.models import Channel, ConversationSource
+from shared.engine.conversations import open_conversation
+
+pytestmark = pytest.mark.usefixtures("tables")
+
+
+def test_a_customer_writing_first_opens_an_inbound_conversation_once(clock):
+    opened = open_conversation(Channel.WHATSAPP, "5511999998888", client_name="Maria")
+
+    assert opened.chat_id == "whatsapp_5511999998888" and opened.source is ConversationSource.INBOUND
+    assert opened.client_name == "Maria" and opened.target_id is None
+    assert open_conversation(Channel.WHATSAPP, "5511999998888", client_name="Outro") == opened
+
+
+def test_a_chat_known_without_the_ninth_digit_is_found_not_duplicated(clock, make_conversation):
+    legacy = conversations.create(make_conversation(chat_id="whatsapp_551199998888", phone="551199998888"))
+
+    assert open_conversation(Channel.WHATSAPP, "5511999998888").id == legacy.id
+
+
+def test_the_campaigns_first_message_points_the_conversation_and_the_target_at_each_other(clock, make_target):
+    [target], _ = targets_data.insert_new([make_target()])
+
+    opened = open_conversation(Channel.WHATSAPP, target.phone, target=target)
+
+    assert opened.source is ConversationSource.WHATSAPP_CAMPAIGN
+    assert (opened.target_id, opened.campaign_id, opened.document) == (
+        target.id,
+        target.campaign_id,
+        target.document,
+    )
+    assert targets_data.get(target.id).conversation_id == opened.id
+
+
+def test_another_debtor_on_the_same_number_must_confirm_identity_again(clock, make_target):
+    [first, second], _ = targets_data.insert_new(
+        [make_target(), make_target(document="11144477735", client_name="João Souza")]
+    )
+    opened = open_conversation(Channel.WHATSAPP, first.phone, target=first)
+    conversations.update(opened.id, identity_confirmed=True)
+
+    again = open_conversation(Channel.WHATSAPP, second.phone, target=second)
+
+    assert again.id == opened.id
+    assert (again.target_id, again.document, again.client_name) == (second.id, "11144477735", "João Souza")
+    assert not again.identity_confirmed
+    assert targets_data.get(second.id).conversation_id == opened.id
+
+
+def test_a_call_has_its_own_conversation_and_a_reconnected_stream_reuses_it(clock, make_target):
+    [target], _ = targets_data.insert_new([make_target()])
+
+    call = open_conversation(Channel.VOICE, target.phone, target=target, call_sid="CA123")
+
+    assert call.chat_id == "voice_CA123" and call.call_sid == "CA123"
+    assert call.source is ConversationSource.VOICE_CAMPAIGN
+    assert open_conversation(Channel.VOICE, target.phone, target=target, call_sid="CA123").id == call.id
+    assert targets_data.get(target.id).conversation_id == call.id
+    with pytest.raises(InvalidInput):
+        open_conversation(Channel.VOICE, target.phone, target=target)
