@@ -202,8 +202,15 @@ def test_the_payment_code_offers_the_invoices_payment_link(world: World, maria):
             "tipo": "pix_copia_cola",
             "codigo": "00020101021226CRMPIXCODE",
             "link": "https://pague.example/1",
+            "source": "erp",
         },
-        {"fatura": "FAT-2025-02", "valor": "R$ 89,90", "tipo": "link", "codigo": "https://pague.example/2"},
+        {
+            "fatura": "FAT-2025-02",
+            "valor": "R$ 89,90",
+            "tipo": "link",
+            "codigo": "https://pague.example/2",
+            "source": "erp",
+        },
     ]
 
 
