@@ -320,6 +320,7 @@ class CampaignStatsPublic(Camel):
     fulfilled: int
     broken: int
     paid: int
+    self_cured: int = Field(description="customers who paid before any contact (not in the conversion rate)")
     channels: dict[str, int]
     kpis: list[KpiPublic]
 
@@ -338,5 +339,6 @@ class MetricsPublic(Camel):
     pending_promises: int
     fulfilled_promises: int
     broken_promises: int
-    conversion_rate: Decimal
+    self_cured: int = Field(description="customers who paid before any contact (not in the conversion rate)")
+    conversion_rate: Decimal = Field(description="customers who paid after a contact / customers contacted")
     breakdown: dict[str, ChannelShare]

@@ -56,7 +56,8 @@ def test_simple_debt_ends_in_a_promise_that_protects_the_customer(world: World, 
     assert promise.status is PromiseStatus.PENDING and promise.target_id == target.id
     assert promise.conversation_id == conversation.id
     protected = targets_data.get(target.id)
-    assert protected.state is TargetState.CONTACTED and protected.outcome is Outcome.PROMISE_MADE
+    assert protected.state is TargetState.PENDING and protected.outcome is Outcome.PROMISE_MADE
+    assert protected.next_attempt_at > promise.due_at  # deferred to the promise's end
     assert conversations.get(conversation.id).identity_confirmed
     # The model was told who collects and what day it is in the customer's zone.
     system = world.model.requests[0]["messages"][0]["content"]
