@@ -203,6 +203,8 @@ class PromisePublic(Camel):
     id: str
     contact_document: str
     amount: Decimal
+    open_amount: Decimal | None = Field(description="what was open of `invoiceNumbers` when promised")
+    invoice_numbers: list[str] | None = Field(description="the invoices the promise was made against")
     due_date: date
     due_at: datetime
     timezone: str
