@@ -245,6 +245,8 @@ class PromisePublic(Camel):
     id: str
     contact_document: str
     amount: Decimal
+    open_amount: Decimal | None = Field(description="what was open of `invoiceNumbers` when promised")
+    invoice_numbers: list[str] | None = Field(description="the invoices the promise was made against")
     due_date: date
     due_at: datetime
     timezone: str
@@ -366,6 +368,7 @@ class CampaignStatsPublic(Camel):
     fulfilled: int
     broken: int
     paid: int
+    self_cured: int = Field(description="customers who paid before any contact (not in the conversion rate)")
     channels: dict[str, int]
     kpis: list[KpiPublic]
 
@@ -384,5 +387,6 @@ class MetricsPublic(Camel):
     pending_promises: int
     fulfilled_promises: int
     broken_promises: int
-    conversion_rate: Decimal
+    self_cured: int = Field(description="customers who paid before any contact (not in the conversion rate)")
+    conversion_rate: Decimal = Field(description="customers who paid after a contact / customers contacted")
     breakdown: dict[str, ChannelShare]

@@ -293,7 +293,7 @@ def _report(
     lines = ["", "Funnel (GET /api/voice/campaigns/{id}/stats)"]
     lines.append(
         f"  targets {stats['totalTargets']}   reached {stats['reached']}   responded {stats['responded']}"
-        f"   promised {stats['promised']}   paid {stats['paid']}"
+        f"   promised {stats['promised']}   paid {stats['paid']} (before any contact: {stats['selfCured']})"
     )
     for kpi in stats["kpis"]:
         mark = "✓" if kpi["met"] else "·"
@@ -308,6 +308,7 @@ def _report(
     lines.append(
         f"  contacts {metrics['totalContacts']} (WhatsApp {metrics['totalWhatsAppMessages']}, calls "
         f"{metrics['totalCalls']})   conversion {float(metrics['conversionRate']):.1f}%"
+        f" (paid after contact / contacted; {metrics['selfCured']} paid before any contact)"
     )
     lines.append("Cases (one per customer) by state / outcome")
     lines.append("  " + "  ".join(f"{k} {v}" for k, v in stats["states"].items() if v))

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared.adapters import clients
 from shared.adapters.billing import BillingSystem, PaymentMeans
-from shared.adapters.crm import CrmUnavailable, Debt, Invoice
+from shared.adapters.crm import CrmUnavailable, Invoice
 from shared.assistant import actions, dates, texts
 from shared.assistant.intents import documents_in
 from shared.core.config import get_settings
@@ -38,6 +38,7 @@ from shared.core.observability import logger
 from shared.data import messages
 from shared.data import targets as targets_data
 from shared.domain import pix, promise_rules
+from shared.domain.debts import DebtKind, DebtReading, read_debt
 from shared.domain.documents import normalize_document
 from shared.domain.errors import DomainError, NotFound
 from shared.domain.models import Channel, Conversation, PaymentMethod, Sender, Target
@@ -70,7 +71,7 @@ class ToolContext:
     # The customer's own messages of this conversation, if the caller already read them (the turn's
     # history); read from storage on first need otherwise.
     customer_texts: list[str] | None = field(default=None, repr=False)
-    _debts: dict[str, Debt | None] = field(default_factory=dict, repr=False)
+    _readings: dict[str, DebtReading[Invoice]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def for_conversation(
@@ -104,11 +105,11 @@ class ToolContext:
             self.crm = clients.crm()
         return self.crm
 
-    def consult(self, document: str) -> Debt | None:
-        """The CRM's answer for `document`, asked once per turn."""
-        if document not in self._debts:
-            self._debts[document] = self.crm_client().consult(document)
-        return self._debts[document]
+    def reading(self, document: str) -> DebtReading[Invoice]:
+        """The CRM's answer for `document` as `read_debt` reads it, asked once per turn."""
+        if document not in self._readings:
+            self._readings[document] = read_debt(self.crm_client().consult(document), self.today())
+        return self._readings[document]
 
     def customer_typed(self, document: str) -> bool:
         """Whether the customer wrote `document` in one of their own messages of this conversation."""
@@ -261,13 +262,13 @@ def authorize(ctx: ToolContext, raw_document: str) -> str:
     return document
 
 
-def _open_debt(ctx: ToolContext, document: str) -> Debt:
-    debt = ctx.consult(document)
-    if debt is None:
+def _open_debt(ctx: ToolContext, document: str) -> DebtReading[Invoice]:
+    reading = ctx.reading(document)
+    if reading.kind is DebtKind.UNKNOWN_CUSTOMER:
         raise ToolError("customer_not_found")
-    if not debt.has_open(ctx.today()):
+    if not reading.owes:
         raise ToolError("nothing_open")
-    return debt
+    return reading
 
 
 # --------------------------------------------------------------------------------------------------
@@ -278,14 +279,12 @@ def _open_debt(ctx: ToolContext, document: str) -> Debt:
 def consult_invoices(ctx: ToolContext, args: ConsultArgs) -> dict[str, Any]:
     """The open, collectible invoices of the conversation's document (confirms identity)."""
     document = authorize(ctx, args.cpf_cnpj)
-    debt = ctx.consult(document)
-    if debt is None:
+    reading = ctx.reading(document)
+    if reading.kind is DebtKind.UNKNOWN_CUSTOMER:
         raise ToolError("customer_not_found")
-    today = ctx.today()
-    invoices = debt.collectible(today)  # time-barred invoices are never quoted
-    total = debt.collectible_total(today)
+    invoices, total = reading.invoices, reading.total  # time-barred invoices are never quoted
     return {
-        "cliente": debt.name or (ctx.target.client_name if ctx.target else None),
+        "cliente": reading.name or (ctx.target.client_name if ctx.target else None),
         "faturas_em_aberto": len(invoices),
         "total_devido": str(total),
         "total_formatado": texts.brl(total),
@@ -311,7 +310,8 @@ def register_promise(ctx: ToolContext, args: PromiseArgs) -> dict[str, Any]:
     except DomainError as exc:
         raise ToolError(exc.code, **details) from None
     details |= {"data": texts.day(day), "valor": texts.brl(amount)}
-    open_total = _open_debt(ctx, document).collectible_total(today)
+    reading = _open_debt(ctx, document)
+    open_total = reading.total
     details["total"] = texts.brl(open_total)
     target = ctx.target
     try:
@@ -321,6 +321,7 @@ def register_promise(ctx: ToolContext, args: PromiseArgs) -> dict[str, Any]:
             day=day,
             open_total=open_total,
             tz=ctx.tz,
+            invoice_numbers=sorted(reading.open_numbers()),
             payment_method=args.metodo_pagamento,
             notes=args.observacoes,
             target_id=target.id if target else None,
@@ -360,6 +361,8 @@ def update_payment_status(ctx: ToolContext, args: StatusArgs) -> dict[str, Any]:
         target_id=ctx.target.id if ctx.target else None,
         notes=args.observacoes,
     )
+    if verification.result is payments.ClaimResult.UNKNOWN_CUSTOMER:
+        raise ToolError("customer_not_found")
     if verification.result is payments.ClaimResult.PAID:
         return {
             "status": "paid",
@@ -401,7 +404,7 @@ def payment_code(ctx: ToolContext, args: PixArgs) -> dict[str, Any]:
     the boleto line; the PDF link too), `source: "erp"`; the invoices it has none for (or all of them,
     when it does not answer) share one static Pix BR Code, `source: "static"`."""
     document = authorize(ctx, args.cpf_cnpj)
-    invoices = _open_debt(ctx, document).collectible(ctx.today())
+    invoices = _open_debt(ctx, document).invoices
     if args.numero_fatura:
         chosen = [inv for inv in invoices if inv.number == args.numero_fatura.strip()]
         if not chosen:

@@ -17,7 +17,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from pynamodb.attributes import UnicodeAttribute
+from pynamodb.attributes import ListAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
@@ -39,7 +39,10 @@ from shared.domain.pages import Page, check_limit
 
 _KIND = "promise"
 _KEY_END = "~"  # sorts after every character of an ISO timestamp
-_IMMUTABLE = ("id", "document", "amount", "due_date", "due_at", "timezone", "created_at", "updated_at")
+_IMMUTABLE = (
+    "id", "document", "amount", "open_amount", "invoice_numbers", "due_date", "due_at", "timezone",
+    "created_at", "updated_at",
+)  # fmt: skip
 
 
 class _ByDocument(GlobalSecondaryIndex["PromiseRecord"]):
@@ -77,6 +80,8 @@ class PromiseRecord(TableModel):
     kind = UnicodeAttribute(default=_KIND)
     document = UnicodeAttribute()
     amount = DecimalAttribute()
+    open_amount = DecimalAttribute(null=True)
+    invoice_numbers = ListAttribute(of=UnicodeAttribute, null=True)
     due_date = IsoDateAttribute()
     due_at = IsoDateTimeAttribute()
     timezone = UnicodeAttribute()

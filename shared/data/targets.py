@@ -16,7 +16,8 @@ racing on one customer never overwrite each other's invoices, the loser re-reads
 
 Every write that changes state or outcome is one UpdateItem that also rewrites the composite keys;
 both key parts are known at write time, so no read is needed first. The campaign's counters
-(`counters.campaign_scope`) are kept here: "total", "state:<state>", "outcome:<outcome>". They are
+(`counters.campaign_scope`) are kept here: "total", "state:<state>", "outcome:<outcome>" and
+`SELF_CURED` (cases `paid` before any contact). They are
 applied right after the target write (not in the same transaction), so a process dying between the two
 leaves them one off; nothing else may write those names.
 """
@@ -80,6 +81,8 @@ FOLD_WRITERS = 8
 # Cases opened per transaction: DynamoDB's limit of 100 items (4 MB; a case's invoices are capped).
 INSERT_CHUNK = 100
 _INVOICES = TypeAdapter(list[Invoice])
+# The campaign counter of cases that reached `paid` before any contact (`contact_count` 0).
+SELF_CURED = "self_cured"
 
 
 class InvoicesAttribute(Attribute[list[Invoice]]):
@@ -429,6 +432,8 @@ def delete_for_campaign(campaign_id: str) -> int:
         deltas[f"state:{record.state}"] -= 1
         if record.outcome is not None:
             deltas[f"outcome:{record.outcome}"] -= 1
+        if record.outcome == Outcome.PAID.value and not record.contact_count:
+            deltas[SELF_CURED] -= 1
     batch_delete(TargetRecord, ({"id": {"S": target_id}} for target_id in keys))
     if keys:
         counters.increment_many(counters.campaign_scope(campaign_id), deltas)
@@ -436,7 +441,8 @@ def delete_for_campaign(campaign_id: str) -> int:
 
 
 def counts(campaign_id: str) -> dict[str, int]:
-    """The campaign's counters: "total", "state:<state>", "outcome:<outcome>" (no scan)."""
+    """The campaign's counters: "total", "state:<state>", "outcome:<outcome>" and `SELF_CURED` (no
+    scan)."""
     return counters.read(counters.campaign_scope(campaign_id))
 
 
@@ -573,6 +579,8 @@ def _count_inserted(inserted: list[Target]) -> None:
 
 def _count_change(old: Target, new: Target) -> None:
     deltas: Counter[str] = Counter()
+    if new.outcome is Outcome.PAID and old.outcome is not Outcome.PAID and new.contact_count == 0:
+        deltas[SELF_CURED] += 1
     if old.state != new.state:
         deltas[f"state:{old.state.value}"] -= 1
         deltas[f"state:{new.state.value}"] += 1

@@ -60,6 +60,9 @@ class Outcome(StrEnum):
     PROMISE_BROKEN = "promise_broken"
     OPTED_OUT = "opted_out"
     TRANSFERRED = "transferred"
+    UNKNOWN_CUSTOMER = "unknown_customer"  # the CRM does not know the document (404)
+    TIME_BARRED = "time_barred"  # only debts older than 5 years are open: never collected
+    EXHAUSTED = "exhausted"  # the campaign's contacts were spent without a resolution
 
 
 class PromiseStatus(StrEnum):
@@ -201,6 +204,10 @@ class Promise(_Domain):
     id: str
     document: str
     amount: Decimal
+    # What was open of `invoice_numbers` when the promise was made: it is kept once the CRM shows at
+    # least `amount` of them paid. None on promises made before promises named their invoices.
+    open_amount: Decimal | None = None
+    invoice_numbers: list[str] | None = None
     due_date: date  # the promised day, in the customer's zone
     due_at: datetime  # end of that day (23:59:59.999) in the customer's zone
     timezone: str

@@ -2,8 +2,10 @@
 
 A promise is due at the end of the promised day (23:59:59.999) in the customer's zone, must be in the
 future and at most `max_days` ahead, for an amount above zero and not above the open total. The
-monitor first checks the day after, then daily; a promise still open 7 days after its due date is
-broken. Registering and settling promises is `shared.engine.promises`; checking them with the CRM is
+monitor first checks the day after, then daily. A promise is kept when the CRM shows at least the
+promised amount of the invoices it was made against paid (or none of them open), whatever else became
+overdue since; one not kept 7 days after its due date is broken. While it is pending, every open case of
+the customer waits for its end (`deferred_until`). Registering and settling promises is `shared.engine.promises`; checking them with the CRM is
 `shared.engine.promise_monitor`.
 """
 
@@ -16,7 +18,9 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 from shared.core.clock import require_aware
+from shared.domain.debts import DebtKind, DebtReading
 from shared.domain.errors import InvalidInput
+from shared.domain.models import Promise
 
 BROKEN_AFTER_DAYS: int = 7
 DEFAULT_MAX_DAYS: Final = 30
@@ -175,3 +179,28 @@ def next_monitor_check(due_date: date, tz: ZoneInfo, now: datetime) -> datetime:
     require_aware(now, "now")
     tomorrow = datetime.combine(now.astimezone(tz).date() + timedelta(days=1), MONITOR_CHECK_TIME, tzinfo=tz)
     return max(tomorrow, monitor_check_at(due_date, tz))
+
+
+def is_kept(promise: Promise, reading: DebtReading) -> bool:
+    """Whether `promise` is kept by what the CRM reads now.
+
+    Made against `invoice_numbers` (with `open_amount` open then): kept when none of them is still
+    collectible, or when what was paid of them (`open_amount` minus what is still open) reaches the
+    promised `amount` — whatever else became overdue since. A promise that names no invoices (made
+    before promises did) is kept only when nothing collectible is open. A customer the CRM does not
+    know never keeps a promise: that is no payment.
+    """
+    if reading.kind is DebtKind.UNKNOWN_CUSTOMER:
+        return False
+    numbers, open_amount = promise.invoice_numbers, promise.open_amount
+    if not numbers or open_amount is None:
+        return not reading.owes
+    still_open = reading.open_amount_of(numbers)
+    return still_open == 0 or open_amount - still_open >= promise.amount
+
+
+def deferred_until(due_at: datetime) -> datetime:
+    """When a customer's cases deferred by a promise due at `due_at` may be contacted again: the first
+    instant after the promised day."""
+    require_aware(due_at, "due_at")
+    return due_at + timedelta(milliseconds=1)

@@ -4,8 +4,10 @@ Deciding is pure: `decide(facts)` looks at what was read about the customer befo
 campaign's status, opt-outs, the contact window, the week's contact log, an active promise and, only
 when every earlier guard passed, the CRM's answer — and returns a verdict, in SPEC order: campaign not
 running → opted out → outside the contact window → frequency cap → CRM (unreachable: retry later, no
-contact; unknown customer; nothing open: paid; only time-barred invoices) → an active promise. The CRM
-is asked only when the verdict says so (`ConsultCrm`), so a closed window never costs a CRM call.
+contact; then its reading, `shared.domain.debts.read_debt`: unknown customer, nothing open: paid, only
+time-barred invoices) → an active promise of the customer (any campaign), which defers the case to the
+promise's end. The CRM is asked only when the verdict says so (`ConsultCrm`), so a closed window never
+costs a CRM call.
 
 Acting is one function: `apply` writes a verdict on the target (one conditional transition from the
 states the caller holds, with `outcomeDetails` for supervisors in Portuguese) and counts it as
@@ -40,7 +42,9 @@ from shared.data import contact_log, counters
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
 from shared.domain.contact_policy import ContactWindow, FrequencyCap, WindowNeverOpens
+from shared.domain.debts import DebtKind, read_debt
 from shared.domain.models import Campaign, CampaignStatus, Channel, Outcome, Promise, Target, TargetState
+from shared.domain.promise_rules import deferred_until
 from shared.domain.time_bar import TIME_BAR_YEARS
 from shared.engine import optouts
 
@@ -124,7 +128,7 @@ class Defer:
 
 @dataclass(frozen=True)
 class Finish:
-    """Not this target, for good (or until the promise's end): to `state` with `outcome`."""
+    """Not this target, for good: to `state` with `outcome`."""
 
     reason: SkipReason
     state: TargetState
@@ -155,31 +159,34 @@ def decide(facts: Facts) -> Verdict:
         at, details = _opening(window, now + CRM_RETRY)
         return Defer(SkipReason.CRM_UNAVAILABLE, at, f"CRM indisponível, nenhum contato feito; {details}")
     debt = facts.crm.debt
+    reading = read_debt(debt, now.astimezone(window.tz).date())
     checked = f"verificado no CRM em {_local(now, window.tz)}"
-    if debt is None:
+    if reading.kind is DebtKind.UNKNOWN_CUSTOMER:
         return Finish(
             SkipReason.UNKNOWN_CUSTOMER,
             TargetState.COMPLETED,
-            Outcome.FAILED,
+            Outcome.UNKNOWN_CUSTOMER,
             f"Cliente não encontrado no CRM ({checked})",
         )
-    if not debt.invoices:
+    if reading.kind is DebtKind.PAID:
         return Finish(
             SkipReason.PAID, TargetState.COMPLETED, Outcome.PAID, f"Nenhuma fatura em aberto ({checked})"
         )
-    if not debt.has_open(now.astimezone(window.tz).date()):
+    if reading.kind is DebtKind.ONLY_TIME_BARRED:
         return Finish(
             SkipReason.TIME_BARRED,
             TargetState.COMPLETED,
-            Outcome.FAILED,
+            Outcome.TIME_BARRED,
             f"Só há faturas prescritas (mais de {TIME_BAR_YEARS} anos), que não são cobradas ({checked})",
         )
+    assert debt is not None  # the customer owes
     if facts.active_promise is not None:
-        return Finish(
+        promise = facts.active_promise
+        at, details = _opening(window, deferred_until(promise.due_at))
+        return Defer(
             SkipReason.ACTIVE_PROMISE,
-            TargetState.CONTACTED,
-            Outcome.PROMISE_MADE,
-            f"Promessa de pagamento válida até {facts.active_promise.due_date:%d/%m/%Y}: nenhum contato até lá",
+            at,
+            f"Promessa de pagamento válida até {promise.due_date:%d/%m/%Y}: nenhum contato até lá; {details}",
         )
     return Go(debt)
 

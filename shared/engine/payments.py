@@ -1,10 +1,12 @@
 """Payment claims (SPEC §4): "I already paid" is verified with the CRM, never taken on the word alone.
 
-Nothing collectible open → the target is `completed/paid` (and a pending promise of the document is
-fulfilled). Still open → the claim is recorded as `payment_claimed`: the target goes back to
-`pending`, due only in `CLAIM_QUIET_DAYS` days, so nobody contacts the customer meanwhile and the
-scheduler's CRM guard verifies again then. A CRM that cannot answer raises `CrmUnavailable` and
-changes nothing (fail closed).
+The CRM's answer is read once (`shared.domain.debts.read_debt`) and the customer is one person, so the
+result applies to every open case of the document, in every campaign. Nothing collectible open →
+pending promises of the document are fulfilled and its cases `completed/paid`. A customer the CRM does
+not know is no payment: the cases end `completed/unknown_customer`. Still open → the claim is recorded
+as `payment_claimed`: the customer's cases go back to `pending`, due only in `CLAIM_QUIET_DAYS` days, so
+nobody contacts the customer meanwhile in any campaign and the scheduler's CRM guard verifies again
+then. A CRM that cannot answer raises `CrmUnavailable` and changes nothing (fail closed).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from shared.core import clock
 from shared.core.observability import logger
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
+from shared.domain.debts import DebtKind, read_debt
 from shared.domain.errors import Conflict
 from shared.domain.models import OPEN_TARGET_STATES, Outcome, PromiseStatus, TargetState
 from shared.engine import promises as promise_rules
@@ -30,8 +33,9 @@ CLAIM_QUIET_DAYS: Final = 3
 class ClaimResult(StrEnum):
     """What the CRM said about a claimed payment."""
 
-    PAID = "paid"  # the CRM shows nothing open: confirmed
+    PAID = "paid"  # the CRM shows nothing collectible open: confirmed
     NOT_YET_VISIBLE = "payment_claimed"  # still open in the CRM: recorded, re-verified later
+    UNKNOWN_CUSTOMER = "unknown_customer"  # the CRM does not know the document: not a payment
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +43,7 @@ class ClaimVerification:
     """The verification's result, what is still open, and when it is checked again."""
 
     result: ClaimResult
-    open_total: Decimal  # what the CRM still shows open (0 when paid)
+    open_total: Decimal  # what the CRM still shows collectible (0 when paid or unknown)
     recheck_at: datetime | None  # when the claim is verified again (not-yet-visible only)
 
 
@@ -52,44 +56,49 @@ def verify_claim(
     notes: str | None = None,
 ) -> ClaimVerification:
     """Verify a customer's "I already paid" for `document` with the CRM and record the result on the
-    target (if any). `today` is the customer's local date (time-barred invoices are not counted).
+    customer's open cases (all campaigns; `target_id`, the case the claim was made in, is logged).
+    `today` is the customer's local date (time-barred invoices are not counted).
 
     Raises `CrmUnavailable` when the CRM cannot answer; nothing is changed then.
     """
-    debt = crm.consult(document)
+    reading = read_debt(crm.consult(document), today)
     now = clock.now()
-    if debt is None or not debt.has_open(today):
-        _settle_as_paid(document, target_id, notes, now)
+    suffix = f": {notes}" if notes else ""
+    if reading.kind is DebtKind.UNKNOWN_CUSTOMER:
+        _move_cases(
+            document,
+            TargetState.COMPLETED,
+            outcome=Outcome.UNKNOWN_CUSTOMER,
+            outcome_details="cliente informou pagamento, mas não foi encontrado no CRM" + suffix,
+        )
+        logger.warning("payment claim for a customer the CRM does not know", target_id=target_id)
+        return ClaimVerification(ClaimResult.UNKNOWN_CUSTOMER, Decimal("0.00"), None)
+    if not reading.owes:
+        details = "pagamento confirmado no CRM" + suffix
+        for promise in promises_data.active_for_document(document, now):
+            try:
+                promise_rules.settle(promise, PromiseStatus.FULFILLED, details=details, reading=reading)
+            except Conflict:
+                continue  # settled meanwhile by the monitor
+        _move_cases(document, TargetState.COMPLETED, outcome=Outcome.PAID, outcome_details=details)
+        logger.info("payment claim confirmed by the CRM", target_id=target_id)
         return ClaimVerification(ClaimResult.PAID, Decimal("0.00"), None)
     recheck_at = now + timedelta(days=CLAIM_QUIET_DAYS)
-    if target_id:
-        details = "cliente informou pagamento; ainda não compensado no CRM" + (f": {notes}" if notes else "")
-        _move_target(
-            target_id,
-            TargetState.PENDING,
-            outcome=Outcome.PAYMENT_CLAIMED,
-            outcome_details=details,
-            next_attempt_at=recheck_at,
-        )
+    _move_cases(
+        document,
+        TargetState.PENDING,
+        outcome=Outcome.PAYMENT_CLAIMED,
+        outcome_details="cliente informou pagamento; ainda não compensado no CRM" + suffix,
+        next_attempt_at=recheck_at,
+    )
     logger.info("payment claim not yet visible in the CRM", target_id=target_id)
-    return ClaimVerification(ClaimResult.NOT_YET_VISIBLE, debt.collectible_total(today), recheck_at)
+    return ClaimVerification(ClaimResult.NOT_YET_VISIBLE, reading.total, recheck_at)
 
 
-def _settle_as_paid(document: str, target_id: str | None, notes: str | None, now: datetime) -> None:
-    details = "pagamento confirmado no CRM" + (f": {notes}" if notes else "")
-    for promise in promises_data.active_for_document(document, now):
+def _move_cases(document: str, to_state: TargetState, **changes: Any) -> None:
+    for case in promise_rules.open_cases(document):
         try:
-            promise_rules.settle(promise, PromiseStatus.FULFILLED, details=details)
-        except Conflict:
-            continue  # settled meanwhile by the monitor
-    if target_id:
-        _move_target(target_id, TargetState.COMPLETED, outcome=Outcome.PAID, outcome_details=details)
-    logger.info("payment claim confirmed by the CRM", target_id=target_id)
-
-
-def _move_target(target_id: str, to_state: TargetState, **changes: Any) -> None:
-    try:
-        targets_data.transition(target_id, OPEN_TARGET_STATES, to_state, **changes)
-    except Conflict as exc:
-        # Already completed (paid, opted out...): the earlier outcome stands.
-        logger.info("target left as it is", target_id=target_id, reason=exc.message)
+            targets_data.transition(case.id, OPEN_TARGET_STATES, to_state, **changes)
+        except Conflict as exc:
+            # Completed meanwhile (paid, opted out...): the earlier outcome stands.
+            logger.info("case left as it is", target_id=case.id, reason=exc.message)

@@ -16,12 +16,10 @@ from shared.adapters.crm import CrmClient, CrmUnavailable
 from shared.core import clock
 from shared.core.observability import logger, metrics
 from shared.data import promises as promises_data
+from shared.domain.debts import DebtKind, DebtReading, read_debt
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.models import Promise, PromiseStatus
-from shared.domain.promise_rules import (
-    is_broken,
-    next_monitor_check,
-)
+from shared.domain.promise_rules import is_broken, is_kept, next_monitor_check
 from shared.engine.promises import cancel_checks, settle
 
 # --------------------------------------------------------------------------------------------------
@@ -33,7 +31,7 @@ CRM_RETRY_AFTER: Final = timedelta(hours=1)
 
 class CheckResult(StrEnum):
     SKIPPED = "skipped"  # no longer pending (settled, renegotiated) or unknown: nothing to do
-    FULFILLED = "fulfilled"  # the CRM shows nothing collectible open
+    FULFILLED = "fulfilled"  # the CRM shows the promised amount of the promise's invoices paid
     BROKEN = "broken"  # still open more than 7 days after the due date
     RECHECK = "recheck"  # still open: checked again tomorrow 09:00
     CRM_UNAVAILABLE = "crm_unavailable"  # unknown answer: nothing settled, checked again soon
@@ -49,9 +47,11 @@ class PromiseCheckOutcome:
 def check(promise_id: str, crm: CrmClient) -> PromiseCheckOutcome:
     """Ask the CRM about a pending promise and act on the answer.
 
-    Nothing collectible open → `fulfilled` (target `completed/paid`); still open (or a customer the CRM
-    does not know: not a confirmation of payment) and more than 7 days overdue → `broken` (target back
-    to `pending/promise_broken`); still open otherwise → the next daily check is scheduled. The CRM
+    Kept (`promise_rules.is_kept` on the CRM's reading: at least the promised amount of its invoices
+    paid) → `fulfilled`: the customer's cases with nothing collectible left are `completed/paid`, the
+    others go on for what is still open. Not kept (or a customer the CRM does not know: not a
+    confirmation of payment) and more than 7 days overdue → `broken`: every case of the customer back
+    to `pending/promise_broken`; not kept otherwise → the next daily check is scheduled. The CRM
     unreachable or answering garbage settles nothing: a check an hour later is scheduled. A promise no
     longer pending is left alone, so a repeated check is harmless. Raises `ScheduleUnavailable` (or
     `ConfigError`) when the next check cannot be scheduled, so the message is delivered again.
@@ -76,25 +76,27 @@ def check(promise_id: str, crm: CrmClient) -> PromiseCheckOutcome:
         _record_check(CheckResult.CRM_UNAVAILABLE)
         return PromiseCheckOutcome(CheckResult.CRM_UNAVAILABLE, _schedule_next(promise, retry_at), retry_at)
     today = now.astimezone(tz).date()
-    if debt is not None and not debt.has_open(today):
-        return _settle_check(
-            promise, CheckResult.FULFILLED, f"Pagamento confirmado pelo CRM em {today:%d/%m/%Y}"
-        )
-    if debt is None:
+    reading = read_debt(debt, today)
+    if is_kept(promise, reading):
+        details = f"Pagamento confirmado pelo CRM em {today:%d/%m/%Y}"
+        return _settle_check(promise, CheckResult.FULFILLED, details, reading)
+    if reading.kind is DebtKind.UNKNOWN_CUSTOMER:
         logger.warning("CRM does not know a promise's customer", promise_id=promise_id)
     if is_broken(promise.due_at, now):
         late = (now - promise.due_at).days
         details = f"Promessa para {promise.due_date:%d/%m/%Y} não cumprida ({late} dias de atraso)"
-        return _settle_check(promise, CheckResult.BROKEN, details)
+        return _settle_check(promise, CheckResult.BROKEN, details, reading)
     at = next_monitor_check(promise.due_date, tz, now)
     _record_check(CheckResult.RECHECK)
     return PromiseCheckOutcome(CheckResult.RECHECK, _schedule_next(promise, at), at)
 
 
-def _settle_check(promise: Promise, result: CheckResult, details: str) -> PromiseCheckOutcome:
+def _settle_check(
+    promise: Promise, result: CheckResult, details: str, reading: DebtReading
+) -> PromiseCheckOutcome:
     status = PromiseStatus.FULFILLED if result is CheckResult.FULFILLED else PromiseStatus.BROKEN
     try:
-        settled = settle(promise, status, details=details)
+        settled = settle(promise, status, details=details, reading=reading)
     except Conflict as exc:  # settled meanwhile by a supervisor or a parallel check
         logger.info("promise settled meanwhile", promise_id=promise.id, reason=exc.message)
         _record_check(CheckResult.SKIPPED)

@@ -1,10 +1,13 @@
 """Promise lifecycle: registering a promise (with its one-time monitor schedule and, for a campaign
-with `trust_unlock`, the ERP's trust unlock), renegotiating it, and settling it with what that does
-to its target. The rules themselves are `shared.domain.promise_rules`."""
+with `trust_unlock`, the ERP's trust unlock), renegotiating it, and settling it with what that does to
+the customer's cases. The customer is one person: a pending promise defers every open case of the
+document, in every campaign, and settling it decides them all. The rules themselves are
+`shared.domain.promise_rules`."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Final
 from zoneinfo import ZoneInfo
@@ -19,6 +22,7 @@ from shared.core.observability import logger, metrics
 from shared.data import campaigns as campaigns_data
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
+from shared.domain.debts import DebtReading
 from shared.domain.documents import normalize_document
 from shared.domain.errors import (
     ConfigError,
@@ -41,6 +45,7 @@ from shared.domain.models import (
 )
 from shared.domain.pages import Page
 from shared.domain.promise_rules import (
+    deferred_until,
     monitor_check_at,
     validate_promise,
 )
@@ -52,12 +57,19 @@ from shared.engine.stats import Milestone
 # --------------------------------------------------------------------------------------------------
 
 SETTLED_FROM: Final = (PromiseStatus.PENDING,)
+# Days until a case contacts again for what a kept (partial) promise left open, until campaigns carry
+# their own follow-up delay.
+FOLLOW_UP_AFTER_DAYS: Final = 3
+# Cases waiting on the customer (not in flight): the ones a settled promise sends back to the queue.
+_WAITING_STATES: Final = (TargetState.PENDING, TargetState.CONTACTED)
 
 
-def settle(promise: Promise, status: PromiseStatus, *, details: str) -> Promise:
+def settle(
+    promise: Promise, status: PromiseStatus, *, details: str, reading: DebtReading | None = None
+) -> Promise:
     """Move a pending promise to `fulfilled`, `broken` or `renegotiated` (one conditional write;
-    `Conflict` if it is no longer pending) and apply the consequence to its target:
-    fulfilled → target `completed/paid`; broken → target back to `pending` with `promise_broken`."""
+    `Conflict` if it is no longer pending) and apply the consequence to every open case of the
+    customer, in every campaign (`apply_to_cases`); `reading` is the CRM's, when the settling read it."""
     if status is PromiseStatus.PENDING:
         raise ValueError("settle moves a promise out of pending")
     now = clock.now()
@@ -68,9 +80,59 @@ def settle(promise: Promise, status: PromiseStatus, *, details: str) -> Promise:
         extra["broken_at"] = now
     settled = promises_data.transition(promise.id, SETTLED_FROM, status, next_check_at=None, **extra)
     stats.count_promise(promise.campaign_id, PromiseStatus.PENDING, status)
-    if promise.target_id:
-        _apply_to_target(promise.target_id, status, details, now)
+    apply_to_cases(promise.document, status, details, now, reading)
     return settled
+
+
+def open_cases(document: str) -> list[Target]:
+    """Every open case of the customer, in every campaign (the targets' by-document index)."""
+    return [case for case in targets_data.by_document(document) if case.state in OPEN_TARGET_STATES]
+
+
+def apply_to_cases(
+    document: str, status: PromiseStatus, details: str, now: datetime, reading: DebtReading | None
+) -> None:
+    """What a settled promise does to the customer's open cases (all campaigns).
+
+    Fulfilled: a case of which the CRM (`reading`) shows nothing collectible left is `completed/paid`;
+    any other goes on for what is still open: back to `pending`, next contact `FOLLOW_UP_AFTER_DAYS`
+    later (without a reading — a supervisor's word — the guards ask the CRM then). Broken: every case
+    waiting on it returns to the queue now with `promise_broken`. Renegotiated: nothing (the new
+    promise defers them). A case in flight or finished meanwhile is left as it is.
+    """
+    if status is PromiseStatus.RENEGOTIATED:
+        return
+    for case in open_cases(document):
+        try:
+            if status is PromiseStatus.BROKEN:
+                targets_data.transition(
+                    case.id,
+                    _WAITING_STATES,
+                    TargetState.PENDING,
+                    outcome=Outcome.PROMISE_BROKEN,
+                    outcome_details=details,
+                    next_attempt_at=now,
+                )
+            elif reading is not None and reading.settles(case.invoices):
+                targets_data.transition(
+                    case.id,
+                    OPEN_TARGET_STATES,
+                    TargetState.COMPLETED,
+                    outcome=Outcome.PAID,
+                    outcome_details=details,
+                )
+            else:
+                targets_data.transition(
+                    case.id,
+                    _WAITING_STATES,
+                    TargetState.PENDING,
+                    outcome_details=f"{details}; ainda há faturas em aberto: novo contato em "
+                    f"{FOLLOW_UP_AFTER_DAYS} dias",
+                    next_attempt_at=now + timedelta(days=FOLLOW_UP_AFTER_DAYS),
+                )
+        except Conflict as exc:
+            # The case moved on meanwhile (in flight, paid, opted out): the promise's fate stands alone.
+            logger.info("promise settled; case left as it is", target_id=case.id, reason=exc.message)
 
 
 def get(promise_id: str) -> Promise:
@@ -101,30 +163,6 @@ def supervisor_update(promise_id: str, *, status: PromiseStatus | None, notes: s
     return promise
 
 
-def _apply_to_target(target_id: str, status: PromiseStatus, details: str, now: datetime) -> None:
-    try:
-        if status is PromiseStatus.FULFILLED:
-            targets_data.transition(
-                target_id,
-                OPEN_TARGET_STATES,
-                TargetState.COMPLETED,
-                outcome=Outcome.PAID,
-                outcome_details=details,
-            )
-        elif status is PromiseStatus.BROKEN:
-            targets_data.transition(
-                target_id,
-                (TargetState.CONTACTED,),
-                TargetState.PENDING,
-                outcome=Outcome.PROMISE_BROKEN,
-                outcome_details=details,
-                next_attempt_at=now,
-            )
-    except Conflict as exc:
-        # The target moved on meanwhile (paid, opted out, completed): the promise's fate stands alone.
-        logger.info("promise settled; target left as it is", target_id=target_id, reason=exc.message)
-
-
 # --------------------------------------------------------------------------------------------------
 # Registration: the assistant's `registrar_promessa_pagamento` (both channels) and renegotiation
 # --------------------------------------------------------------------------------------------------
@@ -142,6 +180,7 @@ def register(
     day: date,
     open_total: Decimal,
     tz: ZoneInfo,
+    invoice_numbers: Sequence[str] = (),
     payment_method: PaymentMethod | None = None,
     notes: str | None = None,
     target_id: str | None = None,
@@ -151,17 +190,20 @@ def register(
 ) -> Promise:
     """Record a promise to pay `amount` by the end of `day` in `tz` and protect the customer.
 
-    Validates with `validate_promise` (`PromiseRejected` with its code; at most
-    `settings.promise_max_days` ahead). Then: stores the promise (counted as pending); every other
-    pending promise of the document becomes `renegotiated` and loses its schedule (registering again
-    *is* renegotiating; without a `target_id` the new promise keeps the replaced one's target); the
-    target (if any, in any open state) becomes `contacted/promise_made` and reaches its PROMISED
-    milestone; and a one-time schedule asks the monitor to check the day after, 09:00 in `tz`. A schedule that cannot be created does not undo the promise (the customer was told
-    it is registered): it is logged and counted (`PromiseCheckNotScheduled`) for an operator, and the
-    promise keeps its `next_check_at` so it can be rescheduled. Last, for a campaign with
-    `trust_unlock`, `billing` (the process's billing system by default) is asked to restore the
-    customer's suspended contract(s) until the promised day, and its answer is recorded on the
-    promise (`unlock_*`); a refused or failed unlock never undoes the promise.
+    The promise is made against `invoice_numbers`, the collectible invoices open now (`open_total`
+    between them): it is kept once the CRM shows at least `amount` of them paid. Validates with
+    `validate_promise` (`PromiseRejected` with its code; at most `settings.promise_max_days` ahead).
+    Then: stores the promise (counted as pending); every other pending promise of the document becomes
+    `renegotiated` and loses its schedule (registering again *is* renegotiating; without a `target_id`
+    the new promise keeps the replaced one's target); the target (if any) reaches its PROMISED
+    milestone; every open case of the document, in every campaign, is deferred to the promise's end
+    (`pending/promise_made`, next attempt after `due_at`); and a one-time schedule asks the monitor to
+    check the day after, 09:00 in `tz`. A schedule that cannot be created does not undo the promise
+    (the customer was told it is registered): it is logged and counted (`PromiseCheckNotScheduled`)
+    for an operator, and the promise keeps its `next_check_at` so it can be rescheduled. Last, for a
+    campaign with `trust_unlock`, `billing` (the process's billing system by default) is asked to
+    restore the customer's suspended contract(s) until the promised day, and its answer is recorded on
+    the promise (`unlock_*`); a refused or failed unlock never undoes the promise.
     """
     now = clock.now()
     normalized = normalize_document(document)
@@ -183,6 +225,8 @@ def register(
             id=new_id(),
             document=normalized,
             amount=amount.quantize(_CENTS),
+            open_amount=open_total.quantize(_CENTS),
+            invoice_numbers=list(invoice_numbers),
             due_date=day,
             due_at=due_at,
             timezone=tz.key,
@@ -201,7 +245,8 @@ def register(
     for old in previous:
         _renegotiate(old, promise)
     if target is not None:
-        _protect_target(target, promise)
+        stats.record_milestone(target.id, target.campaign_id, Milestone.PROMISED)
+    _defer_cases(promise)
     try:
         promise_schedules.get_scheduler().schedule_check(promise, first_check)
     except (ServiceUnavailable, ConfigError) as exc:
@@ -271,19 +316,21 @@ def _renegotiate(old: Promise, new: Promise) -> None:
     cancel_checks(old)
 
 
-def _protect_target(target: Target, promise: Promise) -> None:
-    stats.record_milestone(target.id, target.campaign_id, Milestone.PROMISED)
-    try:
-        targets_data.transition(
-            target.id,
-            OPEN_TARGET_STATES,
-            TargetState.CONTACTED,
-            outcome=Outcome.PROMISE_MADE,
-            outcome_details=f"Promessa registrada até {promise.due_date:%d/%m/%Y}",
-        )
-    except Conflict as exc:
-        # Completed meanwhile (paid, opted out): the promise stands on its own.
-        logger.info("promise registered; target left as it is", target_id=target.id, reason=exc.message)
+def _defer_cases(promise: Promise) -> None:
+    details = f"Promessa registrada até {promise.due_date:%d/%m/%Y}"
+    for case in open_cases(promise.document):
+        try:
+            targets_data.transition(
+                case.id,
+                OPEN_TARGET_STATES,
+                TargetState.PENDING,
+                outcome=Outcome.PROMISE_MADE,
+                outcome_details=details,
+                next_attempt_at=deferred_until(promise.due_at),
+            )
+        except Conflict as exc:
+            # Completed meanwhile (paid, opted out): the promise stands on its own.
+            logger.info("promise registered; case left as it is", target_id=case.id, reason=exc.message)
 
 
 def cancel_checks(promise: Promise) -> None:

@@ -6,7 +6,8 @@ Names of the counters kept outside the data layer live here, once:
   counters below;
 - `counters.GLOBAL`: `contacts:<channel>` and the promise counters, across campaigns (a promise made
   in an inbound conversation belongs to no campaign).
-The data layer itself keeps `total`, `state:<state>` and `outcome:<outcome>` per campaign.
+The data layer itself keeps `total`, `state:<state>`, `outcome:<outcome>` and `self_cured` (cases paid
+before any contact: they say nothing about collecting) per campaign.
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ class CampaignStats:
     fulfilled: int
     broken: int
     paid: int
+    self_cured: int  # of `paid`: paid before any contact
     channels: dict[str, int]
     kpis: list[Kpi]
 
@@ -98,16 +100,23 @@ def percent(numerator: int, denominator: int) -> Decimal:
 
 
 def kpis(
-    total: int, contacted: int, responded: int, promised: int, promises: int, fulfilled: int, paid: int
+    total: int,
+    contacted: int,
+    responded: int,
+    promised: int,
+    promises: int,
+    fulfilled: int,
+    paid_after_contact: int,
 ) -> list[Kpi]:
     """The seed's five KPIs with their goals (Taxa de Contato > 80%, Resposta > 50%, Promessa > 60%,
-    Cumprimento > 70%, Conversão > 40%)."""
+    Cumprimento > 70%, Conversão > 40%). Conversion is customers who paid after a contact over the
+    customers contacted: those who paid before any contact (self-cured) count in neither."""
     rows = [
         ("contactRate", contacted, total, 80),
         ("responseRate", responded, contacted, 50),
         ("promiseRate", promised, responded, 60),
         ("fulfilmentRate", fulfilled, promises, 70),
-        ("conversionRate", paid, total, 40),
+        ("conversionRate", paid_after_contact, contacted, 40),
     ]
     return [Kpi(name, percent(n, d), n, d, Decimal(goal)) for name, n, d, goal in rows]
 
@@ -122,6 +131,7 @@ def campaign_stats(campaign_id: str) -> CampaignStats:
 def _stats(raw: dict[str, int]) -> CampaignStats:
     total = raw.get("total", 0)
     paid = raw.get(f"outcome:{Outcome.PAID.value}", 0)
+    self_cured = raw.get(targets.SELF_CURED, 0)
     promises = raw.get(promises_counter(), 0)
     fulfilled = raw.get(promises_counter(PromiseStatus.FULFILLED), 0)
     contacted = raw.get(Milestone.CONTACTED.value, 0)
@@ -138,8 +148,9 @@ def _stats(raw: dict[str, int]) -> CampaignStats:
         fulfilled=fulfilled,
         broken=raw.get(promises_counter(PromiseStatus.BROKEN), 0),
         paid=paid,
+        self_cured=self_cured,
         channels={channel.value: raw.get(contacts_counter(channel), 0) for channel in Channel},
-        kpis=kpis(total, contacted, responded, promised, promises, fulfilled, paid),
+        kpis=kpis(total, contacted, responded, promised, promises, fulfilled, paid - self_cured),
     )
 
 
@@ -151,7 +162,9 @@ class GlobalMetrics:
     fulfilled_promises: int
     broken_promises: int
     total_targets: int
+    contacted: int  # cases contacted at least once
     paid: int
+    self_cured: int  # of `paid`: paid before any contact
 
     @property
     def total_contacts(self) -> int:
@@ -159,7 +172,8 @@ class GlobalMetrics:
 
     @property
     def conversion_rate(self) -> Decimal:
-        return percent(self.paid, self.total_targets)
+        """Paid after a contact over contacted (self-cured customers count in neither)."""
+        return percent(self.paid - self.self_cured, self.contacted)
 
 
 def global_metrics() -> GlobalMetrics:
@@ -174,7 +188,9 @@ def global_metrics() -> GlobalMetrics:
         fulfilled_promises=glob.get(promises_counter(PromiseStatus.FULFILLED), 0),
         broken_promises=glob.get(promises_counter(PromiseStatus.BROKEN), 0),
         total_targets=totals.get("total", 0),
+        contacted=totals.get(Milestone.CONTACTED.value, 0),
         paid=totals.get(f"outcome:{Outcome.PAID.value}", 0),
+        self_cured=totals.get(targets.SELF_CURED, 0),
     )
 
 

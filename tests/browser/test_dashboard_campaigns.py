@@ -129,6 +129,7 @@ def test_the_campaign_page_draws_the_funnel_kpis_outcomes_and_channels_from_stat
             "promises:total": 70,
             "promises:fulfilled": 55,
             "outcome:paid": 90,
+            "self_cured": 9,  # paid before any contact: conversion is (90 - 9) / 180 contacted
             "outcome:no_answer": 30,
             "outcome:promise_made": 15,
             stats.contacts_counter(Channel.WHATSAPP): 240,

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.browser
 
 def seed_the_seed_counters() -> None:
     """The seed's example numbers: 247 calls, 1,834 messages, 34 pending and 128 fulfilled promises,
-    and a campaign of 1,000 customers of whom 423 paid (42.3 %)."""
+    and a campaign of 1,000 customers, all contacted, of whom 423 paid (42.3 %)."""
     counters.increment_many(
         counters.GLOBAL,
         {
@@ -44,7 +44,8 @@ def seed_the_seed_counters() -> None:
         name="Cobrança Janeiro 2025", contact_method=ContactMethod.WHATSAPP_PRIMARY
     )
     counters.increment_many(
-        counters.campaign_scope(campaign.id), {"total": 1000, f"outcome:{Outcome.PAID.value}": 423}
+        counters.campaign_scope(campaign.id),
+        {"total": 1000, "contacted": 1000, f"outcome:{Outcome.PAID.value}": 423},
     )
 
 

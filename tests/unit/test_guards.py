@@ -68,10 +68,10 @@ def facts(**changes: object) -> Facts:
         ("window closed", {"now": CLOSED}, SkipReason.WINDOW, None, None),
         ("contacted today", {"recent_contacts": (OPEN - timedelta(hours=2),)}, SkipReason.FREQUENCY_CAP, None, None),
         ("CRM down", {"crm": CrmAnswer(None, unavailable="timeout")}, SkipReason.CRM_UNAVAILABLE, None, None),
-        ("CRM 404", {"crm": CrmAnswer(None)}, SkipReason.UNKNOWN_CUSTOMER, TargetState.COMPLETED, Outcome.FAILED),
+        ("CRM 404", {"crm": CrmAnswer(None)}, SkipReason.UNKNOWN_CUSTOMER, TargetState.COMPLETED, Outcome.UNKNOWN_CUSTOMER),
         ("nothing open", {"crm": CrmAnswer(NOTHING_OPEN)}, SkipReason.PAID, TargetState.COMPLETED, Outcome.PAID),
-        ("only time-barred", {"crm": CrmAnswer(TIME_BARRED)}, SkipReason.TIME_BARRED, TargetState.COMPLETED, Outcome.FAILED),
-        ("active promise", {"active_promise": PROMISE}, SkipReason.ACTIVE_PROMISE, TargetState.CONTACTED, Outcome.PROMISE_MADE),
+        ("only time-barred", {"crm": CrmAnswer(TIME_BARRED)}, SkipReason.TIME_BARRED, TargetState.COMPLETED, Outcome.TIME_BARRED),
+        ("active promise", {"active_promise": PROMISE}, SkipReason.ACTIVE_PROMISE, None, None),
     ],
 )  # fmt: skip
 def test_each_guard_objects_with_its_reason(
@@ -120,6 +120,19 @@ def test_the_frequency_cap_defers_into_the_window_after_the_cap_lifts() -> None:
     verdict = decide(facts(recent_contacts=(OPEN - timedelta(hours=2),)))
 
     assert isinstance(verdict, Defer) and verdict.at == NEXT_OPENING  # tomorrow, once the window opens
+
+
+def test_an_active_promise_defers_the_case_to_the_window_after_the_promised_day() -> None:
+    verdict = decide(facts(active_promise=PROMISE))
+
+    # Promised for Friday 14/03: the case waits for Saturday 15/03, 08:00 in São Paulo.
+    assert isinstance(verdict, Defer) and verdict.at == datetime(2025, 3, 15, 11, 0, tzinfo=UTC)
+    assert "válida até 14/03/2025" in verdict.details
+
+
+def test_a_paid_or_unknown_customer_ends_the_case_even_under_a_promise() -> None:
+    assert decide(facts(active_promise=PROMISE, crm=CrmAnswer(NOTHING_OPEN))).reason is SkipReason.PAID  # type: ignore[union-attr]
+    assert decide(facts(active_promise=PROMISE, crm=CrmAnswer(None))).reason is SkipReason.UNKNOWN_CUSTOMER  # type: ignore[union-attr]
 
 
 def test_a_crm_outage_retries_within_the_window_and_never_contacts() -> None:

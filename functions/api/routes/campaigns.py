@@ -93,6 +93,7 @@ def campaign_stats(campaign_id: str, _: Viewer) -> CampaignStatsPublic:
         fulfilled=result.fulfilled,
         broken=result.broken,
         paid=result.paid,
+        self_cured=result.self_cured,
         channels=result.channels,
         kpis=[{**vars(kpi), "met": kpi.met} for kpi in result.kpis],  # type: ignore[misc]
     )

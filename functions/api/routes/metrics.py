@@ -25,6 +25,7 @@ def metrics(_: Viewer) -> MetricsPublic:
         pending_promises=result.pending_promises,
         fulfilled_promises=result.fulfilled_promises,
         broken_promises=result.broken_promises,
+        self_cured=result.self_cured,
         conversion_rate=result.conversion_rate,
         breakdown={
             "voice": ChannelShare(

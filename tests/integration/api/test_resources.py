@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from shared.core import clock
 from shared.data import conversations, messages, promises, targets
 from shared.domain.models import (
     ConversationSource,
@@ -17,6 +18,7 @@ from shared.domain.models import (
     TargetState,
     UnlockStatus,
 )
+from shared.engine import promises as promises_engine
 from shared.engine import stats
 from tests.integration.api.conftest import GOOD_CSV, Api
 
@@ -118,8 +120,10 @@ def test_supervisor_settles_a_promise_and_the_target_follows(api: Api, make_prom
     assert response.json()["status"] == "fulfilled"
     assert response.json()["notes"] == "pago no caixa"
     assert response.json()["fulfilledAt"] is not None
+    # A supervisor's word is not the CRM's: the case waits the follow-up delay, then the guards ask it.
     after = targets.get(target.id)
-    assert (after.state, after.outcome) == (TargetState.COMPLETED, Outcome.PAID)
+    assert (after.state, after.outcome) == (TargetState.PENDING, Outcome.PROMISE_MADE)
+    assert after.next_attempt_at == clock.now() + timedelta(days=promises_engine.FOLLOW_UP_AFTER_DAYS)
     again = api.patch(f"/api/voice/promises/{promise.id}", role="supervisor", json={"status": "broken"})
     assert again.status_code == 409
     metrics = api.get("/api/voice/metrics").json()
@@ -233,10 +237,12 @@ def test_stats_report_the_funnel_and_kpis_from_counters(api: Api, make_promise: 
     stats.record_milestone(stored[0].id, cid, stats.Milestone.RESPONDED)
     stats.record_milestone(stored[0].id, cid, stats.Milestone.PROMISED)
     stats.count_outreach(cid, "whatsapp")  # type: ignore[arg-type]
+    targets.record_contact(stored[0].id)
     targets.transition(stored[0].id, [TargetState.PENDING], TargetState.COMPLETED, outcome=Outcome.PAID)
     body = api.get(f"/api/voice/campaigns/{cid}/stats").json()
     assert (body["totalTargets"], body["pending"], body["completed"]) == (2, 1, 1)
     assert (body["reached"], body["responded"], body["promised"], body["paid"]) == (2, 1, 1, 1)
+    assert body["selfCured"] == 0
     assert body["outcomes"]["paid"] == 1
     assert body["channels"] == {"whatsapp": 1, "voice": 0}
     kpis = {k["name"]: k for k in body["kpis"]}
@@ -251,8 +257,12 @@ def test_metrics_cards(api: Api) -> None:
     stats.count_outreach(campaign["id"], "whatsapp")  # type: ignore[arg-type]
     stats.count_outreach(campaign["id"], "whatsapp")  # type: ignore[arg-type]
     stats.count_outreach(campaign["id"], "voice")  # type: ignore[arg-type]
+    for target in stored:
+        stats.record_milestone(target.id, campaign["id"], stats.Milestone.CONTACTED)
+        targets.record_contact(target.id)
     targets.transition(stored[0].id, [TargetState.PENDING], TargetState.COMPLETED, outcome=Outcome.PAID)
     body = api.get("/api/voice/metrics").json()
+    assert body["selfCured"] == 0
     assert body["totalCalls"] == 1
     assert body["totalWhatsAppMessages"] == 2
     assert body["totalContacts"] == 3

@@ -56,7 +56,8 @@ def test_simple_debt_ends_in_a_promise_that_protects_the_customer(world: World, 
     assert promise.status is PromiseStatus.PENDING and promise.target_id == target.id
     assert promise.conversation_id == conversation.id
     protected = targets_data.get(target.id)
-    assert protected.state is TargetState.CONTACTED and protected.outcome is Outcome.PROMISE_MADE
+    assert protected.state is TargetState.PENDING and protected.outcome is Outcome.PROMISE_MADE
+    assert protected.next_attempt_at > promise.due_at  # deferred to the promise's end
     assert conversations.get(conversation.id).identity_confirmed
     # The model was told who collects and what day it is in the customer's zone.
     system = world.model.requests[0]["messages"][0]["content"]
@@ -108,6 +109,24 @@ def test_a_claimed_payment_not_yet_in_the_crm_is_never_taken_as_paid(world: Worl
     claimed = targets_data.get(target.id)
     assert claimed.state is TargetState.PENDING and claimed.outcome is Outcome.PAYMENT_CLAIMED
     assert claimed.next_attempt_at == world.clock.now() + timedelta(days=3)
+
+
+def test_a_payment_claim_by_a_customer_the_crm_does_not_know_is_never_taken_as_paid(world: World, maria):
+    target, _ = maria
+    world.crm.customers.pop(DOCUMENT)  # the CRM answers 404 for the document
+    world.model.script(
+        tool_calls(
+            call("atualizar_status_cobranca", cpf_cnpj=DOCUMENT, novo_status="paid", observacoes=None)
+        ),
+        text("Não encontrei seu cadastro no sistema. Vou chamar um atendente."),
+    )
+
+    world.turn("Já paguei, meu CPF é 529.982.247-25")
+
+    [claim] = world.model.tool_results()
+    assert claim["erro"] == "customer_not_found" and "status" not in claim
+    ended = targets_data.get(target.id)
+    assert (ended.state, ended.outcome) == (TargetState.COMPLETED, Outcome.UNKNOWN_CUSTOMER)
 
 
 def test_hardship_gets_empathy_and_a_promise_thirty_days_ahead(world: World, maria):

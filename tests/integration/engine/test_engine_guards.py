@@ -12,6 +12,7 @@ from shared.data import contact_log, counters
 from shared.data import promises as promises_data
 from shared.domain.models import CampaignStatus, Channel, Outcome, TargetState
 from shared.engine import optouts
+from shared.engine.stats import campaign_stats
 from tests.integration.engine.engine_world import Engine, invoice
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)  # Monday 09:00 in São Paulo (the `clock` fixture)
@@ -136,14 +137,16 @@ def test_nothing_open_in_the_crm_completes_the_target_as_paid(engine: Engine):
     assert contact_log.contacts_since(target.document, NOW - timedelta(days=1)) == []
 
 
-def test_a_customer_the_crm_does_not_know_is_completed_as_failed(engine: Engine):
+def test_a_customer_the_crm_does_not_know_ends_unknown_never_paid(engine: Engine):
     campaign = engine.campaign()
     target = engine.scheduled(campaign, 8, in_crm=False)
 
     engine.drain("whatsapp")
 
     stored = engine.get(target)
-    assert (stored.state, stored.outcome) == (TargetState.COMPLETED, Outcome.FAILED)
+    assert (stored.state, stored.outcome) == (TargetState.COMPLETED, Outcome.UNKNOWN_CUSTOMER)
+    stats = campaign_stats(campaign.id)
+    assert (stats.paid, stats.self_cured, stats.outcomes["unknown_customer"]) == (0, 0, 1)
     assert "não encontrado no CRM" in (stored.outcome_details or "")
     assert _nothing_sent(engine)
     assert _skips(engine, campaign.id) == {"skip:unknown_customer": 1}
@@ -156,7 +159,8 @@ def test_only_time_barred_invoices_are_never_collected(engine: Engine):
     engine.drain("whatsapp")
 
     stored = engine.get(target)
-    assert (stored.state, stored.outcome) == (TargetState.COMPLETED, Outcome.FAILED)
+    assert (stored.state, stored.outcome) == (TargetState.COMPLETED, Outcome.TIME_BARRED)
+    assert campaign_stats(campaign.id).paid == 0
     assert "prescritas" in (stored.outcome_details or "")
     assert _nothing_sent(engine)
 
@@ -191,7 +195,7 @@ def test_crm_down_near_closing_time_retries_at_the_next_opening(engine: Engine):
     assert engine.get(target).next_attempt_at == datetime(2025, 3, 11, 11, 0, tzinfo=UTC)
 
 
-def test_an_active_promise_protects_the_customer(engine: Engine, make_promise):
+def test_an_active_promise_defers_the_case_to_the_promises_end(engine: Engine, make_promise):
     campaign = engine.campaign()
     target = engine.scheduled(campaign, 13)
     promises_data.create(
@@ -205,7 +209,8 @@ def test_an_active_promise_protects_the_customer(engine: Engine, make_promise):
     engine.drain("whatsapp")
 
     stored = engine.get(target)
-    assert (stored.state, stored.outcome) == (TargetState.CONTACTED, Outcome.PROMISE_MADE)
+    assert stored.state is TargetState.PENDING
+    assert stored.next_attempt_at == datetime(2025, 3, 14, 11, 0, tzinfo=UTC)  # Friday 14/03, 08:00 SP
     assert "válida até 13/03/2025" in (stored.outcome_details or "")
     assert _nothing_sent(engine)
     assert _skips(engine, campaign.id) == {"skip:active_promise": 1}

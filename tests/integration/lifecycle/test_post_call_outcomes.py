@@ -4,7 +4,7 @@ REST simulator) → outcomes, retries with backoff, channel fallback; duplicates
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -206,9 +206,10 @@ def test_the_conversation_outcome_set_during_the_call_is_kept(world: Lifecycle) 
 
     world.status(call, "completed", duration=300)
 
-    after = targets_data.get(target.id)
-    assert (after.state, after.outcome) == (TargetState.CONTACTED, Outcome.PROMISE_MADE)
+    after = targets_data.get(target.id)  # deferred to the promise's end; the late status changes nothing
+    assert (after.state, after.outcome) == (TargetState.PENDING, Outcome.PROMISE_MADE)
     assert after.outcome_details == "Promessa registrada até 15/03/2025"
+    assert after.next_attempt_at == datetime(2025, 3, 16, 3, 0, tzinfo=UTC)  # 16/03 00:00 in São Paulo
     stats = campaign_stats(campaign.id)
     assert (stats.responded, stats.promised) == (1, 1)
 

@@ -92,9 +92,10 @@ def test_registering_stores_the_promise_and_a_schedule_in_the_customers_zone(wor
     assert schedule.raw["Target"]["RoleArn"] == ROLE_ARN
     assert schedule.input == {"promiseId": promise.id}
 
-    after = targets_data.get(target.id)
-    assert (after.state, after.outcome) == (TargetState.CONTACTED, Outcome.PROMISE_MADE)
+    after = targets_data.get(target.id)  # deferred to the end of the promised day, in Manaus
+    assert (after.state, after.outcome) == (TargetState.PENDING, Outcome.PROMISE_MADE)
     assert after.outcome_details == "Promessa registrada até 20/03/2025"
+    assert after.next_attempt_at == datetime(2025, 3, 21, 4, 0, tzinfo=UTC)
     stats = campaign_stats(campaign.id)
     assert (stats.promised, stats.promises) == (1, 1)
     assert targets_data.counts(campaign.id)["promises:pending"] == 1
@@ -289,7 +290,7 @@ def test_crm_down_at_the_check_settles_nothing_and_checks_again_an_hour_later(
     live_in(world, date(2025, 3, 15), at="09:00")
 
     assert promises_data.get(promise.id).status is PromiseStatus.PENDING
-    assert targets_data.get(target.id).state is TargetState.CONTACTED
+    assert targets_data.get(target.id).outcome is Outcome.PROMISE_MADE
     [retry] = world.schedules()
     assert retry.raw["ScheduleExpression"] == "at(2025-03-15T10:00:00)"
 

@@ -20,6 +20,7 @@ export const OUTCOME = {
   not_on_whatsapp: "Sem WhatsApp", promise_made: "Promessa registrada", paid: "Pago",
   payment_claimed: "Pagamento informado", promise_broken: "Promessa quebrada",
   opted_out: "Pediu para não ser contatado", transferred: "Transferido",
+  unknown_customer: "Cliente não encontrado no CRM", time_barred: "Dívida prescrita", exhausted: "Contatos esgotados",
 };
 export const KPI = {
   contactRate: "Taxa de Contato", responseRate: "Taxa de Resposta", promiseRate: "Taxa de Promessa",

@@ -1,0 +1,119 @@
+"""One reading of the CRM's answer (SPEC §3), used by every caller: the pre-send guards, payment
+claims, the promise monitor and the assistant's tools.
+
+`read_debt(debt, today)` sorts the answer for one document into four kinds:
+- `UNKNOWN_CUSTOMER`: the CRM does not know the document (404, `debt` None) — never a payment;
+- `PAID`: the CRM lists no open invoice — nothing is left to collect;
+- `ONLY_TIME_BARRED`: only invoices older than the 5-year bar are open — they are never collected;
+- `OWES`: something collectible is open: `invoices` and `total` say what.
+A CRM that cannot answer is not a reading: callers keep failing closed on `CrmUnavailable`.
+
+The CRM's answer is typed structurally (`CrmDebt`) so this module reads the adapter's objects without
+importing the adapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Generic, Protocol, TypeVar
+
+from shared.domain.models import Invoice, Outcome
+
+_ZERO = Decimal("0.00")
+
+
+class OpenInvoice(Protocol):
+    """An open invoice as the CRM lists it."""
+
+    @property
+    def number(self) -> str: ...
+
+    @property
+    def amount(self) -> Decimal: ...
+
+
+InvoiceT = TypeVar("InvoiceT", bound=OpenInvoice, covariant=True)
+
+
+class CrmDebt(Protocol[InvoiceT]):
+    """The CRM's answer for one document (`shared.adapters.crm.Debt`)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def invoices(self) -> Sequence[InvoiceT]: ...
+
+    def collectible(self, today: date) -> Sequence[InvoiceT]: ...
+
+
+class DebtKind(StrEnum):
+    UNKNOWN_CUSTOMER = "unknown_customer"
+    PAID = "paid"
+    ONLY_TIME_BARRED = "only_time_barred"
+    OWES = "owes"
+
+
+_OUTCOMES = {
+    DebtKind.UNKNOWN_CUSTOMER: Outcome.UNKNOWN_CUSTOMER,
+    DebtKind.PAID: Outcome.PAID,
+    DebtKind.ONLY_TIME_BARRED: Outcome.TIME_BARRED,
+}
+
+
+@dataclass(frozen=True)
+class DebtReading(Generic[InvoiceT]):
+    """What the CRM's answer means: its kind, the collectible invoices and their total."""
+
+    kind: DebtKind
+    name: str = ""  # the customer's name as the CRM has it ("" when unknown)
+    invoices: tuple[InvoiceT, ...] = ()  # collectible open invoices (OWES only)
+    total: Decimal = _ZERO  # what `invoices` add up to
+
+    @property
+    def owes(self) -> bool:
+        return self.kind is DebtKind.OWES
+
+    @property
+    def outcome(self) -> Outcome | None:
+        """The terminal outcome of a case this reading ends (None: the customer owes)."""
+        return _OUTCOMES.get(self.kind)
+
+    def open_numbers(self) -> frozenset[str]:
+        """The numbers of the collectible open invoices."""
+        return frozenset(invoice.number for invoice in self.invoices)
+
+    def open_amount_of(self, numbers: Collection[str]) -> Decimal:
+        """What is still collectible of the invoices numbered `numbers`."""
+        return sum((inv.amount for inv in self.invoices if inv.number in numbers), _ZERO)
+
+    def settles(self, case_invoices: Sequence[Invoice]) -> bool:
+        """Whether nothing collectible is left of a case's invoices: the CRM shows nothing collectible
+        at all, or none of the case's invoices is open. An invoice imported without a number cannot be
+        matched, so a case holding one is settled only when nothing collectible is open."""
+        if self.kind in (DebtKind.PAID, DebtKind.ONLY_TIME_BARRED):
+            return True
+        if self.kind is not DebtKind.OWES:
+            return False
+        numbers = [invoice.invoice_number for invoice in case_invoices]
+        if any(number is None for number in numbers):
+            return False
+        return self.open_numbers().isdisjoint(numbers)
+
+
+def read_debt(debt: CrmDebt[InvoiceT] | None, today: date) -> DebtReading[InvoiceT]:
+    """Read the CRM's answer for a document on the customer's local `today` (the time bar counts from
+    it). `debt` None is the CRM's 404."""
+    if debt is None:
+        return DebtReading(DebtKind.UNKNOWN_CUSTOMER)
+    if not debt.invoices:
+        return DebtReading(DebtKind.PAID, debt.name)
+    collectible = tuple(debt.collectible(today))
+    if not collectible:
+        return DebtReading(DebtKind.ONLY_TIME_BARRED, debt.name)
+    total = sum((invoice.amount for invoice in collectible), _ZERO)
+    return DebtReading(DebtKind.OWES, debt.name, collectible, total)
