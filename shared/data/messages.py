@@ -97,10 +97,11 @@ def record(
 
 
 def find(conversation_id: str, message_id: str) -> Message:
-    """One message of a conversation by its id (the thread is read; threads are short); `NotFound`."""
-    for message in list_for(conversation_id):
-        if message.id == message_id:
-            return message
+    """One message of a conversation by its id (the thread is read, strongly consistent; threads are
+    short); `NotFound`."""
+    for record in MessageRecord.query(conversation_id, consistent_read=True):
+        if record.id == message_id:
+            return _to_message(record)
     raise NotFound(f"message {message_id} not found in conversation {conversation_id}")
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from infra.local.customers import Persona, SimulatedCustomer
-from infra.local.demo import EXPECTED, verify
+from infra.local.demo import DESK_REPLY, EXPECTED, verify
 from infra.local.simulators.crm import SimInvoice
 from tests.e2e.conftest import run_cobranca
 
@@ -63,8 +63,9 @@ def _customer(persona: Persona, invoices: int = 1) -> SimulatedCustomer:
     )
 
 
-def _sims(texts: int = 0, calls: int = 0) -> SimpleNamespace:
-    evolution = SimpleNamespace(texts_to=lambda phone: ["x"] * texts)
+def _sims(texts: int = 0, calls: int = 0, desk: bool = False) -> SimpleNamespace:
+    sent = ["x"] * (texts - desk) + [DESK_REPLY] * desk
+    evolution = SimpleNamespace(texts_to=lambda phone: sent)
     twilio = SimpleNamespace(calls_to=lambda phone: [object()] * calls)
     return SimpleNamespace(simulators=SimpleNamespace(evolution=evolution, twilio=twilio))
 
@@ -99,3 +100,21 @@ def test_a_promise_persona_needs_its_promise_in_the_right_status() -> None:
 
     assert not verify([customer], targets, broken, _sims())[0].ok  # type: ignore[arg-type]
     assert verify([customer], targets, fulfilled, _sims())[0].ok  # type: ignore[arg-type]
+
+
+def test_the_hardship_persona_must_be_answered_from_the_desk_and_no_one_else() -> None:
+    customer = _customer(Persona.HARDSHIP)
+    targets = [{"id": "T1", "invoiceNumber": "F-0", "state": "contacted", "outcome": "transferred"}]
+
+    [answered] = verify([customer], targets, [], _sims(texts=3, desk=True))  # type: ignore[arg-type]
+    [left_waiting] = verify([customer], targets, [], _sims(texts=3))  # type: ignore[arg-type]
+    [intruded] = verify(  # type: ignore[arg-type]
+        [_customer(Persona.OPTS_OUT)],
+        [{"id": "T1", "invoiceNumber": "F-0", "state": "completed", "outcome": "opted_out"}],
+        [],
+        _sims(texts=2, desk=True),
+    )
+
+    assert answered.ok
+    assert not left_waiting.ok and "not answered from the desk" in left_waiting.got
+    assert not intruded.ok and intruded.got == "answered from the desk"
