@@ -1,9 +1,10 @@
 """The pre-send guards (SPEC §4): one chain for every channel — decided first, then acted on.
 
 Deciding is pure: `decide(facts)` looks at what was read about the customer before any write — the
-campaign's status, opt-outs, a human's hold on the customer, the contact window, the week's contact log, an active promise and, only
-when every earlier guard passed, the CRM's answer — and returns a verdict, in SPEC order: campaign not
-running → opted out → held by a human at the desk (retry later, nothing recorded as a contact) → outside the contact window → frequency cap → CRM (unreachable: retry later, no
+campaign's status, opt-outs, a human's hold on the customer, the contact window, the week's contact
+log, an active promise and, only when every earlier guard passed, the CRM's answer — and returns a
+verdict, in SPEC order: campaign not running → opted out → held by a person at the desk (looked at
+again later) → outside the contact window → frequency cap → CRM (unreachable: retry later, no
 contact; unknown customer; nothing open: paid; only time-barred invoices) → an active promise. The CRM
 is asked only when the verdict says so (`ConsultCrm`), so a closed window never costs a CRM call.
 

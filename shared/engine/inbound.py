@@ -17,8 +17,8 @@ A turn (`handle`):
    answered now, without storing the message again.
 3. The target's RESPONDED milestone is counted.
 4. Opt-out keywords are honoured before any model call; a conversation a human took over gets no reply
-   (the message is stored for the human, and the conversation waits in the desk's queue again); a non-text message gets a polite text-only note; anything
-   else goes to the assistant.
+   (the message is stored for the human, and the conversation waits in the desk's queue again); a
+   non-text message gets a polite text-only note; anything else goes to the assistant.
 5. The reply is sent through Evolution and stored (sender assistant, delivery pending). Evolution being
    unavailable raises, so SQS retries the job.
 """
