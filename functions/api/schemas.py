@@ -292,6 +292,12 @@ class ConversationPublic(Camel):
     target_id: str | None
     campaign_id: str | None
     identity_confirmed: bool
+    assignee: str | None
+    handoff_reason: str | None
+    transferred_at: datetime | None
+    waiting_since: datetime | None
+    resolved_by: str | None
+    resolved_at: datetime | None
     last_activity_at: datetime
     created_at: datetime
 
@@ -317,10 +323,38 @@ class MessagePublic(Camel):
     created_at: datetime
     delivery_status: DeliveryStatus | None
     is_from_campaign: bool
+    author: str | None
 
 
 class ConversationDetail(ConversationPublic):
     messages: list[MessagePublic]
+
+
+class AgentReply(Strict):
+    """An agent's message to the customer (empty or over 4,096 characters: 422, from the desk)."""
+
+    text: str
+
+
+class QueueEntry(ConversationPublic):
+    """A conversation waiting for a human: how long, and why it was handed over."""
+
+    waiting_seconds: int
+    reason: str
+
+
+class ReplyTimesPublic(Camel):
+    """Time to the first human reply after a handoff, in whole minutes."""
+
+    count: int
+    median_minutes: int | None
+    p90_minutes: int | None
+
+
+class DeskQueue(Camel):
+    waiting: int
+    first_human_reply: ReplyTimesPublic
+    items: list[QueueEntry]
 
 
 # --- opt-outs ---

@@ -5,7 +5,9 @@ imported and activated over HTTP with a local admin token; customers answer thro
 and Twilio simulators' webhooks; the runtime feeds the real handlers. The clock stands still except
 when the demo moves it: every `step` during business hours (08:00–20:00 São Paulo; three times longer
 while nothing but the scheduler's tick happens), and straight to the next morning at night. After each
-move the demo waits until the system is quiet.
+move the demo waits until the system is quiet. Then a simulated agent works the human desk: every
+customer waiting in the "Fila de atendimento" is taken, answered on WhatsApp and resolved, over HTTP
+with the supervisor's token, as a person at the dashboard would.
 
 The campaign offers a trust unlock on a promise: with BILLING_SYSTEM=ixc the IXC simulator (seeded
 with the same customers) restores their internet; with the generic CRM it is recorded unsupported.
@@ -46,6 +48,7 @@ QUIET_STEPS: Final = 3
 QUIET_FACTOR: Final = 3
 SETTLE_TIMEOUT: Final = 120.0  # seconds a step may take to settle (the first day's wave is the longest)
 XLSX: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DESK_REPLY: Final = "Olá, aqui é a Carla, do atendimento da TR Telecom."
 
 
 @dataclass
@@ -105,7 +108,7 @@ def run(options: DemoOptions) -> int:
             customers = sandbox.customers.populate(options.customers, today=options.start.date())
             with httpx.Client(base_url=sandbox.url, timeout=60) as api:
                 campaign = _set_up(api, sandbox, customers, out)
-                _play(sandbox, options, customers, out)
+                _play(sandbox, options, customers, out, desk=lambda: _answer_the_desk(api, sandbox))
                 report = _report(api, sandbox, campaign, customers)
             print(report.text, file=out)
             errors = sandbox.customers.errors + _handler_errors(sandbox)
@@ -200,8 +203,15 @@ def next_step(now: datetime, step: timedelta) -> datetime:
     return morning
 
 
-def _play(sandbox: Sandbox, options: DemoOptions, customers: list[SimulatedCustomer], out: IO[str]) -> None:
-    """Move the clock step by step until the end, waiting for the system to be quiet after each move.
+def _play(
+    sandbox: Sandbox,
+    options: DemoOptions,
+    customers: list[SimulatedCustomer],
+    out: IO[str],
+    desk: Callable[[], int],
+) -> None:
+    """Move the clock step by step until the end, waiting for the system to be quiet after each move
+    and letting the desk's agent answer whoever waits for a person.
     After `QUIET_STEPS` steps in which nothing but the scheduler's tick ran, steps become
     `QUIET_FACTOR` times longer (still inside business hours) until something happens again."""
     end = options.start + timedelta(days=options.days)
@@ -211,6 +221,8 @@ def _play(sandbox: Sandbox, options: DemoOptions, customers: list[SimulatedCusto
     seen = _work_done(sandbox)
     while True:
         if not sandbox.settle(timeout=SETTLE_TIMEOUT):
+            stalls += 1
+        if desk() and not sandbox.settle(timeout=SETTLE_TIMEOUT):
             stalls += 1
         now = sandbox.clock.now()
         progress.show(now)
@@ -223,6 +235,23 @@ def _play(sandbox: Sandbox, options: DemoOptions, customers: list[SimulatedCusto
     progress.done()
     if stalls:
         print(f"  ({stalls} steps did not settle within {SETTLE_TIMEOUT:.0f} s; see the log)", file=out)
+
+
+def _answer_the_desk(api: httpx.Client, sandbox: Sandbox) -> int:
+    """The simulated agent: take, answer and resolve every conversation waiting in the desk's queue;
+    returns how many it resolved."""
+    supervisor = sandbox.headers("supervisor")
+    queue = api.get("/api/voice/conversations/queue", headers=supervisor)
+    _ok(queue, "read the desk's queue")
+    for entry in queue.json()["items"]:
+        path = f"/api/voice/conversations/{entry['id']}"
+        _ok(api.post(f"{path}/take", headers=supervisor), "take a waiting conversation")
+        _ok(
+            api.post(f"{path}/messages", headers=supervisor, json={"text": DESK_REPLY}),
+            "answer from the desk",
+        )
+        _ok(api.post(f"{path}/resolve", headers=supervisor), "resolve the conversation")
+    return len(queue.json()["items"])
 
 
 def _work_done(sandbox: Sandbox) -> int:
@@ -323,6 +352,13 @@ def _report(
     lines.append(
         "  trust unlock  " + ("  ".join(f"{k} {v}" for k, v in sorted(unlocks.items())) or "none asked")
     )
+    desk = api.get("/api/voice/conversations/queue", headers=viewer).json()
+    first = desk["firstHumanReply"]
+    lines.append("Human desk (GET /api/voice/conversations/queue)")
+    lines.append(
+        f"  waiting {desk['waiting']}   answered {first['count']}   first human reply: median "
+        f"{first['medianMinutes']} min, p90 {first['p90Minutes']} min"
+    )
     lines.append("Personas (expected ending → customers that got it)")
     by_persona: dict[Persona, list[Verdict]] = {}
     for verdict in verdicts:
@@ -369,6 +405,7 @@ class Expected:
     whatsapp: Callable[[int], bool] = lambda n: True  # messages received
     calls: Callable[[int], bool] = lambda n: True  # calls received
     contacts: Callable[[int], bool] = lambda n: True  # the case's contactCount (outreach sent)
+    desk: bool = False  # answered by the desk's agent (and resolved); no one else is
     text: str = ""
 
 
@@ -430,8 +467,9 @@ EXPECTED: Final[dict[Persona, Expected]] = {
     ),
     Persona.HARDSHIP: Expected(
         Ending("contacted", "transferred"),
-        whatsapp=lambda n: n == 2,
-        text="contacted/transferred to a human",
+        whatsapp=lambda n: n == 3,
+        desk=True,
+        text="contacted/transferred to a human, answered from the desk and resolved",
     ),
 }
 
@@ -461,6 +499,7 @@ def verify(
             continue
         [case] = cases.values()
         texts, calls = _contacts(sandbox, customer)
+        answered = _answered_by_desk(sandbox, customer)
         problems = []
         held = [invoice["invoiceNumber"] for invoice in case["invoices"]]
         if held != numbers:
@@ -477,6 +516,8 @@ def verify(
             problems.append(f"{texts} WhatsApp messages")
         if not expected.calls(calls):
             problems.append(f"{calls} calls")
+        if answered != expected.desk:
+            problems.append("answered from the desk" if answered else "not answered from the desk")
         verdicts.append(Verdict(customer, not problems, "; ".join(problems), expected.text))
     return verdicts
 
@@ -486,6 +527,11 @@ def _contacts(sandbox: Sandbox, customer: SimulatedCustomer) -> tuple[int, int]:
     texts = len(sims.evolution.texts_to(customer.phone)) if sims.evolution else 0
     calls = len(sims.twilio.calls_to("+" + customer.phone)) if sims.twilio else 0
     return texts, calls
+
+
+def _answered_by_desk(sandbox: Sandbox, customer: SimulatedCustomer) -> bool:
+    evolution = sandbox.simulators.evolution
+    return evolution is not None and DESK_REPLY in evolution.texts_to(customer.phone)
 
 
 def _handler_errors(sandbox: Sandbox) -> list[str]:

@@ -1,4 +1,4 @@
-"""Conversations table: hash `id`, plus one claim item per chat id.
+"""Conversations table: hash `id`, plus one claim item per chat id and the hold items of the desk.
 
 A chat id (`whatsapp_<E.164>`, `voice_<CallSid>`) has at most one conversation. The table also holds
 an item `id = "chat#<chat_id>"` pointing at it, written in the same transaction as the conversation
@@ -10,13 +10,22 @@ GSIs, newest activity first, all projecting every attribute (claim items carry n
 they never appear): `by_source` (source, last_activity_at), `by_status` (status, last_activity_at),
 `by_activity` (constant `kind`, last_activity_at) for "all". About 10k conversations a month and one
 activity bump per message keep the constant partition far below DynamoDB's per-partition limits.
+
+The human desk: `by_queue` is sparse (constant `queue`, waiting_since), holding only the conversations
+whose customer waits for a human's answer, oldest first; `queue` is written with `waiting_since` and
+removed with it. While a human has a conversation, the items `hold#phone#<E.164>` and
+`hold#document#<doc>` list it (a string set, so two held conversations of one customer each keep the
+hold until both end); the pre-send guards read them with one BatchGetItem. `update_handling` changes a
+conversation's handling and its hold items in one transaction, conditioned on what the caller read.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from enum import Enum
 from typing import Any
 
-from pynamodb.attributes import BooleanAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, UnicodeAttribute, UnicodeSetAttribute
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.transactions import TransactWrite
@@ -40,6 +49,8 @@ from shared.domain.pages import Page
 
 _KIND = "conversation"
 _CLAIM_PREFIX = "chat#"
+_HOLD_PREFIX = "hold#"
+_QUEUED = "waiting"
 _IMMUTABLE = ("id", "chat_id", "created_at", "updated_at")
 
 
@@ -70,6 +81,15 @@ class _ByActivity(GlobalSecondaryIndex["ConversationRecord"]):
     last_activity_at = IsoDateTimeAttribute(range_key=True)
 
 
+class _ByQueue(GlobalSecondaryIndex["ConversationRecord"]):
+    class Meta:
+        index_name = "by_queue"
+        projection = AllProjection()
+
+    queue = UnicodeAttribute(hash_key=True)
+    waiting_since = IsoDateTimeAttribute(range_key=True)
+
+
 class ConversationRecord(TableModel):
     class Meta:
         suffix = "conversations"
@@ -87,6 +107,14 @@ class ConversationRecord(TableModel):
     campaign_id = UnicodeAttribute(null=True)
     identity_confirmed = BooleanAttribute()
     call_sid = UnicodeAttribute(null=True)
+    assignee = UnicodeAttribute(null=True)
+    handoff_reason = UnicodeAttribute(null=True)
+    transferred_at = IsoDateTimeAttribute(null=True)
+    waiting_since = IsoDateTimeAttribute(null=True)
+    queue = UnicodeAttribute(null=True)  # `_QUEUED` exactly when waiting_since is set (sparse index key)
+    first_human_reply_at = IsoDateTimeAttribute(null=True)
+    resolved_by = UnicodeAttribute(null=True)
+    resolved_at = IsoDateTimeAttribute(null=True)
     last_activity_at = IsoDateTimeAttribute()
     created_at = IsoDateTimeAttribute()
     updated_at = IsoDateTimeAttribute()
@@ -94,6 +122,7 @@ class ConversationRecord(TableModel):
     by_source = _BySource()
     by_status = _ByStatus()
     by_activity = _ByActivity()
+    by_queue = _ByQueue()
 
 
 class ChatClaimRecord(TableModel):
@@ -107,11 +136,22 @@ class ChatClaimRecord(TableModel):
     conversation_id = UnicodeAttribute()
 
 
+class HoldRecord(TableModel):
+    """The third item type: a customer's phone or document -> the conversations a human holds."""
+
+    class Meta:
+        suffix = "conversations"
+        shares_table = True
+
+    id = UnicodeAttribute(hash_key=True)  # "hold#phone#<E.164>" or "hold#document#<doc>"
+    conversation_ids = UnicodeSetAttribute(null=True)
+
+
 def create(conversation: Conversation) -> Conversation:
     """Store a new conversation; `Conflict` if its chat id already has one (code `chat_taken`) or
     the id is taken."""
     claim = ChatClaimRecord(_CLAIM_PREFIX + conversation.chat_id, conversation_id=conversation.id)
-    record = ConversationRecord(**record_kwargs(conversation))
+    record = ConversationRecord(**_with_queue_key(record_kwargs(conversation)))
     try:
         with TransactWrite(connection=transaction_connection()) as transaction:
             transaction.save(claim, condition=ChatClaimRecord.id.does_not_exist())
@@ -130,7 +170,7 @@ def create(conversation: Conversation) -> Conversation:
 
 def get(conversation_id: str) -> Conversation:
     """The conversation (strongly consistent read); `NotFound` if there is none."""
-    if conversation_id.startswith(_CLAIM_PREFIX):
+    if conversation_id.startswith((_CLAIM_PREFIX, _HOLD_PREFIX)):
         raise NotFound(f"conversation {conversation_id} not found")
     try:
         return _to_conversation(ConversationRecord.get(conversation_id, consistent_read=True))
@@ -159,13 +199,88 @@ def update(conversation_id: str, **changes: Any) -> Conversation:
     record = ConversationRecord(conversation_id)
     try:
         record.update(
-            actions=set_actions(ConversationRecord, values), condition=ConversationRecord.chat_id.exists()
+            actions=set_actions(ConversationRecord, _with_queue_key(values)),
+            condition=ConversationRecord.chat_id.exists(),
         )
     except UpdateError as exc:
         if is_condition_failure(exc):
             raise NotFound(f"conversation {conversation_id} not found") from exc
         raise
     return _to_conversation(record)
+
+
+def update_handling(
+    conversation: Conversation, *, expect: Mapping[str, str | Enum | None], hold: bool, **changes: Any
+) -> Conversation:
+    """Change who handles a conversation (status, assignee, waiting...) in one transaction: written only
+    while the stored conversation still has `expect`'s values (None: the attribute is absent), and the
+    customer's hold items (its phone and document) gain (`hold`) or lose the conversation.
+
+    `Conflict` (code `conversation_changed`) when `expect` no longer holds; `NotFound` if it is gone.
+    """
+    values = validate_changes(Conversation, changes, forbidden=_IMMUTABLE)
+    values["updated_at"] = clock.now()
+    condition: Any = ConversationRecord.chat_id.exists()
+    attributes = ConversationRecord.get_attributes()
+    for name, expected in expect.items():
+        attribute: Any = attributes[name]
+        if expected is None:
+            condition &= attribute.does_not_exist()
+        else:
+            condition &= attribute == (expected.value if isinstance(expected, Enum) else expected)
+    ids = {conversation.id}
+    try:
+        with TransactWrite(connection=transaction_connection()) as transaction:
+            transaction.update(
+                ConversationRecord(conversation.id),
+                actions=set_actions(ConversationRecord, _with_queue_key(values)),
+                condition=condition,
+            )
+            for key in hold_keys(conversation.phone, conversation.document):
+                change = (
+                    HoldRecord.conversation_ids.add(ids) if hold else HoldRecord.conversation_ids.delete(ids)
+                )
+                transaction.update(HoldRecord(key), actions=[change])
+    except TransactWriteError as exc:
+        if 0 in failed_transaction_items(exc):
+            get(conversation.id)  # NotFound if it is gone
+            raise Conflict(
+                f"conversation {conversation.id} changed meanwhile", code="conversation_changed"
+            ) from exc
+        raise
+    return get(conversation.id)
+
+
+def hold_keys(phone: str, document: str | None) -> list[str]:
+    """The hold items of a customer: its phone and, when known, its document."""
+    keys = [f"{_HOLD_PREFIX}phone#{phone}"]
+    if document:
+        keys.append(f"{_HOLD_PREFIX}document#{document}")
+    return keys
+
+
+def held(phone: str, document: str | None) -> bool:
+    """Whether a human holds a conversation of this phone or document (strongly consistent)."""
+    keys = hold_keys(phone, document)
+    return any(record.conversation_ids for record in HoldRecord.batch_get(keys, consistent_read=True))
+
+
+def queue_page(limit: int = 50, cursor: str | None = None) -> Page[Conversation]:
+    """The conversations whose customer waits for a human's answer, longest wait first."""
+    return query_page(
+        ConversationRecord.by_queue.query,
+        _QUEUED,
+        query_tag="conversations:queue",
+        limit=limit,
+        cursor=cursor,
+        convert=_to_conversation,
+        scan_index_forward=True,
+    )
+
+
+def queue_length() -> int:
+    """How many conversations wait for a human's answer (a COUNT query on the sparse index)."""
+    return ConversationRecord.by_queue.count(_QUEUED)
 
 
 def list_page(
@@ -195,6 +310,13 @@ def list_page(
     if source is not None:
         return query_page(ConversationRecord.by_source.query, source.value, **common)
     return query_page(ConversationRecord.by_activity.query, _KIND, **common)
+
+
+def _with_queue_key(values: dict[str, Any]) -> dict[str, Any]:
+    """`queue` follows `waiting_since`, so a conversation is in `by_queue` exactly while it waits."""
+    if "waiting_since" in values:
+        values["queue"] = _QUEUED if values["waiting_since"] is not None else None
+    return values
 
 
 def _to_conversation(record: ConversationRecord) -> Conversation:

@@ -15,7 +15,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from shared.core import clock
 from shared.data.attributes import IsoDateTimeAttribute, iso_utc
 from shared.data.base import TableModel, is_condition_failure, record_kwargs, set_actions, to_domain
-from shared.domain.errors import Conflict
+from shared.domain.errors import Conflict, NotFound
 from shared.domain.ids import new_id
 from shared.domain.models import Channel, DeliveryStatus, Message, Sender
 
@@ -51,6 +51,7 @@ class MessageRecord(TableModel):
     external_id = UnicodeAttribute(null=True)
     delivery_status = UnicodeAttribute(null=True)
     is_from_campaign = BooleanAttribute()
+    author = UnicodeAttribute(null=True)
 
     by_external_id = _ByExternalId()
 
@@ -76,6 +77,7 @@ def record(
     external_id: str | None = None,
     delivery_status: DeliveryStatus | None = None,
     is_from_campaign: bool = False,
+    author: str | None = None,
 ) -> Message:
     """Append a new message, with a fresh id, stamped now (see `append`)."""
     return append(
@@ -89,8 +91,43 @@ def record(
             external_id=external_id,
             delivery_status=delivery_status,
             is_from_campaign=is_from_campaign,
+            author=author,
         )
     )
+
+
+def find(conversation_id: str, message_id: str) -> Message:
+    """One message of a conversation by its id (the thread is read, strongly consistent; threads are
+    short); `NotFound`."""
+    for record in MessageRecord.query(conversation_id, consistent_read=True):
+        if record.id == message_id:
+            return _to_message(record)
+    raise NotFound(f"message {message_id} not found in conversation {conversation_id}")
+
+
+def update_delivery(
+    message: Message,
+    status: DeliveryStatus,
+    *,
+    external_id: str | None = None,
+    expect: DeliveryStatus | None = None,
+) -> Message:
+    """Set a message's delivery status (and the channel's id once sent). With `expect`, only while the
+    stored status is still `expect` (`Conflict` otherwise: someone else changed it first)."""
+    values: dict[str, Any] = {"delivery_status": DeliveryStatus(status)}
+    if external_id is not None:
+        values["external_id"] = external_id
+    condition: Any = MessageRecord.sort_key.exists()
+    if expect is not None:
+        condition = condition & (MessageRecord.delivery_status == DeliveryStatus(expect).value)
+    record = MessageRecord(message.conversation_id, _sort_key(message))
+    try:
+        record.update(actions=set_actions(MessageRecord, values), condition=condition)
+    except UpdateError as exc:
+        if is_condition_failure(exc):
+            raise Conflict(f"message {message.id} is no longer {expect}", code="message_changed") from exc
+        raise
+    return _to_message(record)
 
 
 def list_for(conversation_id: str, limit: int | None = None, newest_first: bool = False) -> list[Message]:

@@ -243,6 +243,15 @@ class Conversation(_Domain):
     campaign_id: str | None = None
     identity_confirmed: bool = False
     call_sid: str | None = None
+    # The human desk (shared.engine.handoff / desk): who has it, why it was handed over, since when the
+    # customer waits for a human's answer (None: not waiting), the first human reply since the handoff.
+    assignee: str | None = None
+    handoff_reason: str | None = None
+    transferred_at: datetime | None = None
+    waiting_since: datetime | None = None
+    first_human_reply_at: datetime | None = None
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
     last_activity_at: datetime
     created_at: datetime
     updated_at: datetime
@@ -258,6 +267,7 @@ class Message(_Domain):
     external_id: str | None = None  # Evolution key.id / Twilio sid
     delivery_status: DeliveryStatus | None = None
     is_from_campaign: bool = False
+    author: str | None = None  # the principal behind an agent's message or a desk action's note
 
 
 class OptOut(_Domain):

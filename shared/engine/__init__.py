@@ -1,1 +1,1 @@
-"""The collection engine: campaigns, the sweep, guards, outreach, the send-rate limiter, post-call, upkeep, promises, payment claims, opt-outs, handoff, stats, inbound turns, the supervisors' reads and corrections (targets, inbox)."""
+"""The collection engine: campaigns, the sweep, guards, outreach, the send-rate limiter, post-call, upkeep, promises, payment claims, opt-outs, handoff and the human agent desk, stats, inbound turns, the supervisors' reads and corrections (targets, inbox)."""

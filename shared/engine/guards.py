@@ -1,9 +1,10 @@
 """The pre-send guards (SPEC §4): one chain for every channel — decided first, then acted on.
 
 Deciding is pure: `decide(facts)` looks at what was read about the customer before any write — the
-campaign's status, opt-outs, the contact window, the week's contact log, an active promise and, only
-when every earlier guard passed, the CRM's answer — and returns a verdict, in SPEC order: campaign not
-running → opted out → outside the contact window → frequency cap → CRM (unreachable: retry later, no
+campaign's status, opt-outs, a human's hold on the customer, the contact window, the week's contact
+log, an active promise and, only when every earlier guard passed, the CRM's answer — and returns a
+verdict, in SPEC order: campaign not running → opted out → held by a person at the desk (looked at
+again later) → outside the contact window → frequency cap → CRM (unreachable: retry later, no
 contact; then its reading, `shared.domain.debts.read_debt`: unknown customer, nothing open: paid, only
 time-barred invoices) → an active promise of the customer (any campaign), which defers the case to the
 promise's end. The CRM is asked only when the verdict says so (`ConsultCrm`), so a closed window never
@@ -38,7 +39,7 @@ from shared.adapters.crm import CrmClient, CrmUnavailable, Debt
 from shared.core import clock
 from shared.core.config import get_settings
 from shared.core.observability import logger, metrics
-from shared.data import contact_log, counters
+from shared.data import contact_log, conversations, counters
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
 from shared.domain.contact_policy import ContactWindow, FrequencyCap, WindowNeverOpens
@@ -52,6 +53,8 @@ CRM_RETRY: Final = timedelta(minutes=30)
 # A campaign whose hours never meet the customer's legal window (e.g. 19:00–20:00 for RJ) may be
 # edited: look again tomorrow rather than give the target up.
 NEVER_OPENS_RETRY: Final = timedelta(days=1)
+# A customer a human has at the desk is looked at again this much later (the hold has no known end).
+HOLD_RETRY: Final = timedelta(hours=2)
 WEEK: Final = timedelta(days=7)
 GUARDED_STATES: Final = (TargetState.SCHEDULED,)
 _CAMPAIGN_LABELS: Final = {
@@ -74,6 +77,7 @@ class SkipReason(StrEnum):
     CRM_UNAVAILABLE = "crm_unavailable"
     ACTIVE_PROMISE = "active_promise"
     UNREACHABLE = "unreachable"  # no channel the campaign allows reaches this phone (a landline, no calls)
+    HUMAN_HOLD = "human_hold"  # a person at the desk has a conversation with this customer
 
 
 def skip_counter(reason: SkipReason) -> str:
@@ -103,6 +107,7 @@ class Facts:
     recent_contacts: Sequence[datetime]  # the customer's contacts of the last 7 days, any campaign
     active_promise: Promise | None
     crm: CrmAnswer | None = None
+    held: bool = False  # a human at the desk has a conversation with this phone or document
 
 
 @dataclass(frozen=True)
@@ -147,6 +152,9 @@ def decide(facts: Facts) -> Verdict:
         return Defer(SkipReason.CAMPAIGN_INACTIVE, now, f"Campanha {label}: aguardando reativação")
     if facts.opted_out:
         return _opted_out()
+    if facts.held:
+        at, details = _opening(window, now + HOLD_RETRY)
+        return Defer(SkipReason.HUMAN_HOLD, at, f"Cliente em atendimento humano; {details}")
     if not window.is_open(now):
         at, details = _opening(window, now)
         return Defer(SkipReason.WINDOW, at, f"Fora da janela de contato; {details}")
@@ -298,6 +306,7 @@ def read_facts(target: Target, campaign: Campaign, now: datetime) -> Facts:
         window=window,
         recent_contacts=contact_log.contacts_since(target.document, now - WEEK),
         active_promise=active[0] if active else None,
+        held=conversations.held(target.phone, target.document),
     )
 
 

@@ -1,5 +1,14 @@
-"""Human handoff (SPEC §4): a transferred conversation gets no assistant replies until released.
-Used by the assistant's `transferir_para_humano` tool and by supervisors through the API."""
+"""Human handoff (SPEC §4): who handles a conversation — the assistant or a person at the desk.
+
+A conversation goes `transferred` when the assistant's `transferir_para_humano` tool or a supervisor
+hands it over, or when an agent takes it (`take`, or by replying, `shared.engine.desk`). While it is
+transferred the assistant stays silent in it and the customer is *held*: no campaign contacts their
+phone or document (the pre-send guard reads the hold items, `shared.data.conversations.held`). It
+waits in the desk's queue until a human answers. `resolve` ends it; `release` gives it back to the
+assistant; both lift the hold. Every change is one conditional transaction on what was read (two agents
+taking the same conversation: one wins, the other gets `Conflict`), and each leaves a system note in
+the thread with who did it.
+"""
 
 from __future__ import annotations
 
@@ -10,39 +19,122 @@ from shared.data import targets as targets_data
 from shared.domain.errors import Conflict
 from shared.domain.models import Conversation, ConversationStatus, Outcome, Sender
 
+SUPERVISOR_REASON = "supervisor"
+ASSISTANT = "assistant"
+
 
 def transfer(conversation_id: str, *, by: str, reason: str | None = None) -> Conversation:
-    """Mark the conversation as handled by a human; its target's outcome becomes `transferred`."""
+    """Hand the conversation to the desk: `transferred`, waiting in the queue, the customer held; its
+    target's outcome becomes `transferred`. A conversation already transferred is returned as is."""
     conversation = conversations.get(conversation_id)
     if conversation.status is ConversationStatus.TRANSFERRED:
         return conversation
-    now = clock.now()
-    conversation = conversations.update(
-        conversation_id, status=ConversationStatus.TRANSFERRED, last_activity_at=now
+    return _transfer(conversation, by=by, reason=reason or SUPERVISOR_REASON, assignee=None)
+
+
+def take(conversation_id: str, *, by: str) -> Conversation:
+    """`by` takes the conversation (transferring it first if the assistant still has it); `Conflict`
+    when another agent has it. Taking one's own conversation again changes nothing."""
+    conversation = conversations.get(conversation_id)
+    if conversation.assignee == by and conversation.status is ConversationStatus.TRANSFERRED:
+        return conversation
+    if conversation.status is not ConversationStatus.TRANSFERRED:
+        return _transfer(conversation, by=by, reason=SUPERVISOR_REASON, assignee=by)
+    refuse_if_taken(conversation, by)
+    taken = conversations.update_handling(
+        conversation,
+        expect={"status": ConversationStatus.TRANSFERRED, "assignee": None},
+        hold=True,
+        assignee=by,
     )
-    note = "Conversa transferida para atendimento humano" + (f": {reason}" if reason else "")
-    messages.record(conversation_id, Sender.SYSTEM, note)
-    if conversation.target_id:
-        try:
-            targets_data.update(conversation.target_id, outcome=Outcome.TRANSFERRED, outcome_details=note)
-        except Conflict as exc:
-            logger.info("target not marked transferred", target_id=conversation.target_id, reason=exc.message)
-    logger.info("conversation transferred", conversation_id=conversation_id, by=by)
-    return conversation
+    _note(conversation_id, f"Conversa assumida por {by}", by)
+    logger.info("conversation taken", conversation_id=conversation_id, by=by)
+    return taken
+
+
+def resolve(conversation_id: str, *, by: str) -> Conversation:
+    """End the human's case: `resolved` (by whom, when), out of the queue, the hold lifted. The
+    assistant answers the customer's next message again."""
+    conversation = conversations.get(conversation_id)
+    if conversation.status is ConversationStatus.RESOLVED:
+        return conversation
+    now = clock.now()
+    resolved = conversations.update_handling(
+        conversation,
+        expect={"status": conversation.status},
+        hold=False,
+        status=ConversationStatus.RESOLVED,
+        resolved_by=by,
+        resolved_at=now,
+        waiting_since=None,
+        last_activity_at=now,
+    )
+    _note(conversation_id, f"Conversa resolvida por {by}", by)
+    logger.info("conversation resolved", conversation_id=conversation_id, by=by)
+    return resolved
 
 
 def release(conversation_id: str, *, by: str) -> Conversation:
-    """Give a transferred conversation back to the assistant."""
+    """Give the conversation back to the assistant: out of the queue, unassigned, the hold lifted."""
     conversation = conversations.get(conversation_id)
     if conversation.status is ConversationStatus.AI:
         return conversation
     now = clock.now()
-    conversation = conversations.update(conversation_id, status=ConversationStatus.AI, last_activity_at=now)
-    messages.record(conversation_id, Sender.SYSTEM, "Conversa devolvida à assistente virtual")
+    released = conversations.update_handling(
+        conversation,
+        expect={"status": conversation.status},
+        hold=False,
+        status=ConversationStatus.AI,
+        assignee=None,
+        waiting_since=None,
+        last_activity_at=now,
+    )
+    _note(conversation_id, f"Conversa devolvida à assistente virtual por {by}", by)
     logger.info("conversation released to the assistant", conversation_id=conversation_id, by=by)
-    return conversation
+    return released
 
 
 def is_silenced(conversation: Conversation) -> bool:
     """The assistant never answers in a conversation a human has taken over."""
     return conversation.status is ConversationStatus.TRANSFERRED
+
+
+def refuse_if_taken(conversation: Conversation, by: str) -> None:
+    """`Conflict` (code `conversation_taken`) when another agent has the conversation."""
+    if conversation.assignee is not None and conversation.assignee != by:
+        raise Conflict(f"conversa já assumida por {conversation.assignee}", code="conversation_taken")
+
+
+def _transfer(conversation: Conversation, *, by: str, reason: str, assignee: str | None) -> Conversation:
+    now = clock.now()
+    transferred = conversations.update_handling(
+        conversation,
+        expect={"status": conversation.status},
+        hold=True,
+        status=ConversationStatus.TRANSFERRED,
+        assignee=assignee,
+        handoff_reason=reason,
+        transferred_at=now,
+        waiting_since=now,
+        first_human_reply_at=None,
+        resolved_by=None,
+        resolved_at=None,
+        last_activity_at=now,
+    )
+    note = f"Conversa transferida para atendimento humano: {reason}"
+    if by != ASSISTANT:
+        note += f" (por {by})"
+    _note(conversation.id, note, by)
+    if assignee is not None:
+        _note(conversation.id, f"Conversa assumida por {assignee}", assignee)
+    if conversation.target_id:
+        try:
+            targets_data.update(conversation.target_id, outcome=Outcome.TRANSFERRED, outcome_details=note)
+        except Conflict as exc:
+            logger.info("target not marked transferred", target_id=conversation.target_id, reason=exc.message)
+    logger.info("conversation transferred", conversation_id=conversation.id, by=by)
+    return transferred
+
+
+def _note(conversation_id: str, text: str, by: str) -> None:
+    messages.record(conversation_id, Sender.SYSTEM, text, author=by)

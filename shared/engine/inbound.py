@@ -17,8 +17,8 @@ A turn (`handle`):
    answered now, without storing the message again.
 3. The target's RESPONDED milestone is counted.
 4. Opt-out keywords are honoured before any model call; a conversation a human took over gets no reply
-   (the message is stored for the human); a non-text message gets a polite text-only note; anything
-   else goes to the assistant.
+   (the message is stored for the human, and the conversation waits in the desk's queue again); a
+   non-text message gets a polite text-only note; anything else goes to the assistant.
 5. The reply is sent through Evolution and stored (sender assistant, delivery pending). Evolution being
    unavailable raises, so SQS retries the job.
 """
@@ -48,7 +48,7 @@ from shared.domain.models import (
     Target,
 )
 from shared.domain.phones import normalize_phone, timezone_for_phone
-from shared.engine import handoff, stats
+from shared.engine import desk, handoff, stats
 from shared.engine.conversations import open_conversation
 
 INBOUND_QUEUE = "inbound"
@@ -109,6 +109,7 @@ def handle(job: InboundMessage) -> TurnResult:
         return _reply(conversation, job, texts.opt_out_confirmation(), "opt_out")
     if handoff.is_silenced(conversation):
         logger.info("conversation is with a human: no assistant reply", conversation_id=conversation.id)
+        desk.customer_waiting(conversation, stored.created_at)
         return _no_reply(conversation, "silenced")
     if job.text is None:
         return _reply(conversation, job, texts.MEDIA_NOTE, "media")

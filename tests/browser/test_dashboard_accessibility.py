@@ -77,6 +77,7 @@ def test_every_screen_has_labelled_inputs_aa_contrast_and_fits_a_laptop(
         ("#/campanhas", "[data-rows] a"),
         (f"#/campanhas/{campaign.id}", ".funnel-step"),
         ("#/promessas", "[data-rows] .badge"),
+        ("#/fila", "[data-rows] td"),
     ):
         page.goto(f"{dashboard.monitor}{route}")
         page.locator(ready).first.wait_for()

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from infra.local.customers import Persona, SimulatedCustomer
-from infra.local.demo import EXPECTED, verify
+from infra.local.demo import DESK_REPLY, EXPECTED, verify
 from infra.local.simulators.crm import SimInvoice
 from tests.e2e.conftest import run_cobranca
 
@@ -79,8 +79,9 @@ def _case(state: str, outcome: str | None, *numbers: str, contacts: int = 1) -> 
     return {"id": "T1", "invoices": invoices, "state": state, "outcome": outcome, "contactCount": contacts}
 
 
-def _sims(texts: int = 0, calls: int = 0) -> SimpleNamespace:
-    evolution = SimpleNamespace(texts_to=lambda phone: ["x"] * texts)
+def _sims(texts: int = 0, calls: int = 0, desk: bool = False) -> SimpleNamespace:
+    sent = ["x"] * (texts - desk) + [DESK_REPLY] * desk
+    evolution = SimpleNamespace(texts_to=lambda phone: sent)
     twilio = SimpleNamespace(calls_to=lambda phone: [object()] * calls)
     return SimpleNamespace(simulators=SimpleNamespace(evolution=evolution, twilio=twilio))
 
@@ -128,3 +129,21 @@ def test_a_customer_with_several_invoices_must_be_one_case_contacted_once() -> N
     assert verify([customer], split, fulfilled, _sims())[0].got == "2 cases"  # type: ignore[arg-type]
     [twice] = verify([customer], contacted_twice, fulfilled, _sims())  # type: ignore[arg-type]
     assert not twice.ok and "contactCount 2" in twice.got
+
+
+def test_the_hardship_persona_must_be_answered_from_the_desk_and_no_one_else() -> None:
+    customer = _customer(Persona.HARDSHIP)
+    targets = [_case("contacted", "transferred")]
+
+    [answered] = verify([customer], targets, [], _sims(texts=3, desk=True))  # type: ignore[arg-type]
+    [left_waiting] = verify([customer], targets, [], _sims(texts=3))  # type: ignore[arg-type]
+    [intruded] = verify(  # type: ignore[arg-type]
+        [_customer(Persona.OPTS_OUT)],
+        [_case("completed", "opted_out")],
+        [],
+        _sims(texts=2, desk=True),
+    )
+
+    assert answered.ok
+    assert not left_waiting.ok and "not answered from the desk" in left_waiting.got
+    assert not intruded.ok and intruded.got == "answered from the desk"

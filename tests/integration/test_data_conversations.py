@@ -125,3 +125,50 @@ def test_delivery_status_only_moves_forward(clock, make_message):
     assert late_ack is not None and late_ack.delivery_status is DeliveryStatus.READ
     assert messages.set_delivery_status("UNKNOWN", DeliveryStatus.READ) is None
     assert messages.by_external_id("UNKNOWN") is None
+
+
+def test_a_customer_stays_held_until_every_conversation_a_human_has_lets_go(clock, make_conversation):
+    document = "52998224725"
+    whatsapp = conversations.create(
+        make_conversation(chat_id="whatsapp_5511988887777", phone="5511988887777", document=document)
+    )
+    call = conversations.create(
+        make_conversation(chat_id="voice_CA01", phone="5511977776666", document=document)
+    )
+    held = {"status": ConversationStatus.TRANSFERRED}
+
+    conversations.update_handling(whatsapp, expect={"status": ConversationStatus.AI}, hold=True, **held)
+    conversations.update_handling(call, expect={"status": ConversationStatus.AI}, hold=True, **held)
+    assert conversations.held("5511000000000", document)  # by the document alone
+    assert conversations.held("5511988887777", None)  # by the phone alone
+
+    conversations.update_handling(whatsapp, expect=held, hold=False, status=ConversationStatus.RESOLVED)
+    assert conversations.held("5511000000000", document)  # the call is still a human's
+    assert not conversations.held("5511988887777", None)
+
+    conversations.update_handling(call, expect=held, hold=False, status=ConversationStatus.AI)
+    assert not conversations.held("5511977776666", document)
+    with pytest.raises(Conflict) as raised:  # what the caller read no longer holds: nothing written
+        conversations.update_handling(whatsapp, expect=held, hold=True, status=ConversationStatus.AI)
+    assert raised.value.code == "conversation_changed"
+    assert not conversations.held("5511988887777", document)
+    with pytest.raises(NotFound):
+        conversations.get("hold#document#" + document)
+
+
+def test_the_queue_lists_only_waiting_conversations_longest_wait_first(clock, make_conversation):
+    first, second, idle = (
+        conversations.create(make_conversation(chat_id=f"whatsapp_55119000000{n}", phone=f"55119000000{n}"))
+        for n in range(3)
+    )
+    now = clock.now()
+    conversations.update(second.id, waiting_since=now - timedelta(minutes=5))
+    conversations.update(first.id, waiting_since=now - timedelta(minutes=1))
+
+    assert [c.id for c in conversations.queue_page().items] == [second.id, first.id]
+    assert conversations.queue_length() == 2
+
+    conversations.update(second.id, waiting_since=None)
+    assert [c.id for c in conversations.queue_page().items] == [first.id]
+    assert conversations.queue_length() == 1
+    assert idle.waiting_since is None

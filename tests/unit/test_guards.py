@@ -12,6 +12,7 @@ from shared.adapters.crm import Debt, Invoice
 from shared.domain.contact_policy import ContactWindow
 from shared.domain.models import CampaignStatus, Channel, Outcome, Promise, TargetState
 from shared.engine.guards import (
+    HOLD_RETRY,
     ConsultCrm,
     CrmAnswer,
     Defer,
@@ -72,6 +73,7 @@ def facts(**changes: object) -> Facts:
         ("nothing open", {"crm": CrmAnswer(NOTHING_OPEN)}, SkipReason.PAID, TargetState.COMPLETED, Outcome.PAID),
         ("only time-barred", {"crm": CrmAnswer(TIME_BARRED)}, SkipReason.TIME_BARRED, TargetState.COMPLETED, Outcome.TIME_BARRED),
         ("active promise", {"active_promise": PROMISE}, SkipReason.ACTIVE_PROMISE, None, None),
+        ("held by a human", {"held": True}, SkipReason.HUMAN_HOLD, None, None),
     ],
 )  # fmt: skip
 def test_each_guard_objects_with_its_reason(
@@ -107,6 +109,25 @@ def test_the_first_objection_in_spec_order_wins() -> None:
     )
     assert decide(everything_wrong).reason is SkipReason.OPTED_OUT  # type: ignore[union-attr]
     assert decide(replace(everything_wrong, opted_out=False)).reason is SkipReason.WINDOW  # type: ignore[union-attr]
+
+
+def test_a_held_customer_is_deferred_into_the_window_without_asking_the_crm() -> None:
+    verdict = decide(facts(held=True, crm=None))
+
+    assert isinstance(verdict, Defer) and verdict.reason is SkipReason.HUMAN_HOLD
+    assert verdict.at == OPEN + HOLD_RETRY
+    assert "Cliente em atendimento humano" in verdict.details
+    assert decide(facts(held=True, opted_out=True)).reason is SkipReason.OPTED_OUT  # type: ignore[union-attr]
+
+
+def test_a_hold_reaching_past_closing_time_defers_to_the_next_opening() -> None:
+    late = OPEN.replace(hour=22, minute=30)  # 19:30 in São Paulo: the window closes before the retry
+
+    verdict = decide(facts(held=True, now=late))
+
+    assert isinstance(verdict, Defer) and verdict.reason is SkipReason.HUMAN_HOLD
+    assert verdict.at == WINDOW.next_opening(late + HOLD_RETRY)
+    assert verdict.at.astimezone(WINDOW.tz).hour == 8
 
 
 def test_a_closed_window_defers_to_its_exact_next_opening() -> None:

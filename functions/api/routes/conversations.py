@@ -1,14 +1,26 @@
-"""`/api/voice/conversations`: the collection conversations, their threads, and human handoff."""
+"""`/api/voice/conversations`: the collection conversations, their threads, human handoff and the
+agent desk (the queue, an agent's reply and its retry, take / resolve / release)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import APIRouter, Query, Response
 
 from functions.api.deps import AuthenticateFirst, Supervisor, Viewer
 from functions.api.pagination import paged
-from functions.api.schemas import ConversationDetail, ConversationPublic, MessagePublic
+from functions.api.schemas import (
+    AgentReply,
+    ConversationDetail,
+    ConversationPublic,
+    DeskQueue,
+    MessagePublic,
+    QueueEntry,
+    ReplyTimesPublic,
+)
+from shared.core import clock
 from shared.domain.models import ConversationSource, ConversationStatus
-from shared.engine import handoff, inbox
+from shared.engine import desk, handoff, inbox
 
 router = APIRouter(prefix="/api/voice/conversations", tags=["conversations"], route_class=AuthenticateFirst)
 
@@ -28,12 +40,64 @@ def list_conversations(
     return paged(response, page, ConversationPublic.of)
 
 
+@router.get("/queue", response_model=DeskQueue)
+def queue(
+    _: Viewer, response: Response, limit: int = Query(50, ge=1, le=200), cursor: str | None = None
+) -> DeskQueue:
+    """Customers waiting for a human's answer, longest wait first, with how many wait in all and the
+    time to the first human reply (median, p90)."""
+    now = clock.now()
+    page = desk.queue(limit, cursor)
+
+    def entry(conversation: Any) -> QueueEntry:
+        waited = now - (conversation.waiting_since or now)
+        return QueueEntry(
+            **ConversationPublic.of(conversation).model_dump(),
+            waiting_seconds=max(0, int(waited.total_seconds())),
+            reason=conversation.handoff_reason or handoff.SUPERVISOR_REASON,
+        )
+
+    times = desk.reply_times()
+    return DeskQueue(
+        waiting=desk.waiting_count(),
+        first_human_reply=ReplyTimesPublic(
+            count=times.count, median_minutes=times.median_minutes, p90_minutes=times.p90_minutes
+        ),
+        items=paged(response, page, entry),
+    )
+
+
 @router.get("/{conversation_id}", response_model=ConversationDetail)
 def get_conversation(conversation_id: str, _: Viewer) -> ConversationDetail:
     """The conversation with its whole thread (WhatsApp messages or the call transcript)."""
     conversation, messages = inbox.thread(conversation_id)
-    thread = [MessagePublic.model_validate(m, from_attributes=True) for m in messages]
+    thread = [_message(m) for m in messages]
     return ConversationDetail(**ConversationPublic.of(conversation).model_dump(), messages=thread)
+
+
+@router.post("/{conversation_id}/messages", response_model=MessagePublic, status_code=201)
+def reply(conversation_id: str, body: AgentReply, principal: Supervisor) -> MessagePublic:
+    """The agent writes to the customer on WhatsApp (taking the conversation over if needed); Evolution
+    down → 503 with the message kept as `failed` in the thread."""
+    return _message(desk.reply(conversation_id, body.text, by=principal.subject))
+
+
+@router.post("/{conversation_id}/messages/{message_id}/retry", response_model=MessagePublic)
+def retry(conversation_id: str, message_id: str, principal: Supervisor) -> MessagePublic:
+    """Send a failed agent message again."""
+    return _message(desk.retry(conversation_id, message_id, by=principal.subject))
+
+
+@router.post("/{conversation_id}/take", response_model=ConversationPublic)
+def take(conversation_id: str, principal: Supervisor) -> ConversationPublic:
+    """The agent takes the conversation; 409 when another agent has it."""
+    return ConversationPublic.of(handoff.take(conversation_id, by=principal.subject))
+
+
+@router.post("/{conversation_id}/resolve", response_model=ConversationPublic)
+def resolve(conversation_id: str, principal: Supervisor) -> ConversationPublic:
+    """End the human's case: resolved, out of the queue, campaigns may contact the customer again."""
+    return ConversationPublic.of(handoff.resolve(conversation_id, by=principal.subject))
 
 
 @router.post("/{conversation_id}/transfer", response_model=ConversationPublic)
@@ -44,5 +108,9 @@ def transfer(conversation_id: str, principal: Supervisor) -> ConversationPublic:
 
 @router.post("/{conversation_id}/release", response_model=ConversationPublic)
 def release(conversation_id: str, principal: Supervisor) -> ConversationPublic:
-    """Give the conversation back to the assistant."""
+    """Give the conversation back to the assistant (out of the queue, the hold lifted)."""
     return ConversationPublic.of(handoff.release(conversation_id, by=principal.subject))
+
+
+def _message(message: Any) -> MessagePublic:
+    return MessagePublic.model_validate(message, from_attributes=True)

@@ -117,10 +117,17 @@ async function refreshMetrics() {
   $("#alert-badge").setAttribute("aria-label", `${data.pendingPromises} promessas pendentes`);
 }
 
+/** The desk's waiting count, in the top bar of every screen. */
+async function refreshQueueCount() {
+  const { data } = await getJson(`/api/voice/conversations/queue?${query({ limit: 1 })}`);
+  setText($("#queue-count"), number.format(data.waiting));
+  $("#queue-link").setAttribute("aria-label", `Fila de atendimento: ${pluralize(data.waiting, "cliente aguardando", "clientes aguardando")}`);
+}
+
 function startMetrics() {
   stopMetrics();
   const tick = async () => {
-    if (!document.hidden) await refreshMetrics().catch(() => {});
+    if (!document.hidden) await Promise.all([refreshMetrics(), refreshQueueCount()]).catch(() => {});
     if (session.me) session.metricsTimer = setTimeout(tick, session.config.pollSeconds * 1000);
   };
   tick();
@@ -136,7 +143,7 @@ function stopMetrics() {
 /** A server-paged table: `url(cursor)` names a page, `row(item)` draws one item. Keeps the cursors
  * seen so "Página anterior" works too; only the latest request is drawn, so a quick change of filter
  * never shows a stale page. */
-function pagedTable(root, { url, row, columns, empty }) {
+function pagedTable(root, { url, row, columns, empty, items = (body) => body }) {
   const state = { cursors: [null], index: 0, next: null, ticket: 0 };
   const rows = $("[data-rows]", root);
   const prev = $('[data-page="prev"]', root);
@@ -148,7 +155,8 @@ function pagedTable(root, { url, row, columns, empty }) {
     const page = await getJson(url(state.cursors[state.index]));
     if (ticket !== state.ticket) return;
     rows.closest("table").removeAttribute("aria-busy");
-    if (page.data.length) rows.replaceChildren(...page.data.map(row));
+    const data = items(page.data);
+    if (data.length) rows.replaceChildren(...data.map(row));
     else emptyRow(rows, columns, empty);
     state.next = page.next;
     prev.disabled = state.index === 0;
@@ -249,31 +257,45 @@ function viewPainel(root) {
   pages.reset();
 }
 
+const DESK_ACTIONS = {
+  transfer: { shown: (c) => c.status === "ai", done: "Conversa transferida para atendimento humano." },
+  take: { shown: (c) => c.status !== "resolved" && !c.assignee, done: "Conversa assumida." },
+  resolve: { shown: (c) => c.status === "transferred", done: "Conversa resolvida." },
+  release: { shown: (c) => c.status === "transferred", done: "Conversa devolvida à assistente virtual." },
+};
+
 async function viewConversa(root, id) {
   const conversation = (await getJson(`/api/voice/conversations/${encodeURIComponent(id)}`)).data;
   const voice = conversation.conversationSource === "voice_campaign" || conversation.chatId.startsWith("voice_");
+  const reload = () => viewConversa(root, id);
   $("#thread-title", root).textContent = conversation.clientName ?? "Conversa";
   $("[data-thread-title]", root).textContent = voice ? "Transcrição da chamada" : "Mensagens";
-  $("[data-facts]", root).replaceChildren(...facts([
+  const pairs = [
     ["CPF/CNPJ", conversation.clientDocument ?? "—"],
     ["Telefone", conversation.phoneNumber],
     ["Origem", badge("source", conversation.conversationSource, SOURCE_LABEL)],
     ["Status IA", badge("status", conversation.status, CONVERSATION_STATUS)],
+    ["Responsável", conversation.assignee ?? "—"],
     ["Identidade confirmada", conversation.identityConfirmed ? "Sim" : "Não"],
     ["Última atividade", fmtDateTime(conversation.lastActivityAt)],
-  ]));
+  ];
+  if (conversation.handoffReason && conversation.status === "transferred") pairs.splice(4, 0, ["Motivo da transferência", conversation.handoffReason]);
+  if (conversation.resolvedBy) pairs.push(["Resolvida por", `${conversation.resolvedBy} em ${fmtDateTime(conversation.resolvedAt)}`]);
+  $("[data-facts]", root).replaceChildren(...facts(pairs));
   const thread = $("[data-thread]", root);
-  if (conversation.messages.length) thread.replaceChildren(...conversation.messages.map(messageItem));
+  const item = (message) => messageItem(message, conversation.id, reload);
+  if (conversation.messages.length) thread.replaceChildren(...conversation.messages.map(item));
   else thread.replaceChildren(h("li", { class: "empty" }, "Nenhuma mensagem ainda."));
-  for (const [action, show] of [["transfer", conversation.status === "ai"], ["release", conversation.status === "transferred"]]) {
+  for (const [action, { shown, done }] of Object.entries(DESK_ACTIONS)) {
     const button = $(`[data-action="${action}"]`, root);
-    button.hidden = !canDo("supervisor") || !show;
+    button.hidden = !canDo("supervisor") || !shown(conversation);
     button.onclick = async () => {
       button.disabled = true;
       try {
         await sendJson(`/api/voice/conversations/${conversation.id}/${action}`, "POST");
-        toast(action === "transfer" ? "Conversa transferida para atendimento humano." : "Conversa devolvida à assistente virtual.");
-        await viewConversa(root, id);
+        toast(done);
+        await reload();
+        refreshQueueCount().catch(() => {});
       } catch (error) {
         reportError(error);
       } finally {
@@ -281,19 +303,141 @@ async function viewConversa(root, id) {
       }
     };
   }
+  wireReply(root, conversation, reload);
 }
 
-function messageItem(message) {
-  const meta = [SENDER[message.sender] ?? message.sender, fmtDateTime(message.createdAt), CHANNEL[message.channel]];
+/** The agent's reply box: Enter sends, Shift+Enter breaks the line; the status line says sending,
+ * sent or failed (a failed message stays in the thread with "Reenviar"). */
+function wireReply(root, conversation, reload) {
+  const form = $("[data-reply-form]", root);
+  const text = $("textarea", form);
+  const status = $("[data-reply-status]", form);
+  const submit = $('button[type="submit"]', form);
+  const say = (state, message) => {
+    status.dataset.state = state;
+    status.textContent = message;
+  };
+  text.onkeydown = (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  };
+  form.onsubmit = async (event) => {
+    event.preventDefault();
+    if (submit.disabled) return;
+    if (!text.value.trim()) {
+      say("failed", "Escreva a mensagem antes de enviar.");
+      text.focus();
+      return;
+    }
+    submit.disabled = true;
+    text.setAttribute("aria-busy", "true");
+    say("sending", "Enviando…");
+    try {
+      await sendJson(`/api/voice/conversations/${conversation.id}/messages`, "POST", { text: text.value });
+      text.value = "";
+      await reload();
+      say("sent", "Mensagem enviada.");
+      refreshQueueCount().catch(() => {});
+    } catch (error) {
+      const detail = error.status === 503 ? "o WhatsApp está indisponível" : error.message;
+      if (error.status === 503) await reload().catch(() => {});
+      say("failed", `A mensagem não foi enviada: ${detail}. Ela ficou na conversa como “falhou”; use “Reenviar”.`);
+      if (error.status !== 503) reportError(error);
+    } finally {
+      submit.disabled = false;
+      text.removeAttribute("aria-busy");
+      text.focus();
+    }
+  };
+}
+
+function messageItem(message, conversationId, reload) {
+  const who = SENDER[message.sender] ?? message.sender;
+  const meta = [message.author && message.sender === "agent" ? `${who} (${message.author})` : who, fmtDateTime(message.createdAt), CHANNEL[message.channel]];
   if (message.isFromCampaign) meta.push("campanha");
   if (message.deliveryStatus) meta.push(DELIVERY[message.deliveryStatus] ?? message.deliveryStatus);
-  return h("li", { class: `message from-${message.sender}` },
+  const failed = message.sender === "agent" && message.deliveryStatus === "failed";
+  const retry = failed && canDo("supervisor") ? h("button", {
+    type: "button",
+    class: "ghost",
+    "aria-label": `Reenviar a mensagem: ${message.content.slice(0, 40)}`,
+    onclick: async (event) => {
+      event.currentTarget.disabled = true;
+      try {
+        await sendJson(`/api/voice/conversations/${conversationId}/messages/${message.id}/retry`, "POST");
+        toast("Mensagem reenviada.");
+      } catch (error) {
+        reportError(error);
+      }
+      await reload();
+    },
+  }, "Reenviar") : null;
+  return h("li", { class: `message from-${message.sender}${failed ? " message-failed" : ""}` },
     h("p", { class: "message-meta" }, meta.join(" · ")),
-    h("p", { class: "message-text" }, message.content));
+    h("p", { class: "message-text" }, message.content),
+    retry);
 }
 
 function facts(pairs) {
   return pairs.map(([term, value]) => h("div", {}, h("dt", {}, term), h("dd", {}, value)));
+}
+
+// ---------------------------------------------------------------- the desk's queue
+
+function fmtWait(seconds) {
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 1) return "menos de 1 min";
+  if (minutes < 60) return `${minutes} min`;
+  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, "0")} min`;
+}
+
+function queueRow(entry, onChange) {
+  const name = entry.clientName ?? entry.phoneNumber;
+  const take = canDo("supervisor") && !entry.assignee ? h("button", {
+    type: "button",
+    "aria-label": `Assumir: ${name}`,
+    onclick: async (event) => {
+      event.currentTarget.disabled = true;
+      try {
+        await sendJson(`/api/voice/conversations/${entry.id}/take`, "POST");
+        toast("Conversa assumida.");
+        location.hash = `#/conversas/${entry.id}`;
+      } catch (error) {
+        event.currentTarget.disabled = false;
+        reportError(error);
+        onChange();
+      }
+    },
+  }, "Assumir") : null;
+  return h("tr", { "data-id": entry.id },
+    h("td", {}, name, h("div", { class: "muted small" }, entry.phoneNumber)),
+    h("td", {}, entry.reason),
+    h("td", {}, fmtWait(entry.waitingSeconds)),
+    h("td", {}, entry.assignee ?? "—"),
+    actionsCell(h("a", { href: `#/conversas/${entry.id}`, "aria-label": `Abrir conversa: ${name}` }, "Abrir conversa"), take),
+  );
+}
+
+function viewFila(root) {
+  const times = $("[data-reply-times]", root);
+  const pages = pagedTable(root, {
+    url: (cursor) => `/api/voice/conversations/queue?${query({ limit: PAGE_SIZE, cursor })}`,
+    row: (entry) => queueRow(entry, () => pages.reload()),
+    columns: 5,
+    empty: "Nenhum cliente aguardando atendimento.",
+    items: (body) => {
+      const first = body.firstHumanReply;
+      times.textContent = first.count
+        ? `Tempo até a primeira resposta humana: mediana ${first.medianMinutes} min · p90 ${first.p90Minutes} min (${pluralize(first.count, "atendimento", "atendimentos")}).`
+        : "Ainda não há tempo de primeira resposta medido.";
+      setText($("#queue-count"), number.format(body.waiting));
+      return body.items;
+    },
+  });
+  $('[data-action="refresh"]', root).addEventListener("click", () => pages.reload());
+  pages.reset();
 }
 
 // ---------------------------------------------------------------- campaigns
@@ -624,6 +768,7 @@ function viewPromessas(root) {
 
 const ROUTES = [
   [/^#\/painel$/, "painel", viewPainel],
+  [/^#\/fila$/, "fila", viewFila],
   [/^#\/conversas\/([\w-]+)$/, "conversa", viewConversa],
   [/^#\/campanhas$/, "campanhas", viewCampanhas],
   [/^#\/campanhas\/([\w-]+)$/, "campanha", viewCampanha],
@@ -655,7 +800,7 @@ async function start() {
     $("#main").focus();
   });
   document.addEventListener("visibilitychange", () => {
-    if (!document.hidden && session.me) refreshMetrics().catch(() => {});
+    if (!document.hidden && session.me) Promise.all([refreshMetrics(), refreshQueueCount()]).catch(() => {});
   });
   try {
     session.config = await (await fetch("/voice/monitor/config.json")).json();

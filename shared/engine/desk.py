@@ -1,0 +1,167 @@
+"""The human agent desk: an agent's WhatsApp reply (and its retry), the queue of customers waiting for
+a person, and how long they waited for the first human reply.
+
+A reply is stored first (sender `agent`, the agent's subject as author, delivery `pending`), then sent
+through Evolution: sent, it carries Evolution's id (receipts move it on); refused or unreachable, it is
+marked `failed` — visible in the thread and retried by the agent (`retry`) — and the error goes up
+(Evolution down: 503). Nothing an agent writes is lost silently. Replying takes the conversation over
+when the assistant (or nobody) still had it, and takes it out of the queue; a customer's next message
+puts it back (`customer_waiting`).
+
+The time to the first human reply (handoff → first reply sent) is counted in one counters item as a
+histogram of whole minutes (a day or more in the last bucket), so the median and p90 are one GetItem.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from shared.adapters import clients
+from shared.adapters.evolution import EvolutionRejected, EvolutionUnavailable, NotOnWhatsApp
+from shared.core import clock
+from shared.core.observability import logger
+from shared.data import conversations, counters, messages
+from shared.domain.errors import Conflict, InvalidInput
+from shared.domain.models import Conversation, ConversationStatus, DeliveryStatus, Message, Sender
+from shared.domain.pages import Page
+from shared.engine import handoff
+
+MAX_TEXT: Final = 4096  # WhatsApp's own limit for one text message
+COUNTER_SCOPE: Final = "desk"
+_MINUTES: Final = "first_reply_min:"
+_LAST_BUCKET: Final = 24 * 60
+
+
+@dataclass(frozen=True)
+class ReplyTimes:
+    """Time to the first human reply after a handoff, in whole minutes (None before any reply)."""
+
+    count: int
+    median_minutes: int | None
+    p90_minutes: int | None
+
+
+def reply(conversation_id: str, text: str, *, by: str) -> Message:
+    """Send the agent's `text` to the customer and store it (see the module docstring).
+
+    `InvalidInput` for an empty or over-long text; `Conflict` when another agent has the conversation;
+    `EvolutionUnavailable` (the message is then stored as `failed`)."""
+    if not text.strip():
+        raise InvalidInput("a mensagem está vazia", code="empty_text")
+    if len(text) > MAX_TEXT:
+        raise InvalidInput(f"a mensagem passa de {MAX_TEXT} caracteres", code="text_too_long")
+    conversation = _own(conversation_id, by)
+    message = messages.record(
+        conversation.id, Sender.AGENT, text, delivery_status=DeliveryStatus.PENDING, author=by
+    )
+    return _send(conversation, message)
+
+
+def retry(conversation_id: str, message_id: str, *, by: str) -> Message:
+    """Send a `failed` agent message again (the same message, not a copy); `Conflict` when it is not
+    a failed agent message (or another retry has it)."""
+    message = messages.find(conversation_id, message_id)
+    if message.sender is not Sender.AGENT or message.delivery_status is not DeliveryStatus.FAILED:
+        raise Conflict("só uma mensagem de atendente que falhou pode ser reenviada", code="not_retryable")
+    conversation = _own(conversation_id, by)
+    claimed = messages.update_delivery(message, DeliveryStatus.PENDING, expect=DeliveryStatus.FAILED)
+    return _send(conversation, claimed)
+
+
+def customer_waiting(conversation: Conversation, at: datetime) -> None:
+    """A customer wrote in a conversation a human has: back in the queue, unless already waiting."""
+    if conversation.status is not ConversationStatus.TRANSFERRED or conversation.waiting_since is not None:
+        return
+    try:
+        conversations.update_handling(
+            conversation,
+            expect={"status": ConversationStatus.TRANSFERRED, "queue": None},
+            hold=True,
+            waiting_since=at,
+        )
+    except Conflict:  # resolved, released or already queued meanwhile
+        logger.info("conversation not queued again: it changed meanwhile", conversation_id=conversation.id)
+
+
+def queue(limit: int, cursor: str | None) -> Page[Conversation]:
+    """The customers waiting for a human's answer, longest wait first."""
+    return conversations.queue_page(limit=limit, cursor=cursor)
+
+
+def waiting_count() -> int:
+    """How many customers wait for a human's answer."""
+    return conversations.queue_length()
+
+
+def reply_times() -> ReplyTimes:
+    """The median and p90 of the time to the first human reply (nearest rank over the histogram)."""
+    histogram = sorted(
+        (int(name.removeprefix(_MINUTES)), count)
+        for name, count in counters.read(COUNTER_SCOPE).items()
+        if name.startswith(_MINUTES) and count > 0
+    )
+    total = sum(count for _, count in histogram)
+    if not total:
+        return ReplyTimes(0, None, None)
+    return ReplyTimes(total, _rank(histogram, total, 0.5), _rank(histogram, total, 0.9))
+
+
+def _own(conversation_id: str, by: str) -> Conversation:
+    """The conversation, taken by `by` when it is not already theirs (`Conflict` if another's)."""
+    conversation = conversations.get(conversation_id)
+    handoff.refuse_if_taken(conversation, by)
+    if conversation.status is ConversationStatus.TRANSFERRED and conversation.assignee == by:
+        return conversation
+    return handoff.take(conversation_id, by=by)
+
+
+def _send(conversation: Conversation, message: Message) -> Message:
+    try:
+        sent = clients.whatsapp().send_text(conversation.phone, message.content)
+    except (EvolutionUnavailable, NotOnWhatsApp, EvolutionRejected) as exc:
+        messages.update_delivery(message, DeliveryStatus.FAILED)
+        logger.warning(
+            "agent reply not sent: kept as failed",
+            conversation_id=conversation.id,
+            message_id=message.id,
+            error_code=exc.code,
+        )
+        raise
+    if sent.id is not None:
+        message = messages.update_delivery(message, DeliveryStatus.PENDING, external_id=sent.id)
+    _answered(conversation)
+    logger.info("agent reply sent", conversation_id=conversation.id, message_id=message.id)
+    return message
+
+
+def _answered(conversation: Conversation) -> None:
+    """Out of the queue; the first human reply since the handoff is timed."""
+    now = clock.now()
+    first = conversation.first_human_reply_at is None and conversation.transferred_at is not None
+    expect: dict[str, ConversationStatus | None] = {"status": ConversationStatus.TRANSFERRED}
+    changes: dict[str, datetime | None] = {"waiting_since": None, "last_activity_at": now}
+    if first:
+        expect["first_human_reply_at"] = None
+        changes["first_human_reply_at"] = now
+    try:
+        conversations.update_handling(conversation, expect=expect, hold=True, **changes)
+    except Conflict:  # resolved, released or answered by a concurrent reply meanwhile
+        logger.info("reply bookkeeping skipped: conversation changed", conversation_id=conversation.id)
+        return
+    if first:
+        assert conversation.transferred_at is not None
+        minutes = math.ceil((now - conversation.transferred_at).total_seconds() / 60)
+        counters.increment(COUNTER_SCOPE, f"{_MINUTES}{min(max(minutes, 0), _LAST_BUCKET)}")
+
+
+def _rank(histogram: list[tuple[int, int]], total: int, quantile: float) -> int:
+    needed = max(1, math.ceil(quantile * total))
+    seen = 0
+    for minutes, count in histogram:
+        seen += count
+        if seen >= needed:
+            return minutes
+    return histogram[-1][0]

@@ -1,0 +1,129 @@
+"""The agent desk in the browser: a supervisor sees the waiting count on every screen, opens the
+"Fila de atendimento", takes a waiting customer, answers from the reply box (Enter sends, Shift+Enter
+breaks the line), retries a message WhatsApp refused, and resolves the case."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+from pydantic import SecretStr
+
+from infra.local.simulators.evolution import EvolutionSimulator
+from infra.local.simulators.server import serve_in_thread
+from shared.adapters import clients
+from shared.adapters.evolution import EvolutionClient
+from shared.core.config import EvolutionConfig
+from shared.data import conversations, messages
+from shared.domain.models import Conversation, ConversationSource, ConversationStatus, Sender
+from shared.engine import handoff
+from tests.browser.conftest import Dashboard, shot, sign_in
+
+pytestmark = pytest.mark.browser
+
+PHONE = "5511987654321"
+AGENT = "token:supervisor"
+
+
+@pytest.fixture
+def evolution(dashboard: Dashboard) -> Iterator[EvolutionSimulator]:
+    simulator = EvolutionSimulator(api_key="evo-key", instance="cobranca", hang_seconds=0.2)
+    server = serve_in_thread(simulator.app)
+    config = EvolutionConfig(server.url, SecretStr("evo-key"), "cobranca")
+    clients.install(whatsapp=EvolutionClient(config, timeout=5.0))
+    yield simulator
+    clients.reset()
+    server.stop()
+
+
+def waiting_customer(make_conversation: Callable[..., Conversation]) -> Conversation:
+    conversation = conversations.create(
+        make_conversation(
+            chat_id=f"whatsapp_{PHONE}",
+            phone=PHONE,
+            source=ConversationSource.WHATSAPP_CAMPAIGN,
+            client_name="Maria Silva",
+            document="52998224725",
+        )
+    )
+    messages.record(conversation.id, Sender.CUSTOMER, "Quero falar com uma pessoa, por favor")
+    return handoff.transfer(conversation.id, by="assistant", reason="cliente pediu atendente")
+
+
+def test_an_agent_answers_a_waiting_customer_from_the_queue_and_resolves_it(
+    page: Any,
+    dashboard: Dashboard,
+    evolution: EvolutionSimulator,
+    make_conversation: Callable[..., Conversation],
+) -> None:
+    maria = waiting_customer(make_conversation)
+    sign_in(page, dashboard, "supervisor")
+
+    queue_link = page.get_by_role("link", name="Fila de atendimento: 1 cliente aguardando")
+    expect(queue_link).to_be_visible()  # on every screen, from the top bar
+    queue_link.click()
+    expect(page.get_by_role("heading", name="Fila de atendimento")).to_be_focused()
+    row = page.get_by_role("row", name=re.compile("Maria Silva"))
+    expect(row).to_contain_text("cliente pediu atendente")
+    expect(row).to_contain_text("menos de 1 min")
+    shot(page, "fila")
+
+    row.get_by_role("button", name="Assumir: Maria Silva").click()
+    expect(page.get_by_role("heading", name="Maria Silva")).to_be_visible()
+    expect(page.locator("[data-facts]")).to_contain_text(AGENT)
+    assert conversations.get(maria.id).assignee == AGENT
+
+    box = page.get_by_label("Responder ao cliente pelo WhatsApp")
+    box.fill("Olá Maria, aqui é a Ana.")
+    box.press("Shift+Enter")
+    box.press_sequentially("Vamos resolver juntas?")
+    expect(box).to_have_value("Olá Maria, aqui é a Ana.\nVamos resolver juntas?")  # no send on Shift+Enter
+    box.press("Enter")
+
+    expect(page.locator("[data-reply-status]")).to_have_text("Mensagem enviada.")
+    thread = page.locator("[data-thread] li")
+    expect(thread.last).to_contain_text(f"Atendente ({AGENT})")
+    expect(thread.last).to_contain_text("Vamos resolver juntas?")
+    expect(box).to_have_value("")
+    expect(box).to_be_focused()
+    assert evolution.texts_to(PHONE) == ["Olá Maria, aqui é a Ana.\nVamos resolver juntas?"]
+    expect(page.locator("#queue-count")).to_have_text("0")  # answered: out of the queue
+
+    evolution.failure_rate = 1.0
+    box.fill("Segue o Pix.")
+    page.get_by_role("button", name="Enviar").click()
+    expect(page.locator("[data-reply-status]")).to_contain_text("A mensagem não foi enviada")
+    expect(thread.last).to_contain_text("falhou")
+    evolution.failure_rate = 0.0
+    page.get_by_role("button", name="Reenviar a mensagem: Segue o Pix.").click()
+    expect(page.get_by_role("status").filter(has_text="Mensagem reenviada.")).to_be_visible()
+    expect(thread.last).not_to_contain_text("falhou")
+    assert evolution.texts_to(PHONE)[-1] == "Segue o Pix."
+    shot(page, "conversa-atendente")
+
+    page.get_by_role("button", name="Resolver").click()
+    expect(page.locator("[data-facts]")).to_contain_text("Resolvido")
+    expect(page.locator("[data-facts]")).to_contain_text(re.compile(rf"Resolvida por\s*{AGENT}"))
+    expect(thread.last).to_contain_text(f"Conversa resolvida por {AGENT}")
+    assert conversations.get(maria.id).status is ConversationStatus.RESOLVED
+
+
+def test_a_viewer_sees_the_queue_but_no_reply_box_or_desk_buttons(
+    page: Any, dashboard: Dashboard, make_conversation: Callable[..., Conversation]
+) -> None:
+    maria = waiting_customer(make_conversation)
+    sign_in(page, dashboard, "viewer")
+
+    page.get_by_role("link", name="Fila de atendimento: 1 cliente aguardando").click()
+    row = page.get_by_role("row", name=re.compile("Maria Silva"))
+    expect(row.get_by_role("link", name="Abrir conversa: Maria Silva")).to_be_visible()
+    expect(row.get_by_role("button")).to_have_count(0)
+    row.get_by_role("link", name="Abrir conversa: Maria Silva").click()
+    expect(page.get_by_role("heading", name="Maria Silva")).to_be_visible()
+    expect(page.get_by_label("Responder ao cliente pelo WhatsApp")).to_be_hidden()
+    for name in ("Assumir", "Resolver", "Devolver à IA"):
+        expect(page.get_by_role("button", name=name, exact=True)).to_be_hidden()
+    assert conversations.get(maria.id).status is ConversationStatus.TRANSFERRED
