@@ -7,8 +7,8 @@ when the demo moves it: every `step` during business hours (08:00–20:00 São P
 while nothing but the scheduler's tick happens), and straight to the next morning at night. After each
 move the demo waits until the system is quiet.
 
-The campaign offers a trust unlock on a promise: with BILLING_SYSTEM=ixc the IXC simulator (seeded
-with the same customers) restores their internet; with the generic CRM it is recorded unsupported.
+The campaign offers a trust unlock on a promise: with BILLING_SYSTEM=ixc, sgp or hubsoft that ERP's
+simulator (seeded with the same customers) restores their internet; with the generic CRM it is recorded unsupported.
 The endings are the same either way.
 
 At the end it prints the funnel (`/campaigns/{id}/stats`, `/metrics`), the outcomes and the promise
