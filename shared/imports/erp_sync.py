@@ -50,7 +50,9 @@ SOURCE: Final = "erp"
 CONTINUE_OBJECT: Final = "sincronizacao-erp.json"
 # The API reads the first page itself (a small sync ends there); the rest is the ingest worker's.
 PAGES_INLINE: Final = 1
-# A worker run hands on to the next after this many pages, well inside Lambda's 15 minutes.
+# A worker run hands on to the next after this many pages, well inside Lambda's 15 minutes. Lambda's
+# recursive loop detection stops such a chain after about 16 runs; the job keeps its cursor, and
+# `POST .../sync` with its `importId` starts a new chain.
 PAGES_PER_RUN: Final = 40
 # How an ERP invoice is laid out as a spreadsheet row: the customer's phones in preference order.
 _COLUMNS: Final = ColumnMap.from_header(
