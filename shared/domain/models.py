@@ -262,7 +262,7 @@ class ImportJob(_Domain):
     id: str
     campaign_id: str
     status: ImportStatus = ImportStatus.PROCESSING
-    filename: str | None = None
+    filename: str | None = None  # an ERP sync's: the billing system (BILLING_SYSTEM)
     source: str = "upload"  # upload | s3 | erp
     total_rows: int = 0
     imported: int = 0  # rows accepted: invoices added to a case

@@ -28,7 +28,7 @@ from shared.core.config import get_settings
 from shared.core.observability import logger
 from shared.data import imports
 from shared.domain.cases import CaseRow
-from shared.domain.errors import NotFound
+from shared.domain.errors import Conflict, NotFound
 from shared.domain.ids import new_id
 from shared.domain.models import ImportJob, ImportRowError, ImportStatus
 from shared.imports.pipeline import (
@@ -92,8 +92,17 @@ def sync_targets(campaign_id: str, filters: OverdueFilter, *, import_id: str | N
 
 def resume(import_id: str) -> ImportJob:
     """Continue an unfinished sync from its stored cursor (the ingest worker); a finished one is
-    returned as is."""
-    return _run(imports.get(import_id), PAGES_PER_RUN)
+    returned as is, and one whose campaign was completed or deleted meanwhile ends as failed."""
+    job = imports.get(import_id)
+    if job.status is ImportStatus.PROCESSING:
+        try:
+            check_importable(job.campaign_id)
+        except (NotFound, Conflict) as exc:
+            logger.info("erp sync stopped", import_id=job.id, error_code=exc.code)
+            return imports.update(
+                job.id, status=ImportStatus.FAILED, failure=exc.message, finished_at=clock.now()
+            )
+    return _run(job, PAGES_PER_RUN)
 
 
 def _run(job: ImportJob, pages: int, first: OverduePage | None = None) -> ImportJob:

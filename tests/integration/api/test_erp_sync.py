@@ -141,7 +141,7 @@ def run_worker() -> list[dict[str, Any]]:
             if item["Key"].endswith(erp_sync.CONTINUE_OBJECT)
         ]
         finished = [handler(_s3_event(key, 64), _Context())["imports"][0] for key in keys]
-        if all(answer["status"] == "completed" for answer in finished):
+        if all(answer["status"] != "processing" for answer in finished):
             return finished
     raise AssertionError("the sync never finished")
 
@@ -265,6 +265,17 @@ def test_a_crash_after_folding_a_page_reruns_it_without_doubling_an_invoice(
     # invoice is counted once, stored once.
     assert job["imported"] + job["duplicates"] == 6 and job["rejected"] == 0
     assert invoices_by_customer(api, campaign["id"]) == EVERY_CASE
+
+
+def test_a_sync_whose_campaign_was_deleted_meanwhile_ends_as_failed(api: Api, erp: Erp) -> None:
+    erp.seed()
+    campaign = api.create_campaign()
+    first = sync(api, campaign["id"]).json()
+    assert api.delete(f"/api/voice/campaigns/{campaign['id']}").status_code == 200
+
+    assert run_worker() == [{"importId": first["id"], "status": "failed", "imported": first["imported"]}]
+    job = api.get(f"/api/voice/imports/{first['id']}").json()
+    assert "not found" in job["failure"]
 
 
 def test_filters_choose_days_overdue_minimum_amount_and_contract_status(api: Api, erp: Erp) -> None:
