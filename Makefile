@@ -54,7 +54,7 @@ fuzz: $(STAMP)
 bench: $(STAMP)
 	@for b in tests/benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
-# make demo BILLING_SYSTEM=ixc: the same campaign with the IXC simulator as the billing system.
+# make demo BILLING_SYSTEM=ixc (or sgp, hubsoft): the same campaign with that ERP's simulator as the billing system.
 BILLING_SYSTEM ?= generic
 
 demo: $(DEMO_STAMP)

@@ -15,6 +15,7 @@ from pydantic import (
     StrictBool,
     StringConstraints,
     field_validator,
+    model_validator,
 )
 from pydantic.alias_generators import to_camel
 
@@ -227,6 +228,25 @@ class ImportJobPublic(Camel):
 class UploadUrlRequest(Strict):
     filename: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     content_type: str = "application/octet-stream"
+
+
+class TargetSyncRequest(Strict):
+    """Which overdue customers to pull from the ERP; `importId` continues an unfinished sync instead
+    (with that sync's own filters)."""
+
+    min_days_overdue: Annotated[int, Field(ge=1, le=1825)] = 1
+    max_days_overdue: Annotated[int | None, Field(ge=1, le=1825)] = None
+    min_amount: Annotated[Decimal | None, Field(gt=0, max_digits=12, decimal_places=2)] = None
+    contract_status: Annotated[
+        str | None, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)
+    ] = None
+    import_id: Annotated[str | None, StringConstraints(min_length=1, max_length=64)] = None
+
+    @model_validator(mode="after")
+    def _window(self) -> TargetSyncRequest:
+        if self.max_days_overdue is not None and self.max_days_overdue < self.min_days_overdue:
+            raise ValueError("maxDaysOverdue must not be below minDaysOverdue")
+        return self
 
 
 class UploadUrl(Camel):

@@ -56,11 +56,14 @@ def function_specs(settings: DeploymentSettings) -> tuple[FunctionSpec, ...]:
                 sends_to=(QueueName.SCHEDULER, QueueName.POST_CALL, QueueName.INBOUND),
                 inspects_queues=True,
                 bucket_reads=(REPORTS_PREFIX,),
-                bucket_writes=(UPLOADS_PREFIX,),  # direct uploads and presigned PUTs
-                secrets=True,  # webhook signatures: Twilio auth token, Evolution webhook token
+                # Direct uploads and presigned PUTs; an ERP sync's first page: its rejected rows,
+                # and the object that hands the rest to the ingest worker.
+                bucket_writes=(UPLOADS_PREFIX, REPORTS_PREFIX),
+                # Webhook signatures (Twilio auth token, Evolution webhook token); the ERP's credentials.
+                secrets=True,
                 schedules_promises=True,  # supervisors edit / cancel promises
             ),
-            settings=(G.BUSINESS, G.TWILIO),
+            settings=(G.BUSINESS, G.TWILIO, G.CRM),  # the ERP sync reads the billing system
             endpoints=(
                 Endpoint.WEBHOOK_BASE,
                 Endpoint.VOICE_BRIDGE,
@@ -72,16 +75,20 @@ def function_specs(settings: DeploymentSettings) -> tuple[FunctionSpec, ...]:
         FunctionSpec(
             name="ingest",
             handler="functions.ingest.handler.handler",
-            description="S3 upload → parse CSV/XLSX → validated targets",
+            description="S3 upload → parse CSV/XLSX → validated targets; the rest of an ERP sync",
             # Lambda's maximum: a file at MAX_S3_UPLOAD_BYTES (≈ 1M rows) is ≈ 40k BatchWriteItem requests.
             timeout_seconds=900,
             memory_mb=1769,  # one full vCPU: parsing is CPU-bound
             access=Access(
                 writes=tables("imports", "targets", "counters", "dedupe", "idempotency"),
                 reads=tables("campaigns"),
-                bucket_reads=(UPLOADS_PREFIX,),
-                bucket_writes=(REPORTS_PREFIX,),  # the rejected-rows report
+                # The rejected-rows report, read back by a resumed ERP sync; a sync longer than one
+                # run hands on to the next by writing its continuation under uploads/.
+                bucket_reads=(UPLOADS_PREFIX, REPORTS_PREFIX),
+                bucket_writes=(REPORTS_PREFIX, UPLOADS_PREFIX),
+                secrets=True,  # the ERP's credentials (ERP sync)
             ),
+            settings=(G.BUSINESS, G.CRM),
         ),
         FunctionSpec(
             name="scheduler",

@@ -4,8 +4,8 @@ cobranca local [--port 8000] [--clock ISO] [--seed-demo] [--frozen-clock]
 cobranca demo  [--customers 100] [--days 30] [--step-minutes 30]
 cobranca chat  PHONE [--url http://127.0.0.1:8000] [--token local-supervisor]
 
-`local` and `demo` honour BILLING_SYSTEM: with `ixc` (and no IXC_API_URL) the IXC simulator, seeded with
-the same customers, is the billing system.
+`local` and `demo` honour BILLING_SYSTEM: with `ixc`, `sgp` or `hubsoft` (and no IXC_API_URL, SGP_API_URL,
+HUBSOFT_API_URL) that ERP's simulator, seeded with the same customers, is the billing system.
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ move the demo waits until the system is quiet. Then a simulated agent works the 
 customer waiting in the "Fila de atendimento" is taken, answered on WhatsApp and resolved, over HTTP
 with the supervisor's token, as a person at the dashboard would.
 
-The campaign offers a trust unlock on a promise: with BILLING_SYSTEM=ixc the IXC simulator (seeded
-with the same customers) restores their internet; with the generic CRM it is recorded unsupported.
+The campaign offers a trust unlock on a promise: with BILLING_SYSTEM=ixc, sgp or hubsoft that ERP's
+simulator (seeded with the same customers) restores their internet; with the generic CRM it is recorded unsupported.
 The endings are the same either way.
 
 At the end it prints the funnel (`/campaigns/{id}/stats`, `/metrics`), the outcomes and the promise

@@ -1,7 +1,7 @@
 """The whole system in one process: local AWS, the outside services (simulated unless their URL
 variable points elsewhere), the API with the dev routes, and the runtime that feeds the real handlers.
-With BILLING_SYSTEM set to an ERP (`ixc`), that ERP's simulator answers as the billing system, seeded
-with the same simulated customers as the generic CRM's.
+With BILLING_SYSTEM set to an ERP (`ixc`, `sgp`, `hubsoft`: `ERP_SIMULATIONS`), that ERP's simulator
+answers as the billing system, seeded with the same simulated customers as the generic CRM's.
 
 Everything runs in this process, so every handler shares the virtual clock (`shared.core.clock`) and the
 environment this module writes. `Sandbox.start()` wires it in this order: clock → AWS endpoint →
@@ -32,21 +32,74 @@ from infra.local.runtime import LocalRuntime
 from infra.local.runtime import log as sandbox_log
 from infra.local.simulators.crm import CrmSimulator, SimInvoice
 from infra.local.simulators.evolution import EvolutionSimulator
+from infra.local.simulators.hubsoft import HubsoftSimulator
 from infra.local.simulators.ixc import IxcSimulator
 from infra.local.simulators.server import RunningServer, serve_in_thread
+from infra.local.simulators.sgp import SgpSimulator
 from infra.local.simulators.twilio import TwilioSimulator
 from shared.core.observability import install_log_masking
 
 SAO_PAULO: Final = ZoneInfo("America/Sao_Paulo")
 LOCAL_TOKENS: Final = {"admin": "local-admin", "supervisor": "local-supervisor", "viewer": "local-viewer"}
-# The URL variable of each outside service: set → that service is used, unset → its simulator.
+
+
+class ErpSimulator(Protocol):
+    """What the sandbox needs of an ERP simulator: its app, and the simulated customers' story (seeded
+    from the same invoices as the CRM simulator's, paid when they pay)."""
+
+    app: Any
+
+    def add_debtor(
+        self, document: str, name: str, invoices: list[SimInvoice], *, phones: tuple[str, ...] = ()
+    ) -> object: ...
+
+    def pay_all(self, document: str) -> None: ...
+
+
+# `credential(variable, default)`: the variable's value; unset → `default`, or a random secret.
+Credential = Callable[[str, str | None], str]
+
+
+@dataclass(frozen=True)
+class ErpSimulation:
+    """How the sandbox simulates one ERP: the URL variable that, when set, points at a real one
+    instead, and the simulator built with the credentials the adapter will send."""
+
+    url_variable: str
+    build: Callable[[Credential], ErpSimulator]
+
+
+# The ERPs the sandbox can simulate, by BILLING_SYSTEM; adding one is one line here and a simulator.
+ERP_SIMULATIONS: Final[dict[str, ErpSimulation]] = {
+    "ixc": ErpSimulation(
+        "IXC_API_URL",
+        lambda credential: IxcSimulator(credential("IXC_API_USER", "7"), credential("IXC_API_TOKEN", None)),
+    ),
+    "sgp": ErpSimulation(
+        "SGP_API_URL",
+        lambda credential: SgpSimulator(credential("SGP_TOKEN", None), credential("SGP_APP", "Cobranca")),
+    ),
+    "hubsoft": ErpSimulation(
+        "HUBSOFT_API_URL",
+        lambda credential: HubsoftSimulator(
+            credential("HUBSOFT_CLIENT_ID", "cobranca-sandbox"),
+            credential("HUBSOFT_CLIENT_SECRET", None),
+            credential("HUBSOFT_USERNAME", "cobranca@provedor.example"),
+            credential("HUBSOFT_PASSWORD", None),
+            # The sandbox ISP's rule set allows a trust unlock up to a week (Hubsoft's maximum is the
+            # ISP's setting): long enough for the demo's promises, which fall a few days out.
+            max_unlock_days=7,
+        ),
+    ),
+}
+# The URL variable of each outside service: set → that service is used, unset → its simulator (an ERP's
+# only when BILLING_SYSTEM names it).
 SERVICE_URLS: Final = {
     "crm": "CRM_API_URL",
     "evolution": "EVOLUTION_API_URL",
     "twilio": "TWILIO_API_BASE_URL",
     "openai": "OPENAI_BASE_URL",
-    "ixc": "IXC_API_URL",  # only with BILLING_SYSTEM=ixc
-}
+} | {system: simulation.url_variable for system, simulation in ERP_SIMULATIONS.items()}
 
 
 @dataclass
@@ -58,19 +111,6 @@ class SandboxOptions:
     log_stream: IO[str] | None = None  # where the workers' JSON logs go (None: stdout)
     log_level: str = "INFO"
     aws_in_child: bool = True  # moto in its own process: a core of its own (see LocalAws)
-
-
-class ErpSimulator(Protocol):
-    """What the sandbox needs of an ERP simulator: its app, and the simulated customers' story (seeded
-    from the same invoices as the CRM simulator's, paid when they pay)."""
-
-    app: Any
-
-    def add_debtor(
-        self, document: str, name: str, invoices: list[SimInvoice], *, phones: tuple[str, ...] = ()
-    ) -> str: ...
-
-    def pay_all(self, document: str) -> None: ...
 
 
 @dataclass
@@ -241,15 +281,15 @@ class Sandbox:
         self._default("EVOLUTION_WEBHOOK_TOKEN", secrets.token_urlsafe(24))
 
     def _start_erp_simulator(self) -> None:
-        """With BILLING_SYSTEM=ixc and no IXC_API_URL: the IXC simulator, its credentials invented."""
-        if os.environ.get("BILLING_SYSTEM", "generic").strip().lower() != "ixc" or os.environ.get(
-            "IXC_API_URL"
-        ):
+        """With BILLING_SYSTEM naming an ERP whose URL variable is unset: its simulator, credentials
+        invented where they are not set."""
+        system = os.environ.get("BILLING_SYSTEM", "generic").strip().lower()
+        simulation = ERP_SIMULATIONS.get(system)
+        if simulation is None or os.environ.get(simulation.url_variable):
             return
-        self._default("IXC_API_USER", "7")
-        simulator = IxcSimulator(os.environ["IXC_API_USER"], self._secret("IXC_API_TOKEN"))
+        simulator = simulation.build(self._credential)
         self.simulators.erp = simulator
-        self._serve("ixc", simulator.app, "IXC_API_URL")
+        self._serve(system, simulator.app, simulation.url_variable)
 
     def _serve(self, name: str, app: Any, variable: str | None) -> RunningServer:
         server = serve_in_thread(app, host="127.0.0.1")
@@ -328,7 +368,10 @@ class Sandbox:
         self._env.default(name, value)
 
     def _secret(self, name: str) -> str:
-        self._default(name, "sandbox-" + secrets.token_hex(8))
+        return self._credential(name, None)
+
+    def _credential(self, name: str, default: str | None) -> str:
+        self._default(name, default if default is not None else "sandbox-" + secrets.token_hex(8))
         return os.environ[name]
 
     # --- for the CLI, the dev routes and the demo -------------------------------------------------

@@ -20,9 +20,29 @@ def bucket() -> str:
 
 
 def put_file(key: str, file: IO[bytes], content_type: str) -> None:
-    """Upload a file object from its start (multipart when large: never read whole into memory)."""
+    """Upload a file object from its start (multipart when large: never read whole into memory);
+    the file stays open, so a report can be stored again as it grows."""
     file.seek(0)
-    _s3().upload_fileobj(file, bucket(), key, ExtraArgs={"ContentType": content_type})
+    _s3().upload_fileobj(_KeptOpen(file), bucket(), key, ExtraArgs={"ContentType": content_type})
+
+
+class _KeptOpen:
+    """A file lent to an upload, which closes what it read: its `close` leaves the file open."""
+
+    def __init__(self, file: IO[bytes]) -> None:
+        self._file = file
+
+    def read(self, size: int = -1) -> bytes:
+        return self._file.read(size)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._file.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+    def close(self) -> None:
+        """The owner closes the file."""
 
 
 def open_object(key: str, *, bucket_name: str | None = None) -> IO[bytes]:

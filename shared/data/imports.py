@@ -1,4 +1,4 @@
-"""Import jobs table: hash `id`. One item per uploaded spreadsheet, updated as the ingest progresses."""
+"""Import jobs table: hash `id`. One item per uploaded spreadsheet or ERP sync, updated as it progresses."""
 
 from __future__ import annotations
 
@@ -55,6 +55,8 @@ class ImportRecord(TableModel):
     errors = RowErrorsAttribute()
     report_key = UnicodeAttribute(null=True)
     failure = UnicodeAttribute(null=True)
+    sync_filter = UnicodeAttribute(null=True)
+    cursor = UnicodeAttribute(null=True)
     created_at = IsoDateTimeAttribute()
     finished_at = IsoDateTimeAttribute(null=True)
 

@@ -290,8 +290,8 @@ class ImportJob(_Domain):
     id: str
     campaign_id: str
     status: ImportStatus = ImportStatus.PROCESSING
-    filename: str | None = None
-    source: str = "upload"  # upload | s3
+    filename: str | None = None  # an ERP sync's: the billing system (BILLING_SYSTEM)
+    source: str = "upload"  # upload | s3 | erp
     total_rows: int = 0
     imported: int = 0  # rows accepted: invoices added to a case
     customers_created: int = 0  # cases this import created
@@ -301,5 +301,8 @@ class ImportJob(_Domain):
     errors: list[ImportRowError] = Field(default_factory=list)  # the first few, for the API
     report_key: str | None = None  # S3 key of the full rejected-rows CSV
     failure: str | None = None
+    # An ERP sync's filters (JSON) and where its next page starts: a resumed run continues there.
+    sync_filter: str | None = None
+    cursor: str | None = None
     created_at: datetime
     finished_at: datetime | None = None

@@ -1,5 +1,6 @@
 """`cobranca demo` (what `make demo` runs): every persona ends where it should, and the demo says so
-with its exit code — on the generic CRM and on the IXC simulator (`make demo BILLING_SYSTEM=ixc`)."""
+with its exit code — on the generic CRM and on each ERP simulator (`make demo BILLING_SYSTEM=ixc`, `sgp`,
+`hubsoft`)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,10 @@ CUSTOMERS = 3 * len(Persona)
 DAYS = 16
 
 
-@pytest.mark.parametrize(("billing_system", "unlocks"), [("generic", "unsupported"), ("ixc", "unlocked")])
+@pytest.mark.parametrize(
+    ("billing_system", "unlocks"),
+    [("generic", "unsupported"), ("ixc", "unlocked"), ("sgp", "unlocked"), ("hubsoft", "unlocked")],
+)
 def test_demo_plays_every_persona_to_its_expected_ending(
     tmp_path: Path, billing_system: str, unlocks: str
 ) -> None:
@@ -56,8 +60,8 @@ def test_demo_plays_every_persona_to_its_expected_ending(
     keeps = counts[Persona.PROMISES_AND_PAYS] + counts[Persona.SEVERAL_INVOICES]
     breaks = counts[Persona.PROMISES_AND_BREAKS]
     assert tuple(map(int, lifecycle.groups())) == (keeps + breaks, 0, keeps, breaks)
-    # The campaign offers a trust unlock: IXC restores every promiser's blocked contract; the generic
-    # CRM cannot, and says so on each promise.
+    # The campaign offers a trust unlock: each ERP restores every promiser's blocked contract; the
+    # generic CRM cannot, and says so on each promise.
     assert f"billing system: {billing_system}, simulated at http://127.0.0.1:" in out
     assert f"trust unlock  {unlocks} {keeps + breaks}\n" in out
     for kpi in ("contactRate", "responseRate", "promiseRate", "fulfilmentRate", "conversionRate"):

@@ -76,6 +76,29 @@ def test_an_external_crm_is_used_instead_of_the_simulator(local_sandbox) -> None
         server.stop()
 
 
+def test_a_campaign_syncs_its_targets_from_the_simulated_hubsoft(local_sandbox) -> None:
+    sandbox = local_sandbox("--seed-demo", "--frozen-clock", "--clock", MONDAY_9AM, BILLING_SYSTEM="hubsoft")
+    assert "hubsoft    simulated at http://127.0.0.1:" in sandbox.output
+    with httpx.Client(base_url=sandbox.url, timeout=70, headers=ADMIN) as api:
+        owing = [c for c in api.get("/api/dev/customers").json() if Decimal(c["openTotal"]) > 0]
+        campaign = api.post(
+            "/api/voice/campaigns", json={"name": "Do Hubsoft", "contactMethod": "whatsapp_primary"}
+        ).json()["id"]
+
+        # Hubsoft lists 30 days of due dates a page: the API reads the first, the ingest worker
+        # (woken by the hand-off landing in S3) the rest.
+        started = api.post(f"/api/voice/campaigns/{campaign}/targets/sync", json={})
+        assert started.status_code == 202, started.text
+
+        def job() -> dict[str, object]:
+            return dict(api.get(f"/api/voice/imports/{started.json()['id']}").json())
+
+        eventually(lambda: job()["status"] == "completed", timeout=90)
+        assert (job()["customersCreated"], job()["duplicates"], job()["rejected"]) == (len(owing), 0, 0)
+        targets = api.get(f"/api/voice/campaigns/{campaign}/targets", params={"limit": 100}).json()
+        assert sorted(t["clientName"] for t in targets) == sorted(c["name"] for c in owing)
+
+
 def test_chat_as_the_seeded_customer_and_move_the_clock(local_sandbox) -> None:
     sandbox = local_sandbox("--seed-demo", "--frozen-clock", "--clock", MONDAY_9AM)
     you = "5511987650000"

@@ -140,8 +140,10 @@ def test_rates_reach_the_scheduler_that_paces_the_channels(prod: Synthesized) ->
 
 def test_functions_get_only_the_wiring_they_need(prod: Synthesized) -> None:
     env = {h: p["Environment"]["Variables"] for h, (_, p) in prod.functions_by_handler().items()}
-    # No external API, no credentials.
-    assert "COBRANCA_SECRETS_ARN" not in env["functions.ingest.handler.handler"]
+    # The ingest worker reads the ERP (the rest of a sync): its wiring and credentials, nothing else.
+    ingest = env["functions.ingest.handler.handler"]
+    assert "COBRANCA_SECRETS_ARN" in ingest and ingest["CRM_API_URL"].startswith("https://")
+    assert "TWILIO_PHONE_NUMBER" not in ingest and "EVOLUTION_API_URL" not in ingest
     # The scheduler's upkeep asks Twilio about calls whose final callback never came.
     scheduler = env["functions.scheduler.handler.handler"]
     assert "COBRANCA_SECRETS_ARN" in scheduler and "TWILIO_PHONE_NUMBER" in scheduler

@@ -1,4 +1,5 @@
-"""Targets of a campaign: import (multipart or presigned S3 upload), list, correct."""
+"""Targets of a campaign: import (multipart or presigned S3 upload, or a sync from the ERP), list,
+correct."""
 
 from __future__ import annotations
 
@@ -13,16 +14,18 @@ from functions.api.schemas import (
     ImportJobPublic,
     ImportResult,
     TargetPublic,
+    TargetSyncRequest,
     TargetUpdate,
     UploadUrl,
     UploadUrlRequest,
 )
 from shared.adapters import storage
+from shared.adapters.billing import OverdueFilter
 from shared.domain.errors import InvalidInput
 from shared.domain.ids import new_id
-from shared.domain.models import Outcome, TargetState
+from shared.domain.models import ImportJob, ImportStatus, Outcome, TargetState
 from shared.engine import targets
-from shared.imports import ingest
+from shared.imports import erp_sync, ingest
 from shared.imports.spreadsheets import SpreadsheetError
 
 router = APIRouter(prefix="/api/voice", tags=["targets"], route_class=AuthenticateFirst)
@@ -75,12 +78,37 @@ def upload_url(campaign_id: str, body: UploadUrlRequest, _: Admin) -> UploadUrl:
     )
 
 
+@router.post(
+    "/campaigns/{campaign_id}/targets/sync",
+    response_model=ImportJobPublic,
+    responses={202: {"description": "the sync goes on in the ingest worker", "model": ImportJobPublic}},
+)
+def sync_targets(campaign_id: str, body: TargetSyncRequest, response: Response, _: Admin) -> ImportJobPublic:
+    """Pull the overdue customers from the ERP (BILLING_SYSTEM), folding their invoices into one case
+    each as a spreadsheet import does. 200 with the finished job, or 202 while the ingest worker reads
+    the remaining pages (follow it at `GET /api/voice/imports/{importId}`; `importId` in the body
+    continues a sync that stopped). 422 when the billing system cannot list overdue customers."""
+    filters = OverdueFilter(
+        min_days_overdue=body.min_days_overdue,
+        max_days_overdue=body.max_days_overdue,
+        min_amount=str(body.min_amount) if body.min_amount is not None else None,
+        contract_status=body.contract_status,
+    )
+    job = erp_sync.sync_targets(campaign_id, filters, import_id=body.import_id)
+    if job.status is ImportStatus.PROCESSING:
+        response.status_code = status.HTTP_202_ACCEPTED
+    return _public(job)
+
+
 @router.get("/imports/{import_id}", response_model=ImportJobPublic)
 def get_import(import_id: str, _: Viewer) -> ImportJobPublic:
-    job = ingest.get_job(import_id)
+    return _public(ingest.get_job(import_id))
+
+
+def _public(job: ImportJob) -> ImportJobPublic:
     public = ImportJobPublic.model_validate(job)
     if job.report_key:
-        public.report_url = f"/api/voice/imports/{import_id}/report"
+        public.report_url = f"/api/voice/imports/{job.id}/report"
     return public
 
 

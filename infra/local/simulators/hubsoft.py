@@ -12,7 +12,8 @@ adapter uses, as the reference describes them, traps included.
 - `desbloqueio_confianca`: only services suspended for debt, at most `max_unlock_days`, one use per
   service until it is suspended again.
 
-Seeded like the CRM simulator (`add_customer(document, name, invoices)`); `outage` switches on
+Seeded like the IXC simulator (`add_debtor(document, name, invoices, phones=...)`: the sandbox's
+`ErpSimulator`); `outage` switches on
 `"http_500"`, `"timeout"` or `"html"`, and `error_envelope` makes every integration route answer
 with the 200-with-error envelope.
 """
@@ -96,7 +97,7 @@ class HubsoftSimulator:
 
     # --- seeding and knobs -----------------------------------------------------------------------
 
-    def add_customer(
+    def add_debtor(
         self,
         document: str,
         name: str,

@@ -13,8 +13,8 @@ liberacaopromessa,pagamento/pix/<id>}/` as the reference describes them, traps i
 - `liberacaopromessa/`: only contracts 4 (Suspenso) or 7 (Ativo V. Reduzida), `promises_per_month`
   uses; success says `"liberado": "True"` (Django) and names the PPPoE login.
 
-Seeded like the CRM simulator (`add_customer(document, name, invoices)`), so the sandbox can play
-the same demo customers; `outage` switches on `"http_500"`, `"timeout"` or `"html"`.
+Seeded like the IXC simulator (`add_debtor(document, name, invoices, phones=...)`: the sandbox's
+`ErpSimulator`), so the sandbox plays the same demo customers; `outage` switches on `"http_500"`, `"timeout"` or `"html"`.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ class SgpSimulator:
 
     # --- seeding ---------------------------------------------------------------------------------
 
-    def add_customer(
+    def add_debtor(
         self,
         document: str,
         name: str,

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from shared.domain import cases
-from shared.imports import ingest
+from shared.imports import ingest, pipeline
 from shared.imports import rows as row_validation
 from tests.integration.api.conftest import BUCKET, GOOD_CSV, Api, make_cpf
 
@@ -121,7 +121,7 @@ def test_invoices_past_the_cap_of_a_case_are_rejected_row_by_row(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(cases, "MAX_INVOICES_PER_CASE", 2)
-    monkeypatch.setattr(ingest, "MAX_INVOICES_PER_CASE", 2)
+    monkeypatch.setattr(pipeline, "MAX_INVOICES_PER_CASE", 2)
     campaign = api.create_campaign()
 
     body = api.import_csv(campaign["id"], MARIA_ROWS).json()
@@ -156,7 +156,7 @@ def test_the_report_is_written_batch_by_batch_in_line_order(
     # Small batches and a small parser window, so the report is assembled from many parts and the
     # far duplicates come from the data layer, after the rows around them were rejected.
     monkeypatch.setattr(ingest, "WRITE_BATCH", 3)
-    monkeypatch.setattr(ingest, "ERRORS_IN_RESPONSE", 4)
+    monkeypatch.setattr(pipeline, "ERRORS_IN_RESPONSE", 4)
     monkeypatch.setattr(row_validation, "DUPLICATE_WINDOW", 2)
     campaign = api.create_campaign()
     lines = ["nome;telefone;cpf;valor;fatura;vencimento"]

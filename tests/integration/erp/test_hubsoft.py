@@ -63,7 +63,7 @@ def replayed(routes: dict[str, tuple[int, str]]) -> tuple[HubsoftBilling, Replay
 
 
 def test_owes_pending_invoices_keyed_by_service(sim: HubsoftSimulator, hubsoft: HubsoftBilling) -> None:
-    customer = sim.add_customer(ANA, "Ana Silva", [invoice("A1", "89.90", 40), invoice("A2", "119.90", 10)])
+    customer = sim.add_debtor(ANA, "Ana Silva", [invoice("A1", "89.90", 40), invoice("A2", "119.90", 10)])
     service = next(iter(customer.services))
 
     debt = hubsoft.consult(ANA)
@@ -80,7 +80,7 @@ def test_owes_pending_invoices_keyed_by_service(sim: HubsoftSimulator, hubsoft: 
 def test_more_than_fifty_invoices_are_read_in_follow_up_calls(
     sim: HubsoftSimulator, hubsoft: HubsoftBilling
 ) -> None:
-    sim.add_customer(ANA, "Ana Silva", [invoice(f"A{k}", "10.00", 200 - k) for k in range(73)])
+    sim.add_debtor(ANA, "Ana Silva", [invoice(f"A{k}", "10.00", 200 - k) for k in range(73)])
 
     debt = hubsoft.consult(ANA)
 
@@ -93,7 +93,7 @@ def test_more_than_fifty_invoices_are_read_in_follow_up_calls(
 def test_nothing_open_and_unknown_customer_are_told_apart(
     sim: HubsoftSimulator, hubsoft: HubsoftBilling
 ) -> None:
-    sim.add_customer(ANA, "Ana Silva", [])
+    sim.add_debtor(ANA, "Ana Silva", [])
 
     debt = hubsoft.consult(ANA)
 
@@ -104,7 +104,7 @@ def test_nothing_open_and_unknown_customer_are_told_apart(
 def test_the_token_is_cached_and_renewed_once_when_revoked(
     sim: HubsoftSimulator, hubsoft: HubsoftBilling
 ) -> None:
-    sim.add_customer(ANA, "Ana Silva", [invoice("A1", "89.90", 20)])
+    sim.add_debtor(ANA, "Ana Silva", [invoice("A1", "89.90", 20)])
     hubsoft.consult(ANA)
     hubsoft.consult(ANA)
     assert sim.tokens_issued == 1
@@ -117,7 +117,7 @@ def test_the_token_is_cached_and_renewed_once_when_revoked(
 
 
 def test_wrong_credentials_are_unavailable(sim: HubsoftSimulator, url: str) -> None:
-    sim.add_customer(ANA, "Ana Silva", [invoice("A1", "89.90", 20)])
+    sim.add_debtor(ANA, "Ana Silva", [invoice("A1", "89.90", 20)])
 
     with pytest.raises(CrmUnavailable, match="HTTP 401"):
         HubsoftBilling(config(url, password="wrong"), timeout=1.0).consult(ANA)
@@ -126,7 +126,7 @@ def test_wrong_credentials_are_unavailable(sim: HubsoftSimulator, url: str) -> N
 def test_an_error_envelope_with_http_200_is_unavailable(
     sim: HubsoftSimulator, hubsoft: HubsoftBilling
 ) -> None:
-    sim.add_customer(ANA, "Ana Silva", [invoice("A1", "89.90", 20)])
+    sim.add_debtor(ANA, "Ana Silva", [invoice("A1", "89.90", 20)])
     sim.error_envelope = True
 
     with pytest.raises(CrmUnavailable, match="error envelope"):
@@ -140,7 +140,7 @@ def test_an_error_envelope_with_http_200_is_unavailable(
 def test_outages_are_unavailable(
     sim: HubsoftSimulator, hubsoft: HubsoftBilling, outage: str, message: str
 ) -> None:
-    sim.add_customer(ANA, "Ana Silva", [invoice("A1", "89.90", 20)])
+    sim.add_debtor(ANA, "Ana Silva", [invoice("A1", "89.90", 20)])
     sim.outage = outage  # type: ignore[assignment]
 
     with pytest.raises(CrmUnavailable, match=message):
@@ -150,7 +150,7 @@ def test_outages_are_unavailable(
 def test_payment_means_are_the_invoice_own_pix_line_and_pdf(
     sim: HubsoftSimulator, hubsoft: HubsoftBilling
 ) -> None:
-    customer = sim.add_customer(
+    customer = sim.add_debtor(
         ANA, "Ana Silva", [SimInvoice("A1", Decimal("89.90"), TODAY, 0, pix_copia_cola="000201pix-a1")]
     )
     number = str(customer.invoices[0].id)
@@ -166,7 +166,7 @@ def test_payment_means_are_the_invoice_own_pix_line_and_pdf(
 def test_trust_unlock_releases_the_suspended_service_then_is_refused(
     sim: HubsoftSimulator, hubsoft: HubsoftBilling
 ) -> None:
-    customer = sim.add_customer(ANA, "Ana Silva", [invoice("A1", "89.90", 20)])
+    customer = sim.add_debtor(ANA, "Ana Silva", [invoice("A1", "89.90", 20)])
     service = next(iter(customer.services))
 
     unlocked = hubsoft.trust_unlock(ANA, None, TODAY + timedelta(days=2))
@@ -185,7 +185,7 @@ def test_trust_unlock_releases_the_suspended_service_then_is_refused(
 def test_trust_unlock_longer_than_the_isp_allows_is_refused(
     sim: HubsoftSimulator, hubsoft: HubsoftBilling
 ) -> None:
-    sim.add_customer(ANA, "Ana Silva", [invoice("A1", "89.90", 20)])
+    sim.add_debtor(ANA, "Ana Silva", [invoice("A1", "89.90", 20)])
 
     result = hubsoft.trust_unlock(ANA, None, TODAY + timedelta(days=10))
 
@@ -195,7 +195,7 @@ def test_trust_unlock_longer_than_the_isp_allows_is_refused(
 def test_trust_unlock_ending_today_is_refused_without_calling_hubsoft(
     sim: HubsoftSimulator, hubsoft: HubsoftBilling
 ) -> None:
-    sim.add_customer(ANA, "Ana Silva", [invoice("A1", "89.90", 20)])
+    sim.add_debtor(ANA, "Ana Silva", [invoice("A1", "89.90", 20)])
 
     result = hubsoft.trust_unlock(ANA, None, TODAY)
 
@@ -206,8 +206,8 @@ def test_secrets_reach_neither_the_answers_nor_the_logs(
     sim: HubsoftSimulator, hubsoft: HubsoftBilling, url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    sim.add_customer(ANA, "Ana Silva", [invoice("A1", "89.90", 20)])
-    sim.add_customer("12345678900", "Sem Documento", [invoice("X1", "10.00", 20)])  # bad CPF
+    sim.add_debtor(ANA, "Ana Silva", [invoice("A1", "89.90", 20)])
+    sim.add_debtor("12345678900", "Sem Documento", [invoice("X1", "10.00", 20)])  # bad CPF
     answers = [
         hubsoft.consult(ANA),
         hubsoft.trust_unlock(ANA, None, TODAY + timedelta(days=1)),
@@ -229,13 +229,13 @@ def test_secrets_reach_neither_the_answers_nor_the_logs(
 def test_overdue_walks_thirty_day_windows_back_to_the_filter_limit(
     sim: HubsoftSimulator, hubsoft: HubsoftBilling
 ) -> None:
-    sim.add_customer(
+    sim.add_debtor(
         ANA,
         "Ana Silva",
         [invoice("A1", "89.90", 40), invoice("A2", "89.90", 70)],
         phones=("11970000001", "1133334444"),
     )
-    sim.add_customer(BRUNO, "Bruno Souza", [invoice("B1", "30.00", 12)])
+    sim.add_debtor(BRUNO, "Bruno Souza", [invoice("B1", "30.00", 12)])
     filters = OverdueFilter(min_days_overdue=10, max_days_overdue=80)
 
     pages, cursor = [], None
@@ -257,9 +257,9 @@ def test_overdue_walks_thirty_day_windows_back_to_the_filter_limit(
 
 
 def test_overdue_contract_status_and_minimum_amount(sim: HubsoftSimulator, hubsoft: HubsoftBilling) -> None:
-    sim.add_customer(ANA, "Ana Silva", [invoice("A1", "89.90", 15)])
-    sim.add_customer(BRUNO, "Bruno Souza", [invoice("B1", "89.90", 15)], service_status="servico_habilitado")
-    sim.add_customer("11144477735", "Carla Lima", [invoice("C1", "20.00", 15)])
+    sim.add_debtor(ANA, "Ana Silva", [invoice("A1", "89.90", 15)])
+    sim.add_debtor(BRUNO, "Bruno Souza", [invoice("B1", "89.90", 15)], service_status="servico_habilitado")
+    sim.add_debtor("11144477735", "Carla Lima", [invoice("C1", "20.00", 15)])
 
     page = hubsoft.overdue(OverdueFilter(contract_status="suspenso_debito", min_amount="50"), None)
 

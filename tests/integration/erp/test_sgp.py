@@ -56,7 +56,7 @@ def replayed(routes: dict[str, tuple[int, str]]) -> tuple[SgpBilling, Replay]:
 
 def test_owes_every_open_invoice_once_across_overlapping_pages(sim: SgpSimulator, sgp: SgpBilling) -> None:
     sim.overlap_pages = True  # every page repeats the previous page's last row
-    sim.add_customer(ANA, "Ana Silva", [invoice(f"A{k}", "89.90", 40 - k) for k in range(5)])
+    sim.add_debtor(ANA, "Ana Silva", [invoice(f"A{k}", "89.90", 40 - k) for k in range(5)])
 
     debt = sgp.consult(ANA)
 
@@ -74,7 +74,7 @@ def test_an_instance_that_ignores_the_offset_ends_the_walk_without_duplicates(
     sim: SgpSimulator, sgp: SgpBilling
 ) -> None:
     sim.repeat_pages = True
-    sim.add_customer(ANA, "Ana Silva", [invoice(f"A{k}", "50.00", 30 - k) for k in range(4)])
+    sim.add_debtor(ANA, "Ana Silva", [invoice(f"A{k}", "50.00", 30 - k) for k in range(4)])
 
     debt = sgp.consult(ANA)
 
@@ -83,7 +83,7 @@ def test_an_instance_that_ignores_the_offset_ends_the_walk_without_duplicates(
 
 
 def test_nothing_open_and_unknown_customer_are_told_apart(sim: SgpSimulator, sgp: SgpBilling) -> None:
-    sim.add_customer(ANA, "Ana Silva", [])
+    sim.add_debtor(ANA, "Ana Silva", [])
 
     debt = sgp.consult(ANA)
 
@@ -92,7 +92,7 @@ def test_nothing_open_and_unknown_customer_are_told_apart(sim: SgpSimulator, sgp
 
 
 def test_invoices_older_than_five_years_are_time_barred(sim: SgpSimulator, sgp: SgpBilling) -> None:
-    sim.add_customer(ANA, "Ana Silva", [invoice("OLD", "70.00", 5 * 366), invoice("NEW", "89.90", 20)])
+    sim.add_debtor(ANA, "Ana Silva", [invoice("OLD", "70.00", 5 * 366), invoice("NEW", "89.90", 20)])
 
     debt = sgp.consult(ANA)
 
@@ -106,7 +106,7 @@ def test_an_error_answered_with_http_200_is_unavailable(sgp: SgpBilling) -> None
 
 
 def test_an_app_name_in_the_wrong_case_is_an_auth_failure(sim: SgpSimulator, sgp: SgpBilling) -> None:
-    sim.add_customer(ANA, "Ana Silva", [invoice("A1", "89.90", 20)])
+    sim.add_debtor(ANA, "Ana Silva", [invoice("A1", "89.90", 20)])
     config = SgpConfig(sgp._base.removesuffix("/api/ura"), SecretStr(TOKEN), APP.lower())
 
     with pytest.raises(CrmUnavailable, match="HTTP 403"):
@@ -118,7 +118,7 @@ def test_an_app_name_in_the_wrong_case_is_an_auth_failure(sim: SgpSimulator, sgp
     [("http_500", "HTTP 500"), ("html", "not JSON"), ("timeout", "ReadTimeout")],
 )
 def test_outages_are_unavailable(sim: SgpSimulator, sgp: SgpBilling, outage: str, message: str) -> None:
-    sim.add_customer(ANA, "Ana Silva", [invoice("A1", "89.90", 20)])
+    sim.add_debtor(ANA, "Ana Silva", [invoice("A1", "89.90", 20)])
     sim.outage = outage  # type: ignore[assignment]
 
     with pytest.raises(CrmUnavailable, match=message):
@@ -128,7 +128,7 @@ def test_outages_are_unavailable(sim: SgpSimulator, sgp: SgpBilling, outage: str
 def test_payment_means_come_from_the_second_copy_without_opening_a_service_order(
     sim: SgpSimulator, sgp: SgpBilling
 ) -> None:
-    customer = sim.add_customer(
+    customer = sim.add_debtor(
         ANA, "Ana Silva", [SimInvoice("A1", Decimal("89.90"), TODAY, 0, pix_copia_cola="000201pix-a1")]
     )
     number = str(customer.titles[0].id)
@@ -145,7 +145,7 @@ def test_payment_means_come_from_the_second_copy_without_opening_a_service_order
 
 
 def test_a_second_copy_without_pix_asks_the_pix_endpoint(sim: SgpSimulator, sgp: SgpBilling) -> None:
-    customer = sim.add_customer(ANA, "Ana Silva", [invoice("A1", "89.90", 10)])
+    customer = sim.add_debtor(ANA, "Ana Silva", [invoice("A1", "89.90", 10)])
     title = customer.titles[0]
 
     means = sgp.payment_means(ANA, str(title.id))
@@ -157,7 +157,7 @@ def test_a_second_copy_without_pix_asks_the_pix_endpoint(sim: SgpSimulator, sgp:
 def test_payment_means_of_an_invoice_no_longer_open_are_unavailable(
     sim: SgpSimulator, sgp: SgpBilling
 ) -> None:
-    sim.add_customer(ANA, "Ana Silva", [invoice("A1", "89.90", 10)])
+    sim.add_debtor(ANA, "Ana Silva", [invoice("A1", "89.90", 10)])
 
     with pytest.raises(CrmUnavailable, match="no open invoice"):
         sgp.payment_means(ANA, "999999")
@@ -166,7 +166,7 @@ def test_payment_means_of_an_invoice_no_longer_open_are_unavailable(
 def test_trust_unlock_releases_the_suspended_contract_once_then_is_refused(
     sim: SgpSimulator, sgp: SgpBilling
 ) -> None:
-    customer = sim.add_customer(ANA, "Ana Silva", [invoice("A1", "89.90", 20)])
+    customer = sim.add_debtor(ANA, "Ana Silva", [invoice("A1", "89.90", 20)])
     contract = next(iter(customer.contracts))
 
     unlocked = sgp.trust_unlock(ANA, None, TODAY + timedelta(days=5))
@@ -188,7 +188,7 @@ def test_trust_unlock_releases_the_suspended_contract_once_then_is_refused(
 def test_trust_unlock_without_a_suspended_contract_is_refused_without_calling_sgp(
     sim: SgpSimulator, sgp: SgpBilling
 ) -> None:
-    sim.add_customer(ANA, "Ana Silva", [invoice("A1", "89.90", 20)], contract_status=1)
+    sim.add_debtor(ANA, "Ana Silva", [invoice("A1", "89.90", 20)], contract_status=1)
 
     result = sgp.trust_unlock(ANA, None, TODAY + timedelta(days=3))
 
@@ -199,8 +199,8 @@ def test_secrets_the_erp_returns_reach_neither_the_answers_nor_the_logs(
     sim: SgpSimulator, sgp: SgpBilling, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    sim.add_customer(ANA, "Ana Silva", [invoice("A1", "89.90", 20)])
-    sim.add_customer("12345678000100", "Sem Documento", [invoice("X1", "10.00", 20)])  # bad CNPJ
+    sim.add_debtor(ANA, "Ana Silva", [invoice("A1", "89.90", 20)])
+    sim.add_debtor("12345678000100", "Sem Documento", [invoice("X1", "10.00", 20)])  # bad CNPJ
     answers = [
         sgp.consult(ANA),
         sgp.trust_unlock(ANA, None, TODAY + timedelta(days=3)),
@@ -221,14 +221,14 @@ def test_overdue_pages_fold_invoices_per_customer_with_their_phones(
     sim: SgpSimulator, sgp: SgpBilling
 ) -> None:
     sim.overlap_pages = True
-    sim.add_customer(
+    sim.add_debtor(
         ANA,
         "Ana Silva",
         [invoice("A1", "89.90", 40), invoice("A2", "89.90", 10)],
         phones=("(11) 97000-0001",),
     )
-    sim.add_customer(BRUNO, "Bruno Souza", [invoice("B1", "30.00", 35)], phones=("(21) 98888-0002",))
-    sim.add_customer(CARLA, "Carla Lima", [invoice("C1", "120.00", 3)], contract_status=1)
+    sim.add_debtor(BRUNO, "Bruno Souza", [invoice("B1", "30.00", 35)], phones=("(21) 98888-0002",))
+    sim.add_debtor(CARLA, "Carla Lima", [invoice("C1", "120.00", 3)], contract_status=1)
     filters = OverdueFilter(min_days_overdue=5, contract_status="4")
 
     pages, cursor = [], None
@@ -250,8 +250,8 @@ def test_overdue_pages_fold_invoices_per_customer_with_their_phones(
 
 
 def test_overdue_minimum_amount_and_a_bad_cursor(sim: SgpSimulator, sgp: SgpBilling) -> None:
-    sim.add_customer(ANA, "Ana Silva", [invoice("A1", "89.90", 40)])
-    sim.add_customer(BRUNO, "Bruno Souza", [invoice("B1", "30.00", 35)])
+    sim.add_debtor(ANA, "Ana Silva", [invoice("A1", "89.90", 40)])
+    sim.add_debtor(BRUNO, "Bruno Souza", [invoice("B1", "30.00", 35)])
 
     page = sgp.overdue(OverdueFilter(min_amount="50,00"), None)
 

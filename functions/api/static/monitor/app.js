@@ -581,6 +581,7 @@ async function viewCampanha(root, id) {
   // Wired before loading: the form is on screen at once, and a submit before the
   // listener exists would navigate away instead of uploading.
   wireImport(root, id, showStats);
+  wireSync(root, id, showStats);
   const [campaign] = await Promise.all([getJson(path).then((r) => r.data), showStats()]);
   showCampaign(campaign);
 }
@@ -658,6 +659,56 @@ function wireImport(root, campaignId, afterImport) {
       submit.disabled = false;
     }
   });
+}
+
+// The ERP sync answers at once for a small sync; a longer one goes on in the background and its job
+// is followed until it ends (or the page leaves the campaign).
+const SYNC_POLL_MS = 2000;
+
+function wireSync(root, campaignId, afterSync) {
+  const form = $("[data-sync-form]", root);
+  const status = $("[data-sync-status]", root);
+  const errorBox = $("[data-import-error]", root);
+  const download = $('[data-action="download-report"]', root);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = syncFilters(new FormData(form));
+    errorBox.textContent = "";
+    $("[data-import-result]", root).hidden = true;
+    const submit = $('button[type="submit"]', form);
+    submit.disabled = true;
+    status.hidden = false;
+    status.textContent = "Sincronizando com o ERP…";
+    try {
+      let job = await sendJson(`/api/voice/campaigns/${campaignId}/targets/sync`, "POST", body);
+      while (job.status === "processing" && root.isConnected) {
+        status.textContent = `Sincronizando com o ERP… ${pluralize(job.imported, "fatura importada", "faturas importadas")} até agora`;
+        await new Promise((resolve) => setTimeout(resolve, SYNC_POLL_MS));
+        job = (await getJson(`/api/voice/imports/${job.id}`)).data;
+      }
+      status.textContent = job.status === "completed" ? "Sincronização concluída." : `Sincronização: ${job.failure ?? job.status}`;
+      showImport(root, job, job);
+      download.onclick = () => downloadReport(job.reportUrl).catch(reportError);
+      await afterSync();
+    } catch (error) {
+      status.hidden = true;
+      errorBox.textContent = `A sincronização não foi feita: ${error.message}`;
+    } finally {
+      submit.disabled = false;
+    }
+  });
+}
+
+/** The form's filters as the API takes them: empty fields left out, "1.234,50" as "1234.50". */
+function syncFilters(data) {
+  const body = { minDaysOverdue: Number(data.get("minDaysOverdue")) };
+  const maxDays = data.get("maxDaysOverdue").trim();
+  if (maxDays) body.maxDaysOverdue = Number(maxDays);
+  const amount = data.get("minAmount").trim();
+  if (amount) body.minAmount = amount.includes(",") ? amount.replaceAll(".", "").replace(",", ".") : amount;
+  const contractStatus = data.get("contractStatus").trim();
+  if (contractStatus) body.contractStatus = contractStatus;
+  return body;
 }
 
 function showImport(root, imported, job) {
