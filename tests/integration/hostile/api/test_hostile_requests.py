@@ -99,7 +99,7 @@ def test_null_for_a_target_field_without_a_nothing_value_is_a_422_naming_it(api:
     assert response.status_code == 422, response.text
     assert [error["loc"] for error in response.json()["detail"]] == [["body", field]]
     cleared = api.patch(
-        f"/api/voice/targets/{target['id']}", json={"installationPoint": None}, role="supervisor"
+        f"/api/voice/targets/{target['id']}", json={"outcomeDetails": None}, role="supervisor"
     )
     assert cleared.status_code == 200, cleared.text
 
