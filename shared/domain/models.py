@@ -102,7 +102,7 @@ class ImportStatus(StrEnum):
 
 
 class _Domain(BaseModel):
-    model_config = ConfigDict(validate_assignment=True, use_enum_values=False)
+    model_config = ConfigDict(validate_assignment=True, use_enum_values=False, defer_build=True)
 
 
 class Campaign(_Domain):

@@ -46,12 +46,11 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
-from twilio.twiml.voice_response import VoiceResponse
 
 from shared.adapters import clients, queues, stream_tokens
 from shared.adapters.aws import client as aws_client
 from shared.adapters.evolution import EvolutionRejected, NotOnWhatsApp, SentMessage
-from shared.adapters.twilio_voice import CallRejected, connect_stream_twiml
+from shared.adapters.twilio_voice import CallRejected, connect_stream_twiml, say_and_hang_up_twiml
 from shared.core import clock
 from shared.core.config import get_settings
 from shared.core.jobs import CallStatusEvent, OutreachJob
@@ -473,10 +472,7 @@ def call_twiml(target_id: str, call_sid: str | None) -> str:
 
 def goodbye_twiml() -> str:
     """`<Say language="pt-BR">…</Say><Hangup/>`."""
-    response = VoiceResponse()
-    response.say(GOODBYE, language="pt-BR")
-    response.hangup()
-    return str(response)
+    return say_and_hang_up_twiml(GOODBYE, language="pt-BR")
 
 
 def enqueue_call_status(params: Mapping[str, str]) -> CallStatusEvent:
