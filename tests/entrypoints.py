@@ -1,4 +1,4 @@
-"""The deployed Lambda handler modules and the environment Lambda starts them with, for the tests and
+"""The deployed Lambda handler modules, their entry points and the environment Lambda starts them with, for the tests and
 the benchmark that import a handler in a fresh interpreter (`tests/unit/test_cold_start_imports.py`,
 `tests/integration/test_log_masking.py`, `tests/benchmarks/bench_cold_start.py`)."""
 
@@ -9,11 +9,26 @@ import sys
 from pathlib import Path
 from typing import Final
 
+from infra.local.topology import QUEUES, UPLOADS
+
 ROOT: Final = Path(__file__).resolve().parents[1]
 # One module per deployed function directory: `functions/<name>/handler.py`.
 HANDLER_MODULES: Final = tuple(
     sorted(f"functions.{path.parent.name}.handler" for path in (ROOT / "functions").glob("*/handler.py"))
 )
+# What each deployed function runs, `module.function` as the deployment names it. One module may serve
+# several functions (`functions.whatsapp.handler`: outreach and inbound), each loading only its half.
+ENTRY_POINTS: Final = tuple(
+    sorted({"functions.api.handler.handler", UPLOADS.consumer, *(queue.consumer for queue in QUEUES)})
+)
+
+
+def import_statement(entry_point: str) -> str:
+    """What Lambda's runtime does at a cold start: import the module, then take the function from it."""
+    module, _, function = entry_point.rpartition(".")
+    return f"from {module} import {function}"
+
+
 # What Lambda itself sets, plus the wiring the CDK app passes (dummies: importing reads none of it,
 # and no secret ARN, so nothing is fetched). AWS_* of the caller are replaced, never inherited.
 _LAMBDA: Final = {

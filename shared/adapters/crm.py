@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any, Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Any, Protocol
 
 from shared.core.config import CrmConfig
 from shared.domain.errors import ServiceUnavailable
 from shared.domain.time_bar import is_time_barred
+
+if TYPE_CHECKING:
+    import httpx
 
 
 class CrmUnavailable(ServiceUnavailable):
@@ -68,14 +69,19 @@ class CrmClient(Protocol):
 
 
 class HttpCrmClient:
-    """The real protocol over httpx, with an explicit timeout and a reused connection pool."""
+    """The real protocol over httpx, with an explicit timeout and a reused connection pool. httpx is
+    imported with the first client, so a worker that never asks the CRM does not load it."""
 
     def __init__(self, config: CrmConfig, *, timeout: float = 8.0, client: httpx.Client | None = None):
+        import httpx
+
         self._url = f"{config.url}/clientes/consultar_inadimplencia"
         self._headers = {"Authorization": f"Bearer {config.api_key.get_secret_value()}"}
         self._http = client or httpx.Client(timeout=timeout)
 
     def consult(self, document: str) -> Debt | None:
+        import httpx
+
         try:
             response = self._http.post(self._url, json={"cpf_cnpj": document}, headers=self._headers)
         except httpx.HTTPError as exc:

@@ -7,12 +7,13 @@ timeouts raise `EvolutionUnavailable`: the SQS message is retried with backoff, 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Any, Protocol
 
 from shared.core.config import EvolutionConfig
 from shared.domain.errors import DomainError, Refused, ServiceUnavailable
+
+if TYPE_CHECKING:
+    import httpx
 
 
 class NotOnWhatsApp(DomainError):
@@ -41,7 +42,11 @@ class WhatsAppSender(Protocol):
 
 
 class EvolutionClient:
+    """Evolution over httpx, imported with the first client (a worker that sends nothing never loads it)."""
+
     def __init__(self, config: EvolutionConfig, *, timeout: float = 10.0, client: httpx.Client | None = None):
+        import httpx
+
         self._url = f"{config.url}/message/sendText/{config.instance}"
         self._headers = {"apikey": config.api_key.get_secret_value()}
         self._http = client or httpx.Client(timeout=timeout)
@@ -50,6 +55,8 @@ class EvolutionClient:
         body: dict[str, Any] = {"number": number, "text": text}
         if delay_ms is not None:
             body["delay"] = delay_ms
+        import httpx
+
         try:
             response = self._http.post(self._url, json=body, headers=self._headers)
         except httpx.HTTPError as exc:

@@ -7,8 +7,6 @@ from collections.abc import Mapping
 from typing import NamedTuple, Protocol
 
 from twilio.base.exceptions import TwilioRestException
-from twilio.request_validator import RequestValidator
-from twilio.twiml.voice_response import Connect, VoiceResponse
 
 from shared.core.config import TwilioConfig
 from shared.domain.errors import ConfigError, DomainError, Refused, ServiceUnavailable
@@ -117,8 +115,14 @@ def _translate(exc: TwilioRestException) -> DomainError:
     return CallRejected(f"Twilio refused the call: HTTP {exc.status} (error {exc.code})")
 
 
+# The TwiML builders and the signature validator serve the API's voice routes only: the SDK modules
+# they need are imported by them, so the workers that import this module do not load them.
+
+
 def connect_stream_twiml(stream_url: str, parameters: Mapping[str, str]) -> str:
     """`<Response><Connect><Stream url=...><Parameter .../></Stream></Connect></Response>`."""
+    from twilio.twiml.voice_response import Connect, VoiceResponse
+
     response = VoiceResponse()
     connect = Connect()
     stream = connect.stream(url=stream_url)
@@ -130,6 +134,8 @@ def connect_stream_twiml(stream_url: str, parameters: Mapping[str, str]) -> str:
 
 def say_and_hang_up_twiml(text: str) -> str:
     """`<Response><Say language="pt-BR">text</Say><Hangup/></Response>`."""
+    from twilio.twiml.voice_response import VoiceResponse
+
     response = VoiceResponse()
     response.say(text, language="pt-BR")
     response.hangup()
@@ -140,4 +146,6 @@ def is_valid_signature(auth_token: str, url: str, params: Mapping[str, str], sig
     """Check `X-Twilio-Signature` with the SDK's validator; a missing signature is invalid."""
     if not signature:
         return False
+    from twilio.request_validator import RequestValidator
+
     return bool(RequestValidator(auth_token).validate(url, dict(params), signature))

@@ -125,7 +125,9 @@ class ImportStatus(StrEnum):
 
 
 class _Domain(BaseModel):
-    model_config = ConfigDict(validate_assignment=True, use_enum_values=False)
+    # defer_build: a model's validator is built on its first use, so a process pays only for the
+    # models it touches (a worker uses a few of these, and imports all of them).
+    model_config = ConfigDict(validate_assignment=True, use_enum_values=False, defer_build=True)
 
 
 class Campaign(_Domain):

@@ -21,6 +21,9 @@ A turn (`handle`):
    non-text message gets a polite text-only note; anything else goes to the assistant.
 5. The reply is sent through Evolution and stored (sender assistant, delivery pending). Evolution being
    unavailable raises, so SQS retries the job.
+
+The assistant (its tools, texts and dialogues) is imported by `handle` alone: the API's webhook, which
+only enqueues and records receipts, does not load it.
 """
 
 from __future__ import annotations
@@ -29,9 +32,6 @@ from dataclasses import dataclass
 
 from shared.adapters import clients, queues
 from shared.adapters.evolution import NotOnWhatsApp
-from shared.assistant import actions, respond, texts
-from shared.assistant.intents import is_opt_out_keyword
-from shared.assistant.tools import ToolContext
 from shared.core import clock
 from shared.core.jobs import InboundMessage
 from shared.core.observability import logger
@@ -89,6 +89,9 @@ def record_receipt(external_id: str, status: DeliveryStatus) -> Message | None:
 
 def handle(job: InboundMessage) -> TurnResult:
     """Process one inbound message end to end (see the module docstring)."""
+    from shared.assistant import ToolContext, actions, respond, texts
+    from shared.assistant.intents import is_opt_out_keyword
+
     phone = normalize_phone(job.phone)
     conversation = open_conversation(Channel.WHATSAPP, phone, client_name=job.push_name)
     stored = messages.by_external_id(job.message_id)

@@ -1,51 +1,81 @@
-"""A handler's cold start imports only what every invocation needs: the openai SDK (≈1 s) loads on the
-first model call, the X-Ray SDK only where tracing is on. Figures: tests/benchmarks/bench_cold_start.py."""
+"""A function's cold start imports only what every invocation of that function needs: heavy SDKs and
+whole subsystems load with the first call that uses them. Each entry point is loaded as Lambda loads
+it (`from <module> import <function>`), in its own fresh interpreter. Figures:
+tests/benchmarks/bench_cold_start.py."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 
-from tests.entrypoints import HANDLER_MODULES, PYTHON, ROOT, lambda_environment
+from tests.entrypoints import ENTRY_POINTS, PYTHON, ROOT, import_statement, lambda_environment
 
-# Modules that must not be loaded by importing a handler (with tracing disabled).
-HEAVY = ("openai", "aws_xray_sdk.core")
+API = "functions.api.handler.handler"
+INGEST = "functions.ingest.handler.handler"
 
-_PROBE = f"""
-import importlib, json, sys
-loaded = {{}}
-for module in sys.argv[1:]:
-    importlib.import_module(module)
-    loaded[module] = [name for name in {HEAVY!r} if name in sys.modules]
-print(json.dumps(loaded))
-"""
+# Loaded by no entry point at import time (with tracing disabled).
+NEVER = (
+    "openai",  # the chat model's SDK (≈1 s): the first model call
+    "aws_xray_sdk.core",  # only where tracing is on
+    "shared.assistant",  # an inbound turn; the API's webhook only enqueues
+    "httpx",  # the CRM's and Evolution's clients, built on first use
+    "twilio.rest",  # Twilio's REST client: the first call placed or hung up
+    "twilio.twiml",  # the API's TwiML route
+    "twilio.request_validator",  # the API's voice webhooks
+    "openpyxl",  # a workbook too large for calamine
+)
+# Loaded only by the entry points named.
+ONLY = {
+    "fastapi": {API},
+    "mangum": {API},
+    "shared.imports": {API, INGEST},  # the import pipeline
+    "shared.engine": set(ENTRY_POINTS) - {INGEST},
+}
 
 
-def test_handlers_import_neither_openai_nor_xray() -> None:
-    assert len(HANDLER_MODULES) >= 7, HANDLER_MODULES
-    done = subprocess.run(
-        [PYTHON, "-c", _PROBE, *HANDLER_MODULES],
-        env=lambda_environment(traced=False),
+def _loaded(entry_point: str, *, traced: bool, watched: tuple[str, ...]) -> subprocess.Popen[str]:
+    probe = f"import json, sys; {import_statement(entry_point)}; print(json.dumps([m for m in {watched!r} if m in sys.modules]))"
+    return subprocess.Popen(
+        [PYTHON, "-c", probe],
+        env=lambda_environment(traced=traced),
         cwd=ROOT,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=120,
-        check=False,
     )
-    assert done.returncode == 0, done.stderr
-    loaded = json.loads(done.stdout.splitlines()[-1])
-    assert loaded == {module: [] for module in HANDLER_MODULES}
+
+
+def _probe(entry_points: tuple[str, ...], *, traced: bool, watched: tuple[str, ...]) -> dict[str, list[str]]:
+    running = {
+        entry_point: _loaded(entry_point, traced=traced, watched=watched) for entry_point in entry_points
+    }
+    loaded = {}
+    for entry_point, process in running.items():
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+        loaded[entry_point] = json.loads(out.splitlines()[-1])
+    return loaded
+
+
+def test_entry_points_are_the_deployed_functions() -> None:
+    assert len(ENTRY_POINTS) >= 8, ENTRY_POINTS
+    assert {
+        "functions.whatsapp.handler.outreach_handler",
+        "functions.whatsapp.handler.inbound_handler",
+    } <= set(ENTRY_POINTS)
+
+
+def test_each_entry_point_loads_only_what_its_path_needs() -> None:
+    watched = (*NEVER, *ONLY)
+    loaded = _probe(ENTRY_POINTS, traced=False, watched=watched)
+    expected = {
+        entry_point: [module for module in ONLY if entry_point in ONLY[module]]
+        for entry_point in ENTRY_POINTS
+    }
+    assert loaded == expected
 
 
 def test_tracing_as_deployed_still_loads_xray() -> None:
     # Active tracing (no POWERTOOLS_TRACE_DISABLED): the Tracer is X-Ray's, and the probe sees it.
-    done = subprocess.run(
-        [PYTHON, "-c", _PROBE, "functions.dialer.handler"],
-        env=lambda_environment(traced=True),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    assert json.loads(done.stdout.splitlines()[-1]) == {"functions.dialer.handler": ["aws_xray_sdk.core"]}
+    dialer = "functions.dialer.handler.handler"
+    assert _probe((dialer,), traced=True, watched=("aws_xray_sdk.core",)) == {dialer: ["aws_xray_sdk.core"]}
