@@ -57,7 +57,10 @@ def chromium_path() -> str | None:
     return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: while Playwright's sync API is started it keeps an asyncio loop marked
+# running in this thread, so a later test of the same worker that runs a loop of its own (Mangum, the
+# voice bridge) would fail with "event loop is already running".
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     path = chromium_path()
     if path is None:
