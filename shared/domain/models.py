@@ -8,7 +8,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Final
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
+
+from shared.domain import templates
 
 
 class CampaignStatus(StrEnum):
@@ -60,6 +62,7 @@ class Outcome(StrEnum):
     PROMISE_BROKEN = "promise_broken"
     OPTED_OUT = "opted_out"
     TRANSFERRED = "transferred"
+    EXHAUSTED = "exhausted"  # the campaign's contact budget (`max_contacts`) spent without resolution
 
 
 class PromiseStatus(StrEnum):
@@ -121,6 +124,15 @@ class ImportStatus(StrEnum):
     FAILED = "failed"
 
 
+class MessageStep(StrEnum):
+    """Which outreach message a WhatsApp contact sends (`shared.engine.outreach_texts`)."""
+
+    FIRST_CONTACT = "first_contact"
+    FOLLOW_UP = "follow_up"
+    AFTER_BROKEN_PROMISE = "after_broken_promise"
+    LAST_NOTICE = "last_notice"  # the contact that spends the last unit of `max_contacts`
+
+
 class _Domain(BaseModel):
     model_config = ConfigDict(validate_assignment=True, use_enum_values=False)
 
@@ -139,10 +151,21 @@ class Campaign(_Domain):
     max_attempts_per_channel: int = 3
     # A promise registered for one of its targets asks the ERP to restore the customer's service.
     trust_unlock: bool = False
+    # An engaged customer who did not resolve is contacted again this many days later...
+    follow_up_after_days: int = Field(default=3, ge=1, le=30)
+    # ...up to this many outreach messages and calls in the campaign (replies not counted).
+    max_contacts: int = Field(default=6, ge=1, le=20)
+    # The campaign's own text for a step, with `shared.domain.templates` placeholders.
+    messages: dict[MessageStep, str] = Field(default_factory=dict)
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None = None
     completed_at: datetime | None = None
+
+    @field_validator("messages")
+    @classmethod
+    def _templates(cls, value: dict[MessageStep, str]) -> dict[MessageStep, str]:
+        return {step: templates.check(text) for step, text in value.items()}
 
 
 class Invoice(_Domain):

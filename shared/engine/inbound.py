@@ -15,7 +15,8 @@ A turn (`handle`):
 2. The customer's message is stored once (its Evolution id is the key): a redelivered job whose
    message is stored *and answered* does nothing; one stored but unanswered (the reply failed) is
    answered now, without storing the message again.
-3. The target's RESPONDED milestone is counted.
+3. The target's RESPONDED milestone is counted; after the turn, a case that was awaiting this reply
+   gets its follow-up unless the turn resolved it (`shared.engine.cadence.follow_up`).
 4. Opt-out keywords are honoured before any model call; a conversation a human took over gets no reply
    (the message is stored for the human); a non-text message gets a polite text-only note; anything
    else goes to the assistant.
@@ -46,9 +47,10 @@ from shared.domain.models import (
     Message,
     Sender,
     Target,
+    TargetState,
 )
 from shared.domain.phones import normalize_phone, timezone_for_phone
-from shared.engine import handoff, stats
+from shared.engine import cadence, handoff, stats
 from shared.engine.conversations import open_conversation
 
 INBOUND_QUEUE = "inbound"
@@ -101,7 +103,17 @@ def handle(job: InboundMessage) -> TurnResult:
     target = _target_of(conversation)
     if target is not None:
         stats.record_milestone(target.id, target.campaign_id, stats.Milestone.RESPONDED)
+    result = _turn(conversation, job, stored, target)
+    if target is not None and target.state is TargetState.CONTACTED:
+        # The customer engaged: unless the turn resolved the case, its follow-up is scheduled.
+        cadence.follow_up(target, [TargetState.CONTACTED], label="Cliente respondeu no WhatsApp")
+    return result
 
+
+def _turn(
+    conversation: Conversation, job: InboundMessage, stored: Message, target: Target | None
+) -> TurnResult:
+    """Answer the customer's message: opt-out, silence, the media note, or the assistant."""
     if job.text is not None and is_opt_out_keyword(job.text):
         actions.opt_out_conversation(conversation, target, source="keyword", reason=job.text[:200])
         if handoff.is_silenced(conversation):
