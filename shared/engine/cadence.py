@@ -49,6 +49,7 @@ def follow_up(
         to_state, outcome = TargetState.PENDING, Outcome.ANSWERED
         changes = {
             "next_attempt_at": at,
+            "channel_attempts": 0,  # a fresh ladder of unanswered attempts for the follow-up
             "outcome_details": f"{label} sem resolver — novo contato a partir de {local:%d/%m} "
             f"({target.contact_count}/{campaign.max_contacts} contatos)",
         }

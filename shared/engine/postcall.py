@@ -72,6 +72,8 @@ CONVERSATION_OUTCOMES: Final = RESOLVING_OUTCOMES
 # Not aligned to the contact window here: the scheduler re-checks the window and the frequency cap.
 RETRY_BACKOFF: Final = (timedelta(hours=2), timedelta(days=1), timedelta(days=2))
 CONCLUDABLE_STATES: Final = (TargetState.SCHEDULED, TargetState.CALLING)
+# Where an answered call leaves its target: awaiting the follow-up, or contacted when resolved.
+ANSWERED_STATES: Final = (TargetState.PENDING, TargetState.CONTACTED)
 
 _OUTCOME_LABELS: Final = {
     Outcome.ANSWERED: "Chamada atendida",
@@ -241,9 +243,9 @@ def _machine_answered(target: Target, hang_up: Callable[[str], None] | None) -> 
         if hang_up is not None and target.call_sid:
             _hang_up_quietly(hang_up, target)
         return conclude_attempt(target, Outcome.VOICEMAIL)
-    if target.state is TargetState.CONTACTED and target.outcome is Outcome.ANSWERED:
+    if target.state in ANSWERED_STATES and target.outcome is Outcome.ANSWERED:
         # The machine verdict arrived after the call's `completed` (a reordered queue): correct it.
-        return conclude_attempt(target, Outcome.VOICEMAIL, from_states=(TargetState.CONTACTED,))
+        return conclude_attempt(target, Outcome.VOICEMAIL, from_states=ANSWERED_STATES)
     return PostCallResult(Action.IGNORED, target, Outcome.VOICEMAIL)
 
 

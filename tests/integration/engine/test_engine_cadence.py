@@ -17,7 +17,9 @@ from tests.integration.engine.engine_world import Engine
 
 def _reply(engine: Engine, phone: str, text: str, n: int) -> None:
     inbound.handle(
-        InboundMessage(message_id=f"3EB0{n:08d}", remote_jid=f"{phone}@s.whatsapp.net", phone=phone, text=text)
+        InboundMessage(
+            message_id=f"3EB0{n:08d}", remote_jid=f"{phone}@s.whatsapp.net", phone=phone, text=text
+        )
     )
 
 

@@ -343,9 +343,12 @@ def test_a_reply_racing_the_unanswered_check_wins(engine: Engine):
     [waiting] = targets_data.awaiting_reply(campaign.id, engine.clock.now())
     cadence.follow_up(waiting, [TargetState.CONTACTED], label="Cliente respondeu")  # after the query
 
-    assert postcall.conclude_attempt(
-        waiting, Outcome.NO_ANSWER, from_states=(TargetState.CONTACTED,), awaiting_reply=True
-    ).action is postcall.Action.IGNORED
+    assert (
+        postcall.conclude_attempt(
+            waiting, Outcome.NO_ANSWER, from_states=(TargetState.CONTACTED,), awaiting_reply=True
+        ).action
+        is postcall.Action.IGNORED
+    )
     assert engine.get(waiting).state is TargetState.PENDING
 
 

@@ -20,6 +20,11 @@ export const OUTCOME = {
   not_on_whatsapp: "Sem WhatsApp", promise_made: "Promessa registrada", paid: "Pago",
   payment_claimed: "Pagamento informado", promise_broken: "Promessa quebrada",
   opted_out: "Pediu para não ser contatado", transferred: "Transferido",
+  exhausted: "Contatos esgotados",
+};
+export const MESSAGE_STEP = {
+  first_contact: "Primeira mensagem", follow_up: "Retomada", after_broken_promise: "Após promessa não cumprida",
+  last_notice: "Último aviso",
 };
 export const KPI = {
   contactRate: "Taxa de Contato", responseRate: "Taxa de Resposta", promiseRate: "Taxa de Promessa",
