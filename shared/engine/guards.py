@@ -4,7 +4,8 @@ Deciding is pure: `decide(facts)` looks at what was read about the customer befo
 campaign's status, opt-outs, the contact window, the week's contact log, an active promise and, only
 when every earlier guard passed, the CRM's answer — and returns a verdict, in SPEC order: campaign not
 running → opted out → outside the contact window → frequency cap → CRM (unreachable: retry later, no
-contact; unknown customer; nothing open: paid; only time-barred invoices) → an active promise. The CRM
+contact; unknown customer; nothing open: paid; only time-barred invoices) → an active promise → the
+campaign's contact budget spent (e.g. a promise broken after the last contact: `exhausted`). The CRM
 is asked only when the verdict says so (`ConsultCrm`), so a closed window never costs a CRM call.
 
 Acting is one function: `apply` writes a verdict on the target (one conditional transition from the
@@ -39,6 +40,7 @@ from shared.core.observability import logger, metrics
 from shared.data import contact_log, counters
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
+from shared.domain import cadence
 from shared.domain.contact_policy import ContactWindow, FrequencyCap, WindowNeverOpens
 from shared.domain.models import Campaign, CampaignStatus, Channel, Outcome, Promise, Target, TargetState
 from shared.domain.time_bar import TIME_BAR_YEARS
@@ -70,6 +72,7 @@ class SkipReason(StrEnum):
     CRM_UNAVAILABLE = "crm_unavailable"
     ACTIVE_PROMISE = "active_promise"
     UNREACHABLE = "unreachable"  # no channel the campaign allows reaches this phone (a landline, no calls)
+    EXHAUSTED = "exhausted"  # the campaign's `max_contacts` are spent (e.g. a promise broken after the last)
 
 
 def skip_counter(reason: SkipReason) -> str:
@@ -99,6 +102,7 @@ class Facts:
     recent_contacts: Sequence[datetime]  # the customer's contacts of the last 7 days, any campaign
     active_promise: Promise | None
     crm: CrmAnswer | None = None
+    budget_spent: bool = False  # the case had every contact its campaign allows (`max_contacts`)
 
 
 @dataclass(frozen=True)
@@ -180,6 +184,13 @@ def decide(facts: Facts) -> Verdict:
             TargetState.CONTACTED,
             Outcome.PROMISE_MADE,
             f"Promessa de pagamento válida até {facts.active_promise.due_date:%d/%m/%Y}: nenhum contato até lá",
+        )
+    if facts.budget_spent:
+        return Finish(
+            SkipReason.EXHAUSTED,
+            TargetState.COMPLETED,
+            Outcome.EXHAUSTED,
+            f"Limite de contatos da campanha atingido sem resolução ({checked})",
         )
     return Go(debt)
 
@@ -291,6 +302,7 @@ def read_facts(target: Target, campaign: Campaign, now: datetime) -> Facts:
         window=window,
         recent_contacts=contact_log.contacts_since(target.document, now - WEEK),
         active_promise=active[0] if active else None,
+        budget_spent=cadence.budget_spent(target, campaign),
     )
 
 
