@@ -45,6 +45,9 @@ BUSINESS_END: Final = 20
 QUIET_STEPS: Final = 3
 QUIET_FACTOR: Final = 3
 SETTLE_TIMEOUT: Final = 120.0  # seconds a step may take to settle (the first day's wave is the longest)
+# The demo campaign's cadence: short enough that a customer who never resolves runs out within the demo.
+FOLLOW_UP_AFTER_DAYS: Final = 2
+MAX_CONTACTS: Final = 5
 XLSX: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -140,6 +143,8 @@ def _set_up(api: httpx.Client, sandbox: Sandbox, customers: list[SimulatedCustom
             "scheduleStart": "08:00",
             "scheduleEnd": "20:00",
             "trustUnlock": True,
+            "followUpAfterDays": FOLLOW_UP_AFTER_DAYS,
+            "maxContacts": MAX_CONTACTS,
         },
     )
     _ok(created, "create the campaign")
@@ -359,6 +364,7 @@ def _short(transcript: list[tuple[str, str]]) -> str:
 # --------------------------------------------------------------------------------------------------
 
 PAID = Ending("completed", "paid")
+EXHAUSTED = Ending("completed", "exhausted")
 
 
 @dataclass(frozen=True)
@@ -431,6 +437,18 @@ EXPECTED: Final[dict[Persona, Expected]] = {
         Ending("contacted", "transferred"),
         whatsapp=lambda n: n == 2,
         text="contacted/transferred to a human",
+    ),
+    Persona.FOLLOWED_UP_PROMISES: Expected(
+        PAID,
+        promise="fulfilled",
+        contacts=lambda n: n == 2,
+        text="'vou ver' → followed up days later → promises on the follow-up: completed/paid",
+    ),
+    Persona.NEVER_RESOLVES: Expected(
+        EXHAUSTED,
+        contacts=lambda n: n == MAX_CONTACTS,
+        calls=lambda n: n == 0,
+        text=f"'vou ver' every time: followed up until the {MAX_CONTACTS} contacts are spent, completed/exhausted",
     ),
 }
 
