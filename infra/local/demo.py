@@ -393,10 +393,10 @@ EXPECTED: Final[dict[Persona, Expected]] = {
         text="one case for the three invoices, one first message: completed/paid, promise fulfilled",
     ),
     Persona.PROMISES_AND_BREAKS: Expected(
-        Ending("contacted", "promise_broken"),
+        Ending("contacted", "no_answer"),
         promise="broken",
-        whatsapp=lambda n: n >= 4,
-        text="promise broken → pending → contacted again",
+        whatsapp=lambda n: n >= 5,
+        text="promise broken → the message after a broken promise, unanswered → followed up again",
     ),
     Persona.ALREADY_PAID: Expected(
         PAID,
@@ -415,16 +415,18 @@ EXPECTED: Final[dict[Persona, Expected]] = {
         text="completed/opted_out, never contacted again",
     ),
     Persona.NOT_ON_WHATSAPP: Expected(
-        Ending("contacted", "answered"),
+        EXHAUSTED,
         whatsapp=lambda n: n == 0,
-        calls=lambda n: n == 1,
-        text="voice fallback: contacted/answered",
+        calls=lambda n: n == MAX_CONTACTS,
+        contacts=lambda n: n == MAX_CONTACTS,
+        text=f"voice fallback: picks up, never resolves — called again until {MAX_CONTACTS} contacts: exhausted",
     ),
     Persona.IGNORES_WHATSAPP: Expected(
-        Ending("contacted", "answered"),
+        EXHAUSTED,
         whatsapp=lambda n: n == 3,
-        calls=lambda n: n == 1,
-        text="3 messages left unanswered a day each, then called (after the weekly cap): contacted/answered",
+        calls=lambda n: n == MAX_CONTACTS - 3,
+        contacts=lambda n: n == MAX_CONTACTS,
+        text="3 messages left unanswered, then calls picked up without resolving until the budget: exhausted",
     ),
     Persona.NEVER_ANSWERS: Expected(
         Ending("completed", "no_answer"),
