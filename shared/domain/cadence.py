@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from shared.domain.models import Campaign, MessageStep, Outcome, Target
+from shared.domain.models import Campaign, MessageStep, Outcome, Target, TargetState
 
 # Outcomes that resolve the engagement — a promise, a payment (or the claim of one), an opt-out, a
 # human holding the conversation: no follow-up after them.
@@ -19,6 +19,20 @@ RESOLVING_OUTCOMES: Final = frozenset(
         Outcome.TRANSFERRED,
     }
 )
+
+
+# What an attempt nobody answered leaves on a case waiting for its retry.
+UNANSWERED_OUTCOMES: Final = frozenset(
+    {Outcome.NO_ANSWER, Outcome.BUSY, Outcome.VOICEMAIL, Outcome.FAILED, Outcome.NOT_ON_WHATSAPP}
+)
+
+
+def engagement_moves(target: Target) -> bool:
+    """Whether the customer engaging now (a reply) moves the case to its follow-up: it awaits the reply
+    to a contact, or waits to retry one nobody answered (the reply came late)."""
+    if target.state is TargetState.CONTACTED:
+        return True
+    return target.state is TargetState.PENDING and target.outcome in UNANSWERED_OUTCOMES
 
 
 def budget_spent(target: Target, campaign: Campaign) -> bool:

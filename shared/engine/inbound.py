@@ -16,7 +16,8 @@ A turn (`handle`):
    message is stored *and answered* does nothing; one stored but unanswered (the reply failed) is
    answered now, without storing the message again.
 3. The target's RESPONDED milestone is counted; after the turn, a case that was awaiting this reply
-   gets its follow-up unless the turn resolved it (`shared.engine.cadence.follow_up`).
+   (or waiting to retry a message nobody answered) gets its follow-up unless the turn resolved it
+   (`shared.engine.cadence.follow_up`).
 4. Opt-out keywords are honoured before any model call; a conversation a human took over gets no reply
    (the message is stored for the human); a non-text message gets a polite text-only note; anything
    else goes to the assistant.
@@ -38,6 +39,7 @@ from shared.core.jobs import InboundMessage
 from shared.core.observability import logger
 from shared.data import conversations, dedupe, messages
 from shared.data import targets as targets_data
+from shared.domain.cadence import engagement_moves
 from shared.domain.chat_ids import jid_number
 from shared.domain.errors import NotFound
 from shared.domain.models import (
@@ -47,7 +49,6 @@ from shared.domain.models import (
     Message,
     Sender,
     Target,
-    TargetState,
 )
 from shared.domain.phones import normalize_phone, timezone_for_phone
 from shared.engine import cadence, handoff, stats
@@ -104,9 +105,9 @@ def handle(job: InboundMessage) -> TurnResult:
     if target is not None:
         stats.record_milestone(target.id, target.campaign_id, stats.Milestone.RESPONDED)
     result = _turn(conversation, job, stored, target)
-    if target is not None and target.state is TargetState.CONTACTED:
+    if target is not None and engagement_moves(target):
         # The customer engaged: unless the turn resolved the case, its follow-up is scheduled.
-        cadence.follow_up(target, [TargetState.CONTACTED], label="Cliente respondeu no WhatsApp")
+        cadence.follow_up(target, [target.state], label="Cliente respondeu no WhatsApp")
     return result
 
 

@@ -138,3 +138,22 @@ def test_upkeep_reads_only_the_replies_that_are_due(engine: Engine, monkeypatch)
     assert set(read) == {due.id}  # the contacted, resolved cases were never read
     assert engine.get(due).state is TargetState.PENDING
     assert targets_data.awaiting_reply(campaign.id, engine.clock.now()) == []
+
+
+def test_a_late_reply_replaces_the_retry_with_the_follow_up(engine: Engine):
+    campaign = engine.campaign(follow_up_after_days=3, max_attempts_per_channel=3)
+    target = engine.target(campaign, 35)
+    _contact(engine)
+    engine.clock.advance(timedelta(hours=25))
+    engine.tick()
+    assert engine.get(target).outcome is Outcome.NO_ANSWER  # its retry is due in two hours
+
+    _reply(engine, target.phone, "vi agora, vou ver", 1)
+
+    stored = engine.get(target)
+    assert (stored.state, stored.outcome, stored.channel_attempts) == (
+        TargetState.PENDING,
+        Outcome.ANSWERED,
+        0,
+    )
+    assert stored.next_attempt_at == engine.clock.now() + timedelta(days=3)
