@@ -282,14 +282,18 @@ def stuck_in(
 
 def awaiting_reply(campaign_id: str, until: datetime, limit: int = 100) -> list[Target]:
     """The campaign's WhatsApp messages whose reply was due by `until` and never came (the `by_due`
-    index, longest overdue first), as their cases (one consistent BatchGet). A case the index still
-    lists but that moved on meanwhile (the index is eventually consistent) is left out."""
+    index), as their cases (one consistent BatchGet). A case the index still lists but that moved on
+    meanwhile (the index is eventually consistent) is left out."""
     check_limit(limit)
     keys = TargetRecord.by_due.query(
         _reply_key(campaign_id), TargetRecord.due_at <= until, limit=limit, page_size=limit
     )
     records = _records([record.id for record in keys])
-    return [_to_target(record) for record in records.values() if record.due_key is not None]
+    return [
+        _to_target(record)
+        for record in records.values()
+        if record.due_key is not None and record.due_at is not None and record.due_at <= until
+    ]
 
 
 def _reply_key(campaign_id: str) -> str:
