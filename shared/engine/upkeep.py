@@ -21,8 +21,9 @@ for each running campaign, before it takes the due targets (`functions/scheduler
   or its check message was dead-lettered — gets a check on the monitor's queue (a check is
   harmless to repeat: it schedules the next one itself).
 
-Each step takes at most `PER_TICK` targets per campaign (more wait for the next tick) and reads them
-through the `by_campaign_state` index, never a scan.
+Each step takes at most `PER_TICK` targets per campaign (more wait for the next tick) and reads only
+what is due — the `by_due` index for replies, `by_campaign_state` ranges for lost work — never a scan
+and never the campaign's other cases.
 """
 
 from __future__ import annotations
