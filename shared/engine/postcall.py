@@ -46,7 +46,7 @@ from shared.data import targets as targets_data
 from shared.domain.cadence import RESOLVING_OUTCOMES, budget_spent
 from shared.domain.channels import channel_label
 from shared.domain.errors import Conflict, DomainError, ServiceUnavailable
-from shared.domain.models import Outcome, Target, TargetState
+from shared.domain.models import Campaign, Outcome, Target, TargetState
 from shared.domain.phones import timezone_for_phone
 from shared.engine import cadence, routing, stats
 from shared.engine.stats import Milestone
@@ -271,6 +271,7 @@ def conclude_attempt(
     details: str | None = None,
     from_states: tuple[TargetState, ...] = CONCLUDABLE_STATES,
     awaiting_reply: bool = False,
+    campaign: Campaign | None = None,
 ) -> PostCallResult:
     """Conclude the target's current attempt with an unanswered `outcome` (also for the dialer when
     Twilio refuses a call): retry on the same channel after `backoff` while the campaign's
@@ -278,8 +279,9 @@ def conclude_attempt(
     reset, else `completed` with `outcome` — or `completed/exhausted` once the campaign's
     `max_contacts` are spent. One conditional transition from `from_states` (with `awaiting_reply`,
     only while the WhatsApp message still awaits its reply); a lost race returns `Action.IGNORED`.
-    `details` (Portuguese, for supervisors) replaces the outcome's label."""
-    campaign = campaigns_data.get(target.campaign_id)
+    `details` (Portuguese, for supervisors) replaces the outcome's label; `campaign`, the target's
+    campaign when the caller has it already."""
+    campaign = campaign or campaigns_data.get(target.campaign_id)
     channel = target.channel or routing.first_channel(campaign)
     concluded = target.channel_attempts + 1
     label = details or _OUTCOME_LABELS.get(outcome, outcome.value)

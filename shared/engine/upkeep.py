@@ -96,6 +96,7 @@ def conclude_unanswered(campaign: Campaign, now: datetime, limit: int = PER_TICK
             details=f"Sem resposta no WhatsApp em {hours} h",
             from_states=(TargetState.CONTACTED,),
             awaiting_reply=True,
+            campaign=campaign,
         )
         concluded += result.action is not postcall.Action.IGNORED
     return concluded
