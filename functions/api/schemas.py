@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import (
-    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -70,7 +69,7 @@ def given_not_null(value: Any) -> Any:
 
 # A campaign's own outreach texts by step ("first_contact", "follow_up", "after_broken_promise",
 # "last_notice"), each with the placeholders {nome}, {empresa}, {cnpj}; a step left out uses the default.
-Messages = dict[MessageStep, Annotated[str, AfterValidator(templates.check)]]
+Messages = dict[MessageStep, templates.Template]
 
 
 class CampaignCreate(Strict):

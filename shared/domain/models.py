@@ -8,7 +8,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Final
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from shared.domain import templates
 
@@ -156,16 +156,11 @@ class Campaign(_Domain):
     # ...up to this many outreach messages and calls in the campaign (replies not counted).
     max_contacts: int = Field(default=6, ge=1, le=20)
     # The campaign's own text for a step, with `shared.domain.templates` placeholders.
-    messages: dict[MessageStep, str] = Field(default_factory=dict)
+    messages: dict[MessageStep, templates.Template] = Field(default_factory=dict)
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None = None
     completed_at: datetime | None = None
-
-    @field_validator("messages")
-    @classmethod
-    def _templates(cls, value: dict[MessageStep, str]) -> dict[MessageStep, str]:
-        return {step: templates.check(text) for step, text in value.items()}
 
 
 class Invoice(_Domain):

@@ -5,7 +5,9 @@
 from __future__ import annotations
 
 from string import Formatter
-from typing import Final
+from typing import Annotated, Final
+
+from pydantic import AfterValidator
 
 PLACEHOLDERS: Final = ("nome", "empresa", "cnpj")
 MAX_LENGTH: Final = 1000
@@ -40,3 +42,7 @@ def check(template: str) -> str:
 def render(template: str, *, nome: str, empresa: str, cnpj: str) -> str:
     """The template with its placeholders filled in (`check` it first)."""
     return template.format(nome=nome, empresa=empresa, cnpj=cnpj)
+
+
+# A campaign's text for a step, checked wherever it is given (the API, the domain model, the data layer).
+Template = Annotated[str, AfterValidator(check)]
