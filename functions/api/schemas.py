@@ -19,6 +19,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from shared.domain import templates
 from shared.domain.chat_ids import phone_of_chat_id, whatsapp_chat_id
 from shared.domain.masking import mask_document, mask_phone
 from shared.domain.models import (
@@ -29,6 +30,7 @@ from shared.domain.models import (
     ConversationStatus,
     DeliveryStatus,
     ImportStatus,
+    MessageStep,
     Outcome,
     PaymentMethod,
     PromiseStatus,
@@ -66,6 +68,10 @@ def given_not_null(value: Any) -> Any:
 
 # --- campaigns ---
 
+# A campaign's own outreach texts by step ("first_contact", "follow_up", "after_broken_promise",
+# "last_notice"), each with the placeholders {nome}, {empresa}, {cnpj}; a step left out uses the default.
+Messages = dict[MessageStep, templates.Template]
+
 
 class CampaignCreate(Strict):
     name: Name
@@ -82,6 +88,13 @@ class CampaignCreate(Strict):
         default=False,
         description="A promise asks the ERP to restore the customer's suspended service (trust unlock)",
     )
+    follow_up_after_days: int = Field(
+        default=3, ge=1, le=30, description="Days before an engaged, unresolved customer is contacted again"
+    )
+    max_contacts: int = Field(
+        default=6, ge=1, le=20, description="Outreach messages and calls per customer (replies not counted)"
+    )
+    messages: Messages | None = None
 
 
 class CampaignUpdate(Strict):
@@ -94,6 +107,9 @@ class CampaignUpdate(Strict):
     weekdays: list[int] | None = None
     max_attempts_per_channel: int | None = Field(default=None, ge=1, le=10)
     trust_unlock: StrictBool | None = None
+    follow_up_after_days: int | None = Field(default=None, ge=1, le=30)
+    max_contacts: int | None = Field(default=None, ge=1, le=20)
+    messages: Messages | None = None
     status: CampaignStatus | None = None
 
     _not_null = field_validator(
@@ -104,6 +120,9 @@ class CampaignUpdate(Strict):
         "weekdays",
         "max_attempts_per_channel",
         "trust_unlock",
+        "follow_up_after_days",
+        "max_contacts",
+        "messages",
         "status",
     )(given_not_null)
 
@@ -120,6 +139,9 @@ class CampaignPublic(Camel):
     weekdays: list[int]
     max_attempts_per_channel: int
     trust_unlock: bool
+    follow_up_after_days: int
+    max_contacts: int
+    messages: dict[MessageStep, str]
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None

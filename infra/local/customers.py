@@ -38,6 +38,10 @@ INVOICE_AMOUNT: Final = Decimal("89.90")
 PROMISE_IN_DAYS: Final = 5  # "dia X": five days after the conversation
 PAYS_BEFORE_DUE_DAYS: Final = 2
 CLAIM_CLEARS_AFTER: Final = timedelta(days=1)  # the CRM shows a claimed payment a day later
+STALLING: Final = "Vou ver e depois te falo."
+# Every outreach message (first contact, follow-up, after a broken promise, last notice) says how to
+# stop the messages; the assistant's replies in the conversation do not.
+OUTREACH_MARK: Final = "responder PARAR"
 FIRST_NAMES: Final = (
     "Ana", "Bruno", "Carla", "Daniel", "Eduarda", "Felipe", "Gabriela", "Henrique", "Isabela", "João",
     "Karina", "Lucas", "Mariana", "Nicolas", "Olívia", "Paulo", "Queila", "Rafael", "Sabrina", "Tiago",
@@ -61,6 +65,8 @@ class Persona(StrEnum):
     IGNORES_WHATSAPP = "ignores_whatsapp"
     NEVER_ANSWERS = "never_answers"
     HARDSHIP = "hardship"
+    FOLLOWED_UP_PROMISES = "followed_up_promises"
+    NEVER_RESOLVES = "never_resolves"
 
     @property
     def description(self) -> str:
@@ -79,6 +85,8 @@ _DESCRIPTIONS: Final = {
     Persona.IGNORES_WHATSAPP: "reads the messages, never replies; picks up when called",
     Persona.NEVER_ANSWERS: "no WhatsApp, never picks up the phone",
     Persona.HARDSHIP: "'estou desempregado, preciso falar com alguém'",
+    Persona.FOLLOWED_UP_PROMISES: "'vou ver' to the first message; on the follow-up confirms the CPF, promises, pays",
+    Persona.NEVER_RESOLVES: "'vou ver' to every message Lia sends, never more",
 }
 
 # How many of every 200 customers have each persona (scaled to the demo's size).
@@ -94,6 +102,8 @@ MIX: Final = {
     Persona.IGNORES_WHATSAPP: 16,
     Persona.NEVER_ANSWERS: 20,
     Persona.HARDSHIP: 22,
+    Persona.FOLLOWED_UP_PROMISES: 14,
+    Persona.NEVER_RESOLVES: 12,
 }
 
 # Invoices (spreadsheet rows) a persona owes, when more than one: each customer is one case anyway.
@@ -112,6 +122,7 @@ class SimulatedCustomer:
     paid: bool = False
     promised_day: date | None = None
     whatsapp_received: int = 0
+    outreach_received: int = 0  # of those, the campaign's outreach messages (not the assistant's replies)
     calls: int = 0
     transcript: list[tuple[str, str]] = field(default_factory=list)
 
@@ -286,10 +297,11 @@ class Customers:
         if customer is None:
             return  # a number nobody simulates
         customer.whatsapp_received += 1
+        customer.outreach_received += OUTREACH_MARK in sent.text
         customer.transcript.append(("lia", sent.text))
         if customer.persona is None:
             return  # a person answers (dev routes)
-        reply = self._reply(customer)
+        reply = self._reply(customer, outreach=OUTREACH_MARK in sent.text)
         customer.stage += 1
         if reply is None:
             return  # read, not answered (delivery receipts cost the demo time and show nothing)
@@ -297,9 +309,18 @@ class Customers:
         customer.transcript.append(("customer", reply))
         evolution.customer_says(customer.phone, reply, push_name=customer.name.split()[0])
 
-    def _reply(self, customer: SimulatedCustomer) -> str | None:
+    def _reply(self, customer: SimulatedCustomer, *, outreach: bool) -> str | None:
         persona, stage = customer.persona, customer.stage
         today = clock.now().astimezone(ZONE).date()
+        if persona is Persona.NEVER_RESOLVES:
+            return STALLING if outreach else None
+        if persona is Persona.FOLLOWED_UP_PROMISES:
+            if outreach:
+                first = customer.outreach_received == 1
+                return STALLING if first else f"Oi, sou eu sim. Meu CPF é {customer.formatted_document}."
+            if customer.outreach_received >= 2 and customer.promised_day is None:
+                return self._promise(customer, today, pays=True)
+            return None
         if persona is Persona.PAYS_AFTER_MESSAGE:
             if stage == 0:
                 self._pay(customer)
@@ -308,13 +329,7 @@ class Customers:
             if stage == 0:
                 return f"Oi, sou eu sim. Meu CPF é {customer.formatted_document}."
             if stage == 1:
-                customer.promised_day = today + timedelta(days=PROMISE_IN_DAYS)
-                if persona is not Persona.PROMISES_AND_BREAKS:
-                    pay_day = customer.promised_day - timedelta(days=PAYS_BEFORE_DUE_DAYS)
-                    customer.pay_at = datetime.combine(pay_day, datetime.min.time(), tzinfo=ZONE) + timedelta(
-                        hours=10
-                    )
-                return f"Consigo pagar no dia {customer.promised_day:%d/%m}."
+                return self._promise(customer, today, pays=persona is not Persona.PROMISES_AND_BREAKS)
             return None
         if persona is Persona.CLAIMS_PAYMENT and stage == 0:
             customer.pay_at = clock.now() + CLAIM_CLEARS_AFTER
@@ -324,6 +339,16 @@ class Customers:
         if persona is Persona.HARDSHIP and stage == 0:
             return "Oi, sou eu. Estou desempregado, preciso falar com alguém."
         return None
+
+    def _promise(self, customer: SimulatedCustomer, today: date, *, pays: bool) -> str:
+        """'Consigo pagar no dia X' — and, when `pays`, the payment two days before X."""
+        customer.promised_day = today + timedelta(days=PROMISE_IN_DAYS)
+        if pays:
+            pay_day = customer.promised_day - timedelta(days=PAYS_BEFORE_DUE_DAYS)
+            customer.pay_at = datetime.combine(pay_day, datetime.min.time(), tzinfo=ZONE) + timedelta(
+                hours=10
+            )
+        return f"Consigo pagar no dia {customer.promised_day:%d/%m}."
 
     def _answer_phone(self, call: SimCall) -> None:
         twilio = self._sims.twilio

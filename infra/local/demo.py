@@ -47,6 +47,9 @@ BUSINESS_END: Final = 20
 QUIET_STEPS: Final = 3
 QUIET_FACTOR: Final = 3
 SETTLE_TIMEOUT: Final = 120.0  # seconds a step may take to settle (the first day's wave is the longest)
+# The demo campaign's cadence: short enough that a customer who never resolves runs out within the demo.
+FOLLOW_UP_AFTER_DAYS: Final = 2
+MAX_CONTACTS: Final = 5
 XLSX: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DESK_REPLY: Final = "Olá, aqui é a Carla, do atendimento da TR Telecom."
 
@@ -143,6 +146,8 @@ def _set_up(api: httpx.Client, sandbox: Sandbox, customers: list[SimulatedCustom
             "scheduleStart": "08:00",
             "scheduleEnd": "20:00",
             "trustUnlock": True,
+            "followUpAfterDays": FOLLOW_UP_AFTER_DAYS,
+            "maxContacts": MAX_CONTACTS,
         },
     )
     _ok(created, "create the campaign")
@@ -396,6 +401,7 @@ def _short(transcript: list[tuple[str, str]]) -> str:
 # --------------------------------------------------------------------------------------------------
 
 PAID = Ending("completed", "paid")
+EXHAUSTED = Ending("completed", "exhausted")
 
 
 @dataclass(frozen=True)
@@ -425,10 +431,10 @@ EXPECTED: Final[dict[Persona, Expected]] = {
         text="one case for the three invoices, one first message: completed/paid, promise fulfilled",
     ),
     Persona.PROMISES_AND_BREAKS: Expected(
-        Ending("contacted", "promise_broken"),
+        Ending("contacted", "no_answer"),
         promise="broken",
-        whatsapp=lambda n: n >= 4,
-        text="promise broken → pending → contacted again",
+        whatsapp=lambda n: n >= 5,
+        text="promise broken → the message after a broken promise, unanswered → followed up again",
     ),
     Persona.ALREADY_PAID: Expected(
         PAID,
@@ -447,16 +453,18 @@ EXPECTED: Final[dict[Persona, Expected]] = {
         text="completed/opted_out, never contacted again",
     ),
     Persona.NOT_ON_WHATSAPP: Expected(
-        Ending("contacted", "answered"),
+        EXHAUSTED,
         whatsapp=lambda n: n == 0,
-        calls=lambda n: n == 1,
-        text="voice fallback: contacted/answered",
+        calls=lambda n: n == MAX_CONTACTS,
+        contacts=lambda n: n == MAX_CONTACTS,
+        text=f"voice fallback: picks up, never resolves — called again until {MAX_CONTACTS} contacts: exhausted",
     ),
     Persona.IGNORES_WHATSAPP: Expected(
-        Ending("contacted", "answered"),
+        EXHAUSTED,
         whatsapp=lambda n: n == 3,
-        calls=lambda n: n == 1,
-        text="3 messages left unanswered a day each, then called (after the weekly cap): contacted/answered",
+        calls=lambda n: n == MAX_CONTACTS - 3,
+        contacts=lambda n: n == MAX_CONTACTS,
+        text="3 messages left unanswered, then calls picked up without resolving until the budget: exhausted",
     ),
     Persona.NEVER_ANSWERS: Expected(
         Ending("completed", "no_answer"),
@@ -470,6 +478,18 @@ EXPECTED: Final[dict[Persona, Expected]] = {
         whatsapp=lambda n: n == 3,
         desk=True,
         text="contacted/transferred to a human, answered from the desk and resolved",
+    ),
+    Persona.FOLLOWED_UP_PROMISES: Expected(
+        PAID,
+        promise="fulfilled",
+        contacts=lambda n: n == 2,
+        text="'vou ver' → followed up days later → promises on the follow-up: completed/paid",
+    ),
+    Persona.NEVER_RESOLVES: Expected(
+        EXHAUSTED,
+        contacts=lambda n: n == MAX_CONTACTS,
+        calls=lambda n: n == 0,
+        text=f"'vou ver' every time: followed up until the {MAX_CONTACTS} contacts are spent, completed/exhausted",
     ),
 }
 

@@ -10,7 +10,13 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
@@ -68,6 +74,10 @@ class CampaignRecord(TableModel):
     weekdays = ListAttribute(of=NumberAttribute)
     max_attempts_per_channel = NumberAttribute()
     trust_unlock = BooleanAttribute(default=False)  # campaigns stored before it existed: False
+    # Campaigns stored before the cadence existed read the domain's defaults.
+    follow_up_after_days = NumberAttribute(default=3)
+    max_contacts = NumberAttribute(default=6)
+    messages = JSONAttribute(default=dict)  # {step: template}
     created_at = IsoDateTimeAttribute()
     updated_at = IsoDateTimeAttribute()
     started_at = IsoDateTimeAttribute(null=True)

@@ -9,6 +9,10 @@ GSIs (all projecting every attribute, so listings need no second read):
 - `by_campaign_outcome` (sparse): campaign_id + `outcome_key` = f"{outcome}#{at}", `at` being when
   the outcome was recorded; only targets with an outcome are in it.
 - `by_document`: document + created_at. `by_call_sid` (sparse): call_sid.
+- `by_due` (sparse, keys only): `due_key` = f"{campaign_id}#reply" + `due_at`, set by `record_contact`
+  on a WhatsApp message that awaits its reply and removed by every `transition` (a reply, a
+  conclusion, anything that moves the case on). Upkeep reads the replies that are overdue from it
+  (`awaiting_reply`): a tick reads what is due, never the campaign's contacted cases.
 
 A case is created by a conditional PutItem (only if the id is free) and takes new invoices by an
 UpdateItem conditioned on `invoices_version`, the number of invoice changes it has seen: two imports
@@ -41,7 +45,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.constants import ALL_OLD, STRING
 from pynamodb.exceptions import TransactWriteError, UpdateError
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.transactions import TransactWrite
 
 from shared.core import clock
@@ -63,7 +67,7 @@ from shared.data.pagination import query_page
 from shared.domain import cases
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.ids import target_id as deterministic_id
-from shared.domain.models import Channel, Invoice, Outcome, Target, TargetState
+from shared.domain.models import Invoice, Outcome, Target, TargetState
 from shared.domain.pages import Page, check_limit
 
 # Fields a caller may not set through `update`: keys, the ones only `fold_in` changes (the invoices
@@ -132,6 +136,15 @@ class _ByCallSid(GlobalSecondaryIndex["TargetRecord"]):
     call_sid = UnicodeAttribute(hash_key=True)
 
 
+class _ByDue(GlobalSecondaryIndex["TargetRecord"]):
+    class Meta:
+        index_name = "by_due"
+        projection = KeysOnlyProjection()
+
+    due_key = UnicodeAttribute(hash_key=True)
+    due_at = IsoDateTimeAttribute(range_key=True)
+
+
 class TargetRecord(TableModel):
     class Meta:
         suffix = "targets"
@@ -161,11 +174,14 @@ class TargetRecord(TableModel):
     state_key = UnicodeAttribute()
     outcome_key = UnicodeAttribute(null=True)
     milestones = UnicodeSetAttribute(null=True)  # see mark_milestone; not part of the domain model
+    due_key = UnicodeAttribute(null=True)  # see `by_due`; not part of the domain model
+    due_at = IsoDateTimeAttribute(null=True)
 
     by_campaign_state = _ByCampaignState()
     by_campaign_outcome = _ByCampaignOutcome()
     by_document = _ByDocument()
     by_call_sid = _ByCallSid()
+    by_due = _ByDue()
 
 
 def insert_new(new_targets: Iterable[Target]) -> tuple[list[Target], list[str]]:
@@ -267,13 +283,24 @@ def stuck_in(
     return _entered_before(campaign_id, state, entered_before, None, limit)
 
 
-def stalled_on(
-    campaign_id: str, channel: Channel, entered_before: datetime, missing_milestone: str, limit: int = 100
-) -> list[Target]:
-    """The campaign's targets `contacted` on `channel` before `entered_before` that never reached
-    `missing_milestone` (e.g. a WhatsApp message nobody answered), longest waiting first."""
-    waiting = (TargetRecord.channel == channel.value) & ~TargetRecord.milestones.contains(missing_milestone)
-    return _entered_before(campaign_id, TargetState.CONTACTED, entered_before, waiting, limit)
+def awaiting_reply(campaign_id: str, until: datetime, limit: int = 100) -> list[Target]:
+    """The campaign's WhatsApp messages whose reply was due by `until` and never came (the `by_due`
+    index), as their cases (one consistent BatchGet). A case the index still lists but that moved on
+    meanwhile (the index is eventually consistent) is left out."""
+    check_limit(limit)
+    keys = TargetRecord.by_due.query(
+        _reply_key(campaign_id), TargetRecord.due_at <= until, limit=limit, page_size=limit
+    )
+    records = _records([record.id for record in keys])
+    return [
+        _to_target(record)
+        for record in records.values()
+        if record.due_key is not None and record.due_at is not None and record.due_at <= until
+    ]
+
+
+def _reply_key(campaign_id: str) -> str:
+    return f"{campaign_id}#reply"
 
 
 def _entered_before(
@@ -345,16 +372,18 @@ def transition(
     from_states: Collection[TargetState],
     to_state: TargetState,
     *,
-    unless_milestone: str | None = None,
+    unless_outcomes: Collection[Outcome] = (),
+    awaiting_reply: bool = False,
     **changes: Any,
 ) -> Target:
-    """Move the target to `to_state` if (and only if) its state is one of `from_states` (and it has
-    not reached `unless_milestone`, when given).
+    """Move the target to `to_state` if (and only if) its state is one of `from_states` — and its
+    outcome is none of `unless_outcomes`, and (with `awaiting_reply`) its message still awaits the
+    reply `record_contact` marked.
 
     One conditional UpdateItem sets the state, `changes`, `updated_at` and the index keys: of two
     workers racing for the same target exactly one wins; the other gets `TransitionConflict` (a
     `Conflict`). `NotFound` if the target does not exist. Moving to pending without a
-    `next_attempt_at` makes the target due now.
+    `next_attempt_at` makes the target due now. The case leaves the `by_due` index.
     """
     if not from_states:
         raise ValueError("from_states must not be empty")
@@ -362,14 +391,13 @@ def transition(
     now = clock.now()
     to_state = TargetState(to_state)
     values["state"] = to_state
-    if to_state is TargetState.PENDING:
-        due = values.setdefault("next_attempt_at", now)
-        keys = {"state_key": f"{to_state.value}#{iso_utc(due)}"}
-    else:
-        keys = {"state_key": f"{to_state.value}#{iso_utc(now)}"}
+    at = values.setdefault("next_attempt_at", now) if to_state is TargetState.PENDING else now
+    keys: dict[str, Any] = {"state_key": f"{to_state.value}#{iso_utc(at)}", "due_key": None, "due_at": None}
     condition = TargetRecord.state.is_in(*[TargetState(s).value for s in from_states])
-    if unless_milestone is not None:
-        condition &= ~TargetRecord.milestones.contains(unless_milestone)
+    if unless_outcomes:
+        condition &= ~TargetRecord.outcome.is_in(*[Outcome(o).value for o in unless_outcomes])
+    if awaiting_reply:
+        condition &= TargetRecord.due_key.exists()
     return _write(target_id, values, keys, condition, now)
 
 
@@ -389,11 +417,26 @@ def update(target_id: str, **changes: Any) -> Target:
     return _write(target_id, values, {}, TargetRecord.id.exists(), clock.now())
 
 
-def record_contact(target_id: str, **changes: Any) -> Target:
+def record_contact(target: Target, *, reply_due_at: datetime | None = None, **changes: Any) -> Target:
     """An outreach reached the customer (a message sent, a call placed): `contact_count` + 1, with
-    `changes` as `update` takes them, in one UpdateItem; `NotFound` if missing."""
+    `changes` as `update` takes them, in one UpdateItem; `NotFound` if missing. `reply_due_at`: the
+    message awaits a reply until then (the `by_due` index, see `awaiting_reply`)."""
     values = validate_changes(Target, changes, forbidden=(*_IMMUTABLE, *_TRANSITION_OWNED))
-    return _write(target_id, values, {}, TargetRecord.id.exists(), clock.now(), contacts=1)
+    keys = {} if reply_due_at is None else {"due_key": _reply_key(target.campaign_id), "due_at": reply_due_at}
+    return _write(target.id, values, keys, TargetRecord.id.exists(), clock.now(), contacts=1)
+
+
+def stop_awaiting_reply(target_id: str) -> None:
+    """The case's message no longer awaits a reply (the case was resolved without a transition, e.g.
+    handed to a human): out of the `by_due` index."""
+    actions = [TargetRecord.due_key.remove(), TargetRecord.due_at.remove()]
+    try:
+        TargetRecord._get_connection().update_item(
+            target_id, actions=actions, condition=TargetRecord.id.exists()
+        )
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
 
 
 def mark_milestone(target_id: str, milestone: str) -> bool:

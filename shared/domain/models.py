@@ -10,6 +10,8 @@ from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
+from shared.domain import templates
+
 
 class CampaignStatus(StrEnum):
     DRAFT = "draft"
@@ -62,7 +64,7 @@ class Outcome(StrEnum):
     TRANSFERRED = "transferred"
     UNKNOWN_CUSTOMER = "unknown_customer"  # the CRM does not know the document (404)
     TIME_BARRED = "time_barred"  # only debts older than 5 years are open: never collected
-    EXHAUSTED = "exhausted"  # the campaign's contacts were spent without a resolution
+    EXHAUSTED = "exhausted"  # the campaign's contact budget (`max_contacts`) spent without resolution
 
 
 class PromiseStatus(StrEnum):
@@ -124,6 +126,15 @@ class ImportStatus(StrEnum):
     FAILED = "failed"
 
 
+class MessageStep(StrEnum):
+    """Which outreach message a WhatsApp contact sends (`shared.engine.outreach_texts`)."""
+
+    FIRST_CONTACT = "first_contact"
+    FOLLOW_UP = "follow_up"
+    AFTER_BROKEN_PROMISE = "after_broken_promise"
+    LAST_NOTICE = "last_notice"  # the contact that spends the last unit of `max_contacts`
+
+
 class _Domain(BaseModel):
     # defer_build: a model's validator is built on its first use, so a process pays only for the
     # models it touches (a worker uses a few of these, and imports all of them).
@@ -144,6 +155,12 @@ class Campaign(_Domain):
     max_attempts_per_channel: int = 3
     # A promise registered for one of its targets asks the ERP to restore the customer's service.
     trust_unlock: bool = False
+    # An engaged customer who did not resolve is contacted again this many days later...
+    follow_up_after_days: int = Field(default=3, ge=1, le=30)
+    # ...up to this many outreach messages and calls in the campaign (replies not counted).
+    max_contacts: int = Field(default=6, ge=1, le=20)
+    # The campaign's own text for a step, with `shared.domain.templates` placeholders.
+    messages: dict[MessageStep, templates.Template] = Field(default_factory=dict)
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None = None

@@ -3,7 +3,7 @@ and the channel sequence the engine follows."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from shared.adapters import queues
@@ -14,7 +14,7 @@ from shared.data import campaigns, targets
 from shared.domain.contact_policy import ContactWindow
 from shared.domain.errors import Conflict, InvalidInput
 from shared.domain.ids import new_id
-from shared.domain.models import Campaign, CampaignStatus, Channel, ContactMethod
+from shared.domain.models import Campaign, CampaignStatus, Channel, ContactMethod, MessageStep, TargetState
 from shared.domain.pages import Page
 
 # Which statuses each status may move to.
@@ -47,6 +47,9 @@ EDITABLE = frozenset(
         "weekdays",
         "max_attempts_per_channel",
         "trust_unlock",
+        "follow_up_after_days",
+        "max_contacts",
+        "messages",
     }
 )
 
@@ -120,6 +123,9 @@ def create(
     weekdays: Sequence[int] = (1, 2, 3, 4, 5, 6),
     max_attempts_per_channel: int = 3,
     trust_unlock: bool = False,
+    follow_up_after_days: int = 3,
+    max_contacts: int = 6,
+    messages: Mapping[MessageStep, str] | None = None,
 ) -> Campaign:
     """A new campaign in `draft`; `trust_unlock` makes its promises ask the ERP to restore the
     customer's service (`shared.engine.promises.register`)."""
@@ -137,6 +143,9 @@ def create(
         weekdays=sorted(set(weekdays)),
         max_attempts_per_channel=max_attempts_per_channel,
         trust_unlock=trust_unlock,
+        follow_up_after_days=follow_up_after_days,
+        max_contacts=max_contacts,
+        messages=dict(messages or {}),
         created_at=now,
         updated_at=now,
     )
@@ -194,6 +203,25 @@ def change_status(campaign_id: str, to: CampaignStatus) -> Campaign:
         _kick_scheduler(campaign_id)
     logger.info("campaign status changed", campaign_id=campaign_id, old=current.status.value, new=to.value)
     return campaign
+
+
+def complete_if_done(campaign: Campaign) -> bool:
+    """Complete an active campaign whose cases are all `completed` (`completedAt` now); True if it
+    did. One read of the campaign's counters, so the scheduler's tick can ask every time."""
+    if campaign.status is not CampaignStatus.ACTIVE:
+        return False
+    counts = targets.counts(campaign.id)
+    total = counts.get("total", 0)
+    if total <= 0 or counts.get(f"state:{TargetState.COMPLETED.value}", 0) < total:
+        return False
+    try:
+        campaigns.transition_status(
+            campaign.id, [CampaignStatus.ACTIVE], CampaignStatus.COMPLETED, completed_at=clock.now()
+        )
+    except Conflict:
+        return False  # paused or completed meanwhile
+    logger.info("campaign completed: every case is closed", campaign_id=campaign.id, cases=total)
+    return True
 
 
 def delete(campaign_id: str) -> None:

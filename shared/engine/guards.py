@@ -7,7 +7,8 @@ verdict, in SPEC order: campaign not running → opted out → held by a person 
 again later) → outside the contact window → frequency cap → CRM (unreachable: retry later, no
 contact; then its reading, `shared.domain.debts.read_debt`: unknown customer, nothing open: paid, only
 time-barred invoices) → an active promise of the customer (any campaign), which defers the case to the
-promise's end. The CRM is asked only when the verdict says so (`ConsultCrm`), so a closed window never
+promise's end → the campaign's contact budget spent (e.g. a promise broken after the last contact:
+`exhausted`). The CRM is asked only when the verdict says so (`ConsultCrm`), so a closed window never
 costs a CRM call.
 
 Acting is one function: `apply` writes a verdict on the target (one conditional transition from the
@@ -42,6 +43,7 @@ from shared.core.observability import logger, metrics
 from shared.data import contact_log, conversations, counters
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
+from shared.domain import cadence
 from shared.domain.contact_policy import ContactWindow, FrequencyCap, WindowNeverOpens
 from shared.domain.debts import DebtKind, read_debt
 from shared.domain.models import Campaign, CampaignStatus, Channel, Outcome, Promise, Target, TargetState
@@ -78,6 +80,7 @@ class SkipReason(StrEnum):
     ACTIVE_PROMISE = "active_promise"
     UNREACHABLE = "unreachable"  # no channel the campaign allows reaches this phone (a landline, no calls)
     HUMAN_HOLD = "human_hold"  # a person at the desk has a conversation with this customer
+    EXHAUSTED = "exhausted"  # the campaign's `max_contacts` are spent (e.g. a promise broken after the last)
 
 
 def skip_counter(reason: SkipReason) -> str:
@@ -108,6 +111,7 @@ class Facts:
     active_promise: Promise | None
     crm: CrmAnswer | None = None
     held: bool = False  # a human at the desk has a conversation with this phone or document
+    budget_spent: bool = False  # the case had every contact its campaign allows (`max_contacts`)
 
 
 @dataclass(frozen=True)
@@ -195,6 +199,13 @@ def decide(facts: Facts) -> Verdict:
             SkipReason.ACTIVE_PROMISE,
             at,
             f"Promessa de pagamento válida até {promise.due_date:%d/%m/%Y}: nenhum contato até lá; {details}",
+        )
+    if facts.budget_spent:
+        return Finish(
+            SkipReason.EXHAUSTED,
+            TargetState.COMPLETED,
+            Outcome.EXHAUSTED,
+            f"Limite de contatos da campanha atingido sem resolução ({checked})",
         )
     return Go(debt)
 
@@ -307,6 +318,7 @@ def read_facts(target: Target, campaign: Campaign, now: datetime) -> Facts:
         recent_contacts=contact_log.contacts_since(target.document, now - WEEK),
         active_promise=active[0] if active else None,
         held=conversations.held(target.phone, target.document),
+        budget_spent=cadence.budget_spent(target, campaign),
     )
 
 

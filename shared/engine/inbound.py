@@ -15,7 +15,9 @@ A turn (`handle`):
 2. The customer's message is stored once (its Evolution id is the key): a redelivered job whose
    message is stored *and answered* does nothing; one stored but unanswered (the reply failed) is
    answered now, without storing the message again.
-3. The target's RESPONDED milestone is counted.
+3. The target's RESPONDED milestone is counted; after the turn, a case that was awaiting this reply
+   (or waiting to retry a message nobody answered) gets its follow-up unless the turn resolved it
+   (`shared.engine.cadence.follow_up`).
 4. Opt-out keywords are honoured before any model call; a conversation a human took over gets no reply
    (the message is stored for the human, and the conversation waits in the desk's queue again); a
    non-text message gets a polite text-only note; anything else goes to the assistant.
@@ -37,6 +39,7 @@ from shared.core.jobs import InboundMessage
 from shared.core.observability import logger
 from shared.data import conversations, dedupe, messages
 from shared.data import targets as targets_data
+from shared.domain.cadence import engagement_moves
 from shared.domain.chat_ids import jid_number
 from shared.domain.errors import NotFound
 from shared.domain.models import (
@@ -48,7 +51,7 @@ from shared.domain.models import (
     Target,
 )
 from shared.domain.phones import normalize_phone, timezone_for_phone
-from shared.engine import desk, handoff, stats
+from shared.engine import cadence, desk, handoff, stats
 from shared.engine.conversations import open_conversation
 
 INBOUND_QUEUE = "inbound"
@@ -89,9 +92,6 @@ def record_receipt(external_id: str, status: DeliveryStatus) -> Message | None:
 
 def handle(job: InboundMessage) -> TurnResult:
     """Process one inbound message end to end (see the module docstring)."""
-    from shared.assistant import ToolContext, actions, respond, texts
-    from shared.assistant.intents import is_opt_out_keyword
-
     phone = normalize_phone(job.phone)
     conversation = open_conversation(Channel.WHATSAPP, phone, client_name=job.push_name)
     stored = messages.by_external_id(job.message_id)
@@ -104,6 +104,20 @@ def handle(job: InboundMessage) -> TurnResult:
     target = _target_of(conversation)
     if target is not None:
         stats.record_milestone(target.id, target.campaign_id, stats.Milestone.RESPONDED)
+    result = _turn(conversation, job, stored, target)
+    if target is not None and engagement_moves(target):
+        # The customer engaged: unless the turn resolved the case, its follow-up is scheduled.
+        cadence.follow_up(target, [target.state], label="Cliente respondeu no WhatsApp")
+    return result
+
+
+def _turn(
+    conversation: Conversation, job: InboundMessage, stored: Message, target: Target | None
+) -> TurnResult:
+    """Answer the customer's message: opt-out, silence, the media note, or the assistant."""
+    # Imported here: the API's webhook imports this module, and only a turn needs the assistant.
+    from shared.assistant import ToolContext, actions, respond, texts
+    from shared.assistant.intents import is_opt_out_keyword
 
     if job.text is not None and is_opt_out_keyword(job.text):
         actions.opt_out_conversation(conversation, target, source="keyword", reason=job.text[:200])

@@ -16,8 +16,8 @@
 
 What the send's answer leads to:
 - WhatsApp accepted → the conversation (`shared.engine.conversations.open_conversation`) and the
-  message record;
-  target `contacted`; outreach counted, milestone CONTACTED.
+  message record; target `contacted`, awaiting the reply for `WHATSAPP_REPLY_HOURS` (upkeep concludes
+  it unanswered after that); `contactCount` + 1; outreach counted, milestone CONTACTED.
 - not on WhatsApp → outcome `not_on_whatsapp`, then the campaign's next allowed channel (scheduled and
   dispatched at once) or `completed`.
 - Evolution or Twilio unavailable (429, 5xx, timeout), or no send slot in time → the claim is undone
@@ -26,14 +26,16 @@ What the send's answer leads to:
   (`shared.engine.postcall.conclude_attempt`: later retry, next channel, or completed).
 - call placed → target `calling` with the CallSid; Twilio's status callbacks take it from there.
 
-One ladder (`_send`) turns both providers' errors into these outcomes. The first message's text is
-in `shared.engine.outreach_texts`; the TwiML a call gets when answered and the hand-off of Twilio's
+One ladder (`_send`) turns both providers' errors into these outcomes. The message a contact sends
+depends on its step of the cadence (first contact, follow-up, after a broken promise, last notice):
+`shared.engine.outreach_texts`; the TwiML a call gets when answered and the hand-off of Twilio's
 status callbacks to the post-call queue in `shared.engine.calls`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any, Final, TypeVar
@@ -51,6 +53,7 @@ from shared.adapters import clients
 from shared.adapters.aws import client as aws_client
 from shared.adapters.evolution import NotOnWhatsApp, SentMessage
 from shared.core import clock
+from shared.core.config import get_settings
 from shared.core.jobs import OutreachJob
 from shared.core.observability import logger, metrics
 from shared.data import TransitionConflict, messages
@@ -64,6 +67,7 @@ from shared.domain.models import (
     CampaignStatus,
     Channel,
     DeliveryStatus,
+    MessageStep,
     Outcome,
     Sender,
     Target,
@@ -71,7 +75,7 @@ from shared.domain.models import (
 )
 from shared.engine import guards, postcall, ratelimit, routing, stats, sweep
 from shared.engine.conversations import open_conversation
-from shared.engine.outreach_texts import first_message
+from shared.engine.outreach_texts import STEP_LABELS, outreach_message
 from shared.engine.stats import Milestone
 
 # A send keeps its idempotency record long enough for any redelivery or redrive from the DLQ to meet
@@ -332,15 +336,15 @@ def _send(claimed: Target, before: Target, campaign: Campaign, send: Callable[[]
 
 
 def _send_whatsapp(claimed: Target, before: Target, campaign: Campaign) -> Result:
-    text = first_message(claimed)
+    step, text = outreach_message(claimed, campaign)
     sent = _send(claimed, before, campaign, lambda: clients.whatsapp().send_text(claimed.phone, text))
     if isinstance(sent, Result):
         return sent
-    _record_whatsapp(claimed, text, sent)
+    _record_whatsapp(claimed, step, text, sent)
     return Result.SENT
 
 
-def _record_whatsapp(target: Target, text: str, sent: SentMessage) -> None:
+def _record_whatsapp(target: Target, step: MessageStep, text: str, sent: SentMessage) -> None:
     conversation = open_conversation(Channel.WHATSAPP, target.phone, target=target)
     messages.record(
         conversation.id,
@@ -350,7 +354,10 @@ def _record_whatsapp(target: Target, text: str, sent: SentMessage) -> None:
         delivery_status=DeliveryStatus.PENDING,
         is_from_campaign=True,
     )
-    targets_data.record_contact(target.id, outcome_details="Mensagem inicial enviada por WhatsApp")
+    reply_due_at = clock.now() + timedelta(hours=get_settings().whatsapp_reply_hours)
+    targets_data.record_contact(
+        target, reply_due_at=reply_due_at, outcome_details=f"{STEP_LABELS[step]} enviada por WhatsApp"
+    )
     _count_contact(target, Channel.WHATSAPP)
 
 
@@ -385,7 +392,7 @@ def _place_call(claimed: Target, before: Target, campaign: Campaign) -> Result:
     call_sid = _send(claimed, before, campaign, lambda: clients.voice().place_call(claimed.id, claimed.phone))
     if isinstance(call_sid, Result):
         return call_sid
-    targets_data.record_contact(claimed.id, call_sid=call_sid, outcome_details="Chamada iniciada")
+    targets_data.record_contact(claimed, call_sid=call_sid, outcome_details="Chamada iniciada")
     _count_contact(claimed, Channel.VOICE)
     return Result.CALLED
 

@@ -1,40 +1,93 @@
-"""What outreach says to the customer: the campaign's first WhatsApp message, and the goodbye a call
-gets when it cannot be connected to the assistant (pt-BR)."""
+"""What outreach says to the customer (pt-BR): the WhatsApp message of each step of the cadence
+(`shared.domain.cadence.message_step`) — a campaign's own text for the step when it has one, else the
+default here — and the goodbye a call gets when it cannot be connected to the assistant.
+
+Every default names the creditor with its CNPJ and says, in general terms, why we write (CDC art.
+42-A); none mentions an amount or an invoice before the person confirms the document; every one says
+how to stop the messages.
+"""
 
 from __future__ import annotations
 
 from typing import Final
 
 from shared.core.config import get_settings
+from shared.domain import templates
+from shared.domain.cadence import message_step
 from shared.domain.documents import DocumentKind, InvalidDocument, document_kind, format_document
-from shared.domain.models import Target
+from shared.domain.models import Campaign, MessageStep, Target
 
 GOODBYE: Final = "Olá! No momento não conseguimos continuar esta ligação. Obrigado pela atenção e até logo."
 
+# How `outcomeDetails` names each step's message, for supervisors.
+STEP_LABELS: Final = {
+    MessageStep.FIRST_CONTACT: "Mensagem inicial",
+    MessageStep.FOLLOW_UP: "Mensagem de retomada",
+    MessageStep.AFTER_BROKEN_PROMISE: "Mensagem após promessa não cumprida",
+    MessageStep.LAST_NOTICE: "Último aviso",
+}
+_STOP: Final = "Se preferir não receber mais nossas mensagens, é só responder PARAR."
 
-def first_message(target: Target) -> str:
-    """The campaign's first WhatsApp message (CDC art. 42-A): names the creditor and, in general
-    terms, the reason; no amount or invoice before the person confirms the document; how to stop."""
+
+def default_templates(*, assistant: str, document: str, with_cnpj: bool) -> dict[MessageStep, str]:
+    """The default text of each step, as templates (`shared.domain.templates`): `assistant` signs
+    them, `document` is what the holder confirms ("CPF" or "CNPJ"); the creditor is named with its
+    CNPJ whenever one is configured (`with_cnpj`)."""
+    creditor = "{empresa} (CNPJ {cnpj})" if with_cnpj else "{empresa}"
+    identity = f"Para sua segurança, só passo os detalhes depois que você confirmar o {document} do titular."
+    return {
+        MessageStep.FIRST_CONTACT: (
+            f"Olá! 👋 Aqui é a {assistant}, assistente virtual da {creditor}.\n\n"
+            "Estou entrando em contato para tratar de um assunto financeiro da sua conta conosco. "
+            "Falo com {nome}?\n\n"
+            f"{identity} Estou aqui para ajudar a encontrar a melhor forma de resolver, no seu tempo. 💙\n\n"
+            f"{_STOP}"
+        ),
+        MessageStep.FOLLOW_UP: (
+            f"Olá, {{nome}}! Aqui é novamente a {assistant}, assistente virtual da {creditor}.\n\n"
+            "Conversamos há alguns dias sobre um assunto financeiro da sua conta e ficou em aberto. "
+            "Podemos retomar? Se quiser, encontro com você uma data ou forma de pagamento que caiba "
+            f"no seu momento.\n\n{identity}\n\n{_STOP}"
+        ),
+        MessageStep.AFTER_BROKEN_PROMISE: (
+            f"Olá, {{nome}}! Aqui é a {assistant}, assistente virtual da {creditor}.\n\n"
+            "Não identificamos o pagamento combinado na nossa última conversa. Imprevistos acontecem: "
+            "posso ajudar a combinar uma nova data?\n\n"
+            f"{identity}\n\n{_STOP}"
+        ),
+        MessageStep.LAST_NOTICE: (
+            f"Olá, {{nome}}. Aqui é a {assistant}, assistente virtual da {creditor}.\n\n"
+            "Este é o nosso último contato por este canal sobre um assunto financeiro da sua conta. "
+            "Se quiser resolver, é só responder esta mensagem que eu ajudo.\n\n"
+            f"{identity}\n\n{_STOP}"
+        ),
+    }
+
+
+def outreach_message(target: Target, campaign: Campaign) -> tuple[MessageStep, str]:
+    """The step of the target's next contact and its WhatsApp text (the campaign's or the default)."""
+    step = message_step(target, campaign)
+    return step, step_text(step, target, campaign)
+
+
+def step_text(step: MessageStep, target: Target, campaign: Campaign) -> str:
+    """One step's text for this customer, placeholders filled in."""
     settings = get_settings()
-    creditor = settings.company_name
-    if settings.company_cnpj:
-        creditor += f" (CNPJ {_written_cnpj(settings.company_cnpj)})"
-    document = "CPF" if _is_cpf(target.document) else "CNPJ"
-    return (
-        f"Olá! 👋 Aqui é a {settings.assistant_name}, assistente virtual da {creditor}.\n\n"
-        "Estou entrando em contato para tratar de um assunto financeiro da sua conta conosco. "
-        f"Falo com {target.client_name}?\n\n"
-        f"Para sua segurança, só passo os detalhes depois que você confirmar o {document} do titular. "
-        "Estou aqui para ajudar a encontrar a melhor forma de resolver, no seu tempo. 💙\n\n"
-        "Se preferir não receber mais nossas mensagens, é só responder PARAR."
+    cnpj = _written_cnpj(settings.company_cnpj) if settings.company_cnpj else ""
+    template = (
+        campaign.messages.get(step)
+        or default_templates(
+            assistant=settings.assistant_name, document=_document_word(target.document), with_cnpj=bool(cnpj)
+        )[step]
     )
+    return templates.render(template, nome=target.client_name, empresa=settings.company_name, cnpj=cnpj)
 
 
-def _is_cpf(document: str) -> bool:
+def _document_word(document: str) -> str:
     try:
-        return document_kind(document) is DocumentKind.CPF
+        return "CNPJ" if document_kind(document) is DocumentKind.CNPJ else "CPF"
     except InvalidDocument:
-        return True
+        return "CPF"
 
 
 def _written_cnpj(value: str) -> str:

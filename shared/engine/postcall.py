@@ -13,11 +13,13 @@ out of order, or twice. Three rules make that harmless:
 - a final status concludes the attempt with one conditional transition, so of two deliveries
   exactly one wins.
 
-Final outcomes: `answered` → `contacted` (an outcome the conversation already set — promise made,
-paid, transferred... — is kept). `no_answer`, `busy`, `voicemail`, `failed` → `conclude_attempt`:
-back to `pending` after a backoff while the channel has attempts left (the scheduler re-runs every
-guard and the window), then `pending` on the next allowed channel of the campaign's `fallbackOrder`
-with its attempt count reset, then `completed` with the last outcome.
+Final outcomes: `answered` → `contacted` when the conversation already resolved something (promise
+made, paid, transferred... — kept); otherwise the cadence's follow-up (`shared.engine.cadence`:
+`pending` `followUpAfterDays` later, or `completed/exhausted`). `no_answer`, `busy`, `voicemail`,
+`failed` → `conclude_attempt`: back to `pending` after a backoff while the channel has attempts left
+(the scheduler re-runs every guard and the window), then `pending` on the next allowed channel of the
+campaign's `fallbackOrder` with its attempt count reset, then `completed` with the last outcome — all
+inside the campaign's `maxContacts` (spent: `completed/exhausted`).
 
 `channel_attempts` counts the *concluded* attempts on the target's current channel: this module is
 the only writer (the dialer leaves it alone; a channel switch resets it to 0).
@@ -41,11 +43,12 @@ from shared.core.jobs import CallStatusEvent
 from shared.core.observability import logger, metrics
 from shared.data import campaigns as campaigns_data
 from shared.data import targets as targets_data
+from shared.domain.cadence import RESOLVING_OUTCOMES, budget_spent
 from shared.domain.channels import channel_label
 from shared.domain.errors import Conflict, DomainError, ServiceUnavailable
-from shared.domain.models import Outcome, Target, TargetState
+from shared.domain.models import Campaign, Outcome, Target, TargetState
 from shared.domain.phones import timezone_for_phone
-from shared.engine import routing, stats
+from shared.engine import cadence, routing, stats
 from shared.engine.stats import Milestone
 
 FINAL_STATUSES: Final[dict[str, Outcome]] = {
@@ -64,19 +67,13 @@ MACHINE_ANSWERS: Final = frozenset(
 HUMAN_ANSWER: Final = "human"
 # Outcomes the conversation itself sets during a call (the assistant's tools, a handoff): more specific
 # than "answered", so the end of the call never overwrites them.
-CONVERSATION_OUTCOMES: Final = frozenset(
-    {
-        Outcome.PROMISE_MADE,
-        Outcome.PAID,
-        Outcome.PAYMENT_CLAIMED,
-        Outcome.OPTED_OUT,
-        Outcome.TRANSFERRED,
-    }
-)
+CONVERSATION_OUTCOMES: Final = RESOLVING_OUTCOMES
 # Wait before the next attempt on the same channel, by concluded attempts (the last one repeats).
 # Not aligned to the contact window here: the scheduler re-checks the window and the frequency cap.
 RETRY_BACKOFF: Final = (timedelta(hours=2), timedelta(days=1), timedelta(days=2))
 CONCLUDABLE_STATES: Final = (TargetState.SCHEDULED, TargetState.CALLING)
+# Where an answered call leaves its target: awaiting the follow-up, or contacted when resolved.
+ANSWERED_STATES: Final = (TargetState.PENDING, TargetState.CONTACTED)
 
 _OUTCOME_LABELS: Final = {
     Outcome.ANSWERED: "Chamada atendida",
@@ -98,7 +95,8 @@ class UnknownCall(ServiceUnavailable):
 class Action(StrEnum):
     IGNORED = "ignored"  # nothing to do: late, duplicate, or not about a live attempt
     PROGRESS = "progress"  # an intermediate status on a live attempt
-    CONTACTED = "contacted"  # answered: the target is contacted
+    CONTACTED = "contacted"  # answered, and the conversation resolved something: the target is contacted
+    FOLLOW_UP = "follow_up"  # answered without resolving: pending for the cadence's follow-up
     RETRY = "retry"  # back to pending on the same channel after a backoff
     NEXT_CHANNEL = "next_channel"  # back to pending on the next channel of the fallback order
     COMPLETED = "completed"  # no channel left: completed with the last outcome
@@ -226,15 +224,17 @@ def _final(target: Target, outcome: Outcome, duration: int | None) -> PostCallRe
 
 
 def _answered(target: Target, duration: int | None) -> PostCallResult:
-    changes: dict[str, Any] = {}
+    _count(Outcome.ANSWERED)
     if target.outcome not in CONVERSATION_OUTCOMES:
         seconds = f" ({duration} s)" if duration is not None else ""
-        changes = {"outcome": Outcome.ANSWERED, "outcome_details": f"Chamada atendida{seconds}"}
+        followed = cadence.follow_up(target, [TargetState.CALLING], label=f"Chamada atendida{seconds}")
+        if followed is not None:
+            action = Action.COMPLETED if followed.state is TargetState.COMPLETED else Action.FOLLOW_UP
+            return PostCallResult(action, followed, followed.outcome)
     try:
-        moved = targets_data.transition(target.id, [TargetState.CALLING], TargetState.CONTACTED, **changes)
+        moved = targets_data.transition(target.id, [TargetState.CALLING], TargetState.CONTACTED)
     except Conflict:
         return PostCallResult(Action.IGNORED, target, Outcome.ANSWERED)
-    _count(Outcome.ANSWERED)
     return PostCallResult(Action.CONTACTED, moved, moved.outcome)
 
 
@@ -243,9 +243,9 @@ def _machine_answered(target: Target, hang_up: Callable[[str], None] | None) -> 
         if hang_up is not None and target.call_sid:
             _hang_up_quietly(hang_up, target)
         return conclude_attempt(target, Outcome.VOICEMAIL)
-    if target.state is TargetState.CONTACTED and target.outcome is Outcome.ANSWERED:
+    if target.state in ANSWERED_STATES and target.outcome is Outcome.ANSWERED:
         # The machine verdict arrived after the call's `completed` (a reordered queue): correct it.
-        return conclude_attempt(target, Outcome.VOICEMAIL, from_states=(TargetState.CONTACTED,))
+        return conclude_attempt(target, Outcome.VOICEMAIL, from_states=ANSWERED_STATES)
     return PostCallResult(Action.IGNORED, target, Outcome.VOICEMAIL)
 
 
@@ -270,21 +270,31 @@ def conclude_attempt(
     *,
     details: str | None = None,
     from_states: tuple[TargetState, ...] = CONCLUDABLE_STATES,
-    unless_milestone: str | None = None,
+    awaiting_reply: bool = False,
+    campaign: Campaign | None = None,
 ) -> PostCallResult:
     """Conclude the target's current attempt with an unanswered `outcome` (also for the dialer when
     Twilio refuses a call): retry on the same channel after `backoff` while the campaign's
     `max_attempts_per_channel` allows, else `pending` on the next allowed channel with its attempts
-    reset, else `completed` with `outcome`. One conditional transition from `from_states` (and only
-    while the target has not reached `unless_milestone`); a lost race returns `Action.IGNORED`.
-    `details` (Portuguese, for supervisors) replaces the outcome's label."""
-    campaign = campaigns_data.get(target.campaign_id)
+    reset, else `completed` with `outcome` — or `completed/exhausted` once the campaign's
+    `max_contacts` are spent. One conditional transition from `from_states` (with `awaiting_reply`,
+    only while the WhatsApp message still awaits its reply); a lost race returns `Action.IGNORED`.
+    `details` (Portuguese, for supervisors) replaces the outcome's label; `campaign`, the target's
+    campaign when the caller has it already."""
+    campaign = campaign or campaigns_data.get(target.campaign_id)
     channel = target.channel or routing.first_channel(campaign)
     concluded = target.channel_attempts + 1
     label = details or _OUTCOME_LABELS.get(outcome, outcome.value)
     now = clock.now()
-    common = {"outcome": outcome, "channel": channel}
-    if concluded < campaign.max_attempts_per_channel:
+    common: dict[str, Any] = {"outcome": outcome, "channel": channel}
+    if budget_spent(target, campaign):
+        action, to_state = Action.COMPLETED, TargetState.COMPLETED
+        changes = common | {
+            "outcome": Outcome.EXHAUSTED,
+            "channel_attempts": concluded,
+            "outcome_details": cadence.exhausted_details(campaign, label),
+        }
+    elif concluded < campaign.max_attempts_per_channel:
         retry_at = now + backoff(concluded)
         local = retry_at.astimezone(timezone_for_phone(target.phone))
         action, to_state = Action.RETRY, TargetState.PENDING
@@ -311,7 +321,7 @@ def conclude_attempt(
         }
     try:
         moved = targets_data.transition(
-            target.id, from_states, to_state, unless_milestone=unless_milestone, **changes
+            target.id, from_states, to_state, awaiting_reply=awaiting_reply, **changes
         )
     except Conflict as exc:
         logger.info("attempt already concluded elsewhere", target_id=target.id, reason=exc.message)

@@ -4,8 +4,11 @@ for each running campaign, before it takes the due targets (`functions/scheduler
 - **Unanswered messages.** A campaign WhatsApp message left unanswered for `WHATSAPP_REPLY_HOURS`
   ends its attempt as an unanswered call does (`postcall.conclude_attempt`): another message after
   the backoff while the channel has attempts left, else the campaign's next channel, else
-  completed. A reply landing at the same instant wins: the transition requires the "responded"
-  milestone still unset.
+  completed. They are read from the sparse `by_due` index (`targets.awaiting_reply`): a tick reads
+  the overdue ones, not the campaign's contacted cases. A reply landing at the same instant wins: it
+  moves the case on and out of the index, and the conclusion requires the case still in it.
+- **Campaigns end.** An active campaign whose cases are all `completed` is completed
+  (`campaigns.complete_if_done`, one read of its counters).
 - **Lost jobs.** A target `scheduled` for longer than `LOST_AFTER` never had its job run: the job was
   dead-lettered. It goes back to `pending`, due now, with the same attempt number, so the send's
   idempotency record still stops a second message if the lost job did send.
@@ -18,8 +21,9 @@ for each running campaign, before it takes the due targets (`functions/scheduler
   or its check message was dead-lettered — gets a check on the monitor's queue (a check is
   harmless to repeat: it schedules the next one itself).
 
-Each step takes at most `PER_TICK` targets per campaign (more wait for the next tick) and reads them
-through the `by_campaign_state` index, never a scan.
+Each step takes at most `PER_TICK` targets per campaign (more wait for the next tick) and reads only
+what is due — the `by_due` index for replies, `by_campaign_state` ranges for lost work — never a scan
+and never the campaign's other cases.
 """
 
 from __future__ import annotations
@@ -36,10 +40,11 @@ from shared.core.jobs import PromiseCheck
 from shared.core.observability import logger, metrics
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
+from shared.domain.cadence import RESOLVING_OUTCOMES
 from shared.domain.errors import Conflict, ServiceUnavailable
-from shared.domain.models import Campaign, Channel, Outcome, Target, TargetState
+from shared.domain.models import Campaign, Outcome, Target, TargetState
 from shared.engine import calls, postcall, sweep
-from shared.engine.stats import Milestone
+from shared.engine import campaigns as campaign_rules
 
 # Well past the longest a job can legitimately wait or retry: SQS's 15-minute delay plus five
 # receives of a 3-minute visibility timeout, or a call of at most 10 minutes with its callbacks.
@@ -55,6 +60,7 @@ class UpkeepReport:
     requeued: int = 0  # targets whose job was lost, back to pending
     calls_reconciled: int = 0  # finished calls whose status was fetched from Twilio
     promise_checks: int = 0  # promise checks queued because theirs never came
+    campaigns_completed: int = 0  # campaigns whose every case is closed
 
 
 def run(campaign_id: str | None, now: datetime) -> UpkeepReport:
@@ -67,6 +73,7 @@ def run(campaign_id: str | None, now: datetime) -> UpkeepReport:
         never_dialled = [target for target in calling if target.call_sid is None]
         report.requeued += requeue_lost_jobs(campaign, cutoff, never_dialled)
         report.calls_reconciled += reconcile_calls(calling)
+        report.campaigns_completed += campaign_rules.complete_if_done(campaign)
     if campaign_id is None:
         report.promise_checks = recover_promise_checks(now)
     if report != UpkeepReport():
@@ -75,20 +82,21 @@ def run(campaign_id: str | None, now: datetime) -> UpkeepReport:
 
 
 def conclude_unanswered(campaign: Campaign, now: datetime, limit: int = PER_TICK) -> int:
-    """End the campaign's WhatsApp attempts unanswered for `WHATSAPP_REPLY_HOURS`; returns how many."""
+    """End the campaign's WhatsApp attempts unanswered for `WHATSAPP_REPLY_HOURS`; returns how many.
+    A case resolved without leaving `contacted` (handed to a human) just leaves the index."""
     hours = get_settings().whatsapp_reply_hours
-    responded = Milestone.RESPONDED.value
-    waiting = targets_data.stalled_on(
-        campaign.id, Channel.WHATSAPP, now - timedelta(hours=hours), responded, limit
-    )
     concluded = 0
-    for target in waiting:
+    for target in targets_data.awaiting_reply(campaign.id, now, limit):
+        if target.outcome in RESOLVING_OUTCOMES:
+            targets_data.stop_awaiting_reply(target.id)
+            continue
         result = postcall.conclude_attempt(
             target,
             Outcome.NO_ANSWER,
             details=f"Sem resposta no WhatsApp em {hours} h",
             from_states=(TargetState.CONTACTED,),
-            unless_milestone=responded,
+            awaiting_reply=True,
+            campaign=campaign,
         )
         concluded += result.action is not postcall.Action.IGNORED
     return concluded

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 
 from infra.local.customers import Persona, SimulatedCustomer
-from infra.local.demo import DESK_REPLY, EXPECTED, verify
+from infra.local.demo import DESK_REPLY, EXPECTED, MAX_CONTACTS, verify
 from infra.local.simulators.crm import SimInvoice
 from tests.e2e.conftest import run_cobranca
 
@@ -57,7 +57,11 @@ def test_demo_plays_every_persona_to_its_expected_ending(
     assert targets > reached > responded > promised > 0 and paid > 0
     lifecycle = re.search(r"made (\d+)\s+pending (\d+)\s+fulfilled (\d+)\s+broken (\d+)", out)
     assert lifecycle is not None
-    keeps = counts[Persona.PROMISES_AND_PAYS] + counts[Persona.SEVERAL_INVOICES]
+    keeps = (
+        counts[Persona.PROMISES_AND_PAYS]
+        + counts[Persona.SEVERAL_INVOICES]
+        + counts[Persona.FOLLOWED_UP_PROMISES]
+    )
     breaks = counts[Persona.PROMISES_AND_BREAKS]
     assert tuple(map(int, lifecycle.groups())) == (keeps + breaks, 0, keeps, breaks)
     # The campaign offers a trust unlock: each ERP restores every promiser's blocked contract; the
@@ -151,3 +155,14 @@ def test_the_hardship_persona_must_be_answered_from_the_desk_and_no_one_else() -
     assert answered.ok
     assert not left_waiting.ok and "not answered from the desk" in left_waiting.got
     assert not intruded.ok and intruded.got == "answered from the desk"
+
+
+def test_a_customer_who_never_resolves_must_spend_the_whole_budget() -> None:
+    customer = _customer(Persona.NEVER_RESOLVES)
+    spent = [_case("completed", "exhausted", contacts=MAX_CONTACTS)]
+    short = [_case("completed", "exhausted", contacts=MAX_CONTACTS - 1)]
+    pending = [_case("pending", "answered", contacts=2)]
+
+    assert verify([customer], spent, [], _sims(texts=MAX_CONTACTS * 2))[0].ok  # type: ignore[arg-type]
+    assert not verify([customer], short, [], _sims())[0].ok  # type: ignore[arg-type]
+    assert "pending/answered" in verify([customer], pending, [], _sims())[0].got  # type: ignore[arg-type]

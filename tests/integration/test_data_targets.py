@@ -353,8 +353,8 @@ def test_record_contact_counts_outreach_with_the_changes(clock, make_target):
     target = make_target()
     targets.insert_new([target])
 
-    targets.record_contact(target.id, call_sid="CA1")
-    after = targets.record_contact(target.id, outcome_details="Mensagem inicial enviada por WhatsApp")
+    targets.record_contact(target, call_sid="CA1")
+    after = targets.record_contact(target, outcome_details="Mensagem inicial enviada por WhatsApp")
 
     assert after.contact_count == 2 and after.call_sid == "CA1"
     assert targets.get(target.id) == after

@@ -139,12 +139,19 @@ def test_table_specs_describe_every_table_for_the_cdk_app():
     assert specs["campaigns"].ttl_attribute is None
     targets = specs["targets"]
     indexes = {index.name: index for index in targets.global_indexes}
-    assert set(indexes) == {"by_campaign_state", "by_campaign_outcome", "by_document", "by_call_sid"}
+    assert set(indexes) == {
+        "by_campaign_state",
+        "by_campaign_outcome",
+        "by_document",
+        "by_call_sid",
+        "by_due",
+    }
     assert indexes["by_campaign_state"].hash_key.name == "campaign_id"
     assert indexes["by_campaign_state"].range_key is not None
     assert indexes["by_campaign_state"].range_key.name == "state_key"
     assert indexes["by_call_sid"].range_key is None
-    assert all(index.projection == "ALL" for index in indexes.values())
+    assert all(index.projection == "ALL" for name, index in indexes.items() if name != "by_due")
+    assert indexes["by_due"].projection == "KEYS_ONLY"  # a tick reads the due keys, then those cases
     messages = specs["messages"]
     assert messages.range_key is not None and messages.range_key.name == "sort_key"
     assert specs["targets"].table_name("cobranca-prod") == "cobranca-prod-targets"

@@ -74,6 +74,7 @@ def facts(**changes: object) -> Facts:
         ("only time-barred", {"crm": CrmAnswer(TIME_BARRED)}, SkipReason.TIME_BARRED, TargetState.COMPLETED, Outcome.TIME_BARRED),
         ("active promise", {"active_promise": PROMISE}, SkipReason.ACTIVE_PROMISE, None, None),
         ("held by a human", {"held": True}, SkipReason.HUMAN_HOLD, None, None),
+        ("budget spent", {"budget_spent": True}, SkipReason.EXHAUSTED, TargetState.COMPLETED, Outcome.EXHAUSTED),
     ],
 )  # fmt: skip
 def test_each_guard_objects_with_its_reason(
@@ -91,6 +92,11 @@ def test_each_guard_objects_with_its_reason(
         assert (verdict.state, verdict.outcome) == (state, outcome)
     else:
         assert state is None
+
+
+def test_a_spent_budget_still_lets_the_crm_say_paid() -> None:
+    verdict = decide(facts(budget_spent=True, crm=CrmAnswer(NOTHING_OPEN)))
+    assert isinstance(verdict, Finish) and verdict.outcome is Outcome.PAID
 
 
 def test_every_guard_passing_goes_with_the_crm_debt() -> None:

@@ -271,3 +271,50 @@ def test_trust_unlock_must_be_a_boolean(api: Api, value: object) -> None:
         "/api/voice/campaigns", json={"name": "X", "contactMethod": "voice", "trustUnlock": value}
     )
     assert patched.status_code == 422 and created.status_code == 422
+
+
+def test_the_cadence_and_the_message_texts_are_stored_and_returned(api: Api) -> None:
+    campaign = api.create_campaign(contactMethod="whatsapp_primary")
+    assert (campaign["followUpAfterDays"], campaign["maxContacts"], campaign["messages"]) == (3, 6, {})
+
+    texts = {"follow_up": "{nome}, voltando ao assunto com a {empresa} ({cnpj}). Responda PARAR para sair."}
+    response = api.patch(
+        f"/api/voice/campaigns/{campaign['id']}",
+        json={"followUpAfterDays": 5, "maxContacts": 2, "messages": texts},
+    )
+
+    assert response.status_code == 200, response.text
+    assert api.get(f"/api/voice/campaigns/{campaign['id']}").json()["messages"] == texts
+    assert (response.json()["followUpAfterDays"], response.json()["maxContacts"]) == (5, 2)
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ({"followUpAfterDays": 0}, "followUpAfterDays"),
+        ({"followUpAfterDays": 31}, "followUpAfterDays"),
+        ({"maxContacts": 21}, "maxContacts"),
+        ({"messages": {"first_contact": "Oi {nome}, seu débito é {valor}. PARAR para sair."}}, "{valor}"),
+        ({"messages": {"first_contact": "Oi {nome}, tudo bem?"}}, "PARAR"),
+        ({"messages": {"second_try": "Oi {nome}. PARAR"}}, "second_try"),
+    ],
+)
+def test_a_cadence_out_of_range_or_an_unknown_placeholder_is_422_naming_it(
+    api: Api, extra: dict, named: str
+) -> None:
+    response = api.post("/api/voice/campaigns", json={"name": "X", "contactMethod": "voice", **extra})
+    assert response.status_code == 422
+    assert named in json.dumps(response.json(), ensure_ascii=False)
+
+    campaign = api.create_campaign(contactMethod="voice")
+    patched = api.patch(f"/api/voice/campaigns/{campaign['id']}", json=extra)
+    assert patched.status_code == 422
+    assert named in json.dumps(patched.json(), ensure_ascii=False)
+
+
+@pytest.mark.parametrize("field", ["followUpAfterDays", "maxContacts", "messages"])
+def test_patching_a_cadence_field_to_null_is_422(api: Api, field: str) -> None:
+    campaign = api.create_campaign(contactMethod="voice")
+    response = api.patch(f"/api/voice/campaigns/{campaign['id']}", json={field: None})
+    assert response.status_code == 422
+    assert field in json.dumps(response.json())

@@ -12,8 +12,8 @@ from shared.core.config import reset_settings
 from shared.core.jobs import SchedulerTick
 from shared.data import targets as targets_data
 from shared.domain.models import CampaignStatus, Channel, ContactMethod, Outcome, TargetState
+from shared.engine import cadence, optouts, postcall, sweep, upkeep
 from shared.engine import campaigns as campaign_rules
-from shared.engine import optouts, sweep, upkeep
 from tests.integration.engine.engine_world import Engine
 
 
@@ -321,31 +321,35 @@ def test_an_unanswered_message_is_retried_while_the_channel_has_attempts_left(en
     assert stored.next_attempt_at > engine.clock.now()  # after the backoff, not at once
 
 
-def test_a_customer_who_replied_is_never_followed_up(engine: Engine):
+def test_a_customer_who_replied_is_not_concluded_as_unanswered(engine: Engine):
     campaign = engine.campaign(max_attempts_per_channel=1)
     target = engine.scheduled(campaign, 23)
     engine.drain("whatsapp")
-    assert targets_data.mark_milestone(target.id, "responded")
+    cadence.follow_up(engine.get(target), [TargetState.CONTACTED], label="Cliente respondeu")
 
-    engine.clock.advance(timedelta(days=3))
-    engine.tick()
+    engine.clock.advance(timedelta(hours=25))
+    assert upkeep.conclude_unanswered(campaign, engine.clock.now()) == 0
 
-    assert engine.get(target).state is TargetState.CONTACTED
+    stored = engine.get(target)
+    assert (stored.state, stored.outcome) == (TargetState.PENDING, Outcome.ANSWERED)
     assert engine.bodies("dialer") == []
 
 
-def test_a_reply_racing_the_follow_up_wins(engine: Engine):
+def test_a_reply_racing_the_unanswered_check_wins(engine: Engine):
     campaign = engine.campaign(max_attempts_per_channel=1)
-    target = engine.scheduled(campaign, 24)
+    engine.scheduled(campaign, 24)
     engine.drain("whatsapp")
     engine.clock.advance(timedelta(hours=25))
-    [waiting] = targets_data.stalled_on(
-        campaign.id, Channel.WHATSAPP, engine.clock.now() - timedelta(hours=24), "responded"
-    )
-    targets_data.mark_milestone(target.id, "responded")  # the reply lands after the query
+    [waiting] = targets_data.awaiting_reply(campaign.id, engine.clock.now())
+    cadence.follow_up(waiting, [TargetState.CONTACTED], label="Cliente respondeu")  # after the query
 
-    assert upkeep.conclude_unanswered(campaign, engine.clock.now()) == 0
-    assert engine.get(waiting).state is TargetState.CONTACTED
+    assert (
+        postcall.conclude_attempt(
+            waiting, Outcome.NO_ANSWER, from_states=(TargetState.CONTACTED,), awaiting_reply=True
+        ).action
+        is postcall.Action.IGNORED
+    )
+    assert engine.get(waiting).state is TargetState.PENDING
 
 
 def test_an_answered_call_is_not_mistaken_for_an_unanswered_message(engine: Engine):

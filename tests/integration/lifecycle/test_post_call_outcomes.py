@@ -47,7 +47,7 @@ def test_unanswered_call_goes_back_to_pending_after_two_hours(
     assert targets_data.counts(campaign.id)[f"outcome:{outcome.value}"] == 1
 
 
-def test_completed_call_is_answered_and_contacted_and_counts_a_response(world: Lifecycle) -> None:
+def test_completed_call_is_answered_followed_up_and_counts_a_response(world: Lifecycle) -> None:
     campaign = world.campaign()
     target = world.target(campaign)
     call = world.dial(target)
@@ -57,8 +57,9 @@ def test_completed_call_is_answered_and_contacted_and_counts_a_response(world: L
     world.status(call, "completed", duration=95)
 
     after = targets_data.get(target.id)
-    assert (after.state, after.outcome) == (TargetState.CONTACTED, Outcome.ANSWERED)
-    assert after.outcome_details == "Chamada atendida (95 s)"
+    assert (after.state, after.outcome) == (TargetState.PENDING, Outcome.ANSWERED)
+    assert after.next_attempt_at == world.clock.now() + timedelta(days=campaign.follow_up_after_days)
+    assert (after.outcome_details or "").startswith("Chamada atendida (95 s) sem resolver — novo contato")
     assert campaign_stats(campaign.id).responded == 1
 
 
@@ -124,7 +125,7 @@ def test_async_amd_human_verdict_counts_a_response_and_keeps_the_call_live(world
     assert campaign_stats(campaign.id).responded == 1
     assert world.twilio.hangups == []
     world.status(call, "completed", duration=200)
-    assert targets_data.get(target.id).state is TargetState.CONTACTED
+    assert targets_data.get(target.id).state is TargetState.PENDING  # the cadence's follow-up
     assert campaign_stats(campaign.id).responded == 1
 
 
@@ -160,7 +161,7 @@ def test_duplicate_completed_is_a_no_op(world: Lifecycle) -> None:
 
     assert targets_data.get(target.id) == first
     assert targets_data.counts(campaign.id) == counts
-    assert counts["state:contacted"] == 1 and counts["outcome:answered"] == 1
+    assert counts["state:pending"] == 1 and counts["outcome:answered"] == 1
 
 
 def test_duplicate_no_answer_does_not_count_a_second_attempt(world: Lifecycle) -> None:

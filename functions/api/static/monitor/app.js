@@ -8,7 +8,7 @@ import {
 } from "/voice/monitor/api.js";
 import {
   $, $$, CAMPAIGN_STATUS, CHANNEL, CONTACT_METHOD, CONVERSATION_STATUS, DELIVERY, FIELD_LABEL, IMPORT_ERROR, KPI,
-  OUTCOME,
+  MESSAGE_STEP, OUTCOME,
   PAYMENT_METHOD, PROMISE_STATUS, SENDER, SOURCE_LABEL, TARGET_STATE, UNLOCK_STATUS, WEEKDAY, badge, fmtDate,
   fmtDateTime,
   fmtPercent, h, money, number, pluralize,
@@ -534,6 +534,14 @@ function campaignBody(form) {
   if (data.get("fallbackOrder")) body.fallbackOrder = data.get("fallbackOrder").split(",");
   if (data.get("maxAttemptsPerChannel")) body.maxAttemptsPerChannel = Number(data.get("maxAttemptsPerChannel"));
   body.trustUnlock = data.get("trustUnlock") === "true";
+  if (data.get("followUpAfterDays")) body.followUpAfterDays = Number(data.get("followUpAfterDays"));
+  if (data.get("maxContacts")) body.maxContacts = Number(data.get("maxContacts"));
+  const messages = {};
+  for (const step of Object.keys(MESSAGE_STEP)) {
+    const text = (data.get(`messages.${step}`) ?? "").trim();
+    if (text) messages[step] = text;
+  }
+  if (Object.keys(messages).length) body.messages = messages;
   return body;
 }
 
@@ -572,6 +580,9 @@ async function viewCampanha(root, id) {
       ["Ordem dos canais", campaign.fallbackOrder.map((c) => CHANNEL[c]).join(" → ")],
       ["Horário", scheduleText(campaign)],
       ["Tentativas por canal", String(campaign.maxAttemptsPerChannel)],
+      ["Retomar contato após", `${campaign.followUpAfterDays} dia(s)`],
+      ["Contatos por cliente", String(campaign.maxContacts)],
+      ["Textos próprios", Object.keys(campaign.messages ?? {}).map((s) => MESSAGE_STEP[s] ?? s).join(", ") || "Padrão"],
       ["Desbloqueio em confiança", campaign.trustUnlock ? "Sim" : "Não"],
       ["Criada em", fmtDateTime(campaign.createdAt)],
     ]));

@@ -22,6 +22,10 @@ export const OUTCOME = {
   opted_out: "Pediu para não ser contatado", transferred: "Transferido",
   unknown_customer: "Cliente não encontrado no CRM", time_barred: "Dívida prescrita", exhausted: "Contatos esgotados",
 };
+export const MESSAGE_STEP = {
+  first_contact: "Primeira mensagem", follow_up: "Retomada", after_broken_promise: "Após promessa não cumprida",
+  last_notice: "Último aviso",
+};
 export const KPI = {
   contactRate: "Taxa de Contato", responseRate: "Taxa de Resposta", promiseRate: "Taxa de Promessa",
   fulfilmentRate: "Taxa de Cumprimento", conversionRate: "Taxa de Conversão",

@@ -1,0 +1,53 @@
+"""The cadence of a case until it resolves (pure rules): which outreach message a contact sends, and
+whether the campaign's contact budget (`Campaign.max_contacts`: messages sent and calls placed, the
+customer's replies not counted) allows another contact."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from shared.domain.models import Campaign, MessageStep, Outcome, Target, TargetState
+
+# Outcomes that resolve the engagement — a promise, a payment (or the claim of one), an opt-out, a
+# human holding the conversation: no follow-up after them.
+RESOLVING_OUTCOMES: Final = frozenset(
+    {
+        Outcome.PROMISE_MADE,
+        Outcome.PAID,
+        Outcome.PAYMENT_CLAIMED,
+        Outcome.OPTED_OUT,
+        Outcome.TRANSFERRED,
+    }
+)
+
+
+# What an attempt nobody answered leaves on a case waiting for its retry.
+UNANSWERED_OUTCOMES: Final = frozenset(
+    {Outcome.NO_ANSWER, Outcome.BUSY, Outcome.VOICEMAIL, Outcome.FAILED, Outcome.NOT_ON_WHATSAPP}
+)
+
+
+def engagement_moves(target: Target) -> bool:
+    """Whether the customer engaging now (a reply) moves the case to its follow-up: it awaits the reply
+    to a contact, or waits to retry one nobody answered (the reply came late)."""
+    if target.state is TargetState.CONTACTED:
+        return True
+    return target.state is TargetState.PENDING and target.outcome in UNANSWERED_OUTCOMES
+
+
+def budget_spent(target: Target, campaign: Campaign) -> bool:
+    """Whether the case has had every contact the campaign allows."""
+    return target.contact_count >= campaign.max_contacts
+
+
+def message_step(target: Target, campaign: Campaign) -> MessageStep:
+    """The step of the contact about to be made: the first one introduces the creditor; the one that
+    spends the budget's last unit is the last notice; after a broken promise, the message says so;
+    any other is a follow-up."""
+    if target.contact_count == 0:
+        return MessageStep.FIRST_CONTACT
+    if target.contact_count + 1 >= campaign.max_contacts:
+        return MessageStep.LAST_NOTICE
+    if target.outcome is Outcome.PROMISE_BROKEN:
+        return MessageStep.AFTER_BROKEN_PROMISE
+    return MessageStep.FOLLOW_UP

@@ -1,0 +1,339 @@
+"""The cadence's DynamoDB work: what an upkeep tick reads as a campaign grows, and the units a customer
+costs over a whole lifecycle.
+
+Run from the repository root: `python tests/benchmarks/bench_cadence.py [--due 20] [--customers 20]`.
+Prints figures; exits non-zero if an upkeep tick of the large campaign reads more than 1.5 times what
+the small one reads.
+
+1. **Upkeep reads O(due).** Two campaigns, one of 100 and one of 10,000 `contacted` cases, each with the
+   same `--due` WhatsApp messages whose reply is overdue (the rest: contacted, nothing due). One upkeep
+   tick per campaign (`shared.engine.upkeep.run`); its DynamoDB reads are counted (requests, items
+   returned, read units).
+2. **Units per customer over its lifecycle.** `--customers` customers, each: first message (the
+   scheduler's tick, the WhatsApp send) → a reply ("vou ver", the inbound turn, no model: the fallback
+   assistant) → the follow-up `followUpAfterDays` later → a reply with a promise (registered as the
+   assistant's tool does) → the CRM shows it paid and the promise monitor's check settles it. Upkeep
+   and scheduler ticks included. Units derived from item sizes as in `bench_engine.py` (moto's
+   ReturnConsumedCapacity is not trustworthy); its method is printed with the figures.
+
+AWS is moto in-process with the sandbox's speedups (`infra.local.moto_speedups`); the CRM and Evolution
+simulators answer over loopback HTTP. The virtual clock stands on a Monday 09:00 in São Paulo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Cobranca")
+
+from moto import mock_aws  # noqa: E402
+
+from infra.local import moto_speedups  # noqa: E402
+from infra.local.simulators.crm import CrmSimulator, SimInvoice  # noqa: E402
+from infra.local.simulators.evolution import EvolutionSimulator  # noqa: E402
+from infra.local.simulators.server import serve_in_thread  # noqa: E402
+from tests.benchmarks.bench_engine import Meter, cpf, print_method, snapshot, units_of  # noqa: E402
+
+MONDAY_9AM_SAO_PAULO = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
+REGION = "sa-east-1"
+SMALL, LARGE = 100, 10_000
+MAX_RATIO = 1.5
+TARGET_WCU, TARGET_RCU = 15, 6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--due", type=int, default=20, help="overdue replies in each campaign")
+    parser.add_argument("--customers", type=int, default=20, help="customers taken through a lifecycle")
+    args = parser.parse_args()
+
+    moto_speedups.apply()
+    mock = mock_aws()
+    mock.start()
+    crm = CrmSimulator(api_key="bench-crm")
+    evolution = EvolutionSimulator(api_key="bench-evo", instance="cobranca")
+    crm_server, evolution_server = serve_in_thread(crm.app), serve_in_thread(evolution.app)
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "COBRANCA_TABLE_PREFIX": "bench",
+            "CRM_API_URL": crm_server.url,
+            "CRM_API_KEY": "bench-crm",
+            "EVOLUTION_API_URL": evolution_server.url,
+            "EVOLUTION_API_KEY": "bench-evo",
+            "EVOLUTION_API_INSTANCE": "cobranca",
+            "WHATSAPP_MESSAGES_PER_SECOND": "100",
+            "COMPANY_CNPJ": "11222333000181",
+        }
+    )
+    import boto3
+
+    from shared.core import clock
+    from shared.core.config import reset_settings
+    from shared.data import bind, create_tables
+
+    virtual = clock.VirtualClock(MONDAY_9AM_SAO_PAULO)
+    clock.set_clock(virtual)
+    sqs = boto3.client("sqs", region_name=REGION)
+    for name in ("whatsapp", "dialer", "scheduler", "post_call", "promise_monitor", "inbound"):
+        os.environ[f"{name.upper()}_QUEUE_URL"] = sqs.create_queue(QueueName=name)["QueueUrl"]
+    reset_settings()
+    bind()
+    create_tables()
+    warnings.filterwarnings("ignore")
+    out = sys.stdout
+    sys.stdout = open(os.devnull, "w")
+    try:
+        ratio = upkeep_reads(args.due, out)
+        lifecycle(args.customers, crm, sqs, virtual, out)
+    finally:
+        sys.stdout = out
+        crm_server.stop()
+        evolution_server.stop()
+        mock.stop()
+    if ratio > MAX_RATIO:
+        sys.exit(f"upkeep reads grew {ratio:.2f}x with the campaign (limit {MAX_RATIO})")
+
+
+# --- 1. upkeep reads -----------------------------------------------------------------------------------
+
+
+def upkeep_reads(due: int, out: Any) -> float:
+    from shared.core import clock
+    from shared.data import campaigns as campaigns_data
+    from shared.data import targets as targets_data
+    from shared.domain.models import CampaignStatus, TargetState
+    from shared.engine import upkeep
+
+    reads = {}
+    for size in (SMALL, LARGE):
+        campaign = _campaign(f"Upkeep {size}")
+        people = [_case(campaign, seed, state=TargetState.CONTACTED) for seed in range(size)]
+        targets_data.insert_new(people)
+        for target in people[:due]:
+            targets_data.record_contact(target, reply_due_at=clock.now() + timedelta(hours=24))
+        meter = _meter()
+        at = clock.now() + timedelta(hours=25)
+        upkeep.run(campaign.id, at)
+        ops = [op for op in meter.ops if op.operation in ("GetItem", "Query", "BatchGetItem", "Scan")]
+        items = sum(_items_returned(op.response) for op in ops)
+        units = units_of(ops, {}, {}).reads
+        reads[size] = units
+        campaigns_data.transition_status(campaign.id, [CampaignStatus.ACTIVE], CampaignStatus.PAUSED)
+        print(
+            f"Upkeep tick, campaign of {size:>6,} contacted cases ({due} due): {len(ops)} read requests, "
+            f"{items} items read, {units:.1f} RCU",
+            file=out,
+        )
+    ratio = reads[LARGE] / reads[SMALL]
+    print(f"  ratio {LARGE:,} / {SMALL}: {ratio:.2f} (must be <= {MAX_RATIO})", file=out)
+    return ratio
+
+
+def _items_returned(response: dict[str, Any]) -> int:
+    if "Items" in response:
+        return len(response["Items"])
+    if "Item" in response:
+        return 1
+    return sum(len(found) for found in response.get("Responses", {}).values())
+
+
+# --- 2. a customer's lifecycle ---------------------------------------------------------------------------
+
+
+def lifecycle(customers: int, crm: CrmSimulator, sqs: Any, virtual: Any, out: Any) -> None:
+    from shared.adapters import clients
+    from shared.core import clock
+    from shared.core.config import get_settings
+    from shared.core.jobs import InboundMessage, OutreachJob, SchedulerTick
+    from shared.data import targets as targets_data
+    from shared.data.schema import table_specs
+    from shared.domain.models import Channel, Outcome, TargetState
+    from shared.domain.phones import timezone_for_phone
+    from shared.engine import inbound, outreach, promise_monitor, promises, sweep, upkeep
+
+    campaign = _campaign("Lifecycle")
+    people = [_case(campaign, 50_000 + seed) for seed in range(customers)]
+    for target in people:
+        crm.add_customer(
+            target.document, target.client_name, [SimInvoice("F-1", Decimal("89.90"), date(2025, 2, 10))]
+        )
+    targets_data.insert_new(people)  # the import's cost is bench_ingest's
+    meter = _meter()
+
+    def contact_round() -> None:
+        upkeep.run(campaign.id, clock.now())
+        sweep.sweep(SchedulerTick.model_validate({"campaignId": campaign.id, "reason": "tick"}))
+        url = os.environ["WHATSAPP_QUEUE_URL"]
+        while found := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            for message in found:
+                outreach.deliver(OutreachJob.model_validate_json(message["Body"]), Channel.WHATSAPP)
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+    def reply(target: Any, text: str, n: int) -> None:
+        inbound.handle(
+            InboundMessage(
+                message_id=f"3EB0{n:04d}{target.phone[-8:]}",
+                remote_jid=f"{target.phone}@s.whatsapp.net",
+                phone=target.phone,
+                text=text,
+            )
+        )
+
+    contact_round()  # the first message
+    for target in people:
+        reply(target, "vou ver", 1)
+    virtual.advance(timedelta(days=3, hours=1))
+    contact_round()  # the follow-up
+    for target in people:
+        stored = targets_data.get(target.id)
+        promises.register(  # what the assistant's tool does in the turn
+            document=target.document,
+            amount=Decimal("89.90"),
+            day=clock.now().date() + timedelta(days=2),
+            open_total=Decimal("89.90"),
+            tz=timezone_for_phone(target.phone),
+            target_id=target.id,
+            campaign_id=campaign.id,
+            conversation_id=stored.conversation_id,
+        )
+        reply(target, "pago na sexta", 2)
+    virtual.advance(timedelta(days=1))
+    crm_client = clients.crm()
+    for target in people:
+        crm.pay_all(target.document)
+    for promise_id in _pending_promises():
+        promise_monitor.check(promise_id, crm_client)
+    upkeep.run(campaign.id, clock.now())
+
+    ended = [targets_data.get(target.id) for target in people]
+    assert all(t.state is TargetState.COMPLETED and t.outcome is Outcome.PAID for t in ended), [
+        (t.state.value, t.outcome) for t in ended
+    ]
+    assert all(t.contact_count == 2 for t in ended)
+    prefix = get_settings().table_prefix
+    tables = [spec.table_name(prefix) for spec in table_specs()]
+    indexes = {
+        spec.table_name(prefix): [
+            {index.hash_key.name} | ({index.range_key.name} if index.range_key else set())
+            for index in spec.global_indexes
+        ]
+        for spec in table_specs()
+    }
+    plain = boto3_client()
+    units = units_of(list(meter.ops), snapshot(plain, tables), indexes)
+    wcu = (units.writes + units.gsi_writes) / customers
+    rcu = units.reads / customers
+    print(
+        f"\nLifecycle per customer ({customers} customers: first message → reply → follow-up → promise → "
+        f"paid; {len(meter.ops) / customers:.1f} requests each, ticks included):",
+        file=out,
+    )
+    print(
+        f"  {wcu:.1f} WCU ({units.writes / customers:.1f} on tables + {units.gsi_writes / customers:.1f} on GSIs; "
+        f"target <= {TARGET_WCU}), {rcu:.1f} RCU (target <= {TARGET_RCU})",
+        file=out,
+    )
+    print(
+        "  by table: "
+        + ", ".join(
+            f"{name.removeprefix(prefix + '-')} {value / customers:.1f}"
+            for name, value in units.by_table.most_common()
+        ),
+        file=out,
+    )
+    print(
+        "  requests: "
+        + ", ".join(f"{name} {count / customers:.1f}" for name, count in units.by_operation.most_common()),
+        file=out,
+    )
+    sys.stdout = out
+    print_method()
+    print("(`by_due` projects keys only: counted here as if it projected every attribute, an upper bound.)")
+
+
+# --- helpers --------------------------------------------------------------------------------------------
+
+
+def boto3_client() -> Any:
+    import boto3
+
+    return boto3.client("dynamodb", region_name=REGION)  # not metered
+
+
+def _meter() -> Meter:
+    from shared.data import targets as targets_data
+    from shared.engine import outreach
+
+    meter = Meter()
+    meter.attach_dynamodb(targets_data.TargetRecord._get_connection().connection.client)
+    meter.attach_dynamodb(outreach.idempotency_store().client)
+    return meter
+
+
+def _campaign(name: str) -> Any:
+    from shared.core import clock
+    from shared.data import campaigns as campaigns_data
+    from shared.domain.ids import new_id
+    from shared.domain.models import Campaign, CampaignStatus, Channel, ContactMethod
+
+    now = clock.now()
+    return campaigns_data.create(
+        Campaign(
+            id=new_id(),
+            name=name,
+            status=CampaignStatus.ACTIVE,
+            contact_method=ContactMethod.WHATSAPP_PRIMARY,
+            allowed_methods=[Channel.WHATSAPP],
+            fallback_order=[Channel.WHATSAPP],
+            created_at=now,
+            updated_at=now,
+            started_at=now,
+        )
+    )
+
+
+def _case(campaign: Any, seed: int, **overrides: Any) -> Any:
+    from shared.core import clock
+    from shared.domain.ids import target_id
+    from shared.domain.models import Invoice, Target
+
+    now = clock.now()
+    document = cpf(seed + 1)
+    return Target(
+        id=target_id(campaign.id, document),
+        campaign_id=campaign.id,
+        client_name=f"Cliente {seed}",
+        phone=f"55119{(seed * 104729 + 31337) % 10**8:08d}",
+        document=document,
+        invoices=[Invoice(invoice_number="F-1", amount=Decimal("89.90"), due_date=date(2025, 2, 10))],
+        next_attempt_at=now,
+        created_at=now,
+        updated_at=now,
+        **overrides,
+    )
+
+
+def _pending_promises() -> list[str]:
+    from shared.data.promises import PromiseRecord
+
+    return [record.id for record in PromiseRecord.scan() if record.status == "pending"]
+
+
+if __name__ == "__main__":
+    main()
