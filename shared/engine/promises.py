@@ -57,9 +57,6 @@ from shared.engine.stats import Milestone
 # --------------------------------------------------------------------------------------------------
 
 SETTLED_FROM: Final = (PromiseStatus.PENDING,)
-# Days until a case contacts again for what a kept (partial) promise left open, until campaigns carry
-# their own follow-up delay.
-FOLLOW_UP_AFTER_DAYS: Final = 3
 # Cases waiting on the customer (not in flight): the ones a settled promise sends back to the queue.
 _WAITING_STATES: Final = (TargetState.PENDING, TargetState.CONTACTED)
 
@@ -95,8 +92,8 @@ def apply_to_cases(
     """What a settled promise does to the customer's open cases (all campaigns).
 
     Fulfilled: a case of which the CRM (`reading`) shows nothing collectible left is `completed/paid`;
-    any other goes on for what is still open: back to `pending`, next contact `FOLLOW_UP_AFTER_DAYS`
-    later (without a reading — a supervisor's word — the guards ask the CRM then). Broken: every case
+    any other goes on for what is still open: back to `pending`, next contact its campaign's
+    `follow_up_after_days` later (without a reading — a supervisor's word — the guards ask the CRM then). Broken: every case
     waiting on it returns to the queue now with `promise_broken`. Renegotiated: nothing (the new
     promise defers them). A case in flight or finished meanwhile is left as it is.
     """
@@ -122,13 +119,13 @@ def apply_to_cases(
                     outcome_details=details,
                 )
             else:
+                days = campaigns_data.get(case.campaign_id).follow_up_after_days
                 targets_data.transition(
                     case.id,
                     _WAITING_STATES,
                     TargetState.PENDING,
-                    outcome_details=f"{details}; ainda há faturas em aberto: novo contato em "
-                    f"{FOLLOW_UP_AFTER_DAYS} dias",
-                    next_attempt_at=now + timedelta(days=FOLLOW_UP_AFTER_DAYS),
+                    outcome_details=f"{details}; ainda há faturas em aberto: novo contato em {days} dias",
+                    next_attempt_at=now + timedelta(days=days),
                 )
         except Conflict as exc:
             # The case moved on meanwhile (in flight, paid, opted out): the promise's fate stands alone.

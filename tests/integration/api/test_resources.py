@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from shared.core import clock
-from shared.data import conversations, messages, promises, targets
+from shared.data import campaigns, conversations, messages, promises, targets
 from shared.domain.models import (
     ConversationSource,
     ConversationStatus,
@@ -18,7 +18,6 @@ from shared.domain.models import (
     TargetState,
     UnlockStatus,
 )
-from shared.engine import promises as promises_engine
 from shared.engine import stats
 from tests.integration.api.conftest import GOOD_CSV, Api
 
@@ -123,7 +122,9 @@ def test_supervisor_settles_a_promise_and_the_target_follows(api: Api, make_prom
     # A supervisor's word is not the CRM's: the case waits the follow-up delay, then the guards ask it.
     after = targets.get(target.id)
     assert (after.state, after.outcome) == (TargetState.PENDING, Outcome.PROMISE_MADE)
-    assert after.next_attempt_at == clock.now() + timedelta(days=promises_engine.FOLLOW_UP_AFTER_DAYS)
+    assert after.next_attempt_at == clock.now() + timedelta(
+        days=campaigns.get(target.campaign_id).follow_up_after_days
+    )
     again = api.patch(f"/api/voice/promises/{promise.id}", role="supervisor", json={"status": "broken"})
     assert again.status_code == 409
     metrics = api.get("/api/voice/metrics").json()
@@ -237,7 +238,7 @@ def test_stats_report_the_funnel_and_kpis_from_counters(api: Api, make_promise: 
     stats.record_milestone(stored[0].id, cid, stats.Milestone.RESPONDED)
     stats.record_milestone(stored[0].id, cid, stats.Milestone.PROMISED)
     stats.count_outreach(cid, "whatsapp")  # type: ignore[arg-type]
-    targets.record_contact(stored[0].id)
+    targets.record_contact(stored[0])
     targets.transition(stored[0].id, [TargetState.PENDING], TargetState.COMPLETED, outcome=Outcome.PAID)
     body = api.get(f"/api/voice/campaigns/{cid}/stats").json()
     assert (body["totalTargets"], body["pending"], body["completed"]) == (2, 1, 1)
@@ -259,7 +260,7 @@ def test_metrics_cards(api: Api) -> None:
     stats.count_outreach(campaign["id"], "voice")  # type: ignore[arg-type]
     for target in stored:
         stats.record_milestone(target.id, campaign["id"], stats.Milestone.CONTACTED)
-        targets.record_contact(target.id)
+        targets.record_contact(target)
     targets.transition(stored[0].id, [TargetState.PENDING], TargetState.COMPLETED, outcome=Outcome.PAID)
     body = api.get("/api/voice/metrics").json()
     assert body["selfCured"] == 0

@@ -86,7 +86,7 @@ def test_a_fulfilled_promise_closes_every_case_of_the_customer_as_paid(world: Li
     world.crm.add_customer(DOCUMENT, "Maria Silva", [F1, F2])
     march, april = world.campaign(), world.campaign(name="Abril")
     first, second = case(world, march, F1), case(world, april, F2)
-    targets_data.record_contact(first.id)  # the outreach that led to the promise
+    targets_data.record_contact(first)  # the outreach that led to the promise
     promise = promise_for(first, "180.00", F1, F2)
     world.crm.pay_all(DOCUMENT)
 
@@ -114,7 +114,7 @@ def test_a_kept_partial_promise_is_fulfilled_while_another_invoice_stays_open(wo
     assert promises_data.get(promise.id).status is PromiseStatus.FULFILLED
     continued = targets_data.get(whole.id)  # F-2 is still open: the case goes on
     assert continued.state is TargetState.PENDING
-    assert continued.next_attempt_at == world.clock.now() + timedelta(days=promises.FOLLOW_UP_AFTER_DAYS)
+    assert continued.next_attempt_at == world.clock.now() + timedelta(days=march.follow_up_after_days)
     assert "ainda há faturas em aberto" in (continued.outcome_details or "")
     closed = targets_data.get(only_f1.id)  # nothing of this case is open any more
     assert (closed.state, closed.outcome) == (TargetState.COMPLETED, Outcome.PAID)
