@@ -221,7 +221,7 @@ class CallSession:
             target,
             Channel.VOICE,
             timezone_for_phone(conversation.phone),
-            customer_texts=[m.content for m in earlier if m.sender is Sender.CUSTOMER],
+            customer_words=[(m.created_at, m.content) for m in earlier if m.sender is Sender.CUSTOMER],
         )
         logger.info(
             "call started", call_sid=self.call_sid, conversation_id=conversation.id, target_id=target.id
@@ -397,8 +397,8 @@ class CallSession:
             if event.transcript and event.transcript.strip():
                 text = digits_spoken(event.transcript.strip())
                 self._store(event.item_id, Sender.CUSTOMER, text)
-                if self._ctx is not None and self._ctx.customer_texts is not None:
-                    self._ctx.customer_texts.append(text)
+                if self._ctx is not None and self._ctx.customer_words is not None:
+                    self._ctx.customer_words.append((clock.now(), text))
             self._transcribing.discard(event.item_id)
             if not self._transcribing:
                 self._transcripts_idle.set()

@@ -11,8 +11,12 @@ from shared.domain.errors import Conflict
 from shared.domain.models import Conversation, ConversationStatus, Outcome, Sender
 
 
-def transfer(conversation_id: str, *, by: str, reason: str | None = None) -> Conversation:
-    """Mark the conversation as handled by a human; its target's outcome becomes `transferred`."""
+def transfer(
+    conversation_id: str, *, by: str, reason: str | None = None, with_case: bool = True
+) -> Conversation:
+    """Mark the conversation as handled by a human; its target's outcome becomes `transferred` — unless
+    not `with_case` (the assistant's transfer before the person's identity is confirmed: a human
+    talks to them, the customer's case is left as it is)."""
     conversation = conversations.get(conversation_id)
     if conversation.status is ConversationStatus.TRANSFERRED:
         return conversation
@@ -22,7 +26,7 @@ def transfer(conversation_id: str, *, by: str, reason: str | None = None) -> Con
     )
     note = "Conversa transferida para atendimento humano" + (f": {reason}" if reason else "")
     messages.record(conversation_id, Sender.SYSTEM, note)
-    if conversation.target_id:
+    if conversation.target_id and with_case:
         try:
             targets_data.update(conversation.target_id, outcome=Outcome.TRANSFERRED, outcome_details=note)
         except Conflict as exc:

@@ -16,7 +16,8 @@ A turn (`handle`):
    message is stored *and answered* does nothing; one stored but unanswered (the reply failed) is
    answered now, without storing the message again.
 3. The target's RESPONDED milestone is counted.
-4. Opt-out keywords are honoured before any model call; a conversation a human took over gets no reply
+4. Opt-out keywords are honoured before any model call (the phone always; the customer's document
+   only with a confirmed identity, `shared.assistant.actions.opt_out_conversation`); a conversation a human took over gets no reply
    (the message is stored for the human); a non-text message gets a polite text-only note; anything
    else goes to the assistant.
 5. The reply is sent through Evolution and stored (sender assistant, delivery pending). Evolution being
@@ -48,7 +49,7 @@ from shared.domain.models import (
     Target,
 )
 from shared.domain.phones import normalize_phone, timezone_for_phone
-from shared.engine import handoff, stats
+from shared.engine import handoff, identity, stats
 from shared.engine.conversations import open_conversation
 
 INBOUND_QUEUE = "inbound"
@@ -103,7 +104,10 @@ def handle(job: InboundMessage) -> TurnResult:
         stats.record_milestone(target.id, target.campaign_id, stats.Milestone.RESPONDED)
 
     if job.text is not None and is_opt_out_keyword(job.text):
-        actions.opt_out_conversation(conversation, target, source="keyword", reason=job.text[:200])
+        confirmed = identity.confirmed(conversation, target) and conversation.document is not None
+        actions.opt_out_conversation(
+            conversation, target, confirmed=confirmed, source="keyword", reason=job.text[:200]
+        )
         if handoff.is_silenced(conversation):
             return _no_reply(conversation, "silenced")
         return _reply(conversation, job, texts.opt_out_confirmation(), "opt_out")
@@ -121,7 +125,7 @@ def handle(job: InboundMessage) -> TurnResult:
         target,
         Channel.WHATSAPP,
         timezone_for_phone(conversation.phone),
-        customer_texts=[m.content for m in history if m.sender is Sender.CUSTOMER],
+        customer_words=[(m.created_at, m.content) for m in history if m.sender is Sender.CUSTOMER],
     )
     reply = respond(ctx, history)
     return _reply(ctx.conversation, job, reply.text, reply.source)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Response
 
+from functions.api.auth import Role
 from functions.api.deps import AuthenticateFirst, Supervisor, Viewer
 from functions.api.pagination import paged
-from functions.api.schemas import ConversationDetail, ConversationPublic, MessagePublic
+from functions.api.schemas import ConversationDetail, ConversationPublic, DisclosurePublic, MessagePublic
 from shared.domain.models import ConversationSource, ConversationStatus
 from shared.engine import handoff, inbox
 
@@ -29,11 +30,19 @@ def list_conversations(
 
 
 @router.get("/{conversation_id}", response_model=ConversationDetail)
-def get_conversation(conversation_id: str, _: Viewer) -> ConversationDetail:
-    """The conversation with its whole thread (WhatsApp messages or the call transcript)."""
+def get_conversation(conversation_id: str, principal: Viewer) -> ConversationDetail:
+    """The conversation with its whole thread (WhatsApp messages or the call transcript), and for
+    supervisors the log of every disclosure of a customer's data in it."""
     conversation, messages = inbox.thread(conversation_id)
     thread = [MessagePublic.model_validate(m, from_attributes=True) for m in messages]
-    return ConversationDetail(**ConversationPublic.of(conversation).model_dump(), messages=thread)
+    disclosures = (
+        [DisclosurePublic.of(entry) for entry in conversation.disclosures]
+        if principal.role >= Role.SUPERVISOR
+        else None
+    )
+    return ConversationDetail(
+        **ConversationPublic.of(conversation).model_dump(), messages=thread, disclosures=disclosures
+    )
 
 
 @router.post("/{conversation_id}/transfer", response_model=ConversationPublic)
