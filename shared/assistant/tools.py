@@ -133,7 +133,7 @@ class ToolContext:
         """The phones the billing system has for `document` (none when it does not know it or does
         not answer: the phone is then not on file, and nothing is said either way)."""
         try:
-            debt = self.consult(document)
+            debt = self.crm_client().consult(document)  # the debt itself is not kept: not disclosed
         except CrmUnavailable:
             return ()
         return debt.phones if debt is not None else ()

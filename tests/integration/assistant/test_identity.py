@@ -290,6 +290,21 @@ def test_a_phone_a_supervisor_adds_is_then_served(world: World, maria, monkeypat
     assert "FAT-2025-01" in quote
 
 
+def test_a_phone_the_billing_system_has_for_the_customer_is_on_file(world: World, maria):
+    world.crm.customers[DOCUMENT].phones = ["(21) 97777-6666"]
+    world.model.script(
+        tool_calls(call("consultar_faturas_cpf", cpf_cnpj=DOCUMENT)), text("Maria, 2 faturas.")
+    )
+
+    before = len(world.evolution.texts_to(STRANGER))
+    world.say("Meu CPF é 529.982.247-25", jid=STRANGER_JID)
+    assert world.drain() == []
+
+    [result] = world.model.tool_results()
+    assert result["faturas_em_aberto"] == 2 and len(world.evolution.texts_to(STRANGER)) == before + 1
+    assert stranger_conversation().document == DOCUMENT
+
+
 def test_other_document_is_still_refused_from_the_phone_on_file(world: World, maria):
     world.model.script(
         tool_calls(call("consultar_faturas_cpf", cpf_cnpj=OTHER_DOCUMENT)),

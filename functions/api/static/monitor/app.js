@@ -261,6 +261,8 @@ async function viewConversa(root, id) {
     ["Status IA", badge("status", conversation.status, CONVERSATION_STATUS)],
     ["Identidade confirmada", conversation.identityConfirmed ? "Sim" : "Não"],
     ["Última atividade", fmtDateTime(conversation.lastActivityAt)],
+    // The disclosure log comes only for supervisors and admins (null for viewers).
+    ...(conversation.disclosures ? [["Dados revelados", disclosureList(conversation.disclosures)]] : []),
   ]));
   const thread = $("[data-thread]", root);
   if (conversation.messages.length) thread.replaceChildren(...conversation.messages.map(messageItem));
@@ -290,6 +292,19 @@ function messageItem(message) {
   return h("li", { class: `message from-${message.sender}` },
     h("p", { class: "message-meta" }, meta.join(" · ")),
     h("p", { class: "message-text" }, message.content));
+}
+
+const DISCLOSED = {
+  faturas: "faturas",
+  codigo_pagamento: "código de pagamento",
+  promessa: "promessa",
+  status_pagamento: "status do pagamento",
+};
+
+function disclosureList(entries) {
+  if (!entries.length) return "Nenhum";
+  return h("ul", { class: "disclosures" }, ...entries.map((entry) =>
+    h("li", {}, `${DISCLOSED[entry.what] ?? entry.what} · ${entry.phoneNumber} · ${fmtDateTime(entry.at)}`)));
 }
 
 function facts(pairs) {
