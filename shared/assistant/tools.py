@@ -668,6 +668,8 @@ def invoke(
         # The turn must go on: the model is told the action failed and offers a human.
         logger.exception("tool failed", tool=name, conversation_id=ctx.conversation.id)
         return _failure(name, "internal_error")
+    # The trace comes with the disclosure: a log that cannot be written fails the turn (SQS retries it)
+    # rather than let the data out untraced.
     if tool.discloses is not None and ctx.document is not None:
         ctx.conversation = identity_check.record_disclosure(
             ctx.conversation, tool=name, what=tool.discloses, document=ctx.document
