@@ -281,7 +281,7 @@ def authorize(ctx: ToolContext, raw_document: str) -> str:
     if check.verdict is identity.Verdict.NOT_ON_FILE:
         if not given:
             raise ToolError("identity_not_confirmed")
-        identity_check.reach_registered(check, asked_from=ctx.conversation.phone)
+        identity_check.reach_registered(check)
         raise ToolError("phone_not_on_file", resposta=texts.NOT_ON_FILE)
     if check.verdict is identity.Verdict.ASK_DOCUMENT:
         raise ToolError("identity_not_confirmed")

@@ -122,11 +122,11 @@ def confirm(
     return updated, target
 
 
-def reach_registered(check: Check, *, asked_from: str) -> Target | None:
+def reach_registered(check: Check) -> Target | None:
     """A phone not on file asked about the customer: their open case is made due now, so the scheduler
     contacts the registered number (within the pre-send guards). Returns the case, if one was."""
     for case in reversed(check.cases):  # the newest first
-        if case.state not in _REACHABLE_STATES or identity.on_file(asked_from, case.phones):
+        if case.state not in _REACHABLE_STATES:
             continue
         if case.state is TargetState.PENDING and case.next_attempt_at <= clock.now():
             return case  # already due
@@ -147,9 +147,10 @@ def mark_wrong_number(document: str, phone: str, *, source: str, reason: str | N
     optouts.add_wrong_number(document=document, phone=phone, reason=reason, source=source)
     changed = []
     for case in targets_data.by_document(document):
-        if phone not in case.phones:
+        if not identity.on_file(phone, case.phones):
             continue
-        updated = _reroute(case, frozenset({phone}), OPEN_TARGET_STATES)
+        wrong = optouts.wrong_numbers(document, case.phones)  # this one and any reported before
+        updated = _reroute(case, wrong, OPEN_TARGET_STATES)
         if updated is not None and updated.outcome is not Outcome.WRONG_NUMBER:
             try:
                 updated = targets_data.update(

@@ -86,3 +86,15 @@ def test_a_strangers_request_brings_the_registered_numbers_contact_forward(engin
     assert outcome.error == "phone_not_on_file"
     assert [sent.number for sent in engine.evolution.sent] == [case.phone]
     assert targets_data.get(case.id).state is TargetState.CONTACTED
+
+
+def test_a_second_wrong_number_never_sends_outreach_back_to_the_first(engine: Engine):
+    first, second = mobile("11", 1), mobile("11", 2)
+    case = engine.target(engine.campaign(), 1, phone=first, phones=[first, second])
+
+    identity.mark_wrong_number(case.document, first, source="assistant")
+    assert engine.get(case).phone == second
+    identity.mark_wrong_number(case.document, second, source="assistant")
+
+    stored = engine.get(case)
+    assert stored.state is TargetState.COMPLETED and stored.outcome is Outcome.WRONG_NUMBER
