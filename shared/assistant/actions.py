@@ -8,8 +8,7 @@ from shared.data import conversations
 from shared.data import targets as targets_data
 from shared.domain.errors import Conflict
 from shared.domain.models import OPEN_TARGET_STATES, Conversation, Outcome, Target, TargetState
-from shared.domain.phones import phones_match
-from shared.engine import optouts
+from shared.engine import identity, optouts
 
 
 def opt_out_conversation(
@@ -26,7 +25,7 @@ def opt_out_conversation(
     contacted again there). A stranger's "PARAR" never touches anyone else's account."""
     document = (conversation.document or (target.document if target else None)) if confirmed else None
     optouts.opt_out(phone=conversation.phone, document=document, reason=reason, source=source)
-    if target is not None and (confirmed or phones_match(conversation.phone, target.phone)):
+    if target is not None and (confirmed or identity.on_the_case_number(conversation, target)):
         try:
             targets_data.transition(
                 target.id,

@@ -427,8 +427,9 @@ def transfer_to_human(ctx: ToolContext, args: ReasonArgs) -> dict[str, Any]:
     """Hand the conversation to a human (`shared.engine.handoff.transfer`)."""
     if handoff.is_silenced(ctx.conversation):
         raise ToolError("already_transferred")
+    with_case = account_confirmed(ctx) or identity_check.on_the_case_number(ctx.conversation, ctx.target)
     ctx.conversation = handoff.transfer(
-        ctx.conversation.id, by="assistant", reason=args.motivo, with_case=account_confirmed(ctx)
+        ctx.conversation.id, by="assistant", reason=args.motivo, with_case=with_case
     )
     return {
         "sucesso": True,

@@ -15,8 +15,8 @@ def transfer(
     conversation_id: str, *, by: str, reason: str | None = None, with_case: bool = True
 ) -> Conversation:
     """Mark the conversation as handled by a human; its target's outcome becomes `transferred` — unless
-    not `with_case` (the assistant's transfer before the person's identity is confirmed: a human
-    talks to them, the customer's case is left as it is)."""
+    not `with_case` (the assistant's transfer for a person who is neither confirmed nor at the case's
+    own number: a human talks to them, the customer's case is left as it is)."""
     conversation = conversations.get(conversation_id)
     if conversation.status is ConversationStatus.TRANSFERRED:
         return conversation

@@ -37,7 +37,7 @@ from shared.domain.models import (
     Target,
     TargetState,
 )
-from shared.domain.phones import normalize_phone
+from shared.domain.phones import normalize_phone, phones_match
 
 DISCLOSURE_LOG_LIMIT: Final = 100  # entries kept on a conversation (the newest)
 WRONG_NUMBER_NOTE: Final = "A pessoa neste número disse não ser o cliente (número errado)"
@@ -64,6 +64,12 @@ def confirmed(conversation: Conversation, target: Target | None, *, now: datetim
         now=now or clock.now(),
         ttl=ttl(),
     )
+
+
+def on_the_case_number(conversation: Conversation, target: Target | None) -> bool:
+    """Whether the conversation is with the number the case is contacted on: what happens there
+    (a "PARAR", a request for a person) concerns the case even before the document is given."""
+    return target is not None and phones_match(conversation.phone, target.phone)
 
 
 def evidence_since(target: Target | None, now: datetime | None = None) -> datetime:
