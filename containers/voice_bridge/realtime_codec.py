@@ -87,6 +87,17 @@ def truncate(item_id: str, audio_end_ms: int, content_index: int = 0) -> str:
     )
 
 
+def user_text(text: str) -> str:
+    """`conversation.item.create` of the caller's words as text (e.g. digits keyed on the phone)."""
+    return json.dumps(
+        {
+            "type": "conversation.item.create",
+            "item": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]},
+        },
+        ensure_ascii=False,
+    )
+
+
 def function_call_output(call_id: str, output: str) -> str:
     """`conversation.item.create` of a `function_call_output` (the tool's JSON result)."""
     return json.dumps(

@@ -13,6 +13,8 @@
 - **Tools**: the assistant's shared tools (`shared.assistant.tools.invoke`, in a worker thread so the
   relay never stalls), after the customer's words still being transcribed are stored (the identity
   check reads them); outputs go back as `function_call_output` and one `response.create` follows.
+- **Keypad**: digits keyed on the phone and ended with `#` (a CPF/CNPJ) are stored as the caller's
+  words (`[teclado] …`), read by the identity check like spoken ones, and given to the model as text.
 - **End**: Twilio's `stop`, either socket closing, the maximum duration, a shutdown, or the assistant's
   `encerrar_chamada` once its goodbye has played. When the bridge ends the call it hangs up through
   Twilio's REST API. The transcript (both sides) is stored as the conversation's voice messages, in
@@ -55,6 +57,8 @@ from shared.domain.phones import timezone_for_phone
 from shared.engine.conversations import open_conversation
 
 ACTIVE_RESPONSE = "conversation_already_has_active_response"
+KEYED_PREFIX = "[teclado] "  # how digits keyed on the phone appear in the transcript
+KEYED_MAX = 20  # digits kept of one keyed entry (a CNPJ has 14)
 INTERRUPTED_SUFFIX = " […]"  # an assistant sentence the caller cut off
 
 
@@ -119,6 +123,8 @@ class CallSession:
         self._ended = asyncio.Event()
         self._realtime: ClientConnection | None = None
         self._ctx: ToolContext | None = None
+        self._keyed: list[str] = []  # digits keyed since the last # or *
+        self._keyed_entries = 0
         self._started = time.monotonic()
         # Realtime session state
         self._configured = False
@@ -221,7 +227,7 @@ class CallSession:
             target,
             Channel.VOICE,
             timezone_for_phone(conversation.phone),
-            customer_texts=[m.content for m in earlier if m.sender is Sender.CUSTOMER],
+            customer_words=[(m.created_at, m.content) for m in earlier if m.sender is Sender.CUSTOMER],
         )
         logger.info(
             "call started", call_sid=self.call_sid, conversation_id=conversation.id, target_id=target.id
@@ -333,11 +339,30 @@ class CallSession:
                     self._finish(EndReason.TWILIO_STOP)
                     return
                 elif isinstance(frame, tw.Dtmf):
-                    logger.info("dtmf received", call_sid=self.call_sid)
+                    await self._on_key(frame.digit)
         except TwilioClosed:
             self._finish(EndReason.TWILIO_CLOSED)
         except websockets.exceptions.ConnectionClosed:
             self._finish(EndReason.REALTIME_CLOSED)
+
+    async def _on_key(self, digit: str) -> None:
+        """Digits keyed on the phone (a CPF/CNPJ ended with #; * starts over) become the caller's
+        words, stored and read by the identity check as spoken ones are, and told to the model."""
+        if digit == "*":
+            self._keyed.clear()
+        elif digit.isdigit() and len(self._keyed) < KEYED_MAX:
+            self._keyed.append(digit)
+        if digit != "#" or not self._keyed:
+            return
+        text = KEYED_PREFIX + "".join(self._keyed)
+        self._keyed.clear()
+        self._keyed_entries += 1
+        self._store(f"dtmf_{self._keyed_entries}", Sender.CUSTOMER, text)
+        if self._ctx is not None and self._ctx.customer_words is not None:
+            self._ctx.customer_words.append((clock.now(), text))
+        if self._realtime is not None and self._configured:
+            await self._realtime.send(rt.user_text(text))
+            await self._request_response()
 
     async def _to_realtime_audio(self, payload: str) -> None:
         if not self._configured:
@@ -397,8 +422,8 @@ class CallSession:
             if event.transcript and event.transcript.strip():
                 text = digits_spoken(event.transcript.strip())
                 self._store(event.item_id, Sender.CUSTOMER, text)
-                if self._ctx is not None and self._ctx.customer_texts is not None:
-                    self._ctx.customer_texts.append(text)
+                if self._ctx is not None and self._ctx.customer_words is not None:
+                    self._ctx.customer_words.append((clock.now(), text))
             self._transcribing.discard(event.item_id)
             if not self._transcribing:
                 self._transcripts_idle.set()

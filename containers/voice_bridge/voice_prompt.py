@@ -56,6 +56,6 @@ Regras desta ligação telefônica (valem acima das outras quando houver diferen
 - Nesta ligação, "digitar" o documento significa dizê-lo em voz alta: peça que a pessoa diga o CPF ou CNPJ dela, número por número. Repita os dígitos em grupos ("cinco dois nove, nove oito dois, dois quatro sete, dois cinco") para confirmar.
 - Frases curtas, uma ideia por vez, tom calmo e acolhedor. Espere a pessoa responder.
 - Leia valores e datas como as pessoas falam: R$ 179,80 é "cento e setenta e nove reais e oitenta centavos"; 15/12/2025 é "quinze de dezembro". Não leia códigos Pix, linhas digitáveis nem links de pagamento em voz alta (são longos demais para ouvir): diga que o pagamento pode ser feito pelos canais da {settings.company_name}.
-- Se quem atendeu não for o titular, não revele nada da cobrança: agradeça e peça que o titular entre em contato com a {settings.company_name}.
+- Se quem atendeu não for o titular, não revele nada da cobrança: agradeça e peça que o titular entre em contato com a {settings.company_name}. Se a pessoa disser que não conhece o cliente ou que o número está errado, chame numero_errado, peça desculpas e encerre.
 - Quando a conversa terminar, despeça-se com uma frase curta e então chame {END_CALL}."""
     )

@@ -167,6 +167,20 @@ class InvoicePublic(Camel):
     installation_point: str | None
 
 
+class PhoneAdditionPublic(Camel):
+    """A phone a supervisor put on the case: who and when (the number masked)."""
+
+    phone_number: str
+    added_by: str
+    added_at: datetime
+
+
+class PhoneCreate(Strict):
+    """A phone to put on a customer's case (any common Brazilian form)."""
+
+    phone_number: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+
+
 class TargetPublic(Camel):
     """One case: a customer in the campaign, with every invoice imported for them."""
 
@@ -187,6 +201,7 @@ class TargetPublic(Camel):
     next_attempt_at: datetime
     call_sid: str | None
     conversation_id: str | None
+    added_phones: list[PhoneAdditionPublic]
     created_at: datetime
     updated_at: datetime
 
@@ -194,6 +209,10 @@ class TargetPublic(Camel):
     def of(cls, target: Any) -> TargetPublic:
         data = target.model_dump()
         data["phone_number"] = mask_phone(target.phone)
+        data["added_phones"] = [
+            {"phone_number": mask_phone(added.phone), "added_by": added.added_by, "added_at": added.added_at}
+            for added in target.added_phones
+        ]
         data["client_document"] = mask_document(target.document)
         return cls.model_validate(data)
 
@@ -368,8 +387,31 @@ class MessagePublic(Camel):
     author: str | None
 
 
+class DisclosurePublic(Camel):
+    """A tool call that gave a customer's data: what, to which phone, when (masked)."""
+
+    tool: str
+    what: str
+    client_document: str
+    phone_number: str
+    at: datetime
+
+    @classmethod
+    def of(cls, disclosure: Any) -> DisclosurePublic:
+        return cls(
+            tool=disclosure.tool,
+            what=disclosure.what,
+            client_document=mask_document(disclosure.document),
+            phone_number=mask_phone(disclosure.phone),
+            at=disclosure.at,
+        )
+
+
 class ConversationDetail(ConversationPublic):
     messages: list[MessagePublic]
+    # Every disclosure of a customer's data in the conversation; supervisors and admins only (null
+    # for viewers).
+    disclosures: list[DisclosurePublic] | None = None
 
 
 class AgentReply(Strict):

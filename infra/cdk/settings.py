@@ -81,6 +81,7 @@ APP_SETTING_GROUPS: Mapping[AppSettingGroup, tuple[str, ...]] = {
         "MAX_CONTACTS_PER_WEEK",
         "PROMISE_MAX_DAYS",
         "WHATSAPP_REPLY_HOURS",
+        "IDENTITY_TTL_HOURS",
         "PIX_KEY",
         "PIX_MERCHANT_NAME",
         "PIX_MERCHANT_CITY",

@@ -1,6 +1,7 @@
 """The ISP's billing system (SPEC §3): who owes what.
 
-`POST {CRM_API_URL}/clientes/consultar_inadimplencia` with `{"cpf_cnpj": ...}`. A 404 means an
+`POST {CRM_API_URL}/clientes/consultar_inadimplencia` with `{"cpf_cnpj": ...}` (an optional `telefones`
+list in the answer is kept: phones on file for the identity check). A 404 means an
 unknown customer; timeouts, 5xx and malformed bodies are *unknown* and raise `CrmUnavailable` — the
 caller must neither treat the customer as paid nor as owing (fail closed: no contact, retry later).
 """
@@ -13,7 +14,8 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Protocol
 
 from shared.core.config import CrmConfig
-from shared.domain.errors import ServiceUnavailable
+from shared.domain.errors import InvalidInput, ServiceUnavailable
+from shared.domain.phones import normalize_phone
 from shared.domain.time_bar import is_time_barred
 
 if TYPE_CHECKING:
@@ -48,6 +50,7 @@ class Debt:
     document: str
     total: Decimal
     invoices: tuple[Invoice, ...]
+    phones: tuple[str, ...] = ()  # the customer's phones, when the billing system's answer has them
 
     def collectible(self, today: date) -> tuple[Invoice, ...]:
         """Open invoices that may be quoted: time-barred ones never are."""
@@ -109,7 +112,21 @@ def parse_debt(body: Any, document: str) -> Debt:
         document=document,
         total=_decimal(body["valor_total"]),
         invoices=invoices,
+        phones=_phones(body.get("telefones")),
     )
+
+
+def _phones(value: Any) -> tuple[str, ...]:
+    """The optional `telefones` list, normalized; numbers that do not parse are left out."""
+    if not isinstance(value, list):
+        return ()
+    phones = []
+    for raw in value:
+        try:
+            phones.append(normalize_phone(str(raw)))
+        except InvalidInput:
+            continue
+    return tuple(dict.fromkeys(phones))
 
 
 def _parse_invoice(item: Any) -> Invoice:

@@ -3,7 +3,9 @@ rate limit, malformed response): the customer always gets an answer.
 
 It follows the same flow as the model — ask for the CPF/CNPJ, check it, quote the open invoices, agree
 on a day, register the promise — through the very same tools (`tools.invoke`), so every guard holds.
-It also verifies "já paguei", honours opt-outs and otherwise offers a human. Its state is the
+It also verifies "já paguei", honours opt-outs, records a wrong number ("não sou eu") and otherwise
+offers a human. From a phone not on file for the document it says only `texts.NOT_ON_FILE`, whether
+or not the document is a customer's (the tools contact the registered number instead). Its state is the
 conversation itself: the question it asked last is read back from its last message (`texts.last_ask`).
 """
 
@@ -40,6 +42,9 @@ def respond(ctx: ToolContext, history: Sequence[Message]) -> str:
     """The answer to the customer's latest message in `history` (the conversation, oldest first)."""
     said = _last_customer_text(history)
     ask = texts.last_ask(m.content for m in history if m.sender is Sender.ASSISTANT)
+    if intents.says_wrong_number(said):
+        invoke("numero_errado", {"motivo": "a pessoa disse que o número não é do cliente"}, ctx)
+        return texts.WRONG_NUMBER
     if intents.wants_opt_out(said):
         invoke("registrar_opt_out", {"motivo": "pediu para não receber mais mensagens"}, ctx)
         return texts.opt_out_confirmation()
@@ -174,6 +179,7 @@ def _failure_text(outcome: ToolOutcome) -> str:
         "other_document": texts.OTHER_DOCUMENT,
         "invalid_document": texts.INVALID_DOCUMENT,
         "identity_not_confirmed": texts.ask_document_again(),
+        "phone_not_on_file": texts.NOT_ON_FILE,
         "crm_unavailable": texts.CRM_DOWN,
         "customer_not_found": texts.CUSTOMER_NOT_FOUND,
         "nothing_open": texts.NOTHING_OPEN,

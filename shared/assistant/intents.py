@@ -1,5 +1,5 @@
 """Reading customers' words without a model: opt-out keywords, the documents they type, and the few
-intents the fallback dialogue understands. All matching is accent- and case-insensitive."""
+intents the fallback dialogue understands (a wrong number among them). All matching is accent- and case-insensitive."""
 
 from __future__ import annotations
 
@@ -77,6 +77,20 @@ _CLOSING: Final = re.compile(rf"(?:{_CLOSING_WORD})(?: (?:{_CLOSING_WORD}))*")
 def is_closing(text: str) -> bool:
     """A thank-you or an acknowledgement that asks for nothing ("Obrigado!", "ok, combinado")."""
     return bool(_CLOSING.fullmatch(normalize(text)))
+
+
+_WRONG_NUMBER: Final = re.compile(
+    r"\b(?:nao sou eu|nao e (?:o )?meu (?:numero|telefone|celular)|numero errado|telefone errado|"
+    r"engano|nao conheco (?:essa|esse|este|esta|a|o)? ?(?:pessoa|cliente|senhora?|moca|moco|rapaz|"
+    r"ninguem|ele|ela)|nao conheco nenhuma? |nao tem ningu[e]m com esse nome|nao mora (?:aqui|ninguem)|"
+    r"nao sou (?:ele|ela|essa pessoa|esse cliente|o titular|a titular))\b"
+)
+
+
+def says_wrong_number(text: str) -> bool:
+    """The person says the number is not the customer's ("não sou eu", "número errado", "não conheço
+    essa pessoa")."""
+    return bool(_WRONG_NUMBER.search(normalize(text)))
 
 
 def wants_human(text: str) -> bool:

@@ -60,6 +60,12 @@ TOOL_ERRORS: Final[Mapping[str, str]] = {
         "conversa antes de qualquer detalhe da dívida. Peça o documento com gentileza e não revele "
         "valores, faturas nem o documento esperado."
     ),
+    "phone_not_on_file": (
+        "Por segurança, este número não está no cadastro desse documento: nada sobre ele pode ser dito "
+        "aqui. Responda exatamente com a mensagem ao cliente abaixo, sem confirmar nem negar que o "
+        "documento tem cadastro, dívida ou faturas, e não chame outras ferramentas para esse documento. "
+        "Mensagem ao cliente: " + "{resposta}"
+    ),
     "crm_unavailable": (
         "O sistema de faturas não respondeu agora. Não diga que o cliente deve nem que está quite; "
         "peça desculpas, diga que vamos verificar e retornar, ou ofereça um atendente."
@@ -194,6 +200,14 @@ def ask_document_again(prefix: str = "") -> str:
     return f"{prefix}{ASKS[Ask.DOCUMENT]} Pode digitar só os números."
 
 
+NOT_ON_FILE: Final = (
+    "Por segurança, não passo informações de cadastro por este número. Se esse CPF/CNPJ tiver "
+    "cadastro conosco, vamos enviar as informações para o número registrado nele. Se você for o "
+    "titular e tiver trocado de número, fale com a nossa central para atualizar o cadastro."
+)
+WRONG_NUMBER: Final = (
+    "Tudo bem, obrigado por avisar e desculpe o incômodo! Não vamos mais procurar essa pessoa neste número."
+)
 OTHER_DOCUMENT: Final = (
     "Por segurança, só posso tratar da conta do titular com quem estou conversando. " + ASKS[Ask.DOCUMENT]
 )

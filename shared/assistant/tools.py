@@ -4,9 +4,13 @@ bridge call the very same functions through `invoke` (the bridge adds its own `e
 Guards live here, in code, whatever the model says:
 - a tool acts only on the conversation's document; any other CPF/CNPJ is refused and never reaches
   the CRM;
-- invoice details need a confirmed identity: the customer typed that document in this conversation
-  (their stored messages are read — the model's argument alone proves nothing); an inbound
-  conversation without a target takes the document its customer typed;
+- debt details and actions on the account need the person *and* the phone (`shared.engine.identity`):
+  the conversation's phone on file for the document, and the document given in this conversation
+  within the confirmation's validity (their stored words are read — the model's argument alone proves
+  nothing). From a phone not on file nothing is disclosed, the answer is the same whether or not the
+  document is a customer's, and the registered number is contacted instead; an inbound conversation
+  is linked to the customer's case only once confirmed;
+- every call that gave a customer's data is logged on the conversation (`Tool.discloses`);
 - promise rules are `shared.engine.promises.register`'s (the trust unlock of a campaign included),
   payment claims `shared.engine.payments`';
 - payment codes are the billing system's own (`payment_means`: a payment there settles the ERP invoice
@@ -21,7 +25,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Generic, Literal, TypeVar
 from zoneinfo import ZoneInfo
@@ -37,7 +41,7 @@ from shared.core.config import get_settings
 from shared.core.observability import logger
 from shared.data import messages
 from shared.data import targets as targets_data
-from shared.domain import pix, promise_rules
+from shared.domain import identity, pix, promise_rules
 from shared.domain.debts import DebtKind, DebtReading, read_debt
 from shared.domain.documents import normalize_document
 from shared.domain.errors import DomainError, NotFound
@@ -45,9 +49,14 @@ from shared.domain.models import Channel, Conversation, PaymentMethod, Sender, T
 from shared.domain.money import parse_money
 from shared.domain.phones import timezone_for_phone
 from shared.engine import handoff, payments, promises
+from shared.engine import identity as identity_check
 
 # How many of the conversation's latest messages are searched for the document the customer typed.
 _IDENTITY_LOOKBACK = 200
+
+# What the customer said, and when: typed (WhatsApp), spoken (the call's transcript, digits as
+# `digits_spoken` writes them) or keyed (a call's keypad digits, stored as the customer's words).
+Said = tuple[datetime, str]
 
 
 class ToolError(Exception):
@@ -70,7 +79,7 @@ class ToolContext:
     crm: BillingSystem | None = None
     # The customer's own messages of this conversation, if the caller already read them (the turn's
     # history); read from storage on first need otherwise.
-    customer_texts: list[str] | None = field(default=None, repr=False)
+    customer_words: list[Said] | None = field(default=None, repr=False)
     _readings: dict[str, DebtReading[Invoice]] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -93,7 +102,8 @@ class ToolContext:
 
     @property
     def identity_confirmed(self) -> bool:
-        return self.conversation.identity_confirmed
+        """Whether the conversation holds a confirmation still valid (TTL, current contact)."""
+        return identity_check.confirmed(self.conversation, self.target)
 
     def today(self) -> date:
         """The customer's local date (relative dates and promise limits are counted from it)."""
@@ -111,12 +121,23 @@ class ToolContext:
             self._readings[document] = read_debt(self.crm_client().consult(document), self.today())
         return self._readings[document]
 
-    def customer_typed(self, document: str) -> bool:
-        """Whether the customer wrote `document` in one of their own messages of this conversation."""
-        if self.customer_texts is None:
+    def customer_gave(self, document: str) -> bool:
+        """Whether the customer gave `document` in their own words of this conversation, recently
+        enough to count (`shared.engine.identity.evidence_since`: the TTL and the current contact)."""
+        if self.customer_words is None:
             recent = messages.list_for(self.conversation.id, limit=_IDENTITY_LOOKBACK, newest_first=True)
-            self.customer_texts = [m.content for m in recent if m.sender is Sender.CUSTOMER]
-        return any(document in documents_in(text) for text in self.customer_texts)
+            self.customer_words = [(m.created_at, m.content) for m in recent if m.sender is Sender.CUSTOMER]
+        since = identity_check.evidence_since(self.target)
+        return any(at >= since and document in documents_in(text) for at, text in self.customer_words)
+
+    def billing_phones(self, document: str) -> tuple[str, ...]:
+        """The phones the billing system has for `document` (none when it does not know it or does
+        not answer: the phone is then not on file, and nothing is said either way)."""
+        try:
+            debt = self.crm_client().consult(document)  # the debt itself is not kept: not disclosed
+        except CrmUnavailable:
+            return ()
+        return debt.phones if debt is not None else ()
 
 
 @dataclass(frozen=True)
@@ -145,6 +166,8 @@ class Tool(Generic[A]):
     parameters: dict[str, Any]  # a strict JSON schema
     arguments: type[A]
     handler: Callable[[ToolContext, A], dict[str, Any]]
+    # What a successful call gives of the customer's data (logged on the conversation), if anything.
+    discloses: str | None = None
 
     def chat_schema(self) -> dict[str, Any]:
         """The Chat Completions form (`tools=[...]`), strict."""
@@ -242,24 +265,37 @@ class PixArgs(_Arguments):
 
 
 def authorize(ctx: ToolContext, raw_document: str) -> str:
-    """The normalized document a tool may act on, or `ToolError`: another document, or an identity
-    not yet confirmed. Nothing reaches the CRM before this passes."""
+    """The normalized document a tool may disclose or act on, or `ToolError`: another document, a
+    phone not on file for it (the registered number is contacted instead; the same answer whether or
+    not the document is a customer's), or the document not given (recently enough) by the person.
+    Nothing of the customer reaches the model before this passes."""
     document = normalize_document(raw_document)  # InvalidDocument -> "invalid_document"
     expected = ctx.document
-    if expected is None:
-        if not ctx.customer_typed(document):
-            raise ToolError("identity_not_confirmed")
-        ctx.conversation, adopted = actions.adopt_document(ctx.conversation, document)
-        ctx.target = adopted or ctx.target
-        return document
-    if document != expected:
+    if expected is not None and document != expected:
         logger.warning("tool refused another document", conversation_id=ctx.conversation.id)
         raise ToolError("other_document")
-    if not ctx.conversation.identity_confirmed:
-        if not ctx.customer_typed(document):
+    already = expected == document and ctx.identity_confirmed
+    given = already or ctx.customer_gave(document)
+    check = identity_check.verify(
+        ctx.conversation, document, document_given=given, billing_phones=lambda: ctx.billing_phones(document)
+    )
+    if check.verdict is identity.Verdict.NOT_ON_FILE:
+        if not given:
             raise ToolError("identity_not_confirmed")
-        ctx.conversation = actions.confirm_identity(ctx.conversation)
+        identity_check.reach_registered(check)
+        raise ToolError("phone_not_on_file", resposta=texts.NOT_ON_FILE)
+    if check.verdict is identity.Verdict.ASK_DOCUMENT:
+        raise ToolError("identity_not_confirmed")
+    if not already:
+        ctx.conversation, target = identity_check.confirm(ctx.conversation, document, check, ctx.target)
+        ctx.target = ctx.target or target
     return document
+
+
+def account_confirmed(ctx: ToolContext) -> bool:
+    """Whether an action may touch the account (the document's opt-out, the case): the identity is
+    confirmed and still valid in this conversation."""
+    return ctx.document is not None and ctx.identity_confirmed
 
 
 def _open_debt(ctx: ToolContext, document: str) -> DebtReading[Invoice]:
@@ -381,7 +417,9 @@ def update_payment_status(ctx: ToolContext, args: StatusArgs) -> dict[str, Any]:
 
 def opt_out(ctx: ToolContext, args: ReasonArgs) -> dict[str, Any]:
     """The customer asked never to be contacted again."""
-    actions.opt_out_conversation(ctx.conversation, ctx.target, source="assistant", reason=args.motivo)
+    actions.opt_out_conversation(
+        ctx.conversation, ctx.target, confirmed=account_confirmed(ctx), source="assistant", reason=args.motivo
+    )
     return {
         "sucesso": True,
         "mensagem": "Opt-out registrado: o cliente não receberá mais mensagens de cobrança. Confirme isso a ele.",
@@ -392,10 +430,31 @@ def transfer_to_human(ctx: ToolContext, args: ReasonArgs) -> dict[str, Any]:
     """Hand the conversation to a human (`shared.engine.handoff.transfer`)."""
     if handoff.is_silenced(ctx.conversation):
         raise ToolError("already_transferred")
-    ctx.conversation = handoff.transfer(ctx.conversation.id, by="assistant", reason=args.motivo)
+    with_case = account_confirmed(ctx) or identity_check.on_the_case_number(ctx.conversation, ctx.target)
+    ctx.conversation = handoff.transfer(
+        ctx.conversation.id, by="assistant", reason=args.motivo, with_case=with_case
+    )
     return {
         "sucesso": True,
         "mensagem": "Conversa transferida para um atendente humano. Avise o cliente; depois disso, não responda mais.",
+    }
+
+
+def wrong_number(ctx: ToolContext, args: ReasonArgs) -> dict[str, Any]:
+    """The person says this is not the customer's number: never contacted again for the customer
+    (`shared.engine.identity.mark_wrong_number`), and nothing of the customer is said."""
+    document = ctx.document
+    if document is not None:
+        identity_check.mark_wrong_number(
+            document, ctx.conversation.phone, source="assistant", reason=args.motivo
+        )
+        ctx.conversation = actions.forget_identity(ctx.conversation)
+    return {
+        "sucesso": True,
+        "mensagem": (
+            "Registrado: este número não será mais contatado sobre esse cliente. Peça desculpas pelo "
+            "engano, agradeça e não fale nada sobre o cliente ou a dívida."
+        ),
     }
 
 
@@ -501,6 +560,7 @@ _TOOL_LIST: list[Tool[Any]] = [
         _object(cpf_cnpj=_DOCUMENT_ARG),
         ConsultArgs,
         consult_invoices,
+        discloses="faturas",
     ),
     Tool(
         "registrar_promessa_pagamento",
@@ -521,6 +581,7 @@ _TOOL_LIST: list[Tool[Any]] = [
         ),
         PromiseArgs,
         register_promise,
+        discloses="promessa",
     ),
     Tool(
         "atualizar_status_cobranca",
@@ -533,6 +594,7 @@ _TOOL_LIST: list[Tool[Any]] = [
         ),
         StatusArgs,
         update_payment_status,
+        discloses="status_pagamento",
     ),
     Tool(
         "registrar_opt_out",
@@ -561,6 +623,16 @@ _TOOL_LIST: list[Tool[Any]] = [
         ),
         PixArgs,
         payment_code,
+        discloses="codigo_pagamento",
+    ),
+    Tool(
+        "numero_errado",
+        "Use quando a pessoa disser que não é o titular, que o número está errado ou que não conhece "
+        'o cliente ("não sou eu", "número errado", "não conheço essa pessoa"). Este número não será '
+        "mais contatado sobre o cliente. Depois, não fale nada sobre o cliente nem sobre a dívida.",
+        _object(motivo=_string("O que a pessoa disse, em poucas palavras", nullable=True)),
+        ReasonArgs,
+        wrong_number,
     ),
 ]
 
@@ -600,6 +672,12 @@ def invoke(
         # The turn must go on: the model is told the action failed and offers a human.
         logger.exception("tool failed", tool=name, conversation_id=ctx.conversation.id)
         return _failure(name, "internal_error")
+    # The trace comes with the disclosure: a log that cannot be written fails the turn (SQS retries it)
+    # rather than let the data out untraced.
+    if tool.discloses is not None and ctx.document is not None:
+        ctx.conversation = identity_check.record_disclosure(
+            ctx.conversation, tool=name, what=tool.discloses, document=ctx.document
+        )
     logger.info("tool succeeded", tool=name, conversation_id=ctx.conversation.id)
     return ToolOutcome(name, True, data)
 

@@ -145,6 +145,8 @@ class Settings(BaseSettings):
     # A campaign WhatsApp message unanswered this long ends its attempt like an unanswered call:
     # another message later, or the next channel of the campaign's fallback order.
     whatsapp_reply_hours: int = Field(default=24, ge=1, le=168)
+    # A confirmed identity holds this long (and for one campaign contact): then the document is asked again.
+    identity_ttl_hours: int = Field(default=24, ge=1, le=168)
 
     # "tokens": bearer tokens from COBRANCA_API_TOKENS ("role:token,role:token"), for the laptop;
     # "cognito": API Gateway's JWT authorizer has verified the token, the API reads its groups.

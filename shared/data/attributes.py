@@ -6,6 +6,7 @@ Every one is stored as a DynamoDB string (type S), on purpose:
 - `IsoDateTimeAttribute` writes fixed-width UTC ISO-8601 (`2025-03-01T12:00:00.000000Z`), so the
   lexical order DynamoDB uses for range keys is the chronological order.
 - `IsoDateAttribute` writes `YYYY-MM-DD`.
+- `ModelListAttribute` keeps a short list of domain records as one JSON string (read and written whole).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from pydantic import BaseModel, TypeAdapter
 from pynamodb.attributes import Attribute
 from pynamodb.constants import STRING
 
@@ -78,3 +80,20 @@ class IsoDateAttribute(Attribute[date]):
 
     def deserialize(self, value: str) -> date:
         return date.fromisoformat(value)
+
+
+class ModelListAttribute(Attribute[list[Any]]):
+    """A short list of domain records (pydantic models of type `of`) as one JSON string; an item
+    written before the attribute existed reads as an empty list."""
+
+    attr_type = STRING
+
+    def __init__(self, of: type[BaseModel], **kwargs: Any) -> None:
+        super().__init__(default=list, **kwargs)
+        self._adapter: TypeAdapter[list[Any]] = TypeAdapter(list[of])  # type: ignore[valid-type]
+
+    def serialize(self, value: Any) -> str:
+        return self._adapter.dump_json(value).decode()
+
+    def deserialize(self, value: str) -> list[Any]:
+        return self._adapter.validate_json(value)

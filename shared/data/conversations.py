@@ -31,7 +31,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.transactions import TransactWrite
 
 from shared.core import clock
-from shared.data.attributes import IsoDateTimeAttribute
+from shared.data.attributes import IsoDateTimeAttribute, ModelListAttribute
 from shared.data.base import (
     TableModel,
     failed_transaction_items,
@@ -44,7 +44,7 @@ from shared.data.base import (
 )
 from shared.data.pagination import query_page
 from shared.domain.errors import Conflict, NotFound
-from shared.domain.models import Conversation, ConversationSource, ConversationStatus
+from shared.domain.models import Conversation, ConversationSource, ConversationStatus, Disclosure
 from shared.domain.pages import Page
 
 _KIND = "conversation"
@@ -106,6 +106,9 @@ class ConversationRecord(TableModel):
     target_id = UnicodeAttribute(null=True)
     campaign_id = UnicodeAttribute(null=True)
     identity_confirmed = BooleanAttribute()
+    identity_confirmed_at = IsoDateTimeAttribute(null=True)
+    identity_contact = UnicodeAttribute(null=True)
+    disclosures = ModelListAttribute(Disclosure)
     call_sid = UnicodeAttribute(null=True)
     assignee = UnicodeAttribute(null=True)
     handoff_reason = UnicodeAttribute(null=True)

@@ -1,11 +1,17 @@
 """Opt-outs table: hash `key` = "phone#<E.164>" or "document#<normalized>"; permanent, never expire.
 
-GSI `by_created` (constant `kind`, created_at) lists them newest first without a scan. Callers pass
+GSI `by_created` (constant `kind`, created_at) lists them newest first without a scan.
+
+The table also keeps the wrong numbers (`wrong#<document>#<E.164>`, kind `wrong_number`): a phone whose
+holder said they are not that customer, never contacted again for that document. Their own kind keeps
+them out of the opt-out list. Callers pass
 already-normalized values (`shared.domain.phones` / `shared.domain.documents`); matching a phone that lost its ninth
 digit is the caller's job (check both forms).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from pynamodb.attributes import UnicodeAttribute
 from pynamodb.exceptions import PutError
@@ -19,6 +25,7 @@ from shared.domain.models import OptOut
 from shared.domain.pages import Page
 
 _KIND = "optout"
+_WRONG_KIND = "wrong_number"
 
 
 class _ByCreated(GlobalSecondaryIndex["OptOutRecord"]):
@@ -97,3 +104,34 @@ def list_page(limit: int = 50, cursor: str | None = None) -> Page[OptOut]:
         convert=lambda record: to_domain(OptOut, record),
         scan_index_forward=False,
     )
+
+
+def wrong_number_key(document: str, phone: str) -> str:
+    """The key of a phone reported as a wrong number for a document."""
+    return f"wrong#{document}#{phone}"
+
+
+def add_wrong_number(*, document: str, phone: str, reason: str | None, source: str) -> None:
+    """Record that `phone` is not `document`'s (idempotent: the first report is kept)."""
+    record = OptOutRecord(
+        wrong_number_key(document, phone),
+        kind=_WRONG_KIND,
+        value=phone,
+        reason=reason,
+        source=source,
+        created_at=clock.now(),
+    )
+    try:
+        record.save(condition=OptOutRecord.key.does_not_exist())
+    except PutError as exc:
+        if not is_condition_failure(exc):
+            raise
+
+
+def wrong_numbers(document: str, phones: Iterable[str]) -> frozenset[str]:
+    """Which of `phones` were reported as wrong numbers for `document` (one consistent BatchGet)."""
+    keys = {wrong_number_key(document, phone): phone for phone in phones}
+    if not keys:
+        return frozenset()
+    found = OptOutRecord.batch_get(list(keys), consistent_read=True, attributes_to_get=["key"])
+    return frozenset(keys[record.key] for record in found)

@@ -50,7 +50,7 @@ from pynamodb.transactions import TransactWrite
 
 from shared.core import clock
 from shared.data import counters
-from shared.data.attributes import IsoDateTimeAttribute, iso_utc
+from shared.data.attributes import IsoDateTimeAttribute, ModelListAttribute, iso_utc
 from shared.data.base import (
     TableModel,
     TransitionConflict,
@@ -67,7 +67,7 @@ from shared.data.pagination import query_page
 from shared.domain import cases
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.ids import target_id as deterministic_id
-from shared.domain.models import Invoice, Outcome, Target, TargetState
+from shared.domain.models import Invoice, Outcome, PhoneAddition, Target, TargetState
 from shared.domain.pages import Page, check_limit
 
 # Fields a caller may not set through `update`: keys, the ones only `fold_in` changes (the invoices
@@ -75,6 +75,7 @@ from shared.domain.pages import Page, check_limit
 # the ones a transition owns (state, and next_attempt_at, part of a pending target's index key).
 _IMMUTABLE = (
     "id", "campaign_id", "document", "created_at", "updated_at", "invoices", "phones", "contact_count",
+    "added_phones",
 )  # fmt: skip
 _TRANSITION_OWNED = ("state", "next_attempt_at")
 # How often `fold_in` re-reads and merges again when another import changed the case meanwhile.
@@ -169,6 +170,7 @@ class TargetRecord(TableModel):
     call_sid = UnicodeAttribute(null=True)
     conversation_id = UnicodeAttribute(null=True)
     import_id = UnicodeAttribute(null=True)
+    added_phones = ModelListAttribute(PhoneAddition)
     created_at = IsoDateTimeAttribute()
     updated_at = IsoDateTimeAttribute()
     state_key = UnicodeAttribute()
@@ -437,6 +439,30 @@ def stop_awaiting_reply(target_id: str) -> None:
     except UpdateError as exc:
         if not is_condition_failure(exc):
             raise
+
+
+def add_phone(target_id: str, addition: PhoneAddition) -> Target:
+    """Put a phone on the case, recorded with who added it and when (`added_phones`); a phone already
+    on it is left as it is. One conditional UpdateItem that also bumps the invoices' version, so an
+    import merging into the case meanwhile reads it again and keeps the phone. `NotFound` if missing."""
+    current = get(target_id)
+    if addition.phone in current.phones:
+        return current
+    added = [*current.added_phones, addition]
+    now = clock.now()
+    actions = [
+        TargetRecord.phones.set(TargetRecord.phones.append([addition.phone])),
+        *set_actions(TargetRecord, {"added_phones": added, "updated_at": now}),
+        TargetRecord.invoices_version.add(1),
+    ]
+    condition = TargetRecord.id.exists() & ~TargetRecord.phones.contains(addition.phone)
+    try:
+        TargetRecord._get_connection().update_item(target_id, actions=actions, condition=condition)
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+        return get(target_id)  # added meanwhile (or gone: NotFound)
+    return get(target_id)
 
 
 def mark_milestone(target_id: str, milestone: str) -> bool:

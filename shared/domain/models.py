@@ -65,6 +65,7 @@ class Outcome(StrEnum):
     UNKNOWN_CUSTOMER = "unknown_customer"  # the CRM does not know the document (404)
     TIME_BARRED = "time_barred"  # only debts older than 5 years are open: never collected
     EXHAUSTED = "exhausted"  # the campaign's contact budget (`max_contacts`) spent without resolution
+    WRONG_NUMBER = "wrong_number"  # the person at the number is not the customer (a recycled number)
 
 
 class PromiseStatus(StrEnum):
@@ -176,6 +177,14 @@ class Invoice(_Domain):
     installation_point: str | None = None
 
 
+class PhoneAddition(_Domain):
+    """A phone a supervisor put on a case: who and when (`Target.added_phones`)."""
+
+    phone: str
+    added_by: str
+    added_at: datetime
+
+
 class Target(_Domain):
     """A case: one customer (document) in one campaign, with every overdue invoice imported for it.
 
@@ -202,6 +211,7 @@ class Target(_Domain):
     call_sid: str | None = None
     conversation_id: str | None = None
     import_id: str | None = None
+    added_phones: list[PhoneAddition] = Field(default_factory=list)
     created_at: datetime
     updated_at: datetime
 
@@ -249,6 +259,16 @@ class Promise(_Domain):
     unlock_reason: str | None = None  # why it was refused or not done, in Portuguese
 
 
+class Disclosure(_Domain):
+    """A tool call that gave a customer's data to the conversation: what, to which phone, when."""
+
+    tool: str
+    what: str  # e.g. "faturas", "codigo_pagamento", "promessa", "status_pagamento"
+    document: str
+    phone: str
+    at: datetime
+
+
 class Conversation(_Domain):
     id: str
     chat_id: str  # whatsapp_<E.164> for WhatsApp, voice_<CallSid> for calls
@@ -261,6 +281,11 @@ class Conversation(_Domain):
     target_id: str | None = None
     campaign_id: str | None = None
     identity_confirmed: bool = False
+    # When the identity was last confirmed, and for which campaign contact
+    # (`shared.domain.identity.contact_key`): it holds for IDENTITY_TTL_HOURS and that contact only.
+    identity_confirmed_at: datetime | None = None
+    identity_contact: str | None = None
+    disclosures: list[Disclosure] = Field(default_factory=list)  # the latest, oldest first
     call_sid: str | None = None
     # The human desk (shared.engine.handoff / desk): who has it, why it was handed over, since when the
     # customer waits for a human's answer (None: not waiting), the first human reply since the handoff.

@@ -23,13 +23,19 @@ SUPERVISOR_REASON = "supervisor"
 ASSISTANT = "assistant"
 
 
-def transfer(conversation_id: str, *, by: str, reason: str | None = None) -> Conversation:
+def transfer(
+    conversation_id: str, *, by: str, reason: str | None = None, with_case: bool = True
+) -> Conversation:
     """Hand the conversation to the desk: `transferred`, waiting in the queue, the customer held; its
-    target's outcome becomes `transferred`. A conversation already transferred is returned as is."""
+    target's outcome becomes `transferred` — unless not `with_case` (the assistant's transfer for a
+    person who is neither confirmed nor at the case's own number: a human talks to them, the customer's
+    case is left as it is). A conversation already transferred is returned as is."""
     conversation = conversations.get(conversation_id)
     if conversation.status is ConversationStatus.TRANSFERRED:
         return conversation
-    return _transfer(conversation, by=by, reason=reason or SUPERVISOR_REASON, assignee=None)
+    return _transfer(
+        conversation, by=by, reason=reason or SUPERVISOR_REASON, assignee=None, with_case=with_case
+    )
 
 
 def take(conversation_id: str, *, by: str) -> Conversation:
@@ -105,7 +111,9 @@ def refuse_if_taken(conversation: Conversation, by: str) -> None:
         raise Conflict(f"conversa já assumida por {conversation.assignee}", code="conversation_taken")
 
 
-def _transfer(conversation: Conversation, *, by: str, reason: str, assignee: str | None) -> Conversation:
+def _transfer(
+    conversation: Conversation, *, by: str, reason: str, assignee: str | None, with_case: bool = True
+) -> Conversation:
     now = clock.now()
     transferred = conversations.update_handling(
         conversation,
@@ -127,7 +135,7 @@ def _transfer(conversation: Conversation, *, by: str, reason: str, assignee: str
     _note(conversation.id, note, by)
     if assignee is not None:
         _note(conversation.id, f"Conversa assumida por {assignee}", assignee)
-    if conversation.target_id:
+    if conversation.target_id and with_case:
         try:
             targets_data.update(conversation.target_id, outcome=Outcome.TRANSFERRED, outcome_details=note)
         except Conflict as exc:

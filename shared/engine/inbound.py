@@ -18,9 +18,11 @@ A turn (`handle`):
 3. The target's RESPONDED milestone is counted; after the turn, a case that was awaiting this reply
    (or waiting to retry a message nobody answered) gets its follow-up unless the turn resolved it
    (`shared.engine.cadence.follow_up`).
-4. Opt-out keywords are honoured before any model call; a conversation a human took over gets no reply
-   (the message is stored for the human, and the conversation waits in the desk's queue again); a
-   non-text message gets a polite text-only note; anything else goes to the assistant.
+4. Opt-out keywords are honoured before any model call (the phone always; the customer's document
+   only with a confirmed identity, `shared.assistant.actions.opt_out_conversation`); a conversation a
+   human took over gets no reply (the message is stored for the human, and the conversation waits in
+   the desk's queue again); a non-text message gets a polite text-only note; anything else goes to
+   the assistant.
 5. The reply is sent through Evolution and stored (sender assistant, delivery pending). Evolution being
    unavailable raises, so SQS retries the job.
 
@@ -51,7 +53,7 @@ from shared.domain.models import (
     Target,
 )
 from shared.domain.phones import normalize_phone, timezone_for_phone
-from shared.engine import cadence, desk, handoff, stats
+from shared.engine import cadence, desk, handoff, identity, stats
 from shared.engine.conversations import open_conversation
 
 INBOUND_QUEUE = "inbound"
@@ -120,7 +122,10 @@ def _turn(
     from shared.assistant.intents import is_opt_out_keyword
 
     if job.text is not None and is_opt_out_keyword(job.text):
-        actions.opt_out_conversation(conversation, target, source="keyword", reason=job.text[:200])
+        confirmed = identity.confirmed(conversation, target) and conversation.document is not None
+        actions.opt_out_conversation(
+            conversation, target, confirmed=confirmed, source="keyword", reason=job.text[:200]
+        )
         if handoff.is_silenced(conversation):
             return _no_reply(conversation, "silenced")
         return _reply(conversation, job, texts.opt_out_confirmation(), "opt_out")
@@ -139,7 +144,7 @@ def _turn(
         target,
         Channel.WHATSAPP,
         timezone_for_phone(conversation.phone),
-        customer_texts=[m.content for m in history if m.sender is Sender.CUSTOMER],
+        customer_words=[(m.created_at, m.content) for m in history if m.sender is Sender.CUSTOMER],
     )
     reply = respond(ctx, history)
     return _reply(ctx.conversation, job, reply.text, reply.source)

@@ -4,7 +4,9 @@
 
 1. The job must be the target's current one: `scheduled` on this channel, `attempt_count + 1 ==
    job.attempt`. Anything else is a duplicate or an outdated job and does nothing.
-2. The pre-send guards (`shared.engine.guards.check`), which record and count their own skips.
+2. The case's number, never one reported as a wrong number for the customer (the case's next phone
+   instead, or the case ends `wrong_number`: `shared.engine.identity.usable_phone`); then the pre-send
+   guards (`shared.engine.guards.check`), which record and count their own skips.
 3. The day's contact slot (`guards.reserve`).
 4. The send, exactly once: `_send_once` runs under Powertools idempotency (key: target, channel,
    attempt) and claims the target with a conditional transition *before* sending (`scheduled →
@@ -73,7 +75,7 @@ from shared.domain.models import (
     Target,
     TargetState,
 )
-from shared.engine import guards, postcall, ratelimit, routing, stats, sweep
+from shared.engine import guards, identity, postcall, ratelimit, routing, stats, sweep
 from shared.engine.conversations import open_conversation
 from shared.engine.outreach_texts import STEP_LABELS, outreach_message
 from shared.engine.stats import Milestone
@@ -143,6 +145,10 @@ def deliver(job: OutreachJob, channel: Channel) -> Result:
             logger.info("outdated or duplicate job ignored", target_id=job.target_id, attempt=job.attempt)
             return _stale()
         campaign = campaigns_data.get(target.campaign_id)
+        usable = identity.usable_phone(target, guards.GUARDED_STATES)  # never a reported wrong number
+        if usable is None:
+            return Result.SKIPPED
+        target = usable
         decision = guards.check(target, campaign, channel, clients.crm())
         if isinstance(decision, guards.Skipped):
             return Result.SKIPPED

@@ -17,6 +17,7 @@ from shared.domain.models import (
     Conversation,
     ConversationSource,
     ConversationStatus,
+    Disclosure,
     Message,
     Sender,
 )
@@ -172,6 +173,29 @@ def test_a_supervisor_opens_a_conversation_reads_the_thread_and_transfers_it(
     assert conversations.get(maria.id).status is ConversationStatus.TRANSFERRED
 
 
+def test_a_supervisor_sees_what_was_disclosed_in_the_conversation_and_a_viewer_does_not(
+    page: Any, dashboard: Dashboard, make_conversation: Callable[..., Conversation]
+) -> None:
+    maria = seed_conversations(make_conversation, 1)[0]
+    conversations.update(
+        maria.id,
+        disclosures=[
+            Disclosure(
+                tool="consultar_faturas_cpf",
+                what="faturas",
+                document=maria.document,
+                phone=maria.phone,
+                at=clock_module.now(),
+            )
+        ],
+    )
+    sign_in(page, dashboard, "supervisor")
+    page.get_by_role("link", name="Ver detalhes: Maria Silva 0").click()
+    facts = page.locator("[data-facts]")
+    expect(facts).to_contain_text("Dados revelados")
+    expect(facts.locator("ul.disclosures li")).to_have_text(["faturas · 5511*****0000 · 10/03/2025, 09:00"])
+
+
 def test_a_viewer_reads_conversations_but_is_offered_no_handoff(
     page: Any, dashboard: Dashboard, make_conversation: Callable[..., Conversation]
 ) -> None:
@@ -183,6 +207,7 @@ def test_a_viewer_reads_conversations_but_is_offered_no_handoff(
     page.get_by_role("link", name="Ver detalhes: Maria Silva 0").click()
     expect(page.locator("[data-facts]")).to_contain_text("Atendendo")
     expect(page.get_by_role("button", name="Transferir")).to_be_hidden()
+    expect(page.locator("[data-facts]")).not_to_contain_text("Dados revelados")  # supervisors only
 
 
 def test_a_voice_conversation_shows_its_call_transcript(

@@ -95,3 +95,23 @@ def test_fallback_intents(check, said):
 
 def test_a_closing_does_not_swallow_a_question():
     assert not intents.is_closing("ok mas quanto eu devo?")
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "Não sou eu",
+        "número errado!",
+        "Não conheço essa pessoa",
+        "foi engano",
+        "esse não é meu número",
+        "NAO SOU O TITULAR",
+    ],
+)
+def test_a_wrong_number_is_recognised(said):
+    assert intents.says_wrong_number(said)
+
+
+@pytest.mark.parametrize("said", ["sou eu sim", "quero pagar", "o número da fatura", "conheço sim"])
+def test_ordinary_answers_are_not_a_wrong_number(said):
+    assert not intents.says_wrong_number(said)

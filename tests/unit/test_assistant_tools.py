@@ -32,6 +32,7 @@ def test_every_tool_has_a_strict_schema():
         "registrar_opt_out",
         "transferir_para_humano",
         "gerar_pagamento_pix",
+        "numero_errado",
     }
     for schema in schemas:
         assert schema["type"] == "function" and schema["function"]["strict"] is True

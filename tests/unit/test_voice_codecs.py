@@ -123,6 +123,14 @@ def test_client_events() -> None:
         "type": "conversation.item.create",
         "item": {"type": "function_call_output", "call_id": "call_1", "output": '{"ok": true}'},
     }
+    assert json.loads(rt.user_text("[teclado] 52998224725")) == {
+        "type": "conversation.item.create",
+        "item": {
+            "type": "message",
+            "role": "user",
+            "content": [{"type": "input_text", "text": "[teclado] 52998224725"}],
+        },
+    }
     assert json.loads(rt.response_create()) == {"type": "response.create"}
     assert json.loads(rt.response_cancel()) == {"type": "response.cancel"}
 

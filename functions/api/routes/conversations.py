@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Response
 
+from functions.api.auth import Role
 from functions.api.deps import AuthenticateFirst, Supervisor, Viewer
 from functions.api.pagination import paged
 from functions.api.schemas import (
@@ -14,6 +15,7 @@ from functions.api.schemas import (
     ConversationDetail,
     ConversationPublic,
     DeskQueue,
+    DisclosurePublic,
     MessagePublic,
     QueueEntry,
     ReplyTimesPublic,
@@ -68,11 +70,19 @@ def queue(
 
 
 @router.get("/{conversation_id}", response_model=ConversationDetail)
-def get_conversation(conversation_id: str, _: Viewer) -> ConversationDetail:
-    """The conversation with its whole thread (WhatsApp messages or the call transcript)."""
+def get_conversation(conversation_id: str, principal: Viewer) -> ConversationDetail:
+    """The conversation with its whole thread (WhatsApp messages or the call transcript), and for
+    supervisors the log of every disclosure of a customer's data in it."""
     conversation, messages = inbox.thread(conversation_id)
     thread = [_message(m) for m in messages]
-    return ConversationDetail(**ConversationPublic.of(conversation).model_dump(), messages=thread)
+    disclosures = (
+        [DisclosurePublic.of(entry) for entry in conversation.disclosures]
+        if principal.role >= Role.SUPERVISOR
+        else None
+    )
+    return ConversationDetail(
+        **ConversationPublic.of(conversation).model_dump(), messages=thread, disclosures=disclosures
+    )
 
 
 @router.post("/{conversation_id}/messages", response_model=MessagePublic, status_code=201)

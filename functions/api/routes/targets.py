@@ -1,5 +1,5 @@
 """Targets of a campaign: import (multipart or presigned S3 upload, or a sync from the ERP), list,
-correct."""
+correct, add a phone."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from functions.api.pagination import paged
 from functions.api.schemas import (
     ImportJobPublic,
     ImportResult,
+    PhoneCreate,
     TargetPublic,
     TargetSyncRequest,
     TargetUpdate,
@@ -24,7 +25,7 @@ from shared.adapters.billing import OverdueFilter
 from shared.domain.errors import InvalidInput
 from shared.domain.ids import new_id
 from shared.domain.models import ImportJob, ImportStatus, Outcome, TargetState
-from shared.engine import targets
+from shared.engine import identity, targets
 from shared.imports import erp_sync, ingest
 from shared.imports.spreadsheets import SpreadsheetError
 
@@ -142,3 +143,10 @@ def update_target(target_id: str, body: TargetUpdate, _: Supervisor) -> TargetPu
     changes = body.model_dump(exclude_unset=True)
     next_attempt_at = changes.pop("next_attempt_at", None)
     return TargetPublic.of(targets.correct(target_id, changes, next_attempt_at=next_attempt_at))
+
+
+@router.post("/targets/{target_id}/phones", response_model=TargetPublic)
+def add_phone(target_id: str, body: PhoneCreate, principal: Supervisor) -> TargetPublic:
+    """Put a phone on the customer's case (recorded: who, when): from then on the customer may be
+    served from it once they give their document."""
+    return TargetPublic.of(identity.add_phone(target_id, body.phone_number, by=principal.subject))

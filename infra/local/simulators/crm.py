@@ -50,6 +50,7 @@ class SimCustomer:
     document: str
     name: str
     invoices: list[SimInvoice] = field(default_factory=list)
+    phones: list[str] = field(default_factory=list)  # answered as `telefones` when there are any
 
 
 class CrmSimulator:
@@ -79,15 +80,16 @@ class CrmSimulator:
             if customer is None:
                 return JSONResponse({"error": "cliente não encontrado"}, status_code=404)
             total = sum((inv.amount for inv in customer.invoices), Decimal("0"))
-            return JSONResponse(
-                {
-                    "nome": customer.name,
-                    "cpf_cnpj": customer.document,
-                    "valor_total": float(total),
-                    "faturas_em_aberto": len(customer.invoices),
-                    "faturas": [inv.to_json() for inv in customer.invoices],
-                }
-            )
+            answer: dict[str, Any] = {
+                "nome": customer.name,
+                "cpf_cnpj": customer.document,
+                "valor_total": float(total),
+                "faturas_em_aberto": len(customer.invoices),
+                "faturas": [inv.to_json() for inv in customer.invoices],
+            }
+            if customer.phones:
+                answer["telefones"] = list(customer.phones)
+            return JSONResponse(answer)
 
     def _build_app(self) -> FastAPI:
         app = FastAPI()

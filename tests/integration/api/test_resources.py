@@ -75,6 +75,35 @@ def test_supervisor_corrects_a_target_and_reschedules_it(api: Api, clock: Any) -
     )
 
 
+def test_a_supervisor_adds_a_phone_to_a_case_and_a_reimport_keeps_it(api: Api, clock: Any) -> None:
+    campaign, stored = _imported(api)
+    joao = next(target for target in stored if target.client_name == "João Silva")
+    path = f"/api/voice/targets/{joao.id}/phones"
+
+    added = api.post(path, role="supervisor", json={"phoneNumber": "(31) 98765-4321"})
+
+    assert added.status_code == 200, added.text
+    [addition] = added.json()["addedPhones"]
+    assert addition["addedBy"] == "token:supervisor" and addition["addedAt"].startswith(
+        clock.now().date().isoformat()
+    )
+    assert "98765" not in addition["phoneNumber"]  # masked like every phone the API shows
+    assert api.post(path, role="supervisor", json={"phoneNumber": "(31) 98765-4321"}).status_code == 200
+    assert targets.get(joao.id).phones.count("5531987654321") == 1  # idempotent
+    assert api.post(path, role="viewer", json={"phoneNumber": "(31) 98765-4321"}).status_code == 403
+    assert api.post(path, role="supervisor", json={"phoneNumber": "123"}).status_code == 422
+    assert api.post(path, role="supervisor", json={}).status_code == 422
+    missing = api.post(
+        "/api/voice/targets/nope/phones", role="supervisor", json={"phoneNumber": "(31) 98765-4321"}
+    )
+    assert missing.status_code == 404
+    more = GOOD_CSV.replace("FAT-001", "FAT-009")
+    assert api.import_csv(campaign["id"], more).status_code == 200
+    again = targets.get(joao.id)
+    assert "5531987654321" in again.phones and len(again.invoices) == 2
+    assert [a.added_by for a in again.added_phones] == ["token:supervisor"]
+
+
 def _promise(make_promise: Any, target: Any, **kwargs: Any) -> Any:
     promise = promises.create(
         make_promise(document=target.document, target_id=target.id, campaign_id=target.campaign_id, **kwargs)

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from infra.local.simulators.openai import text
+from infra.local.simulators.openai import call, text, tool_calls
 from shared.data import conversations, messages, optouts
 from shared.data import targets as targets_data
 from shared.domain.models import Outcome, Sender, TargetState
@@ -102,9 +102,21 @@ def test_an_opt_out_keyword_is_honoured_before_any_model_call(world: World, mari
 
     assert world.model.requests == []
     assert "não receberá mais mensagens" in reply
-    assert optouts.is_opted_out(phone=PHONE) and optouts.is_opted_out(document=DOCUMENT)
-    stopped = targets_data.get(target.id)
+    # The phone (what the law keys); not the document: nobody gave it in this conversation.
+    assert optouts.is_opted_out(phone=PHONE) and not optouts.is_opted_out(document=DOCUMENT)
+    stopped = targets_data.get(target.id)  # the case's number is this phone: it ends here
     assert stopped.state is TargetState.COMPLETED and stopped.outcome is Outcome.OPTED_OUT
+
+
+def test_an_opt_out_after_the_identity_is_confirmed_also_opts_out_the_document(world: World, maria):
+    world.model.script(
+        tool_calls(call("consultar_faturas_cpf", cpf_cnpj=DOCUMENT)), text("Maria, você tem 2 faturas.")
+    )
+    world.turn("Meu CPF é 529.982.247-25")
+
+    world.turn("PARAR")
+
+    assert optouts.is_opted_out(phone=PHONE) and optouts.is_opted_out(document=DOCUMENT)
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import pytest
 from infra.local.simulators.openai import call, text, tool_calls
 from shared.data import conversations, promises
 from shared.domain.models import Conversation
-from tests.integration.assistant.assistant_world import DOCUMENT, OTHER_DOCUMENT, World
+from tests.integration.assistant.assistant_world import DOCUMENT, OTHER_DOCUMENT, PHONE, World
 
 
 @pytest.fixture
@@ -214,10 +214,13 @@ def test_the_payment_code_offers_the_invoices_payment_link(world: World, maria):
     ]
 
 
-def test_an_inbound_customer_without_a_target_is_linked_by_the_document_they_type(world: World, make_target):
+def test_an_inbound_customer_writing_from_the_phone_on_file_is_linked_by_the_document_they_type(
+    world: World, make_target
+):
     from shared.data import targets as targets_data
 
-    [target], _ = targets_data.insert_new([make_target(phone="5521988887777")])  # a different phone
+    # No campaign conversation: the customer writes first, from a phone of the case.
+    [target], _ = targets_data.insert_new([make_target(phone="5521988887777", phones=[PHONE])])
     world.crm.add_customer(DOCUMENT, "Maria Silva", [])
     world.model.script(
         tool_calls(call("consultar_faturas_cpf", cpf_cnpj=DOCUMENT)),

@@ -319,6 +319,17 @@ class TwilioStream:
             }
         )
 
+    async def key(self, digits: str) -> None:
+        """The caller presses `digits` on the keypad, one `dtmf` event each."""
+        for digit in digits:
+            await self._send(
+                {
+                    "event": "dtmf",
+                    "streamSid": self.stream_sid,
+                    "dtmf": {"track": "inbound_track", "digit": digit},
+                }
+            )
+
     async def play(self, count: int | None = None) -> None:
         """Echo the first `count` pending marks (all by default): that audio has been played."""
         take = len(self.pending_marks) if count is None else count

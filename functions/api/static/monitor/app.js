@@ -278,6 +278,8 @@ async function viewConversa(root, id) {
     ["Responsável", conversation.assignee ?? "—"],
     ["Identidade confirmada", conversation.identityConfirmed ? "Sim" : "Não"],
     ["Última atividade", fmtDateTime(conversation.lastActivityAt)],
+    // The disclosure log comes only for supervisors and admins (null for viewers).
+    ...(conversation.disclosures ? [["Dados revelados", disclosureList(conversation.disclosures)]] : []),
   ];
   if (conversation.handoffReason && conversation.status === "transferred") pairs.splice(4, 0, ["Motivo da transferência", conversation.handoffReason]);
   if (conversation.resolvedBy) pairs.push(["Resolvida por", `${conversation.resolvedBy} em ${fmtDateTime(conversation.resolvedAt)}`]);
@@ -378,6 +380,19 @@ function messageItem(message, conversationId, reload) {
     h("p", { class: "message-meta" }, meta.join(" · ")),
     h("p", { class: "message-text" }, message.content),
     retry);
+}
+
+const DISCLOSED = {
+  faturas: "faturas",
+  codigo_pagamento: "código de pagamento",
+  promessa: "promessa",
+  status_pagamento: "status do pagamento",
+};
+
+function disclosureList(entries) {
+  if (!entries.length) return "Nenhum";
+  return h("ul", { class: "disclosures" }, ...entries.map((entry) =>
+    h("li", {}, `${DISCLOSED[entry.what] ?? entry.what} · ${entry.phoneNumber} · ${fmtDateTime(entry.at)}`)));
 }
 
 function facts(pairs) {

@@ -19,7 +19,7 @@ export const OUTCOME = {
   answered: "Atendeu", no_answer: "Não atendeu", busy: "Ocupado", failed: "Falha", voicemail: "Caixa postal",
   not_on_whatsapp: "Sem WhatsApp", promise_made: "Promessa registrada", paid: "Pago",
   payment_claimed: "Pagamento informado", promise_broken: "Promessa quebrada",
-  opted_out: "Pediu para não ser contatado", transferred: "Transferido",
+  opted_out: "Pediu para não ser contatado", transferred: "Transferido", wrong_number: "Número errado",
   unknown_customer: "Cliente não encontrado no CRM", time_barred: "Dívida prescrita", exhausted: "Contatos esgotados",
 };
 export const MESSAGE_STEP = {

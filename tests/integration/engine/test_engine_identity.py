@@ -1,0 +1,100 @@
+"""Identity in the outreach engine: a wrong number is never contacted again for that customer (any
+campaign, the case's other phones still are), and a stranger's request brings the contact of the
+registered number forward, within the pre-send guards."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from shared.assistant import ToolContext, invoke
+from shared.data import conversations, messages
+from shared.data import targets as targets_data
+from shared.domain.ids import new_id
+from shared.domain.models import (
+    Channel,
+    Conversation,
+    ConversationSource,
+    Message,
+    Outcome,
+    Sender,
+    TargetState,
+)
+from shared.engine import identity
+from tests.integration.engine.engine_world import Engine, cpf, mobile
+
+
+def test_a_wrong_number_is_never_contacted_again_for_that_customer_while_another_phone_is(engine: Engine):
+    wrong, other = mobile("11", 1), mobile("11", 2)
+    identity.mark_wrong_number(cpf(1), wrong, source="assistant")  # reported in an earlier campaign
+    campaign = engine.campaign()
+    case = engine.scheduled(campaign, 1, phone=wrong, phones=[wrong, other])
+    somebody_else = engine.scheduled(campaign, 3, phone=wrong)  # the number is wrong for cpf(1) only
+
+    engine.drain("whatsapp")
+
+    assert sorted(sent.number for sent in engine.evolution.sent) == sorted([other, wrong])
+    assert engine.get(case).phone == other and engine.get(case).state is TargetState.CONTACTED
+    assert conversations.by_chat_id(f"whatsapp_{wrong}").document == somebody_else.document  # type: ignore[union-attr]
+
+
+def test_a_case_whose_only_phone_is_a_wrong_number_ends_without_a_contact(engine: Engine):
+    wrong = mobile("11", 1)
+    identity.mark_wrong_number(cpf(1), wrong, source="assistant")
+    case = engine.scheduled(engine.campaign(), 1, phone=wrong)
+
+    engine.drain("whatsapp")
+
+    assert engine.evolution.sent == []
+    stored = engine.get(case)
+    assert stored.state is TargetState.COMPLETED and stored.outcome is Outcome.WRONG_NUMBER
+
+
+def test_a_strangers_request_brings_the_registered_numbers_contact_forward(engine: Engine):
+    campaign = engine.campaign()
+    case = engine.target(campaign, 1, next_attempt_at=engine.clock.now() + timedelta(days=2))
+    stranger = mobile("21", 9)
+    now = engine.clock.now()
+    conversation = conversations.create(
+        Conversation(
+            id=new_id(),
+            chat_id=f"whatsapp_{stranger}",
+            phone=stranger,
+            source=ConversationSource.INBOUND,
+            last_activity_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    messages.append(
+        Message(
+            id=new_id(),
+            conversation_id=conversation.id,
+            sender=Sender.CUSTOMER,
+            content=f"meu cpf é {case.document}",
+            created_at=now,
+        )
+    )
+
+    outcome = invoke(
+        "consultar_faturas_cpf",
+        {"cpf_cnpj": case.document},
+        ToolContext.for_conversation(conversation, Channel.WHATSAPP),
+    )
+    engine.tick()
+    engine.drain("whatsapp")
+
+    assert outcome.error == "phone_not_on_file"
+    assert [sent.number for sent in engine.evolution.sent] == [case.phone]
+    assert targets_data.get(case.id).state is TargetState.CONTACTED
+
+
+def test_a_second_wrong_number_never_sends_outreach_back_to_the_first(engine: Engine):
+    first, second = mobile("11", 1), mobile("11", 2)
+    case = engine.target(engine.campaign(), 1, phone=first, phones=[first, second])
+
+    identity.mark_wrong_number(case.document, first, source="assistant")
+    assert engine.get(case).phone == second
+    identity.mark_wrong_number(case.document, second, source="assistant")
+
+    stored = engine.get(case)
+    assert stored.state is TargetState.COMPLETED and stored.outcome is Outcome.WRONG_NUMBER
