@@ -216,7 +216,7 @@ def test_identity_is_asked_again_on_a_follow_up_of_the_same_campaign(world: Worl
     world.turn("Meu CPF é 529.982.247-25")
 
     world.clock.advance(timedelta(hours=3))
-    targets_data.record_contact(target.id, last_attempt_at=world.clock.now())  # the follow-up message
+    targets_data.record_contact(target, last_attempt_at=world.clock.now())  # the follow-up message
     [answer] = world.turn("me manda o pix")
 
     assert "br.gov.bcb.pix" not in answer and "CPF" in answer
