@@ -26,6 +26,7 @@ from shared.domain.models import (
     TargetState,
     UnlockStatus,
 )
+from shared.engine.stats import MoneyStats
 
 HHMM = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
@@ -322,7 +323,34 @@ class KpiPublic(Camel):
     met: bool
 
 
-class CampaignStatsPublic(Camel):
+class MoneyPublic(Camel):
+    """The money KPIs, flat on `/stats` and `/api/voice/metrics`: amounts as decimal strings."""
+
+    amount_in_collection: Decimal = Field(description="R$ open at import (every invoice the cases took)")
+    amount_promised: Decimal = Field(description="R$ of the promises registered (renegotiated ones replaced)")
+    amount_kept: Decimal = Field(description="R$ of the promises fulfilled")
+    amount_recovered: Decimal = Field(
+        description="R$ the CRM no longer shows open, of cases paid after contact"
+    )
+    amount_self_cured: Decimal = Field(description="R$ of cases paid before any contact")
+    recovery_rate: Decimal = Field(description="amountRecovered / amountInCollection, percent")
+    average_days_to_pay: Decimal | None = Field(description="days from first contact to payment, on average")
+
+    @staticmethod
+    def fields(money: MoneyStats) -> dict[str, Decimal | None]:
+        """The wire fields of the engine's money KPIs."""
+        return {
+            "amount_in_collection": money.in_collection,
+            "amount_promised": money.promised,
+            "amount_kept": money.kept,
+            "amount_recovered": money.recovered,
+            "amount_self_cured": money.self_cured,
+            "recovery_rate": money.recovery_rate,
+            "average_days_to_pay": money.average_days_to_pay,
+        }
+
+
+class CampaignStatsPublic(MoneyPublic):
     total_targets: int
     pending: int
     scheduled: int
@@ -347,7 +375,7 @@ class ChannelShare(Camel):
     percentage: Decimal
 
 
-class MetricsPublic(Camel):
+class MetricsPublic(MoneyPublic):
     total_calls: int
     total_whats_app_messages: int = Field(
         serialization_alias="totalWhatsAppMessages", alias="totalWhatsAppMessages"

@@ -16,7 +16,10 @@ racing on one customer never overwrite each other's invoices, the loser re-reads
 
 Every write that changes state or outcome is one UpdateItem that also rewrites the composite keys;
 both key parts are known at write time, so no read is needed first. The campaign's counters
-(`counters.campaign_scope`) are kept here: "total", "state:<state>", "outcome:<outcome>". They are
+(`counters.campaign_scope`) are kept here: "total", "state:<state>", "outcome:<outcome>", and the
+case money (`CaseMoney`): centavos in collection (every invoice a case takes), recovered (a case
+closing as paid after a contact: the CRM no longer shows its invoices open) and self-cured (paid
+before any contact), with the count and total seconds from first contact to payment. They are
 applied right after the target write (not in the same transaction), so a process dying between the two
 leaves them one off; nothing else may write those names.
 """
@@ -28,6 +31,8 @@ from collections.abc import Collection, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -45,7 +50,7 @@ from pynamodb.transactions import TransactWrite
 
 from shared.core import clock
 from shared.data import counters
-from shared.data.attributes import IsoDateTimeAttribute, iso_utc
+from shared.data.attributes import IsoDateTimeAttribute, iso_utc, parse_iso_utc
 from shared.data.base import (
     TableModel,
     TransitionConflict,
@@ -63,6 +68,7 @@ from shared.domain import cases
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.ids import target_id as deterministic_id
 from shared.domain.models import Channel, Invoice, Outcome, Target, TargetState
+from shared.domain.money import to_cents
 from shared.domain.pages import Page, check_limit
 
 # Fields a caller may not set through `update`: keys, the ones only `fold_in` changes (the invoices
@@ -158,6 +164,8 @@ class TargetRecord(TableModel):
     state_key = UnicodeAttribute()
     outcome_key = UnicodeAttribute(null=True)
     milestones = UnicodeSetAttribute(null=True)  # see mark_milestone; not part of the domain model
+    # Set by the first `record_contact` (if_not_exists); not part of the domain model.
+    first_contact_at = IsoDateTimeAttribute(null=True)
 
     by_campaign_state = _ByCampaignState()
     by_campaign_outcome = _ByCampaignOutcome()
@@ -192,6 +200,16 @@ def insert_new(new_targets: Iterable[Target]) -> tuple[list[Target], list[str]]:
     duplicates.extend(target.id for target in pending if target.id in taken)
     _count_inserted(inserted)
     return inserted, duplicates
+
+
+class CaseMoney(StrEnum):
+    """The campaign counters of case money (see the module docstring); amounts in centavos."""
+
+    IN_COLLECTION = "cents:in_collection"
+    RECOVERED = "cents:recovered"
+    SELF_CURED = "cents:self_cured"
+    PAID_AFTER_CONTACT = "paid_after_contact"  # cases paid after a contact whose first contact is known
+    SECONDS_TO_PAY = "seconds_to_pay"  # first contact to payment, summed over those cases
 
 
 @dataclass(frozen=True)
@@ -429,6 +447,9 @@ def delete_for_campaign(campaign_id: str) -> int:
         deltas[f"state:{record.state}"] -= 1
         if record.outcome is not None:
             deltas[f"outcome:{record.outcome}"] -= 1
+        deltas[CaseMoney.IN_COLLECTION] -= to_cents(_debt(record.invoices))
+        if record.outcome == Outcome.PAID.value:
+            deltas.subtract(_paid_money(record, _to_target(record)))
     batch_delete(TargetRecord, ({"id": {"S": target_id}} for target_id in keys))
     if keys:
         counters.increment_many(counters.campaign_scope(campaign_id), deltas)
@@ -459,6 +480,7 @@ def _write(
     actions = set_actions(TargetRecord, {**values, **keys})
     if contacts:
         actions.append(TargetRecord.contact_count.add(contacts))
+        actions.append(TargetRecord.first_contact_at.set(TargetRecord.first_contact_at | now))
     try:
         # ALL_OLD rather than ALL_NEW: the previous state and outcome are what the counters need, and
         # the new item is exactly the old one with `values` applied.
@@ -470,9 +492,12 @@ def _write(
             raise
         current = get(target_id)  # raises NotFound when the target does not exist
         raise TransitionConflict("target", target_id, current.state.value) from exc
-    old = _to_target(TargetRecord.from_raw_data(data["Attributes"]))
+    before = TargetRecord.from_raw_data(data["Attributes"])
+    old = _to_target(before)
     new = Target.model_validate({**old.model_dump(), **values, "contact_count": old.contact_count + contacts})
-    _count_change(old, new)
+    if contacts and before.first_contact_at is None:
+        before.first_contact_at = now  # what the write just set, for the payment time below
+    _count_change(before, old, new, now)
     return new
 
 
@@ -535,6 +560,8 @@ def _replace_invoices(current: Target, version: int, merged: cases.Merge) -> Tar
         if not is_condition_failure(exc):
             raise
         return None
+    added = to_cents(_debt(row.invoice for row in merged.added))
+    counters.increment(counters.campaign_scope(current.campaign_id), CaseMoney.IN_COLLECTION, added)
     return current.model_copy(update=values)
 
 
@@ -567,12 +594,19 @@ def _count_inserted(inserted: list[Target]) -> None:
         deltas[f"state:{target.state.value}"] += 1
         if target.outcome is not None:
             deltas[f"outcome:{target.outcome.value}"] += 1
+        deltas[CaseMoney.IN_COLLECTION] += to_cents(target.debt_amount)
     for campaign_id, deltas in per_campaign.items():
         counters.increment_many(counters.campaign_scope(campaign_id), deltas)
 
 
-def _count_change(old: Target, new: Target) -> None:
+def _count_change(before: TargetRecord, old: Target, new: Target, now: datetime) -> None:
+    """The counters' deltas of one write: `before` is the stored record it replaced (`old`)."""
     deltas: Counter[str] = Counter()
+    if (old.outcome is Outcome.PAID) != (new.outcome is Outcome.PAID):
+        if new.outcome is Outcome.PAID:
+            deltas.update(_paid_money(before, new, now))
+        else:
+            deltas.subtract(_paid_money(before, old))
     if old.state != new.state:
         deltas[f"state:{old.state.value}"] -= 1
         deltas[f"state:{new.state.value}"] += 1
@@ -583,3 +617,31 @@ def _count_change(old: Target, new: Target) -> None:
             deltas[f"outcome:{new.outcome.value}"] += 1
     if any(deltas.values()):
         counters.increment_many(counters.campaign_scope(new.campaign_id), deltas)
+
+
+def _debt(invoices: Iterable[Invoice]) -> Decimal:
+    return sum((invoice.amount for invoice in invoices), Decimal("0.00"))
+
+
+def _paid_money(record: TargetRecord, case: Target, paid_at: datetime | None = None) -> Counter[str]:
+    """What a paid case adds to the money counters: its debt as recovered (contacted before) or
+    self-cured (never contacted), and the time from first contact to `paid_at` (by default, when
+    the stored outcome was recorded)."""
+    cents = to_cents(case.debt_amount)
+    if case.contact_count == 0:
+        return Counter({CaseMoney.SELF_CURED.value: cents})
+    money = Counter({CaseMoney.RECOVERED.value: cents})
+    paid_at = paid_at or _outcome_at(record)
+    if record.first_contact_at is not None and paid_at is not None:
+        money[CaseMoney.PAID_AFTER_CONTACT.value] = 1
+        money[CaseMoney.SECONDS_TO_PAY.value] = max(
+            0, int((paid_at - record.first_contact_at).total_seconds())
+        )
+    return money
+
+
+def _outcome_at(record: TargetRecord) -> datetime | None:
+    """When the stored outcome was recorded (the time part of `outcome_key`)."""
+    if not record.outcome_key:
+        return None
+    return parse_iso_utc(record.outcome_key.partition("#")[2])

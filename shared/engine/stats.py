@@ -6,7 +6,11 @@ Names of the counters kept outside the data layer live here, once:
   counters below;
 - `counters.GLOBAL`: `contacts:<channel>` and the promise counters, across campaigns (a promise made
   in an inbound conversation belongs to no campaign).
-The data layer itself keeps `total`, `state:<state>` and `outcome:<outcome>` per campaign.
+The promise counters include the promises' money in centavos (`PromiseMoney`): promised (a promise
+registered, taken back when a renegotiation replaces it, so it counts what customers stand by) and
+kept (a promise fulfilled).
+The data layer itself keeps `total`, `state:<state>`, `outcome:<outcome>` and the cases' money
+(`targets.CaseMoney`: in collection, recovered after contact, self-cured) per campaign.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 from shared.data import campaigns, counters, targets
+from shared.data.targets import CaseMoney
 from shared.domain.models import Campaign, Channel, Outcome, PromiseStatus, TargetState
+from shared.domain.money import from_cents, to_cents
 
 
 class Milestone(StrEnum):
@@ -42,13 +48,27 @@ def count_outreach(campaign_id: str | None, channel: Channel) -> None:
         counters.increment(counters.campaign_scope(campaign_id), name)
 
 
-def count_promise(campaign_id: str | None, old: PromiseStatus | None, new: PromiseStatus) -> None:
-    """A promise was created (`old` None) or moved between statuses."""
+class PromiseMoney(StrEnum):
+    """The promise money counters, in centavos (see the module docstring)."""
+
+    PROMISED = "cents:promised"
+    KEPT = "cents:kept"
+
+
+def count_promise(
+    campaign_id: str | None, old: PromiseStatus | None, new: PromiseStatus, *, amount: Decimal
+) -> None:
+    """A promise of `amount` was created (`old` None) or moved between statuses."""
     deltas = {promises_counter(new): 1}
     if old is None:
         deltas[promises_counter()] = 1
+        deltas[PromiseMoney.PROMISED] = to_cents(amount)
     else:
         deltas[promises_counter(old)] = -1
+    if new is PromiseStatus.RENEGOTIATED:
+        deltas[PromiseMoney.PROMISED] = -to_cents(amount)
+    elif new is PromiseStatus.FULFILLED:
+        deltas[PromiseMoney.KEPT] = to_cents(amount)
     counters.increment_many(counters.GLOBAL, deltas)
     if campaign_id:
         counters.increment_many(counters.campaign_scope(campaign_id), deltas)
@@ -76,6 +96,40 @@ class Kpi:
 
 
 @dataclass(frozen=True)
+class MoneyStats:
+    """The money KPIs: amounts in reais, the recovery rate in percent (recovered / in collection),
+    and the average days from first contact to payment (None before any such payment)."""
+
+    in_collection: Decimal
+    promised: Decimal
+    kept: Decimal
+    recovered: Decimal
+    self_cured: Decimal
+    recovery_rate: Decimal
+    average_days_to_pay: Decimal | None
+
+
+def money_stats(cases: dict[str, int], promises: dict[str, int]) -> MoneyStats:
+    """The money KPIs from the cases' counters (`targets.CaseMoney`) and the promises' ones."""
+    in_collection = cases.get(CaseMoney.IN_COLLECTION, 0)
+    recovered = cases.get(CaseMoney.RECOVERED, 0)
+    timed = cases.get(CaseMoney.PAID_AFTER_CONTACT, 0)
+    average = None
+    if timed > 0:
+        seconds = Decimal(cases.get(CaseMoney.SECONDS_TO_PAY, 0))
+        average = (seconds / 86400 / timed).quantize(Decimal("0.1"), ROUND_HALF_UP)
+    return MoneyStats(
+        in_collection=from_cents(in_collection),
+        promised=from_cents(promises.get(PromiseMoney.PROMISED, 0)),
+        kept=from_cents(promises.get(PromiseMoney.KEPT, 0)),
+        recovered=from_cents(recovered),
+        self_cured=from_cents(cases.get(CaseMoney.SELF_CURED, 0)),
+        recovery_rate=percent(recovered, in_collection),
+        average_days_to_pay=average,
+    )
+
+
+@dataclass(frozen=True)
 class CampaignStats:
     total_targets: int
     states: dict[str, int]
@@ -89,6 +143,7 @@ class CampaignStats:
     paid: int
     channels: dict[str, int]
     kpis: list[Kpi]
+    money: MoneyStats
 
 
 def percent(numerator: int, denominator: int) -> Decimal:
@@ -140,6 +195,7 @@ def _stats(raw: dict[str, int]) -> CampaignStats:
         paid=paid,
         channels={channel.value: raw.get(contacts_counter(channel), 0) for channel in Channel},
         kpis=kpis(total, contacted, responded, promised, promises, fulfilled, paid),
+        money=money_stats(raw, raw),
     )
 
 
@@ -152,6 +208,7 @@ class GlobalMetrics:
     broken_promises: int
     total_targets: int
     paid: int
+    money: MoneyStats
 
     @property
     def total_contacts(self) -> int:
@@ -175,6 +232,7 @@ def global_metrics() -> GlobalMetrics:
         broken_promises=glob.get(promises_counter(PromiseStatus.BROKEN), 0),
         total_targets=totals.get("total", 0),
         paid=totals.get(f"outcome:{Outcome.PAID.value}", 0),
+        money=money_stats(totals, glob),  # promises of no campaign count too
     )
 
 

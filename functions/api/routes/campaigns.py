@@ -12,6 +12,7 @@ from functions.api.schemas import (
     CampaignPublic,
     CampaignStatsPublic,
     CampaignUpdate,
+    MoneyPublic,
     Success,
 )
 from shared.domain.models import CampaignStatus
@@ -95,4 +96,5 @@ def campaign_stats(campaign_id: str, _: Viewer) -> CampaignStatsPublic:
         paid=result.paid,
         channels=result.channels,
         kpis=[{**vars(kpi), "met": kpi.met} for kpi in result.kpis],  # type: ignore[misc]
+        **MoneyPublic.fields(result.money),
     )

@@ -11,7 +11,7 @@ import {
   OUTCOME,
   PAYMENT_METHOD, PROMISE_STATUS, SENDER, SOURCE_LABEL, TARGET_STATE, UNLOCK_STATUS, WEEKDAY, badge, fmtDate,
   fmtDateTime,
-  fmtPercent, h, money, number, pluralize,
+  fmtMoney, fmtPercent, h, MONEY, money, number, percent, pluralize,
 } from "/voice/monitor/labels.js";
 
 const PAGE_SIZE = 25;
@@ -107,11 +107,17 @@ function setText(el, text) {
   if (el.textContent !== text) el.textContent = text; // aria-live announces changes only
 }
 
+function formatMetric(el, value) {
+  if (el.dataset.format === "money") return fmtMoney(value);
+  if (el.dataset.format === "percent" || el.dataset.metric === "conversionRate") return fmtPercent(value);
+  return number.format(value);
+}
+
 async function refreshMetrics() {
   const { data } = await getJson("/api/voice/metrics");
   for (const el of $$("[data-metric]")) {
     const value = data[el.dataset.metric];
-    setText(el, el.dataset.metric === "conversionRate" ? fmtPercent(value) : number.format(value));
+    setText(el, formatMetric(el, value));
   }
   setText($("#alert-count"), number.format(data.pendingPromises));
   $("#alert-badge").setAttribute("aria-label", `${data.pendingPromises} promessas pendentes`);
@@ -460,6 +466,12 @@ function showCampaignStats(root, stats) {
         h("span", { class: "funnel-value" }, `${number.format(value)}${share}`));
     }),
   );
+  const days = stats.averageDaysToPay === null ? "–" : `${percent.format(Number(stats.averageDaysToPay))} dias`;
+  $("[data-money]", root).replaceChildren(...facts([
+    ...MONEY.map(([name, label]) => [label, fmtMoney(stats[name])]),
+    ["Taxa de recuperação", fmtPercent(stats.recoveryRate)],
+    ["Prazo médio de pagamento após o contato", days],
+  ]));
   $("[data-kpis]", root).replaceChildren(...stats.kpis.map((kpi) => h("tr", {},
     h("th", { scope: "row" }, KPI[kpi.name] ?? kpi.name),
     h("td", {}, fmtPercent(kpi.value)),
