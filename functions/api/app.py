@@ -9,6 +9,7 @@ from functions.api.routes import (
     campaigns,
     conversations,
     dashboard,
+    exports,
     me,
     metrics,
     optouts,
@@ -31,6 +32,7 @@ def create_app() -> FastAPI:
     for module in (
         campaigns,
         targets,
+        exports,  # before promises: /promises/export.csv is not a promise id
         promises,
         conversations,
         optouts,
