@@ -8,6 +8,7 @@ from functions.api import errors
 from functions.api.routes import (
     campaigns,
     conversations,
+    customers,
     dashboard,
     exports,
     me,
@@ -35,6 +36,7 @@ def create_app() -> FastAPI:
         exports,  # before promises: /promises/export.csv is not a promise id
         promises,
         conversations,
+        customers,
         optouts,
         metrics,
         me,

@@ -26,6 +26,7 @@ from shared.domain.models import (
     TargetState,
     UnlockStatus,
 )
+from shared.engine.customers import CustomerStory
 from shared.engine.stats import MoneyStats
 
 HHMM = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
@@ -309,6 +310,69 @@ class OptOutPublic(Camel):
     reason: str | None
     source: str
     created_at: datetime
+
+
+# --- a customer's story ---
+
+
+class StoryOptOutPublic(Camel):
+    kind: str  # "phone" or "document"
+    value: str  # masked
+    reason: str | None
+    source: str
+    created_at: datetime
+
+
+class StoryEventPublic(Camel):
+    at: datetime
+    kind: str
+    description: str
+    ref: str | None
+
+
+class StoryCasePublic(TargetPublic):
+    campaign_name: str
+
+
+class CustomerStoryPublic(Camel):
+    """Every case of one CPF/CNPJ across campaigns, its promises, opt-outs, conversations and
+    contacts, and all of it as one timeline (oldest first). Documents and phones masked."""
+
+    client_document: str
+    cases: list[StoryCasePublic]
+    promises: list[PromisePublic]
+    opt_outs: list[StoryOptOutPublic]
+    conversations: list[ConversationPublic]
+    contacts: list[datetime]
+    events: list[StoryEventPublic]
+
+    @classmethod
+    def of(cls, story: CustomerStory) -> CustomerStoryPublic:
+        return cls(
+            client_document=mask_document(story.document),
+            cases=[
+                StoryCasePublic(
+                    **TargetPublic.of(case).model_dump(), campaign_name=story.campaign_names[case.campaign_id]
+                )
+                for case in story.cases
+            ],
+            promises=[PromisePublic.of(promise) for promise in story.promises],
+            opt_outs=[
+                StoryOptOutPublic(
+                    kind=optout.key.partition("#")[0],
+                    value=mask_phone(optout.value)
+                    if optout.key.startswith("phone#")
+                    else mask_document(optout.value),
+                    reason=optout.reason,
+                    source=optout.source,
+                    created_at=optout.created_at,
+                )
+                for optout in story.opt_outs
+            ],
+            conversations=[ConversationPublic.of(conversation) for conversation in story.conversations],
+            contacts=story.contacts,
+            events=[StoryEventPublic.model_validate(vars(event)) for event in story.events],
+        )
 
 
 # --- stats and metrics ---

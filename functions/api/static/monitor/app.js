@@ -74,6 +74,7 @@ async function enter(moveFocus = false) {
   $("#login").hidden = true;
   $("#app").hidden = false;
   $("#whoami").textContent = { viewer: "Leitura", supervisor: "Supervisão", admin: "Administração" }[session.me.role];
+  applyRole($("nav"));
   startMetrics();
   if (!location.hash) history.replaceState(null, "", "#/painel");
   render(moveFocus);
@@ -443,6 +444,8 @@ async function viewCampanha(root, id) {
   // Wired before loading: the form is on screen at once, and a submit before the
   // listener exists would navigate away instead of uploading.
   wireImport(root, id, showStats);
+  $('[data-action="export-cases"]', root).addEventListener("click", () =>
+    downloadReport(`${path}/export.csv`, "casos.csv").catch(reportError));
   const [campaign] = await Promise.all([getJson(path).then((r) => r.data), showStats()]);
   showCampaign(campaign);
 }
@@ -555,10 +558,10 @@ function showImport(root, imported, job) {
   result.hidden = false;
 }
 
-async function downloadReport(url) {
+async function downloadReport(url, fallbackName = "linhas-rejeitadas.csv") {
   const response = await api(url);
   const blob = await response.blob();
-  const name = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") ?? "")?.[1] ?? "linhas-rejeitadas.csv";
+  const name = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") ?? "")?.[1] ?? fallbackName;
   const link = h("a", { href: URL.createObjectURL(blob), download: name, hidden: true });
   document.body.append(link);
   link.click();
@@ -620,6 +623,8 @@ function viewPromessas(root) {
     columns: 8,
     empty: "Nenhuma promessa nesta situação.",
   });
+  $('[data-action="export"]', root).addEventListener("click", () =>
+    downloadReport(`/api/voice/promises/export.csv?${query(filters)}`, "promessas.csv").catch(reportError));
   const group = $(".segmented", root);
   group.addEventListener("click", (event) => {
     const button = event.target.closest("button[data-status]");
@@ -632,6 +637,32 @@ function viewPromessas(root) {
   pages.reset();
 }
 
+// ---------------------------------------------------------------- a customer's story
+
+async function viewClientes(root, document) {
+  const form = $("[data-search]", root);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const value = form.elements.document.value.trim();
+    if (value) location.hash = `#/clientes/${encodeURIComponent(value.replace(/[^0-9A-Za-z]/g, ""))}`;
+  });
+  if (!document) return;
+  form.elements.document.value = decodeURIComponent(document);
+  const { data: story } = await getJson(`/api/voice/customers/${document}`);
+  $("#customer-title", root).textContent = `Histórico do cliente ${story.clientDocument}`;
+  $("[data-cases]", root).replaceChildren(...story.cases.map((c) => h("tr", { "data-id": c.id },
+    h("td", {}, h("a", { href: `#/campanhas/${c.campaignId}` }, c.campaignName)),
+    h("td", {}, c.clientName),
+    h("td", { class: "num" }, number.format(c.invoices.length)),
+    h("td", { class: "num" }, fmtMoney(c.debtAmount)),
+    h("td", {}, badge("state", c.state, TARGET_STATE)),
+    h("td", {}, c.outcome ? (OUTCOME[c.outcome] ?? c.outcome) : "—"),
+  )));
+  $("[data-events]", root).replaceChildren(...story.events.map((e) => h("li", { "data-kind": e.kind },
+    h("time", { datetime: e.at }, fmtDateTime(e.at)), " ", e.description)));
+  $("[data-story]", root).hidden = false;
+}
+
 // ---------------------------------------------------------------- router
 
 const ROUTES = [
@@ -640,6 +671,8 @@ const ROUTES = [
   [/^#\/campanhas$/, "campanhas", viewCampanhas],
   [/^#\/campanhas\/([\w-]+)$/, "campanha", viewCampanha],
   [/^#\/promessas$/, "promessas", viewPromessas],
+  [/^#\/clientes$/, "clientes", viewClientes],
+  [/^#\/clientes\/([\w.\/-]+)$/, "clientes", viewClientes],
 ];
 
 function render(moveFocus = true) {
