@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Query, Request, status
 
 from functions.api.auth import Principal, Role, Unauthenticated, principal_from_claims, principal_from_token
 from shared.core.config import Settings, get_settings
@@ -48,3 +49,7 @@ def require(role: Role) -> Callable[[Principal], Principal]:
 Viewer = Annotated[Principal, Depends(require(Role.VIEWER))]
 Supervisor = Annotated[Principal, Depends(require(Role.SUPERVISOR))]
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
+
+# The period of a daily series (`?from=YYYY-MM-DD&to=YYYY-MM-DD`; `from` is a Python keyword).
+PeriodStart = Annotated[date | None, Query(alias="from", description="first day, YYYY-MM-DD (30 days ago)")]
+PeriodEnd = Annotated[date | None, Query(alias="to", description="last day, YYYY-MM-DD (today)")]

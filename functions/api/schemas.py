@@ -434,6 +434,15 @@ class CampaignStatsPublic(MoneyPublic):
     kpis: list[KpiPublic]
 
 
+class DayPublic(Camel):
+    day: date
+    contacts: int
+    responses: int
+    promises: int
+    kept: int
+    amount_recovered: Decimal
+
+
 class ChannelShare(Camel):
     count: int
     percentage: Decimal

@@ -19,7 +19,8 @@ both key parts are known at write time, so no read is needed first. The campaign
 (`counters.campaign_scope`) are kept here: "total", "state:<state>", "outcome:<outcome>", and the
 case money (`CaseMoney`): centavos in collection (every invoice a case takes), recovered (a case
 closing as paid after a contact: the CRM no longer shows its invoices open) and self-cured (paid
-before any contact), with the count and total seconds from first contact to payment. They are
+before any contact), with the count and total seconds from first contact to payment; the recovered
+centavos also per day (`counters.campaign_day_scope`, the customer's local day of the payment). They are
 applied right after the target write (not in the same transaction), so a process dying between the two
 leaves them one off; nothing else may write those names.
 """
@@ -70,6 +71,7 @@ from shared.domain.ids import target_id as deterministic_id
 from shared.domain.models import Channel, Invoice, Outcome, Target, TargetState
 from shared.domain.money import to_cents
 from shared.domain.pages import Page, check_limit
+from shared.domain.phones import timezone_for_phone
 
 # Fields a caller may not set through `update`: keys, the ones only `fold_in` changes (the invoices
 # and phones, under their version condition) and `contact_count` (`record_contact` adds to it), and
@@ -617,6 +619,10 @@ def _count_change(before: TargetRecord, old: Target, new: Target, now: datetime)
             deltas[f"outcome:{new.outcome.value}"] += 1
     if any(deltas.values()):
         counters.increment_many(counters.campaign_scope(new.campaign_id), deltas)
+    recovered = deltas.get(CaseMoney.RECOVERED.value, 0)
+    if recovered > 0:
+        day = now.astimezone(timezone_for_phone(new.phone)).date()
+        counters.increment(counters.campaign_day_scope(new.campaign_id, day), CaseMoney.RECOVERED, recovered)
 
 
 def _debt(invoices: Iterable[Invoice]) -> Decimal:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Final, TypeVar
 from zoneinfo import ZoneInfo
@@ -25,6 +25,7 @@ from shared.domain.models import Outcome, Promise, PromiseStatus, Target
 from shared.domain.money import CENTS
 from shared.domain.pages import Page
 from shared.domain.phones import timezone_for_phone
+from shared.engine import stats
 
 EXPORT_PAGE: Final = 500
 # Concurrent promise lookups per page (one by-document Query per case that may hold a promise).
@@ -79,6 +80,23 @@ def promises(*, status: PromiseStatus | None, unmasked: bool) -> Iterator[Row]:
     for page in _pages(fetch):
         for promise in page:
             yield _promise_row(promise, unmasked)
+
+
+DAILY_HEADER: Final[Row] = ["Dia", "Contatos", "Respostas", "Promessas", "Cumpridas", "Recuperado"]
+
+
+def daily(campaign_id: str, start: date | None, end: date | None) -> Iterator[Row]:
+    """The header and one row per day of the campaign's series (`stats.daily`, validated before any
+    row)."""
+    series = stats.daily(campaign_id, start, end)
+
+    def rows() -> Iterator[Row]:
+        yield DAILY_HEADER
+        for day in series:
+            counts = (day.contacts, day.responses, day.promises, day.kept)
+            yield [f"{day.day:%d/%m/%Y}", *map(str, counts), decimal_comma(day.recovered)]
+
+    return rows()
 
 
 def _pages(fetch: Callable[[str | None], Page[T]]) -> Iterator[Sequence[T]]:

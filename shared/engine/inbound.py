@@ -105,7 +105,7 @@ def handle(job: InboundMessage) -> TurnResult:
         stored = messages.record(conversation.id, Sender.CUSTOMER, text, external_id=job.message_id)
     target = _target_of(conversation)
     if target is not None:
-        stats.record_milestone(target.id, target.campaign_id, stats.Milestone.RESPONDED)
+        stats.record_milestone(target.id, target.campaign_id, stats.Milestone.RESPONDED, phone=target.phone)
 
     if job.text is not None and is_opt_out_keyword(job.text):
         actions.opt_out_conversation(conversation, target, source="keyword", reason=job.text[:200])

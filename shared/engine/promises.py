@@ -72,7 +72,13 @@ def settle(promise: Promise, status: PromiseStatus, *, details: str) -> Promise:
     elif status is PromiseStatus.BROKEN:
         extra["broken_at"] = now
     settled = promises_data.transition(promise.id, SETTLED_FROM, status, next_check_at=None, **extra)
-    stats.count_promise(promise.campaign_id, PromiseStatus.PENDING, status, amount=promise.amount)
+    stats.count_promise(
+        promise.campaign_id,
+        PromiseStatus.PENDING,
+        status,
+        amount=promise.amount,
+        tz=ZoneInfo(promise.timezone),
+    )
     if promise.target_id:
         _apply_to_target(promise.target_id, status, details, now)
     return settled
@@ -202,7 +208,7 @@ def register(
             updated_at=now,
         )
     )
-    stats.count_promise(campaign_id, None, PromiseStatus.PENDING, amount=promise.amount)
+    stats.count_promise(campaign_id, None, PromiseStatus.PENDING, amount=promise.amount, tz=tz)
     for old in previous:
         _renegotiate(old, promise)
     if target is not None:

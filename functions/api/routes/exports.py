@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from functions.api.auth import Principal, Role
-from functions.api.deps import Supervisor
+from functions.api.deps import PeriodEnd, PeriodStart, Supervisor, Viewer
 from shared.domain.models import PromiseStatus
 from shared.engine import exports
 from shared.imports.spreadsheets import iter_csv_bytes
@@ -24,6 +24,17 @@ def export_cases(campaign_id: str, principal: Supervisor) -> StreamingResponse:
     """Every case of the campaign: document, name, outcome, state, debt, invoices, promise, last contact."""
     rows = exports.campaign_cases(campaign_id, unmasked=_unmasked(principal))
     return _csv(rows, f"casos-{campaign_id}.csv")
+
+
+@router.get("/campaigns/{campaign_id}/daily.csv", response_class=StreamingResponse)
+def export_daily(
+    campaign_id: str,
+    _: Viewer,
+    start: PeriodStart = None,
+    end: PeriodEnd = None,
+) -> StreamingResponse:
+    """The campaign's daily series (as `/daily`)."""
+    return _csv(exports.daily(campaign_id, start, end), f"diario-{campaign_id}.csv")
 
 
 @router.get("/promises/export.csv", response_class=StreamingResponse)

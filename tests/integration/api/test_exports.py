@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from shared.core import clock as clock_module
-from shared.data import promises, targets
+from shared.data import counters, promises, targets
 from shared.domain.models import Invoice, Outcome, Promise, PromiseStatus, Target, TargetState
 from tests.integration.api.conftest import GOOD_CSV, Api
 
@@ -116,3 +116,45 @@ def test_promises_export_escapes_formulas_and_filters_by_status(
     assert (
         api.get("/api/voice/promises/export.csv", params={"status": "lost"}, role="admin").status_code == 422
     )
+
+
+def test_the_daily_series_on_the_wire_and_as_csv(api: Api) -> None:
+    campaign = api.create_campaign()
+    scope = counters.campaign_day_scope(campaign["id"], date(2025, 3, 10))
+    counters.increment_many(scope, {"contacts": 12, "responses": 5, "promises": 2, "kept": 1})
+    counters.increment(scope, "cents:recovered", 123456)
+    path = f"/api/voice/campaigns/{campaign['id']}"
+
+    days = api.get(f"{path}/daily", params={"from": "2025-03-09", "to": "2025-03-10"}).json()
+    rows = _read(api.get(f"{path}/daily.csv", params={"from": "2025-03-09", "to": "2025-03-10"}))
+
+    assert days == [
+        {
+            "day": "2025-03-09",
+            "contacts": 0,
+            "responses": 0,
+            "promises": 0,
+            "kept": 0,
+            "amountRecovered": "0.00",
+        },
+        {
+            "day": "2025-03-10",
+            "contacts": 12,
+            "responses": 5,
+            "promises": 2,
+            "kept": 1,
+            "amountRecovered": "1234.56",
+        },
+    ]
+    assert rows == [
+        ["Dia", "Contatos", "Respostas", "Promessas", "Cumpridas", "Recuperado"],
+        ["09/03/2025", "0", "0", "0", "0", "0,00"],
+        ["10/03/2025", "12", "5", "2", "1", "1234,56"],
+    ]
+    default = api.get(f"{path}/daily").json()  # the 30 days to today (10/03 in São Paulo)
+    assert (len(default), default[0]["day"], default[-1]["day"]) == (30, "2025-02-09", "2025-03-10")
+    assert api.get(f"{path}/daily", params={"from": "2025-03-10", "to": "2025-03-09"}).status_code == 422
+    assert api.get(f"{path}/daily", params={"from": "2025-01-01", "to": "2025-04-30"}).status_code == 422
+    assert api.get(f"{path}/daily.csv", params={"from": "2025-03-10", "to": "2025-03-09"}).status_code == 422
+    assert api.get(f"{path}/daily", params={"from": "março"}).status_code == 422
+    assert api.get("/api/voice/campaigns/nope/daily").status_code == 404

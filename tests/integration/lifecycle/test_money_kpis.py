@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 from infra.local.simulators.crm import SimInvoice
 from shared.adapters import clients
 from shared.data import targets as targets_data
-from shared.domain.models import Invoice, Outcome, Target
-from shared.engine import payments, promises
-from shared.engine.stats import campaign_stats, global_metrics
+from shared.domain.models import Channel, Invoice, Outcome, Target
+from shared.engine import payments, promises, stats
+from shared.engine.stats import Milestone, campaign_stats, global_metrics
 from tests.integration.lifecycle.lifecycle_world import Lifecycle
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
@@ -108,3 +108,39 @@ def test_a_campaign_without_payments_has_no_average_and_a_zero_rate(world: Lifec
         Decimal("0.0"),
     )
     assert money.average_days_to_pay is None
+
+
+def test_the_daily_series_follows_the_customers_local_day_across_midnight(world: Lifecycle) -> None:
+    campaign = world.campaign()
+    paulo = world.target(campaign, document="52998224725", invoices=_invoices("100.00"))
+    manaus = world.target(
+        campaign, document="11144477735", phone="5592991234567", invoices=_invoices("40.00")
+    )
+    _owe(world, paulo)
+
+    world.clock.set(_at(date(2025, 3, 10), "23:50"))  # 02:50 UTC on the 11th
+    targets_data.record_contact(paulo.id)
+    stats.count_outreach(campaign.id, Channel.WHATSAPP, phone=paulo.phone)
+    world.clock.set(_at(date(2025, 3, 10), "23:55"))
+    stats.record_milestone(paulo.id, campaign.id, Milestone.RESPONDED, phone=paulo.phone)
+    stats.record_milestone(paulo.id, campaign.id, Milestone.RESPONDED, phone=paulo.phone)  # once only
+    world.clock.set(_at(date(2025, 3, 11), "00:05"))  # past midnight in São Paulo
+    _promise(paulo, "100.00")
+    world.clock.set(_at(date(2025, 3, 11), "00:30"))  # still 23:30 on the 10th in Manaus
+    stats.count_outreach(campaign.id, Channel.VOICE, phone=manaus.phone)
+    world.crm.pay_all(paulo.document)
+    world.clock.set(_at(date(2025, 3, 15), "09:01"))
+    world.fire_due_schedules()
+
+    series = {day.day: day for day in stats.daily(campaign.id, date(2025, 3, 10), date(2025, 3, 15))}
+
+    assert len(series) == 6
+    tenth, eleventh, fifteenth = (
+        series[date(2025, 3, 10)],
+        series[date(2025, 3, 11)],
+        series[date(2025, 3, 15)],
+    )
+    assert (tenth.contacts, tenth.responses, tenth.promises) == (2, 1, 0)
+    assert (eleventh.contacts, eleventh.responses, eleventh.promises) == (0, 0, 1)
+    assert (fifteenth.kept, fifteenth.recovered) == (1, Decimal("100.00"))
+    assert sum(day.recovered for day in series.values()) == Decimal("100.00")
