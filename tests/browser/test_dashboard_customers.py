@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from shared.core import clock as clock_module
-from shared.data import access_log, targets
+from shared.data import access_log, counters, targets
 from shared.domain.models import ContactMethod, Invoice, Target
 from shared.engine import campaigns as campaign_rules
 from tests.browser.conftest import Dashboard, shot, sign_in
@@ -63,3 +63,30 @@ def test_a_viewer_is_not_offered_the_customer_search(page: Any, dashboard: Dashb
     sign_in(page, dashboard, "viewer")
     expect(page.get_by_role("link", name="Campanhas")).to_be_visible()
     expect(page.get_by_role("link", name="Clientes")).to_be_hidden()
+
+
+def test_the_trend_chart_draws_the_apis_daily_series_and_switches_period(
+    page: Any, dashboard: Dashboard
+) -> None:
+    campaign = campaign_rules.create(name="Cobrança Março", contact_method=ContactMethod.WHATSAPP_PRIMARY)
+    today = clock_module.now().date()  # 10/03/2025 in São Paulo
+    for back, contacts in ((0, 12), (3, 4), (20, 7)):
+        scope = counters.campaign_day_scope(campaign.id, today - timedelta(days=back))
+        counters.increment_many(scope, {"contacts": contacts, "promises": 1, "cents:recovered": 10050})
+    sign_in(page, dashboard, "supervisor")
+    page.goto(f"{dashboard.monitor}#/campanhas/{campaign.id}")
+
+    api = dashboard.get(f"/api/voice/campaigns/{campaign.id}/daily").json()
+    bars = page.locator("svg.trend rect.bar")
+    expect(bars).to_have_count(len(api))
+    assert len(api) == 30
+    expect(page.locator("[data-trend-total]")).to_have_text(
+        "No período: 23 contatos, 0 respostas, 3 promessas, 0 cumpridas, R$ 301,50 recuperados."
+    )
+    expect(bars.last.locator("title")).to_have_text(
+        "10/03/2025: 12 contatos, 0 respostas, 1 promessas, 0 cumpridas, R$ 100,50 recuperados"
+    )
+    page.get_by_role("button", name="7 dias").click()
+    expect(bars).to_have_count(7)
+    expect(page.locator("[data-trend-total]")).to_contain_text("16 contatos")
+    shot(page, "tendencia", full_page=True)

@@ -446,6 +446,7 @@ async function viewCampanha(root, id) {
   wireImport(root, id, showStats);
   $('[data-action="export-cases"]', root).addEventListener("click", () =>
     downloadReport(`${path}/export.csv`, "casos.csv").catch(reportError));
+  wireTrend(root, path);
   const [campaign] = await Promise.all([getJson(path).then((r) => r.data), showStats()]);
   showCampaign(campaign);
 }
@@ -635,6 +636,68 @@ function viewPromessas(root) {
   });
   $('[data-action="refresh"]', root).addEventListener("click", () => pages.reload());
   pages.reset();
+}
+
+// ---------------------------------------------------------------- daily trend
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+function svg(tag, attrs = {}, ...children) {
+  const el = document.createElementNS(SVG_NS, tag);
+  for (const [name, value] of Object.entries(attrs)) el.setAttribute(name, String(value));
+  el.append(...children);
+  return el;
+}
+/** The period of `days` days ending on `end` (YYYY-MM-DD), as the API's query. */
+function period(days, end) {
+  if (!end) return {}; // the API's default: the 30 days to the server's today
+  const start = new Date(`${end}T12:00:00Z`);
+  start.setUTCDate(start.getUTCDate() - (days - 1));
+  return { from: start.toISOString().slice(0, 10), to: end };
+}
+
+function wireTrend(root, path) {
+  const group = $("[data-period]", root);
+  const chosen = { days: 30, end: null }; // the end is the server's today, learnt from the first answer
+  const show = async () => {
+    const { data: days } = await getJson(`${path}/daily?${query(period(chosen.days, chosen.end))}`);
+    chosen.end = days.at(-1)?.day ?? null;
+    drawTrend(root, days);
+  };
+  group.addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-days]");
+    if (!button) return;
+    chosen.days = Number(button.dataset.days);
+    pressOnly(group, button);
+    show().catch(reportError);
+  });
+  $('[data-action="export-daily"]', root).addEventListener("click", () =>
+    downloadReport(`${path}/daily.csv?${query(period(chosen.days, chosen.end))}`, "diario.csv").catch(reportError));
+  show().catch(reportError);
+}
+
+/** Bars: contacts per day; a line: promises. Each day's figures in its tooltip. */
+function drawTrend(root, days) {
+  const chart = $("[data-chart]", root);
+  const [width, height] = [600, 140];
+  const peak = Math.max(1, ...days.map((d) => d.contacts), ...days.map((d) => d.promises));
+  const step = width / Math.max(days.length, 1);
+  const y = (value) => height - (value / peak) * (height - 10);
+  const bars = days.map((d, i) => svg("rect", {
+    x: (i * step + step * 0.15).toFixed(1), y: y(d.contacts).toFixed(1), width: (step * 0.7).toFixed(1),
+    height: (height - y(d.contacts)).toFixed(1), class: "bar", "data-day": d.day,
+  }, svg("title", {}, `${fmtDate(d.day)}: ${number.format(d.contacts)} contatos, ${number.format(d.responses)} respostas, `
+    + `${number.format(d.promises)} promessas, ${number.format(d.kept)} cumpridas, ${fmtMoney(d.amountRecovered)} recuperados`)));
+  const line = svg("polyline", {
+    class: "line", fill: "none",
+    points: days.map((d, i) => `${(i * step + step / 2).toFixed(1)},${y(d.promises).toFixed(1)}`).join(" "),
+  });
+  chart.replaceChildren(...bars, line);
+  const total = (key) => days.reduce((sum, d) => sum + Number(d[key]), 0);
+  chart.setAttribute("aria-label", `Contatos (barras) e promessas (linha) por dia: ${number.format(total("contacts"))} contatos`);
+  $("[data-trend-total]", root).textContent = `No período: ${number.format(total("contacts"))} contatos, `
+    + `${number.format(total("responses"))} respostas, ${number.format(total("promises"))} promessas, `
+    + `${number.format(total("kept"))} cumpridas, ${fmtMoney(total("amountRecovered"))} recuperados.`;
 }
 
 // ---------------------------------------------------------------- a customer's story
