@@ -8,7 +8,9 @@ from functions.api import errors
 from functions.api.routes import (
     campaigns,
     conversations,
+    customers,
     dashboard,
+    exports,
     me,
     metrics,
     optouts,
@@ -31,8 +33,10 @@ def create_app() -> FastAPI:
     for module in (
         campaigns,
         targets,
+        exports,  # before promises: /promises/export.csv is not a promise id
         promises,
         conversations,
+        customers,
         optouts,
         metrics,
         me,

@@ -4,9 +4,10 @@ read the body."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, Response, status
+from fastapi import Depends, HTTPException, Query, Request, Response, status
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
@@ -77,3 +78,8 @@ class AuthenticateFirst(APIRoute):
 
 def _needs_principal(dependant: Dependant) -> bool:
     return any(dep.call is current_principal or _needs_principal(dep) for dep in dependant.dependencies)
+
+
+# The period of a daily series (`?from=YYYY-MM-DD&to=YYYY-MM-DD`; `from` is a Python keyword).
+PeriodStart = Annotated[date | None, Query(alias="from", description="first day, YYYY-MM-DD (30 days ago)")]
+PeriodEnd = Annotated[date | None, Query(alias="to", description="last day, YYYY-MM-DD (today)")]

@@ -38,6 +38,8 @@ from shared.domain.models import (
     TargetState,
     UnlockStatus,
 )
+from shared.engine.customers import CustomerStory
+from shared.engine.stats import MoneyStats
 
 HHMM = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 # An instant a person can mean: with its UTC offset, and this side of year 2100.
@@ -458,6 +460,69 @@ class OptOutPublic(Camel):
     created_at: datetime
 
 
+# --- a customer's story ---
+
+
+class StoryOptOutPublic(Camel):
+    kind: str  # "phone" or "document"
+    value: str  # masked
+    reason: str | None
+    source: str
+    created_at: datetime
+
+
+class StoryEventPublic(Camel):
+    at: datetime
+    kind: str
+    description: str
+    ref: str | None
+
+
+class StoryCasePublic(TargetPublic):
+    campaign_name: str
+
+
+class CustomerStoryPublic(Camel):
+    """Every case of one CPF/CNPJ across campaigns, its promises, opt-outs, conversations and
+    contacts, and all of it as one timeline (oldest first). Documents and phones masked."""
+
+    client_document: str
+    cases: list[StoryCasePublic]
+    promises: list[PromisePublic]
+    opt_outs: list[StoryOptOutPublic]
+    conversations: list[ConversationPublic]
+    contacts: list[datetime]
+    events: list[StoryEventPublic]
+
+    @classmethod
+    def of(cls, story: CustomerStory) -> CustomerStoryPublic:
+        return cls(
+            client_document=mask_document(story.document),
+            cases=[
+                StoryCasePublic(
+                    **TargetPublic.of(case).model_dump(), campaign_name=story.campaign_names[case.campaign_id]
+                )
+                for case in story.cases
+            ],
+            promises=[PromisePublic.of(promise) for promise in story.promises],
+            opt_outs=[
+                StoryOptOutPublic(
+                    kind=optout.key.partition("#")[0],
+                    value=mask_phone(optout.value)
+                    if optout.key.startswith("phone#")
+                    else mask_document(optout.value),
+                    reason=optout.reason,
+                    source=optout.source,
+                    created_at=optout.created_at,
+                )
+                for optout in story.opt_outs
+            ],
+            conversations=[ConversationPublic.of(conversation) for conversation in story.conversations],
+            contacts=story.contacts,
+            events=[StoryEventPublic.model_validate(vars(event)) for event in story.events],
+        )
+
+
 # --- stats and metrics ---
 
 
@@ -470,7 +535,34 @@ class KpiPublic(Camel):
     met: bool
 
 
-class CampaignStatsPublic(Camel):
+class MoneyPublic(Camel):
+    """The money KPIs, flat on `/stats` and `/api/voice/metrics`: amounts as decimal strings."""
+
+    amount_in_collection: Decimal = Field(description="R$ open at import (every invoice the cases took)")
+    amount_promised: Decimal = Field(description="R$ of the promises registered (renegotiated ones replaced)")
+    amount_kept: Decimal = Field(description="R$ of the promises fulfilled")
+    amount_recovered: Decimal = Field(
+        description="R$ the CRM no longer shows open, of cases paid after contact"
+    )
+    amount_self_cured: Decimal = Field(description="R$ of cases paid before any contact")
+    recovery_rate: Decimal = Field(description="amountRecovered / amountInCollection, percent")
+    average_days_to_pay: Decimal | None = Field(description="days from first contact to payment, on average")
+
+    @staticmethod
+    def fields(money: MoneyStats) -> dict[str, Decimal | None]:
+        """The wire fields of the engine's money KPIs."""
+        return {
+            "amount_in_collection": money.in_collection,
+            "amount_promised": money.promised,
+            "amount_kept": money.kept,
+            "amount_recovered": money.recovered,
+            "amount_self_cured": money.self_cured,
+            "recovery_rate": money.recovery_rate,
+            "average_days_to_pay": money.average_days_to_pay,
+        }
+
+
+class CampaignStatsPublic(MoneyPublic):
     total_targets: int
     pending: int
     scheduled: int
@@ -491,12 +583,21 @@ class CampaignStatsPublic(Camel):
     kpis: list[KpiPublic]
 
 
+class DayPublic(Camel):
+    day: date
+    contacts: int
+    responses: int
+    promises: int
+    kept: int
+    amount_recovered: Decimal
+
+
 class ChannelShare(Camel):
     count: int
     percentage: Decimal
 
 
-class MetricsPublic(Camel):
+class MetricsPublic(MoneyPublic):
     total_calls: int
     total_whats_app_messages: int = Field(
         serialization_alias="totalWhatsAppMessages", alias="totalWhatsAppMessages"

@@ -11,6 +11,7 @@ per-item limit (~1,000 writes/s): far above one campaign's pace.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from pynamodb.attributes import UnicodeAttribute
@@ -34,6 +35,11 @@ class CounterRecord(TableModel):
 def campaign_scope(campaign_id: str) -> str:
     """The scope of one campaign's counters."""
     return f"campaign#{campaign_id}"
+
+
+def campaign_day_scope(campaign_id: str, day: date) -> str:
+    """The scope of one campaign's counters of one day (the customer's local day)."""
+    return f"campaign#{campaign_id}#day#{day.isoformat()}"
 
 
 def increment(scope: str, name: str, by: int = 1) -> int:

@@ -11,7 +11,7 @@ digit is the caller's job (check both forms).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from pynamodb.attributes import UnicodeAttribute
 from pynamodb.exceptions import PutError
@@ -91,6 +91,16 @@ def is_opted_out(phone: str | None = None, document: str | None = None) -> bool:
         return False
     found = OptOutRecord.batch_get(keys, consistent_read=True, attributes_to_get=["key"])
     return any(True for _ in found)
+
+
+def find(phones: Sequence[str] = (), document: str | None = None) -> list[OptOut]:
+    """The opt-outs of any of `phones` and of `document` (one strongly consistent BatchGet)."""
+    keys = [phone_key(phone) for phone in dict.fromkeys(phones)]
+    keys += [document_key(document)] if document else []
+    if not keys:
+        return []
+    found = OptOutRecord.batch_get(keys, consistent_read=True)
+    return sorted((to_domain(OptOut, record) for record in found), key=lambda optout: optout.created_at)
 
 
 def list_page(limit: int = 50, cursor: str | None = None) -> Page[OptOut]:

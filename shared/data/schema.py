@@ -17,6 +17,7 @@ from pynamodb.exceptions import TableError
 
 # Importing the table modules registers their models with `base`.
 from shared.data import (  # noqa: F401
+    access_log,
     campaigns,
     contact_log,
     conversations,

@@ -20,8 +20,12 @@ racing on one customer never overwrite each other's invoices, the loser re-reads
 
 Every write that changes state or outcome is one UpdateItem that also rewrites the composite keys;
 both key parts are known at write time, so no read is needed first. The campaign's counters
-(`counters.campaign_scope`) are kept here: "total", "state:<state>", "outcome:<outcome>" and
-`SELF_CURED` (cases `paid` before any contact). They are
+(`counters.campaign_scope`) are kept here: "total", "state:<state>", "outcome:<outcome>",
+`SELF_CURED` (cases `paid` before any contact), and the case money (`CaseMoney`): centavos in
+collection (every invoice a case takes), recovered (a case closing as paid after a contact: the CRM no
+longer shows its invoices open) and self-cured (paid before any contact), with the count and total
+seconds from first contact to payment; the recovered centavos also per day
+(`counters.campaign_day_scope`, the customer's local day of the payment). They are
 applied right after the target write (not in the same transaction), so a process dying between the two
 leaves them one off; nothing else may write those names.
 """
@@ -33,6 +37,8 @@ from collections.abc import Collection, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -50,7 +56,7 @@ from pynamodb.transactions import TransactWrite
 
 from shared.core import clock
 from shared.data import counters
-from shared.data.attributes import IsoDateTimeAttribute, ModelListAttribute, iso_utc
+from shared.data.attributes import IsoDateTimeAttribute, ModelListAttribute, iso_utc, parse_iso_utc
 from shared.data.base import (
     TableModel,
     TransitionConflict,
@@ -68,7 +74,9 @@ from shared.domain import cases
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.ids import target_id as deterministic_id
 from shared.domain.models import Invoice, Outcome, PhoneAddition, Target, TargetState
+from shared.domain.money import to_cents
 from shared.domain.pages import Page, check_limit
+from shared.domain.phones import timezone_for_phone
 
 # Fields a caller may not set through `update`: keys, the ones only `fold_in` changes (the invoices
 # and phones, under their version condition) and `contact_count` (`record_contact` adds to it), and
@@ -178,6 +186,8 @@ class TargetRecord(TableModel):
     milestones = UnicodeSetAttribute(null=True)  # see mark_milestone; not part of the domain model
     due_key = UnicodeAttribute(null=True)  # see `by_due`; not part of the domain model
     due_at = IsoDateTimeAttribute(null=True)
+    # Set by the first `record_contact` (if_not_exists); not part of the domain model.
+    first_contact_at = IsoDateTimeAttribute(null=True)
 
     by_campaign_state = _ByCampaignState()
     by_campaign_outcome = _ByCampaignOutcome()
@@ -213,6 +223,16 @@ def insert_new(new_targets: Iterable[Target]) -> tuple[list[Target], list[str]]:
     duplicates.extend(target.id for target in pending if target.id in taken)
     _count_inserted(inserted)
     return inserted, duplicates
+
+
+class CaseMoney(StrEnum):
+    """The campaign counters of case money (see the module docstring); amounts in centavos."""
+
+    IN_COLLECTION = "cents:in_collection"
+    RECOVERED = "cents:recovered"
+    SELF_CURED = "cents:self_cured"
+    PAID_AFTER_CONTACT = "paid_after_contact"  # cases paid after a contact whose first contact is known
+    SECONDS_TO_PAY = "seconds_to_pay"  # first contact to payment, summed over those cases
 
 
 @dataclass(frozen=True)
@@ -501,8 +521,9 @@ def delete_for_campaign(campaign_id: str) -> int:
         deltas[f"state:{record.state}"] -= 1
         if record.outcome is not None:
             deltas[f"outcome:{record.outcome}"] -= 1
-        if record.outcome == Outcome.PAID.value and not record.contact_count:
-            deltas[SELF_CURED] -= 1
+        deltas[CaseMoney.IN_COLLECTION] -= to_cents(_debt(record.invoices))
+        if record.outcome == Outcome.PAID.value:
+            deltas.subtract(_paid_money(record, _to_target(record)))
     batch_delete(TargetRecord, ({"id": {"S": target_id}} for target_id in keys))
     if keys:
         counters.increment_many(counters.campaign_scope(campaign_id), deltas)
@@ -534,6 +555,7 @@ def _write(
     actions = set_actions(TargetRecord, {**values, **keys})
     if contacts:
         actions.append(TargetRecord.contact_count.add(contacts))
+        actions.append(TargetRecord.first_contact_at.set(TargetRecord.first_contact_at | now))
     try:
         # ALL_OLD rather than ALL_NEW: the previous state and outcome are what the counters need, and
         # the new item is exactly the old one with `values` applied.
@@ -545,9 +567,12 @@ def _write(
             raise
         current = get(target_id)  # raises NotFound when the target does not exist
         raise TransitionConflict("target", target_id, current.state.value) from exc
-    old = _to_target(TargetRecord.from_raw_data(data["Attributes"]))
+    before = TargetRecord.from_raw_data(data["Attributes"])
+    old = _to_target(before)
     new = Target.model_validate({**old.model_dump(), **values, "contact_count": old.contact_count + contacts})
-    _count_change(old, new)
+    if contacts and before.first_contact_at is None:
+        before.first_contact_at = now  # what the write just set, for the payment time below
+    _count_change(before, old, new, now)
     return new
 
 
@@ -610,6 +635,8 @@ def _replace_invoices(current: Target, version: int, merged: cases.Merge) -> Tar
         if not is_condition_failure(exc):
             raise
         return None
+    added = to_cents(_debt(row.invoice for row in merged.added))
+    counters.increment(counters.campaign_scope(current.campaign_id), CaseMoney.IN_COLLECTION, added)
     return current.model_copy(update=values)
 
 
@@ -642,14 +669,19 @@ def _count_inserted(inserted: list[Target]) -> None:
         deltas[f"state:{target.state.value}"] += 1
         if target.outcome is not None:
             deltas[f"outcome:{target.outcome.value}"] += 1
+        deltas[CaseMoney.IN_COLLECTION] += to_cents(target.debt_amount)
     for campaign_id, deltas in per_campaign.items():
         counters.increment_many(counters.campaign_scope(campaign_id), deltas)
 
 
-def _count_change(old: Target, new: Target) -> None:
+def _count_change(before: TargetRecord, old: Target, new: Target, now: datetime) -> None:
+    """The counters' deltas of one write: `before` is the stored record it replaced (`old`)."""
     deltas: Counter[str] = Counter()
-    if new.outcome is Outcome.PAID and old.outcome is not Outcome.PAID and new.contact_count == 0:
-        deltas[SELF_CURED] += 1
+    if (old.outcome is Outcome.PAID) != (new.outcome is Outcome.PAID):
+        if new.outcome is Outcome.PAID:
+            deltas.update(_paid_money(before, new, now))
+        else:
+            deltas.subtract(_paid_money(before, old))
     if old.state != new.state:
         deltas[f"state:{old.state.value}"] -= 1
         deltas[f"state:{new.state.value}"] += 1
@@ -660,3 +692,35 @@ def _count_change(old: Target, new: Target) -> None:
             deltas[f"outcome:{new.outcome.value}"] += 1
     if any(deltas.values()):
         counters.increment_many(counters.campaign_scope(new.campaign_id), deltas)
+    recovered = deltas.get(CaseMoney.RECOVERED.value, 0)
+    if recovered > 0:
+        day = now.astimezone(timezone_for_phone(new.phone)).date()
+        counters.increment(counters.campaign_day_scope(new.campaign_id, day), CaseMoney.RECOVERED, recovered)
+
+
+def _debt(invoices: Iterable[Invoice]) -> Decimal:
+    return sum((invoice.amount for invoice in invoices), Decimal("0.00"))
+
+
+def _paid_money(record: TargetRecord, case: Target, paid_at: datetime | None = None) -> Counter[str]:
+    """What a paid case adds to the counters: its debt as recovered (contacted before) or self-cured
+    (never contacted: counted in `SELF_CURED` too), and the time from first contact to `paid_at` (by default, when
+    the stored outcome was recorded)."""
+    cents = to_cents(case.debt_amount)
+    if case.contact_count == 0:
+        return Counter({CaseMoney.SELF_CURED.value: cents, SELF_CURED: 1})
+    money = Counter({CaseMoney.RECOVERED.value: cents})
+    paid_at = paid_at or _outcome_at(record)
+    if record.first_contact_at is not None and paid_at is not None:
+        money[CaseMoney.PAID_AFTER_CONTACT.value] = 1
+        money[CaseMoney.SECONDS_TO_PAY.value] = max(
+            0, int((paid_at - record.first_contact_at).total_seconds())
+        )
+    return money
+
+
+def _outcome_at(record: TargetRecord) -> datetime | None:
+    """When the stored outcome was recorded (the time part of `outcome_key`)."""
+    if not record.outcome_key:
+        return None
+    return parse_iso_utc(record.outcome_key.partition("#")[2])

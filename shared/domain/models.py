@@ -322,6 +322,17 @@ class OptOut(_Domain):
     created_at: datetime
 
 
+class AccessLogEntry(_Domain):
+    """One lookup of a customer's data (LGPD access log); `document` is masked."""
+
+    id: str
+    subject: str  # who: the principal's subject (token name or Cognito user)
+    role: str
+    action: str  # what was looked at, e.g. "customer_story"
+    document: str
+    at: datetime
+
+
 class ImportRowError(_Domain):
     line: int
     field: str | None = None

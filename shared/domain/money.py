@@ -178,3 +178,13 @@ def _ungroup(integer: str, separator: str) -> str:
     if not 1 <= len(head) <= 3 or head[0] == "0" or set(map(len, groups[1:])) != {3}:
         raise InvalidAmount(f"amount has misplaced thousands separators {separator!r}")
     return "".join(groups)
+
+
+def to_cents(amount: Decimal) -> int:
+    """Whole centavos of an amount (ROUND_HALF_UP): how counters store money, as integers."""
+    return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def from_cents(cents: int) -> Decimal:
+    """The amount of `cents` centavos, two places."""
+    return (Decimal(cents) / 100).quantize(CENTS)

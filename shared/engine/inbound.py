@@ -105,7 +105,7 @@ def handle(job: InboundMessage) -> TurnResult:
         stored = messages.record(conversation.id, Sender.CUSTOMER, text, external_id=job.message_id)
     target = _target_of(conversation)
     if target is not None:
-        stats.record_milestone(target.id, target.campaign_id, stats.Milestone.RESPONDED)
+        stats.record_milestone(target.id, target.campaign_id, stats.Milestone.RESPONDED, phone=target.phone)
     result = _turn(conversation, job, stored, target)
     if target is not None and engagement_moves(target):
         # The customer engaged: unless the turn resolved the case, its follow-up is scheduled.

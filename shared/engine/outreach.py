@@ -407,7 +407,7 @@ def _place_call(claimed: Target, before: Target, campaign: Campaign) -> Result:
 
 
 def _count_contact(target: Target, channel: Channel) -> None:
-    stats.count_outreach(target.campaign_id, channel)
+    stats.count_outreach(target.campaign_id, channel, phone=target.phone)
     stats.record_milestone(target.id, target.campaign_id, Milestone.CONTACTED)
     metrics.add_metric(name=f"Outreach_{channel.value}", unit=MetricUnit.Count, value=1)
     logger.info("outreach sent", target_id=target.id, campaign_id=target.campaign_id, channel=channel.value)

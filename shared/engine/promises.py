@@ -76,7 +76,13 @@ def settle(
     elif status is PromiseStatus.BROKEN:
         extra["broken_at"] = now
     settled = promises_data.transition(promise.id, SETTLED_FROM, status, next_check_at=None, **extra)
-    stats.count_promise(promise.campaign_id, PromiseStatus.PENDING, status)
+    stats.count_promise(
+        promise.campaign_id,
+        PromiseStatus.PENDING,
+        status,
+        amount=promise.amount,
+        tz=ZoneInfo(promise.timezone),
+    )
     apply_to_cases(promise.document, status, details, now, reading)
     return settled
 
@@ -238,7 +244,7 @@ def register(
             updated_at=now,
         )
     )
-    stats.count_promise(campaign_id, None, PromiseStatus.PENDING)
+    stats.count_promise(campaign_id, None, PromiseStatus.PENDING, amount=promise.amount, tz=tz)
     for old in previous:
         _renegotiate(old, promise)
     if target is not None:

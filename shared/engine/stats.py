@@ -6,19 +6,34 @@ Names of the counters kept outside the data layer live here, once:
   counters below;
 - `counters.GLOBAL`: `contacts:<channel>` and the promise counters, across campaigns (a promise made
   in an inbound conversation belongs to no campaign).
-The data layer itself keeps `total`, `state:<state>`, `outcome:<outcome>` and `self_cured` (cases paid
-before any contact: they say nothing about collecting) per campaign.
+The promise counters include the promises' money in centavos (`PromiseMoney`): promised (a promise
+registered, taken back when a renegotiation replaces it, so it counts what customers stand by) and
+kept (a promise fulfilled).
+Per campaign and local day of the customer (`counters.campaign_day_scope`): `Daily` — outreach sent,
+first responses, promises registered, promises kept, and (kept by the data layer) R$ recovered.
+The data layer itself keeps `total`, `state:<state>`, `outcome:<outcome>`, `self_cured` (cases paid
+before any contact: they say nothing about collecting) and the cases' money (`targets.CaseMoney`: in
+collection, recovered after contact, self-cured) per campaign.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from typing import Final
+from zoneinfo import ZoneInfo
 
+from shared.core import clock
+from shared.core.config import get_settings
 from shared.data import campaigns, counters, targets
+from shared.data.targets import CaseMoney
+from shared.domain.errors import InvalidInput
 from shared.domain.models import Campaign, Channel, Outcome, PromiseStatus, TargetState
+from shared.domain.money import from_cents, to_cents
+from shared.domain.phones import timezone_for_phone
 
 
 class Milestone(StrEnum):
@@ -35,32 +50,126 @@ def promises_counter(status: PromiseStatus | None = None) -> str:
     return "promises:total" if status is None else f"promises:{PromiseStatus(status).value}"
 
 
-def count_outreach(campaign_id: str | None, channel: Channel) -> None:
-    """One outreach sent on `channel` (a WhatsApp message or a placed call)."""
+class Daily(StrEnum):
+    """A campaign's counters of one local day (the money one, `CaseMoney.RECOVERED`, is the data
+    layer's)."""
+
+    CONTACTS = "contacts"  # outreach sent
+    RESPONSES = "responses"  # targets answering for the first time
+    PROMISES = "promises"  # promises registered
+    KEPT = "kept"  # promises fulfilled
+
+
+def count_day(campaign_id: str | None, tz: ZoneInfo | None, counter: Daily) -> None:
+    """Count `counter` on today's date in `tz` (the customer's zone); nothing without both."""
+    if campaign_id and tz is not None:
+        day = clock.now().astimezone(tz).date()
+        counters.increment(counters.campaign_day_scope(campaign_id, day), counter)
+
+
+def count_outreach(campaign_id: str | None, channel: Channel, *, phone: str | None = None) -> None:
+    """One outreach sent on `channel` (a WhatsApp message or a placed call) to `phone`."""
     name = contacts_counter(channel)
     counters.increment(counters.GLOBAL, name)
     if campaign_id:
         counters.increment(counters.campaign_scope(campaign_id), name)
+    count_day(campaign_id, _zone(phone), Daily.CONTACTS)
 
 
-def count_promise(campaign_id: str | None, old: PromiseStatus | None, new: PromiseStatus) -> None:
-    """A promise was created (`old` None) or moved between statuses."""
+class PromiseMoney(StrEnum):
+    """The promise money counters, in centavos (see the module docstring)."""
+
+    PROMISED = "cents:promised"
+    KEPT = "cents:kept"
+
+
+def count_promise(
+    campaign_id: str | None,
+    old: PromiseStatus | None,
+    new: PromiseStatus,
+    *,
+    amount: Decimal,
+    tz: ZoneInfo | None = None,
+) -> None:
+    """A promise of `amount` in the customer's zone `tz` was created (`old` None) or moved between
+    statuses."""
+    if old is None:
+        count_day(campaign_id, tz, Daily.PROMISES)
+    elif new is PromiseStatus.FULFILLED:
+        count_day(campaign_id, tz, Daily.KEPT)
     deltas = {promises_counter(new): 1}
     if old is None:
         deltas[promises_counter()] = 1
+        deltas[PromiseMoney.PROMISED] = to_cents(amount)
     else:
         deltas[promises_counter(old)] = -1
+    if new is PromiseStatus.RENEGOTIATED:
+        deltas[PromiseMoney.PROMISED] = -to_cents(amount)
+    elif new is PromiseStatus.FULFILLED:
+        deltas[PromiseMoney.KEPT] = to_cents(amount)
     counters.increment_many(counters.GLOBAL, deltas)
     if campaign_id:
         counters.increment_many(counters.campaign_scope(campaign_id), deltas)
 
 
-def record_milestone(target_id: str, campaign_id: str, milestone: Milestone) -> bool:
-    """Count `milestone` for the target the first time only; True when this call counted it."""
+def record_milestone(
+    target_id: str, campaign_id: str, milestone: Milestone, *, phone: str | None = None
+) -> bool:
+    """Count `milestone` for the target the first time only; True when this call counted it. A first
+    response also counts on the day of the customer with `phone`."""
     first = targets.mark_milestone(target_id, milestone.value)
     if first:
         counters.increment(counters.campaign_scope(campaign_id), milestone.value)
+        if milestone is Milestone.RESPONDED:
+            count_day(campaign_id, _zone(phone), Daily.RESPONSES)
     return first
+
+
+def _zone(phone: str | None) -> ZoneInfo | None:
+    return timezone_for_phone(phone) if phone else None
+
+
+@dataclass(frozen=True)
+class Day:
+    day: date
+    contacts: int
+    responses: int
+    promises: int
+    kept: int
+    recovered: Decimal
+
+
+MAX_DAYS: Final = 92
+DEFAULT_DAYS: Final = 30
+
+
+def daily(campaign_id: str, start: date | None = None, end: date | None = None) -> list[Day]:
+    """The campaign's series from `start` to `end` (inclusive, at most `MAX_DAYS` days; by default
+    the `DEFAULT_DAYS` days to today in the deployment's zone): one counters read per day, whatever
+    the campaign's size."""
+    campaigns.get(campaign_id)  # NotFound for an unknown campaign
+    end = end or clock.now().astimezone(get_settings().default_zone).date()
+    start = start or end - timedelta(days=DEFAULT_DAYS - 1)
+    if end < start:
+        raise InvalidInput("'from' must not be after 'to'", code="invalid_period")
+    days = (end - start).days + 1
+    if days > MAX_DAYS:
+        raise InvalidInput(f"a series covers at most {MAX_DAYS} days", code="invalid_period")
+    series = []
+    for offset in range(days):
+        day = start + timedelta(days=offset)
+        raw = counters.read(counters.campaign_day_scope(campaign_id, day))
+        series.append(
+            Day(
+                day=day,
+                contacts=raw.get(Daily.CONTACTS, 0),
+                responses=raw.get(Daily.RESPONSES, 0),
+                promises=raw.get(Daily.PROMISES, 0),
+                kept=raw.get(Daily.KEPT, 0),
+                recovered=from_cents(raw.get(CaseMoney.RECOVERED, 0)),
+            )
+        )
+    return series
 
 
 @dataclass(frozen=True)
@@ -74,6 +183,40 @@ class Kpi:
     @property
     def met(self) -> bool:
         return self.denominator > 0 and self.value > self.goal
+
+
+@dataclass(frozen=True)
+class MoneyStats:
+    """The money KPIs: amounts in reais, the recovery rate in percent (recovered / in collection),
+    and the average days from first contact to payment (None before any such payment)."""
+
+    in_collection: Decimal
+    promised: Decimal
+    kept: Decimal
+    recovered: Decimal
+    self_cured: Decimal
+    recovery_rate: Decimal
+    average_days_to_pay: Decimal | None
+
+
+def money_stats(cases: dict[str, int], promises: dict[str, int]) -> MoneyStats:
+    """The money KPIs from the cases' counters (`targets.CaseMoney`) and the promises' ones."""
+    in_collection = cases.get(CaseMoney.IN_COLLECTION, 0)
+    recovered = cases.get(CaseMoney.RECOVERED, 0)
+    timed = cases.get(CaseMoney.PAID_AFTER_CONTACT, 0)
+    average = None
+    if timed > 0:
+        seconds = Decimal(cases.get(CaseMoney.SECONDS_TO_PAY, 0))
+        average = (seconds / 86400 / timed).quantize(Decimal("0.1"), ROUND_HALF_UP)
+    return MoneyStats(
+        in_collection=from_cents(in_collection),
+        promised=from_cents(promises.get(PromiseMoney.PROMISED, 0)),
+        kept=from_cents(promises.get(PromiseMoney.KEPT, 0)),
+        recovered=from_cents(recovered),
+        self_cured=from_cents(cases.get(CaseMoney.SELF_CURED, 0)),
+        recovery_rate=percent(recovered, in_collection),
+        average_days_to_pay=average,
+    )
 
 
 @dataclass(frozen=True)
@@ -91,6 +234,7 @@ class CampaignStats:
     self_cured: int  # of `paid`: paid before any contact
     channels: dict[str, int]
     kpis: list[Kpi]
+    money: MoneyStats
 
 
 def percent(numerator: int, denominator: int) -> Decimal:
@@ -151,6 +295,7 @@ def _stats(raw: dict[str, int]) -> CampaignStats:
         self_cured=self_cured,
         channels={channel.value: raw.get(contacts_counter(channel), 0) for channel in Channel},
         kpis=kpis(total, contacted, responded, promised, promises, fulfilled, paid - self_cured),
+        money=money_stats(raw, raw),
     )
 
 
@@ -165,6 +310,7 @@ class GlobalMetrics:
     contacted: int  # cases contacted at least once
     paid: int
     self_cured: int  # of `paid`: paid before any contact
+    money: MoneyStats
 
     @property
     def total_contacts(self) -> int:
@@ -191,6 +337,7 @@ def global_metrics() -> GlobalMetrics:
         contacted=totals.get(Milestone.CONTACTED.value, 0),
         paid=totals.get(f"outcome:{Outcome.PAID.value}", 0),
         self_cured=totals.get(targets.SELF_CURED, 0),
+        money=money_stats(totals, glob),  # promises of no campaign count too
     )
 
 

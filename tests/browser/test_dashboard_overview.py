@@ -175,3 +175,22 @@ def test_the_api_tokens_of_every_role_are_accepted_by_api_me(dashboard: Dashboar
         assert body["role"] == role
         assert body["canOperate"] is (role != "viewer")
         assert body["canAdminister"] is (role == "admin")
+
+
+def test_money_cards_show_the_apis_amounts_in_reais(page: Any, dashboard: Dashboard) -> None:
+    campaign = campaign_rules.create(name="Cobrança Março", contact_method=ContactMethod.WHATSAPP_PRIMARY)
+    counters.increment_many(
+        counters.campaign_scope(campaign.id),
+        {"cents:in_collection": 123456789, "cents:recovered": 4567890, "cents:self_cured": 5},
+    )
+    counters.increment_many(counters.GLOBAL, {"cents:promised": 100000, "cents:kept": 99999})
+    sign_in(page, dashboard, "supervisor")
+
+    api = dashboard.get("/api/voice/metrics").json()
+    assert (api["amountInCollection"], api["recoveryRate"]) == ("1234567.89", "3.7")
+    expect(card(page, "Em cobrança")).to_have_text("R$ 1.234.567,89")
+    expect(card(page, "Valor prometido")).to_have_text("R$ 1.000,00")
+    expect(card(page, "Valor cumprido")).to_have_text("R$ 999,99")
+    expect(card(page, "Recuperado após contato")).to_have_text("R$ 45.678,90")
+    expect(card(page, "Pago sem contato")).to_have_text("R$ 0,05")
+    expect(card(page, "Taxa de recuperação")).to_have_text("3,7%")

@@ -56,7 +56,7 @@ def test_insert_new_writes_more_than_one_batch(clock, make_target):
     inserted, duplicates = targets.insert_new(rows)
 
     assert len(inserted) == 60 and duplicates == []
-    assert targets.counts("C1") == {"total": 60, "state:pending": 60}
+    assert targets.counts("C1") == {"total": 60, "state:pending": 60, "cents:in_collection": 60 * 8990}
     page = targets.list_for_campaign("C1", limit=1000)
     assert len(page.items) == 60
 
@@ -326,7 +326,8 @@ def test_fold_in_opens_one_case_then_adds_only_new_invoices(clock):
     assert stored.debt_amount == Decimal("40.00")
     assert stored.phones == ["5511999998888", "5521988887777"] and stored.phone == "5511999998888"
     assert stored.import_id == "I1"
-    assert targets.counts("C1") == {"total": 1, "state:pending": 1}
+    # F-1..F-3 opened the case, F-4 came with the second import: R$ 40,00 in collection once
+    assert targets.counts("C1") == {"total": 1, "state:pending": 1, "cents:in_collection": 4000}
 
 
 def test_fold_in_merges_again_when_another_import_changed_the_case_meanwhile(clock, monkeypatch):

@@ -118,6 +118,7 @@ def test_table_specs_describe_every_table_for_the_cdk_app():
     specs = {spec.suffix: spec for spec in table_specs()}
 
     assert set(specs) == {
+        "access_log",
         "campaigns",
         "contact_log",
         "conversations",

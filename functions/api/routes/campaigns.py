@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Response, status
 
-from functions.api.deps import Admin, AuthenticateFirst, Supervisor, Viewer
+from functions.api.deps import Admin, AuthenticateFirst, PeriodEnd, PeriodStart, Supervisor, Viewer
 from functions.api.pagination import paged
 from functions.api.schemas import (
     CampaignAction,
@@ -12,6 +12,8 @@ from functions.api.schemas import (
     CampaignPublic,
     CampaignStatsPublic,
     CampaignUpdate,
+    DayPublic,
+    MoneyPublic,
     Success,
 )
 from shared.domain.models import CampaignStatus
@@ -96,4 +98,19 @@ def campaign_stats(campaign_id: str, _: Viewer) -> CampaignStatsPublic:
         self_cured=result.self_cured,
         channels=result.channels,
         kpis=[{**vars(kpi), "met": kpi.met} for kpi in result.kpis],  # type: ignore[misc]
+        **MoneyPublic.fields(result.money),
     )
+
+
+@router.get("/{campaign_id}/daily", response_model=list[DayPublic])
+def campaign_daily(
+    campaign_id: str,
+    _: Viewer,
+    start: PeriodStart = None,
+    end: PeriodEnd = None,
+) -> list[DayPublic]:
+    """Contacts, first responses, promises, promises kept and R$ recovered per day of the customers."""
+    return [
+        DayPublic(**{**vars(day), "amount_recovered": day.recovered})
+        for day in stats.daily(campaign_id, start, end)
+    ]

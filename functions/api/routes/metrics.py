@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from functions.api.deps import AuthenticateFirst, Viewer
-from functions.api.schemas import ChannelShare, MetricsPublic
+from functions.api.schemas import ChannelShare, MetricsPublic, MoneyPublic
 from shared.adapters import queues
 from shared.engine import stats
 
@@ -27,6 +27,7 @@ def metrics(_: Viewer) -> MetricsPublic:
         broken_promises=result.broken_promises,
         self_cured=result.self_cured,
         conversion_rate=result.conversion_rate,
+        **MoneyPublic.fields(result.money),
         breakdown={
             "voice": ChannelShare(
                 count=result.total_calls, percentage=stats.percent(result.total_calls, contacts)

@@ -114,7 +114,21 @@ def test_reimporting_adds_new_invoices_to_the_case_and_reports_the_known_ones(ap
     assert maria["debtAmount"] == "355.00"
     job = api.get(f"/api/voice/imports/{again['importId']}").json()
     assert (job["imported"], job["customersCreated"], job["customersUpdated"]) == (1, 0, 1)
-    assert api.get(f"/api/voice/campaigns/{campaign['id']}/stats").json()["totalTargets"] == 2
+    stats = api.get(f"/api/voice/campaigns/{campaign['id']}/stats").json()
+    assert stats["totalTargets"] == 2
+    # 280,00 (Maria) + 50,00 (João) at the first import; only F-4 (75,00) is new money the second time.
+    assert (stats["amountInCollection"], stats["amountRecovered"], stats["recoveryRate"]) == (
+        "405.00",
+        "0.00",
+        "0.0",
+    )
+    metrics = api.get("/api/voice/metrics").json()
+    assert (metrics["amountInCollection"], metrics["amountPromised"], metrics["amountSelfCured"]) == (
+        "405.00",
+        "0.00",
+        "0.00",
+    )
+    assert metrics["averageDaysToPay"] is None
 
 
 def test_invoices_past_the_cap_of_a_case_are_rejected_row_by_row(

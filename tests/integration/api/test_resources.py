@@ -108,7 +108,7 @@ def _promise(make_promise: Any, target: Any, **kwargs: Any) -> Any:
     promise = promises.create(
         make_promise(document=target.document, target_id=target.id, campaign_id=target.campaign_id, **kwargs)
     )
-    stats.count_promise(target.campaign_id, None, PromiseStatus.PENDING)
+    stats.count_promise(target.campaign_id, None, PromiseStatus.PENDING, amount=promise.amount)
     return promise
 
 

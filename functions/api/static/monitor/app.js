@@ -11,7 +11,7 @@ import {
   MESSAGE_STEP, OUTCOME,
   PAYMENT_METHOD, PROMISE_STATUS, SENDER, SOURCE_LABEL, TARGET_STATE, UNLOCK_STATUS, WEEKDAY, badge, fmtDate,
   fmtDateTime,
-  fmtPercent, h, money, number, pluralize,
+  fmtMoney, fmtPercent, h, MONEY, money, number, percent, pluralize,
 } from "/voice/monitor/labels.js";
 
 const PAGE_SIZE = 25;
@@ -74,6 +74,7 @@ async function enter(moveFocus = false) {
   $("#login").hidden = true;
   $("#app").hidden = false;
   $("#whoami").textContent = { viewer: "Leitura", supervisor: "Supervisão", admin: "Administração" }[session.me.role];
+  applyRole($("nav"));
   startMetrics();
   if (!location.hash) history.replaceState(null, "", "#/painel");
   render(moveFocus);
@@ -107,11 +108,17 @@ function setText(el, text) {
   if (el.textContent !== text) el.textContent = text; // aria-live announces changes only
 }
 
+function formatMetric(el, value) {
+  if (el.dataset.format === "money") return fmtMoney(value);
+  if (el.dataset.format === "percent" || el.dataset.metric === "conversionRate") return fmtPercent(value);
+  return number.format(value);
+}
+
 async function refreshMetrics() {
   const { data } = await getJson("/api/voice/metrics");
   for (const el of $$("[data-metric]")) {
     const value = data[el.dataset.metric];
-    setText(el, el.dataset.metric === "conversionRate" ? fmtPercent(value) : number.format(value));
+    setText(el, formatMetric(el, value));
   }
   setText($("#alert-count"), number.format(data.pendingPromises));
   $("#alert-badge").setAttribute("aria-label", `${data.pendingPromises} promessas pendentes`);
@@ -608,6 +615,9 @@ async function viewCampanha(root, id) {
   // listener exists would navigate away instead of uploading.
   wireImport(root, id, showStats);
   wireSync(root, id, showStats);
+  $('[data-action="export-cases"]', root).addEventListener("click", () =>
+    downloadReport(`${path}/export.csv`, "casos.csv").catch(reportError));
+  wireTrend(root, path);
   const [campaign] = await Promise.all([getJson(path).then((r) => r.data), showStats()]);
   showCampaign(campaign);
 }
@@ -631,6 +641,12 @@ function showCampaignStats(root, stats) {
         h("span", { class: "funnel-value" }, `${number.format(value)}${share}`));
     }),
   );
+  const days = stats.averageDaysToPay === null ? "–" : `${percent.format(Number(stats.averageDaysToPay))} dias`;
+  $("[data-money]", root).replaceChildren(...facts([
+    ...MONEY.map(([name, label]) => [label, fmtMoney(stats[name])]),
+    ["Taxa de recuperação", fmtPercent(stats.recoveryRate)],
+    ["Prazo médio de pagamento após o contato", days],
+  ]));
   $("[data-kpis]", root).replaceChildren(...stats.kpis.map((kpi) => h("tr", {},
     h("th", { scope: "row" }, KPI[kpi.name] ?? kpi.name),
     h("td", {}, fmtPercent(kpi.value)),
@@ -764,10 +780,10 @@ function showImport(root, imported, job) {
   result.hidden = false;
 }
 
-async function downloadReport(url) {
+async function downloadReport(url, fallbackName = "linhas-rejeitadas.csv") {
   const response = await api(url);
   const blob = await response.blob();
-  const name = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") ?? "")?.[1] ?? "linhas-rejeitadas.csv";
+  const name = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") ?? "")?.[1] ?? fallbackName;
   const link = h("a", { href: URL.createObjectURL(blob), download: name, hidden: true });
   document.body.append(link);
   link.click();
@@ -829,6 +845,8 @@ function viewPromessas(root) {
     columns: 8,
     empty: "Nenhuma promessa nesta situação.",
   });
+  $('[data-action="export"]', root).addEventListener("click", () =>
+    downloadReport(`/api/voice/promises/export.csv?${query(filters)}`, "promessas.csv").catch(reportError));
   const group = $(".segmented", root);
   group.addEventListener("click", (event) => {
     const button = event.target.closest("button[data-status]");
@@ -841,6 +859,94 @@ function viewPromessas(root) {
   pages.reset();
 }
 
+// ---------------------------------------------------------------- daily trend
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+function svg(tag, attrs = {}, ...children) {
+  const el = document.createElementNS(SVG_NS, tag);
+  for (const [name, value] of Object.entries(attrs)) el.setAttribute(name, String(value));
+  el.append(...children);
+  return el;
+}
+/** The period of `days` days ending on `end` (YYYY-MM-DD), as the API's query. */
+function period(days, end) {
+  if (!end) return {}; // the API's default: the 30 days to the server's today
+  const start = new Date(`${end}T12:00:00Z`);
+  start.setUTCDate(start.getUTCDate() - (days - 1));
+  return { from: start.toISOString().slice(0, 10), to: end };
+}
+
+function wireTrend(root, path) {
+  const group = $("[data-period]", root);
+  const chosen = { days: 30, end: null }; // the end is the server's today, learnt from the first answer
+  const show = async () => {
+    const { data: days } = await getJson(`${path}/daily?${query(period(chosen.days, chosen.end))}`);
+    chosen.end = days.at(-1)?.day ?? null;
+    drawTrend(root, days);
+  };
+  group.addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-days]");
+    if (!button) return;
+    chosen.days = Number(button.dataset.days);
+    pressOnly(group, button);
+    show().catch(reportError);
+  });
+  $('[data-action="export-daily"]', root).addEventListener("click", () =>
+    downloadReport(`${path}/daily.csv?${query(period(chosen.days, chosen.end))}`, "diario.csv").catch(reportError));
+  show().catch(reportError);
+}
+
+/** Bars: contacts per day; a line: promises. Each day's figures in its tooltip. */
+function drawTrend(root, days) {
+  const chart = $("[data-chart]", root);
+  const [width, height] = [600, 140];
+  const peak = Math.max(1, ...days.map((d) => d.contacts), ...days.map((d) => d.promises));
+  const step = width / Math.max(days.length, 1);
+  const y = (value) => height - (value / peak) * (height - 10);
+  const bars = days.map((d, i) => svg("rect", {
+    x: (i * step + step * 0.15).toFixed(1), y: y(d.contacts).toFixed(1), width: (step * 0.7).toFixed(1),
+    height: (height - y(d.contacts)).toFixed(1), class: "bar", "data-day": d.day,
+  }, svg("title", {}, `${fmtDate(d.day)}: ${number.format(d.contacts)} contatos, ${number.format(d.responses)} respostas, `
+    + `${number.format(d.promises)} promessas, ${number.format(d.kept)} cumpridas, ${fmtMoney(d.amountRecovered)} recuperados`)));
+  const line = svg("polyline", {
+    class: "line", fill: "none",
+    points: days.map((d, i) => `${(i * step + step / 2).toFixed(1)},${y(d.promises).toFixed(1)}`).join(" "),
+  });
+  chart.replaceChildren(...bars, line);
+  const total = (key) => days.reduce((sum, d) => sum + Number(d[key]), 0);
+  chart.setAttribute("aria-label", `Contatos (barras) e promessas (linha) por dia: ${number.format(total("contacts"))} contatos`);
+  $("[data-trend-total]", root).textContent = `No período: ${number.format(total("contacts"))} contatos, `
+    + `${number.format(total("responses"))} respostas, ${number.format(total("promises"))} promessas, `
+    + `${number.format(total("kept"))} cumpridas, ${fmtMoney(total("amountRecovered"))} recuperados.`;
+}
+
+// ---------------------------------------------------------------- a customer's story
+
+async function viewClientes(root, document) {
+  const form = $("[data-search]", root);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const value = form.elements.document.value.trim();
+    if (value) location.hash = `#/clientes/${encodeURIComponent(value.replace(/[^0-9A-Za-z]/g, ""))}`;
+  });
+  if (!document) return;
+  form.elements.document.value = decodeURIComponent(document);
+  const { data: story } = await getJson(`/api/voice/customers/${document}`);
+  $("#customer-title", root).textContent = `Histórico do cliente ${story.clientDocument}`;
+  $("[data-cases]", root).replaceChildren(...story.cases.map((c) => h("tr", { "data-id": c.id },
+    h("td", {}, h("a", { href: `#/campanhas/${c.campaignId}` }, c.campaignName)),
+    h("td", {}, c.clientName),
+    h("td", { class: "num" }, number.format(c.invoices.length)),
+    h("td", { class: "num" }, fmtMoney(c.debtAmount)),
+    h("td", {}, badge("state", c.state, TARGET_STATE)),
+    h("td", {}, c.outcome ? (OUTCOME[c.outcome] ?? c.outcome) : "—"),
+  )));
+  $("[data-events]", root).replaceChildren(...story.events.map((e) => h("li", { "data-kind": e.kind },
+    h("time", { datetime: e.at }, fmtDateTime(e.at)), " ", e.description)));
+  $("[data-story]", root).hidden = false;
+}
+
 // ---------------------------------------------------------------- router
 
 const ROUTES = [
@@ -850,6 +956,8 @@ const ROUTES = [
   [/^#\/campanhas$/, "campanhas", viewCampanhas],
   [/^#\/campanhas\/([\w-]+)$/, "campanha", viewCampanha],
   [/^#\/promessas$/, "promessas", viewPromessas],
+  [/^#\/clientes$/, "clientes", viewClientes],
+  [/^#\/clientes\/([\w.\/-]+)$/, "clientes", viewClientes],
 ];
 
 function render(moveFocus = true) {

@@ -78,5 +78,15 @@ export function h(tag, attrs = {}, ...children) {
 export const fmtDateTime = (iso) => (iso ? dateTime.format(new Date(iso)) : "—");
 export const fmtDate = (isoDate) => (isoDate ? isoDate.split("-").reverse().join("/") : "—");
 export const fmtPercent = (value) => `${percent.format(Number(value))}%`;
+/** "R$ 1.234,56" from the API's decimal string (a plain space, as the finance team writes it). */
+export const fmtMoney = (value) => money.format(Number(value)).replace(/\s/u, " ");
+/** The money KPIs, as the overview cards and a campaign's page show them. */
+export const MONEY = [
+  ["amountInCollection", "Em cobrança"],
+  ["amountPromised", "Valor prometido"],
+  ["amountKept", "Valor cumprido"],
+  ["amountRecovered", "Recuperado após contato"],
+  ["amountSelfCured", "Pago sem contato"],
+];
 export const badge = (kind, value, labels) => h("span", { class: `badge ${kind}-${value}` }, labels[value] ?? value);
 
