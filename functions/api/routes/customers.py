@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from functions.api.deps import Supervisor
+from functions.api.deps import AuthenticateFirst, Supervisor
 from functions.api.schemas import CustomerStoryPublic
 from shared.engine import customers
 
-router = APIRouter(prefix="/api/voice/customers", tags=["customers"])
+router = APIRouter(prefix="/api/voice/customers", tags=["customers"], route_class=AuthenticateFirst)
 
 
 @router.get("/{document}", response_model=CustomerStoryPublic)

@@ -9,12 +9,12 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from functions.api.auth import Principal, Role
-from functions.api.deps import PeriodEnd, PeriodStart, Supervisor, Viewer
+from functions.api.deps import AuthenticateFirst, PeriodEnd, PeriodStart, Supervisor, Viewer
 from shared.domain.models import PromiseStatus
 from shared.engine import exports
 from shared.imports.spreadsheets import iter_csv_bytes
 
-router = APIRouter(prefix="/api/voice", tags=["exports"])
+router = APIRouter(prefix="/api/voice", tags=["exports"], route_class=AuthenticateFirst)
 
 CSV_TYPE = "text/csv; charset=utf-8"
 

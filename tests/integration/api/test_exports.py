@@ -37,7 +37,7 @@ def _campaign_with_a_promise(
     ]
     targets.insert_new([make_target(campaign_id=campaign["id"], client_name=FORMULA_NAME, invoices=invoices)])
     [joao] = targets.by_document("11144477735")
-    targets.record_contact(joao.id, last_attempt_at=clock_module.now())  # 12:00 UTC = 09:00 in SP
+    targets.record_contact(joao, last_attempt_at=clock_module.now())  # 12:00 UTC = 09:00 in SP
     targets.transition(joao.id, [TargetState.PENDING], TargetState.CONTACTED, outcome=Outcome.PROMISE_MADE)
     promise = promises.create(
         make_promise(

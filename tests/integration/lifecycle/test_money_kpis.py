@@ -62,16 +62,16 @@ def test_money_kpis_of_a_scripted_campaign_match_the_hand_computed_figures(world
 
     # Monday 10/03 09:00: the first customer is contacted and promises everything for Friday.
     world.clock.set(_at(date(2025, 3, 10), "09:00"))
-    targets_data.record_contact(kept.id)
+    targets_data.record_contact(kept)
     _promise(kept, "279.80")
     # The customer who was never contacted says "já paguei": the CRM confirms it.
     payments.verify_claim(cured.document, crm=clients.crm(), today=date(2025, 3, 10), target_id=cured.id)
     # Tuesday 11/03 09:00: a partial promise (200 of 500), and a promise renegotiated 50,00 → 89,90.
     world.clock.set(_at(date(2025, 3, 11), "09:00"))
-    targets_data.record_contact(partial.id)
-    targets_data.record_contact(partial.id)  # a second contact: the first one counts for the days
+    targets_data.record_contact(partial)
+    targets_data.record_contact(partial)  # a second contact: the first one counts for the days
     _promise(partial, "200.00")
-    targets_data.record_contact(broken.id)
+    targets_data.record_contact(broken)
     _promise(broken, "50.00", date(2025, 3, 13))
     _promise(broken, "89.90")
     world.crm.pay_all(kept.document)
@@ -119,7 +119,7 @@ def test_the_daily_series_follows_the_customers_local_day_across_midnight(world:
     _owe(world, paulo)
 
     world.clock.set(_at(date(2025, 3, 10), "23:50"))  # 02:50 UTC on the 11th
-    targets_data.record_contact(paulo.id)
+    targets_data.record_contact(paulo)
     stats.count_outreach(campaign.id, Channel.WHATSAPP, phone=paulo.phone)
     world.clock.set(_at(date(2025, 3, 10), "23:55"))
     stats.record_milestone(paulo.id, campaign.id, Milestone.RESPONDED, phone=paulo.phone)
