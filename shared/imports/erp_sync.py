@@ -37,6 +37,7 @@ from shared.imports.pipeline import (
     case_row,
     check_importable,
     fold_batch,
+    log_finished,
     progress,
     store_report,
     upload_key,
@@ -126,17 +127,7 @@ def _run(job: ImportJob, pages: int, first: OverduePage | None = None) -> Import
                 return job
             page, read = billing.overdue(filters, page.cursor), read + 1
     job = imports.update(job.id, status=ImportStatus.COMPLETED, finished_at=clock.now())
-    logger.info(
-        "erp sync finished",
-        import_id=job.id,
-        campaign_id=job.campaign_id,
-        imported=job.imported,
-        customers_created=job.customers_created,
-        customers_updated=job.customers_updated,
-        duplicates=job.duplicates,
-        rejected=job.rejected,
-        seconds=round((clock.now() - started).total_seconds(), 3),
-    )
+    log_finished("erp sync finished", job, started)
     return job
 
 

@@ -32,6 +32,7 @@ from shared.imports.pipeline import (
     case_row,
     check_importable,
     fold_batch,
+    log_finished,
     progress,
     start_job,
     store_report,
@@ -114,17 +115,7 @@ def import_targets(
         finished_at=clock.now(),
         **progress(tally, rejections),
     )
-    logger.info(
-        "import finished",
-        import_id=job.id,
-        campaign_id=campaign_id,
-        imported=job.imported,
-        customers_created=job.customers_created,
-        customers_updated=job.customers_updated,
-        duplicates=job.duplicates,
-        rejected=job.rejected,
-        seconds=round((clock.now() - started).total_seconds(), 3),
-    )
+    log_finished("import finished", job, started)
     return job
 
 

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import io
 import tempfile
+from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
 from shared.adapters import storage
+from shared.core import clock
 from shared.core.config import get_settings
 from shared.core.observability import logger
 from shared.data import campaigns, imports, targets
@@ -172,3 +174,18 @@ def store_report(campaign_id: str, import_id: str, rejections: Rejections) -> st
     key = report_key(campaign_id, import_id)
     storage.put_file(key, rejections.report, REPORT_CONTENT_TYPE)
     return key
+
+
+def log_finished(event: str, job: ImportJob, started: datetime) -> None:
+    """The closing log line of a finished import or ERP sync: its counts and how long it took."""
+    logger.info(
+        event,
+        import_id=job.id,
+        campaign_id=job.campaign_id,
+        imported=job.imported,
+        customers_created=job.customers_created,
+        customers_updated=job.customers_updated,
+        duplicates=job.duplicates,
+        rejected=job.rejected,
+        seconds=round((clock.now() - started).total_seconds(), 3),
+    )

@@ -91,30 +91,35 @@ class LocalSandbox:
         return "\n".join(self.lines)
 
 
+def spawn_local(log_file: Path, *args: str, port: int = 0, **env: str) -> LocalSandbox:
+    """`cobranca local` started on `port` (0: a free one), its output read as it comes; not waited for."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "infra.local.cli",
+            "local",
+            "--port",
+            str(port),
+            "--log-file",
+            str(log_file),
+            *args,
+        ],
+        cwd=REPO,
+        env=sandbox_env(**env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    return LocalSandbox(process)
+
+
 @pytest.fixture
 def local_sandbox(tmp_path: Path) -> Iterator[Callable[..., LocalSandbox]]:
     started: list[LocalSandbox] = []
 
     def start(*args: str, **env: str) -> LocalSandbox:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "infra.local.cli",
-                "local",
-                "--port",
-                "0",
-                "--log-file",
-                str(tmp_path / "local.log"),
-                *args,
-            ],
-            cwd=REPO,
-            env=sandbox_env(**env),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        sandbox = LocalSandbox(process)
+        sandbox = spawn_local(tmp_path / "local.log", *args, **env)
         started.append(sandbox)
         sandbox.wait_ready(90)
         return sandbox

@@ -15,7 +15,7 @@ import httpx
 from infra.local.sandbox import UntilReady
 from infra.local.simulators.crm import CrmSimulator, SimInvoice
 from infra.local.simulators.server import serve_in_thread
-from tests.e2e.conftest import REPO, LocalSandbox, eventually, sandbox_env
+from tests.e2e.conftest import REPO, eventually, sandbox_env, spawn_local
 
 ADMIN = {"Authorization": "Bearer local-admin"}
 SUPERVISOR = {"Authorization": "Bearer local-supervisor"}
@@ -145,24 +145,8 @@ def test_the_api_answers_503_until_everything_is_provisioned_then_200(tmp_path) 
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "infra.local.cli",
-            "local",
-            "--port",
-            str(port),
-            "--log-file",
-            str(tmp_path / "l.log"),
-        ],
-        cwd=REPO,
-        env=sandbox_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    sandbox = LocalSandbox(process)
+    sandbox = spawn_local(tmp_path / "l.log", port=port)
+    process = sandbox.process
     early: list[httpx.Response] = []
     try:
         with httpx.Client(base_url=url, headers=ADMIN, timeout=10) as api:

@@ -1,4 +1,4 @@
-"""What the ERP simulators (SGP, Hubsoft) share: the outages they can be switched into, and reading a
+"""What the ERP simulators (IXC, SGP, Hubsoft) share: the outages they can be switched into, and reading a
 request body sent either form-encoded or as JSON."""
 
 from __future__ import annotations

@@ -26,7 +26,6 @@ those in `outage_paths` when it is not empty), `pix_gateway` (False: every
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import threading
@@ -40,10 +39,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from infra.local.simulators.crm import SimInvoice
+from infra.local.simulators.erp_wire import Outage as ErpOutage
+from infra.local.simulators.erp_wire import outage_response
 from shared.core import clock
 from shared.domain.documents import format_document
 
-Outage = Literal["http_500", "timeout", "html", "error_200"]
+Outage = Literal[ErpOutage, Literal["error_200"]]  # and IXC's error envelope with HTTP 200
 ZONE: Final = ZoneInfo("America/Sao_Paulo")
 LIST_TABLES: Final = ("cliente", "cliente_contrato", "fn_areceber")
 PDF: Final = b"%PDF-1.4\n% simulated IXC boleto\n%%EOF\n"
@@ -351,14 +352,11 @@ class IxcSimulator:
             if request.headers.get("authorization") != expected:
                 return HTMLResponse("<html><body><h1>401 - Acesso negado</h1></body></html>", status_code=401)
             outage = self.outage if not self.outage_paths or path in self.outage_paths else None
-            if outage == "timeout":
-                await asyncio.sleep(self._timeout_seconds)
-            if outage == "http_500":
-                return HTMLResponse("<html><body>Internal Server Error</body></html>", status_code=500)
-            if outage == "html":
-                return HTMLResponse("<html><body>Login</body></html>", status_code=200)
             if outage == "error_200":
                 return _error(f"Recurso {path} não está disponível!")
+            failed = await outage_response(outage, self._timeout_seconds)
+            if failed is not None:
+                return failed
             if path in LIST_TABLES:
                 if request.headers.get("ixcsoft") != "listar":
                     return _error("Campos obrigatórios não informados.")  # the insert route

@@ -31,6 +31,7 @@ from shared.adapters.erp.wire import (
     BRAZIL,
     amount,
     days_overdue,
+    first_unlocked,
     fold_debt,
     json_object,
     local_today,
@@ -132,9 +133,7 @@ class HubsoftBilling:
             return UnlockResult(
                 UnlockStatus.REFUSED, reason="Não há serviço suspenso para liberar neste cadastro."
             )
-        results = [self._unlock(service, days) for service in eligible]
-        unlocked = [r for r in results if r.status is UnlockStatus.UNLOCKED]
-        return (unlocked or results)[0]
+        return first_unlocked([self._unlock(service, days) for service in eligible])
 
     def overdue(self, filters: OverdueFilter, cursor: str | None) -> OverduePage:
         """One window of at most 30 days of due dates from `financeiro/` (Hubsoft's own cap without a

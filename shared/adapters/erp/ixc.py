@@ -22,7 +22,7 @@ import httpx
 from shared.adapters.billing import OverdueFilter, OverduePage, PaymentMeans, UnlockResult, UnlockStatus
 from shared.adapters.crm import CrmUnavailable, Debt, Invoice
 from shared.adapters.erp import ixc_wire as wire
-from shared.core import clock
+from shared.adapters.erp.wire import first_unlocked, local_today
 from shared.core.config import IxcConfig
 from shared.core.observability import logger
 from shared.domain.documents import format_document
@@ -99,8 +99,7 @@ class IxcBilling:
         suspended = [contract.id for contract in contracts if contract.suspended]
         if not suspended:
             return UnlockResult(UnlockStatus.REFUSED, reason=NO_SUSPENDED_CONTRACT)
-        results = [self._unlock(contract) for contract in suspended]
-        return next((r for r in results if r.status is UnlockStatus.UNLOCKED), results[0])
+        return first_unlocked([self._unlock(contract) for contract in suspended])
 
     def overdue(self, filters: OverdueFilter, cursor: str | None) -> OverduePage:
         """One page of customers with an open title due within the filter's days, in customer-id
@@ -285,7 +284,7 @@ class IxcBilling:
 
     @staticmethod
     def _today() -> date:
-        return clock.now().astimezone(IXC_ZONE).date()
+        return local_today(IXC_ZONE)
 
 
 def _json(response: httpx.Response, path: str) -> Any:

@@ -32,6 +32,7 @@ from shared.adapters.erp.wire import (
     BRAZIL,
     amount,
     days_overdue,
+    first_unlocked,
     flag,
     fold_debt,
     json_object,
@@ -129,9 +130,7 @@ class SgpBilling:
             return UnlockResult(
                 UnlockStatus.REFUSED, reason="Não há contrato suspenso para liberar neste cadastro."
             )
-        results = [self._unlock(contract, until) for contract in eligible]
-        unlocked = [r for r in results if r.status is UnlockStatus.UNLOCKED]
-        return (unlocked or results)[0]
+        return first_unlocked([self._unlock(contract, until) for contract in eligible])
 
     def overdue(self, filters: OverdueFilter, cursor: str | None) -> OverduePage:
         """One `titulos/` page of open invoices due in the filter's window, folded per customer, each

@@ -8,7 +8,7 @@ a phone or a plaintext password.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from shared.adapters.billing import OverdueFilter
+from shared.adapters.billing import OverdueFilter, UnlockResult, UnlockStatus
 from shared.adapters.crm import CrmUnavailable, Debt, Invoice
 from shared.core import clock
 from shared.domain.errors import InvalidInput
@@ -118,6 +118,12 @@ def fold_debt(name: str, document: str, invoices: Iterable[Invoice]) -> Debt:
     """A customer's open invoices as one `Debt`, oldest first (the time bar applies in `Debt`)."""
     ordered = tuple(sorted(invoices, key=lambda i: (i.due_date, i.number)))
     return Debt(name, document, sum((i.amount for i in ordered), Decimal("0.00")), ordered)
+
+
+def first_unlocked(results: Sequence[UnlockResult]) -> UnlockResult:
+    """The outcome of unlocking each of a customer's contracts: the first one unlocked, else the
+    first refusal (`results` is never empty)."""
+    return next((r for r in results if r.status is UnlockStatus.UNLOCKED), results[0])
 
 
 def parse_day(value: Any) -> date:

@@ -20,21 +20,16 @@ from shared.adapters.billing import OverdueFilter, UnlockStatus
 from shared.adapters.crm import CrmUnavailable
 from shared.adapters.erp.hubsoft import HubsoftBilling
 from shared.core.config import HubsoftConfig
+from tests.integration.erp.debtors import ANA, BRUNO, TODAY, invoice
 from tests.integration.erp.replay import TIMEOUT, Replay
 
 CLIENT_ID, CLIENT_SECRET = "hubsoft-client", "client-secret-XYZ"
 USERNAME, PASSWORD = "cobranca@isp.example", "oauth-password-XYZ"
-ANA, BRUNO = "52998224725", "41107296617"
-TODAY = date(2025, 3, 10)  # the `clock` fixture's day in São Paulo
 SECRETS = ("senha-pppoe", "Radius#Secret", CLIENT_SECRET, PASSWORD, "hubsoft-token-")
 
 
 def config(url: str, password: str = PASSWORD) -> HubsoftConfig:
     return HubsoftConfig(url, CLIENT_ID, SecretStr(CLIENT_SECRET), USERNAME, SecretStr(password))
-
-
-def invoice(number: str, amount: str, days_ago: int) -> SimInvoice:
-    return SimInvoice(number, Decimal(amount), TODAY - timedelta(days=days_ago), days_ago)
 
 
 @pytest.fixture

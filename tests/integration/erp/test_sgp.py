@@ -21,16 +21,12 @@ from shared.adapters.crm import CrmUnavailable
 from shared.adapters.erp.sgp import SgpBilling
 from shared.core.config import SgpConfig
 from shared.domain.errors import InvalidInput
+from tests.integration.erp.debtors import ANA, BRUNO, TODAY, invoice
 from tests.integration.erp.replay import TIMEOUT, Replay
 
 TOKEN, APP = "sgp-test-token", "Cobranca"
-ANA, BRUNO, CARLA = "52998224725", "41107296617", "11144477735"
-TODAY = date(2025, 3, 10)  # the `clock` fixture's day in São Paulo
+CARLA = "11144477735"
 SECRETS = ("senha-pppoe", "central-", "Pppoe#Secret", "Central#Secret", TOKEN)
-
-
-def invoice(number: str, amount: str, days_ago: int) -> SimInvoice:
-    return SimInvoice(number, Decimal(amount), TODAY - timedelta(days=days_ago), days_ago)
 
 
 @pytest.fixture
