@@ -72,12 +72,14 @@ def child(size: int) -> None:
 
     from functions.api.auth import Principal, Role
     from functions.api.routes.exports import export_cases
+    from infra.local import moto_speedups
     from shared.core.config import reset_settings
     from shared.data import bind, create_tables, targets
     from shared.data.base import batch_put
     from shared.domain.models import ContactMethod
     from shared.engine.campaigns import create as create_campaign
 
+    moto_speedups.apply()  # the sandbox's moto: stock moto sorts the whole table for every query page
     reset_settings()
     with mock_aws():
         bind()
