@@ -8,6 +8,7 @@ caller must neither treat the customer as paid nor as owing (fail closed: no con
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -112,13 +113,14 @@ def parse_debt(body: Any, document: str) -> Debt:
         document=document,
         total=_decimal(body["valor_total"]),
         invoices=invoices,
-        phones=_phones(body.get("telefones")),
+        phones=normalize_phones(body.get("telefones")),
     )
 
 
-def _phones(value: Any) -> tuple[str, ...]:
-    """The optional `telefones` list, normalized; numbers that do not parse are left out."""
-    if not isinstance(value, list):
+def normalize_phones(value: Any) -> tuple[str, ...]:
+    """A billing system's phones (a list, or any iterable of free text), normalized and distinct;
+    numbers that do not parse are left out. They are phones on file for the identity check."""
+    if isinstance(value, str | bytes | dict) or not isinstance(value, Iterable):
         return ()
     phones = []
     for raw in value:

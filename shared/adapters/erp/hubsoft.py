@@ -65,6 +65,7 @@ class _Service:
 class _Customer:
     name: str
     services: tuple[_Service, ...]
+    phones: tuple[str, ...]
 
 
 class HubsoftBilling:
@@ -99,7 +100,7 @@ class HubsoftBilling:
         customer = self._customer(document)
         if customer is None:
             return None
-        return fold_debt(customer.name, document, self._open_invoices(document))
+        return fold_debt(customer.name, document, self._open_invoices(document), customer.phones)
 
     def payment_means(self, document: str, invoice_number: str) -> PaymentMeans:
         """Hubsoft has no second-copy endpoint: the pending invoice already carries its Pix
@@ -188,6 +189,7 @@ class HubsoftBilling:
                     _Service(text(s["id_cliente_servico"]), text(s.get("status_prefixo")))
                     for s in entry.get("servicos") or []
                 ),
+                phones=_phones(entry),
             )
 
     def _open_invoices(self, document: str) -> list[Invoice]:

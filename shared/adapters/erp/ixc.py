@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from shared.adapters.billing import OverdueFilter, OverduePage, PaymentMeans, UnlockResult, UnlockStatus
-from shared.adapters.crm import CrmUnavailable, Debt, Invoice
+from shared.adapters.crm import CrmUnavailable, Debt, Invoice, normalize_phones
 from shared.adapters.erp import ixc_wire as wire
 from shared.adapters.erp.wire import first_unlocked, local_today
 from shared.core.config import IxcConfig
@@ -180,6 +180,7 @@ class IxcBilling:
             document=document,
             total=sum((inv.amount for inv in invoices), ZERO),
             invoices=tuple(invoices),
+            phones=normalize_phones(phone for customer in customers for phone in customer.phones),
         )
 
     def _open_invoice(self, invoice_number: str, customer_ids: set[str]) -> tuple[Invoice, bool]:

@@ -98,7 +98,8 @@ class SgpBilling:
         if not contracts:
             return None
         titles = self._titles({"cpfcnpj": document})
-        return fold_debt(contracts[0].name, document, [t.invoice for t in titles])
+        phones = (phone for contract in contracts for phone in contract.phones)
+        return fold_debt(contracts[0].name, document, [t.invoice for t in titles], phones)
 
     def payment_means(self, document: str, invoice_number: str) -> PaymentMeans:
         """The second copy of an open invoice: boleto line, PDF link and Pix copia-e-cola (asked of

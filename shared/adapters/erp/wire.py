@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from shared.adapters.billing import OverdueFilter, UnlockResult, UnlockStatus
-from shared.adapters.crm import CrmUnavailable, Debt, Invoice
+from shared.adapters.crm import CrmUnavailable, Debt, Invoice, normalize_phones
 from shared.core import clock
 from shared.domain.errors import InvalidInput
 from shared.domain.money import parse_money
@@ -114,10 +114,12 @@ def wanted_statuses(filters: OverdueFilter) -> frozenset[str] | None:
     return frozenset(s.strip().lower() for s in filters.contract_status.split(",") if s.strip())
 
 
-def fold_debt(name: str, document: str, invoices: Iterable[Invoice]) -> Debt:
-    """A customer's open invoices as one `Debt`, oldest first (the time bar applies in `Debt`)."""
+def fold_debt(name: str, document: str, invoices: Iterable[Invoice], phones: Iterable[str] = ()) -> Debt:
+    """A customer's open invoices as one `Debt`, oldest first (the time bar applies in `Debt`), with
+    the phones the ERP has for them (normalized: phones on file for the identity check)."""
     ordered = tuple(sorted(invoices, key=lambda i: (i.due_date, i.number)))
-    return Debt(name, document, sum((i.amount for i in ordered), Decimal("0.00")), ordered)
+    total = sum((i.amount for i in ordered), Decimal("0.00"))
+    return Debt(name, document, total, ordered, phones=normalize_phones(phones))
 
 
 def first_unlocked(results: Sequence[UnlockResult]) -> UnlockResult:

@@ -330,3 +330,14 @@ def test_the_generic_crm_cannot_sync_and_says_why(api: Api) -> None:
     assert response.json()["code"] == "overdue_list_unsupported"
     assert "cannot list overdue customers" in response.json()["detail"]
     assert "import a spreadsheet" in response.json()["detail"]
+
+
+def test_the_erps_phones_of_a_customer_are_on_file_for_the_identity_check(erp: Erp) -> None:
+    name, invoices = DEBTORS[BRUNO]
+    erp.simulator.add_debtor(BRUNO, name, invoices, phones=("(11) 99999-0001", "(11) 3333-4444"))
+
+    debt = erp.billing.consult(BRUNO)
+
+    assert debt is not None
+    assert "5511999990001" in debt.phones  # normalized as conversations store them
+    assert all(phone.isdigit() for phone in debt.phones)
