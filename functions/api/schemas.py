@@ -81,6 +81,11 @@ class CampaignCreate(Strict):
         default=False,
         description="A promise asks the ERP to restore the customer's suspended service (trust unlock)",
     )
+    voicemail_drop: StrictBool = Field(
+        default=False,
+        description="An answering machine that reaches its beep gets a short neutral message "
+        "(creditor, return number, WhatsApp) — never the debt",
+    )
 
 
 class CampaignUpdate(Strict):
@@ -93,6 +98,7 @@ class CampaignUpdate(Strict):
     weekdays: list[int] | None = None
     max_attempts_per_channel: int | None = Field(default=None, ge=1, le=10)
     trust_unlock: StrictBool | None = None
+    voicemail_drop: StrictBool | None = None
     status: CampaignStatus | None = None
 
     _not_null = field_validator(
@@ -103,6 +109,7 @@ class CampaignUpdate(Strict):
         "weekdays",
         "max_attempts_per_channel",
         "trust_unlock",
+        "voicemail_drop",
         "status",
     )(given_not_null)
 
@@ -119,6 +126,7 @@ class CampaignPublic(Camel):
     weekdays: list[int]
     max_attempts_per_channel: int
     trust_unlock: bool
+    voicemail_drop: bool
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None

@@ -68,6 +68,7 @@ class CampaignRecord(TableModel):
     weekdays = ListAttribute(of=NumberAttribute)
     max_attempts_per_channel = NumberAttribute()
     trust_unlock = BooleanAttribute(default=False)  # campaigns stored before it existed: False
+    voicemail_drop = BooleanAttribute(default=False)  # likewise
     created_at = IsoDateTimeAttribute()
     updated_at = IsoDateTimeAttribute()
     started_at = IsoDateTimeAttribute(null=True)

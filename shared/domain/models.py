@@ -52,7 +52,8 @@ class Outcome(StrEnum):
     NO_ANSWER = "no_answer"
     BUSY = "busy"
     FAILED = "failed"
-    VOICEMAIL = "voicemail"
+    VOICEMAIL = "voicemail"  # a machine answered; no message left
+    VOICEMAIL_LEFT = "voicemail_left"  # a machine answered and took the neutral voicemail drop
     NOT_ON_WHATSAPP = "not_on_whatsapp"
     PROMISE_MADE = "promise_made"
     PAID = "paid"
@@ -142,6 +143,8 @@ class Campaign(_Domain):
     max_attempts_per_channel: int = 3
     # A promise registered for one of its targets asks the ERP to restore the customer's service.
     trust_unlock: bool = False
+    # An answering machine that reaches its beep gets a short neutral message (no debt mentioned).
+    voicemail_drop: bool = False
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None = None

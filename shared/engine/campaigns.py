@@ -47,6 +47,7 @@ EDITABLE = frozenset(
         "weekdays",
         "max_attempts_per_channel",
         "trust_unlock",
+        "voicemail_drop",
     }
 )
 
@@ -120,9 +121,11 @@ def create(
     weekdays: Sequence[int] = (1, 2, 3, 4, 5, 6),
     max_attempts_per_channel: int = 3,
     trust_unlock: bool = False,
+    voicemail_drop: bool = False,
 ) -> Campaign:
     """A new campaign in `draft`; `trust_unlock` makes its promises ask the ERP to restore the
-    customer's service (`shared.engine.promises.register`)."""
+    customer's service (`shared.engine.promises.register`); `voicemail_drop` leaves a neutral message
+    on an answering machine once it beeps (`shared.engine.postcall`)."""
     allowed, order = resolve_channels(contact_method, allowed_methods, fallback_order)
     check_schedule(schedule_start, schedule_end, weekdays)
     now = clock.now()
@@ -137,6 +140,7 @@ def create(
         weekdays=sorted(set(weekdays)),
         max_attempts_per_channel=max_attempts_per_channel,
         trust_unlock=trust_unlock,
+        voicemail_drop=voicemail_drop,
         created_at=now,
         updated_at=now,
     )
