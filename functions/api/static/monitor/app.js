@@ -390,6 +390,7 @@ function campaignBody(form) {
   if (data.get("fallbackOrder")) body.fallbackOrder = data.get("fallbackOrder").split(",");
   if (data.get("maxAttemptsPerChannel")) body.maxAttemptsPerChannel = Number(data.get("maxAttemptsPerChannel"));
   body.trustUnlock = data.get("trustUnlock") === "true";
+  body.voicemailDrop = data.get("voicemailDrop") === "true";
   return body;
 }
 
@@ -429,6 +430,7 @@ async function viewCampanha(root, id) {
       ["Horário", scheduleText(campaign)],
       ["Tentativas por canal", String(campaign.maxAttemptsPerChannel)],
       ["Desbloqueio em confiança", campaign.trustUnlock ? "Sim" : "Não"],
+      ["Recado na caixa postal", campaign.voicemailDrop ? "Sim" : "Não"],
       ["Criada em", fmtDateTime(campaign.createdAt)],
     ]));
     $("[data-campaign-actions]", root).replaceChildren(...statusButtons(campaign, showCampaign));
