@@ -37,6 +37,7 @@ from websockets.asyncio.client import ClientConnection
 
 from containers.voice_bridge import realtime_codec as rt
 from containers.voice_bridge import twilio_codec as tw
+from containers.voice_bridge.keypad import Keypad, keyed_words
 from containers.voice_bridge.settings import BridgeSettings
 from containers.voice_bridge.spoken import digits_spoken
 from containers.voice_bridge.voice_prompt import END_CALL, VOICE_TOOLS, realtime_tools, voice_instructions
@@ -133,6 +134,9 @@ class CallSession:
         self._played: dict[str, int] = {}
         self._playing_item: str | None = None
         self._truncated: set[str] = set()
+        # Keypad
+        self._keypad = Keypad()
+        self._keyed = 0
         # Tools
         self._call_names: dict[str, str] = {}
         self._tools_running = 0
@@ -333,7 +337,7 @@ class CallSession:
                     self._finish(EndReason.TWILIO_STOP)
                     return
                 elif isinstance(frame, tw.Dtmf):
-                    logger.info("dtmf received", call_sid=self.call_sid)
+                    await self._on_key(frame.digit)
         except TwilioClosed:
             self._finish(EndReason.TWILIO_CLOSED)
         except websockets.exceptions.ConnectionClosed:
@@ -345,6 +349,22 @@ class CallSession:
             return
         assert self._realtime is not None
         await self._realtime.send(rt.input_audio_append(payload))
+
+    async def _on_key(self, key: str) -> None:
+        """A keypad digit; a finished entry becomes the customer's words (stored, and read by the
+        identity check as a spoken document is) and a note for the assistant, who answers it."""
+        entry = self._keypad.press(key)
+        if entry is None or self._realtime is None:
+            return
+        said, note = keyed_words(entry)
+        self._keyed += 1
+        item_id = f"keypad_{self._keyed}"
+        self._store(item_id, Sender.CUSTOMER, said)
+        if self._ctx is not None and self._ctx.customer_texts is not None:
+            self._ctx.customer_texts.append(said)
+        logger.info("keypad entry", call_sid=self.call_sid, entry=type(entry).__name__)
+        await self._realtime.send(rt.user_text(item_id, note))
+        await self._request_response()
 
     def _on_mark(self, name: str) -> None:
         entry = self._marks.pop(name, None)

@@ -326,6 +326,17 @@ class TwilioStream:
         for name in names:
             await self._send({"event": "mark", "streamSid": self.stream_sid, "mark": {"name": name}})
 
+    async def dtmf(self, keys: str) -> None:
+        """Keypad presses, one `dtmf` event each, as Twilio sends them."""
+        for key in keys:
+            await self._send(
+                {
+                    "event": "dtmf",
+                    "streamSid": self.stream_sid,
+                    "dtmf": {"track": "inbound_track", "digit": key},
+                }
+            )
+
     async def stop(self) -> None:
         await self._send(
             {
