@@ -49,7 +49,7 @@ from shared.domain.channels import channel_label
 from shared.domain.errors import Conflict, DomainError, ServiceUnavailable
 from shared.domain.models import Outcome, Target, TargetState
 from shared.domain.phones import timezone_for_phone
-from shared.engine import routing, stats
+from shared.engine import routing, short_calls, stats
 from shared.engine.outreach_texts import voicemail_message
 from shared.engine.stats import Milestone
 
@@ -178,6 +178,8 @@ def handle_call_status(
     if status is not None and status not in FINAL_STATUSES and status not in INTERMEDIATE_STATUSES:
         logger.warning("unknown Twilio call status ignored", call_sid=sid, call_status=status)
         return PostCallResult(Action.IGNORED)
+    if status == "completed" and event.call_duration is not None:
+        short_calls.count_call(sid, event.call_duration, clock.now())
     outcome = call_outcome(status, event.answered_by)
     found = targets_data.by_call_sid(sid)
     if found is None:
