@@ -398,3 +398,8 @@ class MetricsPublic(Camel):
     self_cured: int = Field(description="customers who paid before any contact (not in the conversion rate)")
     conversion_rate: Decimal = Field(description="customers who paid after a contact / customers contacted")
     breakdown: dict[str, ChannelShare]
+    short_calls_today: int = Field(description="today's ended calls of 6 s or less (AMD hang-ups included)")
+    short_call_share_today: Decimal = Field(description="short calls / today's ended calls, in percent")
+    dialing_slowed: bool = Field(
+        description="short calls passed SHORT_CALL_MAX_SHARE: voice dials at half speed"
+    )

@@ -11,6 +11,7 @@ metric (the CDK alarm's) is emitted with a log line.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Final
@@ -20,6 +21,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from shared.core.config import get_settings
 from shared.core.observability import logger, metrics
 from shared.data import counters, dedupe
+from shared.engine.stats import percent
 
 LE_3S: Final = "calls:le3s"
 LE_6S: Final = "calls:le6s"
@@ -80,6 +82,24 @@ def day_counts(day: date) -> dict[str, int]:
     """The day's calls by bucket (zeros included)."""
     counts = counters.read(day_scope(day))
     return {name: counts.get(name, 0) for name in BUCKETS}
+
+
+@dataclass(frozen=True)
+class ShortCallDay:
+    """The dashboard's figure: today's calls, how many were short (≤ 6 s), and whether dialing is
+    slowed because of them."""
+
+    calls: int
+    short: int
+    share: Decimal  # percent of `calls`
+    slowed: bool
+
+
+def today(now: datetime) -> ShortCallDay:
+    counts = day_counts(_local_day(now))
+    calls = sum(counts.values())
+    short = counts[LE_3S] + counts[LE_6S]
+    return ShortCallDay(calls, short, percent(short, calls), exceeded(counts))
 
 
 def voice_capacity_factor(now: datetime) -> float:

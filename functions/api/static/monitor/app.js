@@ -107,11 +107,13 @@ function setText(el, text) {
   if (el.textContent !== text) el.textContent = text; // aria-live announces changes only
 }
 
+const PERCENT_METRICS = new Set(["conversionRate", "shortCallShareToday"]);
+
 async function refreshMetrics() {
   const { data } = await getJson("/api/voice/metrics");
   for (const el of $$("[data-metric]")) {
     const value = data[el.dataset.metric];
-    setText(el, el.dataset.metric === "conversionRate" ? fmtPercent(value) : number.format(value));
+    setText(el, PERCENT_METRICS.has(el.dataset.metric) ? fmtPercent(value) : number.format(value));
   }
   setText($("#alert-count"), number.format(data.pendingPromises));
   $("#alert-badge").setAttribute("aria-label", `${data.pendingPromises} promessas pendentes`);
