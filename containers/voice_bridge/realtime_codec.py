@@ -87,15 +87,15 @@ def truncate(item_id: str, audio_end_ms: int, content_index: int = 0) -> str:
     )
 
 
-def user_text(text: str) -> str:
-    """`conversation.item.create` of the caller's words as text (e.g. digits keyed on the phone)."""
-    return json.dumps(
-        {
-            "type": "conversation.item.create",
-            "item": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]},
-        },
-        ensure_ascii=False,
-    )
+def user_text(item_id: str, text: str) -> str:
+    """`conversation.item.create` of a user `message` with `input_text` (what the caller keyed)."""
+    item = {
+        "id": item_id,
+        "type": "message",
+        "role": "user",
+        "content": [{"type": "input_text", "text": text}],
+    }
+    return json.dumps({"type": "conversation.item.create", "item": item}, ensure_ascii=False)
 
 
 def function_call_output(call_id: str, output: str) -> str:

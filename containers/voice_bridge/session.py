@@ -13,8 +13,9 @@
 - **Tools**: the assistant's shared tools (`shared.assistant.tools.invoke`, in a worker thread so the
   relay never stalls), after the customer's words still being transcribed are stored (the identity
   check reads them); outputs go back as `function_call_output` and one `response.create` follows.
-- **Keypad**: digits keyed on the phone and ended with `#` (a CPF/CNPJ) are stored as the caller's
-  words (`[teclado] …`), read by the identity check like spoken ones, and given to the model as text.
+- **Keypad**: a CPF/CNPJ (check digits valid; ended by `#` or by its length, `*` starts over) or a
+  DDMM date keyed on the phone (`keypad.Keypad`) is stored as the caller's words, read by the identity
+  check like spoken ones, and given to the model as a note with the number in reading groups.
 - **End**: Twilio's `stop`, either socket closing, the maximum duration, a shutdown, or the assistant's
   `encerrar_chamada` once its goodbye has played. When the bridge ends the call it hangs up through
   Twilio's REST API. The transcript (both sides) is stored as the conversation's voice messages, in
@@ -39,6 +40,7 @@ from websockets.asyncio.client import ClientConnection
 
 from containers.voice_bridge import realtime_codec as rt
 from containers.voice_bridge import twilio_codec as tw
+from containers.voice_bridge.keypad import Keypad, keyed_words
 from containers.voice_bridge.settings import BridgeSettings
 from containers.voice_bridge.spoken import digits_spoken
 from containers.voice_bridge.voice_prompt import END_CALL, VOICE_TOOLS, realtime_tools, voice_instructions
@@ -57,8 +59,6 @@ from shared.domain.phones import timezone_for_phone
 from shared.engine.conversations import open_conversation
 
 ACTIVE_RESPONSE = "conversation_already_has_active_response"
-KEYED_PREFIX = "[teclado] "  # how digits keyed on the phone appear in the transcript
-KEYED_MAX = 20  # digits kept of one keyed entry (a CNPJ has 14)
 INTERRUPTED_SUFFIX = " […]"  # an assistant sentence the caller cut off
 
 
@@ -123,8 +123,6 @@ class CallSession:
         self._ended = asyncio.Event()
         self._realtime: ClientConnection | None = None
         self._ctx: ToolContext | None = None
-        self._keyed: list[str] = []  # digits keyed since the last # or *
-        self._keyed_entries = 0
         self._started = time.monotonic()
         # Realtime session state
         self._configured = False
@@ -139,6 +137,9 @@ class CallSession:
         self._played: dict[str, int] = {}
         self._playing_item: str | None = None
         self._truncated: set[str] = set()
+        # Keypad
+        self._keypad = Keypad()
+        self._keyed = 0
         # Tools
         self._call_names: dict[str, str] = {}
         self._tools_running = 0
@@ -345,31 +346,28 @@ class CallSession:
         except websockets.exceptions.ConnectionClosed:
             self._finish(EndReason.REALTIME_CLOSED)
 
-    async def _on_key(self, digit: str) -> None:
-        """Digits keyed on the phone (a CPF/CNPJ ended with #; * starts over) become the caller's
-        words, stored and read by the identity check as spoken ones are, and told to the model."""
-        if digit == "*":
-            self._keyed.clear()
-        elif digit.isdigit() and len(self._keyed) < KEYED_MAX:
-            self._keyed.append(digit)
-        if digit != "#" or not self._keyed:
-            return
-        text = KEYED_PREFIX + "".join(self._keyed)
-        self._keyed.clear()
-        self._keyed_entries += 1
-        self._store(f"dtmf_{self._keyed_entries}", Sender.CUSTOMER, text)
-        if self._ctx is not None and self._ctx.customer_words is not None:
-            self._ctx.customer_words.append((clock.now(), text))
-        if self._realtime is not None and self._configured:
-            await self._realtime.send(rt.user_text(text))
-            await self._request_response()
-
     async def _to_realtime_audio(self, payload: str) -> None:
         if not self._configured:
             self._early_audio.append(payload)
             return
         assert self._realtime is not None
         await self._realtime.send(rt.input_audio_append(payload))
+
+    async def _on_key(self, key: str) -> None:
+        """A keypad digit; a finished entry becomes the customer's words (stored, and read by the
+        identity check as a spoken document is) and a note for the assistant, who answers it."""
+        entry = self._keypad.press(key)
+        if entry is None or self._realtime is None:
+            return
+        said, note = keyed_words(entry)
+        self._keyed += 1
+        item_id = f"keypad_{self._keyed}"
+        self._store(item_id, Sender.CUSTOMER, said)
+        if self._ctx is not None and self._ctx.customer_words is not None:
+            self._ctx.customer_words.append((clock.now(), said))
+        logger.info("keypad entry", call_sid=self.call_sid, entry=type(entry).__name__)
+        await self._realtime.send(rt.user_text(item_id, note))
+        await self._request_response()
 
     def _on_mark(self, name: str) -> None:
         entry = self._marks.pop(name, None)

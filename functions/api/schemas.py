@@ -97,6 +97,11 @@ class CampaignCreate(Strict):
         default=6, ge=1, le=20, description="Outreach messages and calls per customer (replies not counted)"
     )
     messages: Messages | None = None
+    voicemail_drop: StrictBool = Field(
+        default=False,
+        description="An answering machine that reaches its beep gets a short neutral message "
+        "(creditor, return number, WhatsApp) — never the debt",
+    )
 
 
 class CampaignUpdate(Strict):
@@ -112,6 +117,7 @@ class CampaignUpdate(Strict):
     follow_up_after_days: int | None = Field(default=None, ge=1, le=30)
     max_contacts: int | None = Field(default=None, ge=1, le=20)
     messages: Messages | None = None
+    voicemail_drop: StrictBool | None = None
     status: CampaignStatus | None = None
 
     _not_null = field_validator(
@@ -125,6 +131,7 @@ class CampaignUpdate(Strict):
         "follow_up_after_days",
         "max_contacts",
         "messages",
+        "voicemail_drop",
         "status",
     )(given_not_null)
 
@@ -144,6 +151,7 @@ class CampaignPublic(Camel):
     follow_up_after_days: int
     max_contacts: int
     messages: dict[MessageStep, str]
+    voicemail_drop: bool
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None
@@ -609,3 +617,8 @@ class MetricsPublic(MoneyPublic):
     self_cured: int = Field(description="customers who paid before any contact (not in the conversion rate)")
     conversion_rate: Decimal = Field(description="customers who paid after a contact / customers contacted")
     breakdown: dict[str, ChannelShare]
+    short_calls_today: int = Field(description="today's ended calls of 6 s or less (AMD hang-ups included)")
+    short_call_share_today: Decimal = Field(description="short calls / today's ended calls, in percent")
+    dialing_slowed: bool = Field(
+        description="short calls passed SHORT_CALL_MAX_SHARE: voice dials at half speed"
+    )

@@ -31,8 +31,12 @@ def hang_up(call_sid: str) -> None:
     clients.voice().hang_up(call_sid)
 
 
+def play_twiml(call_sid: str, twiml: str) -> None:
+    clients.voice().play_twiml(call_sid, twiml)
+
+
 def record_handler(record: CallStatusRecord) -> str:
-    return postcall.handle_call_status(record.body, hang_up=hang_up).action.value
+    return postcall.handle_call_status(record.body, hang_up=hang_up, play_twiml=play_twiml).action.value
 
 
 @logger.inject_lambda_context

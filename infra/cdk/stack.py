@@ -6,16 +6,17 @@ from pathlib import Path
 from typing import Any
 
 from aws_cdk import CfnOutput, RemovalPolicy, Stack, Tags
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
 from constructs import Construct
 
 from infra.cdk.access import Platform
-from infra.cdk.alarms import Alarms
+from infra.cdk.alarms import FIVE_MINUTES, Alarms
 from infra.cdk.api import AdminApi
 from infra.cdk.app_secret import AppSecret
-from infra.cdk.functions import Endpoint, Worker
+from infra.cdk.functions import METRICS_NAMESPACE, Endpoint, Worker
 from infra.cdk.nag import justify
 from infra.cdk.queues import QueueName, WorkQueue
 from infra.cdk.scheduling import Scheduling
@@ -129,6 +130,7 @@ class CobrancaStack(Stack):
             for spec in specs
         }
         api.route_to(self.workers["api"].function)
+        self._watch_short_calls(alarms)
         self._notify_ingest(buckets.imports, self.workers["ingest"].function)
 
         self._outputs(
@@ -146,6 +148,23 @@ class CobrancaStack(Stack):
                 "ImportBucket": buckets.imports.bucket_name,
                 "AlarmTopicArn": alarms.topic.topic_arn,
             }
+        )
+
+    def _watch_short_calls(self, alarms: Alarms) -> None:
+        """ANATEL's abusive-calling measures: the post-call worker emits ShortCallShareExceeded when
+        the day's calls of ≤ 6 s pass SHORT_CALL_MAX_SHARE (the sweep already dials at half speed)."""
+        post_call = self.workers["post-call"]
+        alarms.when_above(
+            post_call,
+            "ShortCallShareAlarm",
+            cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE,
+                metric_name="ShortCallShareExceeded",
+                dimensions_map={"service": "post-call"},
+                period=FIVE_MINUTES,
+                statistic="Sum",
+            ),
+            description="Too many short calls today (ANATEL): dialing is slowed; check AMD and the lists.",
         )
 
     def _notify_ingest(self, bucket: s3.Bucket, ingest: lambda_.IFunction) -> None:

@@ -34,9 +34,11 @@ class CallState(NamedTuple):
 
 
 class VoiceCaller(Protocol):
-    def place_call(self, target_id: str, to_e164: str) -> str: ...
+    def place_call(self, target_id: str, to_e164: str, *, detect_message_end: bool = False) -> str: ...
 
     def hang_up(self, call_sid: str) -> None: ...
+
+    def play_twiml(self, call_sid: str, twiml: str) -> None: ...
 
     def call_state(self, call_sid: str) -> CallState: ...
 
@@ -62,8 +64,12 @@ class TwilioVoice:
         # TWILIO_API_BASE_URL points the SDK at a simulator locally; the wire format is unchanged.
         self._client.api.base_url = config.api_base_url
 
-    def place_call(self, target_id: str, to_e164: str) -> str:
+    def place_call(self, target_id: str, to_e164: str, *, detect_message_end: bool = False) -> str:
         """Dial the customer; Twilio fetches our TwiML when they answer. Returns the CallSid.
+
+        Answering-machine detection runs asynchronously; with `detect_message_end` its verdict on a
+        machine waits for the greeting to end (`AnsweredBy=machine_end_beep`...), the moment a
+        message can be left (`play_twiml`).
 
         Raises `ConfigError` without a webhook base URL: Twilio would have nowhere to fetch the TwiML."""
         if not self._base:
@@ -78,7 +84,7 @@ class TwilioVoice:
                 status_callback=status_url,
                 status_callback_method="POST",
                 status_callback_event=STATUS_CALLBACK_EVENTS,
-                machine_detection="Enable",
+                machine_detection="DetectMessageEnd" if detect_message_end else "Enable",
                 async_amd="true",
                 async_amd_status_callback=status_url,
                 async_amd_status_callback_method="POST",
@@ -92,6 +98,15 @@ class TwilioVoice:
     def hang_up(self, call_sid: str) -> None:
         try:
             self._client.calls(call_sid).update(status="completed")
+        except TwilioRestException as exc:
+            raise _translate(exc) from None
+        except OSError as exc:
+            raise TwilioUnavailable(f"Twilio request failed: {type(exc).__name__}") from None
+
+    def play_twiml(self, call_sid: str, twiml: str) -> None:
+        """Replace what a live call is doing with `twiml` (a call update with `Twiml`)."""
+        try:
+            self._client.calls(call_sid).update(twiml=twiml)
         except TwilioRestException as exc:
             raise _translate(exc) from None
         except OSError as exc:
@@ -132,12 +147,15 @@ def connect_stream_twiml(stream_url: str, parameters: Mapping[str, str]) -> str:
     return str(response)
 
 
+PT_BR_VOICE = "Polly.Camila"  # Amazon Polly's Brazilian Portuguese voice on Twilio's <Say>
+
+
 def say_and_hang_up_twiml(text: str) -> str:
-    """`<Response><Say language="pt-BR">text</Say><Hangup/></Response>`."""
+    """`<Response><Say language="pt-BR" voice="Polly.Camila">text</Say><Hangup/></Response>`."""
     from twilio.twiml.voice_response import VoiceResponse
 
     response = VoiceResponse()
-    response.say(text, language="pt-BR")
+    response.say(text, language="pt-BR", voice=PT_BR_VOICE)
     response.hangup()
     return str(response)
 

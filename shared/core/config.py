@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -133,6 +134,9 @@ class Settings(BaseSettings):
     # Channel capacity: the scheduler paces work to it so queues stay short.
     whatsapp_messages_per_second: float = Field(default=1.0, gt=0, le=100)
     voice_calls_per_second: float = Field(default=1.0, gt=0, le=100)
+    # ANATEL's abusive-calling measures: above this share of the day's calls lasting ≤ 6 s, dialing
+    # slows to half the voice capacity and the ShortCallShareExceeded alarm fires.
+    short_call_max_share: Decimal = Field(default=Decimal("0.30"), gt=0, le=1)
     aws_region: str = Field(
         default="sa-east-1", validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION")
     )

@@ -78,6 +78,7 @@ class CampaignRecord(TableModel):
     follow_up_after_days = NumberAttribute(default=3)
     max_contacts = NumberAttribute(default=6)
     messages = JSONAttribute(default=dict)  # {step: template}
+    voicemail_drop = BooleanAttribute(default=False)  # likewise
     created_at = IsoDateTimeAttribute()
     updated_at = IsoDateTimeAttribute()
     started_at = IsoDateTimeAttribute(null=True)

@@ -54,7 +54,8 @@ class Outcome(StrEnum):
     NO_ANSWER = "no_answer"
     BUSY = "busy"
     FAILED = "failed"
-    VOICEMAIL = "voicemail"
+    VOICEMAIL = "voicemail"  # a machine answered; no message left
+    VOICEMAIL_LEFT = "voicemail_left"  # a machine answered and took the neutral voicemail drop
     NOT_ON_WHATSAPP = "not_on_whatsapp"
     PROMISE_MADE = "promise_made"
     PAID = "paid"
@@ -162,6 +163,8 @@ class Campaign(_Domain):
     max_contacts: int = Field(default=6, ge=1, le=20)
     # The campaign's own text for a step, with `shared.domain.templates` placeholders.
     messages: dict[MessageStep, templates.Template] = Field(default_factory=dict)
+    # An answering machine that reaches its beep gets a short neutral message (no debt mentioned).
+    voicemail_drop: bool = False
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None = None

@@ -50,6 +50,7 @@ EDITABLE = frozenset(
         "follow_up_after_days",
         "max_contacts",
         "messages",
+        "voicemail_drop",
     }
 )
 
@@ -126,9 +127,11 @@ def create(
     follow_up_after_days: int = 3,
     max_contacts: int = 6,
     messages: Mapping[MessageStep, str] | None = None,
+    voicemail_drop: bool = False,
 ) -> Campaign:
     """A new campaign in `draft`; `trust_unlock` makes its promises ask the ERP to restore the
-    customer's service (`shared.engine.promises.register`)."""
+    customer's service (`shared.engine.promises.register`); `voicemail_drop` leaves a neutral message
+    on an answering machine once it beeps (`shared.engine.postcall`)."""
     allowed, order = resolve_channels(contact_method, allowed_methods, fallback_order)
     check_schedule(schedule_start, schedule_end, weekdays)
     now = clock.now()
@@ -146,6 +149,7 @@ def create(
         follow_up_after_days=follow_up_after_days,
         max_contacts=max_contacts,
         messages=dict(messages or {}),
+        voicemail_drop=voicemail_drop,
         created_at=now,
         updated_at=now,
     )

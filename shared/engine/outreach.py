@@ -395,7 +395,14 @@ def _not_on_whatsapp(claimed: Target, campaign: Campaign) -> Result:
 
 
 def _place_call(claimed: Target, before: Target, campaign: Campaign) -> Result:
-    call_sid = _send(claimed, before, campaign, lambda: clients.voice().place_call(claimed.id, claimed.phone))
+    call_sid = _send(
+        claimed,
+        before,
+        campaign,
+        lambda: clients.voice().place_call(
+            claimed.id, claimed.phone, detect_message_end=campaign.voicemail_drop
+        ),
+    )
     if isinstance(call_sid, Result):
         return call_sid
     targets_data.record_contact(claimed, call_sid=call_sid, outcome_details="Chamada iniciada")

@@ -16,6 +16,7 @@ from shared.domain import templates
 from shared.domain.cadence import message_step
 from shared.domain.documents import DocumentKind, InvalidDocument, document_kind, format_document
 from shared.domain.models import Campaign, MessageStep, Target
+from shared.domain.phones import InvalidPhone, parse_phone
 
 GOODBYE: Final = "Olá! No momento não conseguimos continuar esta ligação. Obrigado pela atenção e até logo."
 
@@ -81,6 +82,30 @@ def step_text(step: MessageStep, target: Target, campaign: Campaign) -> str:
         )[step]
     )
     return templates.render(template, nome=target.client_name, empresa=settings.company_name, cnpj=cnpj)
+
+
+def voicemail_message() -> str:
+    """What an answering machine hears after its beep. Anyone may play it back (CDC art. 42, LGPD):
+    who is calling and how to reach us — never a debt, an amount or the customer's name."""
+    settings = get_settings()
+    number = _spoken_phone(settings.twilio_phone_number) if settings.twilio_phone_number else None
+    call_back = f"Por favor, retorne no número {number}, ou responda" if number else "Por favor, responda"
+    return (
+        f"Olá! Aqui é a {settings.assistant_name}, da {settings.company_name}. "
+        f"{call_back} nossa mensagem no WhatsApp. Obrigada e até logo."
+    )
+
+
+def _spoken_phone(raw: str) -> str:
+    """A phone number read out digit by digit in its groups: "1 1, 3 0 0 0, 1 2 3 4" (a voice
+    reads "3000" as "três mil")."""
+    try:
+        phone = parse_phone(raw)
+    except InvalidPhone:
+        return " ".join(char for char in raw if char.isdigit())  # a foreign number: its digits
+    half = len(phone.subscriber) - 4
+    groups = (phone.ddd, phone.subscriber[:half], phone.subscriber[half:])
+    return ", ".join(" ".join(group) for group in groups)
 
 
 def _document_word(document: str) -> str:

@@ -26,6 +26,9 @@ the only writer (the dialer leaves it alone; a channel switch resets it to 0).
 
 An answering machine (AMD `machine_*`, `fax`) concludes the attempt as `voicemail` and the call is
 hung up: the assistant never talks about a debt to a recording someone else may hear (CDC art. 42-A).
+A campaign with `voicemail_drop` dials with `DetectMessageEnd`: a machine that reaches its beep
+(`machine_end_beep`) gets the neutral voicemail message instead (the live call is updated with
+`<Say>` + `<Hangup/>`), and the attempt concludes as `voicemail_left`.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from typing import Any, Final
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from shared.adapters.twilio_voice import say_and_hang_up_twiml
 from shared.core import clock
 from shared.core.jobs import CallStatusEvent
 from shared.core.observability import logger, metrics
@@ -48,7 +52,8 @@ from shared.domain.channels import channel_label
 from shared.domain.errors import Conflict, DomainError, ServiceUnavailable
 from shared.domain.models import Campaign, Outcome, Target, TargetState
 from shared.domain.phones import timezone_for_phone
-from shared.engine import cadence, routing, stats
+from shared.engine import cadence, routing, short_calls, stats
+from shared.engine.outreach_texts import voicemail_message
 from shared.engine.stats import Milestone
 
 FINAL_STATUSES: Final[dict[str, Outcome]] = {
@@ -65,6 +70,7 @@ MACHINE_ANSWERS: Final = frozenset(
     {"machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax"}
 )
 HUMAN_ANSWER: Final = "human"
+MACHINE_BEEP: Final = "machine_end_beep"  # `DetectMessageEnd`: the greeting ended on its beep
 # Outcomes the conversation itself sets during a call (the assistant's tools, a handoff): more specific
 # than "answered", so the end of the call never overwrites them.
 CONVERSATION_OUTCOMES: Final = RESOLVING_OUTCOMES
@@ -80,6 +86,7 @@ _OUTCOME_LABELS: Final = {
     Outcome.NO_ANSWER: "Não atendeu",
     Outcome.BUSY: "Linha ocupada",
     Outcome.VOICEMAIL: "Caixa postal",
+    Outcome.VOICEMAIL_LEFT: "Recado deixado na caixa postal",
     Outcome.FAILED: "Falha na chamada",
     Outcome.NOT_ON_WHATSAPP: "Número sem WhatsApp",
 }
@@ -152,11 +159,15 @@ def backoff(concluded_attempts: int) -> timedelta:
 
 
 def handle_call_status(
-    event: CallStatusEvent, *, hang_up: Callable[[str], None] | None = None
+    event: CallStatusEvent,
+    *,
+    hang_up: Callable[[str], None] | None = None,
+    play_twiml: Callable[[str, str], None] | None = None,
 ) -> PostCallResult:
     """Apply one Twilio status (or AMD) callback to the call's target.
 
-    `hang_up(call_sid)` ends a call a machine answered (best effort). Raises `UnknownCall` for a final
+    `hang_up(call_sid)` ends a call a machine answered (best effort); `play_twiml(call_sid, twiml)`
+    leaves the voicemail drop on a machine at its beep. Raises `UnknownCall` for a final
     status whose call no target carries yet, so the message is delivered again.
     """
     status = normalize_status(event.call_status)
@@ -165,6 +176,8 @@ def handle_call_status(
     if status is not None and status not in FINAL_STATUSES and status not in INTERMEDIATE_STATUSES:
         logger.warning("unknown Twilio call status ignored", call_sid=sid, call_status=status)
         return PostCallResult(Action.IGNORED)
+    if status == "completed" and event.call_duration is not None:
+        short_calls.count_call(sid, event.call_duration, clock.now())
     outcome = call_outcome(status, event.answered_by)
     found = targets_data.by_call_sid(sid)
     if found is None:
@@ -186,7 +199,7 @@ def handle_call_status(
         target_state=target.state.value,
     )
     if outcome is Outcome.VOICEMAIL:
-        return _machine_answered(target, hang_up)
+        return _machine_answered(target, event.answered_by, hang_up, play_twiml)
     if outcome is not None:
         return _final(target, outcome, event.call_duration)
     return _progress(target, status, event.answered_by)
@@ -238,8 +251,26 @@ def _answered(target: Target, duration: int | None) -> PostCallResult:
     return PostCallResult(Action.CONTACTED, moved, moved.outcome)
 
 
-def _machine_answered(target: Target, hang_up: Callable[[str], None] | None) -> PostCallResult:
+def leaves_voicemail(answered_by: str | None, voicemail_drop: bool) -> bool:
+    """Whether a machine verdict gets the voicemail drop: the campaign asks for it and the machine's
+    greeting ended on its beep (the recording is listening)."""
+    return voicemail_drop and (answered_by or "").strip().lower() == MACHINE_BEEP
+
+
+def _machine_answered(
+    target: Target,
+    answered_by: str | None,
+    hang_up: Callable[[str], None] | None,
+    play_twiml: Callable[[str, str], None] | None,
+) -> PostCallResult:
     if target.state is TargetState.CALLING:
+        if (
+            play_twiml is not None
+            and target.call_sid
+            and leaves_voicemail(answered_by, campaigns_data.get(target.campaign_id).voicemail_drop)
+            and _leave_voicemail(play_twiml, target)
+        ):
+            return conclude_attempt(target, Outcome.VOICEMAIL_LEFT)
         if hang_up is not None and target.call_sid:
             _hang_up_quietly(hang_up, target)
         return conclude_attempt(target, Outcome.VOICEMAIL)
@@ -247,6 +278,20 @@ def _machine_answered(target: Target, hang_up: Callable[[str], None] | None) -> 
         # The machine verdict arrived after the call's `completed` (a reordered queue): correct it.
         return conclude_attempt(target, Outcome.VOICEMAIL, from_states=ANSWERED_STATES)
     return PostCallResult(Action.IGNORED, target, Outcome.VOICEMAIL)
+
+
+def _leave_voicemail(play_twiml: Callable[[str, str], None], target: Target) -> bool:
+    """Play the voicemail message on the live call, then hang up; False when Twilio refused (the
+    call already ended, say): the attempt is then a plain `voicemail`."""
+    assert target.call_sid
+    try:
+        play_twiml(target.call_sid, say_and_hang_up_twiml(voicemail_message()))
+    except DomainError as exc:
+        logger.warning("could not leave the voicemail message", target_id=target.id, reason=exc.message)
+        metrics.add_metric(name="VoicemailDropFailed", unit=MetricUnit.Count, value=1)
+        return False
+    logger.info("voicemail message left", target_id=target.id)
+    return True
 
 
 def _hang_up_quietly(hang_up: Callable[[str], None], target: Target) -> None:

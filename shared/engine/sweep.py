@@ -51,7 +51,7 @@ from shared.domain.channels import can_reach
 from shared.domain.errors import NotFound
 from shared.domain.models import Campaign, CampaignStatus, Channel, Target, TargetState
 from shared.domain.pages import MAX_PAGE_SIZE
-from shared.engine import guards, ratelimit, routing
+from shared.engine import guards, ratelimit, routing, short_calls
 
 TICK_SECONDS: Final = 300  # the EventBridge cron fires every 5 minutes in business hours
 PAGE_SIZE: Final = 100
@@ -182,6 +182,8 @@ class _Pacer:
     @classmethod
     def load(cls, channel: Channel, now: datetime, tick_seconds: int) -> _Pacer:
         capacity = ratelimit.channel_capacity(channel)
+        if channel is Channel.VOICE:
+            capacity *= short_calls.voice_capacity_factor(now)  # too many short calls today: slower
         stored = pointers.read(_horizon_name(channel))
         start = max(now, _from_ms(stored)) if stored is not None else now
         room = (now + timedelta(seconds=tick_seconds) - start).total_seconds()

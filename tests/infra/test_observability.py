@@ -32,6 +32,13 @@ def test_api_5xx_and_unhealthy_bridges_raise_alarms(each_stage: Synthesized) -> 
     assert ("AWS/ApplicationELB", "UnHealthyHostCount") in metrics
 
 
+def test_too_many_short_calls_raise_an_alarm_on_the_post_call_metric(each_stage: Synthesized) -> None:
+    [alarm] = [a for a in _alarms(each_stage) if a.get("MetricName") == "ShortCallShareExceeded"]
+    assert alarm["Namespace"] == "Cobranca"
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": "post-call"}]
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+
+
 def test_the_alarm_topic_refuses_plain_http_and_mails_the_operators(prod: Synthesized) -> None:
     (topic_id,) = prod.resources("AWS::SNS::Topic")
     (policy,) = (p["Properties"] for p in prod.resources("AWS::SNS::TopicPolicy").values())

@@ -55,10 +55,13 @@ class FakeWhatsApp:
 
 
 class FakeVoice:
-    def place_call(self, target_id: str, to_e164: str) -> str:
+    def place_call(self, target_id: str, to_e164: str, *, detect_message_end: bool = False) -> str:
         return "CA-fake"
 
     def hang_up(self, call_sid: str) -> None:
+        return None
+
+    def play_twiml(self, call_sid: str, twiml: str) -> None:
         return None
 
     def call_state(self, call_sid: str) -> CallState:

@@ -7,7 +7,8 @@ from fastapi import APIRouter
 from functions.api.deps import AuthenticateFirst, Viewer
 from functions.api.schemas import ChannelShare, MetricsPublic, MoneyPublic
 from shared.adapters import queues
-from shared.engine import stats
+from shared.core import clock
+from shared.engine import short_calls, stats
 
 router = APIRouter(tags=["metrics"], route_class=AuthenticateFirst)
 
@@ -18,6 +19,7 @@ QUEUES = ("scheduler", "whatsapp", "dialer", "post_call", "inbound", "promise_mo
 def metrics(_: Viewer) -> MetricsPublic:
     result = stats.global_metrics()
     contacts = result.total_contacts
+    short = short_calls.today(clock.now())
     return MetricsPublic(
         total_calls=result.total_calls,
         total_whats_app_messages=result.total_whatsapp_messages,
@@ -28,6 +30,9 @@ def metrics(_: Viewer) -> MetricsPublic:
         self_cured=result.self_cured,
         conversion_rate=result.conversion_rate,
         **MoneyPublic.fields(result.money),
+        short_calls_today=short.short,
+        short_call_share_today=short.share,
+        dialing_slowed=short.slowed,
         breakdown={
             "voice": ChannelShare(
                 count=result.total_calls, percentage=stats.percent(result.total_calls, contacts)

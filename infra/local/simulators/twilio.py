@@ -42,6 +42,7 @@ class TwilioSimulator:
         self.auth_token = auth_token
         self.calls: dict[str, SimCall] = {}
         self.hangups: list[str] = []
+        self.twiml_updates: list[tuple[str, str]] = []  # (CallSid, TwiML) of calls updated with `Twiml`
         # Called with each new call once it is created (the sandbox's simulated customers pick up).
         self.on_call: Callable[[SimCall], None] | None = None
         self._lock = threading.Lock()
@@ -170,6 +171,10 @@ class TwilioSimulator:
             if isinstance(found, Response):
                 return found
             form = await request.form()
+            twiml = form.get("Twiml")
+            if isinstance(twiml, str):
+                with self._lock:
+                    self.twiml_updates.append((call_sid, twiml))
             if form.get("Status") == "completed":
                 found.status = "completed"
                 with self._lock:

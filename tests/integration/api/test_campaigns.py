@@ -263,13 +263,24 @@ def test_trust_unlock_is_off_by_default_set_on_create_and_toggled_by_patch(api: 
     assert api.patch(route, json={"name": "renamed"}).json()["trustUnlock"] is False  # untouched
 
 
+def test_voicemail_drop_is_off_by_default_set_on_create_and_toggled_by_patch(api: Api) -> None:
+    assert api.create_campaign()["voicemailDrop"] is False
+    campaign = api.create_campaign(voicemailDrop=True)
+    assert campaign["voicemailDrop"] is True
+    route = f"/api/voice/campaigns/{campaign['id']}"
+
+    assert api.patch(route, json={"voicemailDrop": False}).json()["voicemailDrop"] is False
+    assert api.get(route).json()["voicemailDrop"] is False
+    assert api.patch(route, json={"voicemailDrop": True}).json()["voicemailDrop"] is True
+    assert api.patch(route, json={"name": "renamed"}).json()["voicemailDrop"] is True  # untouched
+
+
+@pytest.mark.parametrize("field", ["trustUnlock", "voicemailDrop"])
 @pytest.mark.parametrize("value", [None, "yes", 1])
-def test_trust_unlock_must_be_a_boolean(api: Api, value: object) -> None:
+def test_campaign_switches_must_be_booleans(api: Api, field: str, value: object) -> None:
     campaign = api.create_campaign()
-    patched = api.patch(f"/api/voice/campaigns/{campaign['id']}", json={"trustUnlock": value})
-    created = api.post(
-        "/api/voice/campaigns", json={"name": "X", "contactMethod": "voice", "trustUnlock": value}
-    )
+    patched = api.patch(f"/api/voice/campaigns/{campaign['id']}", json={field: value})
+    created = api.post("/api/voice/campaigns", json={"name": "X", "contactMethod": "voice", field: value})
     assert patched.status_code == 422 and created.status_code == 422
 
 

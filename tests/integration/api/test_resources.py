@@ -18,7 +18,7 @@ from shared.domain.models import (
     TargetState,
     UnlockStatus,
 )
-from shared.engine import stats
+from shared.engine import short_calls, stats
 from tests.integration.api.conftest import GOOD_CSV, Api
 
 
@@ -299,6 +299,16 @@ def test_metrics_cards(api: Api) -> None:
     assert body["conversionRate"] == "50.0"
     assert body["breakdown"]["whatsapp"] == {"count": 2, "percentage": "66.7"}
     assert body["breakdown"]["voice"] == {"count": 1, "percentage": "33.3"}
+    assert (body["shortCallsToday"], body["shortCallShareToday"], body["dialingSlowed"]) == (0, "0.0", False)
+
+
+def test_metrics_show_todays_short_calls_and_the_slowed_dialing(api: Api) -> None:
+    for index, seconds in enumerate([2, 5, 3, 40] * 5):  # 15 of 20 calls last 6 s or less
+        short_calls.count_call(f"CA{index:032d}", seconds, clock.now())
+
+    body = api.get("/api/voice/metrics").json()
+
+    assert (body["shortCallsToday"], body["shortCallShareToday"], body["dialingSlowed"]) == (15, "75.0", True)
 
 
 def test_debug_queues_report_depths(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:

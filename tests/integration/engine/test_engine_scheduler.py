@@ -8,11 +8,13 @@ from typing import Any
 
 import pytest
 
-from shared.core.config import reset_settings
+from shared.core import clock
+from shared.core.config import get_settings, reset_settings
 from shared.core.jobs import SchedulerTick
+from shared.data import counters
 from shared.data import targets as targets_data
 from shared.domain.models import CampaignStatus, Channel, ContactMethod, Outcome, TargetState
-from shared.engine import cadence, optouts, postcall, sweep, upkeep
+from shared.engine import cadence, optouts, postcall, short_calls, sweep, upkeep
 from shared.engine import campaigns as campaign_rules
 from tests.integration.engine.engine_world import Engine
 
@@ -241,6 +243,20 @@ def test_each_channel_has_its_own_capacity(engine: Engine, monkeypatch: pytest.M
 
     assert report.per_channel() == {"whatsapp": 6, "voice": 3}
     assert [d.delay_seconds for d in report.dispatched if d.channel is Channel.VOICE] == [0, 100, 200]
+
+
+def test_too_many_short_calls_today_halve_the_voice_capacity(engine: Engine, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("VOICE_CALLS_PER_SECOND", "0.02")  # 6 calls per tick
+    reset_settings()
+    today = clock.now().astimezone(get_settings().default_zone).date()
+    counters.increment_many(short_calls.day_scope(today), {"calls:le3s": 12, "calls:longer": 18})  # 40%
+    calls = engine.campaign(contact_method=ContactMethod.VOICE, fallback_order=[Channel.VOICE])
+    engine.targets(calls, range(600, 610))
+
+    report = sweep.sweep(SchedulerTick())
+
+    assert report.per_channel() == {"voice": 3}
+    assert [d.delay_seconds for d in report.dispatched] == [0, 100, 200]
 
 
 def test_a_target_another_worker_took_first_is_skipped_not_an_error(engine: Engine):

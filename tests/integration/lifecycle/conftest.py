@@ -57,6 +57,7 @@ def world(
     crm.outage = None
     twilio.calls.clear()
     twilio.hangups.clear()
+    twilio.twiml_updates.clear()
     env = {
         "CRM_API_URL": crm_running.url,
         "CRM_API_KEY": CRM_KEY,

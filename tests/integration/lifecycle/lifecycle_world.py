@@ -145,7 +145,8 @@ class Lifecycle:
                 channel=current.channel or Channel.VOICE,
             )
         voice = TwilioVoice(get_settings().twilio(), WEBHOOK_BASE)
-        sid = voice.place_call(target.id, current.phone)
+        drop = campaigns_data.get(current.campaign_id).voicemail_drop
+        sid = voice.place_call(target.id, current.phone, detect_message_end=drop)
         targets_data.transition(
             target.id,
             [TargetState.SCHEDULED],

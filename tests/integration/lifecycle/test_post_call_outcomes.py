@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from shared.data import campaigns as campaigns_data
 from shared.data import conversations
 from shared.data import targets as targets_data
 from shared.domain.models import Channel, Conversation, Outcome, TargetState
@@ -111,6 +112,86 @@ def test_async_amd_machine_verdict_hangs_up_and_the_later_completed_changes_noth
 
     assert targets_data.get(target.id) == voicemail
     assert campaign_stats(campaign.id).responded == 0
+
+
+def test_voicemail_drop_leaves_a_neutral_message_at_the_beep_and_concludes_voicemail_left(
+    world: Lifecycle,
+) -> None:
+    campaign = world.campaign(voicemail_drop=True)
+    target = world.target(campaign)
+    call = world.dial(target)
+    assert (call.machine_detection, call.async_amd) == ("DetectMessageEnd", "true")
+    world.status(call, "in-progress")
+
+    assert failed_ids(world.amd(call, "machine_end_beep")) == []
+
+    assert world.twilio.hangups == []  # the message's own <Hangup/> ends the call
+    [(sid, twiml)] = world.twilio.twiml_updates
+    assert sid == call.sid
+    assert twiml.startswith(
+        '<?xml version="1.0" encoding="UTF-8"?><Response><Say language="pt-BR" voice="Polly.'
+    )
+    assert twiml.endswith("</Say><Hangup /></Response>")
+    assert "TR Telecom" in twiml and "responda nossa mensagem no WhatsApp" in twiml
+    for secret in ("Maria", "179", "débito", "dívida", "fatura", "pagamento", "CPF"):
+        assert secret not in twiml  # anyone may play the recording back
+    left = targets_data.get(target.id)
+    assert (left.state, left.outcome) == (TargetState.PENDING, Outcome.VOICEMAIL_LEFT)
+    assert left.channel_attempts == 1
+    assert (left.outcome_details or "").startswith("Recado deixado na caixa postal — nova tentativa")
+    assert targets_data.counts(campaign.id)["outcome:voicemail_left"] == 1
+
+    world.status(call, "completed", duration=28, answered_by="machine_end_beep")  # after the <Hangup/>
+
+    assert targets_data.get(target.id) == left
+    assert campaign_stats(campaign.id).responded == 0
+
+
+@pytest.mark.parametrize("answered_by", ["machine_end_silence", "machine_end_other", "fax"])
+def test_voicemail_drop_hangs_up_on_a_machine_without_a_beep(world: Lifecycle, answered_by: str) -> None:
+    campaign = world.campaign(voicemail_drop=True)
+    target = world.target(campaign)
+    call = world.dial(target)
+
+    world.amd(call, answered_by)
+
+    assert world.twilio.twiml_updates == [] and world.twilio.hangups == [call.sid]
+    assert targets_data.get(target.id).outcome is Outcome.VOICEMAIL
+
+
+def test_a_campaign_without_voicemail_drop_dials_plain_amd_and_leaves_no_message(world: Lifecycle) -> None:
+    target = world.target(world.campaign())
+    call = world.dial(target)
+    assert call.machine_detection == "Enable"
+
+    world.amd(call, "machine_end_beep")
+
+    assert world.twilio.twiml_updates == [] and world.twilio.hangups == [call.sid]
+    assert targets_data.get(target.id).outcome is Outcome.VOICEMAIL
+
+
+def test_voicemail_drop_switched_off_after_dialing_leaves_no_message(world: Lifecycle) -> None:
+    campaign = world.campaign(voicemail_drop=True)
+    target = world.target(campaign)
+    call = world.dial(target)
+    campaigns_data.update(campaign.id, voicemail_drop=False)
+
+    world.amd(call, "machine_end_beep")
+
+    assert world.twilio.twiml_updates == [] and world.twilio.hangups == [call.sid]
+    assert targets_data.get(target.id).outcome is Outcome.VOICEMAIL
+
+
+def test_a_voicemail_drop_twilio_refuses_concludes_as_plain_voicemail(world: Lifecycle) -> None:
+    campaign = world.campaign(voicemail_drop=True)
+    target = world.target(campaign)
+    call = world.dial(target)
+    del world.twilio.calls[call.sid]  # the call is gone at Twilio: updates answer 404
+
+    assert failed_ids(world.amd(call, "machine_end_beep")) == []
+
+    after = targets_data.get(target.id)
+    assert (after.state, after.outcome) == (TargetState.PENDING, Outcome.VOICEMAIL)
 
 
 def test_async_amd_human_verdict_counts_a_response_and_keeps_the_call_live(world: Lifecycle) -> None:

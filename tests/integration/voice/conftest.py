@@ -319,23 +319,23 @@ class TwilioStream:
             }
         )
 
-    async def key(self, digits: str) -> None:
-        """The caller presses `digits` on the keypad, one `dtmf` event each."""
-        for digit in digits:
-            await self._send(
-                {
-                    "event": "dtmf",
-                    "streamSid": self.stream_sid,
-                    "dtmf": {"track": "inbound_track", "digit": digit},
-                }
-            )
-
     async def play(self, count: int | None = None) -> None:
         """Echo the first `count` pending marks (all by default): that audio has been played."""
         take = len(self.pending_marks) if count is None else count
         names, self.pending_marks = self.pending_marks[:take], self.pending_marks[take:]
         for name in names:
             await self._send({"event": "mark", "streamSid": self.stream_sid, "mark": {"name": name}})
+
+    async def dtmf(self, keys: str) -> None:
+        """Keypad presses, one `dtmf` event each, as Twilio sends them."""
+        for key in keys:
+            await self._send(
+                {
+                    "event": "dtmf",
+                    "streamSid": self.stream_sid,
+                    "dtmf": {"track": "inbound_track", "digit": key},
+                }
+            )
 
     async def stop(self) -> None:
         await self._send(

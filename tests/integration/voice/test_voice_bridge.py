@@ -190,16 +190,18 @@ def test_promise_made_by_a_tool_call_during_the_call_is_stored(voice: VoiceWorld
     assert all(m.channel is Channel.VOICE for m in messages.list_for(conversation.id))
 
 
-def test_a_cpf_keyed_on_the_phone_confirms_identity_like_a_spoken_one(voice: VoiceWorld) -> None:
+def test_a_cpf_keyed_on_the_keypad_counts_as_given_like_a_spoken_one(voice: VoiceWorld) -> None:
     async def scenario() -> None:
         async with FakeRealtime() as realtime:
             twilio, peer = await connected_call(voice, realtime)
-            await peer.function_call("resp_1", "call_0", "consultar_faturas_cpf", {"cpf_cnpj": DOCUMENT})
-            assert (await peer.tool_output("call_0"))["erro"] == "identity_not_confirmed"
+            await peer.say("resp_1", "item_a1", "Pode digitar seu CPF no teclado?", [frame(1)])
+            await twilio.dtmf("9*" + DOCUMENT)  # a slip, restarted with *; ends by itself at 11 digits
+            created = await peer.expect("conversation.item.create")
+            [content] = created["item"]["content"]
+            assert created["item"]["role"] == "user" and content["type"] == "input_text"
+            assert content["text"].startswith(f"[teclado] CPF digitado no teclado: {DOCUMENT}")
+            assert "529, 982, 247, 25" in content["text"]  # for Lia to read back
             await peer.expect("response.create")
-            await twilio.key("9*" + DOCUMENT + "#")  # a slip, started over, then the CPF
-            told = await peer.expect("conversation.item.create")
-            assert told["item"]["content"][0]["text"] == f"[teclado] {DOCUMENT}"
             await peer.function_call("resp_2", "call_1", "consultar_faturas_cpf", {"cpf_cnpj": DOCUMENT})
             invoices = await peer.tool_output("call_1")
             assert invoices["total_devido"] == "179.80"
@@ -207,11 +209,30 @@ def test_a_cpf_keyed_on_the_phone_confirms_identity_like_a_spoken_one(voice: Voi
         await voice.settled()
 
     asyncio.run(scenario())
-    assert (Sender.CUSTOMER, f"[teclado] {DOCUMENT}") in transcript(voice)
+    assert (Sender.CUSTOMER, f"CPF digitado no teclado: {DOCUMENT}") in transcript(voice)
     conversation = conversations.by_chat_id(f"voice_{voice.call_sid}")
     assert conversation is not None and conversation.identity_confirmed
     assert [d.what for d in conversation.disclosures] == ["faturas"]
     assert conversation.disclosures[0].phone == voice.target.phone
+
+
+def test_a_keyed_cpf_with_a_wrong_check_digit_is_not_a_document(voice: VoiceWorld) -> None:
+    wrong = DOCUMENT[:-1] + "4"
+
+    async def scenario() -> None:
+        async with FakeRealtime() as realtime:
+            twilio, peer = await connected_call(voice, realtime)
+            await twilio.dtmf(wrong + "#")
+            created = await peer.expect("conversation.item.create")
+            assert "dígitos verificadores" in created["item"]["content"][0]["text"]
+            await peer.function_call("resp_1", "call_1", "consultar_faturas_cpf", {"cpf_cnpj": DOCUMENT})
+            refused = await peer.tool_output("call_1")
+            assert "erro" in refused
+            await twilio.stop()
+        await voice.settled()
+
+    asyncio.run(scenario())
+    assert voice.crm.queries == []
 
 
 def test_a_tool_call_about_another_cpf_is_refused_without_asking_the_crm(voice: VoiceWorld) -> None:

@@ -110,9 +110,10 @@ function setText(el, text) {
 
 function formatMetric(el, value) {
   if (el.dataset.format === "money") return fmtMoney(value);
-  if (el.dataset.format === "percent" || el.dataset.metric === "conversionRate") return fmtPercent(value);
+  if (el.dataset.format === "percent" || PERCENT_METRICS.has(el.dataset.metric)) return fmtPercent(value);
   return number.format(value);
 }
+const PERCENT_METRICS = new Set(["conversionRate", "shortCallShareToday"]);
 
 async function refreshMetrics() {
   const { data } = await getJson("/api/voice/metrics");
@@ -564,6 +565,7 @@ function campaignBody(form) {
     if (text) messages[step] = text;
   }
   if (Object.keys(messages).length) body.messages = messages;
+  body.voicemailDrop = data.get("voicemailDrop") === "true";
   return body;
 }
 
@@ -606,6 +608,7 @@ async function viewCampanha(root, id) {
       ["Contatos por cliente", String(campaign.maxContacts)],
       ["Textos próprios", Object.keys(campaign.messages ?? {}).map((s) => MESSAGE_STEP[s] ?? s).join(", ") || "Padrão"],
       ["Desbloqueio em confiança", campaign.trustUnlock ? "Sim" : "Não"],
+      ["Recado na caixa postal", campaign.voicemailDrop ? "Sim" : "Não"],
       ["Criada em", fmtDateTime(campaign.createdAt)],
     ]));
     $("[data-campaign-actions]", root).replaceChildren(...statusButtons(campaign, showCampaign));

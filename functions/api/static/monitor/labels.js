@@ -17,6 +17,7 @@ export const PAYMENT_METHOD = {
 export const TARGET_STATE = { pending: "Pendentes", scheduled: "Agendados", calling: "Em chamada", contacted: "Contatados", completed: "Concluídos" };
 export const OUTCOME = {
   answered: "Atendeu", no_answer: "Não atendeu", busy: "Ocupado", failed: "Falha", voicemail: "Caixa postal",
+  voicemail_left: "Recado na caixa postal",
   not_on_whatsapp: "Sem WhatsApp", promise_made: "Promessa registrada", paid: "Pago",
   payment_claimed: "Pagamento informado", promise_broken: "Promessa quebrada",
   opted_out: "Pediu para não ser contatado", transferred: "Transferido", wrong_number: "Número errado",
