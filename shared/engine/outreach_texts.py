@@ -1,6 +1,7 @@
 """What outreach says to the customer (pt-BR): the WhatsApp message of each step of the cadence
 (`shared.domain.cadence.message_step`) — a campaign's own text for the step when it has one, else the
-default here — and the goodbye a call gets when it cannot be connected to the assistant.
+default here —, the goodbye a call gets when it cannot be connected to the assistant, and the
+voicemail drop's neutral message.
 
 Every default names the creditor with its CNPJ and says, in general terms, why we write (CDC art.
 42-A); none mentions an amount or an invoice before the person confirms the document; every one says
