@@ -40,7 +40,7 @@ def test_a_supervisor_finds_a_customer_by_cpf_and_sees_the_story(
         )
     sign_in(page, dashboard, "supervisor")
 
-    page.get_by_role("link", name="Clientes").click()
+    page.get_by_role("link", name="Clientes", exact=True).click()
     page.get_by_label("CPF ou CNPJ").fill("529.982.247-25")
     page.get_by_role("button", name="Buscar").click()
 
@@ -62,7 +62,7 @@ def test_a_supervisor_finds_a_customer_by_cpf_and_sees_the_story(
 def test_a_viewer_is_not_offered_the_customer_search(page: Any, dashboard: Dashboard) -> None:
     sign_in(page, dashboard, "viewer")
     expect(page.get_by_role("link", name="Campanhas")).to_be_visible()
-    expect(page.get_by_role("link", name="Clientes")).to_be_hidden()
+    expect(page.get_by_role("link", name="Clientes", exact=True)).to_be_hidden()
 
 
 def test_the_trend_chart_draws_the_apis_daily_series_and_switches_period(

@@ -123,9 +123,10 @@ def test_client_events() -> None:
         "type": "conversation.item.create",
         "item": {"type": "function_call_output", "call_id": "call_1", "output": '{"ok": true}'},
     }
-    assert json.loads(rt.user_text("[teclado] 52998224725")) == {
+    assert json.loads(rt.user_text("keypad_1", "[teclado] 52998224725")) == {
         "type": "conversation.item.create",
         "item": {
+            "id": "keypad_1",
             "type": "message",
             "role": "user",
             "content": [{"type": "input_text", "text": "[teclado] 52998224725"}],
