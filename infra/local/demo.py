@@ -431,10 +431,12 @@ EXPECTED: Final[dict[Persona, Expected]] = {
         text="one case for the three invoices, one first message: completed/paid, promise fulfilled",
     ),
     Persona.PROMISES_AND_BREAKS: Expected(
-        Ending("contacted", "no_answer"),
+        Ending("completed", "exhausted"),
         promise="broken",
         whatsapp=lambda n: n >= 5,
-        text="promise broken → the message after a broken promise, unanswered → followed up again",
+        contacts=lambda n: n == MAX_CONTACTS,
+        text="promise broken → the message after a broken promise, unanswered → followed up until the "
+        f"{MAX_CONTACTS} contacts are spent: completed/exhausted",
     ),
     Persona.ALREADY_PAID: Expected(
         PAID,

@@ -18,8 +18,9 @@ from infra.local.simulators.crm import SimInvoice
 from tests.e2e.conftest import run_cobranca
 
 CUSTOMERS = 3 * len(Persona)
-# Long enough for a broken promise: promised for day 5, broken 7 days after it, contacted again after.
-DAYS = 16
+# Long enough for a broken promise (promised for day 5, broken 7 days after it) to be followed up until
+# the campaign's contacts are spent.
+DAYS = 24
 
 
 @pytest.mark.parametrize(
