@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared.adapters import clients
 from shared.adapters.billing import BillingSystem, PaymentMeans
-from shared.adapters.crm import CrmUnavailable, Invoice
+from shared.adapters.crm import CrmUnavailable, Debt, Invoice
 from shared.assistant import actions, dates, texts
 from shared.assistant.intents import documents_in
 from shared.core.config import get_settings
@@ -80,7 +80,7 @@ class ToolContext:
     # The customer's own messages of this conversation, if the caller already read them (the turn's
     # history); read from storage on first need otherwise.
     customer_words: list[Said] | None = field(default=None, repr=False)
-    _readings: dict[str, DebtReading[Invoice]] = field(default_factory=dict, repr=False)
+    _answers: dict[str, Debt | None] = field(default_factory=dict, repr=False)
 
     @classmethod
     def for_conversation(
@@ -115,11 +115,16 @@ class ToolContext:
             self.crm = clients.crm()
         return self.crm
 
+    def consult(self, document: str) -> Debt | None:
+        """The billing system's answer for `document`, asked once per turn (the identity check's
+        phones and the tools read the same answer); `CrmUnavailable` is not kept."""
+        if document not in self._answers:
+            self._answers[document] = self.crm_client().consult(document)
+        return self._answers[document]
+
     def reading(self, document: str) -> DebtReading[Invoice]:
-        """The CRM's answer for `document` as `read_debt` reads it, asked once per turn."""
-        if document not in self._readings:
-            self._readings[document] = read_debt(self.crm_client().consult(document), self.today())
-        return self._readings[document]
+        """The CRM's answer for `document` as `read_debt` reads it."""
+        return read_debt(self.consult(document), self.today())
 
     def customer_gave(self, document: str) -> bool:
         """Whether the customer gave `document` in their own words of this conversation, recently
@@ -134,7 +139,7 @@ class ToolContext:
         """The phones the billing system has for `document` (none when it does not know it or does
         not answer: the phone is then not on file, and nothing is said either way)."""
         try:
-            debt = self.crm_client().consult(document)  # the debt itself is not kept: not disclosed
+            debt = self.consult(document)  # only its phones are read here: nothing is disclosed
         except CrmUnavailable:
             return ()
         return debt.phones if debt is not None else ()
