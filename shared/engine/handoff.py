@@ -12,6 +12,8 @@ the thread with who did it.
 
 from __future__ import annotations
 
+from typing import Any
+
 from shared.core import clock
 from shared.core.observability import logger
 from shared.data import conversations, messages
@@ -61,43 +63,47 @@ def take(conversation_id: str, *, by: str) -> Conversation:
 def resolve(conversation_id: str, *, by: str) -> Conversation:
     """End the human's case: `resolved` (by whom, when), out of the queue, the hold lifted. The
     assistant answers the customer's next message again."""
-    conversation = conversations.get(conversation_id)
-    if conversation.status is ConversationStatus.RESOLVED:
-        return conversation
-    now = clock.now()
-    resolved = conversations.update_handling(
-        conversation,
-        expect={"status": conversation.status},
-        hold=False,
-        status=ConversationStatus.RESOLVED,
+    return _end_hold(
+        conversation_id,
+        ConversationStatus.RESOLVED,
+        by=by,
+        note=f"Conversa resolvida por {by}",
         resolved_by=by,
-        resolved_at=now,
-        waiting_since=None,
-        last_activity_at=now,
+        resolved_at=clock.now(),
     )
-    _note(conversation_id, f"Conversa resolvida por {by}", by)
-    logger.info("conversation resolved", conversation_id=conversation_id, by=by)
-    return resolved
 
 
 def release(conversation_id: str, *, by: str) -> Conversation:
     """Give the conversation back to the assistant: out of the queue, unassigned, the hold lifted."""
+    return _end_hold(
+        conversation_id,
+        ConversationStatus.AI,
+        by=by,
+        note=f"Conversa devolvida à assistente virtual por {by}",
+        assignee=None,
+    )
+
+
+def _end_hold(
+    conversation_id: str, to: ConversationStatus, *, by: str, note: str, **changes: Any
+) -> Conversation:
+    """Move the conversation out of the human's hands to `to` (already there: returned as is), out of
+    the queue and with the customer's hold lifted, leaving `note` in the thread."""
     conversation = conversations.get(conversation_id)
-    if conversation.status is ConversationStatus.AI:
+    if conversation.status is to:
         return conversation
-    now = clock.now()
-    released = conversations.update_handling(
+    ended = conversations.update_handling(
         conversation,
         expect={"status": conversation.status},
         hold=False,
-        status=ConversationStatus.AI,
-        assignee=None,
+        status=to,
         waiting_since=None,
-        last_activity_at=now,
+        last_activity_at=clock.now(),
+        **changes,
     )
-    _note(conversation_id, f"Conversa devolvida à assistente virtual por {by}", by)
-    logger.info("conversation released to the assistant", conversation_id=conversation_id, by=by)
-    return released
+    _note(conversation_id, note, by)
+    logger.info("conversation left the desk", conversation_id=conversation_id, status=to.value, by=by)
+    return ended
 
 
 def is_silenced(conversation: Conversation) -> bool:
