@@ -4,7 +4,8 @@ Campaigns with `record_calls` get both once Twilio reports the call `completed` 
 `shared.engine.postcall`). They are read from what the call's tools stored, never from the model's
 words: the promises registered in the conversation, its handoff to a human, an opt-out or a wrong
 number recorded since it began. Nothing stored → `no_agreement`. Writing them again from the same
-records gives the same text, so a redelivered callback changes nothing.
+records gives the same text, so a redelivered callback changes nothing. A tool still running when
+Twilio's `completed` is handled (the caller hung up mid-promise) is not in the summary.
 """
 
 from __future__ import annotations
