@@ -56,6 +56,7 @@ from shared.domain.errors import DomainError, NotFound
 from shared.domain.ids import new_id
 from shared.domain.models import Channel, Conversation, Message, Sender, Target
 from shared.domain.phones import timezone_for_phone
+from shared.engine import calls
 from shared.engine.conversations import open_conversation
 
 ACTIVE_RESPONSE = "conversation_already_has_active_response"
@@ -233,10 +234,13 @@ class CallSession:
         logger.info(
             "call started", call_sid=self.call_sid, conversation_id=conversation.id, target_id=target.id
         )
+        recorded = await asyncio.to_thread(calls.recorded, target)
         try:
             self._realtime = await self._connect_realtime()
             await self._realtime.send(
-                rt.session_update(voice_instructions(self._ctx), realtime_tools(), self.settings.tuning)
+                rt.session_update(
+                    voice_instructions(self._ctx, recorded=recorded), realtime_tools(), self.settings.tuning
+                )
             )
         except (OSError, TimeoutError, websockets.exceptions.WebSocketException, DomainError) as exc:
             logger.error("Realtime unavailable", call_sid=self.call_sid, error=type(exc).__name__)

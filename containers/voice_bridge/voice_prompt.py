@@ -42,11 +42,17 @@ def realtime_tools() -> list[dict[str, Any]]:
     return [tool.realtime_schema() for tool in VOICE_TOOLS.values()]
 
 
-def voice_instructions(ctx: ToolContext) -> str:
-    """`session.update`'s instructions: the assistant's system prompt and the phone's rules."""
+RECORDING_NOTICE: Final = "esta ligação pode ser gravada"
+
+
+def voice_instructions(ctx: ToolContext, *, recorded: bool = False) -> str:
+    """`session.update`'s instructions: the assistant's system prompt and the phone's rules; a
+    `recorded` call's greeting says the call may be recorded."""
     settings = get_settings()
     who = ctx.target.client_name if ctx.target else None
     ask_for = f"pergunte se está falando com {who}" if who else "pergunte com quem está falando"
+    if recorded:
+        ask_for = f'avise que {RECORDING_NOTICE} ("{RECORDING_NOTICE.capitalize()}.") e {ask_for}'
     return (
         system_prompt(ctx)
         + f"""

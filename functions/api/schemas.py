@@ -23,6 +23,7 @@ from shared.domain import templates
 from shared.domain.chat_ids import phone_of_chat_id, whatsapp_chat_id
 from shared.domain.masking import mask_document, mask_phone
 from shared.domain.models import (
+    CallDisposition,
     CampaignStatus,
     Channel,
     ContactMethod,
@@ -102,6 +103,11 @@ class CampaignCreate(Strict):
         description="An answering machine that reaches its beep gets a short neutral message "
         "(creditor, return number, WhatsApp) — never the debt",
     )
+    record_calls: StrictBool = Field(
+        default=False,
+        description="Calls are recorded through Twilio (the greeting says the call may be recorded); "
+        "each answered call gets a summary and a disposition on its conversation",
+    )
 
 
 class CampaignUpdate(Strict):
@@ -118,6 +124,7 @@ class CampaignUpdate(Strict):
     max_contacts: int | None = Field(default=None, ge=1, le=20)
     messages: Messages | None = None
     voicemail_drop: StrictBool | None = None
+    record_calls: StrictBool | None = None
     status: CampaignStatus | None = None
 
     _not_null = field_validator(
@@ -132,6 +139,7 @@ class CampaignUpdate(Strict):
         "max_contacts",
         "messages",
         "voicemail_drop",
+        "record_calls",
         "status",
     )(given_not_null)
 
@@ -152,6 +160,7 @@ class CampaignPublic(Camel):
     max_contacts: int
     messages: dict[MessageStep, str]
     voicemail_drop: bool
+    record_calls: bool
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None
@@ -369,6 +378,10 @@ class ConversationPublic(Camel):
     waiting_since: datetime | None
     resolved_by: str | None
     resolved_at: datetime | None
+    recording_sid: str | None = None
+    recording_seconds: int | None = None
+    call_summary: str | None = None
+    call_disposition: CallDisposition | None = None
     last_activity_at: datetime
     created_at: datetime
 

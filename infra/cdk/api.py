@@ -41,6 +41,12 @@ PUBLIC_ROUTES: tuple[tuple[str, tuple[apigwv2.HttpMethod, ...], str], ...] = (
         "X-Twilio-Signature (403).",
     ),
     (
+        "/api/voice/webhooks/twilio/recording",
+        (apigwv2.HttpMethod.POST,),
+        "Twilio's recording-status callbacks carry no Cognito token; the code rejects any request without "
+        "a valid X-Twilio-Signature (403).",
+    ),
+    (
         "/api/voice/twiml/{targetId}",
         (apigwv2.HttpMethod.GET, apigwv2.HttpMethod.POST),
         "Twilio fetches the call's TwiML without a Cognito token; the code validates X-Twilio-Signature.",

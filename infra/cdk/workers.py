@@ -171,10 +171,11 @@ def function_specs(settings: DeploymentSettings) -> tuple[FunctionSpec, ...]:
             description="Twilio call status → outcome, retry, channel fallback",
             timeout_seconds=30,
             memory_mb=512,
-            # Retries and fallbacks only set the target's next attempt: the scheduler dispatches it.
+            # Retries and fallbacks only set the target's next attempt: the scheduler dispatches it. A
+            # recorded call's summary reads what its tools stored and is written on its conversation.
             access=Access(
-                writes=tables("targets", "counters"),
-                reads=tables("campaigns"),
+                writes=tables("targets", "counters", "conversations"),
+                reads=tables("campaigns", "promises", "optouts"),
                 secrets=True,  # Twilio: hang up a call answered by a machine
             ),
             settings=(G.BUSINESS, G.TWILIO),

@@ -1,10 +1,10 @@
-"""Twilio Programmable Voice through the official SDK (SPEC §3): outbound calls, hang-up, the
-`<Connect><Stream>` TwiML and webhook signature validation."""
+"""Twilio Programmable Voice through the official SDK (SPEC §3): outbound calls (recorded on request),
+hang-up, the `<Connect><Stream>` TwiML and webhook signature validation."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from twilio.base.exceptions import TwilioRestException
 
@@ -14,6 +14,7 @@ from shared.domain.errors import ConfigError, DomainError, Refused, ServiceUnava
 STATUS_CALLBACK_EVENTS = ["initiated", "ringing", "answered", "completed"]
 TWIML_PATH = "/api/voice/twiml/{target_id}"
 STATUS_PATH = "/api/voice/webhooks/twilio/status"
+RECORDING_PATH = "/api/voice/webhooks/twilio/recording"
 
 
 class TwilioUnavailable(ServiceUnavailable):
@@ -34,7 +35,9 @@ class CallState(NamedTuple):
 
 
 class VoiceCaller(Protocol):
-    def place_call(self, target_id: str, to_e164: str, *, detect_message_end: bool = False) -> str: ...
+    def place_call(
+        self, target_id: str, to_e164: str, *, detect_message_end: bool = False, record: bool = False
+    ) -> str: ...
 
     def hang_up(self, call_sid: str) -> None: ...
 
@@ -64,17 +67,29 @@ class TwilioVoice:
         # TWILIO_API_BASE_URL points the SDK at a simulator locally; the wire format is unchanged.
         self._client.api.base_url = config.api_base_url
 
-    def place_call(self, target_id: str, to_e164: str, *, detect_message_end: bool = False) -> str:
+    def place_call(
+        self, target_id: str, to_e164: str, *, detect_message_end: bool = False, record: bool = False
+    ) -> str:
         """Dial the customer; Twilio fetches our TwiML when they answer. Returns the CallSid.
 
         Answering-machine detection runs asynchronously; with `detect_message_end` its verdict on a
         machine waits for the greeting to end (`AnsweredBy=machine_end_beep`...), the moment a
-        message can be left (`play_twiml`).
+        message can be left (`play_twiml`). With `record`, Twilio records the call (both parties, one
+        channel each) and posts the finished recording to our recording-status callback.
 
         Raises `ConfigError` without a webhook base URL: Twilio would have nowhere to fetch the TwiML."""
         if not self._base:
             raise ConfigError("missing required environment variable(s): WEBHOOK_BASE_URL")
         status_url = self._base + STATUS_PATH
+        recording: dict[str, Any] = {}
+        if record:
+            recording = {
+                "record": True,
+                "recording_channels": "dual",
+                "recording_status_callback": self._base + RECORDING_PATH,
+                "recording_status_callback_method": "POST",
+                "recording_status_callback_event": ["completed"],
+            }
         try:
             call = self._client.calls.create(
                 to=f"+{to_e164}",
@@ -88,6 +103,7 @@ class TwilioVoice:
                 async_amd="true",
                 async_amd_status_callback=status_url,
                 async_amd_status_callback_method="POST",
+                **recording,
             )
         except TwilioRestException as exc:
             raise _translate(exc) from None

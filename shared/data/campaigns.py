@@ -79,6 +79,7 @@ class CampaignRecord(TableModel):
     max_contacts = NumberAttribute(default=6)
     messages = JSONAttribute(default=dict)  # {step: template}
     voicemail_drop = BooleanAttribute(default=False)  # likewise
+    record_calls = BooleanAttribute(default=False)  # likewise
     created_at = IsoDateTimeAttribute()
     updated_at = IsoDateTimeAttribute()
     started_at = IsoDateTimeAttribute(null=True)

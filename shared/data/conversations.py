@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from enum import Enum
 from typing import Any
 
-from pynamodb.attributes import BooleanAttribute, UnicodeAttribute, UnicodeSetAttribute
+from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.transactions import TransactWrite
@@ -118,6 +118,10 @@ class ConversationRecord(TableModel):
     first_human_reply_at = IsoDateTimeAttribute(null=True)
     resolved_by = UnicodeAttribute(null=True)
     resolved_at = IsoDateTimeAttribute(null=True)
+    recording_sid = UnicodeAttribute(null=True)
+    recording_seconds = NumberAttribute(null=True)
+    call_summary = UnicodeAttribute(null=True)
+    call_disposition = UnicodeAttribute(null=True)
     last_activity_at = IsoDateTimeAttribute()
     created_at = IsoDateTimeAttribute()
     updated_at = IsoDateTimeAttribute()

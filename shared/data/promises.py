@@ -163,6 +163,14 @@ def active_for_document(document: str, now: datetime) -> list[Promise]:
     return [_to_promise(record) for record in PromiseRecord.by_document.query(document, condition)]
 
 
+def for_conversation(document: str, conversation_id: str) -> list[Promise]:
+    """The promises of `document` registered in one conversation, oldest first."""
+    records = PromiseRecord.by_document.query(
+        document, filter_condition=PromiseRecord.conversation_id == conversation_id
+    )
+    return sorted((_to_promise(record) for record in records), key=lambda promise: promise.created_at)
+
+
 def checks_missed(overdue_before: datetime, limit: int = 100) -> list[Promise]:
     """Pending promises due before `overdue_before` whose next check was due before it too (or is
     not set): their monitor check never came. Oldest due first."""

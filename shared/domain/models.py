@@ -137,6 +137,16 @@ class MessageStep(StrEnum):
     LAST_NOTICE = "last_notice"  # the contact that spends the last unit of `max_contacts`
 
 
+class CallDisposition(StrEnum):
+    """What a recorded call agreed, read from what its tools stored (`shared.engine.call_summary`)."""
+
+    PROMISE_MADE = "promise_made"
+    TRANSFERRED = "transferred"
+    OPTED_OUT = "opted_out"
+    WRONG_NUMBER = "wrong_number"
+    NO_AGREEMENT = "no_agreement"
+
+
 class _Domain(BaseModel):
     # defer_build: a model's validator is built on its first use, so a process pays only for the
     # models it touches (a worker uses a few of these, and imports all of them).
@@ -165,6 +175,8 @@ class Campaign(_Domain):
     messages: dict[MessageStep, templates.Template] = Field(default_factory=dict)
     # An answering machine that reaches its beep gets a short neutral message (no debt mentioned).
     voicemail_drop: bool = False
+    # Calls are recorded through Twilio, the greeting says so, and each answered call gets a summary.
+    record_calls: bool = False
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None = None
@@ -299,6 +311,12 @@ class Conversation(_Domain):
     first_human_reply_at: datetime | None = None
     resolved_by: str | None = None
     resolved_at: datetime | None = None
+    # A recorded call (campaigns with `record_calls`): Twilio's RecordingSid and length (the media
+    # stays at Twilio), and what the call agreed once it ended (`shared.engine.call_summary`).
+    recording_sid: str | None = None
+    recording_seconds: int | None = None
+    call_summary: str | None = None
+    call_disposition: CallDisposition | None = None
     last_activity_at: datetime
     created_at: datetime
     updated_at: datetime

@@ -1,5 +1,6 @@
-"""A call's side of Twilio's webhooks: the TwiML a call fetches when answered, and the status
-callbacks handed to the post-call queue (`shared.engine.postcall` takes them from there)."""
+"""A call's side of Twilio's webhooks: the TwiML a call fetches when answered, the status
+callbacks handed to the post-call queue (`shared.engine.postcall` takes them from there), and the
+recording-status callbacks of recorded calls (campaigns with `record_calls`)."""
 
 from __future__ import annotations
 
@@ -7,19 +8,35 @@ import re
 from collections.abc import Mapping
 from typing import Final
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.adapters import queues, stream_tokens
 from shared.adapters.twilio_voice import connect_stream_twiml, say_and_hang_up_twiml
 from shared.core.config import get_settings
 from shared.core.jobs import CallStatusEvent
 from shared.core.observability import logger
+from shared.data import campaigns as campaigns_data
+from shared.data import conversations
 from shared.data import targets as targets_data
+from shared.domain.chat_ids import voice_chat_id
 from shared.domain.errors import InvalidInput, NotFound
-from shared.domain.models import Target
+from shared.domain.models import Conversation, Target
 from shared.engine.outreach_texts import GOODBYE
 
 _TARGET_ID: Final = re.compile(r"[0-9A-Za-z]{1,64}")
+RECORDING_DONE: Final = "completed"
+
+
+class RecordingStatus(BaseModel):
+    """Twilio's recording-status callback (`RecordingStatusCallback` of a recorded call): which
+    recording of which call, its status and length. The media stays at Twilio."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    call_sid: str = Field(alias="CallSid", pattern=r"^CA[0-9a-fA-F]{32}$")
+    recording_sid: str = Field(alias="RecordingSid", pattern=r"^RE[0-9a-fA-F]{32}$")
+    recording_status: str = Field(alias="RecordingStatus", min_length=1, max_length=32)
+    recording_duration: int | None = Field(default=None, alias="RecordingDuration", ge=0)
 
 
 def call_twiml(target_id: str, call_sid: str | None) -> str:
@@ -53,6 +70,37 @@ def enqueue_call_status(params: Mapping[str, str]) -> CallStatusEvent:
         raise InvalidInput(f"not a Twilio call status callback (bad or missing: {fields})") from None
     queues.send("post_call", event.model_dump(by_alias=True, exclude_none=True, mode="json"))
     return event
+
+
+def store_recording(params: Mapping[str, str]) -> Conversation | None:
+    """Keep a (signature-checked) finished recording's RecordingSid and length on its call's
+    conversation; `InvalidInput` for a form that is not a recording-status callback. None when there
+    is nothing to keep: the recording did not finish (`absent`, `failed`), or the call never reached
+    the assistant (no conversation: a machine, a hang-up before the stream)."""
+    try:
+        event = RecordingStatus.model_validate(dict(params))
+    except ValidationError as exc:
+        fields = ", ".join(str(error["loc"][0]) for error in exc.errors())
+        raise InvalidInput(f"not a Twilio recording status callback (bad or missing: {fields})") from None
+    if event.recording_status != RECORDING_DONE:
+        logger.info("recording not kept", call_sid=event.call_sid, recording_status=event.recording_status)
+        return None
+    conversation = conversations.by_chat_id(voice_chat_id(event.call_sid))
+    if conversation is None:
+        logger.warning("recording of a call without a conversation", call_sid=event.call_sid)
+        return None
+    logger.info("call recording stored", conversation_id=conversation.id, recording_sid=event.recording_sid)
+    return conversations.update(
+        conversation.id, recording_sid=event.recording_sid, recording_seconds=event.recording_duration
+    )
+
+
+def recorded(target: Target) -> bool:
+    """Whether the target's campaign records its calls (the greeting then says so)."""
+    try:
+        return campaigns_data.get(target.campaign_id).record_calls
+    except NotFound:
+        return False
 
 
 def _find_target(target_id: str) -> Target | None:

@@ -51,6 +51,7 @@ EDITABLE = frozenset(
         "max_contacts",
         "messages",
         "voicemail_drop",
+        "record_calls",
     }
 )
 
@@ -128,10 +129,13 @@ def create(
     max_contacts: int = 6,
     messages: Mapping[MessageStep, str] | None = None,
     voicemail_drop: bool = False,
+    record_calls: bool = False,
 ) -> Campaign:
     """A new campaign in `draft`; `trust_unlock` makes its promises ask the ERP to restore the
     customer's service (`shared.engine.promises.register`); `voicemail_drop` leaves a neutral message
-    on an answering machine once it beeps (`shared.engine.postcall`)."""
+    on an answering machine once it beeps (`shared.engine.postcall`); `record_calls` records its calls
+    through Twilio, says so in the greeting and summarizes each answered call
+    (`shared.engine.call_summary`)."""
     allowed, order = resolve_channels(contact_method, allowed_methods, fallback_order)
     check_schedule(schedule_start, schedule_end, weekdays)
     now = clock.now()
@@ -150,6 +154,7 @@ def create(
         max_contacts=max_contacts,
         messages=dict(messages or {}),
         voicemail_drop=voicemail_drop,
+        record_calls=record_calls,
         created_at=now,
         updated_at=now,
     )

@@ -400,7 +400,10 @@ def _place_call(claimed: Target, before: Target, campaign: Campaign) -> Result:
         before,
         campaign,
         lambda: clients.voice().place_call(
-            claimed.id, claimed.phone, detect_message_end=campaign.voicemail_drop
+            claimed.id,
+            claimed.phone,
+            detect_message_end=campaign.voicemail_drop,
+            record=campaign.record_calls,
         ),
     )
     if isinstance(call_sid, Result):

@@ -29,6 +29,9 @@ hung up: the assistant never talks about a debt to a recording someone else may 
 A campaign with `voicemail_drop` dials with `DetectMessageEnd`: a machine that reaches its beep
 (`machine_end_beep`) gets the neutral voicemail message instead (the live call is updated with
 `<Say>` + `<Hangup/>`), and the attempt concludes as `voicemail_left`.
+
+A campaign with `record_calls` gets, on each answered call's `completed`, a summary and a disposition
+on the call's conversation (`shared.engine.call_summary`).
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ from shared.domain.channels import channel_label
 from shared.domain.errors import Conflict, DomainError, ServiceUnavailable
 from shared.domain.models import Campaign, Outcome, Target, TargetState
 from shared.domain.phones import timezone_for_phone
-from shared.engine import cadence, routing, short_calls, stats
+from shared.engine import cadence, call_summary, routing, short_calls, stats
 from shared.engine.outreach_texts import voicemail_message
 from shared.engine.stats import Milestone
 
@@ -201,7 +204,10 @@ def handle_call_status(
     if outcome is Outcome.VOICEMAIL:
         return _machine_answered(target, event.answered_by, hang_up, play_twiml)
     if outcome is not None:
-        return _final(target, outcome, event.call_duration)
+        result = _final(target, outcome, event.call_duration)
+        if outcome is Outcome.ANSWERED:
+            call_summary.summarize_call(sid, target, event.call_duration)
+        return result
     return _progress(target, status, event.answered_by)
 
 

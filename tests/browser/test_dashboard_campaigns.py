@@ -85,6 +85,7 @@ def test_an_admin_creates_a_campaign_with_the_seed_fields_and_a_supervisor_contr
     form.get_by_label("Fim do horário").fill("18:00")
     form.get_by_label("Sáb").uncheck()
     form.get_by_label("Tentativas por canal").fill("2")
+    form.get_by_label("Gravar chamadas").check()
     form.get_by_role("button", name="Criar campanha").click()
 
     expect(page.get_by_role("heading", name="Cobrança Janeiro 2025")).to_be_visible()
@@ -94,8 +95,10 @@ def test_an_admin_creates_a_campaign_with_the_seed_fields_and_a_supervisor_contr
     assert created["fallbackOrder"] == ["voice", "whatsapp"]
     assert (created["scheduleStart"], created["scheduleEnd"]) == ("09:00", "18:00")
     assert created["weekdays"] == [1, 2, 3, 4, 5] and created["maxAttemptsPerChannel"] == 2
+    assert (created["recordCalls"], created["voicemailDrop"]) == (True, False)
     facts = page.locator("[data-facts]")
     expect(facts).to_contain_text("Rascunho")
+    expect(facts).to_contain_text("Gravar chamadasSim")
     expect(facts).to_contain_text("09:00–18:00 · Seg, Ter, Qua, Qui, Sex")
     expect(facts).to_contain_text("Voz → WhatsApp")
 

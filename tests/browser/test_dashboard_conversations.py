@@ -13,6 +13,7 @@ from shared.core import clock as clock_module
 from shared.data import conversations, messages
 from shared.domain.ids import new_id
 from shared.domain.models import (
+    CallDisposition,
     Channel,
     Conversation,
     ConversationSource,
@@ -231,3 +232,41 @@ def test_a_voice_conversation_shows_its_call_transcript(
     expect(page.locator("[data-thread] li")).to_have_text(
         ["Cliente · 10/03/2025, 09:00 · VozAlô? Quem fala?"]
     )
+
+
+def test_a_recorded_call_shows_its_summary_disposition_and_recording_badge_with_the_transcript(
+    page: Any, dashboard: Dashboard, make_conversation: Callable[..., Conversation]
+) -> None:
+    plain, recorded = seed_conversations(make_conversation, 5)[1::3]
+    conversations.update(
+        recorded.id,
+        recording_sid="RE" + "c" * 32,
+        recording_seconds=125,
+        call_summary="Chamada de 2 min 05 s. Promessa de pagamento: R$ 179,80 até 14/03/2025 via Pix.",
+        call_disposition=CallDisposition.PROMISE_MADE,
+    )
+    messages.append(
+        Message(
+            id=new_id(),
+            conversation_id=recorded.id,
+            sender=Sender.CUSTOMER,
+            content="Consigo pagar sexta-feira.",
+            created_at=clock_module.now(),
+            channel=Channel.VOICE,
+        )
+    )
+    sign_in(page, dashboard, "viewer")
+    page.goto(f"{dashboard.monitor}#/conversas/{recorded.id}")
+
+    summary = page.get_by_role("region", name="Resumo da chamada")
+    expect(summary).to_contain_text("Promessa de pagamento: R$ 179,80 até 14/03/2025 via Pix.")
+    facts = page.locator("[data-facts]")
+    expect(facts).to_contain_text("Resultado da chamadaPromessa de pagamento")
+    expect(facts.locator(".badge.recording")).to_have_text("Chamada gravada (2 min 05 s)")
+    expect(page.locator("[data-thread] li")).to_contain_text(["Consigo pagar sexta-feira."])
+    shot(page, "conversation-recorded-call")
+
+    page.goto(f"{dashboard.monitor}#/conversas/{plain.id}")
+    expect(page.get_by_role("heading", name=plain.client_name or "")).to_be_visible()
+    expect(page.get_by_role("region", name="Resumo da chamada")).to_be_hidden()
+    expect(page.locator("[data-facts]")).not_to_contain_text("Gravação")

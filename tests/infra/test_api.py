@@ -11,6 +11,7 @@ from tests.infra.synth import Synthesized
 PUBLIC_ROUTE_KEYS = {
     "POST /api/whatsapp/webhook",
     "POST /api/voice/webhooks/twilio/status",
+    "POST /api/voice/webhooks/twilio/recording",
     "GET /api/voice/twiml/{targetId}",
     "POST /api/voice/twiml/{targetId}",
     "GET /voice/monitor",

@@ -55,7 +55,9 @@ class FakeWhatsApp:
 
 
 class FakeVoice:
-    def place_call(self, target_id: str, to_e164: str, *, detect_message_end: bool = False) -> str:
+    def place_call(
+        self, target_id: str, to_e164: str, *, detect_message_end: bool = False, record: bool = False
+    ) -> str:
         return "CA-fake"
 
     def hang_up(self, call_sid: str) -> None:

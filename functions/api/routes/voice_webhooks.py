@@ -12,6 +12,8 @@ app does not see. Without it (a bare local run) the request's URL is used.
 
 - `POST /api/voice/webhooks/twilio/status` → the form as a `CallStatusEvent` on the post-call queue,
   then 204 at once (the post-call worker does the rest).
+- `POST /api/voice/webhooks/twilio/recording` → a recorded call's finished recording: its RecordingSid
+  and length kept on the call's conversation (the media stays at Twilio), then 204.
 - `GET|POST /api/voice/twiml/{targetId}` → `application/xml`: `<Connect><Stream>` to the voice bridge
   with the target id, the CallSid and a short-lived token the bridge verifies
   (`shared.adapters.stream_tokens`); a short goodbye in Portuguese and `<Hangup/>` for an unknown target.
@@ -72,6 +74,13 @@ TwilioParams = Annotated[dict[str, str], Depends(twilio_params)]
 def twilio_status(params: TwilioParams) -> Response:
     """A call status (or async AMD) callback → the post-call queue."""
     calls.enqueue_call_status(params)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/webhooks/twilio/recording", status_code=status.HTTP_204_NO_CONTENT)
+def twilio_recording(params: TwilioParams) -> Response:
+    """A recorded call's recording-status callback → its RecordingSid on the conversation."""
+    calls.store_recording(params)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

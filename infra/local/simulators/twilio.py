@@ -1,6 +1,7 @@
 """A Twilio REST simulator for the parts of Programmable Voice we use: `Calls.json` (create) and
-`Calls/{Sid}.json` (fetch, and update, e.g. hang up), with HTTP basic auth, and status callbacks signed with
-`X-Twilio-Signature` exactly as Twilio computes it (the SDK's `RequestValidator`)."""
+`Calls/{Sid}.json` (fetch, and update, e.g. hang up), with HTTP basic auth, and status callbacks (and the
+recording-status callback of a call created with `Record=true`) signed with `X-Twilio-Signature` exactly as
+Twilio computes it (the SDK's `RequestValidator`)."""
 
 from __future__ import annotations
 
@@ -85,13 +86,30 @@ class TwilioSimulator:
             "MachineDetectionDuration": str(detection_ms),
         }
 
+    def recording_params(self, call: SimCall, *, duration: int, status: str = "completed") -> dict[str, str]:
+        """The form Twilio posts to `RecordingStatusCallback` once a recorded call's recording is done."""
+        recording_sid = "RE" + secrets.token_hex(16)
+        return {
+            "AccountSid": self.account_sid,
+            "CallSid": call.sid,
+            "RecordingSid": recording_sid,
+            "RecordingUrl": f"https://api.twilio.com/2010-04-01/Accounts/{self.account_sid}/Recordings/"
+            + recording_sid,
+            "RecordingStatus": status,
+            "RecordingDuration": str(duration),
+            "RecordingChannels": "2" if call.params.get("RecordingChannels") == ["dual"] else "1",
+            "RecordingStartTime": datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000"),
+            "RecordingSource": "OutboundAPI",
+        }
+
     def play(self, call: SimCall, ending: str, *, duration: int = 42) -> list[httpx.Response]:
         """Play a whole call's callbacks, as Twilio would, signed, to the URLs it was created with.
 
         `ending`: `answered` (a person: ringing, in-progress, AMD `human`, completed with a duration),
         `voicemail` (AMD `machine_start`, then completed with `AnsweredBy`), `no-answer`, `busy`,
         `failed`. Progress statuses go out only for the events the call subscribed to
-        (`StatusCallbackEvent`); final statuses always do. Returns the responses, in order."""
+        (`StatusCallbackEvent`); final statuses always do; a recorded answered call (`Record=true`)
+        then posts its recording-status callback. Returns the responses, in order."""
         subscribed = set(call.status_callback_events) or {"completed"}
         amd_url = call.params.get("AsyncAmdStatusCallback", [None])[0]
         steps: list[tuple[str, dict[str, str]]] = []
@@ -116,6 +134,9 @@ class TwilioSimulator:
             final = steps[-1][1]
             call.status = final.get("CallStatus", call.status)
             call.duration = int(final["CallDuration"]) if "CallDuration" in final else call.duration
+        recording_url = call.params.get("RecordingStatusCallback", [None])[0]
+        if ending == "answered" and recording_url and call.params.get("Record") == ["true"]:
+            steps.append((recording_url, self.recording_params(call, duration=duration)))
         return [signed_post(url, params, self.auth_token) for url, params in steps]
 
     def send_status(self, call: SimCall, status: str, **kwargs: Any) -> httpx.Response:

@@ -263,19 +263,20 @@ def test_trust_unlock_is_off_by_default_set_on_create_and_toggled_by_patch(api: 
     assert api.patch(route, json={"name": "renamed"}).json()["trustUnlock"] is False  # untouched
 
 
-def test_voicemail_drop_is_off_by_default_set_on_create_and_toggled_by_patch(api: Api) -> None:
-    assert api.create_campaign()["voicemailDrop"] is False
-    campaign = api.create_campaign(voicemailDrop=True)
-    assert campaign["voicemailDrop"] is True
+@pytest.mark.parametrize("field", ["voicemailDrop", "recordCalls"])
+def test_voice_switches_are_off_by_default_set_on_create_and_toggled_by_patch(api: Api, field: str) -> None:
+    assert api.create_campaign()[field] is False
+    campaign = api.create_campaign(**{field: True})
+    assert campaign[field] is True
     route = f"/api/voice/campaigns/{campaign['id']}"
 
-    assert api.patch(route, json={"voicemailDrop": False}).json()["voicemailDrop"] is False
-    assert api.get(route).json()["voicemailDrop"] is False
-    assert api.patch(route, json={"voicemailDrop": True}).json()["voicemailDrop"] is True
-    assert api.patch(route, json={"name": "renamed"}).json()["voicemailDrop"] is True  # untouched
+    assert api.patch(route, json={field: False}).json()[field] is False
+    assert api.get(route).json()[field] is False
+    assert api.patch(route, json={field: True}).json()[field] is True
+    assert api.patch(route, json={"name": "renamed"}).json()[field] is True  # untouched
 
 
-@pytest.mark.parametrize("field", ["trustUnlock", "voicemailDrop"])
+@pytest.mark.parametrize("field", ["trustUnlock", "voicemailDrop", "recordCalls"])
 @pytest.mark.parametrize("value", [None, "yes", 1])
 def test_campaign_switches_must_be_booleans(api: Api, field: str, value: object) -> None:
     campaign = api.create_campaign()

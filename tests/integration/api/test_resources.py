@@ -10,6 +10,7 @@ import pytest
 from shared.core import clock
 from shared.data import campaigns, conversations, messages, promises, targets
 from shared.domain.models import (
+    CallDisposition,
     ConversationSource,
     ConversationStatus,
     Outcome,
@@ -220,6 +221,33 @@ def test_conversations_filter_by_source_show_the_thread_and_hand_off(
     thread = api.get(f"/api/voice/conversations/{campaign_conv.id}").json()["messages"]
     assert [m["sender"] for m in thread][-2:] == ["system", "system"]
     assert api.get("/api/voice/conversations", params={"source": "sms"}).status_code == 422
+
+
+def test_a_recorded_call_shows_its_recording_summary_and_disposition(
+    api: Api, make_conversation: Any
+) -> None:
+    call = conversations.create(
+        make_conversation(
+            source=ConversationSource.VOICE_CAMPAIGN, chat_id="voice_CA" + "a" * 32, call_sid="CA" + "a" * 32
+        )
+    )
+    plain = api.get(f"/api/voice/conversations/{call.id}", role="viewer").json()
+    assert (plain["recordingSid"], plain["callSummary"], plain["callDisposition"]) == (None, None, None)
+    conversations.update(
+        call.id,
+        recording_sid="RE" + "b" * 32,
+        recording_seconds=125,
+        call_summary="Chamada de 2 min 05 s. Sem acordo nesta chamada.",
+        call_disposition=CallDisposition.NO_AGREEMENT,
+    )
+
+    detail = api.get(f"/api/voice/conversations/{call.id}", role="viewer").json()
+
+    assert (detail["recordingSid"], detail["recordingSeconds"]) == ("RE" + "b" * 32, 125)
+    assert detail["callSummary"] == "Chamada de 2 min 05 s. Sem acordo nesta chamada."
+    assert detail["callDisposition"] == "no_agreement"
+    [listed] = api.get("/api/voice/conversations", params={"source": "voice_campaign"}).json()
+    assert listed["callDisposition"] == "no_agreement"
 
 
 def test_optouts_are_normalized_masked_and_idempotent(api: Api) -> None:

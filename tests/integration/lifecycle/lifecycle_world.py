@@ -145,8 +145,10 @@ class Lifecycle:
                 channel=current.channel or Channel.VOICE,
             )
         voice = TwilioVoice(get_settings().twilio(), WEBHOOK_BASE)
-        drop = campaigns_data.get(current.campaign_id).voicemail_drop
-        sid = voice.place_call(target.id, current.phone, detect_message_end=drop)
+        campaign = campaigns_data.get(current.campaign_id)
+        sid = voice.place_call(
+            target.id, current.phone, detect_message_end=campaign.voicemail_drop, record=campaign.record_calls
+        )
         targets_data.transition(
             target.id,
             [TargetState.SCHEDULED],

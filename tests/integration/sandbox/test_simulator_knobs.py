@@ -90,6 +90,34 @@ def test_a_voicemail_call_plays_signed_progress_then_the_machine_verdict(receive
     ]
 
 
+def test_a_recorded_answered_call_posts_its_signed_recording_status_after_completed(receiver) -> None:
+    rec, server = receiver
+    twilio = TwilioSimulator(auth_token=TOKEN)
+    recorded = _call(server.url)
+    recorded.params |= {
+        "Record": ["true"],
+        "RecordingChannels": ["dual"],
+        "RecordingStatusCallback": [f"{server.url}/recording"],
+    }
+
+    twilio.play(recorded, "answered", duration=75)
+    twilio.play(_call(server.url), "answered")  # not recorded: no recording callback
+
+    assert all(p["signed"] for p in rec.posts)
+    assert [p["path"] for p in rec.posts].count("recording") == 1
+    done = next(i for i, p in enumerate(rec.posts) if p["form"].get("CallStatus") == "completed")
+    recording = rec.posts[done + 1]
+    assert recording["path"] == "recording"
+    form = recording["form"]
+    assert form["CallSid"] == recorded.sid and form["RecordingSid"].startswith("RE")
+    assert (form["RecordingStatus"], form["RecordingDuration"], form["RecordingChannels"]) == (
+        "completed",
+        "75",
+        "2",
+    )
+    assert recorded.status == "completed" and recorded.duration == 75
+
+
 def test_busy_and_unanswered_calls_end_with_their_final_status(receiver) -> None:
     rec, server = receiver
     twilio = TwilioSimulator(auth_token=TOKEN)

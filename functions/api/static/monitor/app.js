@@ -7,7 +7,7 @@ import {
   token, upload,
 } from "/voice/monitor/api.js";
 import {
-  $, $$, CAMPAIGN_STATUS, CHANNEL, CONTACT_METHOD, CONVERSATION_STATUS, DELIVERY, FIELD_LABEL, IMPORT_ERROR, KPI,
+  $, $$, CALL_DISPOSITION, CAMPAIGN_STATUS, CHANNEL, CONTACT_METHOD, CONVERSATION_STATUS, DELIVERY, FIELD_LABEL, IMPORT_ERROR, KPI,
   MESSAGE_STEP, OUTCOME,
   PAYMENT_METHOD, PROMISE_STATUS, SENDER, SOURCE_LABEL, TARGET_STATE, UNLOCK_STATUS, WEEKDAY, badge, fmtDate,
   fmtDateTime,
@@ -291,7 +291,12 @@ async function viewConversa(root, id) {
   ];
   if (conversation.handoffReason && conversation.status === "transferred") pairs.splice(4, 0, ["Motivo da transferência", conversation.handoffReason]);
   if (conversation.resolvedBy) pairs.push(["Resolvida por", `${conversation.resolvedBy} em ${fmtDateTime(conversation.resolvedAt)}`]);
+  if (conversation.recordingSid) pairs.push(["Gravação", recordingBadge(conversation)]);
+  if (conversation.callDisposition) pairs.push(["Resultado da chamada", badge("disposition", conversation.callDisposition, CALL_DISPOSITION)]);
   $("[data-facts]", root).replaceChildren(...facts(pairs));
+  const summary = $("[data-call-summary]", root);
+  summary.hidden = !conversation.callSummary;
+  $("[data-call-summary-text]", root).textContent = conversation.callSummary ?? "";
   const thread = $("[data-thread]", root);
   const item = (message) => messageItem(message, conversation.id, reload);
   if (conversation.messages.length) thread.replaceChildren(...conversation.messages.map(item));
@@ -314,6 +319,13 @@ async function viewConversa(root, id) {
     };
   }
   wireReply(root, conversation, reload);
+}
+
+/** A recorded call's badge: Twilio keeps the audio; the dashboard names the recording and its length. */
+function recordingBadge(conversation) {
+  const seconds = conversation.recordingSeconds;
+  const length = seconds == null ? "" : ` (${Math.floor(seconds / 60)} min ${String(seconds % 60).padStart(2, "0")} s)`;
+  return h("span", { class: "badge recording", title: conversation.recordingSid }, `Chamada gravada${length}`);
 }
 
 /** The agent's reply box: Enter sends, Shift+Enter breaks the line; the status line says sending,
@@ -566,6 +578,7 @@ function campaignBody(form) {
   }
   if (Object.keys(messages).length) body.messages = messages;
   body.voicemailDrop = data.get("voicemailDrop") === "true";
+  body.recordCalls = data.get("recordCalls") === "true";
   return body;
 }
 
@@ -609,6 +622,7 @@ async function viewCampanha(root, id) {
       ["Textos próprios", Object.keys(campaign.messages ?? {}).map((s) => MESSAGE_STEP[s] ?? s).join(", ") || "Padrão"],
       ["Desbloqueio em confiança", campaign.trustUnlock ? "Sim" : "Não"],
       ["Recado na caixa postal", campaign.voicemailDrop ? "Sim" : "Não"],
+      ["Gravar chamadas", campaign.recordCalls ? "Sim" : "Não"],
       ["Criada em", fmtDateTime(campaign.createdAt)],
     ]));
     $("[data-campaign-actions]", root).replaceChildren(...statusButtons(campaign, showCampaign));

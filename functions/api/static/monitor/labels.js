@@ -4,6 +4,10 @@ export const ZONE = "America/Sao_Paulo";
 
 export const SOURCE_LABEL = { inbound: "Entrada", whatsapp_campaign: "Campanha WhatsApp", voice_campaign: "Campanha Voz" };
 export const CONVERSATION_STATUS = { ai: "Atendendo", transferred: "Transferido", resolved: "Resolvido" };
+export const CALL_DISPOSITION = {
+  promise_made: "Promessa de pagamento", transferred: "Transferida a um atendente", opted_out: "Pediu para não ser contatado",
+  wrong_number: "Número errado", no_agreement: "Sem acordo",
+};
 export const CAMPAIGN_STATUS = { draft: "Rascunho", active: "Ativa", paused: "Pausada", completed: "Concluída" };
 export const CONTACT_METHOD = { whatsapp_primary: "WhatsApp primeiro", whatsapp_fallback: "Voz primeiro", voice: "Somente voz" };
 export const CHANNEL = { whatsapp: "WhatsApp", voice: "Voz" };

@@ -104,7 +104,11 @@ def test_null_for_a_target_field_without_a_nothing_value_is_a_422_naming_it(api:
     assert cleared.status_code == 200, cleared.text
 
 
-TWILIO_PATHS = ["/api/voice/webhooks/twilio/status", "/api/voice/twiml/01JNZZZZZZZZZZZZZZZZZZZZZZ"]
+TWILIO_PATHS = [
+    "/api/voice/webhooks/twilio/status",
+    "/api/voice/webhooks/twilio/recording",
+    "/api/voice/twiml/01JNZZZZZZZZZZZZZZZZZZZZZZ",
+]
 
 
 @pytest.mark.parametrize("path", TWILIO_PATHS)
