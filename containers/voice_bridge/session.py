@@ -50,9 +50,7 @@ from shared.assistant.tools import ToolContext, invoke
 from shared.core import clock
 from shared.core.config import get_settings
 from shared.core.observability import logger
-from shared.data import conversations, messages
-from shared.data import targets as targets_data
-from shared.domain.errors import DomainError, NotFound
+from shared.domain.errors import DomainError
 from shared.domain.ids import new_id
 from shared.domain.models import Channel, Conversation, Message, Sender, Target
 from shared.domain.phones import timezone_for_phone
@@ -217,13 +215,13 @@ class CallSession:
         return frame
 
     def _load_target(self, start: tw.Start) -> Target:
-        try:
-            return targets_data.get(start.custom_parameters["targetId"])
-        except NotFound:
-            raise Rejected("unknown target") from None
+        target = calls.find_target(start.custom_parameters["targetId"])
+        if target is None:
+            raise Rejected("unknown target")
+        return target
 
     async def _serve(self, target: Target, conversation: Conversation) -> None:
-        earlier = await asyncio.to_thread(messages.list_for, conversation.id)
+        earlier = await asyncio.to_thread(calls.transcript, conversation.id)
         self._ctx = ToolContext(
             conversation,
             target,
@@ -299,9 +297,7 @@ class CallSession:
         await writer
         if self.conversation is not None:
             with contextlib.suppress(DomainError):
-                await asyncio.to_thread(
-                    conversations.update, self.conversation.id, last_activity_at=clock.now()
-                )
+                await asyncio.to_thread(calls.call_ended, self.conversation.id)
         logger.info(
             "call ended",
             call_sid=self.call_sid,
@@ -594,7 +590,7 @@ class CallSession:
         while (job := await self._writes.get()) is not None:
             message, future = job
             try:
-                await asyncio.to_thread(messages.append, message)
+                await asyncio.to_thread(calls.record_line, message)
             except DomainError as exc:  # Conflict: already stored (a reconnected stream)
                 logger.warning("transcript line not stored", call_sid=self.call_sid, error_code=exc.code)
             except Exception:

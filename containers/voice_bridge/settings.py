@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from containers.voice_bridge.realtime_codec import VoiceTuning
-from shared.core.config import get_settings
+from shared.core.config import from_environment, get_settings
 from shared.domain.errors import ConfigError
 
 
-class BridgeSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="VOICE_BRIDGE_", extra="ignore", frozen=True)
+class BridgeSettings(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     host: str = "0.0.0.0"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -50,7 +49,7 @@ class BridgeSettings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_bridge_settings() -> BridgeSettings:
-    return BridgeSettings()
+    return from_environment(BridgeSettings, prefix="VOICE_BRIDGE_")
 
 
 def reset_bridge_settings() -> None:

@@ -8,8 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
-from aws_lambda_powertools.utilities.parser.types import Json
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.core.jobs import OutreachJob
@@ -20,15 +19,12 @@ from shared.engine import outreach
 install_log_masking()
 
 
-class DialerRecord(SqsRecordModel):
-    body: Json[OutreachJob]
+processor = BatchProcessor(event_type=EventType.SQS)
 
 
-processor = BatchProcessor(event_type=EventType.SQS, model=DialerRecord)
-
-
-def record_handler(record: DialerRecord) -> str:
-    return outreach.deliver(record.body, Channel.VOICE).value
+def record_handler(record: SQSRecord) -> str:
+    job = OutreachJob.model_validate_json(record.body)
+    return outreach.deliver(job, Channel.VOICE).value
 
 
 @logger.inject_lambda_context

@@ -4,11 +4,9 @@ batch-writes, records the import job and its rejected-rows report)."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser import event_parser
-from aws_lambda_powertools.utilities.parser.models import S3Model
+from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.core.observability import install_log_masking, logger, metrics, tracer
@@ -20,13 +18,13 @@ install_log_masking()
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@event_parser(model=S3Model)
-def handler(event: S3Model, context: LambdaContext) -> dict[str, Any]:
+@event_source(data_class=S3Event)
+def handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
     finished = []
-    for record in event.Records:
-        # S3 event keys are URL-encoded ("+" for spaces).
+    for record in event.records:
+        # `get_object.key` decodes the URL-encoded key S3 sends ("+" for spaces).
         job = ingest.import_uploaded(
-            record.s3.bucket.name, unquote_plus(record.s3.object.key), record.s3.object.size
+            record.s3.bucket.name, record.s3.get_object.key, record.s3.get_object.size
         )
         if job is not None:
             metrics.add_metric(name="TargetsImported", unit=MetricUnit.Count, value=job.imported)

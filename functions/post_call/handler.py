@@ -7,8 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
-from aws_lambda_powertools.utilities.parser.types import Json
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.adapters import clients
@@ -19,11 +18,7 @@ from shared.engine import postcall
 install_log_masking()
 
 
-class CallStatusRecord(SqsRecordModel):
-    body: Json[CallStatusEvent]
-
-
-processor = BatchProcessor(event_type=EventType.SQS, model=CallStatusRecord)
+processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def hang_up(call_sid: str) -> None:
@@ -35,8 +30,9 @@ def play_twiml(call_sid: str, twiml: str) -> None:
     clients.voice().play_twiml(call_sid, twiml)
 
 
-def record_handler(record: CallStatusRecord) -> str:
-    return postcall.handle_call_status(record.body, hang_up=hang_up, play_twiml=play_twiml).action.value
+def record_handler(record: SQSRecord) -> str:
+    status = CallStatusEvent.model_validate_json(record.body)
+    return postcall.handle_call_status(status, hang_up=hang_up, play_twiml=play_twiml).action.value
 
 
 @logger.inject_lambda_context

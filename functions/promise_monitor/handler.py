@@ -8,8 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
-from aws_lambda_powertools.utilities.parser.types import Json
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.adapters import clients
@@ -20,15 +19,12 @@ from shared.engine import promise_monitor
 install_log_masking()
 
 
-class PromiseCheckRecord(SqsRecordModel):
-    body: Json[PromiseCheck]
+processor = BatchProcessor(event_type=EventType.SQS)
 
 
-processor = BatchProcessor(event_type=EventType.SQS, model=PromiseCheckRecord)
-
-
-def record_handler(record: PromiseCheckRecord) -> str:
-    return promise_monitor.check(record.body.promise_id, clients.crm()).result.value
+def record_handler(record: SQSRecord) -> str:
+    check = PromiseCheck.model_validate_json(record.body)
+    return promise_monitor.check(check.promise_id, clients.crm()).result.value
 
 
 @logger.inject_lambda_context

@@ -8,8 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
-from aws_lambda_powertools.utilities.parser.types import Json
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.core import clock
@@ -23,17 +22,14 @@ install_log_masking()
 SAFETY_SECONDS = 15
 
 
-class SchedulerTickRecord(SqsRecordModel):
-    body: Json[SchedulerTick]
+processor = BatchProcessor(event_type=EventType.SQS)
 
 
-processor = BatchProcessor(event_type=EventType.SQS, model=SchedulerTickRecord)
-
-
-def record_handler(record: SchedulerTickRecord, lambda_context: LambdaContext) -> dict[str, int]:
-    upkeep.run(record.body.campaign_id, clock.now())
+def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> dict[str, int]:
+    tick = SchedulerTick.model_validate_json(record.body)
+    upkeep.run(tick.campaign_id, clock.now())
     budget = lambda_context.get_remaining_time_in_millis() / 1000 - SAFETY_SECONDS
-    return sweep.sweep(record.body, time_budget=max(1.0, budget)).per_channel()
+    return sweep.sweep(tick, time_budget=max(1.0, budget)).per_channel()
 
 
 @logger.inject_lambda_context

@@ -13,24 +13,19 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
-from aws_lambda_powertools.utilities.parser.types import Json
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.core.jobs import InboundMessage
 from shared.core.observability import logger, metrics, tracer
 from shared.engine import inbound
 
-
-class InboundRecord(SqsRecordModel):
-    body: Json[InboundMessage]
+processor = SqsFifoPartialProcessor()
 
 
-processor = SqsFifoPartialProcessor(model=InboundRecord)
-
-
-def record_handler(record: InboundRecord) -> str:
-    result = inbound.handle(record.body)
+def record_handler(record: SQSRecord) -> str:
+    message = InboundMessage.model_validate_json(record.body)
+    result = inbound.handle(message)
     metrics.add_metric(name=f"Inbound_{result.reason}", unit=MetricUnit.Count, value=1)
     return result.reason
 

@@ -3,20 +3,25 @@
 Every deployable calls `get_settings()` at cold start; values a deployable cannot work without are
 asked for through the section getters (`settings.twilio()`, `settings.crm()`...), which raise a
 `ConfigError` naming every missing variable. Secrets are `SecretStr`: they never print.
+
+A settings class is a frozen pydantic model; `from_environment` gives it the variables named after its
+fields (case-insensitive, or the names a field's `validation_alias` lists). It replaces
+pydantic-settings, whose import (with python-dotenv and argparse for its command-line source) every
+Lambda paid at cold start for a job this small.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from shared.domain.errors import ConfigError
 
@@ -67,8 +72,36 @@ class HubsoftConfig:
     password: SecretStr
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, frozen=True)
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def from_environment(
+    model: type[_Model], overrides: Mapping[str, str] | None = None, *, prefix: str = ""
+) -> _Model:
+    """`model` validated from the process environment: each field from the variable of its name
+    after `prefix`, or from the first present of the names its `validation_alias` lists (names match
+    in any case). `overrides` win over the environment. Invalid values raise pydantic's
+    `ValidationError`."""
+    found = {name.lower(): value for name, value in os.environ.items()}
+    found |= {name.lower(): value for name, value in (overrides or {}).items()}
+    values: dict[str, str] = {}
+    for field_name, field in model.model_fields.items():
+        alias = field.validation_alias
+        if isinstance(alias, AliasChoices):
+            keys = [choice for choice in alias.choices if isinstance(choice, str)]
+        elif isinstance(alias, str):
+            keys = [alias]
+        else:
+            keys = [field_name]
+        # The model is validated by its own keys (field name or alias); the variable carries the prefix.
+        present = next((key for key in keys if (prefix + key).lower() in found), None)
+        if present is not None:
+            values[present] = found[(prefix + present).lower()]
+    return model.model_validate(values)
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     # Who is collecting (CDC art. 42-A: every first message names the creditor).
     company_name: str = "TR Telecom"
@@ -273,7 +306,7 @@ def _secrets_from_manager() -> dict[str, str]:
 def get_settings() -> Settings:
     """The process's settings, read once. Invalid values raise `ConfigError` (never echoing secrets)."""
     try:
-        return Settings.model_validate(_secrets_from_manager() | {})
+        return from_environment(Settings, _secrets_from_manager())
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()

@@ -1,5 +1,6 @@
 """The bodies of the messages our queues carry — one typed model per queue, used by the producers
-(`shared.engine.routing`, the API's webhooks, the schedules) and by the handlers' Powertools parsers."""
+(`shared.engine.routing`, the API's webhooks, the schedules) and by the handlers,
+each parsing its SQS record's body."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""A call's side of Twilio's webhooks: the TwiML a call fetches when answered, the status
-callbacks handed to the post-call queue (`shared.engine.postcall` takes them from there), and the
-recording-status callbacks of recorded calls (campaigns with `record_calls`)."""
+"""A call's side of Twilio: the TwiML a call fetches when answered, the status callbacks handed to
+the post-call queue (`shared.engine.postcall` takes them from there), the recording-status callbacks
+of recorded calls (campaigns with `record_calls`), and what the voice bridge reads and writes while an
+answered call lasts (its target, the conversation's transcript, its last activity)."""
 
 from __future__ import annotations
 
@@ -12,15 +13,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.adapters import queues, stream_tokens
 from shared.adapters.twilio_voice import connect_stream_twiml, say_and_hang_up_twiml
+from shared.core import clock
 from shared.core.config import get_settings
 from shared.core.jobs import CallStatusEvent
 from shared.core.observability import logger
 from shared.data import campaigns as campaigns_data
-from shared.data import conversations
+from shared.data import conversations, messages
 from shared.data import targets as targets_data
 from shared.domain.chat_ids import voice_chat_id
 from shared.domain.errors import InvalidInput, NotFound
-from shared.domain.models import Conversation, Target
+from shared.domain.models import Conversation, Message, Target
 from shared.engine.outreach_texts import GOODBYE
 
 _TARGET_ID: Final = re.compile(r"[0-9A-Za-z]{1,64}")
@@ -44,7 +46,7 @@ def call_twiml(target_id: str, call_sid: str | None) -> str:
     target id, the CallSid and a short-lived token the bridge verifies; a short goodbye in Portuguese
     for an unknown target or a deployment without a bridge — never an error."""
     settings = get_settings()
-    target = _find_target(target_id)
+    target = find_target(target_id)
     if target is None:
         logger.warning("TwiML asked for an unknown target", target_id=target_id[:64], call_sid=call_sid)
         return say_and_hang_up_twiml(GOODBYE)
@@ -103,10 +105,28 @@ def recorded(target: Target) -> bool:
         return False
 
 
-def _find_target(target_id: str) -> Target | None:
+def find_target(target_id: str) -> Target | None:
+    """The target a call was placed for, or None for an id that names none (the id comes from a
+    request: Twilio's webhook or the Media Stream's parameters)."""
     if not _TARGET_ID.fullmatch(target_id):
         return None
     try:
         return targets_data.get(target_id)
     except NotFound:
         return None
+
+
+def transcript(conversation_id: str) -> list[Message]:
+    """The conversation's messages so far, oldest first (a call may continue a WhatsApp chat's or
+    a reconnected stream's)."""
+    return messages.list_for(conversation_id)
+
+
+def record_line(message: Message) -> None:
+    """Store one transcript line of a call; `Conflict` if it is already stored (a reconnected stream)."""
+    messages.append(message)
+
+
+def call_ended(conversation_id: str) -> None:
+    """The call's conversation was last active now."""
+    conversations.update(conversation_id, last_activity_at=clock.now())

@@ -29,8 +29,14 @@ PLANTED = {
         "shared/adapters/planted_violation.py": "import shared.data",
     },
     "workers": {"functions/dialer/planted_violation.py": "import functions.scheduler"},
-    "infra": {"shared/core/planted_violation.py": "import infra.local"},
-    "handlers": {"functions/api/routes/planted_violation.py": "import shared.data"},
+    "infra": {
+        "shared/core/planted_violation.py": "import infra.local",
+        "containers/voice_bridge/planted_infra.py": "import infra.local",
+    },
+    "handlers": {
+        "functions/api/routes/planted_violation.py": "import shared.data",
+        "containers/voice_bridge/planted_violation.py": "import shared.data.messages",
+    },
 }
 
 

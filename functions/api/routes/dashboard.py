@@ -20,8 +20,8 @@ from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.core.config import from_environment
 from shared.domain.errors import ConfigError
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static" / "monitor"
@@ -37,10 +37,10 @@ _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
 
 
-class DashboardSettings(BaseSettings):
+class DashboardSettings(BaseModel):
     """What the page needs to know before sign-in (nothing secret: the client id is public)."""
 
-    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     cognito_domain: str | None = None
     cognito_client_id: str | None = None
@@ -65,7 +65,7 @@ class DashboardSettings(BaseSettings):
 def get_dashboard_settings() -> DashboardSettings:
     """Read once per process; a bad value is a `ConfigError` naming the variable."""
     try:
-        return DashboardSettings()
+        return from_environment(DashboardSettings)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']).upper() or 'COGNITO'}: {err['msg']}"
