@@ -285,6 +285,15 @@ def get(target_id: str) -> Target:
         raise NotFound(f"target {target_id} not found") from None
 
 
+def get_many(target_ids: Collection[str]) -> dict[str, Target]:
+    """The stored targets among `target_ids`, by id (one consistent BatchGet per 100); missing ones
+    are left out."""
+    return {
+        target_id: _to_target(record)
+        for target_id, record in _records(list(dict.fromkeys(target_ids))).items()
+    }
+
+
 def due_for_campaign(campaign_id: str, now: datetime, limit: int = 100) -> list[Target]:
     """Pending targets of the campaign whose `next_attempt_at` <= `now`, oldest due first.
 

@@ -25,6 +25,7 @@ from shared.domain.ids import new_id
 from shared.domain.masking import mask_document
 from shared.domain.models import AccessLogEntry, Conversation, OptOut, Promise, Target
 from shared.domain.money import format_brl
+from shared.engine import identity
 
 STORY_ACTION: Final = "customer_story"
 # The contact log keeps about a week (`contact_log.RETENTION`): the story shows what it still has.
@@ -61,6 +62,7 @@ class CustomerStory:
     conversations: list[Conversation]
     contacts: list[datetime]
     events: list[StoryEvent]  # oldest first
+    confirmed: dict[str, bool]  # by conversation id: whether its identity confirmation holds now
 
 
 def story(raw_document: str, *, subject: str, role: str) -> CustomerStory:
@@ -98,6 +100,7 @@ def story(raw_document: str, *, subject: str, role: str) -> CustomerStory:
         conversations=talks,
         contacts=contacts,
         events=sorted(_events(cases, names, promises, opt_outs, talks, contacts), key=lambda e: e.at),
+        confirmed=identity.current_confirmations(talks),
     )
 
 
