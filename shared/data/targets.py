@@ -28,6 +28,9 @@ seconds from first contact to payment; the recovered centavos also per day
 (`counters.campaign_day_scope`, the customer's local day of the payment). They are
 applied right after the target write (not in the same transaction), so a process dying between the two
 leaves them one off; nothing else may write those names.
+
+The phone index (`phone_index`: which documents have a case carrying a phone) is written here too,
+wherever a case takes phones: a case opened, an import's new rows merged in, a supervisor's addition.
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjec
 from pynamodb.transactions import TransactWrite
 
 from shared.core import clock
-from shared.data import counters
+from shared.data import counters, phone_index
 from shared.data.attributes import IsoDateTimeAttribute, ModelListAttribute, iso_utc, parse_iso_utc
 from shared.data.base import (
     TableModel,
@@ -222,6 +225,7 @@ def insert_new(new_targets: Iterable[Target]) -> tuple[list[Target], list[str]]:
     inserted = [target for target in pending if target.id not in taken]
     duplicates.extend(target.id for target in pending if target.id in taken)
     _count_inserted(inserted)
+    phone_index.add((phone, target.document) for target in inserted for phone in target.phones)
     return inserted, duplicates
 
 
@@ -491,6 +495,7 @@ def add_phone(target_id: str, addition: PhoneAddition) -> Target:
         if not is_condition_failure(exc):
             raise
         return get(target_id)  # added meanwhile (or gone: NotFound)
+    phone_index.add([(addition.phone, current.document)])
     return get(target_id)
 
 
@@ -646,6 +651,7 @@ def _replace_invoices(current: Target, version: int, merged: cases.Merge) -> Tar
         return None
     added = to_cents(_debt(row.invoice for row in merged.added))
     counters.increment(counters.campaign_scope(current.campaign_id), CaseMoney.IN_COLLECTION, added)
+    phone_index.add((phone, current.document) for phone in merged.phones if phone not in current.phones)
     return current.model_copy(update=values)
 
 
