@@ -386,8 +386,12 @@ class ConversationPublic(Camel):
     created_at: datetime
 
     @classmethod
-    def of(cls, conversation: Any) -> ConversationPublic:
+    def of(cls, conversation: Any, *, confirmed: bool) -> ConversationPublic:
+        """`confirmed`: whether the identity confirmation holds now
+        (`shared.engine.identity.current_confirmations`), shown as `identityConfirmed` instead of the
+        stored flag, which stays set after the confirmation expired."""
         data = conversation.model_dump()
+        data["identity_confirmed"] = confirmed
         data["chat_id"] = (
             whatsapp_chat_id(mask_phone(conversation.phone))
             if phone_of_chat_id(conversation.chat_id) is not None
@@ -538,7 +542,10 @@ class CustomerStoryPublic(Camel):
                 )
                 for optout in story.opt_outs
             ],
-            conversations=[ConversationPublic.of(conversation) for conversation in story.conversations],
+            conversations=[
+                ConversationPublic.of(conversation, confirmed=story.confirmed[conversation.id])
+                for conversation in story.conversations
+            ],
             contacts=story.contacts,
             events=[StoryEventPublic.model_validate(vars(event)) for event in story.events],
         )

@@ -80,7 +80,7 @@ def function_specs(settings: DeploymentSettings) -> tuple[FunctionSpec, ...]:
             timeout_seconds=900,
             memory_mb=1769,  # one full vCPU: parsing is CPU-bound
             access=Access(
-                writes=tables("imports", "targets", "counters", "dedupe", "idempotency"),
+                writes=tables("imports", "targets", "counters", "phone_index", "dedupe", "idempotency"),
                 reads=tables("campaigns"),
                 # The rejected-rows report, read back by a resumed ERP sync; a sync longer than one
                 # run hands on to the next by writing its continuation under uploads/.

@@ -13,7 +13,8 @@ The campaign offers a trust unlock on a promise: with BILLING_SYSTEM=ixc, sgp or
 simulator (seeded with the same customers) restores their internet; with the generic CRM it is recorded unsupported.
 The endings are the same either way.
 
-At the end it prints the funnel (`/campaigns/{id}/stats`, `/metrics`), the outcomes and the promise
+At the end it prints the funnel (`/campaigns/{id}/stats`, `/metrics`), the money KPIs beside it (R$ in
+collection, promised, kept, recovered, self-cured, recovery rate), the outcomes and the promise
 lifecycle, then checks every simulated customer against its persona's expected ending — one case
 holding all of the customer's invoices, its state and outcome, its promise, the messages and calls
 it got — and exits 1 if any ended elsewhere.
@@ -28,6 +29,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, Final
 
@@ -36,6 +38,7 @@ import httpx
 from infra.local import topology
 from infra.local.customers import ZONE, Persona, SimulatedCustomer, spreadsheet_rows
 from infra.local.sandbox import Sandbox, SandboxOptions, log_file
+from shared.domain.money import format_brl
 
 DEFAULT_START: Final = datetime(2025, 3, 10, 8, 0, tzinfo=ZONE)  # a Monday
 # Ten of each persona on average (every one at least once, see `persona_mix`): enough to show the
@@ -344,6 +347,9 @@ def _report(
         f"{metrics['totalCalls']})   conversion {float(metrics['conversionRate']):.1f}%"
         f" (paid after contact / contacted; {metrics['selfCured']} paid before any contact)"
     )
+    lines.append("Money (campaign: GET /api/voice/campaigns/{id}/stats; overall: GET /api/voice/metrics)")
+    lines.append(f"  campaign  {money_line(stats)}")
+    lines.append(f"  overall   {money_line(metrics)}")
     lines.append("Cases (one per customer) by state / outcome")
     lines.append("  " + "  ".join(f"{k} {v}" for k, v in stats["states"].items() if v))
     lines.append("  " + "  ".join(f"{k} {v}" for k, v in sorted(stats["outcomes"].items()) if v))
@@ -377,6 +383,24 @@ def _report(
             lines.append(f"      ✗ {bad.customer.name} ({bad.customer.phone[-4:]}): got {bad.got}")
             lines.append(f"        transcript: {_short(bad.customer.transcript)}")
     return Report("\n".join(lines), verdicts)
+
+
+# The money KPIs' wire names and how the demo labels them (pt-BR, as the dashboard's cards).
+MONEY_LABELS: Final = (
+    ("amountInCollection", "em cobrança"),
+    ("amountPromised", "prometido"),
+    ("amountKept", "cumprido"),
+    ("amountRecovered", "recuperado"),
+    ("amountSelfCured", "autorregularizado"),
+)
+
+
+def money_line(kpis: dict[str, Any]) -> str:
+    """The money KPIs of a `/stats` or `/metrics` answer: `em cobrança R$ 1.234,56 ... taxa de
+    recuperação 12,3%`."""
+    amounts = "   ".join(f"{label} {format_brl(Decimal(str(kpis[name])))}" for name, label in MONEY_LABELS)
+    rate = f"{Decimal(str(kpis['recoveryRate'])):.1f}".replace(".", ",")
+    return f"{amounts}   taxa de recuperação {rate}%"
 
 
 def _all(api: httpx.Client, path: str, headers: dict[str, str]) -> list[dict[str, Any]]:

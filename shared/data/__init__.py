@@ -1,7 +1,7 @@
 """The data layer: the only code that imports PynamoDB.
 
 One module per table (`campaigns`, `targets`, `promises`, `conversations`, `messages`, `optouts`,
-`counters`, `contact_log`, `imports`, `dedupe`, `idempotency`, `access_log`), each mapping items to and from the
+`counters`, `contact_log`, `imports`, `dedupe`, `idempotency`, `access_log`, `phone_index`), each mapping items to and from the
 domain models of `shared.domain.models`. Use them as `from shared.data import targets; targets.get(id)`.
 """
 

@@ -27,6 +27,7 @@ from shared.data import (  # noqa: F401
     imports,
     messages,
     optouts,
+    phone_index,
     promises,
     targets,
 )

@@ -8,6 +8,11 @@ GSIs (all projecting every attribute, so listings need no second read):
   listing by state and listing a whole campaign (grouped by state).
 - `by_campaign_outcome` (sparse): campaign_id + `outcome_key` = f"{outcome}#{at}", `at` being when
   the outcome was recorded; only targets with an outcome are in it.
+- `by_campaign_amount` / `by_campaign_age`: campaign_id + `debt_cents` (what the invoices add up to,
+  in centavos) / `oldest_due` (the oldest invoice's due date, `YYYY-MM-DD`; the day the case opened
+  when no invoice has one): a campaign's cases by amount or by how long they are overdue. Both keys are
+  written with the invoices (a case opened, an import merging rows in); cases stored before the
+  indexes existed are not in them until their invoices change.
 - `by_document`: document + created_at. `by_call_sid` (sparse): call_sid.
 - `by_due` (sparse, keys only): `due_key` = f"{campaign_id}#reply" + `due_at`, set by `record_contact`
   on a WhatsApp message that awaits its reply and removed by every `transition` (a reply, a
@@ -28,6 +33,9 @@ seconds from first contact to payment; the recovered centavos also per day
 (`counters.campaign_day_scope`, the customer's local day of the payment). They are
 applied right after the target write (not in the same transaction), so a process dying between the two
 leaves them one off; nothing else may write those names.
+
+The phone index (`phone_index`: which documents have a case carrying a phone) is written here too,
+wherever a case takes phones: a case opened, an import's new rows merged in, a supervisor's addition.
 """
 
 from __future__ import annotations
@@ -39,6 +47,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -55,7 +64,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjec
 from pynamodb.transactions import TransactWrite
 
 from shared.core import clock
-from shared.data import counters
+from shared.data import counters, phone_index
 from shared.data.attributes import IsoDateTimeAttribute, ModelListAttribute, iso_utc, parse_iso_utc
 from shared.data.base import (
     TableModel,
@@ -73,7 +82,7 @@ from shared.data.pagination import query_page
 from shared.domain import cases
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.ids import target_id as deterministic_id
-from shared.domain.models import Invoice, Outcome, PhoneAddition, Target, TargetState
+from shared.domain.models import CaseOrder, Invoice, Outcome, PhoneAddition, Target, TargetState
 from shared.domain.money import to_cents
 from shared.domain.pages import Page, check_limit
 from shared.domain.phones import timezone_for_phone
@@ -126,6 +135,24 @@ class _ByCampaignOutcome(GlobalSecondaryIndex["TargetRecord"]):
 
     campaign_id = UnicodeAttribute(hash_key=True)
     outcome_key = UnicodeAttribute(range_key=True)
+
+
+class _ByCampaignAmount(GlobalSecondaryIndex["TargetRecord"]):
+    class Meta:
+        index_name = "by_campaign_amount"
+        projection = AllProjection()
+
+    campaign_id = UnicodeAttribute(hash_key=True)
+    debt_cents = NumberAttribute(range_key=True)
+
+
+class _ByCampaignAge(GlobalSecondaryIndex["TargetRecord"]):
+    class Meta:
+        index_name = "by_campaign_age"
+        projection = AllProjection()
+
+    campaign_id = UnicodeAttribute(hash_key=True)
+    oldest_due = UnicodeAttribute(range_key=True)
 
 
 class _ByDocument(GlobalSecondaryIndex["TargetRecord"]):
@@ -188,9 +215,15 @@ class TargetRecord(TableModel):
     due_at = IsoDateTimeAttribute(null=True)
     # Set by the first `record_contact` (if_not_exists); not part of the domain model.
     first_contact_at = IsoDateTimeAttribute(null=True)
+    # The sort keys of `by_campaign_amount` / `by_campaign_age`, rewritten with the invoices (see
+    # `_sort_keys`); not part of the domain model.
+    debt_cents = NumberAttribute(null=True)
+    oldest_due = UnicodeAttribute(null=True)
 
     by_campaign_state = _ByCampaignState()
     by_campaign_outcome = _ByCampaignOutcome()
+    by_campaign_amount = _ByCampaignAmount()
+    by_campaign_age = _ByCampaignAge()
     by_document = _ByDocument()
     by_call_sid = _ByCallSid()
     by_due = _ByDue()
@@ -222,6 +255,7 @@ def insert_new(new_targets: Iterable[Target]) -> tuple[list[Target], list[str]]:
     inserted = [target for target in pending if target.id not in taken]
     duplicates.extend(target.id for target in pending if target.id in taken)
     _count_inserted(inserted)
+    phone_index.add((phone, target.document) for target in inserted for phone in target.phones)
     return inserted, duplicates
 
 
@@ -285,6 +319,15 @@ def get(target_id: str) -> Target:
         raise NotFound(f"target {target_id} not found") from None
 
 
+def get_many(target_ids: Collection[str]) -> dict[str, Target]:
+    """The stored targets among `target_ids`, by id (one consistent BatchGet per 100); missing ones
+    are left out."""
+    return {
+        target_id: _to_target(record)
+        for target_id, record in _records(list(dict.fromkeys(target_ids))).items()
+    }
+
+
 def due_for_campaign(campaign_id: str, now: datetime, limit: int = 100) -> list[Target]:
     """Pending targets of the campaign whose `next_attempt_at` <= `now`, oldest due first.
 
@@ -342,39 +385,57 @@ def list_for_campaign(
     outcome: Outcome | None = None,
     limit: int = 50,
     cursor: str | None = None,
+    order: CaseOrder | None = None,
+    ascending: bool = False,
 ) -> Page[Target]:
-    """A campaign's targets, optionally of one state and/or outcome.
+    """A campaign's targets, optionally of one state and/or outcome, optionally in `order`.
 
-    By outcome: newest outcome first (with a state too, the state is a filter on that index, so a page
-    may hold fewer than `limit` items while `next_cursor` is still set). By state: pending ones by due
-    time, others by the time they entered the state. Neither: grouped by state in that order.
+    In `order` (`ascending` reverses it): the amount or age index, with the state and the outcome as
+    filters. By outcome: newest outcome first (with a state too, the state is a filter on that index).
+    By state: pending ones by due time, others by the time they entered the state. None of these:
+    grouped by state in that order. Wherever a filter applies, a page may hold fewer than `limit` items
+    while `next_cursor` is still set.
     """
     state = TargetState(state) if state is not None else None
     outcome = Outcome(outcome) if outcome is not None else None
-    tag = f"targets:{campaign_id}:{state}:{outcome}"
+    order = CaseOrder(order) if order is not None else None
+    tag = f"targets:{campaign_id}:{state}:{outcome}:{order}:{ascending}"
+    page = partial(
+        query_page, hash_key=campaign_id, query_tag=tag, limit=limit, cursor=cursor, convert=_to_target
+    )
+    state_filter = (TargetRecord.state == state.value) if state is not None else None
+    if order is not None:
+        index = TargetRecord.by_campaign_amount if order is CaseOrder.AMOUNT else TargetRecord.by_campaign_age
+        filters = [c for c in (state_filter, _outcome_filter(outcome)) if c is not None]
+        # Largest amount first is a descending read; longest overdue first, an ascending one (oldest date).
+        forward = ascending if order is CaseOrder.AMOUNT else not ascending
+        return page(index.query, filter_condition=_all_of(filters), scan_index_forward=forward)
     if outcome is not None:
-        return query_page(
+        return page(
             TargetRecord.by_campaign_outcome.query,
-            campaign_id,
-            query_tag=tag,
-            limit=limit,
-            cursor=cursor,
-            convert=_to_target,
             range_key_condition=TargetRecord.outcome_key.startswith(f"{outcome.value}#"),
-            filter_condition=(TargetRecord.state == state.value) if state is not None else None,
+            filter_condition=state_filter,
             scan_index_forward=False,
         )
-    return query_page(
+    return page(
         TargetRecord.by_campaign_state.query,
-        campaign_id,
-        query_tag=tag,
-        limit=limit,
-        cursor=cursor,
-        convert=_to_target,
         range_key_condition=(
             TargetRecord.state_key.startswith(f"{state.value}#") if state is not None else None
         ),
     )
+
+
+def _outcome_filter(outcome: Outcome | None) -> Any:
+    return (TargetRecord.outcome == outcome.value) if outcome is not None else None
+
+
+def _all_of(conditions: list[Any]) -> Any:
+    if not conditions:
+        return None
+    combined = conditions[0]
+    for condition in conditions[1:]:
+        combined &= condition
+    return combined
 
 
 def by_document(document: str) -> list[Target]:
@@ -482,6 +543,7 @@ def add_phone(target_id: str, addition: PhoneAddition) -> Target:
         if not is_condition_failure(exc):
             raise
         return get(target_id)  # added meanwhile (or gone: NotFound)
+    phone_index.add([(addition.phone, current.document)])
     return get(target_id)
 
 
@@ -626,7 +688,8 @@ def _replace_invoices(current: Target, version: int, merged: cases.Merge) -> Tar
         "phone": cases.whatsapp_phone(merged.phones),
         "updated_at": now,
     }
-    actions = [*set_actions(TargetRecord, values), TargetRecord.invoices_version.add(1)]
+    keys = _sort_keys(merged.invoices, current.created_at)
+    actions = [*set_actions(TargetRecord, {**values, **keys}), TargetRecord.invoices_version.add(1)]
     try:
         TargetRecord._get_connection().update_item(
             current.id, actions=actions, condition=TargetRecord.invoices_version == version
@@ -637,6 +700,7 @@ def _replace_invoices(current: Target, version: int, merged: cases.Merge) -> Tar
         return None
     added = to_cents(_debt(row.invoice for row in merged.added))
     counters.increment(counters.campaign_scope(current.campaign_id), CaseMoney.IN_COLLECTION, added)
+    phone_index.add((phone, current.document) for phone in merged.phones if phone not in current.phones)
     return current.model_copy(update=values)
 
 
@@ -651,10 +715,18 @@ def _record(target: Target) -> TargetRecord:
     outcome_key = None if target.outcome is None else f"{target.outcome.value}#{iso_utc(target.updated_at)}"
     return TargetRecord(
         **record_kwargs(target),
+        **_sort_keys(target.invoices, target.created_at),
         invoices_version=1,
         state_key=f"{target.state.value}#{iso_utc(at)}",
         outcome_key=outcome_key,
     )
+
+
+def _sort_keys(invoices: Sequence[Invoice], opened_at: datetime) -> dict[str, Any]:
+    """`debt_cents` and `oldest_due` of a case with `invoices` (see `by_campaign_amount` / `_age`)."""
+    dues = [invoice.due_date for invoice in invoices if invoice.due_date is not None]
+    oldest = min(dues) if dues else opened_at.date()
+    return {"debt_cents": to_cents(_debt(invoices)), "oldest_due": oldest.isoformat()}
 
 
 def _to_target(record: TargetRecord) -> Target:

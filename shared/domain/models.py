@@ -49,6 +49,13 @@ OPEN_TARGET_STATES: Final = (
 )
 
 
+class CaseOrder(StrEnum):
+    """How a campaign's cases may be listed besides by state or outcome."""
+
+    AMOUNT = "amount"  # the largest debt first
+    AGE = "age"  # the longest overdue first (the oldest invoice's due date)
+
+
 class Outcome(StrEnum):
     ANSWERED = "answered"
     NO_ANSWER = "no_answer"

@@ -1,7 +1,8 @@
 """A customer's story: everything the system holds about one CPF/CNPJ across campaigns, in time order,
-for the supervisor who gets the call. Read through indexes only — the targets' and the promises'
-`by_document` GSIs, one opt-out BatchGet, the conversations the cases and promises name, the
-customer's contact log — never a scan. Every lookup is recorded first in the access log (LGPD),
+for the supervisor who gets the call, found by CPF/CNPJ or by a phone one of their cases carries (the
+phone index). Read through indexes only — the targets' and the promises' `by_document` GSIs, one
+opt-out BatchGet, the conversations the cases and promises name, the customer's contact log — never a
+scan. Every lookup is recorded first in the access log (LGPD),
 whoever asked and whether or not anything was found.
 """
 
@@ -15,18 +16,21 @@ from typing import Final
 
 from shared.core import clock
 from shared.core.observability import logger
-from shared.data import access_log, contact_log, conversations, optouts
+from shared.data import access_log, contact_log, conversations, optouts, phone_index
 from shared.data import campaigns as campaigns_data
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
 from shared.domain.documents import normalize_document
 from shared.domain.errors import NotFound
 from shared.domain.ids import new_id
-from shared.domain.masking import mask_document
+from shared.domain.masking import mask_document, mask_phone
 from shared.domain.models import AccessLogEntry, Conversation, OptOut, Promise, Target
 from shared.domain.money import format_brl
+from shared.domain.phones import normalize_phone, phones_match
+from shared.engine import identity
 
 STORY_ACTION: Final = "customer_story"
+PHONE_SEARCH_ACTION: Final = "customer_search_phone"  # the entry's `document` is then the masked phone
 # The contact log keeps about a week (`contact_log.RETENTION`): the story shows what it still has.
 CONTACTS_SINCE: Final = timedelta(days=30)
 
@@ -61,6 +65,7 @@ class CustomerStory:
     conversations: list[Conversation]
     contacts: list[datetime]
     events: list[StoryEvent]  # oldest first
+    confirmed: dict[str, bool]  # by conversation id: whether its identity confirmation holds now
 
 
 def story(raw_document: str, *, subject: str, role: str) -> CustomerStory:
@@ -68,24 +73,49 @@ def story(raw_document: str, *, subject: str, role: str) -> CustomerStory:
     not a CPF/CNPJ), the lookup recorded as `subject` (`role`); `NotFound` when no case, promise or
     opt-out knows the document."""
     document = normalize_document(raw_document)
-    now = clock.now()
+    _record_access(subject, role, STORY_ACTION, mask_document(document))
+    found = _story(document, targets_data.by_document(document))
+    if not found.cases and not found.promises and not found.opt_outs:
+        raise NotFound("no case, promise or opt-out for this document")
+    return found
+
+
+def stories_by_phone(raw_phone: str, *, subject: str, role: str) -> list[CustomerStory]:
+    """The story of every customer with a case carrying the phone `raw_phone` (any common Brazilian
+    form; `InvalidPhone` otherwise), usually one. The search is recorded (the phone masked), and so is
+    each story it shows, as a lookup by document is; `NotFound` when no case carries the phone.
+
+    One Query of the phone index, then each document's cases by their `by_document` index: no scan.
+    """
+    phone = normalize_phone(raw_phone)
+    _record_access(subject, role, PHONE_SEARCH_ACTION, mask_phone(phone))
+    found = []
+    for document in phone_index.documents(phone):
+        cases = targets_data.by_document(document)
+        if not any(phones_match(phone, known) for case in cases for known in case.phones):
+            continue  # an index entry outliving its case (a discarded draft campaign)
+        _record_access(subject, role, STORY_ACTION, mask_document(document))
+        found.append(_story(document, cases))
+    if not found:
+        raise NotFound("no case carries this phone")
+    return found
+
+
+def _record_access(subject: str, role: str, action: str, masked: str) -> None:
+    """The access log's entry (LGPD) for one lookup, before anything is read."""
     access_log.record(
         AccessLogEntry(
-            id=new_id(),
-            subject=subject,
-            role=role,
-            action=STORY_ACTION,
-            document=mask_document(document),
-            at=now,
+            id=new_id(), subject=subject, role=role, action=action, document=masked, at=clock.now()
         )
     )
-    logger.info("customer story looked up", subject=subject, document=mask_document(document))
-    cases = targets_data.by_document(document)
+    logger.info("customer looked up", subject=subject, action=action, customer=masked)
+
+
+def _story(document: str, cases: list[Target]) -> CustomerStory:
+    now = clock.now()
     promises = _promises(document)
     phones = [phone for case in cases for phone in case.phones]
     opt_outs = optouts.find(phones, document)
-    if not cases and not promises and not opt_outs:
-        raise NotFound("no case, promise or opt-out for this document")
     names = {cid: _campaign_name(cid) for cid in dict.fromkeys(case.campaign_id for case in cases)}
     talks = _conversations(cases, promises)
     contacts = contact_log.contacts_since(document, now - CONTACTS_SINCE)
@@ -98,6 +128,7 @@ def story(raw_document: str, *, subject: str, role: str) -> CustomerStory:
         conversations=talks,
         contacts=contacts,
         events=sorted(_events(cases, names, promises, opt_outs, talks, contacts), key=lambda e: e.at),
+        confirmed=identity.current_confirmations(talks),
     )
 
 

@@ -66,6 +66,18 @@ def confirmed(conversation: Conversation, target: Target | None, *, now: datetim
     )
 
 
+def current_confirmations(conversations: Sequence[Conversation]) -> dict[str, bool]:
+    """Whether each conversation's confirmation holds now (`confirmed`: within IDENTITY_TTL_HOURS and
+    for its case's current contact), by conversation id — what a list shows, not the stored flag. The
+    cases are read in one BatchGet."""
+    ids = {c.target_id for c in conversations if c.identity_confirmed and c.target_id is not None}
+    cases = targets_data.get_many(ids)
+    now = clock.now()
+    return {
+        c.id: confirmed(c, cases.get(c.target_id) if c.target_id else None, now=now) for c in conversations
+    }
+
+
 def on_the_case_number(conversation: Conversation, target: Target | None) -> bool:
     """Whether the conversation is with the number the case is contacted on: what happens there
     (a "PARAR", a request for a person) concerns the case even before the document is given."""

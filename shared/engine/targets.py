@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.data import campaigns, targets
-from shared.domain.models import Outcome, Target, TargetState
+from shared.domain.models import CaseOrder, Outcome, Target, TargetState
 from shared.domain.pages import Page
 
 
@@ -18,11 +18,22 @@ def list_for_campaign(
     outcome: Outcome | None,
     limit: int,
     cursor: str | None,
+    order: CaseOrder | None = None,
+    ascending: bool = False,
 ) -> Page[Target]:
-    """One page of a campaign's targets, optionally of one state and/or outcome; `NotFound` if the
-    campaign does not exist (rather than an empty page)."""
+    """One page of a campaign's targets, optionally of one state and/or outcome, optionally by amount
+    or age (`targets.list_for_campaign`); `NotFound` if the campaign does not exist (rather than an
+    empty page)."""
     campaigns.get(campaign_id)
-    return targets.list_for_campaign(campaign_id, state=state, outcome=outcome, limit=limit, cursor=cursor)
+    return targets.list_for_campaign(
+        campaign_id,
+        state=state,
+        outcome=outcome,
+        limit=limit,
+        cursor=cursor,
+        order=order,
+        ascending=ascending,
+    )
 
 
 def correct(target_id: str, changes: dict[str, Any], *, next_attempt_at: datetime | None = None) -> Target:

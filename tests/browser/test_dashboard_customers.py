@@ -41,7 +41,7 @@ def test_a_supervisor_finds_a_customer_by_cpf_and_sees_the_story(
     sign_in(page, dashboard, "supervisor")
 
     page.get_by_role("link", name="Clientes", exact=True).click()
-    page.get_by_label("CPF ou CNPJ").fill("529.982.247-25")
+    page.get_by_label("CPF, CNPJ ou telefone").fill("529.982.247-25")
     page.get_by_role("button", name="Buscar").click()
 
     expect(page.get_by_role("heading", name="Histórico do cliente ***.982.247-**")).to_be_visible()
@@ -90,3 +90,51 @@ def test_the_trend_chart_draws_the_apis_daily_series_and_switches_period(
     expect(bars).to_have_count(7)
     expect(page.locator("[data-trend-total]")).to_contain_text("16 contatos")
     shot(page, "tendencia", full_page=True)
+
+
+def test_a_supervisor_finds_a_customer_by_phone_and_adds_a_phone_to_them(
+    page: Any, dashboard: Dashboard, make_target: Callable[..., Target]
+) -> None:
+    march = campaign_rules.create(name="Cobrança Março", contact_method=ContactMethod.WHATSAPP_PRIMARY)
+    [case], _ = targets.insert_new(
+        [
+            make_target(
+                campaign_id=march.id,
+                document="52998224725",
+                phone="5511999998888",
+                invoices=[Invoice(invoice_number="F-1", amount=Decimal("250.00"))],
+            )
+        ]
+    )
+    sign_in(page, dashboard, "supervisor")
+
+    page.get_by_role("link", name="Clientes", exact=True).click()
+    page.get_by_label("Buscar por").select_option(label="Telefone")
+    page.get_by_label("CPF, CNPJ ou telefone").fill("(11) 99999-8888")
+    page.get_by_role("button", name="Buscar").click()
+
+    expect(page.get_by_role("heading", name="Histórico do cliente ***.982.247-**")).to_be_visible()
+    expect(page.locator("[data-cases] tr td").nth(3)).to_have_text("R$ 250,00")
+    assert [e.action for e in access_log.of_day(clock_module.now().date())] == [
+        "customer_search_phone",
+        "customer_story",
+    ]
+
+    page.get_by_label("Telefone a adicionar").fill("(31) 99876-5432")
+    page.get_by_role("button", name="Adicionar telefone").click()
+
+    added = page.locator(f'tr[data-id="{case.id}"] [data-added-phones] li')
+    expect(added).to_have_count(1)
+    expect(added).to_contain_text("token:supervisor")
+    stored = targets.get(case.id)
+    assert "5531998765432" in stored.phones
+    assert [(a.phone, a.added_by) for a in stored.added_phones] == [("5531998765432", "token:supervisor")]
+    shot(page, "cliente-por-telefone")
+
+
+def test_a_phone_no_case_carries_shows_no_story(page: Any, dashboard: Dashboard) -> None:
+    sign_in(page, dashboard, "supervisor")
+    page.goto(f"{dashboard.monitor}#/clientes/tel/11912345678")
+
+    expect(page.locator("#toast")).to_have_text("no case carries this phone")
+    expect(page.locator("[data-story]")).to_have_count(0)

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from infra.local.customers import Persona, SimulatedCustomer
-from infra.local.demo import DESK_REPLY, EXPECTED, MAX_CONTACTS, verify
+from infra.local.demo import DESK_REPLY, EXPECTED, MAX_CONTACTS, money_line, verify
 from infra.local.simulators.crm import SimInvoice
 from tests.e2e.conftest import run_cobranca
 
@@ -71,6 +71,54 @@ def test_demo_plays_every_persona_to_its_expected_ending(
     assert f"trust unlock  {unlocks} {keeps + breaks}\n" in out
     for kpi in ("contactRate", "responseRate", "promiseRate", "fulfilmentRate", "conversionRate"):
         assert kpi in out
+    campaign, overall = _printed_money(out, "campaign"), _printed_money(out, "overall")
+    assert campaign == overall  # the demo's sandbox holds one campaign: its figures are the totals
+    in_collection, promised, kept, recovered, self_cured, rate = campaign
+    assert in_collection > 0 and promised >= kept > 0 and recovered > 0
+    assert recovered + self_cured <= in_collection
+    assert (self_cured > 0) == (int(_paid_before_contact(out)) > 0)
+    assert rate == (recovered * 100 / in_collection).quantize(Decimal("0.1"), ROUND_HALF_UP)
+
+
+_BRL = r"R\$ ([\d.]+,\d{2})"
+
+
+def _brl(text: str) -> Decimal:
+    return Decimal(text.replace(".", "").replace(",", "."))
+
+
+def _printed_money(out: str, scope: str) -> tuple[Decimal, ...]:
+    """The money line the demo printed for `scope`, as (in collection, promised, kept, recovered,
+    self-cured, recovery rate)."""
+    line = re.search(
+        rf"{scope}\s+em cobrança {_BRL}\s+prometido {_BRL}\s+cumprido {_BRL}\s+recuperado {_BRL}"
+        rf"\s+autorregularizado {_BRL}\s+taxa de recuperação (\d+,\d)%",
+        out,
+    )
+    assert line is not None, out[-3000:]
+    return tuple(_brl(group) for group in line.groups())
+
+
+def _paid_before_contact(out: str) -> str:
+    found = re.search(r"paid \d+ \(before any contact: (\d+)\)", out)
+    assert found is not None
+    return found.group(1)
+
+
+def test_money_line_formats_reais_as_the_dashboard_does() -> None:
+    kpis = {
+        "amountInCollection": "12345.6",
+        "amountPromised": "1000.00",
+        "amountKept": "899.9",
+        "amountRecovered": "1234.56",
+        "amountSelfCured": "0",
+        "recoveryRate": "10.0",
+    }
+
+    assert money_line(kpis) == (
+        "em cobrança R$ 12.345,60   prometido R$ 1.000,00   cumprido R$ 899,90   recuperado R$ 1.234,56"
+        "   autorregularizado R$ 0,00   taxa de recuperação 10,0%"
+    )
 
 
 def _customer(persona: Persona, invoices: int = 1) -> SimulatedCustomer:

@@ -128,6 +128,7 @@ def test_table_specs_describe_every_table_for_the_cdk_app():
         "imports",
         "messages",
         "optouts",
+        "phone_index",
         "promises",
         "targets",
     }
@@ -143,10 +144,21 @@ def test_table_specs_describe_every_table_for_the_cdk_app():
     assert set(indexes) == {
         "by_campaign_state",
         "by_campaign_outcome",
+        "by_campaign_amount",
+        "by_campaign_age",
         "by_document",
         "by_call_sid",
         "by_due",
     }
+    assert (indexes["by_campaign_amount"].range_key.name, indexes["by_campaign_amount"].range_key.type) == (
+        "debt_cents",
+        "N",
+    )
+    phone_index = specs["phone_index"]
+    assert (phone_index.hash_key.name, phone_index.range_key and phone_index.range_key.name) == (
+        "phone",
+        "document",
+    )
     assert indexes["by_campaign_state"].hash_key.name == "campaign_id"
     assert indexes["by_campaign_state"].range_key is not None
     assert indexes["by_campaign_state"].range_key.name == "state_key"

@@ -3,6 +3,7 @@ agent desk (the queue, an agent's reply and its retry, take / resolve / release)
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import APIRouter, Query, Response
@@ -21,8 +22,8 @@ from functions.api.schemas import (
     ReplyTimesPublic,
 )
 from shared.core import clock
-from shared.domain.models import ConversationSource, ConversationStatus
-from shared.engine import desk, handoff, inbox
+from shared.domain.models import Conversation, ConversationSource, ConversationStatus
+from shared.engine import desk, handoff, identity, inbox
 
 router = APIRouter(prefix="/api/voice/conversations", tags=["conversations"], route_class=AuthenticateFirst)
 
@@ -39,7 +40,7 @@ def list_conversations(
     """Most recent activity first; `source` is the seed's filter (inbound / whatsapp_campaign /
     voice_campaign)."""
     page = inbox.list_page(source=source, status=status, limit=limit, cursor=cursor)
-    return paged(response, page, ConversationPublic.of)
+    return paged(response, page, _converter(page.items))
 
 
 @router.get("/queue", response_model=DeskQueue)
@@ -50,11 +51,12 @@ def queue(
     time to the first human reply (median, p90)."""
     now = clock.now()
     page = desk.queue(limit, cursor)
+    public = _converter(page.items)
 
     def entry(conversation: Any) -> QueueEntry:
         waited = now - (conversation.waiting_since or now)
         return QueueEntry(
-            **ConversationPublic.of(conversation).model_dump(),
+            **public(conversation).model_dump(),
             waiting_seconds=max(0, int(waited.total_seconds())),
             reason=conversation.handoff_reason or handoff.SUPERVISOR_REASON,
         )
@@ -80,9 +82,7 @@ def get_conversation(conversation_id: str, principal: Viewer) -> ConversationDet
         if principal.role >= Role.SUPERVISOR
         else None
     )
-    return ConversationDetail(
-        **ConversationPublic.of(conversation).model_dump(), messages=thread, disclosures=disclosures
-    )
+    return ConversationDetail(**_public(conversation).model_dump(), messages=thread, disclosures=disclosures)
 
 
 @router.post("/{conversation_id}/messages", response_model=MessagePublic, status_code=201)
@@ -101,26 +101,37 @@ def retry(conversation_id: str, message_id: str, principal: Supervisor) -> Messa
 @router.post("/{conversation_id}/take", response_model=ConversationPublic)
 def take(conversation_id: str, principal: Supervisor) -> ConversationPublic:
     """The agent takes the conversation; 409 when another agent has it."""
-    return ConversationPublic.of(handoff.take(conversation_id, by=principal.subject))
+    return _public(handoff.take(conversation_id, by=principal.subject))
 
 
 @router.post("/{conversation_id}/resolve", response_model=ConversationPublic)
 def resolve(conversation_id: str, principal: Supervisor) -> ConversationPublic:
     """End the human's case: resolved, out of the queue, campaigns may contact the customer again."""
-    return ConversationPublic.of(handoff.resolve(conversation_id, by=principal.subject))
+    return _public(handoff.resolve(conversation_id, by=principal.subject))
 
 
 @router.post("/{conversation_id}/transfer", response_model=ConversationPublic)
 def transfer(conversation_id: str, principal: Supervisor) -> ConversationPublic:
     """Hand the conversation to a human: the assistant stays silent in it from now on."""
-    return ConversationPublic.of(handoff.transfer(conversation_id, by=principal.subject))
+    return _public(handoff.transfer(conversation_id, by=principal.subject))
 
 
 @router.post("/{conversation_id}/release", response_model=ConversationPublic)
 def release(conversation_id: str, principal: Supervisor) -> ConversationPublic:
     """Give the conversation back to the assistant (out of the queue, the hold lifted)."""
-    return ConversationPublic.of(handoff.release(conversation_id, by=principal.subject))
+    return _public(handoff.release(conversation_id, by=principal.subject))
 
 
 def _message(message: Any) -> MessagePublic:
     return MessagePublic.model_validate(message, from_attributes=True)
+
+
+def _converter(conversations: Sequence[Conversation]) -> Callable[[Conversation], ConversationPublic]:
+    """The public form of each of `conversations`, its `identityConfirmed` as it holds now (one read
+    of their cases for the whole page)."""
+    confirmed = identity.current_confirmations(conversations)
+    return lambda conversation: ConversationPublic.of(conversation, confirmed=confirmed[conversation.id])
+
+
+def _public(conversation: Conversation) -> ConversationPublic:
+    return _converter([conversation])(conversation)

@@ -3,7 +3,7 @@ correct, add a phone."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Query, Response, UploadFile, status
 from fastapi.responses import StreamingResponse
@@ -24,7 +24,7 @@ from shared.adapters import storage
 from shared.adapters.billing import OverdueFilter
 from shared.domain.errors import InvalidInput
 from shared.domain.ids import new_id
-from shared.domain.models import ImportJob, ImportStatus, Outcome, TargetState
+from shared.domain.models import CaseOrder, ImportJob, ImportStatus, Outcome, TargetState
 from shared.engine import identity, targets
 from shared.imports import erp_sync, ingest
 from shared.imports.spreadsheets import SpreadsheetError
@@ -131,10 +131,28 @@ def list_targets(
     response: Response,
     state: TargetState | None = None,
     outcome: Outcome | None = None,
+    sort: Annotated[
+        CaseOrder | None,
+        Query(description="`amount`: the largest debt first; `age`: the longest overdue first"),
+    ] = None,
+    order: Annotated[
+        Literal["asc", "desc"], Query(description="with `sort`: `asc` reverses it (smallest / newest first)")
+    ] = "desc",
     limit: int = Query(50, ge=1, le=500),
     cursor: str | None = None,
 ) -> list[TargetPublic]:
-    page = targets.list_for_campaign(campaign_id, state=state, outcome=outcome, limit=limit, cursor=cursor)
+    """A page of the campaign's cases (`X-Next-Cursor` for the next), of one `state` and/or `outcome`
+    when given, sorted by `sort` when given (else by state, or by outcome time). With a filter a page
+    may hold fewer than `limit` cases while a cursor still follows."""
+    page = targets.list_for_campaign(
+        campaign_id,
+        state=state,
+        outcome=outcome,
+        limit=limit,
+        cursor=cursor,
+        order=sort,
+        ascending=order == "asc",
+    )
     return paged(response, page, TargetPublic.of)
 
 

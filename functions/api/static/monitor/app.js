@@ -635,6 +635,7 @@ async function viewCampanha(root, id) {
   $('[data-action="export-cases"]', root).addEventListener("click", () =>
     downloadReport(`${path}/export.csv`, "casos.csv").catch(reportError));
   wireTrend(root, path);
+  wireCases(root, id);
   const [campaign] = await Promise.all([getJson(path).then((r) => r.data), showStats()]);
   showCampaign(campaign);
 }
@@ -940,28 +941,182 @@ function drawTrend(root, days) {
 
 // ---------------------------------------------------------------- a customer's story
 
-async function viewClientes(root, document) {
+/** The customer search (by CPF/CNPJ or by phone) and what it found: one story per customer (a phone
+ * shared by a family may find more than one). Each search is recorded by the API (LGPD). */
+async function viewClientes(root, { document = null, phone = null } = {}) {
   const form = $("[data-search]", root);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    const value = form.elements.document.value.trim();
-    if (value) location.hash = `#/clientes/${encodeURIComponent(value.replace(/[^0-9A-Za-z]/g, ""))}`;
+    const value = form.elements.query.value.trim();
+    if (!value) return;
+    location.hash = form.elements.by.value === "phone"
+      ? `#/clientes/tel/${value.replace(/\D/g, "")}`
+      : `#/clientes/${encodeURIComponent(value.replace(/[^0-9A-Za-z]/g, ""))}`;
   });
-  if (!document) return;
-  form.elements.document.value = decodeURIComponent(document);
-  const { data: story } = await getJson(`/api/voice/customers/${document}`);
-  $("#customer-title", root).textContent = `Histórico do cliente ${story.clientDocument}`;
-  $("[data-cases]", root).replaceChildren(...story.cases.map((c) => h("tr", { "data-id": c.id },
+  if (!document && !phone) return;
+  form.elements.by.value = phone ? "phone" : "document";
+  form.elements.query.value = decodeURIComponent(phone ?? document);
+  const stories = phone
+    ? (await getJson(`/api/voice/customers?${query({ phone })}`)).data
+    : [(await getJson(`/api/voice/customers/${document}`)).data];
+  $("#customer-title", root).textContent = stories.length === 1
+    ? `Histórico do cliente ${stories[0].clientDocument}`
+    : `${pluralize(stories.length, "cliente", "clientes")} com este telefone`;
+  $("[data-stories]", root).replaceChildren(...stories.map(storyBlock));
+}
+
+function storyBlock(story) {
+  const block = $("#tpl-story").content.firstElementChild.cloneNode(true);
+  applyRole(block);
+  $("[data-story-title]", block).textContent = `Cliente ${story.clientDocument}`;
+  $("[data-cases]", block).replaceChildren(...story.cases.map(storyCaseRow));
+  $("[data-events]", block).replaceChildren(...story.events.map((e) => h("li", { "data-kind": e.kind },
+    h("time", { datetime: e.at }, fmtDateTime(e.at)), " ", e.description)));
+  wireAddPhone(block, story);
+  return block;
+}
+
+function storyCaseRow(c) {
+  return h("tr", { "data-id": c.id },
     h("td", {}, h("a", { href: `#/campanhas/${c.campaignId}` }, c.campaignName)),
     h("td", {}, c.clientName),
     h("td", { class: "num" }, number.format(c.invoices.length)),
     h("td", { class: "num" }, fmtMoney(c.debtAmount)),
     h("td", {}, badge("state", c.state, TARGET_STATE)),
     h("td", {}, c.outcome ? (OUTCOME[c.outcome] ?? c.outcome) : "—"),
-  )));
-  $("[data-events]", root).replaceChildren(...story.events.map((e) => h("li", { "data-kind": e.kind },
-    h("time", { datetime: e.at }, fmtDateTime(e.at)), " ", e.description)));
-  $("[data-story]", root).hidden = false;
+    h("td", { "data-added-phones": "" }, addedPhones(c.addedPhones)),
+  );
+}
+
+function addedPhones(added) {
+  if (!added.length) return "—";
+  return h("ul", { class: "disclosures" }, ...added.map((a) =>
+    h("li", {}, `${a.phoneNumber} · ${a.addedBy} · ${fmtDateTime(a.addedAt)}`)));
+}
+
+/** A supervisor puts a phone on one of the customer's cases (`POST /targets/{id}/phones`, which
+ * records who and when); the case's row shows it at once. */
+function wireAddPhone(block, story) {
+  const form = $("[data-add-phone]", block);
+  const errorBox = $("[data-add-phone-error]", form);
+  const select = form.elements.case;
+  select.replaceChildren(...[...story.cases].reverse().map((c) =>
+    h("option", { value: c.id }, `${c.campaignName} · ${c.clientName}`)));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    errorBox.textContent = "";
+    const submit = $('button[type="submit"]', form);
+    submit.disabled = true;
+    try {
+      const updated = await sendJson(`/api/voice/targets/${encodeURIComponent(select.value)}/phones`, "POST",
+        { phoneNumber: form.elements.phone.value.trim() });
+      $(`tr[data-id="${updated.id}"] [data-added-phones]`, block).replaceChildren(addedPhones(updated.addedPhones));
+      form.elements.phone.value = "";
+      toast("Telefone adicionado ao cliente.");
+    } catch (error) {
+      errorBox.textContent = `O telefone não foi adicionado: ${error.message}`;
+    } finally {
+      submit.disabled = false;
+    }
+  });
+}
+
+// ---------------------------------------------------------------- opt-outs ("Não contatar")
+
+const OPTOUT_KIND = { phone: "Telefone", document: "CPF/CNPJ" };
+const OPTOUT_SOURCE = { api: "Painel", assistant: "Assistente virtual", keyword: "Palavra-chave (PARAR)" };
+
+function optOutRow(optout) {
+  return h("tr", {},
+    h("td", {}, OPTOUT_KIND[optout.key] ?? optout.key),
+    h("td", { class: "mono" }, optout.value),
+    h("td", {}, optout.reason ?? "—"),
+    h("td", {}, OPTOUT_SOURCE[optout.source] ?? optout.source),
+    h("td", {}, fmtDateTime(optout.createdAt)),
+  );
+}
+
+/** Every opt-out, newest first, a page at a time; supervisors register new ones (never remove). */
+function viewNaoContatar(root) {
+  const pages = pagedTable(root, {
+    url: (cursor) => `/api/voice/optouts?${query({ limit: PAGE_SIZE, cursor })}`,
+    row: optOutRow,
+    columns: 5,
+    empty: "Nenhum pedido de não contato.",
+  });
+  const form = $("[data-optout-form]", root);
+  const errorBox = $("[data-optout-error]", form);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    errorBox.textContent = "";
+    const phone = form.elements.phone.value.trim();
+    const document = form.elements.document.value.trim();
+    if (!phone && !document) {
+      errorBox.textContent = "Informe o telefone, o documento ou os dois.";
+      form.elements.phone.focus();
+      return;
+    }
+    const body = { reason: form.elements.reason.value.trim() };
+    if (phone) body.phoneNumber = phone;
+    if (document) body.clientDocument = document;
+    const submit = $('button[type="submit"]', form);
+    submit.disabled = true;
+    try {
+      await sendJson("/api/voice/optouts", "POST", body);
+      form.reset();
+      toast("Pedido de não contato registrado.");
+      await pages.reset();
+    } catch (error) {
+      errorBox.textContent = `O pedido não foi registrado: ${error.message}`;
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  $('[data-action="refresh"]', root).addEventListener("click", () => pages.reload());
+  pages.reset();
+}
+
+// ---------------------------------------------------------------- a campaign's cases
+
+function oldestDue(invoices) {
+  const dues = invoices.map((invoice) => invoice.dueDate).filter(Boolean).sort();
+  return dues.length ? fmtDate(dues[0]) : "—";
+}
+
+function campaignCaseRow(c) {
+  return h("tr", { "data-id": c.id },
+    h("td", {}, c.clientName),
+    h("td", { class: "mono" }, c.clientDocument),
+    h("td", { class: "num" }, fmtMoney(c.debtAmount)),
+    h("td", {}, oldestDue(c.invoices)),
+    h("td", {}, badge("state", c.state, TARGET_STATE)),
+    h("td", {}, c.outcome ? (OUTCOME[c.outcome] ?? c.outcome) : "—"),
+    h("td", { class: "num" }, number.format(c.contactCount)),
+    h("td", {}, fmtDateTime(c.lastAttemptAt)),
+  );
+}
+
+/** The campaign page's list of cases: filters by state and outcome, sorted by amount or age, paged by
+ * the server (`GET /campaigns/{id}/targets`). */
+function wireCases(root, campaignId) {
+  const section = $("[data-cases-list]", root);
+  const outcomes = $("[data-outcome-options]", section);
+  outcomes.append(...Object.entries(OUTCOME).map(([value, label]) => h("option", { value }, label)));
+  const filters = { state: "", outcome: "", sort: "", order: "" };
+  const pages = pagedTable(section, {
+    url: (cursor) => `/api/voice/campaigns/${encodeURIComponent(campaignId)}/targets?${query({ ...filters, limit: PAGE_SIZE, cursor })}`,
+    row: campaignCaseRow,
+    columns: 8,
+    empty: "Nenhum caso com estes filtros.",
+  });
+  for (const select of $$("select", section)) {
+    select.addEventListener("change", () => {
+      if (select.name === "sort") [filters.sort, filters.order] = select.value ? select.value.split(":") : ["", ""];
+      else filters[select.name] = select.value;
+      pages.reset();
+    });
+  }
+  pages.reset();
 }
 
 // ---------------------------------------------------------------- router
@@ -973,8 +1128,10 @@ const ROUTES = [
   [/^#\/campanhas$/, "campanhas", viewCampanhas],
   [/^#\/campanhas\/([\w-]+)$/, "campanha", viewCampanha],
   [/^#\/promessas$/, "promessas", viewPromessas],
-  [/^#\/clientes$/, "clientes", viewClientes],
-  [/^#\/clientes\/([\w.\/-]+)$/, "clientes", viewClientes],
+  [/^#\/clientes$/, "clientes", (root) => viewClientes(root)],
+  [/^#\/clientes\/tel\/(\d+)$/, "clientes", (root, phone) => viewClientes(root, { phone })],
+  [/^#\/clientes\/([\w.\/-]+)$/, "clientes", (root, document) => viewClientes(root, { document })],
+  [/^#\/nao-contatar$/, "nao-contatar", viewNaoContatar],
 ];
 
 function render(moveFocus = true) {
