@@ -92,7 +92,9 @@ def test_a_payment_claim_also_quiets_cases_of_the_customer_imported_after_it(eng
     engine.clock.set(stored.next_attempt_at)
     engine.tick()
     engine.drain("whatsapp")
-    assert [message.number for message in engine.evolution.sent] == [claimed.phone]  # one customer, one contact
+    assert [message.number for message in engine.evolution.sent] == [
+        claimed.phone
+    ]  # one customer, one contact
 
 
 def test_customers_who_paid_before_any_contact_are_counted_apart_from_conversion(engine: Engine) -> None:
