@@ -1,7 +1,11 @@
 """Targets table: hash `id`, deterministic from (campaign, document) — see `shared.domain.ids`. A
 target is a case: one customer in one campaign, with its invoices (`shared.domain.cases`).
 
-GSIs (all projecting every attribute, so listings need no second read):
+GSIs, projecting keys only (`by_campaign_outcome` also the state, its listing's filter): a case is
+written far more often than it is listed, and an index projecting every attribute takes a write of the
+whole case at every change, while one projecting keys is written only when its key moves. A listing
+reads the keys from the index, then the cases by id (one eventually consistent BatchGet per page, as
+stale as the index itself):
 - `by_campaign_state`: campaign_id + `state_key` = f"{state}#{at}", where `at` is `next_attempt_at`
   for pending targets (when it becomes due) and the moment the target entered its state otherwise
   (so "scheduled for more than an hour" is a range query too). Serves the scheduler's due query,
@@ -51,7 +55,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.constants import ALL_OLD, STRING
 from pynamodb.exceptions import TransactWriteError, UpdateError
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.transactions import TransactWrite
 
 from shared.core import clock
@@ -113,7 +117,7 @@ class InvoicesAttribute(Attribute[list[Invoice]]):
 class _ByCampaignState(GlobalSecondaryIndex["TargetRecord"]):
     class Meta:
         index_name = "by_campaign_state"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
 
     campaign_id = UnicodeAttribute(hash_key=True)
     state_key = UnicodeAttribute(range_key=True)
@@ -122,7 +126,7 @@ class _ByCampaignState(GlobalSecondaryIndex["TargetRecord"]):
 class _ByCampaignOutcome(GlobalSecondaryIndex["TargetRecord"]):
     class Meta:
         index_name = "by_campaign_outcome"
-        projection = AllProjection()
+        projection = IncludeProjection(["state"])
 
     campaign_id = UnicodeAttribute(hash_key=True)
     outcome_key = UnicodeAttribute(range_key=True)
@@ -131,7 +135,7 @@ class _ByCampaignOutcome(GlobalSecondaryIndex["TargetRecord"]):
 class _ByDocument(GlobalSecondaryIndex["TargetRecord"]):
     class Meta:
         index_name = "by_document"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
 
     document = UnicodeAttribute(hash_key=True)
     created_at = IsoDateTimeAttribute(range_key=True)
@@ -140,7 +144,7 @@ class _ByDocument(GlobalSecondaryIndex["TargetRecord"]):
 class _ByCallSid(GlobalSecondaryIndex["TargetRecord"]):
     class Meta:
         index_name = "by_call_sid"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
 
     call_sid = UnicodeAttribute(hash_key=True)
 
@@ -295,7 +299,11 @@ def due_for_campaign(campaign_id: str, now: datetime, limit: int = 100) -> list[
     pending = TargetState.PENDING.value
     condition = TargetRecord.state_key.between(f"{pending}#", f"{pending}#{iso_utc(now)}")
     results = TargetRecord.by_campaign_state.query(campaign_id, condition, limit=limit, page_size=limit)
-    return [_to_target(record) for record in results]
+    return [
+        _to_target(record)
+        for record in _fetch(results)
+        if record.state == pending and record.next_attempt_at <= now
+    ]
 
 
 def stuck_in(
@@ -333,7 +341,7 @@ def _entered_before(
     results = TargetRecord.by_campaign_state.query(
         campaign_id, condition, filter_condition=filter_condition, limit=limit
     )
-    return [_to_target(record) for record in results]
+    return [_to_target(record) for record in _fetch(results) if record.state == state.value]
 
 
 def list_for_campaign(
@@ -360,6 +368,7 @@ def list_for_campaign(
             limit=limit,
             cursor=cursor,
             convert=_to_target,
+            resolve=_fetch,
             range_key_condition=TargetRecord.outcome_key.startswith(f"{outcome.value}#"),
             filter_condition=(TargetRecord.state == state.value) if state is not None else None,
             scan_index_forward=False,
@@ -371,6 +380,7 @@ def list_for_campaign(
         limit=limit,
         cursor=cursor,
         convert=_to_target,
+        resolve=_fetch,
         range_key_condition=(
             TargetRecord.state_key.startswith(f"{state.value}#") if state is not None else None
         ),
@@ -379,13 +389,14 @@ def list_for_campaign(
 
 def by_document(document: str) -> list[Target]:
     """Every target (all campaigns) of one normalized document, oldest first."""
-    return [_to_target(record) for record in TargetRecord.by_document.query(document)]
+    return [_to_target(record) for record in _fetch(TargetRecord.by_document.query(document))]
 
 
 def by_call_sid(call_sid: str) -> Target | None:
     """The target whose current call is `call_sid` (Twilio status callbacks), if any."""
-    for record in TargetRecord.by_call_sid.query(call_sid, limit=1):
-        return _to_target(record)
+    for record in _fetch(TargetRecord.by_call_sid.query(call_sid, limit=1)):
+        if record.call_sid == call_sid:
+            return _to_target(record)
     return None
 
 
@@ -515,7 +526,7 @@ def delete_for_campaign(campaign_id: str) -> int:
     """
     deltas: Counter[str] = Counter()
     keys: list[str] = []
-    for record in TargetRecord.by_campaign_state.query(campaign_id):
+    for record in _fetch(TargetRecord.by_campaign_state.query(campaign_id)):
         keys.append(record.id)
         deltas["total"] -= 1
         deltas[f"state:{record.state}"] -= 1
@@ -638,6 +649,14 @@ def _replace_invoices(current: Target, version: int, merged: cases.Merge) -> Tar
     added = to_cents(_debt(row.invoice for row in merged.added))
     counters.increment(counters.campaign_scope(current.campaign_id), CaseMoney.IN_COLLECTION, added)
     return current.model_copy(update=values)
+
+
+def _fetch(keys: Iterable[TargetRecord]) -> list[TargetRecord]:
+    """The whole cases an index query named (its records hold keys only), in the index's order; a
+    case deleted meanwhile is left out. Eventually consistent, like the index."""
+    ids = list(dict.fromkeys(record.id for record in keys))
+    found = {record.id: record for record in TargetRecord.batch_get(ids)} if ids else {}
+    return [found[target_id] for target_id in ids if target_id in found]
 
 
 def _records(ids: list[str]) -> dict[str, TargetRecord]:
