@@ -58,7 +58,7 @@ from shared.core import clock
 from shared.core.config import get_settings
 from shared.core.jobs import OutreachJob
 from shared.core.observability import logger, metrics
-from shared.data import TransitionConflict, messages
+from shared.data import TransitionConflict, counters, messages
 from shared.data import campaigns as campaigns_data
 from shared.data import targets as targets_data
 from shared.data.idempotency import idempotency_table_name
@@ -129,6 +129,7 @@ def register_lambda_context(context: LambdaContext) -> None:
     SEND_IDEMPOTENCY.register_lambda_context(context)
 
 
+@counters.batched()
 def deliver(job: OutreachJob, channel: Channel) -> Result:
     """Run one outreach job taken from `channel`'s queue (see the module docstring).
 
