@@ -25,7 +25,8 @@ racing on one customer never overwrite each other's invoices, the loser re-reads
 Every write that changes state or outcome is one UpdateItem that also rewrites the composite keys;
 both key parts are known at write time, so no read is needed first. The campaign's counters
 (`counters.campaign_scope`) are kept here: "total", "state:<state>", "outcome:<outcome>",
-`SELF_CURED` (cases `paid` before any contact), and the case money (`CaseMoney`): centavos in
+`CONTACTED` (cases that had a first contact: `record_contact` taking `contact_count` from 0, read
+from the write's old image, so no milestone write is needed), `SELF_CURED` (cases `paid` before any contact), and the case money (`CaseMoney`): centavos in
 collection (every invoice a case takes), recovered (a case closing as paid after a contact: the CRM no
 longer shows its invoices open) and self-cured (paid before any contact), with the count and total
 seconds from first contact to payment; the recovered centavos also per day
@@ -100,6 +101,8 @@ INSERT_CHUNK = 100
 _INVOICES = TypeAdapter(list[Invoice])
 # The campaign counter of cases that reached `paid` before any contact (`contact_count` 0).
 SELF_CURED = "self_cured"
+# The campaign counter of cases contacted at least once (the "contacted" milestone of the stats).
+CONTACTED = "contacted"
 
 
 class InvoicesAttribute(Attribute[list[Invoice]]):
@@ -696,6 +699,8 @@ def _count_inserted(inserted: list[Target]) -> None:
 def _count_change(before: TargetRecord, old: Target, new: Target, now: datetime) -> None:
     """The counters' deltas of one write: `before` is the stored record it replaced (`old`)."""
     deltas: Counter[str] = Counter()
+    if old.contact_count == 0 and new.contact_count > 0:
+        deltas[CONTACTED] += 1
     if (old.outcome is Outcome.PAID) != (new.outcome is Outcome.PAID):
         if new.outcome is Outcome.PAID:
             deltas.update(_paid_money(before, new, now))

@@ -37,7 +37,9 @@ from shared.domain.phones import timezone_for_phone
 
 
 class Milestone(StrEnum):
-    CONTACTED = "contacted"  # an outreach reached the customer's channel (message sent, call placed)
+    # An outreach reached the customer's channel (message sent, call placed); counted by the targets'
+    # data layer with the case's first contact (`targets.CONTACTED`), not through `record_milestone`.
+    CONTACTED = targets.CONTACTED
     RESPONDED = "responded"  # the customer answered: a WhatsApp reply or an answered call
     PROMISED = "promised"  # a payment promise was registered
 
