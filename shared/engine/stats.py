@@ -119,6 +119,8 @@ def record_milestone(
 ) -> bool:
     """Count `milestone` for the target the first time only; True when this call counted it. A first
     response also counts on the day of the customer with `phone`."""
+    if milestone is Milestone.CONTACTED:
+        raise ValueError("a case's first contact is counted by targets.record_contact")
     first = targets.mark_milestone(target_id, milestone.value)
     if first:
         counters.increment(counters.campaign_scope(campaign_id), milestone.value)
