@@ -67,6 +67,7 @@ class Persona(StrEnum):
     HARDSHIP = "hardship"
     FOLLOWED_UP_PROMISES = "followed_up_promises"
     NEVER_RESOLVES = "never_resolves"
+    KEEPS_PARTIAL_PROMISE = "keeps_partial_promise"
 
     @property
     def description(self) -> str:
@@ -87,6 +88,7 @@ _DESCRIPTIONS: Final = {
     Persona.HARDSHIP: "'estou desempregado, preciso falar com alguém'",
     Persona.FOLLOWED_UP_PROMISES: "'vou ver' to the first message; on the follow-up confirms the CPF, promises, pays",
     Persona.NEVER_RESOLVES: "'vou ver' to every message Lia sends, never more",
+    Persona.KEEPS_PARTIAL_PROMISE: "owes two invoices, promises to pay one of them, pays it; never the other",
 }
 
 # How many of every 200 customers have each persona (scaled to the demo's size).
@@ -104,10 +106,15 @@ MIX: Final = {
     Persona.HARDSHIP: 22,
     Persona.FOLLOWED_UP_PROMISES: 14,
     Persona.NEVER_RESOLVES: 12,
+    Persona.KEEPS_PARTIAL_PROMISE: 12,
 }
 
 # Invoices (spreadsheet rows) a persona owes, when more than one: each customer is one case anyway.
-INVOICES: Final = {Persona.PAYS_AFTER_MESSAGE: 2, Persona.SEVERAL_INVOICES: 3}
+INVOICES: Final = {
+    Persona.PAYS_AFTER_MESSAGE: 2,
+    Persona.SEVERAL_INVOICES: 3,
+    Persona.KEEPS_PARTIAL_PROMISE: 2,
+}
 
 
 @dataclass
@@ -120,6 +127,7 @@ class SimulatedCustomer:
     stage: int = 0  # messages from Lia answered so far
     pay_at: datetime | None = None
     paid: bool = False
+    pays_part: bool = False  # at `pay_at`, only the oldest invoice is paid (a partial promise kept)
     promised_day: date | None = None
     whatsapp_received: int = 0
     outreach_received: int = 0  # of those, the campaign's outreach messages (not the assistant's replies)
@@ -280,7 +288,10 @@ class Customers:
         with self._lock:
             due = self._payments_due(clock.now())
         for customer in due:
-            self._pay(customer)
+            if customer.pays_part:
+                self._pay_oldest(customer)
+            else:
+                self._pay(customer)
 
     def _pay(self, customer: SimulatedCustomer) -> None:
         if not customer.paid:
@@ -289,6 +300,14 @@ class Customers:
                     billing.pay_all(customer.document)
         customer.paid = True
         customer.transcript.append(("crm", "paid"))
+
+    def _pay_oldest(self, customer: SimulatedCustomer) -> None:
+        """The oldest open invoice is paid; the others stay open (and nothing more is paid)."""
+        for billing in (self._sims.crm, self._sims.erp):
+            if billing is not None:
+                billing.pay_oldest(customer.document)
+        customer.pay_at = None
+        customer.transcript.append(("crm", "paid the oldest invoice"))
 
     def _read(self, sent: SentText) -> None:
         customer = self.by_phone(sent.number)
@@ -320,6 +339,15 @@ class Customers:
                 return STALLING if first else f"Oi, sou eu sim. Meu CPF é {customer.formatted_document}."
             if customer.outreach_received >= 2 and customer.promised_day is None:
                 return self._promise(customer, today, pays=True)
+            return None
+        if persona is Persona.KEEPS_PARTIAL_PROMISE:
+            if stage == 0:
+                return f"Oi, sou eu sim. Meu CPF é {customer.formatted_document}."
+            if stage == 1:
+                part = f"{customer.invoices[0].amount:.2f}".replace(".", ",")
+                said = self._promise(customer, today, pays=True).removesuffix(".")
+                customer.pays_part = True
+                return f"{said}, só R$ {part} de uma fatura. A outra fica para depois."
             return None
         if persona is Persona.PAYS_AFTER_MESSAGE:
             if stage == 0:

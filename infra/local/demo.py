@@ -517,6 +517,13 @@ EXPECTED: Final[dict[Persona, Expected]] = {
         calls=lambda n: n == 0,
         text=f"'vou ver' every time: followed up until the {MAX_CONTACTS} contacts are spent, completed/exhausted",
     ),
+    Persona.KEEPS_PARTIAL_PROMISE: Expected(
+        EXHAUSTED,
+        promise="fulfilled",
+        contacts=lambda n: n == MAX_CONTACTS,
+        text="promises one of two invoices and pays it: promise fulfilled, the case goes on for the other, "
+        f"followed up until the {MAX_CONTACTS} contacts are spent: completed/exhausted (never paid)",
+    ),
 }
 
 

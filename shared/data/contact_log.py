@@ -1,15 +1,20 @@
 """Contact log: the store behind the frequency cap (SPEC §4: at most N outreaches per document per
 local day, and per rolling 7 days).
 
-Hash `document`, range `entry`, two item types:
+Hash `document`, range `entry`, three item types:
 - `day#<YYYY-MM-DD>` (local day): `used`, the number of the day's reserved contacts — the slot counter;
-- `at#<UTC ISO>#<target_id>`: one contact (channel, campaign, target).
+- `at#<UTC ISO>#<target_id>`: one contact (channel, campaign, target);
+- `claim`: the customer said they paid and the CRM does not show it yet; `at` is the end of the quiet
+  period (no contact before it, in any campaign, whatever case of the document — see `quiet_until`).
 `reserve_contact` claims a slot and records the contact in one transaction, so two workers cannot both
-take the last slot of the day. Every item carries a TTL (`expires_at`) a little past the 7-day window.
+take the last slot of the day. Every item carries a TTL (`expires_at`) a little past its use: the 7-day
+window, or the end of a claim's quiet period. `history` reads a customer's contacts and claim in one
+Query (`at#…` and `claim` sort next to each other, `day#…` after both).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
@@ -23,6 +28,7 @@ from shared.domain.models import Channel
 RETENTION = timedelta(days=8)
 _DAY = "day#"
 _AT = "at#"
+_CLAIM = "claim"
 
 
 class ContactLogRecord(TableModel):
@@ -39,11 +45,40 @@ class ContactLogRecord(TableModel):
     expires_at = TTLAttribute(null=True)
 
 
+@dataclass(frozen=True)
+class History:
+    """What the contact log knows of a customer: contacts since a moment, oldest first, and the end of
+    a payment claim's quiet period (None: no claim recorded, or its record expired)."""
+
+    contacts: list[datetime]
+    quiet_until: datetime | None
+
+
+def history(document: str, since: datetime) -> History:
+    """The document's contacts at or after `since` and its payment claim's quiet period (one Query)."""
+    condition = ContactLogRecord.entry.between(f"{_AT}{iso_utc(since)}", _CLAIM)
+    results = ContactLogRecord.query(
+        document, condition, consistent_read=True, attributes_to_get=["entry", "at"]
+    )
+    contacts: list[datetime] = []
+    quiet_until = None
+    for record in results:
+        if record.entry == _CLAIM:
+            quiet_until = record.at
+        else:
+            contacts.append(parse_iso_utc(record.entry[len(_AT) :].split("#", 1)[0]))
+    return History(contacts, quiet_until)
+
+
 def contacts_since(document: str, since: datetime) -> list[datetime]:
     """When the document was contacted at or after `since`, oldest first (one Query)."""
-    condition = ContactLogRecord.entry.between(f"{_AT}{iso_utc(since)}", f"{_AT}~")
-    results = ContactLogRecord.query(document, condition, consistent_read=True, attributes_to_get=["entry"])
-    return [parse_iso_utc(record.entry[len(_AT) :].split("#", 1)[0]) for record in results]
+    return history(document, since).contacts
+
+
+def record_claim(document: str, quiet_until: datetime) -> None:
+    """The customer claimed a payment the CRM does not show yet: nobody contacts the document before
+    `quiet_until` (a later claim replaces an earlier one)."""
+    ContactLogRecord(document, _CLAIM, at=quiet_until, expires_at=quiet_until + RETENTION).save()
 
 
 def reserve_contact(

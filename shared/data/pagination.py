@@ -59,17 +59,20 @@ def query_page(
     limit: int,
     cursor: str | None,
     convert: Callable[[R], T],
+    resolve: Callable[[list[R]], list[R]] | None = None,
     **query_kwargs: Any,
 ) -> Page[T]:
     """Run one bounded Query (`Model.query` or `Index.query`) from `cursor` and wrap it as a `Page`.
 
-    `query_tag` must identify the listing completely (index, partition value, filters).
+    `query_tag` must identify the listing completely (index, partition value, filters). `resolve`
+    turns the page's index records into whole items (an index that projects keys only).
     """
     check_limit(limit)
     start_key = decode_cursor(query_tag, cursor)
     results = query(hash_key, limit=limit, page_size=limit, last_evaluated_key=start_key, **query_kwargs)
     try:
-        items = [convert(record) for record in results]
+        records = list(results)
+        items = [convert(record) for record in (resolve(records) if resolve else records)]
     except QueryError as exc:
         if start_key is not None and exc.cause_response_code == "ValidationException":
             # A well-formed cursor whose key does not fit the query (hand-edited): the caller's fault.

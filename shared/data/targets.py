@@ -1,7 +1,11 @@
 """Targets table: hash `id`, deterministic from (campaign, document) — see `shared.domain.ids`. A
 target is a case: one customer in one campaign, with its invoices (`shared.domain.cases`).
 
-GSIs (all projecting every attribute, so listings need no second read):
+GSIs, projecting keys only (`by_campaign_outcome` also the state, its listing's filter): a case is
+written far more often than it is listed, and an index projecting every attribute takes a write of the
+whole case at every change, while one projecting keys is written only when its key moves. A listing
+reads the keys from the index, then the cases by id (one eventually consistent BatchGet per page, as
+stale as the index itself):
 - `by_campaign_state`: campaign_id + `state_key` = f"{state}#{at}", where `at` is `next_attempt_at`
   for pending targets (when it becomes due) and the moment the target entered its state otherwise
   (so "scheduled for more than an hour" is a range query too). Serves the scheduler's due query,
@@ -26,7 +30,8 @@ racing on one customer never overwrite each other's invoices, the loser re-reads
 Every write that changes state or outcome is one UpdateItem that also rewrites the composite keys;
 both key parts are known at write time, so no read is needed first. The campaign's counters
 (`counters.campaign_scope`) are kept here: "total", "state:<state>", "outcome:<outcome>",
-`SELF_CURED` (cases `paid` before any contact), and the case money (`CaseMoney`): centavos in
+`CONTACTED` (cases that had a first contact: `record_contact` taking `contact_count` from 0, read
+from the write's old image, so no milestone write is needed), `SELF_CURED` (cases `paid` before any contact), and the case money (`CaseMoney`): centavos in
 collection (every invoice a case takes), recovered (a case closing as paid after a contact: the CRM no
 longer shows its invoices open) and self-cured (paid before any contact), with the count and total
 seconds from first contact to payment; the recovered centavos also per day
@@ -60,7 +65,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.constants import ALL_OLD, STRING
 from pynamodb.exceptions import TransactWriteError, UpdateError
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.transactions import TransactWrite
 
 from shared.core import clock
@@ -105,6 +110,8 @@ INSERT_CHUNK = 100
 _INVOICES = TypeAdapter(list[Invoice])
 # The campaign counter of cases that reached `paid` before any contact (`contact_count` 0).
 SELF_CURED = "self_cured"
+# The campaign counter of cases contacted at least once (the "contacted" milestone of the stats).
+CONTACTED = "contacted"
 
 
 class InvoicesAttribute(Attribute[list[Invoice]]):
@@ -122,7 +129,7 @@ class InvoicesAttribute(Attribute[list[Invoice]]):
 class _ByCampaignState(GlobalSecondaryIndex["TargetRecord"]):
     class Meta:
         index_name = "by_campaign_state"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
 
     campaign_id = UnicodeAttribute(hash_key=True)
     state_key = UnicodeAttribute(range_key=True)
@@ -131,7 +138,7 @@ class _ByCampaignState(GlobalSecondaryIndex["TargetRecord"]):
 class _ByCampaignOutcome(GlobalSecondaryIndex["TargetRecord"]):
     class Meta:
         index_name = "by_campaign_outcome"
-        projection = AllProjection()
+        projection = IncludeProjection(["state"])
 
     campaign_id = UnicodeAttribute(hash_key=True)
     outcome_key = UnicodeAttribute(range_key=True)
@@ -140,7 +147,7 @@ class _ByCampaignOutcome(GlobalSecondaryIndex["TargetRecord"]):
 class _ByCampaignAmount(GlobalSecondaryIndex["TargetRecord"]):
     class Meta:
         index_name = "by_campaign_amount"
-        projection = AllProjection()
+        projection = IncludeProjection(["state", "outcome"])
 
     campaign_id = UnicodeAttribute(hash_key=True)
     debt_cents = NumberAttribute(range_key=True)
@@ -149,7 +156,7 @@ class _ByCampaignAmount(GlobalSecondaryIndex["TargetRecord"]):
 class _ByCampaignAge(GlobalSecondaryIndex["TargetRecord"]):
     class Meta:
         index_name = "by_campaign_age"
-        projection = AllProjection()
+        projection = IncludeProjection(["state", "outcome"])
 
     campaign_id = UnicodeAttribute(hash_key=True)
     oldest_due = UnicodeAttribute(range_key=True)
@@ -158,7 +165,7 @@ class _ByCampaignAge(GlobalSecondaryIndex["TargetRecord"]):
 class _ByDocument(GlobalSecondaryIndex["TargetRecord"]):
     class Meta:
         index_name = "by_document"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
 
     document = UnicodeAttribute(hash_key=True)
     created_at = IsoDateTimeAttribute(range_key=True)
@@ -167,7 +174,7 @@ class _ByDocument(GlobalSecondaryIndex["TargetRecord"]):
 class _ByCallSid(GlobalSecondaryIndex["TargetRecord"]):
     class Meta:
         index_name = "by_call_sid"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
 
     call_sid = UnicodeAttribute(hash_key=True)
 
@@ -338,7 +345,11 @@ def due_for_campaign(campaign_id: str, now: datetime, limit: int = 100) -> list[
     pending = TargetState.PENDING.value
     condition = TargetRecord.state_key.between(f"{pending}#", f"{pending}#{iso_utc(now)}")
     results = TargetRecord.by_campaign_state.query(campaign_id, condition, limit=limit, page_size=limit)
-    return [_to_target(record) for record in results]
+    return [
+        _to_target(record)
+        for record in _fetch(results)
+        if record.state == pending and record.next_attempt_at <= now
+    ]
 
 
 def stuck_in(
@@ -376,7 +387,7 @@ def _entered_before(
     results = TargetRecord.by_campaign_state.query(
         campaign_id, condition, filter_condition=filter_condition, limit=limit
     )
-    return [_to_target(record) for record in results]
+    return [_to_target(record) for record in _fetch(results) if record.state == state.value]
 
 
 def list_for_campaign(
@@ -401,7 +412,13 @@ def list_for_campaign(
     order = CaseOrder(order) if order is not None else None
     tag = f"targets:{campaign_id}:{state}:{outcome}:{order}:{ascending}"
     page = partial(
-        query_page, hash_key=campaign_id, query_tag=tag, limit=limit, cursor=cursor, convert=_to_target
+        query_page,
+        hash_key=campaign_id,
+        query_tag=tag,
+        limit=limit,
+        cursor=cursor,
+        convert=_to_target,
+        resolve=_fetch,
     )
     state_filter = (TargetRecord.state == state.value) if state is not None else None
     if order is not None:
@@ -440,13 +457,14 @@ def _all_of(conditions: list[Any]) -> Any:
 
 def by_document(document: str) -> list[Target]:
     """Every target (all campaigns) of one normalized document, oldest first."""
-    return [_to_target(record) for record in TargetRecord.by_document.query(document)]
+    return [_to_target(record) for record in _fetch(TargetRecord.by_document.query(document))]
 
 
 def by_call_sid(call_sid: str) -> Target | None:
     """The target whose current call is `call_sid` (Twilio status callbacks), if any."""
-    for record in TargetRecord.by_call_sid.query(call_sid, limit=1):
-        return _to_target(record)
+    for record in _fetch(TargetRecord.by_call_sid.query(call_sid, limit=1)):
+        if record.call_sid == call_sid:
+            return _to_target(record)
     return None
 
 
@@ -577,7 +595,7 @@ def delete_for_campaign(campaign_id: str) -> int:
     """
     deltas: Counter[str] = Counter()
     keys: list[str] = []
-    for record in TargetRecord.by_campaign_state.query(campaign_id):
+    for record in _fetch(TargetRecord.by_campaign_state.query(campaign_id)):
         keys.append(record.id)
         deltas["total"] -= 1
         deltas[f"state:{record.state}"] -= 1
@@ -704,6 +722,14 @@ def _replace_invoices(current: Target, version: int, merged: cases.Merge) -> Tar
     return current.model_copy(update=values)
 
 
+def _fetch(keys: Iterable[TargetRecord]) -> list[TargetRecord]:
+    """The whole cases an index query named (its records hold keys only), in the index's order; a
+    case deleted meanwhile is left out. Eventually consistent, like the index."""
+    ids = list(dict.fromkeys(record.id for record in keys))
+    found = {record.id: record for record in TargetRecord.batch_get(ids)} if ids else {}
+    return [found[target_id] for target_id in ids if target_id in found]
+
+
 def _records(ids: list[str]) -> dict[str, TargetRecord]:
     if not ids:
         return {}
@@ -749,6 +775,8 @@ def _count_inserted(inserted: list[Target]) -> None:
 def _count_change(before: TargetRecord, old: Target, new: Target, now: datetime) -> None:
     """The counters' deltas of one write: `before` is the stored record it replaced (`old`)."""
     deltas: Counter[str] = Counter()
+    if old.contact_count == 0 and new.contact_count > 0:
+        deltas[CONTACTED] += 1
     if (old.outcome is Outcome.PAID) != (new.outcome is Outcome.PAID):
         if new.outcome is Outcome.PAID:
             deltas.update(_paid_money(before, new, now))

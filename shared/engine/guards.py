@@ -4,7 +4,8 @@ Deciding is pure: `decide(facts)` looks at what was read about the customer befo
 campaign's status, opt-outs, a human's hold on the customer, the contact window, the week's contact
 log, an active promise and, only when every earlier guard passed, the CRM's answer — and returns a
 verdict, in SPEC order: campaign not running → opted out → held by a person at the desk (looked at
-again later) → outside the contact window → frequency cap → CRM (unreachable: retry later, no
+again later) → a payment claim's quiet period (the customer said they paid: no case of the document,
+even one imported after the claim, is contacted before it ends) → outside the contact window → frequency cap → CRM (unreachable: retry later, no
 contact; then its reading, `shared.domain.debts.read_debt`: unknown customer, nothing open: paid, only
 time-barred invoices) → an active promise of the customer (any campaign), which defers the case to the
 promise's end → the campaign's contact budget spent (e.g. a promise broken after the last contact:
@@ -81,6 +82,7 @@ class SkipReason(StrEnum):
     UNREACHABLE = "unreachable"  # no channel the campaign allows reaches this phone (a landline, no calls)
     HUMAN_HOLD = "human_hold"  # a person at the desk has a conversation with this customer
     EXHAUSTED = "exhausted"  # the campaign's `max_contacts` are spent (e.g. a promise broken after the last)
+    PAYMENT_CLAIMED = "payment_claimed"  # the customer said they paid: quiet until the CRM is asked again
 
 
 def skip_counter(reason: SkipReason) -> str:
@@ -112,6 +114,7 @@ class Facts:
     crm: CrmAnswer | None = None
     held: bool = False  # a human at the desk has a conversation with this phone or document
     budget_spent: bool = False  # the case had every contact its campaign allows (`max_contacts`)
+    quiet_until: datetime | None = None  # a payment claim of the document: no contact before this
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,13 @@ def decide(facts: Facts) -> Verdict:
     if facts.held:
         at, details = _opening(window, now + HOLD_RETRY)
         return Defer(SkipReason.HUMAN_HOLD, at, f"Cliente em atendimento humano; {details}")
+    if facts.quiet_until is not None and now < facts.quiet_until:
+        at, details = _opening(window, facts.quiet_until)
+        return Defer(
+            SkipReason.PAYMENT_CLAIMED,
+            at,
+            f"Cliente informou pagamento ainda não compensado no CRM; nova verificação, {details}",
+        )
     if not window.is_open(now):
         at, details = _opening(window, now)
         return Defer(SkipReason.WINDOW, at, f"Fora da janela de contato; {details}")
@@ -310,15 +320,17 @@ def read_facts(target: Target, campaign: Campaign, now: datetime) -> Facts:
     if campaign.status is not CampaignStatus.ACTIVE:  # decided by the campaign alone: read nothing
         return Facts(now, campaign.status, False, window, (), None)
     active = promises_data.active_for_document(target.document, now)
+    history = contact_log.history(target.document, now - WEEK)
     return Facts(
         now=now,
         campaign_status=campaign.status,
         opted_out=is_opted_out(target),
         window=window,
-        recent_contacts=contact_log.contacts_since(target.document, now - WEEK),
+        recent_contacts=history.contacts,
         active_promise=active[0] if active else None,
         held=conversations.held(target.phone, target.document),
         budget_spent=cadence.budget_spent(target, campaign),
+        quiet_until=history.quiet_until,
     )
 
 

@@ -39,7 +39,7 @@ from shared.adapters.evolution import NotOnWhatsApp
 from shared.core import clock
 from shared.core.jobs import InboundMessage
 from shared.core.observability import logger
-from shared.data import conversations, dedupe, messages
+from shared.data import conversations, counters, dedupe, messages
 from shared.data import targets as targets_data
 from shared.domain.cadence import engagement_moves
 from shared.domain.chat_ids import jid_number
@@ -92,6 +92,7 @@ def record_receipt(external_id: str, status: DeliveryStatus) -> Message | None:
     return messages.set_delivery_status(external_id, status)
 
 
+@counters.batched()
 def handle(job: InboundMessage) -> TurnResult:
     """Process one inbound message end to end (see the module docstring)."""
     phone = normalize_phone(job.phone)

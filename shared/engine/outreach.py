@@ -58,7 +58,7 @@ from shared.core import clock
 from shared.core.config import get_settings
 from shared.core.jobs import OutreachJob
 from shared.core.observability import logger, metrics
-from shared.data import TransitionConflict, messages
+from shared.data import TransitionConflict, counters, messages
 from shared.data import campaigns as campaigns_data
 from shared.data import targets as targets_data
 from shared.data.idempotency import idempotency_table_name
@@ -78,7 +78,6 @@ from shared.domain.models import (
 from shared.engine import guards, identity, postcall, ratelimit, routing, stats, sweep
 from shared.engine.conversations import open_conversation
 from shared.engine.outreach_texts import STEP_LABELS, outreach_message
-from shared.engine.stats import Milestone
 
 # A send keeps its idempotency record long enough for any redelivery or redrive from the DLQ to meet
 # it; past that, the target's own state still refuses a second send.
@@ -129,6 +128,7 @@ def register_lambda_context(context: LambdaContext) -> None:
     SEND_IDEMPOTENCY.register_lambda_context(context)
 
 
+@counters.batched()
 def deliver(job: OutreachJob, channel: Channel) -> Result:
     """Run one outreach job taken from `channel`'s queue (see the module docstring).
 
@@ -418,6 +418,5 @@ def _place_call(claimed: Target, before: Target, campaign: Campaign) -> Result:
 
 def _count_contact(target: Target, channel: Channel) -> None:
     stats.count_outreach(target.campaign_id, channel, phone=target.phone)
-    stats.record_milestone(target.id, target.campaign_id, Milestone.CONTACTED)
     metrics.add_metric(name=f"Outreach_{channel.value}", unit=MetricUnit.Count, value=1)
     logger.info("outreach sent", target_id=target.id, campaign_id=target.campaign_id, channel=channel.value)

@@ -4,9 +4,10 @@ The CRM's answer is read once (`shared.domain.debts.read_debt`) and the customer
 result applies to every open case of the document, in every campaign. Nothing collectible open →
 pending promises of the document are fulfilled and its cases `completed/paid`. A customer the CRM does
 not know is no payment: the cases end `completed/unknown_customer`. Still open → the claim is recorded
-as `payment_claimed`: the customer's cases go back to `pending`, due only in `CLAIM_QUIET_DAYS` days, so
-nobody contacts the customer meanwhile in any campaign and the scheduler's CRM guard verifies again
-then. A CRM that cannot answer raises `CrmUnavailable` and changes nothing (fail closed).
+as `payment_claimed`: the customer's cases go back to `pending`, due only in `CLAIM_QUIET_DAYS` days, and
+the quiet period is recorded for the document (`contact_log.record_claim`), a fact the pre-send guards
+read: nobody contacts the customer meanwhile in any campaign, not even about a case imported after the
+claim, and the scheduler's CRM guard verifies again then. A CRM that cannot answer raises `CrmUnavailable` and changes nothing (fail closed).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any, Final
 from shared.adapters.crm import CrmClient
 from shared.core import clock
 from shared.core.observability import logger
+from shared.data import contact_log
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
 from shared.domain.debts import DebtKind, read_debt
@@ -84,6 +86,7 @@ def verify_claim(
         logger.info("payment claim confirmed by the CRM", target_id=target_id)
         return ClaimVerification(ClaimResult.PAID, Decimal("0.00"), None)
     recheck_at = now + timedelta(days=CLAIM_QUIET_DAYS)
+    contact_log.record_claim(document, recheck_at)
     _move_cases(
         document,
         TargetState.PENDING,

@@ -49,6 +49,7 @@ from shared.core import clock
 from shared.core.jobs import CallStatusEvent
 from shared.core.observability import logger, metrics
 from shared.data import campaigns as campaigns_data
+from shared.data import counters
 from shared.data import targets as targets_data
 from shared.domain.cadence import RESOLVING_OUTCOMES, budget_spent
 from shared.domain.channels import channel_label
@@ -161,6 +162,7 @@ def backoff(concluded_attempts: int) -> timedelta:
 # --------------------------------------------------------------------------------------------------
 
 
+@counters.batched()
 def handle_call_status(
     event: CallStatusEvent,
     *,

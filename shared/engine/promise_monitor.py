@@ -15,6 +15,7 @@ from shared.adapters import promise_schedules
 from shared.adapters.crm import CrmClient, CrmUnavailable
 from shared.core import clock
 from shared.core.observability import logger, metrics
+from shared.data import counters
 from shared.data import promises as promises_data
 from shared.domain.debts import DebtKind, DebtReading, read_debt
 from shared.domain.errors import Conflict, NotFound
@@ -44,6 +45,7 @@ class PromiseCheckOutcome:
     next_check_at: datetime | None = None
 
 
+@counters.batched()
 def check(promise_id: str, crm: CrmClient) -> PromiseCheckOutcome:
     """Ask the CRM about a pending promise and act on the answer.
 

@@ -98,8 +98,10 @@ def apply_to_cases(
     """What a settled promise does to the customer's open cases (all campaigns).
 
     Fulfilled: a case of which the CRM (`reading`) shows nothing collectible left is `completed/paid`;
-    any other goes on for what is still open: back to `pending`, next contact its campaign's
-    `follow_up_after_days` later (without a reading — a supervisor's word — the guards ask the CRM then). Broken: every case
+    any other goes on for what is still open: back to `pending` without an outcome (the kept promise
+    resolves nothing more, so the cadence follows the case up and concludes its unanswered attempts
+    again), next contact its campaign's `follow_up_after_days` later (without a reading — a
+    supervisor's word — the guards ask the CRM then). Broken: every case
     waiting on it returns to the queue now with `promise_broken`. Renegotiated: nothing (the new
     promise defers them). A case in flight or finished meanwhile is left as it is.
     """
@@ -130,6 +132,7 @@ def apply_to_cases(
                     case.id,
                     _WAITING_STATES,
                     TargetState.PENDING,
+                    outcome=None,
                     outcome_details=f"{details}; ainda há faturas em aberto: novo contato em {days} dias",
                     next_attempt_at=now + timedelta(days=days),
                 )

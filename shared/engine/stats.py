@@ -37,7 +37,9 @@ from shared.domain.phones import timezone_for_phone
 
 
 class Milestone(StrEnum):
-    CONTACTED = "contacted"  # an outreach reached the customer's channel (message sent, call placed)
+    # An outreach reached the customer's channel (message sent, call placed); counted by the targets'
+    # data layer with the case's first contact (`targets.CONTACTED`), not through `record_milestone`.
+    CONTACTED = targets.CONTACTED
     RESPONDED = "responded"  # the customer answered: a WhatsApp reply or an answered call
     PROMISED = "promised"  # a payment promise was registered
 
@@ -117,6 +119,8 @@ def record_milestone(
 ) -> bool:
     """Count `milestone` for the target the first time only; True when this call counted it. A first
     response also counts on the day of the customer with `phone`."""
+    if milestone is Milestone.CONTACTED:
+        raise ValueError("a case's first contact is counted by targets.record_contact")
     first = targets.mark_milestone(target_id, milestone.value)
     if first:
         counters.increment(counters.campaign_scope(campaign_id), milestone.value)

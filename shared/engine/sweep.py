@@ -43,7 +43,7 @@ from shared.adapters.queues import MAX_DELAY_SECONDS
 from shared.core import clock
 from shared.core.jobs import SchedulerTick
 from shared.core.observability import logger, metrics
-from shared.data import TransitionConflict
+from shared.data import TransitionConflict, counters
 from shared.data import campaigns as campaigns_data
 from shared.data import ratelimit as pointers
 from shared.data import targets as targets_data
@@ -82,6 +82,7 @@ class SweepReport:
         return dict(Counter(d.channel.value for d in self.dispatched))
 
 
+@counters.batched()
 def sweep(
     tick: SchedulerTick, *, tick_seconds: int = TICK_SECONDS, time_budget: float | None = None
 ) -> SweepReport:

@@ -38,6 +38,7 @@ from shared.adapters import clients, queues
 from shared.core.config import get_settings
 from shared.core.jobs import PromiseCheck
 from shared.core.observability import logger, metrics
+from shared.data import counters
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
 from shared.domain.cadence import RESOLVING_OUTCOMES
@@ -63,6 +64,7 @@ class UpkeepReport:
     campaigns_completed: int = 0  # campaigns whose every case is closed
 
 
+@counters.batched()
 def run(campaign_id: str | None, now: datetime) -> UpkeepReport:
     """Upkeep for one campaign, or every active one; see the module docstring."""
     report = UpkeepReport()

@@ -44,7 +44,7 @@ from infra.local import moto_speedups  # noqa: E402
 from infra.local.simulators.crm import CrmSimulator, SimInvoice  # noqa: E402
 from infra.local.simulators.evolution import EvolutionSimulator  # noqa: E402
 from infra.local.simulators.server import serve_in_thread  # noqa: E402
-from tests.benchmarks.bench_engine import Meter, cpf, print_method, snapshot, units_of  # noqa: E402
+from tests.benchmarks.bench_engine import Meter, cpf, index_shapes, print_method, units_of  # noqa: E402
 
 MONDAY_9AM_SAO_PAULO = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 REGION = "sa-east-1"
@@ -132,7 +132,7 @@ def upkeep_reads(due: int, out: Any) -> float:
         upkeep.run(campaign.id, at)
         ops = [op for op in meter.ops if op.operation in ("GetItem", "Query", "BatchGetItem", "Scan")]
         items = sum(_items_returned(op.response) for op in ops)
-        units = units_of(ops, {}, {}).reads
+        units = units_of(ops, {}).reads
         reads[size] = units
         campaigns_data.transition_status(campaign.id, [CampaignStatus.ACTIVE], CampaignStatus.PAUSED)
         print(
@@ -162,7 +162,6 @@ def lifecycle(customers: int, crm: CrmSimulator, sqs: Any, virtual: Any, out: An
     from shared.core.config import get_settings
     from shared.core.jobs import InboundMessage, OutreachJob, SchedulerTick
     from shared.data import targets as targets_data
-    from shared.data.schema import table_specs
     from shared.domain.models import Channel, Outcome, TargetState
     from shared.domain.phones import timezone_for_phone
     from shared.engine import inbound, outreach, promise_monitor, promises, sweep, upkeep
@@ -227,16 +226,7 @@ def lifecycle(customers: int, crm: CrmSimulator, sqs: Any, virtual: Any, out: An
     ]
     assert all(t.contact_count == 2 for t in ended)
     prefix = get_settings().table_prefix
-    tables = [spec.table_name(prefix) for spec in table_specs()]
-    indexes = {
-        spec.table_name(prefix): [
-            {index.hash_key.name} | ({index.range_key.name} if index.range_key else set())
-            for index in spec.global_indexes
-        ]
-        for spec in table_specs()
-    }
-    plain = boto3_client()
-    units = units_of(list(meter.ops), snapshot(plain, tables), indexes)
+    units = units_of(list(meter.ops), index_shapes(prefix))
     wcu = (units.writes + units.gsi_writes) / customers
     rcu = units.reads / customers
     print(
@@ -264,16 +254,9 @@ def lifecycle(customers: int, crm: CrmSimulator, sqs: Any, virtual: Any, out: An
     )
     sys.stdout = out
     print_method()
-    print("(`by_due` projects keys only: counted here as if it projected every attribute, an upper bound.)")
 
 
 # --- helpers --------------------------------------------------------------------------------------------
-
-
-def boto3_client() -> Any:
-    import boto3
-
-    return boto3.client("dynamodb", region_name=REGION)  # not metered
 
 
 def _meter() -> Meter:

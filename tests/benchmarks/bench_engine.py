@@ -169,10 +169,15 @@ class Op:
     request: dict[str, Any]
     response: dict[str, Any]
     failed_condition: bool
+    # Every item the request writes: (table, stored item before, stored item after), None = absent.
+    images: list[tuple[str, dict[str, Any] | None, dict[str, Any] | None]] = field(default_factory=list)
 
 
 @dataclass
 class Meter:
+    """Records every DynamoDB request of the attached clients, with the stored image of every item a
+    write touches, before and after (read from moto's in-process backend, uncounted)."""
+
     ops: list[Op] = field(default_factory=list)
     sqs: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -186,9 +191,12 @@ class Meter:
 
     paused: bool = False
 
-    def _before(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+    def _before(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
         body = params.get("body") or b"{}"
-        context["bench_request"] = json.loads(body if isinstance(body, str | bytes) else b"{}")
+        request = json.loads(body if isinstance(body, str | bytes) else b"{}")
+        context["bench_request"] = request
+        written = _written_keys(model.name, request)
+        context["bench_before"] = [(table, key, stored_item(table, key)) for table, key in written]
 
     def _after(self, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
         if self.paused:
@@ -201,6 +209,10 @@ class Meter:
             request=request,
             response=parsed,
             failed_condition=error in ("ConditionalCheckFailedException", "TransactionCanceledException"),
+            images=[
+                (table, before, stored_item(table, key))
+                for table, key, before in context.get("bench_before", [])
+            ],
         )
         with self.lock:
             self.ops.append(op)
@@ -210,6 +222,86 @@ class Meter:
             return
         with self.lock:
             self.sqs[model.name] += 1
+
+
+def _backend() -> Any:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    return dynamodb_backends[DEFAULT_ACCOUNT_ID][os.environ.get("AWS_REGION", REGION)]
+
+
+def _table_key(table: str, item: dict[str, Any]) -> dict[str, Any]:
+    found = _backend().get_table(table)
+    names = [found.hash_key_attr] + ([found.range_key_attr] if found.range_key_attr else [])
+    return {name: item[name] for name in names}
+
+
+def _written_keys(operation: str, request: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(table, key) of every item a write request names."""
+    table = request.get("TableName", "")
+    if operation == "PutItem":
+        return [(table, _table_key(table, request["Item"]))]
+    if operation in ("UpdateItem", "DeleteItem"):
+        return [(table, request["Key"])]
+    if operation == "TransactWriteItems":
+        written = []
+        for entry in request.get("TransactItems", []):
+            (action, body), *_ = entry.items()
+            if action == "ConditionCheck":
+                continue
+            name = body["TableName"]
+            written.append((name, body["Key"] if "Key" in body else _table_key(name, body["Item"])))
+        return written
+    if operation == "BatchWriteItem":
+        return [
+            (
+                name,
+                entry["DeleteRequest"]["Key"]
+                if "DeleteRequest" in entry
+                else _table_key(name, entry["PutRequest"]["Item"]),
+            )
+            for name, entries in request.get("RequestItems", {}).items()
+            for entry in entries
+        ]
+    return []
+
+
+def stored_item(table: str, key: dict[str, Any]) -> dict[str, Any] | None:
+    """The item as moto stores it (wire form), or None."""
+    backend = _backend()
+    if table not in backend.tables:
+        return None
+    item = backend.get_item(table, key)
+    return None if item is None else item.to_json()["Attributes"]
+
+
+@dataclass(frozen=True)
+class IndexShape:
+    """A GSI as the meter needs it: its key attributes and what it projects."""
+
+    name: str
+    keys: frozenset[str]
+    projection: str  # "ALL", "KEYS_ONLY" or "INCLUDE"
+    included: frozenset[str] = frozenset()
+
+
+def index_shapes(prefix: str) -> dict[str, list[IndexShape]]:
+    """Every table's GSIs, from the same specs the CDK stack deploys (`shared.data.schema`)."""
+    from shared.data.schema import table_specs
+
+    return {
+        spec.table_name(prefix): [
+            IndexShape(
+                index.name,
+                frozenset({index.hash_key.name} | ({index.range_key.name} if index.range_key else set())),
+                index.projection,
+                frozenset(index.non_key_attributes),
+            )
+            for index in spec.global_indexes
+        ]
+        for spec in table_specs()
+    }
 
 
 def item_size(item: dict[str, Any]) -> int:
@@ -249,40 +341,30 @@ class Units:
     by_operation: Counter[str] = field(default_factory=Counter)
 
 
-def units_of(
-    ops: list[Op], final_items: dict[str, dict[str, int]], indexes: dict[str, list[set[str]]]
-) -> Units:
+def units_of(ops: list[Op], indexes: dict[str, list[IndexShape]]) -> Units:
     """Read and write units of the recorded requests (see `print_method`)."""
     units = Units()
-
-    def key_of(table: str, key: dict[str, Any]) -> str:
-        return json.dumps(key, sort_keys=True)
-
-    def written_size(table: str, key: dict[str, Any], fallback: dict[str, Any] | None) -> int:
-        size = final_items.get(table, {}).get(key_of(table, key))
-        if size is None:
-            size = item_size(fallback or key)
-        return size
-
-    def write(
-        table: str, size: int, item_keys: set[str], touched: set[str], transactional: bool, failed: bool
-    ) -> None:
-        factor = 2 if transactional else 1
-        base = max(1, math.ceil(size / WRITE_UNIT)) * factor
-        units.writes += base
-        units.by_table[table] += base
-        if failed:
-            return
-        for index_keys in indexes.get(table, []):
-            if index_keys <= item_keys:  # the item is in this index (sparse indexes skip it otherwise)
-                extra = max(1, math.ceil(size / WRITE_UNIT)) * (2 if index_keys & touched else 1)
-                units.gsi_writes += extra
-                units.by_table[f"{table} (GSIs)"] += extra
 
     def read(table: str, size: int, consistent: bool) -> None:
         value = max(1, math.ceil(size / READ_UNIT)) * (1 if consistent else 0.5)
         units.reads += value
         units.by_table[table] += value
+
+    def write(table: str, before: dict[str, Any] | None, after: dict[str, Any] | None, op: Op) -> None:
+        factor = 2 if op.operation == "TransactWriteItems" else 1
+        size = max(item_size(before or {}), item_size(after or {}))
+        if op.operation in ("PutItem",) or (op.operation == "BatchWriteItem" and after is not None):
+            size = item_size(after or {})
+        base = max(1, math.ceil(size / WRITE_UNIT)) * factor
+        units.writes += base
+        units.by_table[table] += base
+        if op.failed_condition:
+            return
+        table_keys = set(_table_key(table, before or after or {})) if (before or after) else set()
+        for index in indexes.get(table, []):
+            extra = _index_writes(index, table_keys, before, after)
+            units.gsi_writes += extra
+            units.by_table[f"{table} {index.name}"] += extra
 
     for op in ops:
         units.by_operation[op.operation] += 1
@@ -297,69 +379,33 @@ def units_of(
                 table_consistent = bool(request.get("RequestItems", {}).get(name, {}).get("ConsistentRead"))
                 for item in found or [{}]:
                     read(name, item_size(item), table_consistent)
-        elif op.operation in ("PutItem", "UpdateItem", "DeleteItem"):
-            key = request.get("Key") or {
-                k: v for k, v in request.get("Item", {}).items() if k in _key_names(table, final_items)
-            }
-            size = written_size(table, key, request.get("Item"))
-            item_keys = set(request.get("Item", {})) | set(_final_attributes(table, key, final_items))
-            # An update that rewrites an index key moves the item in that index (delete + put).
-            touched = set(request.get("ExpressionAttributeNames", {}).values())
-            write(table, size, item_keys, touched, False, op.failed_condition)
-        elif op.operation == "BatchWriteItem":
-            for name, requests in request.get("RequestItems", {}).items():
-                for entry in requests:
-                    item = entry.get("PutRequest", {}).get("Item") or entry.get("DeleteRequest", {}).get(
-                        "Key", {}
-                    )
-                    write(name, item_size(item), set(item), set(), False, False)
-        elif op.operation == "TransactWriteItems":
-            for entry in request.get("TransactItems", []):
-                (action, body), *_ = entry.items()
-                name = body.get("TableName", "")
-                item = body.get("Item") or body.get("Key", {})
-                key = body.get("Key") or {k: v for k, v in item.items() if k in _key_names(name, final_items)}
-                size = written_size(name, key, body.get("Item"))
-                touched = (
-                    set(body.get("ExpressionAttributeNames", {}).values()) if action == "Update" else set()
-                )
-                write(
-                    name,
-                    size,
-                    set(item) | set(_final_attributes(name, key, final_items)),
-                    touched,
-                    True,
-                    op.failed_condition,
-                )
+        for name, before, after in op.images:
+            write(name, before, after, op)
     return units
 
 
-_KEY_NAMES: dict[str, set[str]] = {}
-_ATTRIBUTES: dict[str, dict[str, set[str]]] = {}
+def _index_writes(
+    index: IndexShape, table_keys: set[str], before: dict[str, Any] | None, after: dict[str, Any] | None
+) -> int:
+    """Write units a GSI takes for one item changing from `before` to `after` (None: absent)."""
 
+    def entry(item: dict[str, Any] | None) -> dict[str, Any] | None:
+        if item is None or not index.keys <= set(item):
+            return None  # not in the index (a sparse index's key missing)
+        if index.projection == "ALL":
+            return item
+        kept = table_keys | index.keys | (index.included if index.projection == "INCLUDE" else set())
+        return {name: value for name, value in item.items() if name in kept}
 
-def _key_names(table: str, _: Any) -> set[str]:
-    return _KEY_NAMES.get(table, set())
-
-
-def _final_attributes(table: str, key: dict[str, Any], _: Any) -> set[str]:
-    return _ATTRIBUTES.get(table, {}).get(json.dumps(key, sort_keys=True), set())
-
-
-def snapshot(client: Any, table_names: list[str]) -> dict[str, dict[str, int]]:
-    """Every item's final size, by table and key (one uncounted scan per table, after the run)."""
-    sizes: dict[str, dict[str, int]] = {}
-    for name in table_names:
-        keys = [k["AttributeName"] for k in client.describe_table(TableName=name)["Table"]["KeySchema"]]
-        _KEY_NAMES[name] = set(keys)
-        sizes[name] = {}
-        _ATTRIBUTES[name] = {}
-        for page in client.get_paginator("scan").paginate(TableName=name):
-            for item in page["Items"]:
-                key = json.dumps({k: item[k] for k in keys}, sort_keys=True)
-                sizes[name][key] = item_size(item)
-                _ATTRIBUTES[name][key] = set(item)
-    return sizes
+    old, new = entry(before), entry(after)
+    if old == new:
+        return 0  # nothing the index holds changed: DynamoDB does not write it
+    moved = old is not None and new is not None and any(old[k] != new[k] for k in index.keys)
+    removal = 0 if old is None else max(1, math.ceil(item_size(old) / WRITE_UNIT))
+    put = 0 if new is None else max(1, math.ceil(item_size(new) / WRITE_UNIT))
+    if old is not None and new is not None and not moved:
+        return put  # updated in place
+    return removal + put
 
 
 # --- measuring sends --------------------------------------------------------------------------------------
@@ -423,7 +469,6 @@ def main() -> None:
     from shared.data import bind, create_tables
     from shared.data import campaigns as campaigns_data
     from shared.data import targets as targets_data
-    from shared.data.schema import table_specs
     from shared.domain.ids import new_id, target_id
     from shared.domain.models import (
         Campaign,
@@ -627,18 +672,9 @@ def main() -> None:
     )
 
     contacted = len(numbers)
-    tables = [spec.table_name(settings.table_prefix) for spec in table_specs()]
-    indexes = {
-        spec.table_name(settings.table_prefix): [
-            {index.hash_key.name} | ({index.range_key.name} if index.range_key else set())
-            for index in spec.global_indexes
-        ]
-        for spec in table_specs()
-    }
-    plain = boto3.client("dynamodb", region_name=REGION)  # not metered
     with meter.lock:
         ops = list(meter.ops)
-    units = units_of(ops, snapshot(plain, tables), indexes)
+    units = units_of(ops, index_shapes(settings.table_prefix))
     per = max(contacted, 1)
     print(f"\nDynamoDB per contacted target ({contacted} targets, {len(ops)} requests, scheduler included):")
     print(
@@ -670,14 +706,17 @@ def main() -> None:
 def print_method() -> None:
     print(
         "\nHow units were computed: every request of the data layer's shared botocore client and of the\n"
-        "idempotency layer's client was recorded (botocore before-call/after-call hooks). Reads: the size\n"
-        "of the items returned (GetItem Item, Query Items, BatchGetItem Responses), per request rounded up\n"
-        "to 4 KB = 1 RCU if strongly consistent, 0.5 if eventually consistent (minimum one unit). Writes:\n"
-        "the item's size (the request's item for puts; the item's final size, from one scan after the run,\n"
-        "for updates and deletes) rounded up to 1 KB = 1 WCU; transactional items count twice; a failed\n"
-        "conditional write still costs its units. GSIs (all project every attribute): +1 write of the\n"
-        "item's size per index the item is in, x2 when the write changes that index's key (delete + put).\n"
-        "Items here are all under 1 KB, so in practice 1 unit per item touched."
+        "idempotency layer's client was recorded (botocore before-call/after-call hooks), with the stored\n"
+        "image of every item a write touches before and after it (read from moto's in-process backend,\n"
+        "uncounted). Reads: the size of the items returned (GetItem Item, Query Items, BatchGetItem\n"
+        "Responses), per request rounded up to 4 KB = 1 RCU if strongly consistent, 0.5 if eventually\n"
+        "consistent (minimum one unit). Writes: the larger of the item's sizes before and after (the new\n"
+        "item for puts) rounded up to 1 KB = 1 WCU; transactional items count twice; a failed conditional\n"
+        "write still costs its units. GSIs, as DynamoDB bills them: nothing when the write changes no\n"
+        "attribute the index holds (its keys, the table's keys and its projection: every attribute for\n"
+        "ALL, none for KEYS_ONLY, the listed ones for INCLUDE); an entry's projected size rounded up to\n"
+        "1 KB for an item entering, leaving or updated in the index; both when its index key changes\n"
+        "(delete + put)."
     )
 
 

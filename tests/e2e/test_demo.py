@@ -62,6 +62,7 @@ def test_demo_plays_every_persona_to_its_expected_ending(
         counts[Persona.PROMISES_AND_PAYS]
         + counts[Persona.SEVERAL_INVOICES]
         + counts[Persona.FOLLOWED_UP_PROMISES]
+        + counts[Persona.KEEPS_PARTIAL_PROMISE]
     )
     breaks = counts[Persona.PROMISES_AND_BREAKS]
     assert tuple(map(int, lifecycle.groups())) == (keeps + breaks, 0, keeps, breaks)
@@ -215,3 +216,15 @@ def test_a_customer_who_never_resolves_must_spend_the_whole_budget() -> None:
     assert verify([customer], spent, [], _sims(texts=MAX_CONTACTS * 2))[0].ok  # type: ignore[arg-type]
     assert not verify([customer], short, [], _sims())[0].ok  # type: ignore[arg-type]
     assert "pending/answered" in verify([customer], pending, [], _sims())[0].got  # type: ignore[arg-type]
+
+
+def test_a_kept_partial_promise_ends_fulfilled_while_the_case_goes_on_to_its_end() -> None:
+    customer = _customer(Persona.KEEPS_PARTIAL_PROMISE, invoices=2)
+    fulfilled = [{"targetId": "T1", "status": "fulfilled", "createdAt": "2025-03-10T12:00:00Z"}]
+    spent = [_case("completed", "exhausted", "F-0", "F-1", contacts=MAX_CONTACTS)]
+    closed_as_paid = [_case("completed", "paid", "F-0", "F-1", contacts=MAX_CONTACTS)]
+    broken = [{**fulfilled[0], "status": "broken"}]
+
+    assert verify([customer], spent, fulfilled, _sims())[0].ok  # type: ignore[arg-type]
+    assert "completed/paid" in verify([customer], closed_as_paid, fulfilled, _sims())[0].got  # type: ignore[arg-type]
+    assert "promise ['broken']" in verify([customer], spent, broken, _sims())[0].got  # type: ignore[arg-type]

@@ -46,16 +46,38 @@ def test_optouts_list_newest_first(clock):
 
 
 def test_counters_add_atomically_and_read_in_one_call():
-    assert counters.increment("global", "messages_sent") == 1
-    assert counters.increment("global", "messages_sent", by=4) == 5
+    counters.increment("global", "messages_sent")
+    counters.increment("global", "messages_sent", by=4)
+    counters.increment_many("campaign#C1", {"calls": 2, "answered": 1, "skipped": 0})
+    counters.increment_many("global", {})
 
-    new_values = counters.increment_many("campaign#C1", {"calls": 2, "answered": 1, "skipped": 0})
-
-    assert new_values == {"calls": 2, "answered": 1}
     assert counters.read("campaign#C1") == {"calls": 2, "answered": 1}
     assert counters.read("global") == {"messages_sent": 5}
     assert counters.read("nothing") == {}
-    assert counters.increment_many("global", {}) == {}
+
+
+def test_batched_counters_are_summed_per_scope_and_written_when_the_block_ends():
+    client = counters.CounterRecord._get_connection().connection.client
+    updates: list[str] = []
+    event, hook = "before-call.dynamodb.UpdateItem", "count-updates"
+    client.meta.events.register(event, lambda **_: updates.append("update"), unique_id=hook)
+    try:
+        with pytest.raises(RuntimeError), counters.batched():
+            counters.increment("campaign#C2", "state:pending", -1)
+            counters.increment_many("campaign#C2", {"state:pending": -1, "state:scheduled": 2})
+            with counters.batched():  # joins the outer block
+                counters.increment("global", "contacts:whatsapp")
+            assert updates == []  # nothing written yet
+            assert counters.read("campaign#C3") == {}
+            counters.increment("campaign#C3", "total")
+            assert counters.read("campaign#C3") == {"total": 1}  # a read sees the block's deltas
+            raise RuntimeError("the job failed after counting")
+    finally:
+        client.meta.events.unregister(event, unique_id=hook)
+
+    assert counters.read("campaign#C2") == {"state:pending": -2, "state:scheduled": 2}
+    assert counters.read("global") == {"contacts:whatsapp": 1}
+    assert len(updates) == 3  # one UpdateItem per scope
 
 
 def test_reserve_contact_enforces_the_daily_cap(clock):

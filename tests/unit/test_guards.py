@@ -75,6 +75,7 @@ def facts(**changes: object) -> Facts:
         ("active promise", {"active_promise": PROMISE}, SkipReason.ACTIVE_PROMISE, None, None),
         ("held by a human", {"held": True}, SkipReason.HUMAN_HOLD, None, None),
         ("budget spent", {"budget_spent": True}, SkipReason.EXHAUSTED, TargetState.COMPLETED, Outcome.EXHAUSTED),
+        ("payment claimed", {"quiet_until": OPEN + timedelta(days=3)}, SkipReason.PAYMENT_CLAIMED, None, None),
     ],
 )  # fmt: skip
 def test_each_guard_objects_with_its_reason(
@@ -115,6 +116,15 @@ def test_the_first_objection_in_spec_order_wins() -> None:
     )
     assert decide(everything_wrong).reason is SkipReason.OPTED_OUT  # type: ignore[union-attr]
     assert decide(replace(everything_wrong, opted_out=False)).reason is SkipReason.WINDOW  # type: ignore[union-attr]
+
+
+def test_a_payment_claims_quiet_period_defers_to_its_end_and_then_lets_the_crm_decide() -> None:
+    quiet_until = OPEN + timedelta(days=3)  # Thursday 12:00 in São Paulo, inside the window
+
+    verdict = decide(facts(quiet_until=quiet_until, crm=None))
+
+    assert isinstance(verdict, Defer) and verdict.at == quiet_until
+    assert isinstance(decide(facts(quiet_until=OPEN, crm=None)), ConsultCrm)  # over: the CRM is asked
 
 
 def test_a_held_customer_is_deferred_into_the_window_without_asking_the_crm() -> None:

@@ -73,6 +73,13 @@ class CrmSimulator:
         with self._lock:
             self.customers[document].invoices.clear()
 
+    def pay_oldest(self, document: str) -> None:
+        """The open invoice due first is paid; the others stay open."""
+        with self._lock:
+            invoices = self.customers[document].invoices
+            if invoices:
+                invoices.remove(min(invoices, key=lambda invoice: invoice.due_date))
+
     def _answer(self, document: str) -> Response:
         with self._lock:
             self.queries.append(document)

@@ -118,6 +118,13 @@ class HubsoftSimulator:
         with self._lock:
             self.customers[document].invoices.clear()
 
+    def pay_oldest(self, document: str) -> None:
+        """The open invoice due first is paid; the others stay open."""
+        with self._lock:
+            open_now = self.customers[document].invoices
+            if open_now:
+                open_now.remove(min(open_now, key=lambda entry: entry.invoice.due_date))
+
     def revoke_tokens(self) -> None:
         """Every token issued so far stops working (the next API call answers 401)."""
         with self._lock:

@@ -189,6 +189,10 @@ class IxcSimulator:
 
     def pay_all(self, document: str) -> None:
         """Every open title of every registration of `document` is received."""
+        for title in self._open_titles(document):
+            self.pay(title)
+
+    def _open_titles(self, document: str) -> list[str]:
         digits = "".join(ch for ch in document if ch.isalnum())
         with self._lock:
             customers = {
@@ -196,13 +200,17 @@ class IxcSimulator:
                 for row in self.tables["cliente"].values()
                 if "".join(ch for ch in row["cnpj_cpf"] if ch.isalnum()) == digits
             }
-            titles = [
+            return [
                 row["id"]
                 for row in self.tables["fn_areceber"].values()
                 if row["id_cliente"] in customers and row["status"] in ("A", "P")
             ]
-        for title in titles:
-            self.pay(title)
+
+    def pay_oldest(self, document: str) -> None:
+        """The open title due first is received; the others stay open."""
+        titles = self._open_titles(document)
+        if titles:
+            self.pay(min(titles, key=lambda title: self.tables["fn_areceber"][title]["data_vencimento"]))
 
     def pay(self, invoice_id: str) -> None:
         """The title is received; its contract's trust unlock is available again (the 113 rule)."""

@@ -113,6 +113,13 @@ class SgpSimulator:
         with self._lock:
             self.customers[document].titles.clear()
 
+    def pay_oldest(self, document: str) -> None:
+        """The open invoice due first is paid; the others stay open."""
+        with self._lock:
+            open_now = self.customers[document].titles
+            if open_now:
+                open_now.remove(min(open_now, key=lambda entry: entry.invoice.due_date))
+
     def _new_id(self) -> int:
         self._next_id += 1
         return self._next_id

@@ -151,7 +151,7 @@ def test_supervisor_settles_a_promise_and_the_target_follows(api: Api, make_prom
     assert response.json()["fulfilledAt"] is not None
     # A supervisor's word is not the CRM's: the case waits the follow-up delay, then the guards ask it.
     after = targets.get(target.id)
-    assert (after.state, after.outcome) == (TargetState.PENDING, Outcome.PROMISE_MADE)
+    assert (after.state, after.outcome) == (TargetState.PENDING, None)  # open again for the cadence
     assert after.next_attempt_at == clock.now() + timedelta(
         days=campaigns.get(target.campaign_id).follow_up_after_days
     )
@@ -290,12 +290,11 @@ def test_stats_report_the_funnel_and_kpis_from_counters(api: Api, make_promise: 
     campaign, stored = _imported(api)
     cid = campaign["id"]
     for target in stored:
-        stats.record_milestone(target.id, cid, stats.Milestone.CONTACTED)
-    stats.record_milestone(stored[0].id, cid, stats.Milestone.CONTACTED)  # counted once
+        targets.record_contact(target)  # the first contact counts the case as reached
+    targets.record_contact(targets.get(stored[0].id))  # counted once
     stats.record_milestone(stored[0].id, cid, stats.Milestone.RESPONDED)
     stats.record_milestone(stored[0].id, cid, stats.Milestone.PROMISED)
     stats.count_outreach(cid, "whatsapp")  # type: ignore[arg-type]
-    targets.record_contact(stored[0])
     targets.transition(stored[0].id, [TargetState.PENDING], TargetState.COMPLETED, outcome=Outcome.PAID)
     body = api.get(f"/api/voice/campaigns/{cid}/stats").json()
     assert (body["totalTargets"], body["pending"], body["completed"]) == (2, 1, 1)
@@ -316,8 +315,7 @@ def test_metrics_cards(api: Api) -> None:
     stats.count_outreach(campaign["id"], "whatsapp")  # type: ignore[arg-type]
     stats.count_outreach(campaign["id"], "voice")  # type: ignore[arg-type]
     for target in stored:
-        stats.record_milestone(target.id, campaign["id"], stats.Milestone.CONTACTED)
-        targets.record_contact(target)
+        targets.record_contact(target)  # the first contact counts the case as reached
     targets.transition(stored[0].id, [TargetState.PENDING], TargetState.COMPLETED, outcome=Outcome.PAID)
     body = api.get("/api/voice/metrics").json()
     assert body["selfCured"] == 0

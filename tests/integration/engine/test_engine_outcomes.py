@@ -71,6 +71,32 @@ def test_a_payment_claim_quiets_the_customer_in_every_campaign_for_three_days(en
     assert {engine.get(case).state for case in (one, other)} == {TargetState.PENDING, TargetState.CONTACTED}
 
 
+def test_a_payment_claim_also_quiets_cases_of_the_customer_imported_after_it(engine: Engine) -> None:
+    first = engine.campaign()
+    claimed = engine.target(first, 26)
+    claim(claimed.document, claimed.id)
+    quiet_until = NOW + timedelta(days=payments.CLAIM_QUIET_DAYS)
+
+    engine.clock.advance(timedelta(hours=1))
+    later = engine.target(engine.campaign(), 26, in_crm=False)  # imported after the claim, due now
+    engine.tick()
+    engine.drain("whatsapp")
+
+    assert engine.evolution.sent == []
+    stored = engine.get(later)
+    assert stored.state is TargetState.PENDING
+    assert stored.next_attempt_at >= quiet_until
+    assert "informou pagamento" in (stored.outcome_details or "")
+    assert engine.crm.queries.count(later.document) == 1  # the claim's; the guard did not ask
+
+    engine.clock.set(stored.next_attempt_at)
+    engine.tick()
+    engine.drain("whatsapp")
+    assert [message.number for message in engine.evolution.sent] == [
+        claimed.phone
+    ]  # one customer, one contact
+
+
 def test_customers_who_paid_before_any_contact_are_counted_apart_from_conversion(engine: Engine) -> None:
     campaign = engine.campaign()
     self_cured = engine.scheduled(campaign, 24, crm=[])  # nothing open when the guard asks

@@ -114,6 +114,7 @@ def test_a_kept_partial_promise_is_fulfilled_while_another_invoice_stays_open(wo
     assert promises_data.get(promise.id).status is PromiseStatus.FULFILLED
     continued = targets_data.get(whole.id)  # F-2 is still open: the case goes on
     assert continued.state is TargetState.PENDING
+    assert continued.outcome is None  # the kept promise resolves nothing more: the cadence goes on
     assert continued.next_attempt_at == world.clock.now() + timedelta(days=march.follow_up_after_days)
     assert "ainda há faturas em aberto" in (continued.outcome_details or "")
     closed = targets_data.get(only_f1.id)  # nothing of this case is open any more
