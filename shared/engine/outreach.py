@@ -403,9 +403,9 @@ def _record_whatsapp(target: Target, step: MessageStep, text: str, sent: SentMes
         delivery_status=DeliveryStatus.PENDING,
         is_from_campaign=True,
     )
-    reply_due_at = clock.now() + timedelta(hours=get_settings().whatsapp_reply_hours)
+    delivery_due_at = clock.now() + timedelta(hours=get_settings().whatsapp_delivery_hours)
     targets_data.record_contact(
-        target, reply_due_at=reply_due_at, outcome_details=f"{STEP_LABELS[step]} enviada por WhatsApp"
+        target, delivery_due_at=delivery_due_at, outcome_details=f"{STEP_LABELS[step]} enviada por WhatsApp"
     )
     _count_contact(target, Channel.WHATSAPP)
 
