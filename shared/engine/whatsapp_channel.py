@@ -33,7 +33,7 @@ from shared.domain.channel_health import (
     recent_refusals,
     refusals_trip,
 )
-from shared.domain.errors import ServiceUnavailable
+from shared.domain.errors import ConfigError, ServiceUnavailable
 
 _UNNAMED_INSTANCE = "whatsapp"
 
@@ -92,7 +92,7 @@ def probe() -> bool:
         return False
     try:
         state = clients.whatsapp().connection_state()
-    except ServiceUnavailable as exc:
+    except (ServiceUnavailable, ConfigError) as exc:
         logger.warning("whatsapp probe failed: channel stays paused", reason=exc.message)
         return False
     if state != "open":
