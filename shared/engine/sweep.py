@@ -13,7 +13,8 @@ campaign) or a campaign's activation (that campaign only):
   `attempt = attempt_count + 1`, which with the target id is the send's idempotency key.
 
 While the WhatsApp channel is blocked (`shared.engine.whatsapp_channel`), a target due on WhatsApp goes
-to the campaign's next allowed channel (a call), or stays `pending` when there is none; each sweep
+to the campaign's next allowed channel (a call), or stays `pending` when there is none (a campaign on
+WhatsApp alone is not read at all: the channel has no budget); each sweep
 first probes a blocked channel, so it resumes even if Evolution's `open` webhook was lost.
 
 Before the sweep, the tick runs `shared.engine.upkeep` (unanswered messages, lost jobs, lost call statuses).
@@ -102,6 +103,8 @@ def sweep(
         return report
     whatsapp_paused = not whatsapp_channel.probe()
     pacers = {channel: _Pacer.load(channel, now, tick_seconds) for channel in Channel}
+    if whatsapp_paused:  # no WhatsApp slot: a campaign with no other channel is not even read
+        pacers[Channel.WHATSAPP].budget = 0
     # First pass: an equal share of each channel per campaign; second: the rest, first come first served.
     shares = {c: math.ceil(p.budget / len(running)) for c, p in pacers.items()}
     passes = [shares] if len(running) > 1 else []
