@@ -625,6 +625,16 @@ class ChannelShare(Camel):
     percentage: Decimal
 
 
+class WhatsAppChannelPublic(Camel):
+    """The WhatsApp channel's breaker: the dashboard shows a red banner while `blocked`."""
+
+    instance: str
+    blocked: bool
+    reason: str | None = Field(description="disconnected | send_disconnected | reach_out_refused")
+    message: str | None = Field(description="why outreach is paused, in Portuguese")
+    since: datetime | None
+
+
 class MetricsPublic(MoneyPublic):
     total_calls: int
     total_whats_app_messages: int = Field(
@@ -642,3 +652,4 @@ class MetricsPublic(MoneyPublic):
     dialing_slowed: bool = Field(
         description="short calls passed SHORT_CALL_MAX_SHARE: voice dials at half speed"
     )
+    whatsapp_channel: WhatsAppChannelPublic

@@ -82,6 +82,7 @@ APP_SETTING_GROUPS: Mapping[AppSettingGroup, tuple[str, ...]] = {
         "PROMISE_MAX_DAYS",
         "WHATSAPP_REPLY_HOURS",
         "IDENTITY_TTL_HOURS",
+        "WHATSAPP_DELIVERY_HOURS",
         "PIX_KEY",
         "PIX_MERCHANT_NAME",
         "PIX_MERCHANT_CITY",

@@ -131,6 +131,7 @@ class CobrancaStack(Stack):
         }
         api.route_to(self.workers["api"].function)
         self._watch_short_calls(alarms)
+        self._alarm_when_whatsapp_blocked(alarms, list(self.workers))
         self._notify_ingest(buckets.imports, self.workers["ingest"].function)
 
         self._outputs(
@@ -165,6 +166,34 @@ class CobrancaStack(Stack):
                 statistic="Sum",
             ),
             description="Too many short calls today (ANATEL): dialing is slowed; check AMD and the lists.",
+        )
+
+    def _alarm_when_whatsapp_blocked(self, alarms: Alarms, services: list[str]) -> None:
+        """`WhatsAppChannelBlocked` (shared.engine.whatsapp_channel) counted by whichever function noticed
+        the block (the webhook, the WhatsApp worker, the sweep's probe): one alarm on their sum."""
+        blocked = cloudwatch.MathExpression(
+            expression="SUM(METRICS())",
+            using_metrics={
+                f"m{index}": cloudwatch.Metric(
+                    namespace=METRICS_NAMESPACE,
+                    metric_name="WhatsAppChannelBlocked",
+                    dimensions_map={"service": service},
+                    statistic="Sum",
+                    period=FIVE_MINUTES,
+                )
+                for index, service in enumerate(services)
+            },
+            period=FIVE_MINUTES,
+            label="WhatsAppChannelBlocked",
+        )
+        alarms.when_above(
+            self,
+            "WhatsAppBlockedAlarm",
+            blocked,
+            description=(
+                "WhatsApp outreach is paused: the Evolution instance disconnected or WhatsApp refused "
+                "messages (463). See the dashboard's banner and the whatsapp_channel logs."
+            ),
         )
 
     def _notify_ingest(self, bucket: s3.Bucket, ingest: lambda_.IFunction) -> None:

@@ -63,7 +63,9 @@ def function_specs(settings: DeploymentSettings) -> tuple[FunctionSpec, ...]:
                 secrets=True,
                 schedules_promises=True,  # supervisors edit / cancel promises
             ),
-            settings=(G.BUSINESS, G.TWILIO, G.CRM),  # the ERP sync reads the billing system
+            # The ERP sync reads the billing system; Evolution: connection.update names our instance and
+            # the WhatsApp breaker probes it.
+            settings=(G.BUSINESS, G.TWILIO, G.CRM, G.EVOLUTION),
             endpoints=(
                 Endpoint.WEBHOOK_BASE,
                 Endpoint.VOICE_BRIDGE,
@@ -109,7 +111,8 @@ def function_specs(settings: DeploymentSettings) -> tuple[FunctionSpec, ...]:
                 reads=tables("promises"),
                 secrets=True,
             ),
-            settings=(G.BUSINESS, G.TWILIO),  # WHATSAPP_REPLY_HOURS; Twilio's account
+            # WHATSAPP_REPLY_HOURS; Twilio's account; Evolution: the sweep probes a blocked WhatsApp channel
+            settings=(G.BUSINESS, G.TWILIO, G.EVOLUTION),
             consumes=Consumer(QueueName.SCHEDULER, batch_size=1),  # each message is a whole sweep
             extra_env=rates,
         ),

@@ -323,7 +323,8 @@ class Customers:
         reply = self._reply(customer, outreach=OUTREACH_MARK in sent.text)
         customer.stage += 1
         if reply is None:
-            return  # read, not answered (delivery receipts cost the demo time and show nothing)
+            evolution.receipt(sent, "DELIVERY_ACK")  # delivered, not answered (else: `not_delivered`)
+            return
         evolution.receipt(sent, "READ")
         customer.transcript.append(("customer", reply))
         evolution.customer_says(customer.phone, reply, push_name=customer.name.split()[0])

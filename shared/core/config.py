@@ -184,6 +184,9 @@ class Settings(BaseModel):
     whatsapp_reply_hours: int = Field(default=24, ge=1, le=168)
     # A confirmed identity holds this long (and for one campaign contact): then the document is asked again.
     identity_ttl_hours: int = Field(default=24, ge=1, le=168)
+    # A campaign WhatsApp message with no delivery receipt (DELIVERY_ACK / READ) this long ends its
+    # attempt as `not_delivered`; keep it below WHATSAPP_REPLY_HOURS, which concludes first otherwise.
+    whatsapp_delivery_hours: int = Field(default=6, ge=1, le=168)
 
     # "tokens": bearer tokens from COBRANCA_API_TOKENS ("role:token,role:token"), for the laptop;
     # "cognito": API Gateway's JWT authorizer has verified the token, the API reads its groups.

@@ -18,10 +18,12 @@ stale as the index itself):
   written with the invoices (a case opened, an import merging rows in); cases stored before the
   indexes existed are not in them until their invoices change.
 - `by_document`: document + created_at. `by_call_sid` (sparse): call_sid.
-- `by_due` (sparse, keys only): `due_key` = f"{campaign_id}#reply" + `due_at`, set by `record_contact`
-  on a WhatsApp message that awaits its reply and removed by every `transition` (a reply, a
-  conclusion, anything that moves the case on). Upkeep reads the replies that are overdue from it
-  (`awaiting_reply`): a tick reads what is due, never the campaign's contacted cases.
+- `by_due` (sparse, keys only): `due_key` = f"{campaign_id}#{due}" + `due_at`, `due` being what the
+  case's WhatsApp message awaits (`Due`): its delivery receipt, then its reply. `record_contact` puts
+  a sent message in as awaiting delivery; its receipt (`delivered`) turns it into awaiting the reply;
+  every `transition` (a reply, a conclusion, anything that moves the case on) takes the case out.
+  Upkeep reads what is overdue from it (`overdue`): a tick reads what is due, never the campaign's
+  contacted cases.
 
 A case is created by a conditional PutItem (only if the id is free) and takes new invoices by an
 UpdateItem conditioned on `invoices_version`, the number of invoice changes it has seen: two imports
@@ -112,6 +114,13 @@ _INVOICES = TypeAdapter(list[Invoice])
 SELF_CURED = "self_cured"
 # The campaign counter of cases contacted at least once (the "contacted" milestone of the stats).
 CONTACTED = "contacted"
+
+
+class Due(StrEnum):
+    """What a contacted case's WhatsApp message awaits (the `by_due` index)."""
+
+    DELIVERY = "delivery"  # its delivery receipt (DELIVERY_ACK or READ)
+    REPLY = "reply"  # the customer's reply
 
 
 class InvoicesAttribute(Attribute[list[Invoice]]):
@@ -359,24 +368,23 @@ def stuck_in(
     return _entered_before(campaign_id, state, entered_before, None, limit)
 
 
-def awaiting_reply(campaign_id: str, until: datetime, limit: int = 100) -> list[Target]:
-    """The campaign's WhatsApp messages whose reply was due by `until` and never came (the `by_due`
-    index), as their cases (one consistent BatchGet). A case the index still lists but that moved on
-    meanwhile (the index is eventually consistent) is left out."""
+def overdue(campaign_id: str, due: Due, until: datetime, limit: int = 100) -> list[Target]:
+    """The campaign's WhatsApp messages still awaiting `due` (their delivery, or their reply) that was
+    due by `until` (the `by_due` index), as their cases (one consistent BatchGet). A case the index
+    still lists but that moved on meanwhile (the index is eventually consistent) is left out."""
     check_limit(limit)
-    keys = TargetRecord.by_due.query(
-        _reply_key(campaign_id), TargetRecord.due_at <= until, limit=limit, page_size=limit
-    )
+    key = _due_key(campaign_id, due)
+    keys = TargetRecord.by_due.query(key, TargetRecord.due_at <= until, limit=limit, page_size=limit)
     records = _records([record.id for record in keys])
     return [
         _to_target(record)
         for record in records.values()
-        if record.due_key is not None and record.due_at is not None and record.due_at <= until
+        if record.due_key == key and record.due_at is not None and record.due_at <= until
     ]
 
 
-def _reply_key(campaign_id: str) -> str:
-    return f"{campaign_id}#reply"
+def _due_key(campaign_id: str, due: Due) -> str:
+    return f"{campaign_id}#{due.value}"
 
 
 def _entered_before(
@@ -474,12 +482,12 @@ def transition(
     to_state: TargetState,
     *,
     unless_outcomes: Collection[Outcome] = (),
-    awaiting_reply: bool = False,
+    awaiting: Due | None = None,
     **changes: Any,
 ) -> Target:
     """Move the target to `to_state` if (and only if) its state is one of `from_states` — and its
-    outcome is none of `unless_outcomes`, and (with `awaiting_reply`) its message still awaits the
-    reply `record_contact` marked.
+    outcome is none of `unless_outcomes`, and (with `awaiting`) its message still awaits that: its
+    delivery or its reply (see `by_due`).
 
     One conditional UpdateItem sets the state, `changes`, `updated_at` and the index keys: of two
     workers racing for the same target exactly one wins; the other gets `TransitionConflict` (a
@@ -497,8 +505,8 @@ def transition(
     condition = TargetRecord.state.is_in(*[TargetState(s).value for s in from_states])
     if unless_outcomes:
         condition &= ~TargetRecord.outcome.is_in(*[Outcome(o).value for o in unless_outcomes])
-    if awaiting_reply:
-        condition &= TargetRecord.due_key.exists()
+    if awaiting is not None:  # the key's campaign part is the target's own (ids never hold a "#")
+        condition &= TargetRecord.due_key.contains(f"#{awaiting.value}")
     return _write(target_id, values, keys, condition, now)
 
 
@@ -518,18 +526,37 @@ def update(target_id: str, **changes: Any) -> Target:
     return _write(target_id, values, {}, TargetRecord.id.exists(), clock.now())
 
 
-def record_contact(target: Target, *, reply_due_at: datetime | None = None, **changes: Any) -> Target:
+def record_contact(target: Target, *, delivery_due_at: datetime | None = None, **changes: Any) -> Target:
     """An outreach reached the customer (a message sent, a call placed): `contact_count` + 1, with
-    `changes` as `update` takes them, in one UpdateItem; `NotFound` if missing. `reply_due_at`: the
-    message awaits a reply until then (the `by_due` index, see `awaiting_reply`)."""
+    `changes` as `update` takes them, in one UpdateItem; `NotFound` if missing. `delivery_due_at`: the
+    message awaits its delivery receipt until then (the `by_due` index, see `overdue`)."""
     values = validate_changes(Target, changes, forbidden=(*_IMMUTABLE, *_TRANSITION_OWNED))
-    keys = {} if reply_due_at is None else {"due_key": _reply_key(target.campaign_id), "due_at": reply_due_at}
+    keys = {}
+    if delivery_due_at is not None:
+        keys = {"due_key": _due_key(target.campaign_id, Due.DELIVERY), "due_at": delivery_due_at}
     return _write(target.id, values, keys, TargetRecord.id.exists(), clock.now(), contacts=1)
 
 
-def stop_awaiting_reply(target_id: str) -> None:
-    """The case's message no longer awaits a reply (the case was resolved without a transition, e.g.
-    handed to a human): out of the `by_due` index."""
+def delivered(target: Target, reply_due_at: datetime) -> bool:
+    """The case's message reached the phone: it awaits the reply until `reply_due_at` now. One
+    conditional UpdateItem, a no-op (False) unless the message still awaited its delivery (a second
+    receipt, or one after the reply moved the case on, changes nothing)."""
+    actions = set_actions(
+        TargetRecord, {"due_key": _due_key(target.campaign_id, Due.REPLY), "due_at": reply_due_at}
+    )
+    condition = TargetRecord.due_key == _due_key(target.campaign_id, Due.DELIVERY)
+    try:
+        TargetRecord._get_connection().update_item(target.id, actions=actions, condition=condition)
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+        return False
+    return True
+
+
+def stop_awaiting(target_id: str) -> None:
+    """The case's message no longer awaits its delivery or reply (the case was resolved without a
+    transition, e.g. handed to a human): out of the `by_due` index."""
     actions = [TargetRecord.due_key.remove(), TargetRecord.due_at.remove()]
     try:
         TargetRecord._get_connection().update_item(

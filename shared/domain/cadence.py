@@ -23,7 +23,14 @@ RESOLVING_OUTCOMES: Final = frozenset(
 
 # What an attempt nobody answered leaves on a case waiting for its retry.
 UNANSWERED_OUTCOMES: Final = frozenset(
-    {Outcome.NO_ANSWER, Outcome.BUSY, Outcome.VOICEMAIL, Outcome.FAILED, Outcome.NOT_ON_WHATSAPP}
+    {
+        Outcome.NO_ANSWER,
+        Outcome.BUSY,
+        Outcome.VOICEMAIL,
+        Outcome.FAILED,
+        Outcome.NOT_ON_WHATSAPP,
+        Outcome.NOT_DELIVERED,
+    }
 )
 
 

@@ -64,6 +64,7 @@ class Outcome(StrEnum):
     VOICEMAIL = "voicemail"  # a machine answered; no message left
     VOICEMAIL_LEFT = "voicemail_left"  # a machine answered and took the neutral voicemail drop
     NOT_ON_WHATSAPP = "not_on_whatsapp"
+    NOT_DELIVERED = "not_delivered"  # the WhatsApp message never reached the phone (no DELIVERY_ACK)
     PROMISE_MADE = "promise_made"
     PAID = "paid"
     PAYMENT_CLAIMED = "payment_claimed"

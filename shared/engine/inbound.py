@@ -33,10 +33,12 @@ only enqueues and records receipts, does not load it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from shared.adapters import clients, queues
 from shared.adapters.evolution import NotOnWhatsApp
 from shared.core import clock
+from shared.core.config import get_settings
 from shared.core.jobs import InboundMessage
 from shared.core.observability import logger
 from shared.data import conversations, counters, dedupe, messages
@@ -60,6 +62,7 @@ INBOUND_QUEUE = "inbound"
 DEDUPE_TTL_SECONDS = 3 * 24 * 3600  # Evolution's retries of one webhook span minutes, not days
 HISTORY_LIMIT = 40  # messages read for one turn (the runner trims further)
 _ANSWER_LOOKBACK = 50
+_DELIVERED = frozenset({DeliveryStatus.DELIVERED, DeliveryStatus.READ})
 
 
 @dataclass(frozen=True)
@@ -88,8 +91,16 @@ def enqueue(job: InboundMessage) -> bool:
 
 
 def record_receipt(external_id: str, status: DeliveryStatus) -> Message | None:
-    """A delivery/read receipt for a message we sent; None when no stored message has that id."""
-    return messages.set_delivery_status(external_id, status)
+    """A delivery/read receipt for a message we sent; None when no stored message has that id. A
+    campaign message delivered or read now awaits the customer's reply for `WHATSAPP_REPLY_HOURS`
+    (`targets.delivered`: only while its case still awaited the delivery)."""
+    message = messages.set_delivery_status(external_id, status)
+    if message is not None and message.is_from_campaign and status in _DELIVERED:
+        target = _target_of(conversations.get(message.conversation_id))
+        if target is not None:
+            reply_due_at = clock.now() + timedelta(hours=get_settings().whatsapp_reply_hours)
+            targets_data.delivered(target, reply_due_at)
+    return message
 
 
 @counters.batched()

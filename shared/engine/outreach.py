@@ -24,6 +24,9 @@ What the send's answer leads to:
   dispatched at once) or `completed`.
 - Evolution or Twilio unavailable (429, 5xx, timeout), or no send slot in time → the claim is undone
   and the error raised: SQS retries with backoff, then the DLQ — nothing is lost, nothing sent twice.
+- the WhatsApp channel is blocked (`shared.engine.whatsapp_channel`: the breaker is open, or the send
+  found the instance disconnected or met WhatsApp's 463 refusal) → the target is given back `pending`
+  with its attempt unused (`Result.PAUSED`); the disconnect opens the breaker, the 463 counts toward it.
 - Evolution refused the request, or Twilio the call → outcome `failed`, concluded like a failed call
   (`shared.engine.postcall.conclude_attempt`: later retry, next channel, or completed).
 - call placed → target `calling` with the CallSid; Twilio's status callbacks take it from there.
@@ -53,7 +56,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.adapters import clients
 from shared.adapters.aws import client as aws_client
-from shared.adapters.evolution import NotOnWhatsApp, SentMessage
+from shared.adapters.evolution import InstanceDisconnected, NotOnWhatsApp, ReachOutRefused, SentMessage
 from shared.core import clock
 from shared.core.config import get_settings
 from shared.core.jobs import OutreachJob
@@ -62,6 +65,7 @@ from shared.data import TransitionConflict, counters, messages
 from shared.data import campaigns as campaigns_data
 from shared.data import targets as targets_data
 from shared.data.idempotency import idempotency_table_name
+from shared.domain.channel_health import BreakReason
 from shared.domain.channels import channel_label
 from shared.domain.errors import ConfigError, Conflict, InvalidInput, NotFound, Refused, ServiceUnavailable
 from shared.domain.models import (
@@ -75,7 +79,7 @@ from shared.domain.models import (
     Target,
     TargetState,
 )
-from shared.engine import guards, identity, postcall, ratelimit, routing, stats, sweep
+from shared.engine import guards, identity, postcall, ratelimit, routing, stats, sweep, whatsapp_channel
 from shared.engine.conversations import open_conversation
 from shared.engine.outreach_texts import STEP_LABELS, outreach_message
 
@@ -96,10 +100,11 @@ class Result(StrEnum):
     NOT_ON_WHATSAPP = "not_on_whatsapp"
     FAILED = "failed"  # the provider refused for good
     DELIVERY_UNKNOWN = "delivery_unknown"  # claimed by an earlier delivery that never recorded the result
+    PAUSED = "paused"  # the WhatsApp channel is blocked: the target is pending again, its attempt unused
 
 
 # The contact did not happen: the day's slot goes back.
-NOT_CONTACTED: Final = frozenset({Result.STALE, Result.NOT_ON_WHATSAPP, Result.FAILED})
+NOT_CONTACTED: Final = frozenset({Result.STALE, Result.NOT_ON_WHATSAPP, Result.FAILED, Result.PAUSED})
 
 
 class WrongQueue(InvalidInput):
@@ -112,6 +117,13 @@ class ClaimLost(Conflict):
     """The target was no longer this job's to send (another delivery has it or it moved on)."""
 
     code = "claim_lost"
+
+
+class ChannelPaused(Conflict):
+    """The WhatsApp channel is blocked; the target was given back `pending` (raised through the
+    idempotent send so its record is dropped and the same attempt can be sent later)."""
+
+    code = "channel_paused"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -144,6 +156,8 @@ def deliver(job: OutreachJob, channel: Channel) -> Result:
         if not _is_current(target, job):
             logger.info("outdated or duplicate job ignored", target_id=job.target_id, attempt=job.attempt)
             return _stale()
+        if channel is Channel.WHATSAPP and whatsapp_channel.is_blocked():
+            return _give_back(target, [TargetState.SCHEDULED], target)
         campaign = campaigns_data.get(target.campaign_id)
         usable = identity.usable_phone(target, guards.GUARDED_STATES)  # never a reported wrong number
         if usable is None:
@@ -166,6 +180,8 @@ def deliver(job: OutreachJob, channel: Channel) -> Result:
     except ClaimLost:
         logger.info("another delivery claimed the target", target_id=job.target_id, attempt=job.attempt)
         return _stale()
+    except ChannelPaused:
+        return Result.PAUSED
     except (ServiceUnavailable, IdempotencyAlreadyInProgressError) as exc:
         # Nothing was sent: the slot goes back and SQS retries the job after its visibility timeout.
         metrics.add_metric(name="OutreachRetried", unit=MetricUnit.Count, value=1)
@@ -293,6 +309,26 @@ def _undo_claim(claimed: Target, before: Target) -> None:
         logger.warning("claim not undone: the target moved on", target_id=claimed.id, reason=exc.message)
 
 
+def _give_back(current: Target, from_states: list[TargetState], before: Target) -> Result:
+    """WhatsApp is blocked: the target back to `pending`, due now, as it was before this job (its attempt
+    unused), for the sweep to send on another channel or once WhatsApp works again."""
+    try:
+        targets_data.transition(
+            current.id,
+            from_states,
+            TargetState.PENDING,
+            attempt_count=before.attempt_count,
+            last_attempt_at=before.last_attempt_at,
+            outcome_details=before.outcome_details,
+        )
+    except TransitionConflict as exc:
+        logger.warning("target not given back: it moved on", target_id=current.id, reason=exc.message)
+        return _stale()
+    metrics.add_metric(name="OutreachPaused", unit=MetricUnit.Count, value=1)
+    logger.info("whatsapp paused: target given back", target_id=current.id)
+    return Result.PAUSED
+
+
 def _record_delivery_unknown(target: Target, channel: Channel) -> None:
     details = (
         f"Entrega desconhecida: o envio por {channel_label(channel)} pode ter ocorrido sem ser "
@@ -325,6 +361,13 @@ def _send(claimed: Target, before: Target, campaign: Campaign, send: Callable[[]
         return send()
     except NotOnWhatsApp:
         return _not_on_whatsapp(claimed, campaign)
+    except (InstanceDisconnected, ReachOutRefused) as exc:
+        _give_back(claimed, [claimed.state], before)
+        if isinstance(exc, InstanceDisconnected):
+            whatsapp_channel.trip(BreakReason.SEND_DISCONNECTED)
+        else:
+            whatsapp_channel.record_refusal()
+        raise ChannelPaused(exc.message) from None
     except Refused as exc:
         postcall.conclude_attempt(
             claimed,
@@ -360,9 +403,9 @@ def _record_whatsapp(target: Target, step: MessageStep, text: str, sent: SentMes
         delivery_status=DeliveryStatus.PENDING,
         is_from_campaign=True,
     )
-    reply_due_at = clock.now() + timedelta(hours=get_settings().whatsapp_reply_hours)
+    delivery_due_at = clock.now() + timedelta(hours=get_settings().whatsapp_delivery_hours)
     targets_data.record_contact(
-        target, reply_due_at=reply_due_at, outcome_details=f"{STEP_LABELS[step]} enviada por WhatsApp"
+        target, delivery_due_at=delivery_due_at, outcome_details=f"{STEP_LABELS[step]} enviada por WhatsApp"
     )
     _count_contact(target, Channel.WHATSAPP)
 

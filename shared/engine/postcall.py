@@ -93,6 +93,7 @@ _OUTCOME_LABELS: Final = {
     Outcome.VOICEMAIL_LEFT: "Recado deixado na caixa postal",
     Outcome.FAILED: "Falha na chamada",
     Outcome.NOT_ON_WHATSAPP: "Número sem WhatsApp",
+    Outcome.NOT_DELIVERED: "Mensagem não entregue",
 }
 
 
@@ -323,15 +324,15 @@ def conclude_attempt(
     *,
     details: str | None = None,
     from_states: tuple[TargetState, ...] = CONCLUDABLE_STATES,
-    awaiting_reply: bool = False,
+    awaiting: targets_data.Due | None = None,
     campaign: Campaign | None = None,
 ) -> PostCallResult:
     """Conclude the target's current attempt with an unanswered `outcome` (also for the dialer when
     Twilio refuses a call): retry on the same channel after `backoff` while the campaign's
     `max_attempts_per_channel` allows, else `pending` on the next allowed channel with its attempts
     reset, else `completed` with `outcome` — or `completed/exhausted` once the campaign's
-    `max_contacts` are spent. One conditional transition from `from_states` (with `awaiting_reply`,
-    only while the WhatsApp message still awaits its reply); a lost race returns `Action.IGNORED`.
+    `max_contacts` are spent. One conditional transition from `from_states` (with `awaiting`,
+    only while the WhatsApp message still awaits its delivery or reply); a lost race returns `Action.IGNORED`.
     `details` (Portuguese, for supervisors) replaces the outcome's label; `campaign`, the target's
     campaign when the caller has it already."""
     campaign = campaign or campaigns_data.get(target.campaign_id)
@@ -373,9 +374,7 @@ def conclude_attempt(
             "outcome_details": f"{label} — tentativas esgotadas em todos os canais",
         }
     try:
-        moved = targets_data.transition(
-            target.id, from_states, to_state, awaiting_reply=awaiting_reply, **changes
-        )
+        moved = targets_data.transition(target.id, from_states, to_state, awaiting=awaiting, **changes)
     except Conflict as exc:
         logger.info("attempt already concluded elsewhere", target_id=target.id, reason=exc.message)
         return PostCallResult(Action.IGNORED, target, outcome)

@@ -12,6 +12,11 @@ campaign) or a campaign's activation (that campaign only):
   the target's current channel, or the campaign's first one; the job carries
   `attempt = attempt_count + 1`, which with the target id is the send's idempotency key.
 
+While the WhatsApp channel is blocked (`shared.engine.whatsapp_channel`), a target due on WhatsApp goes
+to the campaign's next allowed channel (a call), or stays `pending` when there is none (a campaign on
+WhatsApp alone is not read at all: the channel has no budget); each sweep
+first probes a blocked channel, so it resumes even if Evolution's `open` webhook was lost.
+
 Before the sweep, the tick runs `shared.engine.upkeep` (unanswered messages, lost jobs, lost call statuses).
 
 Pacing: each channel keeps a dispatch horizon (a pacing pointer, see `shared.data.ratelimit`): the
@@ -51,7 +56,7 @@ from shared.domain.channels import can_reach
 from shared.domain.errors import NotFound
 from shared.domain.models import Campaign, CampaignStatus, Channel, Target, TargetState
 from shared.domain.pages import MAX_PAGE_SIZE
-from shared.engine import guards, ratelimit, routing, short_calls
+from shared.engine import guards, ratelimit, routing, short_calls, whatsapp_channel
 
 TICK_SECONDS: Final = 300  # the EventBridge cron fires every 5 minutes in business hours
 PAGE_SIZE: Final = 100
@@ -97,7 +102,10 @@ def sweep(
     if not running:
         metrics.add_metric(name="TargetsScheduled", unit=MetricUnit.Count, value=0)
         return report
+    whatsapp_paused = not whatsapp_channel.probe()
     pacers = {channel: _Pacer.load(channel, now, tick_seconds) for channel in Channel}
+    if whatsapp_paused:  # no WhatsApp slot: a campaign with no other channel is not even read
+        pacers[Channel.WHATSAPP].budget = 0
     # First pass: an equal share of each channel per campaign; second: the rest, first come first served.
     shares = {c: math.ceil(p.budget / len(running)) for c, p in pacers.items()}
     passes = [shares] if len(running) > 1 else []
@@ -105,7 +113,7 @@ def sweep(
     try:
         for quota in passes:
             for campaign in running:
-                if not _sweep_campaign(campaign, now, pacers, quota, report, deadline):
+                if not _sweep_campaign(campaign, now, pacers, quota, report, deadline, whatsapp_paused):
                     report.out_of_time = True
                     return report
     finally:
@@ -166,6 +174,13 @@ def channel_for(target: Target, campaign: Campaign) -> Channel | None:
     return channel
 
 
+def _while_paused(channel: Channel, target: Target, campaign: Campaign) -> Channel | None:
+    """With WhatsApp blocked: the channel to use instead of WhatsApp, None to leave the target pending."""
+    if channel is not Channel.WHATSAPP:
+        return channel
+    return routing.next_allowed_channel(campaign, Channel.WHATSAPP, target.phone)
+
+
 # --- internals ---------------------------------------------------------------------------------------
 
 
@@ -214,6 +229,7 @@ def _sweep_campaign(
     quota: dict[Channel, int],
     report: SweepReport,
     deadline: float | None,
+    whatsapp_paused: bool,
 ) -> bool:
     """Take (or reschedule) the campaign's due targets within `quota`; False when out of time."""
     used: Counter[Channel] = Counter()
@@ -235,11 +251,17 @@ def _sweep_campaign(
             if deadline is not None and time.monotonic() > deadline:
                 return False
             seen.add(target.id)
+            channel = channel_for(target, campaign)
+            if whatsapp_paused and channel is not None:
+                channel = _while_paused(channel, target, campaign)
+                if channel is None:  # WhatsApp only: it waits, pending, for the channel to work again
+                    blocked += 1
+                    continue
             verdict = guards.decide_sweep(
                 now=now,
                 opted_out=guards.is_opted_out(target),
                 window=guards.contact_window(campaign, target.phone),
-                channel=channel_for(target, campaign),
+                channel=channel,
             )
             if isinstance(verdict, guards.Defer):
                 _reschedule(target, verdict.at, report)

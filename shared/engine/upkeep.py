@@ -1,12 +1,19 @@
 """Upkeep of the work in flight: what no event will move on by itself. Run by the scheduler's tick
 for each running campaign, before it takes the due targets (`functions/scheduler`).
 
-- **Unanswered messages.** A campaign WhatsApp message left unanswered for `WHATSAPP_REPLY_HOURS`
-  ends its attempt as an unanswered call does (`postcall.conclude_attempt`): another message after
-  the backoff while the channel has attempts left, else the campaign's next channel, else
-  completed. They are read from the sparse `by_due` index (`targets.awaiting_reply`): a tick reads
-  the overdue ones, not the campaign's contacted cases. A reply landing at the same instant wins: it
-  moves the case on and out of the index, and the conclusion requires the case still in it.
+- **Undelivered messages.** A campaign WhatsApp message that reached no phone (no `DELIVERY_ACK` or
+  `READ` receipt, no reply) within `WHATSAPP_DELIVERY_HOURS` of its send ends its attempt as
+  `not_delivered`, concluded like an unanswered one — told apart from a message delivered but
+  unanswered.
+- **Unanswered messages.** A campaign WhatsApp message delivered but left unanswered for
+  `WHATSAPP_REPLY_HOURS` (counted from its delivery receipt) ends its attempt as an unanswered call
+  does (`postcall.conclude_attempt`): another message after the backoff while the channel has
+  attempts left, else the campaign's next channel, else completed.
+
+  Both are read from the sparse `by_due` index (`targets.overdue`, `Due.DELIVERY` then `Due.REPLY`):
+  a tick reads the overdue ones, not the campaign's contacted cases. A receipt or a reply landing at
+  the same instant wins: it moves the case on in the index (or out of it), and the conclusion
+  requires the case still awaiting what it concludes.
 - **Campaigns end.** An active campaign whose cases are all `completed` is completed
   (`campaigns.complete_if_done`, one read of its counters).
 - **Lost jobs.** A target `scheduled` for longer than `LOST_AFTER` never had its job run: the job was
@@ -22,7 +29,7 @@ for each running campaign, before it takes the due targets (`functions/scheduler
   harmless to repeat: it schedules the next one itself).
 
 Each step takes at most `PER_TICK` targets per campaign (more wait for the next tick) and reads only
-what is due — the `by_due` index for replies, `by_campaign_state` ranges for lost work — never a scan
+what is due — the `by_due` index for deliveries and replies, `by_campaign_state` ranges for lost work — never a scan
 and never the campaign's other cases.
 """
 
@@ -41,6 +48,7 @@ from shared.core.observability import logger, metrics
 from shared.data import counters
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
+from shared.data.targets import Due
 from shared.domain.cadence import RESOLVING_OUTCOMES
 from shared.domain.errors import Conflict, ServiceUnavailable
 from shared.domain.models import Campaign, Outcome, Target, TargetState
@@ -57,6 +65,7 @@ FINAL_CALL_STATUSES: Final = frozenset({"completed", "busy", "no-answer", "faile
 
 @dataclass
 class UpkeepReport:
+    undelivered: int = 0  # WhatsApp attempts concluded for want of a delivery receipt
     unanswered: int = 0  # WhatsApp attempts concluded for want of a reply
     requeued: int = 0  # targets whose job was lost, back to pending
     calls_reconciled: int = 0  # finished calls whose status was fetched from Twilio
@@ -69,7 +78,8 @@ def run(campaign_id: str | None, now: datetime) -> UpkeepReport:
     """Upkeep for one campaign, or every active one; see the module docstring."""
     report = UpkeepReport()
     for campaign in sweep.running_campaigns(campaign_id):
-        report.unanswered += conclude_unanswered(campaign, now)
+        report.undelivered += conclude_overdue(campaign, Due.DELIVERY, now)
+        report.unanswered += conclude_overdue(campaign, Due.REPLY, now)
         cutoff = now - LOST_AFTER
         calling = targets_data.stuck_in(campaign.id, TargetState.CALLING, cutoff, PER_TICK)
         never_dialled = [target for target in calling if target.call_sid is None]
@@ -83,21 +93,28 @@ def run(campaign_id: str | None, now: datetime) -> UpkeepReport:
     return report
 
 
-def conclude_unanswered(campaign: Campaign, now: datetime, limit: int = PER_TICK) -> int:
-    """End the campaign's WhatsApp attempts unanswered for `WHATSAPP_REPLY_HOURS`; returns how many.
-    A case resolved without leaving `contacted` (handed to a human) just leaves the index."""
-    hours = get_settings().whatsapp_reply_hours
+def conclude_overdue(campaign: Campaign, due: Due, now: datetime, limit: int = PER_TICK) -> int:
+    """End the campaign's WhatsApp attempts whose message awaited `due` past its deadline: never
+    delivered (`not_delivered`) or delivered but unanswered (`no_answer`); returns how many. A case
+    resolved without leaving `contacted` (handed to a human) just leaves the index."""
+    settings = get_settings()
+    if due is Due.DELIVERY:
+        outcome = Outcome.NOT_DELIVERED
+        details = f"Mensagem de WhatsApp não entregue em {settings.whatsapp_delivery_hours} h"
+    else:
+        outcome = Outcome.NO_ANSWER
+        details = f"Sem resposta no WhatsApp em {settings.whatsapp_reply_hours} h"
     concluded = 0
-    for target in targets_data.awaiting_reply(campaign.id, now, limit):
+    for target in targets_data.overdue(campaign.id, due, now, limit):
         if target.outcome in RESOLVING_OUTCOMES:
-            targets_data.stop_awaiting_reply(target.id)
+            targets_data.stop_awaiting(target.id)
             continue
         result = postcall.conclude_attempt(
             target,
-            Outcome.NO_ANSWER,
-            details=f"Sem resposta no WhatsApp em {hours} h",
+            outcome,
+            details=details,
             from_states=(TargetState.CONTACTED,),
-            awaiting_reply=True,
+            awaiting=due,
             campaign=campaign,
         )
         concluded += result.action is not postcall.Action.IGNORED

@@ -126,9 +126,9 @@ def upkeep_reads(due: int, out: Any) -> float:
         people = [_case(campaign, seed, state=TargetState.CONTACTED) for seed in range(size)]
         targets_data.insert_new(people)
         for target in people[:due]:
-            targets_data.record_contact(target, reply_due_at=clock.now() + timedelta(hours=24))
+            targets_data.record_contact(target, delivery_due_at=clock.now() + timedelta(hours=6))
         meter = _meter()
-        at = clock.now() + timedelta(hours=25)
+        at = clock.now() + timedelta(hours=7)
         upkeep.run(campaign.id, at)
         ops = [op for op in meter.ops if op.operation in ("GetItem", "Query", "BatchGetItem", "Scan")]
         items = sum(_items_returned(op.response) for op in ops)

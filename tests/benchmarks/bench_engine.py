@@ -137,6 +137,9 @@ class TimedSender:
             self.starts.append(time.time())
         return self.inner.send_text(number, text, delay_ms=delay_ms)
 
+    def connection_state(self) -> str:
+        return str(self.inner.connection_state())
+
 
 class FakeContext:
     function_name = "bench-whatsapp-outreach"

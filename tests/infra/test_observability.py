@@ -39,6 +39,19 @@ def test_too_many_short_calls_raise_an_alarm_on_the_post_call_metric(each_stage:
     assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
 
 
+def test_a_blocked_whatsapp_channel_raises_an_alarm_whichever_function_noticed(
+    each_stage: Synthesized,
+) -> None:
+    (alarm,) = (a for a in _alarms(each_stage) if "WhatsApp outreach is paused" in a["AlarmDescription"])
+    watched = {
+        query["MetricStat"]["Metric"]["Dimensions"][0]["Value"]
+        for query in alarm["Metrics"]
+        if "MetricStat" in query and query["MetricStat"]["Metric"]["MetricName"] == "WhatsAppChannelBlocked"
+    }
+    assert {"api", "whatsapp-outreach", "scheduler"} <= watched
+    assert alarm["Threshold"] == 0 and alarm["ComparisonOperator"] == "GreaterThanThreshold"
+
+
 def test_the_alarm_topic_refuses_plain_http_and_mails_the_operators(prod: Synthesized) -> None:
     (topic_id,) = prod.resources("AWS::SNS::Topic")
     (policy,) = (p["Properties"] for p in prod.resources("AWS::SNS::TopicPolicy").values())

@@ -53,6 +53,9 @@ class FakeWhatsApp:
     def send_text(self, number: str, text: str, *, delay_ms: int | None = None) -> SentMessage:
         return SentMessage(id="fake", remote_jid=None, status="PENDING")
 
+    def connection_state(self) -> str:
+        return "open"
+
 
 class FakeVoice:
     def place_call(

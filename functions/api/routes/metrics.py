@@ -1,14 +1,15 @@
-"""`/api/voice/metrics` (dashboard cards) and `/api/debug/queues` (queue depths)."""
+"""`/api/voice/metrics` (dashboard cards, with the WhatsApp channel's state), `/api/voice/channels/whatsapp`
+(is WhatsApp outreach paused, and why) and `/api/debug/queues` (queue depths)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
 from functions.api.deps import AuthenticateFirst, Viewer
-from functions.api.schemas import ChannelShare, MetricsPublic, MoneyPublic
+from functions.api.schemas import ChannelShare, MetricsPublic, MoneyPublic, WhatsAppChannelPublic
 from shared.adapters import queues
 from shared.core import clock
-from shared.engine import short_calls, stats
+from shared.engine import short_calls, stats, whatsapp_channel
 
 router = APIRouter(tags=["metrics"], route_class=AuthenticateFirst)
 
@@ -42,6 +43,26 @@ def metrics(_: Viewer) -> MetricsPublic:
                 percentage=stats.percent(result.total_whatsapp_messages, contacts),
             ),
         },
+        whatsapp_channel=_whatsapp_channel(),
+    )
+
+
+@router.get(
+    "/api/voice/channels/whatsapp", response_model=WhatsAppChannelPublic, response_model_by_alias=True
+)
+def whatsapp_channel_health(_: Viewer) -> WhatsAppChannelPublic:
+    """Whether WhatsApp outreach is paused (the instance disconnected or refused) and why."""
+    return _whatsapp_channel()
+
+
+def _whatsapp_channel() -> WhatsAppChannelPublic:
+    health = whatsapp_channel.health()
+    return WhatsAppChannelPublic(
+        instance=health.instance,
+        blocked=health.blocked,
+        reason=health.reason.value if health.reason else None,
+        message=health.message,
+        since=health.since,
     )
 
 

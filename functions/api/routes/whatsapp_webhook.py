@@ -11,7 +11,8 @@ not match the contract 422, each with a precise detail, never a 5xx. What is que
 
 `messages.upsert` from a customer → `shared.engine.inbound.enqueue` (FIFO, one group per chat); our own
 messages (`fromMe`), groups, broadcasts and numbers we cannot reply to are acknowledged and ignored.
-`messages.update` → the stored message's delivery status. Other events → acknowledged and ignored.
+`messages.update` → the stored message's delivery status. `connection.update` of our instance →
+`shared.engine.whatsapp_channel` (`close` pauses WhatsApp outreach, `open` resumes it once probed). Other events → acknowledged and ignored.
 No CRM or model call happens here: the answer takes milliseconds.
 """
 
@@ -20,7 +21,7 @@ from __future__ import annotations
 import hmac
 import json
 import re
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
@@ -33,7 +34,7 @@ from shared.domain.chat_ids import phone_from_jid
 from shared.domain.errors import ConfigError
 from shared.domain.models import DeliveryStatus
 from shared.domain.phones import InvalidPhone
-from shared.engine import inbound
+from shared.engine import inbound, whatsapp_channel
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -93,11 +94,18 @@ class UpdateData(_Wire):
     status: Annotated[str, StringConstraints(min_length=1, max_length=40)]
 
 
+class ConnectionData(_Wire):
+    state: Literal["open", "connecting", "close"]
+    status_reason: int | None = Field(default=None, alias="statusReason")
+
+
 class WebhookAck(BaseModel):
-    """`{"queued": true}`, `{"updated": true|false}` or `{"ignored": "<reason>"}`."""
+    """`{"queued": true}`, `{"updated": true|false}`, `{"blocked": true|false}` (connection.update) or
+    `{"ignored": "<reason>"}`."""
 
     queued: bool | None = None
     updated: bool | None = None
+    blocked: bool | None = None
     ignored: str | None = None
 
 
@@ -166,10 +174,19 @@ def _dispatch(envelope: Envelope) -> WebhookAck:
             return _upsert(_parse(UpsertData, envelope.data, "data"))
         if event == "messages.update":
             return _update(_parse(UpdateData, envelope.data, "data"))
+        if event == "connection.update":
+            return _connection(envelope, _parse(ConnectionData, envelope.data, "data"))
     except ConfigError as exc:
         logger.error("whatsapp webhook misconfigured", reason=exc.message)
         raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, detail=exc.message) from None
     return WebhookAck(ignored="unhandled_event")
+
+
+def _connection(envelope: Envelope, data: ConnectionData) -> WebhookAck:
+    if envelope.instance and envelope.instance != whatsapp_channel.instance():
+        return WebhookAck(ignored="other_instance")
+    logger.info("whatsapp connection update", state=data.state, status_reason=data.status_reason)
+    return WebhookAck(blocked=whatsapp_channel.on_connection_update(data.state).blocked)
 
 
 def _upsert(data: UpsertData) -> WebhookAck:

@@ -1,8 +1,12 @@
 """An Evolution API v2 simulator: `POST /message/sendText/{instance}` with the `apikey` header, the
-201 / 400-`exists:false` / 429 answers of SPEC §3, and the webhook envelopes Evolution posts back.
+201 / 400-`exists:false` / 429 answers of SPEC §3, `GET /instance/connectionState/{instance}`, and the
+webhook envelopes Evolution posts back.
 
 Knobs for tests and the sandbox: numbers that are not on WhatsApp, a sends-per-second capacity (429
-beyond it), and a seeded failure rate (HTTP 500 or a hang past the client's timeout).
+beyond it), a seeded failure rate (HTTP 500 or a hang past the client's timeout), the instance's
+connection (`disconnect()` / `reconnect()` post `connection.update`; a send while closed is Evolution's
+400 "Connection Closed"), and `refuse_next(n)`: the next n sends meet WhatsApp's 463 refusal (a 400 whose
+message is Baileys' "server returned error 463").
 """
 
 from __future__ import annotations
@@ -56,6 +60,9 @@ class EvolutionSimulator:
         self.webhook_token: str | None = None
         self.rejected_for_rate = 0
         self.failures_injected = 0
+        self.state = "open"  # the instance's connection: open | connecting | close
+        self.refusals_pending = 0  # the next sends refused with 463
+        self.refused = 0
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self._window: tuple[int, int] = (0, 0)  # (second, count)
@@ -90,6 +97,21 @@ class EvolutionSimulator:
             )
         )
 
+    def disconnect(self, status_reason: int = 428) -> None:
+        """The instance loses WhatsApp: sends fail and `connection.update` `close` is posted."""
+        self.state = "close"
+        self._post(connection_update(instance=self.instance, state="close", status_reason=status_reason))
+
+    def reconnect(self) -> None:
+        """The instance is back: `connection.update` `open` is posted."""
+        self.state = "open"
+        self._post(connection_update(instance=self.instance, state="open", status_reason=200))
+
+    def refuse_next(self, count: int) -> None:
+        """The next `count` sends meet WhatsApp's 463 (reach-out timelocked)."""
+        with self._lock:
+            self.refusals_pending += count
+
     def _post(self, envelope: dict[str, Any]) -> None:
         if not self.webhook_url or not self.webhook_token:
             raise RuntimeError("set webhook_url and webhook_token to post webhooks")
@@ -111,6 +133,14 @@ class EvolutionSimulator:
 
     def _build_app(self) -> FastAPI:
         app = FastAPI()
+
+        @app.get("/instance/connectionState/{instance}")
+        async def connection_state(instance: str, request: Request) -> Response:
+            if request.headers.get("apikey") != self.api_key:
+                return JSONResponse({"status": 401, "error": "Unauthorized"}, status_code=401)
+            if instance != self.instance:
+                return JSONResponse({"status": 404, "error": "Not Found"}, status_code=404)
+            return JSONResponse({"instance": {"instanceName": instance, "state": self.state}})
 
         @app.post("/message/sendText/{instance}")
         async def send_text(instance: str, request: Request) -> Response:
@@ -139,6 +169,12 @@ class EvolutionSimulator:
             if failure:
                 return JSONResponse({"status": 500, "error": "Internal Server Error"}, status_code=500)
             with self._lock:
+                if self.state != "open":
+                    return _bad_request("Error: Connection Closed")
+                if self.refusals_pending:
+                    self.refusals_pending -= 1
+                    self.refused += 1
+                    return _bad_request("Error: server returned error 463")
                 if number in self.not_on_whatsapp:
                     return JSONResponse(
                         {
@@ -171,6 +207,25 @@ class EvolutionSimulator:
             )
 
         return app
+
+
+def _bad_request(error: str) -> Response:
+    """Evolution's answer to a send Baileys failed: the error's text in `response.message`."""
+    return JSONResponse(
+        {"status": 400, "error": "Bad Request", "response": {"message": [error]}}, status_code=400
+    )
+
+
+def connection_update(*, instance: str, state: str, status_reason: int) -> dict[str, Any]:
+    """The envelope Evolution posts when the instance's WhatsApp connection changes."""
+    return {
+        "event": "connection.update",
+        "instance": instance,
+        "data": {"instance": instance, "state": state, "statusReason": status_reason},
+        "date_time": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+        "server_url": "http://evolution.local",
+        "apikey": None,
+    }
 
 
 def messages_upsert(

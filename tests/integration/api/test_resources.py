@@ -9,6 +9,7 @@ import pytest
 
 from shared.core import clock
 from shared.data import campaigns, conversations, messages, promises, targets
+from shared.domain.channel_health import BreakReason
 from shared.domain.models import (
     CallDisposition,
     ConversationSource,
@@ -19,7 +20,7 @@ from shared.domain.models import (
     TargetState,
     UnlockStatus,
 )
-from shared.engine import short_calls, stats
+from shared.engine import short_calls, stats, whatsapp_channel
 from tests.integration.api.conftest import GOOD_CSV, Api
 
 
@@ -371,3 +372,15 @@ def test_a_promise_shows_its_trust_unlock_outcome(api: Api, make_promise: Any) -
 
     assert shown["unlockStatus"] == "refused" and shown["unlockCode"] == "113"
     assert shown["unlockReason"].startswith("O desbloqueio em confiança") and shown["unlockUntil"] is None
+
+
+def test_the_whatsapp_channel_s_block_reaches_the_dashboard_with_its_reason(api: Api) -> None:
+    assert api.get("/api/voice/metrics").json()["whatsappChannel"]["blocked"] is False
+
+    assert whatsapp_channel.trip(BreakReason.DISCONNECTED)
+
+    shown = api.get("/api/voice/channels/whatsapp").json()
+    assert shown["blocked"] is True and shown["reason"] == "disconnected"
+    assert shown["since"] == clock.now().isoformat().replace("+00:00", "Z")
+    assert shown["message"] == api.get("/api/voice/metrics").json()["whatsappChannel"]["message"]
+    assert "WhatsApp" in shown["message"] and "pausados" in shown["message"]

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from infra.local.simulators.evolution import messages_upsert
+from shared.engine import whatsapp_channel
 from tests.integration.assistant.assistant_world import INSTANCE, JID, PHONE, WEBHOOK, WEBHOOK_TOKEN, World
 
 
@@ -107,8 +108,28 @@ def test_messages_we_do_not_answer_are_acknowledged_and_ignored(world: World, ov
 
 
 def test_other_events_are_acknowledged_and_ignored(world: World):
-    envelope = {"event": "connection.update", "instance": INSTANCE, "data": {"state": "open"}}
+    envelope = {"event": "qrcode.updated", "instance": INSTANCE, "data": {"qrcode": {"code": "2@x"}}}
     assert world.post(envelope).json() == {"ignored": "unhandled_event"}
+
+
+def test_connection_close_of_our_instance_blocks_whatsapp_and_another_instance_is_ignored(world: World):
+    other = {"event": "connection.update", "instance": "someone-else", "data": {"state": "close"}}
+    assert world.post(other).json() == {"ignored": "other_instance"}
+    assert not whatsapp_channel.is_blocked()
+
+    ours = {
+        "event": "CONNECTION_UPDATE",
+        "instance": INSTANCE,
+        "data": {"state": "close", "statusReason": 428},
+    }
+    assert world.post(ours).json() == {"blocked": True}
+    assert whatsapp_channel.health().message is not None
+
+
+def test_a_connection_update_with_an_unknown_state_is_422(world: World):
+    envelope = {"event": "connection.update", "instance": INSTANCE, "data": {"state": "exploded"}}
+    response = world.post(envelope)
+    assert response.status_code == 422 and "state" in response.text
 
 
 def test_a_text_message_is_queued_for_its_chat_with_the_message_id_as_dedup_id(world: World):

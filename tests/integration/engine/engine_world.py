@@ -34,11 +34,12 @@ from shared.domain.models import (
     CampaignStatus,
     Channel,
     ContactMethod,
+    DeliveryStatus,
     Invoice,
     Target,
     TargetState,
 )
-from shared.engine import sweep
+from shared.engine import inbound, sweep
 
 CRM_KEY = "crm-engine-key"
 EVOLUTION_KEY = "evolution-engine-key"
@@ -195,6 +196,11 @@ class Engine:
         )
         self.sqs.send_message(QueueUrl=self.urls["scheduler"], MessageBody=json.dumps(body))
         return self.drain("scheduler")
+
+    def delivered(self) -> None:
+        """Evolution's DELIVERY_ACK for every message sent so far: their cases now await the reply."""
+        for sent in self.evolution.sent:
+            inbound.record_receipt(sent.id, DeliveryStatus.DELIVERED)
 
     def get(self, target: Target | str) -> Target:
         return targets_data.get(target if isinstance(target, str) else target.id)

@@ -9,7 +9,7 @@ from datetime import timedelta
 from shared.core.jobs import InboundMessage
 from shared.data import campaigns as campaigns_data
 from shared.data import targets as targets_data
-from shared.data.targets import TargetRecord
+from shared.data.targets import Due, TargetRecord
 from shared.domain.models import CampaignStatus, MessageStep, Outcome, TargetState
 from shared.engine import inbound, upkeep
 from tests.integration.engine.engine_world import Engine
@@ -121,6 +121,7 @@ def test_upkeep_reads_only_the_replies_that_are_due(engine: Engine, monkeypatch)
         )
     due = engine.target(campaign, 46)
     _contact(engine)
+    engine.delivered()
     engine.clock.advance(timedelta(hours=25))
 
     read: list[str] = []
@@ -132,18 +133,19 @@ def test_upkeep_reads_only_the_replies_that_are_due(engine: Engine, monkeypatch)
         return batch_get(keys, **kwargs)
 
     monkeypatch.setattr(TargetRecord, "batch_get", counting)
-    assert [t.id for t in targets_data.awaiting_reply(campaign.id, engine.clock.now())] == [due.id]
-    assert upkeep.conclude_unanswered(campaign, engine.clock.now()) == 1
+    assert [t.id for t in targets_data.overdue(campaign.id, Due.REPLY, engine.clock.now())] == [due.id]
+    assert upkeep.conclude_overdue(campaign, Due.REPLY, engine.clock.now()) == 1
 
     assert set(read) == {due.id}  # the contacted, resolved cases were never read
     assert engine.get(due).state is TargetState.PENDING
-    assert targets_data.awaiting_reply(campaign.id, engine.clock.now()) == []
+    assert targets_data.overdue(campaign.id, Due.REPLY, engine.clock.now()) == []
 
 
 def test_a_late_reply_replaces_the_retry_with_the_follow_up(engine: Engine):
     campaign = engine.campaign(follow_up_after_days=3, max_attempts_per_channel=3)
     target = engine.target(campaign, 35)
     _contact(engine)
+    engine.delivered()
     engine.clock.advance(timedelta(hours=25))
     engine.tick()
     assert engine.get(target).outcome is Outcome.NO_ANSWER  # its retry is due in two hours

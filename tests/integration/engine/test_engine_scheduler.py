@@ -13,6 +13,7 @@ from shared.core.config import get_settings, reset_settings
 from shared.core.jobs import SchedulerTick
 from shared.data import counters
 from shared.data import targets as targets_data
+from shared.data.targets import Due
 from shared.domain.models import CampaignStatus, Channel, ContactMethod, Outcome, TargetState
 from shared.engine import cadence, optouts, postcall, short_calls, sweep, upkeep
 from shared.engine import campaigns as campaign_rules
@@ -299,6 +300,7 @@ def test_a_message_unanswered_for_a_day_moves_the_target_to_its_next_channel(eng
     campaign = engine.campaign(max_attempts_per_channel=1)  # WhatsApp, then voice
     target = engine.scheduled(campaign, 21)
     engine.drain("whatsapp")
+    engine.delivered()
     assert engine.get(target).state is TargetState.CONTACTED
 
     engine.clock.advance(timedelta(hours=23))
@@ -323,6 +325,7 @@ def test_an_unanswered_message_is_retried_while_the_channel_has_attempts_left(en
     campaign = engine.campaign(max_attempts_per_channel=2)
     target = engine.scheduled(campaign, 22)
     engine.drain("whatsapp")
+    engine.delivered()
 
     engine.clock.advance(timedelta(hours=25))
     report = upkeep.run(None, engine.clock.now())
@@ -344,7 +347,7 @@ def test_a_customer_who_replied_is_not_concluded_as_unanswered(engine: Engine):
     cadence.follow_up(engine.get(target), [TargetState.CONTACTED], label="Cliente respondeu")
 
     engine.clock.advance(timedelta(hours=25))
-    assert upkeep.conclude_unanswered(campaign, engine.clock.now()) == 0
+    assert upkeep.conclude_overdue(campaign, Due.REPLY, engine.clock.now()) == 0
 
     stored = engine.get(target)
     assert (stored.state, stored.outcome) == (TargetState.PENDING, Outcome.ANSWERED)
@@ -355,13 +358,14 @@ def test_a_reply_racing_the_unanswered_check_wins(engine: Engine):
     campaign = engine.campaign(max_attempts_per_channel=1)
     engine.scheduled(campaign, 24)
     engine.drain("whatsapp")
+    engine.delivered()
     engine.clock.advance(timedelta(hours=25))
-    [waiting] = targets_data.awaiting_reply(campaign.id, engine.clock.now())
+    [waiting] = targets_data.overdue(campaign.id, Due.REPLY, engine.clock.now())
     cadence.follow_up(waiting, [TargetState.CONTACTED], label="Cliente respondeu")  # after the query
 
     assert (
         postcall.conclude_attempt(
-            waiting, Outcome.NO_ANSWER, from_states=(TargetState.CONTACTED,), awaiting_reply=True
+            waiting, Outcome.NO_ANSWER, from_states=(TargetState.CONTACTED,), awaiting=Due.REPLY
         ).action
         is postcall.Action.IGNORED
     )
@@ -376,5 +380,5 @@ def test_an_answered_call_is_not_mistaken_for_an_unanswered_message(engine: Engi
     )
     engine.clock.advance(timedelta(days=2))
 
-    assert upkeep.conclude_unanswered(campaign, engine.clock.now()) == 0
+    assert upkeep.conclude_overdue(campaign, Due.REPLY, engine.clock.now()) == 0
     assert engine.get(called).state is TargetState.CONTACTED

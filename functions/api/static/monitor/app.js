@@ -121,6 +121,10 @@ async function refreshMetrics() {
     const value = data[el.dataset.metric];
     setText(el, formatMetric(el, value));
   }
+  const banner = $("#channel-banner");
+  const channel = data.whatsappChannel;
+  banner.hidden = !channel.blocked;
+  setText(banner, channel.blocked ? `WhatsApp pausado: ${channel.message}` : "");
   setText($("#alert-count"), number.format(data.pendingPromises));
   $("#alert-badge").setAttribute("aria-label", `${data.pendingPromises} promessas pendentes`);
 }

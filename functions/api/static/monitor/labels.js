@@ -22,7 +22,7 @@ export const TARGET_STATE = { pending: "Pendentes", scheduled: "Agendados", call
 export const OUTCOME = {
   answered: "Atendeu", no_answer: "Não atendeu", busy: "Ocupado", failed: "Falha", voicemail: "Caixa postal",
   voicemail_left: "Recado na caixa postal",
-  not_on_whatsapp: "Sem WhatsApp", promise_made: "Promessa registrada", paid: "Pago",
+  not_on_whatsapp: "Sem WhatsApp", not_delivered: "Mensagem não entregue", promise_made: "Promessa registrada", paid: "Pago",
   payment_claimed: "Pagamento informado", promise_broken: "Promessa quebrada",
   opted_out: "Pediu para não ser contatado", transferred: "Transferido", wrong_number: "Número errado",
   unknown_customer: "Cliente não encontrado no CRM", time_barred: "Dívida prescrita", exhausted: "Contatos esgotados",

@@ -1,0 +1,66 @@
+"""Delivery that is known: Evolution's receipts mark the campaign message delivered; a message that
+reaches no phone within WHATSAPP_DELIVERY_HOURS ends its attempt as `not_delivered`, distinct from one
+delivered but unanswered (WHATSAPP_REPLY_HOURS from the receipt, `no_answer`). Both deadlines are read
+from the `by_due` index."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from shared.core.config import get_settings
+from shared.data import targets as targets_data
+from shared.data.targets import Due
+from shared.domain.models import Channel, DeliveryStatus, Outcome, TargetState
+from shared.engine import inbound
+from tests.integration.engine.engine_world import Engine
+
+
+def _past(hours: int) -> timedelta:
+    return timedelta(hours=hours, minutes=1)
+
+
+def test_a_message_never_delivered_ends_its_attempt_as_not_delivered_and_is_retried(engine: Engine):
+    campaign = engine.campaign()
+    target = engine.scheduled(campaign, 1)
+    engine.drain("whatsapp")
+    [sent] = engine.evolution.sent
+    assert inbound.record_receipt(sent.id, DeliveryStatus.SERVER_ACK) is not None  # the server, not the phone
+
+    engine.clock.advance(_past(get_settings().whatsapp_delivery_hours))
+    engine.tick()
+
+    stored = engine.get(target)
+    assert stored.outcome is Outcome.NOT_DELIVERED
+    assert stored.state is TargetState.PENDING and stored.channel is Channel.WHATSAPP
+    assert stored.channel_attempts == 1
+    assert stored.outcome_details is not None and "não entregue" in stored.outcome_details
+
+
+def test_a_delivered_message_waits_for_a_reply_and_ends_unanswered_not_undelivered(engine: Engine):
+    campaign = engine.campaign()
+    target = engine.scheduled(campaign, 2)
+    engine.drain("whatsapp")
+    [sent] = engine.evolution.sent
+    assert inbound.record_receipt(sent.id, DeliveryStatus.DELIVERED) is not None
+    assert targets_data.overdue(campaign.id, Due.DELIVERY, engine.clock.now() + timedelta(days=30)) == []
+
+    engine.clock.advance(_past(get_settings().whatsapp_delivery_hours))
+    engine.tick()
+    assert engine.get(target).state is TargetState.CONTACTED  # delivered: it waits for the reply
+
+    engine.clock.advance(timedelta(hours=get_settings().whatsapp_reply_hours))
+    engine.tick()
+    assert engine.get(target).outcome is Outcome.NO_ANSWER
+
+
+def test_a_read_receipt_counts_as_delivered(engine: Engine):
+    campaign = engine.campaign(allowed_methods=[Channel.WHATSAPP], fallback_order=[Channel.WHATSAPP])
+    target = engine.scheduled(campaign, 3)
+    engine.drain("whatsapp")
+    [sent] = engine.evolution.sent
+    inbound.record_receipt(sent.id, DeliveryStatus.READ)
+
+    engine.clock.advance(_past(get_settings().whatsapp_delivery_hours))
+    engine.tick()
+
+    assert engine.get(target).state is TargetState.CONTACTED and engine.get(target).outcome is None
