@@ -75,7 +75,7 @@ from shared.domain.models import (
     Target,
     TargetState,
 )
-from shared.engine import guards, identity, postcall, ratelimit, routing, stats, sweep
+from shared.engine import guards, identity, postcall, ratelimit, routing, stats, sweep, whatsapp_out
 from shared.engine.conversations import open_conversation
 from shared.engine.outreach_texts import STEP_LABELS, outreach_message
 from shared.engine.stats import Milestone
@@ -343,7 +343,9 @@ def _send(claimed: Target, before: Target, campaign: Campaign, send: Callable[[]
 
 def _send_whatsapp(claimed: Target, before: Target, campaign: Campaign) -> Result:
     step, text = outreach_message(claimed, campaign)
-    sent = _send(claimed, before, campaign, lambda: clients.whatsapp().send_text(claimed.phone, text))
+    sent = _send(
+        claimed, before, campaign, lambda: whatsapp_out.business_message(claimed, campaign, step, text)
+    )
     if isinstance(sent, Result):
         return sent
     _record_whatsapp(claimed, step, text, sent)
