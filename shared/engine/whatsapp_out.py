@@ -30,6 +30,7 @@ from shared.domain import templates
 from shared.domain.errors import Refused
 from shared.domain.models import Campaign, Channel, DeliveryStatus, MessageStep, Sender, Target
 from shared.engine.conversations import find_whatsapp, open_conversation
+from shared.engine.outreach_texts import step_parameters
 
 # "digitando…" lasts about as long as a person types the reply, never more than this.
 TYPING_MS_PER_CHARACTER: Final = 25
@@ -78,10 +79,7 @@ def business_message(target: Target, campaign: Campaign, step: MessageStep, text
     template = campaign.whatsapp_templates.get(step)
     if template is None:
         raise NoApprovedTemplate(f"the campaign has no approved WhatsApp template for {step.value}")
-    settings = get_settings()
-    parameters = templates.template_parameters(
-        nome=target.client_name, empresa=settings.company_name, cnpj=settings.company_cnpj or ""
-    )
+    parameters = step_parameters(target)
     return clients.whatsapp().send_template(target.phone, template.name, template.language, parameters)
 
 
