@@ -343,12 +343,13 @@ def _send(claimed: Target, before: Target, campaign: Campaign, send: Callable[[]
 
 def _send_whatsapp(claimed: Target, before: Target, campaign: Campaign) -> Result:
     step, text = outreach_message(claimed, campaign)
-    sent = _send(
+    answer = _send(
         claimed, before, campaign, lambda: whatsapp_out.business_message(claimed, campaign, step, text)
     )
-    if isinstance(sent, Result):
-        return sent
-    _record_whatsapp(claimed, step, text, sent)
+    if isinstance(answer, Result):
+        return answer
+    sent, shown = answer  # the thread shows the text, or the approved template and its parameters
+    _record_whatsapp(claimed, step, shown, sent)
     return Result.SENT
 
 

@@ -28,7 +28,7 @@ from shared.core.observability import logger
 from shared.data import messages
 from shared.domain import templates
 from shared.domain.errors import Refused
-from shared.domain.models import Campaign, Channel, DeliveryStatus, MessageStep, Sender, Target
+from shared.domain.models import Campaign, Channel, Conversation, DeliveryStatus, MessageStep, Sender, Target
 from shared.engine.conversations import find_whatsapp, open_conversation
 from shared.engine.outreach_texts import step_parameters
 
@@ -71,16 +71,20 @@ def may_send_free_text(phone: str) -> bool:
     return conversation is not None and templates.in_service_window(conversation.last_inbound_at, clock.now())
 
 
-def business_message(target: Target, campaign: Campaign, step: MessageStep, text: str) -> SentMessage:
+def business_message(
+    target: Target, campaign: Campaign, step: MessageStep, text: str
+) -> tuple[SentMessage, str]:
     """Send one outreach step: its text where free text may go, else the step's approved template
-    with the body parameters; `NoApprovedTemplate` when the campaign maps none to the step."""
+    with the body parameters; `NoApprovedTemplate` when the campaign maps none to the step. Returns
+    Evolution's answer and what the thread shows (the text, or the template and its parameters)."""
     if may_send_free_text(target.phone):
-        return clients.whatsapp().send_text(target.phone, text)
+        return clients.whatsapp().send_text(target.phone, text), text
     template = campaign.whatsapp_templates.get(step)
     if template is None:
         raise NoApprovedTemplate(f"the campaign has no approved WhatsApp template for {step.value}")
     parameters = step_parameters(target)
-    return clients.whatsapp().send_template(target.phone, template.name, template.language, parameters)
+    sent = clients.whatsapp().send_template(target.phone, template.name, template.language, parameters)
+    return sent, f"[modelo {template.name} ({template.language})] {' · '.join(parameters)}"
 
 
 def reply(number: str, text: str) -> SentMessage:
@@ -101,12 +105,15 @@ def approved_templates() -> list[ApprovedTemplate]:
     return clients.whatsapp().templates()
 
 
-def send_payment(phone: str, target: Target | None, items: Sequence[PaymentItem]) -> int:
-    """Send each invoice's payment means to the customer's WhatsApp and store them in its thread: a
-    boleto PDF (a link ending in `.pdf`) as a document, the Pix code alone in its own message (else
-    the boleto line), any other link as the invoice's payment page. Returns how many messages went.
-    Raises `EvolutionUnavailable`/`Refused` from the first send that fails."""
-    conversation = open_conversation(Channel.WHATSAPP, phone, target=target)
+def send_payment(
+    phone: str, target: Target | None, items: Sequence[PaymentItem], *, chat: Conversation | None = None
+) -> int:
+    """Send each invoice's payment means to the customer's WhatsApp and store them in its thread
+    (`chat`, else the WhatsApp conversation of `phone`, opened for `target`): a boleto PDF (a link
+    ending in `.pdf`) as a document, the Pix code alone in its own message (else the boleto line),
+    any other link as the invoice's payment page. Returns how many messages went. Raises
+    `EvolutionUnavailable`/`Refused` from the first send that fails."""
+    conversation = chat or open_conversation(Channel.WHATSAPP, phone, target=target)
     sent = 0
     for item in items:
         for content, send in _payment_messages(phone, item):

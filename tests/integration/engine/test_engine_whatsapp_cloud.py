@@ -10,7 +10,7 @@ import pytest
 
 from shared.core.config import reset_settings
 from shared.core.jobs import InboundMessage
-from shared.data import conversations
+from shared.data import conversations, messages
 from shared.domain.documents import format_document
 from shared.domain.models import Channel, MessageStep, Outcome, TargetState
 from shared.domain.templates import WhatsAppTemplate
@@ -61,6 +61,13 @@ def test_the_first_contact_is_the_steps_approved_template_with_its_parameters(cl
     stored = cloud.get(target)
     assert stored.state is TargetState.CONTACTED
     assert stored.outcome_details == "Mensagem inicial enviada por WhatsApp"
+    conversation = conversations.by_chat_id(f"whatsapp_{target.phone}")
+    assert conversation is not None
+    [message] = messages.list_for(conversation.id)  # the thread says what went: the template
+    assert message.content == (
+        f"[modelo cobranca_primeiro_contato (pt_BR)] Maria Souza · TR Telecom · {format_document(COMPANY_CNPJ)}"
+    )
+    assert message.external_id == sent.id
 
 
 def test_a_reply_opens_the_window_for_free_text_and_its_end_brings_the_template_back(cloud: Engine):
