@@ -22,6 +22,7 @@ it got — and exits 1 if any ended elsewhere.
 from __future__ import annotations
 
 import io
+import os
 import sys
 import time
 from collections import Counter
@@ -35,7 +36,7 @@ import httpx
 
 from infra.local import topology
 from infra.local.customers import ZONE, Persona, SimulatedCustomer, spreadsheet_rows
-from infra.local.sandbox import Sandbox, SandboxOptions, log_file
+from infra.local.sandbox import Sandbox, SandboxOptions, cloud_templates, log_file
 
 DEFAULT_START: Final = datetime(2025, 3, 10, 8, 0, tzinfo=ZONE)  # a Monday
 # Ten of each persona on average (every one at least once, see `persona_mix`): enough to show the
@@ -135,6 +136,7 @@ def run(options: DemoOptions) -> int:
 
 def _set_up(api: httpx.Client, sandbox: Sandbox, customers: list[SimulatedCustomer], out: IO[str]) -> str:
     admin, supervisor = sandbox.headers("admin"), sandbox.headers("supervisor")
+    templates = cloud_templates(bool(os.environ.get("COMPANY_CNPJ")))
     created = api.post(
         "/api/voice/campaigns",
         headers=admin,
@@ -148,6 +150,16 @@ def _set_up(api: httpx.Client, sandbox: Sandbox, customers: list[SimulatedCustom
             "trustUnlock": True,
             "followUpAfterDays": FOLLOW_UP_AFTER_DAYS,
             "maxContacts": MAX_CONTACTS,
+            # On the Cloud API: the simulated instance's approved template for each step.
+            **(
+                {
+                    "whatsappTemplates": {
+                        step: {"name": t[0], "language": t[1]} for step, t in templates.items()
+                    }
+                }
+                if os.environ.get("EVOLUTION_INTEGRATION") == "cloud"
+                else {}
+            ),
         },
     )
     _ok(created, "create the campaign")
