@@ -279,11 +279,13 @@ def _work_done(sandbox: Sandbox) -> int:
 
 def _counts(sandbox: Sandbox, customers: list[SimulatedCustomer]) -> str:
     sims = sandbox.simulators
-    sent = len(sims.evolution.sent) if sims.evolution else 0
+    sent = len(sims.evolution.sent) + len(sims.evolution.sent_templates) if sims.evolution else 0
     calls = len(sims.twilio.calls) if sims.twilio else 0
     paid = sum(1 for c in customers if c.paid)
     replies = sum(1 for c in customers if c.stage and c.persona not in (Persona.PAYS_AFTER_MESSAGE, None))
-    return f"WhatsApp {sent:>4}  calls {calls:>3}  replied {replies:>3}  paid {paid:>3}"
+    templates = len(sims.evolution.sent_templates) if sims.evolution else 0
+    of_which = f" (templates {templates})" if templates else ""  # EVOLUTION_INTEGRATION=cloud
+    return f"WhatsApp {sent:>4}{of_which}  calls {calls:>3}  replied {replies:>3}  paid {paid:>3}"
 
 
 class _Progress:
@@ -558,7 +560,12 @@ def verify(
 
 def _contacts(sandbox: Sandbox, customer: SimulatedCustomer) -> tuple[int, int]:
     sims = sandbox.simulators
-    texts = len(sims.evolution.texts_to(customer.phone)) if sims.evolution else 0
+    # A message is free text or, on the Cloud API, an approved template.
+    texts = (
+        len(sims.evolution.texts_to(customer.phone)) + len(sims.evolution.templates_to(customer.phone))
+        if sims.evolution
+        else 0
+    )
     calls = len(sims.twilio.calls_to("+" + customer.phone)) if sims.twilio else 0
     return texts, calls
 

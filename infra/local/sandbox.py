@@ -48,7 +48,7 @@ def cloud_templates(with_cnpj: bool) -> dict[str, tuple[str, str, str]]:
     (name, language, body); the body's parameters are {{1}} the name, {{2}} the creditor, {{3}} its CNPJ
     (when configured: the engine leaves an unconfigured CNPJ out)."""
     creditor = "{{2}} (CNPJ {{3}})" if with_cnpj else "{{2}}"
-    stop = "Se preferir não receber mais nossas mensagens, responda PARAR."
+    stop = "Se preferir não receber mais nossas mensagens, é só responder PARAR."
     return {
         "first_contact": (
             "cobranca_primeiro_contato",
