@@ -17,6 +17,7 @@ from functions.api.routes import (
     promises,
     targets,
     voice_webhooks,
+    whatsapp_templates,
     whatsapp_webhook,
 )
 
@@ -42,6 +43,7 @@ def create_app() -> FastAPI:
         me,
         dashboard,
         whatsapp_webhook,
+        whatsapp_templates,
         voice_webhooks,
     ):
         app.include_router(module.router)

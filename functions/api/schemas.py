@@ -74,6 +74,9 @@ def given_not_null(value: Any) -> Any:
 # A campaign's own outreach texts by step ("first_contact", "follow_up", "after_broken_promise",
 # "last_notice"), each with the placeholders {nome}, {empresa}, {cnpj}; a step left out uses the default.
 Messages = dict[MessageStep, templates.Template]
+# The Meta-approved template of each step, for EVOLUTION_INTEGRATION=cloud: {"name", "language"}; its
+# body parameters are {{1}} the customer's name, {{2}} the creditor, {{3}} its CNPJ (when configured).
+WhatsAppTemplates = dict[MessageStep, templates.WhatsAppTemplate]
 
 
 class CampaignCreate(Strict):
@@ -98,6 +101,7 @@ class CampaignCreate(Strict):
         default=6, ge=1, le=20, description="Outreach messages and calls per customer (replies not counted)"
     )
     messages: Messages | None = None
+    whatsapp_templates: WhatsAppTemplates | None = None
     voicemail_drop: StrictBool = Field(
         default=False,
         description="An answering machine that reaches its beep gets a short neutral message "
@@ -123,6 +127,7 @@ class CampaignUpdate(Strict):
     follow_up_after_days: int | None = Field(default=None, ge=1, le=30)
     max_contacts: int | None = Field(default=None, ge=1, le=20)
     messages: Messages | None = None
+    whatsapp_templates: WhatsAppTemplates | None = None
     voicemail_drop: StrictBool | None = None
     record_calls: StrictBool | None = None
     status: CampaignStatus | None = None
@@ -138,10 +143,21 @@ class CampaignUpdate(Strict):
         "follow_up_after_days",
         "max_contacts",
         "messages",
+        "whatsapp_templates",
         "voicemail_drop",
         "record_calls",
         "status",
     )(given_not_null)
+
+
+class WhatsAppTemplatePublic(Camel):
+    """A message template of the instance, as Meta lists it."""
+
+    name: str
+    language: str
+    status: str = Field(description="APPROVED, PENDING, REJECTED... (only APPROVED ones can be sent)")
+    category: str | None
+    body: str | None = Field(description="The body text, with its {{1}}, {{2}}... parameters")
 
 
 class CampaignPublic(Camel):
@@ -159,6 +175,7 @@ class CampaignPublic(Camel):
     follow_up_after_days: int
     max_contacts: int
     messages: dict[MessageStep, str]
+    whatsapp_templates: dict[MessageStep, templates.WhatsAppTemplate]
     voicemail_drop: bool
     record_calls: bool
     created_at: datetime

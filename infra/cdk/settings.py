@@ -50,6 +50,7 @@ SECRET_KEYS: tuple[str, ...] = (
 ERP_SECRET_KEYS: tuple[str, ...] = ("IXC_API_TOKEN", "SGP_TOKEN", "HUBSOFT_CLIENT_SECRET", "HUBSOFT_PASSWORD")
 ALL_SECRET_KEYS = frozenset(SECRET_KEYS + ERP_SECRET_KEYS)
 BILLING_SYSTEMS = ("generic", "ixc", "sgp", "hubsoft")
+EVOLUTION_INTEGRATIONS = ("baileys", "cloud")  # the instance's WhatsApp connection (README, Configuration)
 # What production needs to reach each billing system (besides its secrets).
 BILLING_REQUIRED_SETTINGS: Mapping[str, tuple[str, ...]] = {
     "generic": ("CRM_API_URL",),
@@ -88,7 +89,7 @@ APP_SETTING_GROUPS: Mapping[AppSettingGroup, tuple[str, ...]] = {
         "PIX_MERCHANT_CITY",
     ),
     AppSettingGroup.TWILIO: ("TWILIO_PHONE_NUMBER", "TWILIO_API_BASE_URL"),
-    AppSettingGroup.EVOLUTION: ("EVOLUTION_API_URL", "EVOLUTION_API_INSTANCE"),
+    AppSettingGroup.EVOLUTION: ("EVOLUTION_API_URL", "EVOLUTION_API_INSTANCE", "EVOLUTION_INTEGRATION"),
     # The billing system: the generic CRM or the ISP's ERP that BILLING_SYSTEM names.
     AppSettingGroup.CRM: (
         "BILLING_SYSTEM",
@@ -228,6 +229,11 @@ class DeploymentSettings:
         billing = self.app_settings.get("BILLING_SYSTEM", "generic")
         if billing not in BILLING_SYSTEMS:
             problems.append(f"BILLING_SYSTEM must be one of {', '.join(BILLING_SYSTEMS)}, not {billing!r}")
+        integration = self.app_settings.get("EVOLUTION_INTEGRATION", "baileys")
+        if integration not in EVOLUTION_INTEGRATIONS:
+            problems.append(
+                f"EVOLUTION_INTEGRATION must be one of {', '.join(EVOLUTION_INTEGRATIONS)}, not {integration!r}"
+            )
         if self.is_prod:
             required = PROD_REQUIRED_SETTINGS + BILLING_REQUIRED_SETTINGS.get(billing, ())
             missing = [key for key in required if not self.app_settings.get(key)]

@@ -63,8 +63,9 @@ def function_specs(settings: DeploymentSettings) -> tuple[FunctionSpec, ...]:
                 secrets=True,
                 schedules_promises=True,  # supervisors edit / cancel promises
             ),
-            # The ERP sync reads the billing system; Evolution: connection.update names our instance and
-            # the WhatsApp breaker probes it.
+            # The ERP sync reads the billing system; Evolution: connection.update names our instance, the
+            # WhatsApp breaker probes it, the desk answers on WhatsApp, the campaign form lists the
+            # approved templates and activation checks them (EVOLUTION_INTEGRATION).
             settings=(G.BUSINESS, G.TWILIO, G.CRM, G.EVOLUTION),
             endpoints=(
                 Endpoint.WEBHOOK_BASE,
@@ -213,4 +214,5 @@ VOICE_BRIDGE_ACCESS = Access(
     secrets=True,
     schedules_promises=True,
 )
-VOICE_BRIDGE_SETTINGS = (G.BUSINESS, G.TWILIO, G.CRM, G.VOICE_MODEL)
+# Evolution: the payment tool sends the Pix code / boleto to the caller's WhatsApp during the call.
+VOICE_BRIDGE_SETTINGS = (G.BUSINESS, G.TWILIO, G.CRM, G.EVOLUTION, G.VOICE_MODEL)

@@ -23,6 +23,7 @@ it got — and exits 1 if any ended elsewhere.
 from __future__ import annotations
 
 import io
+import os
 import sys
 import time
 from collections import Counter
@@ -37,7 +38,7 @@ import httpx
 
 from infra.local import topology
 from infra.local.customers import ZONE, Persona, SimulatedCustomer, spreadsheet_rows
-from infra.local.sandbox import Sandbox, SandboxOptions, log_file
+from infra.local.sandbox import Sandbox, SandboxOptions, cloud_templates, log_file
 from shared.domain.money import format_brl
 
 DEFAULT_START: Final = datetime(2025, 3, 10, 8, 0, tzinfo=ZONE)  # a Monday
@@ -138,6 +139,7 @@ def run(options: DemoOptions) -> int:
 
 def _set_up(api: httpx.Client, sandbox: Sandbox, customers: list[SimulatedCustomer], out: IO[str]) -> str:
     admin, supervisor = sandbox.headers("admin"), sandbox.headers("supervisor")
+    templates = cloud_templates(bool(os.environ.get("COMPANY_CNPJ")))
     created = api.post(
         "/api/voice/campaigns",
         headers=admin,
@@ -151,6 +153,16 @@ def _set_up(api: httpx.Client, sandbox: Sandbox, customers: list[SimulatedCustom
             "trustUnlock": True,
             "followUpAfterDays": FOLLOW_UP_AFTER_DAYS,
             "maxContacts": MAX_CONTACTS,
+            # On the Cloud API: the simulated instance's approved template for each step.
+            **(
+                {
+                    "whatsappTemplates": {
+                        step: {"name": t[0], "language": t[1]} for step, t in templates.items()
+                    }
+                }
+                if os.environ.get("EVOLUTION_INTEGRATION") == "cloud"
+                else {}
+            ),
         },
     )
     _ok(created, "create the campaign")
@@ -270,11 +282,13 @@ def _work_done(sandbox: Sandbox) -> int:
 
 def _counts(sandbox: Sandbox, customers: list[SimulatedCustomer]) -> str:
     sims = sandbox.simulators
-    sent = len(sims.evolution.sent) if sims.evolution else 0
+    sent = len(sims.evolution.sent) + len(sims.evolution.sent_templates) if sims.evolution else 0
     calls = len(sims.twilio.calls) if sims.twilio else 0
     paid = sum(1 for c in customers if c.paid)
     replies = sum(1 for c in customers if c.stage and c.persona not in (Persona.PAYS_AFTER_MESSAGE, None))
-    return f"WhatsApp {sent:>4}  calls {calls:>3}  replied {replies:>3}  paid {paid:>3}"
+    templates = len(sims.evolution.sent_templates) if sims.evolution else 0
+    of_which = f" (templates {templates})" if templates else ""  # EVOLUTION_INTEGRATION=cloud
+    return f"WhatsApp {sent:>4}{of_which}  calls {calls:>3}  replied {replies:>3}  paid {paid:>3}"
 
 
 class _Progress:
@@ -577,7 +591,12 @@ def verify(
 
 def _contacts(sandbox: Sandbox, customer: SimulatedCustomer) -> tuple[int, int]:
     sims = sandbox.simulators
-    texts = len(sims.evolution.texts_to(customer.phone)) if sims.evolution else 0
+    # A message is free text or, on the Cloud API, an approved template.
+    texts = (
+        len(sims.evolution.texts_to(customer.phone)) + len(sims.evolution.templates_to(customer.phone))
+        if sims.evolution
+        else 0
+    )
     calls = len(sims.twilio.calls_to("+" + customer.phone)) if sims.twilio else 0
     return texts, calls
 

@@ -43,6 +43,40 @@ SAO_PAULO: Final = ZoneInfo("America/Sao_Paulo")
 LOCAL_TOKENS: Final = {"admin": "local-admin", "supervisor": "local-supervisor", "viewer": "local-viewer"}
 
 
+def cloud_templates(with_cnpj: bool) -> dict[str, tuple[str, str, str]]:
+    """With EVOLUTION_INTEGRATION=cloud, the simulated instance's approved templates, by outreach step:
+    (name, language, body); the body's parameters are {{1}} the name, {{2}} the creditor, {{3}} its CNPJ
+    (when configured: the engine leaves an unconfigured CNPJ out)."""
+    creditor = "{{2}} (CNPJ {{3}})" if with_cnpj else "{{2}}"
+    stop = "Se preferir não receber mais nossas mensagens, é só responder PARAR."
+    return {
+        "first_contact": (
+            "cobranca_primeiro_contato",
+            "pt_BR",
+            f"Olá! Aqui é a assistente virtual da {creditor}. Falo com {{{{1}}}}? Preciso tratar de um "
+            f"assunto financeiro da sua conta; só passo detalhes depois que você confirmar o documento. {stop}",
+        ),
+        "follow_up": (
+            "cobranca_retomada",
+            "pt_BR",
+            f"Olá, {{{{1}}}}! Aqui é novamente a assistente virtual da {creditor}. Podemos retomar o "
+            f"assunto financeiro da sua conta? {stop}",
+        ),
+        "after_broken_promise": (
+            "cobranca_promessa",
+            "pt_BR",
+            f"Olá, {{{{1}}}}! Aqui é a assistente virtual da {creditor}. Não identificamos o pagamento "
+            f"combinado; posso ajudar a combinar uma nova data? {stop}",
+        ),
+        "last_notice": (
+            "cobranca_ultimo_aviso",
+            "pt_BR",
+            f"Olá, {{{{1}}}}. Aqui é a assistente virtual da {creditor}. Este é nosso último contato por "
+            f"este canal sobre um assunto financeiro da sua conta. {stop}",
+        ),
+    }
+
+
 class ErpSimulator(Protocol):
     """What the sandbox needs of an ERP simulator: its app, and the simulated customers' story (seeded
     from the same invoices as the CRM simulator's, paid when they pay)."""
@@ -264,6 +298,9 @@ class Sandbox:
             sims.evolution = EvolutionSimulator(
                 api_key=self._secret("EVOLUTION_API_KEY"), instance=os.environ["EVOLUTION_API_INSTANCE"]
             )
+            if os.environ.get("EVOLUTION_INTEGRATION") == "cloud":
+                for name, language, body in cloud_templates(bool(os.environ.get("COMPANY_CNPJ"))).values():
+                    sims.evolution.approve_template(name, language, body)
             self._serve("evolution", sims.evolution.app, "EVOLUTION_API_URL")
         if not os.environ.get("TWILIO_API_BASE_URL"):
             self._default("TWILIO_ACCOUNT_SID", "AC" + "5a" * 16)

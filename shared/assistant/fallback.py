@@ -154,6 +154,8 @@ def _payment_code(ctx: ToolContext) -> str:
     outcome = invoke("gerar_pagamento_pix", {"cpf_cnpj": ctx.document, "numero_fatura": None}, ctx)
     if not outcome.ok:
         return texts.NOTHING_OPEN if outcome.error == "nothing_open" else PIX_UNAVAILABLE
+    if outcome.data["whatsapp"] == "enviado":
+        return texts.PAYMENT_SENT_HERE
     codes: list[dict[str, Any]] = outcome.data["codigos"]
     return "\n\n".join(
         texts.payment_code(code["tipo"], code["codigo"], parse_money(code["valor"]), code.get("link"))

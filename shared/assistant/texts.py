@@ -246,6 +246,27 @@ OFFER_CHOICES: Final = (
     "Posso combinar com você uma data de pagamento, enviar o código Pix para pagar agora ou chamar "
     "uma pessoa da nossa equipe. " + ASKS[Ask.CHOICE]
 )
+PAYMENT_SENT_HERE: Final = (
+    "Pronto! Te mandei aqui na conversa, em mensagens separadas: é só tocar no código para copiar. "
+    "Se preferir, o boleto ou o link de pagamento também estão aí. Qualquer dúvida, me chama. 💙"
+)
+# What the tool tells the model about the WhatsApp delivery of the payment means, by the channel it
+# talks on: on a call, Lia says she sent it while still talking.
+PAYMENT_DELIVERY_NOTES: Final[Mapping[tuple[bool, str], str]] = {
+    (True, "whatsapp"): (
+        "Os códigos, o boleto e o link já foram enviados nesta conversa, cada um em sua mensagem. Não "
+        "repita os códigos: diga apenas que enviou e que é só tocar no código para copiar."
+    ),
+    (True, "voice"): (
+        "Os códigos, o boleto e o link foram enviados agora para o WhatsApp do cliente. Não leia o "
+        'código: diga algo como "te mandei agora pelo WhatsApp" e continue a conversa.'
+    ),
+    (False, "whatsapp"): "Não foi possível enviá-los em mensagens separadas: escreva o código na resposta.",
+    (False, "voice"): (
+        "Não foi possível enviar pelo WhatsApp agora: ofereça ditar a linha digitável ou envie depois "
+        "por um atendente."
+    ),
+}
 CLOSING: Final = "Eu que agradeço! Qualquer dúvida, é só me chamar por aqui. 💙"
 MEDIA_NOTE: Final = (
     "Recebi sua mensagem, obrigado! Por aqui eu consigo ler apenas mensagens de texto. "

@@ -14,7 +14,9 @@ Guards live here, in code, whatever the model says:
 - promise rules are `shared.engine.promises.register`'s (the trust unlock of a campaign included),
   payment claims `shared.engine.payments`';
 - payment codes are the billing system's own (`payment_means`: a payment there settles the ERP invoice
-  and lifts the block by itself); the static BR Code of PIX_KEY only when the ERP has none;
+  and lifts the block by itself); the static BR Code of PIX_KEY only when the ERP has none; they go to
+  the customer's WhatsApp whatever the channel (`shared.engine.whatsapp_out.send_payment`: the boleto
+  PDF as a document, the Pix code in its own message), so on a call Lia sends them while talking;
 - every failure (bad arguments, unknown tool, CRM down, a rejected promise) comes back as tool output
   in Portuguese (`texts.tool_error`), never as an exception that ends the turn.
 """
@@ -44,11 +46,11 @@ from shared.data import targets as targets_data
 from shared.domain import identity, pix, promise_rules
 from shared.domain.debts import DebtKind, DebtReading, read_debt
 from shared.domain.documents import normalize_document
-from shared.domain.errors import DomainError, NotFound
+from shared.domain.errors import DomainError, NotFound, Refused, ServiceUnavailable
 from shared.domain.models import Channel, Conversation, PaymentMethod, Sender, Target
 from shared.domain.money import parse_money
 from shared.domain.phones import timezone_for_phone
-from shared.engine import handoff, payments, promises
+from shared.engine import handoff, payments, promises, whatsapp_out
 from shared.engine import identity as identity_check
 
 # How many of the conversation's latest messages are searched for the document the customer typed.
@@ -490,8 +492,42 @@ def payment_code(ctx: ToolContext, args: PixArgs) -> dict[str, Any]:
         except ToolError:
             if not codes:
                 raise
-            return {"codigos": codes, "faturas_sem_codigo": [inv.number for inv in without]}
-    return {"codigos": codes}
+            missing = [inv.number for inv in without]
+            return {"codigos": codes, "faturas_sem_codigo": missing} | _send_to_whatsapp(ctx, codes)
+    return {"codigos": codes} | _send_to_whatsapp(ctx, codes)
+
+
+def _send_to_whatsapp(ctx: ToolContext, codes: list[dict[str, Any]]) -> dict[str, Any]:
+    """Send the codes to the customer's WhatsApp (where free text may go now); `whatsapp` says
+    whether they went, `instrucao` what the model says about it on this channel."""
+    sent = False
+    if whatsapp_out.may_send_free_text(ctx.conversation.phone):
+        try:
+            whatsapp_out.send_payment(ctx.conversation.phone, ctx.target, [_payment_item(c) for c in codes])
+            sent = True
+        except (ServiceUnavailable, Refused) as exc:
+            logger.warning(
+                "payment means not sent on WhatsApp", conversation_id=ctx.conversation.id, reason=exc.message
+            )
+        except DomainError as exc:  # not on WhatsApp
+            logger.info(
+                "payment means not sent on WhatsApp", conversation_id=ctx.conversation.id, reason=exc.code
+            )
+    return {
+        "whatsapp": "enviado" if sent else "nao_enviado",
+        "instrucao": texts.PAYMENT_DELIVERY_NOTES[(sent, ctx.channel.value)],
+    }
+
+
+def _payment_item(code: dict[str, Any]) -> whatsapp_out.PaymentItem:
+    kind, value = code["tipo"], code["codigo"]
+    return whatsapp_out.PaymentItem(
+        invoice=code.get("fatura"),
+        amount=code["valor"],
+        pix=value if kind == "pix_copia_cola" else None,
+        boleto_line=value if kind == "linha_digitavel" else None,
+        link=value if kind == "link" else code.get("link"),
+    )
 
 
 def _erp_means(ctx: ToolContext, document: str, invoice: Invoice) -> PaymentMeans | None:
@@ -620,7 +656,9 @@ _TOOL_LIST: list[Tool[Any]] = [
         "gerar_pagamento_pix",
         "Gera o código de pagamento (Pix copia e cola ou linha digitável) das faturas em aberto do "
         "titular, ou de uma fatura específica, com o link de pagamento da fatura quando houver (campo "
-        'link; tipo link quando só há o link). source "erp": código do próprio provedor, a baixa é '
+        "link; tipo link quando só há o link), e os envia ao WhatsApp do cliente (o boleto em PDF como "
+        "documento, o Pix em mensagem própria), também durante uma ligação; siga o campo instrucao. "
+        'source "erp": código do próprio provedor, a baixa é '
         'automática; source "static": Pix genérico da empresa, a baixa pode levar até 3 dias úteis.',
         _object(
             cpf_cnpj=_DOCUMENT_ARG,

@@ -118,6 +118,10 @@ class Settings(BaseModel):
     evolution_api_key: SecretStr | None = None
     evolution_api_instance: str | None = None
     evolution_webhook_token: SecretStr | None = None
+    # The instance's WhatsApp connection: `baileys` (WHATSAPP-BAILEYS, WhatsApp Web: free text) or
+    # `cloud` (WHATSAPP-BUSINESS, Meta's Cloud API: business-initiated messages are approved templates,
+    # free text only inside the 24 h window the customer's last message opened).
+    evolution_integration: Literal["baileys", "cloud"] = "baileys"
 
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None

@@ -78,6 +78,7 @@ class CampaignRecord(TableModel):
     follow_up_after_days = NumberAttribute(default=3)
     max_contacts = NumberAttribute(default=6)
     messages = JSONAttribute(default=dict)  # {step: template}
+    whatsapp_templates = JSONAttribute(default=dict)  # {step: {"name", "language"}}
     voicemail_drop = BooleanAttribute(default=False)  # likewise
     record_calls = BooleanAttribute(default=False)  # likewise
     created_at = IsoDateTimeAttribute()
@@ -91,7 +92,7 @@ class CampaignRecord(TableModel):
 
 def create(campaign: Campaign) -> Campaign:
     """Store a new campaign; `Conflict` if the id is taken."""
-    record = CampaignRecord(**record_kwargs(campaign))
+    record = CampaignRecord(**_storable(record_kwargs(campaign)))
     try:
         record.save(condition=CampaignRecord.id.does_not_exist())
     except PutError as exc:
@@ -175,7 +176,17 @@ def _to_campaign(record: CampaignRecord) -> Campaign:
     return to_domain(Campaign, record)
 
 
+def _storable(values: dict[str, Any]) -> dict[str, Any]:
+    """The approved templates as plain JSON (the attribute stores dicts, not models)."""
+    if "whatsapp_templates" in values:
+        values["whatsapp_templates"] = {
+            str(step): template.model_dump() for step, template in values["whatsapp_templates"].items()
+        }
+    return values
+
+
 def _update(campaign_id: str, values: dict[str, Any], condition: Any) -> Campaign:
+    values = _storable(values)
     values["updated_at"] = clock.now()
     record = CampaignRecord(campaign_id)
     try:

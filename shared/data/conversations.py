@@ -110,6 +110,7 @@ class ConversationRecord(TableModel):
     identity_contact = UnicodeAttribute(null=True)
     disclosures = ModelListAttribute(Disclosure)
     call_sid = UnicodeAttribute(null=True)
+    last_inbound_at = IsoDateTimeAttribute(null=True)
     assignee = UnicodeAttribute(null=True)
     handoff_reason = UnicodeAttribute(null=True)
     transferred_at = IsoDateTimeAttribute(null=True)

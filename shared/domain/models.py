@@ -181,6 +181,8 @@ class Campaign(_Domain):
     max_contacts: int = Field(default=6, ge=1, le=20)
     # The campaign's own text for a step, with `shared.domain.templates` placeholders.
     messages: dict[MessageStep, templates.Template] = Field(default_factory=dict)
+    # The approved template of each step, for EVOLUTION_INTEGRATION=cloud.
+    whatsapp_templates: dict[MessageStep, templates.WhatsAppTemplate] = Field(default_factory=dict)
     # An answering machine that reaches its beep gets a short neutral message (no debt mentioned).
     voicemail_drop: bool = False
     # Calls are recorded through Twilio, the greeting says so, and each answered call gets a summary.
@@ -310,6 +312,7 @@ class Conversation(_Domain):
     identity_contact: str | None = None
     disclosures: list[Disclosure] = Field(default_factory=list)  # the latest, oldest first
     call_sid: str | None = None
+    last_inbound_at: datetime | None = None  # the customer's last WhatsApp message (the 24 h window)
     # The human desk (shared.engine.handoff / desk): who has it, why it was handed over, since when the
     # customer waits for a human's answer (None: not waiting), the first human reply since the handoff.
     assignee: str | None = None

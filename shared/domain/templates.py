@@ -1,17 +1,25 @@
 """The texts a campaign may give for its outreach steps: plain pt-BR text with the placeholders
 `{nome}` (the customer's name), `{empresa}` (the creditor's name) and `{cnpj}` (its CNPJ), nothing else
-— no amount, no invoice: those wait until the person confirms who they are (CDC art. 42-A)."""
+— no amount, no invoice: those wait until the person confirms who they are (CDC art. 42-A).
+
+On WhatsApp's Cloud API (`EVOLUTION_INTEGRATION=cloud`) a business-initiated message is a Meta-approved
+template instead (`WhatsAppTemplate`), its body parameters the same placeholders in the same order
+(`template_parameters`); free text only inside the customer-service window (`in_service_window`).
+"""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from string import Formatter
 from typing import Annotated, Final
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 PLACEHOLDERS: Final = ("nome", "empresa", "cnpj")
 MAX_LENGTH: Final = 1000
 OPT_OUT_WORD: Final = "PARAR"
+# WhatsApp's customer-service window: free text for this long after the customer's last message.
+SERVICE_WINDOW: Final = timedelta(hours=24)
 _KNOWN: Final = ", ".join(f"{{{name}}}" for name in PLACEHOLDERS)
 
 
@@ -46,3 +54,23 @@ def render(template: str, *, nome: str, empresa: str, cnpj: str) -> str:
 
 # A campaign's text for a step, checked wherever it is given (the API, the domain model, the data layer).
 Template = Annotated[str, AfterValidator(check)]
+
+
+class WhatsAppTemplate(BaseModel):
+    """A Meta-approved template a `cloud` campaign sends for one step: its name and language code."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z0-9_]{1,512}$", description="The template's name as approved by Meta")
+    language: str = Field(pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$", description='Its language code, e.g. "pt_BR"')
+
+
+def template_parameters(*, nome: str, empresa: str, cnpj: str) -> list[str]:
+    """A template's body parameters, in order: {{1}} the customer's name, {{2}} the creditor, {{3}}
+    its CNPJ (left out when none is configured: Meta refuses an empty parameter)."""
+    return [nome, empresa, cnpj] if cnpj else [nome, empresa]
+
+
+def in_service_window(last_inbound_at: datetime | None, now: datetime) -> bool:
+    """Whether the customer wrote within `SERVICE_WINDOW` of `now` (free text may be sent)."""
+    return last_inbound_at is not None and now - last_inbound_at < SERVICE_WINDOW

@@ -1,5 +1,6 @@
 """Campaign rules: channel configuration, the status machine `draft → active ⇄ paused → completed`,
-and the channel sequence the engine follows."""
+and the channel sequence the engine follows. Under EVOLUTION_INTEGRATION=cloud a campaign that uses
+WhatsApp is activated only with an approved template for every step (`missing_whatsapp_templates`)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from shared.domain.errors import Conflict, InvalidInput
 from shared.domain.ids import new_id
 from shared.domain.models import Campaign, CampaignStatus, Channel, ContactMethod, MessageStep, TargetState
 from shared.domain.pages import Page
+from shared.domain.templates import WhatsAppTemplate
 
 # Which statuses each status may move to.
 TRANSITIONS: dict[CampaignStatus, frozenset[CampaignStatus]] = {
@@ -50,6 +52,7 @@ EDITABLE = frozenset(
         "follow_up_after_days",
         "max_contacts",
         "messages",
+        "whatsapp_templates",
         "voicemail_drop",
         "record_calls",
     }
@@ -128,6 +131,7 @@ def create(
     follow_up_after_days: int = 3,
     max_contacts: int = 6,
     messages: Mapping[MessageStep, str] | None = None,
+    whatsapp_templates: Mapping[MessageStep, WhatsAppTemplate] | None = None,
     voicemail_drop: bool = False,
     record_calls: bool = False,
 ) -> Campaign:
@@ -153,6 +157,7 @@ def create(
         follow_up_after_days=follow_up_after_days,
         max_contacts=max_contacts,
         messages=dict(messages or {}),
+        whatsapp_templates=dict(whatsapp_templates or {}),
         voicemail_drop=voicemail_drop,
         record_calls=record_calls,
         created_at=now,
@@ -200,6 +205,13 @@ def change_status(campaign_id: str, to: CampaignStatus) -> Campaign:
     current = campaigns.get(campaign_id)
     if to not in TRANSITIONS[current.status]:
         raise Conflict(f"campaign {campaign_id} cannot go from {current.status.value} to {to.value}")
+    missing = missing_whatsapp_templates(current) if to is CampaignStatus.ACTIVE else []
+    if missing:
+        raise InvalidInput(
+            "EVOLUTION_INTEGRATION=cloud sends business-initiated WhatsApp messages as approved "
+            f"templates: whatsappTemplates has none for {', '.join(step.value for step in missing)}",
+            code="whatsapp_templates_missing",
+        )
     now = clock.now()
     extra: dict[str, Any] = {}
     if to is CampaignStatus.ACTIVE and current.started_at is None:
@@ -212,6 +224,14 @@ def change_status(campaign_id: str, to: CampaignStatus) -> Campaign:
         _kick_scheduler(campaign_id)
     logger.info("campaign status changed", campaign_id=campaign_id, old=current.status.value, new=to.value)
     return campaign
+
+
+def missing_whatsapp_templates(campaign: Campaign) -> list[MessageStep]:
+    """The steps without an approved template, when the campaign uses WhatsApp on the `cloud`
+    integration (none otherwise: Baileys sends the steps' texts)."""
+    if get_settings().evolution_integration != "cloud" or Channel.WHATSAPP not in campaign.allowed_methods:
+        return []
+    return [step for step in MessageStep if step not in campaign.whatsapp_templates]
 
 
 def complete_if_done(campaign: Campaign) -> bool:

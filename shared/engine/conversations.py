@@ -55,6 +55,11 @@ def open_conversation(
     return conversation
 
 
+def find_whatsapp(phone: str) -> Conversation | None:
+    """The WhatsApp conversation of `phone` (any form of the number), if there is one."""
+    return _find(_chat_ids(Channel.WHATSAPP, phone, None))
+
+
 def _chat_ids(channel: Channel, phone: str, call_sid: str | None) -> tuple[str, ...]:
     if channel is Channel.VOICE:
         if not call_sid:

@@ -23,8 +23,12 @@ A turn (`handle`):
    human took over gets no reply (the message is stored for the human, and the conversation waits in
    the desk's queue again); a non-text message gets a polite text-only note; anything else goes to
    the assistant.
-5. The reply is sent through Evolution and stored (sender assistant, delivery pending). Evolution being
+5. The customer's message is marked read and the reply sent through Evolution, typing first
+   (`shared.engine.whatsapp_out`), then stored (sender assistant, delivery pending). Evolution being
    unavailable raises, so SQS retries the job.
+
+Each stored message keeps the chat's `last_inbound_at`: on the `cloud` integration it opens the 24 h
+window in which the assistant (and outreach) may write free text.
 
 The assistant (its tools, texts and dialogues) is imported by `handle` alone: the API's webhook, which
 only enqueues and records receipts, does not load it.
@@ -35,7 +39,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from shared.adapters import clients, queues
+from shared.adapters import queues
 from shared.adapters.evolution import NotOnWhatsApp
 from shared.core import clock
 from shared.core.config import get_settings
@@ -55,7 +59,7 @@ from shared.domain.models import (
     Target,
 )
 from shared.domain.phones import normalize_phone, timezone_for_phone
-from shared.engine import cadence, desk, handoff, identity, stats
+from shared.engine import cadence, desk, handoff, identity, stats, whatsapp_out
 from shared.engine.conversations import open_conversation
 
 INBOUND_QUEUE = "inbound"
@@ -115,6 +119,7 @@ def handle(job: InboundMessage) -> TurnResult:
     if stored is None:
         text = job.text if job.text is not None else f"[mensagem sem texto: {job.message_type or 'mídia'}]"
         stored = messages.record(conversation.id, Sender.CUSTOMER, text, external_id=job.message_id)
+        conversation = conversations.update(conversation.id, last_inbound_at=stored.created_at)
     target = _target_of(conversation)
     if target is not None:
         stats.record_milestone(target.id, target.campaign_id, stats.Milestone.RESPONDED, phone=target.phone)
@@ -178,8 +183,9 @@ def _answered(conversation: Conversation, stored: Message) -> bool:
 
 def _reply(conversation: Conversation, job: InboundMessage, text: str, reason: str) -> TurnResult:
     number = _reply_number(job, conversation)
+    whatsapp_out.mark_read(job.remote_jid, job.message_id)
     try:
-        sent = clients.whatsapp().send_text(number, text)  # EvolutionUnavailable: SQS retries the job
+        sent = whatsapp_out.reply(number, text)  # EvolutionUnavailable: SQS retries the job
     except NotOnWhatsApp:
         logger.warning("reply refused: number not on WhatsApp", conversation_id=conversation.id)
         return _no_reply(conversation, "not_on_whatsapp")

@@ -79,7 +79,17 @@ from shared.domain.models import (
     Target,
     TargetState,
 )
-from shared.engine import guards, identity, postcall, ratelimit, routing, stats, sweep, whatsapp_channel
+from shared.engine import (
+    guards,
+    identity,
+    postcall,
+    ratelimit,
+    routing,
+    stats,
+    sweep,
+    whatsapp_channel,
+    whatsapp_out,
+)
 from shared.engine.conversations import open_conversation
 from shared.engine.outreach_texts import STEP_LABELS, outreach_message
 
@@ -386,10 +396,13 @@ def _send(claimed: Target, before: Target, campaign: Campaign, send: Callable[[]
 
 def _send_whatsapp(claimed: Target, before: Target, campaign: Campaign) -> Result:
     step, text = outreach_message(claimed, campaign)
-    sent = _send(claimed, before, campaign, lambda: clients.whatsapp().send_text(claimed.phone, text))
-    if isinstance(sent, Result):
-        return sent
-    _record_whatsapp(claimed, step, text, sent)
+    answer = _send(
+        claimed, before, campaign, lambda: whatsapp_out.business_message(claimed, campaign, step, text)
+    )
+    if isinstance(answer, Result):
+        return answer
+    sent, shown = answer  # the thread shows the text, or the approved template and its parameters
+    _record_whatsapp(claimed, step, shown, sent)
     return Result.SENT
 
 

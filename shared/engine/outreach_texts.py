@@ -85,6 +85,14 @@ def step_text(step: MessageStep, target: Target, campaign: Campaign) -> str:
     return templates.render(template, nome=target.client_name, empresa=settings.company_name, cnpj=cnpj)
 
 
+def step_parameters(target: Target) -> list[str]:
+    """An approved template's body parameters for this customer (`templates.template_parameters`:
+    the same name, creditor and written CNPJ as the step's text)."""
+    settings = get_settings()
+    cnpj = _written_cnpj(settings.company_cnpj) if settings.company_cnpj else ""
+    return templates.template_parameters(nome=target.client_name, empresa=settings.company_name, cnpj=cnpj)
+
+
 def voicemail_message() -> str:
     """What an answering machine hears after its beep. Anyone may play it back (CDC art. 42, LGPD):
     who is calling and how to reach us — never a debt, an amount or the customer's name."""

@@ -9,7 +9,13 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import expect
+from pydantic import SecretStr
 
+from infra.local.simulators.evolution import EvolutionSimulator
+from infra.local.simulators.server import serve_in_thread
+from shared.adapters import clients
+from shared.adapters.evolution import EvolutionClient
+from shared.core.config import EvolutionConfig
 from shared.data import counters
 from shared.domain.models import Channel, ContactMethod
 from shared.engine import campaigns as campaign_rules
@@ -114,6 +120,35 @@ def test_an_admin_creates_a_campaign_with_the_seed_fields_and_a_supervisor_contr
     expect(row.locator(".badge")).to_have_text("Pausada")
     expect(row.get_by_role("button", name="Ativar a campanha Cobrança Janeiro 2025")).to_be_visible()
     shot(page, "campanhas")
+
+
+def test_the_form_offers_the_instances_approved_whatsapp_templates_for_each_step(
+    page: Any, dashboard: Dashboard
+) -> None:
+    evolution = EvolutionSimulator(api_key="evo-key", instance="cobranca")
+    evolution.approve_template("cobranca_inicio", "pt_BR", "Olá, {{1}}! Aqui é a {{2}}. PARAR para sair.")
+    evolution.approve_template("cobranca_retomada", "pt_BR", "Olá de novo, {{1}}. PARAR para sair.")
+    server = serve_in_thread(evolution.app)
+    clients.install(whatsapp=EvolutionClient(EvolutionConfig(server.url, SecretStr("evo-key"), "cobranca")))
+    try:
+        form = open_new_campaign_form(page, dashboard)
+        form.get_by_label("Nome").fill("Cobrança Oficial")
+        first = form.locator("#f-wa-first")
+        expect(first.locator("option")).to_have_count(3)
+        first.select_option(label="cobranca_inicio (pt_BR)")
+        form.locator("#f-wa-follow").select_option(label="cobranca_retomada (pt_BR)")
+        form.get_by_role("button", name="Criar campanha").click()
+
+        expect(page.get_by_role("heading", name="Cobrança Oficial")).to_be_visible()
+        [created] = dashboard.get("/api/voice/campaigns").json()
+        assert created["whatsappTemplates"] == {
+            "first_contact": {"name": "cobranca_inicio", "language": "pt_BR"},
+            "follow_up": {"name": "cobranca_retomada", "language": "pt_BR"},
+        }
+        expect(page.locator("[data-facts]")).to_contain_text("Primeira mensagem: cobranca_inicio")
+    finally:
+        clients.reset()
+        server.stop()
 
 
 def test_the_campaign_page_draws_the_funnel_kpis_outcomes_and_channels_from_stats(

@@ -144,6 +144,30 @@ def _sims(texts: int = 0, calls: int = 0, desk: bool = False) -> SimpleNamespace
     return SimpleNamespace(simulators=SimpleNamespace(evolution=evolution, twilio=twilio))
 
 
+def test_demo_on_the_cloud_api_reaches_strangers_with_approved_templates(tmp_path: Path) -> None:
+    """EVOLUTION_INTEGRATION=cloud: the same endings, every first contact an approved template."""
+    log = tmp_path / "demo.log"
+    result = run_cobranca(
+        "demo",
+        "--customers",
+        str(len(Persona)),
+        "--days",
+        str(DAYS),
+        "--log-file",
+        str(log),
+        timeout=600,
+        EVOLUTION_INTEGRATION="cloud",
+    )
+
+    out = result.stdout
+    assert result.returncode == 0, out[-4000:] + result.stderr[-4000:]
+    assert f"{len(Persona)}/{len(Persona)} customers ended as their persona expects" in out
+    counts = re.findall(r"WhatsApp\s+(\d+) \(templates (\d+)\)", out)
+    assert counts, out[-2000:]
+    sent, templates = map(int, counts[-1])
+    assert 0 < templates < sent  # strangers get templates; replies inside the window are free text
+
+
 def test_a_persona_that_ends_elsewhere_fails_the_demo() -> None:
     customer = _customer(Persona.OPTS_OUT)
     targets = [_case("contacted", None)]

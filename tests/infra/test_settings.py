@@ -119,3 +119,8 @@ def test_lambda_package_installs_the_project_s_runtime_dependencies() -> None:
     for needed in ("aws-lambda-powertools", "pynamodb", "mangum", "fastapi", "twilio", "openai"):
         assert needed in names
     assert not any(excluded in names for excluded in NOT_ON_LAMBDA)
+
+
+def test_an_unknown_evolution_integration_is_refused() -> None:
+    with pytest.raises(ContextError, match="EVOLUTION_INTEGRATION must be one of baileys, cloud"):
+        DeploymentSettings.from_context({"EVOLUTION_INTEGRATION": "meta"})

@@ -7,12 +7,19 @@ beyond it), a seeded failure rate (HTTP 500 or a hang past the client's timeout)
 connection (`disconnect()` / `reconnect()` post `connection.update`; a send while closed is Evolution's
 400 "Connection Closed"), and `refuse_next(n)`: the next n sends meet WhatsApp's 463 refusal (a 400 whose
 message is Baileys' "server returned error 463").
+
+The Cloud API side (`EVOLUTION_INTEGRATION=cloud`): `POST /message/sendTemplate/{instance}` checked
+against `templates` (the approved list, `approve_template`) as Meta checks it — an unknown name or
+language, or a wrong number of body parameters, is a 400 —, `GET /template/find/{instance}`,
+`POST /message/sendMedia/{instance}` (documents) and `POST /chat/markMessageAsRead/{instance}`. A
+send's `delay` (typing presence) is accepted and kept on the message.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import re
 import secrets
 import threading
 import time
@@ -33,6 +40,31 @@ class SentText:
     number: str
     text: str
     at: float  # time.monotonic() when accepted
+    delay: int | None = None  # the typing presence asked for, in ms
+
+
+@dataclass(frozen=True)
+class SentTemplate:
+    id: str
+    number: str
+    name: str
+    language: str
+    parameters: list[str]
+    text: str  # the approved body with its parameters filled in
+
+
+@dataclass(frozen=True)
+class SentMedia:
+    id: str
+    number: str
+    mediatype: str
+    mimetype: str | None
+    file_name: str | None
+    caption: str | None
+    media: str
+
+
+_PARAMETER = re.compile(r"\{\{(\d+)\}\}")
 
 
 class EvolutionSimulator:
@@ -53,6 +85,10 @@ class EvolutionSimulator:
         self.hang_seconds = hang_seconds
         self.not_on_whatsapp: set[str] = set()
         self.sent: list[SentText] = []
+        self.templates: list[dict[str, Any]] = []  # Meta's list: name, language, status, components...
+        self.sent_templates: list[SentTemplate] = []
+        self.sent_media: list[SentMedia] = []
+        self.read: list[dict[str, Any]] = []  # the keys marked read
         # Called with each accepted message (the sandbox's simulated customers read it).
         self.on_send: Callable[[SentText], None] | None = None
         # Where Evolution posts its webhooks (`WEBHOOK_BASE_URL/api/whatsapp/webhook`) and their token.
@@ -71,6 +107,28 @@ class EvolutionSimulator:
     def texts_to(self, number: str) -> list[str]:
         with self._lock:
             return [s.text for s in self.sent if s.number == number]
+
+    def approve_template(self, name: str, language: str, body: str, *, category: str = "UTILITY") -> None:
+        """Add an approved template (its body with {{1}}, {{2}}... parameters) to the instance's list."""
+        with self._lock:
+            self.templates.append(
+                {
+                    "id": secrets.token_hex(8),
+                    "name": name,
+                    "language": language,
+                    "status": "APPROVED",
+                    "category": category,
+                    "components": [{"type": "BODY", "text": body}],
+                }
+            )
+
+    def templates_to(self, number: str) -> list[SentTemplate]:
+        with self._lock:
+            return [t for t in self.sent_templates if t.number == number]
+
+    def media_to(self, number: str) -> list[SentMedia]:
+        with self._lock:
+            return [m for m in self.sent_media if m.number == number]
 
     def customer_says(self, number: str, text: str | None, *, push_name: str = "Cliente") -> str:
         """Post the `messages.upsert` of a customer's message to `webhook_url`, as Evolution does
@@ -192,7 +250,10 @@ class EvolutionSimulator:
                     self.rejected_for_rate += 1
                     return JSONResponse({"status": 429, "error": "Too Many Requests"}, status_code=429)
                 message_id = secrets.token_hex(8).upper()
-                accepted = SentText(message_id, number, text, time.monotonic())
+                delay = body.get("delay")
+                accepted = SentText(
+                    message_id, number, text, time.monotonic(), delay if isinstance(delay, int) else None
+                )
                 self.sent.append(accepted)
             if self.on_send is not None:
                 self.on_send(accepted)
@@ -206,7 +267,171 @@ class EvolutionSimulator:
                 status_code=201,
             )
 
+        @app.post("/message/sendTemplate/{instance}")
+        async def send_template(instance: str, request: Request) -> Response:
+            body = await request.json()
+            refused = self._gate(instance, request, body)
+            if refused is not None:
+                return refused
+            number, name, language = str(body["number"]), body.get("name"), body.get("language")
+            template = self._approved(name, language)
+            if template is None:
+                return _bad_request(
+                    f"(#132001) Template name does not exist in the translation: {name} ({language})"
+                )
+            parameters = _body_parameters(body.get("components"))
+            text = next(c["text"] for c in template["components"] if c["type"] == "BODY")
+            expected = {int(n) for n in _PARAMETER.findall(text)}
+            if parameters is None or len(parameters) != len(expected):
+                return _bad_request(
+                    "(#132000) Number of parameters does not match the expected number of params "
+                    f"(expected {len(expected)})"
+                )
+            filled = _PARAMETER.sub(lambda m: parameters[int(m.group(1)) - 1], text)
+            with self._lock:
+                message_id = "wamid." + secrets.token_hex(12)
+                self.sent_templates.append(
+                    SentTemplate(message_id, number, name, language, parameters, filled)
+                )
+            if self.on_send is not None:
+                self.on_send(SentText(message_id, number, filled, time.monotonic()))
+            return _accepted(number, message_id, {"templateMessage": {"name": name}})
+
+        @app.get("/template/find/{instance}")
+        async def find_templates(instance: str, request: Request) -> Response:
+            refused = self._gate(instance, request, None)
+            if refused is not None:
+                return refused
+            with self._lock:
+                return JSONResponse(list(self.templates))
+
+        @app.post("/message/sendMedia/{instance}")
+        async def send_media(instance: str, request: Request) -> Response:
+            body = await request.json()
+            refused = self._gate(instance, request, body)
+            if refused is not None:
+                return refused
+            mediatype, media = body.get("mediatype"), body.get("media")
+            if (
+                mediatype not in ("image", "document", "video", "audio")
+                or not isinstance(media, str)
+                or not media
+            ):
+                return _bad_request("mediatype and media required")
+            if mediatype == "document" and not body.get("fileName"):
+                return _bad_request("fileName required for a document")
+            with self._lock:
+                message_id = secrets.token_hex(8).upper()
+                self.sent_media.append(
+                    SentMedia(
+                        message_id,
+                        str(body["number"]),
+                        mediatype,
+                        body.get("mimetype"),
+                        body.get("fileName"),
+                        body.get("caption"),
+                        media,
+                    )
+                )
+            return _accepted(
+                str(body["number"]), message_id, {"documentMessage": {"fileName": body.get("fileName")}}
+            )
+
+        @app.post("/chat/markMessageAsRead/{instance}")
+        async def mark_read(instance: str, request: Request) -> Response:
+            refused = self._gate(instance, request, None)
+            if refused is not None:
+                return refused
+            keys = (await request.json()).get("readMessages")
+            if (
+                not isinstance(keys, list)
+                or not keys
+                or not all(
+                    isinstance(k, dict) and k.get("id") and k.get("remoteJid") and "fromMe" in k for k in keys
+                )
+            ):
+                return _bad_request("readMessages: [{id, fromMe, remoteJid}] required")
+            with self._lock:
+                self.read.extend(keys)
+            return JSONResponse({"message": "Read messages", "read": "success"}, status_code=201)
+
         return app
+
+    def _gate(self, instance: str, request: Request, body: dict[str, Any] | None) -> Response | None:
+        """The answers every endpoint but sendText gives before its own checks: 401, 404, a body
+        without a number (400), a closed connection or a 463 refusal (400), a number not on WhatsApp
+        (400 `exists: false`), the capacity's 429."""
+        if request.headers.get("apikey") != self.api_key:
+            return JSONResponse({"status": 401, "error": "Unauthorized"}, status_code=401)
+        if instance != self.instance:
+            return JSONResponse({"status": 404, "error": "Not Found"}, status_code=404)
+        if body is None:
+            return None
+        number = str(body.get("number", ""))
+        if not number:
+            return _bad_request("number required")
+        with self._lock:
+            if self.state != "open":
+                return _bad_request("Error: Connection Closed")
+            if self.refusals_pending:
+                self.refusals_pending -= 1
+                self.refused += 1
+                return _bad_request("Error: server returned error 463")
+            if number in self.not_on_whatsapp:
+                return JSONResponse(
+                    {
+                        "status": 400,
+                        "error": "Bad Request",
+                        "response": {
+                            "message": [
+                                {"jid": f"{number}@s.whatsapp.net", "exists": False, "number": number}
+                            ]
+                        },
+                    },
+                    status_code=400,
+                )
+            if not self._admit():
+                self.rejected_for_rate += 1
+                return JSONResponse({"status": 429, "error": "Too Many Requests"}, status_code=429)
+        return None
+
+    def _approved(self, name: object, language: object) -> dict[str, Any] | None:
+        with self._lock:
+            return next(
+                (
+                    t
+                    for t in self.templates
+                    if t["name"] == name and t["language"] == language and t["status"] == "APPROVED"
+                ),
+                None,
+            )
+
+
+def _body_parameters(components: object) -> list[str] | None:
+    """The text parameters of a template's body component; None when malformed."""
+    if not isinstance(components, list):
+        return None
+    parameters: list[str] = []
+    for component in components:
+        if not isinstance(component, dict) or str(component.get("type", "")).lower() != "body":
+            continue
+        for parameter in component.get("parameters") or []:
+            if not isinstance(parameter, dict) or parameter.get("type") != "text":
+                return None
+            parameters.append(str(parameter.get("text", "")))
+    return parameters
+
+
+def _accepted(number: str, message_id: str, message: dict[str, Any]) -> Response:
+    return JSONResponse(
+        {
+            "key": {"remoteJid": f"{number}@s.whatsapp.net", "fromMe": True, "id": message_id},
+            "message": message,
+            "messageTimestamp": str(int(time.time())),
+            "status": "PENDING",
+        },
+        status_code=201,
+    )
 
 
 def _bad_request(error: str) -> Response:

@@ -67,6 +67,9 @@ def world(
     servers.crm.queries.clear()
     servers.crm.outage = None
     servers.evolution.sent.clear()
+    servers.evolution.sent_media.clear()
+    servers.evolution.sent_templates.clear()
+    servers.evolution.read.clear()
     servers.evolution.failure_rate = 0.0
     servers.evolution.not_on_whatsapp.clear()
     servers.model.reset()

@@ -11,6 +11,7 @@ from openai import OpenAI
 
 from infra.local.simulators.openai import RATE_LIMITED, Failure, Hang, Malformed
 from shared.adapters import clients
+from shared.assistant import texts
 from shared.core.config import get_settings
 from shared.data import conversations, promises
 from shared.data import targets as targets_data
@@ -108,9 +109,10 @@ def test_the_fallback_offers_a_pix_code_after_identity(world: World, maria, monk
     world.without_model_key(monkeypatch)
     world.turn("52998224725")
 
-    [reply] = world.turn("me manda o pix")
+    pix, reply = world.turn("me manda o pix")
 
-    assert reply.startswith("Aqui está o código Pix copia e cola de R$ 179,80:\n000201")
+    assert pix.startswith("000201") and "br.gov.bcb.pix" in pix  # alone: one tap copies it
+    assert reply == texts.PAYMENT_SENT_HERE
 
 
 def test_the_fallback_sends_the_billing_systems_payment_link_with_its_code(world: World, maria, monkeypatch):
@@ -120,13 +122,14 @@ def test_the_fallback_sends_the_billing_systems_payment_link_with_its_code(world
     world.without_model_key(monkeypatch)
     world.turn("52998224725")
 
-    [reply] = world.turn("me manda o boleto")
+    sent = world.turn("me manda o boleto")
 
-    assert reply == (
-        "Aqui está a linha digitável do boleto de R$ 89,90:\n23790001\n"
-        "Se preferir, pague pelo link: https://pague.example/FAT-2025-01\n\n"
-        "Aqui está o link para pagar a fatura de R$ 89,90:\nhttps://pague.example/FAT-2025-02"
-    )
+    assert sent == [
+        "23790001",
+        "Link para pagar a fatura FAT-2025-01 (R$ 89,90): https://pague.example/FAT-2025-01",
+        "Link para pagar a fatura FAT-2025-02 (R$ 89,90): https://pague.example/FAT-2025-02",
+        texts.PAYMENT_SENT_HERE,
+    ]
 
 
 def test_the_fallback_opts_out_a_request_inside_a_sentence(world: World, maria, monkeypatch):

@@ -159,7 +159,7 @@ def test_the_debtor_from_the_phone_on_file_is_served_and_the_disclosure_is_logge
     world.without_model_key(monkeypatch)
 
     [quote] = world.turn("Meu CPF é 529.982.247-25")
-    [pix] = world.turn("me manda o pix")
+    pix, _ = world.turn("me manda o pix")  # the code alone, then the note that it was sent
 
     assert "FAT-2025-01" in quote and "89,90" in quote
     assert "br.gov.bcb.pix" in pix
@@ -186,7 +186,7 @@ def test_identity_is_asked_again_after_the_ttl(world: World, maria, monkeypatch)
     world.turn("Meu CPF é 529.982.247-25")
 
     world.clock.advance(timedelta(hours=23))
-    [still] = world.turn("me manda o pix")
+    still, _ = world.turn("me manda o pix")
     world.clock.advance(timedelta(hours=2))
     [expired] = world.turn("me manda o pix")
 

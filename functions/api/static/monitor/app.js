@@ -20,6 +20,7 @@ const ROLE_RANK = { viewer: 1, supervisor: 2, admin: 3 };
 const ERROR_FIELD = {
   invalid_channels: "fallbackOrder", invalid_weekdays: "weekdays", invalid_time: "scheduleStart",
   invalid_window: "scheduleEnd", window_never_opens: "scheduleEnd",
+  whatsapp_templates_missing: "whatsappTemplates",
 };
 
 const session = { config: null, me: null, metricsTimer: null };
@@ -533,7 +534,10 @@ function viewCampanhas(root) {
   const setOpen = (open) => {
     form.hidden = !open;
     toggle.setAttribute("aria-expanded", String(open));
-    if (open) $("#f-name", form).focus();
+    if (open) {
+      $("#f-name", form).focus();
+      loadWhatsAppTemplates(form);
+    }
   };
   toggle.addEventListener("click", () => setOpen(form.hidden));
   $('[data-action="cancel-campaign"]', form).addEventListener("click", () => {
@@ -581,9 +585,36 @@ function campaignBody(form) {
     if (text) messages[step] = text;
   }
   if (Object.keys(messages).length) body.messages = messages;
+  const templates = {};
+  for (const step of Object.keys(MESSAGE_STEP)) {
+    const chosen = data.get(`whatsappTemplates.${step}`);
+    if (chosen) templates[step] = JSON.parse(chosen);
+  }
+  if (Object.keys(templates).length) body.whatsappTemplates = templates;
   body.voicemailDrop = data.get("voicemailDrop") === "true";
   body.recordCalls = data.get("recordCalls") === "true";
   return body;
+}
+
+// The instance's approved templates (GET /api/voice/whatsapp/templates), offered for each step.
+async function loadWhatsAppTemplates(form) {
+  const status = $("[data-wa-templates-status]", form);
+  let templates;
+  try {
+    templates = (await getJson("/api/voice/whatsapp/templates")).data.filter((t) => t.status === "APPROVED");
+  } catch (error) {
+    status.textContent = `Lista de modelos indisponível (${error.message}).`;
+    return;
+  }
+  status.textContent = templates.length ? "" : "Nenhum modelo aprovado nesta instância.";
+  for (const step of Object.keys(MESSAGE_STEP)) {
+    const select = form.elements[`whatsappTemplates.${step}`];
+    const keep = select.value;
+    select.replaceChildren(h("option", { value: "" }, "—"), ...templates.map((t) =>
+      h("option", { value: JSON.stringify({ name: t.name, language: t.language }), title: t.body ?? "" },
+        `${t.name} (${t.language})`)));
+    select.value = keep;
+  }
 }
 
 function clearFormErrors(form) {
@@ -624,6 +655,8 @@ async function viewCampanha(root, id) {
       ["Retomar contato após", `${campaign.followUpAfterDays} dia(s)`],
       ["Contatos por cliente", String(campaign.maxContacts)],
       ["Textos próprios", Object.keys(campaign.messages ?? {}).map((s) => MESSAGE_STEP[s] ?? s).join(", ") || "Padrão"],
+      ["Modelos do WhatsApp", Object.entries(campaign.whatsappTemplates ?? {})
+        .map(([s, t]) => `${MESSAGE_STEP[s] ?? s}: ${t.name}`).join(", ") || "Nenhum"],
       ["Desbloqueio em confiança", campaign.trustUnlock ? "Sim" : "Não"],
       ["Recado na caixa postal", campaign.voicemailDrop ? "Sim" : "Não"],
       ["Gravar chamadas", campaign.recordCalls ? "Sim" : "Não"],
