@@ -60,8 +60,8 @@ def reply(conversation_id: str, text: str, *, by: str) -> Message:
         raise InvalidInput("a mensagem está vazia", code="empty_text")
     if len(text) > MAX_TEXT:
         raise InvalidInput(f"a mensagem passa de {MAX_TEXT} caracteres", code="text_too_long")
+    chat = _whatsapp_of(conversations.get(conversation_id), by)  # a call's: taken first (or Conflict)
     conversation = _own(conversation_id, by)
-    chat = _whatsapp_of(conversation, by)
     message = messages.record(
         conversation.id, Sender.AGENT, text, delivery_status=DeliveryStatus.PENDING, author=by
     )
@@ -74,8 +74,8 @@ def retry(conversation_id: str, message_id: str, *, by: str) -> Message:
     message = messages.find(conversation_id, message_id)
     if message.sender is not Sender.AGENT or message.delivery_status is not DeliveryStatus.FAILED:
         raise Conflict("só uma mensagem de atendente que falhou pode ser reenviada", code="not_retryable")
+    chat = _whatsapp_of(conversations.get(conversation_id), by)
     conversation = _own(conversation_id, by)
-    chat = _whatsapp_of(conversation, by)
     claimed = messages.update_delivery(message, DeliveryStatus.PENDING, expect=DeliveryStatus.FAILED)
     return _send(conversation, claimed, chat)
 
@@ -132,6 +132,7 @@ def _whatsapp_of(conversation: Conversation, by: str) -> Conversation:
     conversation, taken by `by` (`Conflict` when another agent has it)."""
     if not conversation.chat_id.startswith(VOICE_PREFIX):
         return conversation
+    handoff.refuse_if_taken(conversation, by)  # the call's own taker first: nothing moves on a Conflict
     target = None
     if conversation.target_id:
         try:
