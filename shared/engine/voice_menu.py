@@ -130,7 +130,11 @@ def _option(ctx: ToolContext, digits: str, tries: int) -> str:
         return _human(ctx)
     if option is Option.PROMISE:
         return _ask(ctx.conversation, MenuStep.DATE, ASK_DATE)
-    invoke("registrar_opt_out", {"motivo": "pediu pelo teclado da ligação"}, ctx, warm_transfer.CALL_TOOLS)
+    outcome = invoke(
+        "registrar_opt_out", {"motivo": "pediu pelo teclado da ligação"}, ctx, warm_transfer.CALL_TOOLS
+    )
+    if not outcome.ok:
+        return _goodbye(ctx.conversation, UNAVAILABLE)
     return _goodbye(
         ctx.conversation,
         f"Pronto: você não vai mais receber ligações nem mensagens de cobrança da "
