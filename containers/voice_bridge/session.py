@@ -21,8 +21,8 @@
   Twilio's REST API — unless the call goes on elsewhere, by a call update with new TwiML sent before
   the stream closes: the warm transfer's `<Dial>` once Lia's "I'm transferring you" has played
   (`shared.engine.warm_transfer`), or the keypad menu (`shared.engine.voice_menu`) when the Realtime
-  session cannot open or drops in its first seconds before Lia said anything. The transcript (both sides) is stored as the conversation's voice messages, in
-  conversation order.
+  session cannot open or drops in its first seconds before Lia said anything. The transcript (both
+  sides) is stored as the conversation's voice messages, in conversation order.
 """
 
 from __future__ import annotations
