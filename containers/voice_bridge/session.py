@@ -18,8 +18,11 @@
   check like spoken ones, and given to the model as a note with the number in reading groups.
 - **End**: Twilio's `stop`, either socket closing, the maximum duration, a shutdown, or the assistant's
   `encerrar_chamada` once its goodbye has played. When the bridge ends the call it hangs up through
-  Twilio's REST API. The transcript (both sides) is stored as the conversation's voice messages, in
-  conversation order.
+  Twilio's REST API — unless the call goes on elsewhere, by a call update with new TwiML sent before
+  the stream closes: the warm transfer's `<Dial>` once Lia's "I'm transferring you" has played
+  (`shared.engine.warm_transfer`), or the keypad menu (`shared.engine.voice_menu`) when the Realtime
+  session cannot open or drops in its first seconds before Lia said anything. The transcript (both
+  sides) is stored as the conversation's voice messages, in conversation order.
 """
 
 from __future__ import annotations
@@ -40,7 +43,6 @@ from websockets.asyncio.client import ClientConnection
 
 from containers.voice_bridge import realtime_codec as rt
 from containers.voice_bridge import twilio_codec as tw
-from containers.voice_bridge.keypad import Keypad, keyed_words
 from containers.voice_bridge.settings import BridgeSettings
 from containers.voice_bridge.spoken import digits_spoken
 from containers.voice_bridge.voice_prompt import END_CALL, VOICE_TOOLS, realtime_tools, voice_instructions
@@ -52,9 +54,10 @@ from shared.core.config import get_settings
 from shared.core.observability import logger
 from shared.domain.errors import DomainError
 from shared.domain.ids import new_id
+from shared.domain.keypad import Keypad, keyed_words
 from shared.domain.models import Channel, Conversation, Message, Sender, Target
 from shared.domain.phones import timezone_for_phone
-from shared.engine import calls
+from shared.engine import calls, voice_menu, warm_transfer
 from shared.engine.conversations import open_conversation
 
 ACTIVE_RESPONSE = "conversation_already_has_active_response"
@@ -69,6 +72,7 @@ class EndReason(StrEnum):
     REALTIME_CLOSED = "realtime_closed"
     MAX_DURATION = "max_duration"
     ASSISTANT_ENDED = "assistant_ended"
+    TRANSFERRED = "transferred"  # redirected to the desk's number (warm transfer)
     SHUTDOWN = "shutdown"
 
 
@@ -145,6 +149,7 @@ class CallSession:
         self._tool_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._end_requested = False
+        self._transfer_requested = False
         # Transcript
         self._slots: dict[str, _Slot] = {}
         self._partial: dict[str, list[str]] = {}
@@ -285,8 +290,10 @@ class CallSession:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._realtime.close(), timeout=2)
         if reason not in _TWILIO_ENDED:
+            redirected = await self._redirect(reason)  # before the stream closes: the call goes on
             await self._close_twilio(1000)
-            await self._hang_up()
+            if not redirected:
+                await self._hang_up()
         if self._tasks:  # tools still running (a promise being written) finish first
             await asyncio.wait(self._tasks, timeout=10)
         for item_id, parts in list(self._partial.items()):
@@ -314,6 +321,35 @@ class CallSession:
             logger.warning("hang-up failed", call_sid=self.call_sid, error_code=exc.code)
         else:
             logger.info("call hung up by the bridge", call_sid=self.call_sid)
+
+    def _continuation(self, reason: EndReason) -> Callable[[], str] | None:
+        """The TwiML the call goes on with after the bridge lets it go, if any."""
+        conversation = self.conversation
+        if conversation is None or not self.call_sid:
+            return None
+        if reason is EndReason.TRANSFERRED:
+            return lambda: warm_transfer.dial_twiml(conversation)
+        early = time.monotonic() - self._started < self.settings.realtime_fallback_seconds
+        if reason is EndReason.REALTIME_UNAVAILABLE or (
+            reason is EndReason.REALTIME_CLOSED and early and not self._sent
+        ):
+            return lambda: voice_menu.start(conversation)
+        return None
+
+    async def _redirect(self, reason: EndReason) -> bool:
+        """Update the live call with its continuation's TwiML; False when there is none or it failed."""
+        continuation = self._continuation(reason)
+        if continuation is None:
+            return False
+        call_sid = self.call_sid or ""
+        try:
+            twiml = await asyncio.to_thread(continuation)
+            await asyncio.to_thread(lambda: self._voice().play_twiml(call_sid, twiml))
+        except DomainError as exc:
+            logger.warning("call not redirected: hanging up", call_sid=call_sid, error_code=exc.code)
+            return False
+        logger.info("call redirected by the bridge", call_sid=call_sid, reason=reason.value)
+        return True
 
     async def _close_twilio(self, code: int) -> None:
         with contextlib.suppress(Exception):
@@ -513,7 +549,7 @@ class CallSession:
         task.add_done_callback(self._tasks.discard)
 
     async def _run_tool(self, name: str, call_id: str, arguments: str) -> None:
-        ends_call = False
+        ends_call = transfers = False
         try:
             # The identity check reads the customer's stored words: let the pending ones land first.
             with contextlib.suppress(TimeoutError):
@@ -524,6 +560,11 @@ class CallSession:
             async with self._tool_lock:
                 outcome = await asyncio.to_thread(invoke, name, arguments, self._ctx, VOICE_TOOLS)
             ends_call = outcome.ok and name == END_CALL
+            transfers = (
+                outcome.ok
+                and name == warm_transfer.CALL_TRANSFER
+                and outcome.data.get("transferencia") == warm_transfer.Route.DIAL
+            )
             logger.info(
                 "tool call", call_sid=self.call_sid, tool=name, ok=outcome.ok, error_code=outcome.error
             )
@@ -535,6 +576,13 @@ class CallSession:
             self._tools_running -= 1
         if self.reason is not None:
             return
+        if transfers:
+            # Lia says she is transferring (the response below); once that has played, the call is
+            # redirected to the desk (`_maybe_hang_up_after_goodbye`), at the latest after the grace.
+            self._transfer_requested = True
+            asyncio.get_running_loop().call_later(
+                self.settings.goodbye_grace_seconds, self._finish, EndReason.TRANSFERRED
+            )
         if ends_call:
             self._end_requested = True
             asyncio.get_running_loop().call_later(
@@ -549,13 +597,13 @@ class CallSession:
 
     def _maybe_hang_up_after_goodbye(self) -> None:
         if (
-            self._end_requested
+            (self._end_requested or self._transfer_requested)
             and not self._marks
             and not self._response_active
             and not self._response_requested
             and self._tools_running == 0
         ):
-            self._finish(EndReason.ASSISTANT_ENDED)
+            self._finish(EndReason.TRANSFERRED if self._transfer_requested else EndReason.ASSISTANT_ENDED)
 
     # ----------------------------------------------------------------------------------------------
     # Transcript

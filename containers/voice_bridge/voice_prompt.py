@@ -1,6 +1,7 @@
 """The voice assistant's instructions and its voice-only tool: the shared system prompt
 (`shared.assistant.prompt.system_prompt` for `Channel.VOICE`) plus how to speak on the phone, and
-`encerrar_chamada`, which lets Lia end the call after her goodbye."""
+`encerrar_chamada`, which lets Lia end the call after her goodbye. The other tools are a call's
+(`shared.engine.warm_transfer.CALL_TOOLS`: the shared ones, whose handoff reaches a person by phone)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from typing import Any, Final
 
 from shared.assistant.prompt import system_prompt
 from shared.assistant.texts import creditor
-from shared.assistant.tools import TOOLS, ReasonArgs, Tool, ToolContext
+from shared.assistant.tools import ReasonArgs, Tool, ToolContext
 from shared.core.config import get_settings
+from shared.engine.warm_transfer import CALL_TOOLS
 
 END_CALL: Final = "encerrar_chamada"
 
@@ -34,7 +36,7 @@ END_CALL_TOOL: Final[Tool[ReasonArgs]] = Tool(
     _end_call,
 )
 
-VOICE_TOOLS: Final[Mapping[str, Tool[Any]]] = {**TOOLS, END_CALL: END_CALL_TOOL}
+VOICE_TOOLS: Final[Mapping[str, Tool[Any]]] = {**CALL_TOOLS, END_CALL: END_CALL_TOOL}
 
 
 def realtime_tools() -> list[dict[str, Any]]:

@@ -52,6 +52,24 @@ PUBLIC_ROUTES: tuple[tuple[str, tuple[apigwv2.HttpMethod, ...], str], ...] = (
         "Twilio fetches the call's TwiML without a Cognito token; the code validates X-Twilio-Signature.",
     ),
     (
+        "/api/voice/transfer/{conversationId}/status",
+        (apigwv2.HttpMethod.POST,),
+        "Twilio posts the warm transfer's <Dial action> without a Cognito token; the code validates "
+        "X-Twilio-Signature.",
+    ),
+    (
+        "/api/voice/transfer/{conversationId}/whisper",
+        (apigwv2.HttpMethod.POST,),
+        "Twilio fetches the agent's whisper TwiML without a Cognito token; the code validates "
+        "X-Twilio-Signature.",
+    ),
+    (
+        "/api/voice/menu/{conversationId}/{step}",
+        (apigwv2.HttpMethod.POST,),
+        "Twilio posts the keypad menu's <Gather> digits without a Cognito token; the code validates "
+        "X-Twilio-Signature.",
+    ),
+    (
         "/voice/monitor",
         (apigwv2.HttpMethod.GET,),
         "The dashboard page must load before the supervisor signs in; it holds no data, every API call "

@@ -88,7 +88,13 @@ APP_SETTING_GROUPS: Mapping[AppSettingGroup, tuple[str, ...]] = {
         "PIX_MERCHANT_NAME",
         "PIX_MERCHANT_CITY",
     ),
-    AppSettingGroup.TWILIO: ("TWILIO_PHONE_NUMBER", "TWILIO_API_BASE_URL"),
+    # The desk's phone and hours: the warm transfer of a call (the voice bridge, the keypad menu's API).
+    AppSettingGroup.TWILIO: (
+        "TWILIO_PHONE_NUMBER",
+        "TWILIO_API_BASE_URL",
+        "HUMAN_AGENT_NUMBER",
+        "HUMAN_AGENT_HOURS",
+    ),
     AppSettingGroup.EVOLUTION: ("EVOLUTION_API_URL", "EVOLUTION_API_INSTANCE", "EVOLUTION_INTEGRATION"),
     # The billing system: the generic CRM or the ISP's ERP that BILLING_SYSTEM names.
     AppSettingGroup.CRM: (

@@ -108,6 +108,7 @@ class CobrancaStack(Stack):
             alarms=alarms,
             access_logs=buckets.access_logs,
             build_context=build_context,
+            webhook_base_url=api.url,
         )
         endpoints = {
             Endpoint.WEBHOOK_BASE: api.url,

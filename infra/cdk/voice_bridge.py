@@ -62,11 +62,12 @@ class VoiceBridge(Construct):
         alarms: Alarms,
         access_logs: s3.IBucket,
         build_context: Path,
+        webhook_base_url: str,
     ) -> None:
         super().__init__(scope, construct_id)
         vpc = self._network(settings)
         cluster = ecs.Cluster(self, "Cluster", vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED)
-        task = self._task(settings, platform, build_context)
+        task = self._task(settings, platform, build_context, webhook_base_url)
         service = ecs.FargateService(
             self,
             "Service",
@@ -125,6 +126,7 @@ class VoiceBridge(Construct):
         settings: DeploymentSettings,
         platform: Platform,
         build_context: Path,
+        webhook_base_url: str,
     ) -> ecs.FargateTaskDefinition:
         task = ecs.FargateTaskDefinition(
             self,
@@ -164,6 +166,8 @@ class VoiceBridge(Construct):
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "LOG_LEVEL": settings.log_level,
                 "AWS_REGION": Stack.of(self).region,
+                # A call the bridge redirects (the warm transfer, the keypad menu) posts back to the API.
+                "WEBHOOK_BASE_URL": webhook_base_url,
                 **settings.settings_for(VOICE_BRIDGE_SETTINGS),
                 **environment,
             },

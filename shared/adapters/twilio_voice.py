@@ -1,5 +1,6 @@
 """Twilio Programmable Voice through the official SDK (SPEC §3): outbound calls (recorded on request),
-hang-up, the `<Connect><Stream>` TwiML and webhook signature validation."""
+hang-up, call updates, the TwiML we answer with (`<Connect><Stream>`, the warm transfer's `<Dial>`, the
+keypad menu's `<Gather>`) and webhook signature validation."""
 
 from __future__ import annotations
 
@@ -15,6 +16,11 @@ STATUS_CALLBACK_EVENTS = ["initiated", "ringing", "answered", "completed"]
 TWIML_PATH = "/api/voice/twiml/{target_id}"
 STATUS_PATH = "/api/voice/webhooks/twilio/status"
 RECORDING_PATH = "/api/voice/webhooks/twilio/recording"
+# The warm transfer: Twilio posts the `<Dial>`'s outcome here, and fetches the agent's whisper.
+DIAL_STATUS_PATH = "/api/voice/transfer/{conversation_id}/status"
+WHISPER_PATH = "/api/voice/transfer/{conversation_id}/whisper"
+# The keypad menu a call falls back to when the model is down: each `<Gather>` posts its digits here.
+MENU_PATH = "/api/voice/menu/{conversation_id}/{step}"
 
 
 class TwilioUnavailable(ServiceUnavailable):
@@ -173,6 +179,60 @@ def say_and_hang_up_twiml(text: str) -> str:
     response = VoiceResponse()
     response.say(text, language="pt-BR", voice=PT_BR_VOICE)
     response.hangup()
+    return str(response)
+
+
+def hang_up_twiml() -> str:
+    """`<Response><Hangup/></Response>`."""
+    from twilio.twiml.voice_response import VoiceResponse
+
+    response = VoiceResponse()
+    response.hangup()
+    return str(response)
+
+
+def say_twiml(text: str) -> str:
+    """`<Response><Say language="pt-BR" voice="Polly.Camila">text</Say></Response>` (a whisper)."""
+    from twilio.twiml.voice_response import VoiceResponse
+
+    response = VoiceResponse()
+    response.say(text, language="pt-BR", voice=PT_BR_VOICE)
+    return str(response)
+
+
+def dial_twiml(
+    announcement: str, *, number: str, caller_id: str, action_url: str, whisper_url: str, timeout: int = 25
+) -> str:
+    """Say `announcement` to the caller, then `<Dial callerId action><Number url=whisper>` to `number`;
+    Twilio posts `DialCallStatus` to `action_url` when the dial ends, and plays the TwiML at
+    `whisper_url` to the agent (only) once they pick up."""
+    from twilio.twiml.voice_response import Dial, VoiceResponse
+
+    response = VoiceResponse()
+    response.say(announcement, language="pt-BR", voice=PT_BR_VOICE)
+    dial = Dial(caller_id=caller_id, action=action_url, method="POST", timeout=timeout)
+    dial.number(number, url=whisper_url, method="POST")
+    response.append(dial)
+    return str(response)
+
+
+def gather_twiml(text: str, action_url: str, *, num_digits: int | None = None, timeout: int = 8) -> str:
+    """`<Gather input="dtmf">` around `<Say>text</Say>`: the keys go to `action_url` (`Digits`), ended
+    by `#` or at `num_digits`; with no keys the action is called anyway (empty `Digits`)."""
+    from twilio.twiml.voice_response import Gather, VoiceResponse
+
+    response = VoiceResponse()
+    gather = Gather(
+        input="dtmf",
+        action=action_url,
+        method="POST",
+        finish_on_key="#",
+        timeout=timeout,
+        action_on_empty_result=True,
+        **({"num_digits": num_digits} if num_digits is not None else {}),
+    )
+    gather.say(text, language="pt-BR", voice=PT_BR_VOICE)
+    response.append(gather)
     return str(response)
 
 

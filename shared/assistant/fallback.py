@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, Final
+from typing import Final
 
 from shared.assistant import dates, intents, texts
 from shared.assistant.texts import ASKS, Ask
@@ -156,11 +156,7 @@ def _payment_code(ctx: ToolContext) -> str:
         return texts.NOTHING_OPEN if outcome.error == "nothing_open" else PIX_UNAVAILABLE
     if outcome.data["whatsapp"] == "enviado":
         return texts.PAYMENT_SENT_HERE
-    codes: list[dict[str, Any]] = outcome.data["codigos"]
-    return "\n\n".join(
-        texts.payment_code(code["tipo"], code["codigo"], parse_money(code["valor"]), code.get("link"))
-        for code in codes
-    )
+    return texts.payment_codes(outcome.data["codigos"])
 
 
 def _consult(ctx: ToolContext) -> ToolOutcome:

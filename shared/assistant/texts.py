@@ -12,11 +12,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 from shared.core.config import get_settings
 from shared.domain.models import UnlockStatus
-from shared.domain.money import format_brl
+from shared.domain.money import format_brl, parse_money
 from shared.domain.names import display_name
 
 WEEKDAY_NAMES: Final = (
@@ -374,3 +374,11 @@ def payment_code(kind: str, code: str, amount: Decimal | None, link: str | None 
     else:
         text = f"Aqui está o código Pix copia e cola{value}:\n{code}"
     return f"{text}\nSe preferir, pague pelo link: {link}" if link else text
+
+
+def payment_codes(codes: Sequence[Mapping[str, Any]]) -> str:
+    """The codes of a successful `gerar_pagamento_pix` (its `codigos`), one paragraph each."""
+    return "\n\n".join(
+        payment_code(code["tipo"], code["codigo"], parse_money(code["valor"]), code.get("link"))
+        for code in codes
+    )

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from shared.domain.errors import ConfigError
+from shared.domain.errors import ConfigError, InvalidInput
 
 
 @dataclass(frozen=True)
@@ -131,6 +131,10 @@ class Settings(BaseModel):
 
     webhook_base_url: str | None = None
     voice_bridge_ws_url: str | None = None
+    # The desk's phone (E.164, "+55..."): a call the assistant hands over is dialed there, inside
+    # HUMAN_AGENT_HOURS (weekdays, the customer's zone); otherwise the customer is offered a callback.
+    human_agent_number: str | None = None
+    human_agent_hours: str = "08:00-18:00"
 
     crm_api_url: str | None = None
     crm_api_key: SecretStr | None = None
@@ -204,6 +208,17 @@ class Settings(BaseModel):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+    @field_validator("human_agent_hours")
+    @classmethod
+    def _agent_hours(cls, value: str) -> str:
+        from shared.domain.agent_hours import parse_agent_hours  # the domain reads settings itself
+
+        try:
+            parse_agent_hours(value)
+        except InvalidInput as exc:
+            raise ValueError(exc.message) from exc
         return value
 
     @field_validator("sgp_api_url", "hubsoft_api_url")

@@ -8,6 +8,10 @@ marked `failed` — visible in the thread and retried by the agent (`retry`) —
 when the assistant (or nobody) still had it, and takes it out of the queue; a customer's next message
 puts it back (`customer_waiting`).
 
+A call's conversation has no WhatsApp of its own: the agent's reply goes to the customer's WhatsApp
+conversation, which the same agent takes (held: Lia stays silent there, and the customer's answer lands
+in the queue), and is recorded on the call's conversation — the one the agent is looking at.
+
 The time to the first human reply (handoff → first reply sent) is counted in one counters item as a
 histogram of whole minutes (a day or more in the last bucket), so the median and p90 are one GetItem.
 """
@@ -24,10 +28,13 @@ from shared.adapters.evolution import EvolutionRejected, EvolutionUnavailable, N
 from shared.core import clock
 from shared.core.observability import logger
 from shared.data import conversations, counters, messages
-from shared.domain.errors import Conflict, InvalidInput
-from shared.domain.models import Conversation, ConversationStatus, DeliveryStatus, Message, Sender
+from shared.data import targets as targets_data
+from shared.domain.chat_ids import VOICE_PREFIX
+from shared.domain.errors import Conflict, InvalidInput, NotFound
+from shared.domain.models import Channel, Conversation, ConversationStatus, DeliveryStatus, Message, Sender
 from shared.domain.pages import Page
 from shared.engine import handoff
+from shared.engine.conversations import open_conversation
 
 MAX_TEXT: Final = 4096  # WhatsApp's own limit for one text message
 COUNTER_SCOPE: Final = "desk"
@@ -53,11 +60,12 @@ def reply(conversation_id: str, text: str, *, by: str) -> Message:
         raise InvalidInput("a mensagem está vazia", code="empty_text")
     if len(text) > MAX_TEXT:
         raise InvalidInput(f"a mensagem passa de {MAX_TEXT} caracteres", code="text_too_long")
+    chat = _whatsapp_of(conversations.get(conversation_id), by)  # a call's: taken first (or Conflict)
     conversation = _own(conversation_id, by)
     message = messages.record(
         conversation.id, Sender.AGENT, text, delivery_status=DeliveryStatus.PENDING, author=by
     )
-    return _send(conversation, message)
+    return _send(conversation, message, chat)
 
 
 def retry(conversation_id: str, message_id: str, *, by: str) -> Message:
@@ -66,9 +74,10 @@ def retry(conversation_id: str, message_id: str, *, by: str) -> Message:
     message = messages.find(conversation_id, message_id)
     if message.sender is not Sender.AGENT or message.delivery_status is not DeliveryStatus.FAILED:
         raise Conflict("só uma mensagem de atendente que falhou pode ser reenviada", code="not_retryable")
+    chat = _whatsapp_of(conversations.get(conversation_id), by)
     conversation = _own(conversation_id, by)
     claimed = messages.update_delivery(message, DeliveryStatus.PENDING, expect=DeliveryStatus.FAILED)
-    return _send(conversation, claimed)
+    return _send(conversation, claimed, chat)
 
 
 def customer_waiting(conversation: Conversation, at: datetime) -> None:
@@ -118,9 +127,27 @@ def _own(conversation_id: str, by: str) -> Conversation:
     return handoff.take(conversation_id, by=by)
 
 
-def _send(conversation: Conversation, message: Message) -> Message:
+def _whatsapp_of(conversation: Conversation, by: str) -> Conversation:
+    """Where an agent's reply is sent: the conversation itself, or for a call the customer's WhatsApp
+    conversation, taken by `by` (`Conflict` when another agent has it)."""
+    if not conversation.chat_id.startswith(VOICE_PREFIX):
+        return conversation
+    handoff.refuse_if_taken(conversation, by)  # the call's own taker first: nothing moves on a Conflict
+    target = None
+    if conversation.target_id:
+        try:
+            target = targets_data.get(conversation.target_id)
+        except NotFound:
+            logger.warning("call's target is gone", conversation_id=conversation.id)
+    chat = open_conversation(Channel.WHATSAPP, conversation.phone, target=target)
+    logger.info("agent reply to a call goes to WhatsApp", conversation_id=conversation.id, chat_id=chat.id)
+    return _own(chat.id, by)
+
+
+def _send(conversation: Conversation, message: Message, chat: Conversation) -> Message:
+    """Send `message` (stored on `conversation`) on `chat`'s WhatsApp."""
     try:
-        sent = clients.whatsapp().send_text(conversation.phone, message.content)
+        sent = clients.whatsapp().send_text(chat.phone, message.content)
     except (EvolutionUnavailable, NotOnWhatsApp, EvolutionRejected) as exc:
         messages.update_delivery(message, DeliveryStatus.FAILED)
         logger.warning(
@@ -133,6 +160,8 @@ def _send(conversation: Conversation, message: Message) -> Message:
     if sent.id is not None:
         message = messages.update_delivery(message, DeliveryStatus.PENDING, external_id=sent.id)
     _answered(conversation)
+    if chat.id != conversation.id:
+        _answered(chat)
     logger.info("agent reply sent", conversation_id=conversation.id, message_id=message.id)
     return message
 

@@ -38,6 +38,7 @@ PROD_CONTEXT = {
     "COMPANY_NAME": "TR Telecom",
     "COMPANY_CNPJ": "11222333000181",
     "TWILIO_PHONE_NUMBER": "+551140000000",
+    "HUMAN_AGENT_NUMBER": "+551130000000",
     "EVOLUTION_API_URL": "https://evolution.example.com.br",
     "EVOLUTION_API_INSTANCE": "cobranca",
     "CRM_API_URL": "https://crm.example.com.br/api",

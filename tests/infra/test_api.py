@@ -14,6 +14,9 @@ PUBLIC_ROUTE_KEYS = {
     "POST /api/voice/webhooks/twilio/recording",
     "GET /api/voice/twiml/{targetId}",
     "POST /api/voice/twiml/{targetId}",
+    "POST /api/voice/transfer/{conversationId}/status",
+    "POST /api/voice/transfer/{conversationId}/whisper",
+    "POST /api/voice/menu/{conversationId}/{step}",
     "GET /voice/monitor",
     "GET /voice/monitor/{proxy+}",
 }

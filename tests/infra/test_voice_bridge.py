@@ -82,6 +82,17 @@ def test_deploys_never_drop_below_the_wanted_task_count(prod: Synthesized) -> No
     assert deployment["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
 
 
+def test_the_bridge_and_the_api_know_where_a_redirected_call_posts_and_the_desks_number(
+    prod: Synthesized,
+) -> None:
+    (container,) = _one(prod, "AWS::ECS::TaskDefinition")["ContainerDefinitions"]
+    bridge = {e["Name"]: e["Value"] for e in container["Environment"]}
+    _, api = prod.functions_by_handler()["functions.api.handler.handler"]
+    variables = api["Environment"]["Variables"]
+    assert bridge["WEBHOOK_BASE_URL"] == variables["WEBHOOK_BASE_URL"]  # the API's public URL
+    assert bridge["HUMAN_AGENT_NUMBER"] == variables["HUMAN_AGENT_NUMBER"] == "+551130000000"
+
+
 def test_the_api_streams_calls_to_the_bridge_over_wss(prod: Synthesized) -> None:
     _, api = prod.functions_by_handler()["functions.api.handler.handler"]
     assert api["Environment"]["Variables"]["VOICE_BRIDGE_WS_URL"] == f"wss://{BRIDGE_DOMAIN}/media"

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from containers.voice_bridge.keypad import (
+from shared.domain.documents import DocumentKind
+from shared.domain.keypad import (
     KeyedDate,
     KeyedDocument,
     KeyedInvalid,
@@ -13,7 +14,6 @@ from containers.voice_bridge.keypad import (
     keyed_words,
     read_back,
 )
-from shared.domain.documents import DocumentKind
 
 CPF = "52998224725"
 CNPJ = "11444777000161"

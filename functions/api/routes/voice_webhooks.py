@@ -17,6 +17,11 @@ app does not see. Without it (a bare local run) the request's URL is used.
 - `GET|POST /api/voice/twiml/{targetId}` → `application/xml`: `<Connect><Stream>` to the voice bridge
   with the target id, the CallSid and a short-lived token the bridge verifies
   (`shared.adapters.stream_tokens`); a short goodbye in Portuguese and `<Hangup/>` for an unknown target.
+- `POST /api/voice/transfer/{conversationId}/status` → the warm transfer's `<Dial action>`: the TwiML that
+  ends the caller's side (a polite goodbye when nobody answered, the case queued).
+- `POST /api/voice/transfer/{conversationId}/whisper` → what the agent hears before being connected.
+- `POST /api/voice/menu/{conversationId}/{step}` → the keypad menu of a call whose model is down: the
+  caller's `Digits` at that step → the next `<Gather>` (or the transfer, or a goodbye).
 """
 
 from __future__ import annotations
@@ -24,12 +29,13 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 
 from functions.api.deps import SettingsDep
 from shared.adapters.twilio_voice import is_valid_signature
 from shared.core.config import Settings
 from shared.core.observability import logger
+from shared.domain.keypad import MenuStep
 from shared.engine import calls
 
 router = APIRouter(prefix="/api/voice", tags=["voice webhooks"])
@@ -92,3 +98,39 @@ def twiml(
     """The answered call's instructions: stream to the voice bridge (or a polite goodbye)."""
     call_sid = params.get("CallSid") or request.query_params.get("CallSid")
     return Response(calls.call_twiml(target_id, call_sid), media_type="application/xml")
+
+
+ConversationId = Annotated[str, Path(alias="conversationId", min_length=1, max_length=64)]
+
+
+@router.post("/transfer/{conversationId}/status", response_class=Response)
+def transfer_status(conversation_id: ConversationId, params: TwilioParams) -> Response:
+    """The warm transfer's dial ended (`DialCallStatus`): what the caller hears last."""
+    from shared.engine import warm_transfer  # the assistant's tools load with a call's handoff only
+
+    twiml = warm_transfer.dial_finished(
+        conversation_id, params.get("DialCallStatus", ""), params.get("DialCallDuration")
+    )
+    return Response(twiml, media_type="application/xml")
+
+
+@router.post("/transfer/{conversationId}/whisper", response_class=Response)
+def transfer_whisper(conversation_id: ConversationId, params: TwilioParams) -> Response:
+    """The agent picked up: who is calling and why, before the caller is connected."""
+    from shared.engine import warm_transfer
+
+    return Response(warm_transfer.whisper_twiml(conversation_id), media_type="application/xml")
+
+
+@router.post("/menu/{conversationId}/{step}", response_class=Response)
+def keypad_menu(
+    conversation_id: ConversationId,
+    step: MenuStep,
+    params: TwilioParams,
+    tentativa: Annotated[int, Query(ge=0, le=10)] = 0,
+) -> Response:
+    """The keypad menu: the caller's `Digits` at `step` (empty when they keyed nothing)."""
+    from shared.engine import voice_menu  # the assistant's tools load with a call that needs them
+
+    twiml = voice_menu.answer(conversation_id, step, params.get("Digits", ""), tentativa)
+    return Response(twiml, media_type="application/xml")

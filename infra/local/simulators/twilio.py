@@ -1,13 +1,19 @@
 """A Twilio REST simulator for the parts of Programmable Voice we use: `Calls.json` (create) and
 `Calls/{Sid}.json` (fetch, and update, e.g. hang up), with HTTP basic auth, and status callbacks (and the
 recording-status callback of a call created with `Record=true`) signed with `X-Twilio-Signature` exactly as
-Twilio computes it (the SDK's `RequestValidator`)."""
+Twilio computes it (the SDK's `RequestValidator`).
+
+A call updated with `Twiml` holding a `<Dial>` plays the dial as Twilio would, in the background
+(`run_twiml`): the outcome is `dial_outcome` (`completed` — the agent answered —, `busy`, `no-answer`,
+`failed`); answered, the `<Number url>` whisper is fetched first; then the `<Dial action>` gets
+`DialCallStatus`, signed. Each dial played is in `dials`, with the TwiML our webhooks answered."""
 
 from __future__ import annotations
 
 import base64
 import secrets
 import threading
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,6 +43,26 @@ class SimCall:
     callbacks_sent: int = 0  # Twilio numbers each status callback of a call: SequenceNumber 0, 1, ...
 
 
+@dataclass
+class SimDial:
+    """A `<Dial>` the simulator played for a call."""
+
+    call_sid: str
+    number: str
+    caller_id: str | None
+    status: str  # the DialCallStatus posted to the action
+    whisper: str | None = None  # the TwiML our whisper URL answered (only when answered)
+    ending: str | None = None  # the TwiML our action URL answered
+    done: threading.Event = field(default_factory=threading.Event, repr=False)
+
+
+Poster = Callable[[str, dict[str, str], dict[str, str]], httpx.Response]
+
+
+def _post(url: str, data: dict[str, str], headers: dict[str, str]) -> httpx.Response:
+    return webhook_client().post(url, data=data, headers=headers, timeout=10)
+
+
 class TwilioSimulator:
     def __init__(self, account_sid: str = "AC" + "0" * 32, auth_token: str = "twilio-test-token") -> None:
         self.account_sid = account_sid
@@ -46,6 +72,11 @@ class TwilioSimulator:
         self.twiml_updates: list[tuple[str, str]] = []  # (CallSid, TwiML) of calls updated with `Twiml`
         # Called with each new call once it is created (the sandbox's simulated customers pick up).
         self.on_call: Callable[[SimCall], None] | None = None
+        # What a `<Dial>` gets: "completed" (answered), "busy", "no-answer" or "failed".
+        self.dial_outcome = "completed"
+        self.dials: list[SimDial] = []
+        # How signed webhooks of a played dial are posted (tests may route them to an in-process app).
+        self.post: Poster = _post
         self._lock = threading.Lock()
         self.app = self._build_app()
 
@@ -139,6 +170,62 @@ class TwilioSimulator:
             steps.append((recording_url, self.recording_params(call, duration=duration)))
         return [signed_post(url, params, self.auth_token) for url, params in steps]
 
+    def run_twiml(self, call_sid: str, twiml: str) -> SimDial | None:
+        """Play what Twilio does with `twiml` on a live call, as far as the simulator goes: a `<Dial>`
+        (whisper, then the action's `DialCallStatus`, both signed); None when there is no `<Dial>`."""
+        dial = ET.fromstring(twiml).find("Dial")
+        if dial is None:
+            return None
+        number = dial.find("Number")
+        with self._lock:
+            call = self.calls.get(call_sid)
+        played = SimDial(
+            call_sid,
+            (number.text if number is not None else dial.text or "").strip(),
+            dial.get("callerId"),
+            self.dial_outcome,
+        )
+        with self._lock:
+            self.dials.append(played)
+        leg = "CA" + secrets.token_hex(16)
+        common = {"AccountSid": self.account_sid, "ApiVersion": "2010-04-01"}
+        whisper_url = number.get("url") if number is not None else None
+        try:  # a webhook that cannot be reached ends the dial as Twilio would: nothing more happens
+            if played.status == "completed" and whisper_url:
+                whisper = common | {
+                    "CallSid": leg,
+                    "ParentCallSid": call_sid,
+                    "CallStatus": "in-progress",
+                    "Direction": "outbound-dial",
+                    "From": played.caller_id or "",
+                    "To": played.number,
+                }
+                played.whisper = self._signed_post(whisper_url, whisper).text
+            action = dial.get("action")
+            if action:
+                params = common | {
+                    "CallSid": call_sid,
+                    "CallStatus": "in-progress",
+                    "DialCallSid": leg,
+                    "DialCallStatus": played.status,
+                    "From": call.from_ if call else "",
+                    "To": call.to if call else "",
+                }
+                if played.status == "completed":
+                    params["DialCallDuration"] = "37"
+                played.ending = self._signed_post(action, params).text
+            if call is not None:
+                call.status = "completed"
+        except httpx.HTTPError:
+            pass
+        finally:
+            played.done.set()
+        return played
+
+    def _signed_post(self, url: str, params: dict[str, str]) -> httpx.Response:
+        headers = {"X-Twilio-Signature": signature_for(url, params, self.auth_token)}
+        return self.post(url, params, headers)
+
     def send_status(self, call: SimCall, status: str, **kwargs: Any) -> httpx.Response:
         """Post a signed status callback to the URL the call was created with."""
         assert call.status_callback, "the call was created without a status callback"
@@ -194,8 +281,13 @@ class TwilioSimulator:
             form = await request.form()
             twiml = form.get("Twiml")
             if isinstance(twiml, str):
+                try:
+                    ET.fromstring(twiml)
+                except ET.ParseError:
+                    return _error(400, 12100, "Document parse failure")
                 with self._lock:
                     self.twiml_updates.append((call_sid, twiml))
+                threading.Thread(target=self.run_twiml, args=(call_sid, twiml), daemon=True).start()
             if form.get("Status") == "completed":
                 found.status = "completed"
                 with self._lock:

@@ -445,6 +445,9 @@ def voice(
     servers.crm.outage = None
     servers.twilio.calls.clear()
     servers.twilio.hangups.clear()
+    servers.twilio.twiml_updates.clear()
+    servers.twilio.dials.clear()
+    servers.twilio.dial_outcome = "completed"
     servers.crm.add_customer(
         DOCUMENT,
         "Maria Silva",

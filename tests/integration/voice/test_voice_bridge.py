@@ -279,7 +279,9 @@ def test_realtime_dropping_mid_call_ends_the_call_cleanly(voice: VoiceWorld) -> 
     ]
 
 
-def test_realtime_unreachable_hangs_up_the_call(voice: VoiceWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_realtime_unreachable_continues_the_call_in_the_keypad_menu(
+    voice: VoiceWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("OPENAI_REALTIME_URL", "ws://127.0.0.1:9/v1/realtime")  # nothing listens there
 
     async def scenario() -> None:
@@ -288,7 +290,9 @@ def test_realtime_unreachable_hangs_up_the_call(voice: VoiceWorld, monkeypatch: 
         await voice.settled()
 
     asyncio.run(scenario())
-    assert voice.twilio.hangups == [voice.call_sid]
+    assert voice.twilio.hangups == []  # the call goes on in TwiML (test_voice_transfer.py reads it)
+    [(call_sid, twiml)] = voice.twilio.twiml_updates
+    assert call_sid == voice.call_sid and "<Gather" in twiml
 
 
 @pytest.mark.parametrize(

@@ -1,15 +1,18 @@
 """What the caller types on the keypad (Twilio Media Streams `dtmf` events): a CPF, a CNPJ or a
 promised date (DDMM). Pure: digits in, a finished entry out.
 
-An entry ends with `#`, or by itself at 11 digits when they are a valid CPF, or at 14 digits;
-`*` starts over. Check digits are validated here (`shared.domain.documents`); the session turns a
-finished entry into the customer's words (the same path a spoken document takes).
+Two readers share it: the voice bridge collects the live call's `dtmf` events (`Keypad`: an entry ends
+with `#`, or by itself at 11 digits when they are a valid CPF, or at 14 digits; `*` starts over), and
+the TwiML keypad menu reads what `<Gather>` collected (`read_entry`). Check digits are validated here
+(`shared.domain.documents`); a finished entry becomes the customer's words (the same path a spoken
+document takes).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 from typing import Final
 
 from shared.domain.documents import (
@@ -46,6 +49,14 @@ class KeyedInvalid:
 
 
 KeyedEntry = KeyedDocument | KeyedDate | KeyedInvalid
+
+
+class MenuStep(StrEnum):
+    """What the keypad menu (`shared.engine.voice_menu`) asked for: the digits posted are read as it."""
+
+    DOCUMENT = "documento"
+    MENU = "menu"
+    DATE = "data"
 
 
 class Keypad:
@@ -99,6 +110,7 @@ def read_entry(typed: str) -> KeyedEntry:
 def read_back(document: str) -> str:
     """The document in the groups a person reads it out: "529, 982, 247, 25" or
     "11, 444, 777, 0001, 61"."""
+    groups: tuple[str, ...]
     if len(document) == CPF_LENGTH:
         groups = (document[0:3], document[3:6], document[6:9], document[9:])
     else:
