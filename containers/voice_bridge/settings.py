@@ -25,6 +25,8 @@ class BridgeSettings(BaseSettings):
     # Twilio sends `start` right after the upgrade; a socket that does not is closed.
     start_timeout_seconds: float = Field(default=10.0, gt=0)
     realtime_connect_timeout_seconds: float = Field(default=10.0, gt=0)
+    # A call prepared when its TwiML was fetched waits this long for its stream, then is closed.
+    prepare_ttl_seconds: float = Field(default=30.0, gt=0)
     # After `encerrar_chamada`: the goodbye still playing may take this long before the line drops.
     goodbye_grace_seconds: float = Field(default=10.0, gt=0)
     # A tool call waits this long for the customer's words still being transcribed (identity check).

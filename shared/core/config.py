@@ -94,6 +94,9 @@ class Settings(BaseSettings):
 
     webhook_base_url: str | None = None
     voice_bridge_ws_url: str | None = None
+    # The bridge's `/prepare`: told when a call's TwiML is fetched, it opens the call's Realtime
+    # session before the stream starts (unset: the stream prepares its call itself).
+    voice_bridge_prepare_url: str | None = None
 
     crm_api_url: str | None = None
     crm_api_key: SecretStr | None = None
