@@ -1,6 +1,11 @@
 """A Twilio REST simulator for the parts of Programmable Voice we use: `Calls.json` (create) and
 `Calls/{Sid}.json` (fetch, and update, e.g. hang up), with HTTP basic auth, and status callbacks signed with
-`X-Twilio-Signature` exactly as Twilio computes it (the SDK's `RequestValidator`)."""
+`X-Twilio-Signature` exactly as Twilio computes it (the SDK's `RequestValidator`).
+
+An answered call with a `caller` (a simulated person) plays as Twilio plays one: the call's TwiML is
+fetched (signed POST to its `Url`), and its `<Connect><Stream>` opens a Media Streams websocket
+(`media_stream`: `connected`, `start` with the `<Parameter>`s, `media`, mark echoes, `stop`) on which the
+caller hears the assistant and answers (`speech`) until one side hangs up; then `completed`."""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from twilio.request_validator import RequestValidator
 
+from infra.local.simulators.media_stream import Caller, StreamedCall, stream_call, stream_of
 from infra.local.simulators.server import webhook_client
 
 
@@ -85,20 +91,29 @@ class TwilioSimulator:
             "MachineDetectionDuration": str(detection_ms),
         }
 
-    def play(self, call: SimCall, ending: str, *, duration: int = 42) -> list[httpx.Response]:
+    def play(
+        self, call: SimCall, ending: str, *, duration: int = 42, caller: Caller | None = None
+    ) -> list[httpx.Response]:
         """Play a whole call's callbacks, as Twilio would, signed, to the URLs it was created with.
 
         `ending`: `answered` (a person: ringing, in-progress, AMD `human`, completed with a duration),
         `voicemail` (AMD `machine_start`, then completed with `AnsweredBy`), `no-answer`, `busy`,
         `failed`. Progress statuses go out only for the events the call subscribed to
-        (`StatusCallbackEvent`); final statuses always do. Returns the responses, in order."""
+        (`StatusCallbackEvent`); final statuses always do. An answered call with a `caller` fetches its
+        TwiML and talks on its media stream before it completes, lasting as long as was said.
+        Returns the responses, in order."""
         subscribed = set(call.status_callback_events) or {"completed"}
         amd_url = call.params.get("AsyncAmdStatusCallback", [None])[0]
         steps: list[tuple[str, dict[str, str]]] = []
+        responses: list[httpx.Response] = []
 
         def status(name: str, event: str, **kwargs: Any) -> None:
             if event in subscribed or event == "completed":
                 steps.append((str(call.status_callback), self.status_params(call, name, **kwargs)))
+
+        def post_steps() -> None:
+            responses.extend(signed_post(url, params, self.auth_token) for url, params in steps)
+            steps.clear()
 
         status("initiated", "initiated")
         if ending in ("answered", "voicemail", "no-answer"):
@@ -108,6 +123,9 @@ class TwilioSimulator:
             verdict = "human" if ending == "answered" else "machine_start"
             if amd_url and (call.async_amd or "").lower() == "true":
                 steps.append((amd_url, self.amd_params(call, verdict)))
+            if ending == "answered" and caller is not None:
+                post_steps()
+                duration = max(1, round(self.converse(call, caller).seconds))
             machine = {"answered_by": verdict} if ending == "voicemail" else {}
             status("completed", "completed", duration=duration if ending == "answered" else 4, **machine)
         else:
@@ -116,7 +134,26 @@ class TwilioSimulator:
             final = steps[-1][1]
             call.status = final.get("CallStatus", call.status)
             call.duration = int(final["CallDuration"]) if "CallDuration" in final else call.duration
-        return [signed_post(url, params, self.auth_token) for url, params in steps]
+        post_steps()
+        return responses
+
+    def converse(self, call: SimCall, caller: Caller) -> StreamedCall:
+        """The answered call's TwiML, fetched as Twilio does; its media stream played with `caller`."""
+        params = {
+            "AccountSid": self.account_sid,
+            "CallSid": call.sid,
+            "CallStatus": "in-progress",
+            "To": call.to,
+            "From": call.from_,
+            "Direction": "outbound-api",
+            "ApiVersion": "2010-04-01",
+        }
+        twiml = signed_post(call.url, params, self.auth_token)
+        twiml.raise_for_status()
+        stream = stream_of(twiml.text)
+        if stream is None:  # the TwiML said goodbye (<Say>, <Hangup/>): no stream
+            return StreamedCall(seconds=5, heard=[], said=[])
+        return stream_call(stream, self.account_sid, call.sid, caller)
 
     def send_status(self, call: SimCall, status: str, **kwargs: Any) -> httpx.Response:
         """Post a signed status callback to the URL the call was created with."""
