@@ -22,7 +22,7 @@ def test_utterances_are_heard_whole_whatever_the_chunks(chunk: int) -> None:
 def test_words_without_a_pause_are_not_heard_yet() -> None:
     listener = speech.Listener()
 
-    assert listener.feed("Consigo pagar".encode()) == []
+    assert listener.feed(b"Consigo pagar") == []
     assert listener.speaking
     assert listener.feed(speech.TRAILING_SILENCE) == ["Consigo pagar"]
 
