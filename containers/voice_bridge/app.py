@@ -1,5 +1,7 @@
-"""The bridge's server: `/media` (Twilio Media Streams websocket, one `CallSession` per connection) and
-`/health`, on uvicorn, with a drain on SIGTERM.
+"""The bridge's server: `/media` (Twilio Media Streams websocket, one `CallSession` per connection),
+`/prepare` (the TwiML endpoint's signal that a call was answered: its stream's signed parameters as
+JSON; the call is prepared at once and adopted by its stream, or closed after `prepare_ttl_seconds`)
+and `/health`, on uvicorn, with a drain on SIGTERM.
 
 Shutdown (ECS stops a task, or a deploy replaces it): stop listening, answer `/health` with 503, let
 the live calls finish for up to `drain_seconds`, then end the ones left (each hung up through Twilio's
@@ -17,18 +19,28 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import uvicorn
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from containers.voice_bridge.session import CallSession, EndReason, TwilioClosed
+from containers.voice_bridge.session import (
+    CallSession,
+    EndReason,
+    PreparedCall,
+    Rejected,
+    TwilioClosed,
+    prepare_call,
+    verify_parameters,
+)
 from containers.voice_bridge.settings import BridgeSettings, get_bridge_settings
 from shared.core.observability import logger
 
 HEALTH_PATH = "/health"
 MEDIA_PATH = "/media"
+PREPARE_PATH = "/prepare"
 TRY_AGAIN_LATER = 1013  # websocket close code: the bridge is draining
 FORCED_END_SECONDS = 8.0  # calls ended at the drain deadline: time to hang up and store transcripts
 # Twilio's frames are small (a `media` frame ~300 bytes, `start` a few KB): a larger one is closed
@@ -86,9 +98,12 @@ class Bridge:
         self._idle.set()
         self._server: uvicorn.Server | None = None
         self._shutdown_task: asyncio.Task[None] | None = None
+        # CallSid -> the call being prepared since its TwiML was fetched (taken by its stream).
+        self._preparing: dict[str, asyncio.Task[PreparedCall]] = {}
         self.app = Starlette(
             routes=[
                 Route(HEALTH_PATH, self._health, methods=["GET"]),
+                Route(PREPARE_PATH, self._prepare, methods=["POST"]),
                 WebSocketRoute(MEDIA_PATH, self._media),
             ]
         )
@@ -109,7 +124,7 @@ class Bridge:
             await websocket.close(TRY_AGAIN_LATER)
             return
         await websocket.accept()
-        session = CallSession(StarletteTwilioLink(websocket), self.settings)
+        session = CallSession(StarletteTwilioLink(websocket), self.settings, prepared=self._take_prepared)
         self.sessions.add(session)
         self._idle.clear()
         try:
@@ -118,6 +133,38 @@ class Bridge:
             self.sessions.discard(session)
             if not self.sessions:
                 self._idle.set()
+
+    async def _prepare(self, request: Request) -> JSONResponse:
+        if self.draining:
+            return JSONResponse({"detail": "the bridge is draining"}, status_code=503)
+        try:
+            params = _PrepareRequest.model_validate_json(await request.body())
+            target_id = verify_parameters(params.model_dump(by_alias=True), params.call_sid)
+        except ValidationError:
+            return JSONResponse({"detail": "expected JSON with targetId, callSid and token"}, status_code=400)
+        except Rejected as exc:
+            logger.warning("prepare refused", reason=str(exc), call_sid=params.call_sid)
+            return JSONResponse({"detail": "invalid or expired token"}, status_code=403)
+        if params.call_sid not in self._preparing:
+            task = asyncio.get_running_loop().create_task(
+                prepare_call(self.settings, target_id, params.call_sid)
+            )
+            self._preparing[params.call_sid] = task
+            asyncio.get_running_loop().call_later(
+                self.settings.prepare_ttl_seconds, self._expire, params.call_sid, task
+            )
+        return JSONResponse({"status": "preparing"}, status_code=202)
+
+    def _take_prepared(self, call_sid: str) -> asyncio.Task[PreparedCall] | None:
+        return self._preparing.pop(call_sid, None)
+
+    def _expire(self, call_sid: str, task: asyncio.Task[PreparedCall]) -> None:
+        """A prepared call whose stream never came: its Realtime session is closed."""
+        if self._preparing.get(call_sid) is not task:
+            return  # taken by its stream
+        del self._preparing[call_sid]
+        logger.warning("prepared call never streamed", call_sid=call_sid)
+        task.add_done_callback(_discard_prepared)
 
     # ----------------------------------------------------------------------------------------------
     # Serving and draining
@@ -179,6 +226,22 @@ class Bridge:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(FORCED_END_SECONDS):
                     await self._idle.wait()
+
+
+class _PrepareRequest(BaseModel):
+    """The stream's own parameters (`shared.engine.calls.call_twiml`), sent when the TwiML is fetched."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+    target_id: str = Field(alias="targetId", min_length=1, max_length=64)
+    call_sid: str = Field(alias="callSid", min_length=1, max_length=64)
+    token: str = Field(min_length=1, max_length=256)
+
+
+def _discard_prepared(task: asyncio.Task[PreparedCall]) -> None:
+    if task.cancelled() or task.exception() is not None:
+        return
+    asyncio.get_running_loop().create_task(task.result().discard())
 
 
 @dataclass

@@ -144,6 +144,13 @@ class AudioDelta:
 
 
 @dataclass(frozen=True, slots=True)
+class AudioDone:
+    """`response.output_audio.done`: the item's audio is complete."""
+
+    item_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class AudioTranscriptDelta:
     item_id: str
     delta: str
@@ -206,6 +213,7 @@ ServerEvent = (
     | ResponseCreated
     | OutputItemAdded
     | AudioDelta
+    | AudioDone
     | AudioTranscriptDelta
     | AudioTranscriptDone
     | SpeechStarted
@@ -238,6 +246,8 @@ def parse(text: str | bytes) -> ServerEvent:
                 str(event["delta"]),
                 int(get("content_index") or 0),
             )
+        if kind == "response.output_audio.done":
+            return AudioDone(str(event["item_id"]))
         if kind == "response.output_audio_transcript.delta":
             return AudioTranscriptDelta(str(event["item_id"]), str(get("delta") or ""))
         if kind == "response.output_audio_transcript.done":

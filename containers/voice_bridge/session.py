@@ -5,9 +5,15 @@
 
 - **Trust**: the stream's `start` must carry a `token` signed for its `targetId` and CallSid
   (`shared.adapters.stream_tokens`, keyed with TWILIO_AUTH_TOKEN); anything else closes the socket.
-- **Playback**: every audio chunk sent to Twilio is followed by a mark; Twilio echoes a mark once the
-  audio before it was played, so the bridge knows how much of each assistant item the caller heard
-  (μ-law: bytes / 8 = ms).
+- **Ready before the stream**: Twilio fetches the TwiML when the call is answered; the TwiML endpoint
+  asks the bridge to prepare the call then (`POST /prepare`, the stream's own signed parameters), so
+  the target, the conversation and the Realtime session are open before the stream starts
+  (`prepare_call`, keyed by CallSid, adopted by the stream's `start`). Without that signal the stream
+  prepares its call itself, the Realtime socket opening while the conversation is read.
+- **Playback**: audio goes to Twilio in chunks of at least 40 ms (smaller frames play choppy on
+  Twilio; the model's short deltas are joined, the rest flushed when its item ends), each followed by
+  a mark; Twilio echoes a mark once the audio before it was played, so the bridge knows how much of
+  each assistant item the caller heard (μ-law: bytes / 8 = ms).
 - **Barge-in**: the caller speaking while audio is still queued → Twilio `clear`, the item truncated
   at what was played, the response cancelled if one is active, late deltas of that item dropped.
 - **Tools**: the assistant's shared tools (`shared.assistant.tools.invoke`, in a worker thread so the
@@ -28,11 +34,12 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import time
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
@@ -62,6 +69,8 @@ from shared.engine.conversations import open_conversation
 
 ACTIVE_RESPONSE = "conversation_already_has_active_response"
 INTERRUPTED_SUFFIX = " […]"  # an assistant sentence the caller cut off
+# Twilio plays frames under 40 ms choppy: the model's audio is sent in chunks of at least this much.
+MIN_PLAYBACK_BYTES = 40 * tw.MULAW_BYTES_PER_MS
 
 
 class EndReason(StrEnum):
@@ -98,6 +107,108 @@ class Rejected(Exception):
     """The stream cannot be trusted or served."""
 
 
+def verify_parameters(params: dict[str, str], call_sid: str) -> str:
+    """The target id of a stream's (or a prepare request's) parameters once their token checks out
+    for it and `call_sid`; `Rejected` otherwise."""
+    target_id = params.get("targetId", "")
+    secret = get_settings().twilio_auth_token
+    if params.get("callSid") not in (None, call_sid):
+        raise Rejected("callSid parameter does not match the stream")
+    if not target_id or secret is None:
+        raise Rejected("missing targetId or TWILIO_AUTH_TOKEN")
+    if not stream_tokens.verify(params.get("token"), target_id, call_sid, secret.get_secret_value()):
+        raise Rejected("invalid or expired token")
+    return target_id
+
+
+@dataclass
+class PreparedCall:
+    """A call ready to be served: its target, conversation, tool context and Realtime session (None
+    when it could not open: the call then ends as `REALTIME_UNAVAILABLE`)."""
+
+    call_sid: str
+    target: Target
+    conversation: Conversation
+    ctx: ToolContext
+    realtime: ClientConnection | None
+    opened_at: float = field(default_factory=time.monotonic)
+
+    async def discard(self) -> None:
+        """Close the Realtime session of a call whose stream never came."""
+        if self.realtime is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.realtime.close(), timeout=2)
+
+
+# Given a CallSid, the preparation the TwiML endpoint started for it, if any (taken: used once).
+PreparedLookup = Callable[[str], Awaitable[PreparedCall] | None]
+
+
+async def prepare_call(settings: BridgeSettings, target_id: str, call_sid: str) -> PreparedCall:
+    """Open what a call needs: the Realtime socket starts connecting at once, while the target, the
+    conversation and its earlier messages are read; then the session is configured (`session.update`).
+    `Rejected` for an unknown target."""
+    connecting = asyncio.create_task(_connect_realtime(settings, call_sid))
+    try:
+        target = await asyncio.to_thread(_load_target, target_id)
+        conversation = await asyncio.to_thread(
+            open_conversation, Channel.VOICE, target.phone, target=target, call_sid=call_sid
+        )
+        earlier = await asyncio.to_thread(calls.transcript, conversation.id)
+        recorded = await asyncio.to_thread(calls.recorded, target)
+    except BaseException:
+        connecting.cancel()
+        with contextlib.suppress(BaseException):
+            opened = await connecting
+            await opened.close()
+        raise
+    ctx = ToolContext(
+        conversation,
+        target,
+        Channel.VOICE,
+        timezone_for_phone(conversation.phone),
+        customer_words=[(m.created_at, m.content) for m in earlier if m.sender is Sender.CUSTOMER],
+    )
+    realtime: ClientConnection | None = None
+    try:
+        realtime = await connecting
+        await realtime.send(
+            rt.session_update(voice_instructions(ctx, recorded=recorded), realtime_tools(), settings.tuning)
+        )
+    except (OSError, TimeoutError, websockets.exceptions.WebSocketException, DomainError) as exc:
+        logger.error("Realtime unavailable", call_sid=call_sid, error=type(exc).__name__)
+        if realtime is not None:
+            with contextlib.suppress(Exception):
+                await realtime.close()
+        realtime = None
+    return PreparedCall(call_sid, target, conversation, ctx, realtime)
+
+
+def _load_target(target_id: str) -> Target:
+    target = calls.find_target(target_id)
+    if target is None:
+        raise Rejected("unknown target")
+    return target
+
+
+async def _connect_realtime(settings: BridgeSettings, call_sid: str) -> ClientConnection:
+    config = get_settings()
+    key = config.openai_api_key.get_secret_value() if config.openai_api_key else ""
+    if not key:
+        raise DomainError("OPENAI_API_KEY is not set")
+    separator = "&" if "?" in config.openai_realtime_url else "?"
+    url = f"{config.openai_realtime_url}{separator}model={quote(config.openai_realtime_model)}"
+    return await websockets.connect(
+        url,
+        # The CallSid as OpenAI's client request id: a session can be traced to its call (and the
+        # sandbox's Realtime simulator finds the call's conversation by it).
+        additional_headers={"Authorization": f"Bearer {key}", "X-Client-Request-Id": call_sid},
+        open_timeout=settings.realtime_connect_timeout_seconds,
+        compression=None,  # μ-law does not compress; deflate would only cost CPU
+        max_size=None,
+    )
+
+
 @dataclass
 class _Slot:
     """Where a transcript goes in the conversation: reserved when its item appears."""
@@ -115,10 +226,12 @@ class CallSession:
         settings: BridgeSettings,
         *,
         voice: Callable[[], VoiceCaller] = clients.voice,
+        prepared: PreparedLookup | None = None,
     ) -> None:
         self.settings = settings
         self._twilio = twilio
         self._voice = voice
+        self._prepared = prepared
         self.call_sid: str | None = None
         self.stream_sid = ""
         self.conversation: Conversation | None = None
@@ -133,7 +246,10 @@ class CallSession:
         self._response_active = False
         self._response_requested = False
         self._response_wanted = False
-        # Playback: mark name -> (item id, bytes); sent/played bytes per assistant item.
+        # Playback: audio not sent yet (under 40 ms) and its item; mark name -> (item id, bytes);
+        # sent/played bytes per assistant item.
+        self._pending_audio = bytearray()
+        self._pending_item: str | None = None
         self._marks: dict[str, tuple[str, int]] = {}
         self._mark_seq = 0
         self._sent: dict[str, int] = {}
@@ -167,23 +283,36 @@ class CallSession:
         """Serve the call to its end; returns why it ended."""
         try:
             start = await self._handshake()
-            target = await asyncio.to_thread(self._load_target, start)
-            conversation = await asyncio.to_thread(
-                open_conversation, Channel.VOICE, target.phone, target=target, call_sid=start.call_sid
-            )
+            prepared = await self._prepare(start)
         except Rejected as exc:
             logger.warning("media stream rejected", reason=str(exc), call_sid=self.call_sid)
             self.reason = EndReason.REJECTED
             await self._close_twilio(1008)
             return self.reason
-        self.conversation = conversation
+        self.conversation = prepared.conversation
         writer = asyncio.create_task(self._writer())
         try:
-            await self._serve(target, conversation)
+            await self._serve(prepared)
         finally:
             await self._cleanup(writer)
         assert self.reason is not None
         return self.reason
+
+    async def _prepare(self, start: tw.Start) -> PreparedCall:
+        """The call prepared when its TwiML was fetched, else prepared now."""
+        target_id = start.custom_parameters["targetId"]
+        early = self._prepared(start.call_sid) if self._prepared is not None else None
+        if early is not None:
+            prepared = await early
+            if prepared.target.id == target_id:
+                logger.info(
+                    "prepared call adopted",
+                    call_sid=start.call_sid,
+                    ready_ms=round((time.monotonic() - prepared.opened_at) * 1000),
+                )
+                return prepared
+            await prepared.discard()
+        return await prepare_call(self.settings, target_id, start.call_sid)
 
     def request_end(self, reason: EndReason) -> None:
         """End the call from outside (shutdown)."""
@@ -206,49 +335,21 @@ class CallSession:
         except tw.TwilioProtocolError as exc:
             raise Rejected(f"bad frame before start: {exc}") from None
         self.call_sid, self.stream_sid = frame.call_sid, frame.stream_sid
-        params = frame.custom_parameters
-        target_id = params.get("targetId", "")
-        secret = get_settings().twilio_auth_token
-        if params.get("callSid") not in (None, frame.call_sid):
-            raise Rejected("callSid parameter does not match the stream")
-        if not target_id or secret is None:
-            raise Rejected("missing targetId or TWILIO_AUTH_TOKEN")
-        if not stream_tokens.verify(
-            params.get("token"), target_id, frame.call_sid, secret.get_secret_value()
-        ):
-            raise Rejected("invalid or expired token")
+        verify_parameters(frame.custom_parameters, frame.call_sid)
         return frame
 
-    def _load_target(self, start: tw.Start) -> Target:
-        target = calls.find_target(start.custom_parameters["targetId"])
-        if target is None:
-            raise Rejected("unknown target")
-        return target
-
-    async def _serve(self, target: Target, conversation: Conversation) -> None:
-        earlier = await asyncio.to_thread(calls.transcript, conversation.id)
-        self._ctx = ToolContext(
-            conversation,
-            target,
-            Channel.VOICE,
-            timezone_for_phone(conversation.phone),
-            customer_words=[(m.created_at, m.content) for m in earlier if m.sender is Sender.CUSTOMER],
-        )
+    async def _serve(self, prepared: PreparedCall) -> None:
+        self._ctx = prepared.ctx
         logger.info(
-            "call started", call_sid=self.call_sid, conversation_id=conversation.id, target_id=target.id
+            "call started",
+            call_sid=self.call_sid,
+            conversation_id=prepared.conversation.id,
+            target_id=prepared.target.id,
         )
-        recorded = await asyncio.to_thread(calls.recorded, target)
-        try:
-            self._realtime = await self._connect_realtime()
-            await self._realtime.send(
-                rt.session_update(
-                    voice_instructions(self._ctx, recorded=recorded), realtime_tools(), self.settings.tuning
-                )
-            )
-        except (OSError, TimeoutError, websockets.exceptions.WebSocketException, DomainError) as exc:
-            logger.error("Realtime unavailable", call_sid=self.call_sid, error=type(exc).__name__)
+        if prepared.realtime is None:
             self._finish(EndReason.REALTIME_UNAVAILABLE)
             return
+        self._realtime = prepared.realtime
         pumps = [
             asyncio.create_task(self._twilio_pump(), name="twilio-pump"),
             asyncio.create_task(self._realtime_pump(), name="realtime-pump"),
@@ -262,21 +363,6 @@ class CallSession:
             for pump in pumps:
                 pump.cancel()
             await asyncio.gather(*pumps, return_exceptions=True)
-
-    async def _connect_realtime(self) -> ClientConnection:
-        settings = get_settings()
-        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
-        if not key:
-            raise DomainError("OPENAI_API_KEY is not set")
-        separator = "&" if "?" in settings.openai_realtime_url else "?"
-        url = f"{settings.openai_realtime_url}{separator}model={quote(settings.openai_realtime_model)}"
-        return await websockets.connect(
-            url,
-            additional_headers={"Authorization": f"Bearer {key}"},
-            open_timeout=self.settings.realtime_connect_timeout_seconds,
-            compression=None,  # μ-law does not compress; deflate would only cost CPU
-            max_size=None,
-        )
 
     def _finish(self, reason: EndReason) -> None:
         if self.reason is None:
@@ -438,6 +524,9 @@ class CallSession:
     async def _on_realtime(self, event: rt.ServerEvent) -> None:
         if isinstance(event, rt.AudioDelta):
             await self._play(event.item_id, event.delta)
+        elif isinstance(event, rt.AudioDone):
+            if event.item_id == self._pending_item:
+                await self._flush_audio()
         elif isinstance(event, rt.SpeechStarted):
             await self._barge_in()
         elif isinstance(event, rt.AudioTranscriptDelta):
@@ -471,6 +560,7 @@ class CallSession:
         elif isinstance(event, rt.ResponseCreated):
             self._response_active, self._response_requested = True, False
         elif isinstance(event, rt.ResponseDone):
+            await self._flush_audio()
             self._response_active = False
             if self._response_wanted and self._tools_running == 0:
                 await self._request_response()
@@ -496,18 +586,41 @@ class CallSession:
         await self._request_response()
 
     async def _play(self, item_id: str, delta: str) -> None:
+        """Send the model's audio on, in chunks of at least `MIN_PLAYBACK_BYTES`: a delta that size or
+        larger goes as it came (no decode); shorter ones are joined until the chunk is long enough."""
         if item_id in self._truncated:
             return  # the caller interrupted this item: its late audio is dropped
-        size = tw.payload_bytes(delta)
+        if self._pending_item not in (None, item_id):
+            await self._flush_audio()
+        if not self._pending_audio and tw.payload_bytes(delta) >= MIN_PLAYBACK_BYTES:
+            await self._send_chunk(item_id, delta)
+            return
+        self._pending_item = item_id
+        self._pending_audio += base64.b64decode(delta)
+        if len(self._pending_audio) >= MIN_PLAYBACK_BYTES:
+            await self._flush_audio()
+
+    async def _flush_audio(self) -> None:
+        """Send the audio held back (its item ended, or another one began)."""
+        item_id, audio = self._pending_item, bytes(self._pending_audio)
+        self._pending_item = None
+        self._pending_audio.clear()
+        if item_id is not None and audio and item_id not in self._truncated:
+            await self._send_chunk(item_id, base64.b64encode(audio).decode("ascii"))
+
+    async def _send_chunk(self, item_id: str, payload: str) -> None:
+        size = tw.payload_bytes(payload)
         self._mark_seq += 1
         name = f"{self._mark_seq}"
         self._marks[name] = (item_id, size)
         self._sent[item_id] = self._sent.get(item_id, 0) + size
         self._playing_item = item_id
-        await self._send_twilio(tw.media(self.stream_sid, delta))
+        await self._send_twilio(tw.media(self.stream_sid, payload))
         await self._send_twilio(tw.mark(self.stream_sid, name))
 
     async def _barge_in(self) -> None:
+        self._pending_audio.clear()  # under 40 ms the caller will never hear
+        self._pending_item = None
         item_id = self._playing_item
         if not self._marks or item_id is None or item_id in self._truncated:
             return  # nothing is playing: the caller just speaks

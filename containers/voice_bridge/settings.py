@@ -27,6 +27,8 @@ class BridgeSettings(BaseModel):
     # Realtime dropping this soon after the call started, before Lia said anything, counts as down:
     # the call goes on in the keypad menu (`shared.engine.voice_menu`) instead of being hung up.
     realtime_fallback_seconds: float = Field(default=5.0, ge=0)
+    # A call prepared when its TwiML was fetched waits this long for its stream, then is closed.
+    prepare_ttl_seconds: float = Field(default=30.0, gt=0)
     # After `encerrar_chamada`: the goodbye still playing may take this long before the line drops.
     goodbye_grace_seconds: float = Field(default=10.0, gt=0)
     # A tool call waits this long for the customer's words still being transcribed (identity check).

@@ -113,6 +113,7 @@ class CobrancaStack(Stack):
         endpoints = {
             Endpoint.WEBHOOK_BASE: api.url,
             Endpoint.VOICE_BRIDGE: bridge.ws_url,
+            Endpoint.VOICE_BRIDGE_PREPARE: bridge.prepare_url,
             Endpoint.SIGN_IN: api.sign_in_url,
             Endpoint.DASHBOARD_CLIENT: api.dashboard_client.user_pool_client_id,
         }

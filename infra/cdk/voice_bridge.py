@@ -29,6 +29,7 @@ from infra.cdk.workers import VOICE_BRIDGE_ACCESS, VOICE_BRIDGE_SETTINGS
 PORT = 8080
 HEALTH_PATH = "/health"
 MEDIA_PATH = "/media"
+PREPARE_PATH = "/prepare"  # the TwiML endpoint tells the bridge a call was answered
 # Twilio keeps a stream open for the whole call; the ALB must not cut a quiet line (its maximum is 4000 s).
 IDLE_TIMEOUT = Duration.seconds(3600)
 # After a task leaves the target group, ECS waits this long before SIGTERM: longer than a collection
@@ -93,6 +94,7 @@ class VoiceBridge(Construct):
         host = settings.voice_bridge_domain or self.load_balancer.load_balancer_dns_name
         scheme = "wss" if settings.certificate_arn else "ws"
         self.ws_url = f"{scheme}://{host}{MEDIA_PATH}"
+        self.prepare_url = f"{'https' if settings.certificate_arn else 'http'}://{host}{PREPARE_PATH}"
 
     def _network(self, settings: DeploymentSettings) -> ec2.Vpc:
         flow_logs = log_group(self, "FlowLogs", settings)

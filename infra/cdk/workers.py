@@ -70,6 +70,7 @@ def function_specs(settings: DeploymentSettings) -> tuple[FunctionSpec, ...]:
             endpoints=(
                 Endpoint.WEBHOOK_BASE,
                 Endpoint.VOICE_BRIDGE,
+                Endpoint.VOICE_BRIDGE_PREPARE,
                 Endpoint.SIGN_IN,
                 Endpoint.DASHBOARD_CLIENT,
             ),

@@ -4,7 +4,9 @@ simulated ERP too when BILLING_SYSTEM names one).
 
 They read what the Evolution simulator accepts and the calls the Twilio simulator places (its hooks),
 and answer through the real wire formats: Evolution's `messages.upsert` / `messages.update` webhooks
-and Twilio's signed status callbacks, posted to the API. Like real people they take a moment: a
+and Twilio's signed status callbacks, posted to the API. The personas that settle by phone
+(`BY_PHONE`) talk on the call itself: the Twilio simulator streams it to the voice bridge, where the
+Realtime simulator answers as Lia (`phone_lines` is what they say, one line per thing Lia says). Like real people they take a moment: a
 customer acts only when the runtime is quiet (`ready`), so a reply never overtakes the message it
 answers. Payments happen on the virtual clock (a clock jump past a customer's payment day pays).
 
@@ -68,6 +70,7 @@ class Persona(StrEnum):
     FOLLOWED_UP_PROMISES = "followed_up_promises"
     NEVER_RESOLVES = "never_resolves"
     KEEPS_PARTIAL_PROMISE = "keeps_partial_promise"
+    STOPS_CALLS = "stops_calls"
 
     @property
     def description(self) -> str:
@@ -82,14 +85,18 @@ _DESCRIPTIONS: Final = {
     Persona.ALREADY_PAID: "nothing open in the CRM before the first contact",
     Persona.CLAIMS_PAYMENT: "'já paguei' — the CRM shows it a day later",
     Persona.OPTS_OUT: "answers PARAR",
-    Persona.NOT_ON_WHATSAPP: "no WhatsApp: called instead, picks up",
-    Persona.IGNORES_WHATSAPP: "reads the messages, never replies; picks up when called",
+    Persona.NOT_ON_WHATSAPP: "no WhatsApp: called instead, gives the CPF and promises on the phone, pays",
+    Persona.IGNORES_WHATSAPP: "reads the messages, never replies; called, asks for an atendente",
     Persona.NEVER_ANSWERS: "no WhatsApp, never picks up the phone",
     Persona.HARDSHIP: "'estou desempregado, preciso falar com alguém'",
     Persona.FOLLOWED_UP_PROMISES: "'vou ver' to the first message; on the follow-up confirms the CPF, promises, pays",
     Persona.NEVER_RESOLVES: "'vou ver' to every message Lia sends, never more",
     Persona.KEEPS_PARTIAL_PROMISE: "owes two invoices, promises to pay one of them, pays it; never the other",
+    Persona.STOPS_CALLS: "no WhatsApp: called, asks not to be called again",
 }
+
+# The personas that settle on a call (what they say there: `Customers.phone_lines`).
+BY_PHONE: Final = frozenset({Persona.NOT_ON_WHATSAPP, Persona.IGNORES_WHATSAPP, Persona.STOPS_CALLS})
 
 # How many of every 200 customers have each persona (scaled to the demo's size).
 MIX: Final = {
@@ -107,6 +114,7 @@ MIX: Final = {
     Persona.FOLLOWED_UP_PROMISES: 14,
     Persona.NEVER_RESOLVES: 12,
     Persona.KEEPS_PARTIAL_PROMISE: 12,
+    Persona.STOPS_CALLS: 12,
 }
 
 # Invoices (spreadsheet rows) a persona owes, when more than one: each customer is one case anyway.
@@ -212,7 +220,11 @@ class Customers:
             crm.add_customer(customer.document, customer.name, invoices)
         if erp is not None:
             erp.add_debtor(customer.document, customer.name, invoices, phones=(customer.phone,))
-        if evolution is not None and customer.persona in (Persona.NOT_ON_WHATSAPP, Persona.NEVER_ANSWERS):
+        if evolution is not None and customer.persona in (
+            Persona.NOT_ON_WHATSAPP,
+            Persona.NEVER_ANSWERS,
+            Persona.STOPS_CALLS,
+        ):
             evolution.not_on_whatsapp.add(customer.phone)
         with self._lock:
             self._by_phone[customer.phone] = customer
@@ -389,7 +401,38 @@ class Customers:
         customer.calls += 1
         ending = "no-answer" if customer.persona is Persona.NEVER_ANSWERS else "answered"
         customer.transcript.append(("call", ending))
-        twilio.play(call, ending)
+        lines = self.phone_lines(customer)
+        twilio.play(call, ending, caller=None if lines is None else self._on_the_phone(customer, lines))
+
+    def phone_lines(self, customer: SimulatedCustomer) -> list[Callable[[], str]] | None:
+        """What a persona that settles by phone says on the call, one line each time Lia has spoken
+        (then hangs up); None for the others (they pick up and say nothing)."""
+        today = clock.now().astimezone(ZONE).date()
+        identify = f"Alô, sou eu sim. Meu CPF é {customer.formatted_document}."
+        if customer.persona is Persona.NOT_ON_WHATSAPP:
+            return [lambda: identify, lambda: self._promise(customer, today, pays=True)]
+        if customer.persona is Persona.IGNORES_WHATSAPP:
+            return [lambda: "Alô. Quero falar com um atendente, por favor."]
+        if customer.persona is Persona.STOPS_CALLS:
+            return [lambda: "Alô. Não quero mais receber ligações de cobrança."]
+        return None
+
+    @staticmethod
+    def _on_the_phone(
+        customer: SimulatedCustomer, lines: list[Callable[[], str]]
+    ) -> Callable[[str], str | None]:
+        """The caller on the media stream: hears Lia, says the next line, hangs up after the last."""
+        left = deque(lines)
+
+        def answer(heard: str) -> str | None:
+            customer.transcript.append(("lia", heard))
+            if not left:
+                return None
+            said = left.popleft()()
+            customer.transcript.append(("customer", said))
+            return said
+
+        return answer
 
 
 def persona_mix(count: int) -> list[Persona]:

@@ -37,7 +37,7 @@ from typing import IO, Any, Final
 import httpx
 
 from infra.local import topology
-from infra.local.customers import ZONE, Persona, SimulatedCustomer, spreadsheet_rows
+from infra.local.customers import BY_PHONE, ZONE, Persona, SimulatedCustomer, spreadsheet_rows
 from infra.local.sandbox import Sandbox, SandboxOptions, cloud_templates, log_file
 from shared.domain.money import format_brl
 
@@ -118,7 +118,10 @@ def run(options: DemoOptions) -> int:
                 _play(sandbox, options, customers, out, desk=lambda: _answer_the_desk(api, sandbox))
                 report = _report(api, sandbox, campaign, customers)
             print(report.text, file=out)
-            errors = sandbox.customers.errors + _handler_errors(sandbox)
+            realtime = sandbox.simulators.realtime
+            errors = (
+                sandbox.customers.errors + (realtime.errors if realtime else []) + _handler_errors(sandbox)
+            )
             for line in errors[:10]:
                 print(f"  ! {line}", file=out)
             elapsed = time.monotonic() - started
@@ -384,7 +387,7 @@ def _report(
         f"  waiting {desk['waiting']}   answered {first['count']}   first human reply: median "
         f"{first['medianMinutes']} min, p90 {first['p90Minutes']} min"
     )
-    lines.append("Personas (expected ending → customers that got it)")
+    lines.append("Personas (expected ending → customers that got it; 📞 settles on a call)")
     by_persona: dict[Persona, list[Verdict]] = {}
     for verdict in verdicts:
         assert verdict.customer.persona is not None
@@ -392,7 +395,8 @@ def _report(
     for persona, group in by_persona.items():
         good = sum(1 for v in group if v.ok)
         mark = "✓" if good == len(group) else "✗"
-        lines.append(f"  {mark} {persona.value:<20} {good:>3}/{len(group):<3} {group[0].expected}")
+        phone = "📞" if persona in BY_PHONE else "  "
+        lines.append(f"  {mark} {persona.value:<20} {good:>3}/{len(group):<3} {phone} {group[0].expected}")
         for bad in [v for v in group if not v.ok][:3]:
             lines.append(f"      ✗ {bad.customer.name} ({bad.customer.phone[-4:]}): got {bad.got}")
             lines.append(f"        transcript: {_short(bad.customer.transcript)}")
@@ -493,18 +497,24 @@ EXPECTED: Final[dict[Persona, Expected]] = {
         text="completed/opted_out, never contacted again",
     ),
     Persona.NOT_ON_WHATSAPP: Expected(
-        EXHAUSTED,
+        PAID,
+        promise="fulfilled",
         whatsapp=lambda n: n == 0,
-        calls=lambda n: n == MAX_CONTACTS,
-        contacts=lambda n: n == MAX_CONTACTS,
-        text=f"voice fallback: picks up, never resolves — called again until {MAX_CONTACTS} contacts: exhausted",
+        calls=lambda n: n == 1,
+        text="voice fallback: on the call gives the CPF and promises 'dia X', pays before it: completed/paid",
     ),
     Persona.IGNORES_WHATSAPP: Expected(
-        EXHAUSTED,
-        whatsapp=lambda n: n == 3,
-        calls=lambda n: n == MAX_CONTACTS - 3,
-        contacts=lambda n: n == MAX_CONTACTS,
-        text="3 messages left unanswered, then calls picked up without resolving until the budget: exhausted",
+        Ending("contacted", "transferred"),
+        calls=lambda n: n == 1,
+        desk=True,
+        text="3 messages left unanswered, then on the call asks for an atendente: contacted/transferred, "
+        "answered from the desk and resolved",
+    ),
+    Persona.STOPS_CALLS: Expected(
+        Ending("completed", "opted_out"),
+        whatsapp=lambda n: n == 0,
+        calls=lambda n: n == 1,
+        text="on the call asks not to be called again: completed/opted_out, never called again",
     ),
     Persona.NEVER_ANSWERS: Expected(
         Ending("completed", "no_answer"),

@@ -156,6 +156,7 @@ class Simulators:
     evolution: EvolutionSimulator | None = None
     twilio: TwilioSimulator | None = None
     openai: Any | None = None  # OpenAISimulator
+    realtime: Any | None = None  # RealtimeSimulator (the calls' model)
     servers: dict[str, RunningServer] = field(default_factory=dict)
 
     def billing(self) -> str:
@@ -315,6 +316,13 @@ class Sandbox:
             sims.openai = OpenAISimulator(api_key=self._secret("OPENAI_API_KEY"))
             server = self._serve("openai", sims.openai.app, None)
             self._set("OPENAI_BASE_URL", server.url + "/v1")
+        if not os.environ.get("OPENAI_REALTIME_URL"):
+            from infra.local.simulators.realtime import RealtimeSimulator
+
+            realtime = RealtimeSimulator(api_key=self._secret("OPENAI_API_KEY")).start()
+            sims.realtime = realtime
+            self._on_stop.append(realtime.stop)
+            self._set("OPENAI_REALTIME_URL", realtime.url)
         self._default("EVOLUTION_WEBHOOK_TOKEN", secrets.token_urlsafe(24))
 
     def _start_erp_simulator(self) -> None:
@@ -376,6 +384,7 @@ class Sandbox:
             running = serve_bridge(Bridge(), host=self.options.host, port=0)
         self._on_stop.append(lambda: running.shutdown(wait=True, timeout=10))
         self._set("VOICE_BRIDGE_WS_URL", running.ws_url)
+        self._set("VOICE_BRIDGE_PREPARE_URL", running.url + "/prepare")
         self.bridge_url = running.ws_url
 
     def _use_simulated_model(self) -> None:

@@ -12,10 +12,10 @@ conversation itself: the question it asked last is read back from its last messa
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Final
+from typing import Any, Final
 
 from shared.assistant import dates, intents, texts
 from shared.assistant.texts import ASKS, Ask
@@ -32,31 +32,36 @@ _CHOOSE_DATE: Final = re.compile(r"\b(?:data|combinar|prazo|promessa|parcel)")
 _PROMISE_CODES: Final = frozenset(
     {"invalid_date", "date_in_past", "date_too_far", "invalid_amount", "amount_above_total"}
 )
+# How the dialogue runs a tool: `tools.invoke` itself, or a caller's stand-in with its signature (the
+# sandbox's Realtime simulator asks the voice bridge over the wire, which then runs `tools.invoke`).
+Act = Callable[[str, Mapping[str, Any], ToolContext], ToolOutcome]
+
 PIX_UNAVAILABLE: Final = (
     "Não consegui gerar o código de pagamento agora. Você pode pagar pelo boleto no aplicativo, ou "
     'escrever "atendente" que alguém da nossa equipe te ajuda.'
 )
 
 
-def respond(ctx: ToolContext, history: Sequence[Message]) -> str:
-    """The answer to the customer's latest message in `history` (the conversation, oldest first)."""
+def respond(ctx: ToolContext, history: Sequence[Message], *, act: Act = invoke) -> str:
+    """The answer to the customer's latest message in `history` (the conversation, oldest first);
+    tools run through `act`."""
     said = _last_customer_text(history)
     ask = texts.last_ask(m.content for m in history if m.sender is Sender.ASSISTANT)
     if intents.says_wrong_number(said):
-        invoke("numero_errado", {"motivo": "a pessoa disse que o número não é do cliente"}, ctx)
+        act("numero_errado", {"motivo": "a pessoa disse que o número não é do cliente"}, ctx)
         return texts.WRONG_NUMBER
     if intents.wants_opt_out(said):
-        invoke("registrar_opt_out", {"motivo": "pediu para não receber mais mensagens"}, ctx)
+        act("registrar_opt_out", {"motivo": "pediu para não receber mais mensagens"}, ctx)
         return texts.opt_out_confirmation()
     if intents.wants_human(said):
-        invoke("transferir_para_humano", {"motivo": "cliente pediu um atendente"}, ctx)
+        act("transferir_para_humano", {"motivo": "cliente pediu um atendente"}, ctx)
         return texts.TRANSFERRED
     if not ctx.identity_confirmed:
-        return _confirm_identity(ctx, said, history)
-    return _negotiate(ctx, said, ask, history)
+        return _confirm_identity(ctx, said, history, act)
+    return _negotiate(ctx, said, ask, history, act)
 
 
-def _confirm_identity(ctx: ToolContext, said: str, history: Sequence[Message]) -> str:
+def _confirm_identity(ctx: ToolContext, said: str, history: Sequence[Message], act: Act) -> str:
     typed = intents.documents_in(said)
     if not typed:
         if intents.looks_like_a_document(said):
@@ -69,35 +74,35 @@ def _confirm_identity(ctx: ToolContext, said: str, history: Sequence[Message]) -
             return texts.ask_document_again("Entendo, e sinto muito. Vamos encontrar uma solução juntos. ")
         return texts.ask_document_again("Obrigado por responder! ")
     document = ctx.document if ctx.document in typed else typed[0]
-    outcome = invoke("consultar_faturas_cpf", {"cpf_cnpj": document}, ctx)
+    outcome = act("consultar_faturas_cpf", {"cpf_cnpj": document}, ctx)
     if not outcome.ok:
         return _failure_text(outcome)
     if any(intents.claims_paid(text) for text in _recent_customer_texts(history)):
-        return _verify_claim(ctx)
+        return _verify_claim(ctx, act)
     promised = dates.find_date(said, ctx.today())  # "52998224725, pago dia 20"
     if promised is not None and outcome.data["faturas_em_aberto"]:
-        return _register(ctx, said, promised)
+        return _register(ctx, said, promised, act)
     return _quote(ctx, outcome)
 
 
-def _negotiate(ctx: ToolContext, said: str, ask: Ask | None, history: Sequence[Message]) -> str:
+def _negotiate(ctx: ToolContext, said: str, ask: Ask | None, history: Sequence[Message], act: Act) -> str:
     if intents.claims_paid(said):
-        return _verify_claim(ctx)
+        return _verify_claim(ctx, act)
     promised = dates.find_date(said, ctx.today())
     if promised is not None:
-        return _register(ctx, said, promised)
+        return _register(ctx, said, promised, act)
     if intents.in_hardship(said):
         return texts.hardship(_latest_day(ctx))
     if intents.wants_payment_code(said):
-        return _payment_code(ctx)
+        return _payment_code(ctx, act)
     if ask is Ask.CHOICE and _CHOOSE_DATE.search(intents.normalize(said)):
         return f"Claro! Podemos combinar uma data que funcione para você, até {texts.day(_latest_day(ctx))}. {ASKS[Ask.DATE]}"
     typed = intents.documents_in(said)
     if typed:  # a document again: only the conversation's own is consulted (the tool refuses others)
         document = ctx.document if ctx.document in typed else typed[0]
-        return _quote(ctx, invoke("consultar_faturas_cpf", {"cpf_cnpj": document}, ctx))
+        return _quote(ctx, act("consultar_faturas_cpf", {"cpf_cnpj": document}, ctx))
     if intents.asks_about_invoices(said):
-        return _quote(ctx, _consult(ctx))
+        return _quote(ctx, _consult(ctx, act))
     if intents.is_closing(said):
         return texts.CLOSING
     if ask is Ask.DATE:
@@ -105,15 +110,15 @@ def _negotiate(ctx: ToolContext, said: str, ask: Ask | None, history: Sequence[M
     return texts.OFFER_CHOICES
 
 
-def _register(ctx: ToolContext, said: str, promised: date) -> str:
-    consulted = _consult(ctx)
+def _register(ctx: ToolContext, said: str, promised: date, act: Act) -> str:
+    consulted = _consult(ctx, act)
     if not consulted.ok:
         return _failure_text(consulted)
     total = Decimal(consulted.data["total_devido"])
     if total <= 0:
         return texts.NOTHING_OPEN
     amount = _amount_in(said) or total
-    outcome = invoke(
+    outcome = act(
         "registrar_promessa_pagamento",
         {
             "cpf_cnpj": ctx.document,
@@ -139,8 +144,8 @@ def _unlock(outcome: ToolOutcome) -> tuple[UnlockStatus, date | None, str | None
     return UnlockStatus(unlock["status"]), until, unlock["motivo"]
 
 
-def _verify_claim(ctx: ToolContext) -> str:
-    outcome = invoke(
+def _verify_claim(ctx: ToolContext, act: Act) -> str:
+    outcome = act(
         "atualizar_status_cobranca",
         {"cpf_cnpj": ctx.document, "novo_status": "paid", "observacoes": "cliente informou que já pagou"},
         ctx,
@@ -150,8 +155,8 @@ def _verify_claim(ctx: ToolContext) -> str:
     return texts.PAYMENT_CONFIRMED if outcome.data["status"] == "paid" else texts.PAYMENT_NOT_YET_VISIBLE
 
 
-def _payment_code(ctx: ToolContext) -> str:
-    outcome = invoke("gerar_pagamento_pix", {"cpf_cnpj": ctx.document, "numero_fatura": None}, ctx)
+def _payment_code(ctx: ToolContext, act: Act) -> str:
+    outcome = act("gerar_pagamento_pix", {"cpf_cnpj": ctx.document, "numero_fatura": None}, ctx)
     if not outcome.ok:
         return texts.NOTHING_OPEN if outcome.error == "nothing_open" else PIX_UNAVAILABLE
     if outcome.data["whatsapp"] == "enviado":
@@ -159,8 +164,8 @@ def _payment_code(ctx: ToolContext) -> str:
     return texts.payment_codes(outcome.data["codigos"])
 
 
-def _consult(ctx: ToolContext) -> ToolOutcome:
-    return invoke("consultar_faturas_cpf", {"cpf_cnpj": ctx.document or ""}, ctx)
+def _consult(ctx: ToolContext, act: Act) -> ToolOutcome:
+    return act("consultar_faturas_cpf", {"cpf_cnpj": ctx.document or ""}, ctx)
 
 
 def _quote(ctx: ToolContext, outcome: ToolOutcome) -> str:

@@ -135,6 +135,9 @@ class Settings(BaseModel):
     # HUMAN_AGENT_HOURS (weekdays, the customer's zone); otherwise the customer is offered a callback.
     human_agent_number: str | None = None
     human_agent_hours: str = "08:00-18:00"
+    # The bridge's `/prepare`: told when a call's TwiML is fetched, it opens the call's Realtime
+    # session before the stream starts (unset: the stream prepares its call itself).
+    voice_bridge_prepare_url: str | None = None
 
     crm_api_url: str | None = None
     crm_api_key: SecretStr | None = None

@@ -11,7 +11,7 @@ from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from shared.adapters import queues, stream_tokens
+from shared.adapters import queues, stream_tokens, voice_bridge
 from shared.adapters.twilio_voice import connect_stream_twiml, say_and_hang_up_twiml
 from shared.core import clock
 from shared.core.config import get_settings
@@ -44,7 +44,8 @@ class RecordingStatus(BaseModel):
 def call_twiml(target_id: str, call_sid: str | None) -> str:
     """What Twilio plays when the customer answers: our Media Stream (the voice bridge) with the
     target id, the CallSid and a short-lived token the bridge verifies; a short goodbye in Portuguese
-    for an unknown target or a deployment without a bridge — never an error."""
+    for an unknown target or a deployment without a bridge — never an error. The bridge is told at
+    once (`voice_bridge.prepare_call`), so the call's Realtime session opens while Twilio connects."""
     settings = get_settings()
     target = find_target(target_id)
     if target is None:
@@ -59,6 +60,8 @@ def call_twiml(target_id: str, call_sid: str | None) -> str:
     secret = settings.twilio_auth_token.get_secret_value()
     sid = call_sid or ""
     parameters = {"targetId": target.id, "callSid": sid, "token": stream_tokens.sign(target.id, sid, secret)}
+    if sid and settings.voice_bridge_prepare_url:
+        voice_bridge.prepare_call(settings.voice_bridge_prepare_url, parameters)
     return connect_stream_twiml(settings.voice_bridge_ws_url, parameters)
 
 

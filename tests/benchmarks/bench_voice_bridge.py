@@ -1,17 +1,26 @@
-"""Voice bridge under load: N concurrent simulated calls on loopback.
+"""Voice bridge under load: N concurrent simulated calls on loopback, the bridge on one core and its
+two peers on the other.
 
-    .venv/bin/python tests/benchmarks/bench_voice_bridge.py [--calls 50 200] [--seconds 4]
+    .venv/bin/python tests/benchmarks/bench_voice_bridge.py [--calls 50 100 200] [--seconds 6]
 
-The bridge runs in this process (over in-process moto, as in the tests); the two peers (Twilio Media
-Streams clients and the fake Realtime server) run in a child process, so the CPU and memory measured
-here are the bridge's. Each call: Twilio sends 20 ms μ-law frames (160 bytes) at real time, the model
-sends 100 ms deltas (800 bytes) at real time, every mark is echoed at once; at the end the model
-streams a reply the caller does not "play" and the caller barges in.
+The bridge runs in this process (over in-process moto, as in the tests), pinned to core 0
+(`os.sched_setaffinity`); the peers — Twilio Media Streams clients and a Realtime server — run in a
+child process pinned to core 1, so what is measured is the bridge's cost, not the load generator's.
+The generator is cheap: every websocket frame is built before the run (a minimal RFC 6455 framing:
+the client's all-zero masking key leaves its text as is), one loop ticks every 20 ms and writes each
+call's frame to its socket, and the peers read only what they time (a slice of the text, no JSON parse).
 
-Printed per run: p50/p99 added relay latency per frame (Twilio→Realtime: media sent → append
-received; Realtime→Twilio: delta sent → media received, both timed in the peer process), barge-in
-reaction (speech_started sent → clear received), the bridge's CPU% (time.process_time) and its
-memory per call (/proc/self/status VmRSS before and during the calls).
+Each call, as a real one: the TwiML endpoint's `POST /prepare` (the Realtime server takes
+`--realtime-setup-ms` to accept, as a remote one does), the stream `--stream-gap-ms` later
+(`connected`, `start`), then the caller's 20 ms μ-law frames (160 bytes) at real time both ways of the
+relay: the model answers `response.create` with 100 ms deltas (800 bytes) at real time, every mark is
+echoed at once. Once during the relay (staggered across calls) the caller speaks over audio it has
+not played: `speech_started` → Twilio `clear`.
+
+Printed per run: relay latency p50/p99 each way (Twilio→Realtime: media sent → append received;
+Realtime→Twilio: delta sent → media received; timed in the peer process), barge-in reaction p99
+(speech_started sent → clear received), start→first audio p50/p99 (stream `start` sent → first
+`media` received), the bridge's CPU per call (% of a core, during the relay) and its RSS per call.
 """
 
 from __future__ import annotations
@@ -19,6 +28,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import gc
+import hashlib
 import json
 import multiprocessing as mp
 import os
@@ -34,155 +45,387 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 FRAME = 160  # 20 ms of μ-law
 DELTA = 800  # 100 ms
-RAMP_SECONDS = 1.0
-SETTLE_SECONDS = 0.5  # latency is measured once every call is set up and this long has passed
-
-
-# --------------------------------------------------------------------------------------------------
-# The peers (child process)
-# --------------------------------------------------------------------------------------------------
+TICK = 0.02
+DELTA_EVERY = 5  # ticks: a 100 ms delta every 5 frames
+CALLS_PER_SECOND = 20.0  # calls are answered at this pace (a dialer paces its calls; moto sets them up)
+SETTLE_SECONDS = 0.5
+SPEAKING_TIMEOUT = 60.0  # every call's greeting must have begun before the relay is measured
+BRIDGE_CORE, PEER_CORE = 0, 1
 
 
 def _audio(seq: int, size: int) -> str:
     return base64.b64encode(struct.pack(">I", seq) + bytes(size - 4)).decode()
 
 
-def _seq(payload: str) -> int:
-    return int(struct.unpack(">I", base64.b64decode(payload[:8])[:4])[0])
-
-
-async def _peers(
-    ws_url: str, calls: list[dict[str, str]], seconds: float, port_queue: Any, go: Any
-) -> dict[str, Any]:
-    import websockets
-
-    up: list[float] = []
-    down: list[float] = []
-    barge: list[float] = []
-    sent_up: dict[tuple[str, int], float] = {}
-    peers: dict[str, asyncio.Future[Any]] = {}
-    steady = [float("inf")]  # frames sent before every call is set up are not counted
-
-    async def realtime(ws: Any) -> None:
-        await ws.send(json.dumps({"type": "session.created", "session": {"id": "s"}}))
-        first = json.loads(await ws.recv())
-        name = first["session"]["instructions"].split("se chama ", 1)[1].split(".", 1)[0]
-        await ws.send(json.dumps({"type": "session.updated", "session": {"id": "s"}}))
-        done: asyncio.Future[Any] = peers[name]
-        done.set_result(ws)
-        async for raw in ws:
-            event = json.loads(raw)
-            if event["type"] == "input_audio_buffer.append":
-                sent = sent_up.pop((name, _seq(event["audio"])), None)
-                if sent is not None and sent >= steady[0]:
-                    up.append(time.perf_counter() - sent)
-
-    server = await websockets.serve(realtime, "127.0.0.1", 0, compression=None, max_size=None)
-    port_queue.put(next(iter(server.sockets)).getsockname()[1])
-    await asyncio.to_thread(go.wait)
-    steady[0] = time.perf_counter() + RAMP_SECONDS + SETTLE_SECONDS
-
-    async def call(index: int, spec: dict[str, str]) -> None:
-        # Calls ramp up over a second (moto's DynamoDB is not thread-safe under a burst of set-ups).
-        await asyncio.sleep(index * RAMP_SECONDS / len(calls))
-        name = spec["name"]
-        peers[name] = asyncio.get_running_loop().create_future()
-        ws = await websockets.connect(ws_url, compression=None, max_size=None)
-        stream = "MZ" + spec["call_sid"][2:]
-        delta_sent: dict[int, float] = {}
-        cleared = asyncio.Event()
-        echo = True
-
-        async def read() -> None:
-            async for raw in ws:
-                message = json.loads(raw)
-                if message["event"] == "media":
-                    sent = delta_sent.pop(_seq(message["media"]["payload"]), None)
-                    if sent is not None and sent >= steady[0]:
-                        down.append(time.perf_counter() - sent)
-                elif message["event"] == "mark" and echo:
-                    await ws.send(json.dumps({"event": "mark", "streamSid": stream, "mark": message["mark"]}))
-                elif message["event"] == "clear":
-                    cleared.set()
-
-        reader = asyncio.create_task(read())
-        await ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
-        params = {"targetId": spec["target_id"], "callSid": spec["call_sid"], "token": spec["token"]}
-        start = {
-            "streamSid": stream,
-            "callSid": spec["call_sid"],
-            "customParameters": params,
-            "tracks": ["inbound"],
-        }
-        await ws.send(
-            json.dumps({"event": "start", "sequenceNumber": "1", "start": start, "streamSid": stream})
-        )
-        model = await peers[name]
-
-        async def caller() -> None:
-            for seq in range(int(seconds * 50)):
-                sent_up[(name, seq)] = time.perf_counter()
-                media = {
-                    "track": "inbound",
-                    "chunk": str(seq),
-                    "timestamp": str(seq * 20),
-                    "payload": _audio(seq, FRAME),
-                }
-                await ws.send(json.dumps({"event": "media", "streamSid": stream, "media": media}))
-                await asyncio.sleep(0.02)
-
-        async def assistant() -> None:
-            await model.send(json.dumps({"type": "response.created", "response": {"id": "r1"}}))
-            for seq in range(int(seconds * 10)):
-                delta_sent[seq] = time.perf_counter()
-                event = {
-                    "type": "response.output_audio.delta",
-                    "response_id": "r1",
-                    "item_id": "i1",
-                    "delta": _audio(seq, DELTA),
-                }
-                await model.send(json.dumps(event))
-                await asyncio.sleep(0.1)
-
-        await asyncio.gather(caller(), assistant())
-        echo = False  # the last reply is not played: the caller barges in
-        await model.send(
-            json.dumps(
-                {
-                    "type": "response.output_audio.delta",
-                    "response_id": "r1",
-                    "item_id": "i1",
-                    "delta": _audio(10**6, DELTA),
-                }
-            )
-        )
-        await asyncio.sleep(0.05)
-        started = time.perf_counter()
-        await model.send(
-            json.dumps({"type": "input_audio_buffer.speech_started", "audio_start_ms": 0, "item_id": "u1"})
-        )
-        await asyncio.wait_for(cleared.wait(), 10)
-        barge.append(time.perf_counter() - started)
-        await ws.send(
-            json.dumps({"event": "stop", "streamSid": stream, "stop": {"callSid": spec["call_sid"]}})
-        )
-        await ws.close()
-        reader.cancel()
-
-    results = await asyncio.gather(*(call(i, spec) for i, spec in enumerate(calls)), return_exceptions=True)
-    errors = [repr(r) for r in results if isinstance(r, BaseException)]
-    server.close()
-    return {"up": up, "down": down, "barge": barge, "errors": errors[:3], "failed": len(errors)}
-
-
-def _peer_process(
-    ws_url: str, calls: list[dict[str, str]], seconds: float, port_queue: Any, go: Any, out: Any
-) -> None:
-    out.put(asyncio.run(_peers(ws_url, calls, seconds, port_queue, go)))
+def _seq(text: bytes, marker: bytes) -> int:
+    """The frame number carried in the first bytes of the payload after `marker` (no JSON parse)."""
+    at = text.find(marker) + len(marker)
+    return int(struct.unpack(">I", base64.b64decode(text[at : at + 8])[:4])[0])
 
 
 # --------------------------------------------------------------------------------------------------
-# The bridge (this process)
+# A minimal websocket for the peers (RFC 6455 text frames, no extensions): frames are built once, before
+# the run; a client's frames use the all-zero masking key, so a masked frame is its text as is.
+# --------------------------------------------------------------------------------------------------
+
+GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+def ws_frame(text: str | bytes, *, masked: bool, opcode: int = 0x1) -> bytes:
+    data = text.encode() if isinstance(text, str) else text
+    size = len(data)
+    mask_bit = 0x80 if masked else 0
+    if size < 126:
+        header = bytes((0x80 | opcode, mask_bit | size))
+    elif size < 1 << 16:
+        header = bytes((0x80 | opcode, mask_bit | 126)) + size.to_bytes(2, "big")
+    else:
+        header = bytes((0x80 | opcode, mask_bit | 127)) + size.to_bytes(8, "big")
+    return header + (b"\0\0\0\0" if masked else b"") + data
+
+
+class RawSocket(asyncio.Protocol):
+    """One websocket connection; `on_text(bytes)` for each text message, after the HTTP upgrade."""
+
+    def __init__(self, on_text: Any, *, client: bool) -> None:
+        self.on_text = on_text
+        self.client = client
+        self.transport: Any = None
+        self.buffer = bytearray()
+        self.upgraded = asyncio.get_running_loop().create_future()
+        self.head: bytes = b""
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+
+    def send(self, frame: bytes) -> None:
+        self.transport.write(frame)
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if not self.upgraded.done():
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            self.head, self.buffer = bytes(self.buffer[:end]), self.buffer[end + 4 :]
+            self.upgraded.set_result(self.head)
+        buffer, start, end = self.buffer, 0, len(self.buffer)
+        while end - start >= 2:
+            opcode, size, at = buffer[start] & 0x0F, buffer[start + 1] & 0x7F, start + 2
+            if size == 126:
+                size, at = int.from_bytes(buffer[at : at + 2], "big"), at + 2
+            elif size == 127:
+                size, at = int.from_bytes(buffer[at : at + 8], "big"), at + 8
+            key = b""
+            if buffer[start + 1] & 0x80:
+                key, at = bytes(buffer[at : at + 4]), at + 4
+            if end < at + size:
+                break
+            payload = bytes(buffer[at : at + size])
+            start = at + size
+            if key and key != b"\0\0\0\0":
+                stream = (key * (size // 4 + 1))[:size]
+                payload = (int.from_bytes(payload, "big") ^ int.from_bytes(stream, "big")).to_bytes(
+                    size, "big"
+                )
+            if opcode == 0x1:
+                self.on_text(payload)
+            elif opcode == 0x9:  # ping → pong
+                self.send(ws_frame(payload, masked=self.client, opcode=0xA))
+            elif opcode == 0x8:
+                self.transport.close()
+                break
+        del buffer[:start]  # once per read: the frames parsed
+
+
+def accept_key(key: str) -> str:
+    return base64.b64encode(hashlib.sha1(key.encode() + GUID).digest()).decode()
+
+
+def _header(head: bytes, name: str) -> str:
+    for line in head.decode("latin-1").split("\r\n")[1:]:
+        field, _, value = line.partition(":")
+        if field.strip().lower() == name.lower():
+            return value.strip()
+    return ""
+
+
+# --------------------------------------------------------------------------------------------------
+# The peers (child process, core 1)
+# --------------------------------------------------------------------------------------------------
+
+
+class Call:
+    """One call as its peers see it: frames built before the run, and what was timed."""
+
+    def __init__(self, index: int, spec: dict[str, str], ticks: int) -> None:
+        self.index = index
+        self.spec = spec
+        self.stream = "MZ" + spec["call_sid"][2:]
+        self.media = [
+            ws_frame(
+                json.dumps(
+                    {
+                        "event": "media",
+                        "sequenceNumber": str(seq + 3),
+                        "streamSid": self.stream,
+                        "media": {
+                            "track": "inbound",
+                            "chunk": str(seq + 1),
+                            "timestamp": str(seq * 20),
+                            "payload": _audio(seq, FRAME),
+                        },
+                    }
+                ),
+                masked=True,
+            )
+            for seq in range(ticks)
+        ]
+        self.deltas = {item: self._deltas(item, ticks // DELTA_EVERY + 2) for item in ("i1", "i2")}
+        self.item = "i1"
+        self.twilio: RawSocket | None = None
+        self.model: RawSocket | None = None
+        self.speaking = False
+        self.echo = True
+        self.up_sent: dict[int, float] = {}
+        self.down_sent: dict[int, float] = {}
+        self.started_at = 0.0
+        self.first_audio: float | None = None
+        self.barge_sent = 0.0
+        self.cleared = asyncio.Event()
+
+    def _deltas(self, item: str, count: int) -> list[bytes]:
+        return [
+            ws_frame(
+                json.dumps(
+                    {
+                        "type": "response.output_audio.delta",
+                        "event_id": f"e{seq}",
+                        "response_id": "r1",
+                        "item_id": item,
+                        "output_index": 0,
+                        "content_index": 0,
+                        "delta": _audio(seq, DELTA),
+                    }
+                ),
+                masked=False,
+            )
+            for seq in range(count)
+        ]
+
+    def send_delta(self, seq: int) -> None:
+        assert self.model is not None
+        self.down_sent[seq] = time.perf_counter()
+        self.model.send(self.deltas[self.item][seq])
+
+
+APPEND = b'{"type":"input_audio_buffer.append"'
+RESPONSE_CREATE = b'{"type":"response.create"}'
+MEDIA = b'{"event": "media"'
+MARK = b'{"event": "mark"'
+CLEAR = b'{"event": "clear"'
+CREATED = ws_frame('{"type":"response.created","response":{"id":"r1"}}', masked=False)
+SESSION_CREATED = ws_frame('{"type":"session.created","session":{"id":"s"}}', masked=False)
+SESSION_UPDATED = ws_frame('{"type":"session.updated","session":{"id":"s"}}', masked=False)
+SPEECH_STARTED = ws_frame(
+    '{"type":"input_audio_buffer.speech_started","audio_start_ms":0,"item_id":"u1"}', masked=False
+)
+
+
+async def _peers(
+    bridge_url: str, specs: list[dict[str, str]], options: dict[str, Any], port_queue: Any, events: Any
+) -> dict[str, Any]:
+    import httpx
+
+    loop = asyncio.get_running_loop()
+    ticks = int(options["seconds"] / TICK)
+    calls = [Call(i, spec, ticks) for i, spec in enumerate(specs)]
+    by_sid = {call.spec["call_sid"]: call for call in calls}
+    up: list[float] = []
+    down: list[float] = []
+    barge: list[float] = []
+    measuring = [False]
+
+    def realtime_socket() -> RawSocket:
+        """The Realtime server's side of one session."""
+        holder: dict[str, Call] = {}
+
+        def on_text(text: bytes) -> None:
+            call = holder["call"]
+            if text.startswith(APPEND):
+                sent = call.up_sent.pop(_seq(text, b'"audio":"'), None)
+                if sent is not None and measuring[0]:
+                    up.append(time.perf_counter() - sent)
+            elif text == RESPONSE_CREATE:
+                assert call.model is not None
+                call.model.send(CREATED)
+                call.send_delta(0)
+                call.speaking = True
+            elif b'"session.update"' in text[:40]:
+                socket.send(SESSION_UPDATED)
+
+        socket = RawSocket(on_text, client=False)
+
+        def upgraded(future: asyncio.Future[bytes]) -> None:
+            head = future.result()
+            call = holder["call"] = by_sid[_header(head, "X-Client-Request-Id")]
+            call.model = socket
+            answer = (
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Accept: {accept_key(_header(head, 'Sec-WebSocket-Key'))}\r\n\r\n"
+            ).encode()
+
+            def accept() -> None:  # a remote Realtime accepts later
+                socket.send(answer)
+                socket.send(SESSION_CREATED)
+
+            loop.call_later(options["realtime_setup_ms"] / 1000, accept)
+
+        socket.upgraded.add_done_callback(upgraded)
+        return socket
+
+    server = await loop.create_server(realtime_socket, "127.0.0.1", 0)
+    port_queue.put(server.sockets[0].getsockname()[1])
+    await asyncio.to_thread(events["go"].wait)
+    host, port = bridge_url.removeprefix("http://").split(":")
+
+    def twilio_socket(call: Call) -> RawSocket:
+        def on_text(text: bytes) -> None:
+            if text.startswith(MEDIA):
+                now = time.perf_counter()
+                if call.first_audio is None:
+                    call.first_audio = now - call.started_at
+                sent = call.down_sent.pop(_seq(text, b'"payload": "'), None)
+                if sent is not None and measuring[0]:
+                    down.append(now - sent)
+            elif text.startswith(MARK) and call.echo:
+                socket.send(ws_frame(text, masked=True))  # Twilio's echo has the same shape
+            elif text.startswith(CLEAR):
+                barge.append(time.perf_counter() - call.barge_sent)
+                call.cleared.set()
+
+        socket = RawSocket(on_text, client=True)
+        return socket
+
+    async def place(call: Call, http: httpx.AsyncClient) -> None:
+        await asyncio.sleep(call.index / CALLS_PER_SECOND)
+        spec = call.spec
+        params = {"targetId": spec["target_id"], "callSid": spec["call_sid"], "token": spec["token"]}
+        if options["prepare"]:
+            answer = await http.post(bridge_url + "/prepare", json=params)
+            assert answer.status_code == 202, answer.text
+            await asyncio.sleep(options["stream_gap_ms"] / 1000)
+        _, socket = await loop.create_connection(lambda: twilio_socket(call), host, int(port))
+        key = base64.b64encode(os.urandom(16)).decode()
+        socket.send(
+            (
+                f"GET /media HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
+        head = await socket.upgraded
+        assert head.startswith(b"HTTP/1.1 101"), head
+        call.twilio = socket
+        socket.send(ws_frame('{"event":"connected","protocol":"Call","version":"1.0.0"}', masked=True))
+        start = {
+            "accountSid": "AC" + "0" * 32,
+            "streamSid": call.stream,
+            "callSid": spec["call_sid"],
+            "tracks": ["inbound"],
+            "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
+            "customParameters": params,
+        }
+        call.started_at = time.perf_counter()
+        socket.send(
+            ws_frame(
+                json.dumps(
+                    {"event": "start", "sequenceNumber": "1", "start": start, "streamSid": call.stream}
+                ),
+                masked=True,
+            )
+        )
+
+    async def barge_in(call: Call) -> None:
+        """The caller speaks over audio still queued (marks not echoed): the bridge must clear."""
+        assert call.model is not None
+        call.echo = False
+        await asyncio.sleep(2 * TICK)
+        call.barge_sent = time.perf_counter()
+        call.model.send(SPEECH_STARTED)
+        await asyncio.wait_for(call.cleared.wait(), 10)
+        call.echo = True
+        call.item = "i2"  # the model answers with a new item; the interrupted one's audio is dropped
+        call.down_sent.clear()
+
+    async with httpx.AsyncClient(timeout=30) as http:
+        placing = await asyncio.gather(*(place(call, http) for call in calls), return_exceptions=True)
+    failed = [repr(r) for r in placing if isinstance(r, BaseException)]
+    deadline = time.perf_counter() + SPEAKING_TIMEOUT
+    # Greetings begin in the socket callbacks: polling is the simple wait.
+    while not all(call.speaking for call in calls if call.twilio) and time.perf_counter() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(SETTLE_SECONDS)
+    live = [call for call in calls if call.twilio is not None and call.speaking]
+    # One loop sends every call's frames: a frame per call each 20 ms, a delta each 100 ms; each call
+    # barges in once, the calls' moments spread over the run.
+    measuring[0] = True
+    events["steady"].set()
+    peer_cpu = time.process_time()
+    span = max(1, ticks // DELTA_EVERY - 10)
+    barge_at = {call.index: DELTA_EVERY * (5 + i % span) for i, call in enumerate(live)}
+    barges: list[asyncio.Task[None]] = []
+    origin = time.perf_counter()
+    for tick in range(ticks):
+        for call in live:
+            assert call.twilio is not None
+            call.up_sent[tick] = time.perf_counter()
+            call.twilio.send(call.media[tick])
+            if tick % DELTA_EVERY == 0:
+                call.send_delta(tick // DELTA_EVERY + 1)
+                if barge_at[call.index] == tick:
+                    barges.append(loop.create_task(barge_in(call)))
+        delay = origin + (tick + 1) * TICK - time.perf_counter()
+        await asyncio.sleep(max(0.0, delay))
+    measuring[0] = False
+    events["done"].set()
+    peer_cpu = (time.process_time() - peer_cpu) / (time.perf_counter() - origin)
+    outcomes = await asyncio.gather(*barges, return_exceptions=True)
+    failed += [repr(r) for r in outcomes if isinstance(r, BaseException)]
+    first = [call.first_audio if call.first_audio is not None else float("inf") for call in live]
+    for call in live:
+        assert call.twilio is not None
+        stop = {"event": "stop", "streamSid": call.stream, "stop": {"callSid": call.spec["call_sid"]}}
+        call.twilio.send(ws_frame(json.dumps(stop), masked=True))
+    await asyncio.sleep(0.5)
+    for call in live:
+        assert call.twilio is not None
+        call.twilio.transport.close()
+    server.close()
+    return {
+        "up": up,
+        "down": down,
+        "barge": barge,
+        "first": first,
+        "peer_cpu": peer_cpu,
+        "errors": failed[:3],
+        "failed": len(failed) + len(calls) - len(live),
+    }
+
+
+def _peer_process(
+    bridge_url: str,
+    specs: list[dict[str, str]],
+    options: dict[str, Any],
+    port_queue: Any,
+    events: Any,
+    out: Any,
+) -> None:
+    os.sched_setaffinity(0, {PEER_CORE})
+    out.put(asyncio.run(_peers(bridge_url, specs, options, port_queue, events)))
+
+
+# --------------------------------------------------------------------------------------------------
+# The bridge (this process, core 0)
 # --------------------------------------------------------------------------------------------------
 
 
@@ -200,20 +443,22 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
-def run(n_calls: int, seconds: float) -> None:
+def run(n_calls: int, options: dict[str, Any]) -> None:
     from containers.voice_bridge.app import Bridge, serve_in_thread
     from containers.voice_bridge.settings import BridgeSettings
     from shared.adapters import stream_tokens
+    from shared.core import clock
     from shared.core.config import reset_settings
     from shared.data import targets as targets_data
     from shared.domain.ids import new_id, target_id
     from shared.domain.models import Invoice, Target
 
-    now = __import__("shared.core.clock", fromlist=["now"]).now()
+    now = clock.now()
+    run_id = new_id()[-6:]
     targets = [
         Target(
-            id=target_id(f"BENCH{i}", "52998224725"),  # one campaign per call: one case each
-            campaign_id=f"BENCH{i}",
+            id=target_id(f"B{run_id}{i}", "52998224725"),  # one campaign per call: one case each
+            campaign_id=f"B{run_id}{i}",
             client_name=f"Cliente{i}",
             phone="5511999998888",
             document="52998224725",
@@ -225,43 +470,46 @@ def run(n_calls: int, seconds: float) -> None:
         for i in range(n_calls)
     ]
     targets_data.insert_new(targets)
-    calls = []
+    specs = []
     for target in targets:
         sid = "CA" + new_id().lower().ljust(32, "0")[:32]
-        calls.append(
-            {
-                "name": target.client_name,
-                "target_id": target.id,
-                "call_sid": sid,
-                "token": stream_tokens.sign(target.id, sid, os.environ["TWILIO_AUTH_TOKEN"]),
-            }
-        )
+        token = stream_tokens.sign(target.id, sid, os.environ["TWILIO_AUTH_TOKEN"])
+        specs.append({"target_id": target.id, "call_sid": sid, "token": token})
     bridge = serve_in_thread(Bridge(BridgeSettings(drain_seconds=5)))
     ctx = mp.get_context("spawn")
-    port_queue, out, go = ctx.Queue(), ctx.Queue(), ctx.Event()
-    child = ctx.Process(target=_peer_process, args=(bridge.ws_url, calls, seconds, port_queue, go, out))
+    port_queue, out = ctx.Queue(), ctx.Queue()
+    events = {name: ctx.Event() for name in ("go", "steady", "done")}
+    child = ctx.Process(target=_peer_process, args=(bridge.url, specs, options, port_queue, events, out))
     child.start()
     os.environ["OPENAI_REALTIME_URL"] = f"ws://127.0.0.1:{port_queue.get(timeout=30)}/v1/realtime"
     reset_settings()
+    # What the bridge's own process does after start-up (`containers.voice_bridge.__main__`): the
+    # objects loaded so far — here moto and boto's models too — are left out of garbage collection.
+    gc.collect()
+    gc.freeze()
     rss_before = _rss_kib()
+    events["go"].set()
+    events["steady"].wait(120)
     cpu_before, wall_before = time.process_time(), time.perf_counter()
-    go.set()
-    peak_rss = rss_before
-    while child.is_alive() and out.empty():
+    peak_rss = _rss_kib()
+    while not events["done"].wait(0.1):
         peak_rss = max(peak_rss, _rss_kib())
-        time.sleep(0.1)
-    result = out.get(timeout=120)
     cpu = time.process_time() - cpu_before
     wall = time.perf_counter() - wall_before
+    result = out.get(timeout=120)
     child.join(10)
     bridge.shutdown(timeout=30)
+    per_call = 100 * cpu / wall / n_calls
     print(
-        f"{n_calls} calls x {seconds:.0f}s | failed {result['failed']}"
-        f" | T->R p50 {_pct(result['up'], 0.5):6.2f} ms p99 {_pct(result['up'], 0.99):7.2f} ms "
-        f" | R->T p50 {_pct(result['down'], 0.5):6.2f} ms p99 {_pct(result['down'], 0.99):7.2f} ms "
-        f" | barge-in p50 {_pct(result['barge'], 0.5):6.2f} ms p99 {_pct(result['barge'], 0.99):7.2f} ms"
-        f" | bridge CPU {100 * cpu / wall:5.1f}% of a core ({100 * cpu / wall / n_calls:.2f}%/call)"
-        f" | RSS +{(peak_rss - rss_before) / n_calls:.0f} KiB/call (peak {peak_rss / 1024:.0f} MiB)"
+        f"{n_calls:>3} calls | failed {result['failed']}"
+        f" | relay T->R p50 {_pct(result['up'], 0.5):5.2f} p99 {_pct(result['up'], 0.99):6.2f} ms"
+        f" | R->T p50 {_pct(result['down'], 0.5):5.2f} p99 {_pct(result['down'], 0.99):6.2f} ms"
+        f" | barge-in p99 {_pct(result['barge'], 0.99):6.2f} ms"
+        f" | start->first audio p50 {_pct(result['first'], 0.5):6.1f} p99 {_pct(result['first'], 0.99):6.1f} ms"
+        f" | bridge CPU {100 * cpu / wall:5.1f}% of a core, {per_call:.2f}%/call"
+        f" | RSS +{(peak_rss - rss_before) / n_calls:.0f} KiB/call"
+        f" | peers' CPU {100 * result['peer_cpu']:.0f}% of theirs, load {os.getloadavg()[0]:.1f}",
+        flush=True,
     )
     if result["errors"]:
         print("   errors:", result["errors"])
@@ -288,14 +536,36 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--calls", type=int, nargs="+", default=[50, 200])
-    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--calls", type=int, nargs="+", default=[50, 100, 200])
+    parser.add_argument("--seconds", type=float, default=6.0, help="relay time measured per run")
+    parser.add_argument("--realtime-setup-ms", type=float, default=300.0, help="Realtime accepts this late")
+    parser.add_argument("--stream-gap-ms", type=float, default=300.0, help="TwiML fetched → stream start")
+    parser.add_argument(
+        "--no-prepare", dest="prepare", action="store_false", help="streams prepare their calls"
+    )
+    parser.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="scheduling priority of the bridge and its peers (negative needs root): on a machine other "
+        "work shares, the cores they are pinned to are theirs only if they come first",
+    )
     args = parser.parse_args()
+    if args.nice:
+        os.nice(args.nice)
+    if len(os.sched_getaffinity(0)) < 2:
+        sys.exit("the benchmark pins the bridge and its peers to two different cores: it needs two")
+    os.sched_setaffinity(0, {BRIDGE_CORE})
+    options = {
+        "seconds": args.seconds,
+        "realtime_setup_ms": args.realtime_setup_ms,
+        "stream_gap_ms": args.stream_gap_ms,
+        "prepare": args.prepare,
+    }
 
     from moto import mock_aws
 
     _serialize_aws_calls()
-
     env = {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -315,11 +585,17 @@ def main() -> None:
     from shared.data import bind, create_tables
 
     reset_settings()
+    print(
+        f"bridge on core {BRIDGE_CORE}, peers on core {PEER_CORE} (nice {os.nice(0)}, load average "
+        f"{os.getloadavg()[0]:.1f}); {args.seconds:.0f} s of relay per run; "
+        f"Realtime accepts in {args.realtime_setup_ms:.0f} ms; "
+        + (f"prepared at TwiML, stream {args.stream_gap_ms:.0f} ms later" if args.prepare else "no prepare")
+    )
     with mock_aws():
         bind()
         create_tables()
         for n in args.calls:
-            run(n, args.seconds)
+            run(n, options)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from infra.local.customers import Persona, SimulatedCustomer
+from infra.local.customers import BY_PHONE, Persona, SimulatedCustomer
 from infra.local.demo import DESK_REPLY, EXPECTED, MAX_CONTACTS, money_line, verify
 from infra.local.simulators.crm import SimInvoice
 from tests.e2e.conftest import run_cobranca
@@ -50,6 +50,9 @@ def test_demo_plays_every_persona_to_its_expected_ending(
         line = re.search(rf"(.) {persona.value}\s+(\d+)/(\d+)", out)
         assert line is not None and line.group(1) == "✓" and line.group(2) == line.group(3), persona
         counts[persona] = int(line.group(3))
+        # The persona table says which personas settle on a call.
+        phone = re.search(rf"{persona.value}\s+\d+/\d+\s+📞", out) is not None
+        assert phone is (persona in BY_PHONE), persona
     assert sum(counts.values()) == CUSTOMERS
     funnel = re.search(r"targets (\d+)\s+reached (\d+)\s+responded (\d+)\s+promised (\d+)\s+paid (\d+)", out)
     assert funnel is not None
@@ -63,6 +66,7 @@ def test_demo_plays_every_persona_to_its_expected_ending(
         + counts[Persona.SEVERAL_INVOICES]
         + counts[Persona.FOLLOWED_UP_PROMISES]
         + counts[Persona.KEEPS_PARTIAL_PROMISE]
+        + counts[Persona.NOT_ON_WHATSAPP]  # promises on the call
     )
     breaks = counts[Persona.PROMISES_AND_BREAKS]
     assert tuple(map(int, lifecycle.groups())) == (keeps + breaks, 0, keeps, breaks)

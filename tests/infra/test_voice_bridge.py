@@ -96,6 +96,8 @@ def test_the_bridge_and_the_api_know_where_a_redirected_call_posts_and_the_desks
 def test_the_api_streams_calls_to_the_bridge_over_wss(prod: Synthesized) -> None:
     _, api = prod.functions_by_handler()["functions.api.handler.handler"]
     assert api["Environment"]["Variables"]["VOICE_BRIDGE_WS_URL"] == f"wss://{BRIDGE_DOMAIN}/media"
+    # The TwiML endpoint tells the bridge a call was answered, over the same TLS listener.
+    assert api["Environment"]["Variables"]["VOICE_BRIDGE_PREPARE_URL"] == f"https://{BRIDGE_DOMAIN}/prepare"
 
 
 def test_the_dev_bridge_url_points_at_the_load_balancer(dev: Synthesized) -> None:

@@ -150,6 +150,10 @@ def test_client_events() -> None:
             rt.AudioDelta("r", "i", "QQ==", 0),
         ),
         (
+            {"type": "response.output_audio.done", "response_id": "r", "item_id": "i"},
+            rt.AudioDone("i"),
+        ),
+        (
             {"type": "response.output_audio_transcript.done", "item_id": "i", "transcript": "Olá"},
             rt.AudioTranscriptDone("i", "Olá"),
         ),

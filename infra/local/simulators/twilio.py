@@ -6,7 +6,12 @@ Twilio computes it (the SDK's `RequestValidator`).
 A call updated with `Twiml` holding a `<Dial>` plays the dial as Twilio would, in the background
 (`run_twiml`): the outcome is `dial_outcome` (`completed` — the agent answered —, `busy`, `no-answer`,
 `failed`); answered, the `<Number url>` whisper is fetched first; then the `<Dial action>` gets
-`DialCallStatus`, signed. Each dial played is in `dials`, with the TwiML our webhooks answered."""
+`DialCallStatus`, signed. Each dial played is in `dials`, with the TwiML our webhooks answered.
+
+An answered call with a `caller` (a simulated person) plays as Twilio plays one: the call's TwiML is
+fetched (signed POST to its `Url`), and its `<Connect><Stream>` opens a Media Streams websocket
+(`media_stream`: `connected`, `start` with the `<Parameter>`s, `media`, mark echoes, `stop`) on which the
+caller hears the assistant and answers (`speech`) until one side hangs up; then `completed`."""
 
 from __future__ import annotations
 
@@ -24,6 +29,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from twilio.request_validator import RequestValidator
 
+from infra.local.simulators.media_stream import Caller, StreamedCall, stream_call, stream_of
 from infra.local.simulators.server import webhook_client
 
 
@@ -133,21 +139,30 @@ class TwilioSimulator:
             "RecordingSource": "OutboundAPI",
         }
 
-    def play(self, call: SimCall, ending: str, *, duration: int = 42) -> list[httpx.Response]:
+    def play(
+        self, call: SimCall, ending: str, *, duration: int = 42, caller: Caller | None = None
+    ) -> list[httpx.Response]:
         """Play a whole call's callbacks, as Twilio would, signed, to the URLs it was created with.
 
         `ending`: `answered` (a person: ringing, in-progress, AMD `human`, completed with a duration),
         `voicemail` (AMD `machine_start`, then completed with `AnsweredBy`), `no-answer`, `busy`,
         `failed`. Progress statuses go out only for the events the call subscribed to
-        (`StatusCallbackEvent`); final statuses always do; a recorded answered call (`Record=true`)
-        then posts its recording-status callback. Returns the responses, in order."""
+        (`StatusCallbackEvent`); final statuses always do. An answered call with a `caller` fetches its
+        TwiML and talks on its media stream before it completes, lasting as long as was said; a recorded
+        answered call (`Record=true`) then posts its recording-status callback. Returns the responses, in
+        order."""
         subscribed = set(call.status_callback_events) or {"completed"}
         amd_url = call.params.get("AsyncAmdStatusCallback", [None])[0]
         steps: list[tuple[str, dict[str, str]]] = []
+        responses: list[httpx.Response] = []
 
         def status(name: str, event: str, **kwargs: Any) -> None:
             if event in subscribed or event == "completed":
                 steps.append((str(call.status_callback), self.status_params(call, name, **kwargs)))
+
+        def post_steps() -> None:
+            responses.extend(signed_post(url, params, self.auth_token) for url, params in steps)
+            steps.clear()
 
         status("initiated", "initiated")
         if ending in ("answered", "voicemail", "no-answer"):
@@ -157,6 +172,9 @@ class TwilioSimulator:
             verdict = "human" if ending == "answered" else "machine_start"
             if amd_url and (call.async_amd or "").lower() == "true":
                 steps.append((amd_url, self.amd_params(call, verdict)))
+            if ending == "answered" and caller is not None:
+                post_steps()
+                duration = max(1, round(self.converse(call, caller).seconds))
             machine = {"answered_by": verdict} if ending == "voicemail" else {}
             status("completed", "completed", duration=duration if ending == "answered" else 4, **machine)
         else:
@@ -168,7 +186,26 @@ class TwilioSimulator:
         recording_url = call.params.get("RecordingStatusCallback", [None])[0]
         if ending == "answered" and recording_url and call.params.get("Record") == ["true"]:
             steps.append((recording_url, self.recording_params(call, duration=duration)))
-        return [signed_post(url, params, self.auth_token) for url, params in steps]
+        post_steps()
+        return responses
+
+    def converse(self, call: SimCall, caller: Caller) -> StreamedCall:
+        """The answered call's TwiML, fetched as Twilio does; its media stream played with `caller`."""
+        params = {
+            "AccountSid": self.account_sid,
+            "CallSid": call.sid,
+            "CallStatus": "in-progress",
+            "To": call.to,
+            "From": call.from_,
+            "Direction": "outbound-api",
+            "ApiVersion": "2010-04-01",
+        }
+        twiml = signed_post(call.url, params, self.auth_token)
+        twiml.raise_for_status()
+        stream = stream_of(twiml.text)
+        if stream is None:  # the TwiML said goodbye (<Say>, <Hangup/>): no stream
+            return StreamedCall(seconds=5, heard=[], said=[])
+        return stream_call(stream, self.account_sid, call.sid, caller)
 
     def run_twiml(self, call_sid: str, twiml: str) -> SimDial | None:
         """Play what Twilio does with `twiml` on a live call, as far as the simulator goes: a `<Dial>`

@@ -13,9 +13,11 @@ import httpx
 import pytest
 
 from shared.adapters import stream_tokens
+from shared.core.config import reset_settings
 from shared.data import conversations, messages, promises
 from shared.data import targets as targets_data
 from shared.domain.models import Channel, Outcome, Sender
+from shared.engine import calls
 from tests.integration.voice.conftest import (
     DOCUMENT,
     MODEL,
@@ -77,16 +79,24 @@ def test_audio_is_relayed_byte_exact_both_ways_and_stop_closes_realtime(voice: V
             ]
             assert appended == inbound
 
-            outbound = [frame(100 + i, size) for i, size in enumerate((160, 800, 3))]
+            # Deltas of 40 ms or more go as they came; shorter ones are joined into chunks of at least
+            # 40 ms (Twilio plays smaller frames choppy), the rest sent when the item's audio is done.
+            outbound = [frame(100 + i, size) for i, size in enumerate((320, 800, 100, 120, 200, 3))]
             await peer.response_created("resp_1")
             await peer.item_added("resp_1", "item_a1")
             for chunk in outbound:
                 await peer.audio("resp_1", "item_a1", chunk)
-            for _ in outbound:
+            await peer.send("response.output_audio.done", response_id="resp_1", item_id="item_a1")
+            for _ in range(4):
                 await twilio.expect("mark")
-            assert twilio.media_payloads() == outbound
+            assert twilio.media_payloads() == [
+                outbound[0],
+                outbound[1],
+                outbound[2] + outbound[3] + outbound[4],
+                outbound[5],
+            ]
             relayed = [m["event"] for m in twilio.received]
-            assert relayed == ["media", "mark"] * 3  # each chunk followed by its mark
+            assert relayed == ["media", "mark"] * 4  # each chunk followed by its mark
             assert all(m["streamSid"] == twilio.stream_sid for m in twilio.received)
 
             await twilio.stop()
@@ -105,11 +115,11 @@ def test_barge_in_clears_twilio_and_truncates_at_the_audio_actually_played(voice
             twilio, peer = await connected_call(voice, realtime, auto_play=False)
             await peer.response_created("resp_1")
             await peer.item_added("resp_1", "item_a1")
-            for i in range(5):  # 5 x 20 ms sent...
-                await peer.audio("resp_1", "item_a1", frame(i))
+            for i in range(5):  # 5 x 40 ms sent...
+                await peer.audio("resp_1", "item_a1", frame(i, 320))
             for _ in range(5):
                 await twilio.expect("mark")
-            await twilio.play(2)  # ...of which Twilio has played 40 ms
+            await twilio.play(2)  # ...of which Twilio has played 80 ms
             await asyncio.sleep(0.05)
 
             await peer.send("input_audio_buffer.speech_started", audio_start_ms=900, item_id="item_u1")
@@ -117,7 +127,7 @@ def test_barge_in_clears_twilio_and_truncates_at_the_audio_actually_played(voice
             truncate = await peer.expect("conversation.item.truncate")
             assert truncate["item_id"] == "item_a1"
             assert truncate["content_index"] == 0
-            assert truncate["audio_end_ms"] == 40
+            assert truncate["audio_end_ms"] == 80
             await peer.expect("response.cancel")  # the response was still active
 
             # Late audio of the interrupted item never reaches the caller.
@@ -374,7 +384,7 @@ def test_an_active_response_error_is_retried_after_that_response_is_done(voice: 
                 },
             )
             await peer.item_added("resp_1", "item_a1")
-            await peer.audio("resp_1", "item_a1", frame(1))
+            await peer.audio("resp_1", "item_a1", frame(1, 320))
             await twilio.expect("media")  # the relay carries on
             await peer.response_done("resp_1")
             await peer.expect("response.create")
@@ -445,3 +455,33 @@ def test_health_answers_ok(voice: VoiceWorld) -> None:
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "calls": 0}
     assert os.environ["OPENAI_REALTIME_MODEL"] == MODEL
+
+
+def test_a_call_answered_opens_its_realtime_session_before_the_stream_starts(
+    voice: VoiceWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def scenario() -> None:
+        async with FakeRealtime() as realtime:
+            bridge = voice.make_bridge()
+            prepare = bridge.url + "/prepare"
+            async with httpx.AsyncClient() as http:
+                assert (await http.post(prepare, json=voice.parameters(token="1.forged"))).status_code == 403
+                assert (await http.post(prepare, json={"targetId": "x"})).status_code == 400
+            monkeypatch.setenv("VOICE_BRIDGE_WS_URL", bridge.ws_url)
+            monkeypatch.setenv("VOICE_BRIDGE_PREPARE_URL", prepare)
+            reset_settings()
+
+            # Twilio fetches the TwiML: the endpoint tells the bridge, which opens the session now.
+            twiml = await asyncio.to_thread(calls.call_twiml, voice.target.id, voice.call_sid)
+            assert bridge.ws_url in twiml
+            peer = await realtime.peer()
+            assert peer.headers["X-Client-Request-Id"] == voice.call_sid
+            await peer.ready()  # configured before any stream exists
+
+            twilio = await voice.call(bridge)
+            await peer.expect("response.create")  # Lia speaks as soon as the stream starts
+            assert realtime.sessions == 1  # the prepared session was adopted, not opened again
+            await twilio.stop()
+        await voice.settled()
+
+    asyncio.run(scenario())
