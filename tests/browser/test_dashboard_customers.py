@@ -136,5 +136,5 @@ def test_a_phone_no_case_carries_shows_no_story(page: Any, dashboard: Dashboard)
     sign_in(page, dashboard, "supervisor")
     page.goto(f"{dashboard.monitor}#/clientes/tel/11912345678")
 
-    expect(page.locator("#toast")).to_have_text("no case carries this phone")
+    expect(page.locator("#toast")).to_have_text("Nenhum cliente tem um caso com este telefone.")
     expect(page.locator("[data-story]")).to_have_count(0)

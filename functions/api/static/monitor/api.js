@@ -1,6 +1,8 @@
 // Monitor de Cobranças — talking to the API: the bearer token, JSON calls and their errors, the
 // upload with progress, and Cognito's hosted-UI sign-in (authorization code + PKCE).
 
+import { API_ERROR, STATUS_ERROR } from "./labels.js";
+
 let unauthorized = () => {};
 
 /** What to do when the API answers 401 (the app signs out). */
@@ -11,13 +13,15 @@ export function onUnauthorized(handler) {
 const TOKEN_KEY = "cobranca.token";
 const PKCE_KEY = "cobranca.pkce";
 
-/** A refused call: HTTP status, the API's message and `code`, and per-field messages (422). */
+/** A refused call: HTTP status, the API's message and `code`, per-field messages (422), and what it
+ * means in the team's words (`meaning`, pt-BR: what a notice shows where no form holds the detail). */
 export class ApiError extends Error {
   constructor(status, message, code = null, fields = {}) {
     super(message);
     this.status = status;
     this.code = code;
     this.fields = fields; // field name (camelCase, as the API names it) -> message
+    this.meaning = API_ERROR[code] ?? STATUS_ERROR[status] ?? message;
   }
 
   static async from(response) {

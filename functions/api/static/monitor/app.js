@@ -46,7 +46,7 @@ function applyRole(root) {
 // ---------------------------------------------------------------- API
 
 function reportError(error) {
-  if (error.status !== 401) toast(error.message);
+  if (error.status !== 401) toast(error.meaning ?? error.message);
 }
 
 // ---------------------------------------------------------------- sign-in
@@ -994,7 +994,10 @@ async function viewClientes(root, { document = null, phone = null } = {}) {
   form.elements.by.value = phone ? "phone" : "document";
   form.elements.query.value = decodeURIComponent(phone ?? document);
   const stories = phone
-    ? (await getJson(`/api/voice/customers?${query({ phone })}`)).data
+    ? (await getJson(`/api/voice/customers?${query({ phone })}`).catch((error) => {
+      if (error.status === 404) error.meaning = "Nenhum cliente tem um caso com este telefone.";
+      throw error;
+    })).data
     : [(await getJson(`/api/voice/customers/${document}`)).data];
   $("#customer-title", root).textContent = stories.length === 1
     ? `Histórico do cliente ${stories[0].clientDocument}`
