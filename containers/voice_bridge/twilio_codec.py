@@ -15,13 +15,16 @@ from typing import Any
 
 MULAW_BYTES_PER_MS = 8  # 8000 samples/s, 1 byte per sample
 
-# A `media` frame laid out as Twilio sends it (fields in this order, string values of these characters
-# only, so the text is JSON with exactly this meaning): read without a JSON parse, 50 times a second per
-# call. Any other layout goes through `json.loads`.
+# A `media` frame laid out as Twilio sends it (fields in this order, `streamSid` last or second, string
+# values of these characters only, so the text is JSON with exactly this meaning): read without a JSON
+# parse, 50 times a second per call. Any other layout goes through `json.loads`.
 _MEDIA_FRAME = re.compile(
-    r'\{ "event" : "media" , "sequenceNumber" : "[0-9]+" , "media" : \{ "track" : "(inbound|outbound)" ,'
-    r' "chunk" : "([0-9]+)" , "timestamp" : "([0-9]+)" , "payload" : "([A-Za-z0-9+/=]*)" \} ,'
-    r' "streamSid" : "[A-Za-z0-9]*" \} '.replace(" ", "[ \t\r\n]*")  # JSON's whitespace between tokens
+    r'\{ "event" : "media" , "sequenceNumber" : "[0-9]+" , (?P<sid>"streamSid" : "[A-Za-z0-9]*" , )?'
+    r'"media" : \{ "track" : "(inbound|outbound)" , "chunk" : "([0-9]+)" , "timestamp" : "([0-9]+)" ,'
+    r' "payload" : "([A-Za-z0-9+/=]*)" \} (?(sid)|, "streamSid" : "[A-Za-z0-9]*" )\} '.replace(
+        " ",
+        "[ \t\r\n]*",  # JSON's whitespace between tokens
+    )
 )
 
 
@@ -76,7 +79,7 @@ def parse(text: str | bytes) -> TwilioFrame | None:
     if isinstance(text, str):
         fast = _MEDIA_FRAME.fullmatch(text)
         if fast is not None:
-            track, chunk, timestamp, payload = fast.groups()
+            _, track, chunk, timestamp, payload = fast.groups()
             return Media(payload=payload, track=track, chunk=int(chunk), timestamp=int(timestamp))
     try:
         message = json.loads(text)

@@ -56,6 +56,8 @@ def test_twilio_media_keeps_the_payload_text_untouched() -> None:
         '"payload":"AAEC/+=="},"streamSid":"MZ1"}',
         '{ "event": "media", "sequenceNumber": "3", "media": {"track": "inbound", "chunk": "2",\n'
         '"timestamp": "40", "payload": "AAEC/+=="}, "streamSid": "MZ1" }\r\n',
+        '{"event": "media", "sequenceNumber": "3", "streamSid": "MZ1", "media": {"track": "inbound",'
+        ' "chunk": "2", "timestamp": "40", "payload": "AAEC/+=="}}',
         # other layouts and JSON escapes: the full parse, same frame
         '{"streamSid":"MZ1","event":"media","media":{"payload":"AAEC/+==","track":"inbound","chunk":2,'
         '"timestamp":40}}',
@@ -75,6 +77,8 @@ def test_twilio_media_reads_the_same_in_any_json_layout(text: str) -> None:
         '"payload":"AAEC"},"streamSid":"MZ1"}\v',
         '{"event":"media","sequenceNumber":"3","media":{"track":"inbound","chunk":"2","timestamp":"40",'
         '"payload":"AAEC"},"streamSid":"MZ1"}{}',
+        '{"event":"media","sequenceNumber":"3","streamSid":"MZ1","media":{"track":"inbound","chunk":"2",'
+        '"timestamp":"40","payload":"AAEC"},"streamSid":"MZ1"',
     ],
 )
 def test_twilio_media_fast_path_accepts_only_json(text: str) -> None:
