@@ -3,8 +3,9 @@ draining live calls on SIGTERM."""
 
 from __future__ import annotations
 
-import asyncio
 import gc
+
+import uvloop
 
 from containers.voice_bridge.app import Bridge
 from containers.voice_bridge.settings import get_bridge_settings, require_runtime_config
@@ -19,7 +20,9 @@ def main() -> None:
     # which would otherwise walk it while calls are relayed (pauses of tens of ms).
     gc.collect()
     gc.freeze()
-    asyncio.run(bridge.serve())
+    # libuv's loop: the relay's cost is per websocket message (a read, a write), and its transports
+    # do that work in C.
+    uvloop.run(bridge.serve())
 
 
 if __name__ == "__main__":

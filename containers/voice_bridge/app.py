@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import uvicorn
+import uvloop
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -270,7 +271,7 @@ class RunningBridge:
 
 def serve_in_thread(bridge: Bridge, *, host: str = "127.0.0.1", port: int = 0) -> RunningBridge:
     """Start `bridge` on a loopback port in a thread and return once it accepts connections."""
-    loop = asyncio.new_event_loop()
+    loop = uvloop.new_event_loop()  # the loop the bridge's own process runs (`__main__`)
 
     def run() -> None:
         asyncio.set_event_loop(loop)

@@ -9,10 +9,23 @@ decode on the hot path).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 MULAW_BYTES_PER_MS = 8  # 8000 samples/s, 1 byte per sample
+
+# A `media` frame laid out as Twilio sends it (fields in this order, `streamSid` last or second, string
+# values of these characters only, so the text is JSON with exactly this meaning): read without a JSON
+# parse, 50 times a second per call. Any other layout goes through `json.loads`.
+_MEDIA_FRAME = re.compile(
+    r'\{ "event" : "media" , "sequenceNumber" : "[0-9]+" , (?P<sid>"streamSid" : "[A-Za-z0-9]*" , )?'
+    r'"media" : \{ "track" : "(inbound|outbound)" , "chunk" : "([0-9]+)" , "timestamp" : "([0-9]+)" ,'
+    r' "payload" : "([A-Za-z0-9+/=]*)" \} (?(sid)|, "streamSid" : "[A-Za-z0-9]*" )\} '.replace(
+        " ",
+        "[ \t\r\n]*",  # JSON's whitespace between tokens
+    )
+)
 
 
 class TwilioProtocolError(ValueError):
@@ -63,6 +76,11 @@ def parse(text: str | bytes) -> TwilioFrame | None:
     """One Media Streams message → a typed frame; None for an event we do not use.
 
     Raises `TwilioProtocolError` for a frame that is not a Media Streams message."""
+    if isinstance(text, str):
+        fast = _MEDIA_FRAME.fullmatch(text)
+        if fast is not None:
+            _, track, chunk, timestamp, payload = fast.groups()
+            return Media(payload=payload, track=track, chunk=int(chunk), timestamp=int(timestamp))
     try:
         message = json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:

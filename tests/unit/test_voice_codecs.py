@@ -49,6 +49,44 @@ def test_twilio_media_keeps_the_payload_text_untouched() -> None:
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        # Twilio's own layout, compact and spaced: read without a JSON parse
+        '{"event":"media","sequenceNumber":"3","media":{"track":"inbound","chunk":"2","timestamp":"40",'
+        '"payload":"AAEC/+=="},"streamSid":"MZ1"}',
+        '{ "event": "media", "sequenceNumber": "3", "media": {"track": "inbound", "chunk": "2",\n'
+        '"timestamp": "40", "payload": "AAEC/+=="}, "streamSid": "MZ1" }\r\n',
+        '{"event": "media", "sequenceNumber": "3", "streamSid": "MZ1", "media": {"track": "inbound",'
+        ' "chunk": "2", "timestamp": "40", "payload": "AAEC/+=="}}',
+        # other layouts and JSON escapes: the full parse, same frame
+        '{"streamSid":"MZ1","event":"media","media":{"payload":"AAEC/+==","track":"inbound","chunk":2,'
+        '"timestamp":40}}',
+        '{"event":"media","sequenceNumber":"3","media":{"track":"inbound","chunk":"2","timestamp":"40",'
+        '"payload":"AAEC\\/+=="},"streamSid":"MZ1"}',
+    ],
+)
+def test_twilio_media_reads_the_same_in_any_json_layout(text: str) -> None:
+    assert tw.parse(text) == tw.Media("AAEC/+==", "inbound", 2, 40)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # not JSON's whitespace (\v), a second object after the frame: not a frame at all
+        '{"event":"media","sequenceNumber":"3","media":{"track":"inbound","chunk":"2","timestamp":"40",'
+        '"payload":"AAEC"},"streamSid":"MZ1"}\v',
+        '{"event":"media","sequenceNumber":"3","media":{"track":"inbound","chunk":"2","timestamp":"40",'
+        '"payload":"AAEC"},"streamSid":"MZ1"}{}',
+        '{"event":"media","sequenceNumber":"3","streamSid":"MZ1","media":{"track":"inbound","chunk":"2",'
+        '"timestamp":"40","payload":"AAEC"},"streamSid":"MZ1"',
+    ],
+)
+def test_twilio_media_fast_path_accepts_only_json(text: str) -> None:
+    with pytest.raises(tw.TwilioProtocolError):
+        tw.parse(text)
+
+
+@pytest.mark.parametrize(
     ("message", "expected"),
     [
         ({"event": "mark", "streamSid": "MZ1", "mark": {"name": "7"}}, tw.Mark("7")),
