@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -216,10 +216,16 @@ class Customers:
     def _register(self, customer: SimulatedCustomer) -> SimulatedCustomer:
         crm, erp, evolution = self._sims.crm, self._sims.erp, self._sims.evolution
         invoices = [] if customer.paid else list(customer.invoices)
-        if crm is not None:
-            crm.add_customer(customer.document, customer.name, invoices)
         if erp is not None:
             erp.add_debtor(customer.document, customer.name, invoices, phones=(customer.phone,))
+            # The spreadsheet carries the ERP's own invoice numbers, as an export from it would: a
+            # case's invoices are then the ones the ERP answers about.
+            numbers = erp.invoice_numbers(customer.document)
+            invoices = [replace(invoice, number=n) for invoice, n in zip(invoices, numbers, strict=True)]
+            if not customer.paid:
+                customer.invoices = invoices
+        if crm is not None:
+            crm.add_customer(customer.document, customer.name, invoices)
         if evolution is not None and customer.persona in (
             Persona.NOT_ON_WHATSAPP,
             Persona.NEVER_ANSWERS,

@@ -89,6 +89,10 @@ class ErpSimulator(Protocol):
 
     def pay_all(self, document: str) -> None: ...
 
+    def pay_oldest(self, document: str) -> None: ...
+
+    def invoice_numbers(self, document: str) -> list[str]: ...
+
 
 # `credential(variable, default)`: the variable's value; unset → `default`, or a random secret.
 Credential = Callable[[str, str | None], str]

@@ -57,8 +57,10 @@ from shared.engine.stats import Milestone
 # --------------------------------------------------------------------------------------------------
 
 SETTLED_FROM: Final = (PromiseStatus.PENDING,)
-# Cases waiting on the customer (not in flight): the ones a settled promise sends back to the queue.
-_WAITING_STATES: Final = (TargetState.PENDING, TargetState.CONTACTED)
+# The cases a settled promise sends back to the queue: waiting on the customer, or scheduled for the
+# deferred attempt at the promise's end (the guard of that very job may be what settled it: moved
+# back, the job loses its claim and sends nothing, and the case is contacted as the settlement says).
+_WAITING_STATES: Final = (TargetState.PENDING, TargetState.SCHEDULED, TargetState.CONTACTED)
 
 
 def settle(

@@ -143,7 +143,7 @@ def _case(state: str, outcome: str | None, *numbers: str, contacts: int = 1) -> 
 
 def _sims(texts: int = 0, calls: int = 0, desk: bool = False) -> SimpleNamespace:
     sent = ["x"] * (texts - desk) + [DESK_REPLY] * desk
-    evolution = SimpleNamespace(texts_to=lambda phone: sent)
+    evolution = SimpleNamespace(texts_to=lambda phone: sent, templates_to=lambda phone: [])
     twilio = SimpleNamespace(calls_to=lambda phone: [object()] * calls)
     return SimpleNamespace(simulators=SimpleNamespace(evolution=evolution, twilio=twilio))
 

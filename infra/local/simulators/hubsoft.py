@@ -125,6 +125,11 @@ class HubsoftSimulator:
             if open_now:
                 open_now.remove(min(open_now, key=lambda entry: entry.invoice.due_date))
 
+    def invoice_numbers(self, document: str) -> list[str]:
+        """The numbers Hubsoft gives the customer's open invoices, in the order they were seeded."""
+        with self._lock:
+            return [str(entry.id) for entry in self.customers[document].invoices]
+
     def revoke_tokens(self) -> None:
         """Every token issued so far stops working (the next API call answers 401)."""
         with self._lock:

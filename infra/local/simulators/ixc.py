@@ -212,6 +212,10 @@ class IxcSimulator:
         if titles:
             self.pay(min(titles, key=lambda title: self.tables["fn_areceber"][title]["data_vencimento"]))
 
+    def invoice_numbers(self, document: str) -> list[str]:
+        """The numbers IXC gives the customer's open titles (their ids), in the order they were seeded."""
+        return sorted(self._open_titles(document), key=int)
+
     def pay(self, invoice_id: str) -> None:
         """The title is received; its contract's trust unlock is available again (the 113 rule)."""
         with self._lock:

@@ -120,6 +120,11 @@ class SgpSimulator:
             if open_now:
                 open_now.remove(min(open_now, key=lambda entry: entry.invoice.due_date))
 
+    def invoice_numbers(self, document: str) -> list[str]:
+        """The numbers SGP gives the customer's open titles, in the order they were seeded."""
+        with self._lock:
+            return [str(title.id) for title in self.customers[document].titles]
+
     def _new_id(self) -> int:
         self._next_id += 1
         return self._next_id

@@ -87,8 +87,8 @@ def test_option_1_sends_the_payment_code_to_the_customers_whatsapp(caller: Calle
     caller.keys("1")
 
     assert "enviei o código de pagamento para o seu WhatsApp" in caller.heard
-    [sent] = world.evolution.texts_to(PHONE)
-    assert sent.startswith("Aqui está o código Pix copia e cola de R$ 179,80")
+    [sent] = world.evolution.texts_to(PHONE)  # the Pix copia e cola alone: copied in one tap
+    assert sent.startswith("000201") and "br.gov.bcb.pix" in sent and "179.80" in sent
     chat = world.conversation()
     assert [m.content for m in messages.list_for(chat.id) if m.sender is Sender.ASSISTANT][-1] == sent
     call = conversations.get(caller.conversation.id)
