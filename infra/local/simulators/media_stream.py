@@ -25,6 +25,7 @@ from infra.local.simulators import speech
 
 Caller = Callable[[str], str | None]
 CALL_TIMEOUT_SECONDS = 60.0  # a sandbox call that goes nowhere ends here
+HANG_UP_PAUSE_SECONDS = 0.2
 WORDS_PER_SECOND = 15.0  # characters spoken per second, for the call's duration
 MIN_TURN_SECONDS = 2.0
 
@@ -108,6 +109,10 @@ class _MediaStream:
                 elif event == "mark":
                     await self._send(ws, "mark", mark=message["mark"])  # played
                     if self._hang_up:
+                        # A person puts the phone down a moment after the last words, not the instant
+                        # the audio is out (nothing here plays it in real time): what the bridge still
+                        # receives about those words (their transcript) arrives before the stop.
+                        await asyncio.sleep(HANG_UP_PAUSE_SECONDS)
                         await self._stop(ws)
                         return
                     if self._answer is not None:  # Lia has finished and been heard: answer
