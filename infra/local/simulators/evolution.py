@@ -227,28 +227,9 @@ class EvolutionSimulator:
             if failure:
                 return JSONResponse({"status": 500, "error": "Internal Server Error"}, status_code=500)
             with self._lock:
-                if self.state != "open":
-                    return _bad_request("Error: Connection Closed")
-                if self.refusals_pending:
-                    self.refusals_pending -= 1
-                    self.refused += 1
-                    return _bad_request("Error: server returned error 463")
-                if number in self.not_on_whatsapp:
-                    return JSONResponse(
-                        {
-                            "status": 400,
-                            "error": "Bad Request",
-                            "response": {
-                                "message": [
-                                    {"jid": f"{number}@s.whatsapp.net", "exists": False, "number": number}
-                                ]
-                            },
-                        },
-                        status_code=400,
-                    )
-                if not self._admit():
-                    self.rejected_for_rate += 1
-                    return JSONResponse({"status": 429, "error": "Too Many Requests"}, status_code=429)
+                refused = self._refusal(number)
+                if refused is not None:
+                    return refused
                 message_id = secrets.token_hex(8).upper()
                 delay = body.get("delay")
                 accepted = SentText(
@@ -371,28 +352,31 @@ class EvolutionSimulator:
         if not number:
             return _bad_request("number required")
         with self._lock:
-            if self.state != "open":
-                return _bad_request("Error: Connection Closed")
-            if self.refusals_pending:
-                self.refusals_pending -= 1
-                self.refused += 1
-                return _bad_request("Error: server returned error 463")
-            if number in self.not_on_whatsapp:
-                return JSONResponse(
-                    {
-                        "status": 400,
-                        "error": "Bad Request",
-                        "response": {
-                            "message": [
-                                {"jid": f"{number}@s.whatsapp.net", "exists": False, "number": number}
-                            ]
-                        },
+            return self._refusal(number)
+
+    def _refusal(self, number: str) -> Response | None:
+        """What WhatsApp answers a send to `number` before accepting it (the lock held): a closed
+        connection or a 463 refusal (400), a number not on WhatsApp (400 `exists: false`), the 429."""
+        if self.state != "open":
+            return _bad_request("Error: Connection Closed")
+        if self.refusals_pending:
+            self.refusals_pending -= 1
+            self.refused += 1
+            return _bad_request("Error: server returned error 463")
+        if number in self.not_on_whatsapp:
+            return JSONResponse(
+                {
+                    "status": 400,
+                    "error": "Bad Request",
+                    "response": {
+                        "message": [{"jid": f"{number}@s.whatsapp.net", "exists": False, "number": number}]
                     },
-                    status_code=400,
-                )
-            if not self._admit():
-                self.rejected_for_rate += 1
-                return JSONResponse({"status": 429, "error": "Too Many Requests"}, status_code=429)
+                },
+                status_code=400,
+            )
+        if not self._admit():
+            self.rejected_for_rate += 1
+            return JSONResponse({"status": 429, "error": "Too Many Requests"}, status_code=429)
         return None
 
     def _approved(self, name: object, language: object) -> dict[str, Any] | None:
