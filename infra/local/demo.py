@@ -66,6 +66,7 @@ class DemoOptions:
     step_minutes: int = 60
     log_path: Path = Path("build/sandbox/demo.log")
     out: IO[str] = field(default_factory=lambda: sys.stdout)
+    whatsapp_outage: int | None = None  # the virtual day (0 = the first) the instance is down 09:00–15:00
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,24 @@ def run(options: DemoOptions) -> int:
             customers = sandbox.customers.populate(options.customers, today=options.start.date())
             with httpx.Client(base_url=sandbox.url, timeout=60) as api:
                 campaign = _set_up(api, sandbox, customers, out)
-                _play(sandbox, options, customers, out, desk=lambda: _answer_the_desk(api, sandbox))
+                outage = (
+                    None
+                    if options.whatsapp_outage is None
+                    else Outage.on_day(options.start, options.whatsapp_outage, api, sandbox, out)
+                )
+                _play(
+                    sandbox,
+                    options,
+                    customers,
+                    out,
+                    # The agent sees the banner and waits for WhatsApp to come back (the desk answers on it).
+                    desk=lambda: (
+                        0 if outage is not None and outage.down() else _answer_the_desk(api, sandbox)
+                    ),
+                    outage=outage,
+                )
+                if outage is not None:
+                    outage.summarise()
                 report = _report(api, sandbox, campaign, customers)
             print(report.text, file=out)
             realtime = sandbox.simulators.realtime
@@ -232,9 +250,11 @@ def _play(
     customers: list[SimulatedCustomer],
     out: IO[str],
     desk: Callable[[], int],
+    outage: Outage | None = None,
 ) -> None:
     """Move the clock step by step until the end, waiting for the system to be quiet after each move
-    and letting the desk's agent answer whoever waits for a person.
+    and letting the desk's agent answer whoever waits for a person (and the WhatsApp instance go down
+    and come back at the `outage`'s instants, which the clock stops at).
     After `QUIET_STEPS` steps in which nothing but the scheduler's tick ran, steps become
     `QUIET_FACTOR` times longer (still inside business hours) until something happens again."""
     end = options.start + timedelta(days=options.days)
@@ -248,16 +268,109 @@ def _play(
         if desk() and not sandbox.settle(timeout=SETTLE_TIMEOUT):
             stalls += 1
         now = sandbox.clock.now()
+        if outage is not None:
+            if outage.act(now) and not sandbox.settle(timeout=SETTLE_TIMEOUT):
+                stalls += 1
+            outage.observe(now)
         progress.show(now)
         if now >= end:
             break
         done = _work_done(sandbox)
         quiet, seen = (quiet + 1 if done == seen else 0), done
         stride = step * QUIET_FACTOR if quiet >= QUIET_STEPS else step
-        sandbox.clock.set(min(next_step(now, stride), end))
+        upcoming = [outage.next_event(now)] if outage is not None else []
+        sandbox.clock.set(min([next_step(now, stride), end, *[u for u in upcoming if u is not None]]))
     progress.done()
     if stalls:
         print(f"  ({stalls} steps did not settle within {SETTLE_TIMEOUT:.0f} s; see the log)", file=out)
+
+
+OUTAGE_FROM: Final = 9  # the hours (São Paulo) between which `--whatsapp-outage` keeps the instance down
+OUTAGE_UNTIL: Final = 15
+
+
+@dataclass
+class Outage:
+    """`--whatsapp-outage DAY`: the Evolution simulator's instance disconnects at 09:00 of that virtual day
+    and reconnects at 15:00. The demo reads the breaker as the dashboard's banner does
+    (`GET /api/voice/channels/whatsapp`) and counts the calls placed while WhatsApp was paused."""
+
+    down_at: datetime
+    up_at: datetime
+    api: httpx.Client
+    sandbox: Sandbox
+    out: IO[str]
+    opened: datetime | None = None
+    closed: datetime | None = None
+    calls_before: set[str] = field(default_factory=set)  # the calls' sids when the instance went down
+    paused_calls: list[str] = field(default_factory=list)  # the numbers called while it was down
+    phase: str = "before"  # before | down | after
+
+    @classmethod
+    def on_day(cls, start: datetime, day: int, api: httpx.Client, sandbox: Sandbox, out: IO[str]) -> Outage:
+        date = (start.astimezone(ZONE) + timedelta(days=day)).replace(minute=0, second=0, microsecond=0)
+        return cls(date.replace(hour=OUTAGE_FROM), date.replace(hour=OUTAGE_UNTIL), api, sandbox, out)
+
+    def down(self) -> bool:
+        return self.phase == "down"
+
+    def next_event(self, now: datetime) -> datetime | None:
+        """The outage's next instant after `now`, for the clock to stop at."""
+        pending = {"before": self.down_at, "down": self.up_at}.get(self.phase)
+        return pending if pending is not None and pending > now else None
+
+    def act(self, now: datetime) -> bool:
+        """Disconnect or reconnect the instance when `now` reached that instant; True when it did."""
+        evolution = self.sandbox.simulators.evolution
+        assert evolution is not None
+        if self.phase == "before" and now >= self.down_at:
+            self.calls_before = set(self._calls())
+            evolution.disconnect()
+            self.phase = "down"
+            print(
+                f"  ⚠ {now.astimezone(ZONE):%a %d/%m %H:%M}: the WhatsApp instance disconnects", file=self.out
+            )
+            return True
+        if self.phase == "down" and now >= self.up_at:
+            self.paused_calls = [to for sid, to in self._calls().items() if sid not in self.calls_before]
+            evolution.reconnect()
+            self.phase = "after"
+            print(
+                f"  ✓ {now.astimezone(ZONE):%a %d/%m %H:%M}: the WhatsApp instance reconnects", file=self.out
+            )
+            return True
+        return False
+
+    def observe(self, now: datetime) -> None:
+        """Read the breaker as the dashboard does: when it opened (its `since`), when it was first seen closed."""
+        if self.phase == "before" or (self.closed is not None):
+            return
+        channel = self._channel()
+        if channel["blocked"] and self.opened is None and channel["since"]:
+            self.opened = datetime.fromisoformat(channel["since"])
+        if not channel["blocked"] and self.phase == "after" and self.opened is not None:
+            self.closed = now
+
+    def summarise(self) -> None:
+        opened = f"{self.opened.astimezone(ZONE):%a %d/%m %H:%M}" if self.opened else "never"
+        closed = f"{self.closed.astimezone(ZONE):%a %d/%m %H:%M}" if self.closed else "never"
+        print(
+            f"\nWhatsApp outage (GET /api/voice/channels/whatsapp): breaker opened {opened}, closed {closed}; "
+            f"{len(self.paused_calls)} calls placed while WhatsApp was paused, "
+            f"to {len(set(self.paused_calls))} customers",
+            file=self.out,
+        )
+
+    def _channel(self) -> dict[str, Any]:
+        response = self.api.get("/api/voice/channels/whatsapp", headers=self.sandbox.headers("viewer"))
+        _ok(response, "read the WhatsApp channel's state")
+        body: dict[str, Any] = response.json()
+        return body
+
+    def _calls(self) -> dict[str, str]:
+        """Every call placed so far: its sid → the number called."""
+        twilio = self.sandbox.simulators.twilio
+        return {sid: call.to for sid, call in dict(twilio.calls).items()} if twilio else {}
 
 
 def _answer_the_desk(api: httpx.Client, sandbox: Sandbox) -> int:

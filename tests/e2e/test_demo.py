@@ -256,3 +256,35 @@ def test_a_kept_partial_promise_ends_fulfilled_while_the_case_goes_on_to_its_end
     assert verify([customer], spent, fulfilled, _sims())[0].ok  # type: ignore[arg-type]
     assert "completed/paid" in verify([customer], closed_as_paid, fulfilled, _sims())[0].got  # type: ignore[arg-type]
     assert "promise ['broken']" in verify([customer], spent, broken, _sims())[0].got  # type: ignore[arg-type]
+
+
+def test_demo_plays_a_whatsapp_outage_and_every_persona_still_ends_as_expected(tmp_path: Path) -> None:
+    customers = len(Persona)
+    result = run_cobranca(
+        "demo",
+        "--customers",
+        str(customers),
+        "--days",
+        str(DAYS),
+        "--whatsapp-outage",
+        "1",
+        "--log-file",
+        str(tmp_path / "demo.log"),
+        timeout=300,
+    )
+
+    out = result.stdout
+    assert result.returncode == 0, out[-4000:] + result.stderr[-4000:]
+    # Every persona's exact count of messages and calls still holds: nobody got one step twice.
+    assert f"{customers}/{customers} customers ended as their persona expects" in out
+    assert "Tue 11/03 09:00: the WhatsApp instance disconnects" in out
+    assert "Tue 11/03 15:00: the WhatsApp instance reconnects" in out
+    outage = re.search(
+        r"breaker opened (.+?), closed (.+?); (\d+) calls placed while WhatsApp was paused, to (\d+) customers",
+        out,
+    )
+    assert outage is not None, out[-4000:]
+    opened, closed, calls, called = outage.groups()
+    assert (opened, closed) == ("Tue 11/03 09:00", "Tue 11/03 15:00")
+    assert int(calls) > 0
+    assert calls == called  # no customer was called twice while WhatsApp was paused
