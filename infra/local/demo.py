@@ -28,7 +28,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -56,6 +56,7 @@ FOLLOW_UP_AFTER_DAYS: Final = 2
 MAX_CONTACTS: Final = 5
 XLSX: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DESK_REPLY: Final = "Olá, aqui é a Carla, do atendimento da TR Telecom."
+WINDOW_CLOSED: Final = "whatsapp_window_closed"  # the API's refusal of free text outside the 24 h window
 
 
 @dataclass
@@ -116,6 +117,7 @@ def run(options: DemoOptions) -> int:
             customers = sandbox.customers.populate(options.customers, today=options.start.date())
             with httpx.Client(base_url=sandbox.url, timeout=60) as api:
                 campaign = _set_up(api, sandbox, customers, out)
+                agent = DeskAgent(api, sandbox)
                 outage = (
                     None
                     if options.whatsapp_outage is None
@@ -127,9 +129,7 @@ def run(options: DemoOptions) -> int:
                     customers,
                     out,
                     # The agent sees the banner and waits for WhatsApp to come back (the desk answers on it).
-                    desk=lambda: (
-                        0 if outage is not None and outage.down() else _answer_the_desk(api, sandbox)
-                    ),
+                    desk=lambda: 0 if outage is not None and outage.down() else agent.answer(),
                     outage=outage,
                 )
                 if outage is not None:
@@ -181,7 +181,7 @@ def _set_up(api: httpx.Client, sandbox: Sandbox, customers: list[SimulatedCustom
                         step: {"name": t[0], "language": t[1]} for step, t in templates.items()
                     }
                 }
-                if os.environ.get("EVOLUTION_INTEGRATION") == "cloud"
+                if on_cloud()
                 else {}
             ),
         },
@@ -203,6 +203,11 @@ def _set_up(api: httpx.Client, sandbox: Sandbox, customers: list[SimulatedCustom
     )
     _ok(api.post(f"/api/voice/campaigns/{campaign_id}/activate", headers=supervisor), "activate the campaign")
     return campaign_id
+
+
+def on_cloud() -> bool:
+    """Whether the sandbox's Evolution instance is on WhatsApp's Cloud API (EVOLUTION_INTEGRATION=cloud)."""
+    return os.environ.get("EVOLUTION_INTEGRATION") == "cloud"
 
 
 def _xlsx(rows: list[dict[str, str]]) -> bytes:
@@ -373,21 +378,41 @@ class Outage:
         return {sid: call.to for sid, call in dict(twilio.calls).items()} if twilio else {}
 
 
-def _answer_the_desk(api: httpx.Client, sandbox: Sandbox) -> int:
-    """The simulated agent: take, answer and resolve every conversation waiting in the desk's queue;
-    returns how many it resolved."""
-    supervisor = sandbox.headers("supervisor")
-    queue = api.get("/api/voice/conversations/queue", headers=supervisor)
-    _ok(queue, "read the desk's queue")
-    for entry in queue.json()["items"]:
-        path = f"/api/voice/conversations/{entry['id']}"
-        _ok(api.post(f"{path}/take", headers=supervisor), "take a waiting conversation")
-        _ok(
-            api.post(f"{path}/messages", headers=supervisor, json={"text": DESK_REPLY}),
-            "answer from the desk",
-        )
-        _ok(api.post(f"{path}/resolve", headers=supervisor), "resolve the conversation")
-    return len(queue.json()["items"])
+@dataclass
+class DeskAgent:
+    """The simulated agent at the human desk: takes, answers and resolves every conversation waiting in
+    its queue, over HTTP with the supervisor's token.
+
+    On WhatsApp's Cloud API (EVOLUTION_INTEGRATION=cloud) free text goes only inside the 24 h window the
+    customer's last WhatsApp message opened; a customer handed over on a call who never wrote on WhatsApp
+    has no window, and the reply is refused (409 `whatsapp_window_closed`, nothing sent). The agent then
+    does as a person at the dashboard would: leaves the conversation waiting for the customer to write,
+    and tries again only when the customer did (the queue entry's `waitingSince` moves)."""
+
+    api: httpx.Client
+    sandbox: Sandbox
+    window_closed: set[tuple[str, str | None]] = field(default_factory=set)  # (conversation, waitingSince)
+
+    def answer(self) -> int:
+        """Work the queue once; how many conversations it answered and resolved."""
+        supervisor = self.sandbox.headers("supervisor")
+        queue = self.api.get("/api/voice/conversations/queue", headers=supervisor)
+        _ok(queue, "read the desk's queue")
+        answered = 0
+        for entry in queue.json()["items"]:
+            waiting = (entry["id"], entry["waitingSince"])
+            if waiting in self.window_closed:
+                continue
+            path = f"/api/voice/conversations/{entry['id']}"
+            _ok(self.api.post(f"{path}/take", headers=supervisor), "take a waiting conversation")
+            reply = self.api.post(f"{path}/messages", headers=supervisor, json={"text": DESK_REPLY})
+            if reply.status_code == 409 and reply.json().get("code") == WINDOW_CLOSED:
+                self.window_closed.add(waiting)
+                continue
+            _ok(reply, "answer from the desk")
+            _ok(self.api.post(f"{path}/resolve", headers=supervisor), "resolve the conversation")
+            answered += 1
+        return answered
 
 
 def _work_done(sandbox: Sandbox) -> int:
@@ -456,7 +481,7 @@ def _report(
     metrics = api.get("/api/voice/metrics", headers=viewer).json()
     targets = _all(api, f"/api/voice/campaigns/{campaign_id}/targets", viewer)
     promises = _all(api, "/api/voice/promises", viewer)
-    verdicts = verify(customers, targets, promises, sandbox)
+    verdicts = verify(customers, targets, promises, sandbox, cloud=on_cloud())
     lines = ["", "Funnel (GET /api/voice/campaigns/{id}/stats)"]
     lines.append(
         f"  targets {stats['totalTargets']}   reached {stats['reached']}   responded {stats['responded']}"
@@ -664,14 +689,31 @@ EXPECTED: Final[dict[Persona, Expected]] = {
 }
 
 
+# On WhatsApp's Cloud API the desk cannot write first: a customer handed over on a call who never wrote
+# on WhatsApp has no 24 h window, so the agent's reply is refused (409 whatsapp_window_closed, nothing
+# sent) and the conversation waits in the desk's queue for the customer to write.
+EXPECTED_ON_CLOUD: Final[dict[Persona, Expected]] = {
+    **EXPECTED,
+    Persona.IGNORES_WHATSAPP: replace(
+        EXPECTED[Persona.IGNORES_WHATSAPP],
+        desk=False,
+        text="3 messages left unanswered, then on the call asks for an atendente: contacted/transferred; "
+        "never wrote on WhatsApp, so no 24 h window: the desk's reply is refused, the case waits in the queue",
+    ),
+}
+
+
 def verify(
     customers: list[SimulatedCustomer],
     targets: list[dict[str, Any]],
     promises: list[dict[str, Any]],
     sandbox: Sandbox,
+    *,
+    cloud: bool = False,
 ) -> list[Verdict]:
-    """Each persona customer's case, promise and contacts against `EXPECTED`: the customer's invoices
-    must all be in one case, holding nothing else."""
+    """Each persona customer's case, promise and contacts against `EXPECTED` (`EXPECTED_ON_CLOUD` on
+    WhatsApp's Cloud API): the customer's invoices must all be in one case, holding nothing else."""
+    expectations = EXPECTED_ON_CLOUD if cloud else EXPECTED
     by_invoice = {invoice["invoiceNumber"]: t for t in targets for invoice in t["invoices"]}
     promise_of_target: dict[str, str] = {}
     for promise in sorted(promises, key=lambda p: p["createdAt"]):
@@ -681,7 +723,7 @@ def verify(
     for customer in customers:
         if customer.persona is None:
             continue
-        expected = EXPECTED[customer.persona]
+        expected = expectations[customer.persona]
         numbers = [invoice.number for invoice in customer.invoices]
         cases = {by_invoice[n]["id"]: by_invoice[n] for n in numbers if n in by_invoice}
         if len(cases) != 1:

@@ -235,6 +235,20 @@ def test_the_hardship_persona_must_be_answered_from_the_desk_and_no_one_else() -
     assert not intruded.ok and intruded.got == "answered from the desk"
 
 
+def test_on_the_cloud_api_a_customer_handed_over_on_a_call_waits_at_the_desk() -> None:
+    """Never having written on WhatsApp, the customer has no 24 h window: the desk's free text is refused."""
+    customer = _customer(Persona.IGNORES_WHATSAPP)
+    targets = [_case("contacted", "transferred")]
+
+    [waiting] = verify([customer], targets, [], _sims(texts=3, calls=1), cloud=True)  # type: ignore[arg-type]
+    [answered] = verify([customer], targets, [], _sims(texts=4, calls=1, desk=True), cloud=True)  # type: ignore[arg-type]
+    [on_baileys] = verify([customer], targets, [], _sims(texts=3, calls=1))  # type: ignore[arg-type]
+
+    assert waiting.ok and "no 24 h window" in waiting.expected
+    assert not answered.ok and answered.got == "answered from the desk"
+    assert not on_baileys.ok and on_baileys.got == "not answered from the desk"
+
+
 def test_a_customer_who_never_resolves_must_spend_the_whole_budget() -> None:
     customer = _customer(Persona.NEVER_RESOLVES)
     spent = [_case("completed", "exhausted", contacts=MAX_CONTACTS)]
