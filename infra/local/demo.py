@@ -121,7 +121,7 @@ def run(options: DemoOptions) -> int:
                 outage = (
                     None
                     if options.whatsapp_outage is None
-                    else Outage.on_day(options.start, options.whatsapp_outage, api, sandbox, out)
+                    else Outage.on_day(options.start, options.whatsapp_outage, api, sandbox, campaign, out)
                 )
                 _play(
                     sandbox,
@@ -268,14 +268,14 @@ def _play(
     stalls = quiet = 0
     seen = _work_done(sandbox)
     while True:
+        now = sandbox.clock.now()
+        if outage is not None:
+            outage.act(now)  # at its instant, with the work due then: the morning's sends meet it
         if not sandbox.settle(timeout=SETTLE_TIMEOUT):
             stalls += 1
         if desk() and not sandbox.settle(timeout=SETTLE_TIMEOUT):
             stalls += 1
-        now = sandbox.clock.now()
         if outage is not None:
-            if outage.act(now) and not sandbox.settle(timeout=SETTLE_TIMEOUT):
-                stalls += 1
             outage.observe(now)
         progress.show(now)
         if now >= end:
@@ -290,31 +290,58 @@ def _play(
         print(f"  ({stalls} steps did not settle within {SETTLE_TIMEOUT:.0f} s; see the log)", file=out)
 
 
-OUTAGE_FROM: Final = 9  # the hours (São Paulo) between which `--whatsapp-outage` keeps the instance down
+# The hours (São Paulo) of `--whatsapp-outage`'s day during which the instance is down. On day 1 the
+# WhatsApp first contacts nobody answered are retried at 10:00 (unanswered for WHATSAPP_REPLY_HOURS, then
+# the retry's delay): they meet the pause.
+OUTAGE_FROM: Final = 9
 OUTAGE_UNTIL: Final = 15
+_VOICE: Final = "voice"
 
 
 @dataclass
 class Outage:
-    """`--whatsapp-outage DAY`: the Evolution simulator's instance disconnects at 09:00 of that virtual day
-    and reconnects at 15:00. The demo reads the breaker as the dashboard's banner does
-    (`GET /api/voice/channels/whatsapp`) and counts the calls placed while WhatsApp was paused."""
+    """`--whatsapp-outage DAY`: the Evolution simulator's instance disconnects at `OUTAGE_FROM` of that
+    virtual day and reconnects at `OUTAGE_UNTIL` (each a `connection.update` webhook). The demo reads
+    the breaker as the dashboard's banner does (`GET /api/voice/channels/whatsapp`) and the campaign's
+    cases as its case list does, and tells what the pause did:
+
+    - **held**: the cases on WhatsApp when the instance went down whose WhatsApp step came due while
+      it was paused — seen pending and due on WhatsApp, or moved to voice, after a step settled. None
+      may lose an attempt to the pause (**burned**: more attempts at the reconnect than when it went
+      down, beyond the call it got) and no WhatsApp message may leave;
+    - **called instead**: those of them the campaign's next channel (voice) reached during the pause;
+    - **resumed**: when the first WhatsApp message went once the breaker closed, and how many went
+      after the reconnect."""
 
     down_at: datetime
     up_at: datetime
     api: httpx.Client
     sandbox: Sandbox
+    campaign_id: str
     out: IO[str]
-    opened: datetime | None = None
-    closed: datetime | None = None
-    calls_before: set[str] = field(default_factory=set)  # the calls' sids when the instance went down
-    paused_calls: list[str] = field(default_factory=list)  # the numbers called while it was down
     phase: str = "before"  # before | down | after
+    opened: datetime | None = None
+    reason: str | None = None
+    closed: datetime | None = None
+    snapshot: dict[str, dict[str, Any]] = field(default_factory=dict)  # the cases when it went down
+    held: set[str] = field(default_factory=set)
+    called: set[str] = field(default_factory=set)
+    burned: set[str] = field(default_factory=set)
+    calls_before: set[str] = field(default_factory=set)  # the calls' sids when it went down
+    paused_calls: int = 0
+    whatsapp_at_down: int = 0
+    whatsapp_while_paused: int = 0
+    whatsapp_at_up: int = 0
+    resumed: datetime | None = None
 
     @classmethod
-    def on_day(cls, start: datetime, day: int, api: httpx.Client, sandbox: Sandbox, out: IO[str]) -> Outage:
+    def on_day(
+        cls, start: datetime, day: int, api: httpx.Client, sandbox: Sandbox, campaign_id: str, out: IO[str]
+    ) -> Outage:
         date = (start.astimezone(ZONE) + timedelta(days=day)).replace(minute=0, second=0, microsecond=0)
-        return cls(date.replace(hour=OUTAGE_FROM), date.replace(hour=OUTAGE_UNTIL), api, sandbox, out)
+        return cls(
+            date.replace(hour=OUTAGE_FROM), date.replace(hour=OUTAGE_UNTIL), api, sandbox, campaign_id, out
+        )
 
     def down(self) -> bool:
         return self.phase == "down"
@@ -324,47 +351,83 @@ class Outage:
         pending = {"before": self.down_at, "down": self.up_at}.get(self.phase)
         return pending if pending is not None and pending > now else None
 
-    def act(self, now: datetime) -> bool:
-        """Disconnect or reconnect the instance when `now` reached that instant; True when it did."""
+    def act(self, now: datetime) -> None:
+        """Disconnect or reconnect the instance when `now` reached that instant."""
         evolution = self.sandbox.simulators.evolution
         assert evolution is not None
         if self.phase == "before" and now >= self.down_at:
+            self.snapshot = {case["id"]: case for case in self._cases()}
             self.calls_before = set(self._calls())
+            self.whatsapp_at_down = self._whatsapp_sent()
             evolution.disconnect()
             self.phase = "down"
-            print(
-                f"  ⚠ {now.astimezone(ZONE):%a %d/%m %H:%M}: the WhatsApp instance disconnects", file=self.out
-            )
-            return True
-        if self.phase == "down" and now >= self.up_at:
-            self.paused_calls = [to for sid, to in self._calls().items() if sid not in self.calls_before]
+            print(f"  ⚠ {_when(now)}: the WhatsApp instance disconnects", file=self.out)
+        elif self.phase == "down" and now >= self.up_at:
+            self._tally_pause()
+            self.whatsapp_at_up = self._whatsapp_sent()
             evolution.reconnect()
             self.phase = "after"
-            print(
-                f"  ✓ {now.astimezone(ZONE):%a %d/%m %H:%M}: the WhatsApp instance reconnects", file=self.out
-            )
-            return True
-        return False
+            print(f"  ✓ {_when(now)}: the WhatsApp instance reconnects", file=self.out)
 
     def observe(self, now: datetime) -> None:
-        """Read the breaker as the dashboard does: when it opened (its `since`), when it was first seen closed."""
-        if self.phase == "before" or (self.closed is not None):
-            return
-        channel = self._channel()
-        if channel["blocked"] and self.opened is None and channel["since"]:
-            self.opened = datetime.fromisoformat(channel["since"])
-        if not channel["blocked"] and self.phase == "after" and self.opened is not None:
+        """After the system settled at `now`: the breaker as the banner shows it, the cases due while
+        paused, and the WhatsApp messages once it closed."""
+        if self.phase == "down":
+            self._held_by(now)
+            if self.opened is None:
+                channel = self._channel()
+                if channel["blocked"]:
+                    self.opened = datetime.fromisoformat(channel["since"])
+                    self.reason = f"{channel['reason']}: {channel['message']}"
+                    print(f"  ⚠ {_when(self.opened)}: breaker opened ({self.reason})", file=self.out)
+        elif self.phase == "after" and self.closed is None and not self._channel()["blocked"]:
             self.closed = now
+            print(f"  ✓ {_when(now)}: breaker closed (instance open, probe passed)", file=self.out)
+        if self.closed is not None and self.resumed is None and self._whatsapp_sent() > self.whatsapp_at_up:
+            self.resumed = now
 
     def summarise(self) -> None:
-        opened = f"{self.opened.astimezone(ZONE):%a %d/%m %H:%M}" if self.opened else "never"
-        closed = f"{self.closed.astimezone(ZONE):%a %d/%m %H:%M}" if self.closed else "never"
-        print(
-            f"\nWhatsApp outage (GET /api/voice/channels/whatsapp): breaker opened {opened}, closed {closed}; "
-            f"{len(self.paused_calls)} calls placed while WhatsApp was paused, "
-            f"to {len(set(self.paused_calls))} customers",
-            file=self.out,
-        )
+        opened = _when(self.opened) if self.opened else "never"
+        closed = _when(self.closed) if self.closed else "never"
+        resumed = _when(self.resumed) if self.resumed else "never"
+        lines = [
+            "",
+            f"WhatsApp outage {_when(self.down_at)} → {self.up_at.astimezone(ZONE):%H:%M} "
+            "(breaker as GET /api/voice/channels/whatsapp shows it; cases as the campaign's case list)",
+            f"  breaker opened {opened} ({self.reason or '-'})",
+            f"  while paused: {len(self.held)} cases due on WhatsApp held pending ({len(self.burned)} attempts "
+            f"burned, {self.whatsapp_while_paused} WhatsApp messages sent); {len(self.called)} of them called "
+            f"instead (calls placed while paused: {self.paused_calls})",
+            f"  breaker closed {closed} (instance open, probe passed); WhatsApp sends resumed {resumed}: "
+            f"{self._whatsapp_sent() - self.whatsapp_at_up} messages after the reconnect",
+        ]
+        print("\n".join(lines), file=self.out)
+
+    def _held_by(self, now: datetime) -> None:
+        """The cases on WhatsApp when the instance went down whose WhatsApp step came due by `now`:
+        waiting, pending and due, on WhatsApp, or sent to voice instead."""
+        for case in self._cases():
+            before = self.snapshot.get(case["id"])
+            if before is None or before["channel"] == _VOICE:
+                continue
+            due = case["state"] == "pending" and datetime.fromisoformat(case["nextAttemptAt"]) <= now
+            if case["channel"] == _VOICE or due:
+                self.held.add(case["id"])
+
+    def _tally_pause(self) -> None:
+        """At the reconnect: the calls placed while paused, the held cases they reached, and any held
+        case that lost an attempt to the pause."""
+        new_calls = {sid for sid in self._calls() if sid not in self.calls_before}
+        self.paused_calls = len(new_calls)
+        self.whatsapp_while_paused = self._whatsapp_sent() - self.whatsapp_at_down
+        for case in self._cases():
+            if case["id"] not in self.held:
+                continue
+            called = case["callSid"] in new_calls
+            if called:
+                self.called.add(case["id"])
+            if case["attemptCount"] > self.snapshot[case["id"]]["attemptCount"] + called:
+                self.burned.add(case["id"])
 
     def _channel(self) -> dict[str, Any]:
         response = self.api.get("/api/voice/channels/whatsapp", headers=self.sandbox.headers("viewer"))
@@ -372,10 +435,22 @@ class Outage:
         body: dict[str, Any] = response.json()
         return body
 
-    def _calls(self) -> dict[str, str]:
-        """Every call placed so far: its sid → the number called."""
+    def _cases(self) -> list[dict[str, Any]]:
+        return _all(
+            self.api, f"/api/voice/campaigns/{self.campaign_id}/targets", self.sandbox.headers("viewer")
+        )
+
+    def _calls(self) -> list[str]:
         twilio = self.sandbox.simulators.twilio
-        return {sid: call.to for sid, call in dict(twilio.calls).items()} if twilio else {}
+        return list(dict(twilio.calls)) if twilio else []
+
+    def _whatsapp_sent(self) -> int:
+        evolution = self.sandbox.simulators.evolution
+        return len(evolution.sent) + len(evolution.sent_templates) if evolution else 0
+
+
+def _when(at: datetime) -> str:
+    return f"{at.astimezone(ZONE):%a %d/%m %H:%M}"
 
 
 @dataclass
