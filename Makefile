@@ -56,9 +56,10 @@ bench: $(STAMP)
 
 # make demo BILLING_SYSTEM=ixc (or sgp, hubsoft): the same campaign with that ERP's simulator as the billing system.
 BILLING_SYSTEM ?= generic
+WHATSAPP_OUTAGE ?=
 
 demo: $(DEMO_STAMP)
-	BILLING_SYSTEM=$(BILLING_SYSTEM) $(BIN)/cobranca demo
+	BILLING_SYSTEM=$(BILLING_SYSTEM) $(BIN)/cobranca demo $(if $(WHATSAPP_OUTAGE),--whatsapp-outage $(WHATSAPP_OUTAGE))
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

@@ -1,7 +1,7 @@
 """`cobranca`: the local sandbox from the command line.
 
 cobranca local [--port 8000] [--clock ISO] [--seed-demo] [--frozen-clock]
-cobranca demo  [--customers 100] [--days 30] [--step-minutes 30]
+cobranca demo  [--customers 100] [--days 30] [--step-minutes 30] [--whatsapp-outage DAY]
 cobranca chat  PHONE [--url http://127.0.0.1:8000] [--token local-supervisor]
 
 `local` and `demo` honour BILLING_SYSTEM: with `ixc`, `sgp` or `hubsoft` (and no IXC_API_URL, SGP_API_URL,
@@ -57,6 +57,13 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--step-minutes", type=int, default=60)
     demo.add_argument("--start", type=_instant, help="first instant (default Monday 2025-03-10 08:00 -03:00)")
     demo.add_argument("--log-file", type=Path, default=Path("build/sandbox/demo.log"))
+    demo.add_argument(
+        "--whatsapp-outage",
+        type=int,
+        metavar="DAY",
+        help="the WhatsApp instance disconnects at 09:00 of that virtual day (0 = the first) and "
+        "reconnects at 15:00: the breaker pauses WhatsApp outreach and calls instead",
+    )
 
     chat = commands.add_parser("chat", help="chat on WhatsApp as a simulated customer of a running sandbox")
     chat.add_argument("phone")
@@ -104,6 +111,7 @@ def _demo(args: argparse.Namespace) -> int:
             step_minutes=args.step_minutes,
             start=args.start or DEFAULT_START,
             log_path=args.log_file,
+            whatsapp_outage=args.whatsapp_outage,
         )
     )
 

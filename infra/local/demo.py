@@ -28,7 +28,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -56,6 +56,7 @@ FOLLOW_UP_AFTER_DAYS: Final = 2
 MAX_CONTACTS: Final = 5
 XLSX: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DESK_REPLY: Final = "Olá, aqui é a Carla, do atendimento da TR Telecom."
+WINDOW_CLOSED: Final = "whatsapp_window_closed"  # the API's refusal of free text outside the 24 h window
 
 
 @dataclass
@@ -66,6 +67,7 @@ class DemoOptions:
     step_minutes: int = 60
     log_path: Path = Path("build/sandbox/demo.log")
     out: IO[str] = field(default_factory=lambda: sys.stdout)
+    whatsapp_outage: int | None = None  # the virtual day (0 = the first) the instance is down 09:00–15:00
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,23 @@ def run(options: DemoOptions) -> int:
             customers = sandbox.customers.populate(options.customers, today=options.start.date())
             with httpx.Client(base_url=sandbox.url, timeout=60) as api:
                 campaign = _set_up(api, sandbox, customers, out)
-                _play(sandbox, options, customers, out, desk=lambda: _answer_the_desk(api, sandbox))
+                agent = DeskAgent(api, sandbox)
+                outage = (
+                    None
+                    if options.whatsapp_outage is None
+                    else Outage.on_day(options.start, options.whatsapp_outage, api, sandbox, campaign, out)
+                )
+                _play(
+                    sandbox,
+                    options,
+                    customers,
+                    out,
+                    # The agent sees the banner and waits for WhatsApp to come back (the desk answers on it).
+                    desk=lambda: 0 if outage is not None and outage.down() else agent.answer(),
+                    outage=outage,
+                )
+                if outage is not None:
+                    outage.summarise()
                 report = _report(api, sandbox, campaign, customers)
             print(report.text, file=out)
             realtime = sandbox.simulators.realtime
@@ -163,7 +181,7 @@ def _set_up(api: httpx.Client, sandbox: Sandbox, customers: list[SimulatedCustom
                         step: {"name": t[0], "language": t[1]} for step, t in templates.items()
                     }
                 }
-                if os.environ.get("EVOLUTION_INTEGRATION") == "cloud"
+                if on_cloud()
                 else {}
             ),
         },
@@ -185,6 +203,11 @@ def _set_up(api: httpx.Client, sandbox: Sandbox, customers: list[SimulatedCustom
     )
     _ok(api.post(f"/api/voice/campaigns/{campaign_id}/activate", headers=supervisor), "activate the campaign")
     return campaign_id
+
+
+def on_cloud() -> bool:
+    """Whether the sandbox's Evolution instance is on WhatsApp's Cloud API (EVOLUTION_INTEGRATION=cloud)."""
+    return os.environ.get("EVOLUTION_INTEGRATION") == "cloud"
 
 
 def _xlsx(rows: list[dict[str, str]]) -> bytes:
@@ -232,9 +255,11 @@ def _play(
     customers: list[SimulatedCustomer],
     out: IO[str],
     desk: Callable[[], int],
+    outage: Outage | None = None,
 ) -> None:
     """Move the clock step by step until the end, waiting for the system to be quiet after each move
-    and letting the desk's agent answer whoever waits for a person.
+    and letting the desk's agent answer whoever waits for a person (and the WhatsApp instance go down
+    and come back at the `outage`'s instants, which the clock stops at).
     After `QUIET_STEPS` steps in which nothing but the scheduler's tick ran, steps become
     `QUIET_FACTOR` times longer (still inside business hours) until something happens again."""
     end = options.start + timedelta(days=options.days)
@@ -243,38 +268,226 @@ def _play(
     stalls = quiet = 0
     seen = _work_done(sandbox)
     while True:
+        now = sandbox.clock.now()
+        if outage is not None:
+            outage.act(now)  # at its instant, with the work due then: the morning's sends meet it
         if not sandbox.settle(timeout=SETTLE_TIMEOUT):
             stalls += 1
         if desk() and not sandbox.settle(timeout=SETTLE_TIMEOUT):
             stalls += 1
-        now = sandbox.clock.now()
+        if outage is not None:
+            outage.observe(now)
         progress.show(now)
         if now >= end:
             break
         done = _work_done(sandbox)
         quiet, seen = (quiet + 1 if done == seen else 0), done
         stride = step * QUIET_FACTOR if quiet >= QUIET_STEPS else step
-        sandbox.clock.set(min(next_step(now, stride), end))
+        upcoming = [outage.next_event(now)] if outage is not None else []
+        sandbox.clock.set(min([next_step(now, stride), end, *[u for u in upcoming if u is not None]]))
     progress.done()
     if stalls:
         print(f"  ({stalls} steps did not settle within {SETTLE_TIMEOUT:.0f} s; see the log)", file=out)
 
 
-def _answer_the_desk(api: httpx.Client, sandbox: Sandbox) -> int:
-    """The simulated agent: take, answer and resolve every conversation waiting in the desk's queue;
-    returns how many it resolved."""
-    supervisor = sandbox.headers("supervisor")
-    queue = api.get("/api/voice/conversations/queue", headers=supervisor)
-    _ok(queue, "read the desk's queue")
-    for entry in queue.json()["items"]:
-        path = f"/api/voice/conversations/{entry['id']}"
-        _ok(api.post(f"{path}/take", headers=supervisor), "take a waiting conversation")
-        _ok(
-            api.post(f"{path}/messages", headers=supervisor, json={"text": DESK_REPLY}),
-            "answer from the desk",
+# The hours (São Paulo) of `--whatsapp-outage`'s day during which the instance is down. On day 1 the
+# WhatsApp first contacts nobody answered are retried at 10:00 (unanswered for WHATSAPP_REPLY_HOURS, then
+# the retry's delay): they meet the pause.
+OUTAGE_FROM: Final = 9
+OUTAGE_UNTIL: Final = 15
+_VOICE: Final = "voice"
+
+
+@dataclass
+class Outage:
+    """`--whatsapp-outage DAY`: the Evolution simulator's instance disconnects at `OUTAGE_FROM` of that
+    virtual day and reconnects at `OUTAGE_UNTIL` (each a `connection.update` webhook). The demo reads
+    the breaker as the dashboard's banner does (`GET /api/voice/channels/whatsapp`) and the campaign's
+    cases as its case list does, and tells what the pause did:
+
+    - **held**: the cases on WhatsApp when the instance went down whose WhatsApp step came due while
+      it was paused — seen pending and due on WhatsApp, or moved to voice, after a step settled. None
+      may lose an attempt to the pause (**burned**: more attempts at the reconnect than when it went
+      down, beyond the call it got) and no WhatsApp message may leave;
+    - **called instead**: those of them the campaign's next channel (voice) reached during the pause;
+    - **resumed**: when the first WhatsApp message went once the breaker closed, and how many went
+      after the reconnect."""
+
+    down_at: datetime
+    up_at: datetime
+    api: httpx.Client
+    sandbox: Sandbox
+    campaign_id: str
+    out: IO[str]
+    phase: str = "before"  # before | down | after
+    opened: datetime | None = None
+    reason: str | None = None
+    closed: datetime | None = None
+    snapshot: dict[str, dict[str, Any]] = field(default_factory=dict)  # the cases when it went down
+    held: set[str] = field(default_factory=set)
+    called: set[str] = field(default_factory=set)
+    burned: set[str] = field(default_factory=set)
+    calls_before: set[str] = field(default_factory=set)  # the calls' sids when it went down
+    paused_calls: int = 0
+    whatsapp_at_down: int = 0
+    whatsapp_while_paused: int = 0
+    whatsapp_at_up: int = 0
+    resumed: datetime | None = None
+
+    @classmethod
+    def on_day(
+        cls, start: datetime, day: int, api: httpx.Client, sandbox: Sandbox, campaign_id: str, out: IO[str]
+    ) -> Outage:
+        date = (start.astimezone(ZONE) + timedelta(days=day)).replace(minute=0, second=0, microsecond=0)
+        return cls(
+            date.replace(hour=OUTAGE_FROM), date.replace(hour=OUTAGE_UNTIL), api, sandbox, campaign_id, out
         )
-        _ok(api.post(f"{path}/resolve", headers=supervisor), "resolve the conversation")
-    return len(queue.json()["items"])
+
+    def down(self) -> bool:
+        return self.phase == "down"
+
+    def next_event(self, now: datetime) -> datetime | None:
+        """The outage's next instant after `now`, for the clock to stop at."""
+        pending = {"before": self.down_at, "down": self.up_at}.get(self.phase)
+        return pending if pending is not None and pending > now else None
+
+    def act(self, now: datetime) -> None:
+        """Disconnect or reconnect the instance when `now` reached that instant."""
+        evolution = self.sandbox.simulators.evolution
+        assert evolution is not None
+        if self.phase == "before" and now >= self.down_at:
+            self.snapshot = {case["id"]: case for case in self._cases()}
+            self.calls_before = set(self._calls())
+            self.whatsapp_at_down = self._whatsapp_sent()
+            evolution.disconnect()
+            self.phase = "down"
+            print(f"  ⚠ {_when(now)}: the WhatsApp instance disconnects", file=self.out)
+        elif self.phase == "down" and now >= self.up_at:
+            self._tally_pause()
+            self.whatsapp_at_up = self._whatsapp_sent()
+            evolution.reconnect()
+            self.phase = "after"
+            print(f"  ✓ {_when(now)}: the WhatsApp instance reconnects", file=self.out)
+
+    def observe(self, now: datetime) -> None:
+        """After the system settled at `now`: the breaker as the banner shows it, the cases due while
+        paused, and the WhatsApp messages once it closed."""
+        if self.phase == "down":
+            self._held_by(now)
+            if self.opened is None:
+                channel = self._channel()
+                if channel["blocked"]:
+                    self.opened = datetime.fromisoformat(channel["since"])
+                    self.reason = f"{channel['reason']}: {channel['message']}"
+                    print(f"  ⚠ {_when(self.opened)}: breaker opened ({self.reason})", file=self.out)
+        elif self.phase == "after" and self.closed is None and not self._channel()["blocked"]:
+            self.closed = now
+            print(f"  ✓ {_when(now)}: breaker closed (instance open, probe passed)", file=self.out)
+        if self.closed is not None and self.resumed is None and self._whatsapp_sent() > self.whatsapp_at_up:
+            self.resumed = now
+
+    def summarise(self) -> None:
+        opened = _when(self.opened) if self.opened else "never"
+        closed = _when(self.closed) if self.closed else "never"
+        resumed = _when(self.resumed) if self.resumed else "never"
+        lines = [
+            "",
+            f"WhatsApp outage {_when(self.down_at)} → {self.up_at.astimezone(ZONE):%H:%M} "
+            "(breaker as GET /api/voice/channels/whatsapp shows it; cases as the campaign's case list)",
+            f"  breaker opened {opened} ({self.reason or '-'})",
+            f"  while paused: {len(self.held)} cases due on WhatsApp held pending ({len(self.burned)} attempts "
+            f"burned, {self.whatsapp_while_paused} WhatsApp messages sent); {len(self.called)} of them called "
+            f"instead (calls placed while paused: {self.paused_calls})",
+            f"  breaker closed {closed} (instance open, probe passed); WhatsApp sends resumed {resumed}: "
+            f"{self._whatsapp_sent() - self.whatsapp_at_up} messages after the reconnect",
+        ]
+        print("\n".join(lines), file=self.out)
+
+    def _held_by(self, now: datetime) -> None:
+        """The cases on WhatsApp when the instance went down whose WhatsApp step came due by `now`:
+        waiting, pending and due, on WhatsApp, or sent to voice instead."""
+        for case in self._cases():
+            before = self.snapshot.get(case["id"])
+            if before is None or before["channel"] == _VOICE:
+                continue
+            due = case["state"] == "pending" and datetime.fromisoformat(case["nextAttemptAt"]) <= now
+            if case["channel"] == _VOICE or due:
+                self.held.add(case["id"])
+
+    def _tally_pause(self) -> None:
+        """At the reconnect: the calls placed while paused, the held cases they reached, and any held
+        case that lost an attempt to the pause."""
+        new_calls = {sid for sid in self._calls() if sid not in self.calls_before}
+        self.paused_calls = len(new_calls)
+        self.whatsapp_while_paused = self._whatsapp_sent() - self.whatsapp_at_down
+        for case in self._cases():
+            if case["id"] not in self.held:
+                continue
+            called = case["callSid"] in new_calls
+            if called:
+                self.called.add(case["id"])
+            if case["attemptCount"] > self.snapshot[case["id"]]["attemptCount"] + called:
+                self.burned.add(case["id"])
+
+    def _channel(self) -> dict[str, Any]:
+        response = self.api.get("/api/voice/channels/whatsapp", headers=self.sandbox.headers("viewer"))
+        _ok(response, "read the WhatsApp channel's state")
+        body: dict[str, Any] = response.json()
+        return body
+
+    def _cases(self) -> list[dict[str, Any]]:
+        return _all(
+            self.api, f"/api/voice/campaigns/{self.campaign_id}/targets", self.sandbox.headers("viewer")
+        )
+
+    def _calls(self) -> list[str]:
+        twilio = self.sandbox.simulators.twilio
+        return list(dict(twilio.calls)) if twilio else []
+
+    def _whatsapp_sent(self) -> int:
+        evolution = self.sandbox.simulators.evolution
+        return len(evolution.sent) + len(evolution.sent_templates) if evolution else 0
+
+
+def _when(at: datetime) -> str:
+    return f"{at.astimezone(ZONE):%a %d/%m %H:%M}"
+
+
+@dataclass
+class DeskAgent:
+    """The simulated agent at the human desk: takes, answers and resolves every conversation waiting in
+    its queue, over HTTP with the supervisor's token.
+
+    On WhatsApp's Cloud API (EVOLUTION_INTEGRATION=cloud) free text goes only inside the 24 h window the
+    customer's last WhatsApp message opened; a customer handed over on a call who never wrote on WhatsApp
+    has no window, and the reply is refused (409 `whatsapp_window_closed`, nothing sent). The agent then
+    does as a person at the dashboard would: leaves the conversation waiting for the customer to write,
+    and tries again only when the customer did (the queue entry's `waitingSince` moves)."""
+
+    api: httpx.Client
+    sandbox: Sandbox
+    window_closed: set[tuple[str, str | None]] = field(default_factory=set)  # (conversation, waitingSince)
+
+    def answer(self) -> int:
+        """Work the queue once; how many conversations it answered and resolved."""
+        supervisor = self.sandbox.headers("supervisor")
+        queue = self.api.get("/api/voice/conversations/queue", headers=supervisor)
+        _ok(queue, "read the desk's queue")
+        answered = 0
+        for entry in queue.json()["items"]:
+            waiting = (entry["id"], entry["waitingSince"])
+            if waiting in self.window_closed:
+                continue
+            path = f"/api/voice/conversations/{entry['id']}"
+            _ok(self.api.post(f"{path}/take", headers=supervisor), "take a waiting conversation")
+            reply = self.api.post(f"{path}/messages", headers=supervisor, json={"text": DESK_REPLY})
+            if reply.status_code == 409 and reply.json().get("code") == WINDOW_CLOSED:
+                self.window_closed.add(waiting)
+                continue
+            _ok(reply, "answer from the desk")
+            _ok(self.api.post(f"{path}/resolve", headers=supervisor), "resolve the conversation")
+            answered += 1
+        return answered
 
 
 def _work_done(sandbox: Sandbox) -> int:
@@ -343,7 +556,7 @@ def _report(
     metrics = api.get("/api/voice/metrics", headers=viewer).json()
     targets = _all(api, f"/api/voice/campaigns/{campaign_id}/targets", viewer)
     promises = _all(api, "/api/voice/promises", viewer)
-    verdicts = verify(customers, targets, promises, sandbox)
+    verdicts = verify(customers, targets, promises, sandbox, cloud=on_cloud())
     lines = ["", "Funnel (GET /api/voice/campaigns/{id}/stats)"]
     lines.append(
         f"  targets {stats['totalTargets']}   reached {stats['reached']}   responded {stats['responded']}"
@@ -551,14 +764,31 @@ EXPECTED: Final[dict[Persona, Expected]] = {
 }
 
 
+# On WhatsApp's Cloud API the desk cannot write first: a customer handed over on a call who never wrote
+# on WhatsApp has no 24 h window, so the agent's reply is refused (409 whatsapp_window_closed, nothing
+# sent) and the conversation waits in the desk's queue for the customer to write.
+EXPECTED_ON_CLOUD: Final[dict[Persona, Expected]] = {
+    **EXPECTED,
+    Persona.IGNORES_WHATSAPP: replace(
+        EXPECTED[Persona.IGNORES_WHATSAPP],
+        desk=False,
+        text="3 messages left unanswered, then on the call asks for an atendente: contacted/transferred; "
+        "never wrote on WhatsApp, so no 24 h window: the desk's reply is refused, the case waits in the queue",
+    ),
+}
+
+
 def verify(
     customers: list[SimulatedCustomer],
     targets: list[dict[str, Any]],
     promises: list[dict[str, Any]],
     sandbox: Sandbox,
+    *,
+    cloud: bool = False,
 ) -> list[Verdict]:
-    """Each persona customer's case, promise and contacts against `EXPECTED`: the customer's invoices
-    must all be in one case, holding nothing else."""
+    """Each persona customer's case, promise and contacts against `EXPECTED` (`EXPECTED_ON_CLOUD` on
+    WhatsApp's Cloud API): the customer's invoices must all be in one case, holding nothing else."""
+    expectations = EXPECTED_ON_CLOUD if cloud else EXPECTED
     by_invoice = {invoice["invoiceNumber"]: t for t in targets for invoice in t["invoices"]}
     promise_of_target: dict[str, str] = {}
     for promise in sorted(promises, key=lambda p: p["createdAt"]):
@@ -568,7 +798,7 @@ def verify(
     for customer in customers:
         if customer.persona is None:
             continue
-        expected = EXPECTED[customer.persona]
+        expected = expectations[customer.persona]
         numbers = [invoice.number for invoice in customer.invoices]
         cases = {by_invoice[n]["id"]: by_invoice[n] for n in numbers if n in by_invoice}
         if len(cases) != 1:

@@ -98,6 +98,9 @@ class Handlers:
         self._loaded: dict[str, Handler] = {}
         self._missing: dict[str, float] = {}  # path -> when importing it last failed
         self._lock = threading.Lock()
+        # One handler module imported at a time: the workers' threads importing the same packages
+        # at once (Powertools' batch utilities) meet half-initialised modules and fail.
+        self._importing = threading.Lock()
         self.stats: dict[str, HandlerStats] = {}
 
     def get(self, path: str) -> Handler | None:
@@ -113,7 +116,8 @@ class Handlers:
             return None
         module_name, _, attribute = path.rpartition(".")
         try:
-            handler = getattr(importlib.import_module(module_name), attribute)
+            with self._importing:
+                handler = getattr(importlib.import_module(module_name), attribute)
         except (ImportError, AttributeError) as exc:
             with self._lock:
                 first = path not in self._missing

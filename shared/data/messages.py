@@ -148,6 +148,14 @@ def by_external_id(external_id: str) -> Message | None:
     return None
 
 
+def last_from_campaign(conversation_id: str) -> Message | None:
+    """The conversation's newest campaign message, if any (read newest first, strongly consistent)."""
+    for record in MessageRecord.query(conversation_id, scan_index_forward=False, consistent_read=True):
+        if record.is_from_campaign:
+            return _to_message(record)
+    return None
+
+
 def set_delivery_status(external_id: str, status: DeliveryStatus) -> Message | None:
     """Record a delivery receipt; never moves a status backwards (an older receipt is a no-op).
 

@@ -130,6 +130,10 @@ class DeliveryStatus(StrEnum):
     FAILED = "failed"
 
 
+# The receipts that say a message reached the customer's phone.
+REACHED_PHONE: Final = frozenset({DeliveryStatus.DELIVERED, DeliveryStatus.READ})
+
+
 class ImportStatus(StrEnum):
     PROCESSING = "processing"
     COMPLETED = "completed"

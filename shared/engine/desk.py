@@ -4,7 +4,9 @@ a person, and how long they waited for the first human reply.
 A reply is stored first (sender `agent`, the agent's subject as author, delivery `pending`), then sent
 through Evolution: sent, it carries Evolution's id (receipts move it on); refused or unreachable, it is
 marked `failed` — visible in the thread and retried by the agent (`retry`) — and the error goes up
-(Evolution down: 503). Nothing an agent writes is lost silently. Replying takes the conversation over
+(Evolution down: 503). Nothing an agent writes is lost silently. On `cloud` (WhatsApp's Cloud API) free
+text goes only inside the 24 h window the customer's last message opened: outside it the reply (or
+retry) is refused (`whatsapp_window_closed`) before anything is stored, taken or sent. Replying takes the conversation over
 when the assistant (or nobody) still had it, and takes it out of the queue; a customer's next message
 puts it back (`customer_waiting`).
 
@@ -33,7 +35,7 @@ from shared.domain.chat_ids import VOICE_PREFIX
 from shared.domain.errors import Conflict, InvalidInput, NotFound
 from shared.domain.models import Channel, Conversation, ConversationStatus, DeliveryStatus, Message, Sender
 from shared.domain.pages import Page
-from shared.engine import handoff
+from shared.engine import handoff, whatsapp_out
 from shared.engine.conversations import open_conversation
 
 MAX_TEXT: Final = 4096  # WhatsApp's own limit for one text message
@@ -54,8 +56,8 @@ class ReplyTimes:
 def reply(conversation_id: str, text: str, *, by: str) -> Message:
     """Send the agent's `text` to the customer and store it (see the module docstring).
 
-    `InvalidInput` for an empty or over-long text; `Conflict` when another agent has the conversation;
-    `EvolutionUnavailable` (the message is then stored as `failed`)."""
+    `InvalidInput` for an empty or over-long text; `Conflict` when another agent has the conversation
+    or the customer's 24 h window is closed on `cloud`; `EvolutionUnavailable` (the message is then stored as `failed`)."""
     if not text.strip():
         raise InvalidInput("a mensagem está vazia", code="empty_text")
     if len(text) > MAX_TEXT:
@@ -131,6 +133,7 @@ def _whatsapp_of(conversation: Conversation, by: str) -> Conversation:
     """Where an agent's reply is sent: the conversation itself, or for a call the customer's WhatsApp
     conversation, taken by `by` (`Conflict` when another agent has it)."""
     if not conversation.chat_id.startswith(VOICE_PREFIX):
+        _refuse_outside_window(conversation)
         return conversation
     handoff.refuse_if_taken(conversation, by)  # the call's own taker first: nothing moves on a Conflict
     target = None
@@ -140,8 +143,19 @@ def _whatsapp_of(conversation: Conversation, by: str) -> Conversation:
         except NotFound:
             logger.warning("call's target is gone", conversation_id=conversation.id)
     chat = open_conversation(Channel.WHATSAPP, conversation.phone, target=target)
+    _refuse_outside_window(chat)
     logger.info("agent reply to a call goes to WhatsApp", conversation_id=conversation.id, chat_id=chat.id)
     return _own(chat.id, by)
+
+
+def _refuse_outside_window(chat: Conversation) -> None:
+    """`Conflict` when free text may not go on `chat` now: on `cloud`, outside the customer's window."""
+    if not whatsapp_out.free_text_open(chat):
+        raise Conflict(
+            "the customer's 24 h WhatsApp window is closed: free text can go only after the customer "
+            "writes again (outside the window only an approved template can be sent); nothing was sent",
+            code="whatsapp_window_closed",
+        )
 
 
 def _send(conversation: Conversation, message: Message, chat: Conversation) -> Message:

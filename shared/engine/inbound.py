@@ -51,6 +51,7 @@ from shared.domain.cadence import engagement_moves
 from shared.domain.chat_ids import jid_number
 from shared.domain.errors import NotFound
 from shared.domain.models import (
+    REACHED_PHONE,
     Channel,
     Conversation,
     DeliveryStatus,
@@ -66,7 +67,6 @@ INBOUND_QUEUE = "inbound"
 DEDUPE_TTL_SECONDS = 3 * 24 * 3600  # Evolution's retries of one webhook span minutes, not days
 HISTORY_LIMIT = 40  # messages read for one turn (the runner trims further)
 _ANSWER_LOOKBACK = 50
-_DELIVERED = frozenset({DeliveryStatus.DELIVERED, DeliveryStatus.READ})
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ def record_receipt(external_id: str, status: DeliveryStatus) -> Message | None:
     campaign message delivered or read now awaits the customer's reply for `WHATSAPP_REPLY_HOURS`
     (`targets.delivered`: only while its case still awaited the delivery)."""
     message = messages.set_delivery_status(external_id, status)
-    if message is not None and message.is_from_campaign and status in _DELIVERED:
+    if message is not None and message.is_from_campaign and status in REACHED_PHONE:
         target = _target_of(conversations.get(message.conversation_id))
         if target is not None:
             reply_due_at = clock.now() + timedelta(hours=get_settings().whatsapp_reply_hours)

@@ -13,7 +13,10 @@ for each running campaign, before it takes the due targets (`functions/scheduler
   Both are read from the sparse `by_due` index (`targets.overdue`, `Due.DELIVERY` then `Due.REPLY`):
   a tick reads the overdue ones, not the campaign's contacted cases. A receipt or a reply landing at
   the same instant wins: it moves the case on in the index (or out of it), and the conclusion
-  requires the case still awaiting what it concludes.
+  requires the case still awaiting what it concludes. A receipt that came before the case entered
+  the index (the message is stored first, then the case) found nothing to move: before concluding
+  `not_delivered`, the stored campaign message is read, and one delivered or read turns the case into
+  awaiting the reply, `WHATSAPP_REPLY_HOURS` from now.
 - **Campaigns end.** An active campaign whose cases are all `completed` is completed
   (`campaigns.complete_if_done`, one read of its counters).
 - **Lost jobs.** A target `scheduled` for longer than `LOST_AFTER` never had its job run: the job was
@@ -45,13 +48,13 @@ from shared.adapters import clients, queues
 from shared.core.config import get_settings
 from shared.core.jobs import PromiseCheck
 from shared.core.observability import logger, metrics
-from shared.data import counters
+from shared.data import counters, messages
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
 from shared.data.targets import Due
 from shared.domain.cadence import RESOLVING_OUTCOMES
 from shared.domain.errors import Conflict, ServiceUnavailable
-from shared.domain.models import Campaign, Outcome, Target, TargetState
+from shared.domain.models import REACHED_PHONE, Campaign, Outcome, Target, TargetState
 from shared.engine import calls, postcall, sweep
 from shared.engine import campaigns as campaign_rules
 
@@ -109,6 +112,8 @@ def conclude_overdue(campaign: Campaign, due: Due, now: datetime, limit: int = P
         if target.outcome in RESOLVING_OUTCOMES:
             targets_data.stop_awaiting(target.id)
             continue
+        if due is Due.DELIVERY and _reached_phone(target, now):
+            continue
         result = postcall.conclude_attempt(
             target,
             outcome,
@@ -119,6 +124,21 @@ def conclude_overdue(campaign: Campaign, due: Due, now: datetime, limit: int = P
         )
         concluded += result.action is not postcall.Action.IGNORED
     return concluded
+
+
+def _reached_phone(target: Target, now: datetime) -> bool:
+    """Whether the case's campaign message (the newest of its conversation, sent in this attempt) has
+    a delivery or read receipt that the index missed; if so the case awaits the reply from `now`."""
+    if target.conversation_id is None or target.last_attempt_at is None:
+        return False
+    message = messages.last_from_campaign(target.conversation_id)
+    if message is None or message.created_at < target.last_attempt_at:
+        return False  # none, or an earlier attempt's (or campaign's) message
+    if message.delivery_status not in REACHED_PHONE:
+        return False
+    targets_data.delivered(target, now + timedelta(hours=get_settings().whatsapp_reply_hours))
+    logger.info("delivery receipt found on the message: awaiting the reply", target_id=target.id)
+    return True
 
 
 def requeue_lost_jobs(campaign: Campaign, cutoff: datetime, never_dialled: list[Target]) -> int:

@@ -68,7 +68,14 @@ def may_send_free_text(phone: str) -> bool:
     if get_settings().evolution_integration != "cloud":
         return True
     conversation = find_whatsapp(phone)
-    return conversation is not None and templates.in_service_window(conversation.last_inbound_at, clock.now())
+    return conversation is not None and free_text_open(conversation)
+
+
+def free_text_open(chat: Conversation) -> bool:
+    """Whether free text may go on the WhatsApp conversation `chat` now (see `may_send_free_text`)."""
+    if get_settings().evolution_integration != "cloud":
+        return True
+    return templates.in_service_window(chat.last_inbound_at, clock.now())
 
 
 def business_message(

@@ -235,6 +235,20 @@ def test_the_hardship_persona_must_be_answered_from_the_desk_and_no_one_else() -
     assert not intruded.ok and intruded.got == "answered from the desk"
 
 
+def test_on_the_cloud_api_a_customer_handed_over_on_a_call_waits_at_the_desk() -> None:
+    """Never having written on WhatsApp, the customer has no 24 h window: the desk's free text is refused."""
+    customer = _customer(Persona.IGNORES_WHATSAPP)
+    targets = [_case("contacted", "transferred")]
+
+    [waiting] = verify([customer], targets, [], _sims(texts=3, calls=1), cloud=True)  # type: ignore[arg-type]
+    [answered] = verify([customer], targets, [], _sims(texts=4, calls=1, desk=True), cloud=True)  # type: ignore[arg-type]
+    [on_baileys] = verify([customer], targets, [], _sims(texts=3, calls=1))  # type: ignore[arg-type]
+
+    assert waiting.ok and "no 24 h window" in waiting.expected
+    assert not answered.ok and answered.got == "answered from the desk"
+    assert not on_baileys.ok and on_baileys.got == "not answered from the desk"
+
+
 def test_a_customer_who_never_resolves_must_spend_the_whole_budget() -> None:
     customer = _customer(Persona.NEVER_RESOLVES)
     spent = [_case("completed", "exhausted", contacts=MAX_CONTACTS)]
@@ -256,3 +270,47 @@ def test_a_kept_partial_promise_ends_fulfilled_while_the_case_goes_on_to_its_end
     assert verify([customer], spent, fulfilled, _sims())[0].ok  # type: ignore[arg-type]
     assert "completed/paid" in verify([customer], closed_as_paid, fulfilled, _sims())[0].got  # type: ignore[arg-type]
     assert "promise ['broken']" in verify([customer], spent, broken, _sims())[0].got  # type: ignore[arg-type]
+
+
+def test_demo_plays_a_whatsapp_outage_and_every_persona_still_ends_as_expected(tmp_path: Path) -> None:
+    """Day 1, 09:00–15:00: the morning's unanswered first contacts come due for their retry at 10:00,
+    inside the pause. They are held (no attempt burned, no WhatsApp message sent) and called instead;
+    the breaker closes at the reconnect and WhatsApp sends resume."""
+    customers = len(Persona)
+    result = run_cobranca(
+        "demo",
+        "--customers",
+        str(customers),
+        "--days",
+        str(DAYS),
+        "--whatsapp-outage",
+        "1",
+        "--log-file",
+        str(tmp_path / "demo.log"),
+        timeout=300,
+    )
+
+    out = result.stdout
+    assert result.returncode == 0, out[-4000:] + result.stderr[-4000:]
+    # Every persona's exact count of messages and calls still holds: nobody got one step twice.
+    assert f"{customers}/{customers} customers ended as their persona expects" in out
+    assert "Tue 11/03 09:00: the WhatsApp instance disconnects" in out
+    assert "Tue 11/03 15:00: the WhatsApp instance reconnects" in out
+    opened = re.search(r"breaker opened (\w{3} \d\d/\d\d \d\d:\d\d) \((\w+): (.+)\)\n", out)
+    assert opened is not None, out[-4000:]
+    assert opened.group(1) == "Tue 11/03 09:00"
+    assert opened.group(2) in ("disconnected", "send_disconnected") and "pausados" in opened.group(3)
+    paused = re.search(
+        r"while paused: (\d+) cases due on WhatsApp held pending \((\d+) attempts burned, (\d+) WhatsApp "
+        r"messages sent\); (\d+) of them called instead \(calls placed while paused: (\d+)\)",
+        out,
+    )
+    assert paused is not None, out[-4000:]
+    held, burned, sent, called, calls = map(int, paused.groups())
+    assert held >= called > 0 and calls >= called
+    assert burned == 0 and sent == 0
+    closed = re.search(
+        r"breaker closed (.+?) \(instance open, probe passed\); WhatsApp sends resumed (.+?): (\d+)", out
+    )
+    assert closed is not None, out[-4000:]
+    assert closed.group(1) == "Tue 11/03 15:00" and closed.group(2) != "never" and int(closed.group(3)) > 0

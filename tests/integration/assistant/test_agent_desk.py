@@ -216,3 +216,51 @@ def test_releasing_gives_it_back_to_the_assistant_and_records_who(desk: Desk, wo
     last = desk.thread(conversation.id)[-1]
     assert (last["sender"], last["author"]) == ("system", AGENT)
     assert world.conversation().status is ConversationStatus.AI
+
+
+def _on_cloud(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EVOLUTION_INTEGRATION", "cloud")
+    reset_settings()
+
+
+def test_on_cloud_a_reply_outside_the_24h_window_is_refused_and_nothing_sent_or_stored(
+    desk: Desk, world: World, maria, monkeypatch: pytest.MonkeyPatch
+):
+    _on_cloud(monkeypatch)
+    _, conversation = maria
+    handoff.transfer(conversation.id, by="assistant", reason="cliente pediu atendente")
+    assert world.conversation().last_inbound_at is None  # she never wrote: no window
+
+    response = desk.reply(conversation.id, "Olá Maria, aqui é a Ana do financeiro.")
+
+    assert response.status_code == 409, response.text
+    assert response.json()["code"] == "whatsapp_window_closed"
+    assert "24 h" in response.json()["detail"] and "nothing was sent" in response.json()["detail"]
+    assert world.evolution.sent == []
+    assert all(m.sender is not Sender.AGENT for m in world.thread(conversation.id))
+    assert world.conversation().assignee is None  # not taken either
+
+
+def test_on_cloud_a_reply_inside_the_window_is_sent_and_refused_once_it_has_closed(
+    desk: Desk, world: World, maria, monkeypatch: pytest.MonkeyPatch
+):
+    _on_cloud(monkeypatch)
+    _, conversation = maria
+    world.say("Quero falar com uma pessoa")
+    assert world.drain() == []
+    handoff.transfer(conversation.id, by="assistant", reason="cliente pediu atendente")
+    world.clock.advance(timedelta(hours=23))
+
+    inside = desk.reply(conversation.id, "Oi Maria, sou a Ana.")
+
+    assert inside.status_code == 201, inside.text
+    assert world.evolution.texts_to(PHONE)[-1] == "Oi Maria, sou a Ana."
+    sent_before = len(world.evolution.sent)
+    world.clock.advance(timedelta(hours=1, minutes=1))  # 24 h since her message
+
+    outside = desk.reply(conversation.id, "Maria, ainda está aí?")
+
+    assert outside.status_code == 409 and outside.json()["code"] == "whatsapp_window_closed"
+    assert len(world.evolution.sent) == sent_before
+    agent = [m.content for m in world.thread(conversation.id) if m.sender is Sender.AGENT]
+    assert agent == ["Oi Maria, sou a Ana."]

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from shared.core.config import get_settings
+from shared.data import messages
 from shared.data import targets as targets_data
 from shared.data.targets import Due
 from shared.domain.models import Channel, DeliveryStatus, Outcome, TargetState
@@ -64,3 +65,25 @@ def test_a_read_receipt_counts_as_delivered(engine: Engine):
     engine.tick()
 
     assert engine.get(target).state is TargetState.CONTACTED and engine.get(target).outcome is None
+
+
+def test_a_receipt_stored_before_the_case_awaited_it_is_not_lost(engine: Engine):
+    """The receipt lands after the message is stored but before the case enters the index as
+    awaiting delivery: only the message has it. Upkeep reads it instead of concluding not_delivered."""
+    campaign = engine.campaign()
+    target = engine.scheduled(campaign, 4)
+    engine.drain("whatsapp")
+    [sent] = engine.evolution.sent
+    assert messages.set_delivery_status(sent.id, DeliveryStatus.DELIVERED) is not None  # the index not moved
+    deadline = engine.clock.now() + _past(get_settings().whatsapp_delivery_hours)
+    assert [t.id for t in targets_data.overdue(campaign.id, Due.DELIVERY, deadline)] == [target.id]
+
+    engine.clock.advance(_past(get_settings().whatsapp_delivery_hours))
+    engine.tick()
+
+    stored = engine.get(target)
+    assert stored.state is TargetState.CONTACTED and stored.outcome is None
+    assert targets_data.overdue(campaign.id, Due.DELIVERY, engine.clock.now() + timedelta(days=30)) == []
+    engine.clock.advance(timedelta(hours=get_settings().whatsapp_reply_hours))
+    engine.tick()
+    assert engine.get(target).outcome is Outcome.NO_ANSWER  # awaited the reply from the tick

@@ -106,6 +106,7 @@ export const API_ERROR = {
   conversation_changed: "A conversa mudou enquanto você agia. Atualize a página.",
   message_changed: "A mensagem mudou enquanto você agia. Atualize a página.",
   not_retryable: "Esta mensagem não pode ser reenviada.",
+  whatsapp_window_closed: "A janela de 24 h do WhatsApp está fechada: o cliente precisa responder antes de você enviar texto livre. Fora da janela, só modelos aprovados.",
   not_editable: "Este item não pode mais ser editado.",
   empty_text: "Escreva a mensagem antes de enviar.",
   text_too_long: "A mensagem passa do limite de 4.096 caracteres.",
