@@ -179,6 +179,9 @@ class Bridge:
             port=self.settings.port if port is None else port,
             lifespan="off",
             log_level="warning",
+            # websockets' sans-I/O protocol, fed from the transport's callbacks: the legacy one reads
+            # each frame in a task of its own (about 15% more of the bridge's CPU at 200 calls).
+            ws="websockets-sansio",
             ws_per_message_deflate=False,
             ws_max_size=MAX_FRAME_BYTES,
             timeout_graceful_shutdown=5,

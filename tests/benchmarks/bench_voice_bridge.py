@@ -7,8 +7,16 @@ The bridge runs in this process (over in-process moto, as in the tests), pinned 
 (`os.sched_setaffinity`); the peers — Twilio Media Streams clients and a Realtime server — run in a
 child process pinned to core 1, so what is measured is the bridge's cost, not the load generator's.
 The generator is cheap: every websocket frame is built before the run (a minimal RFC 6455 framing:
-the client's all-zero masking key leaves its text as is), one loop ticks every 20 ms and writes each
-call's frame to its socket, and the peers read only what they time (a slice of the text, no JSON parse).
+the client's all-zero masking key leaves its text as is), one loop sends them from a timeline built
+before the run, and the peers read only what they time (a slice of the text, no JSON parse).
+
+The generator is fair: real calls start at independent moments, so their 20 ms frames are not due at
+one instant. Each call's frames are due at its own phase of the tick (call k at millisecond k mod 20:
+as many calls at each millisecond), its 100 ms deltas at one of the five ticks of a delta. Latency is
+timed from the moment a frame was due, not from when the generator got to send it: the generator's own
+lateness counts against the bridge, and is printed (`generator lag`) so a reader sees whether the load
+side kept up. `--nice -10` (root) gives the bridge and its peers priority over other work on the
+machine — the process's and its session's (autogroup) nice; the load average is printed.
 
 Each call, as a real one: the TwiML endpoint's `POST /prepare` (the Realtime server takes
 `--realtime-setup-ms` to accept, as a remote one does), the stream `--stream-gap-ms` later
@@ -17,16 +25,19 @@ relay: the model answers `response.create` with 100 ms deltas (800 bytes) at rea
 echoed at once. Once during the relay (staggered across calls) the caller speaks over audio it has
 not played: `speech_started` → Twilio `clear`.
 
-Printed per run: relay latency p50/p99 each way (Twilio→Realtime: media sent → append received;
-Realtime→Twilio: delta sent → media received; timed in the peer process), barge-in reaction p99
+Printed per run: relay latency p50/p99 each way (Twilio→Realtime: media due → append received;
+Realtime→Twilio: delta due → media received; timed in the peer process), barge-in reaction p99
 (speech_started sent → clear received), start→first audio p50/p99 (stream `start` sent → first
-`media` received), the bridge's CPU per call (% of a core, during the relay) and its RSS per call.
+`media` received), the bridge's CPU per call (% of a core, during the relay), its RSS per call, the
+generator's lag (how late it sent what was due: p50/p99/max), the peers' CPU and the load average (what
+else ran on the machine: 1-minute load of both cores).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import base64
 import gc
 import hashlib
@@ -35,6 +46,7 @@ import multiprocessing as mp
 import os
 import struct
 import sys
+import threading
 import time
 from datetime import date
 from decimal import Decimal
@@ -51,6 +63,9 @@ CALLS_PER_SECOND = 20.0  # calls are answered at this pace (a dialer paces its c
 SETTLE_SECONDS = 0.5
 SPEAKING_TIMEOUT = 60.0  # every call's greeting must have begun before the relay is measured
 BRIDGE_CORE, PEER_CORE = 0, 1
+PHASES = 20  # a call's frames are due at one of the tick's 1 ms phases (call k at phase k mod 20)
+PHASE = TICK / PHASES
+FRAME_DUE, DELTA_DUE, BARGE_DUE = range(3)  # what the generator's timeline sends
 
 
 def _audio(seq: int, size: int) -> str:
@@ -184,6 +199,7 @@ class Call:
         self.deltas = {item: self._deltas(item, ticks // DELTA_EVERY + 2) for item in ("i1", "i2")}
         self.item = "i1"
         self.twilio: RawSocket | None = None
+        self.write: Any = None  # the Twilio socket's transport.write
         self.model: RawSocket | None = None
         self.speaking = False
         self.echo = True
@@ -213,9 +229,9 @@ class Call:
             for seq in range(count)
         ]
 
-    def send_delta(self, seq: int) -> None:
+    def send_delta(self, seq: int, due: float) -> None:
         assert self.model is not None
-        self.down_sent[seq] = time.perf_counter()
+        self.down_sent[seq] = due
         self.model.send(self.deltas[self.item][seq])
 
 
@@ -244,6 +260,7 @@ async def _peers(
     up: list[float] = []
     down: list[float] = []
     barge: list[float] = []
+    lag: list[float] = []  # how late the generator sent what was due
     measuring = [False]
 
     def realtime_socket() -> RawSocket:
@@ -259,7 +276,7 @@ async def _peers(
             elif text == RESPONSE_CREATE:
                 assert call.model is not None
                 call.model.send(CREATED)
-                call.send_delta(0)
+                call.send_delta(0, time.perf_counter())
                 call.speaking = True
             elif b'"session.update"' in text[:40]:
                 socket.send(SESSION_UPDATED)
@@ -326,6 +343,7 @@ async def _peers(
         head = await socket.upgraded
         assert head.startswith(b"HTTP/1.1 101"), head
         call.twilio = socket
+        call.write = socket.transport.write
         socket.send(ws_frame('{"event":"connected","protocol":"Call","version":"1.0.0"}', masked=True))
         start = {
             "accountSid": "AC" + "0" * 32,
@@ -348,7 +366,6 @@ async def _peers(
     async def barge_in(call: Call) -> None:
         """The caller speaks over audio still queued (marks not echoed): the bridge must clear."""
         assert call.model is not None
-        call.echo = False
         await asyncio.sleep(2 * TICK)
         call.barge_sent = time.perf_counter()
         call.model.send(SPEECH_STARTED)
@@ -368,27 +385,53 @@ async def _peers(
     live = [call for call in calls if call.twilio is not None and call.speaking]
     # One loop sends every call's frames: a frame per call each 20 ms, a delta each 100 ms; each call
     # barges in once, the calls' moments spread over the run.
+    # One loop sends every call's frames, each call at its own phase: calls start at independent
+    # moments, so their 20 ms ticks are spread uniformly over the tick (call k at its k mod 20th
+    # millisecond: as many calls at each), and their 100 ms deltas over the 5 ticks of a delta. Every send is on a timeline built before the
+    # run; latency is timed from the moment a frame was due, so the generator's own lateness counts
+    # against the bridge (and is reported as the generator's lag).
+    span = max(1, ticks // DELTA_EVERY - 10)
+    timeline: list[tuple[float, int, int, Call]] = []  # (due, kind, seq, call), due from the origin
+    for k, call in enumerate(live):
+        phase = (k % PHASES) * PHASE
+        barge_tick = DELTA_EVERY * (5 + k % span) + k % DELTA_EVERY
+        for tick in range(ticks):
+            due = tick * TICK + phase
+            timeline.append((due, FRAME_DUE, tick, call))
+            if tick % DELTA_EVERY == k % DELTA_EVERY:
+                timeline.append((due, DELTA_DUE, tick // DELTA_EVERY + 1, call))
+            if tick == barge_tick:
+                timeline.append((due, BARGE_DUE, 0, call))
+    timeline.sort(key=lambda entry: entry[0])
     measuring[0] = True
+    _realtime_priority(0, options["fifo"])
     events["steady"].set()
     peer_cpu = time.process_time()
-    span = max(1, ticks // DELTA_EVERY - 10)
-    barge_at = {call.index: DELTA_EVERY * (5 + i % span) for i, call in enumerate(live)}
     barges: list[asyncio.Task[None]] = []
-    origin = time.perf_counter()
-    for tick in range(ticks):
-        for call in live:
-            assert call.twilio is not None
-            call.up_sent[tick] = time.perf_counter()
-            call.twilio.send(call.media[tick])
-            if tick % DELTA_EVERY == 0:
-                call.send_delta(tick // DELTA_EVERY + 1)
-                if barge_at[call.index] == tick:
-                    barges.append(loop.create_task(barge_in(call)))
-        delay = origin + (tick + 1) * TICK - time.perf_counter()
-        await asyncio.sleep(max(0.0, delay))
+    clock = time.perf_counter
+    origin = clock() + TICK
+    at, total = 0, len(timeline)
+    while at < total:
+        now = clock()
+        while at < total and timeline[at][0] + origin <= now:  # everything due by now, in order
+            due, kind, seq, call = timeline[at]
+            due += origin
+            at += 1
+            lag.append(now - due)
+            if kind == FRAME_DUE:
+                call.up_sent[seq] = due
+                call.write(call.media[seq])
+            elif kind == DELTA_DUE:
+                call.send_delta(seq, due)
+            else:
+                call.echo = False  # from now on its marks stay pending: the audio is "playing"
+                barges.append(loop.create_task(barge_in(call)))
+        if at < total:  # the loop's timers count whole milliseconds: a shorter sleep would spin
+            await asyncio.sleep(max(timeline[at][0] + origin - clock(), PHASE))
     measuring[0] = False
+    _realtime_priority(0, False)
     events["done"].set()
-    peer_cpu = (time.process_time() - peer_cpu) / (time.perf_counter() - origin)
+    peer_cpu = (time.process_time() - peer_cpu) / (clock() - origin)
     outcomes = await asyncio.gather(*barges, return_exceptions=True)
     failed += [repr(r) for r in outcomes if isinstance(r, BaseException)]
     first = [call.first_audio if call.first_audio is not None else float("inf") for call in live]
@@ -407,6 +450,7 @@ async def _peers(
         "barge": barge,
         "first": first,
         "peer_cpu": peer_cpu,
+        "lag": lag,
         "errors": failed[:3],
         "failed": len(failed) + len(calls) - len(live),
     }
@@ -420,13 +464,25 @@ def _peer_process(
     events: Any,
     out: Any,
 ) -> None:
+    import uvloop
+
     os.sched_setaffinity(0, {PEER_CORE})
-    out.put(asyncio.run(_peers(bridge_url, specs, options, port_queue, events)))
+    out.put(uvloop.run(_peers(bridge_url, specs, options, port_queue, events)))
 
 
 # --------------------------------------------------------------------------------------------------
 # The bridge (this process, core 0)
 # --------------------------------------------------------------------------------------------------
+
+
+def _realtime_priority(thread: int, on: bool) -> None:
+    """The relay's threads (the bridge's event loop, the peers' process) first on their cores while
+    measured (`--fifo`, root): a woken one runs at once instead of after the machine's other work.
+    The kernel keeps 5% of each core for the rest (`sched_rt_runtime_us`)."""
+    if on:
+        os.sched_setscheduler(thread, os.SCHED_FIFO, os.sched_param(1))
+    elif os.sched_getscheduler(thread) != os.SCHED_OTHER:
+        os.sched_setscheduler(thread, os.SCHED_OTHER, os.sched_param(0))
 
 
 def _rss_kib() -> int:
@@ -490,11 +546,14 @@ def run(n_calls: int, options: dict[str, Any]) -> None:
     rss_before = _rss_kib()
     events["go"].set()
     events["steady"].wait(120)
+    loop_thread = next(t for t in threading.enumerate() if t.name == "voice-bridge").native_id
+    _realtime_priority(loop_thread, options["fifo"])
     cpu_before, wall_before = time.process_time(), time.perf_counter()
     peak_rss = _rss_kib()
     while not events["done"].wait(0.1):
         peak_rss = max(peak_rss, _rss_kib())
     cpu = time.process_time() - cpu_before
+    _realtime_priority(loop_thread, False)
     wall = time.perf_counter() - wall_before
     result = out.get(timeout=120)
     child.join(10)
@@ -508,7 +567,9 @@ def run(n_calls: int, options: dict[str, Any]) -> None:
         f" | start->first audio p50 {_pct(result['first'], 0.5):6.1f} p99 {_pct(result['first'], 0.99):6.1f} ms"
         f" | bridge CPU {100 * cpu / wall:5.1f}% of a core, {per_call:.2f}%/call"
         f" | RSS +{(peak_rss - rss_before) / n_calls:.0f} KiB/call"
-        f" | peers' CPU {100 * result['peer_cpu']:.0f}% of theirs, load {os.getloadavg()[0]:.1f}",
+        f" | generator lag p50 {_pct(result['lag'], 0.5):4.2f} p99 {_pct(result['lag'], 0.99):5.2f}"
+        f" max {_pct(result['lag'], 1.0):5.1f} ms, peers' CPU {100 * result['peer_cpu']:.0f}% of their core"
+        f" | load average {os.getloadavg()[0]:.1f}",
         flush=True,
     )
     if result["errors"]:
@@ -518,8 +579,6 @@ def run(n_calls: int, options: dict[str, Any]) -> None:
 def _serialize_aws_calls() -> None:
     """In-process moto is not thread-safe (tests/integration/test_data_concurrency.py): the bridge's
     DynamoDB calls, made from worker threads, are serialized here. Real DynamoDB needs no such lock."""
-    import threading
-
     from botocore.client import BaseClient
 
     lock = threading.Lock()
@@ -550,9 +609,23 @@ def main() -> None:
         help="scheduling priority of the bridge and its peers (negative needs root): on a machine other "
         "work shares, the cores they are pinned to are theirs only if they come first",
     )
+    parser.add_argument(
+        "--fifo",
+        action="store_true",
+        help="while the relay is measured, the bridge's event loop and its peers run SCHED_FIFO (root): on a "
+        "machine other work shares, the only way a woken relay thread runs at once",
+    )
     args = parser.parse_args()
     if args.nice:
         os.nice(args.nice)
+        # With the kernel's autogroups, a process's nice weighs only within its session: the session's
+        # own nice (Linux `/proc/<pid>/autogroup`, "/autogroup-N nice K") is what competes with other
+        # sessions' work. It is the shell's too: given back at exit.
+        autogroup = Path("/proc/self/autogroup")
+        if autogroup.exists():
+            before = autogroup.read_text().split()[-1]
+            autogroup.write_text(str(args.nice))
+            atexit.register(autogroup.write_text, before)
     if len(os.sched_getaffinity(0)) < 2:
         sys.exit("the benchmark pins the bridge and its peers to two different cores: it needs two")
     os.sched_setaffinity(0, {BRIDGE_CORE})
@@ -561,6 +634,7 @@ def main() -> None:
         "realtime_setup_ms": args.realtime_setup_ms,
         "stream_gap_ms": args.stream_gap_ms,
         "prepare": args.prepare,
+        "fifo": args.fifo,
     }
 
     from moto import mock_aws
@@ -586,8 +660,11 @@ def main() -> None:
 
     reset_settings()
     print(
-        f"bridge on core {BRIDGE_CORE}, peers on core {PEER_CORE} (nice {os.nice(0)}, load average "
-        f"{os.getloadavg()[0]:.1f}); {args.seconds:.0f} s of relay per run; "
+        f"bridge on core {BRIDGE_CORE}, peers on core {PEER_CORE} (nice {os.nice(0)}"
+        + (", SCHED_FIFO while measured" if args.fifo else "")
+        + f", load average "
+        f"{os.getloadavg()[0]:.1f}); {args.seconds:.0f} s of relay per run, each call's frames at its own "
+        f"phase of the 20 ms tick ({PHASES} phases), latency from when a frame was due; "
         f"Realtime accepts in {args.realtime_setup_ms:.0f} ms; "
         + (f"prepared at TwiML, stream {args.stream_gap_ms:.0f} ms later" if args.prepare else "no prepare")
     )
