@@ -122,7 +122,8 @@ def callback(conversation: Conversation, why: str) -> Handover:
 
 def transfer_on_call(ctx: ToolContext, args: ReasonArgs) -> dict[str, Any]:
     """The call's `transferir_para_humano`: the shared handoff, then the handover (`begin`); the model is
-    told what to say for each route (`transferencia`: "ligacao" or "retorno")."""
+    told what to say for each route (`transferencia`: "ligacao" or "retorno"; for a callback, `retorno`
+    carries the promise's own words)."""
     data = transfer_to_human(ctx, args)
     handover = begin(ctx.conversation)
     if handover.route is Route.DIAL:
@@ -130,12 +131,12 @@ def transfer_on_call(ctx: ToolContext, args: ReasonArgs) -> dict[str, Any]:
             "Diga ao cliente, numa frase curta, que vai transferir a ligação para uma pessoa da equipe agora "
             "e não diga mais nada: a ligação será transferida quando você terminar de falar."
         )
-    else:
-        told = (
-            "Não há atendente disponível por telefone agora. Diga ao cliente, com estas palavras ou quase: "
-            f"“{handover.words}”; despeça-se e chame encerrar_chamada. ({handover.why})"
-        )
-    return data | {"transferencia": handover.route.value, "mensagem": told}
+        return data | {"transferencia": handover.route.value, "mensagem": told}
+    told = (
+        "Não há atendente disponível por telefone agora. Diga ao cliente o que está em `retorno`, com "
+        f"estas palavras ou quase; despeça-se e chame encerrar_chamada. ({handover.why})"
+    )
+    return data | {"transferencia": handover.route.value, "mensagem": told, "retorno": handover.words}
 
 
 CALL_TRANSFER_TOOL: Final[Tool[ReasonArgs]] = Tool(
