@@ -40,6 +40,7 @@ from infra.local import topology
 from infra.local.customers import BY_PHONE, ZONE, Persona, SimulatedCustomer, spreadsheet_rows
 from infra.local.sandbox import Sandbox, SandboxOptions, cloud_templates, log_file
 from shared.domain.money import format_brl
+from shared.engine import warm_transfer
 
 DEFAULT_START: Final = datetime(2025, 3, 10, 8, 0, tzinfo=ZONE)  # a Monday
 # Ten of each persona on average (every one at least once, see `persona_mix`): enough to show the
@@ -661,6 +662,7 @@ class Expected:
     calls: Callable[[int], bool] = lambda n: True  # calls received
     contacts: Callable[[int], bool] = lambda n: True  # the case's contactCount (outreach sent)
     desk: bool = False  # answered by the desk's agent (and resolved); no one else is
+    heard: str | None = None  # words Lia must have said to the customer on a call
     text: str = ""
 
 
@@ -714,8 +716,9 @@ EXPECTED: Final[dict[Persona, Expected]] = {
         Ending("contacted", "transferred"),
         calls=lambda n: n == 1,
         desk=True,
+        heard=warm_transfer.CALLBACK,
         text="3 messages left unanswered, then on the call asks for an atendente: contacted/transferred, "
-        "answered from the desk and resolved",
+        "promised a callback on WhatsApp, answered from the desk and resolved",
     ),
     Persona.STOPS_CALLS: Expected(
         Ending("completed", "opted_out"),
@@ -767,6 +770,7 @@ EXPECTED_ON_CLOUD: Final[dict[Persona, Expected]] = {
     Persona.IGNORES_WHATSAPP: replace(
         EXPECTED[Persona.IGNORES_WHATSAPP],
         desk=False,
+        heard=warm_transfer.WRITE_FIRST,
         text="3 messages left unanswered, then on the call asks for an atendente: contacted/transferred; "
         "no 24 h window, so Lia asks them to write on WhatsApp; they never do: the case waits in the queue",
     ),
@@ -820,6 +824,9 @@ def verify(
             problems.append(f"{calls} calls")
         if answered != expected.desk:
             problems.append("answered from the desk" if answered else "not answered from the desk")
+        lia = [said for who, said in customer.transcript if who == "lia"]
+        if expected.heard is not None and not any(expected.heard in said for said in lia):
+            problems.append(f"Lia never said “{expected.heard[:40]}…”")
         verdicts.append(Verdict(customer, not problems, "; ".join(problems), expected.text))
     return verdicts
 
