@@ -180,7 +180,7 @@ def test_without_a_reachable_desk_lia_offers_a_callback_and_the_call_waits_in_th
         return output
 
     output = asyncio.run(scenario())
-    assert output["transferencia"] == "retorno" and warm_transfer.CALLBACK in output["mensagem"]
+    assert output["transferencia"] == "retorno" and output["retorno"] == warm_transfer.CALLBACK
     assert voice.twilio.twiml_updates == [] and voice.twilio.dials == []
     conversation = call_conversation(voice)
     [queued] = desk.queue(50, None).items
@@ -223,7 +223,7 @@ def test_a_callback_on_the_cloud_api_without_a_window_asks_the_caller_to_write_o
 
     output = asyncio.run(scenario())
 
-    assert output["transferencia"] == "retorno" and promise in output["mensagem"]
+    assert output["transferencia"] == "retorno" and output["retorno"] == promise
     conversation = call_conversation(voice)
     assert [c.id for c in desk.queue(50, None).items] == [conversation.id]
     note = [m.content for m in messages.list_for(conversation.id) if m.sender is Sender.SYSTEM][-1]
