@@ -40,6 +40,7 @@ from shared.domain.models import (
     UnlockStatus,
 )
 from shared.engine.customers import CustomerStory
+from shared.engine.desk import ReplyBlocked
 from shared.engine.stats import MoneyStats
 
 HHMM = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
@@ -453,6 +454,8 @@ class DisclosurePublic(Camel):
 
 class ConversationDetail(ConversationPublic):
     messages: list[MessagePublic]
+    # Why the desk cannot reply to the customer now (null: it can; `shared.engine.desk.reply_blocked`).
+    reply_blocked_reason: ReplyBlocked | None = None
     # Every disclosure of a customer's data in the conversation; supervisors and admins only (null
     # for viewers).
     disclosures: list[DisclosurePublic] | None = None
@@ -469,6 +472,7 @@ class QueueEntry(ConversationPublic):
 
     waiting_seconds: int
     reason: str
+    reply_blocked_reason: ReplyBlocked | None = None
 
 
 class ReplyTimesPublic(Camel):

@@ -40,6 +40,7 @@ from infra.local import topology
 from infra.local.customers import BY_PHONE, ZONE, Persona, SimulatedCustomer, spreadsheet_rows
 from infra.local.sandbox import Sandbox, SandboxOptions, cloud_templates, log_file
 from shared.domain.money import format_brl
+from shared.engine import warm_transfer
 
 DEFAULT_START: Final = datetime(2025, 3, 10, 8, 0, tzinfo=ZONE)  # a Monday
 # Ten of each persona on average (every one at least once, see `persona_mix`): enough to show the
@@ -56,7 +57,6 @@ FOLLOW_UP_AFTER_DAYS: Final = 2
 MAX_CONTACTS: Final = 5
 XLSX: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DESK_REPLY: Final = "Olá, aqui é a Carla, do atendimento da TR Telecom."
-WINDOW_CLOSED: Final = "whatsapp_window_closed"  # the API's refusal of free text outside the 24 h window
 
 
 @dataclass
@@ -460,13 +460,12 @@ class DeskAgent:
 
     On WhatsApp's Cloud API (EVOLUTION_INTEGRATION=cloud) free text goes only inside the 24 h window the
     customer's last WhatsApp message opened; a customer handed over on a call who never wrote on WhatsApp
-    has no window, and the reply is refused (409 `whatsapp_window_closed`, nothing sent). The agent then
-    does as a person at the dashboard would: leaves the conversation waiting for the customer to write,
-    and tries again only when the customer did (the queue entry's `waitingSince` moves)."""
+    has no window (Lia asked them to write first), and a reply would be refused (409
+    `whatsapp_window_closed`). The queue says so (`replyBlockedReason`), as the dashboard's reply box
+    does: the agent leaves the conversation waiting, and answers once the customer wrote."""
 
     api: httpx.Client
     sandbox: Sandbox
-    window_closed: set[tuple[str, str | None]] = field(default_factory=set)  # (conversation, waitingSince)
 
     def answer(self) -> int:
         """Work the queue once; how many conversations it answered and resolved."""
@@ -475,15 +474,11 @@ class DeskAgent:
         _ok(queue, "read the desk's queue")
         answered = 0
         for entry in queue.json()["items"]:
-            waiting = (entry["id"], entry["waitingSince"])
-            if waiting in self.window_closed:
+            if entry["replyBlockedReason"] is not None:
                 continue
             path = f"/api/voice/conversations/{entry['id']}"
             _ok(self.api.post(f"{path}/take", headers=supervisor), "take a waiting conversation")
             reply = self.api.post(f"{path}/messages", headers=supervisor, json={"text": DESK_REPLY})
-            if reply.status_code == 409 and reply.json().get("code") == WINDOW_CLOSED:
-                self.window_closed.add(waiting)
-                continue
             _ok(reply, "answer from the desk")
             _ok(self.api.post(f"{path}/resolve", headers=supervisor), "resolve the conversation")
             answered += 1
@@ -667,6 +662,7 @@ class Expected:
     calls: Callable[[int], bool] = lambda n: True  # calls received
     contacts: Callable[[int], bool] = lambda n: True  # the case's contactCount (outreach sent)
     desk: bool = False  # answered by the desk's agent (and resolved); no one else is
+    heard: str | None = None  # words Lia must have said to the customer on a call
     text: str = ""
 
 
@@ -720,8 +716,9 @@ EXPECTED: Final[dict[Persona, Expected]] = {
         Ending("contacted", "transferred"),
         calls=lambda n: n == 1,
         desk=True,
+        heard=warm_transfer.CALLBACK,
         text="3 messages left unanswered, then on the call asks for an atendente: contacted/transferred, "
-        "answered from the desk and resolved",
+        "promised a callback on WhatsApp, answered from the desk and resolved",
     ),
     Persona.STOPS_CALLS: Expected(
         Ending("completed", "opted_out"),
@@ -765,15 +762,17 @@ EXPECTED: Final[dict[Persona, Expected]] = {
 
 
 # On WhatsApp's Cloud API the desk cannot write first: a customer handed over on a call who never wrote
-# on WhatsApp has no 24 h window, so the agent's reply is refused (409 whatsapp_window_closed, nothing
-# sent) and the conversation waits in the desk's queue for the customer to write.
+# on WhatsApp has no 24 h window, so Lia asks them to write to the company's WhatsApp; this persona never
+# does, so the desk cannot reply (a reply would be 409 whatsapp_window_closed) and the case waits in
+# the desk's queue for the customer to write.
 EXPECTED_ON_CLOUD: Final[dict[Persona, Expected]] = {
     **EXPECTED,
     Persona.IGNORES_WHATSAPP: replace(
         EXPECTED[Persona.IGNORES_WHATSAPP],
         desk=False,
+        heard=warm_transfer.WRITE_FIRST,
         text="3 messages left unanswered, then on the call asks for an atendente: contacted/transferred; "
-        "never wrote on WhatsApp, so no 24 h window: the desk's reply is refused, the case waits in the queue",
+        "no 24 h window, so Lia asks them to write on WhatsApp; they never do: the case waits in the queue",
     ),
 }
 
@@ -825,6 +824,9 @@ def verify(
             problems.append(f"{calls} calls")
         if answered != expected.desk:
             problems.append("answered from the desk" if answered else "not answered from the desk")
+        lia = [said for who, said in customer.transcript if who == "lia"]
+        if expected.heard is not None and not any(expected.heard in said for said in lia):
+            problems.append(f"Lia never said “{expected.heard[:40]}…”")
         verdicts.append(Verdict(customer, not problems, "; ".join(problems), expected.text))
     return verdicts
 

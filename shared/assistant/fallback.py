@@ -54,8 +54,9 @@ def respond(ctx: ToolContext, history: Sequence[Message], *, act: Act = invoke) 
         act("registrar_opt_out", {"motivo": "pediu para não receber mais mensagens"}, ctx)
         return texts.opt_out_confirmation()
     if intents.wants_human(said):
-        act("transferir_para_humano", {"motivo": "cliente pediu um atendente"}, ctx)
-        return texts.TRANSFERRED
+        handed = act("transferir_para_humano", {"motivo": "cliente pediu um atendente"}, ctx)
+        # On a call nobody takes live, the callback's own words (the call's tool says them).
+        return str(handed.data.get("retorno") or texts.TRANSFERRED)
     if not ctx.identity_confirmed:
         return _confirm_identity(ctx, said, history, act)
     return _negotiate(ctx, said, ask, history, act)

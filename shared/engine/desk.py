@@ -6,7 +6,8 @@ through Evolution: sent, it carries Evolution's id (receipts move it on); refuse
 marked `failed` — visible in the thread and retried by the agent (`retry`) — and the error goes up
 (Evolution down: 503). Nothing an agent writes is lost silently. On `cloud` (WhatsApp's Cloud API) free
 text goes only inside the 24 h window the customer's last message opened: outside it the reply (or
-retry) is refused (`whatsapp_window_closed`) before anything is stored, taken or sent. Replying takes the conversation over
+retry) is refused (`whatsapp_window_closed`) before anything is stored, taken or sent; `reply_blocked`
+says so beforehand (the dashboard's reply box, the call's handover). Replying takes the conversation over
 when the assistant (or nobody) still had it, and takes it out of the queue; a customer's next message
 puts it back (`customer_waiting`).
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Final
 
 from shared.adapters import clients
@@ -42,6 +44,12 @@ MAX_TEXT: Final = 4096  # WhatsApp's own limit for one text message
 COUNTER_SCOPE: Final = "desk"
 _MINUTES: Final = "first_reply_min:"
 _LAST_BUCKET: Final = 24 * 60
+
+
+class ReplyBlocked(StrEnum):
+    """Why an agent's reply cannot go to the customer now."""
+
+    WINDOW_CLOSED = "whatsapp_window_closed"  # `cloud`, outside the customer's 24 h window
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,17 @@ def retry(conversation_id: str, message_id: str, *, by: str) -> Message:
     conversation = _own(conversation_id, by)
     claimed = messages.update_delivery(message, DeliveryStatus.PENDING, expect=DeliveryStatus.FAILED)
     return _send(conversation, claimed, chat)
+
+
+def reply_blocked(conversation: Conversation) -> ReplyBlocked | None:
+    """Why an agent's reply cannot go to the customer now, or None when it can: `WINDOW_CLOSED` on `cloud`
+    outside the 24 h window of the customer's WhatsApp conversation (for a call, the customer's WhatsApp
+    conversation; none yet: closed). Reads only: nothing is opened or taken."""
+    if conversation.chat_id.startswith(VOICE_PREFIX):
+        reachable = whatsapp_out.may_send_free_text(conversation.phone)
+    else:
+        reachable = whatsapp_out.free_text_open(conversation)
+    return None if reachable else ReplyBlocked.WINDOW_CLOSED
 
 
 def customer_waiting(conversation: Conversation, at: datetime) -> None:
@@ -149,12 +168,12 @@ def _whatsapp_of(conversation: Conversation, by: str) -> Conversation:
 
 
 def _refuse_outside_window(chat: Conversation) -> None:
-    """`Conflict` when free text may not go on `chat` now: on `cloud`, outside the customer's window."""
-    if not whatsapp_out.free_text_open(chat):
+    """`Conflict` when free text may not go on `chat` now (`reply_blocked`)."""
+    if reply_blocked(chat) is not None:
         raise Conflict(
             "the customer's 24 h WhatsApp window is closed: free text can go only after the customer "
             "writes again (outside the window only an approved template can be sent); nothing was sent",
-            code="whatsapp_window_closed",
+            code=ReplyBlocked.WINDOW_CLOSED.value,
         )
 
 

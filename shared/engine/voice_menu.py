@@ -164,10 +164,9 @@ def _human(ctx: ToolContext) -> str:
     if outcome.ok and outcome.data.get("transferencia") == warm_transfer.Route.DIAL:
         _spoke(ctx.conversation, warm_transfer.ANNOUNCEMENT)
         return warm_transfer.dial_twiml(ctx.conversation)
+    words = warm_transfer.callback(ctx.conversation, "pedido pelo teclado").words
     return _goodbye(
-        ctx.conversation,
-        "Agora não há ninguém da equipe disponível por telefone. Registramos o seu pedido: uma pessoa vai "
-        f"retornar o contato pelo WhatsApp deste número assim que possível. {GOODBYE}",
+        ctx.conversation, f"Agora não há ninguém da equipe disponível por telefone. {words} {GOODBYE}"
     )
 
 

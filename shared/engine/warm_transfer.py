@@ -11,6 +11,9 @@ the desk's queue with the call's transcript, the customer held), then decides ho
   it); busy, unanswered or failed, the caller hears a polite goodbye and the case waits in the queue.
 - **callback** — no number, or the desk is closed: Lia offers a callback on WhatsApp and the case waits
   in the queue (an agent answers from the desk; `shared.engine.desk` writes on the customer's WhatsApp).
+  On `cloud` with no 24 h window open on the customer's WhatsApp (`desk.reply_blocked`) the desk cannot
+  write first, so the caller is asked to send any message to the company's WhatsApp and the team answers
+  there (`Handover.words`: the one wording of the promise, for Lia, the keypad menu and a failed dial).
 """
 
 from __future__ import annotations
@@ -44,10 +47,18 @@ FAILED_DIALS: Final = {
 }
 
 ANNOUNCEMENT: Final = "Um momento, por favor: estou transferindo a ligação para uma pessoa da nossa equipe."
-DIAL_FAILED: Final = (
-    "Infelizmente ninguém da nossa equipe pôde atender agora. Registramos o seu pedido e vamos retornar "
-    "o contato pelo WhatsApp deste número assim que possível. Obrigada e até logo."
+DIAL_FAILED: Final = "Infelizmente ninguém da nossa equipe pôde atender agora."
+GOODBYE: Final = "Obrigada e até logo."
+CALLBACK: Final = (
+    "Registramos o seu pedido: uma pessoa da equipe vai retornar o contato pelo WhatsApp deste número "
+    "assim que possível."
 )
+# On `cloud` without a 24 h window: only the customer's message lets the desk write on WhatsApp.
+WRITE_FIRST: Final = (
+    "Registramos o seu pedido. Para a nossa equipe te responder, mande qualquer mensagem para o nosso "
+    "WhatsApp, neste mesmo número: assim que você escrever, uma pessoa responde por lá."
+)
+WRITE_FIRST_NOTE: Final = "o retorno espera o cliente escrever no WhatsApp (janela de 24 h fechada)"
 
 
 class Route(StrEnum):
@@ -59,34 +70,60 @@ class Route(StrEnum):
 class Handover:
     route: Route
     why: str  # pt-BR, for the thread: why a callback (or "ligação para a equipe")
+    # A callback the desk can write only once the customer writes (`cloud`, no 24 h window open).
+    customer_writes_first: bool = False
+
+    @property
+    def words(self) -> str:
+        """What the caller is promised for a callback (pt-BR, for the voice)."""
+        return WRITE_FIRST if self.customer_writes_first else CALLBACK
+
+    def note(self, what: str) -> str:
+        """The desk's thread note `what`, saying when the callback waits for the customer to write."""
+        return f"{what}; {WRITE_FIRST_NOTE}" if self.customer_writes_first else what
 
 
-def decide(conversation: Conversation, settings: Settings, at: datetime) -> Handover:
-    """How a call's handoff reaches a person (pure: the settings and the moment are read up front)."""
+def decide(conversation: Conversation, settings: Settings, at: datetime, *, desk_can_write: bool) -> Handover:
+    """How a call's handoff reaches a person (pure: the settings, the moment and whether the desk can
+    write to the customer's WhatsApp now are read up front)."""
+    writes_first = not desk_can_write
     if not settings.human_agent_number:
-        return Handover(Route.CALLBACK, "nenhum número de atendimento configurado")
+        return Handover(Route.CALLBACK, "nenhum número de atendimento configurado", writes_first)
     hours = parse_agent_hours(settings.human_agent_hours)
     if not hours.is_open(at, timezone_for_phone(conversation.phone)):
-        return Handover(
-            Route.CALLBACK, f"fora do horário de atendimento ({settings.human_agent_hours}, dias úteis)"
-        )
+        why = f"fora do horário de atendimento ({settings.human_agent_hours}, dias úteis)"
+        return Handover(Route.CALLBACK, why, writes_first)
     if not settings.webhook_base_url or not conversation.call_sid:
-        return Handover(Route.CALLBACK, "a ligação não pode ser redirecionada (WEBHOOK_BASE_URL ausente)")
+        why = "a ligação não pode ser redirecionada (WEBHOOK_BASE_URL ausente)"
+        return Handover(Route.CALLBACK, why, writes_first)
     return Handover(Route.DIAL, "ligação transferida para a equipe")
 
 
 def begin(conversation: Conversation) -> Handover:
     """Decide the handover of a transferred call; a callback is noted in the thread for the desk."""
-    handover = decide(conversation, get_settings(), clock.now())
+    desk_can_write = desk.reply_blocked(conversation) is None
+    handover = decide(conversation, get_settings(), clock.now(), desk_can_write=desk_can_write)
     if handover.route is Route.CALLBACK:
-        _note(conversation.id, f"Retorno oferecido ao cliente pelo WhatsApp: {handover.why}")
-    logger.info("call handover", conversation_id=conversation.id, route=handover.route.value)
+        _note(conversation.id, handover.note(f"Retorno oferecido ao cliente pelo WhatsApp: {handover.why}"))
+    logger.info(
+        "call handover",
+        conversation_id=conversation.id,
+        route=handover.route.value,
+        customer_writes_first=handover.customer_writes_first,
+    )
     return handover
+
+
+def callback(conversation: Conversation, why: str) -> Handover:
+    """A callback for the caller of `conversation` (the keypad menu's, a dial nobody answered): the desk
+    writes to them, or (`cloud`, no 24 h window) they are asked to write first (`Handover.words`)."""
+    return Handover(Route.CALLBACK, why, customer_writes_first=desk.reply_blocked(conversation) is not None)
 
 
 def transfer_on_call(ctx: ToolContext, args: ReasonArgs) -> dict[str, Any]:
     """The call's `transferir_para_humano`: the shared handoff, then the handover (`begin`); the model is
-    told what to say for each route (`transferencia`: "ligacao" or "retorno")."""
+    told what to say for each route (`transferencia`: "ligacao" or "retorno"; for a callback, `retorno`
+    carries the promise's own words)."""
     data = transfer_to_human(ctx, args)
     handover = begin(ctx.conversation)
     if handover.route is Route.DIAL:
@@ -94,13 +131,12 @@ def transfer_on_call(ctx: ToolContext, args: ReasonArgs) -> dict[str, Any]:
             "Diga ao cliente, numa frase curta, que vai transferir a ligação para uma pessoa da equipe agora "
             "e não diga mais nada: a ligação será transferida quando você terminar de falar."
         )
-    else:
-        told = (
-            "Não há atendente disponível por telefone agora. Diga ao cliente que o pedido foi registrado e que "
-            "uma pessoa da equipe vai retornar o contato pelo WhatsApp deste número assim que possível; "
-            f"despeça-se e chame encerrar_chamada. ({handover.why})"
-        )
-    return data | {"transferencia": handover.route.value, "mensagem": told}
+        return data | {"transferencia": handover.route.value, "mensagem": told}
+    told = (
+        "Não há atendente disponível por telefone agora. Diga ao cliente o que está em `retorno`, com "
+        f"estas palavras ou quase; despeça-se e chame encerrar_chamada. ({handover.why})"
+    )
+    return data | {"transferencia": handover.route.value, "mensagem": told, "retorno": handover.words}
 
 
 CALL_TRANSFER_TOOL: Final[Tool[ReasonArgs]] = Tool(
@@ -165,14 +201,12 @@ def dial_finished(conversation_id: str, dial_status: str, duration: str | None =
                 )
         logger.info("warm transfer answered", conversation_id=conversation.id)
         return hang_up_twiml()
-    _note(
-        conversation.id,
-        f"Transferência não atendida ({FAILED_DIALS[dial_status]}): o cliente aguarda retorno",
-    )
+    unanswered = callback(conversation, f"Transferência não atendida ({FAILED_DIALS[dial_status]})")
+    _note(conversation.id, unanswered.note(f"{unanswered.why}: o cliente aguarda retorno"))
     queued = handoff.transfer(conversation.id, by=ASSISTANT, reason="transferência não atendida")
     desk.customer_waiting(queued, clock.now())
     logger.info("warm transfer not answered", conversation_id=conversation.id, dial_status=dial_status)
-    return say_and_hang_up_twiml(DIAL_FAILED)
+    return say_and_hang_up_twiml(f"{DIAL_FAILED} {unanswered.words} {GOODBYE}")
 
 
 def _note(conversation_id: str, text: str) -> None:

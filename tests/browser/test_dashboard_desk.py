@@ -16,7 +16,8 @@ from infra.local.simulators.evolution import EvolutionSimulator
 from infra.local.simulators.server import serve_in_thread
 from shared.adapters import clients
 from shared.adapters.evolution import EvolutionClient
-from shared.core.config import EvolutionConfig
+from shared.core import clock
+from shared.core.config import EvolutionConfig, reset_settings
 from shared.data import conversations, messages
 from shared.domain.models import Conversation, ConversationSource, ConversationStatus, Sender
 from shared.engine import handoff
@@ -127,3 +128,38 @@ def test_a_viewer_sees_the_queue_but_no_reply_box_or_desk_buttons(
     for name in ("Assumir", "Resolver", "Devolver à IA"):
         expect(page.get_by_role("button", name=name, exact=True)).to_be_hidden()
     assert conversations.get(maria.id).status is ConversationStatus.TRANSFERRED
+
+
+def test_on_the_cloud_api_the_reply_box_waits_for_the_customer_to_write_then_sends(
+    page: Any,
+    dashboard: Dashboard,
+    evolution: EvolutionSimulator,
+    make_conversation: Callable[..., Conversation],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("EVOLUTION_INTEGRATION", "cloud")
+    reset_settings()
+    maria = waiting_customer(make_conversation)  # she never wrote on WhatsApp: no 24 h window
+    sign_in(page, dashboard, "supervisor")
+
+    page.get_by_role("link", name="Fila de atendimento: 1 cliente aguardando").click()
+    row = page.get_by_role("row", name=re.compile("Maria Silva"))
+    expect(row).to_contain_text("Aguardando o cliente escrever no WhatsApp")
+    row.get_by_role("link", name="Abrir conversa: Maria Silva").click()
+    box = page.get_by_label("Responder ao cliente pelo WhatsApp")
+    expect(box).to_have_accessible_description(re.compile("fora da janela de 24 h, só mensagens aprovadas"))
+    send = page.get_by_role("button", name="Enviar")
+    expect(send).to_be_disabled()
+    box.fill("Olá Maria, aqui é a Ana.")
+    box.press("Enter")  # Enter does not get around the disabled button
+    expect(send).to_be_disabled()
+    assert evolution.sent == []
+
+    conversations.update(maria.id, last_inbound_at=clock.now())  # she writes: the window opens
+    page.reload()
+    expect(page.locator("[data-reply-blocked]")).to_be_hidden()
+    expect(send).to_be_enabled()
+    box.fill("Olá Maria, aqui é a Ana.")
+    box.press("Enter")
+    expect(page.locator("[data-reply-status]")).to_have_text("Mensagem enviada.")
+    assert evolution.texts_to(PHONE) == ["Olá Maria, aqui é a Ana."]

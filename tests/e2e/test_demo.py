@@ -15,6 +15,7 @@ import pytest
 from infra.local.customers import BY_PHONE, Persona, SimulatedCustomer
 from infra.local.demo import DESK_REPLY, EXPECTED, MAX_CONTACTS, money_line, verify
 from infra.local.simulators.crm import SimInvoice
+from shared.engine import warm_transfer
 from tests.e2e.conftest import run_cobranca
 
 CUSTOMERS = 3 * len(Persona)
@@ -236,17 +237,23 @@ def test_the_hardship_persona_must_be_answered_from_the_desk_and_no_one_else() -
 
 
 def test_on_the_cloud_api_a_customer_handed_over_on_a_call_waits_at_the_desk() -> None:
-    """Never having written on WhatsApp, the customer has no 24 h window: the desk's free text is refused."""
+    """Never having written on WhatsApp, the customer has no 24 h window: Lia asks them to write first,
+    and the desk cannot reply until they do."""
     customer = _customer(Persona.IGNORES_WHATSAPP)
+    customer.transcript.append(("lia", f"{warm_transfer.WRITE_FIRST} Obrigada e até logo."))
     targets = [_case("contacted", "transferred")]
 
     [waiting] = verify([customer], targets, [], _sims(texts=3, calls=1), cloud=True)  # type: ignore[arg-type]
     [answered] = verify([customer], targets, [], _sims(texts=4, calls=1, desk=True), cloud=True)  # type: ignore[arg-type]
     [on_baileys] = verify([customer], targets, [], _sims(texts=3, calls=1))  # type: ignore[arg-type]
+    customer.transcript[-1] = ("lia", warm_transfer.CALLBACK)
+    [false_promise] = verify([customer], targets, [], _sims(texts=3, calls=1), cloud=True)  # type: ignore[arg-type]
 
     assert waiting.ok and "no 24 h window" in waiting.expected
     assert not answered.ok and answered.got == "answered from the desk"
-    assert not on_baileys.ok and on_baileys.got == "not answered from the desk"
+    assert not on_baileys.ok and "not answered from the desk" in on_baileys.got
+    assert "Lia never said" in on_baileys.got  # on baileys the desk writes: no need to ask
+    assert not false_promise.ok and false_promise.got.startswith("Lia never said")
 
 
 def test_a_customer_who_never_resolves_must_spend_the_whole_budget() -> None:

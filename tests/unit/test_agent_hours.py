@@ -89,5 +89,21 @@ def test_a_calls_handoff_dials_the_desk_only_when_it_can_answer(
     settings: dict[str, str | None], call: Conversation, route: Route, why: str
 ) -> None:
     at = datetime(2025, 3, 10, 11, 30, tzinfo=UTC)  # Monday 08:30 in São Paulo, 07:30 in Manaus
-    handover = decide(call, Settings(**(BASE | settings)), at)  # type: ignore[arg-type]
+    handover = decide(call, Settings(**(BASE | settings)), at, desk_can_write=True)  # type: ignore[arg-type]
     assert handover.route is route and why in handover.why
+    assert not handover.customer_writes_first and "WhatsApp deste número" in handover.words
+
+
+def test_a_callback_the_desk_cannot_write_asks_the_caller_to_write_first_on_whatsapp() -> None:
+    at = datetime(2025, 3, 10, 11, 30, tzinfo=UTC)
+    settings = Settings(**BASE)  # type: ignore[arg-type]
+
+    handover = decide(_call(), settings, at, desk_can_write=False)
+
+    assert handover.route is Route.CALLBACK and handover.customer_writes_first
+    assert "mande qualquer mensagem" in handover.words and "neste mesmo número" in handover.words
+    assert "janela de 24 h fechada" in handover.note("Retorno oferecido")
+    dialed = decide(
+        _call(), Settings(**(BASE | {"human_agent_number": "+5511955554444"})), at, desk_can_write=False
+    )  # type: ignore[arg-type]
+    assert dialed.route is Route.DIAL and not dialed.customer_writes_first  # a person answers live

@@ -47,8 +47,8 @@ def list_conversations(
 def queue(
     _: Viewer, response: Response, limit: int = Query(50, ge=1, le=200), cursor: str | None = None
 ) -> DeskQueue:
-    """Customers waiting for a human's answer, longest wait first, with how many wait in all and the
-    time to the first human reply (median, p90)."""
+    """Customers waiting for a human's answer, longest wait first (each with why the desk cannot reply
+    now, if it cannot), with how many wait in all and the time to the first human reply (median, p90)."""
     now = clock.now()
     page = desk.queue(limit, cursor)
     public = _converter(page.items)
@@ -59,6 +59,7 @@ def queue(
             **public(conversation).model_dump(),
             waiting_seconds=max(0, int(waited.total_seconds())),
             reason=conversation.handoff_reason or handoff.SUPERVISOR_REASON,
+            reply_blocked_reason=desk.reply_blocked(conversation),
         )
 
     times = desk.reply_times()
@@ -73,8 +74,9 @@ def queue(
 
 @router.get("/{conversation_id}", response_model=ConversationDetail)
 def get_conversation(conversation_id: str, principal: Viewer) -> ConversationDetail:
-    """The conversation with its whole thread (WhatsApp messages or the call transcript), and for
-    supervisors the log of every disclosure of a customer's data in it."""
+    """The conversation with its whole thread (WhatsApp messages or the call transcript), for
+    supervisors the log of every disclosure of a customer's data in it, and why the desk cannot reply
+    now (`replyBlockedReason`: `whatsapp_window_closed` outside the customer's 24 h window on `cloud`)."""
     conversation, messages = inbox.thread(conversation_id)
     thread = [_message(m) for m in messages]
     disclosures = (
@@ -82,7 +84,12 @@ def get_conversation(conversation_id: str, principal: Viewer) -> ConversationDet
         if principal.role >= Role.SUPERVISOR
         else None
     )
-    return ConversationDetail(**_public(conversation).model_dump(), messages=thread, disclosures=disclosures)
+    return ConversationDetail(
+        **_public(conversation).model_dump(),
+        messages=thread,
+        disclosures=disclosures,
+        reply_blocked_reason=desk.reply_blocked(conversation),
+    )
 
 
 @router.post("/{conversation_id}/messages", response_model=MessagePublic, status_code=201)

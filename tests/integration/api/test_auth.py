@@ -64,6 +64,10 @@ def test_openapi_document_is_served(api: Api) -> None:
     paths = response.json()["paths"]
     assert "/api/voice/campaigns/{campaign_id}/targets/import" in paths
     assert "/api/voice/metrics" in paths
+    schemas = response.json()["components"]["schemas"]
+    for model in ("ConversationDetail", "QueueEntry"):  # why the desk cannot reply now, for the dashboard
+        assert "replyBlockedReason" in schemas[model]["properties"]
+    assert schemas["ReplyBlocked"]["enum"] == ["whatsapp_window_closed"]
 
 
 def _apigw_event(path: str, claims: dict[str, Any] | None) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import pytest
 from shared.core.config import reset_settings
 from shared.data import conversations, messages
 from shared.domain.models import Channel, Conversation, ConversationStatus, Sender, Target
-from shared.engine import desk, handoff
+from shared.engine import desk, handoff, warm_transfer
 from shared.engine.conversations import open_conversation
 from tests.integration.assistant.assistant_world import DOCUMENT, PHONE, World
 
@@ -89,3 +89,39 @@ def test_another_agents_whatsapp_conversation_is_not_taken_from_them(
     assert world.evolution.texts_to(PHONE) == []
     assert conversations.get(chat.id).assignee == "token:admin"
     assert conversations.get(on_call.id).assignee is None  # the call's case is left as it was
+
+
+def test_on_the_cloud_api_a_call_callback_waits_for_the_customer_to_write_then_the_reply_goes(
+    world: World, call: tuple[Conversation, Conversation], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EVOLUTION_INTEGRATION", "cloud")
+    monkeypatch.delenv("HUMAN_AGENT_NUMBER", raising=False)
+    reset_settings()
+    chat, on_call = call
+    assert chat.last_inbound_at is None  # she never wrote on WhatsApp: no 24 h window
+
+    handover = warm_transfer.begin(on_call)  # what Lia's `transferir_para_humano` decides on the call
+
+    assert handover.customer_writes_first and handover.words == warm_transfer.WRITE_FIRST
+    assert blocked_reason(world, on_call.id) == "whatsapp_window_closed"
+    refused = reply(world, on_call.id, "Olá Maria, aqui é a Ana.")
+    assert refused.status_code == 409 and refused.json()["code"] == "whatsapp_window_closed"
+    assert world.evolution.texts_to(PHONE) == []
+
+    world.say("Oi, me pediram para escrever aqui.")  # she writes on WhatsApp: the window opens
+    assert world.drain() == []
+
+    assert blocked_reason(world, on_call.id) is None
+    sent = reply(world, on_call.id, "Olá Maria, aqui é a Ana.")
+    assert sent.status_code == 201, sent.text
+    assert world.evolution.texts_to(PHONE)[-1] == "Olá Maria, aqui é a Ana."
+
+
+def blocked_reason(world: World, conversation_id: str) -> str | None:
+    """`replyBlockedReason` as the desk's queue and the conversation's detail both show it."""
+    headers = {"Authorization": f"Bearer {SUPERVISOR_TOKEN}"}
+    queue = world.api.get("/api/voice/conversations/queue", headers=headers).json()
+    [entry] = [item for item in queue["items"] if item["id"] == conversation_id]
+    detail = world.api.get(f"/api/voice/conversations/{conversation_id}", headers=headers).json()
+    assert entry["replyBlockedReason"] == detail["replyBlockedReason"]
+    return detail["replyBlockedReason"]

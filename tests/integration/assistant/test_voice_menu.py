@@ -16,7 +16,7 @@ from infra.local.simulators.twilio import signature_for
 from shared.core.config import reset_settings
 from shared.data import conversations, messages, optouts, promises
 from shared.domain.models import Channel, Conversation, ConversationStatus, Sender, Target
-from shared.engine import desk, voice_menu
+from shared.engine import desk, voice_menu, warm_transfer
 from shared.engine.conversations import open_conversation
 from tests.integration.assistant.assistant_world import DOCUMENT, OTHER_DOCUMENT, PHONE, World
 
@@ -138,11 +138,20 @@ def test_option_2_dials_the_desk_when_it_is_open(caller: Caller, monkeypatch: py
     assert conversations.get(caller.conversation.id).status is ConversationStatus.TRANSFERRED
 
 
-def test_option_2_without_a_desk_number_offers_a_callback_and_queues_the_call(caller: Caller) -> None:
+@pytest.mark.parametrize(
+    ("integration", "promise"),
+    [("baileys", warm_transfer.CALLBACK), ("cloud", warm_transfer.WRITE_FIRST)],
+    ids=["baileys", "cloud-no-window"],
+)
+def test_option_2_without_a_desk_number_offers_a_callback_and_queues_the_call(
+    caller: Caller, monkeypatch: pytest.MonkeyPatch, integration: str, promise: str
+) -> None:
+    monkeypatch.setenv("EVOLUTION_INTEGRATION", integration)
+    reset_settings()
     identified(caller)
     caller.keys("2")
 
-    assert caller.verbs() == ["Say", "Hangup"] and "WhatsApp" in caller.heard
+    assert caller.verbs() == ["Say", "Hangup"] and promise in caller.heard  # Lia's own words, not a copy
     [queued] = desk.queue(50, None).items
     assert queued.id == caller.conversation.id
     thread = [m.content for m in messages.list_for(caller.conversation.id)]

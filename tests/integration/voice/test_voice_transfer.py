@@ -8,17 +8,20 @@ from __future__ import annotations
 import asyncio
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from shared.core import clock
 from shared.core.config import reset_settings
 from shared.data import conversations, messages
 from shared.data import targets as targets_data
-from shared.domain.models import Conversation, ConversationStatus, Outcome, Sender
-from shared.engine import desk
+from shared.domain.models import Channel, Conversation, ConversationStatus, Outcome, Sender
+from shared.engine import desk, warm_transfer
+from shared.engine.conversations import open_conversation
 from tests.integration.voice.conftest import FakeRealtime, VoiceWorld
 from tests.integration.voice.test_voice_bridge import connected_call, frame
 
@@ -177,7 +180,7 @@ def test_without_a_reachable_desk_lia_offers_a_callback_and_the_call_waits_in_th
         return output
 
     output = asyncio.run(scenario())
-    assert output["transferencia"] == "retorno" and "WhatsApp" in output["mensagem"]
+    assert output["transferencia"] == "retorno" and output["retorno"] == warm_transfer.CALLBACK
     assert voice.twilio.twiml_updates == [] and voice.twilio.dials == []
     conversation = call_conversation(voice)
     [queued] = desk.queue(50, None).items
@@ -186,6 +189,48 @@ def test_without_a_reachable_desk_lia_offers_a_callback_and_the_call_waits_in_th
     assert (Sender.CUSTOMER, "Quero falar com um atendente.") in thread  # the call's transcript
     assert (Sender.ASSISTANT, "Vamos retornar.") in thread
     assert any(sender is Sender.SYSTEM and why in text for sender, text in thread)
+
+
+@pytest.mark.parametrize(
+    ("integration", "wrote_hours_ago", "promise"),
+    [
+        ("baileys", None, warm_transfer.CALLBACK),
+        ("cloud", None, warm_transfer.WRITE_FIRST),
+        ("cloud", 25, warm_transfer.WRITE_FIRST),
+        ("cloud", 23, warm_transfer.CALLBACK),
+    ],
+    ids=["baileys", "cloud-never-wrote", "cloud-window-expired", "cloud-window-open"],
+)
+def test_a_callback_on_the_cloud_api_without_a_window_asks_the_caller_to_write_on_whatsapp_first(
+    voice: VoiceWorld,
+    monkeypatch: pytest.MonkeyPatch,
+    integration: str,
+    wrote_hours_ago: int | None,
+    promise: str,
+) -> None:
+    desk_open(monkeypatch, number=None)
+    monkeypatch.setenv("EVOLUTION_INTEGRATION", integration)
+    reset_settings()
+    if wrote_hours_ago is not None:  # her last WhatsApp message, that long before the call
+        chat = open_conversation(Channel.WHATSAPP, voice.target.phone, target=voice.target)
+        conversations.update(chat.id, last_inbound_at=clock.now() - timedelta(hours=wrote_hours_ago))
+
+    async def scenario() -> dict[str, Any]:
+        async with FakeRealtime() as realtime:
+            output = await handed_over(voice, realtime)
+        await voice.settled()
+        return output
+
+    output = asyncio.run(scenario())
+
+    assert output["transferencia"] == "retorno" and output["retorno"] == promise
+    conversation = call_conversation(voice)
+    assert [c.id for c in desk.queue(50, None).items] == [conversation.id]
+    note = [m.content for m in messages.list_for(conversation.id) if m.sender is Sender.SYSTEM][-1]
+    assert note.startswith("Retorno oferecido ao cliente pelo WhatsApp")
+    assert ("janela de 24 h fechada" in note) is (promise == warm_transfer.WRITE_FIRST)
+    blocked = desk.reply_blocked(conversation)
+    assert blocked is (desk.ReplyBlocked.WINDOW_CLOSED if promise == warm_transfer.WRITE_FIRST else None)
 
 
 def test_realtime_refusing_the_session_sends_the_call_to_the_keypad_menu(

@@ -9,7 +9,7 @@ import {
 import {
   $, $$, CALL_DISPOSITION, CAMPAIGN_STATUS, CHANNEL, CONTACT_METHOD, CONVERSATION_STATUS, DELIVERY, FIELD_LABEL, IMPORT_ERROR, KPI,
   MESSAGE_STEP, OUTCOME,
-  PAYMENT_METHOD, PROMISE_STATUS, SENDER, SOURCE_LABEL, TARGET_STATE, UNLOCK_STATUS, WEEKDAY, badge, fmtDate,
+  PAYMENT_METHOD, PROMISE_STATUS, REPLY_BLOCKED, REPLY_BLOCKED_TAG, SENDER, SOURCE_LABEL, TARGET_STATE, UNLOCK_STATUS, WEEKDAY, badge, fmtDate,
   fmtDateTime,
   fmtMoney, fmtPercent, h, MONEY, money, number, percent, pluralize,
 } from "/voice/monitor/labels.js";
@@ -334,12 +334,19 @@ function recordingBadge(conversation) {
 }
 
 /** The agent's reply box: Enter sends, Shift+Enter breaks the line; the status line says sending,
- * sent or failed (a failed message stays in the thread with "Reenviar"). */
+ * sent or failed (a failed message stays in the thread with "Reenviar"). While the desk cannot reply
+ * (`replyBlockedReason`: on the Cloud API, no 24 h window) the hint says why and "Enviar" is disabled. */
 function wireReply(root, conversation, reload) {
   const form = $("[data-reply-form]", root);
   const text = $("textarea", form);
   const status = $("[data-reply-status]", form);
   const submit = $('button[type="submit"]', form);
+  const reason = conversation.replyBlockedReason;
+  const blocked = $("[data-reply-blocked]", form);
+  blocked.hidden = !reason;
+  blocked.textContent = reason ? REPLY_BLOCKED[reason] ?? reason : "";
+  form.dataset.blocked = reason ? "true" : "false";
+  submit.disabled = Boolean(reason);
   const say = (state, message) => {
     status.dataset.state = state;
     status.textContent = message;
@@ -373,7 +380,7 @@ function wireReply(root, conversation, reload) {
       say("failed", `A mensagem não foi enviada: ${detail}. Ela ficou na conversa como “falhou”; use “Reenviar”.`);
       if (error.status !== 503) reportError(error);
     } finally {
-      submit.disabled = false;
+      submit.disabled = form.dataset.blocked === "true"; // as the reload left it
       text.removeAttribute("aria-busy");
       text.focus();
     }
@@ -453,7 +460,9 @@ function queueRow(entry, onChange) {
   }, "Assumir") : null;
   return h("tr", { "data-id": entry.id },
     h("td", {}, name, h("div", { class: "muted small" }, entry.phoneNumber)),
-    h("td", {}, entry.reason),
+    h("td", {}, entry.reason, entry.replyBlockedReason
+      ? h("div", { class: "muted small", "data-reply-blocked": "" }, REPLY_BLOCKED_TAG[entry.replyBlockedReason] ?? entry.replyBlockedReason)
+      : null),
     h("td", {}, fmtWait(entry.waitingSeconds)),
     h("td", {}, entry.assignee ?? "—"),
     actionsCell(h("a", { href: `#/conversas/${entry.id}`, "aria-label": `Abrir conversa: ${name}` }, "Abrir conversa"), take),

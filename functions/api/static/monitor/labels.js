@@ -11,6 +11,11 @@ export const CALL_DISPOSITION = {
 export const CAMPAIGN_STATUS = { draft: "Rascunho", active: "Ativa", paused: "Pausada", completed: "Concluída" };
 export const CONTACT_METHOD = { whatsapp_primary: "WhatsApp primeiro", whatsapp_fallback: "Voz primeiro", voice: "Somente voz" };
 export const CHANNEL = { whatsapp: "WhatsApp", voice: "Voz" };
+// Why the desk cannot reply now (`replyBlockedReason`): the reply box's hint, and the queue's short tag.
+export const REPLY_BLOCKED = {
+  whatsapp_window_closed: "Aguardando o cliente escrever no WhatsApp: fora da janela de 24 h, só mensagens aprovadas podem ser enviadas.",
+};
+export const REPLY_BLOCKED_TAG = { whatsapp_window_closed: "Aguardando o cliente escrever no WhatsApp" };
 export const PROMISE_STATUS = { pending: "Pendente", fulfilled: "Cumprida", broken: "Quebrada", renegotiated: "Renegociada" };
 export const UNLOCK_STATUS = {
   unlocked: "Liberada", refused: "Desbloqueio recusado", unsupported: "Sem desbloqueio no ERP", unavailable: "ERP não respondeu",
