@@ -94,6 +94,7 @@ APP_SETTING_GROUPS: Mapping[AppSettingGroup, tuple[str, ...]] = {
         "TWILIO_API_BASE_URL",
         "HUMAN_AGENT_NUMBER",
         "HUMAN_AGENT_HOURS",
+        "WHATSAPP_BUSINESS_NUMBER",  # said to a caller who must write first (`cloud`, no 24 h window)
     ),
     AppSettingGroup.EVOLUTION: ("EVOLUTION_API_URL", "EVOLUTION_API_INSTANCE", "EVOLUTION_INTEGRATION"),
     # The billing system: the generic CRM or the ISP's ERP that BILLING_SYSTEM names.

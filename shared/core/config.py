@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -122,6 +123,9 @@ class Settings(BaseModel):
     # `cloud` (WHATSAPP-BUSINESS, Meta's Cloud API: business-initiated messages are approved templates,
     # free text only inside the 24 h window the customer's last message opened).
     evolution_integration: Literal["baileys", "cloud"] = "baileys"
+    # The company's WhatsApp number (E.164), said to a caller who must write first on `cloud`; unset:
+    # the caller is told to write to the number that called them.
+    whatsapp_business_number: str | None = None
 
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
@@ -212,6 +216,13 @@ class Settings(BaseModel):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown IANA time zone {value!r}") from exc
         return value
+
+    @field_validator("whatsapp_business_number")
+    @classmethod
+    def _e164(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"\+?55\d{10,11}", value):
+            raise ValueError("expected a Brazilian number in E.164, e.g. +5511999998888")
+        return value.lstrip("+") if value else value
 
     @field_validator("human_agent_hours")
     @classmethod

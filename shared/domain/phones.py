@@ -137,6 +137,12 @@ def parse_phone(raw: str) -> BrazilianPhone:
     return BrazilianPhone(*_parse(raw))
 
 
+def spoken_phone(e164: str) -> str:
+    """The number as a person reads it out on a call: "DDD 11, 99999, 8888"."""
+    phone = parse_phone(e164)
+    return f"DDD {phone.ddd}, {phone.subscriber[:-4]}, {phone.subscriber[-4:]}"
+
+
 def normalize_phone(raw: str) -> str:
     """The canonical E.164 digits of a Brazilian number (`parse_phone(raw).e164`)."""
     # The importer's common case, a bare mobile with or without 55, skips building the parts.

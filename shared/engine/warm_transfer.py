@@ -33,7 +33,7 @@ from shared.data import conversations, messages
 from shared.domain.agent_hours import parse_agent_hours
 from shared.domain.errors import ConfigError, Conflict, InvalidInput
 from shared.domain.models import Conversation, ConversationStatus, Sender
-from shared.domain.phones import timezone_for_phone
+from shared.domain.phones import spoken_phone, timezone_for_phone
 from shared.engine import desk, handoff
 
 CALL_TRANSFER: Final = "transferir_para_humano"
@@ -54,10 +54,11 @@ CALLBACK: Final = (
     "assim que possível."
 )
 # On `cloud` without a 24 h window: only the customer's message lets the desk write on WhatsApp.
-WRITE_FIRST: Final = (
+_WRITE_FIRST_TO: Final = (
     "Registramos o seu pedido. Para a nossa equipe te responder, mande qualquer mensagem para o nosso "
-    "WhatsApp, neste mesmo número: assim que você escrever, uma pessoa responde por lá."
+    "WhatsApp, {where}: assim que você escrever, uma pessoa responde por lá."
 )
+WRITE_FIRST: Final = _WRITE_FIRST_TO.format(where="neste mesmo número")  # no WHATSAPP_BUSINESS_NUMBER
 WRITE_FIRST_NOTE: Final = "o retorno espera o cliente escrever no WhatsApp (janela de 24 h fechada)"
 
 
@@ -72,11 +73,16 @@ class Handover:
     why: str  # pt-BR, for the thread: why a callback (or "ligação para a equipe")
     # A callback the desk can write only once the customer writes (`cloud`, no 24 h window open).
     customer_writes_first: bool = False
+    whatsapp_number: str | None = None  # WHATSAPP_BUSINESS_NUMBER, said when the customer writes first
 
     @property
     def words(self) -> str:
         """What the caller is promised for a callback (pt-BR, for the voice)."""
-        return WRITE_FIRST if self.customer_writes_first else CALLBACK
+        if not self.customer_writes_first:
+            return CALLBACK
+        if not self.whatsapp_number:
+            return WRITE_FIRST
+        return _WRITE_FIRST_TO.format(where=f"no número {spoken_phone(self.whatsapp_number)}")
 
     def note(self, what: str) -> str:
         """The desk's thread note `what`, saying when the callback waits for the customer to write."""
@@ -86,16 +92,19 @@ class Handover:
 def decide(conversation: Conversation, settings: Settings, at: datetime, *, desk_can_write: bool) -> Handover:
     """How a call's handoff reaches a person (pure: the settings, the moment and whether the desk can
     write to the customer's WhatsApp now are read up front)."""
-    writes_first = not desk_can_write
+
+    def offer(why: str) -> Handover:
+        return Handover(Route.CALLBACK, why, not desk_can_write, settings.whatsapp_business_number)
+
     if not settings.human_agent_number:
-        return Handover(Route.CALLBACK, "nenhum número de atendimento configurado", writes_first)
+        return offer("nenhum número de atendimento configurado")
     hours = parse_agent_hours(settings.human_agent_hours)
     if not hours.is_open(at, timezone_for_phone(conversation.phone)):
         why = f"fora do horário de atendimento ({settings.human_agent_hours}, dias úteis)"
-        return Handover(Route.CALLBACK, why, writes_first)
+        return offer(why)
     if not settings.webhook_base_url or not conversation.call_sid:
         why = "a ligação não pode ser redirecionada (WEBHOOK_BASE_URL ausente)"
-        return Handover(Route.CALLBACK, why, writes_first)
+        return offer(why)
     return Handover(Route.DIAL, "ligação transferida para a equipe")
 
 
@@ -117,7 +126,8 @@ def begin(conversation: Conversation) -> Handover:
 def callback(conversation: Conversation, why: str) -> Handover:
     """A callback for the caller of `conversation` (the keypad menu's, a dial nobody answered): the desk
     writes to them, or (`cloud`, no 24 h window) they are asked to write first (`Handover.words`)."""
-    return Handover(Route.CALLBACK, why, customer_writes_first=desk.reply_blocked(conversation) is not None)
+    writes_first = desk.reply_blocked(conversation) is not None
+    return Handover(Route.CALLBACK, why, writes_first, get_settings().whatsapp_business_number)
 
 
 def transfer_on_call(ctx: ToolContext, args: ReasonArgs) -> dict[str, Any]:

@@ -6,12 +6,13 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from pydantic import ValidationError
 
 from shared.core.config import Settings
 from shared.domain.agent_hours import parse_agent_hours
 from shared.domain.contact_policy import InvalidTime
 from shared.domain.models import Conversation, ConversationSource
-from shared.engine.warm_transfer import Route, decide
+from shared.engine.warm_transfer import CALLBACK, Route, decide
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 MANAUS = ZoneInfo("America/Manaus")  # an hour behind São Paulo
@@ -107,3 +108,18 @@ def test_a_callback_the_desk_cannot_write_asks_the_caller_to_write_first_on_what
         _call(), Settings(**(BASE | {"human_agent_number": "+5511955554444"})), at, desk_can_write=False
     )  # type: ignore[arg-type]
     assert dialed.route is Route.DIAL and not dialed.customer_writes_first  # a person answers live
+
+
+def test_a_caller_who_writes_first_is_told_the_companys_whatsapp_number_when_it_is_configured() -> None:
+    at = datetime(2025, 3, 10, 11, 30, tzinfo=UTC)
+    settings = Settings(**(BASE | {"whatsapp_business_number": "+5511933332222"}))  # type: ignore[arg-type]
+
+    handover = decide(_call(), settings, at, desk_can_write=False)
+
+    assert "no número DDD 11, 93333, 2222" in handover.words and "neste mesmo número" not in handover.words
+    assert decide(_call(), settings, at, desk_can_write=True).words == CALLBACK  # the desk writes itself
+
+
+def test_a_whatsapp_business_number_that_is_not_brazilian_e164_is_refused_at_start() -> None:
+    with pytest.raises(ValidationError, match="E.164"):
+        Settings(**(BASE | {"whatsapp_business_number": "11 93333-2222"}))  # type: ignore[arg-type]
