@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import (
     AwareDatetime,
@@ -39,9 +39,11 @@ from shared.domain.models import (
     TargetState,
     UnlockStatus,
 )
-from shared.engine.customers import CustomerStory
 from shared.engine.desk import ReplyBlocked
-from shared.engine.stats import MoneyStats
+
+if TYPE_CHECKING:
+    from shared.engine.customers import CustomerStory
+    from shared.engine.stats import MoneyStats
 
 HHMM = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 # An instant a person can mean: with its UTC offset, and this side of year 2100.

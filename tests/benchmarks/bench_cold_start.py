@@ -9,7 +9,8 @@ Each figure is the best of `--runs` fresh interpreters (rounds interleave the mo
 `best_of`), `.pyc` files warm (written under a temporary PYTHONPYCACHEPREFIX by a first, untimed
 round, whatever the caller's PYTHONDONTWRITEBYTECODE): the import statement alone (timed inside the
 child, elapsed and CPU time) and the whole process (interpreter start, import, exit; the start is the
-same for every row). The child gets the
+same for every row). The last row is the API's import and its first request, a GET answered from
+DynamoDB (`first_request.py`): what a cold start costs a caller. The child gets the
 environment of a deployed function (`tests.entrypoints`): Lambda's own variables and dummy wiring.
 "traced" is as deployed (active X-Ray: Powertools' Tracer loads the X-Ray SDK and patches botocore,
 httpx, requests...); "untraced" sets POWERTOOLS_TRACE_DISABLED.
@@ -32,6 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.benchmarks import first_request  # noqa: E402
 from tests.entrypoints import ENTRY_POINTS, PYTHON, import_statement, lambda_environment  # noqa: E402
 
 BASELINE = "boto3, aws_lambda_powertools, pynamodb"
@@ -42,14 +44,18 @@ _TIMED = (
 
 
 def statement(case: str) -> str:
+    if case == first_request.CASE:
+        return first_request.statement()
     return f"import {case}" if case == BASELINE else import_statement(case)
 
 
-def cold_start(case: str, *, traced: bool, pycache: Path) -> tuple[float, float, float]:
+def cold_start(
+    case: str, *, traced: bool, pycache: Path, extra: dict[str, str] | None = None
+) -> tuple[float, float, float]:
     """One fresh interpreter loading `case` (the baseline's modules or an entry point): the import
     alone (timed in the child: elapsed, then CPU) and the whole process (interpreter start, import,
     exit), in seconds. Bytecode is written to and read from `pycache`."""
-    env = lambda_environment(traced=traced) | {"PYTHONPYCACHEPREFIX": str(pycache)}
+    env = lambda_environment(traced=traced) | {"PYTHONPYCACHEPREFIX": str(pycache)} | (extra or {})
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     started = time.perf_counter()
     done = subprocess.run(
@@ -69,12 +75,17 @@ def best_of(runs: int) -> dict[tuple[str, bool], list[float]]:
     """Per (module, traced): the best import (elapsed, CPU) and process seconds over `runs` rounds. Each round runs
     every case once, so a burst of load from the machine's other users falls on all rows alike; a
     first, untimed round leaves the `.pyc` files warm."""
-    cases = [(module, traced) for module in (BASELINE, *ENTRY_POINTS) for traced in (False, True)]
+    cases = [
+        (module, traced)
+        for module in (BASELINE, *ENTRY_POINTS, first_request.CASE)
+        for traced in (False, True)
+    ]
     best = {case: [float("inf")] * 3 for case in cases}
-    with tempfile.TemporaryDirectory(prefix="bench-pycache-") as pycache:
+    with tempfile.TemporaryDirectory(prefix="bench-pycache-") as pycache, first_request.dynamodb() as aws:
         for round_ in range(runs + 1):
             for module, traced in cases:
-                figures = cold_start(module, traced=traced, pycache=Path(pycache))
+                extra = aws if module == first_request.CASE else None
+                figures = cold_start(module, traced=traced, pycache=Path(pycache), extra=extra)
                 if round_:
                     best[module, traced] = [
                         min(pair) for pair in zip(best[module, traced], figures, strict=True)
@@ -98,7 +109,8 @@ def main() -> None:
 
     print(f"before: {machine()}")
     best = best_of(args.runs)
-    rows = [(module, *best[module, False], *best[module, True]) for module in (BASELINE, *ENTRY_POINTS)]
+    modules = (BASELINE, *ENTRY_POINTS, first_request.CASE)
+    rows = [(module, *best[module, False], *best[module, True]) for module in modules]
     print(f"after:  {machine()}")
     print(f"baseline: import {BASELINE}")
 

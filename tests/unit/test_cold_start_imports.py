@@ -25,13 +25,14 @@ NEVER = (
     "openpyxl",  # a workbook too large for calamine
     # Every event model of Powertools' parser (≈0.1 s): records are read as data classes, bodies by the job's model
     "aws_lambda_powertools.utilities.parser.models",
+    # The API's routes: a route module is included by the first request whose path it may serve
+    "functions.api.routes.campaigns",
+    "functions.api.routes.voice_webhooks",
 )
 # Loaded only by the entry points named.
 ONLY = {
-    "fastapi": {API},
-    "mangum": {API},
-    "shared.imports": {API, INGEST},  # the import pipeline
-    "shared.engine": set(ENTRY_POINTS) - {INGEST},
+    "shared.imports": {INGEST},  # the import pipeline
+    "shared.engine": set(ENTRY_POINTS) - {API, INGEST},
 }
 
 
