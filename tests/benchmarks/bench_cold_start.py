@@ -120,7 +120,9 @@ def main() -> None:
 
     # The baseline imports no handler, so tracing does not change it: one floor, the best seen.
     floor = min(best[BASELINE, False].cpu, best[BASELINE, True].cpu)
-    print(f"\nbest of {args.runs} fresh interpreters, .pyc warm: CPU seconds of the import (ratio to the baseline's)\n")
+    print(
+        f"\nbest of {args.runs} fresh interpreters, .pyc warm: CPU seconds of the import (ratio to the baseline's)\n"
+    )
     header = ("untraced CPU", "traced CPU", "elapsed", "full GCs")
     print(f"{'entry point':<44}" + "".join(f"{title:>16}" for title in header))
     for module in (BASELINE, *ENTRY_POINTS):
