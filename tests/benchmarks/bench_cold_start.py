@@ -21,12 +21,19 @@ has created (10-20 ms here); the interpreter starts one once enough container ob
 allocated, so an import that crosses that line pays a step, not a slope. A development-only package
 installed next to the app is counted although a Lambda bundle lacks it: rich (import-linter's), which
 httpx's command-line module imports when present.
+
+`--instructions` adds a column that does not depend on the machine's load at all: the instructions the
+import executes (untraced), counted by valgrind's cachegrind (one run per case, ≈ 20 s each: the count
+is the same every run) less those of an interpreter that imports nothing, with its ratio to the
+baseline's. It needs `valgrind` on the PATH.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -77,23 +84,56 @@ def cold_start(case: str, *, traced: bool, pycache: Path) -> Import:
     return Import(float(cpu), float(elapsed), int(collections))
 
 
-def best_of(runs: int) -> dict[tuple[str, bool], Import]:
+def instructions(case: str | None, *, pycache: Path) -> int:
+    """Instructions a fresh, untraced interpreter executes to load `case` (None: nothing), counted by
+    cachegrind. String hashing is seeded, so the count repeats exactly."""
+    env = lambda_environment(traced=False) | {"PYTHONPYCACHEPREFIX": str(pycache), "PYTHONHASHSEED": "0"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    done = subprocess.run(
+        [
+            "valgrind",
+            "--tool=cachegrind",
+            "--cache-sim=no",
+            "--cachegrind-out-file=/dev/null",
+            PYTHON,
+            "-c",
+            "pass" if case is None else statement(case),
+        ],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    found = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
+    if found is None:
+        raise RuntimeError(f"no instruction count in valgrind's output:\n{done.stderr[-2000:]}")
+    return int(found.group(1).replace(",", ""))
+
+
+def instructions_of_imports(pycache: Path) -> dict[str, int]:
+    """Per case: the instructions of its import alone (an empty interpreter's subtracted)."""
+    start = instructions(None, pycache=pycache)
+    return {module: instructions(module, pycache=pycache) - start for module in (BASELINE, *ENTRY_POINTS)}
+
+
+def best_of(runs: int, pycache: Path) -> dict[tuple[str, bool], Import]:
     """Per (module, traced): the best CPU and elapsed time over `runs` rounds (each its own minimum),
     and the full collections of the round with the least CPU. Each round runs every case once, the
     baseline first, so a burst of load from the machine's other users falls on all rows alike; a first,
     untimed round leaves the `.pyc` files warm."""
     cases = [(module, traced) for module in (BASELINE, *ENTRY_POINTS) for traced in (False, True)]
     best: dict[tuple[str, bool], Import] = {}
-    with tempfile.TemporaryDirectory(prefix="bench-pycache-") as pycache:
-        for round_ in range(runs + 1):
-            for case in cases:
-                module, traced = case
-                figures = cold_start(module, traced=traced, pycache=Path(pycache))
-                if not round_:
-                    continue
-                seen = best.get(case, figures)
-                fastest = figures if figures.cpu < seen.cpu else seen
-                best[case] = Import(fastest.cpu, min(seen.elapsed, figures.elapsed), fastest.full_collections)
+    for round_ in range(runs + 1):
+        for case in cases:
+            module, traced = case
+            figures = cold_start(module, traced=traced, pycache=pycache)
+            if not round_:
+                continue
+            seen = best.get(case, figures)
+            fastest = figures if figures.cpu < seen.cpu else seen
+            best[case] = Import(fastest.cpu, min(seen.elapsed, figures.elapsed), fastest.full_collections)
     return best
 
 
@@ -109,12 +149,19 @@ def machine() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=MIN_RUNS, help=f"rounds, at least {MIN_RUNS}")
+    parser.add_argument(
+        "--instructions", action="store_true", help="also count each import's instructions (valgrind)"
+    )
     args = parser.parse_args()
     if args.runs < MIN_RUNS:
         parser.error(f"--runs must be at least {MIN_RUNS}: fewer rounds leave too much of the noise")
+    if args.instructions and shutil.which("valgrind") is None:
+        parser.error("--instructions needs valgrind on the PATH")
 
     print(f"before: {machine()}")
-    best = best_of(args.runs)
+    with tempfile.TemporaryDirectory(prefix="bench-pycache-") as pycache:
+        best = best_of(args.runs, Path(pycache))
+        counted = instructions_of_imports(Path(pycache)) if args.instructions else {}
     print(f"after:  {machine()}")
     print(f"baseline: import {BASELINE}")
 
@@ -123,15 +170,20 @@ def main() -> None:
     print(
         f"\nbest of {args.runs} fresh interpreters, .pyc warm: CPU seconds of the import (ratio to the baseline's)\n"
     )
-    header = ("untraced CPU", "traced CPU", "elapsed", "full GCs")
+    header = ("untraced CPU", "traced CPU", "elapsed", "full GCs", *(["instructions"] if counted else []))
     print(f"{'entry point':<44}" + "".join(f"{title:>16}" for title in header))
     for module in (BASELINE, *ENTRY_POINTS):
         untraced, traced = best[module, False], best[module, True]
         name = "baseline" if module == BASELINE else module
+        count = (
+            f"{counted[module] / 1e6:>7.0f}M ({counted[module] / counted[BASELINE]:>4.2f}x)"
+            if counted
+            else ""
+        )
         print(
             f"{name:<44}"
             + "".join(f"{run.cpu:>8.3f} ({run.cpu / floor:>4.2f}x)" for run in (untraced, traced))
-            + f"{untraced.elapsed:>16.3f}{untraced.full_collections:>16d}"
+            + f"{untraced.elapsed:>16.3f}{untraced.full_collections:>16d}{count}"
         )
 
 
