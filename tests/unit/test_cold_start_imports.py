@@ -12,6 +12,8 @@ from tests.entrypoints import ENTRY_POINTS, PYTHON, ROOT, import_statement, lamb
 
 API = "functions.api.handler.handler"
 INGEST = "functions.ingest.handler.handler"
+POST_CALL = "functions.post_call.handler.handler"
+SCHEDULER = "functions.scheduler.handler.handler"
 
 # Loaded by no entry point at import time (with tracing disabled).
 NEVER = (
@@ -25,6 +27,8 @@ NEVER = (
     "openpyxl",  # a workbook too large for calamine
     # Every event model of Powertools' parser (≈0.1 s): records are read as data classes, bodies by the job's model
     "aws_lambda_powertools.utilities.parser.models",
+    "shared.data.schema",  # every table at once: the sandbox, the tests and the CDK app
+    "shared.adapters.erp.generic",  # the generic CRM as a billing system: the first `clients.crm()`
 )
 # Loaded only by the entry points named.
 ONLY = {
@@ -32,6 +36,9 @@ ONLY = {
     "mangum": {API},
     "shared.imports": {API, INGEST},  # the import pipeline
     "shared.engine": set(ENTRY_POINTS) - {INGEST},
+    # The outreach workers load these only for a refusal for good or a number without WhatsApp.
+    "shared.engine.postcall": {POST_CALL, SCHEDULER},
+    "shared.engine.sweep": {SCHEDULER},
 }
 
 
