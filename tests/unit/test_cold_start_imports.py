@@ -39,6 +39,8 @@ ONLY = {
     # The outreach workers load these only for a refusal for good or a number without WhatsApp.
     "shared.engine.postcall": {POST_CALL, SCHEDULER},
     "shared.engine.sweep": {SCHEDULER},
+    # Twilio's webhooks; the scheduler's upkeep needs one only to pass on a lost final call status.
+    "shared.engine.calls": {API},
 }
 
 
