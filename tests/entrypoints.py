@@ -44,6 +44,7 @@ _LAMBDA: Final = {
     "LAMBDA_TASK_ROOT": str(ROOT),
     "POWERTOOLS_SERVICE_NAME": "cold-start",
     "POWERTOOLS_METRICS_NAMESPACE": "Cobranca",
+    "PYDANTIC_DISABLE_PLUGINS": "__all__",
     "COBRANCA_TABLE_PREFIX": "cobranca",
     "IMPORT_BUCKET": "cobranca-imports",
     "WEBHOOK_BASE_URL": "https://api.example.invalid",

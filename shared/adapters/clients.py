@@ -3,9 +3,11 @@ chosen by BILLING_SYSTEM), Evolution (WhatsApp), Twilio (voice) and the chat mod
 voice bridge keeps its connection pools. Tests and the sandbox `install` their own clients (short
 timeouts, simulators) and call `reset` when the environment changes. Nothing runs at import time.
 
-This module imports only `shared.core.config` and the client modules (the `openai` SDK, ≈1 s of
-import, only when the model's client is built; an ERP adapter only when it is chosen), and none of them
-imports it back, so any module can import it without a cycle.
+This module imports only `shared.core.config` at import time; each client's module loads with the first
+use of its getter (the `openai` SDK, ≈1 s of import, when the model's client is built; an ERP adapter
+when it is chosen; Evolution's or Twilio's adapter in a process that sends), so a worker loads the
+adapters it uses and no others. None of them imports this module back, so any module can import it
+without a cycle.
 """
 
 from __future__ import annotations
@@ -15,16 +17,16 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, cast
 
-from shared.adapters.billing import BillingSystem
-from shared.adapters.crm import CrmClient, HttpCrmClient
-from shared.adapters.erp.generic import GenericBilling
-from shared.adapters.evolution import EvolutionClient, WhatsAppSender
-from shared.adapters.twilio_voice import TwilioVoice, VoiceCaller
 from shared.core.config import Settings, get_settings
 from shared.domain.errors import ConfigError
 
 if TYPE_CHECKING:
     from openai import OpenAI
+
+    from shared.adapters.billing import BillingSystem
+    from shared.adapters.crm import CrmClient
+    from shared.adapters.evolution import WhatsAppSender
+    from shared.adapters.twilio_voice import VoiceCaller
 
 # The ERP adapters by BILLING_SYSTEM: module and class, imported only when chosen. Each is built as
 # `Class(settings.<system>(), timeout=CRM_TIMEOUT_SECONDS)`; adding a system is one line here.
@@ -71,16 +73,22 @@ def crm() -> BillingSystem:
 def _build_billing(settings: Settings) -> BillingSystem:
     system = settings.billing_system
     if system == "generic":
+        from shared.adapters.crm import HttpCrmClient
+        from shared.adapters.erp.generic import GenericBilling
+
         return GenericBilling(HttpCrmClient(settings.crm(), timeout=CRM_TIMEOUT_SECONDS))
     if system not in ERP_ADAPTERS:
         raise ConfigError(f"BILLING_SYSTEM={system} has no adapter in this version")
     module, name = ERP_ADAPTERS[system]
     adapter = getattr(importlib.import_module(module), name)
-    return cast(BillingSystem, adapter(getattr(settings, system)(), timeout=CRM_TIMEOUT_SECONDS))
+    return cast("BillingSystem", adapter(getattr(settings, system)(), timeout=CRM_TIMEOUT_SECONDS))
 
 
 def as_billing(client: CrmClient) -> BillingSystem:
     """`client` as a `BillingSystem`: a bare CRM client (consult only) answers as the generic one."""
+    from shared.adapters.billing import BillingSystem
+    from shared.adapters.erp.generic import GenericBilling
+
     return client if isinstance(client, BillingSystem) else GenericBilling(client)
 
 
@@ -90,6 +98,8 @@ def whatsapp() -> WhatsAppSender:
     with _lock:
         client = _clients.whatsapp
         if client is None:
+            from shared.adapters.evolution import EvolutionClient
+
             client = _clients.whatsapp = EvolutionClient(get_settings().evolution())
         return client
 
@@ -103,6 +113,8 @@ def voice() -> VoiceCaller:
     with _lock:
         client = _clients.voice
         if client is None:
+            from shared.adapters.twilio_voice import TwilioVoice
+
             settings = get_settings()
             client = _clients.voice = TwilioVoice(settings.twilio(), settings.webhook_base_url or "")
         return client

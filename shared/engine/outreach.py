@@ -79,17 +79,7 @@ from shared.domain.models import (
     Target,
     TargetState,
 )
-from shared.engine import (
-    guards,
-    identity,
-    postcall,
-    ratelimit,
-    routing,
-    stats,
-    sweep,
-    whatsapp_channel,
-    whatsapp_out,
-)
+from shared.engine import guards, identity, ratelimit, stats, whatsapp_channel, whatsapp_out
 from shared.engine.conversations import open_conversation
 from shared.engine.outreach_texts import STEP_LABELS, outreach_message
 
@@ -379,6 +369,9 @@ def _send(claimed: Target, before: Target, campaign: Campaign, send: Callable[[]
             whatsapp_channel.record_refusal()
         raise ChannelPaused(exc.message) from None
     except Refused as exc:
+        # A refusal for good is rare: the post-call rules (and what they import) load with the first one.
+        from shared.engine import postcall
+
         postcall.conclude_attempt(
             claimed,
             Outcome.FAILED,
@@ -424,6 +417,9 @@ def _record_whatsapp(target: Target, step: MessageStep, text: str, sent: SentMes
 
 
 def _not_on_whatsapp(claimed: Target, campaign: Campaign) -> Result:
+    # Rare after the first contact: the routing and the sweep's scheduling load with the first such number.
+    from shared.engine import routing, sweep
+
     following = routing.next_allowed_channel(campaign, Channel.WHATSAPP, claimed.phone)
     if following is not None and campaign.status is CampaignStatus.ACTIVE:
         sweep.schedule(

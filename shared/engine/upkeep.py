@@ -55,8 +55,8 @@ from shared.data.targets import Due
 from shared.domain.cadence import RESOLVING_OUTCOMES
 from shared.domain.errors import Conflict, ServiceUnavailable
 from shared.domain.models import REACHED_PHONE, Campaign, Outcome, Target, TargetState
-from shared.engine import calls, postcall, sweep
 from shared.engine import campaigns as campaign_rules
+from shared.engine import postcall, sweep
 
 # Well past the longest a job can legitimately wait or retry: SQS's 15-minute delay plus five
 # receives of a 3-minute visibility timeout, or a call of at most 10 minutes with its callbacks.
@@ -165,6 +165,9 @@ def reconcile_calls(calling: list[Target]) -> int:
         params = {"CallSid": target.call_sid, "CallStatus": state.status}
         if state.duration is not None:
             params["CallDuration"] = str(state.duration)
+        # The calls' webhooks (TwiML, stream tokens, recordings) load with the first callback that was lost.
+        from shared.engine import calls
+
         calls.enqueue_call_status(params)
         reconciled += 1
     if reconciled:

@@ -65,6 +65,7 @@ def test_every_function_has_powertools_settings_and_a_retained_log_group(prod: S
         assert env["POWERTOOLS_METRICS_NAMESPACE"] == "Cobranca"
         assert env["POWERTOOLS_SERVICE_NAME"]
         assert env["LOG_LEVEL"] == "INFO"
+        assert env["PYDANTIC_DISABLE_PLUGINS"] == "__all__"  # no entry-point scan at cold start
         log_group_id = props["LoggingConfig"]["LogGroup"]["Ref"]
         assert log_groups[log_group_id]["Properties"]["RetentionInDays"] == 30, handler
 

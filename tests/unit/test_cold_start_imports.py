@@ -12,6 +12,8 @@ from tests.entrypoints import ENTRY_POINTS, PYTHON, ROOT, import_statement, lamb
 
 API = "functions.api.handler.handler"
 INGEST = "functions.ingest.handler.handler"
+POST_CALL = "functions.post_call.handler.handler"
+SCHEDULER = "functions.scheduler.handler.handler"
 
 # Loaded by no entry point at import time (with tracing disabled).
 NEVER = (
@@ -28,11 +30,21 @@ NEVER = (
     # The API's routes: a route module is included by the first request whose path it may serve
     "functions.api.routes.campaigns",
     "functions.api.routes.voice_webhooks",
+    "shared.data.schema",  # every table at once: the sandbox, the tests and the CDK app
+    "shared.adapters.erp.generic",  # the generic CRM as a billing system: the first `clients.crm()`
 )
 # Loaded only by the entry points named.
 ONLY = {
+    "fastapi": {API},
+    "mangum": {API},
     "shared.imports": {INGEST},  # the import pipeline
     "shared.engine": set(ENTRY_POINTS) - {API, INGEST},
+    # The outreach workers load these only for a refusal for good or a number without WhatsApp.
+    "shared.engine.postcall": {POST_CALL, SCHEDULER},
+    "shared.engine.sweep": {SCHEDULER},
+    # Twilio's webhooks (an API route); the scheduler's upkeep needs one only to pass on a lost final
+    # call status.
+    "shared.engine.calls": set(),
 }
 
 
