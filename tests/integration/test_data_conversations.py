@@ -172,3 +172,16 @@ def test_the_queue_lists_only_waiting_conversations_longest_wait_first(clock, ma
     assert [c.id for c in conversations.queue_page().items] == [first.id]
     assert conversations.queue_length() == 1
     assert idle.waiting_since is None
+
+
+def test_a_conversation_back_with_the_assistant_leaves_the_handling_listing(clock, make_conversation):
+    conversation = conversations.create(make_conversation(chat_id="whatsapp_9"))
+    conversations.update(conversation.id, status=ConversationStatus.TRANSFERRED)
+    assert [c.id for c in conversations.list_page(status=ConversationStatus.TRANSFERRED).items] == [
+        conversation.id
+    ]
+
+    conversations.update(conversation.id, status=ConversationStatus.AI, last_activity_at=clock.now())
+
+    assert conversations.list_page(status=ConversationStatus.TRANSFERRED).items == []
+    assert [c.id for c in conversations.list_page(status=ConversationStatus.AI).items] == [conversation.id]
