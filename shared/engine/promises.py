@@ -20,6 +20,7 @@ from shared.core import clock
 from shared.core.config import get_settings
 from shared.core.observability import logger, metrics
 from shared.data import campaigns as campaigns_data
+from shared.data import counters
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
 from shared.domain.debts import DebtReading
@@ -181,6 +182,7 @@ UNLOCK_UNAVAILABLE: Final = (
 )
 
 
+@counters.batched()
 def register(
     *,
     document: str,
