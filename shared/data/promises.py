@@ -11,8 +11,9 @@ filters those:
 - `by_created`: constant `kind` + created_at, the API's unfiltered newest-first listing (a few
   thousand promises a month: one partition is plenty).
 
-`due_at` is immutable (a renegotiation is a new promise with `replaces_id`), so a transition can
-rebuild `doc_key` from the item it reads first; the write itself stays conditional on the status.
+`due_at` is immutable (a renegotiation is a new promise with `replaces_id`), so a transition rebuilds
+`doc_key` from the promise its caller read, without reading it again; the write itself stays
+conditional on the status.
 """
 
 from __future__ import annotations
@@ -133,23 +134,23 @@ def get(promise_id: str) -> Promise:
 
 
 def transition(
-    promise_id: str,
+    promise: Promise,
     from_statuses: Collection[PromiseStatus],
     to_status: PromiseStatus,
     **changes: Any,
 ) -> Promise:
-    """Set the status to `to_status` only if it is one of `from_statuses` (conditional write).
+    """Set the status of `promise` (as its caller read it) to `to_status` only if the stored status is
+    one of `from_statuses` (one conditional write, no read).
 
     `TransitionConflict` (a `Conflict`) if the status is another one, `NotFound` if missing.
     """
     if not from_statuses:
         raise ValueError("from_statuses must not be empty")
     values = validate_changes(Promise, changes, forbidden=(*_IMMUTABLE, "status"))
-    current = get(promise_id)
     to_status = PromiseStatus(to_status)
     values["status"] = to_status
     condition = PromiseRecord.status.is_in(*[PromiseStatus(s).value for s in from_statuses])
-    return _write(promise_id, values, {"doc_key": _doc_key(to_status, current.due_at)}, condition)
+    return _write(promise.id, values, {"doc_key": _doc_key(to_status, promise.due_at)}, condition)
 
 
 def update(promise_id: str, **changes: Any) -> Promise:

@@ -590,22 +590,24 @@ def mark_milestone(target_id: str, milestone: str) -> bool:
     """Record that the target reached `milestone` ("contacted", "responded"...); True only the first
     time, so a caller can count each milestone once per target however often it is reported.
 
-    One conditional UpdateItem adding to a string set; `NotFound` if the target does not exist.
+    One UpdateItem adding to a string set (adding twice changes nothing), returning the set as it was:
+    no read; `NotFound` if the target does not exist.
     """
     if not milestone:
         raise ValueError("milestone must not be empty")
     try:
-        TargetRecord._get_connection().update_item(
+        data = TargetRecord._get_connection().update_item(
             target_id,
             actions=[TargetRecord.milestones.add({milestone})],
-            condition=TargetRecord.id.exists() & ~TargetRecord.milestones.contains(milestone),
+            condition=TargetRecord.id.exists(),
+            return_values=ALL_OLD,  # free with the write; UPDATED_OLD may leave an unchanged set out
         )
     except UpdateError as exc:
-        if not is_condition_failure(exc):
-            raise
-        get(target_id)  # raises NotFound when the target does not exist
-        return False
-    return True
+        if is_condition_failure(exc):
+            raise NotFound(f"target {target_id} not found") from exc
+        raise
+    before = data.get("Attributes", {}).get("milestones", {}).get("SS", [])
+    return milestone not in before
 
 
 def delete_for_campaign(campaign_id: str) -> int:

@@ -78,7 +78,7 @@ def settle(
         extra["fulfilled_at"] = now
     elif status is PromiseStatus.BROKEN:
         extra["broken_at"] = now
-    settled = promises_data.transition(promise.id, SETTLED_FROM, status, next_check_at=None, **extra)
+    settled = promises_data.transition(promise, SETTLED_FROM, status, next_check_at=None, **extra)
     stats.count_promise(
         promise.campaign_id,
         PromiseStatus.PENDING,
