@@ -406,11 +406,12 @@ def contact_window(campaign: Campaign, phone: str) -> ContactWindow:
     )
 
 
-def is_opted_out(target: Target) -> bool:
+def is_opted_out(target: Target, *, consistent: bool = True) -> bool:
     """Whether the target's phone or document opted out. Opt-outs and targets both hold canonical
     numbers (`normalize_phone` restores a dropped ninth digit), so one lookup of each covers every
-    form WhatsApp may use."""
-    return optouts.is_opted_out(target.phone, target.document)
+    form WhatsApp may use. `consistent=False` (half the read units) only where the pre-send guard
+    reads it again, strongly, before any contact."""
+    return optouts.is_opted_out(target.phone, target.document, consistent=consistent)
 
 
 # --- internals ---------------------------------------------------------------------------------------
