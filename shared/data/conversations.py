@@ -1,10 +1,10 @@
-"""Conversations table: hash `id`, plus one claim item per chat id and the hold items of the desk.
+"""Conversations table: hash `id`, plus the hold items of the desk.
 
-A chat id (`whatsapp_<E.164>`, `voice_<CallSid>`) has at most one conversation. The table also holds
-an item `id = "chat#<chat_id>"` pointing at it, written in the same transaction as the conversation
-with `attribute_not_exists`, so two webhooks racing to open the same chat cannot both succeed.
-`by_chat_id` reads that claim (strongly consistent) rather than a GSI, so a message arriving right
-after the first one always finds the conversation.
+A chat id (`whatsapp_<E.164>`, `voice_<CallSid>`) has at most one conversation, whose id is derived
+from it (`shared.domain.ids.conversation_id`): `create` is one PutItem with `attribute_not_exists`, so
+two webhooks racing to open the same chat cannot both succeed, and `by_chat_id` is one strongly
+consistent GetItem (no GSI), so a message arriving right after the first one always finds the
+conversation.
 
 GSIs, newest activity first, projecting keys only (claim items carry none of their keys, so they never
 appear): `by_activity` (constant `kind`, last_activity_at) lists every conversation, and a source or
@@ -32,7 +32,7 @@ from functools import partial
 from typing import Any
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.transactions import TransactWrite
 
@@ -50,11 +50,11 @@ from shared.data.base import (
 )
 from shared.data.pagination import query_page
 from shared.domain.errors import Conflict, NotFound
+from shared.domain.ids import conversation_id as conversation_id_of
 from shared.domain.models import Conversation, ConversationSource, ConversationStatus, Disclosure
 from shared.domain.pages import Page
 
 _KIND = "conversation"
-_CLAIM_PREFIX = "chat#"
 _HOLD_PREFIX = "hold#"
 _QUEUED = "waiting"
 _IMMUTABLE = ("id", "chat_id", "created_at", "updated_at")
@@ -130,19 +130,8 @@ class ConversationRecord(TableModel):
     by_queue = _ByQueue()
 
 
-class ChatClaimRecord(TableModel):
-    """The second item type of the conversations table: chat id -> conversation id."""
-
-    class Meta:
-        suffix = "conversations"
-        shares_table = True
-
-    id = UnicodeAttribute(hash_key=True)  # "chat#<chat_id>"
-    conversation_id = UnicodeAttribute()
-
-
 class HoldRecord(TableModel):
-    """The third item type: a customer's phone or document -> the conversations a human holds."""
+    """The second item type: a customer's phone or document -> the conversations a human holds."""
 
     class Meta:
         suffix = "conversations"
@@ -153,29 +142,28 @@ class HoldRecord(TableModel):
 
 
 def create(conversation: Conversation) -> Conversation:
-    """Store a new conversation; `Conflict` if its chat id already has one (code `chat_taken`) or
-    the id is taken."""
-    claim = ChatClaimRecord(_CLAIM_PREFIX + conversation.chat_id, conversation_id=conversation.id)
+    """Store a new conversation (one conditional PutItem); `Conflict` (code `chat_taken`) if its chat
+    id already has one. Its id must be `shared.domain.ids.conversation_id(chat_id)`."""
+    expected = conversation_id_of(conversation.chat_id)
+    if conversation.id != expected:
+        raise ValueError(
+            f"conversation id {conversation.id!r} is not shared.domain.ids.conversation_id(...) = {expected!r}"
+        )
     record = ConversationRecord(**_with_index_keys(record_kwargs(conversation)))
     try:
-        with TransactWrite(connection=transaction_connection()) as transaction:
-            transaction.save(claim, condition=ChatClaimRecord.id.does_not_exist())
-            transaction.save(record, condition=ConversationRecord.id.does_not_exist())
-    except TransactWriteError as exc:
-        failed = failed_transaction_items(exc)
-        if 0 in failed:
+        record.save(condition=ConversationRecord.id.does_not_exist())
+    except PutError as exc:
+        if is_condition_failure(exc):
             raise Conflict(
                 f"chat {conversation.chat_id} already has a conversation", code="chat_taken"
             ) from exc
-        if 1 in failed:
-            raise Conflict(f"conversation {conversation.id} already exists") from exc
         raise
     return conversation
 
 
 def get(conversation_id: str) -> Conversation:
     """The conversation (strongly consistent read); `NotFound` if there is none."""
-    if conversation_id.startswith((_CLAIM_PREFIX, _HOLD_PREFIX)):
+    if conversation_id.startswith(_HOLD_PREFIX):
         raise NotFound(f"conversation {conversation_id} not found")
     try:
         return _to_conversation(ConversationRecord.get(conversation_id, consistent_read=True))
@@ -184,13 +172,9 @@ def get(conversation_id: str) -> Conversation:
 
 
 def by_chat_id(chat_id: str) -> Conversation | None:
-    """The conversation of a chat id, if any (two consistent GetItems: claim, then conversation)."""
+    """The conversation of a chat id, if any (one strongly consistent GetItem)."""
     try:
-        claim = ChatClaimRecord.get(_CLAIM_PREFIX + chat_id, consistent_read=True)
-    except ChatClaimRecord.DoesNotExist:
-        return None
-    try:
-        return get(claim.conversation_id)
+        return get(conversation_id_of(chat_id))
     except NotFound:
         return None
 

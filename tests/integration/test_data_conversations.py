@@ -22,19 +22,22 @@ def test_conversation_round_trip_and_lookup_by_chat_id(clock, make_conversation)
     with pytest.raises(NotFound):
         conversations.get("missing")
     with pytest.raises(NotFound):
-        conversations.get("chat#" + conversation.chat_id)  # the claim item is no conversation
+        conversations.get("hold#phone#" + conversation.phone)  # a hold item is no conversation
 
 
 def test_a_chat_id_has_one_conversation(clock, make_conversation):
     first = conversations.create(make_conversation())
 
     with pytest.raises(Conflict) as raised:
-        conversations.create(make_conversation(chat_id=first.chat_id))
+        conversations.create(make_conversation(chat_id=first.chat_id, client_name="Outra"))
 
     assert raised.value.code == "chat_taken"
-    assert conversations.by_chat_id(first.chat_id) == first
-    # The losing conversation was not written either (one transaction).
+    assert conversations.by_chat_id(first.chat_id) == first  # the loser overwrote nothing
     assert len(conversations.list_page().items) == 1
+    with pytest.raises(ValueError):  # a chat's conversation has the chat's id
+        conversations.create(
+            make_conversation(chat_id="whatsapp_5511977776666", id="01ARZ3NDEKTSV4RRFFQ69G5FAV")
+        )
 
 
 def test_update_conversation(clock, make_conversation):
