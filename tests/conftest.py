@@ -28,7 +28,7 @@ from moto import mock_aws
 from shared.core import clock as clock_module
 from shared.core.config import reset_settings
 from shared.data import bind, create_tables
-from shared.domain.ids import new_id, target_id
+from shared.domain.ids import conversation_id, new_id, target_id
 from shared.domain.models import (
     Campaign,
     ContactMethod,
@@ -163,15 +163,15 @@ def make_conversation() -> Callable[..., Conversation]:
     def build(**overrides: Any) -> Conversation:
         now = clock_module.now()
         fields: dict[str, Any] = {
-            "id": new_id(),
             "chat_id": "whatsapp_5511999998888",
             "phone": "5511999998888",
             "source": ConversationSource.WHATSAPP_CAMPAIGN,
             "last_activity_at": now,
             "created_at": now,
             "updated_at": now,
-        }
-        return Conversation(**(fields | overrides))
+        } | overrides
+        fields.setdefault("id", conversation_id(fields["chat_id"]))
+        return Conversation(**fields)
 
     return build
 

@@ -1,33 +1,36 @@
 """Contact log: the store behind the frequency cap (SPEC §4: at most N outreaches per document per
 local day, and per rolling 7 days).
 
-Hash `document`, range `entry`, three item types:
-- `day#<YYYY-MM-DD>` (local day): `used`, the number of the day's reserved contacts — the slot counter;
-- `at#<UTC ISO>#<target_id>`: one contact (channel, campaign, target);
+Hash `document`, range `entry`, two item types:
+- `day#<YYYY-MM-DD>` (local day): `used`, the number of the day's reserved contacts — the slot
+  counter — and `contacts`, a string set of the day's contacts (`<UTC ISO>#<channel>#<target_id>`);
 - `claim`: the customer said they paid and the CRM does not show it yet; `at` is the end of the quiet
   period (no contact before it, in any campaign, whatever case of the document — see `quiet_until`).
-`reserve_contact` claims a slot and records the contact in one transaction, so two workers cannot both
-take the last slot of the day. Every item carries a TTL (`expires_at`) a little past its use: the 7-day
-window, or the end of a claim's quiet period. `history` reads a customer's contacts and claim in one
-Query (`at#…` and `claim` sort next to each other, `day#…` after both).
+`reserve_contact` claims a slot and records the contact in one conditional UpdateItem of the day's
+item (`used` below the cap, the contact not there yet): DynamoDB applies the writes of one item one
+after another, so two workers cannot both take the last slot of the day, and a contact costs one
+small write. Every item carries a TTL (`expires_at`) a little past its use: the 7-day window, or the
+end of a claim's quiet period. `history` reads a customer's whole partition (a claim and about a
+week of day items, a few hundred bytes) in one Query.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
-from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
+from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, UnicodeSetAttribute
+from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 
 from shared.data.attributes import IsoDateTimeAttribute, iso_utc, parse_iso_utc
-from shared.data.base import TableModel, failed_transaction_items, transaction_connection
+from shared.data.base import TableModel, is_condition_failure
 from shared.domain.models import Channel
 
 RETENTION = timedelta(days=8)
 _DAY = "day#"
-_AT = "at#"
 _CLAIM = "claim"
 
 
@@ -38,10 +41,8 @@ class ContactLogRecord(TableModel):
     document = UnicodeAttribute(hash_key=True)
     entry = UnicodeAttribute(range_key=True)
     used = NumberAttribute(null=True)  # day items: contacts reserved that day
-    at = IsoDateTimeAttribute(null=True)
-    channel = UnicodeAttribute(null=True)
-    campaign_id = UnicodeAttribute(null=True)
-    target_id = UnicodeAttribute(null=True)
+    contacts = UnicodeSetAttribute(null=True)  # day items: the day's contacts (see the module docstring)
+    at = IsoDateTimeAttribute(null=True)  # the claim: the end of its quiet period
     expires_at = TTLAttribute(null=True)
 
 
@@ -56,18 +57,17 @@ class History:
 
 def history(document: str, since: datetime) -> History:
     """The document's contacts at or after `since` and its payment claim's quiet period (one Query)."""
-    condition = ContactLogRecord.entry.between(f"{_AT}{iso_utc(since)}", _CLAIM)
     results = ContactLogRecord.query(
-        document, condition, consistent_read=True, attributes_to_get=["entry", "at"]
+        document, consistent_read=True, attributes_to_get=["entry", "at", "contacts"]
     )
     contacts: list[datetime] = []
     quiet_until = None
     for record in results:
         if record.entry == _CLAIM:
             quiet_until = record.at
-        else:
-            contacts.append(parse_iso_utc(record.entry[len(_AT) :].split("#", 1)[0]))
-    return History(contacts, quiet_until)
+        elif record.entry.startswith(_DAY):
+            contacts.extend(at for at in map(_contact_at, record.contacts or ()) if at >= since)
+    return History(sorted(contacts), quiet_until)
 
 
 def contacts_since(document: str, since: datetime) -> list[datetime]:
@@ -87,58 +87,48 @@ def reserve_contact(
     local_day: date,
     max_per_day: int,
     channel: Channel,
-    campaign_id: str | None,
     target_id: str,
 ) -> bool:
     """Atomically take one of the `max_per_day` contact slots of `local_day` and log the contact.
 
-    False (and nothing written) when the day's slots are gone. The weekly cap is the caller's check
-    (`contacts_since`) before reserving.
+    False (and nothing written) when the day's slots are gone, or this contact (moment and target) is
+    already logged. The weekly cap is the caller's check (`contacts_since`) before reserving.
     """
     if max_per_day < 1:
         raise ValueError("max_per_day must be at least 1")
-    expires = at + RETENTION
-    day = ContactLogRecord(document, f"{_DAY}{local_day.isoformat()}")
-    entry = ContactLogRecord(
-        document,
-        _entry_key(at, target_id),
-        at=at,
-        channel=Channel(channel).value,
-        campaign_id=campaign_id,
-        target_id=target_id,
-        expires_at=expires,
-    )
+    entry = _contact(at, channel, target_id)
     slot_free = ContactLogRecord.used.does_not_exist() | (ContactLogRecord.used < max_per_day)
+    actions = [
+        ContactLogRecord.used.add(1),
+        ContactLogRecord.contacts.add({entry}),
+        ContactLogRecord.expires_at.set(at + RETENTION),
+    ]
+    return _update_day(document, local_day, actions, slot_free & ~ContactLogRecord.contacts.contains(entry))
+
+
+def release_contact(document: str, at: datetime, local_day: date, channel: Channel, target_id: str) -> None:
+    """Give back a slot reserved by `reserve_contact` when the contact did not happen after all
+    (e.g. the CRM then said the debt was paid). Releasing twice is a no-op."""
+    entry = _contact(at, channel, target_id)
+    actions = [ContactLogRecord.used.add(-1), ContactLogRecord.contacts.delete({entry})]
+    _update_day(document, local_day, actions, ContactLogRecord.contacts.contains(entry))
+
+
+def _update_day(document: str, local_day: date, actions: Sequence[Action], condition: Condition) -> bool:
     try:
-        with TransactWrite(connection=transaction_connection()) as transaction:
-            transaction.update(
-                day,
-                actions=[ContactLogRecord.used.add(1), ContactLogRecord.expires_at.set(expires)],
-                condition=slot_free,
-            )
-            transaction.save(entry, condition=ContactLogRecord.entry.does_not_exist())
-    except TransactWriteError as exc:
-        if failed_transaction_items(exc):
-            return False
-        raise
+        ContactLogRecord._get_connection().update_item(
+            document, f"{_DAY}{local_day.isoformat()}", actions=actions, condition=condition
+        )
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+        return False
     return True
 
 
-def release_contact(document: str, at: datetime, local_day: date, target_id: str) -> None:
-    """Give back a slot reserved by `reserve_contact` when the contact did not happen after all
-    (e.g. the CRM then said the debt was paid). Releasing twice is a no-op."""
-    day = ContactLogRecord(document, f"{_DAY}{local_day.isoformat()}")
-    entry = ContactLogRecord(document, _entry_key(at, target_id))
-    try:
-        with TransactWrite(connection=transaction_connection()) as transaction:
-            transaction.delete(entry, condition=ContactLogRecord.entry.exists())
-            transaction.update(
-                day, actions=[ContactLogRecord.used.add(-1)], condition=ContactLogRecord.used > 0
-            )
-    except TransactWriteError as exc:
-        if not failed_transaction_items(exc):
-            raise
+def _contact(at: datetime, channel: Channel, target_id: str) -> str:
+    return f"{iso_utc(at)}#{Channel(channel).value}#{target_id}"
 
 
-def _entry_key(at: datetime, target_id: str) -> str:
-    return f"{_AT}{iso_utc(at)}#{target_id}"
+def _contact_at(contact: str) -> datetime:
+    return parse_iso_utc(contact.split("#", 1)[0])

@@ -1,15 +1,20 @@
-"""Conversations table: hash `id`, plus one claim item per chat id and the hold items of the desk.
+"""Conversations table: hash `id`, plus the hold items of the desk.
 
-A chat id (`whatsapp_<E.164>`, `voice_<CallSid>`) has at most one conversation. The table also holds
-an item `id = "chat#<chat_id>"` pointing at it, written in the same transaction as the conversation
-with `attribute_not_exists`, so two webhooks racing to open the same chat cannot both succeed.
-`by_chat_id` reads that claim (strongly consistent) rather than a GSI, so a message arriving right
-after the first one always finds the conversation.
+A chat id (`whatsapp_<E.164>`, `voice_<CallSid>`) has at most one conversation, whose id is derived
+from it (`shared.domain.ids.conversation_id`): `create` is one PutItem with `attribute_not_exists`, so
+two webhooks racing to open the same chat cannot both succeed, and `by_chat_id` is one strongly
+consistent GetItem (no GSI), so a message arriving right after the first one always finds the
+conversation.
 
-GSIs, newest activity first, all projecting every attribute (claim items carry none of their keys, so
-they never appear): `by_source` (source, last_activity_at), `by_status` (status, last_activity_at),
-`by_activity` (constant `kind`, last_activity_at) for "all". About 10k conversations a month and one
-activity bump per message keep the constant partition far below DynamoDB's per-partition limits.
+GSIs, newest activity first, projecting keys only (claim items carry none of their keys, so they never
+appear): `by_activity` (constant `kind`, last_activity_at) lists every conversation, and a source or
+the AI status is a filter on the conversations a page fetched; `by_handling` (sparse:
+`handling` = the status, written only while it is not `ai`, last_activity_at) lists the ones a human
+took or that were resolved. A conversation is written at every message: an index projecting its
+attributes would be rewritten with it, and each index keyed on the activity moves at every bump, so
+one activity index serves the listings and only the conversations that left the assistant are in a
+second. About 10k conversations a month and one activity bump per message keep the constant
+partition far below DynamoDB's per-partition limits.
 
 The human desk: `by_queue` is sparse (constant `queue`, waiting_since), holding only the conversations
 whose customer waits for a human's answer, oldest first; `queue` is written with `waiting_since` and
@@ -23,11 +28,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import Enum
+from functools import partial
 from typing import Any
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
-from pynamodb.exceptions import TransactWriteError, UpdateError
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.transactions import TransactWrite
 
 from shared.core import clock
@@ -44,38 +50,29 @@ from shared.data.base import (
 )
 from shared.data.pagination import query_page
 from shared.domain.errors import Conflict, NotFound
+from shared.domain.ids import conversation_id as conversation_id_of
 from shared.domain.models import Conversation, ConversationSource, ConversationStatus, Disclosure
 from shared.domain.pages import Page
 
 _KIND = "conversation"
-_CLAIM_PREFIX = "chat#"
 _HOLD_PREFIX = "hold#"
 _QUEUED = "waiting"
 _IMMUTABLE = ("id", "chat_id", "created_at", "updated_at")
 
 
-class _BySource(GlobalSecondaryIndex["ConversationRecord"]):
+class _ByHandling(GlobalSecondaryIndex["ConversationRecord"]):
     class Meta:
-        index_name = "by_source"
-        projection = AllProjection()
+        index_name = "by_handling"
+        projection = KeysOnlyProjection()
 
-    source = UnicodeAttribute(hash_key=True)
-    last_activity_at = IsoDateTimeAttribute(range_key=True)
-
-
-class _ByStatus(GlobalSecondaryIndex["ConversationRecord"]):
-    class Meta:
-        index_name = "by_status"
-        projection = AllProjection()
-
-    status = UnicodeAttribute(hash_key=True)
+    handling = UnicodeAttribute(hash_key=True)
     last_activity_at = IsoDateTimeAttribute(range_key=True)
 
 
 class _ByActivity(GlobalSecondaryIndex["ConversationRecord"]):
     class Meta:
         index_name = "by_activity"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
 
     kind = UnicodeAttribute(hash_key=True)
     last_activity_at = IsoDateTimeAttribute(range_key=True)
@@ -100,6 +97,7 @@ class ConversationRecord(TableModel):
     phone = UnicodeAttribute()
     source = UnicodeAttribute()
     status = UnicodeAttribute()
+    handling = UnicodeAttribute(null=True)  # the status while it is not `ai` (sparse index key)
     assigned_assistant = UnicodeAttribute(null=True)
     client_name = UnicodeAttribute(null=True)
     document = UnicodeAttribute(null=True)
@@ -127,25 +125,13 @@ class ConversationRecord(TableModel):
     created_at = IsoDateTimeAttribute()
     updated_at = IsoDateTimeAttribute()
 
-    by_source = _BySource()
-    by_status = _ByStatus()
+    by_handling = _ByHandling()
     by_activity = _ByActivity()
     by_queue = _ByQueue()
 
 
-class ChatClaimRecord(TableModel):
-    """The second item type of the conversations table: chat id -> conversation id."""
-
-    class Meta:
-        suffix = "conversations"
-        shares_table = True
-
-    id = UnicodeAttribute(hash_key=True)  # "chat#<chat_id>"
-    conversation_id = UnicodeAttribute()
-
-
 class HoldRecord(TableModel):
-    """The third item type: a customer's phone or document -> the conversations a human holds."""
+    """The second item type: a customer's phone or document -> the conversations a human holds."""
 
     class Meta:
         suffix = "conversations"
@@ -156,29 +142,28 @@ class HoldRecord(TableModel):
 
 
 def create(conversation: Conversation) -> Conversation:
-    """Store a new conversation; `Conflict` if its chat id already has one (code `chat_taken`) or
-    the id is taken."""
-    claim = ChatClaimRecord(_CLAIM_PREFIX + conversation.chat_id, conversation_id=conversation.id)
-    record = ConversationRecord(**_with_queue_key(record_kwargs(conversation)))
+    """Store a new conversation (one conditional PutItem); `Conflict` (code `chat_taken`) if its chat
+    id already has one. Its id must be `shared.domain.ids.conversation_id(chat_id)`."""
+    expected = conversation_id_of(conversation.chat_id)
+    if conversation.id != expected:
+        raise ValueError(
+            f"conversation id {conversation.id!r} is not shared.domain.ids.conversation_id(...) = {expected!r}"
+        )
+    record = ConversationRecord(**_with_index_keys(record_kwargs(conversation)))
     try:
-        with TransactWrite(connection=transaction_connection()) as transaction:
-            transaction.save(claim, condition=ChatClaimRecord.id.does_not_exist())
-            transaction.save(record, condition=ConversationRecord.id.does_not_exist())
-    except TransactWriteError as exc:
-        failed = failed_transaction_items(exc)
-        if 0 in failed:
+        record.save(condition=ConversationRecord.id.does_not_exist())
+    except PutError as exc:
+        if is_condition_failure(exc):
             raise Conflict(
                 f"chat {conversation.chat_id} already has a conversation", code="chat_taken"
             ) from exc
-        if 1 in failed:
-            raise Conflict(f"conversation {conversation.id} already exists") from exc
         raise
     return conversation
 
 
 def get(conversation_id: str) -> Conversation:
     """The conversation (strongly consistent read); `NotFound` if there is none."""
-    if conversation_id.startswith((_CLAIM_PREFIX, _HOLD_PREFIX)):
+    if conversation_id.startswith(_HOLD_PREFIX):
         raise NotFound(f"conversation {conversation_id} not found")
     try:
         return _to_conversation(ConversationRecord.get(conversation_id, consistent_read=True))
@@ -187,13 +172,9 @@ def get(conversation_id: str) -> Conversation:
 
 
 def by_chat_id(chat_id: str) -> Conversation | None:
-    """The conversation of a chat id, if any (two consistent GetItems: claim, then conversation)."""
+    """The conversation of a chat id, if any (one strongly consistent GetItem)."""
     try:
-        claim = ChatClaimRecord.get(_CLAIM_PREFIX + chat_id, consistent_read=True)
-    except ChatClaimRecord.DoesNotExist:
-        return None
-    try:
-        return get(claim.conversation_id)
+        return get(conversation_id_of(chat_id))
     except NotFound:
         return None
 
@@ -207,7 +188,7 @@ def update(conversation_id: str, **changes: Any) -> Conversation:
     record = ConversationRecord(conversation_id)
     try:
         record.update(
-            actions=set_actions(ConversationRecord, _with_queue_key(values)),
+            actions=set_actions(ConversationRecord, _with_index_keys(values)),
             condition=ConversationRecord.chat_id.exists(),
         )
     except UpdateError as exc:
@@ -241,7 +222,7 @@ def update_handling(
         with TransactWrite(connection=transaction_connection()) as transaction:
             transaction.update(
                 ConversationRecord(conversation.id),
-                actions=set_actions(ConversationRecord, _with_queue_key(values)),
+                actions=set_actions(ConversationRecord, _with_index_keys(values)),
                 condition=condition,
             )
             for key in hold_keys(conversation.phone, conversation.document):
@@ -299,31 +280,51 @@ def list_page(
 ) -> Page[Conversation]:
     """Conversations, most recent activity first, optionally of one source and/or status.
 
-    With both, status is the index and source a filter (a page may then hold fewer than `limit`).
+    A status other than `ai` reads `by_handling`; anything else `by_activity`. The source, and the
+    `ai` status, filter the conversations a page fetched: a page may then hold fewer than `limit`
+    while `next_cursor` is still set.
     """
     source = ConversationSource(source) if source is not None else None
     status = ConversationStatus(status) if status is not None else None
-    common: dict[str, Any] = {
-        "query_tag": f"conversations:{source}:{status}",
-        "limit": limit,
-        "cursor": cursor,
-        "convert": _to_conversation,
-        "scan_index_forward": False,
-    }
-    if status is not None:
-        source_filter = (ConversationRecord.source == source.value) if source is not None else None
-        return query_page(
-            ConversationRecord.by_status.query, status.value, filter_condition=source_filter, **common
-        )
-    if source is not None:
-        return query_page(ConversationRecord.by_source.query, source.value, **common)
-    return query_page(ConversationRecord.by_activity.query, _KIND, **common)
+
+    def fetch_kept(keys: list[ConversationRecord]) -> list[ConversationRecord]:
+        return [
+            record
+            for record in _fetch(keys)
+            if (source is None or record.source == source.value)
+            and (status is None or record.status == status.value)
+        ]
+
+    page = partial(
+        query_page,
+        query_tag=f"conversations:{source}:{status}",
+        limit=limit,
+        cursor=cursor,
+        convert=_to_conversation,
+        resolve=fetch_kept,
+        scan_index_forward=False,
+    )
+    if status is not None and status is not ConversationStatus.AI:
+        return page(ConversationRecord.by_handling.query, status.value)
+    return page(ConversationRecord.by_activity.query, _KIND)
 
 
-def _with_queue_key(values: dict[str, Any]) -> dict[str, Any]:
-    """`queue` follows `waiting_since`, so a conversation is in `by_queue` exactly while it waits."""
+def _fetch(keys: list[ConversationRecord]) -> list[ConversationRecord]:
+    """The whole conversations an index page named, in its order (eventually consistent, like the
+    index); one deleted meanwhile is left out."""
+    ids = list(dict.fromkeys(record.id for record in keys))
+    found = {record.id: record for record in ConversationRecord.batch_get(ids)} if ids else {}
+    return [found[conversation_id] for conversation_id in ids if conversation_id in found]
+
+
+def _with_index_keys(values: dict[str, Any]) -> dict[str, Any]:
+    """`queue` follows `waiting_since`, so a conversation is in `by_queue` exactly while it waits;
+    `handling` follows the status, so it is in `by_handling` exactly while the status is not `ai`."""
     if "waiting_since" in values:
         values["queue"] = _QUEUED if values["waiting_since"] is not None else None
+    if "status" in values:
+        status = ConversationStatus(values["status"])
+        values["handling"] = None if status is ConversationStatus.AI else status.value
     return values
 
 

@@ -1,7 +1,10 @@
 """Messages table: hash `conversation_id`, range `sort_key` = f"{created_at}#{id}" (chronological;
 ids from `shared.domain.ids.new_id` keep same-instant messages in the order they were made).
 
-GSI `by_external_id` (sparse: only messages with an Evolution/Twilio id) serves delivery receipts.
+GSI `by_external_id` (sparse: only messages with an Evolution/Twilio id, keys only) serves delivery
+receipts: it names the message's keys, which is all a receipt's conditional UpdateItem needs, and a
+receipt changing the status leaves the index alone (an index projecting the message would take a
+write at every receipt).
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from typing import Any
 
 from pynamodb.attributes import BooleanAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError, UpdateError
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 
 from shared.core import clock
 from shared.data.attributes import IsoDateTimeAttribute, iso_utc
@@ -32,7 +35,7 @@ _RANK = {
 class _ByExternalId(GlobalSecondaryIndex["MessageRecord"]):
     class Meta:
         index_name = "by_external_id"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
 
     external_id = UnicodeAttribute(hash_key=True)
 
@@ -142,9 +145,20 @@ def list_for(conversation_id: str, limit: int | None = None, newest_first: bool 
 
 
 def by_external_id(external_id: str) -> Message | None:
-    """The message an Evolution/Twilio id refers to, if any."""
+    """The message an Evolution/Twilio id refers to, if any (the index, then the message)."""
+    key = _located(external_id)
+    if key is None:
+        return None
+    try:
+        return _to_message(MessageRecord.get(key.conversation_id, key.sort_key, consistent_read=True))
+    except MessageRecord.DoesNotExist:
+        return None
+
+
+def _located(external_id: str) -> MessageRecord | None:
+    """The keys of the message an Evolution/Twilio id refers to (`by_external_id`), if any."""
     for record in MessageRecord.by_external_id.query(external_id, limit=1):
-        return _to_message(record)
+        return record
     return None
 
 
@@ -161,15 +175,15 @@ def set_delivery_status(external_id: str, status: DeliveryStatus) -> Message | N
 
     Returns the message as stored afterwards, or None when no message has that external id.
     """
-    message = by_external_id(external_id)
-    if message is None:
+    key = _located(external_id)
+    if key is None:
         return None
     status = DeliveryStatus(status)
     earlier = [s.value for s, rank in _RANK.items() if rank < _RANK[status]]
     not_later: Any = MessageRecord.delivery_status.does_not_exist()
     if earlier:
         not_later = not_later | MessageRecord.delivery_status.is_in(*earlier)
-    record = MessageRecord(message.conversation_id, _sort_key(message))
+    record = MessageRecord(key.conversation_id, key.sort_key)
     try:
         record.update(
             actions=set_actions(MessageRecord, {"delivery_status": status}),
@@ -180,7 +194,7 @@ def set_delivery_status(external_id: str, status: DeliveryStatus) -> Message | N
         if not is_condition_failure(exc):
             raise
         try:
-            stored = MessageRecord.get(message.conversation_id, _sort_key(message), consistent_read=True)
+            stored = MessageRecord.get(key.conversation_id, key.sort_key, consistent_read=True)
         except MessageRecord.DoesNotExist:
             return None
         return _to_message(stored)

@@ -1,25 +1,30 @@
 """Promises table: hash `id`.
 
-GSIs (all projecting every attribute):
+GSIs, projecting keys only: a promise is rewritten by every check of its monitor and by its
+settlement, and an index projecting its attributes would be rewritten each time with it; one holding
+keys only is written when its key moves. A query reads the keys, then the promises by id (one
+eventually consistent BatchGet, as stale as the index itself; nothing when the index has none), and
+filters those:
 - `by_document`: document + `doc_key` = f"{status}#{due_at}" — "pending promises of this document due
   from now on" is one range query (`active_for_document`).
 - `by_status`: status + due_at, ascending (the monitor and the API's status filter).
 - `by_created`: constant `kind` + created_at, the API's unfiltered newest-first listing (a few
   thousand promises a month: one partition is plenty).
 
-`due_at` is immutable (a renegotiation is a new promise with `replaces_id`), so a transition can
-rebuild `doc_key` from the item it reads first; the write itself stays conditional on the status.
+`due_at` is immutable (a renegotiation is a new promise with `replaces_id`), so a transition rebuilds
+`doc_key` from the promise its caller read, without reading it again; the write itself stays
+conditional on the status.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
 from pynamodb.attributes import ListAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError, UpdateError
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 
 from shared.core import clock
 from shared.data.attributes import DecimalAttribute, IsoDateAttribute, IsoDateTimeAttribute, iso_utc
@@ -48,7 +53,7 @@ _IMMUTABLE = (
 class _ByDocument(GlobalSecondaryIndex["PromiseRecord"]):
     class Meta:
         index_name = "by_document"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
 
     document = UnicodeAttribute(hash_key=True)
     doc_key = UnicodeAttribute(range_key=True)
@@ -57,7 +62,7 @@ class _ByDocument(GlobalSecondaryIndex["PromiseRecord"]):
 class _ByStatus(GlobalSecondaryIndex["PromiseRecord"]):
     class Meta:
         index_name = "by_status"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
 
     status = UnicodeAttribute(hash_key=True)
     due_at = IsoDateTimeAttribute(range_key=True)
@@ -66,7 +71,7 @@ class _ByStatus(GlobalSecondaryIndex["PromiseRecord"]):
 class _ByCreated(GlobalSecondaryIndex["PromiseRecord"]):
     class Meta:
         index_name = "by_created"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
 
     kind = UnicodeAttribute(hash_key=True)
     created_at = IsoDateTimeAttribute(range_key=True)
@@ -129,23 +134,23 @@ def get(promise_id: str) -> Promise:
 
 
 def transition(
-    promise_id: str,
+    promise: Promise,
     from_statuses: Collection[PromiseStatus],
     to_status: PromiseStatus,
     **changes: Any,
 ) -> Promise:
-    """Set the status to `to_status` only if it is one of `from_statuses` (conditional write).
+    """Set the status of `promise` (as its caller read it) to `to_status` only if the stored status is
+    one of `from_statuses` (one conditional write, no read).
 
     `TransitionConflict` (a `Conflict`) if the status is another one, `NotFound` if missing.
     """
     if not from_statuses:
         raise ValueError("from_statuses must not be empty")
     values = validate_changes(Promise, changes, forbidden=(*_IMMUTABLE, "status"))
-    current = get(promise_id)
     to_status = PromiseStatus(to_status)
     values["status"] = to_status
     condition = PromiseRecord.status.is_in(*[PromiseStatus(s).value for s in from_statuses])
-    return _write(promise_id, values, {"doc_key": _doc_key(to_status, current.due_at)}, condition)
+    return _write(promise.id, values, {"doc_key": _doc_key(to_status, promise.due_at)}, condition)
 
 
 def update(promise_id: str, **changes: Any) -> Promise:
@@ -160,15 +165,16 @@ def active_for_document(document: str, now: datetime) -> list[Promise]:
     """Pending promises of the document whose `due_at` >= `now`, soonest first."""
     pending = PromiseStatus.PENDING.value
     condition = PromiseRecord.doc_key.between(f"{pending}#{iso_utc(now)}", f"{pending}#{_KEY_END}")
-    return [_to_promise(record) for record in PromiseRecord.by_document.query(document, condition)]
+    return [_to_promise(record) for record in _fetch(PromiseRecord.by_document.query(document, condition))]
 
 
 def for_conversation(document: str, conversation_id: str) -> list[Promise]:
     """The promises of `document` registered in one conversation, oldest first."""
-    records = PromiseRecord.by_document.query(
-        document, filter_condition=PromiseRecord.conversation_id == conversation_id
+    records = _fetch(PromiseRecord.by_document.query(document))
+    return sorted(
+        (_to_promise(record) for record in records if record.conversation_id == conversation_id),
+        key=lambda promise: promise.created_at,
     )
-    return sorted((_to_promise(record) for record in records), key=lambda promise: promise.created_at)
 
 
 def checks_missed(overdue_before: datetime, limit: int = 100) -> list[Promise]:
@@ -176,11 +182,13 @@ def checks_missed(overdue_before: datetime, limit: int = 100) -> list[Promise]:
     not set): their monitor check never came. Oldest due first."""
     check_limit(limit)
     condition = PromiseRecord.due_at < overdue_before
-    missed = PromiseRecord.next_check_at.does_not_exist() | (PromiseRecord.next_check_at < overdue_before)
-    results = PromiseRecord.by_status.query(
-        PromiseStatus.PENDING.value, condition, filter_condition=missed, limit=limit
-    )
-    return [_to_promise(record) for record in results]
+    results = PromiseRecord.by_status.query(PromiseStatus.PENDING.value, condition, limit=limit)
+    return [
+        _to_promise(record)
+        for record in _fetch(results)
+        if record.status == PromiseStatus.PENDING.value
+        and (record.next_check_at is None or record.next_check_at < overdue_before)
+    ]
 
 
 def list_page(
@@ -193,7 +201,13 @@ def list_page(
     neither (newest first)."""
     status = PromiseStatus(status) if status is not None else None
     tag = f"promises:{status}:{document}"
-    common: dict[str, Any] = {"query_tag": tag, "limit": limit, "cursor": cursor, "convert": _to_promise}
+    common: dict[str, Any] = {
+        "query_tag": tag,
+        "limit": limit,
+        "cursor": cursor,
+        "convert": _to_promise,
+        "resolve": _fetch,
+    }
     if document is not None:
         condition = PromiseRecord.doc_key.startswith(f"{status.value}#") if status is not None else None
         return query_page(PromiseRecord.by_document.query, document, range_key_condition=condition, **common)
@@ -213,6 +227,14 @@ def _write(promise_id: str, values: dict[str, Any], keys: dict[str, Any], condit
         current = get(promise_id)  # raises NotFound when it does not exist
         raise TransitionConflict("promise", promise_id, current.status.value) from exc
     return _to_promise(record)
+
+
+def _fetch(keys: Iterable[PromiseRecord]) -> list[PromiseRecord]:
+    """The whole promises an index query named, in its order (eventually consistent, like the index);
+    one deleted meanwhile is left out."""
+    ids = list(dict.fromkeys(record.id for record in keys))
+    found = {record.id: record for record in PromiseRecord.batch_get(ids)} if ids else {}
+    return [found[promise_id] for promise_id in ids if promise_id in found]
 
 
 def _doc_key(status: PromiseStatus, due_at: datetime) -> str:

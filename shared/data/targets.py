@@ -1,11 +1,11 @@
 """Targets table: hash `id`, deterministic from (campaign, document) — see `shared.domain.ids`. A
 target is a case: one customer in one campaign, with its invoices (`shared.domain.cases`).
 
-GSIs, projecting keys only (`by_campaign_outcome` also the state, its listing's filter): a case is
-written far more often than it is listed, and an index projecting every attribute takes a write of the
-whole case at every change, while one projecting keys is written only when its key moves. A listing
-reads the keys from the index, then the cases by id (one eventually consistent BatchGet per page, as
-stale as the index itself):
+GSIs, projecting keys only: a case is written far more often than it is listed, and an index projecting
+a non-key attribute takes a write at every change of it (an index projecting the state, at every
+transition), while one projecting keys is written only when its key moves. A listing reads the keys
+from the index, then the cases by id (one eventually consistent BatchGet per page, as stale as the
+index itself), and filters the cases it fetched (by state, by outcome):
 - `by_campaign_state`: campaign_id + `state_key` = f"{state}#{at}", where `at` is `next_attempt_at`
   for pending targets (when it becomes due) and the moment the target entered its state otherwise
   (so "scheduled for more than an hour" is a range query too). Serves the scheduler's due query,
@@ -67,7 +67,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.constants import ALL_OLD, STRING
 from pynamodb.exceptions import TransactWriteError, UpdateError
-from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.transactions import TransactWrite
 
 from shared.core import clock
@@ -147,7 +147,7 @@ class _ByCampaignState(GlobalSecondaryIndex["TargetRecord"]):
 class _ByCampaignOutcome(GlobalSecondaryIndex["TargetRecord"]):
     class Meta:
         index_name = "by_campaign_outcome"
-        projection = IncludeProjection(["state"])
+        projection = KeysOnlyProjection()
 
     campaign_id = UnicodeAttribute(hash_key=True)
     outcome_key = UnicodeAttribute(range_key=True)
@@ -156,7 +156,7 @@ class _ByCampaignOutcome(GlobalSecondaryIndex["TargetRecord"]):
 class _ByCampaignAmount(GlobalSecondaryIndex["TargetRecord"]):
     class Meta:
         index_name = "by_campaign_amount"
-        projection = IncludeProjection(["state", "outcome"])
+        projection = KeysOnlyProjection()
 
     campaign_id = UnicodeAttribute(hash_key=True)
     debt_cents = NumberAttribute(range_key=True)
@@ -165,7 +165,7 @@ class _ByCampaignAmount(GlobalSecondaryIndex["TargetRecord"]):
 class _ByCampaignAge(GlobalSecondaryIndex["TargetRecord"]):
     class Meta:
         index_name = "by_campaign_age"
-        projection = IncludeProjection(["state", "outcome"])
+        projection = KeysOnlyProjection()
 
     campaign_id = UnicodeAttribute(hash_key=True)
     oldest_due = UnicodeAttribute(range_key=True)
@@ -412,13 +412,23 @@ def list_for_campaign(
     In `order` (`ascending` reverses it): the amount or age index, with the state and the outcome as
     filters. By outcome: newest outcome first (with a state too, the state is a filter on that index).
     By state: pending ones by due time, others by the time they entered the state. None of these:
-    grouped by state in that order. Wherever a filter applies, a page may hold fewer than `limit` items
-    while `next_cursor` is still set.
+    grouped by state in that order. The indexes hold keys only, so a filter applies to the cases a
+    page's keys fetched: wherever one applies, a page may hold fewer than `limit` items while
+    `next_cursor` is still set.
     """
     state = TargetState(state) if state is not None else None
     outcome = Outcome(outcome) if outcome is not None else None
     order = CaseOrder(order) if order is not None else None
     tag = f"targets:{campaign_id}:{state}:{outcome}:{order}:{ascending}"
+
+    def fetch_kept(keys: list[TargetRecord]) -> list[TargetRecord]:
+        return [
+            record
+            for record in _fetch(keys)
+            if (state is None or record.state == state.value)
+            and (outcome is None or record.outcome == outcome.value)
+        ]
+
     page = partial(
         query_page,
         hash_key=campaign_id,
@@ -426,20 +436,17 @@ def list_for_campaign(
         limit=limit,
         cursor=cursor,
         convert=_to_target,
-        resolve=_fetch,
+        resolve=fetch_kept,
     )
-    state_filter = (TargetRecord.state == state.value) if state is not None else None
     if order is not None:
         index = TargetRecord.by_campaign_amount if order is CaseOrder.AMOUNT else TargetRecord.by_campaign_age
-        filters = [c for c in (state_filter, _outcome_filter(outcome)) if c is not None]
         # Largest amount first is a descending read; longest overdue first, an ascending one (oldest date).
         forward = ascending if order is CaseOrder.AMOUNT else not ascending
-        return page(index.query, filter_condition=_all_of(filters), scan_index_forward=forward)
+        return page(index.query, scan_index_forward=forward)
     if outcome is not None:
         return page(
             TargetRecord.by_campaign_outcome.query,
             range_key_condition=TargetRecord.outcome_key.startswith(f"{outcome.value}#"),
-            filter_condition=state_filter,
             scan_index_forward=False,
         )
     return page(
@@ -448,19 +455,6 @@ def list_for_campaign(
             TargetRecord.state_key.startswith(f"{state.value}#") if state is not None else None
         ),
     )
-
-
-def _outcome_filter(outcome: Outcome | None) -> Any:
-    return (TargetRecord.outcome == outcome.value) if outcome is not None else None
-
-
-def _all_of(conditions: list[Any]) -> Any:
-    if not conditions:
-        return None
-    combined = conditions[0]
-    for condition in conditions[1:]:
-        combined &= condition
-    return combined
 
 
 def by_document(document: str) -> list[Target]:
@@ -596,22 +590,24 @@ def mark_milestone(target_id: str, milestone: str) -> bool:
     """Record that the target reached `milestone` ("contacted", "responded"...); True only the first
     time, so a caller can count each milestone once per target however often it is reported.
 
-    One conditional UpdateItem adding to a string set; `NotFound` if the target does not exist.
+    One UpdateItem adding to a string set (adding twice changes nothing), returning the set as it was:
+    no read; `NotFound` if the target does not exist.
     """
     if not milestone:
         raise ValueError("milestone must not be empty")
     try:
-        TargetRecord._get_connection().update_item(
+        data = TargetRecord._get_connection().update_item(
             target_id,
             actions=[TargetRecord.milestones.add({milestone})],
-            condition=TargetRecord.id.exists() & ~TargetRecord.milestones.contains(milestone),
+            condition=TargetRecord.id.exists(),
+            return_values=ALL_OLD,  # free with the write; UPDATED_OLD may leave an unchanged set out
         )
     except UpdateError as exc:
-        if not is_condition_failure(exc):
-            raise
-        get(target_id)  # raises NotFound when the target does not exist
-        return False
-    return True
+        if is_condition_failure(exc):
+            raise NotFound(f"target {target_id} not found") from exc
+        raise
+    before = data.get("Attributes", {}).get("milestones", {}).get("SS", [])
+    return milestone not in before
 
 
 def delete_for_campaign(campaign_id: str) -> int:

@@ -7,7 +7,9 @@ the clock does not go backwards, even when it stands still (a `VirtualClock`): w
 the random part is incremented, as the ULID spec's monotonic mode does.
 
 `target_id(...)` is deterministic: the same (campaign, document) always gives the same id, so a
-customer is one case per campaign however many files and invoices bring them in.
+customer is one case per campaign however many files and invoices bring them in. So is
+`conversation_id(chat_id)`: a chat has one conversation, found by its id (one read), and two webhooks
+racing to open it write the same item, of which a conditional put lets one win.
 """
 
 from __future__ import annotations
@@ -68,6 +70,13 @@ def target_id(campaign_id: str, document: str) -> str:
     """
     material = "\x1f".join((campaign_id, document))
     digest = hashlib.sha256(material.encode()).digest()
+    bits = TARGET_ID_LENGTH * 5
+    return _encode(int.from_bytes(digest, "big") >> (256 - bits), TARGET_ID_LENGTH)
+
+
+def conversation_id(chat_id: str) -> str:
+    """The deterministic id of a chat's conversation (`whatsapp_<E.164>`, `voice_<CallSid>`)."""
+    digest = hashlib.sha256(("conversation\x1f" + chat_id).encode()).digest()
     bits = TARGET_ID_LENGTH * 5
     return _encode(int.from_bytes(digest, "big") >> (256 - bits), TARGET_ID_LENGTH)
 

@@ -19,7 +19,7 @@ from shared.data import conversations
 from shared.data import targets as targets_data
 from shared.domain.chat_ids import voice_chat_id, whatsapp_chat_id
 from shared.domain.errors import Conflict, InvalidInput
-from shared.domain.ids import new_id
+from shared.domain.ids import conversation_id
 from shared.domain.models import Channel, Conversation, ConversationSource, Target
 from shared.domain.phones import whatsapp_candidates
 
@@ -33,11 +33,13 @@ def open_conversation(
     target: Target | None = None,
     client_name: str | None = None,
     call_sid: str | None = None,
+    link: bool = True,
 ) -> Conversation:
     """The conversation of a WhatsApp number or of one call (`call_sid` required), created if new.
 
     Without a target it is a customer's own (source `inbound`, named by `client_name`, WhatsApp's
-    push name); with one, a campaign's, pointed at `target` and the target at it.
+    push name); with one, a campaign's, pointed at `target` and the target at it — unless `link` is
+    False: the caller then records the conversation on the target with its own write of the case.
     """
     chat_ids = _chat_ids(channel, phone, call_sid)
     existing = _find(chat_ids)
@@ -45,13 +47,14 @@ def open_conversation(
         existing, created = _create(_new(chat_ids[0], phone, target, client_name, call_sid, channel))
         if created:
             logger.info("conversation opened", conversation_id=existing.id, channel=channel.value)
-            if target is not None:
+            if target is not None and link:
                 _link(target, existing)
             return existing
     if target is None:
         return existing
     conversation = _point_at(existing, target)
-    _link(target, conversation)
+    if link:
+        _link(target, conversation)
     return conversation
 
 
@@ -100,7 +103,7 @@ def _new(
             "campaign_id": target.campaign_id,
         }
     return Conversation(
-        id=new_id(),
+        id=conversation_id(chat_id),
         chat_id=chat_id,
         phone=phone,
         source=source,

@@ -283,6 +283,7 @@ class Reservation:
     document: str
     at: datetime
     local_day: date
+    channel: Channel
     target_id: str
 
 
@@ -374,11 +375,10 @@ def reserve(decision: Proceed, channel: Channel) -> Reservation | Skipped:
         local_day,
         settings.max_contacts_per_day,
         channel,
-        target.campaign_id,
         target.id,
     )
     if taken:
-        return Reservation(target.document, now, local_day, target.id)
+        return Reservation(target.document, now, local_day, channel, target.id)
     recent = contact_log.contacts_since(target.document, now - WEEK)
     retry = _capped_until(recent, now, decision.tz) or _next_local_midnight(now, decision.tz)
     logger.info(
@@ -390,7 +390,11 @@ def reserve(decision: Proceed, channel: Channel) -> Reservation | Skipped:
 def release(reservation: Reservation) -> None:
     """Give back a slot whose contact did not happen (idempotent)."""
     contact_log.release_contact(
-        reservation.document, reservation.at, reservation.local_day, reservation.target_id
+        reservation.document,
+        reservation.at,
+        reservation.local_day,
+        reservation.channel,
+        reservation.target_id,
     )
 
 
@@ -402,11 +406,12 @@ def contact_window(campaign: Campaign, phone: str) -> ContactWindow:
     )
 
 
-def is_opted_out(target: Target) -> bool:
+def is_opted_out(target: Target, *, consistent: bool = True) -> bool:
     """Whether the target's phone or document opted out. Opt-outs and targets both hold canonical
     numbers (`normalize_phone` restores a dropped ninth digit), so one lookup of each covers every
-    form WhatsApp may use."""
-    return optouts.is_opted_out(target.phone, target.document)
+    form WhatsApp may use. `consistent=False` (half the read units) only where the pre-send guard
+    reads it again, strongly, before any contact."""
+    return optouts.is_opted_out(target.phone, target.document, consistent=consistent)
 
 
 # --- internals ---------------------------------------------------------------------------------------

@@ -28,5 +28,6 @@ def list_page(*, limit: int, cursor: str | None) -> Page[OptOut]:
     return optouts.list_page(limit=limit, cursor=cursor)
 
 
-def is_opted_out(phone: str | None, document: str | None) -> bool:
-    return optouts.is_opted_out(phone=phone, document=document)
+def is_opted_out(phone: str | None, document: str | None, *, consistent: bool = True) -> bool:
+    """Whether the phone or the document opted out (see `shared.data.optouts.is_opted_out`)."""
+    return optouts.is_opted_out(phone=phone, document=document, consistent=consistent)

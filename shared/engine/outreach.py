@@ -400,7 +400,7 @@ def _send_whatsapp(claimed: Target, before: Target, campaign: Campaign) -> Resul
 
 
 def _record_whatsapp(target: Target, step: MessageStep, text: str, sent: SentMessage) -> None:
-    conversation = open_conversation(Channel.WHATSAPP, target.phone, target=target)
+    conversation = open_conversation(Channel.WHATSAPP, target.phone, target=target, link=False)
     messages.record(
         conversation.id,
         Sender.ASSISTANT,
@@ -411,7 +411,10 @@ def _record_whatsapp(target: Target, step: MessageStep, text: str, sent: SentMes
     )
     delivery_due_at = clock.now() + timedelta(hours=get_settings().whatsapp_delivery_hours)
     targets_data.record_contact(
-        target, delivery_due_at=delivery_due_at, outcome_details=f"{STEP_LABELS[step]} enviada por WhatsApp"
+        target,
+        delivery_due_at=delivery_due_at,
+        outcome_details=f"{STEP_LABELS[step]} enviada por WhatsApp",
+        conversation_id=conversation.id,  # the case's link to its conversation, in the same write
     )
     _count_contact(target, Channel.WHATSAPP)
 

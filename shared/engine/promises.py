@@ -20,6 +20,7 @@ from shared.core import clock
 from shared.core.config import get_settings
 from shared.core.observability import logger, metrics
 from shared.data import campaigns as campaigns_data
+from shared.data import counters
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
 from shared.domain.debts import DebtReading
@@ -77,7 +78,7 @@ def settle(
         extra["fulfilled_at"] = now
     elif status is PromiseStatus.BROKEN:
         extra["broken_at"] = now
-    settled = promises_data.transition(promise.id, SETTLED_FROM, status, next_check_at=None, **extra)
+    settled = promises_data.transition(promise, SETTLED_FROM, status, next_check_at=None, **extra)
     stats.count_promise(
         promise.campaign_id,
         PromiseStatus.PENDING,
@@ -181,6 +182,7 @@ UNLOCK_UNAVAILABLE: Final = (
 )
 
 
+@counters.batched()
 def register(
     *,
     document: str,

@@ -4,8 +4,9 @@ Names of the counters kept outside the data layer live here, once:
 - per campaign (`counters.campaign_scope(id)`): milestones reached by a target for the first time
   (`contacted`, `responded`, `promised`), `contacts:<channel>` (outreach sent), and the promise
   counters below;
-- `counters.GLOBAL`: `contacts:<channel>` and the promise counters, across campaigns (a promise made
-  in an inbound conversation belongs to no campaign).
+- `counters.GLOBAL`: `contacts:<channel>` and the promise counters of no campaign (a promise made in
+  an inbound conversation); the figures across campaigns are this scope plus every campaign's
+  (`global_metrics`), so a contact or a promise of a campaign is one counter write, not two.
 The promise counters include the promises' money in centavos (`PromiseMoney`): promised (a promise
 registered, taken back when a renegotiation replaces it, so it counts what customers stand by) and
 kept (a promise fulfilled).
@@ -71,10 +72,7 @@ def count_day(campaign_id: str | None, tz: ZoneInfo | None, counter: Daily) -> N
 
 def count_outreach(campaign_id: str | None, channel: Channel, *, phone: str | None = None) -> None:
     """One outreach sent on `channel` (a WhatsApp message or a placed call) to `phone`."""
-    name = contacts_counter(channel)
-    counters.increment(counters.GLOBAL, name)
-    if campaign_id:
-        counters.increment(counters.campaign_scope(campaign_id), name)
+    counters.increment(_scope(campaign_id), contacts_counter(channel))
     count_day(campaign_id, _zone(phone), Daily.CONTACTS)
 
 
@@ -109,9 +107,12 @@ def count_promise(
         deltas[PromiseMoney.PROMISED] = -to_cents(amount)
     elif new is PromiseStatus.FULFILLED:
         deltas[PromiseMoney.KEPT] = to_cents(amount)
-    counters.increment_many(counters.GLOBAL, deltas)
-    if campaign_id:
-        counters.increment_many(counters.campaign_scope(campaign_id), deltas)
+    counters.increment_many(_scope(campaign_id), deltas)
+
+
+def _scope(campaign_id: str | None) -> str:
+    """Where a contact or a promise is counted: its campaign's counters, else the global ones."""
+    return counters.campaign_scope(campaign_id) if campaign_id else counters.GLOBAL
 
 
 def record_milestone(
@@ -327,21 +328,21 @@ class GlobalMetrics:
 
 
 def global_metrics() -> GlobalMetrics:
-    """Dashboard cards: the global counters plus targets/paid summed over campaigns' counters
-    (one read per campaign — campaigns are few; targets are never read)."""
-    glob = counters.read(counters.GLOBAL)
-    totals = _sum(counters.read(counters.campaign_scope(c.id)) for c in _all_campaigns())
+    """Dashboard cards: the counters of no campaign plus every campaign's, summed (one read per
+    campaign — campaigns are few; targets are never read)."""
+    scopes = [counters.GLOBAL, *(counters.campaign_scope(c.id) for c in _all_campaigns())]
+    totals = _sum(counters.read(scope) for scope in scopes)
     return GlobalMetrics(
-        total_calls=glob.get(contacts_counter(Channel.VOICE), 0),
-        total_whatsapp_messages=glob.get(contacts_counter(Channel.WHATSAPP), 0),
-        pending_promises=glob.get(promises_counter(PromiseStatus.PENDING), 0),
-        fulfilled_promises=glob.get(promises_counter(PromiseStatus.FULFILLED), 0),
-        broken_promises=glob.get(promises_counter(PromiseStatus.BROKEN), 0),
+        total_calls=totals.get(contacts_counter(Channel.VOICE), 0),
+        total_whatsapp_messages=totals.get(contacts_counter(Channel.WHATSAPP), 0),
+        pending_promises=totals.get(promises_counter(PromiseStatus.PENDING), 0),
+        fulfilled_promises=totals.get(promises_counter(PromiseStatus.FULFILLED), 0),
+        broken_promises=totals.get(promises_counter(PromiseStatus.BROKEN), 0),
         total_targets=totals.get("total", 0),
         contacted=totals.get(Milestone.CONTACTED.value, 0),
         paid=totals.get(f"outcome:{Outcome.PAID.value}", 0),
         self_cured=totals.get(targets.SELF_CURED, 0),
-        money=money_stats(totals, glob),  # promises of no campaign count too
+        money=money_stats(totals, totals),
     )
 
 

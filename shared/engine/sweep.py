@@ -259,7 +259,7 @@ def _sweep_campaign(
                     continue
             verdict = guards.decide_sweep(
                 now=now,
-                opted_out=guards.is_opted_out(target),
+                opted_out=guards.is_opted_out(target, consistent=False),  # the send's guard reads it again
                 window=guards.contact_window(campaign, target.phone),
                 channel=channel,
             )

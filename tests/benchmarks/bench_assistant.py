@@ -59,7 +59,7 @@ from shared.core.config import get_settings, reset_settings  # noqa: E402
 from shared.core.jobs import InboundMessage  # noqa: E402
 from shared.data import bind, conversations, create_tables  # noqa: E402
 from shared.data import targets as targets_data  # noqa: E402
-from shared.domain.ids import new_id, target_id  # noqa: E402
+from shared.domain.ids import conversation_id, target_id  # noqa: E402
 from shared.domain.models import Conversation, ConversationSource, Invoice, Target  # noqa: E402
 from shared.engine import inbound  # noqa: E402
 
@@ -160,7 +160,7 @@ def seed_debtors(count: int, crm: CrmSimulator) -> list[tuple[Target, Conversati
         targets_data.insert_new([target])
         conversation = conversations.create(
             Conversation(
-                id=new_id(),
+                id=conversation_id(f"whatsapp_{phone}"),
                 chat_id=f"whatsapp_{phone}",
                 phone=phone,
                 source=ConversationSource.WHATSAPP_CAMPAIGN,

@@ -174,6 +174,8 @@ class Op:
     failed_condition: bool
     # Every item the request writes: (table, stored item before, stored item after), None = absent.
     images: list[tuple[str, dict[str, Any] | None, dict[str, Any] | None]] = field(default_factory=list)
+    # Every item a GetItem/BatchGetItem names: (table, its whole stored size, 0 = absent; consistent).
+    gets: list[tuple[str, int, bool]] = field(default_factory=list)
 
 
 @dataclass
@@ -216,6 +218,7 @@ class Meter:
                 (table, before, stored_item(table, key))
                 for table, key, before in context.get("bench_before", [])
             ],
+            gets=_gets(model.name, request),
         )
         with self.lock:
             self.ops.append(op)
@@ -225,6 +228,22 @@ class Meter:
             return
         with self.lock:
             self.sqs[model.name] += 1
+
+
+def _gets(operation: str, request: dict[str, Any]) -> list[tuple[str, int, bool]]:
+    """(table, whole stored size, consistent) of every key a GetItem/BatchGetItem names: DynamoDB bills
+    each as its own GetItem — the whole item whatever the projection, the minimum for an absent one."""
+    if operation == "GetItem":
+        table = request.get("TableName", "")
+        size = item_size(stored_item(table, request["Key"]) or {})
+        return [(table, size, bool(request.get("ConsistentRead")))]
+    if operation == "BatchGetItem":
+        return [
+            (table, item_size(stored_item(table, key) or {}), bool(asked.get("ConsistentRead")))
+            for table, asked in request.get("RequestItems", {}).items()
+            for key in asked.get("Keys", [])
+        ]
+    return []
 
 
 def _backend() -> Any:
@@ -373,15 +392,11 @@ def units_of(ops: list[Op], indexes: dict[str, list[IndexShape]]) -> Units:
         units.by_operation[op.operation] += 1
         request, response, table = op.request, op.response, op.table
         consistent = bool(request.get("ConsistentRead"))
-        if op.operation == "GetItem":
-            read(table, item_size(response.get("Item", {})), consistent)
+        if op.operation in ("GetItem", "BatchGetItem"):
+            for name, size, item_consistent in op.gets:
+                read(name, size, item_consistent)
         elif op.operation == "Query":
             read(table, sum(item_size(i) for i in response.get("Items", [])), consistent)
-        elif op.operation == "BatchGetItem":
-            for name, found in response.get("Responses", {}).items():
-                table_consistent = bool(request.get("RequestItems", {}).get(name, {}).get("ConsistentRead"))
-                for item in found or [{}]:
-                    read(name, item_size(item), table_consistent)
         for name, before, after in op.images:
             write(name, before, after, op)
     return units
@@ -711,8 +726,9 @@ def print_method() -> None:
         "\nHow units were computed: every request of the data layer's shared botocore client and of the\n"
         "idempotency layer's client was recorded (botocore before-call/after-call hooks), with the stored\n"
         "image of every item a write touches before and after it (read from moto's in-process backend,\n"
-        "uncounted). Reads: the size of the items returned (GetItem Item, Query Items, BatchGetItem\n"
-        "Responses), per request rounded up to 4 KB = 1 RCU if strongly consistent, 0.5 if eventually\n"
+        "uncounted). Reads: GetItem and every key of a BatchGetItem as one GetItem each, of the whole\n"
+        "stored item whatever the projection (an absent item still the minimum); a Query, the size of the\n"
+        "items it returns; rounded up to 4 KB = 1 RCU if strongly consistent, 0.5 if eventually\n"
         "consistent (minimum one unit). Writes: the larger of the item's sizes before and after (the new\n"
         "item for puts) rounded up to 1 KB = 1 WCU; transactional items count twice; a failed conditional\n"
         "write still costs its units. GSIs, as DynamoDB bills them: nothing when the write changes no\n"

@@ -12,8 +12,10 @@ it serves requests one after another. The two racing clients still run truly con
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Iterator
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -21,11 +23,11 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from shared.core.config import reset_settings
-from shared.data import bind, create_tables, targets
+from shared.data import bind, contact_log, create_tables, targets
 from shared.data.base import transaction_connection
 from shared.domain import cases
 from shared.domain.errors import Conflict
-from shared.domain.models import Invoice, TargetState
+from shared.domain.models import Channel, Invoice, TargetState
 
 ROUNDS = 25
 RACERS = 2
@@ -73,6 +75,20 @@ def test_exactly_one_of_two_racing_workers_takes_a_target(serial_moto_server, cl
     assert targets.get(target.id).state is TargetState.SCHEDULED
     counts = targets.counts(target.campaign_id)
     assert counts["state:scheduled"] == 1 and counts["state:pending"] == 0  # losers never counted
+
+
+def test_two_workers_racing_for_the_day_s_last_contact_slot_take_it_once(serial_moto_server, clock):
+    racers = itertools.count()
+    for round_number in range(ROUNDS):
+        document, day = f"{round_number + 1:011d}", clock.now().date()
+
+        def reserve(document: str = document, day: date = day) -> None:  # another case each racer
+            case = f"T{next(racers)}"
+            if not contact_log.reserve_contact(document, clock.now(), day, 1, Channel.WHATSAPP, case):
+                raise Conflict("the day's slot is taken")
+
+        assert sorted(_race(reserve)) == ["lost", "won"], f"round {round_number}"
+        assert len(contact_log.contacts_since(document, clock.now())) == 1
 
 
 def test_two_imports_racing_on_the_same_customers_lose_no_invoice(serial_moto_server, clock):

@@ -22,19 +22,22 @@ def test_conversation_round_trip_and_lookup_by_chat_id(clock, make_conversation)
     with pytest.raises(NotFound):
         conversations.get("missing")
     with pytest.raises(NotFound):
-        conversations.get("chat#" + conversation.chat_id)  # the claim item is no conversation
+        conversations.get("hold#phone#" + conversation.phone)  # a hold item is no conversation
 
 
 def test_a_chat_id_has_one_conversation(clock, make_conversation):
     first = conversations.create(make_conversation())
 
     with pytest.raises(Conflict) as raised:
-        conversations.create(make_conversation(chat_id=first.chat_id))
+        conversations.create(make_conversation(chat_id=first.chat_id, client_name="Outra"))
 
     assert raised.value.code == "chat_taken"
-    assert conversations.by_chat_id(first.chat_id) == first
-    # The losing conversation was not written either (one transaction).
+    assert conversations.by_chat_id(first.chat_id) == first  # the loser overwrote nothing
     assert len(conversations.list_page().items) == 1
+    with pytest.raises(ValueError):  # a chat's conversation has the chat's id
+        conversations.create(
+            make_conversation(chat_id="whatsapp_5511977776666", id="01ARZ3NDEKTSV4RRFFQ69G5FAV")
+        )
 
 
 def test_update_conversation(clock, make_conversation):
@@ -172,3 +175,16 @@ def test_the_queue_lists_only_waiting_conversations_longest_wait_first(clock, ma
     assert [c.id for c in conversations.queue_page().items] == [first.id]
     assert conversations.queue_length() == 1
     assert idle.waiting_since is None
+
+
+def test_a_conversation_back_with_the_assistant_leaves_the_handling_listing(clock, make_conversation):
+    conversation = conversations.create(make_conversation(chat_id="whatsapp_9"))
+    conversations.update(conversation.id, status=ConversationStatus.TRANSFERRED)
+    assert [c.id for c in conversations.list_page(status=ConversationStatus.TRANSFERRED).items] == [
+        conversation.id
+    ]
+
+    conversations.update(conversation.id, status=ConversationStatus.AI, last_activity_at=clock.now())
+
+    assert conversations.list_page(status=ConversationStatus.TRANSFERRED).items == []
+    assert [c.id for c in conversations.list_page(status=ConversationStatus.AI).items] == [conversation.id]

@@ -33,7 +33,7 @@ def test_active_for_document_is_pending_and_not_yet_due(clock, make_promise):
     later = promises.create(make_promise(due_at=now + timedelta(days=5)))
     promises.create(make_promise(due_at=now - timedelta(seconds=1)))  # expired
     fulfilled = promises.create(make_promise(due_at=now + timedelta(days=2)))
-    promises.transition(fulfilled.id, [PromiseStatus.PENDING], PromiseStatus.FULFILLED, fulfilled_at=now)
+    promises.transition(fulfilled, [PromiseStatus.PENDING], PromiseStatus.FULFILLED, fulfilled_at=now)
     promises.create(make_promise(document="11144477735", due_at=now + timedelta(days=1)))
 
     active = promises.active_for_document("52998224725", now)
@@ -45,17 +45,19 @@ def test_transition_is_conditional(clock, make_promise):
     promise = promises.create(make_promise())
 
     broken = promises.transition(
-        promise.id, [PromiseStatus.PENDING], PromiseStatus.BROKEN, broken_at=clock.now()
+        promise, [PromiseStatus.PENDING], PromiseStatus.BROKEN, broken_at=clock.now()
     )
 
     assert broken.status is PromiseStatus.BROKEN and broken.broken_at == clock.now()
     with pytest.raises(TransitionConflict) as raised:
-        promises.transition(promise.id, [PromiseStatus.PENDING], PromiseStatus.FULFILLED)
+        promises.transition(promise, [PromiseStatus.PENDING], PromiseStatus.FULFILLED)
     assert raised.value.current == "broken"
     with pytest.raises(NotFound):
-        promises.transition("missing", [PromiseStatus.PENDING], PromiseStatus.BROKEN)
+        promises.transition(
+            promise.model_copy(update={"id": "missing"}), [PromiseStatus.PENDING], PromiseStatus.BROKEN
+        )
     with pytest.raises(ValueError):
-        promises.transition(promise.id, [PromiseStatus.BROKEN], PromiseStatus.PENDING, due_at=clock.now())
+        promises.transition(promise, [PromiseStatus.BROKEN], PromiseStatus.PENDING, due_at=clock.now())
 
 
 def test_update_descriptive_fields(clock, make_promise):
@@ -73,7 +75,7 @@ def test_list_by_status_due_first_and_by_document(clock, make_promise):
     a = promises.create(make_promise(due_at=now + timedelta(days=3)))
     b = promises.create(make_promise(document="11144477735", due_at=now + timedelta(days=1)))
     c = promises.create(make_promise(due_at=now + timedelta(days=2)))
-    promises.transition(c.id, [PromiseStatus.PENDING], PromiseStatus.FULFILLED)
+    promises.transition(c, [PromiseStatus.PENDING], PromiseStatus.FULFILLED)
 
     pending = promises.list_page(status=PromiseStatus.PENDING)
     of_document = promises.list_page(document="52998224725")

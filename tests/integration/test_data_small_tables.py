@@ -84,14 +84,12 @@ def test_reserve_contact_enforces_the_daily_cap(clock):
     now = clock.now()
     day = date(2025, 3, 10)
 
-    first = contact_log.reserve_contact("52998224725", now, day, 1, Channel.WHATSAPP, "C1", "T1")
-    second = contact_log.reserve_contact(
-        "52998224725", now + timedelta(hours=1), day, 1, Channel.VOICE, "C2", "T2"
-    )
+    first = contact_log.reserve_contact("52998224725", now, day, 1, Channel.WHATSAPP, "T1")
+    second = contact_log.reserve_contact("52998224725", now + timedelta(hours=1), day, 1, Channel.VOICE, "T2")
     next_day = contact_log.reserve_contact(
-        "52998224725", now + timedelta(days=1), date(2025, 3, 11), 1, Channel.VOICE, "C2", "T2"
+        "52998224725", now + timedelta(days=1), date(2025, 3, 11), 1, Channel.VOICE, "T2"
     )
-    other_document = contact_log.reserve_contact("11144477735", now, day, 1, Channel.WHATSAPP, "C1", "T3")
+    other_document = contact_log.reserve_contact("11144477735", now, day, 1, Channel.WHATSAPP, "T3")
 
     assert (first, second, next_day, other_document) == (True, False, True, True)
     assert contact_log.contacts_since("52998224725", now - timedelta(days=7)) == [
@@ -105,9 +103,7 @@ def test_reserve_contact_allows_up_to_the_configured_cap(clock):
     now = clock.now()
     day = date(2025, 3, 10)
     results = [
-        contact_log.reserve_contact(
-            "52998224725", now + timedelta(minutes=n), day, 2, Channel.VOICE, None, f"T{n}"
-        )
+        contact_log.reserve_contact("52998224725", now + timedelta(minutes=n), day, 2, Channel.VOICE, f"T{n}")
         for n in range(3)
     ]
     assert results == [True, True, False]
@@ -116,22 +112,22 @@ def test_reserve_contact_allows_up_to_the_configured_cap(clock):
 def test_release_contact_gives_the_slot_back(clock):
     now = clock.now()
     day = date(2025, 3, 10)
-    assert contact_log.reserve_contact("52998224725", now, day, 1, Channel.WHATSAPP, "C1", "T1")
+    assert contact_log.reserve_contact("52998224725", now, day, 1, Channel.WHATSAPP, "T1")
 
-    contact_log.release_contact("52998224725", now, day, "T1")
-    contact_log.release_contact("52998224725", now, day, "T1")  # twice: no-op
+    contact_log.release_contact("52998224725", now, day, Channel.WHATSAPP, "T1")
+    contact_log.release_contact("52998224725", now, day, Channel.WHATSAPP, "T1")  # twice: no-op
 
     assert contact_log.contacts_since("52998224725", now - timedelta(days=1)) == []
-    assert contact_log.reserve_contact("52998224725", now, day, 1, Channel.VOICE, "C1", "T1")
+    assert contact_log.reserve_contact("52998224725", now, day, 1, Channel.VOICE, "T1")
 
 
 def test_contact_log_items_expire_by_ttl(clock):
     now = clock.now()
-    contact_log.reserve_contact("52998224725", now, date(2025, 3, 10), 1, Channel.WHATSAPP, "C1", "T1")
+    contact_log.reserve_contact("52998224725", now, date(2025, 3, 10), 1, Channel.WHATSAPP, "T1")
 
     items = list(contact_log.ContactLogRecord.query("52998224725"))
 
-    assert len(items) == 2
+    assert len(items) == 1  # the day's item: its slot counter and the contact, one write
     assert all(item.expires_at == now + contact_log.RETENTION for item in items)
 
 

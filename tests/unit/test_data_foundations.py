@@ -163,12 +163,8 @@ def test_table_specs_describe_every_table_for_the_cdk_app():
     assert indexes["by_campaign_state"].range_key is not None
     assert indexes["by_campaign_state"].range_key.name == "state_key"
     assert indexes["by_call_sid"].range_key is None
-    # A case is written far more often than listed: its indexes hold keys, listings fetch the cases.
-    outcome = indexes.pop("by_campaign_outcome")
-    assert (outcome.projection, outcome.non_key_attributes) == ("INCLUDE", ("state",))  # its filter
-    for name in ("by_campaign_amount", "by_campaign_age"):  # sorted listings filter by state and outcome
-        sorted_by = indexes.pop(name)
-        assert (sorted_by.projection, sorted_by.non_key_attributes) == ("INCLUDE", ("state", "outcome"))
+    # A case is written far more often than listed: its indexes hold keys (a transition moves none
+    # but the state index's), listings fetch the cases and filter them.
     assert all(index.projection == "KEYS_ONLY" for index in indexes.values())
     messages = specs["messages"]
     assert messages.range_key is not None and messages.range_key.name == "sort_key"

@@ -239,13 +239,13 @@ def test_an_inbound_customer_writing_from_the_phone_on_file_is_linked_by_the_doc
 def test_the_tools_are_channel_neutral_a_voice_call_uses_the_same_guards(world: World, maria):
     from shared.assistant import ToolContext, invoke
     from shared.data import messages as messages_data
-    from shared.domain.ids import new_id
+    from shared.domain.ids import conversation_id, new_id
     from shared.domain.models import Channel, ConversationSource, Message, Sender
 
     target, _ = maria
     call_conversation = conversations.create(
         Conversation(
-            id=new_id(),
+            id=conversation_id("voice_CA0123"),
             chat_id="voice_CA0123",
             phone=target.phone,
             source=ConversationSource.VOICE_CAMPAIGN,

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared.data import conversations, counters
-from shared.domain.ids import new_id
+from shared.domain.ids import conversation_id
 from shared.domain.models import (
     Channel,
     ContactMethod,
@@ -28,7 +28,7 @@ def _held_conversation(phone: str, document: str | None) -> Conversation:
     now = MONDAY_10H
     conversation = conversations.create(
         Conversation(
-            id=new_id(),
+            id=conversation_id(f"whatsapp_{phone}"),
             chat_id=f"whatsapp_{phone}",
             phone=phone,
             source=ConversationSource.INBOUND,

@@ -78,7 +78,7 @@ def test_a_customer_already_contacted_today_waits_for_tomorrows_opening(engine: 
     target = engine.scheduled(campaign, 4)
     earlier = NOW - timedelta(hours=1)
     assert contact_log.reserve_contact(
-        target.document, earlier, date(2025, 3, 10), 1, Channel.VOICE, "another-campaign", "another-target"
+        target.document, earlier, date(2025, 3, 10), 1, Channel.VOICE, "another-target"
     )
 
     engine.drain("whatsapp")
@@ -96,9 +96,7 @@ def test_three_contacts_in_seven_days_wait_until_the_oldest_leaves_the_week(engi
     target = engine.scheduled(campaign, 5)
     for day in (4, 5, 7):  # Tue, Wed, Fri of the previous week, 10:00 SP
         at = datetime(2025, 3, day, 13, 0, tzinfo=UTC)
-        assert contact_log.reserve_contact(
-            target.document, at, at.date(), 1, Channel.WHATSAPP, None, f"t{day}"
-        )
+        assert contact_log.reserve_contact(target.document, at, at.date(), 1, Channel.WHATSAPP, f"t{day}")
 
     engine.drain("whatsapp")
 

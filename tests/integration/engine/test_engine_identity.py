@@ -9,7 +9,7 @@ from datetime import timedelta
 from shared.assistant import ToolContext, invoke
 from shared.data import conversations, messages
 from shared.data import targets as targets_data
-from shared.domain.ids import new_id
+from shared.domain.ids import conversation_id, new_id
 from shared.domain.models import (
     Channel,
     Conversation,
@@ -56,7 +56,7 @@ def test_a_strangers_request_brings_the_registered_numbers_contact_forward(engin
     now = engine.clock.now()
     conversation = conversations.create(
         Conversation(
-            id=new_id(),
+            id=conversation_id(f"whatsapp_{stranger}"),
             chat_id=f"whatsapp_{stranger}",
             phone=stranger,
             source=ConversationSource.INBOUND,
