@@ -51,6 +51,10 @@ def decode_cursor(query_tag: str, cursor: str | None) -> dict[str, Any] | None:
     return key
 
 
+# Queries one page may run to fill itself when `resolve` leaves items out.
+MAX_FILL_QUERIES = 8
+
+
 def query_page(
     query: Callable[..., ResultIterator[R]],
     hash_key: Any,
@@ -62,23 +66,36 @@ def query_page(
     resolve: Callable[[list[R]], list[R]] | None = None,
     **query_kwargs: Any,
 ) -> Page[T]:
-    """Run one bounded Query (`Model.query` or `Index.query`) from `cursor` and wrap it as a `Page`.
+    """Run a bounded Query (`Model.query` or `Index.query`) from `cursor` and wrap it as a `Page`.
 
     `query_tag` must identify the listing completely (index, partition value, filters). `resolve`
-    turns the page's index records into whole items (an index that projects keys only).
+    turns the page's index records into whole items (an index that projects keys only), and may leave
+    some out (a filter on what it fetched): then the next stretch of the index is read, until the page
+    is full, the index ends, or `MAX_FILL_QUERIES` were run (a page may then hold fewer than `limit`,
+    with a cursor). A stretch that overfills the page ends it at its last item kept: the cursor is built
+    from that item's keys, so the next page starts right after it.
     """
     check_limit(limit)
     start_key = decode_cursor(query_tag, cursor)
-    results = query(hash_key, limit=limit, page_size=limit, last_evaluated_key=start_key, **query_kwargs)
-    try:
-        records = list(results)
-        items = [convert(record) for record in (resolve(records) if resolve else records)]
-    except QueryError as exc:
-        if start_key is not None and exc.cause_response_code == "ValidationException":
-            # A well-formed cursor whose key does not fit the query (hand-edited): the caller's fault.
-            raise InvalidInput("invalid cursor", code="invalid_cursor") from exc
-        raise
-    return Page(items=items, next_cursor=encode_cursor(query_tag, results.last_evaluated_key))
+    kept: list[R] = []
+    for _ in range(MAX_FILL_QUERIES if resolve else 1):
+        results = query(hash_key, limit=limit, page_size=limit, last_evaluated_key=start_key, **query_kwargs)
+        try:
+            records = list(results)
+        except QueryError as exc:
+            if start_key is not None and exc.cause_response_code == "ValidationException":
+                # A well-formed cursor whose key does not fit the query (hand-edited): the caller's fault.
+                raise InvalidInput("invalid cursor", code="invalid_cursor") from exc
+            raise
+        kept += resolve(records) if resolve else records
+        start_key = results.last_evaluated_key
+        if len(kept) > limit:
+            kept = kept[:limit]
+            serialized = kept[-1].serialize(null_check=False)  # type: ignore[attr-defined]
+            start_key = {name: serialized[name] for name in results.page_iter.key_names}
+        if start_key is None or len(kept) >= limit:
+            break
+    return Page(items=[convert(record) for record in kept], next_cursor=encode_cursor(query_tag, start_key))
 
 
 def _tag_hash(query_tag: str) -> str:

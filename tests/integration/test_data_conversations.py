@@ -188,3 +188,51 @@ def test_a_conversation_back_with_the_assistant_leaves_the_handling_listing(cloc
 
     assert conversations.list_page(status=ConversationStatus.TRANSFERRED).items == []
     assert [c.id for c in conversations.list_page(status=ConversationStatus.AI).items] == [conversation.id]
+
+
+def test_a_filtered_listing_fills_its_page_from_further_down_the_index_and_its_cursor_skips_nothing(
+    clock, make_conversation
+):
+    now = clock.now()
+    for i in range(30):  # one voice conversation in three, newest first
+        source = ConversationSource.VOICE_CAMPAIGN if i % 3 == 0 else ConversationSource.INBOUND
+        conversations.create(
+            make_conversation(
+                chat_id=f"voice_CA{i:04d}" if i % 3 == 0 else f"whatsapp_551199990{i:04d}",
+                source=source,
+                last_activity_at=now - timedelta(minutes=i),
+            )
+        )
+
+    first = conversations.list_page(source=ConversationSource.VOICE_CAMPAIGN, limit=4)
+    rest = conversations.list_page(
+        source=ConversationSource.VOICE_CAMPAIGN, limit=4, cursor=first.next_cursor
+    )
+    last = conversations.list_page(source=ConversationSource.VOICE_CAMPAIGN, limit=4, cursor=rest.next_cursor)
+
+    assert [c.chat_id for c in first.items] == [f"voice_CA{i:04d}" for i in (0, 3, 6, 9)]
+    assert [c.chat_id for c in rest.items] == [f"voice_CA{i:04d}" for i in (12, 15, 18, 21)]
+    assert [c.chat_id for c in last.items] == [f"voice_CA{i:04d}" for i in (24, 27)]
+
+
+def test_a_stretch_that_overfills_a_filtered_page_ends_it_at_its_last_item_and_the_next_page_resumes_there(
+    clock, make_conversation
+):
+    now = clock.now()
+    for i in range(10):  # the two newest are inbound, the rest voice
+        voice = i >= 2
+        conversations.create(
+            make_conversation(
+                chat_id=f"voice_CA{i:04d}" if voice else f"whatsapp_551199990{i:04d}",
+                source=ConversationSource.VOICE_CAMPAIGN if voice else ConversationSource.INBOUND,
+                last_activity_at=now - timedelta(minutes=i),
+            )
+        )
+
+    first = conversations.list_page(source=ConversationSource.VOICE_CAMPAIGN, limit=4)
+    second = conversations.list_page(
+        source=ConversationSource.VOICE_CAMPAIGN, limit=4, cursor=first.next_cursor
+    )
+
+    assert [c.chat_id for c in first.items] == [f"voice_CA{i:04d}" for i in (2, 3, 4, 5)]
+    assert [c.chat_id for c in second.items] == [f"voice_CA{i:04d}" for i in (6, 7, 8, 9)]
