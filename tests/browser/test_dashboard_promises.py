@@ -22,8 +22,8 @@ from shared.adapters import clients, promise_schedules
 from shared.adapters.crm import HttpCrmClient
 from shared.adapters.evolution import EvolutionClient
 from shared.core.config import get_settings, reset_settings
-from shared.data import messages, promises
-from shared.domain.models import Conversation, PromiseStatus, Target
+from shared.data import campaigns, messages, promises
+from shared.domain.models import Campaign, Conversation, PromiseStatus, Target
 from tests.browser.conftest import Dashboard, shot, sign_in
 from tests.integration.assistant.assistant_world import FakeContext, lambda_event, seed_debtor
 
@@ -137,8 +137,10 @@ def test_a_promise_made_in_a_whatsapp_conversation_appears_and_a_supervisor_rene
     assistant: Assistant,
     make_target: Callable[..., Target],
     make_conversation: Callable[..., Conversation],
+    make_campaign: Callable[..., Campaign],
 ) -> None:
     conversation = maria_owes(assistant, make_target, make_conversation)
+    campaigns.create(make_campaign(id=conversation.campaign_id))  # the dashboard sums campaigns' counters
     sign_in(page, dashboard, "supervisor")
     page.get_by_role("link", name="Promessas", exact=True).click()
     expect(page.locator("#alert-count")).to_have_text("0")
