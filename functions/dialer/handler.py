@@ -1,5 +1,5 @@
 """Dialer worker: a job from the dialer queue → pre-send guards → a Twilio call, placed exactly once
-(`shared.engine.outreach`). A record that raises (Twilio down, no call slot in time) is retried by SQS with
+(`shared.engine.outreach_voice`). A record that raises (Twilio down, no call slot in time) is retried by SQS with
 backoff, then dead-lettered."""
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.core.jobs import OutreachJob
 from shared.core.observability import install_log_masking, logger, metrics, tracer
-from shared.domain.models import Channel
-from shared.engine import outreach
+from shared.engine import outreach, outreach_voice
 
 install_log_masking()
 
@@ -24,7 +23,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 def record_handler(record: SQSRecord) -> str:
     job = OutreachJob.model_validate_json(record.body)
-    return outreach.deliver(job, Channel.VOICE).value
+    return outreach_voice.deliver(job).value
 
 
 @logger.inject_lambda_context

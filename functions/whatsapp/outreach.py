@@ -1,5 +1,5 @@
 """WhatsApp outreach worker: a job from the whatsapp queue → pre-send guards → Evolution sendText of the
-campaign's first message, exactly once (`shared.engine.outreach`). A record that raises (Evolution down, no
+campaign's first message, exactly once (`shared.engine.outreach_whatsapp`). A record that raises (Evolution down, no
 send slot in time) is retried by SQS with backoff, then dead-lettered."""
 
 from __future__ import annotations
@@ -13,15 +13,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.core.jobs import OutreachJob
 from shared.core.observability import logger, metrics, tracer
-from shared.domain.models import Channel
-from shared.engine import outreach
+from shared.engine import outreach, outreach_whatsapp
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def record_handler(record: SQSRecord) -> str:
     job = OutreachJob.model_validate_json(record.body)
-    return outreach.deliver(job, Channel.WHATSAPP).value
+    return outreach_whatsapp.deliver(job).value
 
 
 @logger.inject_lambda_context

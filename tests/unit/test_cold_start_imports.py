@@ -14,6 +14,9 @@ API = "functions.api.handler.handler"
 INGEST = "functions.ingest.handler.handler"
 POST_CALL = "functions.post_call.handler.handler"
 SCHEDULER = "functions.scheduler.handler.handler"
+DIALER = "functions.dialer.handler.handler"
+WHATSAPP_OUTREACH = "functions.whatsapp.handler.outreach_handler"
+WHATSAPP_INBOUND = "functions.whatsapp.handler.inbound_handler"
 
 # Loaded by no entry point at import time (with tracing disabled).
 NEVER = (
@@ -42,6 +45,13 @@ ONLY = {
     # The outreach workers load these only for a refusal for good or a number without WhatsApp.
     "shared.engine.postcall": {POST_CALL, SCHEDULER},
     "shared.engine.sweep": {SCHEDULER},
+    # Outreach's two channels: the dialer sends no WhatsApp message, the WhatsApp worker places no call.
+    "shared.engine.outreach": {DIALER, WHATSAPP_OUTREACH},
+    "shared.engine.outreach_voice": {DIALER},
+    "shared.engine.outreach_whatsapp": {WHATSAPP_OUTREACH},
+    "shared.engine.whatsapp_out": {WHATSAPP_OUTREACH, WHATSAPP_INBOUND},
+    "shared.adapters.evolution": {WHATSAPP_OUTREACH, WHATSAPP_INBOUND},
+    "shared.engine.conversations": {WHATSAPP_OUTREACH, WHATSAPP_INBOUND},
     # Twilio's webhooks (an API route); the scheduler's upkeep needs one only to pass on a lost final
     # call status.
     "shared.engine.calls": set(),
@@ -92,5 +102,4 @@ def test_each_entry_point_loads_only_what_its_path_needs() -> None:
 
 def test_tracing_as_deployed_still_loads_xray() -> None:
     # Active tracing (no POWERTOOLS_TRACE_DISABLED): the Tracer is X-Ray's, and the probe sees it.
-    dialer = "functions.dialer.handler.handler"
-    assert _probe((dialer,), traced=True, watched=("aws_xray_sdk.core",)) == {dialer: ["aws_xray_sdk.core"]}
+    assert _probe((DIALER,), traced=True, watched=("aws_xray_sdk.core",)) == {DIALER: ["aws_xray_sdk.core"]}
