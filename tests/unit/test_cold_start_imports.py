@@ -25,6 +25,9 @@ NEVER = (
     "shared.assistant",  # an inbound turn; the API's webhook only enqueues
     "httpx",  # the CRM's and Evolution's clients, built on first use
     "twilio.rest",  # Twilio's REST client: the first call placed or hung up
+    # Twilio's voice adapter and its SDK: the first call placed or hung up, or voicemail dropped
+    "shared.adapters.twilio_voice",
+    "twilio",
     "twilio.twiml",  # the API's TwiML route
     "twilio.request_validator",  # the API's voice webhooks
     "openpyxl",  # a workbook too large for calamine
