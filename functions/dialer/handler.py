@@ -1,5 +1,5 @@
 """Dialer worker: a job from the dialer queue → pre-send guards → a Twilio call, placed exactly once
-(`shared.engine.outreach`). A record that raises (Twilio down, no call slot in time) is retried by SQS with
+(`shared.engine.outreach_voice`). A record that raises (Twilio down, no call slot in time) is retried by SQS with
 backoff, then dead-lettered."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from functions import loaded
 from shared.core.jobs import OutreachJob
 from shared.core.observability import install_log_masking, logger, metrics, tracer
-from shared.domain.models import Channel
-from shared.engine import outreach
+from shared.engine import outreach, outreach_voice
 
 install_log_masking()
 
@@ -24,7 +24,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 def record_handler(record: SQSRecord) -> str:
     job = OutreachJob.model_validate_json(record.body)
-    return outreach.deliver(job, Channel.VOICE).value
+    return outreach_voice.deliver(job).value
 
 
 @logger.inject_lambda_context
@@ -35,3 +35,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
+
+
+loaded()  # the cold start's imports are in: the garbage collector resumes (functions/__init__.py)

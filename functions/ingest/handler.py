@@ -9,6 +9,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from functions import loaded
 from shared.core.observability import install_log_masking, logger, metrics, tracer
 from shared.imports import ingest
 
@@ -33,3 +34,6 @@ def handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
             )
             finished.append({"importId": job.id, "status": job.status.value, "imported": job.imported})
     return {"imports": finished}
+
+
+loaded()  # the cold start's imports are in: the garbage collector resumes (functions/__init__.py)

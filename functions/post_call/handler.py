@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from functions import loaded
 from shared.adapters import clients
 from shared.core.jobs import CallStatusEvent
 from shared.core.observability import install_log_masking, logger, metrics, tracer
@@ -42,3 +43,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
+
+
+loaded()  # the cold start's imports are in: the garbage collector resumes (functions/__init__.py)

@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from functions import loaded
 from shared.core.jobs import InboundMessage
 from shared.core.observability import logger, metrics, tracer
 from shared.engine import inbound
@@ -37,3 +38,6 @@ def inbound_handler(event: dict[str, Any], context: LambdaContext) -> PartialIte
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
+
+
+loaded()  # the cold start's imports are in: the garbage collector resumes (functions/__init__.py)

@@ -1,5 +1,5 @@
 """WhatsApp outreach worker: a job from the whatsapp queue → pre-send guards → Evolution sendText of the
-campaign's first message, exactly once (`shared.engine.outreach`). A record that raises (Evolution down, no
+campaign's first message, exactly once (`shared.engine.outreach_whatsapp`). A record that raises (Evolution down, no
 send slot in time) is retried by SQS with backoff, then dead-lettered."""
 
 from __future__ import annotations
@@ -11,17 +11,17 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from functions import loaded
 from shared.core.jobs import OutreachJob
 from shared.core.observability import logger, metrics, tracer
-from shared.domain.models import Channel
-from shared.engine import outreach
+from shared.engine import outreach, outreach_whatsapp
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def record_handler(record: SQSRecord) -> str:
     job = OutreachJob.model_validate_json(record.body)
-    return outreach.deliver(job, Channel.WHATSAPP).value
+    return outreach_whatsapp.deliver(job).value
 
 
 @logger.inject_lambda_context
@@ -32,3 +32,6 @@ def outreach_handler(event: dict[str, Any], context: LambdaContext) -> PartialIt
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
+
+
+loaded()  # the cold start's imports are in: the garbage collector resumes (functions/__init__.py)

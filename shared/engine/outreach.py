@@ -1,6 +1,10 @@
-"""Outreach: a campaign's contact on one channel — the first WhatsApp message, or a call.
+"""Outreach: a campaign's contact on one channel — the first WhatsApp message, or a call — and what
+every channel shares: the job's checks, the claim, the at-most-once send and the error ladder. Each
+channel's own send is its module's (`shared.engine.outreach_whatsapp`, `shared.engine.outreach_voice`),
+so the dialer never loads WhatsApp's and the WhatsApp worker never loads the voice's.
 
-`deliver(job, channel)` is what the WhatsApp and dialer workers run for each queued `OutreachJob`:
+`deliver(job, sender)` is what the WhatsApp and dialer workers run for each queued `OutreachJob` (through
+their channel's module: `outreach_whatsapp.deliver(job)`, `outreach_voice.deliver(job)`):
 
 1. The job must be the target's current one: `scheduled` on this channel, `attempt_count + 1 ==
    job.attempt`. Anything else is a duplicate or an outdated job and does nothing.
@@ -31,7 +35,7 @@ What the send's answer leads to:
   (`shared.engine.postcall.conclude_attempt`: later retry, next channel, or completed).
 - call placed → target `calling` with the CallSid; Twilio's status callbacks take it from there.
 
-One ladder (`_send`) turns both providers' errors into these outcomes. The message a contact sends
+One ladder (`attempt`) turns both providers' errors into these outcomes. The message a contact sends
 depends on its step of the cadence (first contact, follow-up, after a broken promise, last notice):
 `shared.engine.outreach_texts`; the TwiML a call gets when answered and the hand-off of Twilio's
 status callbacks to the post-call queue in `shared.engine.calls`.
@@ -40,7 +44,7 @@ status callbacks to the post-call queue in `shared.engine.calls`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any, Final, TypeVar
@@ -56,32 +60,17 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.adapters import clients
 from shared.adapters.aws import client as aws_client
-from shared.adapters.evolution import InstanceDisconnected, NotOnWhatsApp, ReachOutRefused, SentMessage
 from shared.core import clock
-from shared.core.config import get_settings
 from shared.core.jobs import OutreachJob
 from shared.core.observability import logger, metrics
-from shared.data import TransitionConflict, counters, messages
+from shared.data import TransitionConflict, counters
 from shared.data import campaigns as campaigns_data
 from shared.data import targets as targets_data
 from shared.data.idempotency import idempotency_table_name
-from shared.domain.channel_health import BreakReason
 from shared.domain.channels import channel_label
 from shared.domain.errors import ConfigError, Conflict, InvalidInput, NotFound, Refused, ServiceUnavailable
-from shared.domain.models import (
-    Campaign,
-    CampaignStatus,
-    Channel,
-    DeliveryStatus,
-    MessageStep,
-    Outcome,
-    Sender,
-    Target,
-    TargetState,
-)
-from shared.engine import guards, identity, ratelimit, stats, whatsapp_channel, whatsapp_out
-from shared.engine.conversations import open_conversation
-from shared.engine.outreach_texts import STEP_LABELS, outreach_message
+from shared.domain.models import Campaign, Channel, Outcome, Target, TargetState
+from shared.engine import guards, identity, ratelimit, stats
 
 # A send keeps its idempotency record long enough for any redelivery or redrive from the DLQ to meet
 # it; past that, the target's own state still refuses a second send.
@@ -105,6 +94,16 @@ class Result(StrEnum):
 
 # The contact did not happen: the day's slot goes back.
 NOT_CONTACTED: Final = frozenset({Result.STALE, Result.NOT_ON_WHATSAPP, Result.FAILED, Result.PAUSED})
+
+
+@dataclass(frozen=True)
+class ChannelSender:
+    """One channel's part of a delivery: whether the channel takes sends now, and the send of a claimed
+    target (`claimed`; `before`, as it was before the claim) that records its own answer."""
+
+    channel: Channel
+    is_blocked: Callable[[], bool]
+    send: Callable[[Target, Target, Campaign], Result]
 
 
 class WrongQueue(InvalidInput):
@@ -141,23 +140,26 @@ def register_lambda_context(context: LambdaContext) -> None:
 
 
 @counters.batched()
-def deliver(job: OutreachJob, channel: Channel) -> Result:
+def deliver(job: OutreachJob, sender: ChannelSender) -> Result:
     """Run one outreach job taken from `channel`'s queue (see the module docstring).
 
     Raises a `ServiceUnavailable` (provider down, no send slot in time) for SQS to retry the job;
     `WrongQueue` for a job that belongs to the other channel's queue.
     """
+    channel = sender.channel
     if job.channel is not channel:
         raise WrongQueue(f"a {job.channel.value} job arrived on the {channel.value} queue")
     try:
         target = targets_data.get(job.target_id)
         if _claimed_unrecorded(target, job):
-            return Result(_send_once_idempotent()(key=_key(job), job=job, campaign=None, known=None))
+            return Result(
+                _send_once_idempotent()(key=_key(job), job=job, campaign=None, known=None, sender=sender)
+            )
         if not _is_current(target, job):
             logger.info("outdated or duplicate job ignored", target_id=job.target_id, attempt=job.attempt)
             return _stale()
-        if channel is Channel.WHATSAPP and whatsapp_channel.is_blocked():
-            return _give_back(target, [TargetState.SCHEDULED], target)
+        if sender.is_blocked():
+            return give_back(target, [TargetState.SCHEDULED], target)
         campaign = campaigns_data.get(target.campaign_id)
         usable = identity.usable_phone(target, guards.GUARDED_STATES)  # never a reported wrong number
         if usable is None:
@@ -174,7 +176,9 @@ def deliver(job: OutreachJob, channel: Channel) -> Result:
         return Result.SKIPPED
     contacted = False
     try:
-        result = Result(_send_once_idempotent()(key=_key(job), job=job, campaign=campaign, known=target))
+        result = Result(
+            _send_once_idempotent()(key=_key(job), job=job, campaign=campaign, known=target, sender=sender)
+        )
         contacted = result not in NOT_CONTACTED
         return result
     except ClaimLost:
@@ -232,7 +236,12 @@ def _send_once_idempotent() -> Callable[..., str]:
 
 
 def _send_once(
-    *, key: dict[str, Any], job: OutreachJob, campaign: Campaign | None, known: Target | None
+    *,
+    key: dict[str, Any],
+    job: OutreachJob,
+    campaign: Campaign | None,
+    known: Target | None,
+    sender: ChannelSender,
 ) -> str:
     """Claim, send, record — at most once per (target, channel, attempt). `key` is the idempotency key;
     `known` the target as the caller just read it (the claim is conditional, so it cannot be stale)."""
@@ -249,9 +258,7 @@ def _send_once(
     except ServiceUnavailable:
         _undo_claim(claimed, target)
         raise
-    if job.channel is Channel.WHATSAPP:
-        return _send_whatsapp(claimed, target, campaign).value
-    return _place_call(claimed, target, campaign).value
+    return sender.send(claimed, target, campaign).value
 
 
 def _is_current(target: Target, job: OutreachJob) -> bool:
@@ -309,8 +316,8 @@ def _undo_claim(claimed: Target, before: Target) -> None:
         logger.warning("claim not undone: the target moved on", target_id=claimed.id, reason=exc.message)
 
 
-def _give_back(current: Target, from_states: list[TargetState], before: Target) -> Result:
-    """WhatsApp is blocked: the target back to `pending`, due now, as it was before this job (its attempt
+def give_back(current: Target, from_states: list[TargetState], before: Target) -> Result:
+    """The channel is blocked: the target back to `pending`, due now, as it was before this job (its attempt
     unused), for the sweep to send on another channel or once WhatsApp works again."""
     try:
         targets_data.transition(
@@ -348,26 +355,17 @@ def _record_delivery_unknown(target: Target, channel: Channel) -> None:
 # --- The provider's answer ------------------------------------------------------------------------------
 
 
-def _send(claimed: Target, before: Target, campaign: Campaign, send: Callable[[], _Sent]) -> _Sent | Result:
-    """The provider's answer to `send`, or what its error leads to — one ladder for both channels:
+def attempt(claimed: Target, before: Target, send: Callable[[], _Sent | Result]) -> _Sent | Result:
+    """The provider's answer to `send`, or what its error leads to — one ladder for both channels
+    (a channel's own answers, such as WhatsApp's "not on WhatsApp", are `send`'s to turn into a `Result`):
 
     - unavailable (429, 5xx, timeout) or misconfigured → the claim undone and the error raised: SQS
       retries the job, then dead-letters it;
     - refused for good (`Refused`) → outcome `failed`, concluded like a failed call (later retry,
-      next channel, or completed);
-    - not on WhatsApp → the campaign's next channel (`_not_on_whatsapp`).
+      next channel, or completed).
     """
     try:
         return send()
-    except NotOnWhatsApp:
-        return _not_on_whatsapp(claimed, campaign)
-    except (InstanceDisconnected, ReachOutRefused) as exc:
-        _give_back(claimed, [claimed.state], before)
-        if isinstance(exc, InstanceDisconnected):
-            whatsapp_channel.trip(BreakReason.SEND_DISCONNECTED)
-        else:
-            whatsapp_channel.record_refusal()
-        raise ChannelPaused(exc.message) from None
     except Refused as exc:
         # A refusal for good is rare: the post-call rules (and what they import) load with the first one.
         from shared.engine import postcall
@@ -384,94 +382,8 @@ def _send(claimed: Target, before: Target, campaign: Campaign, send: Callable[[]
         raise
 
 
-# --- WhatsApp -------------------------------------------------------------------------------------------
-
-
-def _send_whatsapp(claimed: Target, before: Target, campaign: Campaign) -> Result:
-    step, text = outreach_message(claimed, campaign)
-    answer = _send(
-        claimed, before, campaign, lambda: whatsapp_out.business_message(claimed, campaign, step, text)
-    )
-    if isinstance(answer, Result):
-        return answer
-    sent, shown = answer  # the thread shows the text, or the approved template and its parameters
-    _record_whatsapp(claimed, step, shown, sent)
-    return Result.SENT
-
-
-def _record_whatsapp(target: Target, step: MessageStep, text: str, sent: SentMessage) -> None:
-    conversation = open_conversation(Channel.WHATSAPP, target.phone, target=target, link=False)
-    messages.record(
-        conversation.id,
-        Sender.ASSISTANT,
-        text,
-        external_id=sent.id,
-        delivery_status=DeliveryStatus.PENDING,
-        is_from_campaign=True,
-    )
-    delivery_due_at = clock.now() + timedelta(hours=get_settings().whatsapp_delivery_hours)
-    targets_data.record_contact(
-        target,
-        delivery_due_at=delivery_due_at,
-        outcome_details=f"{STEP_LABELS[step]} enviada por WhatsApp",
-        conversation_id=conversation.id,  # the case's link to its conversation, in the same write
-    )
-    _count_contact(target, Channel.WHATSAPP)
-
-
-def _not_on_whatsapp(claimed: Target, campaign: Campaign) -> Result:
-    # Rare after the first contact: the routing and the sweep's scheduling load with the first such number.
-    from shared.engine import routing, sweep
-
-    following = routing.next_allowed_channel(campaign, Channel.WHATSAPP, claimed.phone)
-    if following is not None and campaign.status is CampaignStatus.ACTIVE:
-        sweep.schedule(
-            claimed,
-            [TargetState.CONTACTED],
-            following,
-            outcome=Outcome.NOT_ON_WHATSAPP,
-            outcome_details=f"Número sem WhatsApp; próximo canal: {channel_label(following)}",
-            channel_attempts=0,
-        )
-    else:
-        targets_data.transition(
-            claimed.id,
-            [TargetState.CONTACTED],
-            TargetState.COMPLETED,
-            outcome=Outcome.NOT_ON_WHATSAPP,
-            outcome_details="Número sem WhatsApp; a campanha não tem outro canal",
-        )
-    metrics.add_metric(name="NotOnWhatsApp", unit=MetricUnit.Count, value=1)
-    logger.info("not on WhatsApp", target_id=claimed.id, next_channel=following.value if following else None)
-    return Result.NOT_ON_WHATSAPP
-
-
-# --- Voice ----------------------------------------------------------------------------------------------
-
-
-def _place_call(claimed: Target, before: Target, campaign: Campaign) -> Result:
-    call_sid = _send(
-        claimed,
-        before,
-        campaign,
-        lambda: clients.voice().place_call(
-            claimed.id,
-            claimed.phone,
-            detect_message_end=campaign.voicemail_drop,
-            record=campaign.record_calls,
-        ),
-    )
-    if isinstance(call_sid, Result):
-        return call_sid
-    targets_data.record_contact(claimed, call_sid=call_sid, outcome_details="Chamada iniciada")
-    _count_contact(claimed, Channel.VOICE)
-    return Result.CALLED
-
-
-# --- shared -----------------------------------------------------------------------------------------
-
-
-def _count_contact(target: Target, channel: Channel) -> None:
+def count_contact(target: Target, channel: Channel) -> None:
+    """A contact made: the campaign's counters, the metric and the log line."""
     stats.count_outreach(target.campaign_id, channel, phone=target.phone)
     metrics.add_metric(name=f"Outreach_{channel.value}", unit=MetricUnit.Count, value=1)
     logger.info("outreach sent", target_id=target.id, campaign_id=target.campaign_id, channel=channel.value)

@@ -44,7 +44,6 @@ from typing import Any, Final
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from shared.adapters.twilio_voice import say_and_hang_up_twiml
 from shared.core import clock
 from shared.core.jobs import CallStatusEvent
 from shared.core.observability import logger, metrics
@@ -57,7 +56,6 @@ from shared.domain.errors import Conflict, DomainError, ServiceUnavailable
 from shared.domain.models import Campaign, Outcome, Target, TargetState
 from shared.domain.phones import timezone_for_phone
 from shared.engine import cadence, call_summary, routing, short_calls, stats
-from shared.engine.outreach_texts import voicemail_message
 from shared.engine.stats import Milestone
 
 FINAL_STATUSES: Final[dict[str, Outcome]] = {
@@ -293,6 +291,10 @@ def _leave_voicemail(play_twiml: Callable[[str, str], None], target: Target) -> 
     """Play the voicemail message on the live call, then hang up; False when Twilio refused (the
     call already ended, say): the attempt is then a plain `voicemail`."""
     assert target.call_sid
+    # Rare (a machine answered a campaign that leaves a message): the TwiML and its text load with the first.
+    from shared.adapters.twilio_voice import say_and_hang_up_twiml
+    from shared.engine.outreach_texts import voicemail_message
+
     try:
         play_twiml(target.call_sid, say_and_hang_up_twiml(voicemail_message()))
     except DomainError as exc:

@@ -162,9 +162,9 @@ def lifecycle(customers: int, crm: CrmSimulator, sqs: Any, virtual: Any, out: An
     from shared.core.config import get_settings
     from shared.core.jobs import InboundMessage, OutreachJob, SchedulerTick
     from shared.data import targets as targets_data
-    from shared.domain.models import Channel, Outcome, TargetState
+    from shared.domain.models import Outcome, TargetState
     from shared.domain.phones import timezone_for_phone
-    from shared.engine import inbound, outreach, promise_monitor, promises, sweep, upkeep
+    from shared.engine import inbound, outreach_whatsapp, promise_monitor, promises, sweep, upkeep
 
     campaign = _campaign("Lifecycle")
     people = [_case(campaign, 50_000 + seed) for seed in range(customers)]
@@ -181,7 +181,7 @@ def lifecycle(customers: int, crm: CrmSimulator, sqs: Any, virtual: Any, out: An
         url = os.environ["WHATSAPP_QUEUE_URL"]
         while found := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
             for message in found:
-                outreach.deliver(OutreachJob.model_validate_json(message["Body"]), Channel.WHATSAPP)
+                outreach_whatsapp.deliver(OutreachJob.model_validate_json(message["Body"]))
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
     def reply(target: Any, text: str, n: int) -> None:

@@ -14,6 +14,9 @@ API = "functions.api.handler.handler"
 INGEST = "functions.ingest.handler.handler"
 POST_CALL = "functions.post_call.handler.handler"
 SCHEDULER = "functions.scheduler.handler.handler"
+DIALER = "functions.dialer.handler.handler"
+WHATSAPP_OUTREACH = "functions.whatsapp.handler.outreach_handler"
+WHATSAPP_INBOUND = "functions.whatsapp.handler.inbound_handler"
 
 # Loaded by no entry point at import time (with tracing disabled).
 NEVER = (
@@ -22,6 +25,9 @@ NEVER = (
     "shared.assistant",  # an inbound turn; the API's webhook only enqueues
     "httpx",  # the CRM's and Evolution's clients, built on first use
     "twilio.rest",  # Twilio's REST client: the first call placed or hung up
+    # Twilio's voice adapter and its SDK: the first call placed or hung up, or voicemail dropped
+    "shared.adapters.twilio_voice",
+    "twilio",
     "twilio.twiml",  # the API's TwiML route
     "twilio.request_validator",  # the API's voice webhooks
     "openpyxl",  # a workbook too large for calamine
@@ -42,6 +48,13 @@ ONLY = {
     # The outreach workers load these only for a refusal for good or a number without WhatsApp.
     "shared.engine.postcall": {POST_CALL, SCHEDULER},
     "shared.engine.sweep": {SCHEDULER},
+    # Outreach's two channels: the dialer sends no WhatsApp message, the WhatsApp worker places no call.
+    "shared.engine.outreach": {DIALER, WHATSAPP_OUTREACH},
+    "shared.engine.outreach_voice": {DIALER},
+    "shared.engine.outreach_whatsapp": {WHATSAPP_OUTREACH},
+    "shared.engine.whatsapp_out": {WHATSAPP_OUTREACH, WHATSAPP_INBOUND},
+    "shared.adapters.evolution": {WHATSAPP_OUTREACH, WHATSAPP_INBOUND},
+    "shared.engine.conversations": {WHATSAPP_OUTREACH, WHATSAPP_INBOUND},
     # Twilio's webhooks (an API route); the scheduler's upkeep needs one only to pass on a lost final
     # call status.
     "shared.engine.calls": set(),
@@ -92,5 +105,43 @@ def test_each_entry_point_loads_only_what_its_path_needs() -> None:
 
 def test_tracing_as_deployed_still_loads_xray() -> None:
     # Active tracing (no POWERTOOLS_TRACE_DISABLED): the Tracer is X-Ray's, and the probe sees it.
-    dialer = "functions.dialer.handler.handler"
-    assert _probe((dialer,), traced=True, watched=("aws_xray_sdk.core",)) == {dialer: ["aws_xray_sdk.core"]}
+    assert _probe((DIALER,), traced=True, watched=("aws_xray_sdk.core",)) == {DIALER: ["aws_xray_sdk.core"]}
+
+
+def test_the_collector_is_paused_while_a_handler_loads_and_resumes_after() -> None:
+    # functions/__init__.py: no collection during the import, the loaded objects frozen, then enabled.
+    probe = (
+        "import gc, json; import functions; paused = not gc.isenabled(); {statement}; "
+        "print(json.dumps([paused, gc.isenabled(), gc.get_freeze_count() > 10_000, gc.get_stats()[2]['collections']]))"
+    )
+    running = {
+        entry_point: subprocess.Popen(
+            [PYTHON, "-c", probe.format(statement=import_statement(entry_point))],
+            env=lambda_environment(traced=False),
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for entry_point in ENTRY_POINTS
+    }
+    seen = {}
+    for entry_point, process in running.items():
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+        seen[entry_point] = json.loads(out.splitlines()[-1])
+    assert seen == {entry_point: [True, True, True, 0] for entry_point in ENTRY_POINTS}
+
+
+def test_outside_a_lambda_importing_a_handler_leaves_the_collector_alone() -> None:
+    env = {
+        name: value
+        for name, value in lambda_environment(traced=False).items()
+        if name != "AWS_LAMBDA_FUNCTION_NAME"
+    }
+    probe = f"import gc; {import_statement(DIALER)}; print(gc.isenabled(), gc.get_freeze_count())"
+    done = subprocess.run(
+        [PYTHON, "-c", probe], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "0"]
