@@ -155,6 +155,7 @@ def _whatsapp_of(conversation: Conversation, by: str) -> Conversation:
         _refuse_outside_window(conversation)
         return conversation
     handoff.refuse_if_taken(conversation, by)  # the call's own taker first: nothing moves on a Conflict
+    _refuse_outside_window(conversation)  # read from the customer's WhatsApp before one is opened
     target = None
     if conversation.target_id:
         try:
@@ -162,7 +163,6 @@ def _whatsapp_of(conversation: Conversation, by: str) -> Conversation:
         except NotFound:
             logger.warning("call's target is gone", conversation_id=conversation.id)
     chat = open_conversation(Channel.WHATSAPP, conversation.phone, target=target)
-    _refuse_outside_window(chat)
     logger.info("agent reply to a call goes to WhatsApp", conversation_id=conversation.id, chat_id=chat.id)
     return _own(chat.id, by)
 
