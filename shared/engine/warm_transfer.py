@@ -92,20 +92,17 @@ class Handover:
 def decide(conversation: Conversation, settings: Settings, at: datetime, *, desk_can_write: bool) -> Handover:
     """How a call's handoff reaches a person (pure: the settings, the moment and whether the desk can
     write to the customer's WhatsApp now are read up front)."""
-
-    def offer(why: str) -> Handover:
-        return Handover(Route.CALLBACK, why, not desk_can_write, settings.whatsapp_business_number)
-
     if not settings.human_agent_number:
-        return offer("nenhum número de atendimento configurado")
-    hours = parse_agent_hours(settings.human_agent_hours)
-    if not hours.is_open(at, timezone_for_phone(conversation.phone)):
+        why = "nenhum número de atendimento configurado"
+    elif not parse_agent_hours(settings.human_agent_hours).is_open(
+        at, timezone_for_phone(conversation.phone)
+    ):
         why = f"fora do horário de atendimento ({settings.human_agent_hours}, dias úteis)"
-        return offer(why)
-    if not settings.webhook_base_url or not conversation.call_sid:
+    elif not settings.webhook_base_url or not conversation.call_sid:
         why = "a ligação não pode ser redirecionada (WEBHOOK_BASE_URL ausente)"
-        return offer(why)
-    return Handover(Route.DIAL, "ligação transferida para a equipe")
+    else:
+        return Handover(Route.DIAL, "ligação transferida para a equipe")
+    return _callback(why, settings, desk_can_write=desk_can_write)
 
 
 def begin(conversation: Conversation) -> Handover:
@@ -126,8 +123,11 @@ def begin(conversation: Conversation) -> Handover:
 def callback(conversation: Conversation, why: str) -> Handover:
     """A callback for the caller of `conversation` (the keypad menu's, a dial nobody answered): the desk
     writes to them, or (`cloud`, no 24 h window) they are asked to write first (`Handover.words`)."""
-    writes_first = desk.reply_blocked(conversation) is not None
-    return Handover(Route.CALLBACK, why, writes_first, get_settings().whatsapp_business_number)
+    return _callback(why, get_settings(), desk_can_write=desk.reply_blocked(conversation) is None)
+
+
+def _callback(why: str, settings: Settings, *, desk_can_write: bool) -> Handover:
+    return Handover(Route.CALLBACK, why, not desk_can_write, settings.whatsapp_business_number)
 
 
 def transfer_on_call(ctx: ToolContext, args: ReasonArgs) -> dict[str, Any]:
