@@ -76,6 +76,8 @@ class Api(FastAPI):
 
     def include_routers(self, path: str | None = None) -> None:
         """Include every router that may serve `path` (every router, without one) not included yet."""
+        if len(self.included) == len(ROUTER_MODULES):  # a warm app: every request skips the lock
+            return
         with self._including:
             for module in ROUTER_MODULES:
                 if module not in self.included and (path is None or module.may_serve(path)):
