@@ -194,18 +194,16 @@ class EvolutionSimulator:
 
         @app.get("/instance/connectionState/{instance}")
         async def connection_state(instance: str, request: Request) -> Response:
-            if request.headers.get("apikey") != self.api_key:
-                return JSONResponse({"status": 401, "error": "Unauthorized"}, status_code=401)
-            if instance != self.instance:
-                return JSONResponse({"status": 404, "error": "Not Found"}, status_code=404)
+            refused = self._gate(instance, request, None)  # 401, 404
+            if refused is not None:
+                return refused
             return JSONResponse({"instance": {"instanceName": instance, "state": self.state}})
 
         @app.post("/message/sendText/{instance}")
         async def send_text(instance: str, request: Request) -> Response:
-            if request.headers.get("apikey") != self.api_key:
-                return JSONResponse({"status": 401, "error": "Unauthorized"}, status_code=401)
-            if instance != self.instance:
-                return JSONResponse({"status": 404, "error": "Not Found"}, status_code=404)
+            refused = self._gate(instance, request, None)  # 401, 404
+            if refused is not None:
+                return refused
             body = await request.json()
             number, text = str(body.get("number", "")), body.get("text")
             if not number or not isinstance(text, str):
@@ -339,9 +337,9 @@ class EvolutionSimulator:
         return app
 
     def _gate(self, instance: str, request: Request, body: dict[str, Any] | None) -> Response | None:
-        """The answers every endpoint but sendText gives before its own checks: 401, 404, a body
-        without a number (400), a closed connection or a 463 refusal (400), a number not on WhatsApp
-        (400 `exists: false`), the capacity's 429."""
+        """The answers an endpoint gives before its own checks: 401, 404, and for a send's `body` (None:
+        no send; sendText checks its body itself) a body without a number (400), a closed connection or
+        a 463 refusal (400), a number not on WhatsApp (400 `exists: false`), the capacity's 429."""
         if request.headers.get("apikey") != self.api_key:
             return JSONResponse({"status": 401, "error": "Unauthorized"}, status_code=401)
         if instance != self.instance:
