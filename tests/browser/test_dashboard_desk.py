@@ -157,6 +157,7 @@ def test_on_the_cloud_api_the_reply_box_waits_for_the_customer_to_write_then_sen
 
     conversations.update(maria.id, last_inbound_at=clock.now())  # she writes: the window opens
     page.reload()
+    expect(page.get_by_role("heading", name="Maria Silva")).to_be_visible()  # the detail is loaded again
     expect(page.locator("[data-reply-blocked]")).to_be_hidden()
     expect(send).to_be_enabled()
     box.fill("Olá Maria, aqui é a Ana.")
