@@ -44,7 +44,7 @@ from infra.local import moto_speedups  # noqa: E402
 from infra.local.simulators.crm import CrmSimulator, SimInvoice  # noqa: E402
 from infra.local.simulators.evolution import EvolutionSimulator  # noqa: E402
 from infra.local.simulators.server import serve_in_thread  # noqa: E402
-from tests.benchmarks.bench_engine import Meter, cpf, index_shapes, print_method, units_of  # noqa: E402
+from tests.benchmarks.bench_engine import Meter, cpf, index_shapes, print_by_table, print_method, units_of  # noqa: E402
 
 MONDAY_9AM_SAO_PAULO = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 REGION = "sa-east-1"
@@ -194,11 +194,20 @@ def lifecycle(customers: int, crm: CrmSimulator, sqs: Any, virtual: Any, out: An
             )
         )
 
-    contact_round()  # the first message
+    steps: list[tuple[str, int]] = []  # (step, index of its first request in meter.ops)
+
+    def step(name: str) -> None:
+        steps.append((name, len(meter.ops)))
+
+    step("first message (ticks + send)")
+    contact_round()
+    step("reply 'vou ver' (inbound turn)")
     for target in people:
         reply(target, "vou ver", 1)
     virtual.advance(timedelta(days=3, hours=1))
-    contact_round()  # the follow-up
+    step("follow-up (ticks + send)")
+    contact_round()
+    step("promise + its reply (tool + turn)")
     for target in people:
         meter.paused = True  # the assistant's tool has the case in its context: not a read of the system
         stored = targets_data.get(target.id)
@@ -221,9 +230,11 @@ def lifecycle(customers: int, crm: CrmSimulator, sqs: Any, virtual: Any, out: An
     meter.paused = True  # the monitor's queue names the promises: the bench's own scan is not counted
     pending = _pending_promises()
     meter.paused = False
+    step("paid (promise check + tick)")
     for promise_id in pending:
         promise_monitor.check(promise_id, crm_client)
     upkeep.run(campaign.id, clock.now())
+    step("")
 
     meter.paused = True  # the bench's own checks
     ended = [targets_data.get(target.id) for target in people]
@@ -245,19 +256,19 @@ def lifecycle(customers: int, crm: CrmSimulator, sqs: Any, virtual: Any, out: An
         f"target <= {TARGET_WCU}), {rcu:.1f} RCU (target <= {TARGET_RCU})",
         file=out,
     )
-    print(
-        "  by table: "
-        + ", ".join(
-            f"{name.removeprefix(prefix + '-')} {value / customers:.1f}"
-            for name, value in units.by_table.most_common()
-        ),
-        file=out,
-    )
+    print_by_table(units, prefix, customers, file=out)
     print(
         "  requests: "
         + ", ".join(f"{name} {count / customers:.1f}" for name, count in units.by_operation.most_common()),
         file=out,
     )
+    print("  by step (WCU / RCU per customer):", file=out)
+    for (name, start), (_, end) in zip(steps, steps[1:], strict=False):
+        part = units_of(list(meter.ops)[start:end], index_shapes(prefix))
+        print(
+            f"    {name:36} {(part.writes + part.gsi_writes) / customers:5.1f} / {part.reads / customers:4.1f}",
+            file=out,
+        )
     sys.stdout = out
     print_method()
 

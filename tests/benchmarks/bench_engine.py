@@ -359,7 +359,8 @@ class Units:
     reads: float = 0.0
     writes: float = 0.0
     gsi_writes: float = 0.0
-    by_table: Counter[str] = field(default_factory=Counter)
+    reads_by_table: Counter[str] = field(default_factory=Counter)
+    writes_by_table: Counter[str] = field(default_factory=Counter)  # GSIs as "<table> <index>"
     by_operation: Counter[str] = field(default_factory=Counter)
 
 
@@ -370,7 +371,7 @@ def units_of(ops: list[Op], indexes: dict[str, list[IndexShape]]) -> Units:
     def read(table: str, size: int, consistent: bool) -> None:
         value = max(1, math.ceil(size / READ_UNIT)) * (1 if consistent else 0.5)
         units.reads += value
-        units.by_table[table] += value
+        units.reads_by_table[table] += value
 
     def write(table: str, before: dict[str, Any] | None, after: dict[str, Any] | None, op: Op) -> None:
         factor = 2 if op.operation == "TransactWriteItems" else 1
@@ -379,14 +380,14 @@ def units_of(ops: list[Op], indexes: dict[str, list[IndexShape]]) -> Units:
             size = item_size(after or {})
         base = max(1, math.ceil(size / WRITE_UNIT)) * factor
         units.writes += base
-        units.by_table[table] += base
+        units.writes_by_table[table] += base
         if op.failed_condition:
             return
         table_keys = set(_table_key(table, before or after or {})) if (before or after) else set()
         for index in indexes.get(table, []):
             extra = _index_writes(index, table_keys, before, after)
             units.gsi_writes += extra
-            units.by_table[f"{table} {index.name}"] += extra
+            units.writes_by_table[f"{table} {index.name}"] += extra
 
     for op in ops:
         units.by_operation[op.operation] += 1
@@ -703,13 +704,7 @@ def main() -> None:
         f"  read units: {units.reads / per:.1f} RCU; write units: {units.writes / per:.1f} WCU "
         f"+ {units.gsi_writes / per:.1f} WCU on GSIs = {(units.writes + units.gsi_writes) / per:.1f} WCU"
     )
-    print(
-        "  by table: "
-        + ", ".join(
-            f"{name.removeprefix(settings.table_prefix + '-')} {value / per:.1f}"
-            for name, value in units.by_table.most_common()
-        )
-    )
+    print_by_table(units, settings.table_prefix, per)
     print(
         f"  SQS per target: {meter.sqs['SendMessage'] / per:.1f} SendMessage, "
         f"{meter.sqs['DeleteMessage'] / per:.1f} DeleteMessage, {meter.sqs['ReceiveMessage'] / per:.1f} "
@@ -719,6 +714,20 @@ def main() -> None:
     crm_server.stop()
     evolution.stop()
     mock.stop()
+
+
+def print_by_table(units: Units, prefix: str, per: int, file: Any = None) -> None:
+    """Read and write units per table (and GSI), divided by `per`, largest first."""
+    for label, counts in (("writes", units.writes_by_table), ("reads", units.reads_by_table)):
+        print(
+            f"  {label} by table: "
+            + ", ".join(
+                f"{name.removeprefix(prefix + '-')} {value / per:.1f}"
+                for name, value in counts.most_common()
+                if value
+            ),
+            file=file,
+        )
 
 
 def print_method() -> None:
