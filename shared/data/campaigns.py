@@ -3,12 +3,18 @@
 GSIs: `by_status` (status, created_at) for the scheduler's "active campaigns"; `by_created`
 (constant `kind`, created_at) for the newest-first listing. Campaigns are few, so one constant
 partition is no hot spot, and nothing here scans.
+
+`get_recent` serves the paths that read a campaign once per job (a send, a customer's reply, a
+promise): a copy this process read at most `RECENT_SECONDS` ago, so a busy worker reads each campaign
+a few times a minute rather than once per message. Writes made through this module drop the process's
+copy; a pause or an edit made elsewhere reaches a worker within `RECENT_SECONDS`.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection
-from typing import Any
+from typing import Any, Final
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -23,8 +29,10 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from shared.core import clock
 from shared.data.attributes import IsoDateTimeAttribute
 from shared.data.base import (
+    Binding,
     TableModel,
     TransitionConflict,
+    current_binding,
     is_condition_failure,
     record_kwargs,
     set_actions,
@@ -37,6 +45,10 @@ from shared.domain.models import Campaign, CampaignStatus
 from shared.domain.pages import Page
 
 _KIND = "campaign"
+# How stale `get_recent` may be: about as long as a supervisor's "pause" takes to reach the screen, and
+# a few sends at most on one worker.
+RECENT_SECONDS: Final = 5.0
+_recent: dict[str, tuple[float, Binding, Campaign]] = {}  # id -> (monotonic read time, binding, copy)
 _FORBIDDEN = ("id", "created_at", "updated_at", "status")
 
 
@@ -110,6 +122,22 @@ def get(campaign_id: str) -> Campaign:
         raise NotFound(f"campaign {campaign_id} not found") from None
 
 
+def get_recent(campaign_id: str) -> Campaign:
+    """The campaign as this process read it at most `RECENT_SECONDS` ago, or read now (eventually
+    consistent, half the units of `get`); `NotFound` if there is none. For the paths that only follow
+    the campaign's settings and status (see the module docstring); an edit checks against `get`."""
+    now, binding = time.monotonic(), current_binding()
+    cached = _recent.get(campaign_id)
+    if cached is not None and now - cached[0] < RECENT_SECONDS and cached[1] is binding:
+        return cached[2]
+    try:
+        campaign = to_domain(Campaign, CampaignRecord.get(campaign_id))
+    except CampaignRecord.DoesNotExist:
+        raise NotFound(f"campaign {campaign_id} not found") from None
+    _recent[campaign_id] = (now, binding, campaign)
+    return campaign
+
+
 def update(campaign_id: str, **changes: Any) -> Campaign:
     """Change non-status fields (`None` clears an optional one); `NotFound` if missing.
 
@@ -137,6 +165,7 @@ def transition_status(
 
 def delete(campaign_id: str) -> None:
     """Delete the campaign item (its targets are left to the caller); `NotFound` if missing."""
+    _recent.pop(campaign_id, None)
     try:
         CampaignRecord(campaign_id).delete(condition=CampaignRecord.id.exists())
     except DeleteError as exc:
@@ -186,6 +215,7 @@ def _storable(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _update(campaign_id: str, values: dict[str, Any], condition: Any) -> Campaign:
+    _recent.pop(campaign_id, None)
     values = _storable(values)
     values["updated_at"] = clock.now()
     record = CampaignRecord(campaign_id)

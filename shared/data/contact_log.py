@@ -55,10 +55,11 @@ class History:
     quiet_until: datetime | None
 
 
-def history(document: str, since: datetime) -> History:
-    """The document's contacts at or after `since` and its payment claim's quiet period (one Query)."""
+def history(document: str, since: datetime, *, consistent: bool = True) -> History:
+    """The document's contacts at or after `since` and its payment claim's quiet period (one Query,
+    strongly consistent unless `consistent=False`: half the units, possibly a moment stale)."""
     results = ContactLogRecord.query(
-        document, consistent_read=True, attributes_to_get=["entry", "at", "contacts"]
+        document, consistent_read=consistent, attributes_to_get=["entry", "at", "contacts"]
     )
     contacts: list[datetime] = []
     quiet_until = None

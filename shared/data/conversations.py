@@ -248,10 +248,11 @@ def hold_keys(phone: str, document: str | None) -> list[str]:
     return keys
 
 
-def held(phone: str, document: str | None) -> bool:
-    """Whether a human holds a conversation of this phone or document (strongly consistent)."""
+def held(phone: str, document: str | None, *, consistent: bool = True) -> bool:
+    """Whether a human holds a conversation of this phone or document (strongly consistent unless
+    `consistent=False`: half the units, possibly a moment stale)."""
     keys = hold_keys(phone, document)
-    return any(record.conversation_ids for record in HoldRecord.batch_get(keys, consistent_read=True))
+    return any(record.conversation_ids for record in HoldRecord.batch_get(keys, consistent_read=consistent))
 
 
 def queue_page(limit: int = 50, cursor: str | None = None) -> Page[Conversation]:

@@ -84,13 +84,12 @@ def add(
     return stored
 
 
-def is_opted_out(phone: str | None = None, document: str | None = None, *, consistent: bool = True) -> bool:
-    """True if the phone or the document opted out (one BatchGet, strongly consistent unless a later
-    strongly consistent read stands between this answer and any contact: `consistent=False`)."""
+def is_opted_out(phone: str | None = None, document: str | None = None) -> bool:
+    """True if the phone or the document opted out (one strongly consistent BatchGet)."""
     keys = ([phone_key(phone)] if phone else []) + ([document_key(document)] if document else [])
     if not keys:
         return False
-    found = OptOutRecord.batch_get(keys, consistent_read=consistent, attributes_to_get=["key"])
+    found = OptOutRecord.batch_get(keys, consistent_read=True, attributes_to_get=["key"])
     return any(True for _ in found)
 
 
@@ -139,10 +138,11 @@ def add_wrong_number(*, document: str, phone: str, reason: str | None, source: s
             raise
 
 
-def wrong_numbers(document: str, phones: Iterable[str]) -> frozenset[str]:
-    """Which of `phones` were reported as wrong numbers for `document` (one consistent BatchGet)."""
+def wrong_numbers(document: str, phones: Iterable[str], *, consistent: bool = True) -> frozenset[str]:
+    """Which of `phones` were reported as wrong numbers for `document` (one BatchGet, strongly
+    consistent unless `consistent=False`: half the units, possibly a moment stale)."""
     keys = {wrong_number_key(document, phone): phone for phone in phones}
     if not keys:
         return frozenset()
-    found = OptOutRecord.batch_get(list(keys), consistent_read=True, attributes_to_get=["key"])
+    found = OptOutRecord.batch_get(list(keys), consistent_read=consistent, attributes_to_get=["key"])
     return frozenset(keys[record.key] for record in found)

@@ -125,10 +125,11 @@ def create(promise: Promise) -> Promise:
     return promise
 
 
-def get(promise_id: str) -> Promise:
-    """The promise (strongly consistent read); `NotFound` if there is none."""
+def get(promise_id: str, *, consistent: bool = True) -> Promise:
+    """The promise (strongly consistent read unless `consistent=False`: half the units, possibly a
+    moment stale); `NotFound` if there is none."""
     try:
-        return _to_promise(PromiseRecord.get(promise_id, consistent_read=True))
+        return _to_promise(PromiseRecord.get(promise_id, consistent_read=consistent))
     except PromiseRecord.DoesNotExist:
         raise NotFound(f"promise {promise_id} not found") from None
 

@@ -327,10 +327,11 @@ def fold_in(campaign_id: str, drafts: Sequence[cases.CaseDraft], import_id: str 
         return list(pool.map(fold, ids, drafts))
 
 
-def get(target_id: str) -> Target:
-    """The target (strongly consistent read); `NotFound` if there is none."""
+def get(target_id: str, *, consistent: bool = True) -> Target:
+    """The target (strongly consistent read unless `consistent=False`: half the units, possibly a
+    moment stale); `NotFound` if there is none."""
     try:
-        return _to_target(TargetRecord.get(target_id, consistent_read=True))
+        return _to_target(TargetRecord.get(target_id, consistent_read=consistent))
     except TargetRecord.DoesNotExist:
         raise NotFound(f"target {target_id} not found") from None
 

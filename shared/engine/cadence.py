@@ -38,7 +38,7 @@ def follow_up(
     `answered`), or `completed/exhausted` when the budget is spent. One conditional transition from
     `from_states`, only while the outcome resolves nothing; None when the case moved on meanwhile or
     the engagement resolved it. `label` (Portuguese) says what the customer did."""
-    campaign = campaign or campaigns_data.get(target.campaign_id)
+    campaign = campaign or campaigns_data.get_recent(target.campaign_id)
     now = clock.now()
     if budget_spent(target, campaign):
         to_state, outcome = TargetState.COMPLETED, Outcome.EXHAUSTED

@@ -20,9 +20,10 @@ states the caller holds, with `outcomeDetails` for supervisors in Portuguese) an
 if another send took the last slot meanwhile, the target is deferred exactly as the frequency cap does.
 `release` gives the slot back when the contact did not happen after all.
 
-The scheduler's sweep asks the same questions it can answer without the CRM (`decide_sweep`): an
-opted-out customer is completed there and then, a closed window reschedules the target to its next
-opening. Deferrals put the target back to `pending` with `nextAttemptAt` inside the contact window, so
+The scheduler's sweep asks the questions it can answer without reading anything (`decide_sweep`): a
+closed window reschedules the target to its next opening, a phone no allowed channel reaches ends the
+case. It does not read opt-outs: recording one ends the cases it covers (`shared.engine.optouts`), and
+this chain reads them again right before any contact. Deferrals put the target back to `pending` with `nextAttemptAt` inside the contact window, so
 the scheduler takes it again at the right moment; nothing is contacted on a guess (the CRM fails closed).
 """
 
@@ -227,13 +228,9 @@ class Take:
     channel: Channel
 
 
-def decide_sweep(
-    *, now: datetime, opted_out: bool, window: ContactWindow, channel: Channel | None
-) -> Take | Defer | Finish:
-    """The sweep's part of the chain (pure): opted out → completed; window closed → the next opening;
-    no channel the campaign may use for this phone → completed; otherwise take it on `channel`."""
-    if opted_out:
-        return _opted_out()
+def decide_sweep(*, now: datetime, window: ContactWindow, channel: Channel | None) -> Take | Defer | Finish:
+    """The sweep's part of the chain (pure): window closed → the next opening; no channel the campaign
+    may use for this phone → completed; otherwise take it on `channel`."""
     if not window.is_open(now):
         at, details = _opening(window, now)
         return Defer(SkipReason.WINDOW, at, f"Fora da janela de contato; {details}")
@@ -316,12 +313,21 @@ def check(
 
 
 def read_facts(target: Target, campaign: Campaign, now: datetime) -> Facts:
-    """What the chain needs to know about the customer, short of the CRM."""
+    """What the chain needs to know about the customer, short of the CRM.
+
+    The opt-outs are read strongly consistent: the law's rule, and the last look before a contact at a
+    customer who may have said "PARAR" a moment ago in another campaign's conversation. The rest may be
+    a moment (typically under a second) stale, at half the units, because nothing stricter than the race
+    a strong read leaves anyway rides on it: the day's contact slot is taken atomically (`reserve`), a
+    contact seconds apart is the same local day, and a weekly-cap, hold or payment-claim write landing
+    within that moment is no different from one landing just after a strong read; an active promise
+    already deferred every open case of the document when it was registered (the index is eventually
+    consistent anyway)."""
     window = contact_window(campaign, target.phone)
     if campaign.status is not CampaignStatus.ACTIVE:  # decided by the campaign alone: read nothing
         return Facts(now, campaign.status, False, window, (), None)
     active = promises_data.active_for_document(target.document, now)
-    history = contact_log.history(target.document, now - WEEK)
+    history = contact_log.history(target.document, now - WEEK, consistent=False)
     return Facts(
         now=now,
         campaign_status=campaign.status,
@@ -329,7 +335,7 @@ def read_facts(target: Target, campaign: Campaign, now: datetime) -> Facts:
         window=window,
         recent_contacts=history.contacts,
         active_promise=active[0] if active else None,
-        held=conversations.held(target.phone, target.document),
+        held=conversations.held(target.phone, target.document, consistent=False),
         budget_spent=cadence.budget_spent(target, campaign),
         quiet_until=history.quiet_until,
     )
@@ -406,24 +412,18 @@ def contact_window(campaign: Campaign, phone: str) -> ContactWindow:
     )
 
 
-def is_opted_out(target: Target, *, consistent: bool = True) -> bool:
-    """Whether the target's phone or document opted out. Opt-outs and targets both hold canonical
-    numbers (`normalize_phone` restores a dropped ninth digit), so one lookup of each covers every
-    form WhatsApp may use. `consistent=False` (half the read units) only where the pre-send guard
-    reads it again, strongly, before any contact."""
-    return optouts.is_opted_out(target.phone, target.document, consistent=consistent)
+def is_opted_out(target: Target) -> bool:
+    """Whether the target's phone or document opted out (strongly consistent). Opt-outs and targets
+    both hold canonical numbers (`normalize_phone` restores a dropped ninth digit), so one lookup of
+    each covers every form WhatsApp may use."""
+    return optouts.is_opted_out(target.phone, target.document)
 
 
 # --- internals ---------------------------------------------------------------------------------------
 
 
 def _opted_out() -> Finish:
-    return Finish(
-        SkipReason.OPTED_OUT,
-        TargetState.COMPLETED,
-        Outcome.OPTED_OUT,
-        "Cliente pediu para não ser mais contatado (opt-out)",
-    )
+    return Finish(SkipReason.OPTED_OUT, TargetState.COMPLETED, Outcome.OPTED_OUT, optouts.DETAILS)
 
 
 def _capped(window: ContactWindow, until: datetime) -> Defer:

@@ -184,8 +184,10 @@ def mark_wrong_number(document: str, phone: str, *, source: str, reason: str | N
 def usable_phone(target: Target, from_states: Collection[TargetState]) -> Target | None:
     """The case ready for outreach on a number that is not a reported wrong number (moved to its next
     phone if needed); None when every phone of the case was reported wrong (the case then ends
-    `completed/wrong_number`)."""
-    wrong = optouts.wrong_numbers(target.document, target.phones)
+    `completed/wrong_number`). Eventually consistent (half the units): a report already moved every
+    case of the document off that phone when it was recorded (`mark_wrong_number`), so this read only
+    catches a case that took the number later — an import, not a moment's race."""
+    wrong = optouts.wrong_numbers(target.document, target.phones, consistent=False)
     return _reroute(target, wrong, from_states) if wrong else target
 
 

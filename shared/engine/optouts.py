@@ -1,26 +1,47 @@
 """Opt-out (SPEC §4): permanent, per phone and per document, whichever channel or person asked.
-Every campaign's pre-send guard checks it; nothing ever contacts an opted-out customer again."""
+
+Recording one ends, there and then, every open case it covers in every campaign — the document's, and
+those whose contact number is the phone — as `completed/opted_out` (one conditional transition each):
+a job already queued for one of them then loses its claim and sends nothing. Every campaign's pre-send
+guard still checks the opt-out (strongly consistent) right before each contact, for a case imported
+afterwards or one whose number changed to an opted-out phone."""
 
 from __future__ import annotations
 
-from shared.data import optouts
+from typing import Final
+
+from shared.core.observability import logger
+from shared.data import TransitionConflict, optouts, phone_index
+from shared.data import targets as targets_data
 from shared.domain.documents import normalize_document
 from shared.domain.errors import InvalidInput
-from shared.domain.models import OptOut
+from shared.domain.models import OPEN_TARGET_STATES, OptOut, Outcome, Target, TargetState
 from shared.domain.pages import Page
 from shared.domain.phones import normalize_phone
 
+DETAILS: Final = "Cliente pediu para não ser mais contatado (opt-out)"
+
 
 def opt_out(*, phone: str | None, document: str | None, reason: str | None, source: str) -> list[OptOut]:
-    """Record the opt-out of a phone and/or a document, normalized first (idempotent)."""
+    """Record the opt-out of a phone and/or a document, normalized first (idempotent), and end the
+    open cases it covers (see the module docstring)."""
     if not phone and not document:
         raise InvalidInput("give a phone number, a document, or both", code="missing_value")
-    return optouts.add(
-        phone=normalize_phone(phone) if phone else None,
-        document=normalize_document(document) if document else None,
-        reason=reason,
-        source=source,
-    )
+    phone = normalize_phone(phone) if phone else None
+    document = normalize_document(document) if document else None
+    stored = optouts.add(phone=phone, document=document, reason=reason, source=source)
+    for case in _open_cases(phone, document):
+        try:
+            targets_data.transition(
+                case.id,
+                OPEN_TARGET_STATES,
+                TargetState.COMPLETED,
+                outcome=Outcome.OPTED_OUT,
+                outcome_details=DETAILS,
+            )
+        except TransitionConflict as exc:
+            logger.info("opted-out case left as it is", target_id=case.id, reason=exc.message)
+    return stored
 
 
 def list_page(*, limit: int, cursor: str | None) -> Page[OptOut]:
@@ -28,6 +49,19 @@ def list_page(*, limit: int, cursor: str | None) -> Page[OptOut]:
     return optouts.list_page(limit=limit, cursor=cursor)
 
 
-def is_opted_out(phone: str | None, document: str | None, *, consistent: bool = True) -> bool:
-    """Whether the phone or the document opted out (see `shared.data.optouts.is_opted_out`)."""
-    return optouts.is_opted_out(phone=phone, document=document, consistent=consistent)
+def is_opted_out(phone: str | None, document: str | None) -> bool:
+    """Whether the phone or the document opted out (one strongly consistent BatchGet)."""
+    return optouts.is_opted_out(phone=phone, document=document)
+
+
+def _open_cases(phone: str | None, document: str | None) -> list[Target]:
+    """The open cases of `document`, and those contacted on `phone` (any document), in every campaign."""
+    documents = dict.fromkeys(
+        ([document] if document else []) + (phone_index.documents(phone) if phone else [])
+    )
+    return [
+        case
+        for each in documents
+        for case in targets_data.by_document(each)
+        if case.state in OPEN_TARGET_STATES and (each == document or case.phone == phone)
+    ]

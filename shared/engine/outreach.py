@@ -150,7 +150,7 @@ def deliver(job: OutreachJob, sender: ChannelSender) -> Result:
     if job.channel is not channel:
         raise WrongQueue(f"a {job.channel.value} job arrived on the {channel.value} queue")
     try:
-        target = targets_data.get(job.target_id)
+        target = _read_target(job)
         if _claimed_unrecorded(target, job):
             return Result(
                 _send_once_idempotent()(key=_key(job), job=job, campaign=None, known=None, sender=sender)
@@ -160,7 +160,7 @@ def deliver(job: OutreachJob, sender: ChannelSender) -> Result:
             return _stale()
         if sender.is_blocked():
             return give_back(target, [TargetState.SCHEDULED], target)
-        campaign = campaigns_data.get(target.campaign_id)
+        campaign = campaigns_data.get_recent(target.campaign_id)  # paused elsewhere: seen within seconds
         usable = identity.usable_phone(target, guards.GUARDED_STATES)  # never a reported wrong number
         if usable is None:
             return Result.SKIPPED
@@ -199,6 +199,15 @@ def deliver(job: OutreachJob, sender: ChannelSender) -> Result:
     finally:
         if not contacted:
             guards.release(reservation)
+
+
+def _read_target(job: OutreachJob) -> Target:
+    """The job's target. An eventually consistent read (half the units) is enough when it shows the case
+    scheduled for this very job: every write that follows (a guard's verdict, the claim) is conditional
+    on that state, so a copy a moment stale can only lose the race. Anything else is read again,
+    strongly, before the job is dropped as outdated or a lost send recorded."""
+    target = targets_data.get(job.target_id, consistent=False)
+    return target if _is_current(target, job) else targets_data.get(job.target_id)
 
 
 def _stale() -> Result:

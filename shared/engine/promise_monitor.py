@@ -59,7 +59,9 @@ def check(promise_id: str, crm: CrmClient) -> PromiseCheckOutcome:
     `ConfigError`) when the next check cannot be scheduled, so the message is delivered again.
     """
     try:
-        promise = promises_data.get(promise_id)
+        # Eventually consistent (half the units): a check comes hours after the promise was written,
+        # and settling it is conditional on its status, so a moment-stale copy can only lose the race.
+        promise = promises_data.get(promise_id, consistent=False)
     except NotFound:
         logger.warning("check for an unknown promise ignored", promise_id=promise_id)
         _record_check(CheckResult.SKIPPED)

@@ -130,7 +130,7 @@ def apply_to_cases(
                     outcome_details=details,
                 )
             else:
-                days = campaigns_data.get(case.campaign_id).follow_up_after_days
+                days = campaigns_data.get_recent(case.campaign_id).follow_up_after_days
                 targets_data.transition(
                     case.id,
                     _WAITING_STATES,
@@ -224,7 +224,10 @@ def register(
         inherited = next((old for old in reversed(previous) if old.target_id), None)
         if inherited is not None:
             target_id, campaign_id = inherited.target_id, campaign_id or inherited.campaign_id
-    target = targets_data.get(target_id) if target_id else None
+    cases = targets_data.by_document(normalized)  # the target among them: no read of its own
+    target = next((case for case in cases if case.id == target_id), None)
+    if target is None and target_id:
+        target = targets_data.get(target_id)  # another document's, or not indexed yet
     if target is not None:
         if target.document != normalized:
             raise InvalidInput("the promise's document is not its target's", code="document_mismatch")
@@ -256,7 +259,7 @@ def register(
         _renegotiate(old, promise)
     if target is not None:
         stats.record_milestone(target.id, target.campaign_id, Milestone.PROMISED)
-    _defer_cases(promise)
+    _defer_cases(promise, cases)
     try:
         promise_schedules.get_scheduler().schedule_check(promise, first_check)
     except (ServiceUnavailable, ConfigError) as exc:
@@ -284,7 +287,7 @@ def _trust_unlock(promise: Promise, billing: BillingSystem | None) -> Promise:
     if promise.campaign_id is None:
         return promise
     try:
-        campaign = campaigns_data.get(promise.campaign_id)
+        campaign = campaigns_data.get_recent(promise.campaign_id)
     except NotFound:
         return promise
     if not campaign.trust_unlock:
@@ -326,9 +329,13 @@ def _renegotiate(old: Promise, new: Promise) -> None:
     cancel_checks(old)
 
 
-def _defer_cases(promise: Promise) -> None:
+def _defer_cases(promise: Promise, cases: list[Target]) -> None:
+    """Every open case of `cases` (the document's, read before the promise was stored) to `pending`
+    until the promise's end; the transitions are conditional, so a case that moved on is left as is."""
     details = f"Promessa registrada até {promise.due_date:%d/%m/%Y}"
-    for case in open_cases(promise.document):
+    for case in cases:
+        if case.state not in OPEN_TARGET_STATES:
+            continue
         try:
             targets_data.transition(
                 case.id,

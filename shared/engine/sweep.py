@@ -5,9 +5,10 @@ One sweep per message on the scheduler queue — the cron's tick every `TICK_SEC
 campaign) or a campaign's activation (that campaign only):
 
 - due targets come from the `by_campaign_state` index (never a scan), oldest due first;
-- the guards the sweep can answer without the CRM decide first (`guards.decide_sweep`): an opted-out
-  customer is completed, a customer whose contact window is closed right now is `reschedule`d to the
-  window's next opening and left there (not taken), a phone no allowed channel reaches is completed;
+- the guards the sweep can answer without reading anything decide first (`guards.decide_sweep`): a
+  customer whose contact window is closed right now is `reschedule`d to the window's next opening and
+  left there (not taken), a phone no allowed channel reaches is completed (opt-outs are the send's
+  guard's: recording one already ended the cases it covers);
 - otherwise `pending → scheduled` with a conditional write (a lost race is skipped, not an error) on
   the target's current channel, or the campaign's first one; the job carries
   `attempt = attempt_count + 1`, which with the target id is the send's idempotency key.
@@ -259,7 +260,6 @@ def _sweep_campaign(
                     continue
             verdict = guards.decide_sweep(
                 now=now,
-                opted_out=guards.is_opted_out(target, consistent=False),  # the send's guard reads it again
                 window=guards.contact_window(campaign, target.phone),
                 channel=channel,
             )

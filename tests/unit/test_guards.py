@@ -178,12 +178,6 @@ def test_a_crm_outage_retries_within_the_window_and_never_contacts() -> None:
     assert isinstance(verdict, Defer) and verdict.at == OPEN + timedelta(minutes=30)
 
 
-def test_the_sweep_completes_an_opted_out_customer_even_while_the_window_is_closed() -> None:
-    verdict = decide_sweep(now=CLOSED, opted_out=True, window=WINDOW, channel=Channel.WHATSAPP)
-
-    assert isinstance(verdict, Finish) and verdict.outcome is Outcome.OPTED_OUT
-
-
 @pytest.mark.parametrize(
     ("now", "channel", "expected"),
     [
@@ -195,7 +189,7 @@ def test_the_sweep_completes_an_opted_out_customer_even_while_the_window_is_clos
 def test_the_sweep_reschedules_completes_or_takes(
     now: datetime, channel: Channel | None, expected: type
 ) -> None:
-    verdict = decide_sweep(now=now, opted_out=False, window=WINDOW, channel=channel)
+    verdict = decide_sweep(now=now, window=WINDOW, channel=channel)
 
     assert isinstance(verdict, expected)
     if isinstance(verdict, Take):

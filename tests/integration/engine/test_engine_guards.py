@@ -13,7 +13,7 @@ from shared.data import promises as promises_data
 from shared.domain.models import CampaignStatus, Channel, Outcome, TargetState
 from shared.engine import optouts
 from shared.engine.stats import campaign_stats
-from tests.integration.engine.engine_world import Engine, invoice
+from tests.integration.engine.engine_world import Engine, cpf, invoice, mobile
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)  # Monday 09:00 in São Paulo (the `clock` fixture)
 
@@ -29,15 +29,17 @@ def _nothing_sent(engine: Engine) -> bool:
 
 
 @pytest.mark.parametrize("by", ["phone", "document"])
-def test_an_opted_out_customer_is_completed_without_asking_the_crm(engine: Engine, by: str):
+def test_a_customer_who_opted_out_before_the_import_is_completed_without_asking_the_crm(
+    engine: Engine, by: str
+):
     campaign = engine.campaign()
-    target = engine.scheduled(campaign, 1)
     optouts.opt_out(
-        phone=target.phone if by == "phone" else None,
-        document=target.document if by == "document" else None,
+        phone=mobile("11", 1) if by == "phone" else None,
+        document=cpf(1) if by == "document" else None,
         reason="PARAR",
         source="keyword",
     )
+    target = engine.scheduled(campaign, 1)  # imported after the opt-out: only the guard can stop it
 
     engine.drain("whatsapp")
 
@@ -45,6 +47,24 @@ def test_an_opted_out_customer_is_completed_without_asking_the_crm(engine: Engin
     assert (stored.state, stored.outcome) == (TargetState.COMPLETED, Outcome.OPTED_OUT)
     assert _nothing_sent(engine) and engine.crm.queries == []
     assert _skips(engine, campaign.id) == {"skip:opted_out": 1}
+
+
+def test_an_opt_out_ends_every_open_case_it_covers_at_once_and_their_queued_jobs_send_nothing(engine: Engine):
+    first, second = engine.campaign(), engine.campaign()
+    queued = engine.scheduled(first, 1)  # its job is on the queue
+    waiting = engine.target(second, 1)  # the same customer in another campaign
+    on_the_phone = engine.target(first, 2, phone=mobile("11", 3))  # another customer, contacted on that phone
+    other = engine.target(second, 3)  # that phone's owner: contacted on it too
+    untouched = engine.target(first, 4)
+
+    optouts.opt_out(phone=mobile("11", 3), document=cpf(1), reason="PARAR", source="api")
+    engine.drain("whatsapp")
+
+    for case in (queued, waiting, on_the_phone, other):
+        stored = engine.get(case)
+        assert (stored.state, stored.outcome) == (TargetState.COMPLETED, Outcome.OPTED_OUT), case.id
+    assert engine.get(untouched).state is TargetState.PENDING
+    assert _nothing_sent(engine) and engine.crm.queries == []
 
 
 def test_outside_the_window_the_target_waits_for_the_exact_next_opening(engine: Engine):
@@ -246,8 +266,8 @@ def test_a_paused_campaign_puts_its_scheduled_targets_back_to_wait(engine: Engin
 def test_the_dialer_runs_the_same_guards(engine: Engine):
     campaign = engine.campaign()
     paid = engine.scheduled(campaign, 16, channel=Channel.VOICE, crm=[])
-    opted = engine.scheduled(campaign, 17, channel=Channel.VOICE)
-    optouts.opt_out(phone=opted.phone, document=None, reason=None, source="api")
+    optouts.opt_out(phone=mobile("11", 17), document=None, reason=None, source="api")
+    opted = engine.scheduled(campaign, 17, channel=Channel.VOICE)  # imported after the opt-out
 
     engine.drain("dialer")
 

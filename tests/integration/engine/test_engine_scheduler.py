@@ -75,7 +75,7 @@ def test_a_landline_is_called_rather_than_messaged(engine: Engine):
     assert (stored.state, stored.outcome) == (TargetState.COMPLETED, Outcome.NOT_ON_WHATSAPP)
 
 
-def test_an_opted_out_customer_is_completed_by_the_sweep_even_outside_the_window(engine: Engine):
+def test_an_opted_out_customer_is_never_taken_while_the_others_wait_for_the_window(engine: Engine):
     campaign = engine.campaign()
     opted = engine.target(campaign, 18)
     waiting = engine.target(campaign, 19)
