@@ -84,12 +84,13 @@ def add(
     return stored
 
 
-def is_opted_out(phone: str | None = None, document: str | None = None) -> bool:
-    """True if the phone or the document opted out (one strongly consistent BatchGet)."""
+def is_opted_out(phone: str | None = None, document: str | None = None, *, consistent: bool = True) -> bool:
+    """True if the phone or the document opted out (one BatchGet, strongly consistent unless
+    `consistent=False`: half the units, possibly a moment stale)."""
     keys = ([phone_key(phone)] if phone else []) + ([document_key(document)] if document else [])
     if not keys:
         return False
-    found = OptOutRecord.batch_get(keys, consistent_read=True, attributes_to_get=["key"])
+    found = OptOutRecord.batch_get(keys, consistent_read=consistent, attributes_to_get=["key"])
     return any(True for _ in found)
 
 

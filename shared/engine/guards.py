@@ -315,14 +315,18 @@ def check(
 def read_facts(target: Target, campaign: Campaign, now: datetime) -> Facts:
     """What the chain needs to know about the customer, short of the CRM.
 
-    The opt-outs are read strongly consistent: the law's rule, and the last look before a contact at a
-    customer who may have said "PARAR" a moment ago in another campaign's conversation. The rest may be
-    a moment (typically under a second) stale, at half the units, because nothing stricter than the race
-    a strong read leaves anyway rides on it: the day's contact slot is taken atomically (`reserve`), a
-    contact seconds apart is the same local day, and a weekly-cap, hold or payment-claim write landing
-    within that moment is no different from one landing just after a strong read; an active promise
-    already deferred every open case of the document when it was registered (the index is eventually
-    consistent anyway)."""
+    Every read here is eventually consistent (half the units; typically under a second stale), because
+    what is at stake is either guarded by a write or no worse than the race a strong read leaves anyway
+    (a write landing just after it, before the send):
+    - opt-outs: recording one ends every open case it covers at once, with a conditional transition,
+      so a queued job for one of them loses its claim whatever this read saw; the read is for a case
+      that appeared later (an import), which is never a moment after the opt-out;
+    - the frequency cap: the day's slot is taken atomically right before the send (`reserve`), and a
+      contact a moment ago is the same local day; the weekly count was always read before the slot;
+    - a human's hold and a payment claim's quiet period: a write within that moment is no different
+      from one just after a strong read;
+    - an active promise deferred every open case of the document when it was registered (and its
+      index is eventually consistent anyway)."""
     window = contact_window(campaign, target.phone)
     if campaign.status is not CampaignStatus.ACTIVE:  # decided by the campaign alone: read nothing
         return Facts(now, campaign.status, False, window, (), None)
@@ -413,10 +417,10 @@ def contact_window(campaign: Campaign, phone: str) -> ContactWindow:
 
 
 def is_opted_out(target: Target) -> bool:
-    """Whether the target's phone or document opted out (strongly consistent). Opt-outs and targets
-    both hold canonical numbers (`normalize_phone` restores a dropped ninth digit), so one lookup of
-    each covers every form WhatsApp may use."""
-    return optouts.is_opted_out(target.phone, target.document)
+    """Whether the target's phone or document opted out. Opt-outs and targets both hold canonical
+    numbers (`normalize_phone` restores a dropped ninth digit), so one lookup of each covers every form
+    WhatsApp may use. Eventually consistent (see `read_facts`)."""
+    return optouts.is_opted_out(target.phone, target.document, consistent=False)
 
 
 # --- internals ---------------------------------------------------------------------------------------

@@ -3,8 +3,8 @@
 Recording one ends, there and then, every open case it covers in every campaign — the document's, and
 those whose contact number is the phone — as `completed/opted_out` (one conditional transition each):
 a job already queued for one of them then loses its claim and sends nothing. Every campaign's pre-send
-guard still checks the opt-out (strongly consistent) right before each contact, for a case imported
-afterwards or one whose number changed to an opted-out phone."""
+guard still checks the opt-out right before each contact, for a case imported afterwards or one whose
+number changed to an opted-out phone."""
 
 from __future__ import annotations
 
@@ -49,9 +49,9 @@ def list_page(*, limit: int, cursor: str | None) -> Page[OptOut]:
     return optouts.list_page(limit=limit, cursor=cursor)
 
 
-def is_opted_out(phone: str | None, document: str | None) -> bool:
-    """Whether the phone or the document opted out (one strongly consistent BatchGet)."""
-    return optouts.is_opted_out(phone=phone, document=document)
+def is_opted_out(phone: str | None, document: str | None, *, consistent: bool = True) -> bool:
+    """Whether the phone or the document opted out (see `shared.data.optouts.is_opted_out`)."""
+    return optouts.is_opted_out(phone=phone, document=document, consistent=consistent)
 
 
 def _open_cases(phone: str | None, document: str | None) -> list[Target]:
