@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from shared.data import TransitionConflict, campaigns
+from shared.data import TransitionConflict, bind, campaigns
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.models import CampaignStatus, Channel
 
@@ -93,3 +93,36 @@ def test_list_by_status(clock, make_campaign):
     assert [c.id for c in campaigns.list_by_status(CampaignStatus.ACTIVE).items] == [active.id]
     assert [c.id for c in campaigns.list_by_status(CampaignStatus.DRAFT).items] == [draft.id]
     assert campaigns.list_by_status(CampaignStatus.COMPLETED).items == []
+
+
+def _paused_elsewhere(campaign_id: str) -> None:
+    """Another process pauses the campaign (a write this process's module never saw)."""
+    campaigns.CampaignRecord(campaign_id).update(actions=[campaigns.CampaignRecord.status.set("paused")])
+
+
+def test_a_recent_copy_serves_until_it_expires(clock, make_campaign, monkeypatch):
+    campaign = campaigns.create(make_campaign(status=CampaignStatus.ACTIVE))
+    assert campaigns.get_recent(campaign.id).status is CampaignStatus.ACTIVE
+
+    _paused_elsewhere(campaign.id)
+
+    assert campaigns.get_recent(campaign.id).status is CampaignStatus.ACTIVE  # this process's copy
+    assert campaigns.get(campaign.id).status is CampaignStatus.PAUSED
+    monkeypatch.setattr(campaigns, "RECENT_SECONDS", 0.0)
+    assert campaigns.get_recent(campaign.id).status is CampaignStatus.PAUSED
+
+
+def test_a_write_in_this_process_or_a_new_binding_drops_the_recent_copy(clock, make_campaign):
+    campaign = campaigns.create(make_campaign(status=CampaignStatus.ACTIVE))
+    campaigns.get_recent(campaign.id)
+
+    campaigns.transition_status(campaign.id, [CampaignStatus.ACTIVE], CampaignStatus.PAUSED)
+    assert campaigns.get_recent(campaign.id).status is CampaignStatus.PAUSED
+
+    campaigns.transition_status(campaign.id, [CampaignStatus.PAUSED], CampaignStatus.ACTIVE)
+    campaigns.get_recent(campaign.id)
+    _paused_elsewhere(campaign.id)
+    bind()  # other tables or another endpoint: nothing read under the old binding is served
+    assert campaigns.get_recent(campaign.id).status is CampaignStatus.PAUSED
+    with pytest.raises(NotFound):
+        campaigns.get_recent("missing")

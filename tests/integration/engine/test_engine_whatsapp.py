@@ -72,6 +72,26 @@ def test_first_message_is_sent_and_recorded_with_conversation_and_message(engine
     assert len(contact_log.contacts_since(target.document, engine.clock.now() - timedelta(days=1))) == 1
 
 
+def test_a_job_whose_target_reads_a_moment_stale_is_read_again_strongly_and_sent(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+):
+    campaign = engine.campaign()
+    pending = engine.target(campaign, 1)
+    sweep.schedule(pending, [TargetState.PENDING], Channel.WHATSAPP)
+    fresh = targets_data.get
+
+    def lagging(target_id: str, *, consistent: bool = True) -> Any:
+        # An eventually consistent read that has not seen the scheduling yet.
+        return fresh(target_id) if consistent else pending
+
+    monkeypatch.setattr(targets_data, "get", lagging)
+
+    engine.drain("whatsapp")
+
+    assert len(engine.evolution.sent) == 1
+    assert fresh(pending.id).state is TargetState.CONTACTED
+
+
 def test_greeting_names_the_creditor_and_how_to_stop_but_no_amount_or_invoice(engine: Engine):
     campaign = engine.campaign()
     invoice = Invoice(invoice_number="FAT-2025-02-777", amount=Decimal("89.90"), due_date=date(2025, 2, 10))
