@@ -23,8 +23,9 @@ if another send took the last slot meanwhile, the target is deferred exactly as 
 The scheduler's sweep asks the questions it can answer without reading anything (`decide_sweep`): a
 closed window reschedules the target to its next opening, a phone no allowed channel reaches ends the
 case. It does not read opt-outs: recording one ends the cases it covers (`shared.engine.optouts`), and
-this chain reads them again right before any contact. Deferrals put the target back to `pending` with `nextAttemptAt` inside the contact window, so
-the scheduler takes it again at the right moment; nothing is contacted on a guess (the CRM fails closed).
+this chain reads them again right before any contact. Deferrals put the target back to `pending` with
+`nextAttemptAt` inside the contact window, so the scheduler takes it again at the right moment; nothing
+is contacted on a guess (the CRM fails closed).
 """
 
 from __future__ import annotations
