@@ -252,7 +252,8 @@ def _answered(target: Target, duration: int | None) -> PostCallResult:
             action = Action.COMPLETED if followed.state is TargetState.COMPLETED else Action.FOLLOW_UP
             return PostCallResult(action, followed, followed.outcome)
     try:
-        moved = targets_data.transition(target.id, [TargetState.CALLING], TargetState.CONTACTED)
+        # The conversation's tools moved it on: contacted, awaiting nothing (off the agenda).
+        moved = targets_data.transition(target.id, [TargetState.CALLING], TargetState.CONTACTED, until=None)
     except Conflict:
         return PostCallResult(Action.IGNORED, target, Outcome.ANSWERED)
     return PostCallResult(Action.CONTACTED, moved, moved.outcome)
