@@ -111,6 +111,10 @@ _INVOICES = TypeAdapter(list[Invoice])
 SELF_CURED = "self_cured"
 # The campaign counter of cases contacted at least once (the "contacted" milestone of the stats).
 CONTACTED = "contacted"
+# The milestone of a case whose customer answered (a reply, an answered call), and the day counter
+# (`counters.campaign_day_scope`, the customer's local day) of the cases answering for the first time.
+RESPONDED = "responded"
+FIRST_RESPONSES = "responses"
 
 
 class Due(StrEnum):
@@ -461,11 +465,12 @@ def transition(
     unless_outcomes: Collection[Outcome] = (),
     awaiting: Due | None = None,
     until: datetime | None | Keep = Keep.KEEP,
+    milestone: str | None = None,
     **changes: Any,
 ) -> Target:
     """Move the target to `to_state` if (and only if) its state is one of `from_states` — and its
     outcome is none of `unless_outcomes`, and (with `awaiting`) its message still awaits that: its
-    delivery or its reply.
+    delivery or its reply. With `milestone`, the same write marks it (see `mark_milestone`).
 
     One conditional UpdateItem sets the state, `changes`, `updated_at` and the agenda (`by_agenda`): of
     two workers racing for the same target exactly one wins; the other gets `TransitionConflict` (a
@@ -497,7 +502,7 @@ def transition(
         condition &= ~TargetRecord.outcome.is_in(*[Outcome(o).value for o in unless_outcomes])
     if awaiting is not None:
         condition &= TargetRecord.due == Due(awaiting).value
-    return _write(target_id, values, keys, condition, now)
+    return _write(target_id, values, keys, condition, now, milestone=milestone)
 
 
 def reschedule(target_id: str, at: datetime) -> Target:
@@ -582,11 +587,13 @@ def add_phone(target_id: str, addition: PhoneAddition) -> Target:
 
 
 def mark_milestone(target_id: str, milestone: str) -> bool:
-    """Record that the target reached `milestone` ("contacted", "responded"...); True only the first
-    time, so a caller can count each milestone once per target however often it is reported.
+    """Record that the target reached `milestone` ("responded", "promised"...); True only the first
+    time, when it is counted in the campaign's counters (`RESPONDED` also in `FIRST_RESPONSES` of the
+    customer's day) — however often it is reported. A transition the case takes anyway marks it in
+    the same write (`transition(milestone=...)`).
 
-    One UpdateItem adding to a string set (adding twice changes nothing), returning the set as it was:
-    no read; `NotFound` if the target does not exist.
+    One UpdateItem adding to a string set (adding twice changes nothing), returning the item as it
+    was: no read; `NotFound` if the target does not exist.
     """
     if not milestone:
         raise ValueError("milestone must not be empty")
@@ -601,8 +608,7 @@ def mark_milestone(target_id: str, milestone: str) -> bool:
         if is_condition_failure(exc):
             raise NotFound(f"target {target_id} not found") from exc
         raise
-    before = data.get("Attributes", {}).get("milestones", {}).get("SS", [])
-    return milestone not in before
+    return _count_milestone(TargetRecord.from_raw_data(data["Attributes"]), milestone, clock.now())
 
 
 def delete_for_campaign(campaign_id: str) -> int:
@@ -645,6 +651,7 @@ def _write(
     now: datetime,
     *,
     contacts: int = 0,
+    milestone: str | None = None,
 ) -> Target:
     values["updated_at"] = now
     if "outcome" in values:
@@ -654,6 +661,8 @@ def _write(
     if contacts:
         actions.append(TargetRecord.contact_count.add(contacts))
         actions.append(TargetRecord.first_contact_at.set(TargetRecord.first_contact_at | now))
+    if milestone:
+        actions.append(TargetRecord.milestones.add({milestone}))
     try:
         # ALL_OLD rather than ALL_NEW: the previous state and outcome are what the counters need, and
         # the new item is exactly the old one with `values` applied.
@@ -671,6 +680,8 @@ def _write(
     if contacts and before.first_contact_at is None:
         before.first_contact_at = now  # what the write just set, for the payment time below
     _count_change(before, old, new, now)
+    if milestone:
+        _count_milestone(before, milestone, now)
     return new
 
 
@@ -813,6 +824,17 @@ def _count_change(before: TargetRecord, old: Target, new: Target, now: datetime)
     if recovered > 0:
         day = now.astimezone(timezone_for_phone(new.phone)).date()
         counters.increment(counters.campaign_day_scope(new.campaign_id, day), CaseMoney.RECOVERED, recovered)
+
+
+def _count_milestone(before: TargetRecord, milestone: str, now: datetime) -> bool:
+    """Count `milestone` if the case had not reached it before the write that marked it (`before`)."""
+    if milestone in (before.milestones or set()):
+        return False
+    counters.increment(counters.campaign_scope(before.campaign_id), milestone)
+    if milestone == RESPONDED:
+        day = now.astimezone(timezone_for_phone(before.phone)).date()
+        counters.increment(counters.campaign_day_scope(before.campaign_id, day), FIRST_RESPONSES)
+    return True
 
 
 def _debt(invoices: Iterable[Invoice]) -> Decimal:

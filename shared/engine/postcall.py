@@ -214,7 +214,7 @@ def handle_call_status(
 
 def _progress(target: Target, status: str | None, answered_by: str | None) -> PostCallResult:
     if (answered_by or "").strip().lower() == HUMAN_ANSWER:
-        stats.record_milestone(target.id, target.campaign_id, Milestone.RESPONDED, phone=target.phone)
+        stats.record_milestone(target.id, Milestone.RESPONDED)
     if target.state is not TargetState.CALLING:
         return PostCallResult(Action.IGNORED, target)
     if status not in IN_PROGRESS or target.outcome in CONVERSATION_OUTCOMES:
@@ -234,7 +234,7 @@ def _final(target: Target, outcome: Outcome, duration: int | None) -> PostCallRe
         target.state is TargetState.CALLING or target.outcome in CONVERSATION_OUTCOMES
     ):
         # A person answered: live attempt ending, or the conversation's tools already moved it on.
-        stats.record_milestone(target.id, target.campaign_id, Milestone.RESPONDED, phone=target.phone)
+        stats.record_milestone(target.id, Milestone.RESPONDED)
     if target.state is not TargetState.CALLING:
         logger.info("call already concluded; status ignored", target_id=target.id, outcome=outcome.value)
         return PostCallResult(Action.IGNORED, target, outcome)
