@@ -124,7 +124,6 @@ def test_table_specs_describe_every_table_for_the_cdk_app():
         "conversations",
         "counters",
         "dedupe",
-        "idempotency",
         "imports",
         "messages",
         "optouts",
@@ -133,9 +132,6 @@ def test_table_specs_describe_every_table_for_the_cdk_app():
         "targets",
     }
     assert all(spec.billing_mode == "PAY_PER_REQUEST" for spec in specs.values())
-    idempotency = specs["idempotency"]
-    assert (idempotency.hash_key.name, idempotency.hash_key.type) == ("id", "S")
-    assert idempotency.ttl_attribute == "expiration"
     assert specs["dedupe"].ttl_attribute == "expires_at"
     assert specs["contact_log"].ttl_attribute == "expires_at"
     assert specs["campaigns"].ttl_attribute is None
