@@ -549,12 +549,13 @@ def delivered(target: Target, reply_due_at: datetime) -> bool:
 
 
 def stop_awaiting(target_id: str) -> None:
-    """The case's attempt awaits nothing any more (the case was resolved without a transition, e.g.
-    handed to a human, or its send was never recorded): off the agenda."""
+    """The contacted case's attempt awaits nothing any more (the case was resolved without a
+    transition, e.g. handed to a human, or its send was never recorded): off the agenda. A no-op once
+    the case left `contacted` (a transition put it where it belongs on the agenda)."""
     actions = [TargetRecord.due.remove(), TargetRecord.agenda.remove()]
     try:
         TargetRecord._get_connection().update_item(
-            target_id, actions=actions, condition=TargetRecord.id.exists()
+            target_id, actions=actions, condition=TargetRecord.state == TargetState.CONTACTED.value
         )
     except UpdateError as exc:
         if not is_condition_failure(exc):

@@ -396,3 +396,18 @@ def test_the_agenda_lists_due_cases_and_attempts_past_their_deadline_and_a_claim
     assert targets.overdue("C1", deadline + timedelta(days=30)) == []
     with pytest.raises(ValueError):
         targets.transition(target.id, [TargetState.COMPLETED], TargetState.PENDING, until=deadline)
+
+
+def test_taking_a_contacted_case_off_the_agenda_never_touches_one_that_moved_on(clock, make_target):
+    resolved, moved = make_target(document="1"), make_target(document="2")
+    targets.insert_new([resolved, moved])
+    deadline = clock.now() + timedelta(hours=6)
+    for target in (resolved, moved):
+        targets.transition(target.id, [TargetState.PENDING], TargetState.CONTACTED, until=deadline)
+    targets.transition(moved.id, [TargetState.CONTACTED], TargetState.PENDING)  # after upkeep read it
+
+    targets.stop_awaiting(resolved.id)
+    targets.stop_awaiting(moved.id)
+
+    assert targets.overdue("C1", deadline) == []
+    assert [t.id for t in targets.due_for_campaign("C1", clock.now())] == [moved.id]  # still on it
