@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions import loaded
 from shared.core.jobs import OutreachJob
 from shared.core.observability import install_log_masking, logger, metrics, tracer
-from shared.engine import outreach, outreach_voice
+from shared.engine import outreach_voice
 
 install_log_masking()
 
@@ -31,7 +31,6 @@ def record_handler(record: SQSRecord) -> str:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    outreach.register_lambda_context(context)
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

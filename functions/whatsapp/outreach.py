@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions import loaded
 from shared.core.jobs import OutreachJob
 from shared.core.observability import logger, metrics, tracer
-from shared.engine import outreach, outreach_whatsapp
+from shared.engine import outreach_whatsapp
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
@@ -28,7 +28,6 @@ def record_handler(record: SQSRecord) -> str:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def outreach_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    outreach.register_lambda_context(context)
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

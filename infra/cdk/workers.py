@@ -17,11 +17,11 @@ from shared.data.schema import table_specs
 # The data every pre-send guard reads (SPEC §4: opt-out → window → frequency cap → CRM → promise) and
 # what taking a target writes (its state, the campaign's counters, the frequency-cap slot).
 GUARD_READS = tables("optouts", "promises", "campaigns")
-SEND_WRITES = tables("targets", "counters", "contact_log", "dedupe", "idempotency")
+SEND_WRITES = tables("targets", "counters", "contact_log", "dedupe")
 # A conversation with the assistant (WhatsApp turn or call): transcript, tools (promise, opt-out,
 # payment claim, handoff), target outcome.
 CONVERSATION_WRITES = tables(
-    "conversations", "messages", "targets", "counters", "promises", "optouts", "dedupe", "idempotency"
+    "conversations", "messages", "targets", "counters", "promises", "optouts", "dedupe"
 )
 # Derived from the data layer, like the tables themselves: a new table is covered without an edit here.
 EVERY_TABLE = tables(*(spec.suffix for spec in table_specs()))
@@ -84,7 +84,7 @@ def function_specs(settings: DeploymentSettings) -> tuple[FunctionSpec, ...]:
             timeout_seconds=900,
             memory_mb=1769,  # one full vCPU: parsing is CPU-bound
             access=Access(
-                writes=tables("imports", "targets", "counters", "phone_index", "dedupe", "idempotency"),
+                writes=tables("imports", "targets", "counters", "phone_index", "dedupe"),
                 reads=tables("campaigns"),
                 # The rejected-rows report, read back by a resumed ERP sync; a sync longer than one
                 # run hands on to the next by writing its continuation under uploads/.
@@ -101,7 +101,7 @@ def function_specs(settings: DeploymentSettings) -> tuple[FunctionSpec, ...]:
             timeout_seconds=120,
             memory_mb=512,
             access=Access(
-                writes=tables("targets", "counters", "campaigns", "dedupe", "idempotency"),
+                writes=tables("targets", "counters", "campaigns", "dedupe"),
                 # Upkeep: a call whose final callback was lost is looked up in Twilio (auth token) and
                 # its status handed to post-call; a missed promise check goes to the monitor.
                 sends_to=(
@@ -196,7 +196,7 @@ def function_specs(settings: DeploymentSettings) -> tuple[FunctionSpec, ...]:
             timeout_seconds=60,
             memory_mb=512,
             access=Access(
-                writes=tables("promises", "targets", "counters", "dedupe", "idempotency"),
+                writes=tables("promises", "targets", "counters", "dedupe"),
                 reads=tables("campaigns"),
                 secrets=True,  # the CRM key
                 schedules_promises=True,  # the next daily check

@@ -482,14 +482,12 @@ def _reset_process_caches() -> None:
     """Forget every settings-derived client cached in the process (the environment just changed)."""
     from shared.adapters import clients, promise_schedules, queues, storage
     from shared.core.config import reset_settings
-    from shared.engine import outreach
 
     reset_settings()
     for reset in (
         queues.reset,
         storage.reset,
         promise_schedules.reset,
-        outreach.reset_idempotency,
         clients.reset,
     ):
         reset()

@@ -29,7 +29,7 @@ class SchedulerTick(_Job):
 
 class OutreachJob(_Job):
     """WhatsApp and dialer queues: contact one target on one channel. `attempt` is the target's
-    attempt number this job is for — with the target id it is the idempotency key of the send."""
+    attempt number this job is for — with the target id it names the send the claim guards."""
 
     target_id: str = Field(alias="targetId")
     campaign_id: str = Field(alias="campaignId")

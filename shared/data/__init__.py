@@ -1,8 +1,8 @@
 """The data layer: the only code that imports PynamoDB.
 
 One module per table (`campaigns`, `targets`, `promises`, `conversations`, `messages`, `optouts`,
-`counters`, `contact_log`, `imports`, `dedupe`, `idempotency`, `access_log`, `phone_index`), each mapping items to and from the
-domain models of `shared.domain.models`. Use them as `from shared.data import targets; targets.get(id)`.
+`counters`, `contact_log`, `imports`, `dedupe`, `access_log`, `phone_index`), each mapping items to and
+from the domain models of `shared.domain.models`. Use them as `from shared.data import targets; targets.get(id)`.
 
 Importing one table module loads that table's model only (and the tables it writes with). The schema
 of them all (`create_tables`, `delete_tables`, `table_specs`, `TableSpec`: `shared.data.schema`, which

@@ -118,7 +118,7 @@ def current_binding() -> Binding:
 
 
 def table_name(suffix: str) -> str:
-    """The full table name for a suffix, e.g. `table_name("idempotency")` for Powertools."""
+    """The full table name for a suffix, e.g. `table_name("targets")`."""
     return current_binding().table_name(suffix)
 
 

@@ -23,7 +23,6 @@ from shared.data import (  # noqa: F401
     conversations,
     counters,
     dedupe,
-    idempotency,
     imports,
     messages,
     optouts,

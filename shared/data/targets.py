@@ -3,34 +3,32 @@ target is a case: one customer in one campaign, with its invoices (`shared.domai
 
 GSIs, projecting keys only: a case is written far more often than it is listed, and an index projecting
 a non-key attribute takes a write at every change of it (an index projecting the state, at every
-transition), while one projecting keys is written only when its key moves. A listing reads the keys
-from the index, then the cases by id (one eventually consistent BatchGet per page, as stale as the
-index itself), and filters the cases it fetched (by state, by outcome):
-- `by_campaign_state`: campaign_id + `state_key` = f"{state}#{at}", where `at` is `next_attempt_at`
-  for pending targets (when it becomes due) and the moment the target entered its state otherwise
-  (so "scheduled for more than an hour" is a range query too). Serves the scheduler's due query,
-  listing by state and listing a whole campaign (grouped by state).
-- `by_campaign_outcome` (sparse): campaign_id + `outcome_key` = f"{outcome}#{at}", `at` being when
-  the outcome was recorded; only targets with an outcome are in it.
+transition), while one projecting keys is written only when its key moves (a delete and a put). So
+one index moves with the case's life, and only when the engine's next look at the case moves:
+- `by_agenda` (sparse): campaign_id + `agenda` = f"{part}#{at}", what the engine must look at, when
+  (`Agenda`): a pending case is `due#<next_attempt_at>` (the sweep takes it then); an attempt in flight
+  is `flight#<deadline>`, the deadline its scheduling set (`sweep.schedule`: the job's slot plus the
+  time its channel settles in) — still `scheduled` then, the job was lost; still `calling`, the call's
+  status was; a WhatsApp message still awaiting its delivery (`due` = `Due.DELIVERY`, set by
+  `record_contact`), it was not delivered. A delivery receipt (`delivered`) moves the deadline to the
+  reply's (`Due.REPLY`). The claim of a job and the record of its send keep the entry where the sweep
+  put it: a send moves the index once. A completed case is off the agenda, and so is a contacted one
+  awaiting nothing (an answered call, a conversation a human holds). The sweep reads the due part
+  (`due_for_campaign`), upkeep the overdue part (`overdue`): a tick reads what is due, never the
+  campaign's other cases.
 - `by_campaign_amount` / `by_campaign_age`: campaign_id + `debt_cents` (what the invoices add up to,
   in centavos) / `oldest_due` (the oldest invoice's due date, `YYYY-MM-DD`; the day the case opened
   when no invoice has one): a campaign's cases by amount or by how long they are overdue. Both keys are
-  written with the invoices (a case opened, an import merging rows in); cases stored before the
-  indexes existed are not in them until their invoices change.
+  written with the invoices (a case opened, an import merging rows in), so they hardly ever move;
+  listings by state or outcome read them too and filter the cases they fetched (`list_for_campaign`).
 - `by_document`: document + created_at. `by_call_sid` (sparse): call_sid.
-- `by_due` (sparse, keys only): `due_key` = f"{campaign_id}#{due}" + `due_at`, `due` being what the
-  case's WhatsApp message awaits (`Due`): its delivery receipt, then its reply. `record_contact` puts
-  a sent message in as awaiting delivery; its receipt (`delivered`) turns it into awaiting the reply;
-  every `transition` (a reply, a conclusion, anything that moves the case on) takes the case out.
-  Upkeep reads what is overdue from it (`overdue`): a tick reads what is due, never the campaign's
-  contacted cases.
 
 A case is created by a conditional PutItem (only if the id is free) and takes new invoices by an
 UpdateItem conditioned on `invoices_version`, the number of invoice changes it has seen: two imports
 racing on one customer never overwrite each other's invoices, the loser re-reads and merges again.
 
-Every write that changes state or outcome is one UpdateItem that also rewrites the composite keys;
-both key parts are known at write time, so no read is needed first. The campaign's counters
+Every write that changes state is one UpdateItem that also rewrites the agenda entry, known at write
+time, so no read is needed first. The campaign's counters
 (`counters.campaign_scope`) are kept here: "total", "state:<state>", "outcome:<outcome>",
 `CONTACTED` (cases that had a first contact: `record_contact` taking `contact_count` from 0, read
 from the write's old image, so no milestone write is needed), `SELF_CURED` (cases `paid` before any contact), and the case money (`CaseMoney`): centavos in
@@ -53,9 +51,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
-from functools import partial
-from typing import Any
+from enum import Enum, StrEnum
+from typing import Any, Final
 
 from pydantic import TypeAdapter
 from pynamodb.attributes import (
@@ -72,7 +69,7 @@ from pynamodb.transactions import TransactWrite
 
 from shared.core import clock
 from shared.data import counters, phone_index
-from shared.data.attributes import IsoDateTimeAttribute, ModelListAttribute, iso_utc, parse_iso_utc
+from shared.data.attributes import IsoDateTimeAttribute, ModelListAttribute, iso_utc
 from shared.data.base import (
     TableModel,
     TransitionConflict,
@@ -114,13 +111,33 @@ _INVOICES = TypeAdapter(list[Invoice])
 SELF_CURED = "self_cured"
 # The campaign counter of cases contacted at least once (the "contacted" milestone of the stats).
 CONTACTED = "contacted"
+# The milestone of a case whose customer answered (a reply, an answered call), and the day counter
+# (`counters.campaign_day_scope`, the customer's local day) of the cases answering for the first time.
+RESPONDED = "responded"
+FIRST_RESPONSES = "responses"
 
 
 class Due(StrEnum):
-    """What a contacted case's WhatsApp message awaits (the `by_due` index)."""
+    """What a contacted case's WhatsApp message awaits, by its deadline on the agenda."""
 
     DELIVERY = "delivery"  # its delivery receipt (DELIVERY_ACK or READ)
     REPLY = "reply"  # the customer's reply
+
+
+class Agenda(StrEnum):
+    """The two parts of a campaign's agenda (the `by_agenda` index)."""
+
+    DUE = "due"  # pending cases, at `next_attempt_at`
+    IN_FLIGHT = "flight"  # attempts in flight, at their deadline
+
+
+class Keep(Enum):
+    """`transition(until=Keep.KEEP)`: the case keeps its place on the agenda."""
+
+    KEEP = "keep"
+
+
+_IN_FLIGHT_STATES: Final = frozenset({TargetState.SCHEDULED, TargetState.CALLING, TargetState.CONTACTED})
 
 
 class InvoicesAttribute(Attribute[list[Invoice]]):
@@ -135,22 +152,13 @@ class InvoicesAttribute(Attribute[list[Invoice]]):
         return _INVOICES.validate_json(value)
 
 
-class _ByCampaignState(GlobalSecondaryIndex["TargetRecord"]):
+class _ByAgenda(GlobalSecondaryIndex["TargetRecord"]):
     class Meta:
-        index_name = "by_campaign_state"
+        index_name = "by_agenda"
         projection = KeysOnlyProjection()
 
     campaign_id = UnicodeAttribute(hash_key=True)
-    state_key = UnicodeAttribute(range_key=True)
-
-
-class _ByCampaignOutcome(GlobalSecondaryIndex["TargetRecord"]):
-    class Meta:
-        index_name = "by_campaign_outcome"
-        projection = KeysOnlyProjection()
-
-    campaign_id = UnicodeAttribute(hash_key=True)
-    outcome_key = UnicodeAttribute(range_key=True)
+    agenda = UnicodeAttribute(range_key=True)
 
 
 class _ByCampaignAmount(GlobalSecondaryIndex["TargetRecord"]):
@@ -188,15 +196,6 @@ class _ByCallSid(GlobalSecondaryIndex["TargetRecord"]):
     call_sid = UnicodeAttribute(hash_key=True)
 
 
-class _ByDue(GlobalSecondaryIndex["TargetRecord"]):
-    class Meta:
-        index_name = "by_due"
-        projection = KeysOnlyProjection()
-
-    due_key = UnicodeAttribute(hash_key=True)
-    due_at = IsoDateTimeAttribute(range_key=True)
-
-
 class TargetRecord(TableModel):
     class Meta:
         suffix = "targets"
@@ -224,11 +223,10 @@ class TargetRecord(TableModel):
     added_phones = ModelListAttribute(PhoneAddition)
     created_at = IsoDateTimeAttribute()
     updated_at = IsoDateTimeAttribute()
-    state_key = UnicodeAttribute()
-    outcome_key = UnicodeAttribute(null=True)
+    agenda = UnicodeAttribute(null=True)  # see `by_agenda`; not part of the domain model
+    outcome_at = IsoDateTimeAttribute(null=True)  # when the outcome was recorded; not in the domain model
     milestones = UnicodeSetAttribute(null=True)  # see mark_milestone; not part of the domain model
-    due_key = UnicodeAttribute(null=True)  # see `by_due`; not part of the domain model
-    due_at = IsoDateTimeAttribute(null=True)
+    due = UnicodeAttribute(null=True)  # what the message in flight awaits (`Due`); not in the domain model
     # Set by the first `record_contact` (if_not_exists); not part of the domain model.
     first_contact_at = IsoDateTimeAttribute(null=True)
     # The sort keys of `by_campaign_amount` / `by_campaign_age`, rewritten with the invoices (see
@@ -236,13 +234,11 @@ class TargetRecord(TableModel):
     debt_cents = NumberAttribute(null=True)
     oldest_due = UnicodeAttribute(null=True)
 
-    by_campaign_state = _ByCampaignState()
-    by_campaign_outcome = _ByCampaignOutcome()
+    by_agenda = _ByAgenda()
     by_campaign_amount = _ByCampaignAmount()
     by_campaign_age = _ByCampaignAge()
     by_document = _ByDocument()
     by_call_sid = _ByCallSid()
-    by_due = _ByDue()
 
 
 def insert_new(new_targets: Iterable[Target]) -> tuple[list[Target], list[str]]:
@@ -348,55 +344,62 @@ def get_many(target_ids: Collection[str]) -> dict[str, Target]:
 def due_for_campaign(campaign_id: str, now: datetime, limit: int = 100) -> list[Target]:
     """Pending targets of the campaign whose `next_attempt_at` <= `now`, oldest due first.
 
-    Read from a GSI (eventually consistent): a target may still show here for a moment after it was
-    taken, which is why taking it is a conditional `transition`.
+    Read from the agenda (eventually consistent): a target may still show here for a moment after it
+    was taken, which is why taking it is a conditional `transition`.
     """
-    check_limit(limit)
-    pending = TargetState.PENDING.value
-    condition = TargetRecord.state_key.between(f"{pending}#", f"{pending}#{iso_utc(now)}")
-    results = TargetRecord.by_campaign_state.query(campaign_id, condition, limit=limit, page_size=limit)
     return [
         _to_target(record)
-        for record in _fetch(results)
-        if record.state == pending and record.next_attempt_at <= now
+        for record in _agenda_until(campaign_id, Agenda.DUE, now, limit, consistent=False)
+        if record.state == TargetState.PENDING.value and record.next_attempt_at <= now
     ]
 
 
-def stuck_in(
-    campaign_id: str, state: TargetState, entered_before: datetime, limit: int = 100
-) -> list[Target]:
-    """The campaign's targets in `state` since before `entered_before`, longest first."""
-    return _entered_before(campaign_id, state, entered_before, None, limit)
+@dataclass(frozen=True)
+class InFlight:
+    """A case whose attempt in flight passed its deadline (`overdue`), and what its message awaits
+    (None: no message recorded for it, e.g. a job still `scheduled` or a call)."""
+
+    target: Target
+    awaiting: Due | None
 
 
-def overdue(campaign_id: str, due: Due, until: datetime, limit: int = 100) -> list[Target]:
-    """The campaign's WhatsApp messages still awaiting `due` (their delivery, or their reply) that was
-    due by `until` (the `by_due` index), as their cases (one consistent BatchGet). A case the index
-    still lists but that moved on meanwhile (the index is eventually consistent) is left out."""
-    check_limit(limit)
-    key = _due_key(campaign_id, due)
-    keys = TargetRecord.by_due.query(key, TargetRecord.due_at <= until, limit=limit, page_size=limit)
-    records = _records([record.id for record in keys])
+def overdue(campaign_id: str, until: datetime, limit: int = 100) -> list[InFlight]:
+    """The campaign's attempts in flight (scheduled, calling, or a message awaiting its delivery or
+    reply) whose deadline passed by `until`, soonest deadline first, from the agenda (one eventually
+    consistently read BatchGet of the cases: a case the agenda still lists but that moved on meanwhile
+    is left out)."""
     return [
-        _to_target(record)
-        for record in records.values()
-        if record.due_key == key and record.due_at is not None and record.due_at <= until
+        InFlight(_to_target(record), Due(record.due) if record.due else None)
+        for record in _agenda_until(campaign_id, Agenda.IN_FLIGHT, until, limit, consistent=True)
+        if record.state in _IN_FLIGHT_STATES
     ]
 
 
-def _due_key(campaign_id: str, due: Due) -> str:
-    return f"{campaign_id}#{due.value}"
-
-
-def _entered_before(
-    campaign_id: str, state: TargetState, before: datetime, filter_condition: Any, limit: int
-) -> list[Target]:
+def _agenda_until(
+    campaign_id: str, kind: Agenda, until: datetime, limit: int, *, consistent: bool
+) -> list[TargetRecord]:
+    """The cases of the agenda's `kind` whose time is <= `until`, in the agenda's order; each is
+    checked again on the item (the index is eventually consistent)."""
     check_limit(limit)
-    condition = TargetRecord.state_key.between(f"{state.value}#", f"{state.value}#{iso_utc(before)}")
-    results = TargetRecord.by_campaign_state.query(
-        campaign_id, condition, filter_condition=filter_condition, limit=limit
+    last = _agenda_entry(kind, until)
+    keys = TargetRecord.by_agenda.query(
+        campaign_id, TargetRecord.agenda.between(f"{kind.value}#", last), limit=limit, page_size=limit
     )
-    return [_to_target(record) for record in _fetch(results) if record.state == state.value]
+    if consistent:
+        ids = [record.id for record in keys]
+        found = _records(ids)
+        records = [found[target_id] for target_id in ids if target_id in found]
+    else:
+        records = _fetch(keys)
+    return [
+        record
+        for record in records
+        if record.agenda is not None and f"{kind.value}#" <= record.agenda <= last
+    ]
+
+
+def _agenda_entry(kind: Agenda, at: datetime) -> str:
+    return f"{kind.value}#{iso_utc(at)}"
 
 
 def list_for_campaign(
@@ -408,18 +411,16 @@ def list_for_campaign(
     order: CaseOrder | None = None,
     ascending: bool = False,
 ) -> Page[Target]:
-    """A campaign's targets, optionally of one state and/or outcome, optionally in `order`.
+    """A campaign's targets, optionally of one state and/or outcome, in `order` (by default the
+    longest overdue first; `ascending` reverses it).
 
-    In `order` (`ascending` reverses it): the amount or age index, with the state and the outcome as
-    filters. By outcome: newest outcome first (with a state too, the state is a filter on that index).
-    By state: pending ones by due time, others by the time they entered the state. None of these:
-    grouped by state in that order. The indexes hold keys only, so a filter applies to the cases a
-    page's keys fetched: wherever one applies, a page may hold fewer than `limit` items while
-    `next_cursor` is still set.
+    Read from the amount or the age index, whose keys move only with the invoices, with the state and
+    the outcome as filters on the cases a page's keys fetched: wherever a filter applies, a page may
+    hold fewer than `limit` items while `next_cursor` is still set (see `query_page`).
     """
     state = TargetState(state) if state is not None else None
     outcome = Outcome(outcome) if outcome is not None else None
-    order = CaseOrder(order) if order is not None else None
+    order = CaseOrder(order) if order is not None else CaseOrder.AGE
     tag = f"targets:{campaign_id}:{state}:{outcome}:{order}:{ascending}"
 
     def fetch_kept(keys: list[TargetRecord]) -> list[TargetRecord]:
@@ -430,31 +431,17 @@ def list_for_campaign(
             and (outcome is None or record.outcome == outcome.value)
         ]
 
-    page = partial(
-        query_page,
+    index = TargetRecord.by_campaign_amount if order is CaseOrder.AMOUNT else TargetRecord.by_campaign_age
+    # Largest amount first is a descending read; longest overdue first, an ascending one (oldest date).
+    return query_page(
+        index.query,
         hash_key=campaign_id,
         query_tag=tag,
         limit=limit,
         cursor=cursor,
         convert=_to_target,
         resolve=fetch_kept,
-    )
-    if order is not None:
-        index = TargetRecord.by_campaign_amount if order is CaseOrder.AMOUNT else TargetRecord.by_campaign_age
-        # Largest amount first is a descending read; longest overdue first, an ascending one (oldest date).
-        forward = ascending if order is CaseOrder.AMOUNT else not ascending
-        return page(index.query, scan_index_forward=forward)
-    if outcome is not None:
-        return page(
-            TargetRecord.by_campaign_outcome.query,
-            range_key_condition=TargetRecord.outcome_key.startswith(f"{outcome.value}#"),
-            scan_index_forward=False,
-        )
-    return page(
-        TargetRecord.by_campaign_state.query,
-        range_key_condition=(
-            TargetRecord.state_key.startswith(f"{state.value}#") if state is not None else None
-        ),
+        scan_index_forward=ascending if order is CaseOrder.AMOUNT else not ascending,
     )
 
 
@@ -478,16 +465,21 @@ def transition(
     *,
     unless_outcomes: Collection[Outcome] = (),
     awaiting: Due | None = None,
+    until: datetime | None | Keep = Keep.KEEP,
+    milestone: str | None = None,
     **changes: Any,
 ) -> Target:
     """Move the target to `to_state` if (and only if) its state is one of `from_states` — and its
     outcome is none of `unless_outcomes`, and (with `awaiting`) its message still awaits that: its
-    delivery or its reply (see `by_due`).
+    delivery or its reply. With `milestone`, the same write marks it (see `mark_milestone`).
 
-    One conditional UpdateItem sets the state, `changes`, `updated_at` and the index keys: of two
-    workers racing for the same target exactly one wins; the other gets `TransitionConflict` (a
+    One conditional UpdateItem sets the state, `changes`, `updated_at` and the agenda (`by_agenda`): of
+    two workers racing for the same target exactly one wins; the other gets `TransitionConflict` (a
     `Conflict`). `NotFound` if the target does not exist. Moving to pending without a
-    `next_attempt_at` makes the target due now. The case leaves the `by_due` index.
+    `next_attempt_at` makes the target due now; a pending case is on the agenda when it is due, a
+    completed one is off it. A case moving in flight (scheduled, calling, contacted) is on it until
+    the attempt's deadline `until`, off it with None; without either, it keeps its place when it moves
+    only between in-flight states (a claim, or its undoing, changes no index), else it is off. The message no longer awaits anything.
     """
     if not from_states:
         raise ValueError("from_states must not be empty")
@@ -495,14 +487,23 @@ def transition(
     now = clock.now()
     to_state = TargetState(to_state)
     values["state"] = to_state
-    at = values.setdefault("next_attempt_at", now) if to_state is TargetState.PENDING else now
-    keys: dict[str, Any] = {"state_key": f"{to_state.value}#{iso_utc(at)}", "due_key": None, "due_at": None}
+    keys: dict[str, Any] = {"due": None}
+    if to_state is TargetState.PENDING:
+        keys["agenda"] = _agenda_entry(Agenda.DUE, values.setdefault("next_attempt_at", now))
+    elif to_state is TargetState.COMPLETED:
+        keys["agenda"] = None
+    elif isinstance(until, datetime):
+        keys["agenda"] = _agenda_entry(Agenda.IN_FLIGHT, until)
+    elif until is None or not _IN_FLIGHT_STATES.issuperset(from_states):
+        keys["agenda"] = None
+    if not isinstance(until, Keep) and to_state not in _IN_FLIGHT_STATES:
+        raise ValueError("only a case moving in flight takes a deadline")
     condition = TargetRecord.state.is_in(*[TargetState(s).value for s in from_states])
     if unless_outcomes:
         condition &= ~TargetRecord.outcome.is_in(*[Outcome(o).value for o in unless_outcomes])
-    if awaiting is not None:  # the key's campaign part is the target's own (ids never hold a "#")
-        condition &= TargetRecord.due_key.contains(f"#{awaiting.value}")
-    return _write(target_id, values, keys, condition, now)
+    if awaiting is not None:
+        condition &= TargetRecord.due == Due(awaiting).value
+    return _write(target_id, values, keys, condition, now, milestone=milestone)
 
 
 def reschedule(target_id: str, at: datetime) -> Target:
@@ -521,27 +522,26 @@ def update(target_id: str, **changes: Any) -> Target:
     return _write(target_id, values, {}, TargetRecord.id.exists(), clock.now())
 
 
-def record_contact(target: Target, *, delivery_due_at: datetime | None = None, **changes: Any) -> Target:
+def record_contact(target: Target, *, awaiting: Due | None = None, **changes: Any) -> Target:
     """An outreach reached the customer (a message sent, a call placed): `contact_count` + 1, with
-    `changes` as `update` takes them, in one UpdateItem; `NotFound` if missing. `delivery_due_at`: the
-    message awaits its delivery receipt until then (the `by_due` index, see `overdue`)."""
+    `changes` as `update` takes them, in one UpdateItem; `NotFound` if missing. `awaiting`: what the
+    message now awaits (its delivery), by the deadline its scheduling put on the agenda — the agenda
+    does not move (see `overdue`)."""
     values = validate_changes(Target, changes, forbidden=(*_IMMUTABLE, *_TRANSITION_OWNED))
-    keys = {}
-    if delivery_due_at is not None:
-        keys = {"due_key": _due_key(target.campaign_id, Due.DELIVERY), "due_at": delivery_due_at}
+    keys = {} if awaiting is None else {"due": Due(awaiting).value}
     return _write(target.id, values, keys, TargetRecord.id.exists(), clock.now(), contacts=1)
 
 
 def delivered(target: Target, reply_due_at: datetime) -> bool:
-    """The case's message reached the phone: it awaits the reply until `reply_due_at` now. One
-    conditional UpdateItem, a no-op (False) unless the message still awaited its delivery (a second
-    receipt, or one after the reply moved the case on, changes nothing)."""
-    actions = set_actions(
-        TargetRecord, {"due_key": _due_key(target.campaign_id, Due.REPLY), "due_at": reply_due_at}
-    )
-    condition = TargetRecord.due_key == _due_key(target.campaign_id, Due.DELIVERY)
+    """The case's message reached the phone: it awaits the reply until `reply_due_at` now (its place
+    on the agenda moves there). One conditional UpdateItem, a no-op (False) unless the message still
+    awaited its delivery (a second receipt, or one after the reply moved the case on, changes nothing)."""
+    keys = {"due": Due.REPLY.value, "agenda": _agenda_entry(Agenda.IN_FLIGHT, reply_due_at)}
+    condition = TargetRecord.due == Due.DELIVERY.value
     try:
-        TargetRecord._get_connection().update_item(target.id, actions=actions, condition=condition)
+        TargetRecord._get_connection().update_item(
+            target.id, actions=set_actions(TargetRecord, keys), condition=condition
+        )
     except UpdateError as exc:
         if not is_condition_failure(exc):
             raise
@@ -550,12 +550,13 @@ def delivered(target: Target, reply_due_at: datetime) -> bool:
 
 
 def stop_awaiting(target_id: str) -> None:
-    """The case's message no longer awaits its delivery or reply (the case was resolved without a
-    transition, e.g. handed to a human): out of the `by_due` index."""
-    actions = [TargetRecord.due_key.remove(), TargetRecord.due_at.remove()]
+    """The contacted case's attempt awaits nothing any more (the case was resolved without a
+    transition, e.g. handed to a human, or its send was never recorded): off the agenda. A no-op once
+    the case left `contacted` (a transition put it where it belongs on the agenda)."""
+    actions = [TargetRecord.due.remove(), TargetRecord.agenda.remove()]
     try:
         TargetRecord._get_connection().update_item(
-            target_id, actions=actions, condition=TargetRecord.id.exists()
+            target_id, actions=actions, condition=TargetRecord.state == TargetState.CONTACTED.value
         )
     except UpdateError as exc:
         if not is_condition_failure(exc):
@@ -588,11 +589,13 @@ def add_phone(target_id: str, addition: PhoneAddition) -> Target:
 
 
 def mark_milestone(target_id: str, milestone: str) -> bool:
-    """Record that the target reached `milestone` ("contacted", "responded"...); True only the first
-    time, so a caller can count each milestone once per target however often it is reported.
+    """Record that the target reached `milestone` ("responded", "promised"...); True only the first
+    time, when it is counted in the campaign's counters (`RESPONDED` also in `FIRST_RESPONSES` of the
+    customer's day) — however often it is reported. A transition the case takes anyway marks it in
+    the same write (`transition(milestone=...)`).
 
-    One UpdateItem adding to a string set (adding twice changes nothing), returning the set as it was:
-    no read; `NotFound` if the target does not exist.
+    One UpdateItem adding to a string set (adding twice changes nothing), returning the item as it
+    was: no read; `NotFound` if the target does not exist.
     """
     if not milestone:
         raise ValueError("milestone must not be empty")
@@ -607,19 +610,18 @@ def mark_milestone(target_id: str, milestone: str) -> bool:
         if is_condition_failure(exc):
             raise NotFound(f"target {target_id} not found") from exc
         raise
-    before = data.get("Attributes", {}).get("milestones", {}).get("SS", [])
-    return milestone not in before
+    return _count_milestone(TargetRecord.from_raw_data(data["Attributes"]), milestone, clock.now())
 
 
 def delete_for_campaign(campaign_id: str) -> int:
     """Delete every target of a campaign (a draft being discarded); returns how many.
 
-    Pages through the campaign's state index (no scan), deletes in batches of 25 and takes the
+    Pages through the campaign's age index (no scan), deletes in batches of 25 and takes the
     deleted targets out of the campaign's counters.
     """
     deltas: Counter[str] = Counter()
     keys: list[str] = []
-    for record in _fetch(TargetRecord.by_campaign_state.query(campaign_id)):
+    for record in _fetch(TargetRecord.by_campaign_age.query(campaign_id)):
         keys.append(record.id)
         deltas["total"] -= 1
         deltas[f"state:{record.state}"] -= 1
@@ -651,15 +653,18 @@ def _write(
     now: datetime,
     *,
     contacts: int = 0,
+    milestone: str | None = None,
 ) -> Target:
     values["updated_at"] = now
     if "outcome" in values:
         outcome = values["outcome"]
-        keys["outcome_key"] = None if outcome is None else f"{Outcome(outcome).value}#{iso_utc(now)}"
+        keys["outcome_at"] = None if outcome is None else now
     actions = set_actions(TargetRecord, {**values, **keys})
     if contacts:
         actions.append(TargetRecord.contact_count.add(contacts))
         actions.append(TargetRecord.first_contact_at.set(TargetRecord.first_contact_at | now))
+    if milestone:
+        actions.append(TargetRecord.milestones.add({milestone}))
     try:
         # ALL_OLD rather than ALL_NEW: the previous state and outcome are what the counters need, and
         # the new item is exactly the old one with `values` applied.
@@ -677,6 +682,8 @@ def _write(
     if contacts and before.first_contact_at is None:
         before.first_contact_at = now  # what the write just set, for the payment time below
     _count_change(before, old, new, now)
+    if milestone:
+        _count_milestone(before, milestone, now)
     return new
 
 
@@ -761,14 +768,13 @@ def _records(ids: list[str]) -> dict[str, TargetRecord]:
 
 
 def _record(target: Target) -> TargetRecord:
-    at = target.next_attempt_at if target.state is TargetState.PENDING else target.updated_at
-    outcome_key = None if target.outcome is None else f"{target.outcome.value}#{iso_utc(target.updated_at)}"
+    pending = target.state is TargetState.PENDING
     return TargetRecord(
         **record_kwargs(target),
         **_sort_keys(target.invoices, target.created_at),
         invoices_version=1,
-        state_key=f"{target.state.value}#{iso_utc(at)}",
-        outcome_key=outcome_key,
+        agenda=_agenda_entry(Agenda.DUE, target.next_attempt_at) if pending else None,
+        outcome_at=None if target.outcome is None else target.updated_at,
     )
 
 
@@ -822,6 +828,17 @@ def _count_change(before: TargetRecord, old: Target, new: Target, now: datetime)
         counters.increment(counters.campaign_day_scope(new.campaign_id, day), CaseMoney.RECOVERED, recovered)
 
 
+def _count_milestone(before: TargetRecord, milestone: str, now: datetime) -> bool:
+    """Count `milestone` if the case had not reached it before the write that marked it (`before`)."""
+    if milestone in (before.milestones or set()):
+        return False
+    counters.increment(counters.campaign_scope(before.campaign_id), milestone)
+    if milestone == RESPONDED:
+        day = now.astimezone(timezone_for_phone(before.phone)).date()
+        counters.increment(counters.campaign_day_scope(before.campaign_id, day), FIRST_RESPONSES)
+    return True
+
+
 def _debt(invoices: Iterable[Invoice]) -> Decimal:
     return sum((invoice.amount for invoice in invoices), Decimal("0.00"))
 
@@ -834,17 +851,10 @@ def _paid_money(record: TargetRecord, case: Target, paid_at: datetime | None = N
     if case.contact_count == 0:
         return Counter({CaseMoney.SELF_CURED.value: cents, SELF_CURED: 1})
     money = Counter({CaseMoney.RECOVERED.value: cents})
-    paid_at = paid_at or _outcome_at(record)
+    paid_at = paid_at or record.outcome_at
     if record.first_contact_at is not None and paid_at is not None:
         money[CaseMoney.PAID_AFTER_CONTACT.value] = 1
         money[CaseMoney.SECONDS_TO_PAY.value] = max(
             0, int((paid_at - record.first_contact_at).total_seconds())
         )
     return money
-
-
-def _outcome_at(record: TargetRecord) -> datetime | None:
-    """When the stored outcome was recorded (the time part of `outcome_key`)."""
-    if not record.outcome_key:
-        return None
-    return parse_iso_utc(record.outcome_key.partition("#")[2])

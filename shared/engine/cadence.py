@@ -33,11 +33,13 @@ def follow_up(
     *,
     label: str,
     campaign: Campaign | None = None,
+    milestone: str | None = None,
 ) -> Target | None:
     """The customer engaged without resolving: `pending` `follow_up_after_days` from now (outcome
     `answered`), or `completed/exhausted` when the budget is spent. One conditional transition from
-    `from_states`, only while the outcome resolves nothing; None when the case moved on meanwhile or
-    the engagement resolved it. `label` (Portuguese) says what the customer did."""
+    `from_states`, only while the outcome resolves nothing, which also marks `milestone` (when given);
+    None when the case moved on meanwhile or the engagement resolved it (nothing marked). `label`
+    (Portuguese) says what the customer did."""
     campaign = campaign or campaigns_data.get_recent(target.campaign_id)
     now = clock.now()
     if budget_spent(target, campaign):
@@ -55,7 +57,13 @@ def follow_up(
         }
     try:
         moved = targets_data.transition(
-            target.id, from_states, to_state, unless_outcomes=RESOLVING_OUTCOMES, outcome=outcome, **changes
+            target.id,
+            from_states,
+            to_state,
+            unless_outcomes=RESOLVING_OUTCOMES,
+            milestone=milestone,
+            outcome=outcome,
+            **changes,
         )
     except Conflict as exc:
         logger.info("engagement left the case as it is", target_id=target.id, reason=exc.message)

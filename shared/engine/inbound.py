@@ -15,9 +15,9 @@ A turn (`handle`):
 2. The customer's message is stored once (its Evolution id is the key): a redelivered job whose
    message is stored *and answered* does nothing; one stored but unanswered (the reply failed) is
    answered now, without storing the message again.
-3. The target's RESPONDED milestone is counted; after the turn, a case that was awaiting this reply
-   (or waiting to retry a message nobody answered) gets its follow-up unless the turn resolved it
-   (`shared.engine.cadence.follow_up`).
+3. After the turn, a case that was awaiting this reply (or waiting to retry a message nobody
+   answered) gets its follow-up unless the turn resolved it (`shared.engine.cadence.follow_up`); the
+   target's RESPONDED milestone is counted (once), by that same write when there is one.
 4. Opt-out keywords are honoured before any model call (the phone always; the customer's document
    only with a confirmed identity, `shared.assistant.actions.opt_out_conversation`); a conversation a
    human took over gets no reply (the message is stored for the human, and the conversation waits in
@@ -121,13 +121,23 @@ def handle(job: InboundMessage) -> TurnResult:
         stored = messages.record(conversation.id, Sender.CUSTOMER, text, external_id=job.message_id)
         conversation = conversations.update(conversation.id, last_inbound_at=stored.created_at)
     target = _target_of(conversation)
-    if target is not None:
-        stats.record_milestone(target.id, target.campaign_id, stats.Milestone.RESPONDED, phone=target.phone)
     result = _turn(conversation, job, stored, target)
-    if target is not None and engagement_moves(target):
-        # The customer engaged: unless the turn resolved the case, its follow-up is scheduled.
-        cadence.follow_up(target, [target.state], label="Cliente respondeu no WhatsApp")
+    if target is not None:
+        _engaged(target)
     return result
+
+
+def _engaged(target: Target) -> None:
+    """The customer replied: unless the turn resolved the case, a case awaiting this reply gets its
+    follow-up, whose transition marks the RESPONDED milestone; otherwise it is marked on its own."""
+    responded = stats.Milestone.RESPONDED.value
+    followed = None
+    if engagement_moves(target):
+        followed = cadence.follow_up(
+            target, [target.state], label="Cliente respondeu no WhatsApp", milestone=responded
+        )
+    if followed is None:
+        stats.record_milestone(target.id, stats.Milestone.RESPONDED)
 
 
 def _turn(

@@ -12,13 +12,14 @@ their channel's module: `outreach_whatsapp.deliver(job)`, `outreach_voice.delive
    instead, or the case ends `wrong_number`: `shared.engine.identity.usable_phone`); then the pre-send
    guards (`shared.engine.guards.check`), which record and count their own skips.
 3. The day's contact slot (`guards.reserve`).
-4. The send, exactly once: `_send_once` runs under Powertools idempotency (key: target, channel,
-   attempt) and claims the target with a conditional transition *before* sending (`scheduled →
-   contacted` for WhatsApp, `→ calling` for voice, with the attempt number and the sending marker),
-   waits for the channel's send slot (`shared.engine.ratelimit`), sends, then records. Once claimed, the
-   target is no longer `scheduled`, so no redelivery can send again. If a worker died between the
-   send and the record, the redelivered job finds the claim still marked and records "delivery
-   unknown" instead of sending: at most once, as a collection message must be.
+4. The send, at most once: the target is claimed with a conditional transition *before* sending
+   (`scheduled → contacted` for WhatsApp, `→ calling` for voice, with the attempt number, the claim's
+   time and the sending marker), then the channel's send slot (`shared.engine.ratelimit`), the send,
+   the record. Once claimed, the target is no longer `scheduled`, so no redelivery can send again: the
+   claim is the job's idempotency. A redelivered job that finds the claim still marked records
+   "delivery unknown" instead of sending — at once when the claiming worker failed after its claim (it
+   marks the case itself), else once `SEND_WINDOW` has passed since the claim (the worker was killed);
+   within the window the send may still be in flight, and the job is retried later (`SendInFlight`).
 
 What the send's answer leads to:
 - WhatsApp accepted → the conversation (`shared.engine.conversations.open_conversation`) and the
@@ -45,36 +46,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
-from functools import lru_cache
 from typing import Any, Final, TypeVar
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.adapters import clients
-from shared.adapters.aws import client as aws_client
 from shared.core import clock
 from shared.core.jobs import OutreachJob
 from shared.core.observability import logger, metrics
 from shared.data import TransitionConflict, counters
 from shared.data import campaigns as campaigns_data
 from shared.data import targets as targets_data
-from shared.data.idempotency import idempotency_table_name
 from shared.domain.channels import channel_label
 from shared.domain.errors import ConfigError, Conflict, InvalidInput, NotFound, Refused, ServiceUnavailable
 from shared.domain.models import Campaign, Channel, Outcome, Target, TargetState
 from shared.engine import guards, identity, ratelimit, stats
 
-# A send keeps its idempotency record long enough for any redelivery or redrive from the DLQ to meet
-# it; past that, the target's own state still refuses a second send.
-IDEMPOTENCY_SECONDS: Final = 3 * 24 * 3600
+# The longest a claimed send can still be in flight: the outreach workers' timeout (whatsapp-outreach
+# and dialer in infra/cdk/workers.py). A job redelivered later finds its claiming worker gone.
+SEND_WINDOW: Final = timedelta(seconds=30)
 CLAIMED_STATE: Final = {Channel.WHATSAPP: TargetState.CONTACTED, Channel.VOICE: TargetState.CALLING}
 _CLAIMED_CHANNEL: Final = {state: channel for channel, state in CLAIMED_STATE.items()}
 _REFUSED: Final = {Channel.WHATSAPP: "WhatsApp recusou a mensagem", Channel.VOICE: "Twilio recusou a chamada"}
@@ -119,24 +111,22 @@ class ClaimLost(Conflict):
 
 
 class ChannelPaused(Conflict):
-    """The WhatsApp channel is blocked; the target was given back `pending` (raised through the
-    idempotent send so its record is dropped and the same attempt can be sent later)."""
+    """The WhatsApp channel is blocked; the target was given back `pending` (the same attempt can be
+    sent later)."""
 
     code = "channel_paused"
+
+
+class SendInFlight(ServiceUnavailable):
+    """The job's claim is younger than `SEND_WINDOW`: another delivery of it may still be sending.
+    Raised for SQS to retry the job later."""
+
+    code = "send_in_flight"
 
 
 # --------------------------------------------------------------------------------------------------
 # Delivering a job
 # --------------------------------------------------------------------------------------------------
-
-SEND_IDEMPOTENCY = IdempotencyConfig(
-    expires_after_seconds=IDEMPOTENCY_SECONDS, raise_on_no_idempotency_key=True
-)
-
-
-def register_lambda_context(context: LambdaContext) -> None:
-    """Let idempotency expire an in-progress send when this invocation would have timed out."""
-    SEND_IDEMPOTENCY.register_lambda_context(context)
 
 
 @counters.batched()
@@ -152,9 +142,7 @@ def deliver(job: OutreachJob, sender: ChannelSender) -> Result:
     try:
         target = _read_target(job)
         if _claimed_unrecorded(target, job):
-            return Result(
-                _send_once_idempotent()(key=_key(job), job=job, campaign=None, known=None, sender=sender)
-            )
+            return _unrecorded(target, job)
         if not _is_current(target, job):
             logger.info("outdated or duplicate job ignored", target_id=job.target_id, attempt=job.attempt)
             return _stale()
@@ -176,9 +164,7 @@ def deliver(job: OutreachJob, sender: ChannelSender) -> Result:
         return Result.SKIPPED
     contacted = False
     try:
-        result = Result(
-            _send_once_idempotent()(key=_key(job), job=job, campaign=campaign, known=target, sender=sender)
-        )
+        result = _send_once(job, campaign, target, sender)
         contacted = result not in NOT_CONTACTED
         return result
     except ClaimLost:
@@ -186,7 +172,7 @@ def deliver(job: OutreachJob, sender: ChannelSender) -> Result:
         return _stale()
     except ChannelPaused:
         return Result.PAUSED
-    except (ServiceUnavailable, IdempotencyAlreadyInProgressError) as exc:
+    except ServiceUnavailable as exc:
         # Nothing was sent: the slot goes back and SQS retries the job after its visibility timeout.
         metrics.add_metric(name="OutreachRetried", unit=MetricUnit.Count, value=1)
         logger.warning(
@@ -215,51 +201,11 @@ def _stale() -> Result:
     return Result.STALE
 
 
-def _key(job: OutreachJob) -> dict[str, Any]:
-    return {"targetId": job.target_id, "channel": job.channel.value, "attempt": job.attempt}
-
-
-def reset_idempotency() -> None:
-    """Forget the cached idempotency store and the send wrapped around it (tests and the sandbox change
-    the environment: the table's name, the AWS endpoint)."""
-    idempotency_store.cache_clear()
-    _send_once_idempotent.cache_clear()
-
-
-@lru_cache(maxsize=1)
-def idempotency_store() -> DynamoDBPersistenceLayer:
-    """The Powertools persistence layer of the sends (the idempotency table)."""
-    return DynamoDBPersistenceLayer(table_name=idempotency_table_name(), boto3_client=aws_client("dynamodb"))
-
-
-@lru_cache(maxsize=1)
-def _send_once_idempotent() -> Callable[..., str]:
-    decorated: Callable[..., str] = idempotent_function(
-        _send_once,
-        data_keyword_argument="key",
-        persistence_store=idempotency_store(),
-        config=SEND_IDEMPOTENCY,
-        key_prefix="outreach-send",
-    )
-    return decorated
-
-
-def _send_once(
-    *,
-    key: dict[str, Any],
-    job: OutreachJob,
-    campaign: Campaign | None,
-    known: Target | None,
-    sender: ChannelSender,
-) -> str:
-    """Claim, send, record — at most once per (target, channel, attempt). `key` is the idempotency key;
-    `known` the target as the caller just read it (the claim is conditional, so it cannot be stale)."""
-    target = known or targets_data.get(job.target_id)
-    if _claimed_unrecorded(target, job):
-        _record_delivery_unknown(target, job.channel)
-        return Result.DELIVERY_UNKNOWN.value
-    if campaign is None or not _is_current(target, job):
-        raise ClaimLost(f"target {job.target_id} is {target.state.value}, not scheduled for this job")
+def _send_once(job: OutreachJob, campaign: Campaign, target: Target, sender: ChannelSender) -> Result:
+    """Claim, send, record — at most once per (target, channel, attempt): the claim is conditional on
+    the target being this job's, as `target` was just read. A failure after the claim that may have
+    sent (anything but the provider's unavailability, whose claim is undone) marks the case
+    "delivery unknown" itself, so a redelivery does not wait for `SEND_WINDOW`."""
     claimed = _claim(target, job)
     try:
         # The send slot last, so the request leaves as close to its slot as possible.
@@ -267,7 +213,34 @@ def _send_once(
     except ServiceUnavailable:
         _undo_claim(claimed, target)
         raise
-    return sender.send(claimed, target, campaign).value
+    try:
+        return sender.send(claimed, target, campaign)
+    except (ServiceUnavailable, ChannelPaused, ConfigError):
+        raise  # not sent: the claim was undone (or the target given back)
+    except Exception:
+        _abandon(job)
+        raise
+
+
+def _unrecorded(target: Target, job: OutreachJob) -> Result:
+    """The job finds its own claim without the send's record: still in flight within `SEND_WINDOW` of
+    the claim (retried later), else the claiming worker died — delivery unknown, never sent again."""
+    claimed_at = target.last_attempt_at
+    if claimed_at is not None and clock.now() - claimed_at < SEND_WINDOW:
+        raise SendInFlight(f"target {target.id} was claimed for attempt {job.attempt} moments ago")
+    _record_delivery_unknown(target, job.channel)
+    return Result.DELIVERY_UNKNOWN
+
+
+def _abandon(job: OutreachJob) -> None:
+    """This worker failed after its claim and may have sent: the case is marked "delivery unknown" if
+    the claim is still unrecorded (best effort: otherwise its redelivery does it after `SEND_WINDOW`)."""
+    try:
+        current = targets_data.get(job.target_id)
+        if _claimed_unrecorded(current, job):
+            _record_delivery_unknown(current, job.channel)
+    except Exception as exc:  # the original failure is the one to raise
+        logger.warning("claim left for the redelivery", target_id=job.target_id, error=type(exc).__name__)
 
 
 def _is_current(target: Target, job: OutreachJob) -> bool:
@@ -353,7 +326,7 @@ def _record_delivery_unknown(target: Target, channel: Channel) -> None:
     if channel is Channel.VOICE:
         # No CallSid to follow: leave `calling`, or the target would wait there for callbacks forever.
         targets_data.transition(
-            target.id, [TargetState.CALLING], TargetState.CONTACTED, outcome_details=details
+            target.id, [TargetState.CALLING], TargetState.CONTACTED, until=None, outcome_details=details
         )
     else:
         targets_data.update(target.id, outcome_details=details)

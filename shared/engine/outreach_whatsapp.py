@@ -1,8 +1,8 @@
 """Outreach on WhatsApp: the campaign's message of the cadence's step (`shared.engine.outreach_texts`),
 sent by Evolution (`shared.engine.whatsapp_out`) once `shared.engine.outreach` has claimed the target.
 
-- accepted → the conversation and the message record; target `contacted`, awaiting delivery for
-  `WHATSAPP_DELIVERY_HOURS`; the contact counted;
+- accepted → the conversation and the message record; target `contacted`, awaiting delivery until
+  its attempt's deadline (`WHATSAPP_DELIVERY_HOURS` after its slot); the contact counted;
 - not on WhatsApp → outcome `not_on_whatsapp`, then the campaign's next allowed channel (scheduled and
   dispatched at once) or `completed`;
 - the channel blocked (the breaker of `shared.engine.whatsapp_channel` open, or the send found the
@@ -12,17 +12,14 @@ sent by Evolution (`shared.engine.whatsapp_out`) once `shared.engine.outreach` h
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from aws_lambda_powertools.metrics import MetricUnit
 
 from shared.adapters.evolution import InstanceDisconnected, NotOnWhatsApp, ReachOutRefused, SentMessage
-from shared.core import clock
-from shared.core.config import get_settings
 from shared.core.jobs import OutreachJob
 from shared.core.observability import logger, metrics
 from shared.data import messages
 from shared.data import targets as targets_data
+from shared.data.targets import Due
 from shared.domain.channel_health import BreakReason
 from shared.domain.channels import channel_label
 from shared.domain.models import (
@@ -81,10 +78,9 @@ def _record(target: Target, step: MessageStep, text: str, sent: SentMessage) -> 
         delivery_status=DeliveryStatus.PENDING,
         is_from_campaign=True,
     )
-    delivery_due_at = clock.now() + timedelta(hours=get_settings().whatsapp_delivery_hours)
     targets_data.record_contact(
         target,
-        delivery_due_at=delivery_due_at,
+        awaiting=Due.DELIVERY,  # by the deadline the sweep set when it scheduled the attempt
         outcome_details=f"{STEP_LABELS[step]} enviada por WhatsApp",
         conversation_id=conversation.id,  # the case's link to its conversation, in the same write
     )

@@ -214,7 +214,7 @@ def handle_call_status(
 
 def _progress(target: Target, status: str | None, answered_by: str | None) -> PostCallResult:
     if (answered_by or "").strip().lower() == HUMAN_ANSWER:
-        stats.record_milestone(target.id, target.campaign_id, Milestone.RESPONDED, phone=target.phone)
+        stats.record_milestone(target.id, Milestone.RESPONDED)
     if target.state is not TargetState.CALLING:
         return PostCallResult(Action.IGNORED, target)
     if status not in IN_PROGRESS or target.outcome in CONVERSATION_OUTCOMES:
@@ -230,12 +230,10 @@ def _progress(target: Target, status: str | None, answered_by: str | None) -> Po
 
 
 def _final(target: Target, outcome: Outcome, duration: int | None) -> PostCallResult:
-    if outcome is Outcome.ANSWERED and (
-        target.state is TargetState.CALLING or target.outcome in CONVERSATION_OUTCOMES
-    ):
-        # A person answered: live attempt ending, or the conversation's tools already moved it on.
-        stats.record_milestone(target.id, target.campaign_id, Milestone.RESPONDED, phone=target.phone)
     if target.state is not TargetState.CALLING:
+        if outcome is Outcome.ANSWERED and target.outcome in CONVERSATION_OUTCOMES:
+            # A person answered, and the conversation's tools already moved the case on.
+            stats.record_milestone(target.id, Milestone.RESPONDED)
         logger.info("call already concluded; status ignored", target_id=target.id, outcome=outcome.value)
         return PostCallResult(Action.IGNORED, target, outcome)
     if outcome is Outcome.ANSWERED:
@@ -244,16 +242,25 @@ def _final(target: Target, outcome: Outcome, duration: int | None) -> PostCallRe
 
 
 def _answered(target: Target, duration: int | None) -> PostCallResult:
+    """A person answered the live attempt: its conclusion marks the RESPONDED milestone in the same
+    write (on its own when the attempt was concluded elsewhere meanwhile)."""
     _count(Outcome.ANSWERED)
+    responded = Milestone.RESPONDED.value
     if target.outcome not in CONVERSATION_OUTCOMES:
         seconds = f" ({duration} s)" if duration is not None else ""
-        followed = cadence.follow_up(target, [TargetState.CALLING], label=f"Chamada atendida{seconds}")
+        followed = cadence.follow_up(
+            target, [TargetState.CALLING], label=f"Chamada atendida{seconds}", milestone=responded
+        )
         if followed is not None:
             action = Action.COMPLETED if followed.state is TargetState.COMPLETED else Action.FOLLOW_UP
             return PostCallResult(action, followed, followed.outcome)
     try:
-        moved = targets_data.transition(target.id, [TargetState.CALLING], TargetState.CONTACTED)
+        # The conversation's tools moved it on: contacted, awaiting nothing (off the agenda).
+        moved = targets_data.transition(
+            target.id, [TargetState.CALLING], TargetState.CONTACTED, until=None, milestone=responded
+        )
     except Conflict:
+        stats.record_milestone(target.id, Milestone.RESPONDED)
         return PostCallResult(Action.IGNORED, target, Outcome.ANSWERED)
     return PostCallResult(Action.CONTACTED, moved, moved.outcome)
 

@@ -257,9 +257,9 @@ def register(
     stats.count_promise(campaign_id, None, PromiseStatus.PENDING, amount=promise.amount, tz=tz)
     for old in previous:
         _renegotiate(old, promise)
-    if target is not None:
-        stats.record_milestone(target.id, target.campaign_id, Milestone.PROMISED)
-    _defer_cases(promise, cases)
+    deferred = _defer_cases(promise, cases, milestone_of=target.id if target is not None else None)
+    if target is not None and target.id not in deferred:
+        stats.record_milestone(target.id, Milestone.PROMISED)
     try:
         promise_schedules.get_scheduler().schedule_check(promise, first_check)
     except (ServiceUnavailable, ConfigError) as exc:
@@ -329,10 +329,13 @@ def _renegotiate(old: Promise, new: Promise) -> None:
     cancel_checks(old)
 
 
-def _defer_cases(promise: Promise, cases: list[Target]) -> None:
+def _defer_cases(promise: Promise, cases: list[Target], *, milestone_of: str | None) -> set[str]:
     """Every open case of `cases` (the document's, read before the promise was stored) to `pending`
-    until the promise's end; the transitions are conditional, so a case that moved on is left as is."""
+    until the promise's end; the transitions are conditional, so a case that moved on is left as is.
+    The transition of the case `milestone_of` also marks its PROMISED milestone. Returns the ids of the
+    cases deferred."""
     details = f"Promessa registrada até {promise.due_date:%d/%m/%Y}"
+    deferred: set[str] = set()
     for case in cases:
         if case.state not in OPEN_TARGET_STATES:
             continue
@@ -341,6 +344,7 @@ def _defer_cases(promise: Promise, cases: list[Target]) -> None:
                 case.id,
                 OPEN_TARGET_STATES,
                 TargetState.PENDING,
+                milestone=Milestone.PROMISED.value if case.id == milestone_of else None,
                 outcome=Outcome.PROMISE_MADE,
                 outcome_details=details,
                 next_attempt_at=deferred_until(promise.due_at),
@@ -348,6 +352,9 @@ def _defer_cases(promise: Promise, cases: list[Target]) -> None:
         except Conflict as exc:
             # Completed meanwhile (paid, opted out): the promise stands on its own.
             logger.info("promise registered; case left as it is", target_id=case.id, reason=exc.message)
+            continue
+        deferred.add(case.id)
+    return deferred
 
 
 def cancel_checks(promise: Promise) -> None:

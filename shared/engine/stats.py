@@ -1,9 +1,9 @@
 """Campaign statistics and the seed's KPIs, read from atomic counters — never by scanning targets.
 
 Names of the counters kept outside the data layer live here, once:
-- per campaign (`counters.campaign_scope(id)`): milestones reached by a target for the first time
-  (`contacted`, `responded`, `promised`), `contacts:<channel>` (outreach sent), and the promise
-  counters below;
+- per campaign (`counters.campaign_scope(id)`): `contacts:<channel>` (outreach sent) and the promise
+  counters below (the milestones reached by a target for the first time, `Milestone`, are named here
+  and counted by the data layer);
 - `counters.GLOBAL`: `contacts:<channel>` and the promise counters of no campaign (a promise made in
   an inbound conversation); the figures across campaigns are this scope plus every campaign's
   (`global_metrics`), so a contact or a promise of a campaign is one counter write, not two.
@@ -11,7 +11,7 @@ The promise counters include the promises' money in centavos (`PromiseMoney`): p
 registered, taken back when a renegotiation replaces it, so it counts what customers stand by) and
 kept (a promise fulfilled).
 Per campaign and local day of the customer (`counters.campaign_day_scope`): `Daily` — outreach sent,
-first responses, promises registered, promises kept, and (kept by the data layer) R$ recovered.
+promises registered, promises kept, and (kept by the data layer) first responses and R$ recovered.
 The data layer itself keeps `total`, `state:<state>`, `outcome:<outcome>`, `self_cured` (cases paid
 before any contact: they say nothing about collecting) and the cases' money (`targets.CaseMoney`: in
 collection, recovered after contact, self-cured) per campaign.
@@ -38,10 +38,12 @@ from shared.domain.phones import timezone_for_phone
 
 
 class Milestone(StrEnum):
-    # An outreach reached the customer's channel (message sent, call placed); counted by the targets'
-    # data layer with the case's first contact (`targets.CONTACTED`), not through `record_milestone`.
-    CONTACTED = targets.CONTACTED
-    RESPONDED = "responded"  # the customer answered: a WhatsApp reply or an answered call
+    """What a case reached for the first time, counted once by the targets' data layer: with the
+    case's first contact (CONTACTED), or by the write that marks it (`record_milestone`, or a
+    transition taking `milestone=`)."""
+
+    CONTACTED = targets.CONTACTED  # an outreach reached the customer's channel (message sent, call placed)
+    RESPONDED = targets.RESPONDED  # the customer answered: a WhatsApp reply or an answered call
     PROMISED = "promised"  # a payment promise was registered
 
 
@@ -54,11 +56,11 @@ def promises_counter(status: PromiseStatus | None = None) -> str:
 
 
 class Daily(StrEnum):
-    """A campaign's counters of one local day (the money one, `CaseMoney.RECOVERED`, is the data
-    layer's)."""
+    """A campaign's counters of one local day (the first responses and the money one,
+    `CaseMoney.RECOVERED`, are the data layer's)."""
 
     CONTACTS = "contacts"  # outreach sent
-    RESPONSES = "responses"  # targets answering for the first time
+    RESPONSES = targets.FIRST_RESPONSES  # targets answering for the first time (the data layer's)
     PROMISES = "promises"  # promises registered
     KEPT = "kept"  # promises fulfilled
 
@@ -115,19 +117,12 @@ def _scope(campaign_id: str | None) -> str:
     return counters.campaign_scope(campaign_id) if campaign_id else counters.GLOBAL
 
 
-def record_milestone(
-    target_id: str, campaign_id: str, milestone: Milestone, *, phone: str | None = None
-) -> bool:
-    """Count `milestone` for the target the first time only; True when this call counted it. A first
-    response also counts on the day of the customer with `phone`."""
+def record_milestone(target_id: str, milestone: Milestone) -> bool:
+    """Mark `milestone` on the target, counted the first time only (`targets.mark_milestone`); True
+    when this call counted it."""
     if milestone is Milestone.CONTACTED:
         raise ValueError("a case's first contact is counted by targets.record_contact")
-    first = targets.mark_milestone(target_id, milestone.value)
-    if first:
-        counters.increment(counters.campaign_scope(campaign_id), milestone.value)
-        if milestone is Milestone.RESPONDED:
-            count_day(campaign_id, _zone(phone), Daily.RESPONSES)
-    return first
+    return targets.mark_milestone(target_id, milestone.value)
 
 
 def _zone(phone: str | None) -> ZoneInfo | None:

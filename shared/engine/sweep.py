@@ -4,14 +4,15 @@ paced to the channel's capacity.
 One sweep per message on the scheduler queue — the cron's tick every `TICK_SECONDS` (every active
 campaign) or a campaign's activation (that campaign only):
 
-- due targets come from the `by_campaign_state` index (never a scan), oldest due first;
+- due targets come from the due part of the campaign's agenda (`targets.due_for_campaign`, never a
+  scan), oldest due first;
 - the guards the sweep can answer without reading anything decide first (`guards.decide_sweep`): a
   customer whose contact window is closed right now is `reschedule`d to the window's next opening and
   left there (not taken), a phone no allowed channel reaches is completed (opt-outs are the send's
   guard's: recording one already ended the cases it covers);
 - otherwise `pending → scheduled` with a conditional write (a lost race is skipped, not an error) on
-  the target's current channel, or the campaign's first one; the job carries
-  `attempt = attempt_count + 1`, which with the target id is the send's idempotency key.
+  the target's current channel, or the campaign's first one, in flight on the agenda until the
+  attempt's deadline (`in_flight_until`); the job carries `attempt = attempt_count + 1`.
 
 While the WhatsApp channel is blocked (`shared.engine.whatsapp_channel`), a target due on WhatsApp goes
 to the campaign's next allowed channel (a call), or stays `pending` when there is none (a campaign on
@@ -47,6 +48,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from shared.adapters.queues import MAX_DELAY_SECONDS
 from shared.core import clock
+from shared.core.config import get_settings
 from shared.core.jobs import SchedulerTick
 from shared.core.observability import logger, metrics
 from shared.data import TransitionConflict, counters
@@ -59,6 +61,9 @@ from shared.domain.models import Campaign, CampaignStatus, Channel, Target, Targ
 from shared.domain.pages import MAX_PAGE_SIZE
 from shared.engine import guards, ratelimit, routing, short_calls, whatsapp_channel
 
+# Well past the longest a job can legitimately wait or retry: SQS's 15-minute delay plus five
+# receives of a 3-minute visibility timeout, or a call of at most 10 minutes with its callbacks.
+LOST_AFTER: Final = timedelta(hours=2)
 TICK_SECONDS: Final = 300  # the EventBridge cron fires every 5 minutes in business hours
 PAGE_SIZE: Final = 100
 MAX_PAGES_PER_CAMPAIGN: Final = 50
@@ -144,13 +149,15 @@ def schedule(
     **changes: Any,
 ) -> Target:
     """Move the target from `from_states` to `scheduled` on `channel` (conditional: `TransitionConflict`
-    when it is elsewhere) and put its job on the channel's queue with `attempt = attempt_count + 1`.
+    when it is elsewhere), in flight until `in_flight_until`, and put its job on the channel's queue
+    with `attempt = attempt_count + 1`.
 
     If the enqueue fails, the target goes back to `pending`, due now, so the next sweep takes it again
     (a `scheduled` target without a job would wait forever); the error propagates.
     """
+    until = in_flight_until(channel, clock.now(), delay_seconds)
     scheduled = targets_data.transition(
-        target.id, from_states, TargetState.SCHEDULED, channel=channel, **changes
+        target.id, from_states, TargetState.SCHEDULED, channel=channel, until=until, **changes
     )
     try:
         routing.dispatch(scheduled, channel, scheduled.attempt_count + 1, delay_seconds=delay_seconds)
@@ -161,6 +168,17 @@ def schedule(
             pass  # a job for it is being handled after all
         raise
     return scheduled
+
+
+def in_flight_until(channel: Channel, now: datetime, delay_seconds: int) -> datetime:
+    """The deadline of an attempt scheduled `now` on `channel` with its job `delay_seconds` away: by
+    then a job still `scheduled` was lost (`LOST_AFTER`), a call still `calling` lost its status, and a
+    WhatsApp message not delivered never will be (`WHATSAPP_DELIVERY_HOURS` after its slot). One
+    deadline for the whole attempt: the claim and the send's record leave it as it is."""
+    settles = LOST_AFTER
+    if channel is Channel.WHATSAPP:
+        settles = max(settles, timedelta(hours=get_settings().whatsapp_delivery_hours))
+    return now + timedelta(seconds=delay_seconds) + settles
 
 
 def channel_for(target: Target, campaign: Campaign) -> Channel | None:

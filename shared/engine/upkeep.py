@@ -1,28 +1,31 @@
 """Upkeep of the work in flight: what no event will move on by itself. Run by the scheduler's tick
 for each running campaign, before it takes the due targets (`functions/scheduler`).
 
+Every attempt in flight is on the campaign's agenda until its deadline (`targets.overdue`, set when
+the sweep scheduled it: `sweep.in_flight_until`); a tick reads the attempts whose deadline passed —
+at most `PER_TICK` per campaign, more wait for the next tick — never a scan and never the campaign's
+other cases, and acts on each by what it still is:
+
 - **Undelivered messages.** A campaign WhatsApp message that reached no phone (no `DELIVERY_ACK` or
-  `READ` receipt, no reply) within `WHATSAPP_DELIVERY_HOURS` of its send ends its attempt as
-  `not_delivered`, concluded like an unanswered one — told apart from a message delivered but
-  unanswered.
+  `READ` receipt, no reply) by its deadline (`WHATSAPP_DELIVERY_HOURS` after its slot) ends its
+  attempt as `not_delivered`, concluded like an unanswered one — told apart from a message delivered
+  but unanswered. A receipt that came before the case recorded its send found nothing to move: before
+  concluding `not_delivered`, the stored campaign message is read, and one delivered or read turns
+  the case into awaiting the reply, `WHATSAPP_REPLY_HOURS` from now.
 - **Unanswered messages.** A campaign WhatsApp message delivered but left unanswered for
   `WHATSAPP_REPLY_HOURS` (counted from its delivery receipt) ends its attempt as an unanswered call
   does (`postcall.conclude_attempt`): another message after the backoff while the channel has
   attempts left, else the campaign's next channel, else completed.
 
-  Both are read from the sparse `by_due` index (`targets.overdue`, `Due.DELIVERY` then `Due.REPLY`):
-  a tick reads the overdue ones, not the campaign's contacted cases. A receipt or a reply landing at
-  the same instant wins: it moves the case on in the index (or out of it), and the conclusion
-  requires the case still awaiting what it concludes. A receipt that came before the case entered
-  the index (the message is stored first, then the case) found nothing to move: before concluding
-  `not_delivered`, the stored campaign message is read, and one delivered or read turns the case into
-  awaiting the reply, `WHATSAPP_REPLY_HOURS` from now.
+  A receipt or a reply landing at the same instant wins: it moves the case on the agenda (or off
+  it), and the conclusion requires the case still awaiting what it concludes. A case resolved without
+  leaving `contacted` (handed to a human), or whose send was never recorded, just leaves the agenda.
 - **Campaigns end.** An active campaign whose cases are all `completed` is completed
   (`campaigns.complete_if_done`, one read of its counters).
-- **Lost jobs.** A target `scheduled` for longer than `LOST_AFTER` never had its job run: the job was
-  dead-lettered. It goes back to `pending`, due now, with the same attempt number, so the send's
-  idempotency record still stops a second message if the lost job did send.
-- **Lost call statuses.** A target `calling` for longer than `LOST_AFTER`: without a CallSid, the
+- **Lost jobs.** A target still `scheduled` at its deadline (at least `LOST_AFTER` after its job's
+  slot) never had its job run: the job was dead-lettered. It goes back to `pending`, due now, with the
+  same attempt number (a job that ran claimed the case: it is no longer `scheduled`).
+- **Lost call statuses.** A target still `calling` at its deadline: without a CallSid, the
   dialer died before dialing and the target goes back to `pending` as above; with one, Twilio is
   asked for the call, and a finished call's status goes to the post-call queue just as its
   callback would have (a call still in progress is left alone).
@@ -30,10 +33,6 @@ for each running campaign, before it takes the due targets (`functions/scheduler
   whose next check is more than `LOST_AFTER` overdue — its one-time schedule could not be created,
   or its check message was dead-lettered — gets a check on the monitor's queue (a check is
   harmless to repeat: it schedules the next one itself).
-
-Each step takes at most `PER_TICK` targets per campaign (more wait for the next tick) and reads only
-what is due — the `by_due` index for deliveries and replies, `by_campaign_state` ranges for lost work — never a scan
-and never the campaign's other cases.
 """
 
 from __future__ import annotations
@@ -51,16 +50,14 @@ from shared.core.observability import logger, metrics
 from shared.data import counters, messages
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
-from shared.data.targets import Due
+from shared.data.targets import Due, InFlight
 from shared.domain.cadence import RESOLVING_OUTCOMES
 from shared.domain.errors import Conflict, ServiceUnavailable
 from shared.domain.models import REACHED_PHONE, Campaign, Outcome, Target, TargetState
 from shared.engine import campaigns as campaign_rules
 from shared.engine import postcall, sweep
+from shared.engine.sweep import LOST_AFTER
 
-# Well past the longest a job can legitimately wait or retry: SQS's 15-minute delay plus five
-# receives of a 3-minute visibility timeout, or a call of at most 10 minutes with its callbacks.
-LOST_AFTER: Final = timedelta(hours=2)
 PER_TICK: Final = 200
 # Statuses after which Twilio sends no further callback for the call.
 FINAL_CALL_STATUSES: Final = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
@@ -81,13 +78,7 @@ def run(campaign_id: str | None, now: datetime) -> UpkeepReport:
     """Upkeep for one campaign, or every active one; see the module docstring."""
     report = UpkeepReport()
     for campaign in sweep.running_campaigns(campaign_id):
-        report.undelivered += conclude_overdue(campaign, Due.DELIVERY, now)
-        report.unanswered += conclude_overdue(campaign, Due.REPLY, now)
-        cutoff = now - LOST_AFTER
-        calling = targets_data.stuck_in(campaign.id, TargetState.CALLING, cutoff, PER_TICK)
-        never_dialled = [target for target in calling if target.call_sid is None]
-        report.requeued += requeue_lost_jobs(campaign, cutoff, never_dialled)
-        report.calls_reconciled += reconcile_calls(calling)
+        tend_overdue(campaign, now, report)
         report.campaigns_completed += campaign_rules.complete_if_done(campaign)
     if campaign_id is None:
         report.promise_checks = recover_promise_checks(now)
@@ -96,34 +87,49 @@ def run(campaign_id: str | None, now: datetime) -> UpkeepReport:
     return report
 
 
-def conclude_overdue(campaign: Campaign, due: Due, now: datetime, limit: int = PER_TICK) -> int:
-    """End the campaign's WhatsApp attempts whose message awaited `due` past its deadline: never
-    delivered (`not_delivered`) or delivered but unanswered (`no_answer`); returns how many. A case
-    resolved without leaving `contacted` (handed to a human) just leaves the index."""
+def tend_overdue(campaign: Campaign, now: datetime, report: UpkeepReport, limit: int = PER_TICK) -> None:
+    """Act on the campaign's attempts in flight whose deadline passed by `now` (see the module
+    docstring), counting what was done in `report`."""
+    calls: list[Target] = []
+    for item in targets_data.overdue(campaign.id, now, limit):
+        target = item.target
+        if target.state is TargetState.SCHEDULED or (
+            target.state is TargetState.CALLING and target.call_sid is None
+        ):
+            report.requeued += _requeue(target)
+        elif target.state is TargetState.CALLING:
+            calls.append(target)
+        elif item.awaiting is None or target.outcome in RESOLVING_OUTCOMES:
+            targets_data.stop_awaiting(target.id)
+        elif item.awaiting is Due.REPLY:
+            report.unanswered += _conclude(campaign, item, now)
+        else:
+            report.undelivered += _conclude(campaign, item, now)
+    report.calls_reconciled += reconcile_calls(calls)
+
+
+def _conclude(campaign: Campaign, item: InFlight, now: datetime) -> bool:
+    """End the attempt of a WhatsApp message that awaited its delivery (`not_delivered`) or its reply
+    (`no_answer`) past its deadline; False when it was delivered after all, or moved on meanwhile."""
     settings = get_settings()
+    target, due = item.target, item.awaiting
     if due is Due.DELIVERY:
+        if _reached_phone(target, now):
+            return False
         outcome = Outcome.NOT_DELIVERED
         details = f"Mensagem de WhatsApp não entregue em {settings.whatsapp_delivery_hours} h"
     else:
         outcome = Outcome.NO_ANSWER
         details = f"Sem resposta no WhatsApp em {settings.whatsapp_reply_hours} h"
-    concluded = 0
-    for target in targets_data.overdue(campaign.id, due, now, limit):
-        if target.outcome in RESOLVING_OUTCOMES:
-            targets_data.stop_awaiting(target.id)
-            continue
-        if due is Due.DELIVERY and _reached_phone(target, now):
-            continue
-        result = postcall.conclude_attempt(
-            target,
-            outcome,
-            details=details,
-            from_states=(TargetState.CONTACTED,),
-            awaiting=due,
-            campaign=campaign,
-        )
-        concluded += result.action is not postcall.Action.IGNORED
-    return concluded
+    result = postcall.conclude_attempt(
+        target,
+        outcome,
+        details=details,
+        from_states=(TargetState.CONTACTED,),
+        awaiting=due,
+        campaign=campaign,
+    )
+    return result.action is not postcall.Action.IGNORED
 
 
 def _reached_phone(target: Target, now: datetime) -> bool:
@@ -141,16 +147,9 @@ def _reached_phone(target: Target, now: datetime) -> bool:
     return True
 
 
-def requeue_lost_jobs(campaign: Campaign, cutoff: datetime, never_dialled: list[Target]) -> int:
-    """Put back to `pending` the targets whose outreach job was lost — `scheduled` since before
-    `cutoff`, and the `calling` ones `never_dialled` — and return how many."""
-    lost = targets_data.stuck_in(campaign.id, TargetState.SCHEDULED, cutoff, PER_TICK)
-    return sum(_requeue(target) for target in lost + never_dialled)
-
-
 def reconcile_calls(calling: list[Target]) -> int:
     """Feed post-call the final status of these long-`calling` targets' calls, whose callback never
-    came (those without a CallSid were never dialled: see `requeue_lost_jobs`); returns how many."""
+    came; returns how many."""
     reconciled = 0
     for target in calling:
         if target.call_sid is None:

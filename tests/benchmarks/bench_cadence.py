@@ -125,8 +125,10 @@ def upkeep_reads(due: int, out: Any) -> float:
         campaign = _campaign(f"Upkeep {size}")
         people = [_case(campaign, seed, state=TargetState.CONTACTED) for seed in range(size)]
         targets_data.insert_new(people)
-        for target in people[:due]:
-            targets_data.record_contact(target, delivery_due_at=clock.now() + timedelta(hours=6))
+        for target in people[:due]:  # a message awaiting its delivery, 6 hours from now at the latest
+            until = clock.now() + timedelta(hours=6)
+            targets_data.transition(target.id, [TargetState.CONTACTED], TargetState.CONTACTED, until=until)
+            targets_data.record_contact(target, awaiting=targets_data.Due.DELIVERY)
         meter = _meter()
         at = clock.now() + timedelta(hours=7)
         upkeep.run(campaign.id, at)
@@ -278,11 +280,9 @@ def lifecycle(customers: int, crm: CrmSimulator, sqs: Any, virtual: Any, out: An
 
 def _meter() -> Meter:
     from shared.data import targets as targets_data
-    from shared.engine import outreach
 
     meter = Meter()
     meter.attach_dynamodb(targets_data.TargetRecord._get_connection().connection.client)
-    meter.attach_dynamodb(outreach.idempotency_store().client)
     return meter
 
 

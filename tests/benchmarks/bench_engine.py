@@ -22,9 +22,9 @@ The set-up, as close to production as a laptop gets:
   no delay — only the distributed limiter (`shared.engine.ratelimit`) stands between them and Evolution.
 
 DynamoDB units: moto's ReturnConsumedCapacity figures are not trustworthy, so every DynamoDB request
-of the data layer's shared botocore client and of the idempotency layer's client is recorded by a
-botocore event hook (`before-call` / `after-call`), and units are derived from item sizes with
-DynamoDB's published rules (printed with the figures).
+of the data layer's shared botocore client is recorded by a botocore event hook (`before-call` /
+`after-call`), and units are derived from item sizes with DynamoDB's published rules (printed with the
+figures).
 """
 
 from __future__ import annotations
@@ -498,7 +498,7 @@ def main() -> None:
         Target,
         TargetState,
     )
-    from shared.engine import outreach, sweep
+    from shared.engine import sweep
 
     clock.set_clock(clock.VirtualClock(MONDAY_9AM_SAO_PAULO))
     bind()
@@ -575,7 +575,6 @@ def main() -> None:
     meter = Meter()
     data_client = targets_data.TargetRecord._get_connection().connection.client
     meter.attach_dynamodb(data_client)
-    meter.attach_dynamodb(outreach.idempotency_store().client)
     meter.attach_sqs(sqs)
     from shared.adapters import queues as queues_module
 
@@ -732,8 +731,8 @@ def print_by_table(units: Units, prefix: str, per: int, file: Any = None) -> Non
 
 def print_method() -> None:
     print(
-        "\nHow units were computed: every request of the data layer's shared botocore client and of the\n"
-        "idempotency layer's client was recorded (botocore before-call/after-call hooks), with the stored\n"
+        "\nHow units were computed: every request of the data layer's shared botocore client was\n"
+        "recorded (botocore before-call/after-call hooks), with the stored\n"
         "image of every item a write touches before and after it (read from moto's in-process backend,\n"
         "uncounted). Reads: GetItem and every key of a BatchGetItem as one GetItem each, of the whole\n"
         "stored item whatever the projection (an absent item still the minimum); a Query, the size of the\n"

@@ -10,6 +10,7 @@ from aws_cdk.assertions import Match
 from infra.cdk.functions import MIN_EVENT_SOURCE_CONCURRENCY
 from infra.cdk.workers import ASSISTANT_TURN_SECONDS, SEND_SECONDS, function_specs
 from infra.local.topology import QUEUES, QueueSpec
+from shared.engine import outreach
 from tests.infra.synth import VOICE_RATE, WHATSAPP_RATE, Synthesized
 
 HANDLERS: dict[str, str | None] = {  # handler -> the queue it consumes
@@ -191,3 +192,11 @@ def test_the_sandbox_topology_describes_the_deployed_queues_and_consumers(
     assert queue["VisibilityTimeout"] == spec.visibility_timeout_seconds
     assert queue["RedrivePolicy"]["maxReceiveCount"] == spec.max_receive_count
     assert bool(queue.get("FifoQueue")) is spec.fifo
+
+
+def test_a_claimed_send_outlives_no_outreach_worker(prod: Synthesized) -> None:
+    """A redelivered job takes a claim older than SEND_WINDOW for a dead worker's: no outreach worker
+    may still be sending by then."""
+    workers = {spec.name: spec for spec in function_specs(prod.settings)}
+    for name in ("whatsapp-outreach", "dialer"):
+        assert workers[name].timeout_seconds <= outreach.SEND_WINDOW.total_seconds()

@@ -50,10 +50,6 @@ def test_table_keys_indexes_and_ttl_match_the_spec(prod: Synthesized, spec: Tabl
         assert "TimeToLiveSpecification" not in props
 
 
-def test_the_powertools_idempotency_table_is_deployed(prod: Synthesized) -> None:
-    assert "cobranca-idempotency" in _tables_by_name(prod)
-
-
 def test_every_table_is_on_demand_encrypted_and_point_in_time_recoverable(each_stage: Synthesized) -> None:
     for table in _tables_by_name(each_stage).values():
         props = table["Properties"]

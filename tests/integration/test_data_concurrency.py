@@ -140,7 +140,7 @@ def test_consumed_capacity_is_reported_through_pynamodb(tables, clock, make_targ
     connection = targets.TargetRecord._get_connection()
 
     read = connection.get_item(target.id, consistent_read=True)
-    query = connection.query(target.campaign_id, index_name="by_campaign_state")
+    query = connection.query(target.campaign_id, index_name="by_agenda")
 
     assert read["ConsumedCapacity"]["TableName"] == targets.TargetRecord.Meta.table_name
     assert read["ConsumedCapacity"]["CapacityUnits"] > 0

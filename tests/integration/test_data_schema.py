@@ -7,7 +7,6 @@ import pytest
 
 from shared.core.config import reset_settings
 from shared.data import bind, create_tables, delete_tables, table_name, table_specs
-from shared.data.idempotency import idempotency_table_name
 
 
 def test_create_tables_builds_every_spec_with_gsis_and_ttl(aws):
@@ -45,7 +44,6 @@ def test_bind_follows_the_environment(aws, monkeypatch: pytest.MonkeyPatch):
 
     assert binding.prefix == "sandbox" and binding.host is None and binding.region == "sa-east-1"
     assert table_name("targets") == "sandbox-targets"
-    assert idempotency_table_name() == "sandbox-idempotency"
 
 
 def test_tables_fixture_gives_every_test_empty_tables(tables):

@@ -92,7 +92,7 @@ def test_due_for_campaign_returns_pending_due_targets_oldest_first(clock, make_t
     other_campaign = make_target(campaign_id="C2", document="5", next_attempt_at=now - timedelta(days=1))
     taken = make_target(document="6", next_attempt_at=now - timedelta(days=1))
     targets.insert_new([late, due, exactly_now, future, other_campaign, taken])
-    targets.transition(taken.id, [TargetState.PENDING], TargetState.SCHEDULED)
+    targets.transition(taken.id, [TargetState.PENDING], TargetState.SCHEDULED, until=now + timedelta(hours=2))
 
     result = targets.due_for_campaign("C1", now, limit=10)
 
@@ -173,8 +173,14 @@ def test_update_changes_plain_fields_but_not_state(clock, make_target):
         targets.update("missing", conversation_id="x")
 
 
+def _owing_since(make_target, n: int, **overrides):
+    """A case whose invoice fell due `n` days after 10/01/2025 (the age listing's order)."""
+    invoice = Invoice(invoice_number="F-1", amount=Decimal("89.90"), due_date=date(2025, 1, 10 + n))
+    return make_target(document=str(n), invoices=[invoice], **overrides)
+
+
 def test_list_by_state_and_by_outcome(clock, make_target):
-    rows = [make_target(document=str(n)) for n in range(5)]
+    rows = [_owing_since(make_target, n) for n in range(5)]
     targets.insert_new(rows)
     targets.transition(rows[0].id, [TargetState.PENDING], TargetState.COMPLETED, outcome=Outcome.PAID)
     clock.advance(timedelta(minutes=1))
@@ -188,12 +194,12 @@ def test_list_by_state_and_by_outcome(clock, make_target):
     answered_pending = targets.list_for_campaign("C1", state=TargetState.PENDING, outcome=Outcome.ANSWERED)
 
     assert {t.id for t in pending.items} == {rows[3].id, rows[4].id}
-    assert [t.id for t in paid.items] == [rows[1].id, rows[0].id]  # newest outcome first
-    assert [t.id for t in paid_completed.items] == [rows[1].id, rows[0].id]
+    assert [t.id for t in paid.items] == [rows[0].id, rows[1].id]  # the longest overdue first
+    assert [t.id for t in paid_completed.items] == [rows[0].id, rows[1].id]
     assert answered_pending.items == []
 
 
-def test_clearing_the_outcome_removes_the_target_from_the_outcome_index(clock, make_target):
+def test_clearing_the_outcome_takes_the_target_out_of_the_outcome_listing(clock, make_target):
     target = make_target()
     targets.insert_new([target])
     targets.update(target.id, outcome=Outcome.PAYMENT_CLAIMED)
@@ -204,10 +210,9 @@ def test_clearing_the_outcome_removes_the_target_from_the_outcome_index(clock, m
 
 
 def test_list_for_campaign_pages_with_cursors(clock, make_target):
-    rows = [
-        make_target(document=str(n), next_attempt_at=clock.now() + timedelta(minutes=n)) for n in range(7)
-    ]
-    targets.insert_new(rows)
+    rows = [_owing_since(make_target, n) for n in range(7)]
+    others = [_owing_since(make_target, n, state=TargetState.COMPLETED) for n in range(7, 9)]
+    targets.insert_new(rows + others)
 
     seen, cursor, pages = [], None, 0
     while True:
@@ -218,7 +223,7 @@ def test_list_for_campaign_pages_with_cursors(clock, make_target):
         if cursor is None:
             break
 
-    assert seen == [t.id for t in rows]  # pending: by due time
+    assert seen == [t.id for t in rows]  # the longest overdue first, the completed ones filtered out
     assert pages == 3
     assert all(c not in (cursor or "") for c in "+/=")
 
@@ -361,3 +366,48 @@ def test_record_contact_counts_outreach_with_the_changes(clock, make_target):
     assert targets.get(target.id) == after
     with pytest.raises(ValueError):
         targets.update(target.id, contact_count=9)
+
+
+def test_the_agenda_lists_due_cases_and_attempts_past_their_deadline_and_a_claim_keeps_its_place(
+    clock, make_target
+):
+    target = make_target()
+    targets.insert_new([target])
+    deadline = clock.now() + timedelta(hours=6)
+    targets.transition(target.id, [TargetState.PENDING], TargetState.SCHEDULED, until=deadline)
+
+    assert targets.due_for_campaign("C1", clock.now()) == []  # in flight: no longer due
+    before = [(item.target.id, item.awaiting) for item in targets.overdue("C1", deadline)]
+    assert before == [(target.id, None)]  # still scheduled at its deadline: its job was lost
+    assert targets.overdue("C1", deadline - timedelta(seconds=1)) == []
+
+    claimed = targets.transition(target.id, [TargetState.SCHEDULED], TargetState.CONTACTED)  # the claim
+    targets.record_contact(claimed, awaiting=targets.Due.DELIVERY)
+    [item] = targets.overdue("C1", deadline)
+    assert (item.target.state, item.awaiting) == (TargetState.CONTACTED, targets.Due.DELIVERY)
+
+    assert targets.delivered(claimed, deadline + timedelta(hours=24))
+    assert not targets.delivered(claimed, deadline)  # a second receipt changes nothing
+    assert targets.overdue("C1", deadline) == []
+    [item] = targets.overdue("C1", deadline + timedelta(hours=24))
+    assert item.awaiting is targets.Due.REPLY
+
+    targets.transition(target.id, [TargetState.CONTACTED], TargetState.COMPLETED, outcome=Outcome.PAID)
+    assert targets.overdue("C1", deadline + timedelta(days=30)) == []
+    with pytest.raises(ValueError):
+        targets.transition(target.id, [TargetState.COMPLETED], TargetState.PENDING, until=deadline)
+
+
+def test_taking_a_contacted_case_off_the_agenda_never_touches_one_that_moved_on(clock, make_target):
+    resolved, moved = make_target(document="1"), make_target(document="2")
+    targets.insert_new([resolved, moved])
+    deadline = clock.now() + timedelta(hours=6)
+    for target in (resolved, moved):
+        targets.transition(target.id, [TargetState.PENDING], TargetState.CONTACTED, until=deadline)
+    targets.transition(moved.id, [TargetState.CONTACTED], TargetState.PENDING)  # after upkeep read it
+
+    targets.stop_awaiting(resolved.id)
+    targets.stop_awaiting(moved.id)
+
+    assert targets.overdue("C1", deadline) == []
+    assert [t.id for t in targets.due_for_campaign("C1", clock.now())] == [moved.id]  # still on it

@@ -89,7 +89,7 @@ def test_dates_are_iso():
 def test_cursor_round_trips_and_is_url_safe():
     key = {
         "campaign_id": {"S": "C1"},
-        "state_key": {"S": "pending#2025-03-10T12:00:00.000000Z"},
+        "oldest_due": {"S": "2025-02-10"},
         "id": {"S": "x"},
     }
 
@@ -124,7 +124,6 @@ def test_table_specs_describe_every_table_for_the_cdk_app():
         "conversations",
         "counters",
         "dedupe",
-        "idempotency",
         "imports",
         "messages",
         "optouts",
@@ -133,22 +132,17 @@ def test_table_specs_describe_every_table_for_the_cdk_app():
         "targets",
     }
     assert all(spec.billing_mode == "PAY_PER_REQUEST" for spec in specs.values())
-    idempotency = specs["idempotency"]
-    assert (idempotency.hash_key.name, idempotency.hash_key.type) == ("id", "S")
-    assert idempotency.ttl_attribute == "expiration"
     assert specs["dedupe"].ttl_attribute == "expires_at"
     assert specs["contact_log"].ttl_attribute == "expires_at"
     assert specs["campaigns"].ttl_attribute is None
     targets = specs["targets"]
     indexes = {index.name: index for index in targets.global_indexes}
     assert set(indexes) == {
-        "by_campaign_state",
-        "by_campaign_outcome",
+        "by_agenda",
         "by_campaign_amount",
         "by_campaign_age",
         "by_document",
         "by_call_sid",
-        "by_due",
     }
     assert (indexes["by_campaign_amount"].range_key.name, indexes["by_campaign_amount"].range_key.type) == (
         "debt_cents",
@@ -159,12 +153,12 @@ def test_table_specs_describe_every_table_for_the_cdk_app():
         "phone",
         "document",
     )
-    assert indexes["by_campaign_state"].hash_key.name == "campaign_id"
-    assert indexes["by_campaign_state"].range_key is not None
-    assert indexes["by_campaign_state"].range_key.name == "state_key"
+    assert indexes["by_agenda"].hash_key.name == "campaign_id"
+    assert indexes["by_agenda"].range_key is not None
+    assert indexes["by_agenda"].range_key.name == "agenda"
     assert indexes["by_call_sid"].range_key is None
     # A case is written far more often than listed: its indexes hold keys (a transition moves none
-    # but the state index's), listings fetch the cases and filter them.
+    # but the agenda's), listings fetch the cases and filter them.
     assert all(index.projection == "KEYS_ONLY" for index in indexes.values())
     messages = specs["messages"]
     assert messages.range_key is not None and messages.range_key.name == "sort_key"

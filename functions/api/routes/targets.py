@@ -142,8 +142,8 @@ def list_targets(
     cursor: str | None = None,
 ) -> list[TargetPublic]:
     """A page of the campaign's cases (`X-Next-Cursor` for the next), of one `state` and/or `outcome`
-    when given, sorted by `sort` when given (else by state, or by outcome time). With a filter a page
-    may hold fewer than `limit` cases while a cursor still follows."""
+    when given, sorted by `sort` (by default the longest overdue first). With a filter a page may hold
+    fewer than `limit` cases while a cursor still follows."""
     page = targets.list_for_campaign(
         campaign_id,
         state=state,

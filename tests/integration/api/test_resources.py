@@ -293,8 +293,8 @@ def test_stats_report_the_funnel_and_kpis_from_counters(api: Api, make_promise: 
     for target in stored:
         targets.record_contact(target)  # the first contact counts the case as reached
     targets.record_contact(targets.get(stored[0].id))  # counted once
-    stats.record_milestone(stored[0].id, cid, stats.Milestone.RESPONDED)
-    stats.record_milestone(stored[0].id, cid, stats.Milestone.PROMISED)
+    stats.record_milestone(stored[0].id, stats.Milestone.RESPONDED)
+    stats.record_milestone(stored[0].id, stats.Milestone.PROMISED)
     stats.count_outreach(cid, "whatsapp")  # type: ignore[arg-type]
     targets.transition(stored[0].id, [TargetState.PENDING], TargetState.COMPLETED, outcome=Outcome.PAID)
     body = api.get(f"/api/voice/campaigns/{cid}/stats").json()

@@ -26,7 +26,6 @@ from shared.adapters.evolution import EvolutionClient
 from shared.adapters.twilio_voice import TwilioVoice
 from shared.core import clock as clock_module
 from shared.core.config import get_settings, reset_settings
-from shared.engine import outreach
 from tests.integration.engine.engine_world import (
     BRIDGE_URL,
     COMPANY_CNPJ,
@@ -120,7 +119,6 @@ def engine(
     reset_settings()
     queues.reset()
     clients.reset()
-    outreach.reset_idempotency()
     clients.install(
         **_fast_adapters(
             simulator_servers["crm"][1], simulator_servers["evolution"][1], simulator_servers["twilio"][1]
@@ -128,7 +126,6 @@ def engine(
     )
     yield Engine(sqs, crm, evolution, twilio, urls, arns, dlq_urls, clock)
     clients.reset()
-    outreach.reset_idempotency()
     queues.reset()
     reset_settings()
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -201,6 +201,10 @@ class Engine:
         """Evolution's DELIVERY_ACK for every message sent so far: their cases now await the reply."""
         for sent in self.evolution.sent:
             inbound.record_receipt(sent.id, DeliveryStatus.DELIVERED)
+
+    def awaiting(self, campaign_id: str, due: targets_data.Due, until: datetime) -> list[Target]:
+        """The campaign's cases whose WhatsApp message awaited `due` past its deadline, by `until`."""
+        return [item.target for item in targets_data.overdue(campaign_id, until) if item.awaiting is due]
 
     def get(self, target: Target | str) -> Target:
         return targets_data.get(target if isinstance(target, str) else target.id)

@@ -5,13 +5,16 @@ campaign's own texts; a campaign completes by itself; upkeep reads only the repl
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from shared.core.jobs import InboundMessage
 from shared.data import campaigns as campaigns_data
+from shared.data import counters
 from shared.data import targets as targets_data
 from shared.data.targets import Due, TargetRecord
 from shared.domain.models import CampaignStatus, MessageStep, Outcome, TargetState
-from shared.engine import inbound, upkeep
+from shared.domain.phones import timezone_for_phone
+from shared.engine import inbound, promises, upkeep
 from tests.integration.engine.engine_world import Engine
 
 
@@ -133,12 +136,12 @@ def test_upkeep_reads_only_the_replies_that_are_due(engine: Engine, monkeypatch)
         return batch_get(keys, **kwargs)
 
     monkeypatch.setattr(TargetRecord, "batch_get", counting)
-    assert [t.id for t in targets_data.overdue(campaign.id, Due.REPLY, engine.clock.now())] == [due.id]
-    assert upkeep.conclude_overdue(campaign, Due.REPLY, engine.clock.now()) == 1
+    assert [t.id for t in engine.awaiting(campaign.id, Due.REPLY, engine.clock.now())] == [due.id]
+    assert upkeep.run(campaign.id, engine.clock.now()).unanswered == 1
 
     assert set(read) == {due.id}  # the contacted, resolved cases were never read
     assert engine.get(due).state is TargetState.PENDING
-    assert targets_data.overdue(campaign.id, Due.REPLY, engine.clock.now()) == []
+    assert engine.awaiting(campaign.id, Due.REPLY, engine.clock.now()) == []
 
 
 def test_a_late_reply_replaces_the_retry_with_the_follow_up(engine: Engine):
@@ -159,3 +162,26 @@ def test_a_late_reply_replaces_the_retry_with_the_follow_up(engine: Engine):
         0,
     )
     assert stored.next_attempt_at == engine.clock.now() + timedelta(days=3)
+
+
+def test_a_customer_is_counted_as_responded_and_promised_once_by_the_writes_the_case_takes(engine: Engine):
+    campaign = engine.campaign(follow_up_after_days=3)
+    target = engine.target(campaign, 37)
+    _contact(engine)
+
+    _reply(engine, target.phone, "vou ver", 1)  # the follow-up's transition marks it
+    _reply(engine, target.phone, "ok", 2)  # moves nothing: marked on its own, counted already
+    promises.register(
+        document=target.document,
+        amount=Decimal("89.90"),
+        day=engine.clock.now().date() + timedelta(days=2),
+        open_total=Decimal("89.90"),
+        tz=timezone_for_phone(target.phone),
+        target_id=target.id,
+    )  # the deferral of the case marks PROMISED
+
+    counts = targets_data.counts(campaign.id)
+    assert (counts.get("responded"), counts.get("promised")) == (1, 1)
+    today = engine.clock.now().astimezone(timezone_for_phone(target.phone)).date()
+    assert counters.read(counters.campaign_day_scope(campaign.id, today)).get("responses") == 1
+    assert engine.get(target).outcome is Outcome.PROMISE_MADE

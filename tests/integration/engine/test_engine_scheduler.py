@@ -347,7 +347,7 @@ def test_a_customer_who_replied_is_not_concluded_as_unanswered(engine: Engine):
     cadence.follow_up(engine.get(target), [TargetState.CONTACTED], label="Cliente respondeu")
 
     engine.clock.advance(timedelta(hours=25))
-    assert upkeep.conclude_overdue(campaign, Due.REPLY, engine.clock.now()) == 0
+    assert upkeep.run(campaign.id, engine.clock.now()).unanswered == 0
 
     stored = engine.get(target)
     assert (stored.state, stored.outcome) == (TargetState.PENDING, Outcome.ANSWERED)
@@ -360,7 +360,7 @@ def test_a_reply_racing_the_unanswered_check_wins(engine: Engine):
     engine.drain("whatsapp")
     engine.delivered()
     engine.clock.advance(timedelta(hours=25))
-    [waiting] = targets_data.overdue(campaign.id, Due.REPLY, engine.clock.now())
+    [waiting] = engine.awaiting(campaign.id, Due.REPLY, engine.clock.now())
     cadence.follow_up(waiting, [TargetState.CONTACTED], label="Cliente respondeu")  # after the query
 
     assert (
@@ -380,5 +380,5 @@ def test_an_answered_call_is_not_mistaken_for_an_unanswered_message(engine: Engi
     )
     engine.clock.advance(timedelta(days=2))
 
-    assert upkeep.conclude_overdue(campaign, Due.REPLY, engine.clock.now()) == 0
+    assert upkeep.run(campaign.id, engine.clock.now()).unanswered == 0
     assert engine.get(called).state is TargetState.CONTACTED

@@ -1,11 +1,12 @@
 """The scheduler's upkeep of work in flight: jobs that were lost (dead-lettered) and calls whose
-final status callback never came, found through the index and moved on."""
+final status callback never came, found on the agenda at their attempt's deadline and moved on."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
 
+from shared.core.config import get_settings
 from shared.data import targets as targets_data
 from shared.domain.models import Campaign, CampaignStatus, Channel, ContactMethod, Outcome, TargetState
 from shared.engine import upkeep
@@ -20,12 +21,15 @@ def test_a_target_whose_job_was_lost_is_taken_again_and_contacted_once(engine: E
     campaign = engine.campaign()
     target = engine.scheduled(campaign, 31)
     engine.sqs.purge_queue(QueueUrl=engine.urls["whatsapp"])  # the job is gone (dead-lettered)
+    # A WhatsApp attempt's deadline is its delivery's: the job's slot + WHATSAPP_DELIVERY_HOURS.
+    deadline = timedelta(hours=get_settings().whatsapp_delivery_hours)
+    assert deadline >= upkeep.LOST_AFTER
 
-    engine.clock.advance(timedelta(hours=1))
+    engine.clock.advance(deadline - timedelta(minutes=1))
     engine.tick()
     assert engine.get(target).state is TargetState.SCHEDULED  # it may still be on its way
 
-    engine.clock.advance(timedelta(hours=2))
+    engine.clock.advance(timedelta(minutes=2))
     engine.tick()  # upkeep puts it back to pending, the sweep takes it again
     stored = engine.get(target)
     assert stored.state is TargetState.SCHEDULED and stored.attempt_count == 0
@@ -88,9 +92,9 @@ def test_recent_work_and_paused_campaigns_are_not_touched(engine: Engine):
     paused = engine.campaign(status=CampaignStatus.PAUSED)
     parked = engine.scheduled(paused, 36)
 
-    engine.clock.advance(timedelta(minutes=90))
+    engine.clock.advance(timedelta(hours=get_settings().whatsapp_delivery_hours) - timedelta(minutes=1))
     assert upkeep.run(None, engine.clock.now()) == upkeep.UpkeepReport()
-    engine.clock.advance(timedelta(hours=5))
+    engine.clock.advance(timedelta(minutes=2))
     report = upkeep.run(None, engine.clock.now())
 
     assert report.requeued == 1  # the active campaign's only

@@ -1,7 +1,7 @@
 """Delivery that is known: Evolution's receipts mark the campaign message delivered; a message that
 reaches no phone within WHATSAPP_DELIVERY_HOURS ends its attempt as `not_delivered`, distinct from one
 delivered but unanswered (WHATSAPP_REPLY_HOURS from the receipt, `no_answer`). Both deadlines are read
-from the `by_due` index."""
+from the campaign's agenda (`targets.overdue`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from datetime import timedelta
 
 from shared.core.config import get_settings
 from shared.data import messages
-from shared.data import targets as targets_data
 from shared.data.targets import Due
 from shared.domain.models import Channel, DeliveryStatus, Outcome, TargetState
 from shared.engine import inbound
@@ -43,7 +42,7 @@ def test_a_delivered_message_waits_for_a_reply_and_ends_unanswered_not_undeliver
     engine.drain("whatsapp")
     [sent] = engine.evolution.sent
     assert inbound.record_receipt(sent.id, DeliveryStatus.DELIVERED) is not None
-    assert targets_data.overdue(campaign.id, Due.DELIVERY, engine.clock.now() + timedelta(days=30)) == []
+    assert engine.awaiting(campaign.id, Due.DELIVERY, engine.clock.now() + timedelta(days=30)) == []
 
     engine.clock.advance(_past(get_settings().whatsapp_delivery_hours))
     engine.tick()
@@ -68,22 +67,22 @@ def test_a_read_receipt_counts_as_delivered(engine: Engine):
 
 
 def test_a_receipt_stored_before_the_case_awaited_it_is_not_lost(engine: Engine):
-    """The receipt lands after the message is stored but before the case enters the index as
-    awaiting delivery: only the message has it. Upkeep reads it instead of concluding not_delivered."""
+    """The receipt lands after the message is stored but before the case records that it awaits its
+    delivery: only the message has it. Upkeep reads it instead of concluding not_delivered."""
     campaign = engine.campaign()
     target = engine.scheduled(campaign, 4)
     engine.drain("whatsapp")
     [sent] = engine.evolution.sent
-    assert messages.set_delivery_status(sent.id, DeliveryStatus.DELIVERED) is not None  # the index not moved
+    assert messages.set_delivery_status(sent.id, DeliveryStatus.DELIVERED) is not None  # the case not moved
     deadline = engine.clock.now() + _past(get_settings().whatsapp_delivery_hours)
-    assert [t.id for t in targets_data.overdue(campaign.id, Due.DELIVERY, deadline)] == [target.id]
+    assert [t.id for t in engine.awaiting(campaign.id, Due.DELIVERY, deadline)] == [target.id]
 
     engine.clock.advance(_past(get_settings().whatsapp_delivery_hours))
     engine.tick()
 
     stored = engine.get(target)
     assert stored.state is TargetState.CONTACTED and stored.outcome is None
-    assert targets_data.overdue(campaign.id, Due.DELIVERY, engine.clock.now() + timedelta(days=30)) == []
+    assert engine.awaiting(campaign.id, Due.DELIVERY, engine.clock.now() + timedelta(days=30)) == []
     engine.clock.advance(timedelta(hours=get_settings().whatsapp_reply_hours))
     engine.tick()
     assert engine.get(target).outcome is Outcome.NO_ANSWER  # awaited the reply from the tick

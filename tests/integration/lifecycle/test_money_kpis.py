@@ -122,8 +122,8 @@ def test_the_daily_series_follows_the_customers_local_day_across_midnight(world:
     targets_data.record_contact(paulo)
     stats.count_outreach(campaign.id, Channel.WHATSAPP, phone=paulo.phone)
     world.clock.set(_at(date(2025, 3, 10), "23:55"))
-    stats.record_milestone(paulo.id, campaign.id, Milestone.RESPONDED, phone=paulo.phone)
-    stats.record_milestone(paulo.id, campaign.id, Milestone.RESPONDED, phone=paulo.phone)  # once only
+    stats.record_milestone(paulo.id, Milestone.RESPONDED)
+    stats.record_milestone(paulo.id, Milestone.RESPONDED)  # once only
     world.clock.set(_at(date(2025, 3, 11), "00:05"))  # past midnight in São Paulo
     _promise(paulo, "100.00")
     world.clock.set(_at(date(2025, 3, 11), "00:30"))  # still 23:30 on the 10th in Manaus
