@@ -8,7 +8,7 @@ import json
 import pytest
 
 from infra.local.simulators.openai import call, text, tool_calls
-from shared.data import conversations, messages, optouts
+from shared.data import conversations, optouts
 from shared.data import targets as targets_data
 from shared.domain.models import Outcome, Sender, TargetState
 from shared.engine import handoff
@@ -179,8 +179,8 @@ def test_the_reply_is_stored_with_its_evolution_id_and_receipts_update_it(world:
 
     assert world.receipt(sent_id, "DELIVERY_ACK").json() == {"updated": True}
     assert world.receipt(sent_id, "SERVER_ACK").json() == {"updated": True}  # late: never backwards
-    assert messages.by_external_id(sent_id).delivery_status.value == "delivered"
+    assert world.thread(conversation.id)[-1].delivery_status.value == "delivered"
     world.receipt(sent_id, "READ")
-    assert messages.by_external_id(sent_id).delivery_status.value == "read"
+    assert world.thread(conversation.id)[-1].delivery_status.value == "read"
     assert world.receipt("UNKNOWN-ID", "READ").json() == {"updated": False}
     assert conversations.get(conversation.id).last_activity_at == world.clock.now()
