@@ -29,6 +29,11 @@ them.
 
 The table's other item types (`ratelimit`'s pacing pointers, `channel_health`'s breakers) use part
 `WHOLE`; they hold no `c:`/`d:` attributes, so counter reads never see them.
+
+A table's key schema cannot change in place: a deployed counters table (hash key only) is replaced
+by this one and its items copied, each with part `WHOLE` (a campaign's old item then holds its
+totals) except the old day items `campaign#<id>#day#<date>`, which become part `day#<date>` of
+`campaign#<id>` with their names' `c:` turned `d:`.
 """
 
 from __future__ import annotations

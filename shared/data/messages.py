@@ -7,6 +7,10 @@ the index nothing. It names the message's keys, which is all a receipt's conditi
 needs, and a receipt changing the status leaves the index alone (an index projecting the message
 would take a write at every receipt). A customer's message keeps its WhatsApp id in `external_id`
 (the inbound worker recognises a redelivered job by it in the thread's newest messages).
+
+A deployed table moves in two updates (CloudFormation changes one GSI per update): add
+`by_receipt_id`, then drop `by_external_id`. Messages stored before carry no `receipt_id`; receipts
+come within minutes of a send, so only those in flight at the switch go unmatched.
 """
 
 from __future__ import annotations

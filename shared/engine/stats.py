@@ -272,7 +272,8 @@ def kpis(
 
 
 def campaign_stats(campaign_id: str) -> CampaignStats:
-    """One campaign's funnel from its counters (one read, whatever the campaign's size)."""
+    """One campaign's funnel from its counters (one Query of its counter items, whatever the number of
+    cases: `shared.data.counters`)."""
     campaigns.get(campaign_id)  # NotFound for an unknown campaign
     raw = counters.read(counters.campaign_scope(campaign_id))
     return _stats(raw)
