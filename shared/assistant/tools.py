@@ -498,12 +498,15 @@ def payment_code(ctx: ToolContext, args: PixArgs) -> dict[str, Any]:
 
 
 def _send_to_whatsapp(ctx: ToolContext, codes: list[dict[str, Any]]) -> dict[str, Any]:
-    """Send the codes to the customer's WhatsApp (where free text may go now); `whatsapp` says
-    whether they went, `instrucao` what the model says about it on this channel."""
+    """Send the codes to the customer's WhatsApp (where free text may go now: in a WhatsApp turn, the
+    message being answered opened the window, and the codes go to this chat); `whatsapp` says whether
+    they went, `instrucao` what the model says about it on this channel."""
     sent = False
-    if whatsapp_out.may_send_free_text(ctx.conversation.phone):
+    chat = ctx.conversation if ctx.channel is Channel.WHATSAPP else None
+    if chat is not None or whatsapp_out.may_send_free_text(ctx.conversation.phone):
         try:
-            whatsapp_out.send_payment(ctx.conversation.phone, ctx.target, [_payment_item(c) for c in codes])
+            items = [_payment_item(c) for c in codes]
+            whatsapp_out.send_payment(ctx.conversation.phone, ctx.target, items, chat=chat)
             sent = True
         except (ServiceUnavailable, Refused) as exc:
             logger.warning(

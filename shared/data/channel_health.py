@@ -1,5 +1,5 @@
-"""The WhatsApp breaker of each Evolution instance: one item `scope = "breaker#<instance>"` in the counters
-table (a third item type there; counter reads only see `c:` attributes).
+"""The WhatsApp breaker of each Evolution instance: one item `scope = "breaker#<instance>"` (part
+`counters.WHOLE`) in the counters table (a third item type there; counter reads only see `c:` attributes).
 
 Opening and closing are conditional writes, so of many workers noticing the same block at once exactly one
 opens the breaker (and fires the alarm). Refusals (WhatsApp's 463) are appended atomically as epoch
@@ -19,6 +19,7 @@ from pynamodb.expressions.update import Action
 
 from shared.data.attributes import IsoDateTimeAttribute
 from shared.data.base import TableModel, is_condition_failure
+from shared.data.counters import WHOLE
 from shared.domain.channel_health import BreakReason, ChannelHealth
 
 _PREFIX = "breaker#"
@@ -31,6 +32,7 @@ class BreakerRecord(TableModel):
         shares_table = True
 
     scope = UnicodeAttribute(hash_key=True)
+    part = UnicodeAttribute(range_key=True, default=WHOLE)
     blocked = BooleanAttribute(null=True)
     reason = UnicodeAttribute(null=True)
     since = IsoDateTimeAttribute(null=True)
@@ -42,7 +44,7 @@ def read(instance: str) -> ChannelHealth:
     before every send, and a breaker tripped a moment ago lets at most a send or two through, which
     the failing channel refuses anyway."""
     try:
-        record = BreakerRecord.get(_PREFIX + instance)
+        record = BreakerRecord.get(_PREFIX + instance, WHOLE)
     except BreakerRecord.DoesNotExist:
         return ChannelHealth(instance)
     return ChannelHealth(
@@ -79,19 +81,23 @@ def add_refusal(instance: str, at: datetime) -> list[datetime]:
     """Append one refusal; returns every refusal on record (newest last)."""
     action = BreakerRecord.refusals.set((BreakerRecord.refusals | []).append([int(at.timestamp() * 1000)]))
     data = BreakerRecord._get_connection().update_item(
-        _PREFIX + instance, actions=[action], return_values=UPDATED_NEW
+        _PREFIX + instance, WHOLE, actions=[action], return_values=UPDATED_NEW
     )
     stored = [int(item["N"]) for item in data["Attributes"]["refusals"]["L"]]
     if len(stored) > _KEEP_REFUSALS:
         BreakerRecord._get_connection().update_item(
-            _PREFIX + instance, actions=[BreakerRecord.refusals.set(cast(Any, stored[-_KEEP_REFUSALS:]))]
+            _PREFIX + instance,
+            WHOLE,
+            actions=[BreakerRecord.refusals.set(cast(Any, stored[-_KEEP_REFUSALS:]))],
         )
     return [datetime.fromtimestamp(ms / 1000, tz=UTC) for ms in stored]
 
 
 def _update(instance: str, actions: list[Action], condition: Condition) -> bool:
     try:
-        BreakerRecord._get_connection().update_item(_PREFIX + instance, actions=actions, condition=condition)
+        BreakerRecord._get_connection().update_item(
+            _PREFIX + instance, WHOLE, actions=actions, condition=condition
+        )
     except UpdateError as exc:
         if is_condition_failure(exc):
             return False

@@ -2,9 +2,10 @@
 
 A chat id (`whatsapp_<E.164>`, `voice_<CallSid>`) has at most one conversation, whose id is derived
 from it (`shared.domain.ids.conversation_id`): `create` is one PutItem with `attribute_not_exists`, so
-two webhooks racing to open the same chat cannot both succeed, and `by_chat_id` is one strongly
-consistent GetItem (no GSI), so a message arriving right after the first one always finds the
-conversation.
+two webhooks racing to open the same chat cannot both succeed, and `by_chat_id` is one GetItem (no
+GSI; strongly consistent by default, so a message arriving right after the first one always finds the
+conversation). `update_if` conditions a change on what its caller read, which lets a caller
+act on an eventually consistent read and find out, by the write itself, when it was stale.
 
 GSIs, newest activity first, projecting keys only (claim items carry none of their keys, so they never
 appear): `by_activity` (constant `kind`, last_activity_at) lists every conversation, and a source or
@@ -161,26 +162,42 @@ def create(conversation: Conversation) -> Conversation:
     return conversation
 
 
-def get(conversation_id: str) -> Conversation:
-    """The conversation (strongly consistent read); `NotFound` if there is none."""
+def get(conversation_id: str, *, consistent: bool = True) -> Conversation:
+    """The conversation (a strongly consistent read unless `consistent` is False); `NotFound` if there
+    is none."""
     if conversation_id.startswith(_HOLD_PREFIX):
         raise NotFound(f"conversation {conversation_id} not found")
     try:
-        return _to_conversation(ConversationRecord.get(conversation_id, consistent_read=True))
+        return _to_conversation(ConversationRecord.get(conversation_id, consistent_read=consistent))
     except ConversationRecord.DoesNotExist:
         raise NotFound(f"conversation {conversation_id} not found") from None
 
 
-def by_chat_id(chat_id: str) -> Conversation | None:
-    """The conversation of a chat id, if any (one strongly consistent GetItem)."""
+def by_chat_id(chat_id: str, *, consistent: bool = True) -> Conversation | None:
+    """The conversation of a chat id, if any (one GetItem, strongly consistent unless `consistent` is
+    False)."""
     try:
-        return get(conversation_id_of(chat_id))
+        return get(conversation_id_of(chat_id), consistent=consistent)
     except NotFound:
         return None
 
 
 def update(conversation_id: str, **changes: Any) -> Conversation:
     """Change fields (status, identity_confirmed, last_activity_at...); `NotFound` if missing."""
+    return _update(conversation_id, {}, changes)
+
+
+def update_if(
+    conversation_id: str, expect: Mapping[str, str | Enum | None], /, **changes: Any
+) -> Conversation:
+    """`update`, only while the stored conversation still has `expect`'s values (None: the attribute
+    is absent): `Conflict` (code `conversation_changed`) otherwise, `NotFound` if it is gone."""
+    return _update(conversation_id, expect, changes)
+
+
+def _update(
+    conversation_id: str, expect: Mapping[str, str | Enum | None], changes: Mapping[str, Any]
+) -> Conversation:
     values = validate_changes(Conversation, changes, forbidden=_IMMUTABLE)
     if not values:
         return get(conversation_id)
@@ -188,13 +205,17 @@ def update(conversation_id: str, **changes: Any) -> Conversation:
     record = ConversationRecord(conversation_id)
     try:
         record.update(
-            actions=set_actions(ConversationRecord, _with_index_keys(values)),
-            condition=ConversationRecord.chat_id.exists(),
+            actions=set_actions(ConversationRecord, _with_index_keys(values)), condition=_expected(expect)
         )
     except UpdateError as exc:
-        if is_condition_failure(exc):
-            raise NotFound(f"conversation {conversation_id} not found") from exc
-        raise
+        if not is_condition_failure(exc):
+            raise
+        if expect:
+            get(conversation_id)  # NotFound if it is gone
+            raise Conflict(
+                f"conversation {conversation_id} changed meanwhile", code="conversation_changed"
+            ) from exc
+        raise NotFound(f"conversation {conversation_id} not found") from exc
     return _to_conversation(record)
 
 
@@ -209,21 +230,13 @@ def update_handling(
     """
     values = validate_changes(Conversation, changes, forbidden=_IMMUTABLE)
     values["updated_at"] = clock.now()
-    condition: Any = ConversationRecord.chat_id.exists()
-    attributes = ConversationRecord.get_attributes()
-    for name, expected in expect.items():
-        attribute: Any = attributes[name]
-        if expected is None:
-            condition &= attribute.does_not_exist()
-        else:
-            condition &= attribute == (expected.value if isinstance(expected, Enum) else expected)
     ids = {conversation.id}
     try:
         with TransactWrite(connection=transaction_connection()) as transaction:
             transaction.update(
                 ConversationRecord(conversation.id),
                 actions=set_actions(ConversationRecord, _with_index_keys(values)),
-                condition=condition,
+                condition=_expected(expect),
             )
             for key in hold_keys(conversation.phone, conversation.document):
                 change = (
@@ -238,6 +251,20 @@ def update_handling(
             ) from exc
         raise
     return get(conversation.id)
+
+
+def _expected(expect: Mapping[str, str | Enum | None]) -> Any:
+    """The condition that the conversation exists with `expect`'s values (None: the attribute is
+    absent)."""
+    condition: Any = ConversationRecord.chat_id.exists()
+    attributes = ConversationRecord.get_attributes()
+    for name, expected in expect.items():
+        attribute: Any = attributes[name]
+        if expected is None:
+            condition &= attribute.does_not_exist()
+        else:
+            condition &= attribute == (expected.value if isinstance(expected, Enum) else expected)
+    return condition
 
 
 def hold_keys(phone: str, document: str | None) -> list[str]:

@@ -1,10 +1,16 @@
 """Messages table: hash `conversation_id`, range `sort_key` = f"{created_at}#{id}" (chronological;
 ids from `shared.domain.ids.new_id` keep same-instant messages in the order they were made).
 
-GSI `by_external_id` (sparse: only messages with an Evolution/Twilio id, keys only) serves delivery
-receipts: it names the message's keys, which is all a receipt's conditional UpdateItem needs, and a
-receipt changing the status leaves the index alone (an index projecting the message would take a
-write at every receipt).
+GSI `by_receipt_id` (sparse, keys only) serves delivery receipts: only a message we sent carries
+`receipt_id` (its Evolution/Twilio id), so a customer's message, which no receipt ever names, costs
+the index nothing. It names the message's keys, which is all a receipt's conditional UpdateItem
+needs, and a receipt changing the status leaves the index alone (an index projecting the message
+would take a write at every receipt). A customer's message keeps its WhatsApp id in `external_id`
+(the inbound worker recognises a redelivered job by it in the thread's newest messages).
+
+A deployed table moves in two updates (CloudFormation changes one GSI per update): add
+`by_receipt_id`, then drop `by_external_id`. Messages stored before carry no `receipt_id`; receipts
+come within minutes of a send, so only those in flight at the switch go unmatched.
 """
 
 from __future__ import annotations
@@ -32,12 +38,12 @@ _RANK = {
 }
 
 
-class _ByExternalId(GlobalSecondaryIndex["MessageRecord"]):
+class _ByReceiptId(GlobalSecondaryIndex["MessageRecord"]):
     class Meta:
-        index_name = "by_external_id"
+        index_name = "by_receipt_id"
         projection = KeysOnlyProjection()
 
-    external_id = UnicodeAttribute(hash_key=True)
+    receipt_id = UnicodeAttribute(hash_key=True)
 
 
 class MessageRecord(TableModel):
@@ -55,13 +61,16 @@ class MessageRecord(TableModel):
     delivery_status = UnicodeAttribute(null=True)
     is_from_campaign = BooleanAttribute()
     author = UnicodeAttribute(null=True)
+    receipt_id = UnicodeAttribute(null=True)  # external_id of a message we sent (sparse index key)
 
-    by_external_id = _ByExternalId()
+    by_receipt_id = _ByReceiptId()
 
 
 def append(message: Message) -> Message:
     """Store a message at the end of its conversation; `Conflict` if that exact message exists."""
     record = MessageRecord(**record_kwargs(message), sort_key=_sort_key(message))
+    if message.sender is not Sender.CUSTOMER:
+        record.receipt_id = message.external_id
     try:
         record.save(condition=MessageRecord.sort_key.does_not_exist())
     except PutError as exc:
@@ -119,7 +128,7 @@ def update_delivery(
     stored status is still `expect` (`Conflict` otherwise: someone else changed it first)."""
     values: dict[str, Any] = {"delivery_status": DeliveryStatus(status)}
     if external_id is not None:
-        values["external_id"] = external_id
+        values["external_id"] = values["receipt_id"] = external_id
     condition: Any = MessageRecord.sort_key.exists()
     if expect is not None:
         condition = condition & (MessageRecord.delivery_status == DeliveryStatus(expect).value)
@@ -144,20 +153,9 @@ def list_for(conversation_id: str, limit: int | None = None, newest_first: bool 
     return [_to_message(record) for record in results]
 
 
-def by_external_id(external_id: str) -> Message | None:
-    """The message an Evolution/Twilio id refers to, if any (the index, then the message)."""
-    key = _located(external_id)
-    if key is None:
-        return None
-    try:
-        return _to_message(MessageRecord.get(key.conversation_id, key.sort_key, consistent_read=True))
-    except MessageRecord.DoesNotExist:
-        return None
-
-
 def _located(external_id: str) -> MessageRecord | None:
-    """The keys of the message an Evolution/Twilio id refers to (`by_external_id`), if any."""
-    for record in MessageRecord.by_external_id.query(external_id, limit=1):
+    """The keys of the message we sent with an Evolution/Twilio id (`by_receipt_id`), if any."""
+    for record in MessageRecord.by_receipt_id.query(external_id, limit=1):
         return record
     return None
 

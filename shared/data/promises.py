@@ -4,16 +4,22 @@ GSIs, projecting keys only: a promise is rewritten by every check of its monitor
 settlement, and an index projecting its attributes would be rewritten each time with it; one holding
 keys only is written when its key moves. A query reads the keys, then the promises by id (one
 eventually consistent BatchGet, as stale as the index itself; nothing when the index has none), and
-filters those:
-- `by_document`: document + `doc_key` = f"{status}#{due_at}" — "pending promises of this document due
-  from now on" is one range query (`active_for_document`).
-- `by_status`: status + due_at, ascending (the monitor and the API's status filter).
-- `by_created`: constant `kind` + created_at, the API's unfiltered newest-first listing (a few
-  thousand promises a month: one partition is plenty).
+filters those. No index is keyed on the status, which a settlement changes: a promise enters every
+index once, when it is registered, and its settlement only takes it out of the sparse one.
+- `by_pending` (sparse): `pending` (a constant, written only while the promise is pending) + due_at,
+  ascending: the monitor's missed checks and the listing of pending promises.
+- `by_document`: document + due_at — a customer's promises (a handful) by due date; "pending promises
+  of this document due from now on" (`active_for_document`) is the range from now, filtered.
+- `by_created`: constant `kind` + created_at, the newest-first listing (a few thousand promises a
+  month: one partition is plenty); a settled status's listing filters it.
 
-`due_at` is immutable (a renegotiation is a new promise with `replaces_id`), so a transition rebuilds
-`doc_key` from the promise its caller read, without reading it again; the write itself stays
+`due_at` and `created_at` are immutable (a renegotiation is a new promise with `replaces_id`), so a
+transition writes no index key but `pending`, which leaving `pending` removes; the write itself stays
 conditional on the status.
+
+A deployed table moves to these indexes in steps (CloudFormation changes one GSI per update): add
+`by_pending`, redeploy `by_document` under its new key (drop, then add), drop `by_status`; promises
+stored before carry no `pending` and are re-put once to enter it.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 
 from shared.core import clock
-from shared.data.attributes import DecimalAttribute, IsoDateAttribute, IsoDateTimeAttribute, iso_utc
+from shared.data.attributes import DecimalAttribute, IsoDateAttribute, IsoDateTimeAttribute
 from shared.data.base import (
     TableModel,
     TransitionConflict,
@@ -43,11 +49,20 @@ from shared.domain.models import Promise, PromiseStatus
 from shared.domain.pages import Page, check_limit
 
 _KIND = "promise"
-_KEY_END = "~"  # sorts after every character of an ISO timestamp
+_PENDING = "pending"
 _IMMUTABLE = (
     "id", "document", "amount", "open_amount", "invoice_numbers", "due_date", "due_at", "timezone",
     "created_at", "updated_at",
 )  # fmt: skip
+
+
+class _ByPending(GlobalSecondaryIndex["PromiseRecord"]):
+    class Meta:
+        index_name = "by_pending"
+        projection = KeysOnlyProjection()
+
+    pending = UnicodeAttribute(hash_key=True)
+    due_at = IsoDateTimeAttribute(range_key=True)
 
 
 class _ByDocument(GlobalSecondaryIndex["PromiseRecord"]):
@@ -56,15 +71,6 @@ class _ByDocument(GlobalSecondaryIndex["PromiseRecord"]):
         projection = KeysOnlyProjection()
 
     document = UnicodeAttribute(hash_key=True)
-    doc_key = UnicodeAttribute(range_key=True)
-
-
-class _ByStatus(GlobalSecondaryIndex["PromiseRecord"]):
-    class Meta:
-        index_name = "by_status"
-        projection = KeysOnlyProjection()
-
-    status = UnicodeAttribute(hash_key=True)
     due_at = IsoDateTimeAttribute(range_key=True)
 
 
@@ -106,16 +112,16 @@ class PromiseRecord(TableModel):
     unlock_until = IsoDateAttribute(null=True)
     unlock_code = UnicodeAttribute(null=True)
     unlock_reason = UnicodeAttribute(null=True)
-    doc_key = UnicodeAttribute()
+    pending = UnicodeAttribute(null=True)  # `_PENDING` exactly while the status is pending (sparse key)
 
+    by_pending = _ByPending()
     by_document = _ByDocument()
-    by_status = _ByStatus()
     by_created = _ByCreated()
 
 
 def create(promise: Promise) -> Promise:
     """Store a new promise; `Conflict` if the id is taken."""
-    record = PromiseRecord(**record_kwargs(promise), doc_key=_doc_key(promise.status, promise.due_at))
+    record = PromiseRecord(**record_kwargs(promise), pending=_pending_key(promise.status))
     try:
         record.save(condition=PromiseRecord.id.does_not_exist())
     except PutError as exc:
@@ -151,7 +157,7 @@ def transition(
     to_status = PromiseStatus(to_status)
     values["status"] = to_status
     condition = PromiseRecord.status.is_in(*[PromiseStatus(s).value for s in from_statuses])
-    return _write(promise.id, values, {"doc_key": _doc_key(to_status, promise.due_at)}, condition)
+    return _write(promise.id, values, {"pending": _pending_key(to_status)}, condition)
 
 
 def update(promise_id: str, **changes: Any) -> Promise:
@@ -164,9 +170,8 @@ def update(promise_id: str, **changes: Any) -> Promise:
 
 def active_for_document(document: str, now: datetime) -> list[Promise]:
     """Pending promises of the document whose `due_at` >= `now`, soonest first."""
-    pending = PromiseStatus.PENDING.value
-    condition = PromiseRecord.doc_key.between(f"{pending}#{iso_utc(now)}", f"{pending}#{_KEY_END}")
-    return [_to_promise(record) for record in _fetch(PromiseRecord.by_document.query(document, condition))]
+    records = _fetch(PromiseRecord.by_document.query(document, PromiseRecord.due_at >= now))
+    return [_to_promise(record) for record in records if record.status == PromiseStatus.PENDING.value]
 
 
 def for_conversation(document: str, conversation_id: str) -> list[Promise]:
@@ -183,7 +188,7 @@ def checks_missed(overdue_before: datetime, limit: int = 100) -> list[Promise]:
     not set): their monitor check never came. Oldest due first."""
     check_limit(limit)
     condition = PromiseRecord.due_at < overdue_before
-    results = PromiseRecord.by_status.query(PromiseStatus.PENDING.value, condition, limit=limit)
+    results = PromiseRecord.by_pending.query(_PENDING, condition, limit=limit)
     return [
         _to_promise(record)
         for record in _fetch(results)
@@ -198,22 +203,25 @@ def list_page(
     limit: int = 50,
     cursor: str | None = None,
 ) -> Page[Promise]:
-    """Promises by status (due date ascending), by document (by status, then due date), both, or
-    neither (newest first)."""
+    """Promises of one document (by due date), pending ones (due date ascending), or all (newest
+    first); `status` filters the document's or, for a settled status, all of them."""
     status = PromiseStatus(status) if status is not None else None
     tag = f"promises:{status}:{document}"
+
+    def fetch_kept(keys: list[PromiseRecord]) -> list[PromiseRecord]:
+        return [record for record in _fetch(keys) if status is None or record.status == status.value]
+
     common: dict[str, Any] = {
         "query_tag": tag,
         "limit": limit,
         "cursor": cursor,
         "convert": _to_promise,
-        "resolve": _fetch,
+        "resolve": fetch_kept,
     }
     if document is not None:
-        condition = PromiseRecord.doc_key.startswith(f"{status.value}#") if status is not None else None
-        return query_page(PromiseRecord.by_document.query, document, range_key_condition=condition, **common)
-    if status is not None:
-        return query_page(PromiseRecord.by_status.query, status.value, **common)
+        return query_page(PromiseRecord.by_document.query, document, **common)
+    if status is PromiseStatus.PENDING:
+        return query_page(PromiseRecord.by_pending.query, _PENDING, **common)
     return query_page(PromiseRecord.by_created.query, _KIND, scan_index_forward=False, **common)
 
 
@@ -238,8 +246,8 @@ def _fetch(keys: Iterable[PromiseRecord]) -> list[PromiseRecord]:
     return [found[promise_id] for promise_id in ids if promise_id in found]
 
 
-def _doc_key(status: PromiseStatus, due_at: datetime) -> str:
-    return f"{PromiseStatus(status).value}#{iso_utc(due_at)}"
+def _pending_key(status: PromiseStatus) -> str | None:
+    return _PENDING if PromiseStatus(status) is PromiseStatus.PENDING else None
 
 
 def _to_promise(record: PromiseRecord) -> Promise:

@@ -1,7 +1,7 @@
 """Pacing pointers: one item per paced resource, in the counters table (a second item type there).
 
-An item `scope = "pace#<name>"` holds `next_at_ms`, the earliest instant (epoch milliseconds) the
-resource is free again. `shared.engine.ratelimit` moves it forward with conditional writes so that workers
+An item `scope = "pace#<name>"` (part `counters.WHOLE`) holds `next_at_ms`, the earliest instant
+(epoch milliseconds) the resource is free again. `shared.engine.ratelimit` moves it forward with conditional writes so that workers
 on any number of machines share one rate; the scheduler keeps its dispatch horizon the same way.
 Counter reads (`counters.read`) only look at `c:`-prefixed attributes, so these items never show up
 in statistics. The value only ever grows: every write below is conditional on that.
@@ -16,6 +16,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from shared.data.base import TableModel, is_condition_failure
+from shared.data.counters import WHOLE
 
 _PREFIX = "pace#"
 
@@ -26,13 +27,14 @@ class PaceRecord(TableModel):
         shares_table = True
 
     scope = UnicodeAttribute(hash_key=True)
+    part = UnicodeAttribute(range_key=True, default=WHOLE)
     next_at_ms = NumberAttribute(null=True)
 
 
 def read(name: str) -> int | None:
     """The pointer of `name` (epoch ms), None if it was never set; one strongly consistent GetItem."""
     try:
-        record = PaceRecord.get(_PREFIX + name, consistent_read=True, attributes_to_get=["next_at_ms"])
+        record = PaceRecord.get(_PREFIX + name, WHOLE, consistent_read=True, attributes_to_get=["next_at_ms"])
     except PaceRecord.DoesNotExist:
         return None
     return None if record.next_at_ms is None else int(record.next_at_ms)
@@ -63,7 +65,7 @@ def move_forward(name: str, value_ms: int) -> bool:
 def _update(name: str, actions: list[Action], condition: Condition) -> int | None:
     try:
         data = PaceRecord._get_connection().update_item(
-            _PREFIX + name, actions=actions, condition=condition, return_values=UPDATED_NEW
+            _PREFIX + name, WHOLE, actions=actions, condition=condition, return_values=UPDATED_NEW
         )
     except UpdateError as exc:
         if is_condition_failure(exc):

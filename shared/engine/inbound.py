@@ -12,9 +12,13 @@ A turn (`handle`):
 
 1. The conversation of the chat (`shared.engine.conversations.open_conversation`: `whatsapp_<E.164>`,
    tolerant of the ninth digit), created with source `inbound` when the customer wrote first.
-2. The customer's message is stored once (its Evolution id is the key): a redelivered job whose
-   message is stored *and answered* does nothing; one stored but unanswered (the reply failed) is
-   answered now, without storing the message again.
+2. The customer's message is stored once: the thread's newest messages are read (the history the
+   assistant answers from), and a redelivered job finds its message among them by its Evolution id —
+   stored *and answered*, it does nothing; stored but unanswered (the reply failed), it is answered
+   now, without storing the message again. The FIFO queue makes this enough: a chat's next job waits
+   until the failing one succeeds or leaves for the dead-letter queue, so a redelivered message is
+   the newest customer message of its chat (and the earlier attempt stored it a visibility timeout
+   before: an eventually consistent read sees it). No index is written for a customer's message.
 3. After the turn, a case that was awaiting this reply (or waiting to retry a message nobody
    answered) gets its follow-up unless the turn resolved it (`shared.engine.cadence.follow_up`); the
    target's RESPONDED milestone is counted (once), by that same write when there is one.
@@ -27,8 +31,9 @@ A turn (`handle`):
    (`shared.engine.whatsapp_out`), then stored (sender assistant, delivery pending). Evolution being
    unavailable raises, so SQS retries the job.
 
-Each stored message keeps the chat's `last_inbound_at`: on the `cloud` integration it opens the 24 h
-window in which the assistant (and outreach) may write free text.
+A turn writes its conversation once, when it ends (answered or not): `last_inbound_at` (the stored
+message's time: on the `cloud` integration it opens the 24 h window in which the assistant and
+outreach may write free text) with `last_activity_at`. A turn that fails before is retried whole.
 
 The assistant (its tools, texts and dialogues) is imported by `handle` alone: the API's webhook, which
 only enqueues and records receipts, does not load it.
@@ -37,7 +42,7 @@ only enqueues and records receipts, does not load it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from shared.adapters import queues
 from shared.adapters.evolution import NotOnWhatsApp
@@ -65,8 +70,7 @@ from shared.engine.conversations import open_conversation
 
 INBOUND_QUEUE = "inbound"
 DEDUPE_TTL_SECONDS = 3 * 24 * 3600  # Evolution's retries of one webhook span minutes, not days
-HISTORY_LIMIT = 40  # messages read for one turn (the runner trims further)
-_ANSWER_LOOKBACK = 50
+HISTORY_LIMIT = 40  # newest messages read for one turn (the runner trims further)
 
 
 @dataclass(frozen=True)
@@ -112,16 +116,20 @@ def handle(job: InboundMessage) -> TurnResult:
     """Process one inbound message end to end (see the module docstring)."""
     phone = normalize_phone(job.phone)
     conversation = open_conversation(Channel.WHATSAPP, phone, client_name=job.push_name)
-    stored = messages.by_external_id(job.message_id)
-    if stored is not None and _answered(conversation, stored):
+    recent = messages.list_for(conversation.id, limit=HISTORY_LIMIT, newest_first=True)
+    stored = next(
+        (m for m in recent if m.sender is Sender.CUSTOMER and m.external_id == job.message_id), None
+    )
+    if stored is not None and _answered(conversation, recent, stored):
         logger.info("inbound message already answered", conversation_id=conversation.id)
         return TurnResult(conversation.id, False, "duplicate")
     if stored is None:
         text = job.text if job.text is not None else f"[mensagem sem texto: {job.message_type or 'mídia'}]"
         stored = messages.record(conversation.id, Sender.CUSTOMER, text, external_id=job.message_id)
-        conversation = conversations.update(conversation.id, last_inbound_at=stored.created_at)
+        recent.insert(0, stored)
+    conversation = conversation.model_copy(update={"last_inbound_at": stored.created_at})
     target = _target_of(conversation)
-    result = _turn(conversation, job, stored, target)
+    result = _turn(conversation, job, recent[::-1], stored, target)
     if target is not None:
         _engaged(target)
     return result
@@ -141,9 +149,14 @@ def _engaged(target: Target) -> None:
 
 
 def _turn(
-    conversation: Conversation, job: InboundMessage, stored: Message, target: Target | None
+    conversation: Conversation,
+    job: InboundMessage,
+    history: list[Message],
+    stored: Message,
+    target: Target | None,
 ) -> TurnResult:
-    """Answer the customer's message: opt-out, silence, the media note, or the assistant."""
+    """Answer the customer's message `stored`, the latest of `history` (oldest first): opt-out,
+    silence, the media note, or the assistant."""
     # Imported here: the API's webhook imports this module, and only a turn needs the assistant.
     from shared.assistant import ToolContext, actions, respond, texts
     from shared.assistant.intents import is_opt_out_keyword
@@ -154,18 +167,15 @@ def _turn(
             conversation, target, confirmed=confirmed, source="keyword", reason=job.text[:200]
         )
         if handoff.is_silenced(conversation):
-            return _no_reply(conversation, "silenced")
-        return _reply(conversation, job, texts.opt_out_confirmation(), "opt_out")
+            return _no_reply(conversation, stored, "silenced")
+        return _reply(conversation, job, stored, texts.opt_out_confirmation(), "opt_out")
     if handoff.is_silenced(conversation):
         logger.info("conversation is with a human: no assistant reply", conversation_id=conversation.id)
         desk.customer_waiting(conversation, stored.created_at)
-        return _no_reply(conversation, "silenced")
+        return _no_reply(conversation, stored, "silenced")
     if job.text is None:
-        return _reply(conversation, job, texts.MEDIA_NOTE, "media")
+        return _reply(conversation, job, stored, texts.MEDIA_NOTE, "media")
 
-    history = messages.list_for(conversation.id, limit=HISTORY_LIMIT, newest_first=True)[::-1]
-    if all(m.id != stored.id for m in history):  # the query is eventually consistent
-        history.append(stored)
     ctx = ToolContext(
         conversation,
         target,
@@ -174,16 +184,15 @@ def _turn(
         customer_words=[(m.created_at, m.content) for m in history if m.sender is Sender.CUSTOMER],
     )
     reply = respond(ctx, history)
-    return _reply(ctx.conversation, job, reply.text, reply.source)
+    return _reply(ctx.conversation, job, stored, reply.text, reply.source)
 
 
-def _answered(conversation: Conversation, stored: Message) -> bool:
-    """Whether an assistant reply (or, in a human's conversation, nothing) followed `stored`."""
-    if stored.conversation_id != conversation.id:
-        return False
+def _answered(conversation: Conversation, recent: list[Message], stored: Message) -> bool:
+    """Whether an assistant reply (or, in a human's conversation, nothing) followed `stored` among the
+    thread's `recent` messages (newest first)."""
     if handoff.is_silenced(conversation):
         return True
-    for message in messages.list_for(conversation.id, limit=_ANSWER_LOOKBACK, newest_first=True):
+    for message in recent:
         if message.id == stored.id:
             return False
         if message.sender is Sender.ASSISTANT:
@@ -191,25 +200,32 @@ def _answered(conversation: Conversation, stored: Message) -> bool:
     return False
 
 
-def _reply(conversation: Conversation, job: InboundMessage, text: str, reason: str) -> TurnResult:
+def _reply(
+    conversation: Conversation, job: InboundMessage, stored: Message, text: str, reason: str
+) -> TurnResult:
     number = _reply_number(job, conversation)
     whatsapp_out.mark_read(job.remote_jid, job.message_id)
     try:
         sent = whatsapp_out.reply(number, text)  # EvolutionUnavailable: SQS retries the job
     except NotOnWhatsApp:
         logger.warning("reply refused: number not on WhatsApp", conversation_id=conversation.id)
-        return _no_reply(conversation, "not_on_whatsapp")
+        return _no_reply(conversation, stored, "not_on_whatsapp")
     reply = messages.record(
         conversation.id, Sender.ASSISTANT, text, external_id=sent.id, delivery_status=DeliveryStatus.PENDING
     )
-    conversations.update(conversation.id, last_activity_at=reply.created_at)
+    _end_turn(conversation, stored, reply.created_at)
     logger.info("inbound message answered", conversation_id=conversation.id, reason=reason)
     return TurnResult(conversation.id, True, reason)
 
 
-def _no_reply(conversation: Conversation, reason: str) -> TurnResult:
-    conversations.update(conversation.id, last_activity_at=clock.now())
+def _no_reply(conversation: Conversation, stored: Message, reason: str) -> TurnResult:
+    _end_turn(conversation, stored, clock.now())
     return TurnResult(conversation.id, False, reason)
+
+
+def _end_turn(conversation: Conversation, stored: Message, at: datetime) -> None:
+    """The turn's one conversation write: the customer's message opens the window, activity now."""
+    conversations.update(conversation.id, last_inbound_at=stored.created_at, last_activity_at=at)
 
 
 def _reply_number(job: InboundMessage, conversation: Conversation) -> str:

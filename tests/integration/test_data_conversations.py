@@ -118,16 +118,29 @@ def test_messages_come_back_in_order_even_at_the_same_instant(clock, make_messag
 
 
 def test_delivery_status_only_moves_forward(clock, make_message):
-    message = messages.append(make_message(external_id="EVO1", delivery_status=DeliveryStatus.PENDING))
+    message = messages.append(
+        make_message(sender=Sender.ASSISTANT, external_id="EVO1", delivery_status=DeliveryStatus.PENDING)
+    )
 
-    assert messages.by_external_id("EVO1") == message
     read = messages.set_delivery_status("EVO1", DeliveryStatus.READ)
     late_ack = messages.set_delivery_status("EVO1", DeliveryStatus.DELIVERED)
 
-    assert read is not None and read.delivery_status is DeliveryStatus.READ
+    assert read == message.model_copy(update={"delivery_status": DeliveryStatus.READ})
     assert late_ack is not None and late_ack.delivery_status is DeliveryStatus.READ
+    assert messages.list_for(message.conversation_id) == [read]
     assert messages.set_delivery_status("UNKNOWN", DeliveryStatus.READ) is None
-    assert messages.by_external_id("UNKNOWN") is None
+
+
+def test_receipts_find_only_the_messages_we_sent(clock, make_message):
+    customers = messages.append(make_message(sender=Sender.CUSTOMER, external_id="EVO-IN"))
+    ours = messages.append(make_message(sender=Sender.ASSISTANT, content="Olá"))
+    messages.update_delivery(ours, DeliveryStatus.SERVER_ACK, external_id="EVO-OUT")
+
+    assert messages.set_delivery_status("EVO-IN", DeliveryStatus.READ) is None  # not in the index
+    assert messages.set_delivery_status("EVO-OUT", DeliveryStatus.READ) == ours.model_copy(
+        update={"external_id": "EVO-OUT", "delivery_status": DeliveryStatus.READ}
+    )
+    assert messages.list_for(customers.conversation_id)[0] == customers
 
 
 def test_a_customer_stays_held_until_every_conversation_a_human_has_lets_go(clock, make_conversation):

@@ -80,10 +80,12 @@ def test_list_by_status_due_first_and_by_document(clock, make_promise):
     pending = promises.list_page(status=PromiseStatus.PENDING)
     of_document = promises.list_page(document="52998224725")
     pending_of_document = promises.list_page(status=PromiseStatus.PENDING, document="52998224725")
+    fulfilled = promises.list_page(status=PromiseStatus.FULFILLED)
 
-    assert [p.id for p in pending.items] == [b.id, a.id]
-    assert {p.id for p in of_document.items} == {a.id, c.id}
+    assert [p.id for p in pending.items] == [b.id, a.id]  # the settled one left the pending index
+    assert [p.id for p in of_document.items] == [c.id, a.id]  # by due date
     assert [p.id for p in pending_of_document.items] == [a.id]
+    assert [p.id for p in fulfilled.items] == [c.id]
 
 
 def test_list_all_newest_first_pages(clock, make_promise):

@@ -50,7 +50,7 @@ def test_tables_fixture_gives_every_test_empty_tables(tables):
     client = boto3.client("dynamodb", region_name="sa-east-1")
     for spec in table_specs():
         assert client.scan(TableName=spec.table_name("test"))["Count"] == 0
-    client.put_item(TableName=table_name("counters"), Item={"scope": {"S": "leak"}})
+    client.put_item(TableName=table_name("counters"), Item={"scope": {"S": "leak"}, "part": {"S": "-"}})
 
 
 def test_tables_fixture_gives_every_test_empty_tables_again(tables):

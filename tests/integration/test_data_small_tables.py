@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import partial
 
 import pytest
 
@@ -78,6 +79,39 @@ def test_batched_counters_are_summed_per_scope_and_written_when_the_block_ends()
     assert counters.read("campaign#C2") == {"state:pending": -2, "state:scheduled": 2}
     assert counters.read("global") == {"contacts:whatsapp": 1}
     assert len(updates) == 3  # one UpdateItem per scope
+
+
+def test_a_campaigns_totals_ride_with_its_day_and_are_summed_over_its_days():
+    client = counters.CounterRecord._get_connection().connection.client
+    updates: list[str] = []
+    event, hook = "before-call.dynamodb.UpdateItem", "count-updates"
+    monday, tuesday = date(2025, 3, 10), date(2025, 3, 11)
+    campaign, day = counters.campaign_scope("C4"), partial(counters.campaign_day_scope, "C4")
+    client.meta.events.register(event, lambda **_: updates.append("update"), unique_id=hook)
+    try:
+        for when, state in ((monday, "state:scheduled"), (tuesday, "state:contacted")):
+            with counters.batched():  # one event: the case moves, and the day counts an outreach
+                counters.increment_many(campaign, {"state:pending": -1, state: 1, "recovered": 5})
+                counters.increment(day(when), "contacts")
+                counters.increment(day(when), "recovered", 5)  # the same name, apart from the totals
+    finally:
+        client.meta.events.unregister(event, unique_id=hook)
+    counters.increment(campaign, "total", 3)  # no day in the block: the campaign's own item
+
+    assert len(updates) == 2  # one item per event
+    assert counters.read(campaign) == {
+        "state:pending": -2,
+        "state:scheduled": 1,
+        "state:contacted": 1,
+        "recovered": 10,
+        "total": 3,
+    }
+    assert counters.read(day(monday)) == {"contacts": 1, "recovered": 5}
+    assert counters.read_days("C4", monday, date(2025, 3, 31)) == {
+        monday: {"contacts": 1, "recovered": 5},
+        tuesday: {"contacts": 1, "recovered": 5},
+    }
+    assert counters.read_days("C4", date(2025, 3, 12), date(2025, 3, 31)) == {}
 
 
 def test_reserve_contact_enforces_the_daily_cap(clock):

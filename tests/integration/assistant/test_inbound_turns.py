@@ -8,7 +8,8 @@ import json
 import pytest
 
 from infra.local.simulators.openai import call, text, tool_calls
-from shared.data import conversations, messages, optouts
+from shared.core.config import reset_settings
+from shared.data import conversations, optouts
 from shared.data import targets as targets_data
 from shared.domain.models import Outcome, Sender, TargetState
 from shared.engine import handoff
@@ -179,8 +180,29 @@ def test_the_reply_is_stored_with_its_evolution_id_and_receipts_update_it(world:
 
     assert world.receipt(sent_id, "DELIVERY_ACK").json() == {"updated": True}
     assert world.receipt(sent_id, "SERVER_ACK").json() == {"updated": True}  # late: never backwards
-    assert messages.by_external_id(sent_id).delivery_status.value == "delivered"
+    assert world.thread(conversation.id)[-1].delivery_status.value == "delivered"
     world.receipt(sent_id, "READ")
-    assert messages.by_external_id(sent_id).delivery_status.value == "read"
+    assert world.thread(conversation.id)[-1].delivery_status.value == "read"
     assert world.receipt("UNKNOWN-ID", "READ").json() == {"updated": False}
     assert conversations.get(conversation.id).last_activity_at == world.clock.now()
+
+
+def test_on_cloud_the_message_being_answered_opens_the_window_for_the_payment_codes(
+    world: World, maria, monkeypatch
+):
+    _, conversation = maria
+    monkeypatch.setenv("EVOLUTION_INTEGRATION", "cloud")
+    reset_settings()
+    assert conversations.get(conversation.id).last_inbound_at is None  # she never wrote before
+    world.model.script(
+        tool_calls(call("gerar_pagamento_pix", cpf_cnpj=DOCUMENT, numero_fatura=None)),
+        text("Enviei os códigos."),
+    )
+
+    world.turn("529.982.247-25 me manda o pix")
+
+    [result] = world.model.tool_results()
+    assert result["whatsapp"] == "enviado"
+    *codes, reply = [m for m in world.thread(conversation.id) if m.sender is Sender.ASSISTANT]
+    assert codes and reply.content == "Enviei os códigos."  # the codes went to her one conversation
+    assert conversations.get(conversation.id).last_inbound_at is not None

@@ -3,6 +3,8 @@ campaign's WhatsApp chat, the customer's own chat and a call's conversation."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from shared.data import conversations
@@ -22,10 +24,46 @@ def test_a_customer_writing_first_opens_an_inbound_conversation_once(clock):
     assert open_conversation(Channel.WHATSAPP, "5511999998888", client_name="Outro") == opened
 
 
-def test_a_chat_known_without_the_ninth_digit_is_found_not_duplicated(clock, make_conversation):
-    legacy = conversations.create(make_conversation(chat_id="whatsapp_551199998888", phone="551199998888"))
+def test_a_number_written_without_the_ninth_digit_finds_the_same_chat(clock):
+    opened = open_conversation(Channel.WHATSAPP, "5511999998888", client_name="Maria")
 
-    assert open_conversation(Channel.WHATSAPP, "5511999998888").id == legacy.id
+    assert open_conversation(Channel.WHATSAPP, "551199998888") == opened
+
+
+def test_a_follow_up_repoints_the_cases_own_conversation_without_reading_it(clock, make_target, monkeypatch):
+    [target], _ = targets_data.insert_new([make_target()])
+    opened = open_conversation(Channel.WHATSAPP, target.phone, target=target)
+    conversations.update(opened.id, identity_confirmed=True)
+    clock.advance(timedelta(days=3))
+
+    def no_read(*args, **kwargs):
+        raise AssertionError("the case's own conversation was read")
+
+    monkeypatch.setattr(conversations, "get", no_read)
+    again = open_conversation(Channel.WHATSAPP, target.phone, target=targets_data.get(target.id))
+
+    assert again.id == opened.id and again.identity_confirmed  # the same debtor stays confirmed
+    assert again.last_activity_at == clock.now()
+
+
+def test_a_stale_read_of_a_conversation_another_debtor_took_is_read_again(clock, make_target, monkeypatch):
+    [first, second], _ = targets_data.insert_new(
+        [make_target(), make_target(document="11144477735", client_name="João Souza")]
+    )
+    opened = open_conversation(Channel.WHATSAPP, first.phone, target=first)
+    stale = opened.model_copy(update={"document": "11144477735"})  # as if read before `first` took it
+    conversations.update(opened.id, identity_confirmed=True)
+    read = conversations.by_chat_id
+    monkeypatch.setattr(
+        conversations,
+        "by_chat_id",
+        lambda chat_id, consistent=True: stale if not consistent else read(chat_id),
+    )
+
+    again = open_conversation(Channel.WHATSAPP, second.phone, target=second)
+
+    assert (again.document, again.target_id) == ("11144477735", second.id)
+    assert not again.identity_confirmed  # the write found the stale read: another debtor confirms again
 
 
 def test_the_campaigns_first_message_points_the_conversation_and_the_target_at_each_other(clock, make_target):
