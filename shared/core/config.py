@@ -10,6 +10,8 @@ pydantic-settings, whose import (with python-dotenv and argparse for its command
 Lambda paid at cold start for a job this small.
 """
 
+# No `from __future__ import annotations` here: pydantic would compile and evaluate every field's
+# annotation string when the class is created, at each cold start of every handler.
 import json
 import os
 import re

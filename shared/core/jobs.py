@@ -2,6 +2,8 @@
 (`shared.engine.routing`, the API's webhooks, the schedules) and by the handlers,
 each parsing its SQS record's body."""
 
+# No `from __future__ import annotations` here: pydantic would compile and evaluate every field's
+# annotation string when the class is created, at each cold start of every handler.
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field

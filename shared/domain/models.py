@@ -1,6 +1,8 @@
 """Domain objects and their vocabularies. Plain pydantic models with no storage concerns:
 the data layer (`shared.data`) maps them to DynamoDB items, the API maps them to camelCase JSON."""
 
+# No `from __future__ import annotations` here: pydantic would compile and evaluate every field's
+# annotation string when the class is created, at each cold start of every handler.
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum

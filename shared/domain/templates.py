@@ -7,6 +7,8 @@ template instead (`WhatsAppTemplate`), its body parameters the same placeholders
 (`template_parameters`); free text only inside the customer-service window (`in_service_window`).
 """
 
+# No `from __future__ import annotations` here: pydantic would compile and evaluate every field's
+# annotation string when the class is created, at each cold start of every handler.
 from datetime import datetime, timedelta
 from string import Formatter
 from typing import Annotated, Final

@@ -103,6 +103,33 @@ def test_each_entry_point_loads_only_what_its_path_needs() -> None:
     assert loaded == expected
 
 
+def test_job_models_are_built_by_the_first_body_they_parse() -> None:
+    # Each worker parses one kind of job: building the validators of all five at every cold start
+    # would pay for four it never reads (`defer_build` on `shared.core.jobs._Job`).
+    jobs = ("SchedulerTick", "OutreachJob", "CallStatusEvent", "PromiseCheck", "InboundMessage")
+    probe = (
+        "import json; {statement}; from shared.core import jobs; "
+        f"print(json.dumps([name for name in {jobs!r} if getattr(jobs, name).__pydantic_complete__]))"
+    )
+    running = {
+        entry_point: subprocess.Popen(
+            [PYTHON, "-c", probe.format(statement=import_statement(entry_point))],
+            env=lambda_environment(traced=False),
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for entry_point in ENTRY_POINTS
+    }
+    built = {}
+    for entry_point, process in running.items():
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+        built[entry_point] = json.loads(out.splitlines()[-1])
+    assert built == {entry_point: [] for entry_point in ENTRY_POINTS}
+
+
 def test_tracing_as_deployed_still_loads_xray() -> None:
     # Active tracing (no POWERTOOLS_TRACE_DISABLED): the Tracer is X-Ray's, and the probe sees it.
     assert _probe((DIALER,), traced=True, watched=("aws_xray_sdk.core",)) == {DIALER: ["aws_xray_sdk.core"]}
