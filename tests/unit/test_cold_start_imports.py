@@ -135,6 +135,33 @@ def test_tracing_as_deployed_still_loads_xray() -> None:
     assert _probe((DIALER,), traced=True, watched=("aws_xray_sdk.core",)) == {DIALER: ["aws_xray_sdk.core"]}
 
 
+def test_traced_libraries_are_patched_when_first_imported_not_imported_to_be_patched() -> None:
+    # X-Ray's patch_all would import httpx, requests and sqlite3 at every traced cold start; AWS's
+    # clients are patched at once (already loaded), the HTTP clients by the import that first needs them.
+    probe = (
+        f"import json, sys; {import_statement(DIALER)}; from aws_xray_sdk.core import patcher; "
+        "at_start = sorted(patcher._PATCHED_MODULES); "
+        "unloaded = [m for m in ('httpx', 'requests', 'sqlite3') if m not in sys.modules]; "
+        "import httpx, requests; "
+        "print(json.dumps([at_start, unloaded, sorted(patcher._PATCHED_MODULES), httpx.Client.__name__]))"
+    )
+    done = subprocess.run(
+        [PYTHON, "-c", probe],
+        env=lambda_environment(traced=True),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == [
+        ["botocore", "pynamodb"],
+        ["httpx", "requests", "sqlite3"],
+        ["botocore", "httpx", "pynamodb", "requests"],
+        "_InstrumentedClient",
+    ]
+
+
 def test_the_collector_is_paused_while_a_handler_loads_and_resumes_after() -> None:
     # functions/__init__.py: no collection during the import, the loaded objects frozen, then enabled.
     probe = (
