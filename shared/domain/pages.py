@@ -5,8 +5,7 @@ The cursor inside a page is opaque here; the data layer (`shared.data.pagination
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 from shared.domain.errors import InvalidInput
 
@@ -15,11 +14,10 @@ T = TypeVar("T")
 MAX_PAGE_SIZE = 1000
 
 
-@dataclass(frozen=True)
-class Page(Generic[T]):
+class Page(NamedTuple, Generic[T]):
     """One page of a listing; pass `next_cursor` back to get the next one (None: no more pages)."""
 
-    items: list[T] = field(default_factory=list)
+    items: list[T]
     next_cursor: str | None = None
 
 
