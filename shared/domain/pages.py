@@ -5,7 +5,8 @@ The cursor inside a page is opaque here; the data layer (`shared.data.pagination
 
 from __future__ import annotations
 
-from typing import Generic, NamedTuple, TypeVar
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from shared.domain.errors import InvalidInput
 
@@ -14,10 +15,11 @@ T = TypeVar("T")
 MAX_PAGE_SIZE = 1000
 
 
-class Page(NamedTuple, Generic[T]):
+@dataclass(frozen=True)
+class Page(Generic[T]):
     """One page of a listing; pass `next_cursor` back to get the next one (None: no more pages)."""
 
-    items: list[T]
+    items: list[T] = field(default_factory=list)
     next_cursor: str | None = None
 
 
