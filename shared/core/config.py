@@ -10,16 +10,15 @@ pydantic-settings, whose import (with python-dotenv and argparse for its command
 Lambda paid at cold start for a job this small.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: pydantic would compile and evaluate every field's
+# annotation string when the class is created, at each cold start of every handler.
 import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
-from typing import Literal, TypeVar
+from typing import Literal, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -27,29 +26,25 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, Vali
 from shared.domain.errors import ConfigError, InvalidInput
 
 
-@dataclass(frozen=True)
-class TwilioConfig:
+class TwilioConfig(NamedTuple):
     account_sid: str
     auth_token: SecretStr
     phone_number: str
     api_base_url: str
 
 
-@dataclass(frozen=True)
-class EvolutionConfig:
+class EvolutionConfig(NamedTuple):
     url: str
     api_key: SecretStr
     instance: str
 
 
-@dataclass(frozen=True)
-class CrmConfig:
+class CrmConfig(NamedTuple):
     url: str
     api_key: SecretStr
 
 
-@dataclass(frozen=True)
-class IxcConfig:
+class IxcConfig(NamedTuple):
     """IXC Soft: the host (the adapter adds `/webservice/v1/...`), the API user's numeric id and token."""
 
     url: str
@@ -57,15 +52,13 @@ class IxcConfig:
     token: SecretStr
 
 
-@dataclass(frozen=True)
-class SgpConfig:
+class SgpConfig(NamedTuple):
     url: str  # the host; the adapter adds /api/ura/...
     token: SecretStr
     app: str  # case-sensitive: the wrong case gets HTTP 403
 
 
-@dataclass(frozen=True)
-class HubsoftConfig:
+class HubsoftConfig(NamedTuple):
     url: str  # the tenant's API host; the adapter adds /oauth/token and /api/v1/...
     client_id: str
     client_secret: SecretStr

@@ -2,8 +2,8 @@
 (`shared.engine.routing`, the API's webhooks, the schedules) and by the handlers,
 each parsing its SQS record's body."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: pydantic would compile and evaluate every field's
+# annotation string when the class is created, at each cold start of every handler.
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -17,7 +17,7 @@ MAX_INBOUND_TEXT_CHARS = 4096
 
 
 class _Job(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True, defer_build=True)
 
 
 class SchedulerTick(_Job):

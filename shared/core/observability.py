@@ -12,6 +12,8 @@ import logging
 import numbers
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
+from functools import partial
+from types import ModuleType
 from typing import Any, Final
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -91,12 +93,30 @@ class _Untraced(BaseProvider):
         pass
 
 
+# The libraries this code calls out through, as X-Ray patches them: AWS (boto3's botocore, PynamoDB),
+# the HTTP clients of the CRM, ERPs, Evolution and OpenAI (httpx) and Twilio's SDK (requests).
+TRACED_LIBRARIES: Final = ("botocore", "pynamodb", "httpx", "requests")
+
+
 def _build_tracer() -> Tracer:
     """X-Ray where Powertools would trace (in a Lambda, unless POWERTOOLS_TRACE_DISABLED); elsewhere
-    (tests, the sandbox, the voice bridge) a Tracer whose decorators do nothing."""
+    (tests, the sandbox, the voice bridge) a Tracer whose decorators do nothing.
+
+    Each of `TRACED_LIBRARIES` is patched once it is imported (at once for those already loaded):
+    Powertools' default, X-Ray's `patch_all`, would import every library it can patch at the cold
+    start (httpx, requests, sqlite3...) although most invocations never use them."""
     if Tracer._is_tracer_disabled():  # Powertools' own rule, asked before it imports the SDK
         return Tracer(service=SERVICE, disabled=True, provider=_Untraced())
-    return Tracer(service=SERVICE)
+    traced = Tracer(service=SERVICE, auto_patch=False)
+    import wrapt  # the X-Ray SDK's own dependency, loaded with it by the Tracer above
+
+    for library in TRACED_LIBRARIES:
+        wrapt.register_post_import_hook(partial(_patch, traced, library), library)
+    return traced
+
+
+def _patch(traced: Tracer, library: str, _module: ModuleType) -> None:
+    traced.patch([library])
 
 
 logger = Logger(service=SERVICE)

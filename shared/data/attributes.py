@@ -90,7 +90,7 @@ class ModelListAttribute(Attribute[list[Any]]):
 
     def __init__(self, of: type[BaseModel], **kwargs: Any) -> None:
         super().__init__(default=list, **kwargs)
-        self._adapter: TypeAdapter[list[Any]] = TypeAdapter(list[of])  # type: ignore[valid-type]
+        self._adapter: TypeAdapter[list[Any]] = TypeAdapter(list[of], config={"defer_build": True})  # type: ignore[valid-type]
 
     def serialize(self, value: Any) -> str:
         return self._adapter.dump_json(value).decode()

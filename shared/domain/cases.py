@@ -11,7 +11,6 @@ Pure rules, no storage and no clock:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, NamedTuple
 
@@ -35,8 +34,7 @@ class CaseRow(NamedTuple):
     invoice: Invoice
 
 
-@dataclass(frozen=True)
-class CaseDraft:
+class CaseDraft(NamedTuple):
     """The rows of one document, folded, in the order they came."""
 
     document: str
@@ -44,8 +42,7 @@ class CaseDraft:
     rows: tuple[CaseRow, ...]
 
 
-@dataclass(frozen=True)
-class Merge:
+class Merge(NamedTuple):
     """A case after taking a draft's rows, and what became of each row."""
 
     invoices: tuple[Invoice, ...]  # the case's invoices, old ones first

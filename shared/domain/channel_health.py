@@ -10,10 +10,9 @@ when the instance reports `open` again and Evolution's connection state confirms
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Final
+from typing import Final, NamedTuple
 
 REFUSALS_TO_TRIP: Final = 3
 REFUSAL_WINDOW: Final = timedelta(minutes=30)
@@ -38,8 +37,7 @@ _REASON_TEXTS: Final = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class ChannelHealth:
+class ChannelHealth(NamedTuple):
     """The breaker of one instance: open (`blocked`) with its reason and since when, or closed."""
 
     instance: str

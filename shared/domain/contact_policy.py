@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from types import MappingProxyType
-from typing import Final
+from typing import Final, NamedTuple
 from zoneinfo import ZoneInfo
 
 from shared.core.clock import require_aware
@@ -271,8 +271,7 @@ class ContactWindow:
 # --------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CapDecision:
+class CapDecision(NamedTuple):
     """The answer of `FrequencyCap.check`: allowed, or why not and when to try again."""
 
     allowed: bool

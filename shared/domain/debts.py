@@ -15,11 +15,10 @@ importing the adapter.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, NamedTuple, Protocol, TypeVar
 
 from shared.domain.models import Invoice, Outcome
 
@@ -65,8 +64,7 @@ _OUTCOMES = {
 }
 
 
-@dataclass(frozen=True)
-class DebtReading(Generic[InvoiceT]):
+class DebtReading(NamedTuple, Generic[InvoiceT]):
     """What the CRM's answer means: its kind, the collectible invoices and their total."""
 
     kind: DebtKind

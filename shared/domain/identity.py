@@ -16,9 +16,9 @@ follow-up asks again. Everything here is pure: the facts are read by `shared.eng
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import NamedTuple
 
 from shared.domain.cases import whatsapp_phone
 from shared.domain.phones import phones_match
@@ -32,8 +32,7 @@ class Verdict(StrEnum):
     NOT_ON_FILE = "not_on_file"  # a phone that is not the customer's: disclose nothing, act on nothing
 
 
-@dataclass(frozen=True)
-class Facts:
+class Facts(NamedTuple):
     """What the check decides on, read before deciding."""
 
     phone: str  # the conversation's phone (E.164)

@@ -1,12 +1,12 @@
 """Domain objects and their vocabularies. Plain pydantic models with no storage concerns:
 the data layer (`shared.data`) maps them to DynamoDB items, the API maps them to camelCase JSON."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: pydantic would compile and evaluate every field's
+# annotation string when the class is created, at each cold start of every handler.
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Final
+from typing import Final, Self
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
@@ -245,7 +245,7 @@ class Target(_Domain):
     updated_at: datetime
 
     @model_validator(mode="after")
-    def _phone_is_kept(self) -> Target:
+    def _phone_is_kept(self) -> Self:
         if self.phone not in self.phones:
             # Assigned through __dict__: validate_assignment would re-enter this validator.
             self.__dict__["phones"] = [self.phone, *self.phones]

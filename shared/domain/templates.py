@@ -7,8 +7,8 @@ template instead (`WhatsAppTemplate`), its body parameters the same placeholders
 (`template_parameters`); free text only inside the customer-service window (`in_service_window`).
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: pydantic would compile and evaluate every field's
+# annotation string when the class is created, at each cold start of every handler.
 from datetime import datetime, timedelta
 from string import Formatter
 from typing import Annotated, Final
@@ -59,7 +59,7 @@ Template = Annotated[str, AfterValidator(check)]
 class WhatsAppTemplate(BaseModel):
     """A Meta-approved template a `cloud` campaign sends for one step: its name and language code."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     name: str = Field(pattern=r"^[a-z0-9_]{1,512}$", description="The template's name as approved by Meta")
     language: str = Field(pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$", description='Its language code, e.g. "pt_BR"')

@@ -103,9 +103,63 @@ def test_each_entry_point_loads_only_what_its_path_needs() -> None:
     assert loaded == expected
 
 
+def test_job_models_are_built_by_the_first_body_they_parse() -> None:
+    # Each worker parses one kind of job: building the validators of all five at every cold start
+    # would pay for four it never reads (`defer_build` on `shared.core.jobs._Job`).
+    jobs = ("SchedulerTick", "OutreachJob", "CallStatusEvent", "PromiseCheck", "InboundMessage")
+    probe = (
+        "import json; {statement}; from shared.core import jobs; "
+        f"print(json.dumps([name for name in {jobs!r} if getattr(jobs, name).__pydantic_complete__]))"
+    )
+    running = {
+        entry_point: subprocess.Popen(
+            [PYTHON, "-c", probe.format(statement=import_statement(entry_point))],
+            env=lambda_environment(traced=False),
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for entry_point in ENTRY_POINTS
+    }
+    built = {}
+    for entry_point, process in running.items():
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+        built[entry_point] = json.loads(out.splitlines()[-1])
+    assert built == {entry_point: [] for entry_point in ENTRY_POINTS}
+
+
 def test_tracing_as_deployed_still_loads_xray() -> None:
     # Active tracing (no POWERTOOLS_TRACE_DISABLED): the Tracer is X-Ray's, and the probe sees it.
     assert _probe((DIALER,), traced=True, watched=("aws_xray_sdk.core",)) == {DIALER: ["aws_xray_sdk.core"]}
+
+
+def test_traced_libraries_are_patched_when_first_imported_not_imported_to_be_patched() -> None:
+    # X-Ray's patch_all would import httpx, requests and sqlite3 at every traced cold start; AWS's
+    # clients are patched at once (already loaded), the HTTP clients by the import that first needs them.
+    probe = (
+        f"import json, sys; {import_statement(DIALER)}; from aws_xray_sdk.core import patcher; "
+        "at_start = sorted(patcher._PATCHED_MODULES); "
+        "unloaded = [m for m in ('httpx', 'requests', 'sqlite3') if m not in sys.modules]; "
+        "import httpx, requests; "
+        "print(json.dumps([at_start, unloaded, sorted(patcher._PATCHED_MODULES), httpx.Client.__name__]))"
+    )
+    done = subprocess.run(
+        [PYTHON, "-c", probe],
+        env=lambda_environment(traced=True),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == [
+        ["botocore", "pynamodb"],
+        ["httpx", "requests", "sqlite3"],
+        ["botocore", "httpx", "pynamodb", "requests"],
+        "_InstrumentedClient",
+    ]
 
 
 def test_the_collector_is_paused_while_a_handler_loads_and_resumes_after() -> None:
