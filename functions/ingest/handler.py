@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import boto3  # noqa: F401  (loaded first: see functions/__init__.py)
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext

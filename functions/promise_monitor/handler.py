@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import boto3  # noqa: F401  (loaded first: see functions/__init__.py)
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord

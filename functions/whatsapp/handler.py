@@ -12,6 +12,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+import boto3  # noqa: F401  (loaded first: see functions/__init__.py)
+
 from shared.core.observability import install_log_masking
 
 if TYPE_CHECKING:
