@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from typing import Any
 
 from tests.entrypoints import ENTRY_POINTS, PYTHON, ROOT, import_statement, lambda_environment
 
@@ -61,28 +62,33 @@ ONLY = {
 }
 
 
-def _loaded(entry_point: str, *, traced: bool, watched: tuple[str, ...]) -> subprocess.Popen[str]:
-    probe = f"import json, sys; {import_statement(entry_point)}; print(json.dumps([m for m in {watched!r} if m in sys.modules]))"
-    return subprocess.Popen(
-        [PYTHON, "-c", probe],
-        env=lambda_environment(traced=traced),
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def _probe(entry_points: tuple[str, ...], *, traced: bool, watched: tuple[str, ...]) -> dict[str, list[str]]:
+def _run_each(entry_points: tuple[str, ...], probe: str, *, traced: bool = False) -> dict[str, Any]:
+    """Per entry point, in parallel fresh interpreters: `probe` with `{statement}` replaced by the
+    entry point's import, as Lambda does it; the JSON its last line prints."""
     running = {
-        entry_point: _loaded(entry_point, traced=traced, watched=watched) for entry_point in entry_points
+        entry_point: subprocess.Popen(
+            [PYTHON, "-c", probe.format(statement=import_statement(entry_point))],
+            env=lambda_environment(traced=traced),
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for entry_point in entry_points
     }
-    loaded = {}
+    printed = {}
     for entry_point, process in running.items():
         out, err = process.communicate(timeout=120)
         assert process.returncode == 0, err
-        loaded[entry_point] = json.loads(out.splitlines()[-1])
-    return loaded
+        printed[entry_point] = json.loads(out.splitlines()[-1])
+    return printed
+
+
+def _probe(entry_points: tuple[str, ...], *, traced: bool, watched: tuple[str, ...]) -> dict[str, list[str]]:
+    probe = (
+        f"import json, sys; {{statement}}; print(json.dumps([m for m in {watched!r} if m in sys.modules]))"
+    )
+    return _run_each(entry_points, probe, traced=traced)
 
 
 def test_entry_points_are_the_deployed_functions() -> None:
@@ -111,22 +117,7 @@ def test_job_models_are_built_by_the_first_body_they_parse() -> None:
         "import json; {statement}; from shared.core import jobs; "
         f"print(json.dumps([name for name in {jobs!r} if getattr(jobs, name).__pydantic_complete__]))"
     )
-    running = {
-        entry_point: subprocess.Popen(
-            [PYTHON, "-c", probe.format(statement=import_statement(entry_point))],
-            env=lambda_environment(traced=False),
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for entry_point in ENTRY_POINTS
-    }
-    built = {}
-    for entry_point, process in running.items():
-        out, err = process.communicate(timeout=120)
-        assert process.returncode == 0, err
-        built[entry_point] = json.loads(out.splitlines()[-1])
+    built = _run_each(ENTRY_POINTS, probe)
     assert built == {entry_point: [] for entry_point in ENTRY_POINTS}
 
 
@@ -168,22 +159,7 @@ def test_the_collector_is_paused_while_a_handler_loads_and_resumes_after() -> No
         "import gc, json; import functions; paused = not gc.isenabled(); {statement}; "
         "print(json.dumps([paused, gc.isenabled(), gc.get_freeze_count() > 10_000, gc.get_stats()[2]['collections']]))"
     )
-    running = {
-        entry_point: subprocess.Popen(
-            [PYTHON, "-c", probe.format(statement=import_statement(entry_point))],
-            env=lambda_environment(traced=False),
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for entry_point in ENTRY_POINTS
-    }
-    seen = {}
-    for entry_point, process in running.items():
-        out, err = process.communicate(timeout=120)
-        assert process.returncode == 0, err
-        seen[entry_point] = json.loads(out.splitlines()[-1])
+    seen = _run_each(ENTRY_POINTS, probe)
     assert seen == {entry_point: [True, True, True, 0] for entry_point in ENTRY_POINTS}
 
 
