@@ -31,10 +31,9 @@ is contacted on a guess (the CRM fails closed).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Final
+from typing import Final, NamedTuple
 from zoneinfo import ZoneInfo
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -93,18 +92,20 @@ def skip_counter(reason: SkipReason) -> str:
 
 
 # --- facts and verdicts --------------------------------------------------------------------------------
+# Facts, verdicts and decisions are NamedTuples, like the domain's value records: a frozen dataclass
+# execs six generated methods when its class is created, at every cold start of every worker. A
+# NamedTuple compares equal to any tuple of the same items, so a verdict is told apart by its type
+# (`isinstance`, as every caller does), never by comparing it with a verdict of another kind.
 
 
-@dataclass(frozen=True)
-class CrmAnswer:
+class CrmAnswer(NamedTuple):
     """What the CRM said: the debt (None for a customer it does not know), or that it could not say."""
 
     debt: Debt | None
     unavailable: str | None = None
 
 
-@dataclass(frozen=True)
-class Facts:
+class Facts(NamedTuple):
     """Everything the chain decides on, read before deciding. `crm` is None until consulted."""
 
     now: datetime
@@ -119,20 +120,28 @@ class Facts:
     quiet_until: datetime | None = None  # a payment claim of the document: no contact before this
 
 
-@dataclass(frozen=True)
-class Go:
+class Go(NamedTuple):
     """Every guard passed: contact the customer."""
 
     debt: Debt
 
 
-@dataclass(frozen=True)
 class ConsultCrm:
-    """Every guard before the CRM passed: ask it, then decide again."""
+    """Every guard before the CRM passed: ask it, then decide again. No fields: all are equal."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is ConsultCrm
+
+    def __hash__(self) -> int:
+        return hash(ConsultCrm)
+
+    def __repr__(self) -> str:
+        return "ConsultCrm()"
 
 
-@dataclass(frozen=True)
-class Defer:
+class Defer(NamedTuple):
     """Not now: back to `pending`, due at `at`."""
 
     reason: SkipReason
@@ -140,8 +149,7 @@ class Defer:
     details: str
 
 
-@dataclass(frozen=True)
-class Finish:
+class Finish(NamedTuple):
     """Not this target, for good: to `state` with `outcome`."""
 
     reason: SkipReason
@@ -222,8 +230,7 @@ def decide(facts: Facts) -> Verdict:
     return Go(debt)
 
 
-@dataclass(frozen=True)
-class Take:
+class Take(NamedTuple):
     """The sweep may take the target on `channel`."""
 
     channel: Channel
@@ -248,8 +255,7 @@ def decide_sweep(*, now: datetime, window: ContactWindow, channel: Channel | Non
 # --- the send path: read, decide, act ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Proceed:
+class Proceed(NamedTuple):
     """The send may go ahead: the target as checked, the CRM's debt, the window and when it ran."""
 
     target: Target
@@ -262,8 +268,7 @@ class Proceed:
         return self.window.tz
 
 
-@dataclass(frozen=True)
-class Skipped:
+class Skipped(NamedTuple):
     """A guard objected; `target` is the target as recorded with the decision."""
 
     reason: SkipReason
@@ -274,8 +279,7 @@ class Skipped:
 Decision = Proceed | Skipped
 
 
-@dataclass(frozen=True)
-class Reservation:
+class Reservation(NamedTuple):
     """A contact slot taken in the contact log (see `reserve` / `release`)."""
 
     document: str
@@ -295,7 +299,7 @@ def check(
     facts = read_facts(target, campaign, now or clock.now())
     verdict = decide(facts)
     if isinstance(verdict, ConsultCrm):
-        facts = replace(facts, crm=consult(crm, target))
+        facts = facts._replace(crm=consult(crm, target))
         verdict = decide(facts)
     if isinstance(verdict, Go):
         return Proceed(target=target, debt=verdict.debt, window=facts.window, at=facts.now)
