@@ -43,7 +43,7 @@ from shared.engine.desk import ReplyBlocked
 
 if TYPE_CHECKING:
     from shared.engine.customers import CustomerStory
-    from shared.engine.stats import MoneyStats
+    from shared.engine.reporting import MoneyStats
 
 HHMM = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 # An instant a person can mean: with its UTC offset, and this side of year 2100.

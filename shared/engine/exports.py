@@ -25,7 +25,7 @@ from shared.domain.models import Outcome, Promise, PromiseStatus, Target
 from shared.domain.money import CENTS
 from shared.domain.pages import Page
 from shared.domain.phones import timezone_for_phone
-from shared.engine import stats
+from shared.engine import reporting
 
 EXPORT_PAGE: Final = 500
 # Concurrent promise lookups per page (one by-document Query per case that may hold a promise).
@@ -86,9 +86,9 @@ DAILY_HEADER: Final[Row] = ["Dia", "Contatos", "Respostas", "Promessas", "Cumpri
 
 
 def daily(campaign_id: str, start: date | None, end: date | None) -> Iterator[Row]:
-    """The header and one row per day of the campaign's series (`stats.daily`, validated before any
+    """The header and one row per day of the campaign's series (`reporting.daily`, validated before any
     row)."""
-    series = stats.daily(campaign_id, start, end)
+    series = reporting.daily(campaign_id, start, end)
 
     def rows() -> Iterator[Row]:
         yield DAILY_HEADER

@@ -7,11 +7,11 @@ operation's zone): `calls:le3s`, `calls:le6s` (3 < d ≤ 6) and `calls:longer`. 
 (≤ 6 s) pass `SHORT_CALL_MAX_SHARE` of the day's calls — once the day has `MIN_CALLS_TO_JUDGE` — the
 sweep dials at half the voice capacity (`voice_capacity_factor`) and the `ShortCallShareExceeded`
 metric (the CDK alarm's) is emitted with a log line.
+The dashboard shows the day's figure (`shared.engine.reporting.short_calls_today`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Final
@@ -21,7 +21,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 from shared.core.config import get_settings
 from shared.core.observability import logger, metrics
 from shared.data import counters, dedupe
-from shared.engine.stats import percent
 
 LE_3S: Final = "calls:le3s"
 LE_6S: Final = "calls:le6s"
@@ -65,7 +64,7 @@ def count_call(call_sid: str, duration_seconds: int, at: datetime) -> None:
     if not dedupe.claim(f"call_duration#{call_sid}", _DEDUPE_TTL_SECONDS):
         return
     name = bucket(duration_seconds)
-    scope = day_scope(_local_day(at))
+    scope = day_scope(local_day(at))
     counters.increment(scope, name)
     metrics.add_metric(name=f"CallDuration_{name.split(':')[1]}", unit=MetricUnit.Count, value=1)
     counts = counters.read(scope)
@@ -84,28 +83,11 @@ def day_counts(day: date) -> dict[str, int]:
     return {name: counts.get(name, 0) for name in BUCKETS}
 
 
-@dataclass(frozen=True)
-class ShortCallDay:
-    """The dashboard's figure: today's calls, how many were short (≤ 6 s), and whether dialing is
-    slowed because of them."""
-
-    calls: int
-    short: int
-    share: Decimal  # percent of `calls`
-    slowed: bool
-
-
-def today(now: datetime) -> ShortCallDay:
-    counts = day_counts(_local_day(now))
-    calls = sum(counts.values())
-    short = counts[LE_3S] + counts[LE_6S]
-    return ShortCallDay(calls, short, percent(short, calls), exceeded(counts))
-
-
 def voice_capacity_factor(now: datetime) -> float:
     """1, or `THROTTLED_FACTOR` while today's short calls pass the allowed share."""
-    return THROTTLED_FACTOR if exceeded(counters.read(day_scope(_local_day(now)))) else 1.0
+    return THROTTLED_FACTOR if exceeded(counters.read(day_scope(local_day(now)))) else 1.0
 
 
-def _local_day(at: datetime) -> date:
+def local_day(at: datetime) -> date:
+    """The operation's day of `at` (its deployment zone): the day short calls are counted on."""
     return at.astimezone(get_settings().default_zone).date()

@@ -38,6 +38,8 @@ NEVER = (
     "functions.api.routes.campaigns",
     "functions.api.routes.voice_webhooks",
     "shared.data.schema",  # every table at once: the sandbox, the tests and the CDK app
+    # What the counters say (funnel, KPIs, daily series): the API's stats and metrics routes; workers only count
+    "shared.engine.reporting",
     "shared.adapters.erp.generic",  # the generic CRM as a billing system: the first `clients.crm()`
 )
 # Loaded only by the entry points named.

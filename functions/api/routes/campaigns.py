@@ -18,7 +18,7 @@ from functions.api.schemas import (
 )
 from shared.domain.models import CampaignStatus
 from shared.engine import campaigns as campaign_rules
-from shared.engine import stats
+from shared.engine import reporting
 
 router = APIRouter(prefix="/api/voice/campaigns", tags=["campaigns"], route_class=AuthenticateFirst)
 
@@ -78,7 +78,7 @@ def complete_campaign(campaign_id: str, _: Supervisor) -> CampaignAction:
 
 @router.get("/{campaign_id}/stats", response_model=CampaignStatsPublic)
 def campaign_stats(campaign_id: str, _: Viewer) -> CampaignStatsPublic:
-    result = stats.campaign_stats(campaign_id)
+    result = reporting.campaign_stats(campaign_id)
     return CampaignStatsPublic(
         total_targets=result.total_targets,
         pending=result.states["pending"],
@@ -112,5 +112,5 @@ def campaign_daily(
     """Contacts, first responses, promises, promises kept and R$ recovered per day of the customers."""
     return [
         DayPublic(**{**vars(day), "amount_recovered": day.recovered})
-        for day in stats.daily(campaign_id, start, end)
+        for day in reporting.daily(campaign_id, start, end)
     ]

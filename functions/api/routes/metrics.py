@@ -9,7 +9,7 @@ from functions.api.deps import AuthenticateFirst, Viewer
 from functions.api.schemas import ChannelShare, MetricsPublic, MoneyPublic, WhatsAppChannelPublic
 from shared.adapters import queues
 from shared.core import clock
-from shared.engine import short_calls, stats, whatsapp_channel
+from shared.engine import reporting, whatsapp_channel
 
 router = APIRouter(tags=["metrics"], route_class=AuthenticateFirst)
 
@@ -18,9 +18,9 @@ QUEUES = ("scheduler", "whatsapp", "dialer", "post_call", "inbound", "promise_mo
 
 @router.get("/api/voice/metrics", response_model=MetricsPublic, response_model_by_alias=True)
 def metrics(_: Viewer) -> MetricsPublic:
-    result = stats.global_metrics()
+    result = reporting.global_metrics()
     contacts = result.total_contacts
-    short = short_calls.today(clock.now())
+    short = reporting.short_calls_today(clock.now())
     return MetricsPublic(
         total_calls=result.total_calls,
         total_whats_app_messages=result.total_whatsapp_messages,
@@ -36,11 +36,11 @@ def metrics(_: Viewer) -> MetricsPublic:
         dialing_slowed=short.slowed,
         breakdown={
             "voice": ChannelShare(
-                count=result.total_calls, percentage=stats.percent(result.total_calls, contacts)
+                count=result.total_calls, percentage=reporting.percent(result.total_calls, contacts)
             ),
             "whatsapp": ChannelShare(
                 count=result.total_whatsapp_messages,
-                percentage=stats.percent(result.total_whatsapp_messages, contacts),
+                percentage=reporting.percent(result.total_whatsapp_messages, contacts),
             ),
         },
         whatsapp_channel=_whatsapp_channel(),

@@ -12,7 +12,7 @@ from shared.data import contact_log, counters
 from shared.data import promises as promises_data
 from shared.domain.models import CampaignStatus, Channel, Outcome, TargetState
 from shared.engine import optouts
-from shared.engine.stats import campaign_stats
+from shared.engine.reporting import campaign_stats
 from tests.integration.engine.engine_world import Engine, cpf, invoice, mobile
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)  # Monday 09:00 in São Paulo (the `clock` fixture)

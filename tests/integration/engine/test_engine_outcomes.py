@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from shared.adapters import clients
 from shared.domain.models import Outcome, TargetState
 from shared.engine import payments
-from shared.engine.stats import campaign_stats, global_metrics
+from shared.engine.reporting import campaign_stats, global_metrics
 from tests.integration.engine.engine_world import Engine, invoice
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)  # Monday 09:00 in São Paulo (the `clock` fixture)

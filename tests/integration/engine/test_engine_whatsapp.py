@@ -25,7 +25,7 @@ from shared.domain.models import (
     Sender,
     TargetState,
 )
-from shared.engine import routing, stats, sweep
+from shared.engine import reporting, routing, sweep
 from shared.imports import ingest
 from tests.integration.engine.engine_world import Engine, cpf, invoice, mobile
 
@@ -68,7 +68,7 @@ def test_first_message_is_sent_and_recorded_with_conversation_and_message(engine
     assert message.delivery_status is DeliveryStatus.PENDING
     assert _campaign_counters(engine, campaign.id)["contacts:whatsapp"] == 1
     assert _campaign_counters(engine, campaign.id)["contacted"] == 1
-    assert stats.global_metrics().total_whatsapp_messages == 1
+    assert reporting.global_metrics().total_whatsapp_messages == 1
     assert len(contact_log.contacts_since(target.document, engine.clock.now() - timedelta(days=1))) == 1
 
 

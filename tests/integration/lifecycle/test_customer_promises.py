@@ -15,7 +15,7 @@ from shared.data import promises as promises_data
 from shared.data import targets as targets_data
 from shared.domain.models import Campaign, Invoice, Outcome, Promise, PromiseStatus, Target, TargetState
 from shared.engine import promises
-from shared.engine.stats import campaign_stats
+from shared.engine.reporting import campaign_stats
 from tests.integration.lifecycle.lifecycle_world import Lifecycle
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")

@@ -12,8 +12,9 @@ from infra.local.simulators.crm import SimInvoice
 from shared.adapters import clients
 from shared.data import targets as targets_data
 from shared.domain.models import Channel, Invoice, Outcome, Target
-from shared.engine import payments, promises, stats
-from shared.engine.stats import Milestone, campaign_stats, global_metrics
+from shared.engine import payments, promises, reporting, stats
+from shared.engine.reporting import campaign_stats, global_metrics
+from shared.engine.stats import Milestone
 from tests.integration.lifecycle.lifecycle_world import Lifecycle
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
@@ -132,7 +133,7 @@ def test_the_daily_series_follows_the_customers_local_day_across_midnight(world:
     world.clock.set(_at(date(2025, 3, 15), "09:01"))
     world.fire_due_schedules()
 
-    series = {day.day: day for day in stats.daily(campaign.id, date(2025, 3, 10), date(2025, 3, 15))}
+    series = {day.day: day for day in reporting.daily(campaign.id, date(2025, 3, 10), date(2025, 3, 15))}
 
     assert len(series) == 6
     tenth, eleventh, fifteenth = (

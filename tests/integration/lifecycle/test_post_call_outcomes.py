@@ -15,7 +15,7 @@ from shared.data import conversations
 from shared.data import targets as targets_data
 from shared.domain.models import Channel, Conversation, Outcome, TargetState
 from shared.engine import handoff, postcall, promises
-from shared.engine.stats import campaign_stats
+from shared.engine.reporting import campaign_stats
 from tests.integration.lifecycle.lifecycle_world import Lifecycle, add_debtor, failed_ids
 
 MACHINE_ANSWERS = ["machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax"]

@@ -25,7 +25,7 @@ from shared.domain.errors import InvalidInput
 from shared.domain.models import Outcome, PaymentMethod, Promise, PromiseStatus, Target, TargetState
 from shared.domain.phones import timezone_for_phone
 from shared.engine import promises, upkeep
-from shared.engine.stats import campaign_stats, global_metrics
+from shared.engine.reporting import campaign_stats, global_metrics
 from tests.integration.lifecycle.lifecycle_world import (
     GROUP,
     MONITOR_QUEUE_ARN,
