@@ -14,8 +14,7 @@ Closed" (the instance is not connected to WhatsApp) raises `InstanceDisconnected
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from shared.core.config import EvolutionConfig
 from shared.domain.errors import DomainError, Refused, ServiceUnavailable
@@ -50,15 +49,13 @@ class EvolutionRejected(Refused):
     code = "evolution_rejected"
 
 
-@dataclass(frozen=True, slots=True)
-class SentMessage:
+class SentMessage(NamedTuple):
     id: str | None  # None when Evolution accepted the message but its body could not be read
     remote_jid: str | None
     status: str
 
 
-@dataclass(frozen=True, slots=True)
-class ApprovedTemplate:
+class ApprovedTemplate(NamedTuple):
     """A message template as Meta lists it (through Evolution's `template/find`)."""
 
     name: str

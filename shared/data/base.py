@@ -17,9 +17,8 @@ import random
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from functools import cache
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, NamedTuple, TypeVar
 
 import botocore.session
 from botocore.config import Config
@@ -49,8 +48,7 @@ _CLIENT_CONFIG = Config(
 )
 
 
-@dataclass(frozen=True)
-class Binding:
+class Binding(NamedTuple):
     """Where the tables live; one per `bind()` call."""
 
     prefix: str

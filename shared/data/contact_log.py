@@ -17,8 +17,8 @@ week of day items, a few hundred bytes) in one Query.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, UnicodeSetAttribute
 from pynamodb.exceptions import UpdateError
@@ -46,8 +46,7 @@ class ContactLogRecord(TableModel):
     expires_at = TTLAttribute(null=True)
 
 
-@dataclass(frozen=True)
-class History:
+class History(NamedTuple):
     """What the contact log knows of a customer: contacts since a moment, oldest first, and the end of
     a payment claim's quiet period (None: no claim recorded, or its record expired)."""
 

@@ -42,9 +42,8 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from pynamodb.attributes import UnicodeAttribute
 from pynamodb.expressions.operand import Path, Value
@@ -147,8 +146,7 @@ def read_days(campaign_id: str, start: date, end: date) -> dict[date, dict[str, 
     return days
 
 
-@dataclass(frozen=True)
-class _Key:
+class _Key(NamedTuple):
     """Where a scope is stored: its item (`part` None: a campaign's totals, over its items) and the
     prefix of its counters' attribute names."""
 

@@ -48,11 +48,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum, StrEnum
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from pydantic import TypeAdapter
 from pynamodb.attributes import (
@@ -281,8 +280,7 @@ class CaseMoney(StrEnum):
     SECONDS_TO_PAY = "seconds_to_pay"  # first contact to payment, summed over those cases
 
 
-@dataclass(frozen=True)
-class Folded:
+class Folded(NamedTuple):
     """A draft folded into its case: the case as stored after, and what became of each row."""
 
     target: Target
@@ -354,8 +352,7 @@ def due_for_campaign(campaign_id: str, now: datetime, limit: int = 100) -> list[
     ]
 
 
-@dataclass(frozen=True)
-class InFlight:
+class InFlight(NamedTuple):
     """A case whose attempt in flight passed its deadline (`overdue`), and what its message awaits
     (None: no message recorded for it, e.g. a job still `scheduled` or a call)."""
 

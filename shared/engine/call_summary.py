@@ -10,8 +10,7 @@ Twilio's `completed` is handled (the caller hung up mid-promise) is not in the s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from shared.core.observability import logger
 from shared.data import campaigns as campaigns_data
@@ -31,8 +30,7 @@ _PAYMENT_METHODS: Final = {
 }
 
 
-@dataclass(frozen=True)
-class CallFacts:
+class CallFacts(NamedTuple):
     """What the call's tools stored, read once the call ended."""
 
     promises: tuple[Promise, ...] = ()  # registered in the call and still standing, oldest first

@@ -17,9 +17,8 @@ Every tool call that gave a customer's data is logged on the conversation (`reco
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Final, NamedTuple
 
 from shared.core import clock
 from shared.core.config import get_settings
@@ -90,8 +89,7 @@ def evidence_since(target: Target | None, now: datetime | None = None) -> dateti
     return identity.evidence_since(now or clock.now(), ttl(), started)
 
 
-@dataclass(frozen=True)
-class Check:
+class Check(NamedTuple):
     """The verdict, and the customer's cases read for it."""
 
     verdict: identity.Verdict

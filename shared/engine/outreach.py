@@ -45,10 +45,9 @@ status callbacks to the post-call queue in `shared.engine.calls`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-from typing import Any, Final, TypeVar
+from typing import Any, Final, NamedTuple, TypeVar
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -88,8 +87,7 @@ class Result(StrEnum):
 NOT_CONTACTED: Final = frozenset({Result.STALE, Result.NOT_ON_WHATSAPP, Result.FAILED, Result.PAUSED})
 
 
-@dataclass(frozen=True)
-class ChannelSender:
+class ChannelSender(NamedTuple):
     """One channel's part of a delivery: whether the channel takes sends now, and the send of a claimed
     target (`claimed`; `before`, as it was before the claim) that records its own answer."""
 

@@ -37,10 +37,9 @@ on the call's conversation (`shared.engine.call_summary`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -112,8 +111,7 @@ class Action(StrEnum):
     COMPLETED = "completed"  # no channel left: completed with the last outcome
 
 
-@dataclass(frozen=True)
-class PostCallResult:
+class PostCallResult(NamedTuple):
     action: Action
     target: Target | None = None
     outcome: Outcome | None = None

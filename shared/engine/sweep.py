@@ -42,7 +42,7 @@ from collections import Counter
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -70,8 +70,7 @@ MAX_PAGES_PER_CAMPAIGN: Final = 50
 _EPSILON: Final = 1e-9  # float slack when turning capacity × seconds into whole jobs
 
 
-@dataclass(frozen=True)
-class Dispatch:
+class Dispatch(NamedTuple):
     target_id: str
     channel: Channel
     attempt: int

@@ -16,8 +16,7 @@ copies it), a payment page as a link.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 from urllib.parse import urlsplit
 
 from shared.adapters import clients
@@ -46,8 +45,7 @@ class NoApprovedTemplate(Refused):
     code = "no_approved_template"
 
 
-@dataclass(frozen=True, slots=True)
-class PaymentItem:
+class PaymentItem(NamedTuple):
     """One invoice's payment means to send: any of a Pix code, a boleto line, a link."""
 
     invoice: str | None
