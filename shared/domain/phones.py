@@ -199,14 +199,6 @@ def timezone_for_phone(e164: str | None, default: ZoneInfo | None = None) -> Zon
     return default if default is not None else get_settings().default_zone
 
 
-def whatsapp_candidates(e164: str) -> tuple[str, ...]:
-    """The forms WhatsApp may know a number by: canonical first, then a mobile without its ninth digit."""
-    phone = parse_phone(e164)
-    if not phone.is_mobile:
-        return (phone.e164,)
-    return (phone.e164, _without_ninth_digit(phone.e164))
-
-
 def phones_match(a: str, b: str) -> bool:
     """Whether two written numbers are the same line, tolerant of the mobile ninth digit.
 
@@ -327,8 +319,3 @@ def _from_national(national: str) -> _Parts:
     else:
         raise InvalidPhone("an 8-digit subscriber number must start with 2-5 (landline) or 6-9 (mobile)")
     return COUNTRY_CODE + ddd + subscriber, ddd, subscriber, is_mobile, state
-
-
-def _without_ninth_digit(e164: str) -> str:
-    """5531998296801 → 553198296801 (country code + DDD are the first 4 digits)."""
-    return e164[:4] + e164[5:]

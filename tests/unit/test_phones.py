@@ -19,7 +19,6 @@ from shared.domain.phones import (
     state_for_ddd,
     timezone_for_phone,
     timezone_for_state,
-    whatsapp_candidates,
 )
 
 ALL_DDDS = (
@@ -296,15 +295,6 @@ def test_landline_does_not_match_the_mobile_with_a_nine_in_front() -> None:
 def test_unparseable_numbers_match_nothing() -> None:
     assert not phones_match("garbage", "garbage")
     assert not phones_match("5511999998888", "")
-
-
-def test_whatsapp_candidates_list_canonical_first_then_without_ninth_digit() -> None:
-    assert whatsapp_candidates("5531998296801") == ("5531998296801", "553198296801")
-    assert whatsapp_candidates("553198296801") == ("5531998296801", "553198296801")
-
-
-def test_whatsapp_candidates_of_a_landline_is_the_number_alone() -> None:
-    assert whatsapp_candidates("551133334444") == ("551133334444",)
 
 
 @pytest.mark.parametrize("raw", ["5511999998888", "(11) 99999-8888", "553198296801", "+55 31 9829-6801"])
