@@ -171,8 +171,8 @@ def lifecycle(
     from shared.core import clock
     from shared.core.config import get_settings
     from shared.core.jobs import InboundMessage, OutreachJob, SchedulerTick
-    from shared.data import targets as targets_data
     from shared.data import messages
+    from shared.data import targets as targets_data
     from shared.domain.models import DeliveryStatus, Outcome, Sender, TargetState
     from shared.domain.phones import timezone_for_phone
     from shared.engine import inbound, outreach_whatsapp, promise_monitor, promises, sweep, upkeep
