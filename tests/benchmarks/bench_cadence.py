@@ -226,6 +226,10 @@ def lifecycle(
         for message in sent:
             inbound.record_receipt(message.id, DeliveryStatus.READ)
 
+    def engaged() -> None:
+        for target in people:
+            reply(target, "vou ver", 1)
+
     def promise_and_reply() -> None:
         for target in people:
             meter.paused = True  # the assistant's tool has the case in its context: not a read of the system
@@ -250,7 +254,7 @@ def lifecycle(
 
     step("first message (ticks + send)", contact_round)
     step(RECEIPTS, receipts)
-    step("reply 'vou ver' (inbound turn)", lambda: [reply(target, "vou ver", 1) for target in people])
+    step("reply 'vou ver' (inbound turn)", engaged)
     step(RECEIPTS, receipts)
     virtual.advance(timedelta(days=3, hours=1))
     step("follow-up (ticks + send)", contact_round)
