@@ -6,6 +6,7 @@
 - `clock`: a `VirtualClock` at `FIXED_NOW`, the previous clock restored afterwards.
 - `make_campaign`, `make_target`, `make_promise`, `make_conversation`, `make_message`: builders of valid
   domain objects (keyword arguments override any field).
+- `dynamodb_requests`: the DynamoDB requests the data layer makes while the test runs.
 
 Speed: creating the eleven tables through the API costs ~25 ms a test under moto. Instead the first
 `tables` of a process creates them and keeps a deep copy of moto's empty table objects; later tests
@@ -189,6 +190,31 @@ def make_message() -> Callable[..., Message]:
         return Message(**(fields | overrides))
 
     return build
+
+
+@pytest.fixture
+def dynamodb_requests(aws: None) -> Iterator[list[tuple[str, str]]]:
+    """Every DynamoDB request of the data layer's client from now on, as (operation, table without the
+    prefix, `.<index>` for an index's Query), a write its condition refused included; clear it to
+    watch one step."""
+    from shared.core.config import get_settings
+    from shared.data.messages import MessageRecord
+
+    client = MessageRecord._get_connection().connection.client
+    prefix = f"{get_settings().table_prefix}-"
+    made: list[tuple[str, str]] = []
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        index = params.get("IndexName")
+        table = str(params.get("TableName", "")).removeprefix(prefix)
+        made.append((model.name, f"{table}.{index}" if index else table))
+
+    event, hook = "before-parameter-build.dynamodb", "dynamodb-requests"
+    client.meta.events.register(event, record, unique_id=hook)
+    try:
+        yield made
+    finally:
+        client.meta.events.unregister(event, unique_id=hook)
 
 
 def _moto_dynamodb() -> tuple[str, Any]:

@@ -4,9 +4,11 @@ ids from `shared.domain.ids.new_id` keep same-instant messages in the order they
 GSI `by_receipt_id` (sparse, keys only) serves delivery receipts: only a message we sent carries
 `receipt_id` (its Evolution/Twilio id), so a customer's message, which no receipt ever names, costs
 the index nothing. It names the message's keys, which is all a receipt's conditional UpdateItem
-needs, and a receipt changing the status leaves the index alone (an index projecting the message
-would take a write at every receipt). A customer's message keeps its WhatsApp id in `external_id`
-(the inbound worker recognises a redelivered job by it in the thread's newest messages).
+needs, and a receipt changing the status leaves the index alone (an index projecting the status
+would take a write at every receipt). A receipt is that query and that write, nothing else: the
+write's answer carries the message as it was, whether the receipt changed it or the condition refused
+it (`set_delivery_status`). A customer's message keeps its WhatsApp id in `external_id` (the inbound
+worker recognises a redelivered job by it in the thread's newest messages).
 
 A deployed table moves in two updates (CloudFormation changes one GSI per update): add
 `by_receipt_id`, then drop `by_external_id`. Messages stored before carry no `receipt_id`; receipts
@@ -15,9 +17,11 @@ come within minutes of a send, so only those in flight at the switch go unmatche
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple, cast
 
+from botocore.exceptions import ClientError
 from pynamodb.attributes import BooleanAttribute, UnicodeAttribute
+from pynamodb.constants import ALL_OLD
 from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 
@@ -168,11 +172,21 @@ def last_from_campaign(conversation_id: str) -> Message | None:
     return None
 
 
-def set_delivery_status(external_id: str, status: DeliveryStatus) -> Message | None:
-    """Record a delivery receipt; never moves a status backwards (an older receipt is a no-op).
+class Receipt(NamedTuple):
+    """A delivery receipt recorded on a message we sent: the message as stored afterwards, and its
+    status before the receipt (the same when the receipt changed nothing)."""
 
-    Returns the message as stored afterwards, or None when no message has that external id.
-    """
+    message: Message
+    before: DeliveryStatus | None
+
+
+def set_delivery_status(external_id: str, status: DeliveryStatus) -> Receipt | None:
+    """Record a delivery receipt on the message we sent with that id; a status only moves forward (an
+    older or repeated receipt changes nothing). None when no message has that id.
+
+    One `by_receipt_id` query and one conditional UpdateItem: the write answers with the message as
+    it was, whether it changed it (`ReturnValues`) or its condition refused the receipt
+    (`ReturnValuesOnConditionCheckFailure`), neither billed as a read."""
     key = _located(external_id)
     if key is None:
         return None
@@ -181,22 +195,30 @@ def set_delivery_status(external_id: str, status: DeliveryStatus) -> Message | N
     not_later: Any = MessageRecord.delivery_status.does_not_exist()
     if earlier:
         not_later = not_later | MessageRecord.delivery_status.is_in(*earlier)
-    record = MessageRecord(key.conversation_id, key.sort_key)
+    table = MessageRecord._get_connection()
+    request = table.connection.get_operation_kwargs(
+        table.table_name,
+        key.conversation_id,
+        key.sort_key,
+        actions=set_actions(MessageRecord, {"delivery_status": status}),
+        # exists(): an UpdateItem on a missing key would create a stub item
+        condition=MessageRecord.sort_key.exists() & not_later,
+        return_values=ALL_OLD,
+        return_values_on_condition_failure=ALL_OLD,
+    )
     try:
-        record.update(
-            actions=set_actions(MessageRecord, {"delivery_status": status}),
-            # exists(): an UpdateItem on a missing key would create a stub item
-            condition=MessageRecord.sort_key.exists() & not_later,
-        )
-    except UpdateError as exc:
-        if not is_condition_failure(exc):
+        # botocore itself: PynamoDB's update_item neither asks for nor keeps a refused write's item
+        answer = table.connection.client._make_api_call("UpdateItem", request)
+    except ClientError as exc:
+        refused = cast(dict[str, Any], exc.response)
+        if refused.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
             raise
-        try:
-            stored = MessageRecord.get(key.conversation_id, key.sort_key, consistent_read=True)
-        except MessageRecord.DoesNotExist:
-            return None
-        return _to_message(stored)
-    return _to_message(record)
+        if "Item" not in refused:
+            return None  # deleted since the index named it
+        stored = _to_message(MessageRecord.from_raw_data(refused["Item"]))
+        return Receipt(stored, stored.delivery_status)
+    before = _to_message(MessageRecord.from_raw_data(answer["Attributes"]))
+    return Receipt(before.model_copy(update={"delivery_status": status}), before.delivery_status)
 
 
 def _sort_key(message: Message) -> str:

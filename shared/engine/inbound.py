@@ -63,6 +63,7 @@ from shared.domain.models import (
     Message,
     Sender,
     Target,
+    TargetState,
 )
 from shared.domain.phones import normalize_phone, timezone_for_phone
 from shared.engine import cadence, desk, handoff, identity, stats, whatsapp_out
@@ -70,6 +71,7 @@ from shared.engine.conversations import open_conversation
 
 INBOUND_QUEUE = "inbound"
 DEDUPE_TTL_SECONDS = 3 * 24 * 3600  # Evolution's retries of one webhook span minutes, not days
+_STORED_RECEIPTS = frozenset({DeliveryStatus.DELIVERED, DeliveryStatus.READ, DeliveryStatus.FAILED})
 HISTORY_LIMIT = 40  # newest messages read for one turn (the runner trims further)
 
 
@@ -98,17 +100,39 @@ def enqueue(job: InboundMessage) -> bool:
     return first
 
 
-def record_receipt(external_id: str, status: DeliveryStatus) -> Message | None:
-    """A delivery/read receipt for a message we sent; None when no stored message has that id. A
-    campaign message delivered or read now awaits the customer's reply for `WHATSAPP_REPLY_HOURS`
-    (`targets.delivered`: only while its case still awaited the delivery)."""
-    message = messages.set_delivery_status(external_id, status)
-    if message is not None and message.is_from_campaign and status in REACHED_PHONE:
-        target = _target_of(conversations.get(message.conversation_id))
-        if target is not None:
-            reply_due_at = clock.now() + timedelta(hours=get_settings().whatsapp_reply_hours)
-            targets_data.delivered(target, reply_due_at)
-    return message
+def record_receipt(external_id: str, status: DeliveryStatus) -> bool:
+    """A delivery receipt for a message we sent; whether it changed the message's status (False: no
+    stored message has that id, the message had passed that status, or the receipt is not stored).
+
+    Stored: delivered, read, failed. A server ack is not (no request at all): it says WhatsApp's
+    server, and our own phone, have the message, which Evolution's answer to the send already said.
+    The receipt that first takes a campaign message to the phone (delivered or read, whichever comes
+    first) makes its case await the reply for `WHATSAPP_REPLY_HOURS` (`targets.delivered`); a later
+    one changes the message alone."""
+    if status not in _STORED_RECEIPTS:
+        return False
+    receipt = messages.set_delivery_status(external_id, status)
+    if receipt is None or receipt.message.delivery_status is receipt.before:
+        return False
+    message = receipt.message
+    if message.is_from_campaign and status in REACHED_PHONE and receipt.before not in REACHED_PHONE:
+        _await_reply(message)
+    return True
+
+
+def _await_reply(message: Message) -> None:
+    """The campaign message reached the phone: its case awaits the reply now, unless the case read
+    shows the write would change nothing (the case is completed, or the message is an earlier
+    attempt's). Read eventually consistent: `completed` is final and `last_attempt_at` only grows, so
+    a stale read never skips a case it should move; the write's condition (the case still awaits the
+    delivery) decides the rest. A receipt that lands before the case recorded its send finds it
+    awaiting nothing yet: upkeep reads the receipt off the message at the delivery deadline."""
+    target = _target_of(conversations.get(message.conversation_id), consistent=False)
+    if target is None or target.state is TargetState.COMPLETED:
+        return
+    if target.last_attempt_at is not None and message.created_at < target.last_attempt_at:
+        return
+    targets_data.delivered(target, clock.now() + timedelta(hours=get_settings().whatsapp_reply_hours))
 
 
 @counters.batched()
@@ -233,11 +257,11 @@ def _reply_number(job: InboundMessage, conversation: Conversation) -> str:
     return jid_number(job.remote_jid) or conversation.phone
 
 
-def _target_of(conversation: Conversation) -> Target | None:
+def _target_of(conversation: Conversation, *, consistent: bool = True) -> Target | None:
     if not conversation.target_id:
         return None
     try:
-        return targets_data.get(conversation.target_id)
+        return targets_data.get(conversation.target_id, consistent=consistent)
     except NotFound:
         logger.warning("conversation's target is gone", conversation_id=conversation.id)
         return None

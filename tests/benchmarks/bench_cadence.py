@@ -13,8 +13,13 @@ the small one reads.
    scheduler's tick, the WhatsApp send) → a reply ("vou ver", the inbound turn, no model: the fallback
    assistant) → the follow-up `followUpAfterDays` later → a reply with a promise (registered as the
    assistant's tool does) → the CRM shows it paid and the promise monitor's check settles it. Upkeep
-   and scheduler ticks included. Units derived from item sizes as in `bench_engine.py` (moto's
-   ReturnConsumedCapacity is not trustworthy); its method is printed with the figures.
+   and scheduler ticks included. Every message we send (the two campaign messages and each assistant
+   reply) gets the receipts Evolution posts as `messages.update` (the Baileys integration: our own
+   phone's `SERVER_ACK` and the customer's `DELIVERY_ACK` within seconds of the send, `READ` minutes
+   later, before the customer answers), through `shared.engine.inbound.record_receipt` as the webhook
+   hands them over; their cost is printed apart from the steps'. Units derived from item sizes as in
+   `bench_engine.py` (moto's ReturnConsumedCapacity is not trustworthy); its method is printed with the
+   figures.
 
 AWS is moto in-process with the sandbox's speedups (`infra.local.moto_speedups`); the CRM and Evolution
 simulators answer over loopback HTTP. The virtual clock stands on a Monday 09:00 in São Paulo.
@@ -51,6 +56,7 @@ REGION = "sa-east-1"
 SMALL, LARGE = 100, 10_000
 MAX_RATIO = 1.5
 TARGET_WCU, TARGET_RCU = 15, 6
+RECEIPTS = "receipts (SERVER_ACK, DELIVERY_ACK, READ)"
 
 
 def main() -> None:
@@ -100,7 +106,7 @@ def main() -> None:
     sys.stdout = open(os.devnull, "w")
     try:
         ratio = upkeep_reads(args.due, out)
-        lifecycle(args.customers, crm, sqs, virtual, out)
+        lifecycle(args.customers, crm, evolution, sqs, virtual, out)
     finally:
         sys.stdout = out
         crm_server.stop()
@@ -158,13 +164,16 @@ def _items_returned(response: dict[str, Any]) -> int:
 # --- 2. a customer's lifecycle ---------------------------------------------------------------------------
 
 
-def lifecycle(customers: int, crm: CrmSimulator, sqs: Any, virtual: Any, out: Any) -> None:
+def lifecycle(
+    customers: int, crm: CrmSimulator, evolution: EvolutionSimulator, sqs: Any, virtual: Any, out: Any
+) -> None:
     from shared.adapters import clients
     from shared.core import clock
     from shared.core.config import get_settings
     from shared.core.jobs import InboundMessage, OutreachJob, SchedulerTick
+    from shared.data import messages
     from shared.data import targets as targets_data
-    from shared.domain.models import Outcome, TargetState
+    from shared.domain.models import DeliveryStatus, Outcome, Sender, TargetState
     from shared.domain.phones import timezone_for_phone
     from shared.engine import inbound, outreach_whatsapp, promise_monitor, promises, sweep, upkeep
 
@@ -196,35 +205,62 @@ def lifecycle(customers: int, crm: CrmSimulator, sqs: Any, virtual: Any, out: An
             )
         )
 
-    steps: list[tuple[str, int]] = []  # (step, index of its first request in meter.ops)
+    spans: list[tuple[str, int, int]] = []  # (step, its requests in meter.ops: [start, end))
+    receipted = 0  # the messages Evolution accepted that got their receipts
 
-    def step(name: str) -> None:
-        steps.append((name, len(meter.ops)))
+    def step(name: str, run: Any) -> None:
+        start = len(meter.ops)
+        run()
+        spans.append((name, start, len(meter.ops)))
 
-    step("first message (ticks + send)")
-    contact_round()
-    step("reply 'vou ver' (inbound turn)")
-    for target in people:
-        reply(target, "vou ver", 1)
+    def receipts() -> None:
+        """The receipts of every message sent since the last call, as Evolution posts them: SERVER_ACK
+        (our own phone has the copy) and DELIVERY_ACK (the customer's phone) at once, READ 20 minutes
+        later, before the customer answers."""
+        nonlocal receipted
+        sent, receipted = evolution.sent[receipted:], len(evolution.sent)
+        for message in sent:
+            inbound.record_receipt(message.id, DeliveryStatus.SERVER_ACK)
+            inbound.record_receipt(message.id, DeliveryStatus.DELIVERED)
+        virtual.advance(timedelta(minutes=20))
+        for message in sent:
+            inbound.record_receipt(message.id, DeliveryStatus.READ)
+
+    def engaged() -> None:
+        for target in people:
+            reply(target, "vou ver", 1)
+
+    def promise_and_reply() -> None:
+        for target in people:
+            meter.paused = True  # the assistant's tool has the case in its context: not a read of the system
+            stored = targets_data.get(target.id)
+            meter.paused = False
+            promises.register(  # what the assistant's tool does in the turn
+                document=target.document,
+                amount=Decimal("89.90"),
+                day=clock.now().date() + timedelta(days=2),
+                open_total=Decimal("89.90"),
+                tz=timezone_for_phone(target.phone),
+                target_id=target.id,
+                campaign_id=campaign.id,
+                conversation_id=stored.conversation_id,
+            )
+            reply(target, "pago na sexta", 2)
+
+    def paid() -> None:
+        for promise_id in pending:
+            promise_monitor.check(promise_id, crm_client)
+        upkeep.run(campaign.id, clock.now())
+
+    step("first message (ticks + send)", contact_round)
+    step(RECEIPTS, receipts)
+    step("reply 'vou ver' (inbound turn)", engaged)
+    step(RECEIPTS, receipts)
     virtual.advance(timedelta(days=3, hours=1))
-    step("follow-up (ticks + send)")
-    contact_round()
-    step("promise + its reply (tool + turn)")
-    for target in people:
-        meter.paused = True  # the assistant's tool has the case in its context: not a read of the system
-        stored = targets_data.get(target.id)
-        meter.paused = False
-        promises.register(  # what the assistant's tool does in the turn
-            document=target.document,
-            amount=Decimal("89.90"),
-            day=clock.now().date() + timedelta(days=2),
-            open_total=Decimal("89.90"),
-            tz=timezone_for_phone(target.phone),
-            target_id=target.id,
-            campaign_id=campaign.id,
-            conversation_id=stored.conversation_id,
-        )
-        reply(target, "pago na sexta", 2)
+    step("follow-up (ticks + send)", contact_round)
+    step(RECEIPTS, receipts)
+    step("promise + its reply (tool + turn)", promise_and_reply)
+    step(RECEIPTS, receipts)
     virtual.advance(timedelta(days=1))
     crm_client = clients.crm()
     for target in people:
@@ -232,11 +268,7 @@ def lifecycle(customers: int, crm: CrmSimulator, sqs: Any, virtual: Any, out: An
     meter.paused = True  # the monitor's queue names the promises: the bench's own scan is not counted
     pending = _pending_promises()
     meter.paused = False
-    step("paid (promise check + tick)")
-    for promise_id in pending:
-        promise_monitor.check(promise_id, crm_client)
-    upkeep.run(campaign.id, clock.now())
-    step("")
+    step("paid (promise check + tick)", paid)
 
     meter.paused = True  # the bench's own checks
     ended = [targets_data.get(target.id) for target in people]
@@ -244,6 +276,10 @@ def lifecycle(customers: int, crm: CrmSimulator, sqs: Any, virtual: Any, out: An
         (t.state.value, t.outcome) for t in ended
     ]
     assert all(t.contact_count == 2 for t in ended)
+    ours = [m for t in ended for m in messages.list_for(t.conversation_id) if m.sender is not Sender.CUSTOMER]
+    assert len(ours) == receipted and all(m.delivery_status is DeliveryStatus.READ for m in ours), [
+        m.delivery_status for m in ours
+    ]
     prefix = get_settings().table_prefix
     units = units_of(list(meter.ops), index_shapes(prefix))
     wcu = (units.writes + units.gsi_writes) / customers
@@ -265,17 +301,27 @@ def lifecycle(customers: int, crm: CrmSimulator, sqs: Any, virtual: Any, out: An
         file=out,
     )
     print("  by step (WCU / RCU per customer):", file=out)
-    for (name, start), (_, end) in zip(steps, steps[1:], strict=False):
-        part = units_of(list(meter.ops)[start:end], index_shapes(prefix))
+    for name in dict.fromkeys(name for name, _, _ in spans):
+        part = units_of(_ops_of(meter, spans, name), index_shapes(prefix))
+        label = f"{name}, {receipted / customers:.0f} messages" if name == RECEIPTS else name
         print(
-            f"    {name:36} {(part.writes + part.gsi_writes) / customers:5.1f} / {part.reads / customers:4.1f}",
+            f"    {label:52} {(part.writes + part.gsi_writes) / customers:5.1f} / {part.reads / customers:4.1f}",
             file=out,
         )
+    part = units_of(_ops_of(meter, spans, RECEIPTS), index_shapes(prefix))
+    print(f"  {RECEIPTS}, by table:", file=out)
+    print_by_table(part, prefix, customers, file=out)
     sys.stdout = out
     print_method()
 
 
 # --- helpers --------------------------------------------------------------------------------------------
+
+
+def _ops_of(meter: Meter, spans: list[tuple[str, int, int]], name: str) -> list[Any]:
+    """The requests of every span of the step `name`."""
+    ops = list(meter.ops)
+    return [op for step, start, end in spans if step == name for op in ops[start:end]]
 
 
 def _meter() -> Meter:

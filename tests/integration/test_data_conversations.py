@@ -125,10 +125,33 @@ def test_delivery_status_only_moves_forward(clock, make_message):
     read = messages.set_delivery_status("EVO1", DeliveryStatus.READ)
     late_ack = messages.set_delivery_status("EVO1", DeliveryStatus.DELIVERED)
 
-    assert read == message.model_copy(update={"delivery_status": DeliveryStatus.READ})
-    assert late_ack is not None and late_ack.delivery_status is DeliveryStatus.READ
-    assert messages.list_for(message.conversation_id) == [read]
+    assert read == (
+        message.model_copy(update={"delivery_status": DeliveryStatus.READ}),
+        DeliveryStatus.PENDING,
+    )
+    assert late_ack == (read.message, DeliveryStatus.READ)  # refused: the message as stored, unchanged
+    assert messages.list_for(message.conversation_id) == [read.message]
     assert messages.set_delivery_status("UNKNOWN", DeliveryStatus.READ) is None
+
+
+def test_a_receipt_is_one_index_query_and_one_write_even_when_refused(clock, make_message, dynamodb_requests):
+    message = messages.append(
+        make_message(sender=Sender.ASSISTANT, external_id="EVO2", delivery_status=DeliveryStatus.PENDING)
+    )
+    one_receipt = [("Query", "messages.by_receipt_id"), ("UpdateItem", "messages")]
+
+    dynamodb_requests.clear()
+    delivered = messages.set_delivery_status("EVO2", DeliveryStatus.DELIVERED)
+    assert dynamodb_requests == one_receipt
+    assert delivered == (
+        message.model_copy(update={"delivery_status": DeliveryStatus.DELIVERED}),
+        DeliveryStatus.PENDING,
+    )
+
+    dynamodb_requests.clear()
+    again = messages.set_delivery_status("EVO2", DeliveryStatus.DELIVERED)  # Evolution retried the webhook
+    assert dynamodb_requests == one_receipt  # the refused write answers with the message: no read
+    assert again == (delivered.message, DeliveryStatus.DELIVERED)
 
 
 def test_receipts_find_only_the_messages_we_sent(clock, make_message):
@@ -137,8 +160,9 @@ def test_receipts_find_only_the_messages_we_sent(clock, make_message):
     messages.update_delivery(ours, DeliveryStatus.SERVER_ACK, external_id="EVO-OUT")
 
     assert messages.set_delivery_status("EVO-IN", DeliveryStatus.READ) is None  # not in the index
-    assert messages.set_delivery_status("EVO-OUT", DeliveryStatus.READ) == ours.model_copy(
-        update={"external_id": "EVO-OUT", "delivery_status": DeliveryStatus.READ}
+    assert messages.set_delivery_status("EVO-OUT", DeliveryStatus.READ) == (
+        ours.model_copy(update={"external_id": "EVO-OUT", "delivery_status": DeliveryStatus.READ}),
+        DeliveryStatus.SERVER_ACK,
     )
     assert messages.list_for(customers.conversation_id)[0] == customers
 

@@ -11,7 +11,10 @@ not match the contract 422, each with a precise detail, never a 5xx. What is que
 
 `messages.upsert` from a customer → `shared.engine.inbound.enqueue` (FIFO, one group per chat); our own
 messages (`fromMe`), groups, broadcasts and numbers we cannot reply to are acknowledged and ignored.
-`messages.update` → the stored message's delivery status. `connection.update` of our instance →
+`messages.update` → the stored message's delivery status (`shared.engine.inbound.record_receipt`;
+`updated` says whether it changed: a server ack, which is not stored, or a receipt the message had
+passed, is `false`), in the Baileys integration's words (`DELIVERY_ACK`, `READ`...) or the Cloud API's
+(`DELIVERED`, `READ`...). `connection.update` of our instance →
 `shared.engine.whatsapp_channel` (`close` pauses WhatsApp outreach, `open` resumes it once probed). Other events → acknowledged and ignored.
 No CRM or model call happens here: the answer takes milliseconds.
 """
@@ -48,12 +51,17 @@ router = APIRouter(prefix="/api/whatsapp", tags=["whatsapp"])
 
 # Evolution's key ids are hex; SQS deduplication ids allow printable ASCII up to 128 characters.
 MessageId = Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]{1,128}$")]
+# Baileys' statuses as Evolution names them (SERVER_ACK, DELIVERY_ACK, READ, PLAYED, ERROR) and, on the
+# Cloud API integration, Meta's upper-cased (SENT, DELIVERED, READ, FAILED).
 _RECEIPTS = {
     "SERVER_ACK": DeliveryStatus.SERVER_ACK,
+    "SENT": DeliveryStatus.SERVER_ACK,
     "DELIVERY_ACK": DeliveryStatus.DELIVERED,
+    "DELIVERED": DeliveryStatus.DELIVERED,
     "READ": DeliveryStatus.READ,
     "PLAYED": DeliveryStatus.READ,
     "ERROR": DeliveryStatus.FAILED,
+    "FAILED": DeliveryStatus.FAILED,
 }
 
 
@@ -223,7 +231,7 @@ def _update(data: UpdateData) -> WebhookAck:
     receipt = _RECEIPTS.get(data.status.upper())
     if receipt is None:
         return WebhookAck(ignored="unhandled_status")
-    return WebhookAck(updated=inbound.record_receipt(data.key_id, receipt) is not None)
+    return WebhookAck(updated=inbound.record_receipt(data.key_id, receipt))
 
 
 def _text_of(message: dict[str, Any] | None) -> str | None:

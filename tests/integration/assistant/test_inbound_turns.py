@@ -178,13 +178,31 @@ def test_the_reply_is_stored_with_its_evolution_id_and_receipts_update_it(world:
     sent_id = world.evolution.sent[-1].id
     assert reply.external_id == sent_id
 
+    assert world.receipt(sent_id, "SERVER_ACK").json() == {"updated": False}  # not stored: the server's
     assert world.receipt(sent_id, "DELIVERY_ACK").json() == {"updated": True}
-    assert world.receipt(sent_id, "SERVER_ACK").json() == {"updated": True}  # late: never backwards
     assert world.thread(conversation.id)[-1].delivery_status.value == "delivered"
-    world.receipt(sent_id, "READ")
+    assert world.receipt(sent_id, "READ").json() == {"updated": True}
+    assert world.receipt(sent_id, "DELIVERY_ACK").json() == {"updated": False}  # late: never backwards
     assert world.thread(conversation.id)[-1].delivery_status.value == "read"
     assert world.receipt("UNKNOWN-ID", "READ").json() == {"updated": False}
     assert conversations.get(conversation.id).last_activity_at == world.clock.now()
+
+
+def test_the_cloud_integrations_receipts_are_understood(world: World, maria):
+    """On `EVOLUTION_INTEGRATION=cloud` Evolution forwards Meta's statuses upper-cased: SENT,
+    DELIVERED, READ, FAILED."""
+    _, conversation = maria
+    world.model.responder = lambda request: text("Olá!")
+    world.turn("oi")
+    sent_id = world.evolution.sent[-1].id
+
+    assert world.receipt(sent_id, "SENT").json() == {"updated": False}  # the server's, as SERVER_ACK
+    assert world.receipt(sent_id, "DELIVERED").json() == {"updated": True}
+    assert world.thread(conversation.id)[-1].delivery_status.value == "delivered"
+    world.turn("e agora?")
+    failed_id = world.evolution.sent[-1].id
+    assert world.receipt(failed_id, "FAILED").json() == {"updated": True}
+    assert world.thread(conversation.id)[-1].delivery_status.value == "failed"
 
 
 def test_on_cloud_the_message_being_answered_opens_the_window_for_the_payment_codes(
