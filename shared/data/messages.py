@@ -30,7 +30,7 @@ from shared.data.attributes import IsoDateTimeAttribute, iso_utc
 from shared.data.base import TableModel, is_condition_failure, record_kwargs, set_actions, to_domain
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.ids import new_id
-from shared.domain.models import Channel, DeliveryStatus, Message, Sender
+from shared.domain.models import REACHED_PHONE, Channel, DeliveryStatus, Message, Sender
 
 # Receipts arrive out of order (READ before DELIVERY_ACK is common): a status only ever moves forward.
 _RANK = {
@@ -66,6 +66,7 @@ class MessageRecord(TableModel):
     is_from_campaign = BooleanAttribute()
     author = UnicodeAttribute(null=True)
     receipt_id = UnicodeAttribute(null=True)  # external_id of a message we sent (sparse index key)
+    reached_at = IsoDateTimeAttribute(null=True)
 
     by_receipt_id = _ByReceiptId()
 
@@ -182,7 +183,9 @@ class Receipt(NamedTuple):
 
 def set_delivery_status(external_id: str, status: DeliveryStatus) -> Receipt | None:
     """Record a delivery receipt on the message we sent with that id; a status only moves forward (an
-    older or repeated receipt changes nothing). None when no message has that id.
+    older or repeated receipt changes nothing). None when no message has that id. The first receipt
+    from the phone (delivered or read) also stamps `reached_at`, which upkeep reads at the attempt's
+    deadline (the receipt itself never moves the case).
 
     One `by_receipt_id` query and one conditional UpdateItem: the write answers with the message as
     it was, whether it changed it (`ReturnValues`) or its condition refused the receipt
@@ -195,12 +198,16 @@ def set_delivery_status(external_id: str, status: DeliveryStatus) -> Receipt | N
     not_later: Any = MessageRecord.delivery_status.does_not_exist()
     if earlier:
         not_later = not_later | MessageRecord.delivery_status.is_in(*earlier)
+    now = clock.now()
+    actions = set_actions(MessageRecord, {"delivery_status": status})
+    if status in REACHED_PHONE:
+        actions.append(MessageRecord.reached_at.set(MessageRecord.reached_at | now))
     table = MessageRecord._get_connection()
     request = table.connection.get_operation_kwargs(
         table.table_name,
         key.conversation_id,
         key.sort_key,
-        actions=set_actions(MessageRecord, {"delivery_status": status}),
+        actions=actions,
         # exists(): an UpdateItem on a missing key would create a stub item
         condition=MessageRecord.sort_key.exists() & not_later,
         return_values=ALL_OLD,
@@ -218,7 +225,10 @@ def set_delivery_status(external_id: str, status: DeliveryStatus) -> Receipt | N
         stored = _to_message(MessageRecord.from_raw_data(refused["Item"]))
         return Receipt(stored, stored.delivery_status)
     before = _to_message(MessageRecord.from_raw_data(answer["Attributes"]))
-    return Receipt(before.model_copy(update={"delivery_status": status}), before.delivery_status)
+    after: dict[str, Any] = {"delivery_status": status}
+    if status in REACHED_PHONE and before.reached_at is None:
+        after["reached_at"] = now
+    return Receipt(before.model_copy(update=after), before.delivery_status)
 
 
 def _sort_key(message: Message) -> str:

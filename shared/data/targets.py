@@ -10,8 +10,8 @@ one index moves with the case's life, and only when the engine's next look at th
   is `flight#<deadline>`, the deadline its scheduling set (`sweep.schedule`: the job's slot plus the
   time its channel settles in) — still `scheduled` then, the job was lost; still `calling`, the call's
   status was; a WhatsApp message still awaiting its delivery (`due` = `Due.DELIVERY`, set by
-  `record_contact`), it was not delivered. A delivery receipt (`delivered`) moves the deadline to the
-  reply's (`Due.REPLY`). The claim of a job and the record of its send keep the entry where the sweep
+  `record_contact`), upkeep looks at its receipts (`await_until` moves the deadline to the reply's,
+  `Due.REPLY`, when it reached the phone). The claim of a job and the record of its send keep the entry where the sweep
   put it: a send moves the index once. A completed case is off the agenda, and so is a contacted one
   awaiting nothing (an answered call, a conversation a human holds). The sweep reads the due part
   (`due_for_campaign`), upkeep the overdue part (`overdue`): a tick reads what is due, never the
@@ -529,11 +529,12 @@ def record_contact(target: Target, *, awaiting: Due | None = None, **changes: An
     return _write(target.id, values, keys, TargetRecord.id.exists(), clock.now(), contacts=1)
 
 
-def delivered(target: Target, reply_due_at: datetime) -> bool:
-    """The case's message reached the phone: it awaits the reply until `reply_due_at` now (its place
-    on the agenda moves there). One conditional UpdateItem, a no-op (False) unless the message still
-    awaited its delivery (a second receipt, or one after the reply moved the case on, changes nothing)."""
-    keys = {"due": Due.REPLY.value, "agenda": _agenda_entry(Agenda.IN_FLIGHT, reply_due_at)}
+def await_until(target: Target, awaiting: Due, until: datetime) -> bool:
+    """The case's WhatsApp message, which awaited its delivery, now awaits `awaiting` until `until`
+    (its place on the agenda moves there): its reply once it reached the phone, or still its delivery
+    when the first deadline was the reply's. One conditional UpdateItem, a no-op (False) unless the
+    message still awaited its delivery (a reply moved the case on meanwhile)."""
+    keys = {"due": Due(awaiting).value, "agenda": _agenda_entry(Agenda.IN_FLIGHT, until)}
     condition = TargetRecord.due == Due.DELIVERY.value
     try:
         TargetRecord._get_connection().update_item(

@@ -346,6 +346,7 @@ class Message(_Domain):
     channel: Channel = Channel.WHATSAPP
     external_id: str | None = None  # Evolution key.id / Twilio sid
     delivery_status: DeliveryStatus | None = None
+    reached_at: datetime | None = None  # when a receipt first said it reached the phone (we sent it)
     is_from_campaign: bool = False
     author: str | None = None  # the principal behind an agent's message or a desk action's note
 

@@ -42,12 +42,11 @@ only enqueues and records receipts, does not load it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from shared.adapters import queues
 from shared.adapters.evolution import NotOnWhatsApp
 from shared.core import clock
-from shared.core.config import get_settings
 from shared.core.jobs import InboundMessage
 from shared.core.observability import logger
 from shared.data import conversations, counters, dedupe, messages
@@ -56,14 +55,12 @@ from shared.domain.cadence import engagement_moves
 from shared.domain.chat_ids import jid_number
 from shared.domain.errors import NotFound
 from shared.domain.models import (
-    REACHED_PHONE,
     Channel,
     Conversation,
     DeliveryStatus,
     Message,
     Sender,
     Target,
-    TargetState,
 )
 from shared.domain.phones import normalize_phone, timezone_for_phone
 from shared.engine import cadence, desk, handoff, identity, stats, whatsapp_out
@@ -106,33 +103,13 @@ def record_receipt(external_id: str, status: DeliveryStatus) -> bool:
 
     Stored: delivered, read, failed. A server ack is not (no request at all): it says WhatsApp's
     server, and our own phone, have the message, which Evolution's answer to the send already said.
-    The receipt that first takes a campaign message to the phone (delivered or read, whichever comes
-    first) makes its case await the reply for `WHATSAPP_REPLY_HOURS` (`targets.delivered`); a later
-    one changes the message alone."""
+    The first receipt from the phone stamps the message's `reached_at`; the case is not touched here:
+    upkeep reads the stamp at the attempt's deadline (most customers who answer do so before it, and
+    their reply moves the case anyway), so a receipt costs one query and one write."""
     if status not in _STORED_RECEIPTS:
         return False
     receipt = messages.set_delivery_status(external_id, status)
-    if receipt is None or receipt.message.delivery_status is receipt.before:
-        return False
-    message = receipt.message
-    if message.is_from_campaign and status in REACHED_PHONE and receipt.before not in REACHED_PHONE:
-        _await_reply(message)
-    return True
-
-
-def _await_reply(message: Message) -> None:
-    """The campaign message reached the phone: its case awaits the reply now, unless the case read
-    shows the write would change nothing (the case is completed, or the message is an earlier
-    attempt's). Read eventually consistent: `completed` is final and `last_attempt_at` only grows, so
-    a stale read never skips a case it should move; the write's condition (the case still awaits the
-    delivery) decides the rest. A receipt that lands before the case recorded its send finds it
-    awaiting nothing yet: upkeep reads the receipt off the message at the delivery deadline."""
-    target = _target_of(conversations.get(message.conversation_id), consistent=False)
-    if target is None or target.state is TargetState.COMPLETED:
-        return
-    if target.last_attempt_at is not None and message.created_at < target.last_attempt_at:
-        return
-    targets_data.delivered(target, clock.now() + timedelta(hours=get_settings().whatsapp_reply_hours))
+    return receipt is not None and receipt.message.delivery_status is not receipt.before
 
 
 @counters.batched()
@@ -257,11 +234,11 @@ def _reply_number(job: InboundMessage, conversation: Conversation) -> str:
     return jid_number(job.remote_jid) or conversation.phone
 
 
-def _target_of(conversation: Conversation, *, consistent: bool = True) -> Target | None:
+def _target_of(conversation: Conversation) -> Target | None:
     if not conversation.target_id:
         return None
     try:
-        return targets_data.get(conversation.target_id, consistent=consistent)
+        return targets_data.get(conversation.target_id)
     except NotFound:
         logger.warning("conversation's target is gone", conversation_id=conversation.id)
         return None

@@ -23,8 +23,9 @@ their channel's module: `outreach_whatsapp.deliver(job)`, `outreach_voice.delive
 
 What the send's answer leads to:
 - WhatsApp accepted → the conversation (`shared.engine.conversations.open_conversation`) and the
-  message record; target `contacted`, awaiting the reply for `WHATSAPP_REPLY_HOURS` (upkeep concludes
-  it unanswered after that); `contactCount` + 1; outreach counted, milestone CONTACTED.
+  message record; target `contacted`, awaiting its delivery and then the reply for
+  `WHATSAPP_REPLY_HOURS` (upkeep concludes it undelivered or unanswered, `shared.engine.upkeep`);
+  `contactCount` + 1; outreach counted, milestone CONTACTED.
 - not on WhatsApp → outcome `not_on_whatsapp`, then the campaign's next allowed channel (scheduled and
   dispatched at once) or `completed`.
 - Evolution or Twilio unavailable (429, 5xx, timeout), or no send slot in time → the claim is undone

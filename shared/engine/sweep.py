@@ -172,11 +172,14 @@ def schedule(
 def in_flight_until(channel: Channel, now: datetime, delay_seconds: int) -> datetime:
     """The deadline of an attempt scheduled `now` on `channel` with its job `delay_seconds` away: by
     then a job still `scheduled` was lost (`LOST_AFTER`), a call still `calling` lost its status, and a
-    WhatsApp message not delivered never will be (`WHATSAPP_DELIVERY_HOURS` after its slot). One
-    deadline for the whole attempt: the claim and the send's record leave it as it is."""
+    WhatsApp message is looked at by upkeep: the first of its delivery's deadline and its reply's
+    (`WHATSAPP_DELIVERY_HOURS`, `WHATSAPP_REPLY_HOURS`), which a receipt never moves. One deadline for
+    the whole attempt: the claim and the send's record leave it as it is."""
     settles = LOST_AFTER
     if channel is Channel.WHATSAPP:
-        settles = max(settles, timedelta(hours=get_settings().whatsapp_delivery_hours))
+        settings = get_settings()
+        first = min(settings.whatsapp_delivery_hours, settings.whatsapp_reply_hours)
+        settles = max(settles, timedelta(hours=first))
     return now + timedelta(seconds=delay_seconds) + settles
 
 

@@ -6,19 +6,21 @@ the sweep scheduled it: `sweep.in_flight_until`); a tick reads the attempts whos
 at most `PER_TICK` per campaign, more wait for the next tick — never a scan and never the campaign's
 other cases, and acts on each by what it still is:
 
-- **Undelivered messages.** A campaign WhatsApp message that reached no phone (no `DELIVERY_ACK` or
-  `READ` receipt, no reply) by its deadline (`WHATSAPP_DELIVERY_HOURS` after its slot) ends its
+- **Undelivered messages.** A campaign WhatsApp message awaiting its delivery is looked at on the
+  first of its deadlines (`sweep.in_flight_until`). Receipts never move a case (they only stamp the
+  message, `reached_at`): here the stored campaign message is read. Reached the phone (a
+  `DELIVERY_ACK` or `READ` receipt), it awaits the reply until `WHATSAPP_REPLY_HOURS` after it got
+  there; else it awaits its delivery until `WHATSAPP_DELIVERY_HOURS` after the send, and then ends its
   attempt as `not_delivered`, concluded like an unanswered one — told apart from a message delivered
-  but unanswered. A receipt that came before the case recorded its send found nothing to move: before
-  concluding `not_delivered`, the stored campaign message is read, and one delivered or read turns
-  the case into awaiting the reply, `WHATSAPP_REPLY_HOURS` from now.
+  but unanswered. A customer who answers before the deadline costs no move at all: the reply moves
+  the case (off this deadline) anyway.
 - **Unanswered messages.** A campaign WhatsApp message delivered but left unanswered for
-  `WHATSAPP_REPLY_HOURS` (counted from its delivery receipt) ends its attempt as an unanswered call
-  does (`postcall.conclude_attempt`): another message after the backoff while the channel has
-  attempts left, else the campaign's next channel, else completed.
+  `WHATSAPP_REPLY_HOURS` (counted from its first receipt from the phone) ends its attempt as an
+  unanswered call does (`postcall.conclude_attempt`): another message after the backoff while the
+  channel has attempts left, else the campaign's next channel, else completed.
 
-  A receipt or a reply landing at the same instant wins: it moves the case on the agenda (or off
-  it), and the conclusion requires the case still awaiting what it concludes. A case resolved without
+  A reply landing at the same instant wins: it moves the case on the agenda (or off it), and the
+  conclusion requires the case still awaiting what it concludes. A case resolved without
   leaving `contacted` (handed to a human), or whose send was never recorded, just leaves the agenda.
 - **Campaigns end.** An active campaign whose cases are all `completed` is completed
   (`campaigns.complete_if_done`, one read of its counters).
@@ -101,21 +103,32 @@ def tend_overdue(campaign: Campaign, now: datetime, report: UpkeepReport, limit:
             calls.append(target)
         elif item.awaiting is None or target.outcome in RESOLVING_OUTCOMES:
             targets_data.stop_awaiting(target.id)
-        elif item.awaiting is Due.REPLY:
-            report.unanswered += _conclude(campaign, item, now)
         else:
-            report.undelivered += _conclude(campaign, item, now)
+            concluded = _conclude(campaign, item, now)
+            report.unanswered += concluded is Outcome.NO_ANSWER
+            report.undelivered += concluded is Outcome.NOT_DELIVERED
     report.calls_reconciled += reconcile_calls(calls)
 
 
-def _conclude(campaign: Campaign, item: InFlight, now: datetime) -> bool:
+def _conclude(campaign: Campaign, item: InFlight, now: datetime) -> Outcome | None:
     """End the attempt of a WhatsApp message that awaited its delivery (`not_delivered`) or its reply
-    (`no_answer`) past its deadline; False when it was delivered after all, or moved on meanwhile."""
+    (`no_answer`) past its deadline, and say which; None when a deadline still ahead keeps it waiting,
+    or it moved on meanwhile. A message awaiting its delivery is looked at on the first of its two deadlines (see
+    `sweep.in_flight_until`): reached the phone, it awaits the reply until `WHATSAPP_REPLY_HOURS`
+    after it got there, else its delivery until `WHATSAPP_DELIVERY_HOURS` after the send."""
     settings = get_settings()
     target, due = item.target, item.awaiting
     if due is Due.DELIVERY:
-        if _reached_phone(target, now):
-            return False
+        reached_at = _reached_at(target, now)
+        if reached_at is not None:
+            due_at, due = reached_at + timedelta(hours=settings.whatsapp_reply_hours), Due.REPLY
+        else:
+            sent_at = target.last_attempt_at or now
+            due_at = sent_at + timedelta(hours=settings.whatsapp_delivery_hours)
+        if due_at > now:
+            targets_data.await_until(target, due, due_at)
+            return None
+    if due is Due.DELIVERY:
         outcome = Outcome.NOT_DELIVERED
         details = f"Mensagem de WhatsApp não entregue em {settings.whatsapp_delivery_hours} h"
     else:
@@ -126,25 +139,24 @@ def _conclude(campaign: Campaign, item: InFlight, now: datetime) -> bool:
         outcome,
         details=details,
         from_states=(TargetState.CONTACTED,),
-        awaiting=due,
+        awaiting=item.awaiting,
         campaign=campaign,
     )
-    return result.action is not postcall.Action.IGNORED
+    return None if result.action is postcall.Action.IGNORED else outcome
 
 
-def _reached_phone(target: Target, now: datetime) -> bool:
-    """Whether the case's campaign message (the newest of its conversation, sent in this attempt) has
-    a delivery or read receipt that the index missed; if so the case awaits the reply from `now`."""
+def _reached_at(target: Target, now: datetime) -> datetime | None:
+    """When the case's campaign message (the newest of its conversation, sent in this attempt) reached
+    the phone, by its receipts; None when it did not (or the message is an earlier attempt's). A
+    message delivered before receipts were stamped counts as reached `now`."""
     if target.conversation_id is None or target.last_attempt_at is None:
-        return False
+        return None
     message = messages.last_from_campaign(target.conversation_id)
     if message is None or message.created_at < target.last_attempt_at:
-        return False  # none, or an earlier attempt's (or campaign's) message
+        return None  # none, or an earlier attempt's (or campaign's) message
     if message.delivery_status not in REACHED_PHONE:
-        return False
-    targets_data.delivered(target, now + timedelta(hours=get_settings().whatsapp_reply_hours))
-    logger.info("delivery receipt found on the message: awaiting the reply", target_id=target.id)
-    return True
+        return None
+    return message.reached_at or now
 
 
 def reconcile_calls(calling: list[Target]) -> int:

@@ -126,7 +126,7 @@ def test_delivery_status_only_moves_forward(clock, make_message):
     late_ack = messages.set_delivery_status("EVO1", DeliveryStatus.DELIVERED)
 
     assert read == (
-        message.model_copy(update={"delivery_status": DeliveryStatus.READ}),
+        message.model_copy(update={"delivery_status": DeliveryStatus.READ, "reached_at": clock.now()}),
         DeliveryStatus.PENDING,
     )
     assert late_ack == (read.message, DeliveryStatus.READ)  # refused: the message as stored, unchanged
@@ -144,10 +144,11 @@ def test_a_receipt_is_one_index_query_and_one_write_even_when_refused(clock, mak
     delivered = messages.set_delivery_status("EVO2", DeliveryStatus.DELIVERED)
     assert dynamodb_requests == one_receipt
     assert delivered == (
-        message.model_copy(update={"delivery_status": DeliveryStatus.DELIVERED}),
+        message.model_copy(update={"delivery_status": DeliveryStatus.DELIVERED, "reached_at": clock.now()}),
         DeliveryStatus.PENDING,
     )
 
+    clock.advance(timedelta(minutes=1))
     dynamodb_requests.clear()
     again = messages.set_delivery_status("EVO2", DeliveryStatus.DELIVERED)  # Evolution retried the webhook
     assert dynamodb_requests == one_receipt  # the refused write answers with the message: no read
@@ -161,7 +162,13 @@ def test_receipts_find_only_the_messages_we_sent(clock, make_message):
 
     assert messages.set_delivery_status("EVO-IN", DeliveryStatus.READ) is None  # not in the index
     assert messages.set_delivery_status("EVO-OUT", DeliveryStatus.READ) == (
-        ours.model_copy(update={"external_id": "EVO-OUT", "delivery_status": DeliveryStatus.READ}),
+        ours.model_copy(
+            update={
+                "external_id": "EVO-OUT",
+                "delivery_status": DeliveryStatus.READ,
+                "reached_at": clock.now(),
+            }
+        ),
         DeliveryStatus.SERVER_ACK,
     )
     assert messages.list_for(customers.conversation_id)[0] == customers

@@ -386,8 +386,8 @@ def test_the_agenda_lists_due_cases_and_attempts_past_their_deadline_and_a_claim
     [item] = targets.overdue("C1", deadline)
     assert (item.target.state, item.awaiting) == (TargetState.CONTACTED, targets.Due.DELIVERY)
 
-    assert targets.delivered(claimed, deadline + timedelta(hours=24))
-    assert not targets.delivered(claimed, deadline)  # a second receipt changes nothing
+    assert targets.await_until(claimed, targets.Due.REPLY, deadline + timedelta(hours=24))
+    assert not targets.await_until(claimed, targets.Due.REPLY, deadline)  # it no longer awaits the delivery
     assert targets.overdue("C1", deadline) == []
     [item] = targets.overdue("C1", deadline + timedelta(hours=24))
     assert item.awaiting is targets.Due.REPLY

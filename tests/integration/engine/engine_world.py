@@ -198,7 +198,7 @@ class Engine:
         return self.drain("scheduler")
 
     def delivered(self) -> None:
-        """Evolution's DELIVERY_ACK for every message sent so far: their cases now await the reply."""
+        """Evolution's DELIVERY_ACK for every message sent so far (upkeep reads them at the deadlines)."""
         for sent in self.evolution.sent:
             inbound.record_receipt(sent.id, DeliveryStatus.DELIVERED)
 

@@ -136,12 +136,13 @@ def test_upkeep_reads_only_the_replies_that_are_due(engine: Engine, monkeypatch)
         return batch_get(keys, **kwargs)
 
     monkeypatch.setattr(TargetRecord, "batch_get", counting)
-    assert [t.id for t in engine.awaiting(campaign.id, Due.REPLY, engine.clock.now())] == [due.id]
+    # the receipt stamped the message alone: upkeep reads it at the attempt's first deadline
+    assert [t.id for t in engine.awaiting(campaign.id, Due.DELIVERY, engine.clock.now())] == [due.id]
     assert upkeep.run(campaign.id, engine.clock.now()).unanswered == 1
 
     assert set(read) == {due.id}  # the contacted, resolved cases were never read
     assert engine.get(due).state is TargetState.PENDING
-    assert engine.awaiting(campaign.id, Due.REPLY, engine.clock.now()) == []
+    assert engine.awaiting(campaign.id, Due.DELIVERY, engine.clock.now()) == []
 
 
 def test_a_late_reply_replaces_the_retry_with_the_follow_up(engine: Engine):

@@ -360,12 +360,12 @@ def test_a_reply_racing_the_unanswered_check_wins(engine: Engine):
     engine.drain("whatsapp")
     engine.delivered()
     engine.clock.advance(timedelta(hours=25))
-    [waiting] = engine.awaiting(campaign.id, Due.REPLY, engine.clock.now())
+    [waiting] = engine.awaiting(campaign.id, Due.DELIVERY, engine.clock.now())  # upkeep's first look
     cadence.follow_up(waiting, [TargetState.CONTACTED], label="Cliente respondeu")  # after the query
 
     assert (
         postcall.conclude_attempt(
-            waiting, Outcome.NO_ANSWER, from_states=(TargetState.CONTACTED,), awaiting=Due.REPLY
+            waiting, Outcome.NO_ANSWER, from_states=(TargetState.CONTACTED,), awaiting=Due.DELIVERY
         ).action
         is postcall.Action.IGNORED
     )
