@@ -693,7 +693,7 @@ def _fold_into_stored(target_id: str, draft: cases.CaseDraft, record: TargetReco
                 break  # opened and deleted meanwhile (a draft campaign discarded)
         current = _to_target(record)
         merged = cases.merge(current.invoices, current.phones, draft.rows)
-        if not merged.added:
+        if not merged.added and not merged.new_phones:
             return Folded(current, False, merged)
         folded = _replace_invoices(current, int(record.invoices_version), merged)
         if folded is not None:
@@ -744,9 +744,10 @@ def _replace_invoices(current: Target, version: int, merged: cases.Merge) -> Tar
         if not is_condition_failure(exc):
             raise
         return None
-    added = to_cents(_debt(row.invoice for row in merged.added))
-    counters.increment(counters.campaign_scope(current.campaign_id), CaseMoney.IN_COLLECTION, added)
-    phone_index.add((phone, current.document) for phone in merged.phones if phone not in current.phones)
+    if merged.added:
+        added = to_cents(_debt(row.invoice for row in merged.added))
+        counters.increment(counters.campaign_scope(current.campaign_id), CaseMoney.IN_COLLECTION, added)
+    phone_index.add((phone, current.document) for phone in merged.new_phones)
     return current.model_copy(update=values)
 
 

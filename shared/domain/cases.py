@@ -50,6 +50,7 @@ class Merge(NamedTuple):
     added: tuple[CaseRow, ...]
     duplicates: tuple[CaseRow, ...]  # the case already had the invoice
     over_cap: tuple[CaseRow, ...]  # the case already had MAX_INVOICES_PER_CASE invoices
+    new_phones: tuple[str, ...]  # numbers the case did not have (in `phones` too)
 
 
 def invoice_key(invoice: Invoice) -> str:
@@ -68,7 +69,9 @@ def fold_rows(rows: Iterable[CaseRow]) -> list[CaseDraft]:
 
 def merge(invoices: Sequence[Invoice], phones: Sequence[str], rows: Sequence[CaseRow]) -> Merge:
     """The case holding `invoices` and `phones` (both empty for a case not stored yet) after taking
-    `rows`: each row's invoice is added unless the case has it (duplicate) or is full (over cap)."""
+    `rows`: each row's invoice is added unless the case has it (duplicate) or is full (over cap). The
+    phone of an added or duplicate row is kept: a re-import or the ERP's sync brings the customer's
+    current number with invoices the case already has."""
     kept = list(invoices)
     known = {invoice_key(invoice) for invoice in kept}
     numbers = list(dict.fromkeys(phones))
@@ -81,13 +84,15 @@ def merge(invoices: Sequence[Invoice], phones: Sequence[str], rows: Sequence[Cas
             duplicates.append(row)
         elif len(kept) >= MAX_INVOICES_PER_CASE:
             over_cap.append(row)
+            continue
         else:
             known.add(key)
             kept.append(row.invoice)
             added.append(row)
-            if row.phone not in numbers:
-                numbers.append(row.phone)
-    return Merge(tuple(kept), tuple(numbers), tuple(added), tuple(duplicates), tuple(over_cap))
+        if row.phone not in numbers:
+            numbers.append(row.phone)
+    new_phones = tuple(numbers[len(dict.fromkeys(phones)) :])
+    return Merge(tuple(kept), tuple(numbers), tuple(added), tuple(duplicates), tuple(over_cap), new_phones)
 
 
 def whatsapp_phone(phones: Sequence[str]) -> str:

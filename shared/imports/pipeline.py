@@ -142,7 +142,7 @@ def fold_batch(
         tally.imported += len(merge.added)
         if folded.created:
             tally.created.add(folded.target.id)
-        elif merge.added and folded.target.import_id != import_id:  # not one this import opened
+        elif (merge.added or merge.new_phones) and folded.target.import_id != import_id:  # not one it opened
             tally.updated.add(folded.target.id)
         errors.extend(
             ImportRowError(

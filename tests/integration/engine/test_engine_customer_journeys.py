@@ -171,3 +171,44 @@ def test_maria_one_case_followed_up_in_her_window_through_a_partial_payment_and_
     assert case.contact_count == before[case.id] + 1
     assert case.outcome_details == "Mensagem de retomada enviada por WhatsApp"
     assert engine.get(elsewhere).contact_count > before[elsewhere.id]
+
+
+def test_maria_writing_from_a_new_number_learns_nothing_and_the_erp_sync_brings_it_to_her_case(
+    engine: Engine,
+):
+    campaign = engine.campaign()
+    engine.crm.add_customer(MARIA, "Maria Souza", list(MARIA_INVOICES))
+    rows = [
+        (
+            "Maria Souza",
+            MARIA_PHONE,
+            MARIA,
+            f"{i.amount}".replace(".", ","),
+            i.number,
+            f"{i.due_date:%d/%m/%Y}",
+        )
+        for i in MARIA_INVOICES
+    ]
+    _import(engine, campaign.id, rows)
+    _day(engine, _at(MONDAY, 8))
+    case = _only_case(campaign.id)
+
+    # Tuesday she writes from a new number and gives her CPF: not on file, nothing disclosed.
+    new = Chat(MARIA_NEW_PHONE, "Maria")
+    engine.clock.set(_at(MONDAY + timedelta(days=1), 9))
+    new.says("oi, recebi uma mensagem de vocês")
+    new.says(MARIA)
+    answers = engine.evolution.texts_to(MARIA_NEW_PHONE)
+    assert answers and not any("R$" in text or "F-10" in text for text in answers)
+
+    # The ERP sync (a re-import of the same invoices) brings the new number: the case keeps it.
+    job = _import(engine, campaign.id, [(n, MARIA_NEW_PHONE, d, a, f, v) for n, _, d, a, f, v in rows])
+    assert (job.duplicates, job.customers_updated) == (3, 1)
+    case = engine.get(case)
+    assert case.phones == [MARIA_PHONE, MARIA_NEW_PHONE] and case.phone == MARIA_PHONE
+    assert case.debt_amount == Decimal("270.05")  # the same invoices, not counted twice
+
+    # Now on file, the new number is Maria's: given her CPF again, she hears about her invoices.
+    engine.clock.set(_at(MONDAY + timedelta(days=1), 10))
+    new.says(MARIA)
+    assert "R$ 270,05" in engine.evolution.texts_to(MARIA_NEW_PHONE)[-1]
