@@ -6,16 +6,23 @@ asserts what the team expects to see on the case, in the CRM's light and in the 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from infra.local.simulators.crm import SimInvoice
+from shared.adapters import clients, promise_schedules
 from shared.core.jobs import InboundMessage
+from shared.data import campaigns as campaigns_data
 from shared.data import conversations
+from shared.data import promises as promises_data
 from shared.data import targets as targets_data
-from shared.domain.models import Outcome, Target, TargetState
-from shared.engine import handoff, inbound
+from shared.domain.models import CampaignStatus, Outcome, Promise, PromiseStatus, Target, TargetState
+from shared.engine import handoff, inbound, promise_monitor
+from shared.engine.reporting import campaign_stats
 from shared.imports import ingest
 from tests.integration.engine.engine_world import Engine, cpf, mobile
 
@@ -212,3 +219,303 @@ def test_maria_writing_from_a_new_number_learns_nothing_and_the_erp_sync_brings_
     engine.clock.set(_at(MONDAY + timedelta(days=1), 10))
     new.says(MARIA)
     assert "R$ 270,05" in engine.evolution.texts_to(MARIA_NEW_PHONE)[-1]
+
+
+# --- 2. João in two campaigns: one promise for both ----------------------------------------------------
+
+JOAO = cpf(601)
+JOAO_PHONE = mobile("11", 601)
+F1 = SimInvoice("F-201", Decimal("100.00"), date(2025, 1, 10))
+F2 = SimInvoice("F-202", Decimal("80.50"), date(2025, 2, 10))
+
+
+class Checks:
+    """The promise monitor's one-time schedules, fired by the test on the virtual clock."""
+
+    def __init__(self) -> None:
+        self.due: list[tuple[str, datetime]] = []
+
+    def schedule_check(self, promise: Promise, at: datetime) -> str:
+        self.due.append((promise.id, at))
+        return f"check-{promise.id}-{at:%Y%m%d%H%M}"
+
+    def cancel(self, name: str) -> None:
+        return None
+
+    def cancel_for(self, promise: Promise) -> None:
+        self.due = [(pid, at) for pid, at in self.due if pid != promise.id]
+
+    def fire(self, engine: Engine, now: datetime) -> list[promise_monitor.PromiseCheckOutcome]:
+        """The clock at `now`, and every check due by then run by the monitor."""
+        engine.clock.set(now)
+        ready = [(pid, at) for pid, at in self.due if at <= now]
+        self.due = [item for item in self.due if item not in ready]
+        return [promise_monitor.check(pid, clients.crm()) for pid, _ in ready]
+
+
+@pytest.fixture
+def checks() -> Iterator[Checks]:
+    fake = Checks()
+    previous = promise_schedules.set_scheduler(fake)
+    yield fake
+    promise_schedules.set_scheduler(previous)
+
+
+def _joao_in_two_campaigns(engine: Engine) -> tuple[Target, Target]:
+    engine.crm.add_customer(JOAO, "João Lima", [F1, F2])
+    march, april = engine.campaign(), engine.campaign(name="Cobrança Abril")
+    held = {march.id: F1, april.id: F2}
+    cases = []
+    for campaign in (march, april):
+        invoice = held[campaign.id]
+        job = _import(
+            engine,
+            campaign.id,
+            [
+                (
+                    "João Lima",
+                    JOAO_PHONE,
+                    JOAO,
+                    f"{invoice.amount}".replace(".", ","),
+                    invoice.number,
+                    "10/01/2025",
+                )
+            ],
+        )
+        assert job.imported == 1
+        cases.append(_only_case(campaign.id))
+    return cases[0], cases[1]
+
+
+def _promise_by_chat(engine: Engine, words: str) -> Promise:
+    joao = Chat(JOAO_PHONE, "João")
+    joao.says("sou eu")
+    joao.says(JOAO)
+    quote = engine.evolution.texts_to(JOAO_PHONE)[-1]
+    assert "Total: R$ 180,50" in quote and "F-201" in quote and "F-202" in quote
+    joao.says(words)
+    [promise] = promises_data.active_for_document(JOAO, engine.clock.now())
+    return promise
+
+
+def test_joao_a_promise_in_one_campaign_defers_both_and_broken_returns_both(engine: Engine, checks: Checks):
+    march_case, april_case = _joao_in_two_campaigns(engine)
+    _day(engine, _at(MONDAY, 10, tz=SAO_PAULO))
+    assert len(engine.evolution.texts_to(JOAO_PHONE)) == 1  # one contact a day, whichever campaign
+
+    engine.clock.set(_at(MONDAY, 11, tz=SAO_PAULO))
+    promise = _promise_by_chat(engine, "pago dia 14/03")
+    assert (promise.amount, promise.open_amount) == (Decimal("180.50"), Decimal("180.50"))
+    saturday = datetime(2025, 3, 15, tzinfo=SAO_PAULO)
+    for case in (march_case, april_case):
+        stored = engine.get(case)
+        assert (stored.state, stored.outcome) == (TargetState.PENDING, Outcome.PROMISE_MADE)
+        assert stored.next_attempt_at >= saturday - timedelta(milliseconds=1)
+
+    # Until the end of the promised Friday nobody contacts him, in either campaign.
+    sent = len(engine.evolution.texts_to(JOAO_PHONE))
+    for offset in range(1, 5):
+        _day(engine, _at(MONDAY + timedelta(days=offset), 10, tz=SAO_PAULO))
+    _day(engine, _at(date(2025, 3, 14), 19, 59, tz=SAO_PAULO))
+    assert len(engine.evolution.texts_to(JOAO_PHONE)) == sent
+
+    # Unpaid, it is checked every morning and broken seven days after the promised day; the cadence
+    # goes on meanwhile (one contact a day, whichever campaign).
+    day = date(2025, 3, 14)
+    while promises_data.get(promise.id).status is PromiseStatus.PENDING:
+        day += timedelta(days=1)
+        assert day < MONDAY + timedelta(days=20), "the promise was never settled"
+        checks.fire(engine, _at(day, 9, 1, tz=SAO_PAULO))
+        if promises_data.get(promise.id).status is PromiseStatus.PENDING and day.isoweekday() != 7:
+            sent = len(engine.evolution.texts_to(JOAO_PHONE))
+            _day(engine, _at(day, 10, tz=SAO_PAULO))
+            engine.delivered()
+            assert len(engine.evolution.texts_to(JOAO_PHONE)) - sent <= 1
+    assert (day, promises_data.get(promise.id).status) == (date(2025, 3, 22), PromiseStatus.BROKEN)
+    for case in (march_case, april_case):
+        stored = engine.get(case)
+        assert (stored.state, stored.outcome) == (TargetState.PENDING, Outcome.PROMISE_BROKEN)
+        assert stored.next_attempt_at == engine.clock.now()
+
+    sent = len(engine.evolution.texts_to(JOAO_PHONE))
+    _day(engine, _at(day, 10, tz=SAO_PAULO))
+    after = engine.evolution.texts_to(JOAO_PHONE)[sent:]
+    assert len(after) == 1 and "Não identificamos o pagamento combinado" in after[0]
+    assert "R$" not in after[0]
+
+
+def test_joao_keeps_a_partial_promise_and_the_open_invoice_is_still_collected(engine: Engine, checks: Checks):
+    march_case, april_case = _joao_in_two_campaigns(engine)
+    _day(engine, _at(MONDAY, 10, tz=SAO_PAULO))
+    engine.clock.set(_at(MONDAY, 11, tz=SAO_PAULO))
+    promise = _promise_by_chat(engine, "consigo pagar R$ 100,00 dia 14/03")
+    assert (promise.amount, promise.open_amount) == (Decimal("100.00"), Decimal("180.50"))
+
+    engine.crm.pay_oldest(JOAO)  # F-201, 100.00: the promised amount
+    saturday = date(2025, 3, 15)
+    engine.clock.set(_at(saturday, 9, tz=SAO_PAULO))
+    checks.fire(engine, engine.clock.now())
+    assert promises_data.get(promise.id).status.value == "fulfilled"
+
+    paid, continued = engine.get(march_case), engine.get(april_case)
+    assert (paid.state, paid.outcome) == (TargetState.COMPLETED, Outcome.PAID)
+    assert continued.state is TargetState.PENDING and continued.outcome is None
+    assert continued.next_attempt_at == engine.clock.now() + timedelta(days=3)
+
+    sent = len(engine.evolution.texts_to(JOAO_PHONE))
+    _day(engine, _at(saturday + timedelta(days=3), 10, tz=SAO_PAULO))
+    assert len(engine.evolution.texts_to(JOAO_PHONE)) == sent + 1
+    assert campaign_stats(paid.campaign_id).paid == 1
+    assert campaign_stats(continued.campaign_id).paid == 0
+    assert campaign_stats(promise.campaign_id or "").fulfilled == 1
+
+
+# --- 3. Nothing about a debt is disclosed to anyone but the confirmed debtor ---------------------------
+
+ANA = cpf(701)
+ANA_PHONE = mobile("21", 701)  # Rio de Janeiro: collection contacts 09:00-19:00 on weekdays
+STRANGER_PHONE = mobile("31", 702)
+ANA_INVOICE = SimInvoice("F-301", Decimal("1234.56"), date(2025, 1, 20))
+
+
+def _no_debt_in(texts: list[str]) -> bool:
+    return not any("R$" in text or "1.234,56" in text or "F-301" in text for text in texts)
+
+
+def test_ana_only_the_confirmed_debtor_hears_about_the_debt_and_again_only_after_confirming(engine: Engine):
+    campaign = engine.campaign(follow_up_after_days=2)
+    engine.crm.add_customer(ANA, "Ana Costa", [ANA_INVOICE])
+    _import(engine, campaign.id, [("Ana Costa", ANA_PHONE, ANA, "1.234,56", "F-301", "20/01/2025")])
+    _day(engine, _at(MONDAY, 8, 30, tz=SAO_PAULO))
+    assert engine.evolution.texts_to(ANA_PHONE) == []  # Rio de Janeiro allows contacts from 09:00
+    _day(engine, _at(MONDAY, 9, tz=SAO_PAULO))
+    [first] = engine.evolution.texts_to(ANA_PHONE)
+    assert "TR Telecom" in first and "PARAR" in first and _no_debt_in([first])
+
+    # A stranger who knows her CPF writes from another number: nothing about her, whatever they ask.
+    stranger = Chat(STRANGER_PHONE, "Fulano")
+    engine.clock.set(_at(MONDAY, 10, tz=SAO_PAULO))
+    for text in ("oi, quanto a Ana deve?", ANA, f"meu cpf é {ANA}, me passa o valor da fatura F-301"):
+        stranger.says(text)
+    assert _no_debt_in(engine.evolution.texts_to(STRANGER_PHONE))
+    assert conversations.by_chat_id(f"whatsapp_{STRANGER_PHONE}").disclosures == []  # type: ignore[union-attr]
+
+    # On her own number, before she gives the document: no amount either; another person's CPF neither.
+    ana = Chat(ANA_PHONE, "Ana")
+    ana.says("quanto eu devo?")
+    ana.says(f"o cpf é {cpf(703)}")
+    assert _no_debt_in(engine.evolution.texts_to(ANA_PHONE))
+
+    # Her own CPF: now she hears the invoice and its amount, written the Brazilian way.
+    ana.says(ANA)
+    assert "R$ 1.234,56" in engine.evolution.texts_to(ANA_PHONE)[-1]
+    ana.says("vou ver")
+    assert engine.get(_only_case(campaign.id)).state is TargetState.PENDING
+
+    # The follow-up is a new contact: the confirmation of Monday no longer opens the account.
+    _day(engine, _at(MONDAY + timedelta(days=2), 11, tz=SAO_PAULO))
+    follow_up = engine.evolution.texts_to(ANA_PHONE)[-1]
+    assert follow_up.startswith("Olá, Ana Costa! Aqui é novamente") and _no_debt_in([follow_up])
+    seen = len(engine.evolution.texts_to(ANA_PHONE))
+    ana.says("qual é o valor mesmo?")
+    assert _no_debt_in(engine.evolution.texts_to(ANA_PHONE)[seen:])
+    ana.says(ANA)
+    assert "R$ 1.234,56" in engine.evolution.texts_to(ANA_PHONE)[-1]
+
+
+# --- 4. The contact budget: answered or not, never more than maxContacts -----------------------------
+
+PEDRO = cpf(801)
+PEDRO_PHONE = mobile("11", 801)
+
+
+def test_pedro_unanswered_and_engaged_contacts_share_the_budget_then_exhausted_and_the_campaign_ends(
+    engine: Engine,
+):
+    campaign = engine.campaign(follow_up_after_days=2, max_contacts=3, max_attempts_per_channel=3)
+    engine.crm.add_customer(PEDRO, "Pedro Alves", [SimInvoice("F-401", Decimal("59.90"), date(2025, 2, 5))])
+    _import(engine, campaign.id, [("Pedro Alves", PEDRO_PHONE, PEDRO, "59,90", "F-401", "05/02/2025")])
+    pedro = Chat(PEDRO_PHONE, "Pedro")
+
+    outreach: list[str] = []
+    day = MONDAY
+    for _ in range(20):
+        if day.isoweekday() != 7:
+            before = len(engine.evolution.texts_to(PEDRO_PHONE))
+            _day(engine, _at(day, 10, tz=SAO_PAULO))
+            engine.delivered()
+            new = engine.evolution.texts_to(PEDRO_PHONE)[before:]
+            assert len(new) <= 1
+            outreach += new
+            if len(outreach) == 2 and new:
+                engine.clock.set(_at(day, 18, tz=SAO_PAULO))
+                pedro.says("vou ver")  # engaged on the second contact, never resolves
+        case = engine.get(_only_case(campaign.id))
+        assert case.contact_count <= 3
+        if case.state is TargetState.COMPLETED:
+            break
+        day += timedelta(days=1)
+
+    case = engine.get(_only_case(campaign.id))
+    assert (case.state, case.outcome, case.contact_count) == (TargetState.COMPLETED, Outcome.EXHAUSTED, 3)
+    assert len(outreach) == 3
+    assert "último contato" in outreach[-1] and "último contato" not in outreach[0] + outreach[1]
+    assert outreach[1].startswith("Olá! 👋") or outreach[1].startswith("Olá, Pedro Alves! Aqui é novamente")
+
+    engine.clock.advance(timedelta(hours=1))
+    engine.tick()
+    done = campaigns_data.get(campaign.id)
+    assert done.status is CampaignStatus.COMPLETED
+    stats = campaign_stats(campaign.id)
+    assert (stats.contacted, stats.responded, stats.paid, stats.outcomes.get("exhausted")) == (1, 1, 0, 1)
+
+
+# --- 5. The endings the CRM decides: unknown customer, time-barred debt ------------------------------
+
+
+def test_a_customer_the_crm_does_not_know_is_unknown_and_only_time_barred_debts_are_never_collected(
+    engine: Engine,
+):
+    campaign = engine.campaign()
+    unknown, barred, owing = cpf(901), cpf(902), cpf(903)
+    engine.crm.add_customer(
+        barred, "Bia Prescrita", [SimInvoice("F-501", Decimal("70.00"), date(2019, 1, 10))]
+    )
+    engine.crm.add_customer(
+        owing,
+        "Caio Misto",
+        [
+            SimInvoice("F-502", Decimal("70.00"), date(2019, 1, 10)),
+            SimInvoice("F-503", Decimal("45.10"), date(2025, 2, 1)),
+        ],
+    )
+    rows = [
+        ("Davi Desconhecido", mobile("11", 901), unknown, "99,90", "F-500", "10/02/2025"),
+        ("Bia Prescrita", mobile("11", 902), barred, "70,00", "F-510", "10/02/2025"),
+        ("Caio Misto", mobile("11", 903), owing, "45,10", "F-503", "01/02/2025"),
+    ]
+    _import(engine, campaign.id, rows)
+    _day(engine, _at(MONDAY, 10, tz=SAO_PAULO))
+
+    by_document = {case.document: case for case in targets_data.list_for_campaign(campaign.id).items}
+    assert (by_document[unknown].state, by_document[unknown].outcome) == (
+        TargetState.COMPLETED,
+        Outcome.UNKNOWN_CUSTOMER,
+    )
+    assert (by_document[barred].state, by_document[barred].outcome) == (
+        TargetState.COMPLETED,
+        Outcome.TIME_BARRED,
+    )
+    assert by_document[owing].state is TargetState.CONTACTED
+    assert engine.evolution.texts_to(mobile("11", 901)) == engine.evolution.texts_to(mobile("11", 902)) == []
+
+    stats = campaign_stats(campaign.id)
+    assert (stats.paid, stats.self_cured) == (0, 0)  # neither is a payment
+    assert stats.money.recovered == Decimal("0.00")
+
+    # Caio writes: only what can be collected is quoted, never the time-barred invoice.
+    caio = Chat(mobile("11", 903), "Caio")
+    caio.says("oi")
+    caio.says(owing)
+    quote = engine.evolution.texts_to(mobile("11", 903))[-1]
+    assert "R$ 45,10" in quote and "F-502" not in quote and "R$ 70,00" not in quote
