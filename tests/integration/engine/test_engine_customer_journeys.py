@@ -422,6 +422,14 @@ def test_ana_only_the_confirmed_debtor_hears_about_the_debt_and_again_only_after
     ana.says(ANA)
     assert "R$ 1.234,56" in engine.evolution.texts_to(ANA_PHONE)[-1]
 
+    # She offers part of it, thousands written with a dot: that is the promise, not the total.
+    ana.says("consigo pagar 1.000 reais dia 14/03")
+    assert engine.evolution.texts_to(ANA_PHONE)[-1].startswith(
+        "Perfeito! Registrei que você vai pagar R$ 1.000,00 até 14/03/2025."
+    )
+    [promise] = promises_data.active_for_document(ANA, engine.clock.now())
+    assert (promise.amount, promise.open_amount) == (Decimal("1000.00"), Decimal("1234.56"))
+
 
 # --- 4. The contact budget: answered or not, never more than maxContacts -----------------------------
 
