@@ -19,7 +19,10 @@ other cases, and acts on each by what it still is:
 
   A receipt or a reply landing at the same instant wins: it moves the case on the agenda (or off
   it), and the conclusion requires the case still awaiting what it concludes. A case resolved without
-  leaving `contacted` (handed to a human), or whose send was never recorded, just leaves the agenda.
+  leaving `contacted` (handed to a human: the desk's letting go resumes it) just leaves the agenda.
+- **Sends never recorded.** A contacted case whose message or call may have gone out without its
+  record (delivery unknown: the worker died after its claim) and got no reply by the attempt's
+  deadline ends that attempt as an unanswered one (`no_answer`), instead of waiting for nothing.
 - **Campaigns end.** An active campaign whose cases are all `completed` is completed
   (`campaigns.complete_if_done`, one read of its counters).
 - **Lost jobs.** A target still `scheduled` at its deadline (at least `LOST_AFTER` after its job's
@@ -99,9 +102,9 @@ def tend_overdue(campaign: Campaign, now: datetime, report: UpkeepReport, limit:
             report.requeued += _requeue(target)
         elif target.state is TargetState.CALLING:
             calls.append(target)
-        elif item.awaiting is None or target.outcome in RESOLVING_OUTCOMES:
+        elif target.outcome in RESOLVING_OUTCOMES:
             targets_data.stop_awaiting(target.id)
-        elif item.awaiting is Due.REPLY:
+        elif item.awaiting is not Due.DELIVERY:  # the reply, or a send never recorded
             report.unanswered += _conclude(campaign, item, now)
         else:
             report.undelivered += _conclude(campaign, item, now)
@@ -110,7 +113,9 @@ def tend_overdue(campaign: Campaign, now: datetime, report: UpkeepReport, limit:
 
 def _conclude(campaign: Campaign, item: InFlight, now: datetime) -> bool:
     """End the attempt of a WhatsApp message that awaited its delivery (`not_delivered`) or its reply
-    (`no_answer`) past its deadline; False when it was delivered after all, or moved on meanwhile."""
+    (`no_answer`) past its deadline, or of a contact whose send was never recorded (delivery unknown:
+    `no_answer`, since a reply would have moved the case on); False when it was delivered after all,
+    or moved on meanwhile."""
     settings = get_settings()
     target, due = item.target, item.awaiting
     if due is Due.DELIVERY:
@@ -118,9 +123,12 @@ def _conclude(campaign: Campaign, item: InFlight, now: datetime) -> bool:
             return False
         outcome = Outcome.NOT_DELIVERED
         details = f"Mensagem de WhatsApp não entregue em {settings.whatsapp_delivery_hours} h"
-    else:
+    elif due is Due.REPLY:
         outcome = Outcome.NO_ANSWER
         details = f"Sem resposta no WhatsApp em {settings.whatsapp_reply_hours} h"
+    else:
+        outcome = Outcome.NO_ANSWER
+        details = "Entrega desconhecida e nenhuma resposta do cliente até o prazo da tentativa"
     result = postcall.conclude_attempt(
         target,
         outcome,

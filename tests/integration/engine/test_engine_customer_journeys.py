@@ -9,6 +9,7 @@ import io
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,10 +18,10 @@ from infra.local.simulators.crm import SimInvoice
 from shared.adapters import clients, promise_schedules
 from shared.core.jobs import InboundMessage
 from shared.data import campaigns as campaigns_data
-from shared.data import conversations
+from shared.data import conversations, messages
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
-from shared.domain.models import CampaignStatus, Outcome, Promise, PromiseStatus, Target, TargetState
+from shared.domain.models import CampaignStatus, Channel, Outcome, Promise, PromiseStatus, Target, TargetState
 from shared.engine import handoff, inbound, promise_monitor
 from shared.engine.reporting import campaign_stats
 from shared.imports import ingest
@@ -527,3 +528,58 @@ def test_a_customer_the_crm_does_not_know_is_unknown_and_only_time_barred_debts_
     caio.says(owing)
     quote = engine.evolution.texts_to(mobile("11", 903))[-1]
     assert "R$ 45,10" in quote and "F-502" not in quote and "R$ 70,00" not in quote
+
+
+# --- 6. A send whose record was lost: the case is not left waiting for nothing -----------------------
+
+LUCAS = cpf(1001)
+LUCAS_PHONE = mobile("11", 1001)
+
+
+def test_lucas_a_message_sent_but_never_recorded_is_concluded_not_left_contacted_forever(engine: Engine):
+    campaign = engine.campaign(
+        max_contacts=3,
+        max_attempts_per_channel=3,
+        allowed_methods=[Channel.WHATSAPP],
+        fallback_order=[Channel.WHATSAPP],
+    )
+    engine.crm.add_customer(LUCAS, "Lucas Reis", [SimInvoice("F-601", Decimal("120.00"), date(2025, 2, 1))])
+    _import(engine, campaign.id, [("Lucas Reis", LUCAS_PHONE, LUCAS, "120,00", "F-601", "01/02/2025")])
+    engine.clock.set(_at(MONDAY, 10, tz=SAO_PAULO))
+    engine.tick()
+    data_client: Any = targets_data.TargetRecord._get_connection().connection.client
+    message_table = messages.MessageRecord.Meta.table_name
+
+    def crash_on_message_write(params: dict[str, Any], **_: Any) -> None:
+        if params.get("TableName") == message_table:
+            raise ConnectionError("worker died after the send")
+
+    data_client.meta.events.register("before-parameter-build.dynamodb.PutItem", crash_on_message_write)
+    try:
+        engine.drain("whatsapp", max_rounds=1)
+    finally:
+        data_client.meta.events.unregister("before-parameter-build.dynamodb.PutItem", crash_on_message_write)
+    engine.drain("whatsapp")
+    assert len(engine.evolution.texts_to(LUCAS_PHONE)) == 1
+    case = _only_case(campaign.id)
+    assert case.state is TargetState.CONTACTED and (case.outcome_details or "").startswith(
+        "Entrega desconhecida"
+    )
+
+    # Nobody answers: the attempt is concluded at its deadline, like any message nobody answered, and
+    # the cadence goes on until the case ends; the campaign then completes.
+    day = MONDAY
+    for _ in range(20):
+        if day.isoweekday() != 7:
+            _day(engine, _at(day, 10, tz=SAO_PAULO))
+            engine.delivered()
+        if engine.get(case).state is TargetState.COMPLETED:
+            break
+        day += timedelta(days=1)
+    case = engine.get(case)
+    assert case.state is TargetState.COMPLETED, "the case was left waiting for nothing"
+    # Three WhatsApp attempts, the unrecorded one among them: the ladder ends the case.
+    assert (case.outcome, case.channel_attempts) == (Outcome.NO_ANSWER, 3)
+    assert len(engine.evolution.texts_to(LUCAS_PHONE)) == 3
+    engine.tick()
+    assert campaigns_data.get(campaign.id).status is CampaignStatus.COMPLETED
