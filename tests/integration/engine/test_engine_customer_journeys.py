@@ -77,6 +77,19 @@ def _only_case(campaign_id: str) -> Target:
     return case
 
 
+def _counters_agree_with_the_cases(*campaign_ids: str) -> None:
+    """What the campaign's stats say (its counters) is what its cases are: states, outcomes, total."""
+    for campaign_id in campaign_ids:
+        cases = targets_data.list_for_campaign(campaign_id).items
+        stats = campaign_stats(campaign_id)
+        assert stats.total_targets == len(cases)
+        states = {state.value: sum(c.state is state for c in cases) for state in TargetState}
+        assert stats.states == states
+        outcomes = {outcome.value: sum(c.outcome is outcome for c in cases) for outcome in Outcome}
+        assert stats.outcomes == outcomes
+        assert stats.contacted == sum(c.contact_count > 0 for c in cases)
+
+
 # --- 1. Maria: three invoices, "vou ver", half paid, a person at the desk, a new phone -------------------
 
 MARIA = cpf(501)
@@ -179,6 +192,7 @@ def test_maria_one_case_followed_up_in_her_window_through_a_partial_payment_and_
     assert case.contact_count == before[case.id] + 1
     assert case.outcome_details == "Mensagem de retomada enviada por WhatsApp"
     assert engine.get(elsewhere).contact_count > before[elsewhere.id]
+    _counters_agree_with_the_cases(campaign.id, other.id)
 
 
 def test_maria_writing_from_a_new_number_learns_nothing_and_the_erp_sync_brings_it_to_her_case(
@@ -220,6 +234,7 @@ def test_maria_writing_from_a_new_number_learns_nothing_and_the_erp_sync_brings_
     engine.clock.set(_at(MONDAY + timedelta(days=1), 10))
     new.says(MARIA)
     assert "R$ 270,05" in engine.evolution.texts_to(MARIA_NEW_PHONE)[-1]
+    _counters_agree_with_the_cases(campaign.id)
 
 
 # --- 2. João in two campaigns: one promise for both ----------------------------------------------------
@@ -343,6 +358,7 @@ def test_joao_a_promise_in_one_campaign_defers_both_and_broken_returns_both(engi
     after = engine.evolution.texts_to(JOAO_PHONE)[sent:]
     assert len(after) == 1 and "Não identificamos o pagamento combinado" in after[0]
     assert "R$" not in after[0]
+    _counters_agree_with_the_cases(march_case.campaign_id, april_case.campaign_id)
 
 
 def test_joao_keeps_a_partial_promise_and_the_open_invoice_is_still_collected(engine: Engine, checks: Checks):
@@ -369,6 +385,7 @@ def test_joao_keeps_a_partial_promise_and_the_open_invoice_is_still_collected(en
     assert campaign_stats(paid.campaign_id).paid == 1
     assert campaign_stats(continued.campaign_id).paid == 0
     assert campaign_stats(promise.campaign_id or "").fulfilled == 1
+    _counters_agree_with_the_cases(march_case.campaign_id, april_case.campaign_id)
 
 
 # --- 3. Nothing about a debt is disclosed to anyone but the confirmed debtor ---------------------------
@@ -430,6 +447,7 @@ def test_ana_only_the_confirmed_debtor_hears_about_the_debt_and_again_only_after
     )
     [promise] = promises_data.active_for_document(ANA, engine.clock.now())
     assert (promise.amount, promise.open_amount) == (Decimal("1000.00"), Decimal("1234.56"))
+    _counters_agree_with_the_cases(campaign.id)
 
 
 # --- 4. The contact budget: answered or not, never more than maxContacts -----------------------------
@@ -477,6 +495,7 @@ def test_pedro_unanswered_and_engaged_contacts_share_the_budget_then_exhausted_a
     assert done.status is CampaignStatus.COMPLETED
     stats = campaign_stats(campaign.id)
     assert (stats.contacted, stats.responded, stats.paid, stats.outcomes.get("exhausted")) == (1, 1, 0, 1)
+    _counters_agree_with_the_cases(campaign.id)
 
 
 # --- 5. The endings the CRM decides: unknown customer, time-barred debt ------------------------------
@@ -528,6 +547,7 @@ def test_a_customer_the_crm_does_not_know_is_unknown_and_only_time_barred_debts_
     caio.says(owing)
     quote = engine.evolution.texts_to(mobile("11", 903))[-1]
     assert "R$ 45,10" in quote and "F-502" not in quote and "R$ 70,00" not in quote
+    _counters_agree_with_the_cases(campaign.id)
 
 
 # --- 6. A send whose record was lost: the case is not left waiting for nothing -----------------------
@@ -583,3 +603,4 @@ def test_lucas_a_message_sent_but_never_recorded_is_concluded_not_left_contacted
     assert len(engine.evolution.texts_to(LUCAS_PHONE)) == 3
     engine.tick()
     assert campaigns_data.get(campaign.id).status is CampaignStatus.COMPLETED
+    _counters_agree_with_the_cases(campaign.id)
