@@ -604,3 +604,53 @@ def test_lucas_a_message_sent_but_never_recorded_is_concluded_not_left_contacted
     engine.tick()
     assert campaigns_data.get(campaign.id).status is CampaignStatus.COMPLETED
     _counters_agree_with_the_cases(campaign.id)
+
+
+# --- 7. Local time: a promise made late at night in Manaus -------------------------------------------
+
+
+def test_maria_promising_tomorrow_late_at_night_in_manaus_is_held_to_the_end_of_her_tomorrow(
+    engine: Engine, checks: Checks
+):
+    campaign = engine.campaign()
+    engine.crm.add_customer(MARIA, "Maria Souza", list(MARIA_INVOICES))
+    rows = [
+        (
+            "Maria Souza",
+            MARIA_PHONE,
+            MARIA,
+            f"{i.amount}".replace(".", ","),
+            i.number,
+            f"{i.due_date:%d/%m/%Y}",
+        )
+        for i in MARIA_INVOICES
+    ]
+    _import(engine, campaign.id, rows)
+    _day(engine, _at(MONDAY, 9))
+    case = _only_case(campaign.id)
+
+    # 21:30 on Monday in Manaus is already Tuesday in UTC: "amanhã" is her Tuesday.
+    maria = Chat(MARIA_PHONE, "Maria")
+    engine.clock.set(_at(MONDAY, 21, 30))
+    maria.says("oi")
+    maria.says(MARIA)
+    maria.says("pago amanhã")
+    assert "até 11/03/2025" in engine.evolution.texts_to(MARIA_PHONE)[-1]
+    [promise] = promises_data.active_for_document(MARIA, engine.clock.now())
+    assert promise.due_date == date(2025, 3, 11)
+    assert promise.due_at == datetime(2025, 3, 11, 23, 59, 59, 999000, tzinfo=MANAUS)
+    assert promise.amount == Decimal("270.05")
+
+    # Nothing on her Tuesday: the case waits for her Wednesday, whose first check at 09:00 her time
+    # finds the promise unpaid (checked again daily); the cadence may contact her from then on.
+    sent = len(engine.evolution.texts_to(MARIA_PHONE))
+    _day(engine, _at(MONDAY + timedelta(days=1), 10))
+    assert engine.get(case).next_attempt_at == datetime(2025, 3, 12, tzinfo=MANAUS)  # her Wednesday
+    assert checks.due == [(promise.id, datetime(2025, 3, 12, 9, tzinfo=MANAUS))]
+    checks.fire(engine, _at(MONDAY + timedelta(days=2), 9))
+    assert promises_data.get(promise.id).status is PromiseStatus.PENDING
+    assert checks.due == [(promise.id, datetime(2025, 3, 13, 9, tzinfo=MANAUS))]
+    _day(engine, _at(MONDAY + timedelta(days=2), 9, 30))
+    texts = engine.evolution.texts_to(MARIA_PHONE)
+    assert len(texts) == sent + 1 and texts[-1].startswith("Olá, Maria Souza! Aqui é novamente")
+    _counters_agree_with_the_cases(campaign.id)
