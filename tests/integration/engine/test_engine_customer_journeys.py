@@ -385,6 +385,8 @@ def test_joao_keeps_a_partial_promise_and_the_open_invoice_is_still_collected(en
     assert campaign_stats(paid.campaign_id).paid == 1
     assert campaign_stats(continued.campaign_id).paid == 0
     assert campaign_stats(promise.campaign_id or "").fulfilled == 1
+    money = campaign_stats(promise.campaign_id or "").money
+    assert (money.promised, money.kept) == (Decimal("100.00"), Decimal("100.00"))
     _counters_agree_with_the_cases(march_case.campaign_id, april_case.campaign_id)
 
 
