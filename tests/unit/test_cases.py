@@ -67,6 +67,16 @@ def test_a_duplicate_row_brings_its_phone_to_the_case():
     assert [invoice.invoice_number for invoice in merged.invoices] == ["F-1"]
 
 
+def test_a_closed_case_refuses_new_invoices_but_not_what_it_has():
+    stored = [Invoice(invoice_number="F-1", amount=Decimal("89.90"))]
+
+    merged = merge(stored, [MOBILE], [row(2, "F-1"), row(3, "F-2", phone=OTHER_MOBILE)], closed=True)
+
+    assert [r.line for r in merged.duplicates] == [2] and [r.line for r in merged.closed] == [3]
+    assert not merged.added and [invoice.invoice_number for invoice in merged.invoices] == ["F-1"]
+    assert merged.phones == (MOBILE,)  # a refused row brings nothing
+
+
 def test_a_refused_row_over_the_cap_brings_nothing():
     stored = [Invoice(invoice_number=f"F-{n}", amount=Decimal("1.00")) for n in range(MAX_INVOICES_PER_CASE)]
 
@@ -102,7 +112,7 @@ def test_the_outreach_phone_is_the_first_valid_mobile():
 
 def test_a_case_without_phones_or_invoices_is_refused():
     [draft] = fold_rows([row(2, "F-1")])
-    empty = cases.Merge((), (), (), (), (), ())
+    empty = cases.Merge((), (), (), (), (), (), ())
 
     with pytest.raises(ValueError):
         whatsapp_phone([])

@@ -656,3 +656,43 @@ def test_maria_promising_tomorrow_late_at_night_in_manaus_is_held_to_the_end_of_
     texts = engine.evolution.texts_to(MARIA_PHONE)
     assert len(texts) == sent + 1 and texts[-1].startswith("Olá, Maria Souza! Aqui é novamente")
     _counters_agree_with_the_cases(campaign.id)
+
+
+# --- 8. A new overdue invoice of a customer whose case is closed ------------------------------------
+
+RUI = cpf(1101)
+RUI_PHONE = mobile("11", 1101)
+
+
+def test_rui_paid_then_a_new_invoice_is_refused_by_his_closed_case_not_silently_left_uncollected(
+    engine: Engine,
+):
+    campaign = engine.campaign()
+    engine.target(campaign, 77)  # another customer keeps the campaign running
+    engine.crm.add_customer(RUI, "Rui Prado", [SimInvoice("F-701", Decimal("50.00"), date(2025, 2, 1))])
+    _import(engine, campaign.id, [("Rui Prado", RUI_PHONE, RUI, "50,00", "F-701", "01/02/2025")])
+    engine.crm.pay_all(RUI)
+    _day(engine, _at(MONDAY, 10, tz=SAO_PAULO))
+    [case] = [c for c in targets_data.list_for_campaign(campaign.id).items if c.document == RUI]
+    assert (case.state, case.outcome) == (TargetState.COMPLETED, Outcome.PAID)
+    before = campaign_stats(campaign.id).money
+
+    # A month later his next invoice is overdue and the list is imported again into the campaign.
+    engine.crm.add_customer(RUI, "Rui Prado", [SimInvoice("F-702", Decimal("70.00"), date(2025, 3, 1))])
+    rows = [
+        ("Rui Prado", RUI_PHONE, RUI, "50,00", "F-701", "01/02/2025"),
+        ("Rui Prado", RUI_PHONE, RUI, "70,00", "F-702", "01/03/2025"),
+    ]
+    job = _import(engine, campaign.id, rows)
+
+    assert (job.imported, job.duplicates, job.rejected, job.customers_updated) == (0, 1, 1, 0)
+    assert [(error.line, error.code) for error in job.errors] == [(2, "duplicate"), (3, "case_closed")]
+    assert "(paid)" in job.errors[1].message
+    stored = engine.get(case)
+    assert (stored.state, stored.outcome, stored.debt_amount) == (
+        TargetState.COMPLETED,
+        Outcome.PAID,
+        Decimal("50.00"),
+    )
+    assert campaign_stats(campaign.id).money == before
+    _counters_agree_with_the_cases(campaign.id)
