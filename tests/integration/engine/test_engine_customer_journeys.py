@@ -234,7 +234,29 @@ def test_maria_writing_from_a_new_number_learns_nothing_and_the_erp_sync_brings_
     engine.clock.set(_at(MONDAY + timedelta(days=1), 10))
     new.says(MARIA)
     assert "R$ 270,05" in engine.evolution.texts_to(MARIA_NEW_PHONE)[-1]
-    _counters_agree_with_the_cases(campaign.id)
+    new.says("vou ver")
+
+    # Whoever has her old number now says it is not Maria's: outreach moves to the new number, and
+    # the old one is never contacted again, in this campaign or one imported later.
+    old = Chat(MARIA_PHONE)
+    engine.clock.set(_at(MONDAY + timedelta(days=1), 11))
+    old.says("não sou eu, número errado")
+    assert engine.get(case).phone == MARIA_NEW_PHONE
+    later = engine.campaign(name="Cobrança Abril")
+    _import(engine, later.id, rows)  # an older list, with the old number only
+    to_old = len(engine.evolution.texts_to(MARIA_PHONE))
+    outreach_before = len(engine.evolution.texts_to(MARIA_NEW_PHONE))
+    for offset in range(2, 9):
+        day = MONDAY + timedelta(days=offset)
+        if day.isoweekday() != 7:
+            _day(engine, _at(day, 10))
+            engine.delivered()
+    assert len(engine.evolution.texts_to(MARIA_PHONE)) == to_old
+    follow_ups = engine.evolution.texts_to(MARIA_NEW_PHONE)[outreach_before:]
+    assert follow_ups and follow_ups[0].startswith("Olá, Maria Souza! Aqui é novamente")
+    assert engine.get(case).contact_count == 1 + len(follow_ups)
+    assert _only_case(later.id).state is TargetState.COMPLETED  # only the wrong number: nobody to reach
+    _counters_agree_with_the_cases(campaign.id, later.id)
 
 
 # --- 2. João in two campaigns: one promise for both ----------------------------------------------------
