@@ -718,3 +718,24 @@ def test_rui_paid_then_a_new_invoice_is_refused_by_his_closed_case_not_silently_
     )
     assert campaign_stats(campaign.id).money == before
     _counters_agree_with_the_cases(campaign.id)
+
+
+# --- 9. A customer who never answered is not told "we talked" -----------------------------------------
+
+
+def test_bruno_never_answers_and_the_next_message_does_not_claim_a_conversation_that_never_happened(
+    engine: Engine,
+):
+    campaign = engine.campaign(allowed_methods=[Channel.WHATSAPP], fallback_order=[Channel.WHATSAPP])
+    bruno, phone = cpf(1201), mobile("11", 1201)
+    engine.crm.add_customer(bruno, "Bruno Dias", [SimInvoice("F-801", Decimal("99.00"), date(2025, 2, 1))])
+    _import(engine, campaign.id, [("Bruno Dias", phone, bruno, "99,00", "F-801", "01/02/2025")])
+    sent: list[str] = []
+    for offset in range(3):
+        before = len(engine.evolution.texts_to(phone))
+        _day(engine, _at(MONDAY + timedelta(days=offset), 10, tz=SAO_PAULO))
+        engine.delivered()
+        sent += engine.evolution.texts_to(phone)[before:]
+    assert len(sent) == 2  # the first message, then its retry a day after it went unanswered
+    assert sent[1].startswith("Olá, Bruno Dias! Aqui é novamente")
+    assert "Conversamos" not in sent[1] and "TR Telecom" in sent[1] and "PARAR" in sent[1]
