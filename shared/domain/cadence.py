@@ -21,12 +21,14 @@ RESOLVING_OUTCOMES: Final = frozenset(
 )
 
 
-# What an attempt nobody answered leaves on a case waiting for its retry.
+# What an attempt nobody answered leaves on a case waiting for its retry (a voicemail taken by a
+# machine included: it asks the customer to reply on WhatsApp).
 UNANSWERED_OUTCOMES: Final = frozenset(
     {
         Outcome.NO_ANSWER,
         Outcome.BUSY,
         Outcome.VOICEMAIL,
+        Outcome.VOICEMAIL_LEFT,
         Outcome.FAILED,
         Outcome.NOT_ON_WHATSAPP,
         Outcome.NOT_DELIVERED,

@@ -22,7 +22,7 @@ from shared.data import conversations, messages
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
 from shared.domain.models import CampaignStatus, Channel, Outcome, Promise, PromiseStatus, Target, TargetState
-from shared.engine import handoff, inbound, promise_monitor
+from shared.engine import handoff, inbound, postcall, promise_monitor
 from shared.engine.reporting import campaign_stats
 from shared.imports import ingest
 from tests.integration.engine.engine_world import Engine, cpf, mobile
@@ -739,3 +739,35 @@ def test_bruno_never_answers_and_the_next_message_does_not_claim_a_conversation_
     assert len(sent) == 2  # the first message, then its retry a day after it went unanswered
     assert sent[1].startswith("Olá, Bruno Dias! Aqui é novamente")
     assert "Conversamos" not in sent[1] and "TR Telecom" in sent[1] and "PARAR" in sent[1]
+
+
+# --- 10. The voicemail asks for a WhatsApp reply: the reply is an engagement --------------------------
+
+
+def test_carla_answers_on_whatsapp_after_the_voicemail_and_gets_her_follow_up_not_another_call(
+    engine: Engine,
+):
+    campaign = engine.campaign(follow_up_after_days=3, max_attempts_per_channel=2, voicemail_drop=True)
+    carla, phone = cpf(1301), mobile("11", 1301)
+    engine.crm.add_customer(carla, "Carla Nunes", [SimInvoice("F-901", Decimal("75.00"), date(2025, 2, 1))])
+    _import(engine, campaign.id, [("Carla Nunes", phone, carla, "75,00", "F-901", "01/02/2025")])
+    day = MONDAY  # two WhatsApp messages, delivered, never answered; then a call, the next channel
+    while (case := _only_case(campaign.id)).state is not TargetState.CALLING:
+        assert day < MONDAY + timedelta(days=7)
+        _day(engine, _at(day, 12, tz=SAO_PAULO))
+        engine.delivered()
+        day += timedelta(days=1)
+    assert case.channel is Channel.VOICE and len(engine.evolution.texts_to(phone)) == 2
+
+    # A machine answers and takes the neutral voicemail, which asks her to reply on WhatsApp.
+    left = postcall.conclude_attempt(case, Outcome.VOICEMAIL_LEFT)
+    assert left.target is not None and left.target.outcome is Outcome.VOICEMAIL_LEFT
+
+    engine.clock.advance(timedelta(minutes=30))
+    Chat(phone, "Carla").says("oi, vi a ligação de vocês, do que se trata?")
+    case = engine.get(case)
+    assert (case.state, case.outcome) == (TargetState.PENDING, Outcome.ANSWERED)
+    assert case.next_attempt_at == engine.clock.now() + timedelta(days=3)
+    _day(engine, engine.clock.now() + timedelta(days=1))  # the call's retry would have been due by now
+    assert len(engine.twilio.calls_to("+" + phone)) == 1
+    _counters_agree_with_the_cases(campaign.id)
