@@ -36,6 +36,12 @@ UNANSWERED_OUTCOMES: Final = frozenset(
 )
 
 
+# How a case ends when the cadence gave up on it without any resolution: its budget spent, or its
+# attempts spent on every channel with nobody answering. A payment the customer makes afterwards (a
+# promise kept, a claim the CRM confirms) still closes it as `paid`.
+GAVE_UP_OUTCOMES: Final = UNANSWERED_OUTCOMES | {Outcome.EXHAUSTED}
+
+
 def engagement_moves(target: Target) -> bool:
     """Whether the customer engaging now (a reply) moves the case to its follow-up: it awaits the reply
     to a contact, or waits to retry one nobody answered (the reply came late)."""

@@ -77,6 +77,11 @@ def _only_case(campaign_id: str) -> Target:
     return case
 
 
+def _case_of(campaign_id: str, document: str) -> Target:
+    [case] = [c for c in targets_data.list_for_campaign(campaign_id).items if c.document == document]
+    return case
+
+
 def _counters_agree_with_the_cases(*campaign_ids: str) -> None:
     """What the campaign's stats say (its counters) is what its cases are: states, outcomes, total."""
     for campaign_id in campaign_ids:
@@ -695,7 +700,7 @@ def test_rui_paid_then_a_new_invoice_is_refused_by_his_closed_case_not_silently_
     _import(engine, campaign.id, [("Rui Prado", RUI_PHONE, RUI, "50,00", "F-701", "01/02/2025")])
     engine.crm.pay_all(RUI)
     _day(engine, _at(MONDAY, 10, tz=SAO_PAULO))
-    [case] = [c for c in targets_data.list_for_campaign(campaign.id).items if c.document == RUI]
+    case = _case_of(campaign.id, RUI)
     assert (case.state, case.outcome) == (TargetState.COMPLETED, Outcome.PAID)
     before = campaign_stats(campaign.id).money
 
@@ -771,3 +776,69 @@ def test_carla_answers_on_whatsapp_after_the_voicemail_and_gets_her_follow_up_no
     _day(engine, engine.clock.now() + timedelta(days=1))  # the call's retry would have been due by now
     assert len(engine.twilio.calls_to("+" + phone)) == 1
     _counters_agree_with_the_cases(campaign.id)
+
+
+# --- 11. Answering the last notice late: a promise kept after the case was exhausted -----------------
+
+
+DAVI = cpf(1401)
+DAVI_PHONE = mobile("11", 1401)
+
+
+def _exhausted_davi(engine: Engine) -> tuple[Target, str, date]:
+    """Davi's case, exhausted after its two contacts went unanswered; his phone and the day it ended."""
+    campaign = engine.campaign(
+        max_contacts=2, allowed_methods=[Channel.WHATSAPP], fallback_order=[Channel.WHATSAPP]
+    )
+    engine.target(campaign, 78)  # another customer keeps the campaign running
+    engine.crm.add_customer(DAVI, "Davi Rocha", [SimInvoice("F-1001", Decimal("150.00"), date(2025, 2, 1))])
+    _import(engine, campaign.id, [("Davi Rocha", DAVI_PHONE, DAVI, "150,00", "F-1001", "01/02/2025")])
+    day = MONDAY
+    while (case := engine.get(_case_of(campaign.id, DAVI))).state is not TargetState.COMPLETED:
+        assert day < MONDAY + timedelta(days=10)
+        if day.isoweekday() != 7:
+            _day(engine, _at(day, 10, tz=SAO_PAULO))
+            engine.delivered()
+        day += timedelta(days=1)
+    assert (case.outcome, case.contact_count) == (Outcome.EXHAUSTED, 2)
+    assert "último contato" in engine.evolution.texts_to(DAVI_PHONE)[-1]
+    return case, DAVI_PHONE, day
+
+
+def test_davi_answers_the_last_notice_after_his_case_ended_promises_pays_and_his_case_is_paid(
+    engine: Engine, checks: Checks
+):
+    case, phone, day = _exhausted_davi(engine)
+
+    # Two days later he answers the last notice, as it invites him to, and promises to pay.
+    engine.clock.set(_at(day + timedelta(days=2), 11, tz=SAO_PAULO))
+    davi_chat = Chat(phone, "Davi")
+    davi_chat.says("oi, quero resolver")
+    davi_chat.says(DAVI)
+    promised = engine.clock.now().astimezone(SAO_PAULO).date() + timedelta(days=2)
+    davi_chat.says(f"pago dia {promised:%d/%m}")
+    [promise] = promises_data.active_for_document(DAVI, engine.clock.now())
+    engine.crm.pay_all(DAVI)
+    checks.fire(engine, _at(promised + timedelta(days=1), 9, 1, tz=SAO_PAULO))
+
+    assert promises_data.get(promise.id).status is PromiseStatus.FULFILLED
+    paid = engine.get(case)
+    assert (paid.state, paid.outcome) == (TargetState.COMPLETED, Outcome.PAID)
+    stats = campaign_stats(case.campaign_id)
+    assert (stats.fulfilled, stats.paid, stats.money.recovered) == (1, 1, Decimal("150.00"))
+    _counters_agree_with_the_cases(case.campaign_id)
+
+
+def test_davi_says_he_paid_after_his_case_ended_and_the_crm_confirms_it(engine: Engine):
+    case, phone, day = _exhausted_davi(engine)
+    engine.crm.pay_all(DAVI)
+    engine.clock.set(_at(day + timedelta(days=1), 11, tz=SAO_PAULO))
+    davi = Chat(phone, "Davi")
+    davi.says("oi")
+    davi.says(DAVI)
+    davi.says("já paguei essa fatura")
+
+    paid = engine.get(case)
+    assert (paid.state, paid.outcome) == (TargetState.COMPLETED, Outcome.PAID)
+    assert campaign_stats(case.campaign_id).money.recovered == Decimal("150.00")
+    _counters_agree_with_the_cases(case.campaign_id)
