@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from infra.local.simulators.crm import SimInvoice
+from shared.assistant import texts
 from shared.data import campaigns as campaigns_data
 from shared.data import conversations, messages
 from shared.data import promises as promises_data
@@ -505,3 +506,44 @@ def test_carla_answers_on_whatsapp_after_the_voicemail_and_gets_her_follow_up_no
     )  # the call's retry would have been due by now
     assert len(engine.twilio.calls_to("+" + phone)) == 1
     counters_agree_with_the_cases(campaign.id)
+
+
+# --- 11. "Já paguei": every campaign keeps quiet until the CRM is asked again -------------------------
+
+
+def test_eva_says_she_paid_and_no_campaign_contacts_her_until_the_crm_confirms_it(engine: Engine):
+    eva, phone = cpf(1501), mobile("11", 1501)
+    engine.crm.add_customer(eva, "Eva Lins", [SimInvoice("F-1101", Decimal("64.30"), date(2025, 2, 1))])
+    march, april = engine.campaign(), engine.campaign(name="Cobrança Abril")
+    for campaign in (march, april):
+        import_rows(engine, campaign.id, [("Eva Lins", phone, eva, "64,30", "F-1101", "01/02/2025")])
+    business_day(engine, at(MONDAY, 10, tz=SAO_PAULO))
+    engine.clock.set(at(MONDAY, 11, tz=SAO_PAULO))
+    chat = Chat(phone, "Eva")
+    chat.says("oi")
+    chat.says(eva)
+    chat.says("já paguei ontem")
+    assert engine.evolution.texts_to(phone)[-1] == texts.PAYMENT_NOT_YET_VISIBLE
+    quiet_until = engine.clock.now() + timedelta(days=3)
+    for campaign in (march, april):
+        case = case_of(campaign.id, eva)
+        assert (case.state, case.outcome, case.next_attempt_at) == (
+            TargetState.PENDING,
+            Outcome.PAYMENT_CLAIMED,
+            quiet_until,
+        )
+
+    sent = len(engine.evolution.texts_to(phone))
+    for offset in (1, 2):
+        business_day(engine, at(MONDAY + timedelta(days=offset), 10, tz=SAO_PAULO))
+    engine.crm.pay_all(eva)  # the payment shows in the CRM on Wednesday
+    business_day(engine, at(MONDAY + timedelta(days=3), 10, tz=SAO_PAULO))  # still quiet until 11:00
+    business_day(engine, at(MONDAY + timedelta(days=3), 11, 5, tz=SAO_PAULO))
+
+    assert len(engine.evolution.texts_to(phone)) == sent  # nobody contacted her
+    for campaign in (march, april):
+        case = case_of(campaign.id, eva)
+        assert (case.state, case.outcome) == (TargetState.COMPLETED, Outcome.PAID)
+    engine.tick()
+    assert {campaigns_data.get(c.id).status for c in (march, april)} == {CampaignStatus.COMPLETED}
+    counters_agree_with_the_cases(march.id, april.id)
