@@ -195,7 +195,7 @@ def test_maria_writing_from_a_new_number_learns_nothing_and_the_erp_sync_brings_
     counters_agree_with_the_cases(campaign.id, later.id)
 
 
-# --- 3. Nothing about a debt is disclosed to anyone but the confirmed debtor ---------------------------
+# --- 2. Nothing about a debt is disclosed to anyone but the confirmed debtor ---------------------------
 
 ANA = cpf(701)
 ANA_PHONE = mobile("21", 701)  # Rio de Janeiro: collection contacts 09:00-19:00 on weekdays
@@ -257,7 +257,7 @@ def test_ana_only_the_confirmed_debtor_hears_about_the_debt_and_again_only_after
     counters_agree_with_the_cases(campaign.id)
 
 
-# --- 4. The contact budget: answered or not, never more than maxContacts -----------------------------
+# --- 3. The contact budget: answered or not, never more than maxContacts -----------------------------
 
 PEDRO = cpf(801)
 PEDRO_PHONE = mobile("11", 801)
@@ -305,7 +305,7 @@ def test_pedro_unanswered_and_engaged_contacts_share_the_budget_then_exhausted_a
     counters_agree_with_the_cases(campaign.id)
 
 
-# --- 5. The endings the CRM decides: unknown customer, time-barred debt ------------------------------
+# --- 4. The endings the CRM decides: unknown customer, time-barred debt ------------------------------
 
 
 def test_a_customer_the_crm_does_not_know_is_unknown_and_only_time_barred_debts_are_never_collected(
@@ -357,7 +357,7 @@ def test_a_customer_the_crm_does_not_know_is_unknown_and_only_time_barred_debts_
     counters_agree_with_the_cases(campaign.id)
 
 
-# --- 6. A send whose record was lost: the case is not left waiting for nothing -----------------------
+# --- 5. A send whose record was lost: the case is not left waiting for nothing -----------------------
 
 LUCAS = cpf(1001)
 LUCAS_PHONE = mobile("11", 1001)
@@ -413,7 +413,7 @@ def test_lucas_a_message_sent_but_never_recorded_is_concluded_not_left_contacted
     counters_agree_with_the_cases(campaign.id)
 
 
-# --- 8. A new overdue invoice of a customer whose case is closed ------------------------------------
+# --- 6. A new overdue invoice of a customer whose case is closed ------------------------------------
 
 RUI = cpf(1101)
 RUI_PHONE = mobile("11", 1101)
@@ -453,7 +453,7 @@ def test_rui_paid_then_a_new_invoice_is_refused_by_his_closed_case_not_silently_
     counters_agree_with_the_cases(campaign.id)
 
 
-# --- 9. A customer who never answered is not told "we talked" -----------------------------------------
+# --- 7. A customer who never answered is not told "we talked" -----------------------------------------
 
 
 def test_bruno_never_answers_and_the_next_message_does_not_claim_a_conversation_that_never_happened(
@@ -474,7 +474,7 @@ def test_bruno_never_answers_and_the_next_message_does_not_claim_a_conversation_
     assert "Conversamos" not in sent[1] and "TR Telecom" in sent[1] and "PARAR" in sent[1]
 
 
-# --- 10. The voicemail asks for a WhatsApp reply: the reply is an engagement --------------------------
+# --- 8. The voicemail asks for a WhatsApp reply: the reply is an engagement --------------------------
 
 
 def test_carla_answers_on_whatsapp_after_the_voicemail_and_gets_her_follow_up_not_another_call(
@@ -508,7 +508,7 @@ def test_carla_answers_on_whatsapp_after_the_voicemail_and_gets_her_follow_up_no
     counters_agree_with_the_cases(campaign.id)
 
 
-# --- 11. "Já paguei": every campaign keeps quiet until the CRM is asked again -------------------------
+# --- 9. "Já paguei": every campaign keeps quiet until the CRM is asked again -------------------------
 
 
 def test_eva_says_she_paid_and_no_campaign_contacts_her_until_the_crm_confirms_it(engine: Engine):

@@ -30,7 +30,7 @@ from tests.integration.engine.journeys import (
     only_case,
 )
 
-# --- 2. João in two campaigns: one promise for both ----------------------------------------------------
+# --- 1. João in two campaigns: one promise for both ----------------------------------------------------
 
 JOAO = cpf(601)
 JOAO_PHONE = mobile("11", 601)
@@ -151,7 +151,7 @@ def test_joao_keeps_a_partial_promise_and_the_open_invoice_is_still_collected(en
     counters_agree_with_the_cases(march_case.campaign_id, april_case.campaign_id)
 
 
-# --- 7. Local time: a promise made late at night in Manaus -------------------------------------------
+# --- 2. Local time: a promise made late at night in Manaus -------------------------------------------
 
 
 def test_maria_promising_tomorrow_late_at_night_in_manaus_is_held_to_the_end_of_her_tomorrow(
@@ -201,7 +201,7 @@ def test_maria_promising_tomorrow_late_at_night_in_manaus_is_held_to_the_end_of_
     counters_agree_with_the_cases(campaign.id)
 
 
-# --- 11. Answering the last notice late: a promise kept after the case was exhausted -----------------
+# --- 3. Answering the last notice late: a promise kept after the case was exhausted -----------------
 
 
 DAVI = cpf(1401)
