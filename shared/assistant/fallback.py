@@ -25,8 +25,11 @@ from shared.domain.errors import InvalidInput
 from shared.domain.models import Message, Sender, UnlockStatus
 from shared.domain.money import parse_money
 
+# An amount: after "R$"; with its cents ("1.234,56"); or before "reais", its thousands dotted or not
+# ("1.000 reais", "1000 reais", "150,50 reais").
 _AMOUNT: Final = re.compile(
-    r"r\$\s*(\d[\d.]*(?:,\d{1,2})?)|(?<![\d/])(\d[\d.]*,\d{2})(?![\d/])|(?<![\d/])(\d+(?:[.,]\d{2})?)\s*reais"
+    r"r\$\s*(\d[\d.]*(?:,\d{1,2})?)|(?<![\d/])(\d[\d.]*,\d{2})(?![\d/])"
+    r"|(?<![\d/.,])(\d[\d.]*(?:,\d{1,2})?)\s*reais"
 )
 _CHOOSE_DATE: Final = re.compile(r"\b(?:data|combinar|prazo|promessa|parcel)")
 _PROMISE_CODES: Final = frozenset(

@@ -693,8 +693,9 @@ def _fold_into_stored(target_id: str, draft: cases.CaseDraft, record: TargetReco
             if record is None:
                 break  # opened and deleted meanwhile (a draft campaign discarded)
         current = _to_target(record)
-        merged = cases.merge(current.invoices, current.phones, draft.rows)
-        if not merged.added:
+        closed = current.state is TargetState.COMPLETED
+        merged = cases.merge(current.invoices, current.phones, draft.rows, closed=closed)
+        if not merged.added and not merged.new_phones:
             return Folded(current, False, merged)
         folded = _replace_invoices(current, int(record.invoices_version), merged)
         if folded is not None:
@@ -727,7 +728,8 @@ def _insert_chunk(chunk: list[Target]) -> set[str]:
 
 
 def _replace_invoices(current: Target, version: int, merged: cases.Merge) -> Target | None:
-    """The case with `merged`'s invoices and phones, or None if its invoices changed since `version`."""
+    """The case with `merged`'s invoices and phones, or None if its invoices changed since `version`
+    (or, taking new invoices, it was closed meanwhile: merged again, they are refused)."""
     now = clock.now()
     values = {
         "invoices": list(merged.invoices),
@@ -737,17 +739,19 @@ def _replace_invoices(current: Target, version: int, merged: cases.Merge) -> Tar
     }
     keys = _sort_keys(merged.invoices, current.created_at)
     actions = [*set_actions(TargetRecord, {**values, **keys}), TargetRecord.invoices_version.add(1)]
+    condition = TargetRecord.invoices_version == version
+    if merged.added:
+        condition &= TargetRecord.state != TargetState.COMPLETED.value
     try:
-        TargetRecord._get_connection().update_item(
-            current.id, actions=actions, condition=TargetRecord.invoices_version == version
-        )
+        TargetRecord._get_connection().update_item(current.id, actions=actions, condition=condition)
     except UpdateError as exc:
         if not is_condition_failure(exc):
             raise
         return None
-    added = to_cents(_debt(row.invoice for row in merged.added))
-    counters.increment(counters.campaign_scope(current.campaign_id), CaseMoney.IN_COLLECTION, added)
-    phone_index.add((phone, current.document) for phone in merged.phones if phone not in current.phones)
+    if merged.added:
+        added = to_cents(_debt(row.invoice for row in merged.added))
+        counters.increment(counters.campaign_scope(current.campaign_id), CaseMoney.IN_COLLECTION, added)
+    phone_index.add((phone, current.document) for phone in merged.new_phones)
     return current.model_copy(update=values)
 
 

@@ -21,17 +21,25 @@ RESOLVING_OUTCOMES: Final = frozenset(
 )
 
 
-# What an attempt nobody answered leaves on a case waiting for its retry.
+# What an attempt nobody answered leaves on a case waiting for its retry (a voicemail taken by a
+# machine included: it asks the customer to reply on WhatsApp).
 UNANSWERED_OUTCOMES: Final = frozenset(
     {
         Outcome.NO_ANSWER,
         Outcome.BUSY,
         Outcome.VOICEMAIL,
+        Outcome.VOICEMAIL_LEFT,
         Outcome.FAILED,
         Outcome.NOT_ON_WHATSAPP,
         Outcome.NOT_DELIVERED,
     }
 )
+
+
+# How a case ends when the cadence gave up on it without any resolution: its budget spent, or its
+# attempts spent on every channel with nobody answering. A payment the customer makes afterwards (a
+# promise kept, a claim the CRM confirms) still closes it as `paid`.
+GAVE_UP_OUTCOMES: Final = UNANSWERED_OUTCOMES | {Outcome.EXHAUSTED}
 
 
 def engagement_moves(target: Target) -> bool:

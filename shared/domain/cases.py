@@ -3,7 +3,9 @@
 Pure rules, no storage and no clock:
 - `fold_rows`: import rows of the same document become one `CaseDraft`;
 - `merge`: a case (or none yet) takes a draft's invoices: an invoice it already has is a duplicate,
-  invoices past `MAX_INVOICES_PER_CASE` are refused, the phones of the accepted rows are kept;
+  invoices past `MAX_INVOICES_PER_CASE` are refused, and so is any new invoice of a closed case (it
+  would never be collected: a new campaign collects it); the phones of the accepted and duplicate
+  rows are kept;
 - `whatsapp_phone`: the number outreach uses, the first valid mobile;
 - `open_case`: the new case a merge into nothing makes.
 """
@@ -50,6 +52,8 @@ class Merge(NamedTuple):
     added: tuple[CaseRow, ...]
     duplicates: tuple[CaseRow, ...]  # the case already had the invoice
     over_cap: tuple[CaseRow, ...]  # the case already had MAX_INVOICES_PER_CASE invoices
+    closed: tuple[CaseRow, ...]  # a new invoice of a case that is closed (`completed`)
+    new_phones: tuple[str, ...]  # numbers the case did not have (in `phones` too)
 
 
 def invoice_key(invoice: Invoice) -> str:
@@ -66,28 +70,47 @@ def fold_rows(rows: Iterable[CaseRow]) -> list[CaseDraft]:
     return [CaseDraft(document, group[0].client_name, tuple(group)) for document, group in grouped.items()]
 
 
-def merge(invoices: Sequence[Invoice], phones: Sequence[str], rows: Sequence[CaseRow]) -> Merge:
+def merge(
+    invoices: Sequence[Invoice], phones: Sequence[str], rows: Sequence[CaseRow], *, closed: bool = False
+) -> Merge:
     """The case holding `invoices` and `phones` (both empty for a case not stored yet) after taking
-    `rows`: each row's invoice is added unless the case has it (duplicate) or is full (over cap)."""
+    `rows`: each row's invoice is added unless the case has it (duplicate), is `closed` (a completed
+    case is never contacted again, so its new invoice would never be collected) or is full (over cap).
+    The phone of an added or duplicate row is kept: a re-import or the ERP's sync brings the
+    customer's current number with invoices the case already has."""
     kept = list(invoices)
     known = {invoice_key(invoice) for invoice in kept}
     numbers = list(dict.fromkeys(phones))
     added: list[CaseRow] = []
     duplicates: list[CaseRow] = []
     over_cap: list[CaseRow] = []
+    refused: list[CaseRow] = []
     for row in rows:
         key = invoice_key(row.invoice)
         if key in known:
             duplicates.append(row)
+        elif closed:
+            refused.append(row)
+            continue
         elif len(kept) >= MAX_INVOICES_PER_CASE:
             over_cap.append(row)
+            continue
         else:
             known.add(key)
             kept.append(row.invoice)
             added.append(row)
-            if row.phone not in numbers:
-                numbers.append(row.phone)
-    return Merge(tuple(kept), tuple(numbers), tuple(added), tuple(duplicates), tuple(over_cap))
+        if row.phone not in numbers:
+            numbers.append(row.phone)
+    new_phones = tuple(numbers[len(dict.fromkeys(phones)) :])
+    return Merge(
+        tuple(kept),
+        tuple(numbers),
+        tuple(added),
+        tuple(duplicates),
+        tuple(over_cap),
+        tuple(refused),
+        new_phones,
+    )
 
 
 def whatsapp_phone(phones: Sequence[str]) -> str:

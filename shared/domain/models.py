@@ -387,7 +387,7 @@ class ImportJob(_Domain):
     total_rows: int = 0
     imported: int = 0  # rows accepted: invoices added to a case
     customers_created: int = 0  # cases this import created
-    customers_updated: int = 0  # cases that existed and gained invoices
+    customers_updated: int = 0  # cases that existed and gained invoices or phones
     duplicates: int = 0
     rejected: int = 0
     errors: list[ImportRowError] = Field(default_factory=list)  # the first few, for the API

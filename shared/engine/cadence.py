@@ -17,7 +17,7 @@ from shared.core.observability import logger, metrics
 from shared.data import campaigns as campaigns_data
 from shared.data import targets as targets_data
 from shared.domain.cadence import RESOLVING_OUTCOMES, budget_spent
-from shared.domain.errors import Conflict
+from shared.domain.errors import Conflict, NotFound
 from shared.domain.models import Campaign, Outcome, Target, TargetState
 from shared.domain.phones import timezone_for_phone
 
@@ -34,12 +34,13 @@ def follow_up(
     label: str,
     campaign: Campaign | None = None,
     milestone: str | None = None,
+    unless_outcomes: Collection[Outcome] = RESOLVING_OUTCOMES,
 ) -> Target | None:
     """The customer engaged without resolving: `pending` `follow_up_after_days` from now (outcome
     `answered`), or `completed/exhausted` when the budget is spent. One conditional transition from
-    `from_states`, only while the outcome resolves nothing, which also marks `milestone` (when given);
-    None when the case moved on meanwhile or the engagement resolved it (nothing marked). `label`
-    (Portuguese) says what the customer did."""
+    `from_states`, only while the outcome is none of `unless_outcomes` (those that resolve the
+    engagement), which also marks `milestone` (when given); None when the case moved on meanwhile or
+    the engagement resolved it (nothing marked). `label` (Portuguese) says what the customer did."""
     campaign = campaign or campaigns_data.get_recent(target.campaign_id)
     now = clock.now()
     if budget_spent(target, campaign):
@@ -60,7 +61,7 @@ def follow_up(
             target.id,
             from_states,
             to_state,
-            unless_outcomes=RESOLVING_OUTCOMES,
+            unless_outcomes=unless_outcomes,
             milestone=milestone,
             outcome=outcome,
             **changes,
@@ -71,3 +72,23 @@ def follow_up(
     metrics.add_metric(name=f"Cadence_{outcome.value}", unit=MetricUnit.Count, value=1)
     logger.info("case follows the cadence", target_id=target.id, state=to_state.value, outcome=outcome.value)
     return moved
+
+
+def resume_after_desk(target_id: str) -> Target | None:
+    """A person at the desk let go of the customer's conversation (resolved it, or gave it back to the
+    assistant) while its case still waited on them — `contacted` with outcome `transferred`, off the
+    agenda: the case follows the cadence again (`follow_up`: the next contact `follow_up_after_days`
+    later, or `exhausted`). Anything the desk resolved meanwhile (a promise, a payment, an opt-out)
+    moved the case on and stands; None then."""
+    try:
+        target = targets_data.get(target_id)
+    except NotFound:
+        return None
+    if target.state is not TargetState.CONTACTED or target.outcome is not Outcome.TRANSFERRED:
+        return None
+    return follow_up(
+        target,
+        [TargetState.CONTACTED],
+        label="Atendimento humano encerrado",
+        unless_outcomes=RESOLVING_OUTCOMES - {Outcome.TRANSFERRED},
+    )

@@ -5,7 +5,7 @@ hands it over, or when an agent takes it (`take`, or by replying, `shared.engine
 transferred the assistant stays silent in it and the customer is *held*: no campaign contacts their
 phone or document (the pre-send guard reads the hold items, `shared.data.conversations.held`). It
 waits in the desk's queue until a human answers. `resolve` ends it; `release` gives it back to the
-assistant; both lift the hold. Every change is one conditional transaction on what was read (two agents
+assistant; both lift the hold, and a case still waiting on the desk follows the cadence again. Every change is one conditional transaction on what was read (two agents
 taking the same conversation: one wins, the other gets `Conflict`), and each leaves a system note in
 the thread with who did it.
 """
@@ -20,6 +20,7 @@ from shared.data import conversations, messages
 from shared.data import targets as targets_data
 from shared.domain.errors import Conflict
 from shared.domain.models import Conversation, ConversationStatus, Outcome, Sender
+from shared.engine import cadence
 
 SUPERVISOR_REASON = "supervisor"
 ASSISTANT = "assistant"
@@ -88,7 +89,8 @@ def _end_hold(
     conversation_id: str, to: ConversationStatus, *, by: str, note: str, **changes: Any
 ) -> Conversation:
     """Move the conversation out of the human's hands to `to` (already there: returned as is), out of
-    the queue and with the customer's hold lifted, leaving `note` in the thread."""
+    the queue and with the customer's hold lifted, leaving `note` in the thread; a case still waiting
+    on the desk follows the cadence again (`shared.engine.cadence.resume_after_desk`)."""
     conversation = conversations.get(conversation_id)
     if conversation.status is to:
         return conversation
@@ -102,6 +104,8 @@ def _end_hold(
         **changes,
     )
     _note(conversation_id, note, by)
+    if conversation.target_id:
+        cadence.resume_after_desk(conversation.target_id)
     logger.info("conversation left the desk", conversation_id=conversation_id, status=to.value, by=by)
     return ended
 

@@ -20,6 +20,8 @@ their channel's module: `outreach_whatsapp.deliver(job)`, `outreach_voice.delive
    "delivery unknown" instead of sending — at once when the claiming worker failed after its claim (it
    marks the case itself), else once `SEND_WINDOW` has passed since the claim (the worker was killed);
    within the window the send may still be in flight, and the job is retried later (`SendInFlight`).
+   A case left "delivery unknown" stays `contacted` on the agenda: a reply moves it on as usual, and
+   upkeep concludes the attempt as unanswered at its deadline (`shared.engine.upkeep`).
 
 What the send's answer leads to:
 - WhatsApp accepted → the conversation (`shared.engine.conversations.open_conversation`) and the
@@ -323,9 +325,14 @@ def _record_delivery_unknown(target: Target, channel: Channel) -> None:
         "registrado; não foi repetido"
     )
     if channel is Channel.VOICE:
-        # No CallSid to follow: leave `calling`, or the target would wait there for callbacks forever.
+        # No CallSid to follow: leave `calling`, or the target would wait there for callbacks forever;
+        # due on the agenda at once, where upkeep concludes the attempt as unanswered.
         targets_data.transition(
-            target.id, [TargetState.CALLING], TargetState.CONTACTED, until=None, outcome_details=details
+            target.id,
+            [TargetState.CALLING],
+            TargetState.CONTACTED,
+            until=clock.now(),
+            outcome_details=details,
         )
     else:
         targets_data.update(target.id, outcome_details=details)

@@ -5,7 +5,8 @@ voicemail drop's neutral message.
 
 Every default names the creditor with its CNPJ and says, in general terms, why we write (CDC art.
 42-A); none mentions an amount or an invoice before the person confirms the document; every one says
-how to stop the messages.
+how to stop the messages. The follow-up also goes to a customer who never answered (a retry), so it
+claims no conversation, only the contact.
 """
 
 from __future__ import annotations
@@ -47,8 +48,8 @@ def default_templates(*, assistant: str, document: str, with_cnpj: bool) -> dict
         ),
         MessageStep.FOLLOW_UP: (
             f"Olá, {{nome}}! Aqui é novamente a {assistant}, assistente virtual da {creditor}.\n\n"
-            "Conversamos há alguns dias sobre um assunto financeiro da sua conta e ficou em aberto. "
-            "Podemos retomar? Se quiser, encontro com você uma data ou forma de pagamento que caiba "
+            "Entramos em contato recentemente sobre um assunto financeiro da sua conta, que segue em "
+            "aberto. Podemos conversar? Se quiser, encontro com você uma data ou forma de pagamento que caiba "
             f"no seu momento.\n\n{identity}\n\n{_STOP}"
         ),
         MessageStep.AFTER_BROKEN_PROMISE: (

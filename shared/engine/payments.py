@@ -2,7 +2,8 @@
 
 The CRM's answer is read once (`shared.domain.debts.read_debt`) and the customer is one person, so the
 result applies to every open case of the document, in every campaign. Nothing collectible open →
-pending promises of the document are fulfilled and its cases `completed/paid`. A customer the CRM does
+pending promises of the document are fulfilled and its cases `completed/paid`, those the cadence had
+given up on (exhausted, unanswered) included. A customer the CRM does
 not know is no payment: the cases end `completed/unknown_customer`. Still open → the claim is recorded
 as `payment_claimed`: the customer's cases go back to `pending`, due only in `CLAIM_QUIET_DAYS` days, and
 the quiet period is recorded for the document (`contact_log.record_claim`), a fact the pre-send guards
@@ -83,6 +84,7 @@ def verify_claim(
             except Conflict:
                 continue  # settled meanwhile by the monitor
         _move_cases(document, TargetState.COMPLETED, outcome=Outcome.PAID, outcome_details=details)
+        promise_rules.close_given_up_cases(targets_data.by_document(document), details, reading)
         logger.info("payment claim confirmed by the CRM", target_id=target_id)
         return ClaimVerification(ClaimResult.PAID, Decimal("0.00"), None)
     recheck_at = now + timedelta(days=CLAIM_QUIET_DAYS)

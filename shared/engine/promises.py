@@ -23,6 +23,7 @@ from shared.data import campaigns as campaigns_data
 from shared.data import counters
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
+from shared.domain.cadence import GAVE_UP_OUTCOMES
 from shared.domain.debts import DebtReading
 from shared.domain.documents import normalize_document
 from shared.domain.errors import (
@@ -95,12 +96,37 @@ def open_cases(document: str) -> list[Target]:
     return [case for case in targets_data.by_document(document) if case.state in OPEN_TARGET_STATES]
 
 
+def close_given_up_cases(cases: Sequence[Target], details: str, reading: DebtReading) -> None:
+    """The cases among `cases` the cadence gave up on (completed `exhausted`, or with their attempts
+    spent unanswered: `GAVE_UP_OUTCOMES`) of which the CRM's `reading` shows nothing collectible left:
+    `paid` after all — the customer answered the last notice late and paid. One conditional
+    transition each, so a case that changed meanwhile is left as it is."""
+    others = frozenset(Outcome) - GAVE_UP_OUTCOMES
+    for case in cases:
+        if case.state is not TargetState.COMPLETED or case.outcome not in GAVE_UP_OUTCOMES:
+            continue
+        if not reading.settles(case.invoices):
+            continue
+        try:
+            targets_data.transition(
+                case.id,
+                [TargetState.COMPLETED],
+                TargetState.COMPLETED,
+                unless_outcomes=others,
+                outcome=Outcome.PAID,
+                outcome_details=details,
+            )
+        except Conflict as exc:
+            logger.info("ended case left as it is", target_id=case.id, reason=exc.message)
+
+
 def apply_to_cases(
     document: str, status: PromiseStatus, details: str, now: datetime, reading: DebtReading | None
 ) -> None:
-    """What a settled promise does to the customer's open cases (all campaigns).
+    """What a settled promise does to the customer's cases (all campaigns).
 
-    Fulfilled: a case of which the CRM (`reading`) shows nothing collectible left is `completed/paid`;
+    Fulfilled: a case of which the CRM (`reading`) shows nothing collectible left is `completed/paid`
+    — an open one, or one the cadence gave up on before the customer came back (`close_given_up_cases`);
     any other goes on for what is still open: back to `pending` without an outcome (the kept promise
     resolves nothing more, so the cadence follows the case up and concludes its unanswered attempts
     again), next contact its campaign's `follow_up_after_days` later (without a reading — a
@@ -110,7 +136,12 @@ def apply_to_cases(
     """
     if status is PromiseStatus.RENEGOTIATED:
         return
-    for case in open_cases(document):
+    cases = targets_data.by_document(document)
+    if status is PromiseStatus.FULFILLED and reading is not None:
+        close_given_up_cases(cases, details, reading)
+    for case in cases:
+        if case.state not in OPEN_TARGET_STATES:
+            continue
         try:
             if status is PromiseStatus.BROKEN:
                 targets_data.transition(

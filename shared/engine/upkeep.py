@@ -20,8 +20,11 @@ other cases, and acts on each by what it still is:
   channel has attempts left, else the campaign's next channel, else completed.
 
   A reply landing at the same instant wins: it moves the case on the agenda (or off it), and the
-  conclusion requires the case still awaiting what it concludes. A case resolved without
-  leaving `contacted` (handed to a human), or whose send was never recorded, just leaves the agenda.
+  conclusion requires the case still awaiting what it concludes. A case resolved without leaving
+  `contacted` (handed to a human: the desk's letting go resumes it) just leaves the agenda.
+- **Sends never recorded.** A contacted case whose message or call may have gone out without its
+  record (delivery unknown: the worker died after its claim) and got no reply by the attempt's
+  deadline ends that attempt as an unanswered one (`no_answer`), instead of waiting for nothing.
 - **Campaigns end.** An active campaign whose cases are all `completed` is completed
   (`campaigns.complete_if_done`, one read of its counters).
 - **Lost jobs.** A target still `scheduled` at its deadline (at least `LOST_AFTER` after its job's
@@ -101,7 +104,7 @@ def tend_overdue(campaign: Campaign, now: datetime, report: UpkeepReport, limit:
             report.requeued += _requeue(target)
         elif target.state is TargetState.CALLING:
             calls.append(target)
-        elif item.awaiting is None or target.outcome in RESOLVING_OUTCOMES:
+        elif target.outcome in RESOLVING_OUTCOMES:
             targets_data.stop_awaiting(target.id)
         else:
             concluded = _conclude(campaign, item, now)
@@ -112,10 +115,12 @@ def tend_overdue(campaign: Campaign, now: datetime, report: UpkeepReport, limit:
 
 def _conclude(campaign: Campaign, item: InFlight, now: datetime) -> Outcome | None:
     """End the attempt of a WhatsApp message that awaited its delivery (`not_delivered`) or its reply
-    (`no_answer`) past its deadline, and say which; None when a deadline still ahead keeps it waiting,
-    or it moved on meanwhile. A message awaiting its delivery is looked at on the first of its two deadlines (see
-    `sweep.in_flight_until`): reached the phone, it awaits the reply until `WHATSAPP_REPLY_HOURS`
-    after it got there, else its delivery until `WHATSAPP_DELIVERY_HOURS` after the send."""
+    (`no_answer`) past its deadline, or of a contact whose send was never recorded (delivery unknown:
+    `no_answer`, since a reply would have moved the case on), and say which; None when a deadline
+    still ahead keeps it waiting, or it moved on meanwhile. A message awaiting its delivery is looked
+    at on the first of its two deadlines (`sweep.in_flight_until`): reached the phone, it awaits the
+    reply until `WHATSAPP_REPLY_HOURS` after it got there, else its delivery until
+    `WHATSAPP_DELIVERY_HOURS` after the send."""
     settings = get_settings()
     target, due = item.target, item.awaiting
     if due is Due.DELIVERY:
@@ -131,9 +136,12 @@ def _conclude(campaign: Campaign, item: InFlight, now: datetime) -> Outcome | No
     if due is Due.DELIVERY:
         outcome = Outcome.NOT_DELIVERED
         details = f"Mensagem de WhatsApp não entregue em {settings.whatsapp_delivery_hours} h"
-    else:
+    elif due is Due.REPLY:
         outcome = Outcome.NO_ANSWER
         details = f"Sem resposta no WhatsApp em {settings.whatsapp_reply_hours} h"
+    else:
+        outcome = Outcome.NO_ANSWER
+        details = "Entrega desconhecida e nenhuma resposta do cliente até o prazo da tentativa"
     result = postcall.conclude_attempt(
         target,
         outcome,

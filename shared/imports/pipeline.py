@@ -134,7 +134,8 @@ def fold_batch(
     campaign_id: str, import_id: str, batch: list[CaseRow], errors: list[ImportRowError], tally: Tally
 ) -> None:
     """Fold a batch into the customers' cases; rows whose invoice the case already has become
-    `duplicate` errors, rows past the cap `too_many_invoices`."""
+    `duplicate` errors, new invoices of a closed case `case_closed`, rows past the cap
+    `too_many_invoices`."""
     if not batch:
         return
     for folded in targets.fold_in(campaign_id, fold_rows(batch), import_id):
@@ -142,7 +143,7 @@ def fold_batch(
         tally.imported += len(merge.added)
         if folded.created:
             tally.created.add(folded.target.id)
-        elif merge.added and folded.target.import_id != import_id:  # not one this import opened
+        elif (merge.added or merge.new_phones) and folded.target.import_id != import_id:  # not one it opened
             tally.updated.add(folded.target.id)
         errors.extend(
             ImportRowError(
@@ -154,6 +155,17 @@ def fold_batch(
                 else "this customer already has an invoice without a number in the campaign",
             )
             for row in merge.duplicates
+        )
+        errors.extend(
+            ImportRowError(
+                line=row.line,
+                field="document",
+                code="case_closed",
+                message="this customer's case in the campaign is closed "
+                f"({folded.target.outcome.value if folded.target.outcome else 'completed'}): "
+                "import the invoice into another campaign to collect it",
+            )
+            for row in merge.closed
         )
         errors.extend(
             ImportRowError(

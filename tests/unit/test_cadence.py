@@ -73,6 +73,7 @@ def test_the_budget_is_spent_at_max_contacts() -> None:
 def test_a_reply_moves_a_case_awaiting_it_or_waiting_to_retry_but_not_one_following_up() -> None:
     assert engagement_moves(case(1, state=TargetState.CONTACTED))
     assert engagement_moves(case(1, Outcome.NO_ANSWER))
+    assert engagement_moves(case(1, Outcome.VOICEMAIL_LEFT))  # the voicemail asked for a WhatsApp reply
     assert not engagement_moves(case(1, Outcome.ANSWERED))
     assert not engagement_moves(case(1, Outcome.PAYMENT_CLAIMED))
     assert not engagement_moves(case(1, Outcome.PAID, state=TargetState.COMPLETED))

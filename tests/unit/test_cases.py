@@ -54,14 +54,36 @@ def test_an_invoice_the_case_has_is_a_duplicate_and_a_new_one_is_added():
     assert [r.line for r in merged.duplicates] == [2]
     assert [r.line for r in merged.added] == [3]
     assert [invoice.invoice_number for invoice in merged.invoices] == ["F-1", "F-4"]
-    assert merged.phones == (MOBILE, OTHER_MOBILE)
+    assert merged.phones == (MOBILE, OTHER_MOBILE) and merged.new_phones == (OTHER_MOBILE,)
 
 
-def test_a_repeated_row_in_one_draft_is_a_duplicate_and_its_phone_is_not_kept():
-    merged = merge((), (), [row(2, "F-1"), row(3, "F-1", phone=OTHER_MOBILE)])
+def test_a_duplicate_row_brings_its_phone_to_the_case():
+    stored = [Invoice(invoice_number="F-1", amount=Decimal("89.90"))]
 
-    assert [r.line for r in merged.duplicates] == [3]
-    assert merged.phones == (MOBILE,)
+    merged = merge(stored, [MOBILE], [row(2, "F-1", phone=OTHER_MOBILE), row(3, "F-1")])
+
+    assert [r.line for r in merged.duplicates] == [2, 3] and not merged.added
+    assert merged.phones == (MOBILE, OTHER_MOBILE) and merged.new_phones == (OTHER_MOBILE,)
+    assert [invoice.invoice_number for invoice in merged.invoices] == ["F-1"]
+
+
+def test_a_closed_case_refuses_new_invoices_but_not_what_it_has():
+    stored = [Invoice(invoice_number="F-1", amount=Decimal("89.90"))]
+
+    merged = merge(stored, [MOBILE], [row(2, "F-1"), row(3, "F-2", phone=OTHER_MOBILE)], closed=True)
+
+    assert [r.line for r in merged.duplicates] == [2] and [r.line for r in merged.closed] == [3]
+    assert not merged.added and [invoice.invoice_number for invoice in merged.invoices] == ["F-1"]
+    assert merged.phones == (MOBILE,)  # a refused row brings nothing
+
+
+def test_a_refused_row_over_the_cap_brings_nothing():
+    stored = [Invoice(invoice_number=f"F-{n}", amount=Decimal("1.00")) for n in range(MAX_INVOICES_PER_CASE)]
+
+    merged = merge(stored, [MOBILE], [row(2, "X-1", phone=OTHER_MOBILE)])
+
+    assert [r.line for r in merged.over_cap] == [2]
+    assert merged.phones == (MOBILE,) and merged.new_phones == ()
 
 
 def test_rows_without_an_invoice_number_share_one_key():
@@ -90,7 +112,7 @@ def test_the_outreach_phone_is_the_first_valid_mobile():
 
 def test_a_case_without_phones_or_invoices_is_refused():
     [draft] = fold_rows([row(2, "F-1")])
-    empty = cases.Merge((), (), (), (), ())
+    empty = cases.Merge((), (), (), (), (), (), ())
 
     with pytest.raises(ValueError):
         whatsapp_phone([])

@@ -20,7 +20,7 @@ from infra.local.simulators.crm import CrmSimulator
 from infra.local.simulators.evolution import EvolutionSimulator
 from infra.local.simulators.server import serve_in_thread
 from infra.local.simulators.twilio import TwilioSimulator
-from shared.adapters import clients, queues
+from shared.adapters import clients, promise_schedules, queues
 from shared.adapters.crm import HttpCrmClient
 from shared.adapters.evolution import EvolutionClient
 from shared.adapters.twilio_voice import TwilioVoice
@@ -40,6 +40,7 @@ from tests.integration.engine.engine_world import (
     WEBHOOK_BASE,
     Engine,
 )
+from tests.integration.engine.journeys import Checks
 
 # Seconds. Short, so a simulated hang costs one second rather than production's 8-10 s; long enough that
 # a loaded machine never times out a request the simulator did answer (that would be a real second send).
@@ -146,3 +147,12 @@ def _fast_adapters(crm_url: str, evolution_url: str, twilio_url: str) -> dict[st
         "whatsapp": EvolutionClient(settings.evolution(), timeout=CLIENT_TIMEOUT),
         "voice": TwilioVoice(settings.twilio(), WEBHOOK_BASE, timeout=5.0),
     }
+
+
+@pytest.fixture
+def checks() -> Iterator[Checks]:
+    """The promise monitor's one-time schedules, kept for the test to fire on the virtual clock."""
+    fake = Checks()
+    previous = promise_schedules.set_scheduler(fake)
+    yield fake
+    promise_schedules.set_scheduler(previous)

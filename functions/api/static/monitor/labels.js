@@ -59,6 +59,7 @@ export const IMPORT_ERROR = {
   time_barred: "Dívida prescrita (vencida há mais de 5 anos)",
   duplicate: "Linha duplicada (mesmo CPF/CNPJ e fatura)",
   too_many_invoices: "Limite de faturas por cliente atingido",
+  case_closed: "Caso do cliente encerrado nesta campanha",
 };
 export const number = new Intl.NumberFormat("pt-BR");
 /** "1 linha rejeitada" / "2 linhas rejeitadas": a count with its noun in the right number. */

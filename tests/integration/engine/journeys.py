@@ -1,0 +1,126 @@
+"""The world of the customer-journey tests (test_engine_customer_journeys.py,
+test_engine_customer_promises.py): customers writing on WhatsApp, business days of the cron and the
+outreach workers, spreadsheet imports, the promise monitor's checks fired on the virtual clock, and
+the check that a campaign's counters agree with its cases."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from infra.local.simulators.crm import SimInvoice
+from shared.adapters import clients
+from shared.core.jobs import InboundMessage
+from shared.data import targets as targets_data
+from shared.domain.models import Outcome, Promise, Target, TargetState
+from shared.engine import inbound, promise_monitor
+from shared.engine.reporting import campaign_stats
+from shared.imports import ingest
+from tests.integration.engine.engine_world import Engine, cpf, mobile
+
+MANAUS = ZoneInfo("America/Manaus")  # DDD 92: four hours behind UTC, no DST
+SAO_PAULO = ZoneInfo("America/Sao_Paulo")
+
+
+def at(day: date, hour: int, minute: int = 0, tz: ZoneInfo = MANAUS) -> datetime:
+    """The instant (UTC) of `hour:minute` on `day` on the wall clock of `tz`."""
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz).astimezone(UTC)
+
+
+class Chat:
+    """A customer writing on WhatsApp from one number (each message a fresh Evolution id)."""
+
+    sequence = 0
+
+    def __init__(self, phone: str, name: str = "Cliente") -> None:
+        self.phone = phone
+        self.name = name
+
+    def says(self, text: str) -> inbound.TurnResult:
+        Chat.sequence += 1
+        return inbound.handle(
+            InboundMessage(
+                message_id=f"3EB0J{Chat.sequence:08d}",
+                remote_jid=f"{self.phone}@s.whatsapp.net",
+                phone=self.phone,
+                text=text,
+                push_name=self.name,
+            )
+        )
+
+
+def business_day(engine: Engine, at: datetime) -> None:
+    """The clock at `at`, a cron tick, the outreach workers' queues drained."""
+    engine.clock.set(at)
+    engine.tick()
+    engine.drain("whatsapp")
+    engine.drain("dialer")
+
+
+def import_rows(
+    engine: Engine, campaign_id: str, rows: list[tuple[str, str, str, str, str, str]]
+) -> ingest.ImportJob:
+    sheet = "nome;celular;cpf;valor;fatura;vencimento\n" + "".join(";".join(row) + "\n" for row in rows)
+    return ingest.import_targets(campaign_id, io.BytesIO(sheet.encode()), "clientes.csv")
+
+
+def only_case(campaign_id: str) -> Target:
+    [case] = targets_data.list_for_campaign(campaign_id).items
+    return case
+
+
+def case_of(campaign_id: str, document: str) -> Target:
+    [case] = [c for c in targets_data.list_for_campaign(campaign_id).items if c.document == document]
+    return case
+
+
+def counters_agree_with_the_cases(*campaign_ids: str) -> None:
+    """What the campaign's stats say (its counters) is what its cases are: states, outcomes, total."""
+    for campaign_id in campaign_ids:
+        cases = targets_data.list_for_campaign(campaign_id).items
+        stats = campaign_stats(campaign_id)
+        assert stats.total_targets == len(cases)
+        states = {state.value: sum(c.state is state for c in cases) for state in TargetState}
+        assert stats.states == states
+        outcomes = {outcome.value: sum(c.outcome is outcome for c in cases) for outcome in Outcome}
+        assert stats.outcomes == outcomes
+        assert stats.contacted == sum(c.contact_count > 0 for c in cases)
+
+
+class Checks:
+    """The promise monitor's one-time schedules, fired by the test on the virtual clock."""
+
+    def __init__(self) -> None:
+        self.due: list[tuple[str, datetime]] = []
+
+    def schedule_check(self, promise: Promise, at: datetime) -> str:
+        self.due.append((promise.id, at))
+        return f"check-{promise.id}-{at:%Y%m%d%H%M}"
+
+    def cancel(self, name: str) -> None:
+        return None
+
+    def cancel_for(self, promise: Promise) -> None:
+        self.due = [(pid, at) for pid, at in self.due if pid != promise.id]
+
+    def fire(self, engine: Engine, now: datetime) -> list[promise_monitor.PromiseCheckOutcome]:
+        """The clock at `now`, and every check due by then run by the monitor."""
+        engine.clock.set(now)
+        ready = [(pid, at) for pid, at in self.due if at <= now]
+        self.due = [item for item in self.due if item not in ready]
+        return [promise_monitor.check(pid, clients.crm()) for pid, _ in ready]
+
+
+# Maria, in Manaus (Amazonas: collection contacts 08:00-18:00 on weekdays, until 14:00 on Saturdays),
+# with three overdue invoices. The clock starts on Monday 10/03/2025.
+MARIA = cpf(501)
+MARIA_PHONE = mobile("92", 501)
+MARIA_NEW_PHONE = mobile("92", 502)
+MARIA_INVOICES = [
+    SimInvoice("F-101", Decimal("100.10"), date(2025, 1, 10)),
+    SimInvoice("F-102", Decimal("80.20"), date(2025, 2, 10)),
+    SimInvoice("F-103", Decimal("89.75"), date(2025, 3, 1)),
+]
+MONDAY = date(2025, 3, 10)
