@@ -14,7 +14,9 @@ out of order, or twice. Three rules make that harmless:
   exactly one wins.
 
 Final outcomes: `answered` → `contacted` when the conversation already resolved something (promise
-made, paid, transferred... — kept); otherwise the cadence's follow-up (`shared.engine.cadence`:
+made, paid, transferred... — kept); answered by someone who said it is not the customer's number
+(`wrong_number`, the case already moved to its next phone) → concluded like an unanswered attempt;
+otherwise the cadence's follow-up (`shared.engine.cadence`:
 `pending` `followUpAfterDays` later, or `completed/exhausted`). `no_answer`, `busy`, `voicemail`,
 `failed` → `conclude_attempt`: back to `pending` after a backoff while the channel has attempts left
 (the scheduler re-runs every guard and the window), then `pending` on the next allowed channel of the
@@ -91,6 +93,7 @@ _OUTCOME_LABELS: Final = {
     Outcome.FAILED: "Falha na chamada",
     Outcome.NOT_ON_WHATSAPP: "Número sem WhatsApp",
     Outcome.NOT_DELIVERED: "Mensagem não entregue",
+    Outcome.WRONG_NUMBER: "Atendida por outra pessoa (número errado)",
 }
 
 
@@ -242,6 +245,10 @@ def _final(target: Target, outcome: Outcome, duration: int | None) -> PostCallRe
 def _answered(target: Target, duration: int | None) -> PostCallResult:
     """A person answered the live attempt: its conclusion marks the RESPONDED milestone in the same
     write (on its own when the attempt was concluded elsewhere meanwhile)."""
+    if target.outcome is Outcome.WRONG_NUMBER:
+        # The person who answered said the number is not the customer's (`numero_errado`, which moved
+        # the case to its next phone): the customer was not reached, nothing to follow up.
+        return conclude_attempt(target, Outcome.WRONG_NUMBER)
     _count(Outcome.ANSWERED)
     responded = Milestone.RESPONDED.value
     if target.outcome not in CONVERSATION_OUTCOMES:

@@ -14,6 +14,7 @@ from infra.local.simulators.twilio import SimCall
 from shared.adapters import clients
 from shared.assistant.tools import ToolContext, ToolOutcome, invoke
 from shared.data import campaigns as campaigns_data
+from shared.data import conversations as conversations_data
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
 from shared.domain.ids import new_id
@@ -355,3 +356,39 @@ def test_an_opt_out_said_on_the_call_ends_every_case_of_the_customer_and_of_the_
     engine.drain("dialer")
     assert engine.evolution.texts_to(called.phone) == [] and len(engine.twilio.calls) == 1
     assert (engine.get(again).state, engine.get(again).outcome) == (TargetState.COMPLETED, Outcome.OPTED_OUT)
+
+
+# --- 5. the wrong person answers: nothing disclosed, and the number is left alone ---------------------
+
+
+def test_a_call_answered_by_the_wrong_person_discloses_nothing_and_moves_contact_to_the_next_phone(
+    engine: Engine,
+):
+    campaign = _voice_campaign(engine, follow_up_after_days=3)
+    first_phone, second_phone = "5511987650041", "5511987650042"
+    target = engine.target(campaign, 41, phone=first_phone, phones=[first_phone, second_phone])
+
+    [call] = _ring(engine)
+    assert call.to == f"+{first_phone}"
+    answered = Call(engine, call)
+    answered.says("Alô? Não, aqui não tem nenhum Cliente 41, você ligou errado")
+    # Whatever the model tries, the debt is not disclosed to someone who never gave the document.
+    refused = answered.tool("consultar_faturas_cpf", cpf_cnpj=target.document)
+    assert not refused.ok and "total_devido" not in refused.data
+    assert answered.tool("numero_errado", motivo="não conhece o cliente").ok
+    answered.hang_up(duration=25)
+
+    conversation = conversations_data.get(answered.conversation.id)
+    assert conversation.disclosures == [] and not conversation.identity_confirmed
+    stored = engine.get(target)
+    assert stored.phone == second_phone and stored.state is TargetState.PENDING
+    assert stored.outcome is Outcome.WRONG_NUMBER
+    assert stored.next_attempt_at is not None
+    assert stored.next_attempt_at < engine.clock.now() + timedelta(days=1)  # not a follow-up days later
+
+    # The next local day's opening, the customer's other phone is called; the wrong one never again.
+    engine.clock.set(datetime(2025, 3, 11, 12, 0, tzinfo=UTC))
+    [next_call] = _ring(engine)
+    assert next_call.to == f"+{second_phone}"
+    _tick_days(engine, 5, at_utc_hour=12)
+    assert len(engine.twilio.calls_to(f"+{first_phone}")) == 1
