@@ -392,3 +392,46 @@ def test_a_call_answered_by_the_wrong_person_discloses_nothing_and_moves_contact
     assert next_call.to == f"+{second_phone}"
     _tick_days(engine, 5, at_utc_hour=12)
     assert len(engine.twilio.calls_to(f"+{first_phone}")) == 1
+
+
+# --- 6. the frequency cap: one contact a local day, three a week, across campaigns and channels ---------
+
+
+def test_one_customer_in_three_campaigns_gets_at_most_one_contact_a_local_day_and_three_a_week(
+    engine: Engine,
+):
+    acre = timezone_for_phone("5568900000000")  # UTC-5: its evening is the next day in UTC
+    campaigns = [
+        _voice_campaign(engine, name="Voz", max_attempts_per_channel=5),
+        engine.campaign(name="WhatsApp A", max_attempts_per_channel=5),
+        engine.campaign(
+            name="Voz e WhatsApp",
+            contact_method=ContactMethod.VOICE,
+            fallback_order=[Channel.VOICE, Channel.WHATSAPP],
+            max_attempts_per_channel=5,
+        ),
+    ]
+    engine.clock.set(datetime(2025, 3, 10, 15, 0, tzinfo=acre))  # Monday 15:00 in Rio Branco
+    cases = [engine.target(campaign, 51, ddd="68") for campaign in campaigns]
+    phone = cases[0].phone
+
+    contacts: list[datetime] = []
+    start = engine.clock.now()
+    while engine.clock.now() < start + timedelta(days=9):
+        calls_before, texts_before = len(engine.twilio.calls), len(engine.evolution.sent)
+        for call in _ring(engine):
+            _status(engine, call, "no-answer")
+        engine.drain("whatsapp")
+        upkeep.run(campaigns[1].id, engine.clock.now())
+        new = len(engine.twilio.calls) - calls_before + len(engine.evolution.sent) - texts_before
+        contacts.extend([engine.clock.now()] * new)
+        engine.clock.advance(timedelta(hours=1, minutes=30))
+
+    assert len(engine.twilio.calls_to(f"+{phone}")) + len(engine.evolution.texts_to(phone)) == len(contacts)
+    local_days = [at.astimezone(acre).date() for at in contacts]
+    assert len(local_days) == len(set(local_days)), local_days  # never two on one local day
+    for at in contacts:
+        assert 8 <= at.astimezone(acre).hour < 20 and at.astimezone(acre).isoweekday() != 7
+        assert sum(1 for other in contacts if at - timedelta(days=7) < other <= at) <= 3
+    assert len(contacts) >= 4  # the cap paces him, it does not stop him
+    assert sum(engine.get(case).contact_count for case in cases) == len(contacts)
