@@ -473,3 +473,38 @@ def test_a_call_handed_to_the_desk_is_held_while_a_person_has_it_then_followed_u
     [follow_up] = _ring(engine)
     assert follow_up.to == f"+{target.phone}"
     assert engine.get(target).contact_count == 2
+
+
+# --- "já paguei" on the call: the customer is quiet in every campaign, then the CRM decides -----------
+
+
+def test_a_payment_claimed_on_the_call_quiets_the_customer_everywhere_until_the_crm_shows_it(engine: Engine):
+    voice = _voice_campaign(engine)
+    chat = engine.campaign(name="Cobrança Abril")
+    called = engine.target(voice, 81)
+    other = engine.target(chat, 81, next_attempt_at=engine.clock.now() + timedelta(days=1))
+
+    [call] = _ring(engine)
+    answered = Call(engine, call)
+    answered.says(f"Sou eu, CPF {called.document}. Eu já paguei ontem")
+    claimed = answered.tool("atualizar_status_cobranca", cpf_cnpj=called.document, novo_status="paid")
+    assert claimed.ok and claimed.data["status"] == "payment_claimed"
+    answered.hang_up(duration=70)
+    for case in (called, other):
+        stored = engine.get(case)
+        assert (stored.state, stored.outcome) == (TargetState.PENDING, Outcome.PAYMENT_CLAIMED)
+
+    # Two days of ticks: nobody contacts him; then the payment shows in the CRM.
+    _tick_days(engine, 2, at_utc_hour=12)
+    assert len(engine.twilio.calls) == 1 and engine.evolution.texts_to(called.phone) == []
+    engine.crm.pay_all(called.document)
+
+    # Once the quiet days are over, the CRM is asked again: both cases end paid, without a contact.
+    _tick_days(engine, 2, at_utc_hour=12)
+    assert len(engine.twilio.calls) == 1 and engine.evolution.texts_to(called.phone) == []
+    for case in (called, other):
+        stored = engine.get(case)
+        assert (stored.state, stored.outcome) == (TargetState.COMPLETED, Outcome.PAID)
+    for campaign in (voice, chat):
+        engine.tick()
+        assert campaigns_data.get(campaign.id).status is CampaignStatus.COMPLETED
