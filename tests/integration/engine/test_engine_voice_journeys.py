@@ -508,3 +508,54 @@ def test_a_payment_claimed_on_the_call_quiets_the_customer_everywhere_until_the_
     for campaign in (voice, chat):
         engine.tick()
         assert campaigns_data.get(campaign.id).status is CampaignStatus.COMPLETED
+
+
+# --- WhatsApp first, the call as the fallback, and the follow-up ----------------------------------------
+
+
+def test_an_undelivered_whatsapp_falls_back_to_a_call_whose_vou_ver_is_followed_up_in_the_budget(
+    engine: Engine,
+):
+    campaign = engine.campaign(
+        contact_method=ContactMethod.WHATSAPP_FALLBACK,
+        fallback_order=[Channel.WHATSAPP, Channel.VOICE],
+        max_attempts_per_channel=1,
+        follow_up_after_days=2,
+        max_contacts=3,
+    )
+    target = engine.target(campaign, 91, ddd="92")
+    engine.clock.set(datetime(2025, 3, 10, 9, 0, tzinfo=MANAUS))
+    engine.tick()
+    engine.drain("whatsapp")
+    assert len(engine.evolution.texts_to(target.phone)) == 1  # never delivered: no receipt comes
+
+    engine.clock.advance(timedelta(hours=7))  # past the delivery deadline: on to a call, tomorrow (the cap)
+    engine.tick()
+    engine.drain("dialer")
+    moved = engine.get(target)
+    assert (moved.state, moved.channel, moved.outcome) == (
+        TargetState.PENDING,
+        Channel.VOICE,
+        Outcome.NOT_DELIVERED,
+    )
+    assert engine.twilio.calls == {}
+
+    engine.clock.set(datetime(2025, 3, 11, 9, 0, tzinfo=MANAUS))
+    [call] = _ring(engine)
+    answered = Call(engine, call)
+    answered.says(f"CPF {target.document}")
+    assert answered.tool("consultar_faturas_cpf", cpf_cnpj=target.document).ok
+    answered.says("vou ver")
+    answered.hang_up(duration=80)
+    stored = engine.get(target)
+    assert (stored.state, stored.outcome, stored.contact_count) == (TargetState.PENDING, Outcome.ANSWERED, 2)
+    assert stored.next_attempt_at == engine.clock.now() + timedelta(days=2)
+
+    # The follow-up, two days later, is the budget's last contact; unanswered, the case is exhausted.
+    engine.clock.set(datetime(2025, 3, 13, 9, 30, tzinfo=MANAUS))
+    [last] = _ring(engine)
+    _status(engine, last, "no-answer")
+    ended = engine.get(target)
+    assert (ended.state, ended.outcome, ended.contact_count) == (TargetState.COMPLETED, Outcome.EXHAUSTED, 3)
+    _tick_days(engine, 3, at_utc_hour=12)
+    assert len(engine.twilio.calls) == 2 and len(engine.evolution.texts_to(target.phone)) == 1
