@@ -7,12 +7,14 @@ without the audio)."""
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from infra.local.simulators.twilio import SimCall
+from infra.local.simulators.twilio import SimCall, signature_for
 from shared.adapters import clients
 from shared.assistant.tools import ToolContext, ToolOutcome, invoke
+from shared.core.jobs import InboundMessage
 from shared.data import campaigns as campaigns_data
 from shared.data import conversations as conversations_data
 from shared.data import promises as promises_data
@@ -29,9 +31,9 @@ from shared.domain.models import (
     TargetState,
 )
 from shared.domain.phones import timezone_for_phone
-from shared.engine import calls, handoff, promise_monitor, upkeep
+from shared.engine import calls, handoff, inbound, promise_monitor, upkeep
 from shared.engine.conversations import open_conversation
-from tests.integration.engine.engine_world import Engine
+from tests.integration.engine.engine_world import TWILIO_TOKEN, WEBHOOK_BASE, Engine
 
 MANAUS = timezone_for_phone("5592900000000")
 SAO_PAULO = timezone_for_phone("5511900000000")
@@ -559,3 +561,49 @@ def test_an_undelivered_whatsapp_falls_back_to_a_call_whose_vou_ver_is_followed_
     assert (ended.state, ended.outcome, ended.contact_count) == (TargetState.COMPLETED, Outcome.EXHAUSTED, 3)
     _tick_days(engine, 3, at_utc_hour=12)
     assert len(engine.twilio.calls) == 2 and len(engine.evolution.texts_to(target.phone)) == 1
+
+
+# --- an opt-out while the phone rings: the answered call is not a collection call any more --------------
+
+
+def test_a_call_answered_after_the_customer_opted_out_while_it_rang_says_goodbye_and_hangs_up(engine: Engine):
+    from fastapi.testclient import TestClient
+
+    from functions.api.app import create_app
+
+    campaign = engine.campaign(
+        contact_method=ContactMethod.VOICE,
+        allowed_methods=[Channel.VOICE, Channel.WHATSAPP],
+        fallback_order=[Channel.VOICE, Channel.WHATSAPP],
+    )
+    target = engine.target(campaign, 95)
+    [call] = _ring(engine)
+    # While it rings, he answers an earlier WhatsApp chat with "PARAR".
+    inbound.handle(
+        InboundMessage(
+            message_id="3EB0PARAR0001",
+            remote_jid=f"{target.phone}@s.whatsapp.net",
+            phone=target.phone,
+            text="PARAR",
+        )
+    )
+    assert (engine.get(target).state, engine.get(target).outcome) == (
+        TargetState.COMPLETED,
+        Outcome.OPTED_OUT,
+    )
+
+    params = {"AccountSid": engine.twilio.account_sid, "CallSid": call.sid, "CallStatus": "in-progress"}
+    signature = signature_for(call.url, params, TWILIO_TOKEN)
+    with TestClient(create_app()) as api:
+        answered = api.post(
+            call.url.removeprefix(WEBHOOK_BASE), data=params, headers={"X-Twilio-Signature": signature}
+        )
+
+    assert answered.status_code == 200
+    twiml = ET.fromstring(answered.text)
+    assert twiml.find("Connect") is None and twiml.find("Hangup") is not None  # no assistant, no debt
+    _status(engine, call, "completed", duration=4)
+    assert (engine.get(target).state, engine.get(target).outcome) == (
+        TargetState.COMPLETED,
+        Outcome.OPTED_OUT,
+    )
