@@ -125,6 +125,7 @@ def test_a_call_claimed_but_never_recorded_is_not_placed_again(engine: Engine):
     engine.drain("dialer")
 
     assert engine.twilio.calls == {}
-    stored = engine.get(target)
-    assert stored.state is TargetState.CONTACTED
+    stored = engine.get(target)  # concluded as a failed call: retried later, never off the agenda for good
+    assert (stored.state, stored.outcome, stored.channel_attempts) == (TargetState.PENDING, Outcome.FAILED, 1)
     assert (stored.outcome_details or "").startswith("Entrega desconhecida")
+    assert stored.next_attempt_at == engine.clock.now() + timedelta(hours=2)

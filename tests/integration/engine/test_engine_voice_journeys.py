@@ -16,6 +16,7 @@ from shared.adapters import clients
 from shared.assistant.tools import ToolContext, ToolOutcome, invoke
 from shared.core.jobs import InboundMessage
 from shared.data import campaigns as campaigns_data
+from shared.data import contact_log
 from shared.data import conversations as conversations_data
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
@@ -31,7 +32,7 @@ from shared.domain.models import (
     TargetState,
 )
 from shared.domain.phones import timezone_for_phone
-from shared.engine import calls, handoff, inbound, promise_monitor, upkeep
+from shared.engine import calls, handoff, inbound, outreach, promise_monitor, upkeep
 from shared.engine.conversations import open_conversation
 from tests.integration.engine.engine_world import TWILIO_TOKEN, WEBHOOK_BASE, Engine
 
@@ -607,3 +608,34 @@ def test_a_call_answered_after_the_customer_opted_out_while_it_rang_says_goodbye
         TargetState.COMPLETED,
         Outcome.OPTED_OUT,
     )
+
+
+# --- a dialer that died after claiming the call: no double call, and no case left behind ---------------
+
+
+def test_a_call_whose_delivery_is_unknown_is_not_repeated_that_day_and_is_retried_the_next(engine: Engine):
+    campaign = _voice_campaign(engine)
+    target = engine.scheduled(campaign, 97, channel=Channel.VOICE)
+    # The worker claimed the call (and may have dialed) and died before recording the CallSid.
+    targets_data.transition(
+        target.id,
+        [TargetState.SCHEDULED],
+        TargetState.CALLING,
+        attempt_count=1,
+        last_attempt_at=engine.clock.now(),
+        outcome_details=outreach.sending_marker(Channel.VOICE, 1),
+    )
+    now = engine.clock.now()  # its contact slot was taken before dialing
+    assert contact_log.reserve_contact(
+        target.document, now, now.astimezone(SAO_PAULO).date(), 1, Channel.VOICE, target.id
+    )
+    engine.clock.advance(timedelta(minutes=10))
+    engine.drain("dialer")  # the job's redelivery finds the claim unrecorded
+
+    for _ in range(4):  # the rest of the day: nothing (the day's contact may have happened)
+        engine.clock.advance(timedelta(hours=2))
+        assert _ring(engine) == []
+    engine.clock.set(datetime(2025, 3, 11, 12, 0, tzinfo=UTC))
+    [retry] = _ring(engine)
+    assert retry.to == f"+{target.phone}"
+    assert engine.get(target).state is TargetState.CALLING and engine.get(target).call_sid == retry.sid
