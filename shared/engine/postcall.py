@@ -50,10 +50,11 @@ from shared.core import clock
 from shared.core.jobs import CallStatusEvent
 from shared.core.observability import logger, metrics
 from shared.data import campaigns as campaigns_data
-from shared.data import counters
+from shared.data import conversations, counters, optouts
 from shared.data import targets as targets_data
 from shared.domain.cadence import RESOLVING_OUTCOMES, budget_spent
 from shared.domain.channels import channel_label
+from shared.domain.chat_ids import voice_chat_id
 from shared.domain.errors import Conflict, DomainError, ServiceUnavailable
 from shared.domain.models import Campaign, Outcome, Target, TargetState
 from shared.domain.phones import timezone_for_phone
@@ -246,7 +247,7 @@ def _final(target: Target, outcome: Outcome, duration: int | None) -> PostCallRe
 def _answered(target: Target, duration: int | None) -> PostCallResult:
     """A person answered the live attempt: its conclusion marks the RESPONDED milestone in the same
     write (on its own when the attempt was concluded elsewhere meanwhile)."""
-    if target.outcome is Outcome.WRONG_NUMBER:
+    if target.outcome is Outcome.WRONG_NUMBER and _reached_a_wrong_number(target):
         # The person who answered said the number is not the customer's (`numero_errado`, which moved
         # the case to its next phone): the customer was not reached, nothing to follow up.
         return conclude_attempt(target, Outcome.WRONG_NUMBER)
@@ -277,6 +278,14 @@ def _answered(target: Target, duration: int | None) -> PostCallResult:
         stats.record_milestone(target.id, Milestone.RESPONDED)
         return PostCallResult(Action.IGNORED, target, Outcome.ANSWERED)
     return PostCallResult(Action.CONTACTED, moved, moved.outcome)
+
+
+def _reached_a_wrong_number(target: Target) -> bool:
+    """Whether this call's number is reported as not the customer's (by the person on it, or before:
+    the outcome alone may be an earlier attempt's, on the phone the case has since moved from)."""
+    assert target.call_sid
+    conversation = conversations.by_chat_id(voice_chat_id(target.call_sid))
+    return conversation is not None and bool(optouts.wrong_numbers(target.document, [conversation.phone]))
 
 
 def leaves_voicemail(answered_by: str | None, voicemail_drop: bool) -> bool:

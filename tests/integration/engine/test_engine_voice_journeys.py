@@ -393,6 +393,21 @@ def test_a_call_answered_by_the_wrong_person_discloses_nothing_and_moves_contact
     engine.clock.set(datetime(2025, 3, 11, 12, 0, tzinfo=UTC))
     [next_call] = _ring(engine)
     assert next_call.to == f"+{second_phone}"
+
+    # There the customer himself answers and will see: that is his engagement, followed up as any.
+    his = Call(engine, next_call)
+    his.says(f"Sou eu, CPF {target.document}")
+    assert his.tool("consultar_faturas_cpf", cpf_cnpj=target.document).ok
+    his.says("vou ver")
+    his.hang_up(duration=50)
+    followed = engine.get(target)
+    assert (followed.state, followed.outcome, followed.contact_count) == (
+        TargetState.PENDING,
+        Outcome.ANSWERED,
+        2,
+    )
+    assert followed.next_attempt_at == engine.clock.now() + timedelta(days=3)
+
     _tick_days(engine, 5, at_utc_hour=12)
     assert len(engine.twilio.calls_to(f"+{first_phone}")) == 1
 
