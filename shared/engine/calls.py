@@ -45,8 +45,9 @@ def call_twiml(target_id: str, call_sid: str | None) -> str:
     """What Twilio plays when the customer answers: our Media Stream (the voice bridge) with the
     target id, the CallSid and a short-lived token the bridge verifies; a short goodbye in Portuguese
     for an unknown target, a case no longer `calling` (concluded while the phone rang: opted out,
-    a promise or a payment on another channel) or a deployment without a bridge — never an error. The bridge is told at
-    once (`voice_bridge.prepare_call`), so the call's Realtime session opens while Twilio connects."""
+    a promise or a payment on another channel) or a deployment without a bridge — never an error.
+    The bridge is told at once (`voice_bridge.prepare_call`), so the call's Realtime session opens
+    while Twilio connects."""
     settings = get_settings()
     target = find_target(target_id)
     if target is None:
