@@ -34,15 +34,12 @@ def follow_up(
     label: str,
     campaign: Campaign | None = None,
     milestone: str | None = None,
-    outcome: Outcome = Outcome.ANSWERED,
 ) -> Target | None:
-    """The customer engaged without resolving: `pending` `follow_up_after_days` from now (with
-    `outcome`: `answered`, or `transferred` for a call handed to the desk — the pre-send guard holds
-    any contact while a person has the customer), or `completed/exhausted` when the budget is spent.
-    One conditional transition from `from_states`, only while the case's outcome resolves nothing
-    (other than `outcome` itself), which also marks `milestone` (when given); None when the case moved
-    on meanwhile or the engagement resolved it (nothing marked). `label` (Portuguese) says what the
-    customer did."""
+    """The customer engaged without resolving: `pending` `follow_up_after_days` from now (outcome
+    `answered`), or `completed/exhausted` when the budget is spent. One conditional transition from
+    `from_states`, only while the outcome resolves nothing, which also marks `milestone` (when given);
+    None when the case moved on meanwhile or the engagement resolved it (nothing marked). `label`
+    (Portuguese) says what the customer did."""
     campaign = campaign or campaigns_data.get_recent(target.campaign_id)
     now = clock.now()
     if budget_spent(target, campaign):
@@ -51,7 +48,7 @@ def follow_up(
     else:
         at = now + timedelta(days=campaign.follow_up_after_days)
         local = at.astimezone(timezone_for_phone(target.phone))
-        to_state = TargetState.PENDING
+        to_state, outcome = TargetState.PENDING, Outcome.ANSWERED
         changes = {
             "next_attempt_at": at,
             "channel_attempts": 0,  # a fresh ladder of unanswered attempts for the follow-up
@@ -63,7 +60,7 @@ def follow_up(
             target.id,
             from_states,
             to_state,
-            unless_outcomes=RESOLVING_OUTCOMES - {outcome},
+            unless_outcomes=RESOLVING_OUTCOMES,
             milestone=milestone,
             outcome=outcome,
             **changes,

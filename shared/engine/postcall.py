@@ -14,11 +14,10 @@ out of order, or twice. Three rules make that harmless:
   exactly one wins.
 
 Final outcomes: `answered` → `contacted` when the conversation already resolved something (promise
-made, paid... — kept); handed to the desk (`transferred`, kept) or not → the cadence's follow-up
-(`shared.engine.cadence`: `pending` `followUpAfterDays` later, or `completed/exhausted`; a customer a
-person holds is not contacted meanwhile, the pre-send guard sees to it); answered by someone who said
-it is not the customer's number (`wrong_number`, the case already moved to its next phone) → concluded
-like an unanswered attempt. `no_answer`, `busy`, `voicemail`,
+made, paid, transferred... — kept); answered by someone who said it is not the customer's number
+(`wrong_number`, the case already moved to its next phone) → concluded like an unanswered attempt;
+otherwise the cadence's follow-up (`shared.engine.cadence`:
+`pending` `followUpAfterDays` later, or `completed/exhausted`). `no_answer`, `busy`, `voicemail`,
 `failed` → `conclude_attempt`: back to `pending` after a backoff while the channel has attempts left
 (the scheduler re-runs every guard and the window), then `pending` on the next allowed channel of the
 campaign's `fallbackOrder` with its attempt count reset, then `completed` with the last outcome — all
@@ -253,18 +252,10 @@ def _answered(target: Target, duration: int | None) -> PostCallResult:
         return conclude_attempt(target, Outcome.WRONG_NUMBER)
     _count(Outcome.ANSWERED)
     responded = Milestone.RESPONDED.value
-    if target.outcome is Outcome.TRANSFERRED or target.outcome not in CONVERSATION_OUTCOMES:
-        # Handed to the desk (`transferred`) the case is held while a person has the customer (the
-        # pre-send guard), then follows the cadence like any engagement: never off the agenda for good.
-        transferred = target.outcome is Outcome.TRANSFERRED
+    if target.outcome not in CONVERSATION_OUTCOMES:
         seconds = f" ({duration} s)" if duration is not None else ""
         followed = cadence.follow_up(
-            target,
-            [TargetState.CALLING],
-            label=("Chamada transferida para atendimento humano" if transferred else "Chamada atendida")
-            + seconds,
-            milestone=responded,
-            outcome=Outcome.TRANSFERRED if transferred else Outcome.ANSWERED,
+            target, [TargetState.CALLING], label=f"Chamada atendida{seconds}", milestone=responded
         )
         if followed is not None:
             action = Action.COMPLETED if followed.state is TargetState.COMPLETED else Action.FOLLOW_UP

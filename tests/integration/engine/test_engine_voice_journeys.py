@@ -32,7 +32,7 @@ from shared.domain.models import (
     TargetState,
 )
 from shared.domain.phones import timezone_for_phone
-from shared.engine import calls, handoff, inbound, outreach, promise_monitor, upkeep
+from shared.engine import calls, inbound, outreach, promise_monitor, upkeep
 from shared.engine.conversations import open_conversation
 from tests.integration.engine.engine_world import TWILIO_TOKEN, WEBHOOK_BASE, Engine
 
@@ -453,44 +453,6 @@ def test_one_customer_in_three_campaigns_gets_at_most_one_contact_a_local_day_an
         assert sum(1 for other in contacts if at - timedelta(days=7) < other <= at) <= 3
     assert len(contacts) >= 4  # the cap paces him, it does not stop him
     assert sum(engine.get(case).contact_count for case in cases) == len(contacts)
-
-
-# --- a call handed to the desk: held while a person has him, then the cadence goes on -------------------
-
-
-def test_a_call_handed_to_the_desk_is_held_while_a_person_has_it_then_followed_up(engine: Engine):
-    campaign = _voice_campaign(engine, follow_up_after_days=3, max_contacts=3)
-    target = engine.target(campaign, 61)
-
-    [call] = _ring(engine)
-    answered = Call(engine, call)
-    answered.says(f"CPF {target.document}")
-    assert answered.tool("consultar_faturas_cpf", cpf_cnpj=target.document).ok
-    answered.says("Quero falar com um atendente")
-    assert answered.tool("transferir_para_humano", motivo="pediu um atendente").ok
-    answered.hang_up(duration=60)
-
-    stored = engine.get(target)
-    assert (stored.state, stored.outcome, stored.contact_count) == (
-        TargetState.PENDING,
-        Outcome.TRANSFERRED,
-        1,
-    )
-    assert stored.next_attempt_at == engine.clock.now() + timedelta(days=3)
-    counts = targets_data.counts(campaign.id)
-    assert (counts.get("contacted"), counts.get("responded")) == (1, 1)
-
-    # Three days on, the person at the desk still has him: no call.
-    engine.clock.advance(timedelta(days=3, hours=1))
-    assert _ring(engine) == []
-    assert engine.get(target).state is TargetState.PENDING
-
-    # The desk resolves the conversation; the debt is still open: the follow-up call comes.
-    handoff.resolve(answered.conversation.id, by="ana@provedor.com.br")
-    engine.clock.advance(timedelta(hours=3))
-    [follow_up] = _ring(engine)
-    assert follow_up.to == f"+{target.phone}"
-    assert engine.get(target).contact_count == 2
 
 
 # --- "já paguei" on the call: the customer is quiet in every campaign, then the CRM decides -----------

@@ -296,10 +296,10 @@ def test_the_conversation_outcome_set_during_the_call_is_kept(world: Lifecycle) 
     assert (stats.responded, stats.promised) == (1, 1)
 
 
-def test_a_transferred_call_stays_transferred_and_awaits_its_follow_up(
+def test_a_transferred_call_ends_contacted_and_stays_transferred(
     world: Lifecycle, make_conversation: Callable[..., Conversation]
 ) -> None:
-    target = world.target(world.campaign(follow_up_after_days=4))
+    target = world.target(world.campaign())
     call = world.dial(target)
     conversation = conversations.create(
         make_conversation(
@@ -310,9 +310,8 @@ def test_a_transferred_call_stays_transferred_and_awaits_its_follow_up(
 
     world.status(call, "completed", duration=150)
 
-    after = targets_data.get(target.id)  # held while a person has him; never off the agenda for good
-    assert (after.state, after.outcome) == (TargetState.PENDING, Outcome.TRANSFERRED)
-    assert after.next_attempt_at == world.clock.now() + timedelta(days=4)
+    after = targets_data.get(target.id)
+    assert (after.state, after.outcome) == (TargetState.CONTACTED, Outcome.TRANSFERRED)
 
 
 def test_attempts_exhausted_on_voice_fall_back_to_whatsapp(world: Lifecycle) -> None:
