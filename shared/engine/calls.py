@@ -22,7 +22,7 @@ from shared.data import conversations, messages
 from shared.data import targets as targets_data
 from shared.domain.chat_ids import voice_chat_id
 from shared.domain.errors import InvalidInput, NotFound
-from shared.domain.models import Conversation, Message, Target
+from shared.domain.models import Conversation, Message, Target, TargetState
 from shared.engine.outreach_texts import GOODBYE
 
 _TARGET_ID: Final = re.compile(r"[0-9A-Za-z]{1,64}")
@@ -44,12 +44,19 @@ class RecordingStatus(BaseModel):
 def call_twiml(target_id: str, call_sid: str | None) -> str:
     """What Twilio plays when the customer answers: our Media Stream (the voice bridge) with the
     target id, the CallSid and a short-lived token the bridge verifies; a short goodbye in Portuguese
-    for an unknown target or a deployment without a bridge — never an error. The bridge is told at
-    once (`voice_bridge.prepare_call`), so the call's Realtime session opens while Twilio connects."""
+    for an unknown target, a case no longer `calling` (concluded while the phone rang: opted out,
+    a promise or a payment on another channel) or a deployment without a bridge — never an error.
+    The bridge is told at once (`voice_bridge.prepare_call`), so the call's Realtime session opens
+    while Twilio connects."""
     settings = get_settings()
     target = find_target(target_id)
     if target is None:
         logger.warning("TwiML asked for an unknown target", target_id=target_id[:64], call_sid=call_sid)
+        return say_and_hang_up_twiml(GOODBYE)
+    if target.state is not TargetState.CALLING:
+        # The case moved on while the phone rang (an opt-out, a promise, a payment on another channel):
+        # nobody collects on this call any more.
+        logger.info("TwiML for a case no longer calling", target_id=target.id, state=target.state.value)
         return say_and_hang_up_twiml(GOODBYE)
     if not settings.voice_bridge_ws_url:
         logger.error("VOICE_BRIDGE_WS_URL is not set: the call cannot be connected", target_id=target.id)

@@ -20,8 +20,10 @@ their channel's module: `outreach_whatsapp.deliver(job)`, `outreach_voice.delive
    "delivery unknown" instead of sending — at once when the claiming worker failed after its claim (it
    marks the case itself), else once `SEND_WINDOW` has passed since the claim (the worker was killed);
    within the window the send may still be in flight, and the job is retried later (`SendInFlight`).
-   A case left "delivery unknown" stays `contacted` on the agenda: a reply moves it on as usual, and
-   upkeep concludes the attempt as unanswered at its deadline (`shared.engine.upkeep`).
+   A message left "delivery unknown" stays `contacted` on the agenda: a reply moves it on as usual, and
+   upkeep concludes the attempt as unanswered at its deadline (`shared.engine.upkeep`). A call whose
+   delivery is unknown has no CallSid to follow: its attempt is concluded as a failed call (the retry
+   comes after the backoff, within the window and the cap, never at once).
 
 What the send's answer leads to:
 - WhatsApp accepted → the conversation (`shared.engine.conversations.open_conversation`) and the
@@ -321,21 +323,16 @@ def give_back(current: Target, from_states: list[TargetState], before: Target) -
 
 def _record_delivery_unknown(target: Target, channel: Channel) -> None:
     details = (
-        f"Entrega desconhecida: o envio por {channel_label(channel)} pode ter ocorrido sem ser "
-        "registrado; não foi repetido"
+        f"Entrega desconhecida: o envio por {channel_label(channel)} pode ter ocorrido sem ser registrado"
     )
     if channel is Channel.VOICE:
-        # No CallSid to follow: leave `calling`, or the target would wait there for callbacks forever;
-        # due on the agenda at once, where upkeep concludes the attempt as unanswered.
-        targets_data.transition(
-            target.id,
-            [TargetState.CALLING],
-            TargetState.CONTACTED,
-            until=clock.now(),
-            outcome_details=details,
-        )
+        # No CallSid to follow, no callback will come: the attempt is concluded as a failed call (its
+        # retry after the backoff, within the window and the cap), never left `calling` or off the agenda.
+        from shared.engine import postcall
+
+        postcall.conclude_attempt(target, Outcome.FAILED, details=details, from_states=(TargetState.CALLING,))
     else:
-        targets_data.update(target.id, outcome_details=details)
+        targets_data.update(target.id, outcome_details=details + "; não foi repetido")
     metrics.add_metric(name="OutreachDeliveryUnknown", unit=MetricUnit.Count, value=1)
     logger.warning("delivery unknown: not sent again", target_id=target.id, channel=channel.value)
 

@@ -14,7 +14,9 @@ out of order, or twice. Three rules make that harmless:
   exactly one wins.
 
 Final outcomes: `answered` → `contacted` when the conversation already resolved something (promise
-made, paid, transferred... — kept); otherwise the cadence's follow-up (`shared.engine.cadence`:
+made, paid, transferred... — kept); answered by someone who said it is not the customer's number
+(`wrong_number`, the case already moved to its next phone) → concluded like an unanswered attempt;
+otherwise the cadence's follow-up (`shared.engine.cadence`:
 `pending` `followUpAfterDays` later, or `completed/exhausted`). `no_answer`, `busy`, `voicemail`,
 `failed` → `conclude_attempt`: back to `pending` after a backoff while the channel has attempts left
 (the scheduler re-runs every guard and the window), then `pending` on the next allowed channel of the
@@ -47,10 +49,11 @@ from shared.core import clock
 from shared.core.jobs import CallStatusEvent
 from shared.core.observability import logger, metrics
 from shared.data import campaigns as campaigns_data
-from shared.data import counters
+from shared.data import conversations, counters, optouts
 from shared.data import targets as targets_data
 from shared.domain.cadence import RESOLVING_OUTCOMES, budget_spent
 from shared.domain.channels import channel_label
+from shared.domain.chat_ids import voice_chat_id
 from shared.domain.errors import Conflict, DomainError, ServiceUnavailable
 from shared.domain.models import Campaign, Outcome, Target, TargetState
 from shared.domain.phones import timezone_for_phone
@@ -91,6 +94,7 @@ _OUTCOME_LABELS: Final = {
     Outcome.FAILED: "Falha na chamada",
     Outcome.NOT_ON_WHATSAPP: "Número sem WhatsApp",
     Outcome.NOT_DELIVERED: "Mensagem não entregue",
+    Outcome.WRONG_NUMBER: "Atendida por outra pessoa (número errado)",
 }
 
 
@@ -242,6 +246,10 @@ def _final(target: Target, outcome: Outcome, duration: int | None) -> PostCallRe
 def _answered(target: Target, duration: int | None) -> PostCallResult:
     """A person answered the live attempt: its conclusion marks the RESPONDED milestone in the same
     write (on its own when the attempt was concluded elsewhere meanwhile)."""
+    if target.outcome is Outcome.WRONG_NUMBER and _reached_a_wrong_number(target):
+        # The person who answered said the number is not the customer's (`numero_errado`, which moved
+        # the case to its next phone): the customer was not reached, nothing to follow up.
+        return conclude_attempt(target, Outcome.WRONG_NUMBER)
     _count(Outcome.ANSWERED)
     responded = Milestone.RESPONDED.value
     if target.outcome not in CONVERSATION_OUTCOMES:
@@ -261,6 +269,14 @@ def _answered(target: Target, duration: int | None) -> PostCallResult:
         stats.record_milestone(target.id, Milestone.RESPONDED)
         return PostCallResult(Action.IGNORED, target, Outcome.ANSWERED)
     return PostCallResult(Action.CONTACTED, moved, moved.outcome)
+
+
+def _reached_a_wrong_number(target: Target) -> bool:
+    """Whether this call's number is reported as not the customer's (by the person on it, or before:
+    the outcome alone may be an earlier attempt's, on the phone the case has since moved from)."""
+    assert target.call_sid
+    conversation = conversations.by_chat_id(voice_chat_id(target.call_sid))
+    return conversation is not None and bool(optouts.wrong_numbers(target.document, [conversation.phone]))
 
 
 def leaves_voicemail(answered_by: str | None, voicemail_drop: bool) -> bool:

@@ -11,7 +11,7 @@ from shared.core.config import get_settings
 from shared.data import counters
 from shared.data import targets as targets_data
 from shared.domain.models import Channel, ContactMethod, Outcome, TargetState
-from shared.engine import outreach, upkeep
+from shared.engine import outreach
 from tests.integration.engine.engine_world import TWILIO_NUMBER, WEBHOOK_BASE, Engine
 
 
@@ -125,16 +125,7 @@ def test_a_call_claimed_but_never_recorded_is_not_placed_again(engine: Engine):
     engine.drain("dialer")
 
     assert engine.twilio.calls == {}
-    stored = engine.get(target)
-    assert stored.state is TargetState.CONTACTED
+    stored = engine.get(target)  # concluded as a failed call: retried later, never off the agenda for good
+    assert (stored.state, stored.outcome, stored.channel_attempts) == (TargetState.PENDING, Outcome.FAILED, 1)
     assert (stored.outcome_details or "").startswith("Entrega desconhecida")
-
-    # Not left waiting for callbacks that cannot be matched: upkeep concludes the attempt unanswered.
-    upkeep.run(campaign.id, engine.clock.now())
-    concluded = engine.get(target)
-    assert (concluded.state, concluded.outcome, concluded.channel_attempts) == (
-        TargetState.PENDING,
-        Outcome.NO_ANSWER,
-        1,
-    )
-    assert concluded.next_attempt_at > engine.clock.now() and engine.twilio.calls == {}
+    assert stored.next_attempt_at == engine.clock.now() + timedelta(hours=2)
