@@ -82,6 +82,8 @@ class ToolContext:
     # The customer's own messages of this conversation, if the caller already read them (the turn's
     # history); read from storage on first need otherwise.
     customer_words: list[Said] | None = field(default=None, repr=False)
+    # Set by `numero_errado`: the person said this number is not the customer's (nobody was reached).
+    wrong_number_reported: bool = False
     _answers: dict[str, Debt | None] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -456,6 +458,7 @@ def wrong_number(ctx: ToolContext, args: ReasonArgs) -> dict[str, Any]:
             document, ctx.conversation.phone, source="assistant", reason=args.motivo
         )
         ctx.conversation = actions.forget_identity(ctx.conversation)
+        ctx.wrong_number_reported = True
     return {
         "sucesso": True,
         "mensagem": (

@@ -41,7 +41,7 @@ only enqueues and records receipts, does not load it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from shared.adapters import queues
@@ -59,8 +59,10 @@ from shared.domain.models import (
     Conversation,
     DeliveryStatus,
     Message,
+    Outcome,
     Sender,
     Target,
+    TargetState,
 )
 from shared.domain.phones import normalize_phone, timezone_for_phone
 from shared.engine import cadence, desk, handoff, identity, stats, whatsapp_out
@@ -81,6 +83,7 @@ class TurnResult:
     # assistant reply source ("model" / "fallback"), or "opt_out", "media", "silenced", "duplicate",
     # "not_on_whatsapp"
     reason: str
+    wrong_number: bool = False  # the person said this number is not the customer's
 
 
 def enqueue(job: InboundMessage) -> bool:
@@ -131,9 +134,24 @@ def handle(job: InboundMessage) -> TurnResult:
     conversation = conversation.model_copy(update={"last_inbound_at": stored.created_at})
     target = _target_of(conversation)
     result = _turn(conversation, job, recent[::-1], stored, target)
-    if target is not None:
+    if target is not None and result.wrong_number:
+        _not_the_customer(target, conversation)
+    elif target is not None:
         _engaged(target)
     return result
+
+
+def _not_the_customer(target: Target, conversation: Conversation) -> None:
+    """The person on the number the case was contacted on said it is not the customer's (the tool
+    moved the case to its next phone, `identity.mark_wrong_number`): nobody was reached, so the
+    attempt is concluded like an unanswered one, outcome `wrong_number` — no follow-up days later and
+    no response counted. A case contacted on another phone meanwhile is left as it is."""
+    if target.state is not TargetState.CONTACTED or target.phone != conversation.phone:
+        return
+    # Rare: the attempt's conclusion loads with the first such report.
+    from shared.engine import postcall
+
+    postcall.conclude_attempt(target, Outcome.WRONG_NUMBER, from_states=(TargetState.CONTACTED,))
 
 
 def _engaged(target: Target) -> None:
@@ -185,7 +203,8 @@ def _turn(
         customer_words=[(m.created_at, m.content) for m in history if m.sender is Sender.CUSTOMER],
     )
     reply = respond(ctx, history)
-    return _reply(ctx.conversation, job, stored, reply.text, reply.source)
+    result = _reply(ctx.conversation, job, stored, reply.text, reply.source)
+    return replace(result, wrong_number=ctx.wrong_number_reported)
 
 
 def _answered(conversation: Conversation, recent: list[Message], stored: Message) -> bool:

@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from shared.assistant import ToolContext, invoke
-from shared.data import conversations, messages
+from shared.core.jobs import InboundMessage
+from shared.data import conversations, counters, messages
 from shared.data import targets as targets_data
 from shared.domain.ids import conversation_id, new_id
 from shared.domain.models import (
@@ -19,7 +20,7 @@ from shared.domain.models import (
     Sender,
     TargetState,
 )
-from shared.engine import identity
+from shared.engine import identity, inbound
 from tests.integration.engine.engine_world import Engine, cpf, mobile
 
 
@@ -98,3 +99,35 @@ def test_a_second_wrong_number_never_sends_outreach_back_to_the_first(engine: En
 
     stored = engine.get(case)
     assert stored.state is TargetState.COMPLETED and stored.outcome is Outcome.WRONG_NUMBER
+
+
+def test_whoever_says_the_contacted_number_is_not_the_customers_ends_that_attempt_not_a_reply(
+    engine: Engine,
+):
+    """'Não sou eu' on WhatsApp: nobody was reached. The attempt ends `wrong_number` and the case's next
+    phone gets the retry after the backoff — not a follow-up `followUpAfterDays` later, and no response
+    counted for the customer."""
+    wrong, other = mobile("11", 1), mobile("11", 2)
+    campaign = engine.campaign(follow_up_after_days=5)
+    case = engine.scheduled(campaign, 1, phone=wrong, phones=[wrong, other])
+    engine.drain("whatsapp")
+
+    result = inbound.handle(
+        InboundMessage(
+            message_id="3EB0WRONG0001", remote_jid=f"{wrong}@s.whatsapp.net", phone=wrong, text="não sou eu"
+        )
+    )
+
+    assert result.wrong_number
+    stored = engine.get(case)
+    assert (stored.state, stored.outcome, stored.phone) == (TargetState.PENDING, Outcome.WRONG_NUMBER, other)
+    assert stored.next_attempt_at < engine.clock.now() + timedelta(days=1)
+    assert "responded" not in counters.read(counters.campaign_scope(campaign.id))
+
+    for _ in range(2):  # the retry's time, then the next local day: the day's contact slot was taken
+        engine.clock.set(engine.get(case).next_attempt_at)
+        engine.tick()
+        engine.drain("whatsapp")
+    *to_the_wrong_number, retry = engine.evolution.sent  # the message, the apology, the retry
+    assert {sent.number for sent in to_the_wrong_number} == {wrong} and retry.number == other
+    assert engine.clock.now() < stored.next_attempt_at + timedelta(days=1)
