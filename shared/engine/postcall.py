@@ -14,7 +14,8 @@ out of order, or twice. Three rules make that harmless:
   exactly one wins.
 
 Final outcomes: `answered` → `contacted` when the conversation already resolved something (promise
-made, paid, transferred... — kept); answered by someone who said it is not the customer's number
+made, paid, transferred... — kept; a transfer the desk already let go of follows the cadence, as the
+desk's letting go does for a case no longer calling); answered by someone who said it is not the customer's number
 (`wrong_number`, the case already moved to its next phone) → concluded like an unanswered attempt;
 otherwise the cadence's follow-up (`shared.engine.cadence`:
 `pending` `followUpAfterDays` later, or `completed/exhausted`). `no_answer`, `busy`, `voicemail`,
@@ -268,6 +269,13 @@ def _answered(target: Target, duration: int | None) -> PostCallResult:
     except Conflict:
         stats.record_milestone(target.id, Milestone.RESPONDED)
         return PostCallResult(Action.IGNORED, target, Outcome.ANSWERED)
+    if moved.outcome is Outcome.TRANSFERRED and not conversations.held(moved.phone, moved.document):
+        # The desk let go of the customer before this end of the call was processed: its letting go
+        # found the case still calling, so the case follows the cadence from here.
+        resumed = cadence.resume_after_desk(moved.id)
+        if resumed is not None:
+            action = Action.COMPLETED if resumed.state is TargetState.COMPLETED else Action.FOLLOW_UP
+            return PostCallResult(action, resumed, resumed.outcome)
     return PostCallResult(Action.CONTACTED, moved, moved.outcome)
 
 

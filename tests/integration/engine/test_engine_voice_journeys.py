@@ -32,7 +32,7 @@ from shared.domain.models import (
     TargetState,
 )
 from shared.domain.phones import timezone_for_phone
-from shared.engine import calls, inbound, outreach, promise_monitor, upkeep
+from shared.engine import calls, handoff, inbound, outreach, promise_monitor, upkeep
 from shared.engine.conversations import open_conversation
 from tests.integration.engine.engine_world import TWILIO_TOKEN, WEBHOOK_BASE, Engine
 
@@ -616,3 +616,25 @@ def test_a_call_whose_delivery_is_unknown_is_not_repeated_that_day_and_is_retrie
     [retry] = _ring(engine)
     assert retry.to == f"+{target.phone}"
     assert engine.get(target).state is TargetState.CALLING and engine.get(target).call_sid == retry.sid
+
+
+# --- the desk lets go of a transferred call before the call's end is processed --------------------------
+
+
+def test_a_call_the_desk_resolved_before_its_end_was_processed_follows_the_cadence(engine: Engine):
+    campaign = _voice_campaign(engine, follow_up_after_days=3)
+    target = engine.target(campaign, 61)
+    [call] = _ring(engine)
+    answered = Call(engine, call)
+    answered.says(f"Sou eu, CPF {target.document}")
+    assert answered.tool("consultar_faturas_cpf", cpf_cnpj=target.document).ok
+    answered.says("quero falar com um atendente")
+    assert answered.tool("transferir_para_humano", motivo="cliente pediu um atendente").ok
+    assert engine.get(target).outcome is Outcome.TRANSFERRED
+
+    handoff.resolve(answered.conversation.id, by="agente@isp")  # the person at the desk was quick
+    answered.hang_up(duration=180)  # Twilio's completed, processed after
+
+    stored = engine.get(target)
+    assert (stored.state, stored.outcome) == (TargetState.PENDING, Outcome.ANSWERED)
+    assert stored.next_attempt_at == engine.clock.now() + timedelta(days=3)
