@@ -123,4 +123,9 @@ MARIA_INVOICES = [
     SimInvoice("F-102", Decimal("80.20"), date(2025, 2, 10)),
     SimInvoice("F-103", Decimal("89.75"), date(2025, 3, 1)),
 ]
+# Her three rows of the collection team's spreadsheet (`import_rows`).
+MARIA_ROWS = tuple(
+    ("Maria Souza", MARIA_PHONE, MARIA, f"{i.amount}".replace(".", ","), i.number, f"{i.due_date:%d/%m/%Y}")
+    for i in MARIA_INVOICES
+)
 MONDAY = date(2025, 3, 10)

@@ -25,6 +25,7 @@ from tests.integration.engine.journeys import (
     MARIA_INVOICES,
     MARIA_NEW_PHONE,
     MARIA_PHONE,
+    MARIA_ROWS,
     MONDAY,
     SAO_PAULO,
     Chat,
@@ -42,17 +43,7 @@ from tests.integration.engine.journeys import (
 def test_maria_one_case_followed_up_in_her_window_through_a_partial_payment_and_the_desk(engine: Engine):
     campaign = engine.campaign(follow_up_after_days=3, max_contacts=6)
     engine.crm.add_customer(MARIA, "Maria Souza", list(MARIA_INVOICES))
-    rows = [
-        (
-            "Maria Souza",
-            MARIA_PHONE,
-            MARIA,
-            f"{i.amount}".replace(".", ","),
-            i.number,
-            f"{i.due_date:%d/%m/%Y}",
-        )
-        for i in MARIA_INVOICES
-    ]
+    rows = list(MARIA_ROWS)
     job = import_rows(engine, campaign.id, rows)
     assert (job.imported, job.customers_created) == (3, 1)
 
@@ -136,17 +127,7 @@ def test_maria_writing_from_a_new_number_learns_nothing_and_the_erp_sync_brings_
 ):
     campaign = engine.campaign()
     engine.crm.add_customer(MARIA, "Maria Souza", list(MARIA_INVOICES))
-    rows = [
-        (
-            "Maria Souza",
-            MARIA_PHONE,
-            MARIA,
-            f"{i.amount}".replace(".", ","),
-            i.number,
-            f"{i.due_date:%d/%m/%Y}",
-        )
-        for i in MARIA_INVOICES
-    ]
+    rows = list(MARIA_ROWS)
     import_rows(engine, campaign.id, rows)
     business_day(engine, at(MONDAY, 8))
     case = only_case(campaign.id)

@@ -18,6 +18,7 @@ from tests.integration.engine.journeys import (
     MARIA,
     MARIA_INVOICES,
     MARIA_PHONE,
+    MARIA_ROWS,
     MONDAY,
     SAO_PAULO,
     Chat,
@@ -159,17 +160,7 @@ def test_maria_promising_tomorrow_late_at_night_in_manaus_is_held_to_the_end_of_
 ):
     campaign = engine.campaign()
     engine.crm.add_customer(MARIA, "Maria Souza", list(MARIA_INVOICES))
-    rows = [
-        (
-            "Maria Souza",
-            MARIA_PHONE,
-            MARIA,
-            f"{i.amount}".replace(".", ","),
-            i.number,
-            f"{i.due_date:%d/%m/%Y}",
-        )
-        for i in MARIA_INVOICES
-    ]
+    rows = list(MARIA_ROWS)
     import_rows(engine, campaign.id, rows)
     business_day(engine, at(MONDAY, 9))
     case = only_case(campaign.id)
