@@ -713,12 +713,13 @@ EXPECTED: Final[dict[Persona, Expected]] = {
         text="voice fallback: on the call gives the CPF and promises 'dia X', pays before it: completed/paid",
     ),
     Persona.IGNORES_WHATSAPP: Expected(
-        Ending("contacted", "transferred"),
+        Ending("pending", "answered"),
         calls=lambda n: n == 1,
         desk=True,
         heard=warm_transfer.CALLBACK,
-        text="3 messages left unanswered, then on the call asks for an atendente: contacted/transferred, "
-        "promised a callback on WhatsApp, answered from the desk and resolved",
+        text="3 messages left unanswered, then on the call asks for an atendente: promised a callback on "
+        "WhatsApp, answered from the desk and resolved with nothing agreed, so the cadence goes on: "
+        "pending/answered, its follow-up due",
     ),
     Persona.STOPS_CALLS: Expected(
         Ending("completed", "opted_out"),
@@ -734,10 +735,11 @@ EXPECTED: Final[dict[Persona, Expected]] = {
         text="3 unanswered calls, then completed/no_answer",
     ),
     Persona.HARDSHIP: Expected(
-        Ending("contacted", "transferred"),
-        whatsapp=lambda n: n == 3,
+        EXHAUSTED,
+        contacts=lambda n: n == MAX_CONTACTS,
         desk=True,
-        text="contacted/transferred to a human, answered from the desk and resolved",
+        text="handed to a human, answered from the desk and resolved with nothing agreed, so the cadence "
+        f"goes on: followed up until the {MAX_CONTACTS} contacts are spent, completed/exhausted",
     ),
     Persona.FOLLOWED_UP_PROMISES: Expected(
         PAID,
