@@ -771,6 +771,7 @@ EXPECTED_ON_CLOUD: Final[dict[Persona, Expected]] = {
     **EXPECTED,
     Persona.IGNORES_WHATSAPP: replace(
         EXPECTED[Persona.IGNORES_WHATSAPP],
+        ending=Ending("contacted", "transferred"),
         desk=False,
         heard=warm_transfer.WRITE_FIRST,
         text="3 messages left unanswered, then on the call asks for an atendente: contacted/transferred; "
