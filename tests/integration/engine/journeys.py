@@ -66,6 +66,12 @@ def import_rows(
     return ingest.import_targets(campaign_id, io.BytesIO(sheet.encode()), "clientes.csv")
 
 
+def import_maria(engine: Engine, campaign_id: str) -> ingest.ImportJob:
+    """Maria known to the CRM with her three invoices, and her three spreadsheet rows imported."""
+    engine.crm.add_customer(MARIA, "Maria Souza", list(MARIA_INVOICES))
+    return import_rows(engine, campaign_id, list(MARIA_ROWS))
+
+
 def only_case(campaign_id: str) -> Target:
     [case] = targets_data.list_for_campaign(campaign_id).items
     return case

@@ -22,7 +22,6 @@ from shared.engine.reporting import campaign_stats
 from tests.integration.engine.engine_world import Engine, cpf, mobile
 from tests.integration.engine.journeys import (
     MARIA,
-    MARIA_INVOICES,
     MARIA_NEW_PHONE,
     MARIA_PHONE,
     MARIA_ROWS,
@@ -33,6 +32,7 @@ from tests.integration.engine.journeys import (
     business_day,
     case_of,
     counters_agree_with_the_cases,
+    import_maria,
     import_rows,
     only_case,
 )
@@ -42,9 +42,7 @@ from tests.integration.engine.journeys import (
 
 def test_maria_one_case_followed_up_in_her_window_through_a_partial_payment_and_the_desk(engine: Engine):
     campaign = engine.campaign(follow_up_after_days=3, max_contacts=6)
-    engine.crm.add_customer(MARIA, "Maria Souza", list(MARIA_INVOICES))
-    rows = list(MARIA_ROWS)
-    job = import_rows(engine, campaign.id, rows)
+    job = import_maria(engine, campaign.id)
     assert (job.imported, job.customers_created) == (3, 1)
 
     # Monday 08:00 in Manaus: the first message, one for the three invoices.
@@ -126,9 +124,8 @@ def test_maria_writing_from_a_new_number_learns_nothing_and_the_erp_sync_brings_
     engine: Engine,
 ):
     campaign = engine.campaign()
-    engine.crm.add_customer(MARIA, "Maria Souza", list(MARIA_INVOICES))
     rows = list(MARIA_ROWS)
-    import_rows(engine, campaign.id, rows)
+    import_maria(engine, campaign.id)
     business_day(engine, at(MONDAY, 8))
     case = only_case(campaign.id)
 

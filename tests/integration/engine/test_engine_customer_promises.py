@@ -16,9 +16,7 @@ from tests.integration.engine.engine_world import Engine, cpf, mobile
 from tests.integration.engine.journeys import (
     MANAUS,
     MARIA,
-    MARIA_INVOICES,
     MARIA_PHONE,
-    MARIA_ROWS,
     MONDAY,
     SAO_PAULO,
     Chat,
@@ -27,6 +25,7 @@ from tests.integration.engine.journeys import (
     business_day,
     case_of,
     counters_agree_with_the_cases,
+    import_maria,
     import_rows,
     only_case,
 )
@@ -159,9 +158,7 @@ def test_maria_promising_tomorrow_late_at_night_in_manaus_is_held_to_the_end_of_
     engine: Engine, checks: Checks
 ):
     campaign = engine.campaign()
-    engine.crm.add_customer(MARIA, "Maria Souza", list(MARIA_INVOICES))
-    rows = list(MARIA_ROWS)
-    import_rows(engine, campaign.id, rows)
+    import_maria(engine, campaign.id)
     business_day(engine, at(MONDAY, 9))
     case = only_case(campaign.id)
 
