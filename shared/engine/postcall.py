@@ -74,7 +74,6 @@ IN_PROGRESS: Final = frozenset({"in-progress", "answered"})
 MACHINE_ANSWERS: Final = frozenset(
     {"machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax"}
 )
-HUMAN_ANSWER: Final = "human"
 MACHINE_BEEP: Final = "machine_end_beep"  # `DetectMessageEnd`: the greeting ended on its beep
 # Outcomes the conversation itself sets during a call (the assistant's tools, a handoff): more specific
 # than "answered", so the end of the call never overwrites them.
@@ -212,12 +211,12 @@ def handle_call_status(
         if outcome is Outcome.ANSWERED:
             call_summary.summarize_call(sid, target, event.call_duration)
         return result
-    return _progress(target, status, event.answered_by)
+    return _progress(target, status)
 
 
-def _progress(target: Target, status: str | None, answered_by: str | None) -> PostCallResult:
-    if (answered_by or "").strip().lower() == HUMAN_ANSWER:
-        stats.record_milestone(target.id, Milestone.RESPONDED)
+def _progress(target: Target, status: str | None) -> PostCallResult:
+    # A human verdict is not yet a response: whoever picked up may say the number is not the
+    # customer's. The call's end counts it (`_answered`, `_final`).
     if target.state is not TargetState.CALLING:
         return PostCallResult(Action.IGNORED, target)
     if status not in IN_PROGRESS or target.outcome in CONVERSATION_OUTCOMES:

@@ -388,6 +388,8 @@ def test_a_call_answered_by_the_wrong_person_discloses_nothing_and_moves_contact
     assert stored.outcome is Outcome.WRONG_NUMBER
     assert stored.next_attempt_at is not None
     assert stored.next_attempt_at < engine.clock.now() + timedelta(days=1)  # not a follow-up days later
+    # A stranger picking up is not the customer responding.
+    assert targets_data.counts(campaign.id).get("responded", 0) == 0
 
     # The next local day's opening, the customer's other phone is called; the wrong one never again.
     engine.clock.set(datetime(2025, 3, 11, 12, 0, tzinfo=UTC))
@@ -407,6 +409,7 @@ def test_a_call_answered_by_the_wrong_person_discloses_nothing_and_moves_contact
         2,
     )
     assert followed.next_attempt_at == engine.clock.now() + timedelta(days=3)
+    assert targets_data.counts(campaign.id).get("responded") == 1
 
     _tick_days(engine, 5, at_utc_hour=12)
     assert len(engine.twilio.calls_to(f"+{first_phone}")) == 1
