@@ -17,6 +17,7 @@ come within minutes of a send, so only those in flight at the switch go unmatche
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, NamedTuple, cast
 
 from botocore.exceptions import ClientError
@@ -156,6 +157,21 @@ def list_for(conversation_id: str, limit: int | None = None, newest_first: bool 
         conversation_id, scan_index_forward=not newest_first, limit=limit, page_size=limit
     )
     return [_to_message(record) for record in results]
+
+
+def customer_message_before(
+    conversation_id: str, external_id: str, before: Message, since: datetime
+) -> Message | None:
+    """The customer's message with WhatsApp id `external_id` stored in the conversation from `since`
+    up to `before`. Reads that range, filtered."""
+    for record in MessageRecord.query(
+        conversation_id,
+        MessageRecord.sort_key.between(iso_utc(since), _sort_key(before)),
+        filter_condition=(MessageRecord.external_id == external_id)
+        & (MessageRecord.sender == Sender.CUSTOMER.value),
+    ):
+        return _to_message(record)
+    return None
 
 
 def _located(external_id: str) -> MessageRecord | None:

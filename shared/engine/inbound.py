@@ -18,7 +18,9 @@ A turn (`handle`):
    now, without storing the message again. The FIFO queue makes this enough: a chat's next job waits
    until the failing one succeeds or leaves for the dead-letter queue, so a redelivered message is
    the newest customer message of its chat (and the earlier attempt stored it a visibility timeout
-   before: an eventually consistent read sees it). No index is written for a customer's message.
+   before: an eventually consistent read sees it). A job re-driven from the dead-letter queue after
+   the thread went on for a whole history is looked for further back, from its WhatsApp time, and not
+   answered. No index is written for a customer's message.
 3. After the turn, a case that was awaiting this reply (or waiting to retry a message nobody
    answered) gets its follow-up unless the turn resolved it (`shared.engine.cadence.follow_up`); the
    target's RESPONDED milestone is counted (once), by that same write when there is one.
@@ -42,7 +44,7 @@ only enqueues and records receipts, does not load it.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from shared.adapters import queues
 from shared.adapters.evolution import NotOnWhatsApp
@@ -72,6 +74,7 @@ INBOUND_QUEUE = "inbound"
 DEDUPE_TTL_SECONDS = 3 * 24 * 3600  # Evolution's retries of one webhook span minutes, not days
 _STORED_RECEIPTS = frozenset({DeliveryStatus.DELIVERED, DeliveryStatus.READ, DeliveryStatus.FAILED})
 HISTORY_LIMIT = 40  # newest messages read for one turn (the runner trims further)
+WHATSAPP_CLOCK_SKEW = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,9 @@ def handle(job: InboundMessage) -> TurnResult:
     stored = next(
         (m for m in recent if m.sender is Sender.CUSTOMER and m.external_id == job.message_id), None
     )
+    if stored is None and len(recent) == HISTORY_LIMIT and _stored_earlier(conversation.id, job, recent[-1]):
+        logger.info("inbound message stored before the newest messages", conversation_id=conversation.id)
+        return TurnResult(conversation.id, False, "duplicate")
     if stored is not None and _answered(conversation, recent, stored):
         logger.info("inbound message already answered", conversation_id=conversation.id)
         return TurnResult(conversation.id, False, "duplicate")
@@ -205,6 +211,20 @@ def _turn(
     reply = respond(ctx, history)
     result = _reply(ctx.conversation, job, stored, reply.text, reply.source)
     return replace(result, wrong_number=ctx.wrong_number_reported)
+
+
+def _stored_earlier(conversation_id: str, job: InboundMessage, oldest_read: Message) -> bool:
+    """Whether a job re-driven from the dead-letter queue carries a message stored before the newest
+    messages read (so many came since). Such a message is not answered now either: the conversation
+    has moved on. Read only when its WhatsApp time (which precedes its storing) is older than what was
+    read: every new message of a long thread would otherwise read the thread again."""
+    if job.timestamp is None:  # Evolution always sends `messageTimestamp`
+        return False
+    # The margin absorbs a clock skew between WhatsApp's servers and ours.
+    since = datetime.fromtimestamp(job.timestamp, UTC) - WHATSAPP_CLOCK_SKEW
+    if since >= oldest_read.created_at:
+        return False
+    return messages.customer_message_before(conversation_id, job.message_id, oldest_read, since) is not None
 
 
 def _answered(conversation: Conversation, recent: list[Message], stored: Message) -> bool:

@@ -4,15 +4,18 @@ opt-out keywords before any model call, media messages, and Evolution outages re
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 
 from infra.local.simulators.openai import call, text, tool_calls
 from shared.core.config import reset_settings
-from shared.data import conversations, optouts
+from shared.core.jobs import InboundMessage
+from shared.data import conversations, messages, optouts
 from shared.data import targets as targets_data
 from shared.domain.models import Outcome, Sender, TargetState
 from shared.engine import handoff
+from shared.engine.inbound import HISTORY_LIMIT, handle
 from tests.integration.assistant.assistant_world import DOCUMENT, JID, PHONE, World
 
 
@@ -41,9 +44,6 @@ def test_the_same_webhook_delivered_twice_gets_one_reply(world: World, maria):
     assert first.json() == {"queued": True} and again.json() == {"ignored": "duplicate"}
     world.drain()
     # SQS may still redeliver a job (at-least-once): the handler recognises an answered message.
-    from shared.core.jobs import InboundMessage
-    from shared.engine.inbound import handle
-
     redelivered = handle(InboundMessage(message_id="3EB0AAAA0001", remote_jid=JID, phone=PHONE, text="Olá"))
 
     assert redelivered.reason == "duplicate"
@@ -51,6 +51,36 @@ def test_the_same_webhook_delivered_twice_gets_one_reply(world: World, maria):
     assert len(world.model.requests) == 1
     customer = [m for m in world.thread(conversation.id) if m.sender is Sender.CUSTOMER]
     assert [m.external_id for m in customer] == ["3EB0AAAA0001"]
+
+
+def test_a_message_redriven_from_the_dlq_after_a_whole_history_is_not_stored_or_answered_again(
+    world: World, maria
+):
+    _, conversation = maria
+    world.model.responder = lambda request: text("Olá! Pode me confirmar seu CPF?")
+    said_at = world.clock.now()
+    world.say("Olá", message_id="3EB0AAAA0002")
+    world.drain()
+    # The thread goes on for more than the history a turn reads.
+    for n in range(HISTORY_LIMIT):
+        world.clock.advance(timedelta(minutes=1))
+        messages.record(conversation.id, Sender.CUSTOMER if n % 2 else Sender.ASSISTANT, f"mensagem {n}")
+
+    # Days later an operator re-drives the dead-letter queue, the first message's job among it.
+    world.clock.advance(timedelta(days=2))
+    redriven = handle(
+        InboundMessage(
+            message_id="3EB0AAAA0002",
+            remote_jid=JID,
+            phone=PHONE,
+            text="Olá",
+            timestamp=int(said_at.timestamp()),
+        )
+    )
+
+    assert redriven.reason == "duplicate"
+    assert world.evolution.texts_to(PHONE) == ["Olá! Pode me confirmar seu CPF?"]
+    assert [m.content for m in world.thread(conversation.id)].count("Olá") == 1
 
 
 def test_messages_are_grouped_per_chat_and_answered_in_order(world: World, maria):
