@@ -31,10 +31,12 @@ Every write that changes state is one UpdateItem that also rewrites the agenda e
 time, so no read is needed first. The campaign's counters
 (`counters.campaign_scope`) are kept here: "total", "state:<state>", "outcome:<outcome>",
 `CONTACTED` (cases that had a first contact: `record_contact` taking `contact_count` from 0, read
-from the write's old image, so no milestone write is needed), `SELF_CURED` (cases `paid` before any contact), and the case money (`CaseMoney`): centavos in
-collection (every invoice a case takes), recovered (a case closing as paid after a contact: the CRM no
-longer shows its invoices open) and self-cured (paid before any contact), with the count and total
-seconds from first contact to payment; the recovered centavos also per day
+from the write's old image, so no milestone write is needed), `SELF_CURED` (cases `paid` before any
+contact with their customer, in any campaign: `CONTACTED_ELSEWHERE`), and the case money (`CaseMoney`):
+centavos in collection (every invoice a case takes), recovered (a case closing as paid after a contact
+with its customer: the CRM no longer shows its invoices open) and self-cured (paid before any contact),
+with the count of the cases paid after a contact by their own campaign (the conversion's numerator) and
+their total seconds from first contact to payment; the recovered centavos also per day
 (`counters.campaign_day_scope`, the customer's local day of the payment). They are
 applied right after the target write (not in the same transaction), so a process dying between the two
 leaves them one off; nothing else may write those names.
@@ -106,8 +108,12 @@ FOLD_WRITERS = 8
 # Cases opened per transaction: DynamoDB's limit of 100 items (4 MB; a case's invoices are capped).
 INSERT_CHUNK = 100
 _INVOICES = TypeAdapter(list[Invoice])
-# The campaign counter of cases that reached `paid` before any contact (`contact_count` 0).
+# The campaign counter of cases that reached `paid` before any contact with their customer: none by
+# their campaign (`contact_count` 0) and none by another one (`CONTACTED_ELSEWHERE`).
 SELF_CURED = "self_cured"
+# The milestone of a case its campaign never contacted whose customer another campaign had contacted
+# when it was paid (the engine marks it with the payment): paid then is not self-cured.
+CONTACTED_ELSEWHERE = "contacted_elsewhere"
 # The campaign counter of cases contacted at least once (the "contacted" milestone of the stats).
 CONTACTED = "contacted"
 # The milestone of a case whose customer answered (a reply, an answered call), and the day counter
@@ -276,7 +282,7 @@ class CaseMoney(StrEnum):
     IN_COLLECTION = "cents:in_collection"
     RECOVERED = "cents:recovered"
     SELF_CURED = "cents:self_cured"
-    PAID_AFTER_CONTACT = "paid_after_contact"  # cases paid after a contact whose first contact is known
+    PAID_AFTER_CONTACT = "paid_after_contact"  # cases paid after a contact by their campaign
     SECONDS_TO_PAY = "seconds_to_pay"  # first contact to payment, summed over those cases
 
 
@@ -679,9 +685,10 @@ def _write(
     new = Target.model_validate({**old.model_dump(), **values, "contact_count": old.contact_count + contacts})
     if contacts and before.first_contact_at is None:
         before.first_contact_at = now  # what the write just set, for the payment time below
-    _count_change(before, old, new, now)
     if milestone:
         _count_milestone(before, milestone, now)
+        before.milestones = {*(before.milestones or ()), milestone}  # what the write just set, too
+    _count_change(before, old, new, now)
     return new
 
 
@@ -846,11 +853,12 @@ def _debt(invoices: Iterable[Invoice]) -> Decimal:
 
 
 def _paid_money(record: TargetRecord, case: Target, paid_at: datetime | None = None) -> Counter[str]:
-    """What a paid case adds to the counters: its debt as recovered (contacted before) or self-cured
-    (never contacted: counted in `SELF_CURED` too), and the time from first contact to `paid_at` (by default, when
-    the stored outcome was recorded)."""
+    """What a paid case adds to the counters: its debt as recovered (its customer contacted before, by
+    its campaign or by another: `CONTACTED_ELSEWHERE`) or self-cured (never contacted: counted in
+    `SELF_CURED` too), and, contacted by its campaign, the time from its first contact to `paid_at` (by
+    default, when the stored outcome was recorded)."""
     cents = to_cents(case.debt_amount)
-    if case.contact_count == 0:
+    if case.contact_count == 0 and CONTACTED_ELSEWHERE not in (record.milestones or ()):
         return Counter({CaseMoney.SELF_CURED.value: cents, SELF_CURED: 1})
     money = Counter({CaseMoney.RECOVERED.value: cents})
     paid_at = paid_at or record.outcome_at

@@ -51,7 +51,7 @@ from shared.domain.debts import DebtKind, read_debt
 from shared.domain.models import Campaign, CampaignStatus, Channel, Outcome, Promise, Target, TargetState
 from shared.domain.promise_rules import deferred_until
 from shared.domain.time_bar import TIME_BAR_YEARS
-from shared.engine import optouts
+from shared.engine import optouts, stats
 
 CRM_RETRY: Final = timedelta(minutes=30)
 # A campaign whose hours never meet the customer's legal window (e.g. 19:00–20:00 for RJ) may be
@@ -371,11 +371,24 @@ def apply(target: Target, verdict: Defer | Finish, from_states: Sequence[TargetS
         )
     else:
         recorded = targets_data.transition(
-            target.id, from_states, verdict.state, outcome=verdict.outcome, outcome_details=verdict.details
+            target.id,
+            from_states,
+            verdict.state,
+            milestone=_paid_milestone(target) if verdict.outcome is Outcome.PAID else None,
+            outcome=verdict.outcome,
+            outcome_details=verdict.details,
         )
     counters.increment(counters.campaign_scope(recorded.campaign_id), skip_counter(verdict.reason))
     metrics.add_metric(name="OutreachSkipped", unit=MetricUnit.Count, value=1)
     return Skipped(reason=verdict.reason, target=recorded, details=verdict.details)
+
+
+def _paid_milestone(target: Target) -> str | None:
+    """`stats.paid_milestone` of a case found paid: the customer's cases are read only when its
+    campaign never contacted them (whether another campaign did decides if it is self-cured)."""
+    if target.contact_count > 0:
+        return None
+    return stats.paid_milestone(target, targets_data.by_document(target.document))
 
 
 def reserve(decision: Proceed, channel: Channel) -> Reservation | Skipped:

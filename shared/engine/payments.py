@@ -29,6 +29,7 @@ from shared.domain.debts import DebtKind, read_debt
 from shared.domain.errors import Conflict
 from shared.domain.models import OPEN_TARGET_STATES, Outcome, PromiseStatus, TargetState
 from shared.engine import promises as promise_rules
+from shared.engine import stats
 
 CLAIM_QUIET_DAYS: Final = 3
 
@@ -101,9 +102,21 @@ def verify_claim(
 
 
 def _move_cases(document: str, to_state: TargetState, **changes: Any) -> None:
-    for case in promise_rules.open_cases(document):
+    """Every open case of the customer to `to_state` with `changes`; a payment (`paid`) carries, on a
+    case its campaign never contacted, whether another campaign had (`stats.paid_milestone`)."""
+    cases = targets_data.by_document(document)
+    for case in cases:
+        if case.state not in OPEN_TARGET_STATES:
+            continue
+        paid = changes.get("outcome") is Outcome.PAID
         try:
-            targets_data.transition(case.id, OPEN_TARGET_STATES, to_state, **changes)
+            targets_data.transition(
+                case.id,
+                OPEN_TARGET_STATES,
+                to_state,
+                milestone=stats.paid_milestone(case, cases) if paid else None,
+                **changes,
+            )
         except Conflict as exc:
             # Completed meanwhile (paid, opted out...): the earlier outcome stands.
             logger.info("case left as it is", target_id=case.id, reason=exc.message)

@@ -157,6 +157,7 @@ def apply_to_cases(
                     case.id,
                     OPEN_TARGET_STATES,
                     TargetState.COMPLETED,
+                    milestone=stats.paid_milestone(case, cases),
                     outcome=Outcome.PAID,
                     outcome_details=details,
                 )

@@ -150,8 +150,10 @@ def kpis(
     paid_after_contact: int,
 ) -> list[Kpi]:
     """The seed's five KPIs with their goals (Taxa de Contato > 80%, Resposta > 50%, Promessa > 60%,
-    Cumprimento > 70%, Conversão > 40%). Conversion is customers who paid after a contact over the
-    customers contacted: those who paid before any contact (self-cured) count in neither."""
+    Cumprimento > 70%, Conversão > 40%). Conversion is the customers who paid after a contact over the
+    customers contacted, both by the campaign: those who paid before any contact (self-cured) count in
+    neither, nor does a case its campaign never contacted that was paid on another campaign's contact
+    (a promise made there deferred it): that contact converted in its own campaign."""
     rows = [
         ("contactRate", contacted, total, 80),
         ("responseRate", responded, contacted, 50),
@@ -192,7 +194,7 @@ def _stats(raw: dict[str, int]) -> CampaignStats:
         paid=paid,
         self_cured=self_cured,
         channels={channel.value: raw.get(contacts_counter(channel), 0) for channel in Channel},
-        kpis=kpis(total, contacted, responded, promised, promises, fulfilled, paid - self_cured),
+        kpis=kpis(total, contacted, responded, promised, promises, fulfilled, _converted(raw)),
         money=money_stats(raw, raw),
     )
 
@@ -208,6 +210,7 @@ class GlobalMetrics:
     contacted: int  # cases contacted at least once
     paid: int
     self_cured: int  # of `paid`: paid before any contact
+    converted: int  # of `paid`: paid after a contact by their own campaign
     money: MoneyStats
 
     @property
@@ -216,8 +219,8 @@ class GlobalMetrics:
 
     @property
     def conversion_rate(self) -> Decimal:
-        """Paid after a contact over contacted (self-cured customers count in neither)."""
-        return percent(self.paid - self.self_cured, self.contacted)
+        """Paid after a contact over contacted, per case and its own campaign (`kpis`)."""
+        return percent(self.converted, self.contacted)
 
 
 def global_metrics() -> GlobalMetrics:
@@ -235,6 +238,7 @@ def global_metrics() -> GlobalMetrics:
         contacted=totals.get(Milestone.CONTACTED.value, 0),
         paid=totals.get(f"outcome:{Outcome.PAID.value}", 0),
         self_cured=totals.get(targets.SELF_CURED, 0),
+        converted=_converted(totals),
         money=money_stats(totals, totals),
     )
 
@@ -256,6 +260,11 @@ def short_calls_today(now: datetime) -> ShortCallDay:
     calls = sum(counts.values())
     short = counts[short_calls.LE_3S] + counts[short_calls.LE_6S]
     return ShortCallDay(calls, short, percent(short, calls), short_calls.exceeded(counts))
+
+
+def _converted(raw: dict[str, int]) -> int:
+    """The cases paid after a contact by their own campaign: the conversion's numerator."""
+    return raw.get(CaseMoney.PAID_AFTER_CONTACT, 0)
 
 
 def _all_campaigns() -> Iterable[Campaign]:

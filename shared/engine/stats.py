@@ -13,7 +13,7 @@ kept (a promise fulfilled).
 Per campaign and local day of the customer (`counters.campaign_day_scope`): `Daily` — outreach sent,
 promises registered, promises kept, and (kept by the data layer) first responses and R$ recovered.
 The data layer itself keeps `total`, `state:<state>`, `outcome:<outcome>`, `self_cured` (cases paid
-before any contact: they say nothing about collecting) and the cases' money (`targets.CaseMoney`: in
+before any contact with their customer, in any campaign: they say nothing about collecting) and the cases' money (`targets.CaseMoney`: in
 collection, recovered after contact, self-cured) per campaign.
 
 This module is what the workers call on every job (counting); what the counters say — a campaign's
@@ -23,13 +23,14 @@ funnel and KPIs, the money KPIs, the daily series, the figures across campaigns 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from shared.core import clock
 from shared.data import counters, targets
-from shared.domain.models import Channel, PromiseStatus
+from shared.domain.models import Channel, PromiseStatus, Target
 from shared.domain.money import to_cents
 from shared.domain.phones import timezone_for_phone
 
@@ -42,6 +43,9 @@ class Milestone(StrEnum):
     CONTACTED = targets.CONTACTED  # an outreach reached the customer's channel (message sent, call placed)
     RESPONDED = targets.RESPONDED  # the customer answered: a WhatsApp reply or an answered call
     PROMISED = "promised"  # a payment promise was registered
+    # Marked with the payment of a case its campaign never contacted, when another campaign had contacted
+    # the customer (`paid_milestone`): not self-cured.
+    CONTACTED_ELSEWHERE = targets.CONTACTED_ELSEWHERE
 
 
 def contacts_counter(channel: Channel) -> str:
@@ -120,6 +124,15 @@ def record_milestone(target_id: str, milestone: Milestone) -> bool:
     if milestone is Milestone.CONTACTED:
         raise ValueError("a case's first contact is counted by targets.record_contact")
     return targets.mark_milestone(target_id, milestone.value)
+
+
+def paid_milestone(case: Target, cases: Iterable[Target]) -> str | None:
+    """The milestone the write closing `case` as paid carries, given the customer's cases in every
+    campaign (`cases`): CONTACTED_ELSEWHERE when its campaign never contacted the customer and another
+    one did — the person did not pay before anybody contacted them, so the case is not self-cured."""
+    if case.contact_count == 0 and any(other.contact_count > 0 for other in cases if other.id != case.id):
+        return Milestone.CONTACTED_ELSEWHERE.value
+    return None
 
 
 def _zone(phone: str | None) -> ZoneInfo | None:

@@ -83,7 +83,8 @@ def case_of(campaign_id: str, document: str) -> Target:
 
 
 def counters_agree_with_the_cases(*campaign_ids: str) -> None:
-    """What the campaign's stats say (its counters) is what its cases are: states, outcomes, total."""
+    """What the campaign's stats say (its counters) is what its cases are: states, outcomes, total, the
+    cases contacted and those of them paid (the conversion rate)."""
     for campaign_id in campaign_ids:
         cases = targets_data.list_for_campaign(campaign_id).items
         stats = campaign_stats(campaign_id)
@@ -93,6 +94,9 @@ def counters_agree_with_the_cases(*campaign_ids: str) -> None:
         outcomes = {outcome.value: sum(c.outcome is outcome for c in cases) for outcome in Outcome}
         assert stats.outcomes == outcomes
         assert stats.contacted == sum(c.contact_count > 0 for c in cases)
+        [conversion] = [kpi for kpi in stats.kpis if kpi.name == "conversionRate"]
+        converted = sum(c.outcome is Outcome.PAID and c.contact_count > 0 for c in cases)
+        assert (conversion.numerator, conversion.denominator) == (converted, stats.contacted)
 
 
 class Checks:

@@ -1,0 +1,152 @@
+"""Customers whose money moves as in life, walked across days on the virtual clock with the promise
+monitor's checks fired by the test: promises named as people say them (a day too far, a Sunday, "dia 10"
+on the 12th, "R$ 1.234,56", "mil e duzentos", "metade"), a renegotiation, payments that do not match the
+promise (more, earlier, another invoice, split across two), broken promises, payment claims, and what the
+KPIs count when the promise that got a case paid was made in another campaign (the world: journeys.py).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from infra.local.simulators.crm import SimInvoice
+from shared.data import promises as promises_data
+from shared.domain.models import Campaign, Outcome, Promise, PromiseStatus, Target, TargetState
+from shared.engine.reporting import campaign_stats, global_metrics
+from tests.integration.engine.engine_world import Engine, cpf, mobile
+from tests.integration.engine.journeys import (
+    MONDAY,
+    SAO_PAULO,
+    Chat,
+    Checks,
+    at,
+    business_day,
+    case_of,
+    counters_agree_with_the_cases,
+    import_rows,
+)
+
+
+def _imported(
+    engine: Engine, campaign: Campaign, document: str, phone: str, name: str, invoices: list[SimInvoice]
+) -> Target:
+    """The customer's rows of the team's sheet (one per invoice) imported into `campaign`: her case."""
+    rows = [
+        (name, phone, document, f"{i.amount}".replace(".", ","), i.number, f"{i.due_date:%d/%m/%Y}")
+        for i in invoices
+    ]
+    assert import_rows(engine, campaign.id, rows).imported == len(rows)
+    return case_of(campaign.id, document)
+
+
+def _identified(engine: Engine, phone: str, document: str, name: str) -> Chat:
+    """The customer answers the first message and confirms her CPF: the invoices are quoted."""
+    chat = Chat(phone, name)
+    chat.says("oi")
+    chat.says(document)
+    assert "Total: R$" in engine.evolution.texts_to(phone)[-1]
+    return chat
+
+
+def _only_promise(document: str, engine: Engine) -> Promise:
+    [promise] = promises_data.active_for_document(document, engine.clock.now())
+    return promise
+
+
+def _kpi(campaign_id: str, name: str) -> tuple[int, int]:
+    [kpi] = [k for k in campaign_stats(campaign_id).kpis if k.name == name]
+    return kpi.numerator, kpi.denominator
+
+
+# --- 1. KPIs: a case paid thanks to a promise made in another campaign --------------------------------
+
+RITA = cpf(701)
+RITA_PHONE = mobile("11", 701)
+RITA_MARCH = SimInvoice("F-301", Decimal("120.00"), date(2025, 1, 10))
+RITA_APRIL = SimInvoice("F-302", Decimal("60.40"), date(2025, 2, 10))
+
+
+def test_rita_pays_on_a_promise_made_in_one_campaign_and_the_other_case_is_not_counted_self_cured(
+    engine: Engine, checks: Checks
+):
+    march, april = engine.campaign(), engine.campaign(name="Cobrança Abril")
+    engine.crm.add_customer(RITA, "Rita Alves", [RITA_MARCH, RITA_APRIL])
+    cases = [
+        _imported(engine, march, RITA, RITA_PHONE, "Rita Alves", [RITA_MARCH]),
+        _imported(engine, april, RITA, RITA_PHONE, "Rita Alves", [RITA_APRIL]),
+    ]
+    business_day(engine, at(MONDAY, 10, tz=SAO_PAULO))
+    assert len(engine.evolution.texts_to(RITA_PHONE)) == 1  # one contact a day, whichever campaign
+    [contacted] = [c for c in map(engine.get, cases) if c.contact_count == 1]
+    [other] = [c for c in map(engine.get, cases) if c.contact_count == 0]
+
+    engine.clock.set(at(MONDAY, 11, tz=SAO_PAULO))
+    rita = _identified(engine, RITA_PHONE, RITA, "Rita")
+    rita.says("pago tudo sexta")
+    promise = _only_promise(RITA, engine)
+    assert (promise.amount, promise.campaign_id) == (Decimal("180.40"), contacted.campaign_id)
+    engine.crm.pay_all(RITA)
+    checks.fire(engine, at(date(2025, 3, 15), 9, 1, tz=SAO_PAULO))
+    assert promises_data.get(promise.id).status is PromiseStatus.FULFILLED
+    for case in cases:
+        assert (engine.get(case).state, engine.get(case).outcome) == (TargetState.COMPLETED, Outcome.PAID)
+
+    # She was contacted (in the other campaign) before she paid: nobody's case is self-cured. The case
+    # the campaign contacted converts; the other, never contacted by its campaign, is in neither side of
+    # that campaign's conversion rate, and its money is recovered, not self-cured.
+    here, there = campaign_stats(contacted.campaign_id), campaign_stats(other.campaign_id)
+    assert (here.paid, here.self_cured, _kpi(contacted.campaign_id, "conversionRate")) == (1, 0, (1, 1))
+    assert (there.paid, there.self_cured, _kpi(other.campaign_id, "conversionRate")) == (1, 0, (0, 0))
+    assert (there.money.self_cured, there.money.recovered) == (Decimal("0.00"), other.debt_amount)
+    everywhere = global_metrics()
+    assert (everywhere.paid, everywhere.self_cured, everywhere.contacted) == (2, 0, 1)
+    assert everywhere.conversion_rate == Decimal("100.0")  # Rita, the one customer contacted, paid
+    assert everywhere.money.recovered == Decimal("180.40")
+    counters_agree_with_the_cases(march.id, april.id)
+
+
+SOFIA = cpf(702)
+SOFIA_PHONE = mobile("11", 702)
+TIAGO = cpf(703)  # in the second campaign only: pays before anybody contacts him
+
+
+def test_sofia_pays_after_one_campaigns_message_and_the_other_finds_it_paid_not_self_cured(engine: Engine):
+    march, april = engine.campaign(), engine.campaign(name="Cobrança Abril")
+    engine.crm.add_customer(SOFIA, "Sofia Reis", [RITA_MARCH, RITA_APRIL])
+    first = _imported(engine, march, SOFIA, SOFIA_PHONE, "Sofia Reis", [RITA_MARCH])
+    second = _imported(engine, april, SOFIA, SOFIA_PHONE, "Sofia Reis", [RITA_APRIL])
+    engine.crm.add_customer(TIAGO, "Tiago Melo", [SimInvoice("F-401", Decimal("45.00"), date(2025, 2, 10))])
+    tiago = _imported(
+        engine,
+        april,
+        TIAGO,
+        mobile("11", 703),
+        "Tiago Melo",
+        [SimInvoice("F-401", Decimal("45.00"), date(2025, 2, 10))],
+    )
+    engine.crm.pay_all(TIAGO)  # before the campaign's first morning
+    business_day(engine, at(MONDAY, 10, tz=SAO_PAULO))
+    assert len(engine.evolution.texts_to(SOFIA_PHONE)) == 1
+    engine.delivered()
+    assert (engine.get(tiago).state, engine.get(tiago).outcome) == (TargetState.COMPLETED, Outcome.PAID)
+
+    # Sofia does not answer; she pays that evening. The next mornings each open case finds it paid.
+    engine.crm.pay_all(SOFIA)
+    day = MONDAY
+    while any(engine.get(case).state is not TargetState.COMPLETED for case in (first, second)):
+        day += timedelta(days=1)
+        assert day < MONDAY + timedelta(days=10), "a case of hers was never closed"
+        if day.isoweekday() != 7:
+            business_day(engine, at(day, 10, tz=SAO_PAULO))
+    assert len(engine.evolution.texts_to(SOFIA_PHONE)) == 1  # nobody wrote to her again
+    for case in (first, second):
+        assert engine.get(case).outcome is Outcome.PAID
+
+    # Only Tiago paid before anybody contacted him.
+    assert (campaign_stats(march.id).self_cured, campaign_stats(april.id).self_cured) == (0, 1)
+    assert campaign_stats(april.id).money.self_cured == Decimal("45.00")
+    everywhere = global_metrics()
+    assert (everywhere.paid, everywhere.self_cured, everywhere.money.self_cured) == (3, 1, Decimal("45.00"))
+    assert everywhere.money.recovered == Decimal("180.40")
+    counters_agree_with_the_cases(march.id, april.id)
