@@ -625,7 +625,7 @@ class CampaignStatsPublic(MoneyPublic):
     reached: int = Field(description="targets contacted at least once (the funnel's first step)")
     responded: int
     promised: int
-    promises: int
+    promises: int = Field(description="promises registered, less those a renegotiation replaced")
     fulfilled: int
     broken: int
     paid: int

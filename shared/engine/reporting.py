@@ -124,7 +124,7 @@ class CampaignStats:
     contacted: int
     responded: int
     promised: int
-    promises: int
+    promises: int  # registered, less those a renegotiation replaced
     fulfilled: int
     broken: int
     paid: int
@@ -176,7 +176,8 @@ def _stats(raw: dict[str, int]) -> CampaignStats:
     total = raw.get("total", 0)
     paid = raw.get(f"outcome:{Outcome.PAID.value}", 0)
     self_cured = raw.get(targets.SELF_CURED, 0)
-    promises = raw.get(promises_counter(), 0)
+    # A promise a renegotiation replaced is not one the customer stands by: counted once, as the new one.
+    promises = raw.get(promises_counter(), 0) - raw.get(promises_counter(PromiseStatus.RENEGOTIATED), 0)
     fulfilled = raw.get(promises_counter(PromiseStatus.FULFILLED), 0)
     contacted = raw.get(Milestone.CONTACTED.value, 0)
     responded = raw.get(Milestone.RESPONDED.value, 0)

@@ -150,3 +150,59 @@ def test_sofia_pays_after_one_campaigns_message_and_the_other_finds_it_paid_not_
     assert (everywhere.paid, everywhere.self_cured, everywhere.money.self_cured) == (3, 1, Decimal("45.00"))
     assert everywhere.money.recovered == Decimal("180.40")
     counters_agree_with_the_cases(march.id, april.id)
+
+
+# --- 2. Promises as people say them ---------------------------------------------------------------------
+
+CAIO = cpf(711)
+CAIO_PHONE = mobile("11", 711)
+CAIO_INVOICES = [
+    SimInvoice("F-501", Decimal("1500.00"), date(2025, 1, 10)),
+    SimInvoice("F-502", Decimal("500.00"), date(2025, 2, 10)),
+]
+WEDNESDAY = MONDAY + timedelta(days=2)  # 12/03/2025
+
+
+def _caio(engine: Engine) -> tuple[Campaign, Target, Chat]:
+    campaign = engine.campaign()
+    engine.crm.add_customer(CAIO, "Caio Nunes", list(CAIO_INVOICES))
+    case = _imported(engine, campaign, CAIO, CAIO_PHONE, "Caio Nunes", CAIO_INVOICES)
+    business_day(engine, at(WEDNESDAY, 10, tz=SAO_PAULO))
+    engine.clock.set(at(WEDNESDAY, 11, tz=SAO_PAULO))
+    return campaign, case, _identified(engine, CAIO_PHONE, CAIO, "Caio")
+
+
+def test_caio_names_a_day_too_far_then_dia_10_on_the_12th_and_then_renegotiates_for_a_sunday(
+    engine: Engine, checks: Checks
+):
+    campaign, case, caio = _caio(engine)
+
+    caio.says("pago dia 30/04")
+    assert engine.evolution.texts_to(CAIO_PHONE)[-1].startswith("Consigo registrar datas só até 11/04/2025.")
+    assert promises_data.active_for_document(CAIO, engine.clock.now()) == []
+
+    caio.says("pago dia 10")  # on the 12th: the 10th of next month
+    assert "R$ 2.000,00 até 10/04/2025" in engine.evolution.texts_to(CAIO_PHONE)[-1]
+    first = _only_promise(CAIO, engine)
+    assert first.due_date == date(2025, 4, 10)
+
+    caio.says("na verdade consigo pagar domingo")  # Sunday 16/03: a Pix is paid on Sundays too
+    assert "R$ 2.000,00 até 16/03/2025" in engine.evolution.texts_to(CAIO_PHONE)[-1]
+    second = _only_promise(CAIO, engine)
+    assert promises_data.get(first.id).status is PromiseStatus.RENEGOTIATED
+    assert (second.due_date, second.replaces_id) == (date(2025, 3, 16), first.id)
+    assert checks.due == [(second.id, at(date(2025, 3, 17), 9, tz=SAO_PAULO))]
+    deferred = engine.get(case)
+    assert (deferred.state, deferred.outcome) == (TargetState.PENDING, Outcome.PROMISE_MADE)
+    assert deferred.next_attempt_at == at(date(2025, 3, 17), 0, tz=SAO_PAULO)
+
+    # One promise stands: counted once in the funnel and the money, and kept, it is all of them kept.
+    stats = campaign_stats(campaign.id)
+    assert (stats.promised, stats.money.promised) == (1, Decimal("2000.00"))
+    engine.crm.pay_all(CAIO)
+    checks.fire(engine, at(date(2025, 3, 17), 9, tz=SAO_PAULO))
+    stats = campaign_stats(campaign.id)
+    assert (stats.fulfilled, stats.money.kept) == (1, Decimal("2000.00"))
+    assert _kpi(campaign.id, "fulfilmentRate") == (1, 1)
+    assert (engine.get(case).state, engine.get(case).outcome) == (TargetState.COMPLETED, Outcome.PAID)
+    counters_agree_with_the_cases(campaign.id)
