@@ -17,20 +17,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Final
 
-from shared.assistant import dates, intents, texts
+from shared.assistant import amounts, dates, intents, texts
 from shared.assistant.texts import ASKS, Ask
 from shared.assistant.tools import ToolContext, ToolOutcome, invoke
 from shared.core.config import get_settings
-from shared.domain.errors import InvalidInput
 from shared.domain.models import Message, Sender, UnlockStatus
-from shared.domain.money import parse_money
 
-# An amount: after "R$"; with its cents ("1.234,56"); or before "reais", its thousands dotted or not
-# ("1.000 reais", "1000 reais", "150,50 reais").
-_AMOUNT: Final = re.compile(
-    r"r\$\s*(\d[\d.]*(?:,\d{1,2})?)|(?<![\d/])(\d[\d.]*,\d{2})(?![\d/])"
-    r"|(?<![\d/.,])(\d[\d.]*(?:,\d{1,2})?)\s*reais"
-)
 _CHOOSE_DATE: Final = re.compile(r"\b(?:data|combinar|prazo|promessa|parcel)")
 _PROMISE_CODES: Final = frozenset(
     {"invalid_date", "date_in_past", "date_too_far", "invalid_amount", "amount_above_total"}
@@ -121,7 +113,8 @@ def _register(ctx: ToolContext, said: str, promised: date, act: Act) -> str:
     total = Decimal(consulted.data["total_devido"])
     if total <= 0:
         return texts.NOTHING_OPEN
-    amount = _amount_in(said) or total
+    said_amount = amounts.find_amount(said, total)
+    amount = said_amount if said_amount is not None and said_amount > 0 else total
     outcome = act(
         "registrar_promessa_pagamento",
         {
@@ -191,17 +184,6 @@ def _failure_text(outcome: ToolOutcome) -> str:
         "customer_not_found": texts.CUSTOMER_NOT_FOUND,
         "nothing_open": texts.NOTHING_OPEN,
     }.get(outcome.error or "", texts.OFFER_CHOICES)
-
-
-def _amount_in(said: str) -> Decimal | None:
-    match = _AMOUNT.search(said.casefold())
-    if not match:
-        return None
-    try:
-        amount = parse_money(next(group for group in match.groups() if group))
-    except InvalidInput:
-        return None
-    return amount if amount > 0 else None
 
 
 def _latest_day(ctx: ToolContext) -> date:

@@ -13,6 +13,7 @@ from decimal import Decimal
 from infra.local.simulators.crm import SimInvoice
 from shared.data import promises as promises_data
 from shared.domain.models import Campaign, Outcome, Promise, PromiseStatus, Target, TargetState
+from shared.domain.money import format_brl
 from shared.engine.reporting import campaign_stats, global_metrics
 from tests.integration.engine.engine_world import Engine, cpf, mobile
 from tests.integration.engine.journeys import (
@@ -205,4 +206,20 @@ def test_caio_names_a_day_too_far_then_dia_10_on_the_12th_and_then_renegotiates_
     assert (stats.fulfilled, stats.money.kept) == (1, Decimal("2000.00"))
     assert _kpi(campaign.id, "fulfilmentRate") == (1, 1)
     assert (engine.get(case).state, engine.get(case).outcome) == (TargetState.COMPLETED, Outcome.PAID)
+    counters_agree_with_the_cases(campaign.id)
+
+
+def test_caio_promises_amounts_as_people_write_and_say_them(engine: Engine, checks: Checks):
+    campaign, case, caio = _caio(engine)
+    said = {
+        "consigo pagar R$ 1.234,56 dia 20": Decimal("1234.56"),
+        "melhor mil e duzentos dia 20": Decimal("1200.00"),
+        "consigo pagar a metade dia 20": Decimal("1000.00"),
+    }
+    for words, amount in said.items():
+        caio.says(words)
+        assert f"{format_brl(amount)} até 20/03/2025" in engine.evolution.texts_to(CAIO_PHONE)[-1]
+        promise = _only_promise(CAIO, engine)
+        assert (promise.amount, promise.open_amount) == (amount, Decimal("2000.00"))
+    assert campaign_stats(campaign.id).money.promised == Decimal("1000.00")
     counters_agree_with_the_cases(campaign.id)
