@@ -223,3 +223,117 @@ def test_caio_promises_amounts_as_people_write_and_say_them(engine: Engine, chec
         assert (promise.amount, promise.open_amount) == (amount, Decimal("2000.00"))
     assert campaign_stats(campaign.id).money.promised == Decimal("1000.00")
     counters_agree_with_the_cases(campaign.id)
+
+
+# --- 3. Payments that do not match the promise ----------------------------------------------------------
+
+BIA = cpf(721)
+BIA_PHONE = mobile("11", 721)
+BIA_INVOICES = [
+    SimInvoice("F-601", Decimal("60.00"), date(2025, 1, 10)),
+    SimInvoice("F-602", Decimal("40.00"), date(2025, 2, 10)),
+    SimInvoice("F-603", Decimal("80.00"), date(2025, 3, 1)),
+]
+FRIDAY = MONDAY + timedelta(days=4)
+SATURDAY = MONDAY + timedelta(days=5)
+
+
+def _bia_promises(engine: Engine, words: str) -> tuple[Campaign, Target, Promise]:
+    """Bia (three invoices, R$ 180,00) answers Monday's first message and promises with `words`."""
+    campaign = engine.campaign()
+    engine.crm.add_customer(BIA, "Bia Costa", list(BIA_INVOICES))
+    case = _imported(engine, campaign, BIA, BIA_PHONE, "Bia Costa", BIA_INVOICES)
+    business_day(engine, at(MONDAY, 10, tz=SAO_PAULO))
+    engine.delivered()
+    engine.clock.set(at(MONDAY, 11, tz=SAO_PAULO))
+    _identified(engine, BIA_PHONE, BIA, "Bia").says(words)
+    promise = _only_promise(BIA, engine)
+    assert promise.open_amount == Decimal("180.00")
+    assert promise.invoice_numbers == ["F-601", "F-602", "F-603"]
+    return campaign, case, promise
+
+
+def _pays(engine: Engine, document: str, *numbers: str) -> None:
+    """The customer pays these invoices: the CRM no longer shows them open."""
+    customer = engine.crm.customers[document]
+    customer.invoices = [i for i in customer.invoices if i.number not in numbers]
+
+
+def test_bia_pays_the_promised_amount_across_two_invoices_and_is_followed_up_for_the_third(
+    engine: Engine, checks: Checks
+):
+    campaign, case, promise = _bia_promises(engine, "consigo pagar R$ 100,00 sexta")
+    assert (promise.amount, promise.due_date) == (Decimal("100.00"), FRIDAY)
+    _pays(engine, BIA, "F-601")  # Tuesday, R$ 60,00
+    _pays(engine, BIA, "F-602")  # Thursday, R$ 40,00: R$ 100,00 of the promised invoices paid
+    sent = len(engine.evolution.texts_to(BIA_PHONE))
+    for offset in range(1, 5):
+        business_day(engine, at(MONDAY + timedelta(days=offset), 10, tz=SAO_PAULO))
+    assert len(engine.evolution.texts_to(BIA_PHONE)) == sent  # protected until the end of Friday
+
+    checks.fire(engine, at(SATURDAY, 9, tz=SAO_PAULO))
+    assert promises_data.get(promise.id).status is PromiseStatus.FULFILLED
+    going_on = engine.get(case)
+    assert (going_on.state, going_on.outcome) == (TargetState.PENDING, None)
+    assert going_on.next_attempt_at == at(SATURDAY, 9, tz=SAO_PAULO) + timedelta(days=3)
+    stats = campaign_stats(campaign.id)
+    assert (stats.fulfilled, stats.paid, stats.money.kept, stats.money.recovered) == (
+        1,
+        0,
+        Decimal("100.00"),
+        Decimal("0.00"),
+    )
+
+    # Tuesday: the follow-up about what is still open; she pays the third invoice; the next look at the
+    # case finds nothing open.
+    business_day(engine, at(SATURDAY + timedelta(days=3), 10, tz=SAO_PAULO))
+    follow_up = engine.evolution.texts_to(BIA_PHONE)[-1]
+    assert follow_up.startswith("Olá, Bia Costa! Aqui é novamente") and "R$" not in follow_up
+    engine.delivered()
+    _pays(engine, BIA, "F-603")
+    day = SATURDAY + timedelta(days=3)
+    while engine.get(case).state is not TargetState.COMPLETED:
+        day += timedelta(days=1)
+        assert day < SATURDAY + timedelta(days=14), "her case was never closed"
+        if day.isoweekday() != 7:
+            business_day(engine, at(day, 10, tz=SAO_PAULO))
+            engine.delivered()
+    assert engine.get(case).outcome is Outcome.PAID
+    stats = campaign_stats(campaign.id)
+    assert (stats.paid, stats.self_cured, stats.money.recovered) == (1, 0, Decimal("180.00"))
+    assert _kpi(campaign.id, "conversionRate") == (1, 1)
+    counters_agree_with_the_cases(campaign.id)
+
+
+def test_bia_pays_everything_before_the_promised_day_more_than_she_promised(engine: Engine, checks: Checks):
+    campaign, case, promise = _bia_promises(engine, "pago 50 reais na sexta")
+    assert promise.amount == Decimal("50.00")
+    engine.clock.set(at(MONDAY + timedelta(days=2), 15, tz=SAO_PAULO))
+    engine.crm.pay_all(BIA)  # Wednesday: all R$ 180,00
+
+    checks.fire(engine, at(SATURDAY, 9, tz=SAO_PAULO))
+    assert promises_data.get(promise.id).status is PromiseStatus.FULFILLED
+    assert (engine.get(case).state, engine.get(case).outcome) == (TargetState.COMPLETED, Outcome.PAID)
+    stats = campaign_stats(campaign.id)
+    assert (stats.money.promised, stats.money.kept, stats.money.recovered) == (
+        Decimal("50.00"),
+        Decimal("50.00"),
+        Decimal("180.00"),
+    )
+    assert stats.money.recovery_rate == Decimal("100.0")
+    assert _kpi(campaign.id, "fulfilmentRate") == (1, 1)
+    counters_agree_with_the_cases(campaign.id)
+
+
+def test_bia_promises_the_oldest_invoice_and_pays_another_of_at_least_that_amount(
+    engine: Engine, checks: Checks
+):
+    campaign, case, promise = _bia_promises(engine, "consigo pagar 60,00 sexta")
+    _pays(engine, BIA, "F-603")  # R$ 80,00 of the promise's invoices, not the F-601 she had in mind
+
+    checks.fire(engine, at(SATURDAY, 9, tz=SAO_PAULO))
+    assert promises_data.get(promise.id).status is PromiseStatus.FULFILLED
+    going_on = engine.get(case)
+    assert (going_on.state, going_on.outcome) == (TargetState.PENDING, None)
+    assert campaign_stats(campaign.id).money.kept == Decimal("60.00")
+    counters_agree_with_the_cases(campaign.id)
