@@ -337,3 +337,114 @@ def test_bia_promises_the_oldest_invoice_and_pays_another_of_at_least_that_amoun
     assert (going_on.state, going_on.outcome) == (TargetState.PENDING, None)
     assert campaign_stats(campaign.id).money.kept == Decimal("60.00")
     counters_agree_with_the_cases(campaign.id)
+
+
+# --- 4. Broken promises and payment claims ----------------------------------------------------------------
+
+LEO = cpf(731)
+LEO_PHONE = mobile("11", 731)
+LEO_INVOICES = [SimInvoice("F-701", Decimal("99.90"), date(2025, 2, 10))]
+
+
+def _leo_breaks_a_promise(
+    engine: Engine, checks: Checks, **campaign: object
+) -> tuple[Campaign, Target, date]:
+    """Leo answers Monday's first message, promises for Friday and does not pay: broken on the 8th day
+    after (22/03), the day returned; the campaign made with `campaign`."""
+    created = engine.campaign(**campaign)
+    engine.crm.add_customer(LEO, "Leo Dias", list(LEO_INVOICES))
+    case = _imported(engine, created, LEO, LEO_PHONE, "Leo Dias", LEO_INVOICES)
+    business_day(engine, at(MONDAY, 10, tz=SAO_PAULO))
+    engine.delivered()
+    engine.clock.set(at(MONDAY, 11, tz=SAO_PAULO))
+    _identified(engine, LEO_PHONE, LEO, "Leo").says("pago sexta")
+    promise = _only_promise(LEO, engine)
+    day = SATURDAY
+    while promises_data.get(promise.id).status is PromiseStatus.PENDING:
+        assert day < SATURDAY + timedelta(days=10), "the promise was never settled"
+        checks.fire(engine, at(day, 9, tz=SAO_PAULO))
+        day += timedelta(days=1)
+    assert promises_data.get(promise.id).status is PromiseStatus.BROKEN
+    return created, case, day - timedelta(days=1)
+
+
+def test_leo_breaks_his_promise_and_makes_a_new_one_on_the_broken_promise_message(
+    engine: Engine, checks: Checks
+):
+    campaign, case, day = _leo_breaks_a_promise(engine, checks)
+    assert day == date(2025, 3, 22)  # a Saturday: São Paulo takes contacts until 14:00
+    broken = engine.get(case)
+    assert (broken.state, broken.outcome) == (TargetState.PENDING, Outcome.PROMISE_BROKEN)
+    business_day(engine, at(day, 10, tz=SAO_PAULO))
+    message = engine.evolution.texts_to(LEO_PHONE)[-1]
+    assert "Não identificamos o pagamento combinado" in message and "R$" not in message
+    engine.delivered()
+
+    # He answers it: who he is first (a week has passed), then a new day.
+    engine.clock.set(at(day, 10, 30, tz=SAO_PAULO))
+    leo = _identified(engine, LEO_PHONE, LEO, "Leo")
+    leo.says("pago dia 28")
+    assert "R$ 99,90 até 28/03/2025" in engine.evolution.texts_to(LEO_PHONE)[-1]
+    again = _only_promise(LEO, engine)
+    assert again.replaces_id is None  # the broken promise was not pending: nothing renegotiated
+    deferred = engine.get(case)
+    assert (deferred.state, deferred.outcome) == (TargetState.PENDING, Outcome.PROMISE_MADE)
+
+    engine.crm.pay_all(LEO)
+    checks.fire(engine, at(date(2025, 3, 29), 9, tz=SAO_PAULO))
+    assert (engine.get(case).state, engine.get(case).outcome) == (TargetState.COMPLETED, Outcome.PAID)
+    stats = campaign_stats(campaign.id)
+    assert (stats.promised, stats.promises, stats.fulfilled, stats.broken) == (1, 2, 1, 1)
+    assert _kpi(campaign.id, "fulfilmentRate") == (1, 2)
+    assert (stats.money.promised, stats.money.kept) == (Decimal("199.80"), Decimal("99.90"))
+    counters_agree_with_the_cases(campaign.id)
+
+
+def test_leo_breaks_his_promise_in_a_campaign_whose_contacts_are_spent_and_his_case_ends_exhausted(
+    engine: Engine, checks: Checks
+):
+    # His first message was the campaign's only contact: his answer to it already spent the budget, and
+    # the promise he made in that conversation stands on its own (kept, it would still close the case
+    # as paid); broken, nobody writes to him again.
+    campaign, case, day = _leo_breaks_a_promise(engine, checks, max_contacts=1)
+    sent = len(engine.evolution.texts_to(LEO_PHONE))
+    business_day(engine, at(day, 10, tz=SAO_PAULO))
+    assert len(engine.evolution.texts_to(LEO_PHONE)) == sent  # the budget was his first message
+    ended = engine.get(case)
+    assert (ended.state, ended.outcome, ended.contact_count) == (TargetState.COMPLETED, Outcome.EXHAUSTED, 1)
+    stats = campaign_stats(campaign.id)
+    assert (stats.promised, stats.broken, stats.paid) == (1, 1, 0)
+    counters_agree_with_the_cases(campaign.id)
+
+
+NINA = cpf(741)
+NINA_PHONE = mobile("11", 741)
+
+
+def test_nina_says_she_paid_the_crm_still_shows_it_after_the_quiet_days_and_she_is_followed_up(
+    engine: Engine,
+):
+    campaign = engine.campaign()
+    engine.crm.add_customer(NINA, "Nina Prado", list(LEO_INVOICES))
+    case = _imported(engine, campaign, NINA, NINA_PHONE, "Nina Prado", LEO_INVOICES)
+    business_day(engine, at(MONDAY, 10, tz=SAO_PAULO))
+    engine.delivered()
+    engine.clock.set(at(MONDAY, 11, tz=SAO_PAULO))
+    _identified(engine, NINA_PHONE, NINA, "Nina").says("já paguei ontem")
+    assert "ainda não aparece no nosso sistema" in engine.evolution.texts_to(NINA_PHONE)[-1]
+    claimed = engine.get(case)
+    assert (claimed.state, claimed.outcome) == (TargetState.PENDING, Outcome.PAYMENT_CLAIMED)
+
+    sent = len(engine.evolution.texts_to(NINA_PHONE))
+    for offset in (1, 2, 3):
+        business_day(engine, at(MONDAY + timedelta(days=offset), 10, tz=SAO_PAULO))
+    assert len(engine.evolution.texts_to(NINA_PHONE)) == sent  # quiet until Thursday 11:00
+    business_day(engine, at(MONDAY + timedelta(days=3), 11, 5, tz=SAO_PAULO))
+    follow_up = engine.evolution.texts_to(NINA_PHONE)[sent:]
+    assert len(follow_up) == 1 and follow_up[0].startswith("Olá, Nina Prado! Aqui é novamente")
+    assert "R$" not in follow_up[0]
+    contacted = engine.get(case)
+    assert (contacted.state, contacted.contact_count) == (TargetState.CONTACTED, 2)
+    stats = campaign_stats(campaign.id)
+    assert (stats.paid, stats.self_cured) == (0, 0)
+    counters_agree_with_the_cases(campaign.id)
