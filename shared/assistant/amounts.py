@@ -1,11 +1,12 @@
 """Amounts as customers write them, for the fallback dialogue: in figures ("R$ 1.234,56", "150,50",
-"1000 reais"), in words ("mil e duzentos", "cento e cinquenta reais e trinta centavos") or as a share
+"1000 reais", a bare "500"), in words ("mil e duzentos", "cento e cinquenta reais e trinta centavos") or as a share
 of what is open ("metade").
 
 `find_amount(text, total)` is pure: `total` is the open total the customer is answering about. Whether
 the amount is acceptable for a promise (above zero, not above the total) is the promise rules' job.
-Words that count something else are not an amount: a day ("dia vinte"), a time ("às duas"), a period
-or instalments ("em dez dias", "duas parcelas"), and a lone "um"/"uma" ("um pouco").
+Words and figures that count something else are not an amount: a day ("dia vinte", "dia 20", "20/03"), a
+time ("às duas", "14h"), a period or instalments ("em dez dias", "2 parcelas"), a document or an invoice
+number, and a lone "um"/"uma" ("um pouco").
 """
 
 from __future__ import annotations
@@ -41,6 +42,14 @@ _IN_WORDS: Final = re.compile(
 _NOT_MONEY_BEFORE: Final = re.compile(r"\b(?:dia|dias|as|a partir das?)\s*$")
 _NOT_MONEY_AFTER: Final = re.compile(r"^\s*(?:dias|semanas?|mes|meses|horas?|vezes|parcelas?|prestac)")
 _HALF: Final = re.compile(r"\bmetade\b")
+# A bare figure ("pago 500 sexta", "1.200 dia 20"): not a piece of a document, a date, an invoice number or
+# a time, not a day ("dia 20", "no 20"), a period, instalments or a count of invoices.
+_BARE: Final = re.compile(r"(?<![\w/.,:$-])(\d{1,3}(?:\.\d{3})+|\d{1,6})(?![\w/:%-]|[.,]\d)")
+_BARE_NOT_BEFORE: Final = re.compile(r"\b(?:dia|dias|as|às|das|no)\s*$")
+_BARE_NOT_AFTER: Final = re.compile(
+    r"^\s*(?:dias|semanas?|m[eê]s|meses|horas?|vezes|x\b|parcelas?|prestac|faturas?|boletos?|contas?"
+    r"|de (?:jan|fev|mar|abr|mai|jun|jul|ago|set|out|nov|dez))"
+)
 
 
 def find_amount(text: str, total: Decimal) -> Decimal | None:
@@ -62,6 +71,10 @@ def find_amount(text: str, total: Decimal) -> Decimal | None:
             continue
         cents = _value(match["cents"].split()) if match["cents"] else 0
         return (Decimal(_value(words)) + Decimal(cents) / 100).quantize(CENTS)
+    for match in _BARE.finditer(lowered):  # its punctuation kept: "14:30" is a time
+        if _BARE_NOT_BEFORE.search(lowered[: match.start()]) or _BARE_NOT_AFTER.match(lowered[match.end() :]):
+            continue
+        return parse_money(match[1].replace(".", "") + ",00")
     return None
 
 

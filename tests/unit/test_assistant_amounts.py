@@ -23,6 +23,9 @@ OPEN = Decimal("2000.00")
         ("quinhentos conto sexta", "500.00"),
         ("trezentos reais dia quinze", "300.00"),
         ("consigo pagar a metade dia 20", "1000.00"),
+        ("pago 500 sexta", "500.00"),
+        ("consigo 1.200, dia 20", "1200.00"),
+        ("dia 20 eu pago 300", "300.00"),
         ("só consigo metade do valor", "1000.00"),
     ],
 )
@@ -42,6 +45,18 @@ def test_an_amount_in_figures_in_words_or_as_a_share(text: str, amount: str) -> 
         "uma semana",
         "pago dia 10 de dezembro",
         "às duas da tarde eu pago",
+        "pago dia 20",
+        "pago no 20",
+        "pago 20/03",
+        "pago 15 de abril",
+        "em 10 dias",
+        "em 2 parcelas",
+        "pago as 14h",
+        "pago as 14:30",
+        "529.982.247-25, pago sexta",
+        "52998224725 pago sexta",
+        "pago a F-601 sexta",
+        "pago as 2 faturas sexta",
     ],
 )
 def test_words_that_count_something_else_are_no_amount(text: str) -> None:

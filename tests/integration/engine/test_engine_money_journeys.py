@@ -214,6 +214,7 @@ def test_caio_promises_amounts_as_people_write_and_say_them(engine: Engine, chec
     said = {
         "consigo pagar R$ 1.234,56 dia 20": Decimal("1234.56"),
         "melhor mil e duzentos dia 20": Decimal("1200.00"),
+        "pago 500 dia 20": Decimal("500.00"),
         "consigo pagar a metade dia 20": Decimal("1000.00"),
     }
     for words, amount in said.items():
