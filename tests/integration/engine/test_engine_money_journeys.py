@@ -153,6 +153,27 @@ def test_sofia_pays_after_one_campaigns_message_and_the_other_finds_it_paid_not_
     counters_agree_with_the_cases(march.id, april.id)
 
 
+def test_rita_says_she_paid_and_the_crm_shows_it_both_cases_paid_none_self_cured(engine: Engine):
+    march, april = engine.campaign(), engine.campaign(name="Cobrança Abril")
+    engine.crm.add_customer(RITA, "Rita Alves", [RITA_MARCH, RITA_APRIL])
+    cases = [
+        _imported(engine, march, RITA, RITA_PHONE, "Rita Alves", [RITA_MARCH]),
+        _imported(engine, april, RITA, RITA_PHONE, "Rita Alves", [RITA_APRIL]),
+    ]
+    business_day(engine, at(MONDAY, 10, tz=SAO_PAULO))
+    engine.clock.set(at(MONDAY, 11, tz=SAO_PAULO))
+    rita = _identified(engine, RITA_PHONE, RITA, "Rita")
+    engine.crm.pay_all(RITA)
+    rita.says("já paguei hoje cedo")
+    assert engine.evolution.texts_to(RITA_PHONE)[-1].startswith("Confirmei aqui: não há faturas em aberto")
+    for case in cases:
+        assert (engine.get(case).state, engine.get(case).outcome) == (TargetState.COMPLETED, Outcome.PAID)
+    everywhere = global_metrics()
+    assert (everywhere.paid, everywhere.self_cured, everywhere.converted) == (2, 0, 1)
+    assert everywhere.money.recovered == Decimal("180.40")
+    counters_agree_with_the_cases(march.id, april.id)
+
+
 # --- 2. Promises as people say them ---------------------------------------------------------------------
 
 CAIO = cpf(711)
