@@ -86,6 +86,7 @@ def settle(
         status,
         amount=promise.amount,
         tz=ZoneInfo(promise.timezone),
+        made_at=promise.created_at,
     )
     apply_to_cases(promise.document, status, details, now, reading)
     return settled

@@ -11,7 +11,8 @@ The promise counters include the promises' money in centavos (`PromiseMoney`): p
 registered, taken back when a renegotiation replaces it, so it counts what customers stand by) and
 kept (a promise fulfilled).
 Per campaign and local day of the customer (`counters.campaign_day_scope`): `Daily` — outreach sent,
-promises registered, promises kept, and (kept by the data layer) first responses and R$ recovered.
+promises registered (less those a renegotiation replaced: the days add up to the campaign's promises),
+promises kept, and (kept by the data layer) first responses and R$ recovered.
 The data layer itself keeps `total`, `state:<state>`, `outcome:<outcome>`, `self_cured` (cases paid
 before any contact with their customer, in any campaign: they say nothing about collecting) and the cases' money (`targets.CaseMoney`: in
 collection, recovered after contact, self-cured) per campaign.
@@ -24,6 +25,7 @@ funnel and KPIs, the money KPIs, the daily series, the figures across campaigns 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -62,15 +64,18 @@ class Daily(StrEnum):
 
     CONTACTS = "contacts"  # outreach sent
     RESPONSES = targets.FIRST_RESPONSES  # targets answering for the first time (the data layer's)
-    PROMISES = "promises"  # promises registered
+    PROMISES = "promises"  # promises registered, less those a renegotiation replaced
     KEPT = "kept"  # promises fulfilled
 
 
-def count_day(campaign_id: str | None, tz: ZoneInfo | None, counter: Daily) -> None:
-    """Count `counter` on today's date in `tz` (the customer's zone); nothing without both."""
+def count_day(
+    campaign_id: str | None, tz: ZoneInfo | None, counter: Daily, by: int = 1, *, at: datetime | None = None
+) -> None:
+    """Add `by` to `counter` on the date of `at` (by default now) in `tz` (the customer's zone); nothing
+    without a campaign and a zone."""
     if campaign_id and tz is not None:
-        day = clock.now().astimezone(tz).date()
-        counters.increment(counters.campaign_day_scope(campaign_id, day), counter)
+        day = (at or clock.now()).astimezone(tz).date()
+        counters.increment(counters.campaign_day_scope(campaign_id, day), counter, by)
 
 
 def count_outreach(campaign_id: str | None, channel: Channel, *, phone: str | None = None) -> None:
@@ -93,13 +98,17 @@ def count_promise(
     *,
     amount: Decimal,
     tz: ZoneInfo | None = None,
+    made_at: datetime | None = None,
 ) -> None:
     """A promise of `amount` in the customer's zone `tz` was created (`old` None) or moved between
-    statuses."""
+    statuses; one a renegotiation replaces no longer counts among the promises of the day it was made
+    (`made_at`), as it no longer counts among the campaign's."""
     if old is None:
         count_day(campaign_id, tz, Daily.PROMISES)
     elif new is PromiseStatus.FULFILLED:
         count_day(campaign_id, tz, Daily.KEPT)
+    elif new is PromiseStatus.RENEGOTIATED and made_at is not None:
+        count_day(campaign_id, tz, Daily.PROMISES, -1, at=made_at)
     deltas = {promises_counter(new): 1}
     if old is None:
         deltas[promises_counter()] = 1

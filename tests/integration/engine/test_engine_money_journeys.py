@@ -14,7 +14,7 @@ from infra.local.simulators.crm import SimInvoice
 from shared.data import promises as promises_data
 from shared.domain.models import Campaign, Outcome, Promise, PromiseStatus, Target, TargetState
 from shared.domain.money import format_brl
-from shared.engine.reporting import campaign_stats, global_metrics
+from shared.engine.reporting import campaign_stats, daily, global_metrics
 from tests.integration.engine.engine_world import Engine, cpf, mobile
 from tests.integration.engine.journeys import (
     MONDAY,
@@ -220,7 +220,9 @@ def test_caio_names_a_day_too_far_then_dia_10_on_the_12th_and_then_renegotiates_
 
     # One promise stands: counted once in the funnel and the money, and kept, it is all of them kept.
     stats = campaign_stats(campaign.id)
-    assert (stats.promised, stats.money.promised) == (1, Decimal("2000.00"))
+    assert (stats.promised, stats.promises, stats.money.promised) == (1, 1, Decimal("2000.00"))
+    [today] = daily(campaign.id, WEDNESDAY, WEDNESDAY)
+    assert today.promises == 1
     engine.crm.pay_all(CAIO)
     checks.fire(engine, at(date(2025, 3, 17), 9, tz=SAO_PAULO))
     stats = campaign_stats(campaign.id)
