@@ -92,11 +92,6 @@ def settle(
     return settled
 
 
-def open_cases(document: str) -> list[Target]:
-    """Every open case of the customer, in every campaign (the targets' by-document index)."""
-    return [case for case in targets_data.by_document(document) if case.state in OPEN_TARGET_STATES]
-
-
 def close_given_up_cases(cases: Sequence[Target], details: str, reading: DebtReading) -> None:
     """The cases among `cases` the cadence gave up on (completed `exhausted`, or with their attempts
     spent unanswered: `GAVE_UP_OUTCOMES`) of which the CRM's `reading` shows nothing collectible left:
@@ -114,6 +109,7 @@ def close_given_up_cases(cases: Sequence[Target], details: str, reading: DebtRea
                 [TargetState.COMPLETED],
                 TargetState.COMPLETED,
                 unless_outcomes=others,
+                milestone=stats.paid_milestone(case, cases),
                 outcome=Outcome.PAID,
                 outcome_details=details,
             )

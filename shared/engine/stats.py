@@ -14,8 +14,8 @@ Per campaign and local day of the customer (`counters.campaign_day_scope`): `Dai
 promises registered (less those a renegotiation replaced: the days add up to the campaign's promises),
 promises kept, and (kept by the data layer) first responses and R$ recovered.
 The data layer itself keeps `total`, `state:<state>`, `outcome:<outcome>`, `self_cured` (cases paid
-before any contact with their customer, in any campaign: they say nothing about collecting) and the cases' money (`targets.CaseMoney`: in
-collection, recovered after contact, self-cured) per campaign.
+before any contact with their customer, in any campaign: they say nothing about collecting) and the
+cases' money (`targets.CaseMoney`: in collection, recovered after contact, self-cured) per campaign.
 
 This module is what the workers call on every job (counting); what the counters say — a campaign's
 funnel and KPIs, the money KPIs, the daily series, the figures across campaigns — is read by

@@ -132,3 +132,24 @@ def test_a_partial_payment_short_of_the_promise_does_not_keep_it(world: Lifecycl
 
     assert promises_data.get(promise.id).status is PromiseStatus.PENDING
     assert targets_data.get(target.id).outcome is Outcome.PROMISE_MADE
+
+
+def test_a_given_up_case_never_contacted_paid_on_another_campaigns_promise_is_not_self_cured(
+    world: Lifecycle,
+) -> None:
+    world.crm.add_customer(DOCUMENT, "Maria Silva", [F1, F2])
+    march, april = world.campaign(), world.campaign(name="Abril")
+    talking = case(world, march, F1)
+    targets_data.record_contact(talking)
+    # April's only channel never reached her (not on WhatsApp): it gave up without a contact.
+    gave_up = case(world, april, F2)
+    targets_data.transition(
+        gave_up.id, [TargetState.PENDING], TargetState.COMPLETED, outcome=Outcome.NOT_ON_WHATSAPP
+    )
+    promise_for(talking, "180.00", F1, F2)
+    world.crm.pay_all(DOCUMENT)
+    live_in(world, date(2025, 3, 15))
+
+    assert targets_data.get(gave_up.id).outcome is Outcome.PAID
+    stats = campaign_stats(april.id)
+    assert (stats.paid, stats.self_cured, stats.money.recovered) == (1, 0, Decimal("80.00"))
