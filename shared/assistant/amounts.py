@@ -1,12 +1,12 @@
 """Amounts as customers write them, for the fallback dialogue: in figures ("R$ 1.234,56", "150,50",
-"1000 reais", a bare "500"), in words ("mil e duzentos", "cento e cinquenta reais e trinta centavos") or as a share
-of what is open ("metade").
+"1000 reais", a bare "500"), in words ("mil e duzentos", "cento e cinquenta reais e trinta centavos")
+or as a share of what is open ("metade").
 
 `find_amount(text, total)` is pure: `total` is the open total the customer is answering about. Whether
 the amount is acceptable for a promise (above zero, not above the total) is the promise rules' job.
-Words and figures that count something else are not an amount: a day ("dia vinte", "dia 20", "20/03"), a
-time ("às duas", "14h"), a period or instalments ("em dez dias", "2 parcelas"), a document or an invoice
-number, and a lone "um"/"uma" ("um pouco").
+Words and figures that count something else are not an amount: a day ("dia vinte", "dia 20", "sexta
+20", "20/03"), a time ("às duas", "14h"), a period or instalments ("em dez dias", "2 parcelas"), a
+document or an invoice number, and a lone "um"/"uma" ("um pouco").
 """
 
 from __future__ import annotations
@@ -46,6 +46,9 @@ _HALF: Final = re.compile(r"\bmetade\b")
 # a time, not a day ("dia 20", "no 20"), a period, instalments or a count of invoices.
 _BARE: Final = re.compile(r"(?<![\w/.,:$-])(\d{1,3}(?:\.\d{3})+|\d{1,6})(?![\w/:%-]|[.,]\d)")
 _BARE_NOT_BEFORE: Final = re.compile(r"\b(?:dia|dias|as|às|das|no)\s*$")
+_WEEKDAY_BEFORE: Final = re.compile(
+    r"\b(?:segunda|terça|terca|quarta|quinta|sexta|sábado|sabado|domingo)(?:-feira)?,?\s*$"
+)
 _BARE_NOT_AFTER: Final = re.compile(
     r"^\s*(?:dias|semanas?|m[eê]s|meses|horas?|vezes|x\b|parcelas?|prestac|faturas?|boletos?|contas?"
     r"|de (?:jan|fev|mar|abr|mai|jun|jul|ago|set|out|nov|dez))"
@@ -72,7 +75,10 @@ def find_amount(text: str, total: Decimal) -> Decimal | None:
         cents = _value(match["cents"].split()) if match["cents"] else 0
         return (Decimal(_value(words)) + Decimal(cents) / 100).quantize(CENTS)
     for match in _BARE.finditer(lowered):  # its punctuation kept: "14:30" is a time
-        if _BARE_NOT_BEFORE.search(lowered[: match.start()]) or _BARE_NOT_AFTER.match(lowered[match.end() :]):
+        before = lowered[: match.start()]
+        if _BARE_NOT_BEFORE.search(before) or _BARE_NOT_AFTER.match(lowered[match.end() :]):
+            continue
+        if len(match[1]) <= 2 and _WEEKDAY_BEFORE.search(before):  # "sexta 20": the day, not R$ 20
             continue
         return parse_money(match[1].replace(".", "") + ",00")
     return None

@@ -26,6 +26,7 @@ OPEN = Decimal("2000.00")
         ("pago 500 sexta", "500.00"),
         ("consigo 1.200, dia 20", "1200.00"),
         ("dia 20 eu pago 300", "300.00"),
+        ("pago sexta 200", "200.00"),
         ("só consigo metade do valor", "1000.00"),
     ],
 )
@@ -47,6 +48,7 @@ def test_an_amount_in_figures_in_words_or_as_a_share(text: str, amount: str) -> 
         "às duas da tarde eu pago",
         "pago dia 20",
         "pago no 20",
+        "pago sexta-feira, 21",
         "pago 20/03",
         "pago 15 de abril",
         "em 10 dias",
