@@ -472,3 +472,57 @@ def test_nina_says_she_paid_the_crm_still_shows_it_after_the_quiet_days_and_she_
     stats = campaign_stats(campaign.id)
     assert (stats.paid, stats.self_cured) == (0, 0)
     counters_agree_with_the_cases(campaign.id)
+
+
+def test_bia_pays_before_the_promised_day_and_says_so_the_promise_is_kept_that_day(
+    engine: Engine, checks: Checks
+):
+    campaign, case, promise = _bia_promises(engine, "pago tudo sexta")
+    tuesday = MONDAY + timedelta(days=1)
+    engine.clock.set(at(tuesday, 15, tz=SAO_PAULO))
+    engine.crm.pay_all(BIA)
+    bia = Chat(BIA_PHONE, "Bia")
+    bia.says("já paguei tudo, pode conferir")
+    assert "pode me informar o seu CPF" in engine.evolution.texts_to(BIA_PHONE)[-1]  # a day has passed
+    bia.says(BIA)
+
+    assert engine.evolution.texts_to(BIA_PHONE)[-1].startswith("Confirmei aqui: não há faturas em aberto")
+    assert promises_data.get(promise.id).status is PromiseStatus.FULFILLED
+    assert (engine.get(case).state, engine.get(case).outcome) == (TargetState.COMPLETED, Outcome.PAID)
+    [day] = daily(campaign.id, tuesday, tuesday)
+    assert (day.kept, day.recovered) == (1, Decimal("180.00"))
+    # Saturday's check finds the promise settled and does nothing.
+    [late] = checks.fire(engine, at(SATURDAY, 9, tz=SAO_PAULO))
+    assert late.result.value == "skipped"
+    stats = campaign_stats(campaign.id)
+    assert (stats.promises, stats.fulfilled, stats.paid, stats.money.kept) == (1, 1, 1, Decimal("180.00"))
+    counters_agree_with_the_cases(campaign.id)
+
+
+GIL = cpf(751)
+GIL_PHONE = mobile("11", 751)
+
+
+def test_gil_promises_for_good_friday_nobody_contacts_him_that_holiday_and_the_check_is_the_day_after(
+    engine: Engine, checks: Checks
+):
+    monday = date(2025, 4, 14)
+    good_friday = date(2025, 4, 18)
+    campaign = engine.campaign()
+    engine.crm.add_customer(GIL, "Gil Araújo", list(LEO_INVOICES))
+    case = _imported(engine, campaign, GIL, GIL_PHONE, "Gil Araújo", LEO_INVOICES)
+    business_day(engine, at(monday, 10, tz=SAO_PAULO))
+    engine.delivered()
+    engine.clock.set(at(monday, 11, tz=SAO_PAULO))
+    _identified(engine, GIL_PHONE, GIL, "Gil").says("pago na sexta")
+    assert "R$ 99,90 até 18/04/2025" in engine.evolution.texts_to(GIL_PHONE)[-1]
+    promise = _only_promise(GIL, engine)
+    assert checks.due == [(promise.id, at(good_friday + timedelta(days=1), 9, tz=SAO_PAULO))]
+
+    sent = len(engine.evolution.texts_to(GIL_PHONE))
+    business_day(engine, at(good_friday, 10, tz=SAO_PAULO))
+    checks.fire(engine, at(good_friday + timedelta(days=1), 9, tz=SAO_PAULO))  # Saturday: unpaid
+    assert promises_data.get(promise.id).status is PromiseStatus.PENDING
+    assert len(engine.evolution.texts_to(GIL_PHONE)) == sent
+    assert engine.get(case).outcome is Outcome.PROMISE_MADE
+    counters_agree_with_the_cases(campaign.id)
