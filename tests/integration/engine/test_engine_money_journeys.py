@@ -10,7 +10,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
+
 from infra.local.simulators.crm import SimInvoice
+from shared.core.config import reset_settings
 from shared.data import promises as promises_data
 from shared.domain.models import Campaign, Outcome, Promise, PromiseStatus, Target, TargetState
 from shared.domain.money import format_brl
@@ -69,7 +72,7 @@ RITA_APRIL = SimInvoice("F-302", Decimal("60.40"), date(2025, 2, 10))
 
 
 def test_rita_pays_on_a_promise_made_in_one_campaign_and_the_other_case_is_not_counted_self_cured(
-    engine: Engine, checks: Checks
+    engine: Engine, checks: Checks, monkeypatch: pytest.MonkeyPatch
 ):
     march, april = engine.campaign(), engine.campaign(name="Cobrança Abril")
     engine.crm.add_customer(RITA, "Rita Alves", [RITA_MARCH, RITA_APRIL])
@@ -105,6 +108,21 @@ def test_rita_pays_on_a_promise_made_in_one_campaign_and_the_other_case_is_not_c
     assert everywhere.conversion_rate == Decimal("100.0")  # Rita, the one customer contacted, paid
     assert everywhere.money.recovered == Decimal("180.40")
     counters_agree_with_the_cases(march.id, april.id)
+
+    # What the dashboard reads says the same.
+    from fastapi.testclient import TestClient
+
+    from functions.api.app import create_app
+
+    monkeypatch.setenv("COBRANCA_API_TOKENS", "viewer:viewer-token")
+    reset_settings()
+    with TestClient(create_app()) as api:
+        viewer = {"Authorization": "Bearer viewer-token"}
+        stats_there = api.get(f"/api/voice/campaigns/{other.campaign_id}/stats", headers=viewer).json()
+        metrics = api.get("/api/voice/metrics", headers=viewer).json()
+    conversion = next(kpi for kpi in stats_there["kpis"] if kpi["name"] == "conversionRate")
+    assert (stats_there["paid"], stats_there["selfCured"], conversion["numerator"]) == (1, 0, 0)
+    assert (metrics["selfCured"], Decimal(str(metrics["conversionRate"]))) == (0, Decimal("100.0"))
 
 
 SOFIA = cpf(702)
