@@ -44,7 +44,7 @@ _NOT_MONEY_AFTER: Final = re.compile(r"^\s*(?:dias|semanas?|mes|meses|horas?|vez
 _HALF: Final = re.compile(r"\bmetade\b")
 # A bare figure ("pago 500 sexta", "1.200 dia 20"): not a piece of a document, a date, an invoice number or
 # a time, not a day ("dia 20", "no 20"), a period, instalments or a count of invoices.
-_BARE: Final = re.compile(r"(?<![\w/.,:$-])(\d{1,3}(?:\.\d{3})+|\d{1,6})(?![\w/:%-]|[.,]\d)")
+_BARE: Final = re.compile(r"(?<![\w/.,:$-])(\d{1,3}(?:\.\d{3})+|\d{1,6})(?![\w/:%-]|[.,]\w)")
 _BARE_NOT_BEFORE: Final = re.compile(r"\b(?:dia|dias|as|às|das|no)\s*$")
 _WEEKDAY_BEFORE: Final = re.compile(
     r"\b(?:segunda|terça|terca|quarta|quinta|sexta|sábado|sabado|domingo)(?:-feira)?,?\s*$"

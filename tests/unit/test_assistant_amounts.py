@@ -27,6 +27,7 @@ OPEN = Decimal("2000.00")
         ("consigo 1.200, dia 20", "1200.00"),
         ("dia 20 eu pago 300", "300.00"),
         ("pago sexta 200", "200.00"),
+        ("pago 500.", "500.00"),
         ("só consigo metade do valor", "1000.00"),
     ],
 )
@@ -57,6 +58,7 @@ def test_an_amount_in_figures_in_words_or_as_a_share(text: str, amount: str) -> 
         "pago as 14:30",
         "529.982.247-25, pago sexta",
         "52998224725 pago sexta",
+        "CNPJ 12.ABC.345/01DE-35, pago dia 20",
         "pago a F-601 sexta",
         "pago as 2 faturas sexta",
     ],
