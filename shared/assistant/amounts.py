@@ -45,6 +45,8 @@ _HALF: Final = re.compile(r"\bmetade\b")
 # A bare figure ("pago 500 sexta", "1.200 dia 20"): not a piece of a document, a date, an invoice number or
 # a time, not a day ("dia 20", "no 20"), a period, instalments or a count of invoices.
 _BARE: Final = re.compile(r"(?<![\w/.,:$-])(\d{1,3}(?:\.\d{3})+|\d{1,6})(?![\w/:%-]|[.,]\w)")
+# A run of 8 or more digits, however grouped ("11 99999-8888", "529 982 247 25"): a phone or a document.
+_LONG_RUN: Final = re.compile(r"\d[\d\s.()/-]*\d")
 _BARE_NOT_BEFORE: Final = re.compile(r"\b(?:dia|dias|as|às|das|no)\s*$")
 _WEEKDAY_BEFORE: Final = re.compile(
     r"\b(?:segunda|terça|terca|quarta|quinta|sexta|sábado|sabado|domingo)(?:-feira)?,?\s*$"
@@ -74,9 +76,11 @@ def find_amount(text: str, total: Decimal) -> Decimal | None:
             continue
         cents = _value(match["cents"].split()) if match["cents"] else 0
         return (Decimal(_value(words)) + Decimal(cents) / 100).quantize(CENTS)
-    for match in _BARE.finditer(lowered):  # its punctuation kept: "14:30" is a time
-        before = lowered[: match.start()]
-        if _BARE_NOT_BEFORE.search(before) or _BARE_NOT_AFTER.match(lowered[match.end() :]):
+    # Its punctuation kept ("14:30" is a time), phones and documents blanked out.
+    scrubbed = _LONG_RUN.sub(lambda run: " " * len(run[0]) if _digits(run[0]) >= 8 else run[0], lowered)
+    for match in _BARE.finditer(scrubbed):
+        before = scrubbed[: match.start()]
+        if _BARE_NOT_BEFORE.search(before) or _BARE_NOT_AFTER.match(scrubbed[match.end() :]):
             continue
         if len(match[1]) <= 2 and _WEEKDAY_BEFORE.search(before):  # "sexta 20": the day, not R$ 20
             continue
@@ -96,3 +100,7 @@ def _value(words: list[str]) -> int:
         else:
             current += _WORDS[word]
     return thousands + current
+
+
+def _digits(text: str) -> int:
+    return sum(char.isdigit() for char in text)

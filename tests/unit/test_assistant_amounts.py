@@ -28,6 +28,7 @@ OPEN = Decimal("2000.00")
         ("dia 20 eu pago 300", "300.00"),
         ("pago sexta 200", "200.00"),
         ("pago 500.", "500.00"),
+        ("529.982.247-25, pago 500 dia 20", "500.00"),
         ("só consigo metade do valor", "1000.00"),
     ],
 )
@@ -59,6 +60,9 @@ def test_an_amount_in_figures_in_words_or_as_a_share(text: str, amount: str) -> 
         "529.982.247-25, pago sexta",
         "52998224725 pago sexta",
         "CNPJ 12.ABC.345/01DE-35, pago dia 20",
+        "529 982 247 25 pago sexta",
+        "meu número é 11 99999-8888, pago dia 20",
+        "(11) 99999-8888 pago sexta",
         "pago a F-601 sexta",
         "pago as 2 faturas sexta",
     ],
