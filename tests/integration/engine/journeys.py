@@ -66,6 +66,16 @@ def import_rows(
     return ingest.import_targets(campaign_id, io.BytesIO(sheet.encode()), "clientes.csv")
 
 
+def sheet_rows(
+    name: str, phone: str, document: str, invoices: list[SimInvoice]
+) -> list[tuple[str, str, str, str, str, str]]:
+    """A customer's rows of the collection team's spreadsheet, one per invoice (`import_rows`)."""
+    return [
+        (name, phone, document, f"{i.amount}".replace(".", ","), i.number, f"{i.due_date:%d/%m/%Y}")
+        for i in invoices
+    ]
+
+
 def import_maria(engine: Engine, campaign_id: str) -> ingest.ImportJob:
     """Maria known to the CRM with her three invoices, and her three spreadsheet rows imported."""
     engine.crm.add_customer(MARIA, "Maria Souza", list(MARIA_INVOICES))
@@ -134,8 +144,5 @@ MARIA_INVOICES = [
     SimInvoice("F-103", Decimal("89.75"), date(2025, 3, 1)),
 ]
 # Her three rows of the collection team's spreadsheet (`import_rows`).
-MARIA_ROWS = tuple(
-    ("Maria Souza", MARIA_PHONE, MARIA, f"{i.amount}".replace(".", ","), i.number, f"{i.due_date:%d/%m/%Y}")
-    for i in MARIA_INVOICES
-)
+MARIA_ROWS = tuple(sheet_rows("Maria Souza", MARIA_PHONE, MARIA, MARIA_INVOICES))
 MONDAY = date(2025, 3, 10)

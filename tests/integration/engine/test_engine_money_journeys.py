@@ -29,6 +29,7 @@ from tests.integration.engine.journeys import (
     case_of,
     counters_agree_with_the_cases,
     import_rows,
+    sheet_rows,
 )
 
 
@@ -36,10 +37,7 @@ def _imported(
     engine: Engine, campaign: Campaign, document: str, phone: str, name: str, invoices: list[SimInvoice]
 ) -> Target:
     """The customer's rows of the team's sheet (one per invoice) imported into `campaign`: her case."""
-    rows = [
-        (name, phone, document, f"{i.amount}".replace(".", ","), i.number, f"{i.due_date:%d/%m/%Y}")
-        for i in invoices
-    ]
+    rows = sheet_rows(name, phone, document, invoices)
     assert import_rows(engine, campaign.id, rows).imported == len(rows)
     return case_of(campaign.id, document)
 
