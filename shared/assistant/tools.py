@@ -39,6 +39,7 @@ from shared.adapters.billing import BillingSystem, PaymentMeans
 from shared.adapters.crm import CrmUnavailable, Debt, Invoice
 from shared.assistant import actions, dates, texts
 from shared.assistant.intents import documents_in
+from shared.core import clock
 from shared.core.config import get_settings
 from shared.core.observability import logger
 from shared.data import messages
@@ -443,9 +444,16 @@ def transfer_to_human(ctx: ToolContext, args: ReasonArgs) -> dict[str, Any]:
     ctx.conversation = handoff.transfer(
         ctx.conversation.id, by="assistant", reason=args.motivo, with_case=with_case
     )
+    opens = handoff.desk_opens(ctx.conversation, clock.now())
     return {
         "sucesso": True,
-        "mensagem": "Conversa transferida para um atendente humano. Avise o cliente; depois disso, não responda mais.",
+        "equipe_atendendo_agora": opens is None,
+        "aviso": texts.transferred(opens, ctx.today()),
+        "mensagem": (
+            "Conversa transferida para um atendente humano. Avise o cliente com o que está em `aviso`, "
+            "com estas palavras ou quase (quando alguém da equipe vai responder); depois disso, não "
+            "responda mais."
+        ),
     }
 
 

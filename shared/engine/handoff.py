@@ -12,14 +12,18 @@ the thread with who did it.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from shared.core import clock
+from shared.core.config import get_settings
 from shared.core.observability import logger
 from shared.data import conversations, messages
 from shared.data import targets as targets_data
+from shared.domain.agent_hours import parse_agent_hours
 from shared.domain.errors import Conflict
 from shared.domain.models import Conversation, ConversationStatus, Outcome, Sender
+from shared.domain.phones import timezone_for_phone
 from shared.engine import cadence
 
 SUPERVISOR_REASON = "supervisor"
@@ -108,6 +112,15 @@ def _end_hold(
         cadence.resume_after_desk(conversation.target_id)
     logger.info("conversation left the desk", conversation_id=conversation_id, status=to.value, by=by)
     return ended
+
+
+def desk_opens(conversation: Conversation, at: datetime) -> datetime | None:
+    """When a person at the desk next answers the customer of `conversation` (HUMAN_AGENT_HOURS on
+    weekdays but national holidays, in the customer's zone, as an aware time there); None while the
+    desk is open at `at`."""
+    tz = timezone_for_phone(conversation.phone)
+    opens = parse_agent_hours(get_settings().human_agent_hours).next_opening(at, tz)
+    return None if opens == at else opens
 
 
 def is_silenced(conversation: Conversation) -> bool:
