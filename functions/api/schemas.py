@@ -469,6 +469,17 @@ class AgentReply(Strict):
     text: str
 
 
+class DeskPromise(Strict):
+    """A promise the agent records for the customer from the desk (`amount` as typed: `150,00`,
+    `R$ 1.234,56`; the assistant's rules: in the future, at most PROMISE_MAX_DAYS ahead, not above the
+    open total — 422 otherwise)."""
+
+    amount: Annotated[str, StringConstraints(max_length=32)]
+    due_date: date
+    payment_method: PaymentMethod | None = None
+    notes: Annotated[str, StringConstraints(max_length=1000)] | None = None
+
+
 class QueueEntry(ConversationPublic):
     """A conversation waiting for a human: how long, and why it was handed over."""
 

@@ -339,7 +339,7 @@ def consult_invoices(ctx: ToolContext, args: ConsultArgs) -> dict[str, Any]:
 
 
 def register_promise(ctx: ToolContext, args: PromiseArgs) -> dict[str, Any]:
-    """A promise through `shared.engine.promises.register`, against the CRM's open total."""
+    """A promise through `shared.engine.promises.register_for_case`, against the CRM's open total."""
     document = authorize(ctx, args.cpf_cnpj)
     today = ctx.today()
     max_days = get_settings().promise_max_days
@@ -356,23 +356,19 @@ def register_promise(ctx: ToolContext, args: PromiseArgs) -> dict[str, Any]:
     except DomainError as exc:
         raise ToolError(exc.code, **details) from None
     details |= {"data": texts.day(day), "valor": texts.brl(amount)}
-    reading = _open_debt(ctx, document)
-    open_total = reading.total
-    details["total"] = texts.brl(open_total)
-    target = ctx.target
+    reading = ctx.reading(document)
+    details["total"] = texts.brl(reading.total)
     try:
-        promise = promises.register(
+        promise = promises.register_for_case(
+            reading,
             document=document,
             amount=amount,
             day=day,
-            open_total=open_total,
             tz=ctx.tz,
-            invoice_numbers=sorted(reading.open_numbers()),
+            target=ctx.target,
+            conversation_id=ctx.conversation.id,
             payment_method=args.metodo_pagamento,
             notes=args.observacoes,
-            target_id=target.id if target else None,
-            campaign_id=target.campaign_id if target else None,
-            conversation_id=ctx.conversation.id,
             billing=ctx.crm_client(),
         )
     except promise_rules.PromiseRejected as exc:

@@ -1,5 +1,6 @@
 """`/api/voice/conversations`: the collection conversations, their threads, human handoff and the
-agent desk (the queue, an agent's reply and its retry, take / resolve / release)."""
+agent desk (the queue, an agent's reply and its retry, a promise recorded by the agent, take / resolve /
+release)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ from functions.api.schemas import (
     AgentReply,
     ConversationDetail,
     ConversationPublic,
+    DeskPromise,
     DeskQueue,
     DisclosurePublic,
     MessagePublic,
+    PromisePublic,
     QueueEntry,
     ReplyTimesPublic,
 )
@@ -103,6 +106,22 @@ def reply(conversation_id: str, body: AgentReply, principal: Supervisor) -> Mess
 def retry(conversation_id: str, message_id: str, principal: Supervisor) -> MessagePublic:
     """Send a failed agent message again."""
     return _message(desk.retry(conversation_id, message_id, by=principal.subject))
+
+
+@router.post("/{conversation_id}/promises", response_model=PromisePublic, status_code=201)
+def record_promise(conversation_id: str, body: DeskPromise, principal: Supervisor) -> PromisePublic:
+    """The agent records the customer's promise (taking the conversation over if needed): the
+    assistant's rules, every case of the customer deferred to the promise's end; 409 when another agent
+    has the conversation or the customer owes nothing, 422 for a promise the rules refuse."""
+    promise = desk.promise(
+        conversation_id,
+        amount=body.amount,
+        day=body.due_date,
+        by=principal.subject,
+        payment_method=body.payment_method,
+        notes=body.notes,
+    )
+    return PromisePublic.of(promise)
 
 
 @router.post("/{conversation_id}/take", response_model=ConversationPublic)

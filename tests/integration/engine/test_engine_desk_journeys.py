@@ -16,7 +16,8 @@ from fastapi.testclient import TestClient
 
 from shared.core.config import reset_settings
 from shared.data import conversations
-from shared.domain.models import Conversation, Outcome, TargetState
+from shared.data import promises as promises_data
+from shared.domain.models import Conversation, Outcome, PromiseStatus, TargetState
 from tests.integration.api.conftest import TOKENS, Api
 from tests.integration.engine.engine_world import Engine
 from tests.integration.engine.journeys import (
@@ -29,6 +30,7 @@ from tests.integration.engine.journeys import (
     case_of,
     counters_agree_with_the_cases,
     import_maria,
+    only_case,
 )
 
 AGENT = "token:supervisor"
@@ -77,7 +79,94 @@ def maria_in_two_campaigns(engine: Engine, **cadence: Any) -> tuple[str, str]:
     return march.id, april.id
 
 
-# --- 1. Outside the desk's hours: told when a person answers; let go with nothing agreed -----------------
+# --- 1. Inside the desk's hours: a person answers, records her promise, resolves ------------------------
+
+
+def test_maria_asks_for_a_person_who_records_her_promise_from_the_desk_and_every_campaign_waits_for_it(
+    engine: Engine, api: Api
+):
+    march, april = maria_in_two_campaigns(engine)
+    maria = Chat(MARIA_PHONE, "Maria")
+
+    # Monday 10:00 in Manaus, the desk open: she asks for a person and is told one comes.
+    engine.clock.set(at(MONDAY, 10))
+    maria.says("quero falar com um atendente")
+    told = engine.evolution.texts_to(MARIA_PHONE)[-1]
+    assert "pessoa da nossa equipe" in told and "Em instantes" in told
+    waiting = queue(api)
+    assert waiting["waiting"] == 1
+    [entry] = waiting["items"]
+    conversation = maria_chat()
+    assert entry["id"] == conversation.id and entry["reason"] == "cliente pediu um atendente"
+    assert (case_of(march, MARIA).state, case_of(march, MARIA).outcome) == (
+        TargetState.CONTACTED,
+        Outcome.TRANSFERRED,
+    )
+
+    # She writes again: the assistant stays quiet, she is still waiting, no campaign writes to her.
+    sent = len(engine.evolution.texts_to(MARIA_PHONE))
+    engine.clock.set(at(MONDAY, 10, 20))
+    maria.says("alô? alguém aí?")
+    assert len(engine.evolution.texts_to(MARIA_PHONE)) == sent
+    assert queue(api)["waiting"] == 1
+    business_day(engine, at(MONDAY + timedelta(days=1), 8))  # Tuesday: April's case is due
+    assert len(engine.evolution.texts_to(MARIA_PHONE)) == sent
+    assert case_of(april, MARIA).state is TargetState.PENDING and case_of(april, MARIA).contact_count == 0
+
+    # Tuesday 09:00 the agent answers from the desk: out of the queue, the reply on her WhatsApp.
+    engine.clock.set(at(MONDAY + timedelta(days=1), 9))
+    response = api.post(
+        f"{DESK}/{conversation.id}/messages", "supervisor", json={"text": "Olá Maria, sou a Ana."}
+    )
+    assert response.status_code == 201, response.text
+    assert engine.evolution.texts_to(MARIA_PHONE)[-1] == "Olá Maria, sou a Ana."
+    assert queue(api)["waiting"] == 0
+    maria.says("consigo pagar tudo dia 20")
+    assert engine.evolution.texts_to(MARIA_PHONE)[-1] == "Olá Maria, sou a Ana."  # Lia quiet
+
+    # The agent records her promise from the desk, by the assistant's rules: not above what she owes,
+    # not beyond PROMISE_MAX_DAYS; never by another agent than the one who holds her.
+    promises_url = f"{DESK}/{conversation.id}/promises"
+    for body, code in (
+        ({"amount": "300,00", "dueDate": "2025-03-20"}, "amount_above_total"),
+        ({"amount": "270,05", "dueDate": "2025-05-20"}, "date_too_far"),
+        ({"amount": "duzentos", "dueDate": "2025-03-20"}, "invalid_amount"),
+    ):
+        refused = api.post(promises_url, "supervisor", json=body)
+        assert (refused.status_code, refused.json()["code"]) == (422, code), refused.text
+    taken = api.post(promises_url, "admin", json={"amount": "270,05", "dueDate": "2025-03-20"})
+    assert (taken.status_code, taken.json()["code"]) == (409, "conversation_taken")
+    assert promises_data.active_for_document(MARIA, engine.clock.now()) == []
+    promised = api.post(
+        f"{DESK}/{conversation.id}/promises", "supervisor", json={"amount": "270,05", "dueDate": "2025-03-20"}
+    )
+    assert promised.status_code == 201, promised.text
+    body = promised.json()
+    assert (body["amount"], body["dueDate"], body["status"]) == ("270.05", "2025-03-20", "pending")
+    [promise] = promises_data.active_for_document(MARIA, engine.clock.now())
+    assert promise.status is PromiseStatus.PENDING and promise.conversation_id == conversation.id
+    assert sorted(promise.invoice_numbers) == ["F-101", "F-102", "F-103"]
+    assert f"Promessa registrada por {AGENT}: R$ 270,05 até 20/03/2025" in [
+        m["content"] for m in thread(api, conversation.id) if m["sender"] == "system"
+    ]
+    for campaign_id in (march, april):
+        case = case_of(campaign_id, MARIA)
+        assert (case.state, case.outcome) == (TargetState.PENDING, Outcome.PROMISE_MADE)
+        assert case.next_attempt_at is not None and case.next_attempt_at > promise.due_at
+
+    # She is resolved; nobody contacts her until the promised day is over.
+    assert api.post(f"{DESK}/{conversation.id}/resolve", "supervisor").status_code == 200
+    sent = len(engine.evolution.texts_to(MARIA_PHONE))
+    for offset in range(2, 11):
+        day = MONDAY + timedelta(days=offset)
+        if day.isoweekday() != 7:
+            business_day(engine, at(day, 10))
+    assert len(engine.evolution.texts_to(MARIA_PHONE)) == sent
+    assert only_case(march).outcome is Outcome.PROMISE_MADE
+    counters_agree_with_the_cases(march, april)
+
+
+# --- 2. Outside the desk's hours: told when a person answers; let go with nothing agreed -----------------
 
 
 def test_maria_asking_for_a_person_on_friday_evening_is_told_when_the_desk_opens_and_followed_up_after(
