@@ -282,6 +282,14 @@ def held(phone: str, document: str | None, *, consistent: bool = True) -> bool:
     return any(record.conversation_ids for record in HoldRecord.batch_get(keys, consistent_read=consistent))
 
 
+def holding(phone: str, document: str | None) -> list[Conversation]:
+    """The conversations a human holds for this phone or document (strongly consistent), in id order."""
+    keys = hold_keys(phone, document)
+    ids = sorted({i for record in HoldRecord.batch_get(keys) for i in record.conversation_ids or ()})
+    found = {record.id: record for record in ConversationRecord.batch_get(ids)} if ids else {}
+    return [_to_conversation(found[i]) for i in ids if i in found]
+
+
 def queue_page(limit: int = 50, cursor: str | None = None) -> Page[Conversation]:
     """The conversations whose customer waits for a human's answer, longest wait first."""
     return query_page(

@@ -14,16 +14,28 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from shared.assistant.tools import invoke
 from shared.core.config import reset_settings
 from shared.data import conversations
 from shared.data import promises as promises_data
-from shared.domain.models import Conversation, Outcome, PromiseStatus, TargetState
+from shared.domain.models import (
+    Channel,
+    ContactMethod,
+    Conversation,
+    ConversationStatus,
+    Outcome,
+    PromiseStatus,
+    TargetState,
+)
+from shared.engine import warm_transfer
+from shared.engine.warm_transfer import CALL_TOOLS
 from tests.integration.api.conftest import TOKENS, Api
 from tests.integration.engine.engine_world import Engine
 from tests.integration.engine.journeys import (
     MARIA,
     MARIA_PHONE,
     MONDAY,
+    SAO_PAULO,
     Chat,
     at,
     business_day,
@@ -32,6 +44,8 @@ from tests.integration.engine.journeys import (
     import_maria,
     only_case,
 )
+from tests.integration.engine.test_engine_voice_journeys import Call
+from tests.integration.engine.test_engine_voice_journeys import _ring as ring
 
 AGENT = "token:supervisor"
 OTHER_AGENT = "token:admin"
@@ -216,3 +230,63 @@ def test_maria_asking_for_a_person_on_friday_evening_is_told_when_the_desk_opens
     assert case.contact_count == contacts + 1 and case.state is TargetState.CONTACTED
     assert engine.evolution.texts_to(MARIA_PHONE)[-1].startswith("Olá, Maria Souza! Aqui é novamente")
     counters_agree_with_the_cases(march)
+
+
+# --- 3. A call handed to a person nobody picks up: the desk calls back on WhatsApp ----------------------
+
+
+def test_joao_handed_over_on_a_call_nobody_at_the_desk_picks_up_waits_then_the_desk_writes_and_resolves(
+    engine: Engine, api: Api, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("HUMAN_AGENT_NUMBER", "+5511955554444")
+    reset_settings()
+    campaign = engine.campaign(
+        contact_method=ContactMethod.VOICE, allowed_methods=[Channel.VOICE], follow_up_after_days=3
+    )
+    joao = engine.target(campaign, 71, client_name="João Lima", channel=Channel.VOICE)
+    engine.clock.set(at(MONDAY, 10, tz=SAO_PAULO))
+    [ringing] = ring(engine)
+    call = Call(engine, ringing)
+    call.says(f"Sou eu, meu CPF é {joao.document}")
+    assert call.tool("consultar_faturas_cpf", cpf_cnpj=joao.document).ok
+    call.says("quero falar com um atendente")
+    handed = invoke("transferir_para_humano", {"motivo": "cliente pediu um atendente"}, call.ctx, CALL_TOOLS)
+    assert handed.ok and handed.data["transferencia"] == "ligacao"
+
+    # The desk's phone rings out: João hears a goodbye and that the team will write on WhatsApp.
+    ending = warm_transfer.dial_finished(call.conversation.id, "no-answer")
+    assert "WhatsApp" in ending and "ninguém da nossa equipe pôde atender" in ending
+    call.hang_up(duration=120)
+    case = engine.get(joao)
+    assert (case.state, case.outcome) == (TargetState.CONTACTED, Outcome.TRANSFERRED)
+    assert [item["id"] for item in queue(api)["items"]] == [call.conversation.id]
+
+    # Tuesday, Wednesday: nobody calls him while he waits for the desk.
+    for offset in (1, 2):
+        business_day(engine, at(MONDAY + timedelta(days=offset), 10, tz=SAO_PAULO))
+    assert len(engine.twilio.calls_to("+" + joao.phone)) == 1
+
+    # Wednesday 11:00 an agent writes from the call's conversation: the text goes to his WhatsApp.
+    engine.clock.set(at(MONDAY + timedelta(days=2), 11, tz=SAO_PAULO))
+    written = api.post(
+        f"{DESK}/{call.conversation.id}/messages", "supervisor", json={"text": "Oi João, é a Ana."}
+    )
+    assert written.status_code == 201, written.text
+    assert engine.evolution.texts_to(joao.phone) == ["Oi João, é a Ana."]
+    Chat(joao.phone, "João").says("oi Ana, só queria saber o valor, vou ver se consigo pagar")
+    assert engine.evolution.texts_to(joao.phone) == ["Oi João, é a Ana."]  # Lia quiet
+    [waiting] = queue(api)["items"]
+    assert waiting["id"] != call.conversation.id  # his WhatsApp answer is what waits now
+
+    # The agent resolves where he answered, with nothing agreed: he is no longer held anywhere, and the
+    # case follows the cadence (the follow-up call three days later, counted).
+    assert api.post(f"{DESK}/{waiting['id']}/resolve", "supervisor").status_code == 200
+    assert not conversations.held(joao.phone, joao.document)
+    assert conversations.get(call.conversation.id).status is ConversationStatus.RESOLVED  # the call's too
+    case = engine.get(joao)
+    assert (case.state, case.outcome) == (TargetState.PENDING, Outcome.ANSWERED)
+    assert case.next_attempt_at == engine.clock.now() + timedelta(days=3)
+    business_day(engine, at(MONDAY + timedelta(days=5), 11, 5, tz=SAO_PAULO))  # Saturday
+    assert len(engine.twilio.calls_to("+" + joao.phone)) == 2
+    assert engine.get(joao).contact_count == 2
+    counters_agree_with_the_cases(campaign.id)
