@@ -33,6 +33,7 @@ from tests.integration.api.conftest import TOKENS, Api
 from tests.integration.engine.engine_world import Engine
 from tests.integration.engine.journeys import (
     MARIA,
+    MARIA_NEW_PHONE,
     MARIA_PHONE,
     MONDAY,
     SAO_PAULO,
@@ -290,3 +291,53 @@ def test_joao_handed_over_on_a_call_nobody_at_the_desk_picks_up_waits_then_the_d
     assert len(engine.twilio.calls_to("+" + joao.phone)) == 2
     assert engine.get(joao).contact_count == 2
     counters_agree_with_the_cases(campaign.id)
+
+
+# --- 4. Two agents on one customer, a viewer, and the customer writing from a new number ----------------
+
+
+def test_one_agent_holds_maria_the_other_gets_a_clear_409_a_viewer_only_reads_and_her_new_number_learns_nothing(
+    engine: Engine, api: Api
+):
+    campaign = engine.campaign()
+    import_maria(engine, campaign.id)
+    business_day(engine, at(MONDAY, 8))
+    engine.clock.set(at(MONDAY, 10))
+    Chat(MARIA_PHONE, "Maria").says("quero falar com um atendente")
+    conversation = maria_chat()
+    url = f"{DESK}/{conversation.id}"
+
+    # Two agents open her at once: the first takes her, the second is told who has her.
+    assert api.post(f"{url}/take", "supervisor").json()["assignee"] == AGENT
+    for action, body in (
+        ("take", None),
+        ("messages", {"text": "Oi Maria"}),
+        ("promises", {"amount": "10,00", "dueDate": "2025-03-20"}),
+    ):
+        refused = api.post(f"{url}/{action}", "admin", json=body)
+        assert refused.status_code == 409, (action, refused.text)
+        assert refused.json() == {"detail": f"conversa já assumida por {AGENT}", "code": "conversation_taken"}
+    assert engine.evolution.texts_to(MARIA_PHONE)[-1] != "Oi Maria"
+
+    # A viewer reads the queue and her thread, and can do nothing in it.
+    assert api.get(url, "viewer").json()["assignee"] == AGENT
+    for action in ("take", "messages", "promises", "resolve", "release"):
+        assert api.post(f"{url}/{action}", "viewer", json={"text": "x"}).status_code == 403
+
+    # She writes from a new number while held: a stranger to the desk and to the assistant — nothing
+    # about her debt is said there, and her held conversation is left as it is.
+    new = Chat(MARIA_NEW_PHONE, "Maria")
+    new.says("oi, sou a Maria, estou esperando o atendente")
+    new.says(MARIA)
+    answers = engine.evolution.texts_to(MARIA_NEW_PHONE)
+    assert answers and not any("R$" in text or "F-10" in text for text in answers)
+    held = conversations.get(conversation.id)
+    assert (held.status, held.assignee) == (ConversationStatus.TRANSFERRED, AGENT)
+    assert case_of(campaign.id, MARIA).phone == MARIA_PHONE
+
+    # The agent writes to her on her own number and resolves.
+    assert api.post(f"{url}/messages", "supervisor", json={"text": "Oi Maria, sou a Ana."}).status_code == 201
+    assert engine.evolution.texts_to(MARIA_PHONE)[-1] == "Oi Maria, sou a Ana."
+    assert api.post(f"{url}/resolve", "supervisor").json()["resolvedBy"] == AGENT
+    counters_agree_with_the_cases(campaign.id)
+
