@@ -488,6 +488,22 @@ class QueueEntry(ConversationPublic):
     reply_blocked_reason: ReplyBlocked | None = None
 
 
+class HeldEntry(ConversationPublic):
+    """A conversation a person holds: since when (`heldSeconds`, from the handoff), untouched for how
+    long (`idleSeconds`, since its last message or action), waiting for an answer for how long (null
+    when answered), and why it was handed over."""
+
+    held_seconds: int
+    idle_seconds: int
+    waiting_seconds: int | None
+    reason: str
+
+
+class DeskHeld(Camel):
+    held: int
+    items: list[HeldEntry]
+
+
 class ReplyTimesPublic(Camel):
     """Time to the first human reply after a handoff, in whole minutes."""
 

@@ -303,6 +303,25 @@ def queue_page(limit: int = 50, cursor: str | None = None) -> Page[Conversation]
     )
 
 
+def held_page(limit: int = 50, cursor: str | None = None) -> Page[Conversation]:
+    """The conversations a human has (`transferred`), the longest untouched first (`by_handling`)."""
+    return query_page(
+        ConversationRecord.by_handling.query,
+        ConversationStatus.TRANSFERRED.value,
+        query_tag="conversations:held",
+        limit=limit,
+        cursor=cursor,
+        convert=_to_conversation,
+        resolve=_fetch,
+        scan_index_forward=True,
+    )
+
+
+def held_count() -> int:
+    """How many conversations a human has (a COUNT query on the sparse `by_handling`)."""
+    return ConversationRecord.by_handling.count(ConversationStatus.TRANSFERRED.value)
+
+
 def queue_length() -> int:
     """How many conversations wait for a human's answer (a COUNT query on the sparse index)."""
     return ConversationRecord.by_queue.count(_QUEUED)

@@ -1,6 +1,6 @@
 """The human agent desk: an agent's WhatsApp reply (and its retry), a promise the agent records for the
-customer, the queue of customers waiting for a person, and how long they waited for the first human
-reply.
+customer, the queue of customers waiting for a person, the conversations people hold (no timeout: a
+supervisor finds the stale ones there), and how long customers waited for the first human reply.
 
 A reply is stored first (sender `agent`, the agent's subject as author, delivery `pending`), then sent
 through Evolution: sent, it carries Evolution's id (receipts move it on); refused or unreachable, it is
@@ -185,6 +185,17 @@ def queue(limit: int, cursor: str | None) -> Page[Conversation]:
 def waiting_count() -> int:
     """How many customers wait for a human's answer."""
     return conversations.queue_length()
+
+
+def held(limit: int, cursor: str | None) -> Page[Conversation]:
+    """The conversations people hold, the longest untouched first: a hold has no timeout (a person has
+    the customer), so this is where a supervisor finds the ones nobody ends."""
+    return conversations.held_page(limit=limit, cursor=cursor)
+
+
+def held_count() -> int:
+    """How many conversations people hold."""
+    return conversations.held_count()
 
 
 def reply_times() -> ReplyTimes:

@@ -5,6 +5,7 @@ release)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Query, Response
@@ -16,9 +17,11 @@ from functions.api.schemas import (
     AgentReply,
     ConversationDetail,
     ConversationPublic,
+    DeskHeld,
     DeskPromise,
     DeskQueue,
     DisclosurePublic,
+    HeldEntry,
     MessagePublic,
     PromisePublic,
     QueueEntry,
@@ -73,6 +76,32 @@ def queue(
         ),
         items=paged(response, page, entry),
     )
+
+
+@router.get("/held", response_model=DeskHeld)
+def held(
+    _: Viewer, response: Response, limit: int = Query(50, ge=1, le=200), cursor: str | None = None
+) -> DeskHeld:
+    """The conversations people hold, the longest untouched first, each with who holds it, since when
+    and how long it has been untouched: a hold has no timeout, so a supervisor ends the stale ones here
+    (resolve or release)."""
+    now = clock.now()
+    page = desk.held(limit, cursor)
+    public = _converter(page.items)
+
+    def entry(conversation: Conversation) -> HeldEntry:
+        def since(at: datetime | None) -> int | None:
+            return None if at is None else max(0, int((now - at).total_seconds()))
+
+        return HeldEntry(
+            **public(conversation).model_dump(),
+            held_seconds=since(conversation.transferred_at) or 0,
+            idle_seconds=since(conversation.last_activity_at) or 0,
+            waiting_seconds=since(conversation.waiting_since),
+            reason=conversation.handoff_reason or handoff.SUPERVISOR_REASON,
+        )
+
+    return DeskHeld(held=desk.held_count(), items=paged(response, page, entry))
 
 
 @router.get("/{conversation_id}", response_model=ConversationDetail)

@@ -341,3 +341,58 @@ def test_one_agent_holds_maria_the_other_gets_a_clear_409_a_viewer_only_reads_an
     assert api.post(f"{url}/resolve", "supervisor").json()["resolvedBy"] == AGENT
     counters_agree_with_the_cases(campaign.id)
 
+
+# --- 5. A hold nobody ends: no timeout, but the supervisor sees who holds whom, and since when ----------
+
+
+def test_a_customer_the_desk_never_resolves_stays_held_and_the_supervisor_sees_the_oldest_holds_first(
+    engine: Engine, api: Api
+):
+    campaign = engine.campaign(follow_up_after_days=3)
+    import_maria(engine, campaign.id)
+    pedro = engine.target(campaign, 81, client_name="Pedro Alves", ddd="92")
+    business_day(engine, at(MONDAY, 8))
+
+    # Monday Maria, Tuesday Pedro ask for a person; one agent answers each, then nobody resolves them.
+    engine.clock.set(at(MONDAY, 10))
+    Chat(MARIA_PHONE, "Maria").says("quero falar com um atendente")
+    maria = maria_chat()
+    api.post(f"{DESK}/{maria.id}/messages", "supervisor", json={"text": "Oi Maria, sou a Ana."})
+    engine.clock.set(at(MONDAY + timedelta(days=1), 15))
+    Chat(pedro.phone, "Pedro").says("quero falar com um atendente")
+    pedro_chat = conversations.by_chat_id(f"whatsapp_{pedro.phone}")
+    assert pedro_chat is not None
+    api.post(f"{DESK}/{pedro_chat.id}/messages", "admin", json={"text": "Oi Pedro, sou o Caio."})
+
+    # Two weeks later they are still held (a person has them: no timeout), nobody contacted them, and
+    # the queue, which lists who waits for an answer, is empty.
+    for offset in range(2, 15):
+        day = MONDAY + timedelta(days=offset)
+        if day.isoweekday() != 7:
+            business_day(engine, at(day, 10))
+    assert engine.evolution.texts_to(MARIA_PHONE)[-1] == "Oi Maria, sou a Ana."
+    assert engine.evolution.texts_to(pedro.phone)[-1] == "Oi Pedro, sou o Caio."
+    assert queue(api)["waiting"] == 0
+
+    # The supervisor's list of holds: oldest first, by whom, for how long, untouched for how long.
+    now = engine.clock.now()
+    response = api.get(f"{DESK}/held")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["held"] == 2
+    assert [(item["id"], item["assignee"]) for item in body["items"]] == [
+        (maria.id, AGENT),
+        (pedro_chat.id, OTHER_AGENT),
+    ]
+    first = body["items"][0]
+    assert first["heldSeconds"] == int((now - at(MONDAY, 10)).total_seconds())
+    assert first["idleSeconds"] == int((now - at(MONDAY, 10)).total_seconds())
+    assert first["waitingSeconds"] is None and first["reason"] == "cliente pediu um atendente"
+
+    # The supervisor resolves Maria's stale hold: her case follows the cadence again.
+    assert api.post(f"{DESK}/{maria.id}/resolve", "supervisor").status_code == 200
+    assert [item["id"] for item in api.get(f"{DESK}/held").json()["items"]] == [pedro_chat.id]
+    case = case_of(campaign.id, MARIA)
+    assert (case.state, case.outcome) == (TargetState.PENDING, Outcome.ANSWERED)
+    assert case.next_attempt_at == now + timedelta(days=3)
+    counters_agree_with_the_cases(campaign.id)
