@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -164,3 +165,25 @@ def test_on_the_cloud_api_the_reply_box_waits_for_the_customer_to_write_then_sen
     box.press("Enter")
     expect(page.locator("[data-reply-status]")).to_have_text("Mensagem enviada.")
     assert evolution.texts_to(PHONE) == ["Olá Maria, aqui é a Ana."]
+
+
+def test_a_supervisor_finds_a_hold_nobody_ended_under_em_atendimento_and_resolves_it(
+    page: Any, dashboard: Dashboard, clock: clock.VirtualClock, make_conversation: Callable[..., Conversation]
+) -> None:
+    maria = waiting_customer(make_conversation)
+    handoff.take(maria.id, by="token:admin")
+    conversations.update(maria.id, waiting_since=None)  # answered, then left: out of the queue
+    clock.advance(timedelta(days=2, hours=3))
+    sign_in(page, dashboard, "supervisor")
+
+    page.get_by_role("link", name="Em atendimento").click()
+    expect(page.get_by_role("heading", name="Em atendimento")).to_be_focused()
+    expect(page.locator("[data-held-count]")).to_contain_text("1 conversa com a equipe")
+    row = page.get_by_role("row", name=re.compile("Maria Silva"))
+    expect(row).to_contain_text("token:admin")
+    expect(row).to_contain_text("2 d 3 h")
+    shot(page, "em-atendimento")
+
+    row.get_by_role("button", name="Resolver: Maria Silva").click()
+    expect(page.get_by_text("Nenhuma conversa com a equipe.")).to_be_visible()
+    assert conversations.get(maria.id).resolved_by == AGENT
