@@ -37,6 +37,7 @@ from tests.integration.engine.journeys import (
     MARIA_PHONE,
     MONDAY,
     SAO_PAULO,
+    Call,
     Chat,
     at,
     business_day,
@@ -44,9 +45,8 @@ from tests.integration.engine.journeys import (
     counters_agree_with_the_cases,
     import_maria,
     only_case,
+    ring,
 )
-from tests.integration.engine.test_engine_voice_journeys import Call
-from tests.integration.engine.test_engine_voice_journeys import _ring as ring
 
 AGENT = "token:supervisor"
 OTHER_AGENT = "token:admin"
