@@ -333,6 +333,15 @@ def test_one_agent_holds_maria_the_other_gets_a_clear_409_a_viewer_only_reads_an
     assert answers and not any("R$" in text or "F-10" in text for text in answers)
     held = conversations.get(conversation.id)
     assert (held.status, held.assignee) == (ConversationStatus.TRANSFERRED, AGENT)
+
+    # Nor can the desk act on her account from there: nothing ties that conversation to her yet.
+    stranger = conversations.by_chat_id(f"whatsapp_{MARIA_NEW_PHONE}")
+    assert stranger is not None
+    refused = api.post(
+        f"{DESK}/{stranger.id}/promises", "admin", json={"amount": "270,05", "dueDate": "2025-03-20"}
+    )
+    assert (refused.status_code, refused.json()["code"]) == (409, "no_customer"), refused.text
+    assert promises_data.active_for_document(MARIA, engine.clock.now()) == []
     assert case_of(campaign.id, MARIA).phone == MARIA_PHONE
 
     # The agent writes to her on her own number and resolves.
@@ -396,3 +405,30 @@ def test_a_customer_the_desk_never_resolves_stays_held_and_the_supervisor_sees_t
     assert (case.state, case.outcome) == (TargetState.PENDING, Outcome.ANSWERED)
     assert case.next_attempt_at == now + timedelta(days=3)
     counters_agree_with_the_cases(campaign.id)
+
+
+# --- 6. "PARAR" while a person has her ---------------------------------------------------------------
+
+
+def test_maria_saying_parar_while_a_person_has_her_stops_every_campaign_and_shows_in_the_desks_queue(
+    engine: Engine, api: Api
+):
+    march, april = maria_in_two_campaigns(engine)
+    engine.clock.set(at(MONDAY, 10))
+    maria = Chat(MARIA_PHONE, "Maria")
+    maria.says("quero falar com um atendente")
+    conversation = maria_chat()
+    api.post(f"{DESK}/{conversation.id}/messages", "supervisor", json={"text": "Oi Maria, sou a Ana."})
+    assert queue(api)["waiting"] == 0
+
+    # She answers the agent with PARAR: her opt-out holds in every campaign, the assistant stays out of
+    # the agent's conversation, and the agent sees she wrote (back in the queue).
+    engine.clock.set(at(MONDAY, 10, 30))
+    maria.says("PARAR")
+    assert engine.evolution.texts_to(MARIA_PHONE)[-1] == "Oi Maria, sou a Ana."
+    [waiting] = queue(api)["items"]
+    assert waiting["id"] == conversation.id and waiting["waitingSeconds"] == 0
+    for campaign_id in (march, april):
+        case = case_of(campaign_id, MARIA)
+        assert (case.state, case.outcome) == (TargetState.COMPLETED, Outcome.OPTED_OUT)
+    counters_agree_with_the_cases(march, april)
