@@ -432,14 +432,22 @@ def opt_out(ctx: ToolContext, args: ReasonArgs) -> dict[str, Any]:
     }
 
 
-def transfer_to_human(ctx: ToolContext, args: ReasonArgs) -> dict[str, Any]:
-    """Hand the conversation to a human (`shared.engine.handoff.transfer`)."""
+def hand_over(ctx: ToolContext, args: ReasonArgs) -> None:
+    """Hand the conversation to a human (`shared.engine.handoff.transfer`), on either channel; the case
+    with it when the account is confirmed or the conversation is on the case's own number."""
     if handoff.is_silenced(ctx.conversation):
         raise ToolError("already_transferred")
     with_case = account_confirmed(ctx) or identity_check.on_the_case_number(ctx.conversation, ctx.target)
     ctx.conversation = handoff.transfer(
         ctx.conversation.id, by="assistant", reason=args.motivo, with_case=with_case
     )
+
+
+def transfer_to_human(ctx: ToolContext, args: ReasonArgs) -> dict[str, Any]:
+    """WhatsApp's `transferir_para_humano`: the handoff (`hand_over`), and what the customer is told —
+    a person answers in a moment, or when the desk opens (`aviso`). A call's is
+    `shared.engine.warm_transfer.transfer_on_call`."""
+    hand_over(ctx, args)
     opens = handoff.desk_opens(ctx.conversation, clock.now())
     return {
         "sucesso": True,
