@@ -324,6 +324,32 @@ async function viewConversa(root, id) {
     };
   }
   wireReply(root, conversation, reload);
+  wirePromise(root, conversation, reload);
+}
+
+/** The agent records the customer's promise (amount as typed, the day): shown while the customer is
+ * known; the API applies the assistant's rules and answers 422/409 with why. */
+function wirePromise(root, conversation, reload) {
+  const form = $("[data-promise-form]", root);
+  const status = $("[data-promise-status]", form);
+  form.hidden = !canDo("supervisor") || !conversation.clientDocument;
+  form.onsubmit = async (event) => {
+    event.preventDefault();
+    const submit = $('button[type="submit"]', form);
+    submit.disabled = true;
+    try {
+      const promise = await sendJson(`/api/voice/conversations/${conversation.id}/promises`, "POST", {
+        amount: form.elements.amount.value,
+        dueDate: form.elements.dueDate.value,
+      });
+      form.reset();
+      await reload();
+      status.textContent = `Promessa registrada: ${fmtMoney(promise.amount)} até ${fmtDate(promise.dueDate)}.`;
+    } catch (error) {
+      status.textContent = `A promessa não foi registrada: ${error.message}`;
+      submit.disabled = false;
+    }
+  };
 }
 
 /** A recorded call's badge: Twilio keeps the audio; the dashboard names the recording and its length. */
