@@ -432,3 +432,40 @@ def test_maria_saying_parar_while_a_person_has_her_stops_every_campaign_and_show
         case = case_of(campaign_id, MARIA)
         assert (case.state, case.outcome) == (TargetState.COMPLETED, Outcome.OPTED_OUT)
     counters_agree_with_the_cases(march, april)
+
+
+# --- 7. A call the desk's phone picks up: the person on the phone ends it on the dashboard -------------
+
+
+def test_a_call_the_desk_picks_up_stays_held_until_someone_ends_it_under_em_atendimento(
+    engine: Engine, api: Api, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("HUMAN_AGENT_NUMBER", "+5511955554444")
+    reset_settings()
+    campaign = engine.campaign(
+        contact_method=ContactMethod.VOICE, allowed_methods=[Channel.VOICE], follow_up_after_days=3
+    )
+    joao = engine.target(campaign, 72, client_name="João Lima", channel=Channel.VOICE)
+    engine.clock.set(at(MONDAY, 10, tz=SAO_PAULO))
+    [ringing] = ring(engine)
+    call = Call(engine, ringing)
+    call.says("quero falar com um atendente")
+    handed = invoke("transferir_para_humano", {"motivo": "cliente pediu um atendente"}, call.ctx, CALL_TOOLS)
+    assert handed.data["transferencia"] == "ligacao"
+    warm_transfer.dial_finished(call.conversation.id, "completed", "240")  # a person answered the phone
+    call.hang_up(duration=300)
+
+    # Nobody waits in the queue (a person talked to him), but he is held: listed, with nobody assigned.
+    assert queue(api)["waiting"] == 0
+    business_day(engine, at(MONDAY + timedelta(days=3), 10, tz=SAO_PAULO))
+    assert len(engine.twilio.calls_to("+" + joao.phone)) == 1
+    [held] = api.get(f"{DESK}/held").json()["items"]
+    assert (held["id"], held["assignee"]) == (call.conversation.id, None)
+    assert held["heldSeconds"] == 3 * 24 * 3600
+
+    # A supervisor ends it: the case follows the cadence.
+    assert api.post(f"{DESK}/{call.conversation.id}/resolve", "supervisor").status_code == 200
+    case = engine.get(joao)
+    assert (case.state, case.outcome) == (TargetState.PENDING, Outcome.ANSWERED)
+    assert case.next_attempt_at == engine.clock.now() + timedelta(days=3)
+    counters_agree_with_the_cases(campaign.id)
