@@ -244,9 +244,11 @@ TRANSFERRED: Final = (
 )
 
 
-def transferred(opens: datetime | None, today: date) -> str:
+def transferred(opens: datetime | None, today: date, *, writes_again: bool = False) -> str:
     """What the customer handed to a person is told: someone answers in a moment while the desk is open
-    (`opens` None), else when it opens (`opens`, in the customer's zone, whose date is `today`)."""
+    (`opens` None), else when it opens (`opens`, in the customer's zone, whose date is `today`) — or,
+    when the desk will not be able to write first then (`writes_again`: WhatsApp's Cloud API, the 24 h
+    window closed by then), to write again once it opens."""
     if opens is None:
         return TRANSFERRED
     if opens.date() == today:
@@ -255,10 +257,10 @@ def transferred(opens: datetime | None, today: date) -> str:
         when = f"amanhã, a partir das {opens:%H:%M}"
     else:
         when = f"{WEEKDAY_NAMES[opens.weekday()]}, {short_day(opens.date())}, a partir das {opens:%H:%M}"
-    return (
-        "Certo! Vou passar o seu atendimento para uma pessoa da nossa equipe. Nossa equipe não está "
-        f"atendendo agora: alguém fala com você por aqui {when}."
-    )
+    head = "Certo! Vou passar o seu atendimento para uma pessoa da nossa equipe. Nossa equipe não está atendendo agora"
+    if writes_again:
+        return f"{head}: mande uma mensagem aqui {when} e uma pessoa te responde."
+    return f"{head}: alguém fala com você por aqui {when}."
 
 
 OFFER_CHOICES: Final = (

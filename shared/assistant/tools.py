@@ -445,14 +445,17 @@ def hand_over(ctx: ToolContext, args: ReasonArgs) -> None:
 
 def transfer_to_human(ctx: ToolContext, args: ReasonArgs) -> dict[str, Any]:
     """WhatsApp's `transferir_para_humano`: the handoff (`hand_over`), and what the customer is told —
-    a person answers in a moment, or when the desk opens (`aviso`). A call's is
-    `shared.engine.warm_transfer.transfer_on_call`."""
+    a person answers in a moment, or when the desk opens, or (`cloud`, the 24 h window closed by then)
+    to write again once it opens (`aviso`). A call's is `shared.engine.warm_transfer.transfer_on_call`."""
+    chat = ctx.conversation  # the turn's: its 24 h window counts from this very message
     hand_over(ctx, args)
-    opens = handoff.desk_opens(ctx.conversation, clock.now())
+    opens = handoff.desk_opens(chat, clock.now())
+    # On `cloud`, a window closed by the time the desk opens: only a new message lets the desk write.
+    writes_again = opens is not None and not whatsapp_out.free_text_open(chat, at=opens)
     return {
         "sucesso": True,
         "equipe_atendendo_agora": opens is None,
-        "aviso": texts.transferred(opens, ctx.today()),
+        "aviso": texts.transferred(opens, ctx.today(), writes_again=writes_again),
         "mensagem": (
             "Conversa transferida para um atendente humano. Avise o cliente com o que está em `aviso`, "
             "com estas palavras ou quase (quando alguém da equipe vai responder); depois disso, não "

@@ -469,3 +469,35 @@ def test_a_call_the_desk_picks_up_stays_held_until_someone_ends_it_under_em_aten
     assert (case.state, case.outcome) == (TargetState.PENDING, Outcome.ANSWERED)
     assert case.next_attempt_at == engine.clock.now() + timedelta(days=3)
     counters_agree_with_the_cases(campaign.id)
+
+
+# --- 8. On the Cloud API the desk can write only inside the customer's 24 h window --------------------
+
+
+def test_on_the_cloud_api_maria_asking_on_friday_evening_is_asked_to_write_again_when_the_desk_opens(
+    engine: Engine, api: Api, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("EVOLUTION_INTEGRATION", "cloud")
+    reset_settings()
+    campaign = engine.campaign()
+    import_maria(engine, campaign.id)
+    maria = Chat(MARIA_PHONE, "Maria")
+    friday = MONDAY + timedelta(days=4)
+
+    # Friday 19:00 she asks for a person: by Monday 08:00 her 24 h window is long closed, so the desk
+    # could not write to her then; she is told to write again once it opens.
+    engine.clock.set(at(friday, 19))
+    maria.says("quero falar com um atendente")
+    told = engine.evolution.texts_to(MARIA_PHONE)[-1]
+    assert "segunda-feira" in told and "08:00" in told and "mande uma mensagem" in told
+    monday = friday + timedelta(days=3)
+    engine.clock.set(at(monday, 8, 30))
+    assert queue(api)["items"][0]["replyBlockedReason"] == "whatsapp_window_closed"
+
+    # Monday she writes: the window opens, the agent answers.
+    maria.says("bom dia, estou aqui")
+    assert queue(api)["items"][0]["replyBlockedReason"] is None
+    conversation = maria_chat()
+    reply = api.post(f"{DESK}/{conversation.id}/messages", "supervisor", json={"text": "Bom dia, Maria!"})
+    assert reply.status_code == 201, reply.text
+    counters_agree_with_the_cases(campaign.id)
