@@ -39,6 +39,7 @@ from tests.integration.engine.journeys import (
     SAO_PAULO,
     Call,
     Chat,
+    Checks,
     at,
     business_day,
     case_of,
@@ -98,7 +99,7 @@ def maria_in_two_campaigns(engine: Engine, **cadence: Any) -> tuple[str, str]:
 
 
 def test_maria_asks_for_a_person_who_records_her_promise_from_the_desk_and_every_campaign_waits_for_it(
-    engine: Engine, api: Api
+    engine: Engine, api: Api, checks: Checks
 ):
     march, april = maria_in_two_campaigns(engine)
     maria = Chat(MARIA_PHONE, "Maria")
@@ -178,6 +179,15 @@ def test_maria_asks_for_a_person_who_records_her_promise_from_the_desk_and_every
             business_day(engine, at(day, 10))
     assert len(engine.evolution.texts_to(MARIA_PHONE)) == sent
     assert only_case(march).outcome is Outcome.PROMISE_MADE
+
+    # She pays on the 19th; the monitor's check the day after the promised day finds it kept, and the
+    # cases of both campaigns close paid.
+    engine.crm.pay_all(MARIA)
+    [checked] = checks.fire(engine, at(MONDAY + timedelta(days=11), 9, 1))
+    assert promises_data.get(promise.id).status is PromiseStatus.FULFILLED, checked
+    for campaign_id in (march, april):
+        case = case_of(campaign_id, MARIA)
+        assert (case.state, case.outcome) == (TargetState.COMPLETED, Outcome.PAID)
     counters_agree_with_the_cases(march, april)
 
 
