@@ -469,12 +469,39 @@ class AgentReply(Strict):
     text: str
 
 
+class DeskPromise(Strict):
+    """A promise the agent records for the customer from the desk (`amount` as typed: `150,00`,
+    `R$ 1.234,56`; the assistant's rules: in the future, at most PROMISE_MAX_DAYS ahead, not above the
+    open total — 422 otherwise)."""
+
+    amount: Annotated[str, StringConstraints(max_length=32)]
+    due_date: date
+    payment_method: PaymentMethod | None = None
+    notes: Annotated[str, StringConstraints(max_length=1000)] | None = None
+
+
 class QueueEntry(ConversationPublic):
     """A conversation waiting for a human: how long, and why it was handed over."""
 
     waiting_seconds: int
     reason: str
     reply_blocked_reason: ReplyBlocked | None = None
+
+
+class HeldEntry(ConversationPublic):
+    """A conversation a person holds: since when (`heldSeconds`, from the handoff), untouched for how
+    long (`idleSeconds`, since its last message or action), waiting for an answer for how long (null
+    when answered), and why it was handed over."""
+
+    held_seconds: int
+    idle_seconds: int
+    waiting_seconds: int | None
+    reason: str
+
+
+class DeskHeld(Camel):
+    held: int
+    items: list[HeldEntry]
 
 
 class ReplyTimesPublic(Camel):

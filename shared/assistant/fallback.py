@@ -50,8 +50,9 @@ def respond(ctx: ToolContext, history: Sequence[Message], *, act: Act = invoke) 
         return texts.opt_out_confirmation()
     if intents.wants_human(said):
         handed = act("transferir_para_humano", {"motivo": "cliente pediu um atendente"}, ctx)
-        # On a call nobody takes live, the callback's own words (the call's tool says them).
-        return str(handed.data.get("retorno") or texts.TRANSFERRED)
+        # On a call nobody takes live, the callback's own words (the call's tool says them); else
+        # when a person answers (`aviso`: now, or when the desk opens).
+        return str(handed.data.get("retorno") or handed.data.get("aviso") or texts.TRANSFERRED)
     if not ctx.identity_confirmed:
         return _confirm_identity(ctx, said, history, act)
     return _negotiate(ctx, said, ask, history, act)

@@ -9,7 +9,7 @@ dialogue reads the last one back from the conversation to know what it asked (se
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Final
@@ -242,6 +242,27 @@ TRANSFERRED: Final = (
     "Certo! Vou chamar uma pessoa da nossa equipe para continuar o seu atendimento por aqui. "
     "Em instantes alguém fala com você."
 )
+
+
+def transferred(opens: datetime | None, today: date, *, writes_again: bool = False) -> str:
+    """What the customer handed to a person is told: someone answers in a moment while the desk is open
+    (`opens` None), else when it opens (`opens`, in the customer's zone, whose date is `today`) — or,
+    when the desk will not be able to write first then (`writes_again`: WhatsApp's Cloud API, the 24 h
+    window closed by then), to write again once it opens."""
+    if opens is None:
+        return TRANSFERRED
+    if opens.date() == today:
+        when = f"hoje, a partir das {opens:%H:%M}"
+    elif opens.date() == today + timedelta(days=1):
+        when = f"amanhã, a partir das {opens:%H:%M}"
+    else:
+        when = f"{WEEKDAY_NAMES[opens.weekday()]}, {short_day(opens.date())}, a partir das {opens:%H:%M}"
+    head = "Certo! Vou passar o seu atendimento para uma pessoa da nossa equipe. Nossa equipe não está atendendo agora"
+    if writes_again:
+        return f"{head}: mande uma mensagem aqui {when} e uma pessoa te responde."
+    return f"{head}: alguém fala com você por aqui {when}."
+
+
 OFFER_CHOICES: Final = (
     "Posso combinar com você uma data de pagamento, enviar o código Pix para pagar agora ou chamar "
     "uma pessoa da nossa equipe. " + ASKS[Ask.CHOICE]

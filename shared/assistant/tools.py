@@ -39,6 +39,7 @@ from shared.adapters.billing import BillingSystem, PaymentMeans
 from shared.adapters.crm import CrmUnavailable, Debt, Invoice
 from shared.assistant import actions, dates, texts
 from shared.assistant.intents import documents_in
+from shared.core import clock
 from shared.core.config import get_settings
 from shared.core.observability import logger
 from shared.data import messages
@@ -338,7 +339,7 @@ def consult_invoices(ctx: ToolContext, args: ConsultArgs) -> dict[str, Any]:
 
 
 def register_promise(ctx: ToolContext, args: PromiseArgs) -> dict[str, Any]:
-    """A promise through `shared.engine.promises.register`, against the CRM's open total."""
+    """A promise through `shared.engine.promises.register_for_case`, against the CRM's open total."""
     document = authorize(ctx, args.cpf_cnpj)
     today = ctx.today()
     max_days = get_settings().promise_max_days
@@ -355,23 +356,19 @@ def register_promise(ctx: ToolContext, args: PromiseArgs) -> dict[str, Any]:
     except DomainError as exc:
         raise ToolError(exc.code, **details) from None
     details |= {"data": texts.day(day), "valor": texts.brl(amount)}
-    reading = _open_debt(ctx, document)
-    open_total = reading.total
-    details["total"] = texts.brl(open_total)
-    target = ctx.target
+    reading = ctx.reading(document)
+    details["total"] = texts.brl(reading.total)
     try:
-        promise = promises.register(
+        promise = promises.register_for_case(
+            reading,
             document=document,
             amount=amount,
             day=day,
-            open_total=open_total,
             tz=ctx.tz,
-            invoice_numbers=sorted(reading.open_numbers()),
+            target=ctx.target,
+            conversation_id=ctx.conversation.id,
             payment_method=args.metodo_pagamento,
             notes=args.observacoes,
-            target_id=target.id if target else None,
-            campaign_id=target.campaign_id if target else None,
-            conversation_id=ctx.conversation.id,
             billing=ctx.crm_client(),
         )
     except promise_rules.PromiseRejected as exc:
@@ -435,17 +432,35 @@ def opt_out(ctx: ToolContext, args: ReasonArgs) -> dict[str, Any]:
     }
 
 
-def transfer_to_human(ctx: ToolContext, args: ReasonArgs) -> dict[str, Any]:
-    """Hand the conversation to a human (`shared.engine.handoff.transfer`)."""
+def hand_over(ctx: ToolContext, args: ReasonArgs) -> None:
+    """Hand the conversation to a human (`shared.engine.handoff.transfer`), on either channel; the case
+    with it when the account is confirmed or the conversation is on the case's own number."""
     if handoff.is_silenced(ctx.conversation):
         raise ToolError("already_transferred")
     with_case = account_confirmed(ctx) or identity_check.on_the_case_number(ctx.conversation, ctx.target)
     ctx.conversation = handoff.transfer(
         ctx.conversation.id, by="assistant", reason=args.motivo, with_case=with_case
     )
+
+
+def transfer_to_human(ctx: ToolContext, args: ReasonArgs) -> dict[str, Any]:
+    """WhatsApp's `transferir_para_humano`: the handoff (`hand_over`), and what the customer is told —
+    a person answers in a moment, or when the desk opens, or (`cloud`, the 24 h window closed by then)
+    to write again once it opens (`aviso`). A call's is `shared.engine.warm_transfer.transfer_on_call`."""
+    chat = ctx.conversation  # the turn's: its 24 h window counts from this very message
+    hand_over(ctx, args)
+    opens = handoff.desk_opens(chat, clock.now())
+    # On `cloud`, a window closed by the time the desk opens: only a new message lets the desk write.
+    writes_again = opens is not None and not whatsapp_out.free_text_open(chat, at=opens)
     return {
         "sucesso": True,
-        "mensagem": "Conversa transferida para um atendente humano. Avise o cliente; depois disso, não responda mais.",
+        "equipe_atendendo_agora": opens is None,
+        "aviso": texts.transferred(opens, ctx.today(), writes_again=writes_again),
+        "mensagem": (
+            "Conversa transferida para um atendente humano. Avise o cliente com o que está em `aviso`, "
+            "com estas palavras ou quase (quando alguém da equipe vai responder); depois disso, não "
+            "responda mais."
+        ),
     }
 
 

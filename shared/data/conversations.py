@@ -282,6 +282,14 @@ def held(phone: str, document: str | None, *, consistent: bool = True) -> bool:
     return any(record.conversation_ids for record in HoldRecord.batch_get(keys, consistent_read=consistent))
 
 
+def holding(phone: str, document: str | None) -> list[Conversation]:
+    """The conversations a human holds for this phone or document (strongly consistent), in id order."""
+    keys = hold_keys(phone, document)
+    ids = sorted({i for record in HoldRecord.batch_get(keys) for i in record.conversation_ids or ()})
+    found = {record.id: record for record in ConversationRecord.batch_get(ids)} if ids else {}
+    return [_to_conversation(found[i]) for i in ids if i in found]
+
+
 def queue_page(limit: int = 50, cursor: str | None = None) -> Page[Conversation]:
     """The conversations whose customer waits for a human's answer, longest wait first."""
     return query_page(
@@ -293,6 +301,25 @@ def queue_page(limit: int = 50, cursor: str | None = None) -> Page[Conversation]
         convert=_to_conversation,
         scan_index_forward=True,
     )
+
+
+def held_page(limit: int = 50, cursor: str | None = None) -> Page[Conversation]:
+    """The conversations a human has (`transferred`), the longest untouched first (`by_handling`)."""
+    return query_page(
+        ConversationRecord.by_handling.query,
+        ConversationStatus.TRANSFERRED.value,
+        query_tag="conversations:held",
+        limit=limit,
+        cursor=cursor,
+        convert=_to_conversation,
+        resolve=_fetch,
+        scan_index_forward=True,
+    )
+
+
+def held_count() -> int:
+    """How many conversations a human has (a COUNT query on the sparse `by_handling`)."""
+    return ConversationRecord.by_handling.count(ConversationStatus.TRANSFERRED.value)
 
 
 def queue_length() -> int:

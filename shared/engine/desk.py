@@ -1,5 +1,6 @@
-"""The human agent desk: an agent's WhatsApp reply (and its retry), the queue of customers waiting for
-a person, and how long they waited for the first human reply.
+"""The human agent desk: an agent's WhatsApp reply (and its retry), a promise the agent records for the
+customer, the queue of customers waiting for a person, the conversations people hold (no timeout: a
+supervisor finds the stale ones there), and how long customers waited for the first human reply.
 
 A reply is stored first (sender `agent`, the agent's subject as author, delivery `pending`), then sent
 through Evolution: sent, it carries Evolution's id (receipts move it on); refused or unreachable, it is
@@ -23,21 +24,32 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Final
 
 from shared.adapters import clients
 from shared.adapters.evolution import EvolutionRejected, EvolutionUnavailable, NotOnWhatsApp
+from shared.assistant.tools import ToolContext
 from shared.core import clock
 from shared.core.observability import logger
 from shared.data import conversations, counters, messages
 from shared.data import targets as targets_data
 from shared.domain.chat_ids import VOICE_PREFIX
 from shared.domain.errors import Conflict, InvalidInput, NotFound
-from shared.domain.models import Channel, Conversation, ConversationStatus, DeliveryStatus, Message, Sender
+from shared.domain.models import (
+    Channel,
+    Conversation,
+    ConversationStatus,
+    DeliveryStatus,
+    Message,
+    PaymentMethod,
+    Promise,
+    Sender,
+)
+from shared.domain.money import format_brl, parse_money
 from shared.domain.pages import Page
-from shared.engine import handoff, whatsapp_out
+from shared.engine import handoff, promises, whatsapp_out
 from shared.engine.conversations import open_conversation
 
 MAX_TEXT: Final = 4096  # WhatsApp's own limit for one text message
@@ -90,6 +102,55 @@ def retry(conversation_id: str, message_id: str, *, by: str) -> Message:
     return _send(conversation, claimed, chat)
 
 
+def promise(
+    conversation_id: str,
+    *,
+    amount: str,
+    day: date,
+    by: str,
+    payment_method: PaymentMethod | None = None,
+    notes: str | None = None,
+) -> Promise:
+    """The customer's promise to pay `amount` (`150,00`, `R$ 1.234,56`...) by the end of `day`, recorded
+    by the agent `by` who holds the conversation (taken when nobody has it): the assistant's own rules
+    (`shared.engine.promises.register_for_case`: the CRM's open total, every case of the document
+    deferred to the promise's end), on the conversation's customer and case; a note in the thread says
+    who recorded what. `InvalidInput` for an amount that is not money (or a `PromiseRejected` rule);
+    `Conflict` when another agent has the conversation, its customer is not known (`no_customer`) or
+    owes nothing; `NotFound` when the CRM does not know the customer."""
+    value = parse_money(amount)
+    conversation = _own(conversation_id, by)
+    channel = Channel.VOICE if conversation.chat_id.startswith(VOICE_PREFIX) else Channel.WHATSAPP
+    ctx = ToolContext.for_conversation(conversation, channel)
+    document = ctx.document
+    if document is None:
+        raise Conflict(
+            "a conversa não tem um cliente identificado: nenhuma promessa registrada", code="no_customer"
+        )
+    registered = promises.register_for_case(
+        ctx.reading(document),
+        document=document,
+        amount=value,
+        day=day,
+        tz=ctx.tz,
+        target=ctx.target,
+        conversation_id=conversation.id,
+        payment_method=payment_method,
+        notes=notes,
+        billing=ctx.crm_client(),
+    )
+    messages.record(
+        conversation.id,
+        Sender.SYSTEM,
+        f"Promessa registrada por {by}: {format_brl(registered.amount)} até {registered.due_date:%d/%m/%Y}",
+        author=by,
+    )
+    logger.info(
+        "promise recorded at the desk", conversation_id=conversation.id, promise_id=registered.id, by=by
+    )
+    return registered
+
+
 def reply_blocked(conversation: Conversation) -> ReplyBlocked | None:
     """Why an agent's reply cannot go to the customer now, or None when it can: `WINDOW_CLOSED` on `cloud`
     outside the 24 h window of the customer's WhatsApp conversation (for a call, the customer's WhatsApp
@@ -124,6 +185,17 @@ def queue(limit: int, cursor: str | None) -> Page[Conversation]:
 def waiting_count() -> int:
     """How many customers wait for a human's answer."""
     return conversations.queue_length()
+
+
+def held(limit: int, cursor: str | None) -> Page[Conversation]:
+    """The conversations people hold, the longest untouched first: a hold has no timeout (a person has
+    the customer), so this is where a supervisor finds the ones nobody ends."""
+    return conversations.held_page(limit=limit, cursor=cursor)
+
+
+def held_count() -> int:
+    """How many conversations people hold."""
+    return conversations.held_count()
 
 
 def reply_times() -> ReplyTimes:

@@ -5,21 +5,27 @@ hands it over, or when an agent takes it (`take`, or by replying, `shared.engine
 transferred the assistant stays silent in it and the customer is *held*: no campaign contacts their
 phone or document (the pre-send guard reads the hold items, `shared.data.conversations.held`). It
 waits in the desk's queue until a human answers. `resolve` ends it; `release` gives it back to the
-assistant; both lift the hold, and a case still waiting on the desk follows the cadence again. Every change is one conditional transaction on what was read (two agents
+assistant; both lift the hold — with it, of every other conversation of the customer the same agent
+holds (a call and the WhatsApp the agent answered it on) — and a case still waiting on the desk
+follows the cadence again. Every change is one conditional transaction on what was read (two agents
 taking the same conversation: one wins, the other gets `Conflict`), and each leaves a system note in
 the thread with who did it.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from shared.core import clock
+from shared.core.config import get_settings
 from shared.core.observability import logger
 from shared.data import conversations, messages
 from shared.data import targets as targets_data
+from shared.domain.agent_hours import parse_agent_hours
 from shared.domain.errors import Conflict
 from shared.domain.models import Conversation, ConversationStatus, Outcome, Sender
+from shared.domain.phones import timezone_for_phone
 from shared.engine import cadence
 
 SUPERVISOR_REASON = "supervisor"
@@ -90,24 +96,58 @@ def _end_hold(
 ) -> Conversation:
     """Move the conversation out of the human's hands to `to` (already there: returned as is), out of
     the queue and with the customer's hold lifted, leaving `note` in the thread; a case still waiting
-    on the desk follows the cadence again (`shared.engine.cadence.resume_after_desk`)."""
+    on the desk follows the cadence again (`shared.engine.cadence.resume_after_desk`). The agent holds
+    the customer, not one thread: the other conversations of the customer (phone or document) the same
+    agent holds — the call whose callback the agent wrote on the customer's WhatsApp — end with it."""
     conversation = conversations.get(conversation_id)
     if conversation.status is to:
         return conversation
+    ended = _let_go(conversation, {"status": conversation.status}, to, by=by, note=note, **changes)
+    if conversation.assignee is None:
+        return ended
+    for other in conversations.holding(conversation.phone, conversation.document):
+        if other.id == conversation.id or other.assignee != conversation.assignee:
+            continue
+        expect = {"status": ConversationStatus.TRANSFERRED, "assignee": conversation.assignee}
+        try:
+            _let_go(other, expect, to, by=by, note=note, **changes)
+        except Conflict:  # taken, resolved or released meanwhile
+            logger.info("held conversation left as it is: it changed meanwhile", conversation_id=other.id)
+    return ended
+
+
+def _let_go(
+    conversation: Conversation,
+    expect: dict[str, Any],
+    to: ConversationStatus,
+    *,
+    by: str,
+    note: str,
+    **changes: Any,
+) -> Conversation:
     ended = conversations.update_handling(
         conversation,
-        expect={"status": conversation.status},
+        expect=expect,
         hold=False,
         status=to,
         waiting_since=None,
         last_activity_at=clock.now(),
         **changes,
     )
-    _note(conversation_id, note, by)
+    _note(conversation.id, note, by)
     if conversation.target_id:
         cadence.resume_after_desk(conversation.target_id)
-    logger.info("conversation left the desk", conversation_id=conversation_id, status=to.value, by=by)
+    logger.info("conversation left the desk", conversation_id=conversation.id, status=to.value, by=by)
     return ended
+
+
+def desk_opens(conversation: Conversation, at: datetime) -> datetime | None:
+    """When a person at the desk next answers the customer of `conversation` (HUMAN_AGENT_HOURS on
+    weekdays but national holidays, in the customer's zone, as an aware time there); None while the
+    desk is open at `at`."""
+    tz = timezone_for_phone(conversation.phone)
+    opens = parse_agent_hours(get_settings().human_agent_hours).next_opening(at, tz)
+    return None if opens == at else opens
 
 
 def is_silenced(conversation: Conversation) -> bool:

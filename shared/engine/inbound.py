@@ -191,10 +191,9 @@ def _turn(
         actions.opt_out_conversation(
             conversation, target, confirmed=confirmed, source="keyword", reason=job.text[:200]
         )
-        if handoff.is_silenced(conversation):
-            return _no_reply(conversation, stored, "silenced")
-        return _reply(conversation, job, stored, texts.opt_out_confirmation(), "opt_out")
-    if handoff.is_silenced(conversation):
+        if not handoff.is_silenced(conversation):
+            return _reply(conversation, job, stored, texts.opt_out_confirmation(), "opt_out")
+    if handoff.is_silenced(conversation):  # the human sees the message, an opt-out too, in the queue
         logger.info("conversation is with a human: no assistant reply", conversation_id=conversation.id)
         desk.customer_waiting(conversation, stored.created_at)
         return _no_reply(conversation, stored, "silenced")

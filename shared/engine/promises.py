@@ -16,6 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from shared.adapters import clients, promise_schedules
 from shared.adapters.billing import BillingSystem, UnlockResult
+from shared.adapters.crm import Invoice
 from shared.core import clock
 from shared.core.config import get_settings
 from shared.core.observability import logger, metrics
@@ -24,7 +25,7 @@ from shared.data import counters
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
 from shared.domain.cadence import GAVE_UP_OUTCOMES
-from shared.domain.debts import DebtReading
+from shared.domain.debts import DebtKind, DebtReading
 from shared.domain.documents import normalize_document
 from shared.domain.errors import (
     ConfigError,
@@ -307,6 +308,44 @@ def register(
         replaces=[old.id for old in previous],
     )
     return _trust_unlock(promise, billing)
+
+
+def register_for_case(
+    reading: DebtReading[Invoice],
+    *,
+    document: str,
+    amount: Decimal,
+    day: date,
+    tz: ZoneInfo,
+    target: Target | None,
+    conversation_id: str,
+    payment_method: PaymentMethod | None = None,
+    notes: str | None = None,
+    billing: BillingSystem | None = None,
+) -> Promise:
+    """A promise made in a conversation (the assistant's `registrar_promessa_pagamento`, on WhatsApp or
+    a call, or a person at the desk), against what the CRM reads open now for `document` (`reading`:
+    its collectible invoices and their total) and for the conversation's case `target`, if any
+    (`register`). `NotFound` (`customer_not_found`) when the CRM does not know the customer, `Conflict`
+    (`nothing_open`) when nothing collectible is open; `PromiseRejected` as `register`."""
+    if reading.kind is DebtKind.UNKNOWN_CUSTOMER:
+        raise NotFound("o sistema de cobrança não conhece este cliente", code="customer_not_found")
+    if not reading.owes:
+        raise Conflict("não há nada em aberto para cobrar deste cliente", code="nothing_open")
+    return register(
+        document=document,
+        amount=amount,
+        day=day,
+        open_total=reading.total,
+        tz=tz,
+        invoice_numbers=sorted(reading.open_numbers()),
+        payment_method=payment_method,
+        notes=notes,
+        target_id=target.id if target else None,
+        campaign_id=target.campaign_id if target else None,
+        conversation_id=conversation_id,
+        billing=billing,
+    )
 
 
 def _trust_unlock(promise: Promise, billing: BillingSystem | None) -> Promise:

@@ -1,8 +1,8 @@
 """The warm transfer of a call (SPEC §4): when the assistant hands a call over, a person answers it.
 
-The call's `transferir_para_humano` (`CALL_TOOLS`, the voice bridge's and the keypad menu's) first does
-what it does on WhatsApp (`shared.engine.handoff.transfer`: the conversation `transferred`, waiting in
-the desk's queue with the call's transcript, the customer held), then decides how the person is reached:
+The call's `transferir_para_humano` (`CALL_TOOLS`, the voice bridge's and the keypad menu's) first hands
+over as on WhatsApp (`shared.assistant.tools.hand_over`: the conversation `transferred`, waiting in the
+desk's queue with the call's transcript, the customer held), then decides how the person is reached:
 
 - **dial** — HUMAN_AGENT_NUMBER is set and the desk is open (HUMAN_AGENT_HOURS, weekdays, the customer's
   zone): the live call is redirected (`dial_twiml`) to `<Dial callerId=TWILIO_PHONE_NUMBER>` the desk's
@@ -25,7 +25,7 @@ from typing import Any, Final
 
 from shared.adapters import twilio_voice
 from shared.adapters.twilio_voice import hang_up_twiml, say_and_hang_up_twiml, say_twiml
-from shared.assistant.tools import TOOLS, ReasonArgs, Tool, ToolContext, transfer_to_human
+from shared.assistant.tools import TOOLS, ReasonArgs, Tool, ToolContext, hand_over
 from shared.core import clock
 from shared.core.config import Settings, get_settings
 from shared.core.observability import logger
@@ -134,19 +134,24 @@ def transfer_on_call(ctx: ToolContext, args: ReasonArgs) -> dict[str, Any]:
     """The call's `transferir_para_humano`: the shared handoff, then the handover (`begin`); the model is
     told what to say for each route (`transferencia`: "ligacao" or "retorno"; for a callback, `retorno`
     carries the promise's own words)."""
-    data = transfer_to_human(ctx, args)
+    hand_over(ctx, args)
     handover = begin(ctx.conversation)
     if handover.route is Route.DIAL:
         told = (
             "Diga ao cliente, numa frase curta, que vai transferir a ligação para uma pessoa da equipe agora "
             "e não diga mais nada: a ligação será transferida quando você terminar de falar."
         )
-        return data | {"transferencia": handover.route.value, "mensagem": told}
+        return {"sucesso": True, "transferencia": handover.route.value, "mensagem": told}
     told = (
         "Não há atendente disponível por telefone agora. Diga ao cliente o que está em `retorno`, com "
         f"estas palavras ou quase; despeça-se e chame encerrar_chamada. ({handover.why})"
     )
-    return data | {"transferencia": handover.route.value, "mensagem": told, "retorno": handover.words}
+    return {
+        "sucesso": True,
+        "transferencia": handover.route.value,
+        "mensagem": told,
+        "retorno": handover.words,
+    }
 
 
 CALL_TRANSFER_TOOL: Final[Tool[ReasonArgs]] = Tool(

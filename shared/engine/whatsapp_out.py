@@ -16,6 +16,7 @@ copies it), a payment page as a link.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Final, NamedTuple
 from urllib.parse import urlsplit
 
@@ -69,11 +70,12 @@ def may_send_free_text(phone: str) -> bool:
     return conversation is not None and free_text_open(conversation)
 
 
-def free_text_open(chat: Conversation) -> bool:
-    """Whether free text may go on the WhatsApp conversation `chat` now (see `may_send_free_text`)."""
+def free_text_open(chat: Conversation, at: datetime | None = None) -> bool:
+    """Whether free text may go on the WhatsApp conversation `chat` now, or at `at` if nobody writes
+    meanwhile (see `may_send_free_text`)."""
     if get_settings().evolution_integration != "cloud":
         return True
-    return templates.in_service_window(chat.last_inbound_at, clock.now())
+    return templates.in_service_window(chat.last_inbound_at, at or clock.now())
 
 
 def business_message(

@@ -78,6 +78,7 @@ def test_every_screen_has_labelled_inputs_aa_contrast_and_fits_a_laptop(
         (f"#/campanhas/{campaign.id}", ".funnel-step"),
         ("#/promessas", "[data-rows] .badge"),
         ("#/fila", "[data-rows] td"),
+        ("#/em-atendimento", "[data-rows] td"),
     ):
         page.goto(f"{dashboard.monitor}{route}")
         page.locator(ready).first.wait_for()
@@ -117,7 +118,7 @@ def test_the_dashboard_works_from_the_keyboard_with_a_visible_focus(page: Any, d
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Campanhas")).to_be_focused()
     # Tab onwards reaches the campaign's "Ativar" button; Enter activates it.
-    for _ in range(12):
+    for _ in range(16):
         page.keyboard.press("Tab")
         if page.evaluate("document.activeElement.textContent") == "Ativar":
             break

@@ -1,23 +1,28 @@
 """The agent desk in the browser: a supervisor sees the waiting count on every screen, opens the
 "Fila de atendimento", takes a waiting customer, answers from the reply box (Enter sends, Shift+Enter
-breaks the line), retries a message WhatsApp refused, and resolves the case."""
+breaks the line), retries a message WhatsApp refused, records the customer's promise, and resolves the
+case; "Em atendimento" shows the holds nobody ended."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 from pydantic import SecretStr
 
+from infra.local.simulators.crm import CrmSimulator, SimInvoice
 from infra.local.simulators.evolution import EvolutionSimulator
 from infra.local.simulators.server import serve_in_thread
 from shared.adapters import clients
+from shared.adapters.crm import HttpCrmClient
 from shared.adapters.evolution import EvolutionClient
 from shared.core import clock
-from shared.core.config import EvolutionConfig, reset_settings
+from shared.core.config import CrmConfig, EvolutionConfig, reset_settings
 from shared.data import conversations, messages
 from shared.domain.models import Conversation, ConversationSource, ConversationStatus, Sender
 from shared.engine import handoff
@@ -164,3 +169,57 @@ def test_on_the_cloud_api_the_reply_box_waits_for_the_customer_to_write_then_sen
     box.press("Enter")
     expect(page.locator("[data-reply-status]")).to_have_text("Mensagem enviada.")
     assert evolution.texts_to(PHONE) == ["Olá Maria, aqui é a Ana."]
+
+
+def test_a_supervisor_finds_a_hold_nobody_ended_under_em_atendimento_and_resolves_it(
+    page: Any, dashboard: Dashboard, clock: clock.VirtualClock, make_conversation: Callable[..., Conversation]
+) -> None:
+    maria = waiting_customer(make_conversation)
+    handoff.take(maria.id, by="token:admin")
+    conversations.update(maria.id, waiting_since=None)  # answered, then left: out of the queue
+    clock.advance(timedelta(days=2, hours=3))
+    sign_in(page, dashboard, "supervisor")
+
+    page.get_by_role("link", name="Em atendimento").click()
+    expect(page.get_by_role("heading", name="Em atendimento")).to_be_focused()
+    expect(page.locator("[data-held-count]")).to_contain_text("1 conversa com a equipe")
+    row = page.get_by_role("row", name=re.compile("Maria Silva"))
+    expect(row).to_contain_text("token:admin")
+    expect(row).to_contain_text("2 d 3 h")
+    shot(page, "em-atendimento")
+
+    row.get_by_role("button", name="Resolver: Maria Silva").click()
+    expect(page.get_by_text("Nenhuma conversa com a equipe.")).to_be_visible()
+    assert conversations.get(maria.id).resolved_by == AGENT
+
+
+@pytest.fixture
+def crm(dashboard: Dashboard) -> Iterator[CrmSimulator]:
+    simulator = CrmSimulator(api_key="crm-key")
+    server = serve_in_thread(simulator.app)
+    clients.install(crm=HttpCrmClient(CrmConfig(server.url, SecretStr("crm-key")), timeout=5.0))
+    yield simulator
+    clients.reset()
+    server.stop()
+
+
+def test_an_agent_records_the_customers_promise_from_the_conversation(
+    page: Any, dashboard: Dashboard, crm: CrmSimulator, make_conversation: Callable[..., Conversation]
+) -> None:
+    maria = waiting_customer(make_conversation)
+    crm.add_customer("52998224725", "Maria Silva", [SimInvoice("F-1", Decimal("150.00"), date(2025, 2, 10))])
+    sign_in(page, dashboard, "supervisor")
+    page.goto(f"{dashboard.monitor}#/conversas/{maria.id}")
+    form = page.locator("[data-promise-form]")
+    due = (clock.now().date() + timedelta(days=10)).isoformat()
+
+    form.get_by_label("Valor (R$)").fill("200,00")
+    form.get_by_label("Pagar até").fill(due)
+    form.get_by_role("button", name="Registrar promessa").click()
+    expect(page.locator("[data-promise-status]")).to_contain_text("A promessa não foi registrada")
+
+    form.get_by_label("Valor (R$)").fill("150,00")
+    form.get_by_role("button", name="Registrar promessa").click()
+    expect(page.locator("[data-promise-status]")).to_contain_text("Promessa registrada: R$ 150,00")
+    expect(page.locator("[data-thread] li").last).to_contain_text(f"Promessa registrada por {AGENT}")
+    assert conversations.get(maria.id).assignee == AGENT

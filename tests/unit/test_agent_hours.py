@@ -50,6 +50,28 @@ def test_open_on_weekdays_in_the_customers_zone(at: datetime, tz: ZoneInfo, open
     assert parse_agent_hours("08:00-18:00").is_open(at, tz) is open_
 
 
+@pytest.mark.parametrize(
+    ("at", "opens"),
+    [
+        (MONDAY_9H, MONDAY_9H),  # open: now
+        (datetime(2025, 3, 10, 10, 0, tzinfo=UTC), datetime(2025, 3, 10, 8, 0, tzinfo=SAO_PAULO)),  # 07:00
+        (datetime(2025, 3, 10, 21, 0, tzinfo=UTC), datetime(2025, 3, 11, 8, 0, tzinfo=SAO_PAULO)),  # 18:00
+        (
+            datetime(2025, 3, 14, 22, 0, tzinfo=UTC),
+            datetime(2025, 3, 17, 8, 0, tzinfo=SAO_PAULO),
+        ),  # Fri 19:00
+        (
+            datetime(2025, 4, 17, 22, 0, tzinfo=UTC),
+            datetime(2025, 4, 22, 8, 0, tzinfo=SAO_PAULO),
+        ),  # Easter, Tiradentes
+    ],
+)
+def test_the_desk_next_opens_on_the_next_business_morning_in_the_customers_zone(
+    at: datetime, opens: datetime
+) -> None:
+    assert parse_agent_hours("08:00-18:00").next_opening(at, SAO_PAULO) == opens
+
+
 def test_a_naive_moment_is_refused() -> None:
     with pytest.raises(ValueError):
         parse_agent_hours("08:00-18:00").is_open(datetime(2025, 3, 10, 12, 0), SAO_PAULO)

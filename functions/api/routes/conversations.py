@@ -1,9 +1,11 @@
 """`/api/voice/conversations`: the collection conversations, their threads, human handoff and the
-agent desk (the queue, an agent's reply and its retry, take / resolve / release)."""
+agent desk (the queue, an agent's reply and its retry, a promise recorded by the agent, take / resolve /
+release)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Query, Response
@@ -15,9 +17,13 @@ from functions.api.schemas import (
     AgentReply,
     ConversationDetail,
     ConversationPublic,
+    DeskHeld,
+    DeskPromise,
     DeskQueue,
     DisclosurePublic,
+    HeldEntry,
     MessagePublic,
+    PromisePublic,
     QueueEntry,
     ReplyTimesPublic,
 )
@@ -72,6 +78,32 @@ def queue(
     )
 
 
+@router.get("/held", response_model=DeskHeld)
+def held(
+    _: Viewer, response: Response, limit: int = Query(50, ge=1, le=200), cursor: str | None = None
+) -> DeskHeld:
+    """The conversations people hold, the longest untouched first, each with who holds it, since when
+    and how long it has been untouched: a hold has no timeout, so a supervisor ends the stale ones here
+    (resolve or release)."""
+    now = clock.now()
+    page = desk.held(limit, cursor)
+    public = _converter(page.items)
+
+    def entry(conversation: Conversation) -> HeldEntry:
+        def since(at: datetime | None) -> int | None:
+            return None if at is None else max(0, int((now - at).total_seconds()))
+
+        return HeldEntry(
+            **public(conversation).model_dump(),
+            held_seconds=since(conversation.transferred_at) or 0,
+            idle_seconds=since(conversation.last_activity_at) or 0,
+            waiting_seconds=since(conversation.waiting_since),
+            reason=conversation.handoff_reason or handoff.SUPERVISOR_REASON,
+        )
+
+    return DeskHeld(held=desk.held_count(), items=paged(response, page, entry))
+
+
 @router.get("/{conversation_id}", response_model=ConversationDetail)
 def get_conversation(conversation_id: str, principal: Viewer) -> ConversationDetail:
     """The conversation with its whole thread (WhatsApp messages or the call transcript), for
@@ -103,6 +135,22 @@ def reply(conversation_id: str, body: AgentReply, principal: Supervisor) -> Mess
 def retry(conversation_id: str, message_id: str, principal: Supervisor) -> MessagePublic:
     """Send a failed agent message again."""
     return _message(desk.retry(conversation_id, message_id, by=principal.subject))
+
+
+@router.post("/{conversation_id}/promises", response_model=PromisePublic, status_code=201)
+def record_promise(conversation_id: str, body: DeskPromise, principal: Supervisor) -> PromisePublic:
+    """The agent records the customer's promise (taking the conversation over if needed): the
+    assistant's rules, every case of the customer deferred to the promise's end; 409 when another agent
+    has the conversation or the customer owes nothing, 422 for a promise the rules refuse."""
+    promise = desk.promise(
+        conversation_id,
+        amount=body.amount,
+        day=body.due_date,
+        by=principal.subject,
+        payment_method=body.payment_method,
+        notes=body.notes,
+    )
+    return PromisePublic.of(promise)
 
 
 @router.post("/{conversation_id}/take", response_model=ConversationPublic)

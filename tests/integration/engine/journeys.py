@@ -1,21 +1,28 @@
-"""The world of the customer-journey tests (test_engine_customer_journeys.py,
-test_engine_customer_promises.py): customers writing on WhatsApp, business days of the cron and the
-outreach workers, spreadsheet imports, the promise monitor's checks fired on the virtual clock, and
-the check that a campaign's counters agree with its cases."""
+"""The world of the journey tests (test_engine_customer_journeys.py, test_engine_customer_promises.py,
+test_engine_voice_journeys.py, test_engine_desk_journeys.py): customers writing on WhatsApp, calls rung
+by the dialer and answered (the voice bridge's conversation and Lia's tools, without the audio),
+business days of the cron and the outreach workers, spreadsheet imports, the promise monitor's checks
+fired on the virtual clock, and the check that a campaign's counters agree with its cases."""
 
 from __future__ import annotations
 
 import io
+import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from infra.local.simulators.crm import SimInvoice
+from infra.local.simulators.twilio import SimCall
 from shared.adapters import clients
+from shared.assistant.tools import ToolContext, ToolOutcome, invoke
 from shared.core.jobs import InboundMessage
 from shared.data import targets as targets_data
-from shared.domain.models import Outcome, Promise, Target, TargetState
-from shared.engine import inbound, promise_monitor
+from shared.domain.ids import new_id
+from shared.domain.models import Channel, Conversation, Message, Outcome, Promise, Sender, Target, TargetState
+from shared.domain.phones import timezone_for_phone
+from shared.engine import calls, inbound, promise_monitor
+from shared.engine.conversations import open_conversation
 from shared.engine.reporting import campaign_stats
 from shared.imports import ingest
 from tests.integration.engine.engine_world import Engine, cpf, mobile
@@ -107,6 +114,61 @@ def counters_agree_with_the_cases(*campaign_ids: str) -> None:
         [conversion] = [kpi for kpi in stats.kpis if kpi.name == "conversionRate"]
         converted = sum(c.outcome is Outcome.PAID and c.contact_count > 0 for c in cases)
         assert (conversion.numerator, conversion.denominator) == (converted, stats.contacted)
+
+
+# --- calls: the dialer rings, Twilio reports, the voice bridge holds the answered call ----------------
+
+
+def ring(engine: Engine) -> list[SimCall]:
+    """A scheduler tick, then the dialer's queue drained: the calls placed by it."""
+    before = set(engine.twilio.calls)
+    engine.tick()
+    engine.drain("dialer")
+    return [call for sid, call in engine.twilio.calls.items() if sid not in before]
+
+
+def call_status(engine: Engine, call: SimCall, status: str, **kwargs: object) -> None:
+    """Twilio's status callback for `call`, through the post-call queue and its worker."""
+    params = engine.twilio.status_params(call, status, **kwargs)  # type: ignore[arg-type]
+    engine.sqs.send_message(QueueUrl=engine.urls["post_call"], MessageBody=json.dumps(params))
+    report = engine.drain("post_call")
+    assert report.failed == 0
+
+
+class Call:
+    """An answered call as the voice bridge holds it: its conversation, the transcript, Lia's tools."""
+
+    def __init__(self, engine: Engine, call: SimCall) -> None:
+        self.engine, self.call = engine, call
+        target = targets_data.get(call.url.rsplit("/", 1)[1])
+        call_status(engine, call, "in-progress", answered_by="human")
+        self.conversation: Conversation = open_conversation(
+            Channel.VOICE, target.phone, target=target, call_sid=call.sid
+        )
+        self.ctx = ToolContext(self.conversation, target, Channel.VOICE, timezone_for_phone(target.phone))
+        self.ctx.customer_words = []
+
+    def says(self, text: str) -> None:
+        now = self.engine.clock.now()
+        calls.record_line(
+            Message(
+                id=new_id(),
+                conversation_id=self.conversation.id,
+                sender=Sender.CUSTOMER,
+                content=text,
+                created_at=now,
+                channel=Channel.VOICE,
+                external_id=f"{self.call.sid}:{new_id()}",
+            )
+        )
+        assert self.ctx.customer_words is not None
+        self.ctx.customer_words.append((now, text))
+
+    def tool(self, name: str, **arguments: object) -> ToolOutcome:
+        return invoke(name, arguments, self.ctx)
+
+    def hang_up(self, duration: int = 95) -> None:
+        call_status(self.engine, self.call, "completed", duration=duration)
 
 
 class Checks:

@@ -13,28 +13,23 @@ from decimal import Decimal
 
 from infra.local.simulators.twilio import SimCall, signature_for
 from shared.adapters import clients
-from shared.assistant.tools import ToolContext, ToolOutcome, invoke
 from shared.core.jobs import InboundMessage
 from shared.data import campaigns as campaigns_data
 from shared.data import contact_log
 from shared.data import conversations as conversations_data
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
-from shared.domain.ids import new_id
 from shared.domain.models import (
     CampaignStatus,
     Channel,
     ContactMethod,
-    Conversation,
-    Message,
     Outcome,
-    Sender,
     TargetState,
 )
 from shared.domain.phones import timezone_for_phone
-from shared.engine import calls, handoff, inbound, outreach, promise_monitor, upkeep
-from shared.engine.conversations import open_conversation
+from shared.engine import handoff, inbound, outreach, promise_monitor, upkeep
 from tests.integration.engine.engine_world import TWILIO_TOKEN, WEBHOOK_BASE, Engine
+from tests.integration.engine.journeys import Call, call_status, ring
 
 MANAUS = timezone_for_phone("5592900000000")
 SAO_PAULO = timezone_for_phone("5511900000000")
@@ -52,62 +47,10 @@ def _voice_campaign(engine: Engine, **overrides: object):
     return engine.campaign(**(fields | overrides))
 
 
-def _ring(engine: Engine) -> list[SimCall]:
-    """A scheduler tick, then the dialer's queue drained: the calls placed by it."""
-    before = set(engine.twilio.calls)
-    engine.tick()
-    engine.drain("dialer")
-    return [call for sid, call in engine.twilio.calls.items() if sid not in before]
-
-
-def _status(engine: Engine, call: SimCall, status: str, **kwargs: object) -> None:
-    """Twilio's status callback for `call`, through the post-call queue and its worker."""
-    params = engine.twilio.status_params(call, status, **kwargs)  # type: ignore[arg-type]
-    engine.sqs.send_message(QueueUrl=engine.urls["post_call"], MessageBody=json.dumps(params))
-    report = engine.drain("post_call")
-    assert report.failed == 0
-
-
 def _amd(engine: Engine, call: SimCall, answered_by: str) -> None:
     params = engine.twilio.amd_params(call, answered_by)
     engine.sqs.send_message(QueueUrl=engine.urls["post_call"], MessageBody=json.dumps(params))
     assert engine.drain("post_call").failed == 0
-
-
-class Call:
-    """An answered call as the voice bridge holds it: its conversation, the transcript, Lia's tools."""
-
-    def __init__(self, engine: Engine, call: SimCall) -> None:
-        self.engine, self.call = engine, call
-        target = targets_data.get(call.url.rsplit("/", 1)[1])
-        _status(engine, call, "in-progress", answered_by="human")
-        self.conversation: Conversation = open_conversation(
-            Channel.VOICE, target.phone, target=target, call_sid=call.sid
-        )
-        self.ctx = ToolContext(self.conversation, target, Channel.VOICE, timezone_for_phone(target.phone))
-        self.ctx.customer_words = []
-
-    def says(self, text: str) -> None:
-        now = self.engine.clock.now()
-        calls.record_line(
-            Message(
-                id=new_id(),
-                conversation_id=self.conversation.id,
-                sender=Sender.CUSTOMER,
-                content=text,
-                created_at=now,
-                channel=Channel.VOICE,
-                external_id=f"{self.call.sid}:{new_id()}",
-            )
-        )
-        assert self.ctx.customer_words is not None
-        self.ctx.customer_words.append((now, text))
-
-    def tool(self, name: str, **arguments: object) -> ToolOutcome:
-        return invoke(name, arguments, self.ctx)
-
-    def hang_up(self, duration: int = 95) -> None:
-        _status(self.engine, self.call, "completed", duration=duration)
 
 
 def _tick_days(engine: Engine, days: int, at_utc_hour: int) -> None:
@@ -134,7 +77,7 @@ def test_a_customer_who_answers_and_will_see_is_called_again_in_his_own_window_u
     manaus = engine.target(campaign, 1, ddd="92")
     paulista = engine.target(campaign, 2, ddd="11")
 
-    placed = _ring(engine)
+    placed = ring(engine)
     assert sorted(c.to for c in placed) == sorted(f"+{t.phone}" for t in (manaus, paulista))
     for call in placed:
         answered = Call(engine, call)
@@ -157,18 +100,18 @@ def test_a_customer_who_answers_and_will_see_is_called_again_in_his_own_window_u
 
     # Two days on, nobody is called (the follow-up is not due).
     engine.clock.set(datetime(2025, 3, 12, 21, 55, tzinfo=UTC))
-    assert _ring(engine) == []
+    assert ring(engine) == []
 
     # Thursday 13/03, 22:05 UTC: the follow-ups are due; 19:05 in São Paulo (open), 18:05 in Manaus (closed).
     engine.clock.set(datetime(2025, 3, 13, 22, 5, tzinfo=UTC))
-    [called] = _ring(engine)
+    [called] = ring(engine)
     assert called.to == f"+{paulista.phone}"
     waiting = engine.get(manaus)
     assert waiting.state is TargetState.PENDING
     assert waiting.next_attempt_at == datetime(2025, 3, 14, 8, 0, tzinfo=MANAUS)  # Friday's opening, his zone
 
     engine.clock.set(datetime(2025, 3, 14, 12, 0, tzinfo=UTC))  # 08:00 in Manaus
-    [follow_up] = _ring(engine)
+    [follow_up] = ring(engine)
     assert follow_up.to == f"+{manaus.phone}"
     assert engine.get(manaus).contact_count == 2  # the follow-up call spends the budget
 
@@ -198,10 +141,10 @@ def test_unanswered_calls_retry_then_fall_back_to_whatsapp_inside_one_budget_and
     target = engine.target(campaign, 11, ddd="11")
 
     # Monday 09:00 in São Paulo: the first call reaches an answering machine, hung up, nothing said.
-    [first] = _ring(engine)
+    [first] = ring(engine)
     _amd(engine, first, "machine_start")
     assert engine.twilio.hangups == [first.sid]
-    _status(engine, first, "completed", duration=12)  # Twilio's final status after it: changes nothing
+    call_status(engine, first, "completed", duration=12)  # Twilio's final status after it: changes nothing
     stored = engine.get(target)
     assert (stored.state, stored.outcome, stored.channel, stored.channel_attempts, stored.contact_count) == (
         TargetState.PENDING,
@@ -213,7 +156,7 @@ def test_unanswered_calls_retry_then_fall_back_to_whatsapp_inside_one_budget_and
 
     # Its retry is due two hours later, but one contact a local day is the cap: tomorrow's opening.
     engine.clock.advance(timedelta(hours=2, minutes=5))
-    assert _ring(engine) == []
+    assert ring(engine) == []
     deferred = engine.get(target)
     assert deferred.state is TargetState.PENDING
     assert deferred.next_attempt_at is not None and deferred.next_attempt_at.astimezone(SAO_PAULO).date() == (
@@ -222,8 +165,8 @@ def test_unanswered_calls_retry_then_fall_back_to_whatsapp_inside_one_budget_and
 
     # Tuesday: the second call is busy; the voice attempts are spent: WhatsApp next, on Wednesday (the cap).
     engine.clock.set(datetime(2025, 3, 11, 11, 5, tzinfo=UTC))
-    [second] = _ring(engine)
-    _status(engine, second, "busy")
+    [second] = ring(engine)
+    call_status(engine, second, "busy")
     moved = engine.get(target)
     assert (moved.state, moved.channel, moved.channel_attempts, moved.contact_count) == (
         TargetState.PENDING,
@@ -270,7 +213,7 @@ def test_a_promise_made_on_the_call_defers_every_case_of_the_customer_until_it_i
     # The same customer in the WhatsApp campaign, due tomorrow.
     other = engine.target(chat, 21, ddd="92", next_attempt_at=engine.clock.now() + timedelta(days=1))
 
-    [call] = _ring(engine)
+    [call] = ring(engine)
     answered = Call(engine, call)
     answered.says(f"Sim, sou eu. CPF {called.document}")
     assert answered.tool("consultar_faturas_cpf", cpf_cnpj=called.document).ok
@@ -334,7 +277,7 @@ def test_an_opt_out_said_on_the_call_ends_every_case_of_the_customer_and_of_the_
         chat, 32, phone=called.phone, next_attempt_at=engine.clock.now() + timedelta(days=1)
     )
 
-    [call] = _ring(engine)
+    [call] = ring(engine)
     answered = Call(engine, call)
     answered.says(f"Sou eu, CPF {called.document}")
     assert answered.tool("consultar_faturas_cpf", cpf_cnpj=called.document).ok
@@ -371,7 +314,7 @@ def test_a_call_answered_by_the_wrong_person_discloses_nothing_and_moves_contact
     first_phone, second_phone = "5511987650041", "5511987650042"
     target = engine.target(campaign, 41, phone=first_phone, phones=[first_phone, second_phone])
 
-    [call] = _ring(engine)
+    [call] = ring(engine)
     assert call.to == f"+{first_phone}"
     answered = Call(engine, call)
     answered.says("Alô? Não, aqui não tem nenhum Cliente 41, você ligou errado")
@@ -393,7 +336,7 @@ def test_a_call_answered_by_the_wrong_person_discloses_nothing_and_moves_contact
 
     # The next local day's opening, the customer's other phone is called; the wrong one never again.
     engine.clock.set(datetime(2025, 3, 11, 12, 0, tzinfo=UTC))
-    [next_call] = _ring(engine)
+    [next_call] = ring(engine)
     assert next_call.to == f"+{second_phone}"
 
     # There the customer himself answers and will see: that is his engagement, followed up as any.
@@ -440,8 +383,8 @@ def test_one_customer_in_three_campaigns_gets_at_most_one_contact_a_local_day_an
     start = engine.clock.now()
     while engine.clock.now() < start + timedelta(days=9):
         calls_before, texts_before = len(engine.twilio.calls), len(engine.evolution.sent)
-        for call in _ring(engine):
-            _status(engine, call, "no-answer")
+        for call in ring(engine):
+            call_status(engine, call, "no-answer")
         engine.drain("whatsapp")
         upkeep.run(campaigns[1].id, engine.clock.now())
         new = len(engine.twilio.calls) - calls_before + len(engine.evolution.sent) - texts_before
@@ -467,7 +410,7 @@ def test_a_payment_claimed_on_the_call_quiets_the_customer_everywhere_until_the_
     called = engine.target(voice, 81)
     other = engine.target(chat, 81, next_attempt_at=engine.clock.now() + timedelta(days=1))
 
-    [call] = _ring(engine)
+    [call] = ring(engine)
     answered = Call(engine, call)
     answered.says(f"Sou eu, CPF {called.document}. Eu já paguei ontem")
     claimed = answered.tool("atualizar_status_cobranca", cpf_cnpj=called.document, novo_status="paid")
@@ -524,7 +467,7 @@ def test_an_undelivered_whatsapp_falls_back_to_a_call_whose_vou_ver_is_followed_
     assert engine.twilio.calls == {}
 
     engine.clock.set(datetime(2025, 3, 11, 9, 0, tzinfo=MANAUS))
-    [call] = _ring(engine)
+    [call] = ring(engine)
     answered = Call(engine, call)
     answered.says(f"CPF {target.document}")
     assert answered.tool("consultar_faturas_cpf", cpf_cnpj=target.document).ok
@@ -536,8 +479,8 @@ def test_an_undelivered_whatsapp_falls_back_to_a_call_whose_vou_ver_is_followed_
 
     # The follow-up, two days later, is the budget's last contact; unanswered, the case is exhausted.
     engine.clock.set(datetime(2025, 3, 13, 9, 30, tzinfo=MANAUS))
-    [last] = _ring(engine)
-    _status(engine, last, "no-answer")
+    [last] = ring(engine)
+    call_status(engine, last, "no-answer")
     ended = engine.get(target)
     assert (ended.state, ended.outcome, ended.contact_count) == (TargetState.COMPLETED, Outcome.EXHAUSTED, 3)
     _tick_days(engine, 3, at_utc_hour=12)
@@ -558,7 +501,7 @@ def test_a_call_answered_after_the_customer_opted_out_while_it_rang_says_goodbye
         fallback_order=[Channel.VOICE, Channel.WHATSAPP],
     )
     target = engine.target(campaign, 95)
-    [call] = _ring(engine)
+    [call] = ring(engine)
     # While it rings, he answers an earlier WhatsApp chat with "PARAR".
     inbound.handle(
         InboundMessage(
@@ -583,7 +526,7 @@ def test_a_call_answered_after_the_customer_opted_out_while_it_rang_says_goodbye
     assert answered.status_code == 200
     twiml = ET.fromstring(answered.text)
     assert twiml.find("Connect") is None and twiml.find("Hangup") is not None  # no assistant, no debt
-    _status(engine, call, "completed", duration=4)
+    call_status(engine, call, "completed", duration=4)
     assert (engine.get(target).state, engine.get(target).outcome) == (
         TargetState.COMPLETED,
         Outcome.OPTED_OUT,
@@ -614,9 +557,9 @@ def test_a_call_whose_delivery_is_unknown_is_not_repeated_that_day_and_is_retrie
 
     for _ in range(4):  # the rest of the day: nothing (the day's contact may have happened)
         engine.clock.advance(timedelta(hours=2))
-        assert _ring(engine) == []
+        assert ring(engine) == []
     engine.clock.set(datetime(2025, 3, 11, 12, 0, tzinfo=UTC))
-    [retry] = _ring(engine)
+    [retry] = ring(engine)
     assert retry.to == f"+{target.phone}"
     assert engine.get(target).state is TargetState.CALLING and engine.get(target).call_sid == retry.sid
 
@@ -627,7 +570,7 @@ def test_a_call_whose_delivery_is_unknown_is_not_repeated_that_day_and_is_retrie
 def test_a_call_the_desk_resolved_before_its_end_was_processed_follows_the_cadence(engine: Engine):
     campaign = _voice_campaign(engine, follow_up_after_days=3)
     target = engine.target(campaign, 61)
-    [call] = _ring(engine)
+    [call] = ring(engine)
     answered = Call(engine, call)
     answered.says(f"Sou eu, CPF {target.document}")
     assert answered.tool("consultar_faturas_cpf", cpf_cnpj=target.document).ok

@@ -181,6 +181,7 @@ def test_without_a_reachable_desk_lia_offers_a_callback_and_the_call_waits_in_th
 
     output = asyncio.run(scenario())
     assert output["transferencia"] == "retorno" and output["retorno"] == warm_transfer.CALLBACK
+    assert "aviso" not in output  # WhatsApp's words for the handoff are not the call's
     assert voice.twilio.twiml_updates == [] and voice.twilio.dials == []
     conversation = call_conversation(voice)
     [queued] = desk.queue(50, None).items

@@ -324,6 +324,32 @@ async function viewConversa(root, id) {
     };
   }
   wireReply(root, conversation, reload);
+  wirePromise(root, conversation, reload);
+}
+
+/** The agent records the customer's promise (amount as typed, the day): shown while the customer is
+ * known; the API applies the assistant's rules and answers 422/409 with why. */
+function wirePromise(root, conversation, reload) {
+  const form = $("[data-promise-form]", root);
+  const status = $("[data-promise-status]", form);
+  form.hidden = !canDo("supervisor") || !conversation.clientDocument;
+  form.onsubmit = async (event) => {
+    event.preventDefault();
+    const submit = $('button[type="submit"]', form);
+    submit.disabled = true;
+    try {
+      const promise = await sendJson(`/api/voice/conversations/${conversation.id}/promises`, "POST", {
+        amount: form.elements.amount.value,
+        dueDate: form.elements.dueDate.value,
+      });
+      form.reset();
+      await reload();
+      status.textContent = `Promessa registrada: ${fmtMoney(promise.amount)} até ${fmtDate(promise.dueDate)}.`;
+    } catch (error) {
+      status.textContent = `A promessa não foi registrada: ${error.message}`;
+      submit.disabled = false;
+    }
+  };
 }
 
 /** A recorded call's badge: Twilio keeps the audio; the dashboard names the recording and its length. */
@@ -437,7 +463,9 @@ function fmtWait(seconds) {
   const minutes = Math.floor(seconds / 60);
   if (minutes < 1) return "menos de 1 min";
   if (minutes < 60) return `${minutes} min`;
-  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, "0")} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return `${hours} h ${String(minutes % 60).padStart(2, "0")} min`;
+  return `${Math.floor(hours / 24)} d ${hours % 24} h`;
 }
 
 function queueRow(entry, onChange) {
@@ -482,6 +510,54 @@ function viewFila(root) {
         ? `Tempo até a primeira resposta humana: mediana ${first.medianMinutes} min · p90 ${first.p90Minutes} min (${pluralize(first.count, "atendimento", "atendimentos")}).`
         : "Ainda não há tempo de primeira resposta medido.";
       setText($("#queue-count"), number.format(body.waiting));
+      return body.items;
+    },
+  });
+  $('[data-action="refresh"]', root).addEventListener("click", () => pages.reload());
+  pages.reset();
+}
+
+// ---------------------------------------------------------------- the conversations people hold
+
+function heldRow(entry, onChange) {
+  const name = entry.clientName ?? entry.phoneNumber;
+  const act = (action, label, done) => h("button", {
+    type: "button",
+    class: action === "release" ? "ghost" : "",
+    "aria-label": `${label}: ${name}`,
+    onclick: async (event) => {
+      event.currentTarget.disabled = true;
+      try {
+        await sendJson(`/api/voice/conversations/${entry.id}/${action}`, "POST");
+        toast(done);
+      } catch (error) {
+        reportError(error);
+      }
+      onChange();
+    },
+  }, label);
+  const actions = canDo("supervisor")
+    ? [act("resolve", "Resolver", "Conversa resolvida."), act("release", "Devolver à IA", "Conversa devolvida à IA.")]
+    : [];
+  return h("tr", { "data-id": entry.id },
+    h("td", {}, name, h("div", { class: "muted small" }, entry.phoneNumber)),
+    h("td", {}, entry.assignee ?? "ninguém ainda"),
+    h("td", {}, fmtWait(entry.heldSeconds)),
+    h("td", {}, fmtWait(entry.idleSeconds),
+      entry.waitingSeconds !== null ? h("div", { class: "muted small" }, "cliente aguardando resposta") : null),
+    actionsCell(h("a", { href: `#/conversas/${entry.id}`, "aria-label": `Abrir conversa: ${name}` }, "Abrir conversa"), ...actions),
+  );
+}
+
+function viewEmAtendimento(root) {
+  const count = $("[data-held-count]", root);
+  const pages = pagedTable(root, {
+    url: (cursor) => `/api/voice/conversations/held?${query({ limit: PAGE_SIZE, cursor })}`,
+    row: (entry) => heldRow(entry, () => pages.reload()),
+    columns: 5,
+    empty: "Nenhuma conversa com a equipe.",
+    items: (body) => {
+      count.textContent = `${pluralize(body.held, "conversa", "conversas")} com a equipe, as paradas há mais tempo primeiro.`;
       return body.items;
     },
   });
@@ -1173,6 +1249,7 @@ function wireCases(root, campaignId) {
 const ROUTES = [
   [/^#\/painel$/, "painel", viewPainel],
   [/^#\/fila$/, "fila", viewFila],
+  [/^#\/em-atendimento$/, "em-atendimento", viewEmAtendimento],
   [/^#\/conversas\/([\w-]+)$/, "conversa", viewConversa],
   [/^#\/campanhas$/, "campanhas", viewCampanhas],
   [/^#\/campanhas\/([\w-]+)$/, "campanha", viewCampanha],
