@@ -16,7 +16,7 @@ from shared.core import clock
 from shared.core.observability import logger, metrics
 from shared.data import campaigns as campaigns_data
 from shared.data import targets as targets_data
-from shared.domain.cadence import RESOLVING_OUTCOMES, budget_spent
+from shared.domain.cadence import FOLLOW_UP_OUTCOMES, RESOLVING_OUTCOMES, awaits_follow_up, budget_spent
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.models import Campaign, Outcome, Target, TargetState
 from shared.domain.phones import timezone_for_phone
@@ -92,3 +92,32 @@ def resume_after_desk(target_id: str) -> Target | None:
         label="Atendimento humano encerrado",
         unless_outcomes=RESOLVING_OUTCOMES - {Outcome.TRANSFERRED},
     )
+
+
+def retime_follow_ups(campaign: Campaign, shift: timedelta) -> int:
+    """The campaign's `follow_up_after_days` changed by `shift`: every follow-up already waiting moves
+    with it (never before now) — a team shortening the cadence reaches the customers who engaged
+    sooner, one lengthening it gives them the longer pause. Reads the campaign's pending cases once;
+    one conditional write per follow-up (a case taken or resolved meanwhile is left as it is). The
+    number moved."""
+    now = clock.now()
+    not_follow_ups = [outcome for outcome in Outcome if outcome not in FOLLOW_UP_OUTCOMES]
+    moved = 0
+    for case in targets_data.pending(campaign.id):
+        if not awaits_follow_up(case):
+            continue
+        try:
+            targets_data.transition(
+                case.id,
+                [TargetState.PENDING],
+                TargetState.PENDING,
+                unless_outcomes=not_follow_ups,
+                next_attempt_at=max(now, case.next_attempt_at + shift),
+            )
+        except Conflict:
+            continue
+        moved += 1
+    logger.info(
+        "follow-ups retimed to the new cadence", campaign_id=campaign.id, moved=moved, shift=str(shift)
+    )
+    return moved

@@ -5,6 +5,7 @@ WhatsApp is activated only with an approved template for every step (`missing_wh
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 from shared.adapters import queues
@@ -18,6 +19,7 @@ from shared.domain.ids import new_id
 from shared.domain.models import Campaign, CampaignStatus, Channel, ContactMethod, MessageStep, TargetState
 from shared.domain.pages import Page
 from shared.domain.templates import WhatsAppTemplate
+from shared.engine import cadence
 
 # Which statuses each status may move to.
 TRANSITIONS: dict[CampaignStatus, frozenset[CampaignStatus]] = {
@@ -177,7 +179,8 @@ def list_page(*, limit: int, cursor: str | None) -> Page[Campaign]:
 
 
 def update(campaign_id: str, changes: dict[str, Any]) -> Campaign:
-    """Edit a campaign's settings (not its status); the merged result is validated as a whole."""
+    """Edit a campaign's settings (not its status); the merged result is validated as a whole. A new
+    `follow_up_after_days` applies to the follow-ups already waiting too (`cadence.retime_follow_ups`)."""
     current = campaigns.get(campaign_id)
     if current.status is CampaignStatus.COMPLETED:
         raise Conflict(f"campaign {campaign_id} is completed and can no longer be edited")
@@ -197,7 +200,11 @@ def update(campaign_id: str, changes: dict[str, Any]) -> Campaign:
     changes = changes | {"allowed_methods": allowed, "fallback_order": order}
     if "weekdays" in changes:
         changes["weekdays"] = sorted(set(changes["weekdays"]))
-    return campaigns.update(campaign_id, **changes)
+    campaign = campaigns.update(campaign_id, **changes)
+    if campaign.follow_up_after_days != current.follow_up_after_days:
+        days = campaign.follow_up_after_days - current.follow_up_after_days
+        cadence.retime_follow_ups(campaign, timedelta(days=days))
+    return campaign
 
 
 def change_status(campaign_id: str, to: CampaignStatus) -> Campaign:

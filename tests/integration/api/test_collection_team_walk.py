@@ -1,0 +1,293 @@
+"""The collection team's week through the API, as the dashboard and the team's scripts call it: a
+supervisor sets up a campaign with its own texts, imports the spreadsheet, starts, pauses, resumes and
+retunes the cadence while the engine works the cases (the cron's ticks and the outreach workers on the
+virtual clock, the CRM and Evolution simulators on loopback), registers an opt-out, looks a customer
+up and stops the campaign, while a viewer (an agent of the desk) reads and is refused the rest. At each
+step: the cases, the messages sent, and what `/stats`, `/targets` and `/api/voice/metrics` show."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from shared.domain import models
+from tests.integration.api.conftest import Api
+from tests.integration.engine.conftest import engine, simulator_servers  # noqa: F401 - the engine's world
+from tests.integration.engine.engine_world import Engine, cpf, mobile
+from tests.integration.engine.journeys import (
+    MARIA,
+    MARIA_INVOICES,
+    MARIA_PHONE,
+    MARIA_ROWS,
+    MONDAY,
+    Chat,
+    at,
+    business_day,
+)
+from tests.unit.import_corpus import xlsx_bytes
+
+HEADER = ("nome", "celular", "cpf", "valor", "fatura", "vencimento")
+FIRST = (
+    "Oi {nome}, aqui é a {empresa} (CNPJ {cnpj}). Podemos falar sobre sua conta? Responda PARAR para sair."
+)
+FOLLOW_UP = "{nome}, a {empresa} de novo: seguimos à disposição. Responda PARAR para sair."
+JOAO = cpf(601)
+JOAO_PHONE = mobile("11", 601)
+ANA = cpf(602)
+ANA_PHONE = mobile("11", 602)
+
+
+@pytest.fixture
+def team(engine: Engine, api: Api) -> tuple[Engine, Api]:  # noqa: F811 - the engine fixture imported above
+    """The engine's world (its queues, simulators and clock) with the API on top, Monday 09:00 in
+    Manaus; Maria, João and Ana known to the CRM."""
+    engine.clock.set(at(MONDAY, 9))
+    engine.crm.add_customer(MARIA, "Maria Souza", list(MARIA_INVOICES))
+    engine.crm.add_customer(JOAO, "João Lima", [MARIA_INVOICES[0]])
+    engine.crm.add_customer(ANA, "Ana Reis", [MARIA_INVOICES[1]])
+    return engine, api
+
+
+def sheet(*rows: tuple[str, ...]) -> str:
+    return "".join(";".join(row) + "\n" for row in (HEADER, *rows))
+
+
+def import_xlsx(api: Api, campaign_id: str, rows: list[tuple[str, ...]]) -> Any:
+    data = xlsx_bytes([HEADER, *rows])
+    media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    files = {"file": ("clientes.xlsx", io.BytesIO(data), media)}
+    return api.post(f"/api/voice/campaigns/{campaign_id}/targets/import", files=files)
+
+
+def cases(api: Api, campaign_id: str, **params: Any) -> list[dict[str, Any]]:
+    """Every case of the campaign as the dashboard pages through them (10 a page)."""
+    found: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        page = api.get(
+            f"/api/voice/campaigns/{campaign_id}/targets",
+            params={"limit": 10, **params, **({"cursor": cursor} if cursor else {})},
+        )
+        assert page.status_code == 200, page.text
+        found += page.json()
+        cursor = page.headers.get("X-Next-Cursor")
+        if not cursor:
+            return found
+
+
+def stats_agree_with_the_cases(api: Api, campaign_id: str) -> dict[str, Any]:
+    """`/stats` says what the listed cases are: total, states, outcomes, customers reached."""
+    listed = cases(api, campaign_id)
+    stats = api.get(f"/api/voice/campaigns/{campaign_id}/stats").json()
+    assert stats["totalTargets"] == len(listed)
+    for state in models.TargetState:
+        assert stats["states"][state.value] == sum(c["state"] == state.value for c in listed), state
+        assert stats[state.value] == stats["states"][state.value]
+    for outcome in models.Outcome:
+        assert stats["outcomes"][outcome.value] == sum(c["outcome"] == outcome.value for c in listed), outcome
+    assert stats["reached"] == sum(c["contactCount"] > 0 for c in listed)
+    return dict(stats)
+
+
+def case_of(api: Api, campaign_id: str, name: str) -> dict[str, Any]:
+    [case] = [c for c in cases(api, campaign_id) if c["clientName"] == name]
+    return case
+
+
+# --- 1. the spreadsheet: good rows kept, each bad one reported, the customers counted --------------------
+
+
+def test_the_supervisor_imports_a_csv_and_an_xlsx_with_bad_rows_and_a_reimport_adds_nothing(
+    team: tuple[Engine, Api],
+) -> None:
+    _, api = team
+    campaign = api.create_campaign(messages={"first_contact": FIRST})
+
+    csv = api.import_csv(
+        campaign["id"],
+        sheet(
+            *MARIA_ROWS,
+            ("João Lima", JOAO_PHONE, JOAO, "100,10", "J-1", "10/01/2025"),
+            ("CPF Errado", ANA_PHONE, "111.444.777-36", "10,00", "X-1", "10/01/2025"),
+            ("Telefone Errado", "1234", ANA, "10,00", "X-2", "10/01/2025"),
+            ("Valor Errado", ANA_PHONE, ANA, "1.234,5x", "X-3", "10/01/2025"),
+            ("Ana Reis", ANA_PHONE, ANA, "10,00", "A-0", ""),  # no due date: the CRM's is the truth
+            MARIA_ROWS[0],
+        ),
+    )
+
+    assert csv.status_code == 200, csv.text
+    body = csv.json()
+    assert (body["imported"], body["customersCreated"], body["customersUpdated"], body["duplicates"]) == (
+        5,
+        3,
+        0,
+        1,
+    )
+    errors = {(e["line"], e["field"], e["code"]) for e in body["errors"]}
+    assert errors == {
+        (6, "document", "invalid_document"),
+        (7, "phone", "invalid_phone"),
+        (8, "debt_amount", "invalid_amount"),
+        (10, "document", "duplicate"),
+    }
+    assert all(e["message"] for e in body["errors"])
+
+    # The XLSX from the ERP: a new invoice of Ana's and of João's, and Maria's first invoice again.
+    xlsx = import_xlsx(
+        api,
+        campaign["id"],
+        [
+            ("Ana Reis", ANA_PHONE, ANA, "80,20", "A-1", "10/02/2025"),
+            ("João Lima", JOAO_PHONE, JOAO, "50,00", "J-2", "10/02/2025"),
+            MARIA_ROWS[0],
+        ],
+    )
+    assert xlsx.status_code == 200, xlsx.text
+    body = xlsx.json()
+    assert (body["imported"], body["customersCreated"], body["customersUpdated"], body["duplicates"]) == (
+        2,
+        0,
+        2,
+        1,
+    )
+
+    listed = {c["clientName"]: c for c in cases(api, campaign["id"])}
+    assert set(listed) == {"Maria Souza", "João Lima", "Ana Reis"}
+    assert [i["invoiceNumber"] for i in listed["Maria Souza"]["invoices"]] == ["F-101", "F-102", "F-103"]
+    assert listed["Maria Souza"]["debtAmount"] == "270.05"
+    assert listed["João Lima"]["debtAmount"] == "150.10"
+    assert [(i["invoiceNumber"], i["dueDate"]) for i in listed["Ana Reis"]["invoices"]] == [
+        ("A-0", None),
+        ("A-1", "2025-02-10"),
+    ]
+    assert all(c["state"] == "pending" and c["contactCount"] == 0 for c in listed.values())
+
+    again = api.import_csv(campaign["id"], sheet(*MARIA_ROWS)).json()
+    assert (again["imported"], again["customersCreated"], again["customersUpdated"], again["duplicates"]) == (
+        0,
+        0,
+        0,
+        3,
+    )
+    assert len(cases(api, campaign["id"])) == 3
+    stats_agree_with_the_cases(api, campaign["id"])
+
+
+# --- 2. the week: start, pause across a tick, resume; the campaign's own texts; stats agreeing ----------
+
+
+def test_started_paused_across_a_tick_and_resumed_the_campaign_sends_its_own_texts_and_the_stats_agree(
+    team: tuple[Engine, Api],
+) -> None:
+    world, api = team
+    campaign = api.create_campaign(
+        messages={"first_contact": FIRST, "follow_up": FOLLOW_UP}, followUpAfterDays=3, maxContacts=4
+    )
+    api.import_csv(
+        campaign["id"],
+        sheet(*MARIA_ROWS, ("João Lima", JOAO_PHONE, JOAO, "100,10", "F-101", "10/01/2025")),
+    )
+
+    # Monday 09:00 in Manaus: the supervisor starts it, and pauses it at once (a wrong list?): the
+    # activation's kick and the next tick send nothing.
+    started = api.post(f"/api/voice/campaigns/{campaign['id']}/activate", role="supervisor")
+    assert started.status_code == 200, started.text
+    paused = api.post(f"/api/voice/campaigns/{campaign['id']}/pause", role="supervisor")
+    assert paused.json()["campaign"]["status"] == "paused"
+    world.drain("scheduler")
+    business_day(world, at(MONDAY, 10))
+    assert world.evolution.sent == []
+    assert all(c["state"] == "pending" for c in cases(api, campaign["id"]))
+    stats_agree_with_the_cases(api, campaign["id"])
+
+    # Resumed at 11:00: one first message to each customer, with the campaign's text.
+    world.clock.set(at(MONDAY, 11))
+    resumed = api.post(f"/api/voice/campaigns/{campaign['id']}/activate", role="supervisor")
+    assert resumed.json()["campaign"]["status"] == "active"
+    world.drain("scheduler")
+    world.drain("whatsapp")
+    world.delivered()
+    [to_maria] = world.evolution.texts_to(MARIA_PHONE)
+    assert to_maria == (
+        "Oi Maria Souza, aqui é a TR Telecom (CNPJ 11.222.333/0001-81). Podemos falar sobre sua conta? "
+        "Responda PARAR para sair."
+    )
+    assert len(world.evolution.texts_to(JOAO_PHONE)) == 1
+    stats = stats_agree_with_the_cases(api, campaign["id"])
+    assert (stats["contacted"], stats["reached"], stats["channels"].get("whatsapp")) == (2, 2, 2)
+    metrics = api.get("/api/voice/metrics").json()
+    assert (metrics["totalWhatsAppMessages"], metrics["totalContacts"], metrics["totalCalls"]) == (2, 2, 0)
+
+    # Paused again with the jobs already on the WhatsApp queue: nothing goes out until it resumes.
+    world.clock.set(at(MONDAY, 19, 50))
+    Chat(MARIA_PHONE, "Maria").says("vou ver")
+    maria = case_of(api, campaign["id"], "Maria Souza")
+    assert (maria["state"], maria["outcome"], maria["contactCount"]) == ("pending", "answered", 1)
+    stats = stats_agree_with_the_cases(api, campaign["id"])
+    assert stats["responded"] == 1
+    sent, to_maria_before = len(world.evolution.sent), len(world.evolution.texts_to(MARIA_PHONE))
+    thursday = MONDAY + timedelta(days=3)
+    world.clock.set(at(thursday + timedelta(days=1), 8))
+    world.tick()  # the follow-up is scheduled onto the WhatsApp queue ...
+    api.post(f"/api/voice/campaigns/{campaign['id']}/pause", role="supervisor")
+    world.drain("whatsapp")  # ... and the supervisor pauses before the worker sends it
+    business_day(world, at(thursday + timedelta(days=1), 10))
+    assert len(world.evolution.sent) == sent
+    stats_agree_with_the_cases(api, campaign["id"])
+
+    world.clock.set(at(thursday + timedelta(days=1), 11))
+    api.post(f"/api/voice/campaigns/{campaign['id']}/activate", role="supervisor")
+    world.drain("scheduler")
+    world.drain("whatsapp")
+    texts = world.evolution.texts_to(MARIA_PHONE)
+    assert texts[-1] == "Maria Souza, a TR Telecom de novo: seguimos à disposição. Responda PARAR para sair."
+    assert len(texts) == to_maria_before + 1
+    maria = case_of(api, campaign["id"], "Maria Souza")
+    assert (maria["state"], maria["contactCount"]) == ("contacted", 2)
+    stats_agree_with_the_cases(api, campaign["id"])
+    metrics = api.get("/api/voice/metrics").json()
+    contacts = sum(c["contactCount"] for c in cases(api, campaign["id"]))  # João's retry included
+    assert metrics["totalWhatsAppMessages"] == metrics["totalContacts"] == contacts == 4
+
+
+# --- 3. the cadence retuned mid-run: the follow-ups waiting follow the new one --------------------------
+
+
+def test_a_cadence_patched_mid_run_applies_to_the_follow_ups_already_waiting(
+    team: tuple[Engine, Api],
+) -> None:
+    world, api = team
+    campaign = api.create_campaign(followUpAfterDays=5, maxContacts=6)
+    api.import_csv(campaign["id"], sheet(*MARIA_ROWS))
+    api.post(f"/api/voice/campaigns/{campaign['id']}/activate", role="supervisor")
+    world.drain("scheduler")
+    world.drain("whatsapp")
+    world.delivered()
+    world.clock.set(at(MONDAY, 10))
+    Chat(MARIA_PHONE, "Maria").says("vou ver")
+    maria = case_of(api, campaign["id"], "Maria Souza")
+    assert maria["nextAttemptAt"] == at(MONDAY + timedelta(days=5), 10).isoformat().replace("+00:00", "Z")
+
+    # Tuesday: five days is too slow, says the supervisor; two it is. Maria, who answered on Monday,
+    # hears from us on Wednesday, not on Saturday.
+    world.clock.set(at(MONDAY + timedelta(days=1), 9))
+    patched = api.patch(f"/api/voice/campaigns/{campaign['id']}", json={"followUpAfterDays": 2})
+    assert patched.status_code == 200, patched.text
+    maria = case_of(api, campaign["id"], "Maria Souza")
+    assert maria["nextAttemptAt"] == at(MONDAY + timedelta(days=2), 10).isoformat().replace("+00:00", "Z")
+    sent = len(world.evolution.texts_to(MARIA_PHONE))
+    business_day(world, at(MONDAY + timedelta(days=2), 10, 5))
+    assert len(world.evolution.texts_to(MARIA_PHONE)) == sent + 1
+    assert world.evolution.texts_to(MARIA_PHONE)[-1].startswith("Olá, Maria Souza! Aqui é novamente")
+
+    # She answers again; the supervisor lengthens the cadence to a week: her follow-up moves with it.
+    world.clock.set(at(MONDAY + timedelta(days=2), 11))
+    Chat(MARIA_PHONE, "Maria").says("vou ver")
+    api.patch(f"/api/voice/campaigns/{campaign['id']}", json={"followUpAfterDays": 7})
+    maria = case_of(api, campaign["id"], "Maria Souza")
+    assert maria["nextAttemptAt"] == at(MONDAY + timedelta(days=9), 11).isoformat().replace("+00:00", "Z")
+    stats_agree_with_the_cases(api, campaign["id"])
