@@ -291,3 +291,119 @@ def test_a_cadence_patched_mid_run_applies_to_the_follow_ups_already_waiting(
     maria = case_of(api, campaign["id"], "Maria Souza")
     assert maria["nextAttemptAt"] == at(MONDAY + timedelta(days=9), 11).isoformat().replace("+00:00", "Z")
     stats_agree_with_the_cases(api, campaign["id"])
+
+
+# --- 4. who may do what: an agent of the desk (viewer) reads; the rest is the supervisor's --------------
+
+SUPERVISOR_ONLY = [
+    ("post", "/api/voice/campaigns/{campaign}/activate", None),
+    ("post", "/api/voice/campaigns/{campaign}/pause", None),
+    ("post", "/api/voice/campaigns/{campaign}/complete", None),
+    ("patch", "/api/voice/campaigns/{campaign}", {"followUpAfterDays": 1}),
+    ("delete", "/api/voice/campaigns/{campaign}", None),
+    ("post", "/api/voice/campaigns", {"name": "Outra", "contactMethod": "whatsapp_primary"}),
+    ("post", "/api/voice/optouts", {"clientDocument": MARIA}),
+    ("get", "/api/voice/customers/{document}", None),
+    ("get", "/api/voice/customers?phone={phone}", None),
+    ("get", "/api/voice/campaigns/{campaign}/export.csv", None),
+    ("patch", "/api/voice/targets/{target}", {"clientName": "Outra Pessoa"}),
+    ("post", "/api/voice/targets/{target}/phones", {"phoneNumber": "92 98888-7777"}),
+]
+
+
+def test_an_agent_reads_but_is_refused_the_supervisors_actions_and_a_stranger_everything(
+    team: tuple[Engine, Api],
+) -> None:
+    world, api = team
+    campaign = api.create_campaign()
+    api.import_csv(campaign["id"], sheet(*MARIA_ROWS))
+    [maria] = cases(api, campaign["id"])
+    ids = {"campaign": campaign["id"], "document": MARIA, "phone": MARIA_PHONE, "target": maria["id"]}
+
+    for method, path, body in SUPERVISOR_ONLY:
+        url = path.format(**ids)
+        kwargs = {"json": body} if body is not None else {}
+        refused = getattr(api, method)(url, role="viewer", **kwargs)
+        assert refused.status_code == 403, (url, refused.text)
+        assert refused.json()["detail"].startswith("this action needs the ")
+        stranger = getattr(api.client, method)(url, **kwargs)
+        assert stranger.status_code == 401, (url, stranger.text)
+        assert stranger.headers["www-authenticate"] == "Bearer"
+    assert cases(api, campaign["id"]) == [maria]  # nothing changed
+    assert api.get(f"/api/voice/campaigns/{campaign['id']}").json()["status"] == "draft"
+    assert api.get("/api/voice/optouts").json() == []
+
+    # What the agent reads: the campaign, its cases (masked), the stats and the metrics.
+    for url in (
+        f"/api/voice/campaigns/{campaign['id']}",
+        f"/api/voice/campaigns/{campaign['id']}/targets",
+        f"/api/voice/campaigns/{campaign['id']}/stats",
+        "/api/voice/metrics",
+    ):
+        read = api.get(url, role="viewer")
+        assert read.status_code == 200, (url, read.text)
+        assert MARIA not in read.text and MARIA_PHONE not in read.text
+        assert api.client.get(url).status_code == 401
+
+
+# --- 5. LGPD: the team registers an opt-out; a lookup shows one person's cases, and only theirs ----------
+
+
+def test_an_opt_out_the_team_registers_stops_the_customer_in_every_campaign_and_the_lookup_shows_only_hers(
+    team: tuple[Engine, Api],
+) -> None:
+    world, api = team
+    march = api.create_campaign(name="Cobrança Março")
+    api.import_csv(
+        march["id"], sheet(*MARIA_ROWS, ("João Lima", JOAO_PHONE, JOAO, "100,10", "J-1", "10/01/2025"))
+    )
+    api.post(f"/api/voice/campaigns/{march['id']}/activate", role="supervisor")
+    world.drain("scheduler")
+    world.drain("whatsapp")
+    world.delivered()
+    april = api.create_campaign(name="Cobrança Abril")
+    api.import_csv(april["id"], sheet(MARIA_ROWS[2]))
+
+    # Maria calls the ISP's office: she does not want to be contacted any more.
+    world.clock.set(at(MONDAY, 11))
+    registered = api.post(
+        "/api/voice/optouts",
+        role="supervisor",
+        json={
+            "clientDocument": f"{MARIA[:3]}.{MARIA[3:6]}.{MARIA[6:9]}-{MARIA[9:]}",
+            "reason": "ligou na loja",
+        },
+    )
+    assert registered.status_code == 201, registered.text
+    assert [o["key"] for o in registered.json()] == ["document"]
+    maria = case_of(api, march["id"], "Maria Souza")
+    assert (maria["state"], maria["outcome"]) == ("completed", "opted_out")
+    [in_april] = cases(api, april["id"])
+    assert (in_april["state"], in_april["outcome"]) == ("completed", "opted_out")
+    assert case_of(api, march["id"], "João Lima")["outcome"] != "opted_out"
+
+    api.post(f"/api/voice/campaigns/{april['id']}/activate", role="supervisor")
+    to_maria = len(world.evolution.texts_to(MARIA_PHONE))
+    for offset in range(1, 6):
+        business_day(world, at(MONDAY + timedelta(days=offset), 10))
+        world.delivered()
+    assert len(world.evolution.texts_to(MARIA_PHONE)) == to_maria
+    stats_agree_with_the_cases(api, march["id"])
+    april_stats = stats_agree_with_the_cases(api, april["id"])
+    assert april_stats["outcomes"]["opted_out"] == 1 and april_stats["reached"] == 0
+
+    # The supervisor looks her up: both campaigns' cases, masked, and her opt-out; nobody else's.
+    story = api.get(f"/api/voice/customers/{MARIA}", role="supervisor")
+    assert story.status_code == 200, story.text
+    body = story.json()
+    assert sorted(c["campaignName"] for c in body["cases"]) == ["Cobrança Abril", "Cobrança Março"]
+    assert {c["clientName"] for c in body["cases"]} == {"Maria Souza"}
+    assert [(o["kind"], o["reason"]) for o in body["optOuts"]] == [("document", "ligou na loja")]
+    assert MARIA not in story.text and MARIA_PHONE not in story.text
+    assert JOAO[-4:] not in story.text and "João" not in story.text and "J-1" not in story.text
+    by_phone = api.get("/api/voice/customers", role="supervisor", params={"phone": MARIA_PHONE})
+    assert [s["clientDocument"] for s in by_phone.json()] == [body["clientDocument"]]
+    nobody = api.get(f"/api/voice/customers/{cpf(999)}", role="supervisor")
+    assert nobody.status_code == 404 and "Maria" not in nobody.text
+    assert api.get("/api/voice/customers/123", role="supervisor").status_code == 422
+
