@@ -407,3 +407,46 @@ def test_an_opt_out_the_team_registers_stops_the_customer_in_every_campaign_and_
     assert nobody.status_code == 404 and "Maria" not in nobody.text
     assert api.get("/api/voice/customers/123", role="supervisor").status_code == 422
 
+
+# --- 6. the campaign stopped with cases in flight -----------------------------------------------------
+
+
+def test_a_campaign_completed_with_messages_on_the_queue_sends_nothing_more_and_its_cases_close(
+    team: tuple[Engine, Api],
+) -> None:
+    world, api = team
+    campaign = api.create_campaign()
+    api.import_csv(
+        campaign["id"],
+        sheet(*MARIA_ROWS, ("João Lima", JOAO_PHONE, JOAO, "100,10", "J-1", "10/01/2025")),
+    )
+    api.post(f"/api/voice/campaigns/{campaign['id']}/activate", role="supervisor")
+    world.drain("scheduler")  # both first messages are on the WhatsApp queue
+    assert {c["state"] for c in cases(api, campaign["id"])} == {"scheduled"}
+
+    refused = api.delete(f"/api/voice/campaigns/{campaign['id']}")
+    assert refused.status_code == 409 and "only draft campaigns can be deleted" in refused.json()["detail"]
+    done = api.post(f"/api/voice/campaigns/{campaign['id']}/complete", role="supervisor")
+    assert done.status_code == 200, done.text
+    world.drain("whatsapp")
+    for offset in range(0, 4):
+        business_day(world, at(MONDAY + timedelta(days=offset), 12))
+    assert world.evolution.sent == []
+
+    listed = cases(api, campaign["id"])
+    assert {(c["state"], c["outcome"], c["contactCount"]) for c in listed} == {("completed", None, 0)}
+    assert all(c["outcomeDetails"].startswith("Campanha encerrada pela equipe") for c in listed)
+    stats = stats_agree_with_the_cases(api, campaign["id"])
+    assert stats["completed"] == stats["totalTargets"] == 2
+    assert api.post(f"/api/voice/campaigns/{campaign['id']}/activate", role="supervisor").status_code == 409
+    assert api.import_csv(campaign["id"], sheet(MARIA_ROWS[0])).status_code == 409
+
+
+def test_a_draft_deleted_takes_its_cases_and_a_lookup_finds_none_of_them(team: tuple[Engine, Api]) -> None:
+    world, api = team
+    draft = api.create_campaign()
+    api.import_csv(draft["id"], sheet(*MARIA_ROWS))
+    assert api.delete(f"/api/voice/campaigns/{draft['id']}").status_code == 200
+    assert api.get(f"/api/voice/campaigns/{draft['id']}/targets").status_code == 404
+    assert api.get(f"/api/voice/customers/{MARIA}", role="supervisor").status_code == 404
+    assert api.get("/api/voice/metrics").json()["amountInCollection"] == "0.00"
