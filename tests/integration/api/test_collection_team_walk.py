@@ -450,3 +450,40 @@ def test_a_draft_deleted_takes_its_cases_and_a_lookup_finds_none_of_them(team: t
     assert api.get(f"/api/voice/campaigns/{draft['id']}/targets").status_code == 404
     assert api.get(f"/api/voice/customers/{MARIA}", role="supervisor").status_code == 404
     assert api.get("/api/voice/metrics").json()["amountInCollection"] == "0.00"
+
+
+# --- 7. a supervisor's correction of a case still being collected ------------------------------------
+
+
+def test_an_outcome_set_by_hand_on_a_case_still_open_is_refused_and_the_customer_is_not_left_half_closed(
+    team: tuple[Engine, Api],
+) -> None:
+    world, api = team
+    campaign = api.create_campaign()
+    api.import_csv(campaign["id"], sheet(("João Lima", JOAO_PHONE, JOAO, "100,10", "J-1", "10/01/2025")))
+    api.post(f"/api/voice/campaigns/{campaign['id']}/activate", role="supervisor")
+    [joao] = cases(api, campaign["id"])
+
+    # João says at the store he paid; the supervisor would mark the case paid (or opted out) by hand:
+    # the case would show "Pago" while still pending, and the next tick would write to him again.
+    for outcome in ("paid", "opted_out", "exhausted"):
+        refused = api.patch(f"/api/voice/targets/{joao['id']}", role="supervisor", json={"outcome": outcome})
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["code"] == "case_open"
+        assert "/api/voice/optouts" in refused.json()["detail"]
+    assert case_of(api, campaign["id"], "João Lima")["outcome"] is None
+    world.drain("scheduler")
+    world.drain("whatsapp")
+    assert len(world.evolution.texts_to(JOAO_PHONE)) == 1
+    stats_agree_with_the_cases(api, campaign["id"])
+
+    # A closed case's outcome may be corrected (the record of how it ended).
+    api.post(f"/api/voice/campaigns/{campaign['id']}/complete", role="supervisor")
+    fixed = api.patch(
+        f"/api/voice/targets/{joao['id']}",
+        role="supervisor",
+        json={"outcome": "paid", "outcomeDetails": "pagou na loja"},
+    )
+    assert fixed.status_code == 200, fixed.text
+    assert (fixed.json()["state"], fixed.json()["outcome"]) == ("completed", "paid")
+    stats_agree_with_the_cases(api, campaign["id"])

@@ -114,6 +114,7 @@ export const API_ERROR = {
   not_retryable: "Esta mensagem não pode ser reenviada.",
   whatsapp_window_closed: "A janela de 24 h do WhatsApp está fechada: o cliente precisa responder antes de você enviar texto livre. Fora da janela, só modelos aprovados.",
   not_editable: "Este item não pode mais ser editado.",
+  case_open: "O caso ainda está em andamento: o resultado é definido pelo sistema até ele ser concluído.",
   empty_text: "Escreva a mensagem antes de enviar.",
   text_too_long: "A mensagem passa do limite de 4.096 caracteres.",
   invalid_input: "Dados inválidos. Confira os campos e tente de novo.",
