@@ -8,12 +8,18 @@ step: the cases, the messages sent, and what `/stats`, `/targets` and `/api/voic
 from __future__ import annotations
 
 import io
+import re
+import typing
 from datetime import timedelta
+from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from shared.domain import models
+from shared.engine.desk import ReplyBlocked
+from shared.imports.spreadsheets import SpreadsheetErrorCode
 from tests.integration.api.conftest import Api
 from tests.integration.engine.conftest import engine, simulator_servers  # noqa: F401 - the engine's world
 from tests.integration.engine.engine_world import Engine, cpf, mobile
@@ -487,3 +493,62 @@ def test_an_outcome_set_by_hand_on_a_case_still_open_is_refused_and_the_customer
     assert fixed.status_code == 200, fixed.text
     assert (fixed.json()["state"], fixed.json()["outcome"]) == ("completed", "paid")
     stats_agree_with_the_cases(api, campaign["id"])
+
+
+# --- 8. what the dashboard calls each value the API gives it: pt-BR, none missing ---------------------
+
+LABELS = (Path(__file__).parents[3] / "functions/api/static/monitor/labels.js").read_text(encoding="utf-8")
+# Why an import row is rejected: the codes of `shared.imports` (rows, pipeline, spreadsheets).
+ROW_ERRORS = (
+    "missing_value",
+    "invalid_name",
+    "invalid_phone",
+    "invalid_document",
+    "invalid_amount",
+    "invalid_date",
+    "time_barred",
+    "duplicate",
+    "too_many_invoices",
+    "case_closed",
+    "unreadable_row",
+)
+
+
+def labels(name: str) -> dict[str, str]:
+    """The keys and texts of `export const <name> = {...}` in labels.js."""
+    found = re.search(rf"export const {name} = \{{(.*?)\}};", LABELS, re.S)
+    assert found, name
+    return dict(re.findall(r'(\w+): "([^"]*)"', found.group(1)))
+
+
+@pytest.mark.parametrize(
+    ("name", "values"),
+    [
+        ("OUTCOME", models.Outcome),
+        ("TARGET_STATE", models.TargetState),
+        ("CAMPAIGN_STATUS", models.CampaignStatus),
+        ("CONTACT_METHOD", models.ContactMethod),
+        ("CHANNEL", models.Channel),
+        ("MESSAGE_STEP", models.MessageStep),
+        ("PROMISE_STATUS", models.PromiseStatus),
+        ("PAYMENT_METHOD", models.PaymentMethod),
+        ("UNLOCK_STATUS", models.UnlockStatus),
+        ("SOURCE_LABEL", models.ConversationSource),
+        ("CONVERSATION_STATUS", models.ConversationStatus),
+        ("CALL_DISPOSITION", models.CallDisposition),
+        ("SENDER", models.Sender),
+        ("DELIVERY", models.DeliveryStatus),
+        ("REPLY_BLOCKED", ReplyBlocked),
+        ("IMPORT_ERROR", ROW_ERRORS),
+        ("API_ERROR", typing.get_args(SpreadsheetErrorCode)),
+    ],
+)
+def test_the_dashboard_names_every_value_the_api_gives_in_portuguese(
+    name: str, values: type[StrEnum] | tuple[str, ...]
+) -> None:
+    known = labels(name)
+    missing = [str(value) for value in values if str(value) not in known]
+    assert missing == [], f"{name} has no label for {missing}"
+    for value in values:
+        text = known[str(value)]
+        assert text and text != str(value) and "_" not in text, (name, value, text)
