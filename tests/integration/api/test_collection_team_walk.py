@@ -7,16 +7,19 @@ step: the cases, the messages sent, and what `/stats`, `/targets` and `/api/voic
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 import typing
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from infra.local.simulators.crm import SimInvoice
 from shared.domain import models
 from shared.engine.desk import ReplyBlocked
 from shared.imports.spreadsheets import SpreadsheetErrorCode
@@ -552,3 +555,69 @@ def test_the_dashboard_names_every_value_the_api_gives_in_portuguese(
     for value in values:
         text = known[str(value)]
         assert text and text != str(value) and "_" not in text, (name, value, text)
+
+
+# --- 9. Friday: every way a case ends, as the lists, the stats, the metrics and the export show it ------
+
+
+def test_by_friday_every_ending_shows_the_same_in_the_list_its_filters_the_stats_the_metrics_and_the_export(
+    team: tuple[Engine, Api],
+) -> None:
+    world, api = team
+    old = SimInvoice("V-1", Decimal("300.00"), date(2019, 1, 10))  # over five years: time-barred
+    world.crm.add_customer(cpf(610), "Paulo Prescrito", [old])
+    world.crm.add_customer(cpf(611), "Rita Quitada", [])  # paid before anyone wrote to her
+    crowd = [(f"Cliente {seed}", mobile("11", seed), cpf(seed)) for seed in range(620, 632)]
+    for name, _, document in crowd:
+        world.crm.add_customer(document, name, [MARIA_INVOICES[0]])
+    campaign = api.create_campaign(followUpAfterDays=1, maxContacts=1)
+    rows = [
+        *MARIA_ROWS,
+        ("Paulo Prescrito", mobile("11", 610), cpf(610), "300,00", "P-1", "10/01/2025"),
+        ("Rita Quitada", mobile("11", 611), cpf(611), "50,00", "R-1", "10/01/2025"),
+        ("Ivo Desconhecido", mobile("11", 612), cpf(612), "70,00", "I-1", "10/01/2025"),  # not in the CRM
+        *((name, phone, document, "100,10", "F-101", "10/01/2025") for name, phone, document in crowd),
+    ]
+    assert api.import_csv(campaign["id"], sheet(*rows)).json()["customersCreated"] == 16
+    api.post(f"/api/voice/campaigns/{campaign['id']}/activate", role="supervisor")
+    world.drain("scheduler")
+    world.drain("whatsapp")
+    world.delivered()
+    world.clock.set(at(MONDAY, 10))
+    Chat(MARIA_PHONE, "Maria").says("vou ver")  # her one contact spent, and nothing agreed
+    for offset in range(1, 5):
+        business_day(world, at(MONDAY + timedelta(days=offset), 10))
+        world.delivered()
+
+    listed = cases(api, campaign["id"])
+    ending = {c["clientName"]: (c["state"], c["outcome"]) for c in listed}
+    assert ending["Maria Souza"] == ("completed", "exhausted")
+    assert ending["Paulo Prescrito"] == ("completed", "time_barred")
+    assert ending["Rita Quitada"] == ("completed", "paid")
+    assert ending["Ivo Desconhecido"] == ("completed", "unknown_customer")
+    stats = stats_agree_with_the_cases(api, campaign["id"])
+    assert stats["paid"] == 1 and stats["selfCured"] == 1  # Rita, never contacted: not a conversion
+    metrics = api.get("/api/voice/metrics").json()
+    assert metrics["selfCured"] == 1 and Decimal(metrics["conversionRate"]) == 0
+    assert metrics["totalContacts"] == sum(c["contactCount"] for c in listed)
+
+    # The dashboard's filters, page by page, give the same cases as the whole list.
+    for state, outcome in (("completed", None), (None, "exhausted"), ("completed", "unknown_customer")):
+        params = {k: v for k, v in (("state", state), ("outcome", outcome)) if v}
+        for sort in ("amount", "age"):
+            filtered = cases(api, campaign["id"], sort=sort, **params)
+            expected = [
+                c
+                for c in listed
+                if (state is None or c["state"] == state) and (outcome is None or c["outcome"] == outcome)
+            ]
+            assert sorted(c["id"] for c in filtered) == sorted(c["id"] for c in expected), (params, sort)
+    by_amount = [c["debtAmount"] for c in cases(api, campaign["id"], sort="amount")]
+    assert by_amount == sorted(by_amount, key=Decimal, reverse=True)
+
+    # The export the supervisor downloads: one row per case, the same endings.
+    export = api.get(f"/api/voice/campaigns/{campaign['id']}/export.csv", role="supervisor")
+    assert export.status_code == 200, export.text
+    table = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig")), delimiter=";"))
+    exported = {row[1]: (row[3], row[2]) for row in table[1:]}
+    assert exported == {name: (state, outcome or "") for name, (state, outcome) in ending.items()}
