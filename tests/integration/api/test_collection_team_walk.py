@@ -301,6 +301,18 @@ def test_a_cadence_patched_mid_run_applies_to_the_follow_ups_already_waiting(
     assert maria["nextAttemptAt"] == at(MONDAY + timedelta(days=9), 11).isoformat().replace("+00:00", "Z")
     stats_agree_with_the_cases(api, campaign["id"])
 
+    # Then the budget is cut to the two contacts she has had: when her follow-up comes due, her case
+    # ends exhausted and nothing more is sent.
+    api.patch(f"/api/voice/campaigns/{campaign['id']}", json={"maxContacts": 2})
+    sent = len(world.evolution.texts_to(MARIA_PHONE))
+    business_day(world, at(MONDAY + timedelta(days=9), 11, 5))
+    maria = case_of(api, campaign["id"], "Maria Souza")
+    assert (maria["state"], maria["outcome"], maria["contactCount"]) == ("completed", "exhausted", 2)
+    assert len(world.evolution.texts_to(MARIA_PHONE)) == sent
+    world.tick()  # the next tick finds every case closed
+    assert api.get(f"/api/voice/campaigns/{campaign['id']}").json()["status"] == "completed"
+    stats_agree_with_the_cases(api, campaign["id"])
+
 
 # --- 4. who may do what: an agent of the desk (viewer) reads; the rest is the supervisor's --------------
 
