@@ -288,6 +288,7 @@ def test_a_cadence_patched_mid_run_applies_to_the_follow_ups_already_waiting(
     assert patched.status_code == 200, patched.text
     maria = case_of(api, campaign["id"], "Maria Souza")
     assert maria["nextAttemptAt"] == at(MONDAY + timedelta(days=2), 10).isoformat().replace("+00:00", "Z")
+    assert "novo contato a partir de 12/03" in maria["outcomeDetails"]  # what the case page says
     sent = len(world.evolution.texts_to(MARIA_PHONE))
     business_day(world, at(MONDAY + timedelta(days=2), 10, 5))
     assert len(world.evolution.texts_to(MARIA_PHONE)) == sent + 1
