@@ -475,6 +475,32 @@ def test_a_draft_deleted_takes_its_cases_and_a_lookup_finds_none_of_them(team: t
     assert api.get("/api/voice/metrics").json()["amountInCollection"] == "0.00"
 
 
+def test_a_call_ringing_when_the_campaign_is_completed_ends_without_reopening_the_case(
+    team: tuple[Engine, Api],
+) -> None:
+    world, api = team
+    campaign = api.create_campaign(contactMethod="voice")
+    api.import_csv(campaign["id"], sheet(("João Lima", JOAO_PHONE, JOAO, "100,10", "J-1", "10/01/2025")))
+    world.clock.set(at(MONDAY, 10))
+    api.post(f"/api/voice/campaigns/{campaign['id']}/activate", role="supervisor")
+    world.drain("scheduler")
+    world.drain("dialer")
+    [call] = world.twilio.calls.values()
+    assert case_of(api, campaign["id"], "João Lima")["state"] == "calling"
+
+    api.post(f"/api/voice/campaigns/{campaign['id']}/complete", role="supervisor")
+    params = world.twilio.status_params(call, "no-answer")  # Twilio's callback, after the end
+    world.sqs.send_message(QueueUrl=world.urls["post_call"], MessageBody=json.dumps(params))
+    assert world.drain("post_call").failed == 0
+    joao = case_of(api, campaign["id"], "João Lima")
+    assert (joao["state"], joao["contactCount"]) == ("completed", 1)
+    assert world.dead_letters("post_call") == []
+    for offset in range(1, 3):
+        business_day(world, at(MONDAY + timedelta(days=offset), 10))
+    assert len(world.twilio.calls) == 1
+    stats_agree_with_the_cases(api, campaign["id"])
+
+
 # --- 7. a supervisor's correction of a case still being collected ------------------------------------
 
 
@@ -635,29 +661,3 @@ def test_by_friday_every_ending_shows_the_same_in_the_list_its_filters_the_stats
     table = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig")), delimiter=";"))
     exported = {row[1]: (row[3], row[2]) for row in table[1:]}
     assert exported == {name: (state, outcome or "") for name, (state, outcome) in ending.items()}
-
-
-def test_a_call_ringing_when_the_campaign_is_completed_ends_without_reopening_the_case(
-    team: tuple[Engine, Api],
-) -> None:
-    world, api = team
-    campaign = api.create_campaign(contactMethod="voice")
-    api.import_csv(campaign["id"], sheet(("João Lima", JOAO_PHONE, JOAO, "100,10", "J-1", "10/01/2025")))
-    world.clock.set(at(MONDAY, 10))
-    api.post(f"/api/voice/campaigns/{campaign['id']}/activate", role="supervisor")
-    world.drain("scheduler")
-    world.drain("dialer")
-    [call] = world.twilio.calls.values()
-    assert case_of(api, campaign["id"], "João Lima")["state"] == "calling"
-
-    api.post(f"/api/voice/campaigns/{campaign['id']}/complete", role="supervisor")
-    params = world.twilio.status_params(call, "no-answer")  # Twilio's callback, after the end
-    world.sqs.send_message(QueueUrl=world.urls["post_call"], MessageBody=json.dumps(params))
-    assert world.drain("post_call").failed == 0
-    joao = case_of(api, campaign["id"], "João Lima")
-    assert (joao["state"], joao["contactCount"]) == ("completed", 1)
-    assert world.dead_letters("post_call") == []
-    for offset in range(1, 3):
-        business_day(world, at(MONDAY + timedelta(days=offset), 10))
-    assert len(world.twilio.calls) == 1
-    stats_agree_with_the_cases(api, campaign["id"])
