@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from infra.local.simulators.crm import SimInvoice
+from shared.domain import labels as text_labels
 from shared.domain import models
 from shared.engine.desk import ReplyBlocked
 from shared.imports.spreadsheets import SpreadsheetErrorCode
@@ -423,6 +424,11 @@ def test_an_opt_out_the_team_registers_stops_the_customer_in_every_campaign_and_
     assert {c["clientName"] for c in body["cases"]} == {"Maria Souza"}
     assert [(o["kind"], o["reason"]) for o in body["optOuts"]] == [("document", "ligou na loja")]
     assert MARIA not in story.text and MARIA_PHONE not in story.text
+    timeline = " | ".join(event["description"] for event in body["events"])
+    assert "estado concluído, resultado Pediu para não ser contatado" in timeline
+    assert "Última tentativa (WhatsApp)" in timeline
+    for code in (*models.TargetState, *models.Outcome, *models.Channel, *models.ConversationSource):
+        assert not re.search(rf"\b{code}\b", timeline), (code, timeline)  # the team reads pt-BR
     assert JOAO[-4:] not in story.text and "João" not in story.text and "J-1" not in story.text
     by_phone = api.get("/api/voice/customers", role="supervisor", params={"phone": MARIA_PHONE})
     assert [s["clientDocument"] for s in by_phone.json()] == [body["clientDocument"]]
@@ -595,6 +601,20 @@ def test_the_dashboard_names_every_value_the_api_gives_in_portuguese(
     for value in values:
         text = known[str(value)]
         assert text and text != str(value) and "_" not in text, (name, value, text)
+
+
+@pytest.mark.parametrize(
+    ("name", "server"),
+    [
+        ("OUTCOME", text_labels.OUTCOME),
+        ("CHANNEL", text_labels.CHANNEL),
+        ("SOURCE_LABEL", text_labels.SOURCE),
+    ],
+)
+def test_the_servers_texts_name_each_value_as_the_dashboard_does(
+    name: str, server: dict[StrEnum, str]
+) -> None:
+    assert {str(value): text for value, text in server.items()} == labels(name)
 
 
 # --- 9. Friday: every way a case ends, as the lists, the stats, the metrics and the export show it ------
