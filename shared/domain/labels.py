@@ -1,12 +1,20 @@
 """What the team reads for the values the API gives as codes (pt-BR), where the server writes the
-text itself: a case's `outcomeDetails`, the events of a customer's story. The dashboard's own labels
-(`functions/api/static/monitor/labels.js`) say the same; a test keeps them so."""
+text itself: a case's `outcomeDetails`, the events of a customer's story, the CSV exports. The
+dashboard's own labels (`functions/api/static/monitor/labels.js`) say the same; a test keeps them so.
+States and promise statuses are lowercase, as a sentence says them; `cell` capitalizes them."""
 
 from __future__ import annotations
 
 from typing import Final
 
-from shared.domain.models import Channel, ConversationSource, Outcome, PromiseStatus, TargetState
+from shared.domain.models import (
+    Channel,
+    ConversationSource,
+    Outcome,
+    PaymentMethod,
+    PromiseStatus,
+    TargetState,
+)
 
 # A case's state, as a sentence says it ("estado concluído").
 STATE: Final = {
@@ -49,3 +57,15 @@ PROMISE_STATUS: Final = {
     PromiseStatus.BROKEN: "quebrada",
     PromiseStatus.RENEGOTIATED: "renegociada",
 }
+PAYMENT_METHOD: Final = {
+    PaymentMethod.PIX: "Pix",
+    PaymentMethod.BOLETO: "Boleto",
+    PaymentMethod.CARTAO_CREDITO: "Cartão de crédito",
+    PaymentMethod.DEBITO_AUTOMATICO: "Débito automático",
+    PaymentMethod.OUTROS: "Outros",
+}
+
+
+def cell(label: str) -> str:
+    """A label as a spreadsheet cell shows it: its first letter capitalized ("em chamada" → "Em chamada")."""
+    return label[:1].upper() + label[1:]

@@ -609,6 +609,7 @@ def test_the_dashboard_names_every_value_the_api_gives_in_portuguese(
         ("OUTCOME", text_labels.OUTCOME),
         ("CHANNEL", text_labels.CHANNEL),
         ("SOURCE_LABEL", text_labels.SOURCE),
+        ("PAYMENT_METHOD", text_labels.PAYMENT_METHOD),
     ],
 )
 def test_the_servers_texts_name_each_value_as_the_dashboard_does(
@@ -680,4 +681,10 @@ def test_by_friday_every_ending_shows_the_same_in_the_list_its_filters_the_stats
     assert export.status_code == 200, export.text
     table = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig")), delimiter=";"))
     exported = {row[1]: (row[3], row[2]) for row in table[1:]}
-    assert exported == {name: (state, outcome or "") for name, (state, outcome) in ending.items()}
+    assert exported == {
+        "Maria Souza": ("Concluído", "Contatos esgotados"),
+        "Paulo Prescrito": ("Concluído", "Dívida prescrita"),
+        "Rita Quitada": ("Concluído", "Pago"),
+        "Ivo Desconhecido": ("Concluído", "Cliente não encontrado no CRM"),
+        **{name: ("Concluído", text_labels.OUTCOME[models.Outcome(ending[name][1])]) for name, _, _ in crowd},
+    }
