@@ -252,8 +252,8 @@ def change_status(campaign_id: str, to: CampaignStatus) -> Campaign:
 def _close_open_cases(campaign_id: str) -> None:
     """The team ended the campaign: every case still open closes (`completed`, its outcome kept, the
     reason in `outcomeDetails`) — a message waiting on the queue is then never sent (its claim finds
-    the case closed), the stats show the campaign over, and a payment or promise of the customer later
-    counts in the campaigns still collecting. One conditional write per open case."""
+    the case closed), and the stats show the campaign over. One conditional write per open case (its
+    cases read once through the age index, as `targets.delete_for_campaign` does for a draft)."""
     closed = 0
     for case in targets.open_of_campaign(campaign_id):
         try:
