@@ -48,7 +48,7 @@ wherever a case takes phones: a case opened, an import's new rows merged in, a s
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from decimal import Decimal
@@ -356,6 +356,44 @@ def due_for_campaign(campaign_id: str, now: datetime, limit: int = 100) -> list[
         for record in _agenda_until(campaign_id, Agenda.DUE, now, limit, consistent=False)
         if record.state == TargetState.PENDING.value and record.next_attempt_at <= now
     ]
+
+
+def pending(campaign_id: str, page_size: int = 100) -> Iterator[Target]:
+    """Every pending case of the campaign, due or not, soonest first: the agenda's due part read page
+    by page (eventually consistent: a change to one goes through a conditional `transition`)."""
+    check_limit(page_size)
+    keys = TargetRecord.by_agenda.query(
+        campaign_id, TargetRecord.agenda.startswith(f"{Agenda.DUE.value}#"), page_size=page_size
+    )
+    page: list[TargetRecord] = []
+    for key in keys:
+        page.append(key)
+        if len(page) == page_size:
+            yield from _pending_of(page)
+            page = []
+    yield from _pending_of(page)
+
+
+def open_of_campaign(campaign_id: str, page_size: int = 100) -> Iterator[Target]:
+    """Every case of the campaign not `completed`, page by page through its age index (no scan;
+    eventually consistent: a change to one goes through a conditional `transition`)."""
+    check_limit(page_size)
+    keys = TargetRecord.by_campaign_age.query(campaign_id, page_size=page_size)
+    page: list[TargetRecord] = []
+    for key in keys:
+        page.append(key)
+        if len(page) == page_size:
+            yield from _open_of(page)
+            page = []
+    yield from _open_of(page)
+
+
+def _open_of(keys: list[TargetRecord]) -> Iterator[Target]:
+    return (_to_target(record) for record in _fetch(keys) if record.state != TargetState.COMPLETED.value)
+
+
+def _pending_of(keys: list[TargetRecord]) -> Iterator[Target]:
+    return (_to_target(record) for record in _fetch(keys) if record.state == TargetState.PENDING.value)
 
 
 class InFlight(NamedTuple):

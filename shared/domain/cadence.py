@@ -42,6 +42,22 @@ UNANSWERED_OUTCOMES: Final = frozenset(
 GAVE_UP_OUTCOMES: Final = UNANSWERED_OUTCOMES | {Outcome.EXHAUSTED}
 
 
+# What a pending case waiting for its follow-up may carry: the customer engaged (`answered`), or kept a
+# partial promise (no outcome) — every other outcome waits on something else (a retry's backoff, a
+# promise's end, a payment claim's quiet period).
+FOLLOW_UP_OUTCOMES: Final = frozenset({Outcome.ANSWERED, None})
+
+
+def awaits_follow_up(target: Target) -> bool:
+    """Whether the case waits for the contact `follow_up_after_days` after the customer engaged (not
+    its first contact: it was contacted before)."""
+    return (
+        target.state is TargetState.PENDING
+        and target.contact_count > 0
+        and target.outcome in FOLLOW_UP_OUTCOMES
+    )
+
+
 def engagement_moves(target: Target) -> bool:
     """Whether the customer engaging now (a reply) moves the case to its follow-up: it awaits the reply
     to a contact, or waits to retry one nobody answered (the reply came late)."""

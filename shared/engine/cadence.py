@@ -7,8 +7,8 @@ resolving — no promise, payment, opt-out or handoff — is contacted again `fo
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Final
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -16,7 +16,7 @@ from shared.core import clock
 from shared.core.observability import logger, metrics
 from shared.data import campaigns as campaigns_data
 from shared.data import targets as targets_data
-from shared.domain.cadence import RESOLVING_OUTCOMES, budget_spent
+from shared.domain.cadence import FOLLOW_UP_OUTCOMES, RESOLVING_OUTCOMES, awaits_follow_up, budget_spent
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.models import Campaign, Outcome, Target, TargetState
 from shared.domain.phones import timezone_for_phone
@@ -48,13 +48,11 @@ def follow_up(
         changes: dict[str, Any] = {"outcome_details": exhausted_details(campaign, label)}
     else:
         at = now + timedelta(days=campaign.follow_up_after_days)
-        local = at.astimezone(timezone_for_phone(target.phone))
         to_state, outcome = TargetState.PENDING, Outcome.ANSWERED
         changes = {
             "next_attempt_at": at,
             "channel_attempts": 0,  # a fresh ladder of unanswered attempts for the follow-up
-            "outcome_details": f"{label} sem resolver — novo contato a partir de {local:%d/%m} "
-            f"({target.contact_count}/{campaign.max_contacts} contatos)",
+            "outcome_details": _follow_up_details(label, at, target, campaign),
         }
     try:
         moved = targets_data.transition(
@@ -72,6 +70,15 @@ def follow_up(
     metrics.add_metric(name=f"Cadence_{outcome.value}", unit=MetricUnit.Count, value=1)
     logger.info("case follows the cadence", target_id=target.id, state=to_state.value, outcome=outcome.value)
     return moved
+
+
+# Between what the customer did and the follow-up's date in `outcomeDetails`.
+_FOLLOW_UP_FROM: Final = " sem resolver — novo contato a partir de "
+
+
+def _follow_up_details(label: str, at: datetime, target: Target, campaign: Campaign) -> str:
+    local = at.astimezone(timezone_for_phone(target.phone))
+    return f"{label}{_FOLLOW_UP_FROM}{local:%d/%m} ({target.contact_count}/{campaign.max_contacts} contatos)"
 
 
 def resume_after_desk(target_id: str) -> Target | None:
@@ -92,3 +99,38 @@ def resume_after_desk(target_id: str) -> Target | None:
         label="Atendimento humano encerrado",
         unless_outcomes=RESOLVING_OUTCOMES - {Outcome.TRANSFERRED},
     )
+
+
+def retime_follow_ups(campaign: Campaign, shift: timedelta) -> int:
+    """The campaign's `follow_up_after_days` changed by `shift`: every follow-up already waiting moves
+    with it (never before now), its `outcomeDetails` saying the new date — a team shortening the
+    cadence reaches the customers who engaged sooner, one lengthening it gives them the longer pause. Reads the campaign's pending cases once;
+    one conditional write per follow-up (a case taken or resolved meanwhile is left as it is). The
+    number moved."""
+    now = clock.now()
+    not_follow_ups = [outcome for outcome in Outcome if outcome not in FOLLOW_UP_OUTCOMES]
+    moved = 0
+    for case in targets_data.pending(campaign.id):
+        if not awaits_follow_up(case):
+            continue
+        at = max(now, case.next_attempt_at + shift)
+        label, moved_from, _ = (case.outcome_details or "").partition(_FOLLOW_UP_FROM)
+        details: dict[str, Any] = (
+            {"outcome_details": _follow_up_details(label, at, case, campaign)} if moved_from else {}
+        )
+        try:
+            targets_data.transition(
+                case.id,
+                [TargetState.PENDING],
+                TargetState.PENDING,
+                unless_outcomes=not_follow_ups,
+                next_attempt_at=at,
+                **details,
+            )
+        except Conflict:
+            continue
+        moved += 1
+    logger.info(
+        "follow-ups retimed to the new cadence", campaign_id=campaign.id, moved=moved, shift=str(shift)
+    )
+    return moved

@@ -5,19 +5,29 @@ WhatsApp is activated only with an approved template for every step (`missing_wh
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from datetime import timedelta
+from typing import Any, Final
 
 from shared.adapters import queues
 from shared.core import clock
 from shared.core.config import get_settings
 from shared.core.observability import logger
-from shared.data import campaigns, targets
+from shared.data import campaigns, counters, targets
 from shared.domain.contact_policy import ContactWindow
 from shared.domain.errors import Conflict, InvalidInput
 from shared.domain.ids import new_id
-from shared.domain.models import Campaign, CampaignStatus, Channel, ContactMethod, MessageStep, TargetState
+from shared.domain.models import (
+    OPEN_TARGET_STATES,
+    Campaign,
+    CampaignStatus,
+    Channel,
+    ContactMethod,
+    MessageStep,
+    TargetState,
+)
 from shared.domain.pages import Page
 from shared.domain.templates import WhatsAppTemplate
+from shared.engine import cadence
 
 # Which statuses each status may move to.
 TRANSITIONS: dict[CampaignStatus, frozenset[CampaignStatus]] = {
@@ -38,6 +48,10 @@ _DEFAULT_ORDER = {
     ContactMethod.WHATSAPP_PRIMARY: [Channel.WHATSAPP, Channel.VOICE],
     ContactMethod.WHATSAPP_FALLBACK: [Channel.VOICE, Channel.WHATSAPP],
 }
+# `outcomeDetails` of a case still open when the team completed its campaign.
+CLOSED_BY_THE_TEAM: Final = (
+    "Campanha encerrada pela equipe antes da resolução: o caso não será mais contatado"
+)
 EDITABLE = frozenset(
     {
         "name",
@@ -177,7 +191,8 @@ def list_page(*, limit: int, cursor: str | None) -> Page[Campaign]:
 
 
 def update(campaign_id: str, changes: dict[str, Any]) -> Campaign:
-    """Edit a campaign's settings (not its status); the merged result is validated as a whole."""
+    """Edit a campaign's settings (not its status); the merged result is validated as a whole. A new
+    `follow_up_after_days` applies to the follow-ups already waiting too (`cadence.retime_follow_ups`)."""
     current = campaigns.get(campaign_id)
     if current.status is CampaignStatus.COMPLETED:
         raise Conflict(f"campaign {campaign_id} is completed and can no longer be edited")
@@ -197,11 +212,16 @@ def update(campaign_id: str, changes: dict[str, Any]) -> Campaign:
     changes = changes | {"allowed_methods": allowed, "fallback_order": order}
     if "weekdays" in changes:
         changes["weekdays"] = sorted(set(changes["weekdays"]))
-    return campaigns.update(campaign_id, **changes)
+    campaign = campaigns.update(campaign_id, **changes)
+    if campaign.follow_up_after_days != current.follow_up_after_days:
+        days = campaign.follow_up_after_days - current.follow_up_after_days
+        cadence.retime_follow_ups(campaign, timedelta(days=days))
+    return campaign
 
 
 def change_status(campaign_id: str, to: CampaignStatus) -> Campaign:
-    """Move along the status machine; an impossible move is a `Conflict` naming both statuses."""
+    """Move along the status machine; an impossible move is a `Conflict` naming both statuses.
+    Completing closes the cases still open (`_close_open_cases`)."""
     current = campaigns.get(campaign_id)
     if to not in TRANSITIONS[current.status]:
         raise Conflict(f"campaign {campaign_id} cannot go from {current.status.value} to {to.value}")
@@ -222,8 +242,28 @@ def change_status(campaign_id: str, to: CampaignStatus) -> Campaign:
     campaign = campaigns.transition_status(campaign_id, sources, to, **extra)
     if to is CampaignStatus.ACTIVE:
         _kick_scheduler(campaign_id)
+    if to is CampaignStatus.COMPLETED:
+        _close_open_cases(campaign_id)
     logger.info("campaign status changed", campaign_id=campaign_id, old=current.status.value, new=to.value)
     return campaign
+
+
+@counters.batched()
+def _close_open_cases(campaign_id: str) -> None:
+    """The team ended the campaign: every case still open closes (`completed`, its outcome kept, the
+    reason in `outcomeDetails`) — a message waiting on the queue is then never sent (its claim finds
+    the case closed), and the stats show the campaign over. One conditional write per open case (its
+    cases read once through the age index, as `targets.delete_for_campaign` does for a draft)."""
+    closed = 0
+    for case in targets.open_of_campaign(campaign_id):
+        try:
+            targets.transition(
+                case.id, OPEN_TARGET_STATES, TargetState.COMPLETED, outcome_details=CLOSED_BY_THE_TEAM
+            )
+        except Conflict:
+            continue  # closed meanwhile
+        closed += 1
+    logger.info("campaign completed by the team: open cases closed", campaign_id=campaign_id, closed=closed)
 
 
 def missing_whatsapp_templates(campaign: Campaign) -> list[MessageStep]:

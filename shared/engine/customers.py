@@ -20,6 +20,7 @@ from shared.data import access_log, contact_log, conversations, optouts, phone_i
 from shared.data import campaigns as campaigns_data
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
+from shared.domain import labels
 from shared.domain.documents import normalize_document
 from shared.domain.errors import NotFound
 from shared.domain.ids import new_id
@@ -179,17 +180,17 @@ def _events(
             case.id,
         )
         if case.last_attempt_at is not None:
-            channel = case.channel.value if case.channel else "?"
+            channel = labels.CHANNEL[case.channel] if case.channel else "?"
             yield StoryEvent(
                 case.last_attempt_at, EventKind.LAST_ATTEMPT, f"Última tentativa ({channel})", case.id
             )
         if case.updated_at > case.created_at:
-            outcome = f", resultado {case.outcome.value}" if case.outcome else ""
+            outcome = f", resultado {labels.OUTCOME[case.outcome]}" if case.outcome else ""
             details = f": {case.outcome_details}" if case.outcome_details else ""
             yield StoryEvent(
                 case.updated_at,
                 EventKind.CASE_UPDATED,
-                f"Caso em {campaign}: estado {case.state.value}{outcome}{details}",
+                f"Caso em {campaign}: estado {labels.STATE[case.state]}{outcome}{details}",
                 case.id,
             )
     for promise in promises:
@@ -216,7 +217,10 @@ def _events(
         yield StoryEvent(optout.created_at, EventKind.OPTED_OUT, f"Pediu para não ser contatado{reason}")
     for talk in talks:
         yield StoryEvent(
-            talk.created_at, EventKind.CONVERSATION_STARTED, f"Conversa ({talk.source.value})", talk.id
+            talk.created_at,
+            EventKind.CONVERSATION_STARTED,
+            f"Conversa ({labels.SOURCE[talk.source]})",
+            talk.id,
         )
     for at in contacts:
         yield StoryEvent(at, EventKind.CONTACT, "Contato feito")

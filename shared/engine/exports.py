@@ -5,7 +5,8 @@ the BOM, the `;` and the formula escaping).
 Rows are produced page by page (`EXPORT_PAGE` items per Query): a 100k-case campaign is never held
 in memory. Amounts use the decimal comma without thousands separators (`1234,56`), which Excel in
 pt-BR reads as a number; dates are the customer's (`dd/mm/aaaa hh:mm` in the zone of their phone).
-The document is masked unless the caller may see it whole (`unmasked`, admins).
+Outcomes, states and statuses are the team's words (`shared.domain.labels`), not the API's codes. The
+document is masked unless the caller may see it whole (`unmasked`, admins).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from zoneinfo import ZoneInfo
 from shared.data import campaigns as campaigns_data
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
+from shared.domain import labels
 from shared.domain.masking import mask_document
 from shared.domain.models import Outcome, Promise, PromiseStatus, Target
 from shared.domain.money import CENTS
@@ -126,13 +128,13 @@ def _case_row(case: Target, promise: Promise | None, unmasked: bool) -> Row:
     return [
         case.document if unmasked else mask_document(case.document),
         case.client_name,
-        case.outcome.value if case.outcome else None,
-        case.state.value,
+        labels.OUTCOME[case.outcome] if case.outcome else None,
+        labels.cell(labels.STATE[case.state]),
         decimal_comma(case.debt_amount),
         str(len(case.invoices)),
         decimal_comma(promise.amount) if promise else None,
         f"{promise.due_date:%d/%m/%Y}" if promise else None,
-        promise.status.value if promise else None,
+        labels.cell(labels.PROMISE_STATUS[promise.status]) if promise else None,
         _local(case.last_attempt_at, tz),
     ]
 
@@ -143,8 +145,8 @@ def _promise_row(promise: Promise, unmasked: bool) -> Row:
         promise.document if unmasked else mask_document(promise.document),
         decimal_comma(promise.amount),
         f"{promise.due_date:%d/%m/%Y}",
-        promise.status.value,
-        promise.payment_method.value if promise.payment_method else None,
+        labels.cell(labels.PROMISE_STATUS[promise.status]),
+        labels.PAYMENT_METHOD[promise.payment_method] if promise.payment_method else None,
         promise.campaign_id,
         _local(promise.created_at, tz),
         _local(promise.fulfilled_at, tz),

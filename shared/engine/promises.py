@@ -24,6 +24,7 @@ from shared.data import campaigns as campaigns_data
 from shared.data import counters
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
+from shared.domain import labels
 from shared.domain.cadence import GAVE_UP_OUTCOMES
 from shared.domain.debts import DebtKind, DebtReading
 from shared.domain.documents import normalize_document
@@ -198,7 +199,9 @@ def supervisor_update(promise_id: str, *, status: PromiseStatus | None, notes: s
             raise Conflict(f"promise {promise_id} is already {promise.status.value}")
         if status is PromiseStatus.PENDING:
             raise Conflict("a settled promise cannot go back to pending; register a new one")
-        promise = settle(promise, status, details=f"promessa marcada como {status.value} pela supervisão")
+        promise = settle(
+            promise, status, details=f"Promessa marcada como {labels.PROMISE_STATUS[status]} pela supervisão"
+        )
     return promise
 
 

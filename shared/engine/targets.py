@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.data import campaigns, targets
+from shared.domain.errors import Conflict
 from shared.domain.models import CaseOrder, Outcome, Target, TargetState
 from shared.domain.pages import Page
 
@@ -38,7 +39,20 @@ def list_for_campaign(
 
 def correct(target_id: str, changes: dict[str, Any], *, next_attempt_at: datetime | None = None) -> Target:
     """A supervisor's correction: edit `changes` (fields other than the state), then, with
-    `next_attempt_at`, move the due time of a pending target (`Conflict` if it is not pending)."""
+    `next_attempt_at`, move the due time of a pending target (`Conflict` if it is not pending). The
+    outcome is corrected only on a closed case (the record of how it ended): while the case is open
+    the engine sets it, and one set by hand would show it paid or opted out while it is still
+    collected (`Conflict`, code `case_open`)."""
+    if "outcome" in changes:
+        current = targets.get(target_id)
+        if current.state is not TargetState.COMPLETED:
+            raise Conflict(
+                f"target {target_id} is {current.state.value}: its outcome is set by the engine while the "
+                "case is open. Register an opt-out at /api/voice/optouts, a payment in the CRM (the case "
+                "closes as paid before its next contact), or complete the campaign; an outcome can be "
+                "corrected once the case is completed",
+                code="case_open",
+            )
     target = targets.update(target_id, **changes) if changes else targets.get(target_id)
     if next_attempt_at is not None:
         target = targets.reschedule(target_id, next_attempt_at)

@@ -63,11 +63,11 @@ def test_cases_export_lists_every_case_masked_for_supervisors(
     by_name = {row[1]: row for row in rows[1:]}
     assert len(rows) == 4 and len(by_name) == 3
     assert by_name["João Silva"] == [
-        "***.444.777-**", "João Silva", "promise_made", "contacted", "179,80", "1",
-        "150,00", "20/03/2025", "pending", "10/03/2025 09:00",
+        "***.444.777-**", "João Silva", "Promessa registrada", "Contatado", "179,80", "1",
+        "150,00", "20/03/2025", "Pendente", "10/03/2025 09:00",
     ]  # fmt: skip
     assert by_name["Maria Souza"] == [
-        "**.***.345/01DE-**", "Maria Souza", "", "pending", "89,90", "1", "", "", "", "",
+        "**.***.345/01DE-**", "Maria Souza", "", "Pendente", "89,90", "1", "", "", "", "",
     ]  # fmt: skip
     formula = by_name["'" + FORMULA_NAME]  # a spreadsheet shows it as text, never runs it
     assert (formula[0], formula[4], formula[5]) == ("***.982.247-**", "1234,55", "2")
@@ -106,10 +106,10 @@ def test_promises_export_escapes_formulas_and_filters_by_status(
         "CPF/CNPJ", "Valor", "Data prometida", "Situação", "Forma de pagamento", "Campanha",
         "Registrada em", "Cumprida em", "Quebrada em", "Observações",
     ]  # fmt: skip
-    assert sorted(row[3] for row in rows[1:]) == ["broken", "pending"]
+    assert sorted(row[3] for row in rows[1:]) == ["Pendente", "Quebrada"]
     assert pending[1:] == [
         [
-            "11144477735", "150,00", "20/03/2025", "pending", "", campaign_id,
+            "11144477735", "150,00", "20/03/2025", "Pendente", "", campaign_id,
             "10/03/2025 09:00", "", "", "'-2+3 cmd|' /C calc'!A0",
         ]
     ]  # fmt: skip

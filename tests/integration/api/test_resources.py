@@ -153,6 +153,8 @@ def test_supervisor_settles_a_promise_and_the_target_follows(api: Api, make_prom
     # A supervisor's word is not the CRM's: the case waits the follow-up delay, then the guards ask it.
     after = targets.get(target.id)
     assert (after.state, after.outcome) == (TargetState.PENDING, None)  # open again for the cadence
+    assert after.outcome_details is not None
+    assert after.outcome_details.startswith("Promessa marcada como cumprida pela supervisão")
     assert after.next_attempt_at == clock.now() + timedelta(
         days=campaigns.get(target.campaign_id).follow_up_after_days
     )

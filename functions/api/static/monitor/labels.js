@@ -60,6 +60,7 @@ export const IMPORT_ERROR = {
   duplicate: "Linha duplicada (mesmo CPF/CNPJ e fatura)",
   too_many_invoices: "Limite de faturas por cliente atingido",
   case_closed: "Caso do cliente encerrado nesta campanha",
+  unreadable_row: "Linha ilegível (aspas sem fechar ou linha longa demais)",
 };
 export const number = new Intl.NumberFormat("pt-BR");
 /** "1 linha rejeitada" / "2 linhas rejeitadas": a count with its noun in the right number. */
@@ -114,6 +115,7 @@ export const API_ERROR = {
   not_retryable: "Esta mensagem não pode ser reenviada.",
   whatsapp_window_closed: "A janela de 24 h do WhatsApp está fechada: o cliente precisa responder antes de você enviar texto livre. Fora da janela, só modelos aprovados.",
   not_editable: "Este item não pode mais ser editado.",
+  case_open: "O caso ainda está em andamento: o resultado é definido pelo sistema até ele ser concluído.",
   empty_text: "Escreva a mensagem antes de enviar.",
   text_too_long: "A mensagem passa do limite de 4.096 caracteres.",
   invalid_input: "Dados inválidos. Confira os campos e tente de novo.",
@@ -139,6 +141,11 @@ export const API_ERROR = {
   whatsapp_templates_missing: "Faltam modelos aprovados do WhatsApp para algumas etapas da campanha.",
   unsupported_file_type: "Tipo de arquivo não suportado: envie CSV ou XLSX.",
   invalid_spreadsheet: "A planilha não pôde ser lida.",
+  empty_file: "O arquivo está vazio.",
+  file_too_large: "O arquivo passa do limite de envio pelo painel: divida a planilha em partes menores.",
+  corrupt_file: "O arquivo está danificado ou incompleto: salve-o de novo e envie outra vez.",
+  missing_columns: "Faltam colunas obrigatórias na planilha (nome, telefone, CPF/CNPJ e valor).",
+  no_header: "A planilha não tem um cabeçalho reconhecível: a primeira linha deve nomear as colunas (nome, telefone, CPF, valor), separadas por ponto e vírgula, vírgula ou tabulação.",
   evolution_unavailable: "O WhatsApp está indisponível agora. Tente de novo em instantes.",
   evolution_rejected: "O WhatsApp recusou o envio.",
   instance_disconnected: "O número de WhatsApp está desconectado.",
