@@ -713,13 +713,14 @@ EXPECTED: Final[dict[Persona, Expected]] = {
         text="voice fallback: on the call gives the CPF and promises 'dia X', pays before it: completed/paid",
     ),
     Persona.IGNORES_WHATSAPP: Expected(
-        Ending("pending", "answered"),
-        calls=lambda n: n == 1,
+        EXHAUSTED,
+        calls=lambda n: n == 2,
+        contacts=lambda n: n == MAX_CONTACTS,
         desk=True,
         heard=warm_transfer.CALLBACK,
         text="3 messages left unanswered, then on the call asks for an atendente: promised a callback on "
         "WhatsApp, answered from the desk and resolved with nothing agreed, so the cadence goes on: "
-        "pending/answered, its follow-up due",
+        f"called again, asks for a person again, and the {MAX_CONTACTS} contacts are spent: completed/exhausted",
     ),
     Persona.STOPS_CALLS: Expected(
         Ending("completed", "opted_out"),
@@ -772,6 +773,8 @@ EXPECTED_ON_CLOUD: Final[dict[Persona, Expected]] = {
     Persona.IGNORES_WHATSAPP: replace(
         EXPECTED[Persona.IGNORES_WHATSAPP],
         ending=Ending("contacted", "transferred"),
+        calls=lambda n: n == 1,
+        contacts=lambda n: n == 4,
         desk=False,
         heard=warm_transfer.WRITE_FIRST,
         text="3 messages left unanswered, then on the call asks for an atendente: contacted/transferred; "

@@ -241,7 +241,7 @@ def test_on_the_cloud_api_a_customer_handed_over_on_a_call_waits_at_the_desk() -
     and the desk cannot reply until they do."""
     customer = _customer(Persona.IGNORES_WHATSAPP)
     customer.transcript.append(("lia", f"{warm_transfer.WRITE_FIRST} Obrigada e até logo."))
-    targets = [_case("contacted", "transferred")]
+    targets = [_case("contacted", "transferred", contacts=4)]
 
     [waiting] = verify([customer], targets, [], _sims(texts=3, calls=1), cloud=True)  # type: ignore[arg-type]
     [answered] = verify([customer], targets, [], _sims(texts=4, calls=1, desk=True), cloud=True)  # type: ignore[arg-type]
