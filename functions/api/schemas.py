@@ -229,7 +229,10 @@ class TargetPublic(Camel):
     phone_number: str  # the number outreach uses; masked, as every phone the API shows
     client_document: str
     invoices: list[InvoicePublic]
-    debt_amount: Decimal
+    debt_amount: Decimal  # what the imported invoices add up to
+    # What the CRM/ERP last showed collectible for the customer, and when it was read (null before any read)
+    open_amount: Decimal | None
+    open_amount_at: datetime | None
     contact_count: int
     state: TargetState
     outcome: Outcome | None

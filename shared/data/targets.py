@@ -68,7 +68,7 @@ from pynamodb.transactions import TransactWrite
 
 from shared.core import clock
 from shared.data import counters, phone_index
-from shared.data.attributes import IsoDateTimeAttribute, ModelListAttribute, iso_utc
+from shared.data.attributes import DecimalAttribute, IsoDateTimeAttribute, ModelListAttribute, iso_utc
 from shared.data.base import (
     TableModel,
     TransitionConflict,
@@ -220,6 +220,8 @@ class TargetRecord(TableModel):
     conversation_id = UnicodeAttribute(null=True)
     import_id = UnicodeAttribute(null=True)
     added_phones = ModelListAttribute(PhoneAddition)
+    open_amount = DecimalAttribute(null=True)
+    open_amount_at = IsoDateTimeAttribute(null=True)
     created_at = IsoDateTimeAttribute()
     updated_at = IsoDateTimeAttribute()
     agenda = UnicodeAttribute(null=True)  # see `by_agenda`; not part of the domain model

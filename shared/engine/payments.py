@@ -25,7 +25,7 @@ from shared.core.observability import logger
 from shared.data import contact_log
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
-from shared.domain.debts import DebtKind, read_debt
+from shared.domain.debts import DebtKind, case_fields, read_debt
 from shared.domain.errors import Conflict
 from shared.domain.models import OPEN_TARGET_STATES, Outcome, PromiseStatus, TargetState
 from shared.engine import promises as promise_rules
@@ -66,6 +66,7 @@ def verify_claim(
     """
     reading = read_debt(crm.consult(document), today)
     now = clock.now()
+    checked = case_fields(reading.checked(now))  # what is open, on every case the claim moves
     suffix = f": {notes}" if notes else ""
     if reading.kind is DebtKind.UNKNOWN_CUSTOMER:
         _move_cases(
@@ -83,8 +84,8 @@ def verify_claim(
                 promise_rules.settle(promise, PromiseStatus.FULFILLED, details=details, reading=reading)
             except Conflict:
                 continue  # settled meanwhile by the monitor
-        _move_cases(document, TargetState.COMPLETED, outcome=Outcome.PAID, outcome_details=details)
-        promise_rules.close_given_up_cases(targets_data.by_document(document), details, reading)
+        _move_cases(document, TargetState.COMPLETED, outcome=Outcome.PAID, outcome_details=details, **checked)
+        promise_rules.close_given_up_cases(targets_data.by_document(document), details, reading, now)
         logger.info("payment claim confirmed by the CRM", target_id=target_id)
         return ClaimVerification(ClaimResult.PAID, Decimal("0.00"), None)
     recheck_at = now + timedelta(days=CLAIM_QUIET_DAYS)
@@ -95,6 +96,7 @@ def verify_claim(
         outcome=Outcome.PAYMENT_CLAIMED,
         outcome_details="cliente informou pagamento; ainda não compensado no CRM" + suffix,
         next_attempt_at=recheck_at,
+        **checked,
     )
     logger.info("payment claim not yet visible in the CRM", target_id=target_id)
     return ClaimVerification(ClaimResult.NOT_YET_VISIBLE, reading.total, recheck_at)

@@ -24,7 +24,7 @@ from shared.data import counters
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
 from shared.domain.cadence import GAVE_UP_OUTCOMES
-from shared.domain.debts import DebtReading
+from shared.domain.debts import DebtReading, case_fields
 from shared.domain.documents import normalize_document
 from shared.domain.errors import (
     ConfigError,
@@ -96,11 +96,11 @@ def open_cases(document: str) -> list[Target]:
     return [case for case in targets_data.by_document(document) if case.state in OPEN_TARGET_STATES]
 
 
-def close_given_up_cases(cases: Sequence[Target], details: str, reading: DebtReading) -> None:
+def close_given_up_cases(cases: Sequence[Target], details: str, reading: DebtReading, now: datetime) -> None:
     """The cases among `cases` the cadence gave up on (completed `exhausted`, or with their attempts
-    spent unanswered: `GAVE_UP_OUTCOMES`) of which the CRM's `reading` shows nothing collectible left:
-    `paid` after all — the customer answered the last notice late and paid. One conditional
-    transition each, so a case that changed meanwhile is left as it is."""
+    spent unanswered: `GAVE_UP_OUTCOMES`) of which the CRM's `reading` (made at `now`) shows nothing
+    collectible left: `paid` after all — the customer answered the last notice late and paid. One
+    conditional transition each, so a case that changed meanwhile is left as it is."""
     others = frozenset(Outcome) - GAVE_UP_OUTCOMES
     for case in cases:
         if case.state is not TargetState.COMPLETED or case.outcome not in GAVE_UP_OUTCOMES:
@@ -115,6 +115,7 @@ def close_given_up_cases(cases: Sequence[Target], details: str, reading: DebtRea
                 unless_outcomes=others,
                 outcome=Outcome.PAID,
                 outcome_details=details,
+                **case_fields(reading.checked(now)),
             )
         except Conflict as exc:
             logger.info("ended case left as it is", target_id=case.id, reason=exc.message)
@@ -138,7 +139,8 @@ def apply_to_cases(
         return
     cases = targets_data.by_document(document)
     if status is PromiseStatus.FULFILLED and reading is not None:
-        close_given_up_cases(cases, details, reading)
+        close_given_up_cases(cases, details, reading, now)
+    checked = case_fields(reading.checked(now)) if reading is not None else {}
     for case in cases:
         if case.state not in OPEN_TARGET_STATES:
             continue
@@ -151,6 +153,7 @@ def apply_to_cases(
                     outcome=Outcome.PROMISE_BROKEN,
                     outcome_details=details,
                     next_attempt_at=now,
+                    **checked,
                 )
             elif reading is not None and reading.settles(case.invoices):
                 targets_data.transition(
@@ -159,6 +162,7 @@ def apply_to_cases(
                     TargetState.COMPLETED,
                     outcome=Outcome.PAID,
                     outcome_details=details,
+                    **checked,
                 )
             else:
                 days = campaigns_data.get_recent(case.campaign_id).follow_up_after_days
@@ -169,6 +173,7 @@ def apply_to_cases(
                     outcome=None,
                     outcome_details=f"{details}; ainda há faturas em aberto: novo contato em {days} dias",
                     next_attempt_at=now + timedelta(days=days),
+                    **checked,
                 )
         except Conflict as exc:
             # The case moved on meanwhile (in flight, paid, opted out): the promise's fate stands alone.
