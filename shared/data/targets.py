@@ -696,8 +696,14 @@ def _fold_into_stored(target_id: str, draft: cases.CaseDraft, record: TargetReco
                 break  # opened and deleted meanwhile (a draft campaign discarded)
         current = _to_target(record)
         closed = current.state is TargetState.COMPLETED
-        merged = cases.merge(current.invoices, current.phones, draft.rows, closed=closed)
-        if not merged.added and not merged.new_phones:
+        merged = cases.merge(
+            current.invoices,
+            current.phones,
+            draft.rows,
+            closed=closed,
+            phones_of_record=draft.phones_of_record,
+        )
+        if not merged.added and not merged.new_phones and merged.phone in (None, current.phone):
             return Folded(current, False, merged)
         folded = _replace_invoices(current, int(record.invoices_version), merged)
         if folded is not None:
@@ -736,7 +742,7 @@ def _replace_invoices(current: Target, version: int, merged: cases.Merge) -> Tar
     values = {
         "invoices": list(merged.invoices),
         "phones": list(merged.phones),
-        "phone": cases.whatsapp_phone(merged.phones),
+        "phone": merged.phone or cases.whatsapp_phone(merged.phones),
         "updated_at": now,
     }
     keys = _sort_keys(merged.invoices, current.created_at)

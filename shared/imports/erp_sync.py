@@ -4,7 +4,10 @@ The overdue customers the billing system lists (`BillingSystem.overdue`, page by
 rows a spreadsheet export would have — one per invoice — and go through the spreadsheet import's
 own validation (`shared.imports.rows.ImportValidator`), fold into the customers' cases, per-row error
 report and `ImportJob` (`shared.imports.pipeline`), recorded with source `erp`. An invoice's contract
-(the ERP's installation point), where its overdue list names one, is its `installationPoint`.
+(the ERP's installation point), where its overdue list names one, is its `installationPoint`. The
+ERP is the record of the customer: the phones it lists are the customer's current numbers, so a case's
+outreach moves to them (a number the ERP replaced stays on the case, on file for the identity check,
+but is no longer contacted).
 
 Paged and resumable: after each page the job stores the ERP's cursor with its counts, so a run that
 stops — the API handing off, a crash, an ERP that stopped answering — continues at the next page:
@@ -162,7 +165,8 @@ def _fold_page(
             errors.append(item)
         else:
             batch.append(case_row(item))
-    fold_batch(job.campaign_id, job.id, batch, errors, tally)  # adds the duplicates to `errors`
+    # adds the duplicates to `errors`; the ERP's phones are the customers' current numbers
+    fold_batch(job.campaign_id, job.id, batch, errors, tally, phones_of_record=True)
     rejections.add(errors)
     report_key = store_report(job.campaign_id, job.id, rejections) if errors else job.report_key
     return imports.update(job.id, cursor=page.cursor, report_key=report_key, **progress(tally, rejections))

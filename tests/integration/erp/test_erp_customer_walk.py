@@ -1,0 +1,188 @@
+"""A customer synced from the ISP's ERP, walked across days as a collection team follows them: the sync
+folds the customer's invoices (every contract, every installation point) into one case; the first
+WhatsApp message; the assistant, once the customer confirmed who they are, lists the invoices and gives
+the ERP's own Pix; the customer pays one in the ERP, the ERP cancels another and changes the phone,
+and re-syncs follow each change without a second case; when nothing collectible is left the case
+closes `paid`. The ERP's secrets (the customers' plaintext passwords) never reach a log line or a
+stored item. The engine's world (queues, handlers, Evolution and the virtual clock) is the journeys'
+(tests/integration/engine), with the ERP's simulator on loopback as the billing system."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import pytest
+from pydantic import SecretStr
+
+from infra.local.simulators.ixc import IxcSimulator
+from infra.local.simulators.server import serve_in_thread
+from shared.adapters import clients
+from shared.adapters.billing import OverdueFilter
+from shared.adapters.erp.ixc import IxcBilling
+from shared.core.config import IxcConfig, reset_settings
+from shared.core.observability import logger
+from shared.domain.models import ImportStatus, Outcome, TargetState
+from shared.imports import erp_sync
+from tests.integration.engine.engine_world import Engine, cpf, mobile
+from tests.integration.engine.journeys import (
+    MONDAY,
+    SAO_PAULO,
+    Chat,
+    at,
+    business_day,
+    counters_agree_with_the_cases,
+    only_case,
+)
+
+BUCKET = "cobranca-imports-erp-walk"
+JOANA = cpf(901)
+JOANA_PHONE = mobile("11", 901)
+JOANA_NEW_PHONE = mobile("11", 902)
+PASSWORD = "Joana#Senha-em-texto-puro"  # IXC returns it with every customer row
+
+
+def local_phone(e164: str) -> str:
+    """An E.164 mobile as an ISP's clerk types it: `(11) 91234-5678`."""
+    digits = e164[2:]
+    return f"({digits[:2]}) {digits[2:7]}-{digits[7:]}"
+
+
+@pytest.fixture
+def ixc(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[IxcSimulator]:
+    """IXC on loopback as the process's billing system, and the import bucket the sync reports to."""
+    simulator = IxcSimulator(timeout_seconds=1.5)
+    server = serve_in_thread(simulator.app)
+    boto3.client("s3").create_bucket(
+        Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "sa-east-1"}
+    )
+    monkeypatch.setenv("IMPORT_BUCKET", BUCKET)
+    monkeypatch.setenv("BILLING_SYSTEM", "ixc")
+    reset_settings()
+    config = IxcConfig(server.url, simulator.user_id, SecretStr(simulator.token))
+    clients.install(crm=IxcBilling(config, timeout=1.0))
+    yield simulator
+    server.stop()
+
+
+def sync(campaign_id: str) -> Any:
+    job = erp_sync.sync_targets(campaign_id, OverdueFilter())
+    assert job.status is ImportStatus.COMPLETED
+    return job
+
+
+def stored_items() -> str:
+    """Every item of every table, as text."""
+    dynamodb = boto3.client("dynamodb")
+    items = []
+    for table in dynamodb.list_tables()["TableNames"]:
+        items += dynamodb.scan(TableName=table)["Items"]
+    return json.dumps(items, ensure_ascii=False)
+
+
+def test_an_ixc_customer_on_two_installation_points_walked_from_the_sync_to_paid(
+    engine: Engine, ixc: IxcSimulator, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    campaign = engine.campaign(follow_up_after_days=3)
+    customer = ixc.add_customer(JOANA, "Joana Prado", phones=(local_phone(JOANA_PHONE),), password=PASSWORD)
+    home, shop = ixc.add_contract(customer), ixc.add_contract(customer)
+    first = ixc.add_invoice(customer, Decimal("120.00"), date(2025, 1, 10), contract_id=home)
+    second = ixc.add_invoice(
+        customer, Decimal("120.00"), date(2025, 2, 10), contract_id=home, contract_field="id_contrato_avulso"
+    )
+    shop_title = ixc.add_invoice(customer, Decimal("89.90"), date(2025, 2, 20), contract_id=shop)
+
+    # Monday 09:00: the sync folds the three titles of both contracts into one case.
+    engine.clock.set(at(MONDAY, 9, tz=SAO_PAULO))
+    job = sync(campaign.id)
+    assert (job.imported, job.customers_created, job.rejected) == (3, 1, 0)
+    case = only_case(campaign.id)
+    assert (case.client_name, case.document, case.phone) == ("Joana Prado", JOANA, JOANA_PHONE)
+    assert [(i.invoice_number, i.amount, i.installation_point) for i in case.invoices] == [
+        (first, Decimal("120.00"), home),
+        (second, Decimal("120.00"), home),
+        (shop_title, Decimal("89.90"), shop),
+    ]
+    assert case.debt_amount == Decimal("329.90") and case.open_amount is None
+
+    # Monday 10:00: one first message, for the three titles; no amount before she says who she is.
+    business_day(engine, at(MONDAY, 10, tz=SAO_PAULO))
+    [message] = engine.evolution.texts_to(JOANA_PHONE)
+    assert "TR Telecom" in message and "R$" not in message
+    case = engine.get(case)
+    assert (case.state, case.contact_count) == (TargetState.CONTACTED, 1)
+    assert case.open_amount == Decimal("329.90")
+
+    # She answers; once she gives her CPF the assistant lists the three titles and gives IXC's Pix.
+    joana = Chat(JOANA_PHONE, "Joana")
+    engine.clock.set(at(MONDAY, 10, 30, tz=SAO_PAULO))
+    joana.says("oi, quem é?")
+    assert "R$" not in engine.evolution.texts_to(JOANA_PHONE)[-1]
+    joana.says(JOANA)
+    quote = engine.evolution.texts_to(JOANA_PHONE)[-1]
+    assert "Encontrei 3 faturas em aberto" in quote
+    for title, amount in ((first, "R$ 120,00"), (second, "R$ 120,00"), (shop_title, "R$ 89,90")):
+        assert f"Fatura {title}: {amount}" in quote
+    assert "Total: R$ 329,90" in quote
+    asked = len(engine.evolution.texts_to(JOANA_PHONE))
+    joana.says("me manda o pix")
+    *codes, done = engine.evolution.texts_to(JOANA_PHONE)[asked:]
+    assert done.startswith("Pronto! Te mandei aqui na conversa")
+    # IXC's own BR Codes, so a payment settles the title there
+    assert [code for code in codes if "pix.ixc.example/qr/v2/" in code]
+
+    # Tuesday she pays the shop's title in IXC; a re-sync neither re-adds it nor opens a second case.
+    ixc.pay(shop_title)
+    engine.clock.set(at(MONDAY + timedelta(days=1), 9, tz=SAO_PAULO))
+    job = sync(campaign.id)
+    assert (job.imported, job.duplicates, job.customers_created) == (0, 2, 0)
+    case = only_case(campaign.id)
+    assert len(case.invoices) == 3 and case.debt_amount == Decimal("329.90")
+
+    # Wednesday IXC cancels the second title and the customer's phone changes there: the re-sync puts
+    # the new number on the case, and the next contact goes to it.
+    ixc.tables["fn_areceber"][second]["status"] = "C"
+    ixc.tables["cliente"][customer]["telefone_celular"] = local_phone(JOANA_NEW_PHONE)
+    engine.clock.set(at(MONDAY + timedelta(days=2), 9, tz=SAO_PAULO))
+    job = sync(campaign.id)
+    assert (job.imported, job.duplicates, job.customers_updated) == (0, 1, 1)
+    case = only_case(campaign.id)
+    assert case.phones == [JOANA_PHONE, JOANA_NEW_PHONE] and case.phone == JOANA_NEW_PHONE
+    # Thursday 10:30, her follow-up is due: it goes to the new number, and only the first title is open.
+    sent_to_old = len(engine.evolution.texts_to(JOANA_PHONE))
+    business_day(engine, at(MONDAY + timedelta(days=3), 10, 30, tz=SAO_PAULO))
+    assert len(engine.evolution.texts_to(JOANA_PHONE)) == sent_to_old
+    [follow_up] = engine.evolution.texts_to(JOANA_NEW_PHONE)
+    assert "R$" not in follow_up
+    case = engine.get(case)
+    assert (case.contact_count, case.open_amount) == (2, Decimal("120.00"))
+    new = Chat(JOANA_NEW_PHONE, "Joana")
+    engine.clock.set(at(MONDAY + timedelta(days=3), 11, tz=SAO_PAULO))
+    new.says(JOANA)
+    quote = engine.evolution.texts_to(JOANA_NEW_PHONE)[-1]
+    assert "Encontrei 1 fatura em aberto" in quote and f"Fatura {first}: R$ 120,00" in quote
+    assert str(second) not in quote  # cancelled in IXC: never collected
+
+    # Friday she pays the last title in IXC and says so: nothing collectible is left, the case is paid.
+    ixc.pay(first)
+    engine.clock.set(at(MONDAY + timedelta(days=4), 9, tz=SAO_PAULO))
+    new.says("já paguei")
+    case = engine.get(case)
+    assert (case.state, case.outcome) == (TargetState.COMPLETED, Outcome.PAID)
+    assert (case.open_amount, case.debt_amount) == (Decimal("0.00"), Decimal("329.90"))
+    assert sync(campaign.id).customers_created == 0  # nothing overdue: nothing to fold
+    assert only_case(campaign.id).state is TargetState.COMPLETED
+    counters_agree_with_the_cases(campaign.id)
+
+    # IXC answered her password with every customer read: it is in no log line and no stored item.
+    assert ixc.calls_to("cliente")
+    # the structured log lines, however the logger's handler is captured
+    logged = capsys.readouterr().out + "\n".join(map(logger.registered_formatter.format, caplog.records))
+    assert "erp sync finished" in logged and PASSWORD not in logged
+    assert PASSWORD not in stored_items()
