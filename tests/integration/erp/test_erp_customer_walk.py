@@ -20,15 +20,17 @@ import boto3
 import pytest
 from pydantic import SecretStr
 
+from infra.local.simulators.crm import SimInvoice
 from infra.local.simulators.ixc import IxcSimulator
 from infra.local.simulators.server import serve_in_thread
 from shared.adapters import clients
-from shared.adapters.billing import OverdueFilter
+from shared.adapters.billing import BillingSystem, OverdueFilter
 from shared.adapters.erp.ixc import IxcBilling
 from shared.core.config import IxcConfig, reset_settings
 from shared.core.observability import logger
-from shared.domain.models import ImportStatus, Outcome, TargetState
+from shared.domain.models import ImportJob, ImportStatus, Outcome, TargetState
 from shared.imports import erp_sync
+from tests.integration.api.test_erp_sync import Erp, _hubsoft, _ixc, _sgp
 from tests.integration.engine.engine_world import Engine, cpf, mobile
 from tests.integration.engine.journeys import (
     MONDAY,
@@ -53,25 +55,49 @@ def local_phone(e164: str) -> str:
     return f"({digits[:2]}) {digits[2:7]}-{digits[7:]}"
 
 
-@pytest.fixture
-def ixc(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[IxcSimulator]:
-    """IXC on loopback as the process's billing system, and the import bucket the sync reports to."""
-    simulator = IxcSimulator(timeout_seconds=1.5)
-    server = serve_in_thread(simulator.app)
+def install(monkeypatch: pytest.MonkeyPatch, system: str, billing: BillingSystem) -> None:
+    """`billing` as the process's billing system, and the import bucket the sync reports to."""
     boto3.client("s3").create_bucket(
         Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "sa-east-1"}
     )
     monkeypatch.setenv("IMPORT_BUCKET", BUCKET)
-    monkeypatch.setenv("BILLING_SYSTEM", "ixc")
+    monkeypatch.setenv("BILLING_SYSTEM", system)
     reset_settings()
+    clients.install(crm=billing)
+
+
+@pytest.fixture
+def ixc(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[IxcSimulator]:
+    """IXC on loopback as the billing system."""
+    simulator = IxcSimulator(timeout_seconds=1.5)
+    server = serve_in_thread(simulator.app)
     config = IxcConfig(server.url, simulator.user_id, SecretStr(simulator.token))
-    clients.install(crm=IxcBilling(config, timeout=1.0))
+    install(monkeypatch, "ixc", IxcBilling(config, timeout=1.0))
     yield simulator
     server.stop()
 
 
-def sync(campaign_id: str) -> Any:
+@pytest.fixture(params=[_ixc, _sgp, _hubsoft], ids=["ixc", "sgp", "hubsoft"])
+def erp(request: pytest.FixtureRequest, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Erp]:
+    """Each ERP's simulator on loopback as the billing system (the ERP sync tests' builders)."""
+    servers = []
+
+    def url_of(simulator: Any) -> str:
+        servers.append(serve_in_thread(simulator.app))
+        return servers[-1].url
+
+    built: Erp = request.param(url_of)
+    install(monkeypatch, built.system, built.billing)
+    yield built
+    for server in servers:
+        server.stop()
+
+
+def sync(campaign_id: str) -> ImportJob:
+    """A sync of the campaign, its pages past the first read as the ingest worker does (`resume`)."""
     job = erp_sync.sync_targets(campaign_id, OverdueFilter())
+    while job.status is ImportStatus.PROCESSING:
+        job = erp_sync.resume(job.id)
     assert job.status is ImportStatus.COMPLETED
     return job
 
@@ -186,3 +212,79 @@ def test_an_ixc_customer_on_two_installation_points_walked_from_the_sync_to_paid
     logged = capsys.readouterr().out + "\n".join(map(logger.registered_formatter.format, caplog.records))
     assert "erp sync finished" in logged and PASSWORD not in logged
     assert PASSWORD not in stored_items()
+
+
+# --- The same story, briefly, on each ERP --------------------------------------------------------------
+
+LEO = cpf(911)
+LEO_PHONE, LEO_NEW_PHONE = mobile("11", 911), mobile("11", 912)
+# What each simulator answers in plaintext with a customer (passwords of the customer's service, of
+# the customer's portal): never to be logged nor stored.
+SECRETS = ("senha-do-cliente", "senha-pppoe-", "central-")
+
+
+def change_phone(erp: Erp, seeded: Any, phone: str) -> None:
+    """The customer's phone, replaced in the ERP."""
+    if erp.system == "ixc":
+        erp.simulator.tables["cliente"][seeded]["telefone_celular"] = local_phone(phone)
+    else:
+        seeded.phones = (local_phone(phone),)
+
+
+def test_a_customer_synced_from_each_erp_is_followed_to_paid_on_their_current_phone(
+    engine: Engine, erp: Erp, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    campaign = engine.campaign(follow_up_after_days=3)
+    older, newer = (
+        SimInvoice("L-1", Decimal("99.90"), date(2025, 1, 15), 54),
+        SimInvoice("L-2", Decimal("99.90"), date(2025, 2, 15), 23),
+    )
+    seeded = erp.simulator.add_debtor(LEO, "Leo Martins", [older, newer], phones=(local_phone(LEO_PHONE),))
+    engine.clock.set(at(MONDAY, 9, tz=SAO_PAULO))
+    assert (sync(campaign.id).imported, len(only_case(campaign.id).invoices)) == (2, 2)
+
+    # The first message, then the invoices once he gave his CPF.
+    business_day(engine, at(MONDAY, 10, tz=SAO_PAULO))
+    [message] = engine.evolution.texts_to(LEO_PHONE)
+    assert "R$" not in message
+    leo = Chat(LEO_PHONE, "Leo")
+    engine.clock.set(at(MONDAY, 10, 30, tz=SAO_PAULO))
+    leo.says("oi")
+    leo.says(LEO)
+    quote = engine.evolution.texts_to(LEO_PHONE)[-1]
+    assert "Encontrei 2 faturas em aberto" in quote and "Total: R$ 199,80" in quote
+
+    # He pays the older one in the ERP, and the ERP gets his new phone: each re-sync adds nothing.
+    erp.simulator.pay_oldest(LEO)
+    engine.clock.set(at(MONDAY + timedelta(days=1), 9, tz=SAO_PAULO))
+    assert (sync(campaign.id).imported, sync(campaign.id).customers_created) == (0, 0)
+    change_phone(erp, seeded, LEO_NEW_PHONE)
+    engine.clock.set(at(MONDAY + timedelta(days=2), 9, tz=SAO_PAULO))
+    sync(campaign.id)
+    case = only_case(campaign.id)
+    assert (case.phone, len(case.invoices)) == (LEO_NEW_PHONE, 2)
+
+    # His follow-up goes to the new number; what is open is the newer invoice.
+    sent_to_old = len(engine.evolution.texts_to(LEO_PHONE))
+    business_day(engine, at(MONDAY + timedelta(days=3), 10, 30, tz=SAO_PAULO))
+    assert len(engine.evolution.texts_to(LEO_PHONE)) == sent_to_old
+    assert len(engine.evolution.texts_to(LEO_NEW_PHONE)) == 1
+    assert engine.get(case).open_amount == Decimal("99.90")
+
+    # He pays the rest and says so from the new number: paid.
+    erp.simulator.pay_all(LEO)
+    new = Chat(LEO_NEW_PHONE, "Leo")
+    engine.clock.set(at(MONDAY + timedelta(days=3), 11, tz=SAO_PAULO))
+    new.says(LEO)
+    new.says("já paguei")
+    case = engine.get(case)
+    assert (case.state, case.outcome, case.open_amount) == (
+        TargetState.COMPLETED,
+        Outcome.PAID,
+        Decimal("0.00"),
+    )
+    counters_agree_with_the_cases(campaign.id)
+    logged = capsys.readouterr().out + "\n".join(map(logger.registered_formatter.format, caplog.records))
+    items = stored_items()
+    assert not [secret for secret in SECRETS if secret in logged or secret in items]
