@@ -160,8 +160,12 @@ def test_an_ixc_customer_on_two_installation_points_walked_from_the_sync_to_paid
     joana.says("me manda o pix")
     *codes, done = engine.evolution.texts_to(JOANA_PHONE)[asked:]
     assert done.startswith("Pronto! Te mandei aqui na conversa")
-    # IXC's own BR Codes, so a payment settles the title there
-    assert [code for code in codes if "pix.ixc.example/qr/v2/" in code]
+    # IXC's own BR Code of each title, one a message (so paying settles the title there); no charge rewritten
+    assert [
+        f"pix.ixc.example/qr/v2/{title}5204" in code
+        for code, title in zip(codes, (first, second, shop_title), strict=True)
+    ] == [True] * 3
+    assert ixc.rewritten_charges == []
 
     # Tuesday she pays the shop's title in IXC; a re-sync neither re-adds it nor opens a second case.
     ixc.pay(shop_title)
