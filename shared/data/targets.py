@@ -702,8 +702,10 @@ def _fold_into_stored(target_id: str, draft: cases.CaseDraft, record: TargetReco
             draft.rows,
             closed=closed,
             phones_of_record=draft.phones_of_record,
+            kept_phones=[addition.phone for addition in current.added_phones],
         )
-        if not merged.added and not merged.new_phones and merged.phone in (None, current.phone):
+        unchanged = list(merged.phones) == current.phones and merged.phone in (None, current.phone)
+        if not merged.added and unchanged:
             return Folded(current, False, merged)
         folded = _replace_invoices(current, int(record.invoices_version), merged)
         if folded is not None:

@@ -6,8 +6,8 @@ own validation (`shared.imports.rows.ImportValidator`), fold into the customers'
 report and `ImportJob` (`shared.imports.pipeline`), recorded with source `erp`. An invoice's contract
 (the ERP's installation point), where its overdue list names one, is its `installationPoint`. The
 ERP is the record of the customer: the phones it lists are the customer's current numbers, so a case's
-outreach moves to them (a number the ERP replaced stays on the case, on file for the identity check,
-but is no longer contacted).
+outreach moves to them, and a number the ERP replaced leaves the case (whoever holds it now is neither
+contacted nor, giving the customer's CPF, told about the debt); a number a supervisor added stays.
 
 Paged and resumable: after each page the job stores the ERP's cursor with its counts, so a run that
 stops — the API handing off, a crash, an ERP that stopped answering — continues at the next page:

@@ -26,6 +26,7 @@ from infra.local.simulators.server import serve_in_thread
 from shared.adapters import clients
 from shared.adapters.billing import BillingSystem, OverdueFilter
 from shared.adapters.erp.ixc import IxcBilling
+from shared.assistant import texts
 from shared.core.config import IxcConfig, reset_settings
 from shared.core.observability import logger
 from shared.domain.models import ImportJob, ImportStatus, Outcome, TargetState
@@ -183,7 +184,12 @@ def test_an_ixc_customer_on_two_installation_points_walked_from_the_sync_to_paid
     job = sync(campaign.id)
     assert (job.imported, job.duplicates, job.customers_updated) == (0, 1, 1)
     case = only_case(campaign.id)
-    assert case.phones == [JOANA_PHONE, JOANA_NEW_PHONE] and case.phone == JOANA_NEW_PHONE
+    assert case.phones == [JOANA_NEW_PHONE] and case.phone == JOANA_NEW_PHONE
+    # Whoever has her old number now learns nothing, even with her CPF: it is no longer on file.
+    stranger = Chat(JOANA_PHONE)
+    engine.clock.set(at(MONDAY + timedelta(days=2), 10, tz=SAO_PAULO))
+    stranger.says(f"meu cpf é {JOANA}, quanto devo?")
+    assert engine.evolution.texts_to(JOANA_PHONE)[-1] == texts.NOT_ON_FILE
     # Thursday 10:30, her follow-up is due: it goes to the new number, and only the first title is open.
     sent_to_old = len(engine.evolution.texts_to(JOANA_PHONE))
     business_day(engine, at(MONDAY + timedelta(days=3), 10, 30, tz=SAO_PAULO))
