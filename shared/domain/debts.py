@@ -8,9 +8,9 @@ claims, the promise monitor and the assistant's tools.
 - `OWES`: something collectible is open: `invoices` and `total` say what.
 A CRM that cannot answer is not a reading: callers keep failing closed on `CrmUnavailable`.
 
-What a reading says is still open (`checked`: the collectible total, and when it was read) goes on the
-customer's case with the write that follows the read (`case_fields`: `open_amount`, `open_amount_at`),
-never with a write of its own.
+What a reading says is still open of a case's invoices (`checked`: their collectible amount, and when
+it was read) goes on the case with the write that follows the read (`case_fields`: `open_amount`,
+`open_amount_at`), never with a write of its own.
 
 The CRM's answer is typed structurally (`CrmDebt`) so this module reads the adapter's objects without
 importing the adapter.
@@ -69,8 +69,8 @@ _OUTCOMES = {
 
 
 class OpenAmount(NamedTuple):
-    """What the CRM showed collectible for a customer, and when it was read: a case's `open_amount`
-    and `open_amount_at`, written with whatever write of the case follows the read."""
+    """What the CRM showed collectible of a case's invoices, and when it was read: the case's
+    `open_amount` and `open_amount_at`, written with whatever write of the case follows the read."""
 
     amount: Decimal
     at: datetime
@@ -98,10 +98,17 @@ class DebtReading(NamedTuple, Generic[InvoiceT]):
         """The terminal outcome of a case this reading ends (None: the customer owes)."""
         return _OUTCOMES.get(self.kind)
 
-    def checked(self, at: datetime) -> OpenAmount | None:
-        """What this reading, made at `at`, says is still open: the collectible total (nothing when
-        the CRM shows nothing collectible open); None for a customer the CRM does not know."""
-        return None if self.kind is DebtKind.UNKNOWN_CUSTOMER else OpenAmount(self.total, at)
+    def checked(self, at: datetime, case_invoices: Sequence[Invoice]) -> OpenAmount | None:
+        """What this reading, made at `at`, says is still open of a case's invoices: what is collectible
+        of them (nothing when the CRM shows nothing collectible). An invoice imported without a number
+        cannot be matched: a case holding one shows the customer's whole collectible total. None for a
+        customer the CRM does not know."""
+        if self.kind is DebtKind.UNKNOWN_CUSTOMER:
+            return None
+        numbers = [invoice.invoice_number for invoice in case_invoices]
+        if any(number is None for number in numbers):
+            return OpenAmount(self.total, at)
+        return OpenAmount(self.open_amount_of(frozenset(n for n in numbers if n is not None)), at)
 
     def open_numbers(self) -> frozenset[str]:
         """The numbers of the collectible open invoices."""

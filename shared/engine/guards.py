@@ -49,7 +49,16 @@ from shared.data import targets as targets_data
 from shared.domain import cadence
 from shared.domain.contact_policy import ContactWindow, FrequencyCap, WindowNeverOpens
 from shared.domain.debts import DebtKind, OpenAmount, case_fields, read_debt
-from shared.domain.models import Campaign, CampaignStatus, Channel, Outcome, Promise, Target, TargetState
+from shared.domain.models import (
+    Campaign,
+    CampaignStatus,
+    Channel,
+    Invoice,
+    Outcome,
+    Promise,
+    Target,
+    TargetState,
+)
 from shared.domain.promise_rules import deferred_until
 from shared.domain.time_bar import TIME_BAR_YEARS
 from shared.engine import optouts
@@ -119,6 +128,7 @@ class Facts(NamedTuple):
     held: bool = False  # a human at the desk has a conversation with this phone or document
     budget_spent: bool = False  # the case had every contact its campaign allows (`max_contacts`)
     quiet_until: datetime | None = None  # a payment claim of the document: no contact before this
+    invoices: Sequence[Invoice] = ()  # the case's, to say what the CRM shows still open of them
 
 
 class Go(NamedTuple):
@@ -197,7 +207,7 @@ def decide(facts: Facts) -> Verdict:
     debt = facts.crm.debt
     reading = read_debt(debt, now.astimezone(window.tz).date())
     checked = f"verificado no CRM em {_local(now, window.tz)}"
-    open_amount = reading.checked(now)
+    open_amount = reading.checked(now, facts.invoices)
     if reading.kind is DebtKind.UNKNOWN_CUSTOMER:
         return Finish(
             SkipReason.UNKNOWN_CUSTOMER,
@@ -361,6 +371,7 @@ def read_facts(target: Target, campaign: Campaign, now: datetime) -> Facts:
         held=conversations.held(target.phone, target.document, consistent=False),
         budget_spent=cadence.budget_spent(target, campaign),
         quiet_until=history.quiet_until,
+        invoices=target.invoices,
     )
 
 

@@ -25,7 +25,7 @@ from shared.core.observability import logger
 from shared.data import contact_log
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
-from shared.domain.debts import DebtKind, case_fields, read_debt
+from shared.domain.debts import DebtKind, DebtReading, case_fields, read_debt
 from shared.domain.errors import Conflict
 from shared.domain.models import OPEN_TARGET_STATES, Outcome, PromiseStatus, TargetState
 from shared.engine import promises as promise_rules
@@ -66,11 +66,12 @@ def verify_claim(
     """
     reading = read_debt(crm.consult(document), today)
     now = clock.now()
-    checked = case_fields(reading.checked(now))  # what is open, on every case the claim moves
     suffix = f": {notes}" if notes else ""
     if reading.kind is DebtKind.UNKNOWN_CUSTOMER:
         _move_cases(
             document,
+            reading,
+            now,
             TargetState.COMPLETED,
             outcome=Outcome.UNKNOWN_CUSTOMER,
             outcome_details="cliente informou pagamento, mas não foi encontrado no CRM" + suffix,
@@ -84,7 +85,9 @@ def verify_claim(
                 promise_rules.settle(promise, PromiseStatus.FULFILLED, details=details, reading=reading)
             except Conflict:
                 continue  # settled meanwhile by the monitor
-        _move_cases(document, TargetState.COMPLETED, outcome=Outcome.PAID, outcome_details=details, **checked)
+        _move_cases(
+            document, reading, now, TargetState.COMPLETED, outcome=Outcome.PAID, outcome_details=details
+        )
         promise_rules.close_given_up_cases(targets_data.by_document(document), details, reading, now)
         logger.info("payment claim confirmed by the CRM", target_id=target_id)
         return ClaimVerification(ClaimResult.PAID, Decimal("0.00"), None)
@@ -92,20 +95,26 @@ def verify_claim(
     contact_log.record_claim(document, recheck_at)
     _move_cases(
         document,
+        reading,
+        now,
         TargetState.PENDING,
         outcome=Outcome.PAYMENT_CLAIMED,
         outcome_details="cliente informou pagamento; ainda não compensado no CRM" + suffix,
         next_attempt_at=recheck_at,
-        **checked,
     )
     logger.info("payment claim not yet visible in the CRM", target_id=target_id)
     return ClaimVerification(ClaimResult.NOT_YET_VISIBLE, reading.total, recheck_at)
 
 
-def _move_cases(document: str, to_state: TargetState, **changes: Any) -> None:
+def _move_cases(
+    document: str, reading: DebtReading, now: datetime, to_state: TargetState, **changes: Any
+) -> None:
+    """Every open case of `document` to `to_state` with `changes` and what `reading` (made at `now`)
+    shows still open of its invoices."""
     for case in promise_rules.open_cases(document):
+        checked = case_fields(reading.checked(now, case.invoices))
         try:
-            targets_data.transition(case.id, OPEN_TARGET_STATES, to_state, **changes)
+            targets_data.transition(case.id, OPEN_TARGET_STATES, to_state, **changes, **checked)
         except Conflict as exc:
             # Completed meanwhile (paid, opted out...): the earlier outcome stands.
             logger.info("case left as it is", target_id=case.id, reason=exc.message)

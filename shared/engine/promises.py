@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Final
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -115,10 +115,15 @@ def close_given_up_cases(cases: Sequence[Target], details: str, reading: DebtRea
                 unless_outcomes=others,
                 outcome=Outcome.PAID,
                 outcome_details=details,
-                **case_fields(reading.checked(now)),
+                **case_fields(reading.checked(now, case.invoices)),
             )
         except Conflict as exc:
             logger.info("ended case left as it is", target_id=case.id, reason=exc.message)
+
+
+def _checked(reading: DebtReading | None, now: datetime, case: Target) -> dict[str, Any]:
+    """The case's `open_amount`/`open_amount_at` as `reading` (made at `now`) says them, if any."""
+    return case_fields(reading.checked(now, case.invoices)) if reading is not None else {}
 
 
 def apply_to_cases(
@@ -140,7 +145,6 @@ def apply_to_cases(
     cases = targets_data.by_document(document)
     if status is PromiseStatus.FULFILLED and reading is not None:
         close_given_up_cases(cases, details, reading, now)
-    checked = case_fields(reading.checked(now)) if reading is not None else {}
     for case in cases:
         if case.state not in OPEN_TARGET_STATES:
             continue
@@ -153,7 +157,7 @@ def apply_to_cases(
                     outcome=Outcome.PROMISE_BROKEN,
                     outcome_details=details,
                     next_attempt_at=now,
-                    **checked,
+                    **_checked(reading, now, case),
                 )
             elif reading is not None and reading.settles(case.invoices):
                 targets_data.transition(
@@ -162,7 +166,7 @@ def apply_to_cases(
                     TargetState.COMPLETED,
                     outcome=Outcome.PAID,
                     outcome_details=details,
-                    **checked,
+                    **_checked(reading, now, case),
                 )
             else:
                 days = campaigns_data.get_recent(case.campaign_id).follow_up_after_days
@@ -173,7 +177,7 @@ def apply_to_cases(
                     outcome=None,
                     outcome_details=f"{details}; ainda há faturas em aberto: novo contato em {days} dias",
                     next_attempt_at=now + timedelta(days=days),
-                    **checked,
+                    **_checked(reading, now, case),
                 )
         except Conflict as exc:
             # The case moved on meanwhile (in flight, paid, opted out): the promise's fate stands alone.
