@@ -230,9 +230,10 @@ class TargetPublic(Camel):
     client_document: str
     invoices: list[InvoicePublic]
     debt_amount: Decimal  # what the imported invoices add up to
-    # What the CRM/ERP last showed collectible for the customer, and when it was read (null before any read)
-    open_amount: Decimal | None
-    open_amount_at: datetime | None
+    open_amount: Decimal | None = Field(
+        description="what the CRM/ERP last showed still collectible of the case's invoices (null before any read)"
+    )
+    open_amount_at: datetime | None = Field(description="when the CRM/ERP was read for `openAmount`")
     contact_count: int
     state: TargetState
     outcome: Outcome | None
