@@ -229,7 +229,11 @@ class TargetPublic(Camel):
     phone_number: str  # the number outreach uses; masked, as every phone the API shows
     client_document: str
     invoices: list[InvoicePublic]
-    debt_amount: Decimal
+    debt_amount: Decimal  # what the imported invoices add up to
+    open_amount: Decimal | None = Field(
+        description="what the CRM/ERP last showed still collectible of the case's invoices (null before any read)"
+    )
+    open_amount_at: datetime | None = Field(description="when the CRM/ERP was read for `openAmount`")
     contact_count: int
     state: TargetState
     outcome: Outcome | None

@@ -70,7 +70,7 @@ from pynamodb.transactions import TransactWrite
 
 from shared.core import clock
 from shared.data import counters, phone_index
-from shared.data.attributes import IsoDateTimeAttribute, ModelListAttribute, iso_utc
+from shared.data.attributes import DecimalAttribute, IsoDateTimeAttribute, ModelListAttribute, iso_utc
 from shared.data.base import (
     TableModel,
     TransitionConflict,
@@ -226,6 +226,8 @@ class TargetRecord(TableModel):
     conversation_id = UnicodeAttribute(null=True)
     import_id = UnicodeAttribute(null=True)
     added_phones = ModelListAttribute(PhoneAddition)
+    open_amount = DecimalAttribute(null=True)
+    open_amount_at = IsoDateTimeAttribute(null=True)
     created_at = IsoDateTimeAttribute()
     updated_at = IsoDateTimeAttribute()
     agenda = UnicodeAttribute(null=True)  # see `by_agenda`; not part of the domain model
@@ -739,8 +741,16 @@ def _fold_into_stored(target_id: str, draft: cases.CaseDraft, record: TargetReco
                 break  # opened and deleted meanwhile (a draft campaign discarded)
         current = _to_target(record)
         closed = current.state is TargetState.COMPLETED
-        merged = cases.merge(current.invoices, current.phones, draft.rows, closed=closed)
-        if not merged.added and not merged.new_phones:
+        merged = cases.merge(
+            current.invoices,
+            current.phones,
+            draft.rows,
+            closed=closed,
+            phones_of_record=draft.phones_of_record,
+            kept_phones=[addition.phone for addition in current.added_phones],
+        )
+        unchanged = list(merged.phones) == current.phones and merged.phone in (None, current.phone)
+        if not merged.added and unchanged:
             return Folded(current, False, merged)
         folded = _replace_invoices(current, int(record.invoices_version), merged)
         if folded is not None:
@@ -779,7 +789,7 @@ def _replace_invoices(current: Target, version: int, merged: cases.Merge) -> Tar
     values = {
         "invoices": list(merged.invoices),
         "phones": list(merged.phones),
-        "phone": cases.whatsapp_phone(merged.phones),
+        "phone": merged.phone or cases.whatsapp_phone(merged.phones),
         "updated_at": now,
     }
     keys = _sort_keys(merged.invoices, current.created_at)

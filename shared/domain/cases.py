@@ -5,14 +5,14 @@ Pure rules, no storage and no clock:
 - `merge`: a case (or none yet) takes a draft's invoices: an invoice it already has is a duplicate,
   invoices past `MAX_INVOICES_PER_CASE` are refused, and so is any new invoice of a closed case (it
   would never be collected: a new campaign collects it); the phones of the accepted and duplicate
-  rows are kept;
+  rows are kept (the ERP's replace the case's: `CaseDraft.phones_of_record`);
 - `whatsapp_phone`: the number outreach uses, the first valid mobile;
 - `open_case`: the new case a merge into nothing makes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Final, NamedTuple
 
@@ -42,6 +42,10 @@ class CaseDraft(NamedTuple):
     document: str
     client_name: str  # from the first row: a stored case keeps its own
     rows: tuple[CaseRow, ...]
+    # The rows' phones are the customer's numbers on record at the source now (the ERP's sync): they
+    # replace the case's numbers (but a supervisor's), and outreach moves to them. A spreadsheet's rows
+    # only add numbers.
+    phones_of_record: bool = False
 
 
 class Merge(NamedTuple):
@@ -54,6 +58,7 @@ class Merge(NamedTuple):
     over_cap: tuple[CaseRow, ...]  # the case already had MAX_INVOICES_PER_CASE invoices
     closed: tuple[CaseRow, ...]  # a new invoice of a case that is closed (`completed`)
     new_phones: tuple[str, ...]  # numbers the case did not have (in `phones` too)
+    phone: str | None = None  # the number outreach moves to (phones of record only), else the case's own
 
 
 def invoice_key(invoice: Invoice) -> str:
@@ -62,22 +67,35 @@ def invoice_key(invoice: Invoice) -> str:
     return invoice.invoice_number or ""
 
 
-def fold_rows(rows: Iterable[CaseRow]) -> list[CaseDraft]:
-    """Group rows by document, each draft where its document first appears, rows in order."""
+def fold_rows(rows: Iterable[CaseRow], *, phones_of_record: bool = False) -> list[CaseDraft]:
+    """Group rows by document, each draft where its document first appears, rows in order;
+    `phones_of_record` when the rows' phones are the customer's current numbers (the ERP's)."""
     grouped: dict[str, list[CaseRow]] = {}
     for row in rows:
         grouped.setdefault(row.document, []).append(row)
-    return [CaseDraft(document, group[0].client_name, tuple(group)) for document, group in grouped.items()]
+    return [
+        CaseDraft(document, group[0].client_name, tuple(group), phones_of_record)
+        for document, group in grouped.items()
+    ]
 
 
 def merge(
-    invoices: Sequence[Invoice], phones: Sequence[str], rows: Sequence[CaseRow], *, closed: bool = False
+    invoices: Sequence[Invoice],
+    phones: Sequence[str],
+    rows: Sequence[CaseRow],
+    *,
+    closed: bool = False,
+    phones_of_record: bool = False,
+    kept_phones: Collection[str] = (),
 ) -> Merge:
     """The case holding `invoices` and `phones` (both empty for a case not stored yet) after taking
     `rows`: each row's invoice is added unless the case has it (duplicate), is `closed` (a completed
     case is never contacted again, so its new invoice would never be collected) or is full (over cap).
     The phone of an added or duplicate row is kept: a re-import or the ERP's sync brings the
-    customer's current number with invoices the case already has."""
+    customer's current number with invoices the case already has. With `phones_of_record` (the ERP's
+    sync) the rows' phones are the numbers the customer has now: outreach moves to them (`phone`), and
+    a number the ERP replaced leaves the case — it is no longer on file for the identity check, nor
+    contacted — unless it is one of `kept_phones` (a supervisor put it on the case)."""
     kept = list(invoices)
     known = {invoice_key(invoice) for invoice in kept}
     numbers = list(dict.fromkeys(phones))
@@ -102,6 +120,9 @@ def merge(
         if row.phone not in numbers:
             numbers.append(row.phone)
     new_phones = tuple(numbers[len(dict.fromkeys(phones)) :])
+    of_record = [row.phone for row in (*added, *duplicates)] if phones_of_record else []
+    if of_record:
+        numbers = [number for number in numbers if number in of_record or number in kept_phones]
     return Merge(
         tuple(kept),
         tuple(numbers),
@@ -110,6 +131,7 @@ def merge(
         tuple(over_cap),
         tuple(refused),
         new_phones,
+        whatsapp_phone(of_record) if of_record else None,
     )
 
 

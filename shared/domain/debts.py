@@ -8,6 +8,10 @@ claims, the promise monitor and the assistant's tools.
 - `OWES`: something collectible is open: `invoices` and `total` say what.
 A CRM that cannot answer is not a reading: callers keep failing closed on `CrmUnavailable`.
 
+What a reading says is still open of a case's invoices (`checked`: their collectible amount, and when
+it was read) goes on the case with the write that follows the read (`case_fields`: `open_amount`,
+`open_amount_at`), never with a write of its own.
+
 The CRM's answer is typed structurally (`CrmDebt`) so this module reads the adapter's objects without
 importing the adapter.
 """
@@ -15,10 +19,10 @@ importing the adapter.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Generic, NamedTuple, Protocol, TypeVar
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 from shared.domain.models import Invoice, Outcome
 
@@ -64,6 +68,19 @@ _OUTCOMES = {
 }
 
 
+class OpenAmount(NamedTuple):
+    """What the CRM showed collectible of a case's invoices, and when it was read: the case's
+    `open_amount` and `open_amount_at`, written with whatever write of the case follows the read."""
+
+    amount: Decimal
+    at: datetime
+
+
+def case_fields(checked: OpenAmount | None) -> dict[str, Any]:
+    """The case's changes that record `checked` (none when the CRM did not say)."""
+    return {} if checked is None else {"open_amount": checked.amount, "open_amount_at": checked.at}
+
+
 class DebtReading(NamedTuple, Generic[InvoiceT]):
     """What the CRM's answer means: its kind, the collectible invoices and their total."""
 
@@ -80,6 +97,18 @@ class DebtReading(NamedTuple, Generic[InvoiceT]):
     def outcome(self) -> Outcome | None:
         """The terminal outcome of a case this reading ends (None: the customer owes)."""
         return _OUTCOMES.get(self.kind)
+
+    def checked(self, at: datetime, case_invoices: Sequence[Invoice]) -> OpenAmount | None:
+        """What this reading, made at `at`, says is still open of a case's invoices: what is collectible
+        of them (nothing when the CRM shows nothing collectible). An invoice imported without a number
+        cannot be matched: a case holding one shows the customer's whole collectible total. None for a
+        customer the CRM does not know."""
+        if self.kind is DebtKind.UNKNOWN_CUSTOMER:
+            return None
+        numbers = [invoice.invoice_number for invoice in case_invoices]
+        if any(number is None for number in numbers):
+            return OpenAmount(self.total, at)
+        return OpenAmount(self.open_amount_of(frozenset(n for n in numbers if n is not None)), at)
 
     def open_numbers(self) -> frozenset[str]:
         """The numbers of the collectible open invoices."""

@@ -241,6 +241,12 @@ class Target(_Domain):
     conversation_id: str | None = None
     import_id: str | None = None
     added_phones: list[PhoneAddition] = Field(default_factory=list)
+    # What the CRM showed still collectible (not time-barred) of the case's invoices the last time the
+    # engine read it while writing the case (a send's guards, a promise settled, a payment claim), and
+    # when (`shared.domain.debts.DebtReading.checked`); None before any read. `debt_amount` stays what
+    # was imported.
+    open_amount: Decimal | None = None
+    open_amount_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
 

@@ -39,8 +39,8 @@ Row = list[str | None]
 T = TypeVar("T")
 
 CASE_HEADER: Final[Row] = [
-    "CPF/CNPJ", "Nome", "Resultado", "Estado", "Valor da dívida", "Faturas",
-    "Promessa (valor)", "Promessa (data)", "Promessa (situação)", "Último contato",
+    "CPF/CNPJ", "Nome", "Resultado", "Estado", "Valor da dívida", "Faturas", "Em aberto",
+    "Em aberto (consultado em)", "Promessa (valor)", "Promessa (data)", "Promessa (situação)", "Último contato",
 ]  # fmt: skip
 PROMISE_HEADER: Final[Row] = [
     "CPF/CNPJ", "Valor", "Data prometida", "Situação", "Forma de pagamento", "Campanha",
@@ -132,6 +132,8 @@ def _case_row(case: Target, promise: Promise | None, unmasked: bool) -> Row:
         labels.cell(labels.STATE[case.state]),
         decimal_comma(case.debt_amount),
         str(len(case.invoices)),
+        None if case.open_amount is None else decimal_comma(case.open_amount),
+        _local(case.open_amount_at, tz),
         decimal_comma(promise.amount) if promise else None,
         f"{promise.due_date:%d/%m/%Y}" if promise else None,
         labels.cell(labels.PROMISE_STATUS[promise.status]) if promise else None,

@@ -13,7 +13,8 @@ promise's end → the campaign's contact budget spent (e.g. a promise broken aft
 costs a CRM call.
 
 Acting is one function: `apply` writes a verdict on the target (one conditional transition from the
-states the caller holds, with `outcomeDetails` for supervisors in Portuguese) and counts it as
+states the caller holds, with `outcomeDetails` for supervisors in Portuguese and, when the CRM was
+read, what it showed open: `openAmount`, `openAmountAt`; a send's claim records it as well) and counts it as
 `skip:<reason>`. `check` is the send path's whole trip: read, decide, consult, decide, apply.
 
 `reserve` then takes the day's contact slot (an atomic write in the contact log) right before the send;
@@ -47,8 +48,17 @@ from shared.data import promises as promises_data
 from shared.data import targets as targets_data
 from shared.domain import cadence
 from shared.domain.contact_policy import ContactWindow, FrequencyCap, WindowNeverOpens
-from shared.domain.debts import DebtKind, read_debt
-from shared.domain.models import Campaign, CampaignStatus, Channel, Outcome, Promise, Target, TargetState
+from shared.domain.debts import DebtKind, OpenAmount, case_fields, read_debt
+from shared.domain.models import (
+    Campaign,
+    CampaignStatus,
+    Channel,
+    Invoice,
+    Outcome,
+    Promise,
+    Target,
+    TargetState,
+)
 from shared.domain.promise_rules import deferred_until
 from shared.domain.time_bar import TIME_BAR_YEARS
 from shared.engine import optouts, stats
@@ -118,12 +128,14 @@ class Facts(NamedTuple):
     held: bool = False  # a human at the desk has a conversation with this phone or document
     budget_spent: bool = False  # the case had every contact its campaign allows (`max_contacts`)
     quiet_until: datetime | None = None  # a payment claim of the document: no contact before this
+    invoices: Sequence[Invoice] = ()  # the case's, to say what the CRM shows still open of them
 
 
 class Go(NamedTuple):
-    """Every guard passed: contact the customer."""
+    """Every guard passed: contact the customer (`checked`: what the CRM showed open, when)."""
 
     debt: Debt
+    checked: OpenAmount | None = None
 
 
 class ConsultCrm:
@@ -142,20 +154,22 @@ class ConsultCrm:
 
 
 class Defer(NamedTuple):
-    """Not now: back to `pending`, due at `at`."""
+    """Not now: back to `pending`, due at `at`; `checked` when the CRM was read for it."""
 
     reason: SkipReason
     at: datetime
     details: str
+    checked: OpenAmount | None = None
 
 
 class Finish(NamedTuple):
-    """Not this target, for good: to `state` with `outcome`."""
+    """Not this target, for good: to `state` with `outcome`; `checked` when the CRM was read for it."""
 
     reason: SkipReason
     state: TargetState
     outcome: Outcome
     details: str
+    checked: OpenAmount | None = None
 
 
 Verdict = Go | ConsultCrm | Defer | Finish
@@ -193,6 +207,7 @@ def decide(facts: Facts) -> Verdict:
     debt = facts.crm.debt
     reading = read_debt(debt, now.astimezone(window.tz).date())
     checked = f"verificado no CRM em {_local(now, window.tz)}"
+    open_amount = reading.checked(now, facts.invoices)
     if reading.kind is DebtKind.UNKNOWN_CUSTOMER:
         return Finish(
             SkipReason.UNKNOWN_CUSTOMER,
@@ -202,7 +217,11 @@ def decide(facts: Facts) -> Verdict:
         )
     if reading.kind is DebtKind.PAID:
         return Finish(
-            SkipReason.PAID, TargetState.COMPLETED, Outcome.PAID, f"Nenhuma fatura em aberto ({checked})"
+            SkipReason.PAID,
+            TargetState.COMPLETED,
+            Outcome.PAID,
+            f"Nenhuma fatura em aberto ({checked})",
+            open_amount,
         )
     if reading.kind is DebtKind.ONLY_TIME_BARRED:
         return Finish(
@@ -210,6 +229,7 @@ def decide(facts: Facts) -> Verdict:
             TargetState.COMPLETED,
             Outcome.TIME_BARRED,
             f"Só há faturas prescritas (mais de {TIME_BAR_YEARS} anos), que não são cobradas ({checked})",
+            open_amount,
         )
     assert debt is not None  # the customer owes
     if facts.active_promise is not None:
@@ -219,6 +239,7 @@ def decide(facts: Facts) -> Verdict:
             SkipReason.ACTIVE_PROMISE,
             at,
             f"Promessa de pagamento válida até {promise.due_date:%d/%m/%Y}: nenhum contato até lá; {details}",
+            open_amount,
         )
     if facts.budget_spent:
         return Finish(
@@ -226,8 +247,9 @@ def decide(facts: Facts) -> Verdict:
             TargetState.COMPLETED,
             Outcome.EXHAUSTED,
             f"Limite de contatos da campanha atingido sem resolução ({checked})",
+            open_amount,
         )
-    return Go(debt)
+    return Go(debt, open_amount)
 
 
 class Take(NamedTuple):
@@ -256,12 +278,14 @@ def decide_sweep(*, now: datetime, window: ContactWindow, channel: Channel | Non
 
 
 class Proceed(NamedTuple):
-    """The send may go ahead: the target as checked, the CRM's debt, the window and when it ran."""
+    """The send may go ahead: the target as checked, the CRM's debt, the window and when it ran;
+    `checked`, what the CRM showed open, for the claim to record."""
 
     target: Target
     debt: Debt
     window: ContactWindow
     at: datetime
+    checked: OpenAmount | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -302,7 +326,7 @@ def check(
         facts = facts._replace(crm=consult(crm, target))
         verdict = decide(facts)
     if isinstance(verdict, Go):
-        return Proceed(target=target, debt=verdict.debt, window=facts.window, at=facts.now)
+        return Proceed(target, verdict.debt, facts.window, facts.now, verdict.checked)
     assert not isinstance(verdict, ConsultCrm)  # decided again with the CRM's answer
     skipped = apply(target, verdict, GUARDED_STATES)
     logger.info(
@@ -347,6 +371,7 @@ def read_facts(target: Target, campaign: Campaign, now: datetime) -> Facts:
         held=conversations.held(target.phone, target.document, consistent=False),
         budget_spent=cadence.budget_spent(target, campaign),
         quiet_until=history.quiet_until,
+        invoices=target.invoices,
     )
 
 
@@ -368,6 +393,7 @@ def apply(target: Target, verdict: Defer | Finish, from_states: Sequence[TargetS
             TargetState.PENDING,
             next_attempt_at=verdict.at,
             outcome_details=verdict.details,
+            **case_fields(verdict.checked),
         )
     else:
         recorded = targets_data.transition(
@@ -377,6 +403,7 @@ def apply(target: Target, verdict: Defer | Finish, from_states: Sequence[TargetS
             milestone=_paid_milestone(target) if verdict.outcome is Outcome.PAID else None,
             outcome=verdict.outcome,
             outcome_details=verdict.details,
+            **case_fields(verdict.checked),
         )
     counters.increment(counters.campaign_scope(recorded.campaign_id), skip_counter(verdict.reason))
     metrics.add_metric(name="OutreachSkipped", unit=MetricUnit.Count, value=1)

@@ -14,7 +14,7 @@ their channel's module: `outreach_whatsapp.deliver(job)`, `outreach_voice.delive
 3. The day's contact slot (`guards.reserve`).
 4. The send, at most once: the target is claimed with a conditional transition *before* sending
    (`scheduled → contacted` for WhatsApp, `→ calling` for voice, with the attempt number, the claim's
-   time and the sending marker), then the channel's send slot (`shared.engine.ratelimit`), the send,
+   time, the sending marker and what the guards' CRM read showed open: `openAmount`, `openAmountAt`), then the channel's send slot (`shared.engine.ratelimit`), the send,
    the record. Once claimed, the target is no longer `scheduled`, so no redelivery can send again: the
    claim is the job's idempotency. A redelivered job that finds the claim still marked records
    "delivery unknown" instead of sending — at once when the claiming worker failed after its claim (it
@@ -64,6 +64,7 @@ from shared.data import TransitionConflict, counters
 from shared.data import campaigns as campaigns_data
 from shared.data import targets as targets_data
 from shared.domain.channels import channel_label
+from shared.domain.debts import OpenAmount, case_fields
 from shared.domain.errors import ConfigError, Conflict, InvalidInput, NotFound, Refused, ServiceUnavailable
 from shared.domain.models import Campaign, Channel, Outcome, Target, TargetState
 from shared.engine import guards, identity, ratelimit, stats
@@ -167,7 +168,7 @@ def deliver(job: OutreachJob, sender: ChannelSender) -> Result:
         return Result.SKIPPED
     contacted = False
     try:
-        result = _send_once(job, campaign, target, sender)
+        result = _send_once(job, campaign, target, sender, decision.checked)
         contacted = result not in NOT_CONTACTED
         return result
     except ClaimLost:
@@ -204,12 +205,15 @@ def _stale() -> Result:
     return Result.STALE
 
 
-def _send_once(job: OutreachJob, campaign: Campaign, target: Target, sender: ChannelSender) -> Result:
+def _send_once(
+    job: OutreachJob, campaign: Campaign, target: Target, sender: ChannelSender, checked: OpenAmount | None
+) -> Result:
     """Claim, send, record — at most once per (target, channel, attempt): the claim is conditional on
-    the target being this job's, as `target` was just read. A failure after the claim that may have
+    the target being this job's, as `target` was just read, and records what the guards' CRM read
+    showed open (`checked`). A failure after the claim that may have
     sent (anything but the provider's unavailability, whose claim is undone) marks the case
     "delivery unknown" itself, so a redelivery does not wait for `SEND_WINDOW`."""
-    claimed = _claim(target, job)
+    claimed = _claim(target, job, checked)
     try:
         # The send slot last, so the request leaves as close to its slot as possible.
         ratelimit.acquire(job.channel)
@@ -269,11 +273,12 @@ def sending_marker(channel: Channel, attempt: int) -> str:
     return f"Envio por {channel_label(channel)} em andamento (tentativa {attempt})"
 
 
-def _claim(target: Target, job: OutreachJob) -> Target:
+def _claim(target: Target, job: OutreachJob, checked: OpenAmount | None) -> Target:
     changes: dict[str, Any] = {
         "attempt_count": job.attempt,
         "last_attempt_at": clock.now(),
         "outcome_details": sending_marker(job.channel, job.attempt),
+        **case_fields(checked),
     }
     if job.channel is Channel.VOICE:
         changes["call_sid"] = None

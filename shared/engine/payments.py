@@ -25,7 +25,7 @@ from shared.core.observability import logger
 from shared.data import contact_log
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
-from shared.domain.debts import DebtKind, read_debt
+from shared.domain.debts import DebtKind, DebtReading, case_fields, read_debt
 from shared.domain.errors import Conflict
 from shared.domain.models import OPEN_TARGET_STATES, Outcome, PromiseStatus, TargetState
 from shared.engine import promises as promise_rules
@@ -71,6 +71,8 @@ def verify_claim(
     if reading.kind is DebtKind.UNKNOWN_CUSTOMER:
         _move_cases(
             document,
+            reading,
+            now,
             TargetState.COMPLETED,
             outcome=Outcome.UNKNOWN_CUSTOMER,
             outcome_details="cliente informou pagamento, mas não foi encontrado no CRM" + suffix,
@@ -84,14 +86,18 @@ def verify_claim(
                 promise_rules.settle(promise, PromiseStatus.FULFILLED, details=details, reading=reading)
             except Conflict:
                 continue  # settled meanwhile by the monitor
-        _move_cases(document, TargetState.COMPLETED, outcome=Outcome.PAID, outcome_details=details)
-        promise_rules.close_given_up_cases(targets_data.by_document(document), details, reading)
+        _move_cases(
+            document, reading, now, TargetState.COMPLETED, outcome=Outcome.PAID, outcome_details=details
+        )
+        promise_rules.close_given_up_cases(targets_data.by_document(document), details, reading, now)
         logger.info("payment claim confirmed by the CRM", target_id=target_id)
         return ClaimVerification(ClaimResult.PAID, Decimal("0.00"), None)
     recheck_at = now + timedelta(days=CLAIM_QUIET_DAYS)
     contact_log.record_claim(document, recheck_at)
     _move_cases(
         document,
+        reading,
+        now,
         TargetState.PENDING,
         outcome=Outcome.PAYMENT_CLAIMED,
         outcome_details="cliente informou pagamento; ainda não compensado no CRM" + suffix,
@@ -101,14 +107,18 @@ def verify_claim(
     return ClaimVerification(ClaimResult.NOT_YET_VISIBLE, reading.total, recheck_at)
 
 
-def _move_cases(document: str, to_state: TargetState, **changes: Any) -> None:
-    """Every open case of the customer to `to_state` with `changes`; a payment (`paid`) carries, on a
-    case its campaign never contacted, whether another campaign had (`stats.paid_milestone`)."""
+def _move_cases(
+    document: str, reading: DebtReading, now: datetime, to_state: TargetState, **changes: Any
+) -> None:
+    """Every open case of `document` to `to_state` with `changes` and what `reading` (made at `now`)
+    shows still open of its invoices; a payment (`paid`) carries, on a case its campaign never
+    contacted, whether another campaign had (`stats.paid_milestone`)."""
     cases = targets_data.by_document(document)
+    paid = changes.get("outcome") is Outcome.PAID
     for case in cases:
         if case.state not in OPEN_TARGET_STATES:
             continue
-        paid = changes.get("outcome") is Outcome.PAID
+        checked = case_fields(reading.checked(now, case.invoices))
         try:
             targets_data.transition(
                 case.id,
@@ -116,6 +126,7 @@ def _move_cases(document: str, to_state: TargetState, **changes: Any) -> None:
                 to_state,
                 milestone=stats.paid_milestone(case, cases) if paid else None,
                 **changes,
+                **checked,
             )
         except Conflict as exc:
             # Completed meanwhile (paid, opted out...): the earlier outcome stands.

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Final
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -26,7 +26,7 @@ from shared.data import promises as promises_data
 from shared.data import targets as targets_data
 from shared.domain import labels
 from shared.domain.cadence import GAVE_UP_OUTCOMES
-from shared.domain.debts import DebtKind, DebtReading
+from shared.domain.debts import DebtKind, DebtReading, case_fields
 from shared.domain.documents import normalize_document
 from shared.domain.errors import (
     ConfigError,
@@ -94,11 +94,11 @@ def settle(
     return settled
 
 
-def close_given_up_cases(cases: Sequence[Target], details: str, reading: DebtReading) -> None:
+def close_given_up_cases(cases: Sequence[Target], details: str, reading: DebtReading, now: datetime) -> None:
     """The cases among `cases` the cadence gave up on (completed `exhausted`, or with their attempts
-    spent unanswered: `GAVE_UP_OUTCOMES`) of which the CRM's `reading` shows nothing collectible left:
-    `paid` after all — the customer answered the last notice late and paid. One conditional
-    transition each, so a case that changed meanwhile is left as it is."""
+    spent unanswered: `GAVE_UP_OUTCOMES`) of which the CRM's `reading` (made at `now`) shows nothing
+    collectible left: `paid` after all — the customer answered the last notice late and paid. One
+    conditional transition each, so a case that changed meanwhile is left as it is."""
     others = frozenset(Outcome) - GAVE_UP_OUTCOMES
     for case in cases:
         if case.state is not TargetState.COMPLETED or case.outcome not in GAVE_UP_OUTCOMES:
@@ -114,9 +114,15 @@ def close_given_up_cases(cases: Sequence[Target], details: str, reading: DebtRea
                 milestone=stats.paid_milestone(case, cases),
                 outcome=Outcome.PAID,
                 outcome_details=details,
+                **case_fields(reading.checked(now, case.invoices)),
             )
         except Conflict as exc:
             logger.info("ended case left as it is", target_id=case.id, reason=exc.message)
+
+
+def _checked(reading: DebtReading | None, now: datetime, case: Target) -> dict[str, Any]:
+    """The case's `open_amount`/`open_amount_at` as `reading` (made at `now`) says them, if any."""
+    return case_fields(reading.checked(now, case.invoices)) if reading is not None else {}
 
 
 def apply_to_cases(
@@ -137,7 +143,7 @@ def apply_to_cases(
         return
     cases = targets_data.by_document(document)
     if status is PromiseStatus.FULFILLED and reading is not None:
-        close_given_up_cases(cases, details, reading)
+        close_given_up_cases(cases, details, reading, now)
     for case in cases:
         if case.state not in OPEN_TARGET_STATES:
             continue
@@ -150,6 +156,7 @@ def apply_to_cases(
                     outcome=Outcome.PROMISE_BROKEN,
                     outcome_details=details,
                     next_attempt_at=now,
+                    **_checked(reading, now, case),
                 )
             elif reading is not None and reading.settles(case.invoices):
                 targets_data.transition(
@@ -159,6 +166,7 @@ def apply_to_cases(
                     milestone=stats.paid_milestone(case, cases),
                     outcome=Outcome.PAID,
                     outcome_details=details,
+                    **_checked(reading, now, case),
                 )
             else:
                 days = campaigns_data.get_recent(case.campaign_id).follow_up_after_days
@@ -169,6 +177,7 @@ def apply_to_cases(
                     outcome=None,
                     outcome_details=f"{details}; ainda há faturas em aberto: novo contato em {days} dias",
                     next_attempt_at=now + timedelta(days=days),
+                    **_checked(reading, now, case),
                 )
         except Conflict as exc:
             # The case moved on meanwhile (in flight, paid, opted out): the promise's fate stands alone.

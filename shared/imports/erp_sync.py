@@ -3,7 +3,11 @@
 The overdue customers the billing system lists (`BillingSystem.overdue`, page by page) become the
 rows a spreadsheet export would have — one per invoice — and go through the spreadsheet import's
 own validation (`shared.imports.rows.ImportValidator`), fold into the customers' cases, per-row error
-report and `ImportJob` (`shared.imports.pipeline`), recorded with source `erp`.
+report and `ImportJob` (`shared.imports.pipeline`), recorded with source `erp`. An invoice's contract
+(the ERP's installation point), where its overdue list names one, is its `installationPoint`. The
+ERP is the record of the customer: the phones it lists are the customer's current numbers, so a case's
+outreach moves to them, and a number the ERP replaced leaves the case (whoever holds it now is neither
+contacted nor, giving the customer's CPF, told about the debt); a number a supervisor added stays.
 
 Paged and resumable: after each page the job stores the ERP's cursor with its counts, so a run that
 stops — the API handing off, a crash, an ERP that stopped answering — continues at the next page:
@@ -55,9 +59,21 @@ PAGES_INLINE: Final = 1
 # recursive loop detection stops such a chain after about 16 runs; the job keeps its cursor, and
 # `POST .../sync` with its `importId` starts a new chain.
 PAGES_PER_RUN: Final = 40
-# How an ERP invoice is laid out as a spreadsheet row: the customer's phones in preference order.
+# How an ERP invoice is laid out as a spreadsheet row: its contract (the installation point it bills),
+# then the customer's phones in preference order.
 _COLUMNS: Final = ColumnMap.from_header(
-    0, ("nome", "cpf_cnpj", "valor", "fatura", "vencimento", "celular", "whatsapp", "telefone")
+    0,
+    (
+        "nome",
+        "cpf_cnpj",
+        "valor",
+        "fatura",
+        "vencimento",
+        "ponto_instalacao",
+        "celular",
+        "whatsapp",
+        "telefone",
+    ),
 )
 _PHONE_COLUMNS: Final = 3
 
@@ -149,14 +165,16 @@ def _fold_page(
             errors.append(item)
         else:
             batch.append(case_row(item))
-    fold_batch(job.campaign_id, job.id, batch, errors, tally)  # adds the duplicates to `errors`
+    # adds the duplicates to `errors`; the ERP's phones are the customers' current numbers
+    fold_batch(job.campaign_id, job.id, batch, errors, tally, phones_of_record=True)
     rejections.add(errors)
     report_key = store_report(job.campaign_id, job.id, rejections) if errors else job.report_key
     return imports.update(job.id, cursor=page.cursor, report_key=report_key, **progress(tally, rejections))
 
 
 def _rows(page: OverduePage, filters: OverdueFilter) -> Iterator[tuple[str, ...]]:
-    """Each invoice of the page within the filter's days overdue, as a row of `_COLUMNS`."""
+    """Each invoice of the page within the filter's days overdue, as a row of `_COLUMNS` (the ERP's
+    contract of the invoice is its installation point)."""
     for debt in page.debts:
         phones = (*page.phones.get(debt.document, ())[:_PHONE_COLUMNS], *[""] * _PHONE_COLUMNS)
         for invoice in debt.invoices:
@@ -170,6 +188,7 @@ def _rows(page: OverduePage, filters: OverdueFilter) -> Iterator[tuple[str, ...]
                 f"{invoice.amount:.2f}",
                 invoice.number,
                 invoice.due_date.isoformat(),
+                invoice.contract_id or "",
                 *phones[:_PHONE_COLUMNS],
             )
 

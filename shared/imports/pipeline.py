@@ -131,14 +131,22 @@ def progress(tally: Tally, rejections: Rejections) -> dict[str, Any]:
 
 
 def fold_batch(
-    campaign_id: str, import_id: str, batch: list[CaseRow], errors: list[ImportRowError], tally: Tally
+    campaign_id: str,
+    import_id: str,
+    batch: list[CaseRow],
+    errors: list[ImportRowError],
+    tally: Tally,
+    *,
+    phones_of_record: bool = False,
 ) -> None:
     """Fold a batch into the customers' cases; rows whose invoice the case already has become
     `duplicate` errors, new invoices of a closed case `case_closed`, rows past the cap
-    `too_many_invoices`."""
+    `too_many_invoices`. `phones_of_record`: the rows' phones are the customers' current numbers (the
+    ERP's), which outreach moves to."""
     if not batch:
         return
-    for folded in targets.fold_in(campaign_id, fold_rows(batch), import_id):
+    drafts = fold_rows(batch, phones_of_record=phones_of_record)
+    for folded in targets.fold_in(campaign_id, drafts, import_id):
         merge = folded.merge
         tally.imported += len(merge.added)
         if folded.created:

@@ -4,6 +4,7 @@ reads it; nothing can be removed)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
@@ -44,7 +45,15 @@ def test_a_supervisor_filters_and_sorts_a_campaigns_cases(
         ]
     )
     paid = next(case for case in inserted if case.document == "86288366757")
-    targets.transition(paid.id, [TargetState.PENDING], TargetState.COMPLETED, outcome=Outcome.PAID)
+    now = clock_module.now()
+    targets.transition(
+        paid.id,
+        [TargetState.PENDING],
+        TargetState.COMPLETED,
+        outcome=Outcome.PAID,
+        open_amount=Decimal("0.00"),
+        open_amount_at=now,
+    )
     sign_in(page, dashboard, "supervisor")
     page.goto(f"{dashboard.monitor}#/campanhas/{campaign.id}")
 
@@ -66,6 +75,13 @@ def test_a_supervisor_filters_and_sorts_a_campaigns_cases(
     cases.get_by_label("Resultado").select_option(label="Pago")
     expect(rows).to_have_count(1)
     expect(rows.first.locator("td").first).to_have_text("Cliente 1200.00")
+    open_cell = rows.first.locator("td").nth(3)  # what the CRM last showed still open, and when
+    expect(cases.locator("th").nth(3)).to_have_text("Em aberto")
+    expect(open_cell).to_have_text("R$ 0,00")
+    expect(open_cell).to_have_attribute("title", re.compile(r"^Consultado no CRM em \d{2}/\d{2}/\d{4}"))
+    cases.get_by_label("Resultado").select_option(label="Todos")
+    expect(rows).to_have_count(4)
+    expect(rows.nth(1).locator("td").nth(3)).to_have_text("—")  # never read
     shot(page, "casos-da-campanha", full_page=True)
 
 

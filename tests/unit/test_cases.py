@@ -67,6 +67,26 @@ def test_a_duplicate_row_brings_its_phone_to_the_case():
     assert [invoice.invoice_number for invoice in merged.invoices] == ["F-1"]
 
 
+def test_the_erps_phones_of_record_replace_the_cases_a_spreadsheets_only_add_numbers():
+    stored = [Invoice(invoice_number="F-1", amount=Decimal("89.90"))]
+    rows = [row(2, "F-1", phone=OTHER_MOBILE)]
+
+    imported = merge(stored, [MOBILE, LANDLINE], rows)
+    [draft] = fold_rows(rows, phones_of_record=True)
+    synced = merge(
+        stored,
+        [MOBILE, LANDLINE],
+        draft.rows,
+        phones_of_record=draft.phones_of_record,
+        kept_phones=[LANDLINE],
+    )
+
+    assert imported.phones == (MOBILE, LANDLINE, OTHER_MOBILE)
+    assert imported.phone is None  # the case keeps its own number
+    # The ERP's current number; the one it replaced is gone, a supervisor's addition stays.
+    assert synced.phones == (LANDLINE, OTHER_MOBILE) and synced.phone == OTHER_MOBILE
+
+
 def test_a_closed_case_refuses_new_invoices_but_not_what_it_has():
     stored = [Invoice(invoice_number="F-1", amount=Decimal("89.90"))]
 

@@ -78,6 +78,30 @@ def test_a_case_is_settled_when_none_of_its_invoices_is_collectible(
     assert reading.settles(invoices) is settled, case
 
 
+AT = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
+TWO_OPEN = read_debt(crm(("F1", "30.00", RECENT), ("F2", "20.00", RECENT), ("F0", "5.00", OLD)), TODAY)
+
+
+@pytest.mark.parametrize(
+    ("case", "reading", "invoices", "open_amount"),
+    [
+        ("one of the case's two still open", TWO_OPEN, case_invoices("F1", "F3"), "30.00"),
+        ("another case's invoice is not this case's", TWO_OPEN, case_invoices("F3"), "0.00"),
+        ("an unnumbered invoice: the customer's whole total", TWO_OPEN, case_invoices("F3", None), "50.00"),
+        ("nothing open", read_debt(crm(), TODAY), case_invoices("F1"), "0.00"),
+        ("only time-barred", read_debt(crm(("F1", "5.00", OLD)), TODAY), case_invoices("F1"), "0.00"),
+        ("unknown customer: nothing said", read_debt(None, TODAY), case_invoices("F1"), None),
+    ],
+)  # fmt: skip
+def test_what_a_reading_shows_still_open_of_a_cases_invoices(
+    case: str, reading: DebtReading, invoices: list[Invoice], open_amount: str | None
+) -> None:
+    checked = reading.checked(AT, invoices)
+
+    expected = None if open_amount is None else (Decimal(open_amount), AT)
+    assert checked == expected, case
+
+
 def promise(amount: str, open_amount: str | None, numbers: list[str] | None) -> Promise:
     now = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
     return Promise(

@@ -68,6 +68,7 @@ def test_openapi_document_is_served(api: Api) -> None:
     for model in ("ConversationDetail", "QueueEntry"):  # why the desk cannot reply now, for the dashboard
         assert "replyBlockedReason" in schemas[model]["properties"]
     assert schemas["ReplyBlocked"]["enum"] == ["whatsapp_window_closed"]
+    assert {"openAmount", "openAmountAt"} <= set(schemas["TargetPublic"]["properties"])
 
 
 def _apigw_event(path: str, claims: dict[str, Any] | None) -> dict[str, Any]:

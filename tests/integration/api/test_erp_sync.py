@@ -172,6 +172,15 @@ def test_sync_folds_each_customers_invoices_into_one_case(api: Api, erp: Erp) ->
     assert (job["imported"], job["customersCreated"], job["customersUpdated"]) == (6, 3, 0)
     assert (job["duplicates"], job["rejected"]) == (0, 0)
     assert invoices_by_customer(api, campaign["id"]) == EVERY_CASE
+    # Each invoice names the ERP's contract it bills (its installation point): one per customer here.
+    # Hubsoft's overdue listing (`financeiro/fatura`) names no service: its invoices have none.
+    targets = api.get(f"/api/voice/campaigns/{campaign['id']}/targets", params={"limit": 100}).json()
+    points = [{invoice["installationPoint"] for invoice in target["invoices"]} for target in targets]
+    if erp.system == "hubsoft":
+        assert points == [{None}] * len(targets)
+    else:
+        assert all(len(point) == 1 and None not in point for point in points)
+        assert len(set.union(*points)) == len(targets)
 
 
 def test_a_small_sync_finishes_in_the_request(api: Api, erp: Erp) -> None:

@@ -37,7 +37,8 @@ def _campaign_with_a_promise(
     ]
     targets.insert_new([make_target(campaign_id=campaign["id"], client_name=FORMULA_NAME, invoices=invoices)])
     [joao] = targets.by_document("11144477735")
-    targets.record_contact(joao, last_attempt_at=clock_module.now())  # 12:00 UTC = 09:00 in SP
+    now = clock_module.now()  # 12:00 UTC = 09:00 in SP
+    targets.record_contact(joao, last_attempt_at=now, open_amount=Decimal("99.9"), open_amount_at=now)
     targets.transition(joao.id, [TargetState.PENDING], TargetState.CONTACTED, outcome=Outcome.PROMISE_MADE)
     promise = promises.create(
         make_promise(
@@ -59,15 +60,18 @@ def test_cases_export_lists_every_case_masked_for_supervisors(
 
     rows = _read(api.get(f"/api/voice/campaigns/{campaign_id}/export.csv", role="supervisor"))
 
-    assert rows[0][:6] == ["CPF/CNPJ", "Nome", "Resultado", "Estado", "Valor da dívida", "Faturas"]
+    assert rows[0][:8] == [
+        "CPF/CNPJ", "Nome", "Resultado", "Estado", "Valor da dívida", "Faturas", "Em aberto",
+        "Em aberto (consultado em)",
+    ]  # fmt: skip
     by_name = {row[1]: row for row in rows[1:]}
     assert len(rows) == 4 and len(by_name) == 3
     assert by_name["João Silva"] == [
-        "***.444.777-**", "João Silva", "Promessa registrada", "Contatado", "179,80", "1",
-        "150,00", "20/03/2025", "Pendente", "10/03/2025 09:00",
+        "***.444.777-**", "João Silva", "Promessa registrada", "Contatado", "179,80", "1", "99,90",
+        "10/03/2025 09:00", "150,00", "20/03/2025", "Pendente", "10/03/2025 09:00",
     ]  # fmt: skip
     assert by_name["Maria Souza"] == [
-        "**.***.345/01DE-**", "Maria Souza", "", "Pendente", "89,90", "1", "", "", "", "",
+        "**.***.345/01DE-**", "Maria Souza", "", "Pendente", "89,90", "1", "", "", "", "", "", "",
     ]  # fmt: skip
     formula = by_name["'" + FORMULA_NAME]  # a spreadsheet shows it as text, never runs it
     assert (formula[0], formula[4], formula[5]) == ("***.982.247-**", "1234,55", "2")

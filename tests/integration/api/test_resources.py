@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -38,9 +39,19 @@ def test_targets_list_masks_personal_data_and_filters_by_state_and_outcome(api: 
     assert joao["clientDocument"] == "***.444.777-**"
     assert joao["phoneNumber"] == "5511*****8888"
     assert joao["debtAmount"] == "179.80"
+    assert (joao["openAmount"], joao["openAmountAt"]) == (None, None)  # the CRM not read yet
     assert joao["state"] == "pending"
-    targets.transition(stored[0].id, [TargetState.PENDING], TargetState.COMPLETED, outcome=Outcome.PAID)
+    targets.transition(
+        stored[0].id,
+        [TargetState.PENDING],
+        TargetState.COMPLETED,
+        outcome=Outcome.PAID,
+        open_amount=Decimal("0"),
+        open_amount_at=clock.now(),
+    )
     route = f"/api/voice/campaigns/{campaign['id']}/targets"
+    [paid] = api.get(route, params={"state": "completed"}).json()
+    assert (paid["openAmount"], paid["openAmountAt"]) == ("0", "2025-03-10T12:00:00Z")
     assert [t["id"] for t in api.get(route, params={"state": "completed"}).json()] == [stored[0].id]
     assert [t["id"] for t in api.get(route, params={"outcome": "paid"}).json()] == [stored[0].id]
     assert api.get(route, params={"outcome": "no_answer"}).json() == []

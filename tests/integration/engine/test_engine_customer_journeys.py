@@ -50,6 +50,7 @@ def test_maria_one_case_followed_up_in_her_window_through_a_partial_payment_and_
     business_day(engine, at(MONDAY, 9))
     case = only_case(campaign.id)
     assert case.debt_amount == Decimal("270.05")
+    assert (case.open_amount, case.open_amount_at) == (Decimal("270.05"), at(MONDAY, 8))  # the guards' read
     assert len(engine.evolution.texts_to(MARIA_PHONE)) == 1
     assert case.contact_count == 1 and case.state is TargetState.CONTACTED
 
@@ -81,6 +82,9 @@ def test_maria_one_case_followed_up_in_her_window_through_a_partial_payment_and_
     case = engine.get(case)
     assert case.state is TargetState.CONTACTED and case.outcome is not Outcome.PAID
     assert case.contact_count == 2
+    # The team sees what is still open (the CRM read before the follow-up), the imported total kept.
+    assert (case.open_amount, case.open_amount_at) == (Decimal("169.95"), at(MONDAY + timedelta(days=4), 8))
+    assert case.debt_amount == Decimal("270.05")
 
     # Friday she asks for a person: the desk holds her, no campaign contacts her meanwhile.
     other = engine.campaign(name="Cobrança Abril")
@@ -510,6 +514,7 @@ def test_eva_says_she_paid_and_no_campaign_contacts_her_until_the_crm_confirms_i
             Outcome.PAYMENT_CLAIMED,
             quiet_until,
         )
+        assert (case.open_amount, case.open_amount_at) == (Decimal("64.30"), engine.clock.now())
 
     sent = len(engine.evolution.texts_to(phone))
     for offset in (1, 2):
@@ -522,6 +527,7 @@ def test_eva_says_she_paid_and_no_campaign_contacts_her_until_the_crm_confirms_i
     for campaign in (march, april):
         case = case_of(campaign.id, eva)
         assert (case.state, case.outcome) == (TargetState.COMPLETED, Outcome.PAID)
+        assert case.open_amount == Decimal("0.00") and case.debt_amount == Decimal("64.30")
     engine.tick()
     assert {campaigns_data.get(c.id).status for c in (march, april)} == {CampaignStatus.COMPLETED}
     counters_agree_with_the_cases(march.id, april.id)

@@ -138,6 +138,10 @@ def test_joao_keeps_a_partial_promise_and_the_open_invoice_is_still_collected(en
     paid, continued = engine.get(march_case), engine.get(april_case)
     assert (paid.state, paid.outcome) == (TargetState.COMPLETED, Outcome.PAID)
     assert continued.state is TargetState.PENDING and continued.outcome is None
+    # The monitor's read, on each: what is still open of its own invoices, the imported totals kept.
+    assert (paid.open_amount, continued.open_amount) == (Decimal("0.00"), Decimal("80.50"))
+    assert paid.open_amount_at == continued.open_amount_at == engine.clock.now()
+    assert (paid.debt_amount, continued.debt_amount) == (march_case.debt_amount, april_case.debt_amount)
     assert continued.next_attempt_at == engine.clock.now() + timedelta(days=3)
 
     sent = len(engine.evolution.texts_to(JOAO_PHONE))

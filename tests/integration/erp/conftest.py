@@ -1,5 +1,6 @@
 """Fixtures of the ERP adapters' contract tests: each ERP's loopback simulator, and a replay of the
-responses recorded from the ERP reference (`recorded/<erp>/*.json`: status, content type, body)."""
+responses recorded from the ERP reference (`recorded/<erp>/*.json`: status, content type, body). The
+customer walks (test_erp_customer_walk.py) run in the outreach engine's world: its fixtures, as is."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 
 from infra.local.simulators.ixc import IxcSimulator
 from infra.local.simulators.server import serve_in_thread
+from tests.integration.engine.conftest import engine, simulator_servers  # noqa: F401 (the engine's world)
 
 RECORDED = Path(__file__).parent / "recorded"
 SIM_HANG_SECONDS = 1.0

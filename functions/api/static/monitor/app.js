@@ -1208,11 +1208,18 @@ function oldestDue(invoices) {
   return dues.length ? fmtDate(dues[0]) : "—";
 }
 
+/** What the CRM/ERP last showed still open for the customer, with when it was read ("—" before any read). */
+function openAmountCell(c) {
+  if (c.openAmount == null) return h("td", { class: "num", title: "Ainda não consultado no CRM" }, "—");
+  return h("td", { class: "num", title: `Consultado no CRM em ${fmtDateTime(c.openAmountAt)}` }, fmtMoney(c.openAmount));
+}
+
 function campaignCaseRow(c) {
   return h("tr", { "data-id": c.id },
     h("td", {}, c.clientName),
     h("td", { class: "mono" }, c.clientDocument),
     h("td", { class: "num" }, fmtMoney(c.debtAmount)),
+    openAmountCell(c),
     h("td", {}, oldestDue(c.invoices)),
     h("td", {}, badge("state", c.state, TARGET_STATE)),
     h("td", {}, c.outcome ? (OUTCOME[c.outcome] ?? c.outcome) : "—"),
@@ -1231,7 +1238,7 @@ function wireCases(root, campaignId) {
   const pages = pagedTable(section, {
     url: (cursor) => `/api/voice/campaigns/${encodeURIComponent(campaignId)}/targets?${query({ ...filters, limit: PAGE_SIZE, cursor })}`,
     row: campaignCaseRow,
-    columns: 8,
+    columns: 9,
     empty: "Nenhum caso com estes filtros.",
   });
   for (const select of $$("select", section)) {
