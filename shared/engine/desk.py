@@ -30,7 +30,6 @@ from typing import Final
 
 from shared.adapters import clients
 from shared.adapters.evolution import EvolutionRejected, EvolutionUnavailable, NotOnWhatsApp
-from shared.assistant.tools import ToolContext
 from shared.core import clock
 from shared.core.observability import logger
 from shared.data import conversations, counters, messages
@@ -118,6 +117,9 @@ def promise(
     who recorded what. `InvalidInput` for an amount that is not money (or a `PromiseRejected` rule);
     `Conflict` when another agent has the conversation, its customer is not known (`no_customer`) or
     owes nothing; `NotFound` when the CRM does not know the customer."""
+    # Imported here: the inbound worker imports this module, and only a promise needs the assistant.
+    from shared.assistant.tools import ToolContext
+
     value = parse_money(amount)
     conversation = _own(conversation_id, by)
     channel = Channel.VOICE if conversation.chat_id.startswith(VOICE_PREFIX) else Channel.WHATSAPP
