@@ -17,6 +17,7 @@ from shared.adapters import clients
 from shared.adapters.evolution import EvolutionClient
 from shared.core.config import EvolutionConfig
 from shared.data import counters
+from shared.data.targets import CaseMoney
 from shared.domain.models import Channel, ContactMethod
 from shared.engine import campaigns as campaign_rules
 from shared.engine import stats
@@ -167,7 +168,8 @@ def test_the_campaign_page_draws_the_funnel_kpis_outcomes_and_channels_from_stat
             "promises:total": 70,
             "promises:fulfilled": 55,
             "outcome:paid": 90,
-            "self_cured": 9,  # paid before any contact: conversion is (90 - 9) / 180 contacted
+            "self_cured": 9,  # paid before any contact
+            CaseMoney.PAID_AFTER_CONTACT.value: 81,  # the others: conversion is 81 / 180 contacted
             "outcome:no_answer": 30,
             "outcome:promise_made": 15,
             stats.contacts_counter(Channel.WHATSAPP): 240,

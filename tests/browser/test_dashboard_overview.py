@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from shared.core import clock as clock_module
 from shared.data import conversations, counters
+from shared.data.targets import CaseMoney
 from shared.domain.models import (
     Channel,
     ContactMethod,
@@ -45,7 +46,12 @@ def seed_the_seed_counters() -> None:
     )
     counters.increment_many(
         counters.campaign_scope(campaign.id),
-        {"total": 1000, "contacted": 1000, f"outcome:{Outcome.PAID.value}": 423},
+        {
+            "total": 1000,
+            "contacted": 1000,
+            f"outcome:{Outcome.PAID.value}": 423,
+            CaseMoney.PAID_AFTER_CONTACT.value: 423,  # the conversion's numerator: paid after its contact
+        },
     )
 
 
