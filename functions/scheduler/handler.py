@@ -1,6 +1,7 @@
 """Scheduler worker: a tick (EventBridge cron, every active campaign) or an activation (one campaign)
 on the scheduler queue → upkeep of the work in flight (`shared.engine.upkeep`), then due targets onto the
-channel queues, paced (`shared.engine.sweep`)."""
+channel queues, paced (`shared.engine.sweep`); a campaign the team completed → its open cases closed
+(`shared.engine.campaigns.close_open_cases`), continued by another job when they outlast the budget."""
 
 from __future__ import annotations
 
@@ -16,11 +17,12 @@ from functions import loaded
 from shared.core import clock
 from shared.core.jobs import SchedulerTick
 from shared.core.observability import install_log_masking, logger, metrics, tracer
-from shared.engine import sweep, upkeep
+from shared.engine import campaigns, sweep, upkeep
 
 install_log_masking()
 
-# Seconds kept back from the invocation's remaining time: a sweep stops early rather than time out.
+# Seconds kept back from the invocation's remaining time: a sweep or a closing stops early rather than
+# time out.
 SAFETY_SECONDS = 15
 
 
@@ -29,9 +31,11 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> dict[str, int]:
     tick = SchedulerTick.model_validate_json(record.body)
+    budget = max(1.0, lambda_context.get_remaining_time_in_millis() / 1000 - SAFETY_SECONDS)
+    if tick.closes_campaign:
+        return {"closed": campaigns.close_open_cases(tick, time_budget=budget)}
     upkeep.run(tick.campaign_id, clock.now())
-    budget = lambda_context.get_remaining_time_in_millis() / 1000 - SAFETY_SECONDS
-    return sweep.sweep(tick, time_budget=max(1.0, budget)).per_channel()
+    return sweep.sweep(tick, time_budget=budget).per_channel()
 
 
 @logger.inject_lambda_context

@@ -103,8 +103,10 @@ def function_specs(settings: DeploymentSettings) -> tuple[FunctionSpec, ...]:
             access=Access(
                 writes=tables("targets", "counters", "campaigns", "dedupe"),
                 # Upkeep: a call whose final callback was lost is looked up in Twilio (auth token) and
-                # its status handed to post-call; a missed promise check goes to the monitor.
+                # its status handed to post-call; a missed promise check goes to the monitor. A
+                # completed campaign's closing hands what its budget left to its own continuation.
                 sends_to=(
+                    QueueName.SCHEDULER,
                     QueueName.WHATSAPP,
                     QueueName.DIALER,
                     QueueName.POST_CALL,

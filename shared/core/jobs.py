@@ -20,11 +20,22 @@ class _Job(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True, defer_build=True)
 
 
+# The scheduler job's `reason` of a campaign the team completed: it closes the campaign's open cases.
+CAMPAIGN_COMPLETED = "completed"
+
+
 class SchedulerTick(_Job):
-    """Scheduler queue: the cron's tick (`campaignId` absent: every active campaign) or an activation."""
+    """Scheduler queue: the cron's tick (`campaignId` absent: every active campaign), an activation, or
+    a completed campaign's closing (`reason` CAMPAIGN_COMPLETED; `cursor`: where its continuation
+    resumes the reading of the campaign's cases)."""
 
     campaign_id: str | None = Field(default=None, alias="campaignId")
     reason: str = "tick"
+    cursor: str | None = None
+
+    @property
+    def closes_campaign(self) -> bool:
+        return self.reason == CAMPAIGN_COMPLETED and self.campaign_id is not None
 
 
 class OutreachJob(_Job):

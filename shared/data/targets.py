@@ -376,22 +376,20 @@ def pending(campaign_id: str, page_size: int = 100) -> Iterator[Target]:
     yield from _pending_of(page)
 
 
-def open_of_campaign(campaign_id: str, page_size: int = 100) -> Iterator[Target]:
-    """Every case of the campaign not `completed`, page by page through its age index (no scan;
-    eventually consistent: a change to one goes through a conditional `transition`)."""
-    check_limit(page_size)
-    keys = TargetRecord.by_campaign_age.query(campaign_id, page_size=page_size)
-    page: list[TargetRecord] = []
-    for key in keys:
-        page.append(key)
-        if len(page) == page_size:
-            yield from _open_of(page)
-            page = []
-    yield from _open_of(page)
-
-
-def _open_of(keys: list[TargetRecord]) -> Iterator[Target]:
-    return (_to_target(record) for record in _fetch(keys) if record.state != TargetState.COMPLETED.value)
+def open_page(campaign_id: str, cursor: str | None = None, limit: int = 100) -> Page[Target]:
+    """One stretch of the campaign's cases not `completed`, through its age index (no scan), from
+    `cursor`. The index's keys move only with the invoices, so closing cases leaves a cursor valid; a
+    page may hold fewer than `limit` while `next_cursor` is still set (see `query_page`). Eventually
+    consistent: a change to one goes through a conditional `transition`."""
+    return query_page(
+        TargetRecord.by_campaign_age.query,
+        hash_key=campaign_id,
+        query_tag=f"open:{campaign_id}",
+        limit=limit,
+        cursor=cursor,
+        convert=_to_target,
+        resolve=lambda keys: [r for r in _fetch(keys) if r.state != TargetState.COMPLETED.value],
+    )
 
 
 def _pending_of(keys: list[TargetRecord]) -> Iterator[Target]:

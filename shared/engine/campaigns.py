@@ -4,6 +4,8 @@ WhatsApp is activated only with an approved template for every step (`missing_wh
 
 from __future__ import annotations
 
+import itertools
+import time
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any, Final
@@ -11,6 +13,7 @@ from typing import Any, Final
 from shared.adapters import queues
 from shared.core import clock
 from shared.core.config import get_settings
+from shared.core.jobs import CAMPAIGN_COMPLETED, SchedulerTick
 from shared.core.observability import logger
 from shared.data import campaigns, counters, targets
 from shared.domain.contact_policy import ContactWindow
@@ -52,6 +55,10 @@ _DEFAULT_ORDER = {
 CLOSED_BY_THE_TEAM: Final = (
     "Campanha encerrada pela equipe antes da resolução: o caso não será mais contatado"
 )
+# A completed campaign's closing: cases read a page, and pages one scheduler job closes at most (its
+# time budget permitting) before a continuation takes the rest.
+CLOSING_PAGE_SIZE: Final = 100
+CLOSING_PAGES_PER_JOB: Final = 50
 EDITABLE = frozenset(
     {
         "name",
@@ -221,7 +228,8 @@ def update(campaign_id: str, changes: dict[str, Any]) -> Campaign:
 
 def change_status(campaign_id: str, to: CampaignStatus) -> Campaign:
     """Move along the status machine; an impossible move is a `Conflict` naming both statuses.
-    Completing closes the cases still open (`_close_open_cases`)."""
+    Completing closes the cases still open on the scheduler queue (`close_open_cases`): the answer
+    does not wait for them."""
     current = campaigns.get(campaign_id)
     if to not in TRANSITIONS[current.status]:
         raise Conflict(f"campaign {campaign_id} cannot go from {current.status.value} to {to.value}")
@@ -243,27 +251,70 @@ def change_status(campaign_id: str, to: CampaignStatus) -> Campaign:
     if to is CampaignStatus.ACTIVE:
         _kick_scheduler(campaign_id)
     if to is CampaignStatus.COMPLETED:
-        _close_open_cases(campaign_id)
+        _close_later(campaign_id)
     logger.info("campaign status changed", campaign_id=campaign_id, old=current.status.value, new=to.value)
     return campaign
 
 
+def _close_later(campaign_id: str) -> None:
+    """Hand the closing of the completed campaign's open cases to the scheduler queue (tens of
+    thousands of writes outlive an API request); without a queue, close them here."""
+    if not get_settings().scheduler_queue_url:
+        logger.warning(
+            "no SCHEDULER_QUEUE_URL: the open cases close within the request", campaign_id=campaign_id
+        )
+        close_open_cases(SchedulerTick(campaign_id=campaign_id, reason=CAMPAIGN_COMPLETED))
+        return
+    queues.send("scheduler", _closing_job(campaign_id, cursor=None))
+
+
 @counters.batched()
-def _close_open_cases(campaign_id: str) -> None:
-    """The team ended the campaign: every case still open closes (`completed`, its outcome kept, the
-    reason in `outcomeDetails`) — a message waiting on the queue is then never sent (its claim finds
-    the case closed), and the stats show the campaign over. One conditional write per open case (its
-    cases read once through the age index, as `targets.delete_for_campaign` does for a draft)."""
-    closed = 0
-    for case in targets.open_of_campaign(campaign_id):
-        try:
-            targets.transition(
-                case.id, OPEN_TARGET_STATES, TargetState.COMPLETED, outcome_details=CLOSED_BY_THE_TEAM
-            )
-        except Conflict:
-            continue  # closed meanwhile
-        closed += 1
-    logger.info("campaign completed by the team: open cases closed", campaign_id=campaign_id, closed=closed)
+def close_open_cases(job: SchedulerTick, *, time_budget: float | None = None) -> int:
+    """The team ended the job's campaign: every case still open closes (`completed`, its outcome kept,
+    the reason in `outcomeDetails`) — a message waiting on the queue is then never sent (its claim
+    finds the case closed, or the campaign completed), and the stats show the campaign over. One
+    conditional write per open case, read page by page through the age index from the job's `cursor`.
+
+    With a `time_budget` (seconds; a scheduler job), at most `CLOSING_PAGES_PER_JOB` pages, then the
+    rest goes to a continuation of the job on the scheduler queue, from the cursor reached. Closing is
+    conditional, so a job delivered twice closes nothing twice. Returns the number of cases closed."""
+    campaign_id = job.campaign_id
+    if campaign_id is None or campaigns.get(campaign_id).status is not CampaignStatus.COMPLETED:
+        logger.warning("closing job for a campaign not completed: ignored", campaign_id=campaign_id)
+        return 0
+    deadline = None if time_budget is None else time.monotonic() + time_budget
+    cursor, closed = job.cursor, 0
+    for pages in itertools.count(1):
+        page = targets.open_page(campaign_id, cursor, CLOSING_PAGE_SIZE)
+        closed += sum(_close(case.id) for case in page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+        if deadline is not None and (pages >= CLOSING_PAGES_PER_JOB or time.monotonic() >= deadline):
+            queues.send("scheduler", _closing_job(campaign_id, cursor))
+            break
+    logger.info(
+        "campaign completed by the team: open cases closed",
+        campaign_id=campaign_id,
+        closed=closed,
+        continued=cursor is not None,
+    )
+    return closed
+
+
+def _close(case_id: str) -> bool:
+    try:
+        targets.transition(
+            case_id, OPEN_TARGET_STATES, TargetState.COMPLETED, outcome_details=CLOSED_BY_THE_TEAM
+        )
+    except Conflict:
+        return False  # closed meanwhile
+    return True
+
+
+def _closing_job(campaign_id: str, cursor: str | None) -> dict[str, Any]:
+    job = SchedulerTick(campaign_id=campaign_id, reason=CAMPAIGN_COMPLETED, cursor=cursor)
+    return job.model_dump(by_alias=True, exclude_none=True)
 
 
 def missing_whatsapp_templates(campaign: Campaign) -> list[MessageStep]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
 import typing
@@ -23,6 +24,7 @@ import pytest
 from infra.local.simulators.crm import SimInvoice
 from shared.domain import labels as text_labels
 from shared.domain import models
+from shared.engine import campaigns as campaign_rules
 from shared.engine.desk import ReplyBlocked
 from shared.imports.spreadsheets import SpreadsheetErrorCode
 from tests.integration.api.conftest import Api
@@ -456,8 +458,11 @@ def test_a_campaign_completed_with_messages_on_the_queue_sends_nothing_more_and_
     refused = api.delete(f"/api/voice/campaigns/{campaign['id']}")
     assert refused.status_code == 409 and "only draft campaigns can be deleted" in refused.json()["detail"]
     done = api.post(f"/api/voice/campaigns/{campaign['id']}/complete", role="supervisor")
-    assert done.status_code == 200, done.text
-    world.drain("whatsapp")
+    assert (done.status_code, done.json()["campaign"]["status"]) == (200, "completed"), done.text
+    assert {c["state"] for c in cases(api, campaign["id"])} == {"scheduled"}  # closed by the scheduler's job
+    world.drain("whatsapp")  # the messages queued before the closing job ran: sent to nobody
+    assert world.evolution.sent == []
+    world.drain("scheduler")
     for offset in range(0, 4):
         business_day(world, at(MONDAY + timedelta(days=offset), 12))
     assert world.evolution.sent == []
@@ -469,6 +474,45 @@ def test_a_campaign_completed_with_messages_on_the_queue_sends_nothing_more_and_
     assert stats["completed"] == stats["totalTargets"] == 2
     assert api.post(f"/api/voice/campaigns/{campaign['id']}/activate", role="supervisor").status_code == 409
     assert api.import_csv(campaign["id"], sheet(MARIA_ROWS[0])).status_code == 409
+
+
+def test_a_campaign_of_hundreds_of_open_cases_completed_answers_at_once_and_scheduler_jobs_close_them_all(
+    team: tuple[Engine, Api], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Tens of thousands of cases would outlive the request: the closing runs on the scheduler queue,
+    # 50 cases a job here (5 pages of 10), each job handing the rest to its continuation.
+    monkeypatch.setattr(campaign_rules, "CLOSING_PAGE_SIZE", 10)
+    monkeypatch.setattr(campaign_rules, "CLOSING_PAGES_PER_JOB", 5)
+    world, api = team
+    campaign = api.create_campaign()
+    rows = [
+        (f"Cliente {n}", mobile("11", 700 + n), cpf(700 + n), "50,00", f"C-{n}", "10/01/2025")
+        for n in range(250)
+    ]
+    assert api.import_csv(campaign["id"], sheet(*rows)).json()["imported"] == 250
+    api.post(f"/api/voice/campaigns/{campaign['id']}/activate", role="supervisor")
+
+    done = api.post(f"/api/voice/campaigns/{campaign['id']}/complete", role="supervisor")
+    assert (done.status_code, done.json()["campaign"]["status"]) == (200, "completed"), done.text
+    closed_after_each_job = [0]
+    while world.drain("scheduler", max_rounds=1, batch=1).invocations:
+        closed_after_each_job.append(
+            api.get(f"/api/voice/campaigns/{campaign['id']}/stats").json()["completed"]
+        )
+        if closed_after_each_job[-1] == 100:  # SQS delivers the next continuation twice
+            [continuation] = world.bodies("scheduler")
+            world.sqs.send_message(QueueUrl=world.urls["scheduler"], MessageBody=json.dumps(continuation))
+    assert {50, 100, 150, 200, 250} <= set(closed_after_each_job)
+    assert all(a <= b for a, b in itertools.pairwise(closed_after_each_job))
+
+    listed = cases(api, campaign["id"])
+    assert {(c["state"], c["outcome"]) for c in listed} == {("completed", None)}
+    assert all(c["outcomeDetails"].startswith("Campanha encerrada pela equipe") for c in listed)
+    stats = stats_agree_with_the_cases(api, campaign["id"])  # each case counted closed once
+    assert stats["completed"] == stats["totalTargets"] == 250
+    for offset in range(0, 2):
+        business_day(world, at(MONDAY + timedelta(days=offset), 12))
+    assert world.evolution.sent == []
 
 
 def test_a_draft_deleted_takes_its_cases_and_a_lookup_finds_none_of_them(team: tuple[Engine, Api]) -> None:
@@ -495,6 +539,7 @@ def test_a_call_ringing_when_the_campaign_is_completed_ends_without_reopening_th
     assert case_of(api, campaign["id"], "João Lima")["state"] == "calling"
 
     api.post(f"/api/voice/campaigns/{campaign['id']}/complete", role="supervisor")
+    world.drain("scheduler")  # the campaign's open cases closed
     params = world.twilio.status_params(call, "no-answer")  # Twilio's callback, after the end
     world.sqs.send_message(QueueUrl=world.urls["post_call"], MessageBody=json.dumps(params))
     assert world.drain("post_call").failed == 0
@@ -534,6 +579,7 @@ def test_an_outcome_set_by_hand_on_a_case_still_open_is_refused_and_the_customer
 
     # A closed case's outcome may be corrected (the record of how it ended).
     api.post(f"/api/voice/campaigns/{campaign['id']}/complete", role="supervisor")
+    world.drain("scheduler")  # the campaign's open cases closed
     fixed = api.patch(
         f"/api/voice/targets/{joao['id']}",
         role="supervisor",

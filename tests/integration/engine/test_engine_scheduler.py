@@ -117,6 +117,21 @@ def test_activating_a_campaign_schedules_it_at_once(engine: Engine):
     assert engine.get(other).state is TargetState.PENDING  # an activation sweeps its own campaign only
 
 
+def test_without_a_scheduler_queue_completing_closes_the_open_cases_at_once(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+):
+    campaign = engine.campaign()
+    waiting, queued = engine.target(campaign, 7), engine.scheduled(campaign, 8)
+    monkeypatch.delenv("SCHEDULER_QUEUE_URL")
+    reset_settings()
+
+    campaign_rules.change_status(campaign.id, CampaignStatus.COMPLETED)
+
+    assert {engine.get(t).state for t in (waiting, queued)} == {TargetState.COMPLETED}
+    engine.drain("whatsapp")
+    assert engine.evolution.sent == []
+
+
 @pytest.mark.parametrize(
     ("now", "ddd", "opening"),
     [
