@@ -308,15 +308,6 @@ def account_confirmed(ctx: ToolContext) -> bool:
     return ctx.document is not None and ctx.identity_confirmed
 
 
-def _open_debt(ctx: ToolContext, document: str) -> DebtReading[Invoice]:
-    reading = ctx.reading(document)
-    if reading.kind is DebtKind.UNKNOWN_CUSTOMER:
-        raise ToolError("customer_not_found")
-    if not reading.owes:
-        raise ToolError("nothing_open")
-    return reading
-
-
 # --------------------------------------------------------------------------------------------------
 # Handlers
 # --------------------------------------------------------------------------------------------------
@@ -488,7 +479,7 @@ def payment_code(ctx: ToolContext, args: PixArgs) -> dict[str, Any]:
     the boleto line; the PDF link too), `source: "erp"`; the invoices it has none for (or all of them,
     when it does not answer) share one static Pix BR Code, `source: "static"`."""
     document = authorize(ctx, args.cpf_cnpj)
-    invoices = _open_debt(ctx, document).invoices
+    invoices = ctx.reading(document).owing().invoices  # customer_not_found, nothing_open
     if args.numero_fatura:
         chosen = [inv for inv in invoices if inv.number == args.numero_fatura.strip()]
         if not chosen:

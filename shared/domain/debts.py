@@ -24,6 +24,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
+from shared.domain.errors import Conflict, NotFound
 from shared.domain.models import Invoice, Outcome
 
 _ZERO = Decimal("0.00")
@@ -97,6 +98,16 @@ class DebtReading(NamedTuple, Generic[InvoiceT]):
     def outcome(self) -> Outcome | None:
         """The terminal outcome of a case this reading ends (None: the customer owes)."""
         return _OUTCOMES.get(self.kind)
+
+    def owing(self) -> DebtReading[InvoiceT]:
+        """This reading, of a customer who owes something collectible: what a promise or a payment code
+        is made against. `NotFound` (`customer_not_found`) for a customer the CRM does not know,
+        `Conflict` (`nothing_open`) when nothing collectible is open."""
+        if self.kind is DebtKind.UNKNOWN_CUSTOMER:
+            raise NotFound("o sistema de cobrança não conhece este cliente", code="customer_not_found")
+        if not self.owes:
+            raise Conflict("não há nada em aberto para cobrar deste cliente", code="nothing_open")
+        return self
 
     def checked(self, at: datetime, case_invoices: Sequence[Invoice]) -> OpenAmount | None:
         """What this reading, made at `at`, says is still open of a case's invoices: what is collectible

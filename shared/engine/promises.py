@@ -26,7 +26,7 @@ from shared.data import promises as promises_data
 from shared.data import targets as targets_data
 from shared.domain import labels
 from shared.domain.cadence import GAVE_UP_OUTCOMES
-from shared.domain.debts import DebtKind, DebtReading, case_fields
+from shared.domain.debts import DebtReading, case_fields
 from shared.domain.documents import normalize_document
 from shared.domain.errors import (
     ConfigError,
@@ -114,7 +114,7 @@ def close_given_up_cases(cases: Sequence[Target], details: str, reading: DebtRea
                 milestone=stats.paid_milestone(case, cases),
                 outcome=Outcome.PAID,
                 outcome_details=details,
-                **case_fields(reading.checked(now, case.invoices)),
+                **_checked(reading, now, case),
             )
         except Conflict as exc:
             logger.info("ended case left as it is", target_id=case.id, reason=exc.message)
@@ -340,10 +340,7 @@ def register_for_case(
     its collectible invoices and their total) and for the conversation's case `target`, if any
     (`register`). `NotFound` (`customer_not_found`) when the CRM does not know the customer, `Conflict`
     (`nothing_open`) when nothing collectible is open; `PromiseRejected` as `register`."""
-    if reading.kind is DebtKind.UNKNOWN_CUSTOMER:
-        raise NotFound("o sistema de cobrança não conhece este cliente", code="customer_not_found")
-    if not reading.owes:
-        raise Conflict("não há nada em aberto para cobrar deste cliente", code="nothing_open")
+    reading = reading.owing()
     return register(
         document=document,
         amount=amount,
