@@ -328,7 +328,9 @@ async function viewConversa(root, id) {
 }
 
 /** The agent records the customer's promise (amount as typed, the day): shown while the customer is
- * known; the API applies the assistant's rules and answers 422/409 with why. */
+ * known, and only once its submit is wired here (not by the role alone when the view renders, or a quick
+ * click would submit the form natively, reloading the page); the API applies the assistant's rules and
+ * answers 422/409 with why. */
 function wirePromise(root, conversation, reload) {
   const form = $("[data-promise-form]", root);
   const status = $("[data-promise-status]", form);
