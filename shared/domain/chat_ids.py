@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from shared.domain.models import Channel
 from shared.domain.phones import InvalidPhone, normalize_phone
 
 WHATSAPP_PREFIX: Final = "whatsapp_"
@@ -22,6 +23,11 @@ def whatsapp_chat_id(phone: str) -> str:
 def voice_chat_id(call_sid: str) -> str:
     """The chat id of one call: `voice_CA…`."""
     return VOICE_PREFIX + call_sid
+
+
+def channel_of(chat_id: str) -> Channel:
+    """The channel of a conversation's chat id: `VOICE` for a call's (`voice_CA…`), else `WHATSAPP`."""
+    return Channel.VOICE if chat_id.startswith(VOICE_PREFIX) else Channel.WHATSAPP
 
 
 def phone_of_chat_id(chat_id: str) -> str | None:

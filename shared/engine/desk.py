@@ -34,7 +34,7 @@ from shared.core import clock
 from shared.core.observability import logger
 from shared.data import conversations, counters, messages
 from shared.data import targets as targets_data
-from shared.domain.chat_ids import VOICE_PREFIX
+from shared.domain.chat_ids import channel_of
 from shared.domain.errors import Conflict, InvalidInput, NotFound
 from shared.domain.models import (
     Channel,
@@ -122,8 +122,7 @@ def promise(
 
     value = parse_money(amount)
     conversation = _own(conversation_id, by)
-    channel = Channel.VOICE if conversation.chat_id.startswith(VOICE_PREFIX) else Channel.WHATSAPP
-    ctx = ToolContext.for_conversation(conversation, channel)
+    ctx = ToolContext.for_conversation(conversation, channel_of(conversation.chat_id))
     document = ctx.document
     if document is None:
         raise Conflict(
@@ -157,7 +156,7 @@ def reply_blocked(conversation: Conversation) -> ReplyBlocked | None:
     """Why an agent's reply cannot go to the customer now, or None when it can: `WINDOW_CLOSED` on `cloud`
     outside the 24 h window of the customer's WhatsApp conversation (for a call, the customer's WhatsApp
     conversation; none yet: closed). Reads only: nothing is opened or taken."""
-    if conversation.chat_id.startswith(VOICE_PREFIX):
+    if channel_of(conversation.chat_id) is Channel.VOICE:
         reachable = whatsapp_out.may_send_free_text(conversation.phone)
     else:
         reachable = whatsapp_out.free_text_open(conversation)
@@ -225,7 +224,7 @@ def _own(conversation_id: str, by: str) -> Conversation:
 def _whatsapp_of(conversation: Conversation, by: str) -> Conversation:
     """Where an agent's reply is sent: the conversation itself, or for a call the customer's WhatsApp
     conversation, taken by `by` (`Conflict` when another agent has it)."""
-    if not conversation.chat_id.startswith(VOICE_PREFIX):
+    if channel_of(conversation.chat_id) is Channel.WHATSAPP:
         _refuse_outside_window(conversation)
         return conversation
     handoff.refuse_if_taken(conversation, by)  # the call's own taker first: nothing moves on a Conflict

@@ -1,6 +1,7 @@
 import pytest
 
 from shared.domain.chat_ids import (
+    channel_of,
     jid,
     jid_number,
     phone_from_jid,
@@ -8,6 +9,7 @@ from shared.domain.chat_ids import (
     voice_chat_id,
     whatsapp_chat_id,
 )
+from shared.domain.models import Channel
 from shared.domain.phones import InvalidPhone
 
 
@@ -21,6 +23,11 @@ def test_a_call_chat_id_carries_no_phone() -> None:
     chat_id = voice_chat_id("CA0123456789abcdef")
     assert chat_id == "voice_CA0123456789abcdef"
     assert phone_of_chat_id(chat_id) is None
+
+
+def test_a_chat_id_names_its_channel() -> None:
+    assert channel_of(voice_chat_id("CA0123456789abcdef")) is Channel.VOICE
+    assert channel_of(whatsapp_chat_id("5511999998888")) is Channel.WHATSAPP
 
 
 @pytest.mark.parametrize("chat_id", ["whatsapp_", "whatsapp_55119999x8888", "sms_5511999998888", ""])
