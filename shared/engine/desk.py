@@ -8,9 +8,12 @@ marked `failed` — visible in the thread and retried by the agent (`retry`) —
 (Evolution down: 503). Nothing an agent writes is lost silently. On `cloud` (WhatsApp's Cloud API) free
 text goes only inside the 24 h window the customer's last message opened: outside it the reply (or
 retry) is refused (`whatsapp_window_closed`) before anything is stored, taken or sent; `reply_blocked`
-says so beforehand (the dashboard's reply box, the call's handover). Replying takes the conversation over
-when the assistant (or nobody) still had it, and takes it out of the queue; a customer's next message
-puts it back (`customer_waiting`).
+says so beforehand (the dashboard's reply box, the call's handover). A customer who opted out (phone or
+document) is not written to on the desk's own initiative either: the reply (or retry) is refused
+(`opted_out`) unless the customer's last WhatsApp message is newer than the opt-out — they wrote, and
+may be answered (`shared.engine.optouts.may_answer`). Recording a promise the customer made sends
+nothing and stays allowed. Replying takes the conversation over when the assistant (or nobody) still
+had it, and takes it out of the queue; a customer's next message puts it back (`customer_waiting`).
 
 A call's conversation has no WhatsApp of its own: the agent's reply goes to the customer's WhatsApp
 conversation, which the same agent takes (held: Lia stays silent there, and the customer's answer lands
@@ -48,8 +51,8 @@ from shared.domain.models import (
 )
 from shared.domain.money import format_brl, parse_money
 from shared.domain.pages import Page
-from shared.engine import handoff, promises, whatsapp_out
-from shared.engine.conversations import open_conversation
+from shared.engine import handoff, optouts, promises, whatsapp_out
+from shared.engine.conversations import find_whatsapp, open_conversation
 
 MAX_TEXT: Final = 4096  # WhatsApp's own limit for one text message
 COUNTER_SCOPE: Final = "desk"
@@ -60,7 +63,17 @@ _LAST_BUCKET: Final = 24 * 60
 class ReplyBlocked(StrEnum):
     """Why an agent's reply cannot go to the customer now."""
 
+    OPTED_OUT = "opted_out"  # the customer opted out and has not written since
     WINDOW_CLOSED = "whatsapp_window_closed"  # `cloud`, outside the customer's 24 h window
+
+
+_REFUSALS: Final = {
+    ReplyBlocked.OPTED_OUT: "the customer opted out and has not written since: nobody writes to them on "
+    "our own initiative (they may be answered once they write again); nothing was sent",
+    ReplyBlocked.WINDOW_CLOSED: "the customer's 24 h WhatsApp window is closed: free text can go only "
+    "after the customer writes again (outside the window only an approved template can be sent); "
+    "nothing was sent",
+}
 
 
 @dataclass(frozen=True)
@@ -75,8 +88,9 @@ class ReplyTimes:
 def reply(conversation_id: str, text: str, *, by: str) -> Message:
     """Send the agent's `text` to the customer and store it (see the module docstring).
 
-    `InvalidInput` for an empty or over-long text; `Conflict` when another agent has the conversation
-    or the customer's 24 h window is closed on `cloud`; `EvolutionUnavailable` (the message is then stored as `failed`)."""
+    `InvalidInput` for an empty or over-long text; `Conflict` when another agent has the conversation,
+    or `reply_blocked` says why not (opted out, the 24 h window closed on `cloud`); `EvolutionUnavailable`
+    (the message is then stored as `failed`)."""
     if not text.strip():
         raise InvalidInput("a mensagem está vazia", code="empty_text")
     if len(text) > MAX_TEXT:
@@ -153,10 +167,18 @@ def promise(
 
 
 def reply_blocked(conversation: Conversation) -> ReplyBlocked | None:
-    """Why an agent's reply cannot go to the customer now, or None when it can: `WINDOW_CLOSED` on `cloud`
-    outside the 24 h window of the customer's WhatsApp conversation (for a call, the customer's WhatsApp
-    conversation; none yet: closed). Reads only: nothing is opened or taken."""
-    if channel_of(conversation.chat_id) is Channel.VOICE:
+    """Why an agent's reply cannot go to the customer now, or None when it can: `OPTED_OUT` when the
+    conversation's phone or document opted out and the customer has not written on WhatsApp since;
+    `WINDOW_CLOSED` on `cloud` outside the 24 h window. Both are read on the customer's WhatsApp
+    conversation: the conversation itself, or for a call the customer's (none yet: never wrote, window
+    closed). Reads only: nothing is opened or taken."""
+    voice = channel_of(conversation.chat_id) is Channel.VOICE
+    opted_out_at = optouts.opted_out_at(conversation.phone, conversation.document)
+    if opted_out_at is not None:
+        chat = find_whatsapp(conversation.phone) if voice else conversation
+        if not optouts.may_answer(opted_out_at, chat.last_inbound_at if chat else None):
+            return ReplyBlocked.OPTED_OUT
+    if voice:
         reachable = whatsapp_out.may_send_free_text(conversation.phone)
     else:
         reachable = whatsapp_out.free_text_open(conversation)
@@ -225,10 +247,10 @@ def _whatsapp_of(conversation: Conversation, by: str) -> Conversation:
     """Where an agent's reply is sent: the conversation itself, or for a call the customer's WhatsApp
     conversation, taken by `by` (`Conflict` when another agent has it)."""
     if channel_of(conversation.chat_id) is Channel.WHATSAPP:
-        _refuse_outside_window(conversation)
+        _refuse_blocked(conversation)
         return conversation
     handoff.refuse_if_taken(conversation, by)  # the call's own taker first: nothing moves on a Conflict
-    _refuse_outside_window(conversation)  # read from the customer's WhatsApp before one is opened
+    _refuse_blocked(conversation)  # read from the customer's WhatsApp before one is opened
     target = None
     if conversation.target_id:
         try:
@@ -240,14 +262,11 @@ def _whatsapp_of(conversation: Conversation, by: str) -> Conversation:
     return _own(chat.id, by)
 
 
-def _refuse_outside_window(chat: Conversation) -> None:
-    """`Conflict` when free text may not go on `chat` now (`reply_blocked`)."""
-    if reply_blocked(chat) is not None:
-        raise Conflict(
-            "the customer's 24 h WhatsApp window is closed: free text can go only after the customer "
-            "writes again (outside the window only an approved template can be sent); nothing was sent",
-            code=ReplyBlocked.WINDOW_CLOSED.value,
-        )
+def _refuse_blocked(conversation: Conversation) -> None:
+    """`Conflict` with its code when the agent may not write to the customer now (`reply_blocked`)."""
+    blocked = reply_blocked(conversation)
+    if blocked is not None:
+        raise Conflict(_REFUSALS[blocked], code=blocked.value)
 
 
 def _send(conversation: Conversation, message: Message, chat: Conversation) -> Message:

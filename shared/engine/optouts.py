@@ -4,10 +4,12 @@ Recording one ends, there and then, every open case it covers in every campaign 
 those whose contact number is the phone — as `completed/opted_out` (one conditional transition each):
 a job already queued for one of them then loses its claim and sends nothing. Every campaign's pre-send
 guard still checks the opt-out right before each contact, for a case imported afterwards or one whose
-number changed to an opted-out phone."""
+number changed to an opted-out phone. A person at the desk writes to a customer who opted out only to
+answer a message the customer sent after it (`may_answer`, read by `shared.engine.desk`)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Final
 
 from shared.core.observability import logger
@@ -52,6 +54,21 @@ def list_page(*, limit: int, cursor: str | None) -> Page[OptOut]:
 def is_opted_out(phone: str | None, document: str | None, *, consistent: bool = True) -> bool:
     """Whether the phone or the document opted out (see `shared.data.optouts.is_opted_out`)."""
     return optouts.is_opted_out(phone=phone, document=document, consistent=consistent)
+
+
+def opted_out_at(phone: str, document: str | None) -> datetime | None:
+    """When the phone or the document last opted out (the newest of their opt-outs), None when neither
+    did. Strongly consistent."""
+    found = optouts.find([phone], document)
+    return found[-1].created_at if found else None
+
+
+def may_answer(opted_out_at: datetime, customer_wrote_at: datetime | None) -> bool:
+    """Whether a person may write to a customer who opted out at `opted_out_at`: nobody writes to them
+    on our own initiative again (LGPD, ANATEL), but a customer who wrote after opting out (their last
+    message, `customer_wrote_at`, is newer) asked, and may be answered. The "PARAR" itself is not newer
+    than the opt-out it records."""
+    return customer_wrote_at is not None and customer_wrote_at > opted_out_at
 
 
 def _open_cases(phone: str | None, document: str | None) -> list[Target]:

@@ -108,7 +108,8 @@ def held(
 def get_conversation(conversation_id: str, principal: Viewer) -> ConversationDetail:
     """The conversation with its whole thread (WhatsApp messages or the call transcript), for
     supervisors the log of every disclosure of a customer's data in it, and why the desk cannot reply
-    now (`replyBlockedReason`: `whatsapp_window_closed` outside the customer's 24 h window on `cloud`)."""
+    now (`replyBlockedReason`: `opted_out` when the customer opted out and has not written since,
+    `whatsapp_window_closed` outside the customer's 24 h window on `cloud`)."""
     conversation, messages = inbox.thread(conversation_id)
     thread = [_message(m) for m in messages]
     disclosures = (
@@ -126,8 +127,10 @@ def get_conversation(conversation_id: str, principal: Viewer) -> ConversationDet
 
 @router.post("/{conversation_id}/messages", response_model=MessagePublic, status_code=201)
 def reply(conversation_id: str, body: AgentReply, principal: Supervisor) -> MessagePublic:
-    """The agent writes to the customer on WhatsApp (taking the conversation over if needed); Evolution
-    down → 503 with the message kept as `failed` in the thread."""
+    """The agent writes to the customer on WhatsApp (taking the conversation over if needed); 409 with
+    the `replyBlockedReason` as its code when the desk may not write now (`opted_out`,
+    `whatsapp_window_closed`), nothing sent; Evolution down → 503 with the message kept as `failed` in
+    the thread."""
     return _message(desk.reply(conversation_id, body.text, by=principal.subject))
 
 

@@ -67,7 +67,7 @@ def test_openapi_document_is_served(api: Api) -> None:
     schemas = response.json()["components"]["schemas"]
     for model in ("ConversationDetail", "QueueEntry"):  # why the desk cannot reply now, for the dashboard
         assert "replyBlockedReason" in schemas[model]["properties"]
-    assert schemas["ReplyBlocked"]["enum"] == ["whatsapp_window_closed"]
+    assert schemas["ReplyBlocked"]["enum"] == ["opted_out", "whatsapp_window_closed"]
     assert {"openAmount", "openAmountAt"} <= set(schemas["TargetPublic"]["properties"])
 
 

@@ -634,6 +634,8 @@ def labels(name: str) -> dict[str, str]:
         ("SENDER", models.Sender),
         ("DELIVERY", models.DeliveryStatus),
         ("REPLY_BLOCKED", ReplyBlocked),
+        ("REPLY_BLOCKED_TAG", ReplyBlocked),
+        ("API_ERROR", ReplyBlocked),  # the desk's 409 carries the reason as its code
         ("IMPORT_ERROR", ROW_ERRORS),
         ("API_ERROR", typing.get_args(SpreadsheetErrorCode)),
     ],

@@ -14,7 +14,7 @@ from shared.core.config import reset_settings
 from shared.data import conversations
 from shared.domain.errors import Conflict
 from shared.domain.models import ConversationStatus, Sender
-from shared.engine import handoff
+from shared.engine import handoff, optouts
 from tests.integration.assistant.assistant_world import PHONE, World
 
 TOKENS = {"viewer": "viewer-token", "supervisor": "supervisor-token", "admin": "admin-token"}
@@ -131,6 +131,24 @@ def test_a_reply_when_evolution_is_down_is_kept_as_failed_and_retried(desk: Desk
     again = desk.call("POST", f"/{conversation.id}/messages/{failed[0]['id']}/retry")
     assert again.status_code == 409  # only a failed message is retried: never sent twice
     assert len(world.evolution.sent) == 1
+
+
+def test_a_failed_reply_is_not_retried_once_the_customer_opted_out(desk: Desk, world: World, maria):
+    _, conversation = maria
+    handoff.transfer(conversation.id, by="assistant", reason="negociação")
+    world.evolution.failure_rate = 1.0
+    assert desk.reply(conversation.id, "Maria, posso te ajudar?").status_code == 503
+    [failed] = [m for m in desk.thread(conversation.id) if m["sender"] == "agent"]
+    world.evolution.failure_rate = 0.0
+    world.clock.advance(timedelta(minutes=2))
+    optouts.opt_out(phone=PHONE, document=None, reason="PARAR", source="keyword")
+
+    retried = desk.call("POST", f"/{conversation.id}/messages/{failed['id']}/retry")
+
+    assert (retried.status_code, retried.json()["code"]) == (409, "opted_out"), retried.text
+    assert world.evolution.texts_to(PHONE) == []
+    [still] = [m for m in desk.thread(conversation.id) if m["sender"] == "agent"]
+    assert still["deliveryStatus"] == "failed"
 
 
 def test_two_agents_taking_one_conversation_one_wins(desk: Desk, world: World, maria):

@@ -5,6 +5,7 @@ conversation, the one the agent is looking at."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from shared.core.config import reset_settings
 from shared.data import conversations, messages
 from shared.domain.models import Channel, Conversation, ConversationStatus, Sender, Target
-from shared.engine import desk, handoff, warm_transfer
+from shared.engine import desk, handoff, optouts, warm_transfer
 from shared.engine.conversations import open_conversation
 from tests.integration.assistant.assistant_world import DOCUMENT, PHONE, World
 
@@ -125,3 +126,30 @@ def blocked_reason(world: World, conversation_id: str) -> str | None:
     detail = world.api.get(f"/api/voice/conversations/{conversation_id}", headers=headers).json()
     assert entry["replyBlockedReason"] == detail["replyBlockedReason"]
     return detail["replyBlockedReason"]
+
+
+def test_a_customer_who_opted_out_on_the_call_gets_no_reply_from_the_desk_until_she_writes(
+    world: World, call: tuple[Conversation, Conversation], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("HUMAN_AGENT_NUMBER", raising=False)
+    reset_settings()
+    _, on_call = call
+    world.clock.advance(timedelta(minutes=1))
+    optouts.opt_out(phone=PHONE, document=None, reason="pare de me ligar", source="assistant")
+
+    handover = warm_transfer.begin(on_call)  # the desk may not write first: she is asked to write
+    assert handover.customer_writes_first
+    assert blocked_reason(world, on_call.id) == "opted_out"
+    refused = reply(world, on_call.id, "Olá Maria, aqui é a Ana.")
+    assert refused.status_code == 409 and refused.json()["code"] == "opted_out"
+    assert world.evolution.texts_to(PHONE) == []
+    assert not [m for m in messages.list_for(on_call.id) if m.sender is Sender.AGENT]
+
+    world.clock.advance(timedelta(minutes=5))
+    world.say("Oi, quero falar com a pessoa que ia me retornar.")  # she writes on WhatsApp herself
+    assert world.drain() == []
+
+    assert blocked_reason(world, on_call.id) is None
+    sent = reply(world, on_call.id, "Olá Maria, aqui é a Ana.")
+    assert sent.status_code == 201, sent.text
+    assert world.evolution.texts_to(PHONE)[-1] == "Olá Maria, aqui é a Ana."

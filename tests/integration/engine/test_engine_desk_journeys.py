@@ -417,10 +417,10 @@ def test_a_customer_the_desk_never_resolves_stays_held_and_the_supervisor_sees_t
     counters_agree_with_the_cases(campaign.id)
 
 
-# --- 6. "PARAR" while a person has her ---------------------------------------------------------------
+# --- 6. "PARAR" while a person has her: the desk answers only what she writes afterwards ---------------
 
 
-def test_maria_saying_parar_while_a_person_has_her_stops_every_campaign_and_shows_in_the_desks_queue(
+def test_maria_saying_parar_while_a_person_has_her_stops_every_campaign_and_the_desk_only_answers_her_after(
     engine: Engine, api: Api
 ):
     march, april = maria_in_two_campaigns(engine)
@@ -438,6 +438,73 @@ def test_maria_saying_parar_while_a_person_has_her_stops_every_campaign_and_show
     assert engine.evolution.texts_to(MARIA_PHONE)[-1] == "Oi Maria, sou a Ana."
     [waiting] = queue(api)["items"]
     assert waiting["id"] == conversation.id and waiting["waitingSeconds"] == 0
+    for campaign_id in (march, april):
+        case = case_of(campaign_id, MARIA)
+        assert (case.state, case.outcome) == (TargetState.COMPLETED, Outcome.OPTED_OUT)
+    counters_agree_with_the_cases(march, april)
+    # Her identity was never confirmed: her phone opted out, not her CPF.
+    optouts = api.get("/api/voice/optouts").json()
+    assert [o["key"].split("#")[0] for o in optouts] == ["phone"]
+
+    # The agent may not write to her on the desk's own initiative: the queue and the conversation say
+    # why, and a reply (or a retry) is refused with nothing stored or sent.
+    assert waiting["replyBlockedReason"] == "opted_out"
+    assert api.get(f"{DESK}/{conversation.id}").json()["replyBlockedReason"] == "opted_out"
+    engine.clock.set(at(MONDAY, 11))
+    before = thread(api, conversation.id)
+    refused = api.post(f"{DESK}/{conversation.id}/messages", "supervisor", json={"text": "Tudo bem, Maria?"})
+    assert (refused.status_code, refused.json()["code"]) == (409, "opted_out"), refused.text
+    assert engine.evolution.texts_to(MARIA_PHONE)[-1] == "Oi Maria, sou a Ana."
+    assert thread(api, conversation.id) == before
+
+    # No campaign writes to her the next days either.
+    business_day(engine, at(MONDAY + timedelta(days=1), 9))
+    business_day(engine, at(MONDAY + timedelta(days=2), 9))
+    assert engine.evolution.texts_to(MARIA_PHONE)[-1] == "Oi Maria, sou a Ana."
+
+    # Wednesday she writes again herself: the agent may answer her, and does.
+    engine.clock.set(at(MONDAY + timedelta(days=2), 10))
+    maria.says("pensei melhor, quero negociar a dívida com você")
+    assert queue(api)["items"][0]["replyBlockedReason"] is None
+    answered = api.post(
+        f"{DESK}/{conversation.id}/messages", "supervisor", json={"text": "Claro, Maria. Vamos ver juntas."}
+    )
+    assert answered.status_code == 201, answered.text
+    assert engine.evolution.texts_to(MARIA_PHONE)[-1] == "Claro, Maria. Vamos ver juntas."
+    assert queue(api)["waiting"] == 0
+    for campaign_id in (march, april):  # her opt-out still stands for the campaigns
+        assert case_of(campaign_id, MARIA).outcome is Outcome.OPTED_OUT
+
+
+def test_maria_opted_out_by_cpf_at_the_isp_is_not_written_to_by_the_desk_but_her_promise_is_recorded(
+    engine: Engine, api: Api
+):
+    march, april = maria_in_two_campaigns(engine)
+    engine.clock.set(at(MONDAY, 10))
+    maria = Chat(MARIA_PHONE, "Maria")
+    maria.says("quero falar com um atendente")
+    conversation = maria_chat()
+    sent = engine.evolution.texts_to(MARIA_PHONE)
+
+    # She calls the ISP and asks to be left alone: a supervisor records her CPF's opt-out (not her phone).
+    engine.clock.set(at(MONDAY, 10, 5))
+    stored = api.post("/api/voice/optouts", "supervisor", json={"clientDocument": MARIA, "reason": "ligou"})
+    assert stored.status_code == 201, stored.text
+    assert [o["key"].split("#")[0] for o in stored.json()] == ["document"]
+
+    # Her WhatsApp message came before it: the desk does not write to her.
+    [entry] = queue(api)["items"]
+    assert entry["replyBlockedReason"] == "opted_out"
+    refused = api.post(f"{DESK}/{conversation.id}/messages", "supervisor", json={"text": "Oi Maria!"})
+    assert (refused.status_code, refused.json()["code"]) == (409, "opted_out"), refused.text
+    assert engine.evolution.texts_to(MARIA_PHONE) == sent
+
+    # What she agreed on the phone is recorded from the desk all the same: nothing goes to her.
+    promised = api.post(
+        f"{DESK}/{conversation.id}/promises", "supervisor", json={"amount": "270,05", "dueDate": "2025-03-20"}
+    )
+    assert promised.status_code == 201, promised.text
+    assert engine.evolution.texts_to(MARIA_PHONE) == sent
     for campaign_id in (march, april):
         case = case_of(campaign_id, MARIA)
         assert (case.state, case.outcome) == (TargetState.COMPLETED, Outcome.OPTED_OUT)

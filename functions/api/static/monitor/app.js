@@ -363,7 +363,8 @@ function recordingBadge(conversation) {
 
 /** The agent's reply box: Enter sends, Shift+Enter breaks the line; the status line says sending,
  * sent or failed (a failed message stays in the thread with "Reenviar"). While the desk cannot reply
- * (`replyBlockedReason`: on the Cloud API, no 24 h window) the hint says why and "Enviar" is disabled. */
+ * (`replyBlockedReason`: the customer opted out and has not written since; on the Cloud API, no 24 h
+ * window) the hint says why and "Enviar" is disabled. */
 function wireReply(root, conversation, reload) {
   const form = $("[data-reply-form]", root);
   const text = $("textarea", form);

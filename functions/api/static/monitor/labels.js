@@ -13,9 +13,12 @@ export const CONTACT_METHOD = { whatsapp_primary: "WhatsApp primeiro", whatsapp_
 export const CHANNEL = { whatsapp: "WhatsApp", voice: "Voz" };
 // Why the desk cannot reply now (`replyBlockedReason`): the reply box's hint, and the queue's short tag.
 export const REPLY_BLOCKED = {
+  opted_out: "O cliente pediu para não ser mais contatado: a equipe só pode responder se ele escrever de novo.",
   whatsapp_window_closed: "Aguardando o cliente escrever no WhatsApp: fora da janela de 24 h, só mensagens aprovadas podem ser enviadas.",
 };
-export const REPLY_BLOCKED_TAG = { whatsapp_window_closed: "Aguardando o cliente escrever no WhatsApp" };
+export const REPLY_BLOCKED_TAG = {
+  opted_out: "Pediu para não ser contatado", whatsapp_window_closed: "Aguardando o cliente escrever no WhatsApp",
+};
 export const PROMISE_STATUS = { pending: "Pendente", fulfilled: "Cumprida", broken: "Quebrada", renegotiated: "Renegociada" };
 export const UNLOCK_STATUS = {
   unlocked: "Liberada", refused: "Desbloqueio recusado", unsupported: "Sem desbloqueio no ERP", unavailable: "ERP não respondeu",
@@ -113,6 +116,7 @@ export const API_ERROR = {
   conversation_changed: "A conversa mudou enquanto você agia. Atualize a página.",
   message_changed: "A mensagem mudou enquanto você agia. Atualize a página.",
   not_retryable: "Esta mensagem não pode ser reenviada.",
+  opted_out: "O cliente pediu para não ser mais contatado: só é possível responder depois que ele escrever de novo.",
   whatsapp_window_closed: "A janela de 24 h do WhatsApp está fechada: o cliente precisa responder antes de você enviar texto livre. Fora da janela, só modelos aprovados.",
   not_editable: "Este item não pode mais ser editado.",
   case_open: "O caso ainda está em andamento: o resultado é definido pelo sistema até ele ser concluído.",
