@@ -117,6 +117,39 @@ def test_an_agent_answers_a_waiting_customer_from_the_queue_and_resolves_it(
     assert conversations.get(maria.id).status is ConversationStatus.RESOLVED
 
 
+def test_the_reply_box_and_the_desk_buttons_show_only_once_the_conversation_has_loaded(
+    page: Any,
+    dashboard: Dashboard,
+    evolution: EvolutionSimulator,
+    make_conversation: Callable[..., Conversation],
+) -> None:
+    # Like the promise form (3a43b8e): shown by the role alone when the view rendered, the reply box could
+    # be sent (a click on Enviar) before its submit was wired: natively, reloading the page with the text
+    # in the address (`?text=...`).
+    maria = waiting_customer(make_conversation)
+    sign_in(page, dashboard, "supervisor")
+    loading: list[Any] = []
+    detail = f"**/api/voice/conversations/{maria.id}"
+    page.route(detail, lambda route: loading.append(route))  # the detail is held until released below
+    page.goto(f"{dashboard.monitor}#/conversas/{maria.id}")
+    while not loading:
+        page.wait_for_timeout(20)
+
+    assert page.locator("[data-reply-form]").is_hidden()
+    for name in ("Transferir", "Assumir", "Resolver", "Devolver à IA"):
+        assert page.get_by_role("button", name=name, exact=True).is_hidden(), name
+
+    loading[0].continue_()
+    page.unroute(detail)
+    box = page.get_by_label("Responder ao cliente pelo WhatsApp")
+    box.fill("Olá Maria, aqui é a Ana.")
+    box.press("Enter")
+    expect(page.locator("[data-reply-status]")).to_have_text("Mensagem enviada.")
+    assert evolution.texts_to(PHONE) == ["Olá Maria, aqui é a Ana."]
+    assert page.url == f"{dashboard.monitor}#/conversas/{maria.id}"  # never submitted natively
+    expect(page.get_by_role("button", name="Transferir", exact=True)).to_be_hidden()  # she is with a person
+
+
 def test_a_viewer_sees_the_queue_but_no_reply_box_or_desk_buttons(
     page: Any, dashboard: Dashboard, make_conversation: Callable[..., Conversation]
 ) -> None:

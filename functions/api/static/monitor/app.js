@@ -270,6 +270,8 @@ function viewPainel(root) {
   pages.reset();
 }
 
+// The conversation's desk buttons, each shown (to a supervisor) once the conversation is loaded and its
+// click wired, and only where it applies.
 const DESK_ACTIONS = {
   transfer: { shown: (c) => c.status === "ai", done: "Conversa transferida para atendimento humano." },
   take: { shown: (c) => c.status !== "resolved" && !c.assignee, done: "Conversa assumida." },
@@ -361,8 +363,10 @@ function recordingBadge(conversation) {
   return h("span", { class: "badge recording", title: conversation.recordingSid }, `Chamada gravada${length}`);
 }
 
-/** The agent's reply box: Enter sends, Shift+Enter breaks the line; the status line says sending,
- * sent or failed (a failed message stays in the thread with "Reenviar"). While the desk cannot reply
+/** The agent's reply box, shown to a supervisor once its submit is wired here (like the promise form:
+ * not by the role when the view renders, or a quick click on "Enviar" would submit it natively,
+ * reloading the page). Enter sends, Shift+Enter breaks the line; the status line says sending, sent or
+ * failed (a failed message stays in the thread with "Reenviar"). While the desk cannot reply
  * (`replyBlockedReason`: the customer opted out and has not written since; on the Cloud API, no 24 h
  * window) the hint says why and "Enviar" is disabled. */
 function wireReply(root, conversation, reload) {
@@ -414,6 +418,7 @@ function wireReply(root, conversation, reload) {
       text.focus();
     }
   };
+  form.hidden = !canDo("supervisor");
 }
 
 function messageItem(message, conversationId, reload) {
