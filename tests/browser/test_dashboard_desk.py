@@ -25,7 +25,7 @@ from shared.core import clock
 from shared.core.config import CrmConfig, EvolutionConfig, reset_settings
 from shared.data import conversations, messages
 from shared.domain.models import Conversation, ConversationSource, ConversationStatus, Sender
-from shared.engine import handoff
+from shared.engine import handoff, optouts
 from tests.browser.conftest import Dashboard, shot, sign_in
 
 pytestmark = pytest.mark.browser
@@ -202,6 +202,42 @@ def test_on_the_cloud_api_the_reply_box_waits_for_the_customer_to_write_then_sen
     box.press("Enter")
     expect(page.locator("[data-reply-status]")).to_have_text("Mensagem enviada.")
     assert evolution.texts_to(PHONE) == ["Olá Maria, aqui é a Ana."]
+
+
+def test_the_reply_box_is_closed_to_a_customer_who_opted_out_until_she_writes_again(
+    page: Any,
+    dashboard: Dashboard,
+    clock: clock.VirtualClock,
+    evolution: EvolutionSimulator,
+    make_conversation: Callable[..., Conversation],
+) -> None:
+    maria = waiting_customer(make_conversation)
+    clock.advance(timedelta(minutes=1))
+    optouts.opt_out(phone=PHONE, document=None, reason="PARAR", source="keyword")
+    sign_in(page, dashboard, "supervisor")
+
+    page.get_by_role("link", name="Fila de atendimento: 1 cliente aguardando").click()
+    row = page.get_by_role("row", name=re.compile("Maria Silva"))
+    expect(row).to_contain_text("Pediu para não ser contatado")
+    row.get_by_role("link", name="Abrir conversa: Maria Silva").click()
+    box = page.get_by_label("Responder ao cliente pelo WhatsApp")
+    expect(box).to_have_accessible_description(re.compile("pediu para não ser mais contatado"))
+    send = page.get_by_role("button", name="Enviar")
+    expect(send).to_be_disabled()
+    box.fill("Oi Maria, tudo bem?")
+    box.press("Enter")
+    expect(send).to_be_disabled()
+    assert evolution.sent == []
+
+    clock.advance(timedelta(minutes=5))
+    conversations.update(maria.id, last_inbound_at=clock.now())  # she writes again: she may be answered
+    page.reload()
+    expect(page.get_by_role("heading", name="Maria Silva")).to_be_visible()
+    expect(page.locator("[data-reply-blocked]")).to_be_hidden()
+    box.fill("Oi Maria, aqui é a Ana. Como posso ajudar?")
+    box.press("Enter")
+    expect(page.locator("[data-reply-status]")).to_have_text("Mensagem enviada.")
+    assert evolution.texts_to(PHONE) == ["Oi Maria, aqui é a Ana. Como posso ajudar?"]
 
 
 def test_a_supervisor_finds_a_hold_nobody_ended_under_em_atendimento_and_resolves_it(
