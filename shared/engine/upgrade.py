@@ -1,5 +1,11 @@
 """The data migration of a stack upgraded from an earlier version (`cobranca upgrade`, README's
 "Upgrading a deployed stack"): what a deploy cannot do, because it is in the items, not the tables.
+Its steps (`plan`), each run page by page from a cursor (`run_page`):
+- `copy:<table>`, when the stack moved to a new table prefix: the earlier table's items copied into
+  this version's (`shared.data.migrate`);
+- `cases`: the index keys of the stored cases (below);
+- `promises`: the `pending` key of the pending promises stored without it (`by_pending`: the
+  monitor's missed checks, the pending listing).
 
 Cases stored before the agenda index (`targets.by_agenda`) have no `agenda` attribute, so neither the
 sweep nor upkeep ever looks at them again; cases stored before the amount and age indexes have no
@@ -16,8 +22,8 @@ would have put it:
 Items that are not cases of this version (per-invoice targets stored before the case model) are
 reported by id, never touched (`Left.NOT_A_CASE`).
 
-Each page is one bounded Scan of the targets table from a cursor; every write is conditional on the
-case still lacking its agenda entry, so a run is resumable, repeatable (a second run writes nothing)
+Each page is one bounded Scan from a cursor; every write of `cases` and `promises` is conditional on
+the item still lacking its key, so a run is resumable, repeatable (a second run writes nothing new)
 and safe while the workers run.
 """
 
@@ -27,7 +33,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from shared.data import conversations
+from shared.data import conversations, migrate
+from shared.data import promises as promises_data
 from shared.data import targets as targets_data
 from shared.data.targets import Due, Stored
 from shared.domain.models import Channel, TargetState
@@ -42,14 +49,46 @@ class Left(StrEnum):
     MOVED_ON = "moved_on"  # a worker moved it meanwhile (its write set the agenda)
 
 
+CASES, PROMISES, COPY = "cases", "promises", "copy:"
+
+
 @dataclass
 class BackfillPage:
     scanned: int = 0  # items the page's Scan read
-    found: int = 0  # open cases lacking an index key
-    fixed: int = 0  # cases whose index keys were written (or would be, in a dry run)
+    found: int = 0  # items lacking what this version needs (cases: open ones lacking an index key)
+    fixed: int = 0  # items written (or to be written, in a dry run)
     left: Counter[str] = field(default_factory=Counter)  # `Left` -> cases
     not_cases: list[str] = field(default_factory=list)  # ids of the items that are no case
-    cursor: str | None = None  # where the next page starts; None: the table is done
+    cursor: str | None = None  # where the next page starts; None: the step is done
+    missing: bool = False  # copy: the earlier stack has no such table
+
+
+def plan(from_prefix: str | None) -> list[str]:
+    """The steps of an upgrade, in order: with `from_prefix` (the stack's earlier table prefix), the
+    copy of each table first."""
+    copies = [] if from_prefix is None else [COPY + suffix for suffix in migrate.table_suffixes()]
+    return [*copies, CASES, PROMISES]
+
+
+def run_page(
+    step: str, cursor: str | None, *, apply: bool, from_prefix: str | None = None, limit: int = 100
+) -> BackfillPage:
+    """One page of `step` (see `plan`) from `cursor`; with `apply` False, write nothing."""
+    if step == CASES:
+        return backfill_page(cursor, apply=apply, limit=limit)
+    if step == PROMISES:
+        scanned, keyed, next_cursor = promises_data.restore_pending_keys(cursor, apply=apply, limit=limit)
+        return BackfillPage(scanned=scanned, found=keyed, fixed=keyed, cursor=next_cursor)
+    if not step.startswith(COPY) or from_prefix is None:
+        raise ValueError(f"unknown upgrade step {step!r}")
+    copied = migrate.copy_page(step.removeprefix(COPY), from_prefix, cursor, apply=apply, limit=limit)
+    return BackfillPage(
+        scanned=copied.read,
+        found=copied.read,
+        fixed=copied.read,
+        cursor=copied.cursor,
+        missing=copied.missing,
+    )
 
 
 def backfill_page(cursor: str | None, *, apply: bool, limit: int = 100) -> BackfillPage:
