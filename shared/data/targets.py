@@ -758,6 +758,32 @@ def restore_index_keys(
     return True
 
 
+def index_phones(cursor: str | None = None, *, apply: bool, limit: int = 100) -> tuple[int, int, str | None]:
+    """One stretch of a Scan of the whole table from `cursor`, for `cobranca upgrade`: every case's
+    (phone, document) pairs put in the phone index (cases stored before it existed are found by a
+    search by phone only then; a pair already there is rewritten as is). Returns the items read, the
+    pairs put (or, with `apply` False, to put) and the next stretch's cursor (None at the end)."""
+    check_limit(limit)
+    data = TargetRecord._get_connection().scan(
+        attributes_to_get=["document", "phone", "phones"],
+        exclusive_start_key=decode_cursor("scan:phones", cursor),  # type: ignore[arg-type]  # a map
+        limit=limit,
+    )
+    pairs = [
+        (phone["S"], item["document"]["S"])
+        for item in data.get("Items", [])
+        if "document" in item and "phone" in item
+        for phone in item.get("phones", {}).get("L") or [item["phone"]]
+    ]
+    if apply:
+        phone_index.add(pairs)
+    return (
+        data.get("ScannedCount", 0),
+        len(set(pairs)),
+        encode_cursor("scan:phones", data.get("LastEvaluatedKey")),
+    )
+
+
 # --- internals -----------------------------------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ Its steps (`plan`), each run page by page from a cursor (`run_page`):
 - `copy:<table>`, when the stack moved to a new table prefix: the earlier table's items copied into
   this version's (`shared.data.migrate`);
 - `cases`: the index keys of the stored cases (below);
+- `phones`: every case's phones in the phone index (the search by phone);
 - `promises`: the `pending` key of the pending promises stored without it (`by_pending`: the
   monitor's missed checks, the pending listing).
 
@@ -49,7 +50,7 @@ class Left(StrEnum):
     MOVED_ON = "moved_on"  # a worker moved it meanwhile (its write set the agenda)
 
 
-CASES, PROMISES, COPY = "cases", "promises", "copy:"
+CASES, PHONES, PROMISES, COPY = "cases", "phones", "promises", "copy:"
 
 
 @dataclass
@@ -67,7 +68,7 @@ def plan(from_prefix: str | None) -> list[str]:
     """The steps of an upgrade, in order: with `from_prefix` (the stack's earlier table prefix), the
     copy of each table first."""
     copies = [] if from_prefix is None else [COPY + suffix for suffix in migrate.table_suffixes()]
-    return [*copies, CASES, PROMISES]
+    return [*copies, CASES, PHONES, PROMISES]
 
 
 def run_page(
@@ -76,9 +77,10 @@ def run_page(
     """One page of `step` (see `plan`) from `cursor`; with `apply` False, write nothing."""
     if step == CASES:
         return backfill_page(cursor, apply=apply, limit=limit)
-    if step == PROMISES:
-        scanned, keyed, next_cursor = promises_data.restore_pending_keys(cursor, apply=apply, limit=limit)
-        return BackfillPage(scanned=scanned, found=keyed, fixed=keyed, cursor=next_cursor)
+    if step in (PHONES, PROMISES):
+        restore = targets_data.index_phones if step == PHONES else promises_data.restore_pending_keys
+        scanned, written, next_cursor = restore(cursor, apply=apply, limit=limit)
+        return BackfillPage(scanned=scanned, found=written, fixed=written, cursor=next_cursor)
     if not step.startswith(COPY) or from_prefix is None:
         raise ValueError(f"unknown upgrade step {step!r}")
     copied = migrate.copy_page(step.removeprefix(COPY), from_prefix, cursor, apply=apply, limit=limit)

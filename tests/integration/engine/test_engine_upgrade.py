@@ -14,7 +14,7 @@ import pytest
 
 from infra.local import cli
 from shared.core.config import reset_settings
-from shared.data import bind, create_tables
+from shared.data import bind, create_tables, phone_index
 from shared.data import counters as counters_data
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
@@ -250,7 +250,9 @@ def test_a_stack_moved_to_a_new_table_prefix_keeps_its_cases_counters_and_conver
     bound_to("test", monkeypatch)
     dry = upgrade("earlier", apply=False)
     assert dry["copy:targets"] == (2, 2, False) and dry["copy:access_log"] == (0, 0, True)
-    assert table_items("test-targets") == table_items("test-counters") == []
+    assert (
+        table_items("test-targets") == table_items("test-counters") == table_items("test-phone_index") == []
+    )
 
     applied = upgrade("earlier", apply=True)
     assert applied["copy:targets"] == (2, 2, False)
@@ -258,9 +260,11 @@ def test_a_stack_moved_to_a_new_table_prefix_keeps_its_cases_counters_and_conver
     assert campaign_stats(campaign.id) == stats
     assert counters_data.read_days(campaign.id, MONDAY, MONDAY) == days
     assert raw(maria.id)["due"] == {"S": "delivery"}
+    assert phone_index.documents(MARIA_PHONE) == [MARIA]  # the desk's search by phone finds her
 
     # Running it again writes the same items: nothing changes.
-    before = {name: table_items(name) for name in ("test-targets", "test-counters", "test-conversations")}
+    names = ("test-targets", "test-counters", "test-conversations", "test-phone_index")
+    before = {name: table_items(name) for name in names}
     upgrade("earlier", apply=True)
     assert {name: table_items(name) for name in before} == before
 
