@@ -3,7 +3,7 @@ models produce — so the deployed keys, indexes and TTLs can never drift from w
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import CfnDeletionPolicy, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
@@ -50,6 +50,12 @@ class DataTables(Construct):
             deletion_protection=production,
             removal_policy=RemovalPolicy.RETAIN if production else RemovalPolicy.DESTROY,
         )
+        # An update that replaces a table (a new name: README's "Upgrading a deployed stack" moves the
+        # stack to a new tablePrefix) keeps the old one in every stage, for `cobranca upgrade` to copy
+        # from; only `cdk destroy` of a dev stack deletes tables.
+        cfn_table = table.node.default_child
+        assert isinstance(cfn_table, dynamodb.CfnTable)
+        cfn_table.cfn_options.update_replace_policy = CfnDeletionPolicy.RETAIN
         for index in spec.global_indexes:
             _add_index(table, index)
         return table

@@ -3,6 +3,10 @@
 cobranca local [--port 8000] [--clock ISO] [--seed-demo] [--frozen-clock]
 cobranca demo  [--customers 100] [--days 30] [--step-minutes 30] [--whatsapp-outage DAY]
 cobranca chat  PHONE [--url http://127.0.0.1:8000] [--token local-supervisor]
+cobranca upgrade --table-prefix PREFIX [--from-prefix EARLIER] [--apply] [--cursor STEP:CURSOR] [--page 100]
+
+`upgrade` is not the sandbox: it migrates the items of a deployed stack after `make deploy` of a new
+version (README, "Upgrading a deployed stack"), with the AWS credentials and region of the shell.
 
 `local` and `demo` honour BILLING_SYSTEM: with `ixc`, `sgp` or `hubsoft` (and no IXC_API_URL, SGP_API_URL,
 HUBSOFT_API_URL) that ERP's simulator, seeded with the same customers, is the billing system.
@@ -12,10 +16,12 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import signal
 import sys
 import threading
 import time
+from collections import Counter
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -70,7 +76,22 @@ def main(argv: list[str] | None = None) -> int:
     chat.add_argument("--url", default=DEFAULT_URL)
     chat.add_argument("--token", default="local-supervisor")
 
+    upgrade = commands.add_parser(
+        "upgrade", help="after deploying a new version: write what its indexes need into the stored cases"
+    )
+    upgrade.add_argument("--table-prefix", required=True, help="the stack's tablePrefix, e.g. cobranca")
+    upgrade.add_argument(
+        "--apply", action="store_true", help="write (default: a dry run that writes nothing)"
+    )
+    upgrade.add_argument(
+        "--from-prefix", help="the earlier tablePrefix: copy its tables first (a stack moved to a new prefix)"
+    )
+    upgrade.add_argument("--cursor", help="resume where an interrupted run printed: STEP:CURSOR")
+    upgrade.add_argument("--page", type=int, default=100, help="items read per Scan page (1-100)")
+
     args = parser.parse_args(argv)
+    if args.command == "upgrade":
+        return _upgrade(args)
     if args.command in ("local", "demo"):
         missing = [name for name in SANDBOX_MODULES if importlib.util.find_spec(name) is None]
         if missing:
@@ -99,6 +120,48 @@ def _instant(raw: str) -> datetime:
 
 
 # --------------------------------------------------------------------------------------------------
+
+
+def _upgrade(args: argparse.Namespace) -> int:
+    from shared.core.config import reset_settings
+    from shared.data.base import bind
+    from shared.engine.upgrade import Left, plan, run_page
+
+    os.environ["COBRANCA_TABLE_PREFIX"] = args.table_prefix
+    reset_settings()
+    binding = bind()
+    mode = "applying" if args.apply else "dry run (nothing written; --apply writes)"
+    print(f"tables {binding.table_name('*')} in {binding.region}: {mode}", flush=True)
+    steps = plan(args.from_prefix)
+    first, _, cursor = (args.cursor or f"{steps[0]}:").rpartition(":")  # a cursor holds no ':'
+    if first not in steps:
+        print(f"--cursor names no step of this upgrade ({', '.join(steps)})", file=sys.stderr)
+        return 2
+    verb = "written" if args.apply else "to write"
+    not_cases = 0
+    for step in steps[steps.index(first) :]:
+        read, fixed, left = 0, 0, Counter[str]()
+        while True:
+            page = run_page(
+                step, cursor or None, apply=args.apply, from_prefix=args.from_prefix, limit=args.page
+            )
+            if page.missing:
+                print(f"{step}: no such table in the earlier stack", flush=True)
+                break
+            read, fixed = read + page.scanned, fixed + page.fixed
+            left.update(page.left)
+            for target_id in page.not_cases:
+                print(f"  not a case of this version, left as stored: target {target_id}")
+            resume = "" if page.cursor is None else f"; resume with --cursor {step}:{page.cursor}"
+            kept = ", ".join(f"{count} {reason}" for reason, count in left.items()) or "none"
+            print(f"{step}: read {read}, {verb} {fixed}, left {kept}{resume}", flush=True)
+            if page.cursor is None:
+                break
+            cursor = page.cursor
+        cursor = None
+        not_cases += left[Left.NOT_A_CASE]
+    print(f"done; {not_cases} items of the targets table are not cases of this version", flush=True)
+    return 1 if not_cases else 0
 
 
 def _demo(args: argparse.Namespace) -> int:

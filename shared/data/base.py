@@ -257,6 +257,11 @@ def batch_put(model: type[TableModel], records: Iterable[TableModel]) -> int:
     return _batch_write(model, ({"PutRequest": {"Item": record.serialize()}} for record in records))
 
 
+def batch_put_items(model: type[TableModel], items: Iterable[dict[str, Any]]) -> int:
+    """BatchWriteItem puts of items already in DynamoDB JSON (a copy between tables), as `batch_put`."""
+    return _batch_write(model, ({"PutRequest": {"Item": item}} for item in items))
+
+
 def batch_delete(model: type[TableModel], keys: Iterable[dict[str, Any]]) -> int:
     """BatchWriteItem deletes (keys in DynamoDB JSON, e.g. `{"id": {"S": "..."}}`), as `batch_put`."""
     return _batch_write(model, ({"DeleteRequest": {"Key": key}} for key in keys))

@@ -31,7 +31,8 @@ The table's other item types (`ratelimit`'s pacing pointers, `channel_health`'s 
 `WHOLE`; they hold no `c:`/`d:` attributes, so counter reads never see them.
 
 A table's key schema cannot change in place: a deployed counters table (hash key only) is replaced
-by this one and its items copied, each with part `WHOLE` (a campaign's old item then holds its
+by this one (a stack upgraded to a new table prefix, README's "Upgrading a deployed stack") and its
+items copied (`from_hash_only`), each with part `WHOLE` (a campaign's old item then holds its
 totals) except the old day items `campaign#<id>#day#<date>`, which become part `day#<date>` of
 `campaign#<id>` with their names' `c:` turned `d:`.
 """
@@ -144,6 +145,20 @@ def read_days(campaign_id: str, start: date, end: date) -> dict[date, dict[str, 
         for item in page:
             days[date.fromisoformat(item["part"]["S"].removeprefix(_DAY_PART))] = _counters(item, _DAY)
     return days
+
+
+def from_hash_only(item: dict[str, Any]) -> dict[str, Any]:
+    """An item of an earlier version's counters table (hash key only, DynamoDB JSON) as this table
+    stores it (see the module docstring); an item that has its part already is returned as it is."""
+    if "part" in item:
+        return item
+    key = _Key.of(item["scope"]["S"])
+    renamed = {
+        key.prefix + name.removeprefix(_TOTAL) if name.startswith(_TOTAL) else name: value
+        for name, value in item.items()
+        if name != "scope"
+    }
+    return {**renamed, "scope": {"S": key.hash}, "part": {"S": key.part or WHOLE}}
 
 
 class _Key(NamedTuple):

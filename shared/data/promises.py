@@ -18,8 +18,9 @@ transition writes no index key but `pending`, which leaving `pending` removes; t
 conditional on the status.
 
 A deployed table moves to these indexes in steps (CloudFormation changes one GSI per update): add
-`by_pending`, redeploy `by_document` under its new key (drop, then add), drop `by_status`; promises
-stored before carry no `pending` and are re-put once to enter it.
+`by_pending`, redeploy `by_document` under its new key (drop, then add), drop `by_status` — or the
+whole stack moves to a new table prefix (README's "Upgrading a deployed stack"); promises stored before
+carry no `pending` and enter `by_pending` by `restore_pending_keys` (`cobranca upgrade`).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from shared.data.base import (
     to_domain,
     validate_changes,
 )
-from shared.data.pagination import query_page
+from shared.data.pagination import decode_cursor, encode_cursor, query_page
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.models import Promise, PromiseStatus
 from shared.domain.pages import Page, check_limit
@@ -223,6 +224,39 @@ def list_page(
     if status is PromiseStatus.PENDING:
         return query_page(PromiseRecord.by_pending.query, _PENDING, **common)
     return query_page(PromiseRecord.by_created.query, _KIND, scan_index_forward=False, **common)
+
+
+def restore_pending_keys(
+    cursor: str | None = None, *, apply: bool, limit: int = 100
+) -> tuple[int, int, str | None]:
+    """One stretch of a Scan of the whole table from `cursor`, for `cobranca upgrade`: each pending
+    promise an earlier version stored without its `pending` key (out of `by_pending`: the monitor's
+    missed checks and the pending listing never see it) gets it, by one conditional UpdateItem
+    (a no-op once settled or keyed). Returns the items read, the promises keyed (or, with `apply`
+    False, to key) and the next stretch's cursor (None at the end)."""
+    check_limit(limit)
+    unkeyed = (PromiseRecord.status == PromiseStatus.PENDING.value) & PromiseRecord.pending.does_not_exist()
+    data = PromiseRecord._get_connection().scan(
+        filter_condition=unkeyed,
+        exclusive_start_key=decode_cursor("scan:promises", cursor),  # type: ignore[arg-type]  # a map
+        limit=limit,
+        consistent_read=True,
+    )
+    keyed = 0
+    for item in data.get("Items", []):
+        if not apply:
+            keyed += 1
+            continue
+        try:
+            PromiseRecord._get_connection().update_item(
+                item["id"]["S"], actions=[PromiseRecord.pending.set(_PENDING)], condition=unkeyed
+            )
+        except UpdateError as exc:
+            if not is_condition_failure(exc):
+                raise
+            continue
+        keyed += 1
+    return data.get("ScannedCount", 0), keyed, encode_cursor("scan:promises", data.get("LastEvaluatedKey"))
 
 
 def _write(promise_id: str, values: dict[str, Any], keys: dict[str, Any], condition: Any) -> Promise:

@@ -83,7 +83,7 @@ from shared.data.base import (
     transaction_connection,
     validate_changes,
 )
-from shared.data.pagination import query_page
+from shared.data.pagination import decode_cursor, encode_cursor, query_page
 from shared.domain import cases
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.ids import target_id as deterministic_id
@@ -682,6 +682,106 @@ def counts(campaign_id: str) -> dict[str, int]:
     """The campaign's counters: "total", "state:<state>", "outcome:<outcome>" and `SELF_CURED` (no
     scan)."""
     return counters.read(counters.campaign_scope(campaign_id))
+
+
+class Stored(NamedTuple):
+    """A case of the targets table read by `scan_unindexed`: `target` is None when the item is not a
+    case of this version (e.g. a per-invoice target stored before the case model); `missing` names
+    the index keys it lacks (`by_agenda`, `by_campaign_amount`, `by_campaign_age`)."""
+
+    id: str
+    target: Target | None
+    missing: frozenset[str]
+
+
+_INDEX_KEYS: Final = ("agenda", "debt_cents", "oldest_due")
+
+
+def scan_unindexed(cursor: str | None = None, limit: int = 100) -> tuple[list[Stored], int, str | None]:
+    """One stretch of a Scan of the whole table from `cursor`: the open cases lacking an index key
+    (stored by an earlier version, which never wrote it), how many items the stretch read, and the
+    cursor of the next stretch (None at the end). For `cobranca upgrade`, never a worker: a scan
+    reads every case."""
+    check_limit(limit)
+    lacking = TargetRecord.agenda.does_not_exist()
+    for name in _INDEX_KEYS[1:]:
+        lacking |= getattr(TargetRecord, name).does_not_exist()
+    data = TargetRecord._get_connection().scan(
+        filter_condition=(TargetRecord.state != TargetState.COMPLETED.value) & lacking,
+        # PynamoDB's annotation says str; it takes (and its own scans pass) the LastEvaluatedKey map.
+        exclusive_start_key=decode_cursor("scan:targets", cursor),  # type: ignore[arg-type]
+        limit=limit,
+        consistent_read=True,
+    )
+    found = []
+    for item in data.get("Items", []):
+        missing = frozenset(name for name in _INDEX_KEYS if name not in item)
+        try:
+            target: Target | None = _to_target(TargetRecord.from_raw_data(item))
+        except (ValueError, TypeError, AttributeError):
+            target = None
+        found.append(Stored(item["id"]["S"], target, missing))
+    return found, data.get("ScannedCount", 0), encode_cursor("scan:targets", data.get("LastEvaluatedKey"))
+
+
+def restore_index_keys(
+    target: Target, missing: Collection[str], *, until: datetime | None = None, awaiting: Due | None = None
+) -> bool:
+    """Write the `missing` index keys of a case stored by an earlier version, as this version's writes
+    set them: the amount and age keys from its invoices; the agenda entry of a pending case (due at
+    `next_attempt_at`) or, with `until`, of an attempt in flight (and what its message awaits, with
+    `awaiting`). One conditional UpdateItem, a no-op (False) when the case moved on meanwhile (its
+    write set the agenda) or nothing is missing; no counter and no `updated_at` moves."""
+    keys: dict[str, Any] = {
+        name: value
+        for name, value in _sort_keys(target.invoices, target.created_at).items()
+        if name in missing
+    }
+    condition = TargetRecord.id.exists()
+    if "agenda" in missing and (target.state is TargetState.PENDING or until is not None):
+        if target.state is TargetState.PENDING:
+            keys["agenda"] = _agenda_entry(Agenda.DUE, target.next_attempt_at)
+        elif until is not None:
+            keys["agenda"] = _agenda_entry(Agenda.IN_FLIGHT, until)
+            keys["due"] = None if awaiting is None else Due(awaiting).value
+        condition = (TargetRecord.state == target.state.value) & TargetRecord.agenda.does_not_exist()
+    if not keys:
+        return False
+    try:
+        TargetRecord._get_connection().update_item(
+            target.id, actions=set_actions(TargetRecord, keys), condition=condition
+        )
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+        return False
+    return True
+
+
+def index_phones(cursor: str | None = None, *, apply: bool, limit: int = 100) -> tuple[int, int, str | None]:
+    """One stretch of a Scan of the whole table from `cursor`, for `cobranca upgrade`: every case's
+    (phone, document) pairs put in the phone index (cases stored before it existed are found by a
+    search by phone only then; a pair already there is rewritten as is). Returns the items read, the
+    pairs put (or, with `apply` False, to put) and the next stretch's cursor (None at the end)."""
+    check_limit(limit)
+    data = TargetRecord._get_connection().scan(
+        attributes_to_get=["document", "phone", "phones"],
+        exclusive_start_key=decode_cursor("scan:phones", cursor),  # type: ignore[arg-type]  # a map
+        limit=limit,
+    )
+    pairs = [
+        (phone["S"], item["document"]["S"])
+        for item in data.get("Items", [])
+        if "document" in item and "phone" in item
+        for phone in item.get("phones", {}).get("L") or [item["phone"]]
+    ]
+    if apply:
+        phone_index.add(pairs)
+    return (
+        data.get("ScannedCount", 0),
+        len(set(pairs)),
+        encode_cursor("scan:phones", data.get("LastEvaluatedKey")),
+    )
 
 
 # --- internals -----------------------------------------------------------------------------------------

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from shared.data.schema import KeySpec, TableSpec, table_specs
-from tests.infra.synth import Synthesized
+from tests.infra.synth import Synthesized, synthesize
+
+TABLE = "AWS::DynamoDB::Table"
 
 
 def _tables_by_name(synth: Synthesized) -> dict[str, dict]:
@@ -64,8 +68,33 @@ def test_production_tables_survive_deletion(prod: Synthesized) -> None:
         assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
 
 
-def test_dev_tables_can_be_torn_down(dev: Synthesized) -> None:
+def test_dev_tables_can_be_torn_down_but_survive_their_replacement(dev: Synthesized) -> None:
     for name, table in _tables_by_name(dev).items():
         assert name.startswith("cobranca-dev-")
         assert not table["Properties"].get("DeletionProtectionEnabled")
         assert table["DeletionPolicy"] == "Delete"
+        assert table["UpdateReplacePolicy"] == "Retain"  # a new tablePrefix keeps the old tables
+
+
+def test_a_new_table_prefix_replaces_every_table_and_keeps_the_promise_schedules(
+    dev: Synthesized, lambda_asset: Path, tmp_path: Path
+) -> None:
+    """README's "Upgrading a deployed stack": redeployed with a new tablePrefix, each table keeps its
+    logical id under a new name (CloudFormation creates it in this version's shape and retains the old
+    one), the functions read the new tables, and the promises' one-time schedules stay in their group."""
+    moved = synthesize({"stage": "dev", "tablePrefix": "cobranca-dev-v2"}, lambda_asset, tmp_path)
+    before = {logical_id: t["Properties"]["TableName"] for logical_id, t in dev.resources(TABLE).items()}
+    after = {logical_id: t["Properties"]["TableName"] for logical_id, t in moved.resources(TABLE).items()}
+    assert after.keys() == before.keys()
+    assert {before[i].replace("cobranca-dev-", "cobranca-dev-v2-", 1) for i in before} == set(after.values())
+    assert all(t["UpdateReplacePolicy"] == "Retain" for t in moved.resources(TABLE).values())
+    prefixes = {
+        fn["Properties"]["Environment"]["Variables"]["COBRANCA_TABLE_PREFIX"]
+        for fn in moved.resources("AWS::Lambda::Function").values()
+        if "COBRANCA_TABLE_PREFIX" in fn["Properties"].get("Environment", {}).get("Variables", {})
+    }
+    assert prefixes == {"cobranca-dev-v2"}
+    groups = [g["Properties"]["Name"] for g in moved.resources("AWS::Scheduler::ScheduleGroup").values()]
+    assert groups == [
+        g["Properties"]["Name"] for g in dev.resources("AWS::Scheduler::ScheduleGroup").values()
+    ]

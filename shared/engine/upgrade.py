@@ -1,0 +1,131 @@
+"""The data migration of a stack upgraded from an earlier version (`cobranca upgrade`, README's
+"Upgrading a deployed stack"): what a deploy cannot do, because it is in the items, not the tables.
+Its steps (`plan`), each run page by page from a cursor (`run_page`):
+- `copy:<table>`, when the stack moved to a new table prefix: the earlier table's items copied into
+  this version's (`shared.data.migrate`);
+- `cases`: the index keys of the stored cases (below);
+- `phones`: every case's phones in the phone index (the search by phone);
+- `promises`: the `pending` key of the pending promises stored without it (`by_pending`: the
+  monitor's missed checks, the pending listing).
+
+Cases stored before the agenda index (`targets.by_agenda`) have no `agenda` attribute, so neither the
+sweep nor upkeep ever looks at them again; cases stored before the amount and age indexes have no
+`debt_cents` / `oldest_due`, so the campaign's case list, its sorting and the closing of a completed
+campaign's cases never see them. `backfill_page` puts each open case where this version's own writes
+would have put it:
+- pending: on the agenda's due part at its `next_attempt_at` (`targets.restore_index_keys`);
+- scheduled or calling: in flight until the deadline the sweep gives an attempt started at its last
+  attempt (`sweep.in_flight_until`), so upkeep requeues a lost job or asks Twilio about the call;
+- contacted on WhatsApp, with no human holding the customer's conversation: its message awaiting its
+  delivery until the same deadline, so upkeep reads its receipts and follows up or concludes it;
+- contacted otherwise (an answered call, a conversation a human holds): it awaits nothing, as in this
+  version, so it stays off the agenda (`Left.AWAITS_NOTHING`).
+Items that are not cases of this version (per-invoice targets stored before the case model) are
+reported by id, never touched (`Left.NOT_A_CASE`).
+
+Each page is one bounded Scan from a cursor; every write of `cases` and `promises` is conditional on
+the item still lacking its key, so a run is resumable, repeatable (a second run writes nothing new)
+and safe while the workers run.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from shared.data import conversations, migrate
+from shared.data import promises as promises_data
+from shared.data import targets as targets_data
+from shared.data.targets import Due, Stored
+from shared.domain.models import Channel, TargetState
+from shared.engine import sweep
+
+
+class Left(StrEnum):
+    """Why an open case found lacking an index key was left as it is."""
+
+    NOT_A_CASE = "not_a_case"  # not readable as a case of this version (a per-invoice target)
+    AWAITS_NOTHING = "awaits_nothing"  # contacted, awaiting nothing: off the agenda in this version too
+    MOVED_ON = "moved_on"  # a worker moved it meanwhile (its write set the agenda)
+
+
+CASES, PHONES, PROMISES, COPY = "cases", "phones", "promises", "copy:"
+
+
+@dataclass
+class BackfillPage:
+    scanned: int = 0  # items the page's Scan read
+    found: int = 0  # items lacking what this version needs (cases: open ones lacking an index key)
+    fixed: int = 0  # items written (or to be written, in a dry run)
+    left: Counter[str] = field(default_factory=Counter)  # `Left` -> cases
+    not_cases: list[str] = field(default_factory=list)  # ids of the items that are no case
+    cursor: str | None = None  # where the next page starts; None: the step is done
+    missing: bool = False  # copy: the earlier stack has no such table
+
+
+def plan(from_prefix: str | None) -> list[str]:
+    """The steps of an upgrade, in order: with `from_prefix` (the stack's earlier table prefix), the
+    copy of each table first."""
+    copies = [] if from_prefix is None else [COPY + suffix for suffix in migrate.table_suffixes()]
+    return [*copies, CASES, PHONES, PROMISES]
+
+
+def run_page(
+    step: str, cursor: str | None, *, apply: bool, from_prefix: str | None = None, limit: int = 100
+) -> BackfillPage:
+    """One page of `step` (see `plan`) from `cursor`; with `apply` False, write nothing."""
+    if step == CASES:
+        return backfill_page(cursor, apply=apply, limit=limit)
+    if step in (PHONES, PROMISES):
+        restore = targets_data.index_phones if step == PHONES else promises_data.restore_pending_keys
+        scanned, written, next_cursor = restore(cursor, apply=apply, limit=limit)
+        return BackfillPage(scanned=scanned, found=written, fixed=written, cursor=next_cursor)
+    if not step.startswith(COPY) or from_prefix is None:
+        raise ValueError(f"unknown upgrade step {step!r}")
+    copied = migrate.copy_page(step.removeprefix(COPY), from_prefix, cursor, apply=apply, limit=limit)
+    return BackfillPage(
+        scanned=copied.read,
+        found=copied.read,
+        fixed=copied.read,
+        cursor=copied.cursor,
+        missing=copied.missing,
+    )
+
+
+def backfill_page(cursor: str | None, *, apply: bool, limit: int = 100) -> BackfillPage:
+    """Scan one page of the targets table from `cursor` and put each open case lacking an index key
+    where this version would have (see the module docstring); with `apply` False, only say what
+    would be written."""
+    stored, scanned, next_cursor = targets_data.scan_unindexed(cursor, limit)
+    page = BackfillPage(scanned=scanned, found=len(stored), cursor=next_cursor)
+    for item in stored:
+        left = _backfill(item, apply)
+        if left is None:
+            page.fixed += 1
+        else:
+            page.left[left] += 1
+            if left is Left.NOT_A_CASE:
+                page.not_cases.append(item.id)
+    return page
+
+
+def _backfill(item: Stored, apply: bool) -> Left | None:
+    target = item.target
+    if target is None:
+        return Left.NOT_A_CASE
+    until, awaiting = None, None
+    if "agenda" in item.missing and target.state is not TargetState.PENDING:
+        started = target.last_attempt_at or target.updated_at
+        channel = target.channel or Channel.VOICE
+        if target.state is not TargetState.CONTACTED:
+            until = sweep.in_flight_until(channel, started, 0)
+        elif channel is Channel.WHATSAPP and not conversations.held(target.phone, target.document):
+            until, awaiting = sweep.in_flight_until(channel, started, 0), Due.DELIVERY
+        elif item.missing == {"agenda"}:
+            return Left.AWAITS_NOTHING
+    if not apply:
+        return None
+    if targets_data.restore_index_keys(target, item.missing, until=until, awaiting=awaiting):
+        return None
+    return Left.MOVED_ON

@@ -1,0 +1,300 @@
+"""A stack upgraded from an earlier version: its stored cases lack the index keys this version's writes
+set (the agenda, the amount and age keys), and its targets table may still hold per-invoice targets of
+before the case model. `cobranca upgrade` (shared/engine/upgrade.py) puts the cases back where the
+sweep and upkeep find them; the deploy itself is README's "Upgrading a deployed stack"."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from infra.local import cli
+from shared.core.config import reset_settings
+from shared.data import bind, create_tables, phone_index
+from shared.data import counters as counters_data
+from shared.data import promises as promises_data
+from shared.data import targets as targets_data
+from shared.data.attributes import iso_utc
+from shared.data.base import current_binding
+from shared.data.promises import PromiseRecord
+from shared.data.targets import TargetRecord
+from shared.domain.models import Outcome, Promise, PromiseStatus, TargetState
+from shared.engine.reporting import campaign_stats
+from shared.engine.upgrade import PROMISES, BackfillPage, Left, backfill_page, plan, run_page
+from tests.integration.engine.engine_world import Engine, cpf, invoice, mobile
+from tests.integration.engine.journeys import (
+    MARIA,
+    MARIA_PHONE,
+    MONDAY,
+    at,
+    business_day,
+    case_of,
+    counters_agree_with_the_cases,
+    import_maria,
+    import_rows,
+    sheet_rows,
+)
+
+JOAO, JOAO_PHONE = cpf(502), mobile("92", 502)
+JOAO_INVOICE = invoice("120.00", date(2025, 2, 10), "F-7")
+# A target as the per-invoice version stored it: one invoice, no `invoices`, `phones`, `contact_count`.
+PER_INVOICE_TARGET = {
+    "id": {"S": "legacy-target-1"},
+    "campaign_id": {"S": "legacy-campaign"},
+    "client_name": {"S": "Cliente Antigo"},
+    "phone": {"S": mobile("11", 503)},
+    "document": {"S": cpf(503)},
+    "invoice_id": {"S": "F-9"},
+    "amount": {"S": "99.90"},
+    "state": {"S": "pending"},
+    "state_key": {"S": "pending#2025-03-01T00:00:00Z"},
+    "created_at": {"S": "2025-03-01T00:00:00Z"},
+}
+
+
+def stored_by_the_earlier_version(*target_ids: str) -> None:
+    """The cases as a version before the agenda and the amount/age indexes left them: no `agenda`,
+    `due`, `debt_cents` or `oldest_due`; and a per-invoice target beside them."""
+    for target_id in target_ids:
+        TargetRecord._get_connection().update_item(
+            target_id,
+            actions=[
+                TargetRecord.agenda.remove(),
+                TargetRecord.due.remove(),
+                TargetRecord.debt_cents.remove(),
+                TargetRecord.oldest_due.remove(),
+            ],
+        )
+    TargetRecord._get_connection().put_item(
+        "legacy-target-1", attributes={k: v for k, v in PER_INVOICE_TARGET.items() if k != "id"}
+    )
+
+
+def raw(target_id: str) -> dict[str, Any]:
+    return TargetRecord._get_connection().get_item(target_id, consistent_read=True)["Item"]
+
+
+def run(*, apply: bool, limit: int = 2) -> list[BackfillPage]:
+    """Every page of one run from the start, as `cobranca upgrade` pages through the table."""
+    pages = [backfill_page(None, apply=apply, limit=limit)]
+    while pages[-1].cursor is not None:
+        pages.append(backfill_page(pages[-1].cursor, apply=apply, limit=limit))
+    return pages
+
+
+def totals(pages: list[BackfillPage]) -> tuple[int, int, dict[str, int], list[str]]:
+    left: dict[str, int] = {}
+    for page in pages:
+        for reason, count in page.left.items():
+            left[reason] = left.get(reason, 0) + count
+    return (
+        sum(p.found for p in pages),
+        sum(p.fixed for p in pages),
+        left,
+        [i for p in pages for i in p.not_cases],
+    )
+
+
+def test_cases_stored_before_the_agenda_are_followed_up_again_after_the_upgrade(engine: Engine):
+    campaign = engine.campaign(follow_up_after_days=1, max_contacts=6)
+    import_maria(engine, campaign.id)
+    business_day(engine, at(MONDAY, 8))  # Maria's first message: contacted, awaiting its delivery
+    engine.crm.add_customer(JOAO, "João Lima", [JOAO_INVOICE])
+    import_rows(engine, campaign.id, sheet_rows("João Lima", JOAO_PHONE, JOAO, [JOAO_INVOICE]))
+    maria, joao = case_of(campaign.id, MARIA), case_of(campaign.id, JOAO)
+    assert (maria.state, joao.state) == (TargetState.CONTACTED, TargetState.PENDING)
+    stored_by_the_earlier_version(maria.id, joao.id)
+    engine.delivered()
+
+    # Deployed but not migrated: João, due since his import, is never sent anything, and Maria's
+    # unanswered message is never concluded: no index shows them to the sweep or upkeep.
+    business_day(engine, at(MONDAY + timedelta(days=1), 9))
+    assert engine.evolution.texts_to(JOAO_PHONE) == []
+    assert targets_data.get(maria.id).state is TargetState.CONTACTED
+    assert targets_data.list_for_campaign(campaign.id).items == []  # nor to the team's case list
+
+    # The dry run says what it would write and writes nothing.
+    before = {target_id: raw(target_id) for target_id in (maria.id, joao.id, "legacy-target-1")}
+    assert totals(run(apply=False)) == (3, 2, {Left.NOT_A_CASE: 1}, ["legacy-target-1"])
+    assert {target_id: raw(target_id) for target_id in before} == before
+
+    # Applied: João is due at his next attempt, Maria's message awaits its delivery until the deadline
+    # the sweep gives a WhatsApp attempt, both sortable by amount and age; the per-invoice target is
+    # reported, untouched.
+    assert totals(run(apply=True)) == (3, 2, {Left.NOT_A_CASE: 1}, ["legacy-target-1"])
+    assert raw(joao.id)["agenda"] == {"S": f"due#{iso_utc(joao.next_attempt_at)}"}
+    assert raw(maria.id)["due"] == {"S": "delivery"}
+    assert raw(maria.id)["agenda"]["S"].startswith("flight#")
+    assert (raw(joao.id)["debt_cents"], raw(joao.id)["oldest_due"]) == ({"N": "12000"}, {"S": "2025-02-10"})
+    assert raw("legacy-target-1") == before["legacy-target-1"]
+
+    # Running it again changes nothing.
+    after = {target_id: raw(target_id) for target_id in before}
+    assert totals(run(apply=True)) == (1, 0, {Left.NOT_A_CASE: 1}, ["legacy-target-1"])
+    assert {target_id: raw(target_id) for target_id in before} == after
+
+    # The next business day: João gets his first message; Maria's delivered message, unanswered for a
+    # day, is concluded and she is followed up on the cadence.
+    business_day(engine, at(MONDAY + timedelta(days=2), 9))
+    assert len(engine.evolution.texts_to(JOAO_PHONE)) == 1
+    assert case_of(campaign.id, JOAO).state is TargetState.CONTACTED
+    maria_now = case_of(campaign.id, MARIA)
+    assert (maria_now.state, maria_now.outcome) == (TargetState.PENDING, Outcome.NO_ANSWER)
+    assert campaign_stats(campaign.id).total_targets == 2
+    counters_agree_with_the_cases(campaign.id)
+
+
+def test_upgrade_command_is_a_dry_run_unless_applied_and_prints_no_document_or_phone(
+    engine: Engine, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+):
+    campaign = engine.campaign()
+    import_maria(engine, campaign.id)
+    maria = case_of(campaign.id, MARIA)
+    stored_by_the_earlier_version(maria.id)
+    prefix = current_binding().prefix
+    monkeypatch.setenv("COBRANCA_TABLE_PREFIX", prefix)
+
+    assert cli.main(["upgrade", "--table-prefix", prefix]) == 1  # a per-invoice target is left
+    dry = capsys.readouterr().out
+    assert "dry run" in dry and "cases: read 2, to write 1" in dry and "target legacy-target-1" in dry
+    assert "agenda" not in raw(maria.id)
+
+    assert cli.main(["upgrade", "--table-prefix", prefix, "--apply", "--page", "1"]) == 1
+    applied = capsys.readouterr().out
+    assert "cases: read 2, written 1, left 1 not_a_case\n" in applied
+    assert "resume with --cursor cases:" in applied
+    assert raw(maria.id)["agenda"]["S"].startswith("due#")
+    for secret in (MARIA, MARIA_PHONE, PER_INVOICE_TARGET["document"]["S"], PER_INVOICE_TARGET["phone"]["S"]):
+        assert secret not in dry + applied
+
+
+# --- a stack moved to a new table prefix: the earlier tables copied, then the keys restored ----------
+
+
+def bound_to(prefix: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COBRANCA_TABLE_PREFIX", prefix)
+    reset_settings()
+    bind()
+
+
+def counters_as_the_earlier_version_kept_them(prefix: str) -> None:
+    """The counters table with a hash key only: a campaign's totals in its item, each day's counters in
+    `campaign#<id>#day#<date>` under `c:` names (what shared.data.counters' docstring says it moves)."""
+    client = boto3.client("dynamodb")
+    name = f"{prefix}-counters"
+    items = client.scan(TableName=name)["Items"]
+    client.delete_table(TableName=name)
+    client.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "scope", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "scope", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    earlier: dict[str, dict[str, Any]] = {}
+    for item in items:
+        scope, part = item.pop("scope")["S"], item.pop("part")["S"]
+        if part == counters_data.WHOLE or not scope.startswith("campaign#"):
+            kept = earlier.setdefault(scope, {"scope": {"S": scope}})
+            kept.update({k: v for k, v in item.items() if not k.startswith("c:")})
+        day = earlier.setdefault(f"{scope}#{part}", {"scope": {"S": f"{scope}#{part}"}})
+        total = earlier.setdefault(scope, {"scope": {"S": scope}})
+        for attribute, value in item.items():
+            if attribute.startswith("d:"):
+                day["c:" + attribute.removeprefix("d:")] = value
+            elif attribute.startswith("c:"):
+                previous = int(total.get(attribute, {"N": "0"})["N"])
+                total[attribute] = {"N": str(previous + int(value["N"]))}
+    for item in earlier.values():
+        if len(item) > 1:
+            client.put_item(TableName=name, Item=item)
+
+
+def table_items(name: str) -> list[dict[str, Any]]:
+    return sorted(boto3.client("dynamodb").scan(TableName=name)["Items"], key=repr)
+
+
+def upgrade(from_prefix: str, *, apply: bool) -> dict[str, tuple[int, int, bool]]:
+    """Every step of `plan(from_prefix)`, page by page: read, written, missing."""
+    done = {}
+    for step in plan(from_prefix):
+        pages = [run_page(step, None, apply=apply, from_prefix=from_prefix, limit=3)]
+        while pages[-1].cursor is not None:
+            pages.append(run_page(step, pages[-1].cursor, apply=apply, from_prefix=from_prefix, limit=3))
+        done[step] = (sum(p.scanned for p in pages), sum(p.fixed for p in pages), pages[-1].missing)
+    return done
+
+
+def test_a_stack_moved_to_a_new_table_prefix_keeps_its_cases_counters_and_conversations(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+):
+    # The earlier stack, tables "earlier-*": Maria contacted on Monday; its counters table has a hash
+    # key only, its cases lack the index keys, it has no access log or phone index yet.
+    bound_to("earlier", monkeypatch)
+    create_tables()
+    campaign = engine.campaign(follow_up_after_days=1, max_contacts=6)
+    import_maria(engine, campaign.id)
+    business_day(engine, at(MONDAY, 8))
+    [maria] = targets_data.list_for_campaign(campaign.id).items
+    stats = campaign_stats(campaign.id)
+    days = counters_data.read_days(campaign.id, MONDAY, MONDAY)
+    stored_by_the_earlier_version(maria.id)
+    counters_as_the_earlier_version_kept_them("earlier")
+    for suffix in ("access_log", "phone_index"):
+        boto3.client("dynamodb").delete_table(TableName=f"earlier-{suffix}")
+
+    # Deployed with -c tablePrefix=test: this version's tables, empty. The dry run reads and writes nothing.
+    bound_to("test", monkeypatch)
+    dry = upgrade("earlier", apply=False)
+    assert dry["copy:targets"] == (2, 2, False) and dry["copy:access_log"] == (0, 0, True)
+    assert (
+        table_items("test-targets") == table_items("test-counters") == table_items("test-phone_index") == []
+    )
+
+    applied = upgrade("earlier", apply=True)
+    assert applied["copy:targets"] == (2, 2, False)
+    assert applied["cases"][1] == 1  # Maria, back in flight on the agenda
+    assert campaign_stats(campaign.id) == stats
+    assert counters_data.read_days(campaign.id, MONDAY, MONDAY) == days
+    assert raw(maria.id)["due"] == {"S": "delivery"}
+    assert phone_index.documents(MARIA_PHONE) == [MARIA]  # the desk's search by phone finds her
+
+    # Running it again writes the same items: nothing changes.
+    names = ("test-targets", "test-counters", "test-conversations", "test-phone_index")
+    before = {name: table_items(name) for name in names}
+    upgrade("earlier", apply=True)
+    assert {name: table_items(name) for name in before} == before
+
+    # Tuesday: her delivered message, unanswered for a day, is concluded and she is followed up.
+    engine.delivered()
+    business_day(engine, at(MONDAY + timedelta(days=1), 9))
+    business_day(engine, at(MONDAY + timedelta(days=2), 9))
+    maria_now = targets_data.get(maria.id)
+    assert maria_now.outcome is Outcome.NO_ANSWER and maria_now.contact_count == 2
+    assert len(engine.evolution.texts_to(MARIA_PHONE)) == 2
+    counters_agree_with_the_cases(campaign.id)
+
+
+def test_pending_promises_stored_without_their_key_are_listed_and_checked_again(
+    engine: Engine, make_promise: Callable[..., Promise]
+):
+    kept = promises_data.create(make_promise())
+    earlier = promises_data.create(make_promise(document=MARIA))
+    settled = promises_data.create(make_promise(document=JOAO))
+    promises_data.transition(settled, [PromiseStatus.PENDING], PromiseStatus.BROKEN)
+    for promise in (earlier, settled):  # as an earlier version stored them: no `pending` key
+        PromiseRecord._get_connection().update_item(promise.id, actions=[PromiseRecord.pending.remove()])
+    pending = promises_data.list_page(PromiseStatus.PENDING)
+    assert [p.id for p in pending.items] == [kept.id]
+
+    assert run_page(PROMISES, None, apply=False).fixed == 1
+    assert [p.id for p in promises_data.list_page(PromiseStatus.PENDING).items] == [kept.id]
+    assert run_page(PROMISES, None, apply=True).fixed == 1
+    listed = {p.id for p in promises_data.list_page(PromiseStatus.PENDING).items}
+    assert listed == {kept.id, earlier.id}
+    missed = promises_data.checks_missed(earlier.due_at + timedelta(hours=1))
+    assert {p.id for p in missed} == {kept.id, earlier.id}
+    assert run_page(PROMISES, None, apply=True).fixed == 0
