@@ -234,6 +234,10 @@ class TargetPublic(Camel):
         description="what the CRM/ERP last showed still collectible of the case's invoices (null before any read)"
     )
     open_amount_at: datetime | None = Field(description="when the CRM/ERP was read for `openAmount`")
+    paid_amount: Decimal | None = Field(
+        description="the most of `debtAmount` the CRM/ERP has shown paid (null before any read): counted as "
+        "recovered (self-cured before any contact) the day it was first seen"
+    )
     contact_count: int
     state: TargetState
     outcome: Outcome | None
@@ -624,9 +628,12 @@ class MoneyPublic(Camel):
     amount_promised: Decimal = Field(description="R$ of the promises registered (renegotiated ones replaced)")
     amount_kept: Decimal = Field(description="R$ of the promises fulfilled")
     amount_recovered: Decimal = Field(
-        description="R$ the CRM no longer shows open, of cases paid after contact"
+        description="R$ the CRM showed paid after a contact with the customer, partial payments included, "
+        "each counted once on the day it was first seen"
     )
-    amount_self_cured: Decimal = Field(description="R$ of cases paid before any contact")
+    amount_self_cured: Decimal = Field(
+        description="R$ the CRM showed paid before any contact with the customer"
+    )
     recovery_rate: Decimal = Field(description="amountRecovered / amountInCollection, percent")
     average_days_to_pay: Decimal | None = Field(description="days from first contact to payment, on average")
 
@@ -671,7 +678,9 @@ class DayPublic(Camel):
     responses: int
     promises: int
     kept: int
-    amount_recovered: Decimal
+    amount_recovered: Decimal = Field(
+        description="R$ first seen paid after contact that day (`amountRecovered`)"
+    )
 
 
 class ChannelShare(Camel):

@@ -33,11 +33,15 @@ time, so no read is needed first. The campaign's counters
 `CONTACTED` (cases that had a first contact: `record_contact` taking `contact_count` from 0, read
 from the write's old image, so no milestone write is needed), `SELF_CURED` (cases `paid` before any
 contact with their customer, in any campaign: `CONTACTED_ELSEWHERE`), and the case money (`CaseMoney`):
-centavos in collection (every invoice a case takes), recovered (a case closing as paid after a contact
-with its customer: the CRM no longer shows its invoices open) and self-cured (paid before any contact),
-with the count of the cases paid after a contact by their own campaign (the conversion's numerator) and
-their total seconds from first contact to payment; the recovered centavos also per day
-(`counters.campaign_day_scope`, the customer's local day of the payment). They are
+centavos in collection (every invoice a case takes), recovered (money the CRM shows paid after a contact
+with the customer) and self-cured (paid before any contact), with the count of the cases paid after a
+contact by their own campaign (the conversion's numerator) and their total seconds from first contact to
+payment. What a case counts is its `paid_amount` (the most of its debt a CRM read showed paid, written
+with the `open_amount` of that read: no write of its own), or its whole debt once it is `paid`; every
+write adds the difference to recovered or self-cured, by whether the customer had been contacted by then
+(a partial payment counts the day it is seen, closing paid counts only the rest, an outcome `paid`
+corrected away takes it out again); the recovered centavos also per day
+(`counters.campaign_day_scope`, the customer's local day they were seen). They are
 applied right after the target write (not in the same transaction), so a process dying between the two
 leaves them one off; nothing else may write those names.
 
@@ -228,6 +232,7 @@ class TargetRecord(TableModel):
     added_phones = ModelListAttribute(PhoneAddition)
     open_amount = DecimalAttribute(null=True)
     open_amount_at = IsoDateTimeAttribute(null=True)
+    paid_amount = DecimalAttribute(null=True)
     created_at = IsoDateTimeAttribute()
     updated_at = IsoDateTimeAttribute()
     agenda = UnicodeAttribute(null=True)  # see `by_agenda`; not part of the domain model
@@ -670,8 +675,10 @@ def delete_for_campaign(campaign_id: str) -> int:
         if record.outcome is not None:
             deltas[f"outcome:{record.outcome}"] -= 1
         deltas[CaseMoney.IN_COLLECTION] -= to_cents(_debt(record.invoices))
-        if record.outcome == Outcome.PAID.value:
-            deltas.subtract(_paid_money(record, _to_target(record)))
+        case = _to_target(record)
+        if case.outcome is Outcome.PAID:
+            deltas.subtract(_paid_case(record, case))
+        deltas[_money_kind(record, case)] -= _counted(case)
     batch_delete(TargetRecord, ({"id": {"S": target_id}} for target_id in keys))
     if keys:
         counters.increment_many(counters.campaign_scope(campaign_id), deltas)
@@ -882,19 +889,27 @@ def _insert_chunk(chunk: list[Target]) -> set[str]:
 
 def _replace_invoices(current: Target, version: int, merged: cases.Merge) -> Target | None:
     """The case with `merged`'s invoices and phones, or None if its invoices changed since `version`
-    (or, taking new invoices, it was closed meanwhile: merged again, they are refused)."""
+    (or, taking new invoices, it was closed meanwhile: merged again, they are refused). New invoices are
+    open: they raise the case's `open_amount` too, if the CRM was read (conditioned on the one read, so
+    a read recorded meanwhile makes the merge run again), and never count as paid."""
     now = clock.now()
-    values = {
+    values: dict[str, Any] = {
         "invoices": list(merged.invoices),
         "phones": list(merged.phones),
         "phone": merged.phone or cases.whatsapp_phone(merged.phones),
         "updated_at": now,
     }
-    keys = _sort_keys(merged.invoices, current.created_at)
-    actions = [*set_actions(TargetRecord, {**values, **keys}), TargetRecord.invoices_version.add(1)]
+    added = _debt(row.invoice for row in merged.added)
     condition = TargetRecord.invoices_version == version
     if merged.added:
         condition &= TargetRecord.state != TargetState.COMPLETED.value
+        if current.open_amount is None:
+            condition &= TargetRecord.open_amount.does_not_exist()
+        else:
+            condition &= TargetRecord.open_amount == current.open_amount
+            values["open_amount"] = current.open_amount + added
+    keys = _sort_keys(merged.invoices, current.created_at)
+    actions = [*set_actions(TargetRecord, {**values, **keys}), TargetRecord.invoices_version.add(1)]
     try:
         TargetRecord._get_connection().update_item(current.id, actions=actions, condition=condition)
     except UpdateError as exc:
@@ -902,8 +917,8 @@ def _replace_invoices(current: Target, version: int, merged: cases.Merge) -> Tar
             raise
         return None
     if merged.added:
-        added = to_cents(_debt(row.invoice for row in merged.added))
-        counters.increment(counters.campaign_scope(current.campaign_id), CaseMoney.IN_COLLECTION, added)
+        scope = counters.campaign_scope(current.campaign_id)
+        counters.increment(scope, CaseMoney.IN_COLLECTION, to_cents(added))
     phone_index.add((phone, current.document) for phone in merged.new_phones)
     return current.model_copy(update=values)
 
@@ -964,9 +979,12 @@ def _count_change(before: TargetRecord, old: Target, new: Target, now: datetime)
         deltas[CONTACTED] += 1
     if (old.outcome is Outcome.PAID) != (new.outcome is Outcome.PAID):
         if new.outcome is Outcome.PAID:
-            deltas.update(_paid_money(before, new, now))
+            deltas.update(_paid_case(before, new, now))
         else:
-            deltas.subtract(_paid_money(before, old))
+            deltas.subtract(_paid_case(before, old))
+    money = _counted(new) - _counted(old)
+    if money:
+        deltas[_money_kind(before, new)] += money
     if old.state != new.state:
         deltas[f"state:{old.state.value}"] -= 1
         deltas[f"state:{new.state.value}"] += 1
@@ -998,19 +1016,32 @@ def _debt(invoices: Iterable[Invoice]) -> Decimal:
     return sum((invoice.amount for invoice in invoices), Decimal("0.00"))
 
 
-def _paid_money(record: TargetRecord, case: Target, paid_at: datetime | None = None) -> Counter[str]:
-    """What a paid case adds to the counters: its debt as recovered (its customer contacted before, by
-    its campaign or by another: `CONTACTED_ELSEWHERE`) or self-cured (never contacted: counted in
-    `SELF_CURED` too), and, contacted by its campaign, the time from its first contact to `paid_at` (by
-    default, when the stored outcome was recorded)."""
-    cents = to_cents(case.debt_amount)
-    if case.contact_count == 0 and CONTACTED_ELSEWHERE not in (record.milestones or ()):
-        return Counter({CaseMoney.SELF_CURED.value: cents, SELF_CURED: 1})
-    money = Counter({CaseMoney.RECOVERED.value: cents})
+def _self_cured(record: TargetRecord, case: Target) -> bool:
+    """Whether nobody had contacted the case's customer: neither its campaign nor another one
+    (`CONTACTED_ELSEWHERE`, which the engine marks with the write that records the payment)."""
+    return case.contact_count == 0 and CONTACTED_ELSEWHERE not in (record.milestones or ())
+
+
+def _counted(case: Target) -> int:
+    """The centavos of the case's debt its campaign's money counts as paid: all of it once the case is
+    `paid`, else what the CRM was last seen showing paid of it at most (`paid_amount`)."""
+    debt = case.debt_amount
+    return to_cents(debt if case.outcome is Outcome.PAID else min(debt, case.paid_amount or Decimal(0)))
+
+
+def _money_kind(record: TargetRecord, case: Target) -> CaseMoney:
+    """Where money the case is seen paid counts: self-cured before any contact, else recovered."""
+    return CaseMoney.SELF_CURED if _self_cured(record, case) else CaseMoney.RECOVERED
+
+
+def _paid_case(record: TargetRecord, case: Target, paid_at: datetime | None = None) -> Counter[str]:
+    """What a case closing paid adds to the counters besides its money (`_counted`): one `SELF_CURED`
+    case (nobody contacted the customer), or, contacted by its campaign, one case paid after contact and
+    the time from its first contact to `paid_at` (by default, when the stored outcome was recorded)."""
+    if _self_cured(record, case):
+        return Counter({SELF_CURED: 1})
     paid_at = paid_at or record.outcome_at
-    if record.first_contact_at is not None and paid_at is not None:
-        money[CaseMoney.PAID_AFTER_CONTACT.value] = 1
-        money[CaseMoney.SECONDS_TO_PAY.value] = max(
-            0, int((paid_at - record.first_contact_at).total_seconds())
-        )
-    return money
+    if record.first_contact_at is None or paid_at is None:
+        return Counter()
+    seconds = max(0, int((paid_at - record.first_contact_at).total_seconds()))
+    return Counter({CaseMoney.PAID_AFTER_CONTACT.value: 1, CaseMoney.SECONDS_TO_PAY.value: seconds})

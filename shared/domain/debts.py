@@ -8,9 +8,11 @@ claims, the promise monitor and the assistant's tools.
 - `OWES`: something collectible is open: `invoices` and `total` say what.
 A CRM that cannot answer is not a reading: callers keep failing closed on `CrmUnavailable`.
 
-What a reading says is still open of a case's invoices (`checked`: their collectible amount, and when
-it was read) goes on the case with the write that follows the read (`case_fields`: `open_amount`,
-`open_amount_at`), never with a write of its own.
+What a reading says is still open of a case's invoices (`checked`: their collectible amount, what of
+them the CRM no longer lists open, and when it was read) goes on the case with the write that follows
+the read (`case_fields`: `open_amount`, `open_amount_at`, `paid_amount`), never with a write of its own.
+A case's `paid_amount` only grows: it is what of its debt the campaign's money counts as paid
+(`shared.data.targets`), each centavo once, on the day it is first seen.
 
 The CRM's answer is typed structurally (`CrmDebt`) so this module reads the adapter's objects without
 importing the adapter.
@@ -18,14 +20,14 @@ importing the adapter.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 from shared.domain.errors import Conflict, NotFound
-from shared.domain.models import Invoice, Outcome
+from shared.domain.models import Invoice, Outcome, Target
 
 _ZERO = Decimal("0.00")
 
@@ -71,15 +73,23 @@ _OUTCOMES = {
 
 class OpenAmount(NamedTuple):
     """What the CRM showed collectible of a case's invoices, and when it was read: the case's
-    `open_amount` and `open_amount_at`, written with whatever write of the case follows the read."""
+    `open_amount` and `open_amount_at`, written with whatever write of the case follows the read; and
+    what of the case's debt it no longer lists open at all (`paid`: an invoice past the time bar is still
+    open, not paid)."""
 
     amount: Decimal
     at: datetime
+    paid: Decimal = _ZERO
 
 
-def case_fields(checked: OpenAmount | None) -> dict[str, Any]:
-    """The case's changes that record `checked` (none when the CRM did not say)."""
-    return {} if checked is None else {"open_amount": checked.amount, "open_amount_at": checked.at}
+def case_fields(case: Target, checked: OpenAmount | None) -> dict[str, Any]:
+    """The changes of `case` that record `checked` (none when the CRM did not say): what is open, when
+    it was read, and `paid_amount`, the most of its debt ever seen paid (it never shrinks: an invoice
+    reopened is not money taken back)."""
+    if checked is None:
+        return {}
+    paid = max(case.paid_amount or _ZERO, checked.paid)
+    return {"open_amount": checked.amount, "open_amount_at": checked.at, "paid_amount": paid}
 
 
 class DebtReading(NamedTuple, Generic[InvoiceT]):
@@ -89,6 +99,7 @@ class DebtReading(NamedTuple, Generic[InvoiceT]):
     name: str = ""  # the customer's name as the CRM has it ("" when unknown)
     invoices: tuple[InvoiceT, ...] = ()  # collectible open invoices (OWES only)
     total: Decimal = _ZERO  # what `invoices` add up to
+    barred: tuple[InvoiceT, ...] = ()  # open invoices past the time bar (never collected, not paid)
 
     @property
     def owes(self) -> bool:
@@ -111,15 +122,28 @@ class DebtReading(NamedTuple, Generic[InvoiceT]):
 
     def checked(self, at: datetime, case_invoices: Sequence[Invoice]) -> OpenAmount | None:
         """What this reading, made at `at`, says is still open of a case's invoices: what is collectible
-        of them (nothing when the CRM shows nothing collectible). An invoice imported without a number
-        cannot be matched: a case holding one shows the customer's whole collectible total. None for a
-        customer the CRM does not know."""
+        of them (nothing when the CRM shows nothing collectible), and what of their imported amounts it
+        lists open no more, time-barred or not (paid: an invoice gone, or listed for less). An invoice
+        imported without a number cannot be matched: a case holding one shows the customer's whole
+        collectible total, and counts paid only what its debt exceeds all the customer has open. None for
+        a customer the CRM does not know."""
         if self.kind is DebtKind.UNKNOWN_CUSTOMER:
             return None
         numbers = [invoice.invoice_number for invoice in case_invoices]
         if any(number is None for number in numbers):
-            return OpenAmount(self.total, at)
-        return OpenAmount(self.open_amount_of(frozenset(n for n in numbers if n is not None)), at)
+            debt = sum((invoice.amount for invoice in case_invoices), _ZERO)
+            return OpenAmount(self.total, at, max(_ZERO, debt - self.total - _sum(self.barred)))
+        listed: dict[str, Decimal] = {}
+        for invoice in (*self.invoices, *self.barred):
+            listed[invoice.number] = listed.get(invoice.number, _ZERO) + invoice.amount
+        paid = sum(
+            (
+                max(_ZERO, invoice.amount - listed.get(str(invoice.invoice_number), _ZERO))
+                for invoice in case_invoices
+            ),
+            _ZERO,
+        )
+        return OpenAmount(self.open_amount_of(frozenset(n for n in numbers if n is not None)), at, paid)
 
     def open_numbers(self) -> frozenset[str]:
         """The numbers of the collectible open invoices."""
@@ -151,7 +175,11 @@ def read_debt(debt: CrmDebt[InvoiceT] | None, today: date) -> DebtReading[Invoic
     if not debt.invoices:
         return DebtReading(DebtKind.PAID, debt.name)
     collectible = tuple(debt.collectible(today))
+    barred = tuple(invoice for invoice in debt.invoices if invoice not in collectible)
     if not collectible:
-        return DebtReading(DebtKind.ONLY_TIME_BARRED, debt.name)
-    total = sum((invoice.amount for invoice in collectible), _ZERO)
-    return DebtReading(DebtKind.OWES, debt.name, collectible, total)
+        return DebtReading(DebtKind.ONLY_TIME_BARRED, debt.name, barred=barred)
+    return DebtReading(DebtKind.OWES, debt.name, collectible, _sum(collectible), barred)
+
+
+def _sum(invoices: Iterable[OpenInvoice]) -> Decimal:
+    return sum((invoice.amount for invoice in invoices), _ZERO)

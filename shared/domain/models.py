@@ -247,6 +247,11 @@ class Target(_Domain):
     # was imported.
     open_amount: Decimal | None = None
     open_amount_at: datetime | None = None
+    # The most of `debt_amount` those reads showed paid (`shared.domain.debts.case_fields`: it never
+    # shrinks; invoices a re-import adds are open, not paid); None before any read. The campaign's money
+    # counts it as it grows, recovered or self-cured (`shared.data.targets`); a case closed paid counts
+    # its whole debt.
+    paid_amount: Decimal | None = None
     created_at: datetime
     updated_at: datetime
 

@@ -48,7 +48,7 @@ from shared.data import promises as promises_data
 from shared.data import targets as targets_data
 from shared.domain import cadence
 from shared.domain.contact_policy import ContactWindow, FrequencyCap, WindowNeverOpens
-from shared.domain.debts import DebtKind, OpenAmount, case_fields, read_debt
+from shared.domain.debts import DebtKind, OpenAmount, read_debt
 from shared.domain.models import (
     Campaign,
     CampaignStatus,
@@ -393,29 +393,20 @@ def apply(target: Target, verdict: Defer | Finish, from_states: Sequence[TargetS
             TargetState.PENDING,
             next_attempt_at=verdict.at,
             outcome_details=verdict.details,
-            **case_fields(verdict.checked),
+            **stats.open_fields(target, verdict.checked),
         )
     else:
         recorded = targets_data.transition(
             target.id,
             from_states,
             verdict.state,
-            milestone=_paid_milestone(target) if verdict.outcome is Outcome.PAID else None,
             outcome=verdict.outcome,
             outcome_details=verdict.details,
-            **case_fields(verdict.checked),
+            **stats.open_fields(target, verdict.checked),
         )
     counters.increment(counters.campaign_scope(recorded.campaign_id), skip_counter(verdict.reason))
     metrics.add_metric(name="OutreachSkipped", unit=MetricUnit.Count, value=1)
     return Skipped(reason=verdict.reason, target=recorded, details=verdict.details)
-
-
-def _paid_milestone(target: Target) -> str | None:
-    """`stats.paid_milestone` of a case found paid: the customer's cases are read only when its
-    campaign never contacted them (whether another campaign did decides if it is self-cured)."""
-    if target.contact_count > 0:
-        return None
-    return stats.paid_milestone(target, targets_data.by_document(target.document))
 
 
 def reserve(decision: Proceed, channel: Channel) -> Reservation | Skipped:

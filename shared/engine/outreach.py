@@ -64,7 +64,7 @@ from shared.data import TransitionConflict, counters
 from shared.data import campaigns as campaigns_data
 from shared.data import targets as targets_data
 from shared.domain.channels import channel_label
-from shared.domain.debts import OpenAmount, case_fields
+from shared.domain.debts import OpenAmount
 from shared.domain.errors import ConfigError, Conflict, InvalidInput, NotFound, Refused, ServiceUnavailable
 from shared.domain.models import Campaign, Channel, Outcome, Target, TargetState
 from shared.engine import guards, identity, ratelimit, stats
@@ -278,7 +278,7 @@ def _claim(target: Target, job: OutreachJob, checked: OpenAmount | None) -> Targ
         "attempt_count": job.attempt,
         "last_attempt_at": clock.now(),
         "outcome_details": sending_marker(job.channel, job.attempt),
-        **case_fields(checked),
+        **stats.open_fields(target, checked),
     }
     if job.channel is Channel.VOICE:
         changes["call_sid"] = None

@@ -25,7 +25,7 @@ from shared.core.observability import logger
 from shared.data import contact_log
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
-from shared.domain.debts import DebtKind, DebtReading, case_fields, read_debt
+from shared.domain.debts import DebtKind, DebtReading, read_debt
 from shared.domain.errors import Conflict
 from shared.domain.models import OPEN_TARGET_STATES, Outcome, PromiseStatus, TargetState
 from shared.engine import promises as promise_rules
@@ -111,23 +111,14 @@ def _move_cases(
     document: str, reading: DebtReading, now: datetime, to_state: TargetState, **changes: Any
 ) -> None:
     """Every open case of `document` to `to_state` with `changes` and what `reading` (made at `now`)
-    shows still open of its invoices; a payment (`paid`) carries, on a case its campaign never
-    contacted, whether another campaign had (`stats.paid_milestone`)."""
+    shows of its invoices (`stats.open_fields`)."""
     cases = targets_data.by_document(document)
-    paid = changes.get("outcome") is Outcome.PAID
     for case in cases:
         if case.state not in OPEN_TARGET_STATES:
             continue
-        checked = case_fields(reading.checked(now, case.invoices))
+        checked = stats.open_fields(case, reading.checked(now, case.invoices), cases)
         try:
-            targets_data.transition(
-                case.id,
-                OPEN_TARGET_STATES,
-                to_state,
-                milestone=stats.paid_milestone(case, cases) if paid else None,
-                **changes,
-                **checked,
-            )
+            targets_data.transition(case.id, OPEN_TARGET_STATES, to_state, **changes, **checked)
         except Conflict as exc:
             # Completed meanwhile (paid, opted out...): the earlier outcome stands.
             logger.info("case left as it is", target_id=case.id, reason=exc.message)

@@ -26,7 +26,7 @@ from shared.data import promises as promises_data
 from shared.data import targets as targets_data
 from shared.domain import labels
 from shared.domain.cadence import GAVE_UP_OUTCOMES
-from shared.domain.debts import DebtReading, case_fields
+from shared.domain.debts import DebtReading
 from shared.domain.documents import normalize_document
 from shared.domain.errors import (
     ConfigError,
@@ -111,18 +111,22 @@ def close_given_up_cases(cases: Sequence[Target], details: str, reading: DebtRea
                 [TargetState.COMPLETED],
                 TargetState.COMPLETED,
                 unless_outcomes=others,
-                milestone=stats.paid_milestone(case, cases),
                 outcome=Outcome.PAID,
                 outcome_details=details,
-                **_checked(reading, now, case),
+                **_checked(reading, now, case, cases),
             )
         except Conflict as exc:
             logger.info("ended case left as it is", target_id=case.id, reason=exc.message)
 
 
-def _checked(reading: DebtReading | None, now: datetime, case: Target) -> dict[str, Any]:
-    """The case's `open_amount`/`open_amount_at` as `reading` (made at `now`) says them, if any."""
-    return case_fields(reading.checked(now, case.invoices)) if reading is not None else {}
+def _checked(
+    reading: DebtReading | None, now: datetime, case: Target, cases: Sequence[Target]
+) -> dict[str, Any]:
+    """The case's changes recording what `reading` (made at `now`; None: no read) says of it
+    (`stats.open_fields`; `cases`: the customer's cases in every campaign)."""
+    return stats.open_fields(
+        case, reading.checked(now, case.invoices) if reading is not None else None, cases
+    )
 
 
 def apply_to_cases(
@@ -156,17 +160,16 @@ def apply_to_cases(
                     outcome=Outcome.PROMISE_BROKEN,
                     outcome_details=details,
                     next_attempt_at=now,
-                    **_checked(reading, now, case),
+                    **_checked(reading, now, case, cases),
                 )
             elif reading is not None and reading.settles(case.invoices):
                 targets_data.transition(
                     case.id,
                     OPEN_TARGET_STATES,
                     TargetState.COMPLETED,
-                    milestone=stats.paid_milestone(case, cases),
                     outcome=Outcome.PAID,
                     outcome_details=details,
-                    **_checked(reading, now, case),
+                    **_checked(reading, now, case, cases),
                 )
             else:
                 days = campaigns_data.get_recent(case.campaign_id).follow_up_after_days
@@ -177,7 +180,7 @@ def apply_to_cases(
                     outcome=None,
                     outcome_details=f"{details}; ainda há faturas em aberto: novo contato em {days} dias",
                     next_attempt_at=now + timedelta(days=days),
-                    **_checked(reading, now, case),
+                    **_checked(reading, now, case, cases),
                 )
         except Conflict as exc:
             # The case moved on meanwhile (in flight, paid, opted out): the promise's fate stands alone.

@@ -28,10 +28,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from shared.core import clock
 from shared.data import counters, targets
+from shared.domain.debts import OpenAmount, case_fields
 from shared.domain.models import Channel, PromiseStatus, Target
 from shared.domain.money import to_cents
 from shared.domain.phones import timezone_for_phone
@@ -135,10 +137,28 @@ def record_milestone(target_id: str, milestone: Milestone) -> bool:
     return targets.mark_milestone(target_id, milestone.value)
 
 
+def open_fields(
+    case: Target, checked: OpenAmount | None, cases: Iterable[Target] | None = None
+) -> dict[str, Any]:
+    """The changes of the write recording what a CRM read showed of `case` (`checked`, None when it did
+    not say): `open_amount`, `open_amount_at`, `paid_amount` (`debts.case_fields`: the data layer counts
+    its growth as money recovered, or self-cured) and, when the case shows money paid while its campaign
+    never contacted the customer, the `milestone` saying whether another campaign had (`paid_milestone`,
+    over the customer's `cases` in every campaign, read here when not given). Every write of a case's
+    `open_amount` takes its changes from here, a payment closing it too."""
+    fields = case_fields(case, checked)
+    if case.contact_count == 0 and fields.get("paid_amount"):
+        milestone = paid_milestone(case, targets.by_document(case.document) if cases is None else cases)
+        if milestone is not None:
+            fields["milestone"] = milestone
+    return fields
+
+
 def paid_milestone(case: Target, cases: Iterable[Target]) -> str | None:
-    """The milestone the write closing `case` as paid carries, given the customer's cases in every
-    campaign (`cases`): CONTACTED_ELSEWHERE when its campaign never contacted the customer and another
-    one did — the person did not pay before anybody contacted them, so the case is not self-cured."""
+    """The milestone the write counting money paid on `case` carries (`open_fields`), given the
+    customer's cases in every campaign (`cases`): CONTACTED_ELSEWHERE when its campaign never contacted
+    the customer and another one did — the person did not pay before anybody contacted them, so the
+    money is recovered and the case, closing paid, is not self-cured."""
     if case.contact_count == 0 and any(other.contact_count > 0 for other in cases if other.id != case.id):
         return Milestone.CONTACTED_ELSEWHERE.value
     return None

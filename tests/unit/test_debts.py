@@ -10,8 +10,8 @@ import pytest
 
 from shared.adapters.crm import Debt
 from shared.adapters.crm import Invoice as CrmInvoice
-from shared.domain.debts import DebtKind, DebtReading, read_debt
-from shared.domain.models import Invoice, Outcome, Promise
+from shared.domain.debts import DebtKind, DebtReading, OpenAmount, case_fields, read_debt
+from shared.domain.models import Invoice, Outcome, Promise, Target
 from shared.domain.promise_rules import deferred_until, is_kept
 
 TODAY = date(2025, 3, 10)
@@ -83,23 +83,61 @@ TWO_OPEN = read_debt(crm(("F1", "30.00", RECENT), ("F2", "20.00", RECENT), ("F0"
 
 
 @pytest.mark.parametrize(
-    ("case", "reading", "invoices", "open_amount"),
+    ("case", "reading", "invoices", "open_amount", "paid"),
     [
-        ("one of the case's two still open", TWO_OPEN, case_invoices("F1", "F3"), "30.00"),
-        ("another case's invoice is not this case's", TWO_OPEN, case_invoices("F3"), "0.00"),
-        ("an unnumbered invoice: the customer's whole total", TWO_OPEN, case_invoices("F3", None), "50.00"),
-        ("nothing open", read_debt(crm(), TODAY), case_invoices("F1"), "0.00"),
-        ("only time-barred", read_debt(crm(("F1", "5.00", OLD)), TODAY), case_invoices("F1"), "0.00"),
-        ("unknown customer: nothing said", read_debt(None, TODAY), case_invoices("F1"), None),
+        ("one of the case's two still open", TWO_OPEN, case_invoices("F1", "F3"), "30.00", "10.00"),
+        ("another case's invoice is not this case's", TWO_OPEN, case_invoices("F3"), "0.00", "10.00"),
+        ("an unnumbered invoice: the customer's whole total", TWO_OPEN, case_invoices("F3", None), "50.00", "0.00"),
+        ("an unnumbered invoice: what its debt exceeds all that is open", read_debt(crm(("F1", "4.00", RECENT)), TODAY), case_invoices("F1", None), "4.00", "16.00"),
+        ("nothing open", read_debt(crm(), TODAY), case_invoices("F1"), "0.00", "10.00"),
+        ("only time-barred: open, not paid", read_debt(crm(("F1", "10.00", OLD)), TODAY), case_invoices("F1"), "0.00", "0.00"),
+        ("listed for less: the difference paid", read_debt(crm(("F1", "4.00", RECENT)), TODAY), case_invoices("F1", "F2"), "4.00", "16.00"),
+        ("unknown customer: nothing said", read_debt(None, TODAY), case_invoices("F1"), None, None),
     ],
 )  # fmt: skip
-def test_what_a_reading_shows_still_open_of_a_cases_invoices(
-    case: str, reading: DebtReading, invoices: list[Invoice], open_amount: str | None
+def test_what_a_reading_shows_still_open_and_paid_of_a_cases_invoices(
+    case: str, reading: DebtReading, invoices: list[Invoice], open_amount: str | None, paid: str | None
 ) -> None:
     checked = reading.checked(AT, invoices)
 
-    expected = None if open_amount is None else (Decimal(open_amount), AT)
+    expected = None if open_amount is None or paid is None else (Decimal(open_amount), AT, Decimal(paid))
     assert checked == expected, case
+
+
+@pytest.mark.parametrize(
+    ("case", "counted", "seen_paid", "paid_amount"),
+    [
+        ("a first read showing part paid", None, "4.00", "4.00"),
+        ("more paid since", "4.00", "10.00", "10.00"),
+        ("the same read again", "10.00", "10.00", "10.00"),
+        ("an invoice reopened: what was seen paid stays", "10.00", "1.00", "10.00"),
+    ],
+)  # fmt: skip
+def test_a_reads_changes_keep_the_most_of_the_debt_ever_seen_paid(
+    case: str, counted: str | None, seen_paid: str, paid_amount: str
+) -> None:
+    target = Target(
+        id="T1",
+        campaign_id="C1",
+        client_name="Ana",
+        phone="5511970000001",
+        document="52998224725",
+        invoices=case_invoices("F1", "F2"),
+        paid_amount=None if counted is None else Decimal(counted),
+        next_attempt_at=AT,
+        created_at=AT,
+        updated_at=AT,
+    )
+    checked = OpenAmount(Decimal("20.00") - Decimal(seen_paid), AT, Decimal(seen_paid))
+
+    fields = case_fields(target, checked)
+
+    assert fields == {
+        "open_amount": checked.amount,
+        "open_amount_at": AT,
+        "paid_amount": Decimal(paid_amount),
+    }, case
+    assert case_fields(target, None) == {}
 
 
 def promise(amount: str, open_amount: str | None, numbers: list[str] | None) -> Promise:

@@ -101,7 +101,8 @@ def case_of(campaign_id: str, document: str) -> Target:
 
 def counters_agree_with_the_cases(*campaign_ids: str) -> None:
     """What the campaign's stats say (its counters) is what its cases are: states, outcomes, total, the
-    cases contacted and those of them paid (the conversion rate)."""
+    cases contacted and those of them paid (the conversion rate), the money in collection and the money
+    seen paid (recovered plus self-cured: a paid case's debt, what the CRM showed paid of any other)."""
     for campaign_id in campaign_ids:
         cases = targets_data.list_for_campaign(campaign_id).items
         stats = campaign_stats(campaign_id)
@@ -114,6 +115,11 @@ def counters_agree_with_the_cases(*campaign_ids: str) -> None:
         [conversion] = [kpi for kpi in stats.kpis if kpi.name == "conversionRate"]
         converted = sum(c.outcome is Outcome.PAID and c.contact_count > 0 for c in cases)
         assert (conversion.numerator, conversion.denominator) == (converted, stats.contacted)
+        assert stats.money.in_collection == sum((c.debt_amount for c in cases), Decimal("0.00"))
+        seen_paid = sum(
+            (c.debt_amount if c.outcome is Outcome.PAID else c.paid_amount or 0 for c in cases), Decimal(0)
+        )
+        assert stats.money.recovered + stats.money.self_cured == seen_paid
 
 
 # --- calls: the dialer rings, Twilio reports, the voice bridge holds the answered call ----------------

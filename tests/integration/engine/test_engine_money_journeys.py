@@ -7,14 +7,18 @@ KPIs count when the promise that got a case paid was made in another campaign (t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from infra.local.simulators.crm import SimInvoice
 from shared.core.config import reset_settings
 from shared.data import promises as promises_data
+from shared.data import targets as targets_data
 from shared.domain.models import Campaign, Outcome, Promise, PromiseStatus, Target, TargetState
 from shared.domain.money import format_brl
 from shared.engine.reporting import campaign_stats, daily, global_metrics
@@ -108,8 +112,6 @@ def test_rita_pays_on_a_promise_made_in_one_campaign_and_the_other_case_is_not_c
     counters_agree_with_the_cases(march.id, april.id)
 
     # What the dashboard reads says the same.
-    from fastapi.testclient import TestClient
-
     from functions.api.app import create_app
 
     monkeypatch.setenv("COBRANCA_API_TOKENS", "viewer:viewer-token")
@@ -536,4 +538,247 @@ def test_gil_promises_for_good_friday_nobody_contacts_him_that_holiday_and_the_c
     assert promises_data.get(promise.id).status is PromiseStatus.PENDING
     assert len(engine.evolution.texts_to(GIL_PHONE)) == sent
     assert engine.get(case).outcome is Outcome.PROMISE_MADE
+    counters_agree_with_the_cases(campaign.id)
+
+
+# --- 4. Money counts as recovered when the CRM shows it paid, not only when a case closes paid ---------
+
+
+class Dashboard:
+    """What the dashboard reads of a campaign's money (`/stats`, `/daily`) and a supervisor's
+    correction of a case, through the API."""
+
+    def __init__(self, api: TestClient) -> None:
+        self.api = api
+
+    def money(self, campaign_id: str) -> tuple[Decimal, Decimal, Decimal]:
+        """(amountRecovered, amountSelfCured, recoveryRate) of the campaign's `/stats`."""
+        stats = self._get(f"/api/voice/campaigns/{campaign_id}/stats")
+        return tuple(
+            Decimal(str(stats[key])) for key in ("amountRecovered", "amountSelfCured", "recoveryRate")
+        )  # type: ignore[return-value]
+
+    def recovered_by_day(self, campaign_id: str) -> dict[date, Decimal]:
+        """The days of the campaign's `/daily` series with money recovered, and how much."""
+        days = self._get(f"/api/voice/campaigns/{campaign_id}/daily")
+        return {
+            date.fromisoformat(day["day"]): Decimal(str(day["amountRecovered"]))
+            for day in days
+            if Decimal(str(day["amountRecovered"]))
+        }
+
+    def case(self, target_id: str) -> dict[str, Any]:
+        campaign_id = targets_data.get(target_id).campaign_id
+        found = self._get(f"/api/voice/campaigns/{campaign_id}/targets")
+        [case] = [item for item in found if item["id"] == target_id]
+        return case
+
+    def correct(self, target_id: str, **changes: str) -> None:
+        response = self.api.patch(f"/api/voice/targets/{target_id}", json=changes, headers=_SUPERVISOR)
+        assert response.status_code == 200, response.text
+
+    def _get(self, path: str) -> Any:
+        response = self.api.get(path, headers=_SUPERVISOR)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+_SUPERVISOR = {"Authorization": "Bearer supervisor-token"}
+
+
+@pytest.fixture
+def dashboard(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Dashboard]:
+    monkeypatch.setenv("COBRANCA_API_TOKENS", "supervisor:supervisor-token")
+    reset_settings()
+    from functions.api.app import create_app
+
+    with TestClient(create_app()) as api:
+        yield Dashboard(api)
+
+
+def _until_completed(engine: Engine, case: Target, first_day: date, phone: str) -> date:
+    """Business days from `first_day` (Sundays skipped, every message delivered) until the case is
+    completed; the day it was."""
+    day = first_day
+    while True:
+        if day.isoweekday() != 7:
+            business_day(engine, at(day, 10, tz=SAO_PAULO))
+            engine.delivered()
+        if engine.get(case).state is TargetState.COMPLETED:
+            return day
+        day += timedelta(days=1)
+        assert day < first_day + timedelta(days=21), f"the case of {phone} never ended"
+
+
+def test_bia_keeps_a_partial_promise_the_paid_part_counts_recovered_that_day_and_the_rest_when_she_pays_it(
+    engine: Engine, checks: Checks, dashboard: Dashboard
+):
+    campaign, case, promise = _bia_promises(engine, "consigo pagar R$ 100,00 sexta")
+    _pays(engine, BIA, "F-601", "F-602")  # R$ 100,00 during the week
+    assert dashboard.money(campaign.id)[0] == Decimal("0.00")  # nobody read the CRM yet
+
+    # Saturday's check sees R$ 100,00 paid: kept, and recovered that day, while the case goes on.
+    checks.fire(engine, at(SATURDAY, 9, tz=SAO_PAULO))
+    assert promises_data.get(promise.id).status is PromiseStatus.FULFILLED
+    going_on = dashboard.case(case.id)
+    assert (going_on["state"], going_on["debtAmount"], going_on["openAmount"]) == (
+        "pending",
+        "180.00",
+        "80.00",
+    )
+    assert going_on["paidAmount"] == "100.00"
+    assert dashboard.money(campaign.id) == (Decimal("100.00"), Decimal("0.00"), Decimal("55.6"))
+    assert dashboard.recovered_by_day(campaign.id) == {SATURDAY: Decimal("100.00")}
+
+    # Tuesday's follow-up reads the CRM again: the same R$ 100,00 paid counts once.
+    tuesday = SATURDAY + timedelta(days=3)
+    business_day(engine, at(tuesday, 10, tz=SAO_PAULO))
+    assert engine.evolution.texts_to(BIA_PHONE)[-1].startswith("Olá, Bia Costa! Aqui é novamente")
+    assert engine.get(case).open_amount_at == at(tuesday, 10, tz=SAO_PAULO)
+    assert dashboard.money(campaign.id)[0] == Decimal("100.00")
+    counters_agree_with_the_cases(campaign.id)
+
+    # She pays the rest; the case closing paid counts only that: the whole debt, once.
+    engine.delivered()
+    _pays(engine, BIA, "F-603")
+    closed_on = _until_completed(engine, case, tuesday + timedelta(days=1), BIA_PHONE)
+    assert engine.get(case).outcome is Outcome.PAID
+    assert dashboard.money(campaign.id) == (Decimal("180.00"), Decimal("0.00"), Decimal("100.0"))
+    assert dashboard.recovered_by_day(campaign.id) == {
+        SATURDAY: Decimal("100.00"),
+        closed_on: Decimal("80.00"),
+    }
+    stats = campaign_stats(campaign.id)
+    assert (stats.paid, stats.self_cured, _kpi(campaign.id, "conversionRate")) == (1, 0, (1, 1))
+    counters_agree_with_the_cases(campaign.id)
+
+    # A supervisor corrects the outcome (the CRM had it wrong): the case's money is taken out again.
+    dashboard.correct(case.id, outcome="exhausted")
+    assert dashboard.money(campaign.id)[:2] == (Decimal("0.00"), Decimal("0.00"))
+    assert (campaign_stats(campaign.id).paid, _kpi(campaign.id, "conversionRate")) == (0, (0, 1))
+    counters_agree_with_the_cases(campaign.id)
+
+
+DAVI = cpf(761)
+DAVI_PHONE = mobile("11", 761)
+DAVI_INVOICES = [
+    SimInvoice("F-701", Decimal("100.00"), date(2025, 1, 10)),
+    SimInvoice("F-702", Decimal("100.00"), date(2025, 2, 10)),
+]
+
+
+def test_davi_pays_half_after_the_first_message_never_resolves_and_his_half_stays_recovered(
+    engine: Engine, dashboard: Dashboard
+):
+    campaign = engine.campaign(follow_up_after_days=2, max_contacts=2)
+    engine.crm.add_customer(DAVI, "Davi Lima", list(DAVI_INVOICES))
+    case = _imported(engine, campaign, DAVI, DAVI_PHONE, "Davi Lima", DAVI_INVOICES)
+    business_day(engine, at(MONDAY, 10, tz=SAO_PAULO))
+    engine.delivered()
+    engine.clock.set(at(MONDAY, 18, tz=SAO_PAULO))
+    Chat(DAVI_PHONE, "Davi").says("vou ver")  # engaged, resolves nothing: followed up 2 days later
+    _pays(engine, DAVI, "F-701")  # Tuesday
+
+    thursday = MONDAY + timedelta(days=3)  # the follow-up, due Wednesday 18:00, goes Thursday morning
+    ended_on = _until_completed(engine, case, MONDAY + timedelta(days=1), DAVI_PHONE)
+    ended = engine.get(case)
+    assert (ended.outcome, ended.contact_count, ended.paid_amount) == (
+        Outcome.EXHAUSTED,
+        2,
+        Decimal("100.00"),
+    )
+    assert ended_on > thursday
+    assert dashboard.money(campaign.id) == (Decimal("100.00"), Decimal("0.00"), Decimal("50.0"))
+    # Seen by the follow-up's guards, before it was sent.
+    assert dashboard.recovered_by_day(campaign.id) == {thursday: Decimal("100.00")}
+    stats = campaign_stats(campaign.id)
+    assert (stats.paid, stats.self_cured, _kpi(campaign.id, "conversionRate")) == (0, 0, (0, 1))
+    counters_agree_with_the_cases(campaign.id)
+
+
+EDU = cpf(762)
+EDU_PHONE = mobile("11", 762)
+EDU_MARCH = SimInvoice("F-801", Decimal("120.00"), date(2025, 2, 10))
+EDU_APRIL = SimInvoice("F-802", Decimal("80.00"), date(2025, 3, 10))
+
+
+def test_edu_gets_a_new_invoice_by_a_re_import_which_counts_nothing_then_pays_the_first(
+    engine: Engine, dashboard: Dashboard
+):
+    campaign = engine.campaign()
+    engine.crm.add_customer(EDU, "Edu Rocha", [EDU_MARCH])
+    case = _imported(engine, campaign, EDU, EDU_PHONE, "Edu Rocha", [EDU_MARCH])
+    business_day(engine, at(MONDAY, 10, tz=SAO_PAULO))
+    engine.delivered()
+    assert (engine.get(case).contact_count, engine.get(case).open_amount) == (1, Decimal("120.00"))
+
+    # Another invoice falls due; the team imports its sheet again: the case owes more, nothing was paid.
+    engine.crm.customers[EDU].invoices.append(EDU_APRIL)
+    engine.clock.set(at(MONDAY, 15, tz=SAO_PAULO))
+    assert (
+        import_rows(
+            engine, campaign.id, sheet_rows("Edu Rocha", EDU_PHONE, EDU, [EDU_MARCH, EDU_APRIL])
+        ).imported
+        == 1
+    )
+    grown = dashboard.case(case.id)
+    assert (grown["debtAmount"], grown["openAmount"], grown["paidAmount"]) == ("200.00", "200.00", "0.00")
+    day = MONDAY + timedelta(days=1)
+    while engine.get(case).contact_count < 2:  # he does not answer: the next contact reads the CRM again
+        business_day(engine, at(day, 10, tz=SAO_PAULO))
+        engine.delivered()
+        day += timedelta(days=1)
+    assert (engine.get(case).open_amount, engine.get(case).paid_amount) == (
+        Decimal("200.00"),
+        Decimal("0.00"),
+    )
+    assert dashboard.money(campaign.id) == (Decimal("0.00"), Decimal("0.00"), Decimal("0.0"))
+
+    # He pays the first invoice: the next read counts R$ 120,00, not what the re-import added.
+    _pays(engine, EDU, "F-801")
+    while engine.get(case).paid_amount == 0:
+        assert day < MONDAY + timedelta(days=21), "his payment was never seen"
+        if day.isoweekday() != 7:
+            business_day(engine, at(day, 10, tz=SAO_PAULO))
+            engine.delivered()
+        day += timedelta(days=1)
+    assert engine.get(case).open_amount == Decimal("80.00")
+    assert dashboard.money(campaign.id) == (Decimal("120.00"), Decimal("0.00"), Decimal("60.0"))
+    assert dashboard.recovered_by_day(campaign.id) == {day - timedelta(days=1): Decimal("120.00")}
+    counters_agree_with_the_cases(campaign.id)
+
+
+FABI = cpf(763)
+FABI_PHONE = mobile("11", 763)
+FABI_INVOICES = [
+    SimInvoice("F-901", Decimal("50.00"), date(2025, 1, 10)),
+    SimInvoice("F-902", Decimal("70.00"), date(2025, 2, 10)),
+]
+
+
+def test_fabi_pays_one_invoice_before_any_contact_self_cured_and_the_other_after_it_recovered(
+    engine: Engine, dashboard: Dashboard
+):
+    campaign = engine.campaign()
+    engine.crm.add_customer(FABI, "Fabi Nunes", list(FABI_INVOICES))
+    case = _imported(engine, campaign, FABI, FABI_PHONE, "Fabi Nunes", FABI_INVOICES)
+    _pays(engine, FABI, "F-901")  # before the campaign's first morning
+    business_day(engine, at(MONDAY, 10, tz=SAO_PAULO))
+    engine.delivered()
+    contacted = engine.get(case)
+    assert (contacted.contact_count, contacted.open_amount, contacted.paid_amount) == (
+        1,
+        Decimal("70.00"),
+        Decimal("50.00"),
+    )
+    assert dashboard.money(campaign.id)[:2] == (Decimal("0.00"), Decimal("50.00"))
+    assert dashboard.recovered_by_day(campaign.id) == {}
+
+    _pays(engine, FABI, "F-902")  # after the message
+    closed_on = _until_completed(engine, case, MONDAY + timedelta(days=1), FABI_PHONE)
+    assert engine.get(case).outcome is Outcome.PAID
+    assert dashboard.money(campaign.id)[:2] == (Decimal("70.00"), Decimal("50.00"))
+    assert dashboard.recovered_by_day(campaign.id) == {closed_on: Decimal("70.00")}
+    stats = campaign_stats(campaign.id)
+    assert (stats.paid, stats.self_cured, _kpi(campaign.id, "conversionRate")) == (1, 0, (1, 1))
     counters_agree_with_the_cases(campaign.id)
