@@ -1,7 +1,9 @@
 """Scheduler worker: a tick (EventBridge cron, every active campaign) or an activation (one campaign)
 on the scheduler queue → upkeep of the work in flight (`shared.engine.upkeep`), then due targets onto the
 channel queues, paced (`shared.engine.sweep`); a campaign the team completed → its open cases closed
-(`shared.engine.campaigns.close_open_cases`), continued by another job when they outlast the budget."""
+(`shared.engine.campaigns.close_open_cases`), a campaign's new cadence → its waiting follow-ups retimed
+(`shared.engine.campaigns.retime_follow_ups`), each continued by another job when it outlasts the
+budget."""
 
 from __future__ import annotations
 
@@ -21,8 +23,8 @@ from shared.engine import campaigns, sweep, upkeep
 
 install_log_masking()
 
-# Seconds kept back from the invocation's remaining time: a sweep or a closing stops early rather than
-# time out.
+# Seconds kept back from the invocation's remaining time: a sweep or a job over a campaign's cases stops
+# early rather than time out.
 SAFETY_SECONDS = 15
 
 
@@ -34,6 +36,8 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> dict[str
     budget = max(1.0, lambda_context.get_remaining_time_in_millis() / 1000 - SAFETY_SECONDS)
     if tick.closes_campaign:
         return {"closed": campaigns.close_open_cases(tick, time_budget=budget)}
+    if tick.retimes_follow_ups:
+        return {"retimed": campaigns.retime_follow_ups(tick, time_budget=budget)}
     upkeep.run(tick.campaign_id, clock.now())
     return sweep.sweep(tick, time_budget=budget).per_channel()
 

@@ -22,20 +22,35 @@ class _Job(BaseModel):
 
 # The scheduler job's `reason` of a campaign the team completed: it closes the campaign's open cases.
 CAMPAIGN_COMPLETED = "completed"
+# The scheduler job's `reason` of a campaign whose `followUpAfterDays` the team changed: it retimes the
+# follow-ups waiting to the new cadence.
+CADENCE_CHANGED = "cadence_changed"
 
 
 class SchedulerTick(_Job):
-    """Scheduler queue: the cron's tick (`campaignId` absent: every active campaign), an activation, or
-    a completed campaign's closing (`reason` CAMPAIGN_COMPLETED; `cursor`: where its continuation
-    resumes the reading of the campaign's cases)."""
+    """Scheduler queue: the cron's tick (`campaignId` absent: every active campaign), an activation, a
+    completed campaign's closing (`reason` CAMPAIGN_COMPLETED), or a new cadence's retiming (`reason`
+    CADENCE_CHANGED, `followUpAfterDays` the new one). The last two read the campaign's cases page by
+    page: `cursor` is where a continuation resumes, `lastPass` a closing's second reading from the
+    start (a case an import moved behind the cursor meanwhile)."""
 
     campaign_id: str | None = Field(default=None, alias="campaignId")
     reason: str = "tick"
     cursor: str | None = None
+    last_pass: bool = Field(default=False, alias="lastPass")
+    follow_up_after_days: int | None = Field(default=None, alias="followUpAfterDays", ge=1, le=30)
 
     @property
     def closes_campaign(self) -> bool:
         return self.reason == CAMPAIGN_COMPLETED and self.campaign_id is not None
+
+    @property
+    def retimes_follow_ups(self) -> bool:
+        return (
+            self.reason == CADENCE_CHANGED
+            and self.campaign_id is not None
+            and self.follow_up_after_days is not None
+        )
 
 
 class OutreachJob(_Job):

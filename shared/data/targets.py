@@ -226,6 +226,7 @@ class TargetRecord(TableModel):
     channel_attempts = NumberAttribute()
     last_attempt_at = IsoDateTimeAttribute(null=True)
     next_attempt_at = IsoDateTimeAttribute()
+    follow_up_from = IsoDateTimeAttribute(null=True)
     call_sid = UnicodeAttribute(null=True)
     conversation_id = UnicodeAttribute(null=True)
     import_id = UnicodeAttribute(null=True)
@@ -513,11 +514,14 @@ def transition(
     awaiting: Due | None = None,
     until: datetime | None | Keep = Keep.KEEP,
     milestone: str | None = None,
+    waiting_since: datetime | None = None,
     **changes: Any,
 ) -> Target:
     """Move the target to `to_state` if (and only if) its state is one of `from_states` — and its
     outcome is none of `unless_outcomes`, and (with `awaiting`) its message still awaits that: its
-    delivery or its reply. With `milestone`, the same write marks it (see `mark_milestone`).
+    delivery or its reply, and (with `waiting_since`) its follow-up still counts from then
+    (`follow_up_from`: the customer did not engage again meanwhile). With `milestone`, the same write
+    marks it (see `mark_milestone`).
 
     One conditional UpdateItem sets the state, `changes`, `updated_at` and the agenda (`by_agenda`): of
     two workers racing for the same target exactly one wins; the other gets `TransitionConflict` (a
@@ -549,6 +553,8 @@ def transition(
         condition &= ~TargetRecord.outcome.is_in(*[Outcome(o).value for o in unless_outcomes])
     if awaiting is not None:
         condition &= TargetRecord.due == Due(awaiting).value
+    if waiting_since is not None:
+        condition &= TargetRecord.follow_up_from == waiting_since
     return _write(target_id, values, keys, condition, now, milestone=milestone)
 
 

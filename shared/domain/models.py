@@ -237,6 +237,9 @@ class Target(_Domain):
     channel_attempts: int = 0  # attempts on the current channel (retry limit)
     last_attempt_at: datetime | None = None
     next_attempt_at: datetime  # when the scheduler may take it (pending targets only)
+    # When the wait for the follow-up began (the customer engaged, a partial promise was kept): the
+    # follow-up is due `Campaign.follow_up_after_days` after it (`shared.engine.cadence`).
+    follow_up_from: datetime | None = None
     call_sid: str | None = None
     conversation_id: str | None = None
     import_id: str | None = None

@@ -6,7 +6,7 @@ resolving — no promise, payment, opt-out or handoff — is contacted again `fo
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -51,6 +51,7 @@ def follow_up(
         to_state, outcome = TargetState.PENDING, Outcome.ANSWERED
         changes = {
             "next_attempt_at": at,
+            "follow_up_from": now,
             "channel_attempts": 0,  # a fresh ladder of unanswered attempts for the follow-up
             "outcome_details": _follow_up_details(label, at, target, campaign),
         }
@@ -101,19 +102,24 @@ def resume_after_desk(target_id: str) -> Target | None:
     )
 
 
-def retime_follow_ups(campaign: Campaign, shift: timedelta) -> int:
-    """The campaign's `follow_up_after_days` changed by `shift`: every follow-up already waiting moves
-    with it (never before now), its `outcomeDetails` saying the new date — a team shortening the
-    cadence reaches the customers who engaged sooner, one lengthening it gives them the longer pause. Reads the campaign's pending cases once;
-    one conditional write per follow-up (a case taken or resolved meanwhile is left as it is). The
-    number moved."""
+def retime_follow_ups(cases: Iterable[Target], campaign: Campaign) -> int:
+    """The campaign's `follow_up_after_days` changed: the follow-ups waiting among `cases` (a page of
+    the campaign's open cases) are due that many days after their wait began (`follow_up_from`), never
+    before now, their `outcomeDetails` saying the new date — a team shortening the cadence reaches the
+    customers who engaged sooner, one lengthening it gives them the longer pause. The date is recomputed
+    from what the case knows, so a page retimed twice (a job delivered twice) moves nothing twice; a
+    follow-up already due and one already on its date are not written. One conditional write per
+    follow-up moved: a case taken, resolved or engaged again meanwhile is left as it is. The number
+    moved."""
     now = clock.now()
-    not_follow_ups = [outcome for outcome in Outcome if outcome not in FOLLOW_UP_OUTCOMES]
     moved = 0
-    for case in targets_data.pending(campaign.id):
-        if not awaits_follow_up(case):
+    for case in cases:
+        if not awaits_follow_up(case) or case.follow_up_from is None:
             continue
-        at = max(now, case.next_attempt_at + shift)
+        due = case.follow_up_from + timedelta(days=campaign.follow_up_after_days)
+        at = max(now, due)
+        if at == case.next_attempt_at or (due <= now and case.next_attempt_at <= now):
+            continue
         label, moved_from, _ = (case.outcome_details or "").partition(_FOLLOW_UP_FROM)
         details: dict[str, Any] = (
             {"outcome_details": _follow_up_details(label, at, case, campaign)} if moved_from else {}
@@ -123,14 +129,16 @@ def retime_follow_ups(campaign: Campaign, shift: timedelta) -> int:
                 case.id,
                 [TargetState.PENDING],
                 TargetState.PENDING,
-                unless_outcomes=not_follow_ups,
+                unless_outcomes=_NOT_FOLLOW_UPS,
+                waiting_since=case.follow_up_from,
                 next_attempt_at=at,
                 **details,
             )
         except Conflict:
             continue
         moved += 1
-    logger.info(
-        "follow-ups retimed to the new cadence", campaign_id=campaign.id, moved=moved, shift=str(shift)
-    )
     return moved
+
+
+# The outcomes a pending case waiting for something other than its follow-up carries.
+_NOT_FOLLOW_UPS: Final = frozenset(Outcome) - FOLLOW_UP_OUTCOMES

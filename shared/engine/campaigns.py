@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from shared.adapters import queues
 from shared.core import clock
 from shared.core.config import get_settings
-from shared.core.jobs import CAMPAIGN_COMPLETED, SchedulerTick
+from shared.core.jobs import CADENCE_CHANGED, CAMPAIGN_COMPLETED, SchedulerTick
 from shared.core.observability import logger
 from shared.data import campaigns, counters, targets
 from shared.domain.contact_policy import ContactWindow
@@ -26,6 +25,7 @@ from shared.domain.models import (
     Channel,
     ContactMethod,
     MessageStep,
+    Target,
     TargetState,
 )
 from shared.domain.pages import Page
@@ -55,10 +55,11 @@ _DEFAULT_ORDER = {
 CLOSED_BY_THE_TEAM: Final = (
     "Campanha encerrada pela equipe antes da resolução: o caso não será mais contatado"
 )
-# A completed campaign's closing: cases read a page, and pages one scheduler job closes at most (its
-# time budget permitting) before a continuation takes the rest.
-CLOSING_PAGE_SIZE: Final = 100
-CLOSING_PAGES_PER_JOB: Final = 50
+# A job over a campaign's cases (a completed campaign's closing, a new cadence's retiming): cases read
+# a page, and pages one scheduler job handles at most (its time budget permitting) before a
+# continuation takes the rest.
+CASES_PAGE_SIZE: Final = 100
+CASE_PAGES_PER_JOB: Final = 50
 EDITABLE = frozenset(
     {
         "name",
@@ -199,7 +200,8 @@ def list_page(*, limit: int, cursor: str | None) -> Page[Campaign]:
 
 def update(campaign_id: str, changes: dict[str, Any]) -> Campaign:
     """Edit a campaign's settings (not its status); the merged result is validated as a whole. A new
-    `follow_up_after_days` applies to the follow-ups already waiting too (`cadence.retime_follow_ups`)."""
+    `follow_up_after_days` applies to the follow-ups already waiting too, retimed on the scheduler
+    queue (`retime_follow_ups`): the answer does not wait for them."""
     current = campaigns.get(campaign_id)
     if current.status is CampaignStatus.COMPLETED:
         raise Conflict(f"campaign {campaign_id} is completed and can no longer be edited")
@@ -221,8 +223,12 @@ def update(campaign_id: str, changes: dict[str, Any]) -> Campaign:
         changes["weekdays"] = sorted(set(changes["weekdays"]))
     campaign = campaigns.update(campaign_id, **changes)
     if campaign.follow_up_after_days != current.follow_up_after_days:
-        days = campaign.follow_up_after_days - current.follow_up_after_days
-        cadence.retime_follow_ups(campaign, timedelta(days=days))
+        job = SchedulerTick(
+            campaign_id=campaign_id,
+            reason=CADENCE_CHANGED,
+            follow_up_after_days=campaign.follow_up_after_days,
+        )
+        _run_later(job, retime_follow_ups)
     return campaign
 
 
@@ -251,21 +257,23 @@ def change_status(campaign_id: str, to: CampaignStatus) -> Campaign:
     if to is CampaignStatus.ACTIVE:
         _kick_scheduler(campaign_id)
     if to is CampaignStatus.COMPLETED:
-        _close_later(campaign_id)
+        _run_later(SchedulerTick(campaign_id=campaign_id, reason=CAMPAIGN_COMPLETED), close_open_cases)
     logger.info("campaign status changed", campaign_id=campaign_id, old=current.status.value, new=to.value)
     return campaign
 
 
-def _close_later(campaign_id: str) -> None:
-    """Hand the closing of the completed campaign's open cases to the scheduler queue (tens of
-    thousands of writes outlive an API request); without a queue, close them here."""
+def _run_later(job: SchedulerTick, run: Callable[[SchedulerTick], int]) -> None:
+    """Hand a job over the campaign's cases to the scheduler queue (tens of thousands of writes
+    outlive an API request); without a queue, `run` it here."""
     if not get_settings().scheduler_queue_url:
         logger.warning(
-            "no SCHEDULER_QUEUE_URL: the open cases close within the request", campaign_id=campaign_id
+            "no SCHEDULER_QUEUE_URL: the campaign's cases are handled within the request",
+            campaign_id=job.campaign_id,
+            reason=job.reason,
         )
-        close_open_cases(SchedulerTick(campaign_id=campaign_id, reason=CAMPAIGN_COMPLETED))
+        run(job)
         return
-    queues.send("scheduler", _closing_job(campaign_id, cursor=None))
+    queues.send("scheduler", job.model_dump(by_alias=True, exclude_none=True))
 
 
 @counters.batched()
@@ -273,33 +281,104 @@ def close_open_cases(job: SchedulerTick, *, time_budget: float | None = None) ->
     """The team ended the job's campaign: every case still open closes (`completed`, its outcome kept,
     the reason in `outcomeDetails`) — a message waiting on the queue is then never sent (its claim
     finds the case closed, or the campaign completed), and the stats show the campaign over. One
-    conditional write per open case, read page by page through the age index from the job's `cursor`.
-
-    With a `time_budget` (seconds; a scheduler job), at most `CLOSING_PAGES_PER_JOB` pages, then the
-    rest goes to a continuation of the job on the scheduler queue, from the cursor reached. Closing is
-    conditional, so a job delivered twice closes nothing twice. Returns the number of cases closed."""
+    conditional write per open case, read page by page through the age index from the job's `cursor`
+    (`_page_through`, continued on the scheduler queue with a `time_budget`). An import still writing
+    may move a case behind the cursor (a new, older invoice): when the reading ends with the counters
+    showing a case open, it reads once more from the start (`lastPass`). Closing is conditional, so a
+    job delivered twice closes nothing twice. Returns the number of cases closed."""
     campaign_id = job.campaign_id
     if campaign_id is None or campaigns.get(campaign_id).status is not CampaignStatus.COMPLETED:
         logger.warning("closing job for a campaign not completed: ignored", campaign_id=campaign_id)
         return 0
-    deadline = None if time_budget is None else time.monotonic() + time_budget
-    cursor, closed = job.cursor, 0
-    for pages in itertools.count(1):
-        page = targets.open_page(campaign_id, cursor, CLOSING_PAGE_SIZE)
-        closed += sum(_close(case.id) for case in page.items)
-        cursor = page.next_cursor
-        if cursor is None:
-            break
-        if deadline is not None and (pages >= CLOSING_PAGES_PER_JOB or time.monotonic() >= deadline):
-            queues.send("scheduler", _closing_job(campaign_id, cursor))
-            break
+
+    def close(cases: list[Target]) -> int:
+        return sum(_close(case.id) for case in cases)
+
+    closed, continued = _page_through(job, close, time_budget, again=lambda: _any_open(campaign_id))
     logger.info(
         "campaign completed by the team: open cases closed",
         campaign_id=campaign_id,
         closed=closed,
-        continued=cursor is not None,
+        continued=continued,
     )
     return closed
+
+
+def retime_follow_ups(job: SchedulerTick, *, time_budget: float | None = None) -> int:
+    """The team changed the job's campaign's `follow_up_after_days` to the job's: the follow-ups
+    waiting move to it (`cadence.retime_follow_ups`, which recomputes each date from the case, so a job
+    delivered twice moves nothing twice), page by page through the campaign's open cases from the job's
+    `cursor` (`_page_through`, continued on the scheduler queue with a `time_budget`). A job whose
+    cadence is no longer the campaign's stops: the newer change's job retimes every case; a page
+    written while the cadence changed again is written once more, read afresh, with the current one
+    (that job may have passed it already). Returns the number of follow-ups moved."""
+    campaign_id, days = job.campaign_id, job.follow_up_after_days
+    if campaign_id is None or days is None:
+        raise ValueError("a retiming job names its campaign and its cadence")
+    campaign = campaigns.get(campaign_id)
+    if campaign.follow_up_after_days != days:
+        logger.info("retiming superseded by a newer cadence", campaign_id=campaign_id, days=days)
+        return 0
+
+    def retime(cases: list[Target]) -> int | None:
+        moved = cadence.retime_follow_ups(cases, campaign)
+        written, current = days, campaigns.get(campaign_id)
+        while current.follow_up_after_days != written:
+            fresh = targets.get_many([case.id for case in cases]).values()
+            cadence.retime_follow_ups(fresh, current)
+            written, current = current.follow_up_after_days, campaigns.get(campaign_id)
+        return moved if written == days else None
+
+    moved, continued = _page_through(job, retime, time_budget)
+    logger.info(
+        "follow-ups retimed to the new cadence",
+        campaign_id=campaign_id,
+        days=days,
+        moved=moved,
+        continued=continued,
+    )
+    return moved
+
+
+def _page_through(
+    job: SchedulerTick,
+    handle: Callable[[list[Target]], int | None],
+    time_budget: float | None,
+    *,
+    again: Callable[[], bool] = lambda: False,
+) -> tuple[int, bool]:
+    """`handle` the job's campaign's open cases page by page through the age index (its keys move only
+    with the invoices) from the job's `cursor`; it returns how many cases it changed, or None to stop
+    (the job was superseded). When the reading ends, `again` says whether to read once more from the
+    start (the job's `last_pass` does not ask). With a `time_budget` (seconds; a scheduler job), at most
+    `CASE_PAGES_PER_JOB` pages, then the rest goes to a continuation of the job on the scheduler queue,
+    from where it reached. Returns the cases changed, and whether a continuation took the rest."""
+    if job.campaign_id is None:
+        raise ValueError("a job over a campaign's cases names its campaign")
+    deadline = None if time_budget is None else time.monotonic() + time_budget
+    cursor, last_pass, changed = job.cursor, job.last_pass, 0
+    for pages in itertools.count(1):
+        page = targets.open_page(job.campaign_id, cursor, CASES_PAGE_SIZE)
+        handled = handle(page.items)
+        if handled is None:
+            break
+        changed += handled
+        cursor = page.next_cursor
+        if cursor is None:
+            if last_pass or not again():
+                break
+            last_pass = True
+        if deadline is not None and (pages >= CASE_PAGES_PER_JOB or time.monotonic() >= deadline):
+            continuation = job.model_copy(update={"cursor": cursor, "last_pass": last_pass})
+            queues.send("scheduler", continuation.model_dump(by_alias=True, exclude_none=True))
+            return changed, True
+    return changed, False
+
+
+def _any_open(campaign_id: str) -> bool:
+    """Whether the campaign's counters show a case not `completed` (one strongly consistent read)."""
+    counts = targets.counts(campaign_id)
+    return counts.get("total", 0) > counts.get(f"state:{TargetState.COMPLETED.value}", 0)
 
 
 def _close(case_id: str) -> bool:
@@ -310,11 +389,6 @@ def _close(case_id: str) -> bool:
     except Conflict:
         return False  # closed meanwhile
     return True
-
-
-def _closing_job(campaign_id: str, cursor: str | None) -> dict[str, Any]:
-    job = SchedulerTick(campaign_id=campaign_id, reason=CAMPAIGN_COMPLETED, cursor=cursor)
-    return job.model_dump(by_alias=True, exclude_none=True)
 
 
 def missing_whatsapp_templates(campaign: Campaign) -> list[MessageStep]:

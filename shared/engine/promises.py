@@ -180,6 +180,7 @@ def apply_to_cases(
                     outcome=None,
                     outcome_details=f"{details}; ainda há faturas em aberto: novo contato em {days} dias",
                     next_attempt_at=now + timedelta(days=days),
+                    follow_up_from=now,
                     **_checked(reading, now, case, cases),
                 )
         except Conflict as exc:

@@ -286,10 +286,12 @@ def test_a_cadence_patched_mid_run_applies_to_the_follow_ups_already_waiting(
     assert maria["nextAttemptAt"] == at(MONDAY + timedelta(days=5), 10).isoformat().replace("+00:00", "Z")
 
     # Tuesday: five days is too slow, says the supervisor; two it is. Maria, who answered on Monday,
-    # hears from us on Wednesday, not on Saturday.
+    # hears from us on Wednesday, not on Saturday. The API answers at once; a scheduler job retimes the
+    # follow-ups waiting (a campaign of tens of thousands would outlive the request).
     world.clock.set(at(MONDAY + timedelta(days=1), 9))
     patched = api.patch(f"/api/voice/campaigns/{campaign['id']}", json={"followUpAfterDays": 2})
-    assert patched.status_code == 200, patched.text
+    assert (patched.status_code, patched.json()["followUpAfterDays"]) == (200, 2), patched.text
+    assert world.drain("scheduler").results == [{"batchItemFailures": []}]
     maria = case_of(api, campaign["id"], "Maria Souza")
     assert maria["nextAttemptAt"] == at(MONDAY + timedelta(days=2), 10).isoformat().replace("+00:00", "Z")
     assert "novo contato a partir de 12/03" in maria["outcomeDetails"]  # what the case page says
@@ -302,6 +304,7 @@ def test_a_cadence_patched_mid_run_applies_to_the_follow_ups_already_waiting(
     world.clock.set(at(MONDAY + timedelta(days=2), 11))
     Chat(MARIA_PHONE, "Maria").says("vou ver")
     api.patch(f"/api/voice/campaigns/{campaign['id']}", json={"followUpAfterDays": 7})
+    world.drain("scheduler")
     maria = case_of(api, campaign["id"], "Maria Souza")
     assert maria["nextAttemptAt"] == at(MONDAY + timedelta(days=9), 11).isoformat().replace("+00:00", "Z")
     stats_agree_with_the_cases(api, campaign["id"])
@@ -481,8 +484,8 @@ def test_a_campaign_of_hundreds_of_open_cases_completed_answers_at_once_and_sche
 ) -> None:
     # Tens of thousands of cases would outlive the request: the closing runs on the scheduler queue,
     # 50 cases a job here (5 pages of 10), each job handing the rest to its continuation.
-    monkeypatch.setattr(campaign_rules, "CLOSING_PAGE_SIZE", 10)
-    monkeypatch.setattr(campaign_rules, "CLOSING_PAGES_PER_JOB", 5)
+    monkeypatch.setattr(campaign_rules, "CASES_PAGE_SIZE", 10)
+    monkeypatch.setattr(campaign_rules, "CASE_PAGES_PER_JOB", 5)
     world, api = team
     campaign = api.create_campaign()
     rows = [
