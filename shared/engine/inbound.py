@@ -25,8 +25,8 @@ A turn (`handle`):
    answered) gets its follow-up unless the turn resolved it (`shared.engine.cadence.follow_up`); the
    target's RESPONDED milestone is counted (once), by that same write when there is one.
 4. Opt-out keywords are honoured before any model call (the phone always; the customer's document
-   only with a confirmed identity, `shared.assistant.actions.opt_out_conversation`); a conversation a
-   human took over gets no reply (the message is stored for the human, and the conversation waits in
+   only with a confirmed identity, `shared.assistant.actions.opt_out_conversation`) and confirmed,
+   in a conversation a human holds too; otherwise a conversation a human took over gets no reply (the message is stored for the human, and the conversation waits in
    the desk's queue again); a non-text message gets a polite text-only note; anything else goes to
    the assistant.
 5. The customer's message is marked read and the reply sent through Evolution, typing first
@@ -191,8 +191,9 @@ def _turn(
         actions.opt_out_conversation(
             conversation, target, confirmed=confirmed, source="keyword", reason=job.text[:200]
         )
-        if not handoff.is_silenced(conversation):
-            return _reply(conversation, job, stored, texts.opt_out_confirmation(), "opt_out")
+        # Confirmed even in a conversation a person holds: the desk may not write to her after it,
+        # so this is the only answer she can get (the agent reads it in the thread).
+        return _reply(conversation, job, stored, texts.opt_out_confirmation(), "opt_out")
     if handoff.is_silenced(conversation):  # the human sees the message, an opt-out too, in the queue
         logger.info("conversation is with a human: no assistant reply", conversation_id=conversation.id)
         desk.customer_waiting(conversation, stored.created_at)

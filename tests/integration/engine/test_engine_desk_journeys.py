@@ -431,13 +431,15 @@ def test_maria_saying_parar_while_a_person_has_her_stops_every_campaign_and_the_
     api.post(f"{DESK}/{conversation.id}/messages", "supervisor", json={"text": "Oi Maria, sou a Ana."})
     assert queue(api)["waiting"] == 0
 
-    # She answers the agent with PARAR: her opt-out holds in every campaign, the assistant stays out of
-    # the agent's conversation, and the agent sees she wrote (back in the queue).
+    # She answers the agent with PARAR: her opt-out holds in every campaign and is confirmed to her
+    # even though a person holds the conversation (the desk may not write to her after it); nothing is
+    # left waiting for the desk, and the agent reads it in the conversation he holds.
     engine.clock.set(at(MONDAY, 10, 30))
     maria.says("PARAR")
-    assert engine.evolution.texts_to(MARIA_PHONE)[-1] == "Oi Maria, sou a Ana."
-    [waiting] = queue(api)["items"]
-    assert waiting["id"] == conversation.id and waiting["waitingSeconds"] == 0
+    confirmation = engine.evolution.texts_to(MARIA_PHONE)[-1]
+    assert confirmation.startswith("Pronto: você não receberá mais mensagens de cobrança da TR Telecom.")
+    assert queue(api)["waiting"] == 0
+    assert [m["content"] for m in thread(api, conversation.id)[-2:]] == ["PARAR", confirmation]
     for campaign_id in (march, april):
         case = case_of(campaign_id, MARIA)
         assert (case.state, case.outcome) == (TargetState.COMPLETED, Outcome.OPTED_OUT)
@@ -446,21 +448,20 @@ def test_maria_saying_parar_while_a_person_has_her_stops_every_campaign_and_the_
     optouts = api.get("/api/voice/optouts").json()
     assert [o["key"].split("#")[0] for o in optouts] == ["phone"]
 
-    # The agent may not write to her on the desk's own initiative: the queue and the conversation say
-    # why, and a reply (or a retry) is refused with nothing stored or sent.
-    assert waiting["replyBlockedReason"] == "opted_out"
+    # The agent may not write to her on the desk's own initiative: the conversation says why, and a
+    # reply (or a retry) is refused with nothing stored or sent.
     assert api.get(f"{DESK}/{conversation.id}").json()["replyBlockedReason"] == "opted_out"
     engine.clock.set(at(MONDAY, 11))
     before = thread(api, conversation.id)
     refused = api.post(f"{DESK}/{conversation.id}/messages", "supervisor", json={"text": "Tudo bem, Maria?"})
     assert (refused.status_code, refused.json()["code"]) == (409, "opted_out"), refused.text
-    assert engine.evolution.texts_to(MARIA_PHONE)[-1] == "Oi Maria, sou a Ana."
+    assert engine.evolution.texts_to(MARIA_PHONE)[-1] == confirmation
     assert thread(api, conversation.id) == before
 
     # No campaign writes to her the next days either.
     business_day(engine, at(MONDAY + timedelta(days=1), 9))
     business_day(engine, at(MONDAY + timedelta(days=2), 9))
-    assert engine.evolution.texts_to(MARIA_PHONE)[-1] == "Oi Maria, sou a Ana."
+    assert engine.evolution.texts_to(MARIA_PHONE)[-1] == confirmation
 
     # Wednesday she writes again herself: the agent may answer her, and does.
     engine.clock.set(at(MONDAY + timedelta(days=2), 10))
