@@ -20,7 +20,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from shared.domain import templates
-from shared.domain.chat_ids import phone_of_chat_id, whatsapp_chat_id
+from shared.domain.chat_ids import channel_of, phone_of_chat_id, whatsapp_chat_id
 from shared.domain.masking import mask_document, mask_phone
 from shared.domain.models import (
     CallDisposition,
@@ -395,6 +395,7 @@ class ConversationPublic(Camel):
     client_document: str | None
     phone_number: str
     conversation_source: ConversationSource
+    channel: Channel  # a call's conversation (`voice`) or a WhatsApp chat's
     status: ConversationStatus
     assigned_assistant: str | None
     target_id: str | None
@@ -428,6 +429,7 @@ class ConversationPublic(Camel):
         data["client_document"] = mask_document(conversation.document) if conversation.document else None
         data["phone_number"] = mask_phone(conversation.phone)
         data["conversation_source"] = conversation.source
+        data["channel"] = channel_of(conversation.chat_id)
         return cls.model_validate(data)
 
 

@@ -11,9 +11,10 @@ desk's queue with the call's transcript, the customer held), then decides how th
   it); busy, unanswered or failed, the caller hears a polite goodbye and the case waits in the queue.
 - **callback** — no number, or the desk is closed: Lia offers a callback on WhatsApp and the case waits
   in the queue (an agent answers from the desk; `shared.engine.desk` writes on the customer's WhatsApp).
-  On `cloud` with no 24 h window open on the customer's WhatsApp (`desk.reply_blocked`) the desk cannot
-  write first, so the caller is asked to send any message to the company's WhatsApp and the team answers
-  there (`Handover.words`: the one wording of the promise, for Lia, the keypad menu and a failed dial).
+  When the desk may not write first (`desk.reply_blocked`: on `cloud` no 24 h window open on the
+  customer's WhatsApp, or the customer opted out and has not written since) the caller is asked to send
+  any message to the company's WhatsApp and the team answers there (`Handover.words`: the one wording of
+  the promise, for Lia, the keypad menu and a failed dial; the desk's note says why it waits).
 """
 
 from __future__ import annotations
@@ -53,13 +54,17 @@ CALLBACK: Final = (
     "Registramos o seu pedido: uma pessoa da equipe vai retornar o contato pelo WhatsApp deste número "
     "assim que possível."
 )
-# On `cloud` without a 24 h window: only the customer's message lets the desk write on WhatsApp.
+# When the desk may not write first (`desk.reply_blocked`): only the customer's message lets it answer.
 _WRITE_FIRST_TO: Final = (
     "Registramos o seu pedido. Para a nossa equipe te responder, mande qualquer mensagem para o nosso "
     "WhatsApp, {where}: assim que você escrever, uma pessoa responde por lá."
 )
 WRITE_FIRST: Final = _WRITE_FIRST_TO.format(where="neste mesmo número")  # no WHATSAPP_BUSINESS_NUMBER
-WRITE_FIRST_NOTE: Final = "o retorno espera o cliente escrever no WhatsApp (janela de 24 h fechada)"
+_WAITING: Final = "o retorno espera o cliente escrever no WhatsApp"
+_WAITING_NOTES: Final = {
+    desk.ReplyBlocked.OPTED_OUT: f"{_WAITING} (pediu para não ser contatado)",
+    desk.ReplyBlocked.WINDOW_CLOSED: f"{_WAITING} (janela de 24 h fechada)",
+}
 
 
 class Route(StrEnum):
@@ -71,9 +76,14 @@ class Route(StrEnum):
 class Handover:
     route: Route
     why: str  # pt-BR, for the thread: why a callback (or "ligação para a equipe")
-    # A callback the desk can write only once the customer writes (`cloud`, no 24 h window open).
-    customer_writes_first: bool = False
+    # Why the desk can answer a callback only once the customer writes (None: the desk writes first).
+    blocked: desk.ReplyBlocked | None = None
     whatsapp_number: str | None = None  # WHATSAPP_BUSINESS_NUMBER, said when the customer writes first
+
+    @property
+    def customer_writes_first(self) -> bool:
+        """Whether the callback waits for the customer to write on WhatsApp."""
+        return self.blocked is not None
 
     @property
     def words(self) -> str:
@@ -86,12 +96,14 @@ class Handover:
 
     def note(self, what: str) -> str:
         """The desk's thread note `what`, saying when the callback waits for the customer to write."""
-        return f"{what}; {WRITE_FIRST_NOTE}" if self.customer_writes_first else what
+        return f"{what}; {_WAITING_NOTES[self.blocked]}" if self.blocked is not None else what
 
 
-def decide(conversation: Conversation, settings: Settings, at: datetime, *, desk_can_write: bool) -> Handover:
-    """How a call's handoff reaches a person (pure: the settings, the moment and whether the desk can
-    write to the customer's WhatsApp now are read up front)."""
+def decide(
+    conversation: Conversation, settings: Settings, at: datetime, *, blocked: desk.ReplyBlocked | None
+) -> Handover:
+    """How a call's handoff reaches a person (pure: the settings, the moment and why the desk may not
+    write to the customer's WhatsApp now, `desk.reply_blocked`, are read up front)."""
     if not settings.human_agent_number:
         why = "nenhum número de atendimento configurado"
     elif not parse_agent_hours(settings.human_agent_hours).is_open(
@@ -102,13 +114,12 @@ def decide(conversation: Conversation, settings: Settings, at: datetime, *, desk
         why = "a ligação não pode ser redirecionada (WEBHOOK_BASE_URL ausente)"
     else:
         return Handover(Route.DIAL, "ligação transferida para a equipe")
-    return _callback(why, settings, desk_can_write=desk_can_write)
+    return _callback(why, settings, blocked=blocked)
 
 
 def begin(conversation: Conversation) -> Handover:
     """Decide the handover of a transferred call; a callback is noted in the thread for the desk."""
-    desk_can_write = desk.reply_blocked(conversation) is None
-    handover = decide(conversation, get_settings(), clock.now(), desk_can_write=desk_can_write)
+    handover = decide(conversation, get_settings(), clock.now(), blocked=desk.reply_blocked(conversation))
     if handover.route is Route.CALLBACK:
         _note(conversation.id, handover.note(f"Retorno oferecido ao cliente pelo WhatsApp: {handover.why}"))
     logger.info(
@@ -122,12 +133,12 @@ def begin(conversation: Conversation) -> Handover:
 
 def callback(conversation: Conversation, why: str) -> Handover:
     """A callback for the caller of `conversation` (the keypad menu's, a dial nobody answered): the desk
-    writes to them, or (`cloud`, no 24 h window) they are asked to write first (`Handover.words`)."""
-    return _callback(why, get_settings(), desk_can_write=desk.reply_blocked(conversation) is None)
+    writes to them, or (`desk.reply_blocked`) they are asked to write first (`Handover.words`)."""
+    return _callback(why, get_settings(), blocked=desk.reply_blocked(conversation))
 
 
-def _callback(why: str, settings: Settings, *, desk_can_write: bool) -> Handover:
-    return Handover(Route.CALLBACK, why, not desk_can_write, settings.whatsapp_business_number)
+def _callback(why: str, settings: Settings, *, blocked: desk.ReplyBlocked | None) -> Handover:
+    return Handover(Route.CALLBACK, why, blocked, settings.whatsapp_business_number)
 
 
 def transfer_on_call(ctx: ToolContext, args: ReasonArgs) -> dict[str, Any]:

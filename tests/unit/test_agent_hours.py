@@ -12,6 +12,7 @@ from shared.core.config import Settings
 from shared.domain.agent_hours import parse_agent_hours
 from shared.domain.contact_policy import InvalidTime
 from shared.domain.models import Conversation, ConversationSource
+from shared.engine.desk import ReplyBlocked
 from shared.engine.warm_transfer import CALLBACK, Route, decide
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
@@ -112,7 +113,7 @@ def test_a_calls_handoff_dials_the_desk_only_when_it_can_answer(
     settings: dict[str, str | None], call: Conversation, route: Route, why: str
 ) -> None:
     at = datetime(2025, 3, 10, 11, 30, tzinfo=UTC)  # Monday 08:30 in São Paulo, 07:30 in Manaus
-    handover = decide(call, Settings(**(BASE | settings)), at, desk_can_write=True)  # type: ignore[arg-type]
+    handover = decide(call, Settings(**(BASE | settings)), at, blocked=None)  # type: ignore[arg-type]
     assert handover.route is route and why in handover.why
     assert not handover.customer_writes_first and "WhatsApp deste número" in handover.words
 
@@ -121,13 +122,19 @@ def test_a_callback_the_desk_cannot_write_asks_the_caller_to_write_first_on_what
     at = datetime(2025, 3, 10, 11, 30, tzinfo=UTC)
     settings = Settings(**BASE)  # type: ignore[arg-type]
 
-    handover = decide(_call(), settings, at, desk_can_write=False)
+    handover = decide(_call(), settings, at, blocked=ReplyBlocked.WINDOW_CLOSED)
 
     assert handover.route is Route.CALLBACK and handover.customer_writes_first
     assert "mande qualquer mensagem" in handover.words and "neste mesmo número" in handover.words
     assert "janela de 24 h fechada" in handover.note("Retorno oferecido")
+    opted_out = decide(_call(), settings, at, blocked=ReplyBlocked.OPTED_OUT)
+    assert opted_out.words == handover.words  # she may be answered once she writes
+    assert opted_out.note("Retorno oferecido").endswith("(pediu para não ser contatado)")
     dialed = decide(
-        _call(), Settings(**(BASE | {"human_agent_number": "+5511955554444"})), at, desk_can_write=False
+        _call(),
+        Settings(**(BASE | {"human_agent_number": "+5511955554444"})),
+        at,
+        blocked=ReplyBlocked.WINDOW_CLOSED,
     )  # type: ignore[arg-type]
     assert dialed.route is Route.DIAL and not dialed.customer_writes_first  # a person answers live
 
@@ -136,10 +143,10 @@ def test_a_caller_who_writes_first_is_told_the_companys_whatsapp_number_when_it_
     at = datetime(2025, 3, 10, 11, 30, tzinfo=UTC)
     settings = Settings(**(BASE | {"whatsapp_business_number": "+5511933332222"}))  # type: ignore[arg-type]
 
-    handover = decide(_call(), settings, at, desk_can_write=False)
+    handover = decide(_call(), settings, at, blocked=ReplyBlocked.WINDOW_CLOSED)
 
     assert "no número DDD 11, 93333, 2222" in handover.words and "neste mesmo número" not in handover.words
-    assert decide(_call(), settings, at, desk_can_write=True).words == CALLBACK  # the desk writes itself
+    assert decide(_call(), settings, at, blocked=None).words == CALLBACK  # the desk writes itself
 
 
 def test_a_whatsapp_business_number_that_is_not_brazilian_e164_is_refused_at_start() -> None:

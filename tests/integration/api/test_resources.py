@@ -220,7 +220,7 @@ def test_conversations_filter_by_source_show_the_thread_and_hand_off(
     assert len(api.get("/api/voice/conversations").json()) == 2
     listed = api.get("/api/voice/conversations", params={"source": "whatsapp_campaign"}).json()
     assert [c["id"] for c in listed] == [campaign_conv.id]
-    assert listed[0]["conversationSource"] == "whatsapp_campaign"
+    assert (listed[0]["conversationSource"], listed[0]["channel"]) == ("whatsapp_campaign", "whatsapp")
     assert "*" in listed[0]["phoneNumber"]
     detail = api.get(f"/api/voice/conversations/{campaign_conv.id}").json()
     assert [m["content"] for m in detail["messages"]] == ["Olá!", "Oi"]
@@ -247,6 +247,7 @@ def test_a_recorded_call_shows_its_recording_summary_and_disposition(
     )
     plain = api.get(f"/api/voice/conversations/{call.id}", role="viewer").json()
     assert (plain["recordingSid"], plain["callSummary"], plain["callDisposition"]) == (None, None, None)
+    assert plain["channel"] == "voice"  # the dashboard shows its thread as the call's transcript
     conversations.update(
         call.id,
         recording_sid="RE" + "b" * 32,

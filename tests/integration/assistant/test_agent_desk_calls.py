@@ -138,7 +138,9 @@ def test_a_customer_who_opted_out_on_the_call_gets_no_reply_from_the_desk_until_
     optouts.opt_out(phone=PHONE, document=None, reason="pare de me ligar", source="assistant")
 
     handover = warm_transfer.begin(on_call)  # the desk may not write first: she is asked to write
-    assert handover.customer_writes_first
+    assert handover.blocked is desk.ReplyBlocked.OPTED_OUT and handover.words == warm_transfer.WRITE_FIRST
+    note = [m.content for m in messages.list_for(on_call.id) if m.sender is Sender.SYSTEM][-1]
+    assert note.endswith("o retorno espera o cliente escrever no WhatsApp (pediu para não ser contatado)")
     assert blocked_reason(world, on_call.id) == "opted_out"
     refused = reply(world, on_call.id, "Olá Maria, aqui é a Ana.")
     assert refused.status_code == 409 and refused.json()["code"] == "opted_out"

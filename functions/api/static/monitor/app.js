@@ -281,7 +281,7 @@ const DESK_ACTIONS = {
 
 async function viewConversa(root, id) {
   const conversation = (await getJson(`/api/voice/conversations/${encodeURIComponent(id)}`)).data;
-  const voice = conversation.conversationSource === "voice_campaign" || conversation.chatId.startsWith("voice_");
+  const voice = conversation.channel === "voice";
   const reload = () => viewConversa(root, id);
   $("#thread-title", root).textContent = conversation.clientName ?? "Conversa";
   $("[data-thread-title]", root).textContent = voice ? "Transcrição da chamada" : "Mensagens";
