@@ -22,7 +22,7 @@ from shared.data.attributes import iso_utc
 from shared.data.base import current_binding
 from shared.data.promises import PromiseRecord
 from shared.data.targets import TargetRecord
-from shared.domain.models import Outcome, Promise, PromiseStatus, TargetState
+from shared.domain.models import Channel, Outcome, Promise, PromiseStatus, Target, TargetState
 from shared.engine.reporting import campaign_stats
 from shared.engine.upgrade import PROMISES, BackfillPage, Left, backfill_page, plan, run_page
 from tests.integration.engine.engine_world import Engine, cpf, invoice, mobile
@@ -298,3 +298,27 @@ def test_pending_promises_stored_without_their_key_are_listed_and_checked_again(
     missed = promises_data.checks_missed(earlier.due_at + timedelta(hours=1))
     assert {p.id for p in missed} == {kept.id, earlier.id}
     assert run_page(PROMISES, None, apply=True).fixed == 0
+
+
+def test_a_contacted_case_awaiting_nothing_stays_off_the_agenda(
+    engine: Engine, make_target: Callable[..., Target]
+):
+    """A case whose conversation resolved it (a promise made) or an answered call awaits nothing in this
+    version either: the upgrade leaves it off the agenda, and says so."""
+    resolved = make_target(
+        document=MARIA, phone=MARIA_PHONE, state=TargetState.CONTACTED, channel=Channel.WHATSAPP,
+        outcome=Outcome.PROMISE_MADE, last_attempt_at=engine.clock.now(),
+    )  # fmt: skip
+    answered = make_target(
+        document=JOAO, phone=JOAO_PHONE, state=TargetState.CONTACTED, channel=Channel.VOICE,
+        last_attempt_at=engine.clock.now(),
+    )  # fmt: skip
+    targets_data.insert_new([resolved, answered])
+    [page] = run(apply=True, limit=10)
+    assert (page.found, page.fixed, dict(page.left)) == (2, 0, {Left.AWAITS_NOTHING: 2})  # as stored now
+    stored_by_the_earlier_version(resolved.id, answered.id)
+    [page] = run(apply=True, limit=10)
+    assert (page.found, page.fixed, dict(page.left)) == (3, 2, {Left.NOT_A_CASE: 1})  # their sort keys
+    [page] = run(apply=True, limit=10)
+    assert (page.found, page.fixed, dict(page.left)) == (3, 0, {Left.AWAITS_NOTHING: 2, Left.NOT_A_CASE: 1})
+    assert "agenda" not in raw(resolved.id) and "agenda" not in raw(answered.id)
