@@ -23,7 +23,7 @@ would have put it:
   awaits nothing, as in this version (`upkeep` takes such a case off the agenda), so it stays off
   (`Left.AWAITS_NOTHING`).
 Items that are not cases of this version (per-invoice targets stored before the case model) are
-reported by id, never touched (`Left.NOT_A_CASE`).
+reported by id, never touched (`Left.NOT_A_CASE`); a copy leaves them in the earlier table.
 
 Each page is one bounded Scan from a cursor; every write of `cases` and `promises` is conditional on
 the item still lacking its key, so a run is resumable, repeatable (a second run writes nothing new)
@@ -87,13 +87,12 @@ def run_page(
     if not step.startswith(COPY) or from_prefix is None:
         raise ValueError(f"unknown upgrade step {step!r}")
     copied = migrate.copy_page(step.removeprefix(COPY), from_prefix, cursor, apply=apply, limit=limit)
-    return BackfillPage(
-        scanned=copied.read,
-        found=copied.read,
-        fixed=copied.read,
-        cursor=copied.cursor,
-        missing=copied.missing,
-    )
+    page = BackfillPage(scanned=copied.read, found=copied.read, cursor=copied.cursor, missing=copied.missing)
+    page.fixed = copied.read - len(copied.left)
+    page.not_cases = list(copied.left)
+    if copied.left:
+        page.left[Left.NOT_A_CASE] = len(copied.left)
+    return page
 
 
 def backfill_page(cursor: str | None, *, apply: bool, limit: int = 100) -> BackfillPage:
