@@ -151,7 +151,7 @@ def _upgrade(args: argparse.Namespace) -> int:
             read, fixed = read + page.scanned, fixed + page.fixed
             left.update(page.left)
             for target_id in page.not_cases:
-                print(f"  not a case of this version, left as stored: target {target_id}")
+                print(f"  not a case of this version, left where it is: target {target_id}")
             resume = "" if page.cursor is None else f"; resume with --cursor {step}:{page.cursor}"
             kept = ", ".join(f"{count} {reason}" for reason, count in left.items()) or "none"
             print(f"{step}: read {read}, {verb} {fixed}, left {kept}{resume}", flush=True)

@@ -726,15 +726,22 @@ def scan_unindexed(cursor: str | None = None, limit: int = 100) -> tuple[list[St
         limit=limit,
         consistent_read=True,
     )
-    found = []
-    for item in data.get("Items", []):
-        missing = frozenset(name for name in _INDEX_KEYS if name not in item)
-        try:
-            target: Target | None = _to_target(TargetRecord.from_raw_data(item))
-        except (ValueError, TypeError, AttributeError):
-            target = None
-        found.append(Stored(item["id"]["S"], target, missing))
+    found = [
+        Stored(
+            item["id"]["S"], case_of_item(item), frozenset(name for name in _INDEX_KEYS if name not in item)
+        )
+        for item in data.get("Items", [])
+    ]
     return found, data.get("ScannedCount", 0), encode_cursor("scan:targets", data.get("LastEvaluatedKey"))
+
+
+def case_of_item(item: dict[str, Any]) -> Target | None:
+    """The case a stored item (DynamoDB JSON) holds; None when it is not a case of this version (a
+    per-invoice target of before the case model), which no reader of this table could read."""
+    try:
+        return _to_target(TargetRecord.from_raw_data(item))
+    except ValueError:  # pydantic's ValidationError
+        return None
 
 
 def restore_index_keys(

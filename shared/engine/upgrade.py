@@ -16,12 +16,14 @@ would have put it:
 - pending: on the agenda's due part at its `next_attempt_at` (`targets.restore_index_keys`);
 - scheduled or calling: in flight until the deadline the sweep gives an attempt started at its last
   attempt (`sweep.in_flight_until`), so upkeep requeues a lost job or asks Twilio about the call;
-- contacted on WhatsApp, with no human holding the customer's conversation: its message awaiting its
-  delivery until the same deadline, so upkeep reads its receipts and follows up or concludes it;
-- contacted otherwise (an answered call, a conversation a human holds): it awaits nothing, as in this
-  version, so it stays off the agenda (`Left.AWAITS_NOTHING`).
+- contacted on WhatsApp, neither resolved in conversation nor held by a human at the desk: its
+  message awaiting its delivery until the same deadline, so upkeep reads its receipts and follows up
+  or concludes it;
+- contacted otherwise (an answered call, a conversation that resolved it or that a human holds): it
+  awaits nothing, as in this version (`upkeep` takes such a case off the agenda), so it stays off
+  (`Left.AWAITS_NOTHING`).
 Items that are not cases of this version (per-invoice targets stored before the case model) are
-reported by id, never touched (`Left.NOT_A_CASE`).
+reported by id, never touched (`Left.NOT_A_CASE`); a copy leaves them in the earlier table.
 
 Each page is one bounded Scan from a cursor; every write of `cases` and `promises` is conditional on
 the item still lacking its key, so a run is resumable, repeatable (a second run writes nothing new)
@@ -38,6 +40,7 @@ from shared.data import conversations, migrate
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
 from shared.data.targets import Due, Stored
+from shared.domain.cadence import RESOLVING_OUTCOMES
 from shared.domain.models import Channel, TargetState
 from shared.engine import sweep
 
@@ -84,13 +87,12 @@ def run_page(
     if not step.startswith(COPY) or from_prefix is None:
         raise ValueError(f"unknown upgrade step {step!r}")
     copied = migrate.copy_page(step.removeprefix(COPY), from_prefix, cursor, apply=apply, limit=limit)
-    return BackfillPage(
-        scanned=copied.read,
-        found=copied.read,
-        fixed=copied.read,
-        cursor=copied.cursor,
-        missing=copied.missing,
-    )
+    page = BackfillPage(scanned=copied.read, found=copied.read, cursor=copied.cursor, missing=copied.missing)
+    page.fixed = copied.read - len(copied.left)
+    page.not_cases = list(copied.left)
+    if copied.left:
+        page.left[Left.NOT_A_CASE] = len(copied.left)
+    return page
 
 
 def backfill_page(cursor: str | None, *, apply: bool, limit: int = 100) -> BackfillPage:
@@ -120,7 +122,11 @@ def _backfill(item: Stored, apply: bool) -> Left | None:
         channel = target.channel or Channel.VOICE
         if target.state is not TargetState.CONTACTED:
             until = sweep.in_flight_until(channel, started, 0)
-        elif channel is Channel.WHATSAPP and not conversations.held(target.phone, target.document):
+        elif (
+            channel is Channel.WHATSAPP
+            and target.outcome not in RESOLVING_OUTCOMES
+            and not conversations.held(target.phone, target.document)
+        ):
             until, awaiting = sweep.in_flight_until(channel, started, 0), Due.DELIVERY
         elif item.missing == {"agenda"}:
             return Left.AWAITS_NOTHING

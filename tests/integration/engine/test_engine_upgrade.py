@@ -22,7 +22,7 @@ from shared.data.attributes import iso_utc
 from shared.data.base import current_binding
 from shared.data.promises import PromiseRecord
 from shared.data.targets import TargetRecord
-from shared.domain.models import Outcome, Promise, PromiseStatus, TargetState
+from shared.domain.models import Channel, Outcome, Promise, PromiseStatus, Target, TargetState
 from shared.engine.reporting import campaign_stats
 from shared.engine.upgrade import PROMISES, BackfillPage, Left, backfill_page, plan, run_page
 from tests.integration.engine.engine_world import Engine, cpf, invoice, mobile
@@ -41,18 +41,24 @@ from tests.integration.engine.journeys import (
 
 JOAO, JOAO_PHONE = cpf(502), mobile("92", 502)
 JOAO_INVOICE = invoice("120.00", date(2025, 2, 10), "F-7")
-# A target as the per-invoice version stored it: one invoice, no `invoices`, `phones`, `contact_count`.
+# A target as the per-invoice version stored it (shared/data/targets.py before the case model): one
+# invoice in its own attributes, no `invoices`.
 PER_INVOICE_TARGET = {
     "id": {"S": "legacy-target-1"},
     "campaign_id": {"S": "legacy-campaign"},
     "client_name": {"S": "Cliente Antigo"},
     "phone": {"S": mobile("11", 503)},
     "document": {"S": cpf(503)},
-    "invoice_id": {"S": "F-9"},
-    "amount": {"S": "99.90"},
+    "debt_amount": {"S": "99.90"},
+    "invoice_number": {"S": "F-9"},
+    "invoice_due_date": {"S": "2025-02-10"},
     "state": {"S": "pending"},
-    "state_key": {"S": "pending#2025-03-01T00:00:00Z"},
-    "created_at": {"S": "2025-03-01T00:00:00Z"},
+    "attempt_count": {"N": "0"},
+    "channel_attempts": {"N": "0"},
+    "next_attempt_at": {"S": "2025-03-01T00:00:00.000000Z"},
+    "created_at": {"S": "2025-03-01T00:00:00.000000Z"},
+    "updated_at": {"S": "2025-03-01T00:00:00.000000Z"},
+    "state_key": {"S": "pending#2025-03-01T00:00:00.000000Z"},
 }
 
 
@@ -232,7 +238,8 @@ def test_a_stack_moved_to_a_new_table_prefix_keeps_its_cases_counters_and_conver
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ):
     # The earlier stack, tables "earlier-*": Maria contacted on Monday; its counters table has a hash
-    # key only, its cases lack the index keys, it has no access log or phone index yet.
+    # key only, its cases lack the index keys, a per-invoice target is beside them, it has no access
+    # log or phone index yet.
     bound_to("earlier", monkeypatch)
     create_tables()
     campaign = engine.campaign(follow_up_after_days=1, max_contacts=6)
@@ -249,13 +256,14 @@ def test_a_stack_moved_to_a_new_table_prefix_keeps_its_cases_counters_and_conver
     # Deployed with -c tablePrefix=test: this version's tables, empty. The dry run reads and writes nothing.
     bound_to("test", monkeypatch)
     dry = upgrade("earlier", apply=False)
-    assert dry["copy:targets"] == (2, 2, False) and dry["copy:access_log"] == (0, 0, True)
+    assert dry["copy:targets"] == (2, 1, False) and dry["copy:access_log"] == (0, 0, True)
     assert (
         table_items("test-targets") == table_items("test-counters") == table_items("test-phone_index") == []
     )
 
     applied = upgrade("earlier", apply=True)
-    assert applied["copy:targets"] == (2, 2, False)
+    assert applied["copy:targets"] == (2, 1, False)  # the per-invoice target stays in the earlier table
+    assert targets_data.by_document(PER_INVOICE_TARGET["document"]["S"]) == []  # every lookup reads the rest
     assert applied["cases"][1] == 1  # Maria, back in flight on the agenda
     assert campaign_stats(campaign.id) == stats
     assert counters_data.read_days(campaign.id, MONDAY, MONDAY) == days
@@ -298,3 +306,27 @@ def test_pending_promises_stored_without_their_key_are_listed_and_checked_again(
     missed = promises_data.checks_missed(earlier.due_at + timedelta(hours=1))
     assert {p.id for p in missed} == {kept.id, earlier.id}
     assert run_page(PROMISES, None, apply=True).fixed == 0
+
+
+def test_a_contacted_case_awaiting_nothing_stays_off_the_agenda(
+    engine: Engine, make_target: Callable[..., Target]
+):
+    """A case whose conversation resolved it (a promise made) or an answered call awaits nothing in this
+    version either: the upgrade leaves it off the agenda, and says so."""
+    resolved = make_target(
+        document=MARIA, phone=MARIA_PHONE, state=TargetState.CONTACTED, channel=Channel.WHATSAPP,
+        outcome=Outcome.PROMISE_MADE, last_attempt_at=engine.clock.now(),
+    )  # fmt: skip
+    answered = make_target(
+        document=JOAO, phone=JOAO_PHONE, state=TargetState.CONTACTED, channel=Channel.VOICE,
+        last_attempt_at=engine.clock.now(),
+    )  # fmt: skip
+    targets_data.insert_new([resolved, answered])
+    [page] = run(apply=True, limit=10)
+    assert (page.found, page.fixed, dict(page.left)) == (2, 0, {Left.AWAITS_NOTHING: 2})  # as stored now
+    stored_by_the_earlier_version(resolved.id, answered.id)
+    [page] = run(apply=True, limit=10)
+    assert (page.found, page.fixed, dict(page.left)) == (3, 2, {Left.NOT_A_CASE: 1})  # their sort keys
+    [page] = run(apply=True, limit=10)
+    assert (page.found, page.fixed, dict(page.left)) == (3, 0, {Left.AWAITS_NOTHING: 2, Left.NOT_A_CASE: 1})
+    assert "agenda" not in raw(resolved.id) and "agenda" not in raw(answered.id)
