@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from shared.core.config import reset_settings
 from shared.core.jobs import CADENCE_CHANGED, SchedulerTick
 from shared.data import imports as imports_data
 from shared.data import targets as targets_data
@@ -171,6 +172,20 @@ def test_a_shorter_cadence_brings_a_follow_up_due_now_never_before(engine: Engin
 
     assert engaged_at + timedelta(days=1) < engine.clock.now()
     assert engine.get(case).next_attempt_at == engine.clock.now()
+
+
+def test_without_a_scheduler_queue_a_new_cadence_retimes_the_follow_ups_within_the_request(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+):
+    campaign = engine.campaign(follow_up_after_days=3)
+    engaged_at = engine.clock.now()
+    [case] = _waiting_for_follow_up(engine, campaign, range(1))
+    monkeypatch.delenv("SCHEDULER_QUEUE_URL")
+    reset_settings()
+
+    campaign_rules.update(campaign.id, {"follow_up_after_days": 10})
+
+    assert engine.get(case).next_attempt_at == engaged_at + timedelta(days=10)
 
 
 def test_completing_closes_a_case_an_import_moved_behind_the_closing_jobs_cursor(
