@@ -69,7 +69,8 @@ def import_targets(
     """Validate and store every row of `stream`; returns the finished import job.
 
     A file that is unusable as a whole (empty, wrong type, missing columns...) raises
-    `SpreadsheetError` after the job is recorded as failed.
+    `SpreadsheetError`, a campaign completed while it ran `Conflict`, after the job is recorded as
+    failed.
     """
     check_importable(campaign_id)
     started = clock.now()
@@ -103,7 +104,7 @@ def import_targets(
                     batch, pending = [], []
             fold_batch(campaign_id, job.id, batch, pending, tally)
             rejections.add(pending)
-        except SpreadsheetError as exc:
+        except (SpreadsheetError, Conflict) as exc:  # a file unusable as a whole, a campaign completed
             imports.update(job.id, status=ImportStatus.FAILED, failure=exc.message, finished_at=clock.now())
             logger.info("import refused", import_id=job.id, campaign_id=campaign_id, error_code=exc.code)
             raise

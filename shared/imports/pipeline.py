@@ -142,9 +142,11 @@ def fold_batch(
     """Fold a batch into the customers' cases; rows whose invoice the case already has become
     `duplicate` errors, new invoices of a closed case `case_closed`, rows past the cap
     `too_many_invoices`. `phones_of_record`: the rows' phones are the customers' current numbers (the
-    ERP's), which outreach moves to."""
+    ERP's), which outreach moves to. A campaign completed while the import ran takes no more batches
+    (`Conflict`): what it had before, its closing job closes."""
     if not batch:
         return
+    check_importable(campaign_id)
     drafts = fold_rows(batch, phones_of_record=phones_of_record)
     for folded in targets.fold_in(campaign_id, drafts, import_id):
         merge = folded.merge

@@ -4,6 +4,7 @@ campaign closes every open case, one an import moved behind the job's cursor inc
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import date, timedelta
 from decimal import Decimal
@@ -11,13 +12,25 @@ from typing import Any
 
 import pytest
 
+from shared.core.config import reset_settings
 from shared.core.jobs import CADENCE_CHANGED, SchedulerTick
-from shared.domain.cases import CaseRow
-from shared.domain.models import Campaign, CampaignStatus, Invoice, Outcome, Target, TargetState
+from shared.data import imports as imports_data
+from shared.data import targets as targets_data
+from shared.domain.cases import CaseRow, fold_rows
+from shared.domain.errors import Conflict
+from shared.domain.models import (
+    Campaign,
+    CampaignStatus,
+    ImportStatus,
+    Invoice,
+    Outcome,
+    Target,
+    TargetState,
+)
 from shared.engine import cadence
 from shared.engine import campaigns as campaign_rules
-from shared.imports import pipeline
-from tests.integration.engine.engine_world import Engine
+from shared.imports import ingest
+from tests.integration.engine.engine_world import Engine, cpf, mobile
 
 
 def _waiting_for_follow_up(engine: Engine, campaign: Campaign, seeds: range) -> list[Target]:
@@ -161,6 +174,20 @@ def test_a_shorter_cadence_brings_a_follow_up_due_now_never_before(engine: Engin
     assert engine.get(case).next_attempt_at == engine.clock.now()
 
 
+def test_without_a_scheduler_queue_a_new_cadence_retimes_the_follow_ups_within_the_request(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+):
+    campaign = engine.campaign(follow_up_after_days=3)
+    engaged_at = engine.clock.now()
+    [case] = _waiting_for_follow_up(engine, campaign, range(1))
+    monkeypatch.delenv("SCHEDULER_QUEUE_URL")
+    reset_settings()
+
+    campaign_rules.update(campaign.id, {"follow_up_after_days": 10})
+
+    assert engine.get(case).next_attempt_at == engaged_at + timedelta(days=10)
+
+
 def test_completing_closes_a_case_an_import_moved_behind_the_closing_jobs_cursor(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ):
@@ -186,11 +213,10 @@ def test_completing_closes_a_case_an_import_moved_behind_the_closing_jobs_cursor
     assert _one_job(engine) == 1  # the 10 oldest closed
     assert [engine.get(c).state for c in cases[:11]] == [TargetState.COMPLETED] * 10 + [TargetState.PENDING]
 
-    # An import that started before the completion still writes: the case of the 26th customer takes
-    # an invoice older than all (it moves to the front of the age index, behind the job's cursor),
-    # and a row of a closed case is refused, the case left closed.
+    # A batch of an import checked just before the completion still writes: the case of the 26th
+    # customer takes an invoice older than all (it moves to the front of the age index, behind the
+    # job's cursor), and a row of a closed case is refused, the case left closed.
     late = cases[25]
-    errors: list[Any] = []
     rows = [
         CaseRow(
             1,
@@ -207,8 +233,8 @@ def test_completing_closes_a_case_an_import_moved_behind_the_closing_jobs_cursor
             Invoice(invoice_number="NEW-3", amount=Decimal("30.00"), due_date=date(2025, 3, 1)),
         ),
     ]
-    pipeline.fold_batch(campaign.id, "import-late", rows, errors, pipeline.Tally())
-    assert [error.code for error in errors] == ["case_closed"]
+    folded = targets_data.fold_in(campaign.id, fold_rows(rows), "import-late")
+    assert [(len(f.merge.added), len(f.merge.closed)) for f in folded] == [(1, 0), (0, 1)]
     assert len(engine.get(late).invoices) == 2
 
     engine.drain("scheduler")
@@ -217,3 +243,37 @@ def test_completing_closes_a_case_an_import_moved_behind_the_closing_jobs_cursor
     assert {case.state for case in stored} == {TargetState.COMPLETED}
     assert {case.outcome_details for case in stored} == {campaign_rules.CLOSED_BY_THE_TEAM}
     assert [invoice.invoice_number for invoice in engine.get(cases[3]).invoices] == ["F-3"]
+
+
+def test_an_import_still_writing_when_the_campaign_is_completed_opens_no_case_after_it(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(ingest, "WRITE_BATCH", 2)
+    campaign = engine.campaign()
+    rows = [(f"Cliente {n}", mobile("11", n), cpf(n), "50,00", f"C-{n}", "10/01/2025") for n in range(6)]
+    fold = ingest.fold_batch
+    batches: list[int] = []
+
+    def completed_after_the_first_batch(*args: Any, **kwargs: Any) -> None:
+        fold(*args, **kwargs)
+        batches.append(len(args[2]))
+        if len(batches) == 1:  # the team completes the campaign; its closing job runs at once
+            campaign_rules.change_status(campaign.id, CampaignStatus.COMPLETED)
+            engine.drain("scheduler")
+
+    monkeypatch.setattr(ingest, "fold_batch", completed_after_the_first_batch)
+    sheet = "nome;celular;cpf;valor;fatura;vencimento\n" + "".join(";".join(row) + "\n" for row in rows)
+    with pytest.raises(Conflict, match="is completed"):
+        ingest.import_targets(campaign.id, io.BytesIO(sheet.encode()), "clientes.csv", import_id="late")
+
+    assert batches == [2]
+    stored = targets_data.list_for_campaign(campaign.id).items
+    assert sorted(case.client_name for case in stored) == ["Cliente 0", "Cliente 1"]
+    assert {case.state for case in stored} == {TargetState.COMPLETED}
+    job = imports_data.get("late")
+    assert (job.status, job.failure) == (
+        ImportStatus.FAILED,
+        f"campaign {campaign.id} is completed: no targets can be added",
+    )
+    counts = targets_data.counts(campaign.id)
+    assert counts["total"] == counts["state:completed"] == 2
