@@ -130,7 +130,9 @@ def test_a_strangers_parar_ja_paguei_and_atendente_leave_the_debtors_case_alone(
 
     assert optouts.is_opted_out(phone=STRANGER)  # the stranger's own phone, as the law keys it
     assert not optouts.is_opted_out(document=DOCUMENT) and not optouts.is_opted_out(phone=PHONE)
-    assert parar == []  # the stranger's conversation is with a human now: the assistant is silent
+    # Waiting for a human, the stranger still hears his own phone's opt-out confirmed, nothing more.
+    [confirmation] = parar
+    assert confirmation.startswith("Pronto: você não receberá mais mensagens de cobrança")
     assert stranger_conversation().status is ConversationStatus.TRANSFERRED
     case = targets_data.get(target.id)
     assert case.outcome not in (Outcome.PAYMENT_CLAIMED, Outcome.TRANSFERRED, Outcome.OPTED_OUT)
