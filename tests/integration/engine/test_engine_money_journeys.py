@@ -567,6 +567,13 @@ class Dashboard:
             if Decimal(str(day["amountRecovered"]))
         }
 
+    def exported_day(self, campaign_id: str, day: date) -> str:
+        """The row of `day` in the campaign's daily CSV export (what a team opens in a spreadsheet)."""
+        response = self.api.get(f"/api/voice/campaigns/{campaign_id}/daily.csv", headers=_SUPERVISOR)
+        assert response.status_code == 200, response.text
+        [row] = [line for line in response.text.splitlines() if line.startswith(f"{day:%d/%m/%Y}")]
+        return row
+
     def case(self, target_id: str) -> dict[str, Any]:
         campaign_id = targets_data.get(target_id).campaign_id
         found = self._get(f"/api/voice/campaigns/{campaign_id}/targets")
@@ -629,6 +636,7 @@ def test_bia_keeps_a_partial_promise_the_paid_part_counts_recovered_that_day_and
     assert going_on["paidAmount"] == "100.00"
     assert dashboard.money(campaign.id) == (Decimal("100.00"), Decimal("0.00"), Decimal("55.6"))
     assert dashboard.recovered_by_day(campaign.id) == {SATURDAY: Decimal("100.00")}
+    assert dashboard.exported_day(campaign.id, SATURDAY).endswith("100,00")
 
     # Tuesday's follow-up reads the CRM again: the same R$ 100,00 paid counts once.
     tuesday = SATURDAY + timedelta(days=3)
