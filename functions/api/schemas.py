@@ -681,7 +681,9 @@ class DayPublic(Camel):
     promises: int
     kept: int
     amount_recovered: Decimal = Field(
-        description="R$ first seen paid after contact that day (`amountRecovered`)"
+        description="R$ first seen paid after contact that day (`amountRecovered`), less what a "
+        "supervisor's correction of a paid outcome took out that day (then it may be negative): the days "
+        "add up to the campaign's `amountRecovered`"
     )
 
 

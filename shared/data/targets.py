@@ -1009,7 +1009,7 @@ def _count_change(before: TargetRecord, old: Target, new: Target, now: datetime)
     if any(deltas.values()):
         counters.increment_many(counters.campaign_scope(new.campaign_id), deltas)
     recovered = deltas.get(CaseMoney.RECOVERED.value, 0)
-    if recovered > 0:
+    if recovered:  # a correction taking money out is a reversal on its own day: the days add up to the total
         day = now.astimezone(timezone_for_phone(new.phone)).date()
         counters.increment(counters.campaign_day_scope(new.campaign_id, day), CaseMoney.RECOVERED, recovered)
 

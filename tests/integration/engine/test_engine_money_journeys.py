@@ -663,6 +663,12 @@ def test_bia_keeps_a_partial_promise_the_paid_part_counts_recovered_that_day_and
     # A supervisor corrects the outcome (the CRM had it wrong): the case's money is taken out again.
     dashboard.correct(case.id, outcome="exhausted")
     assert dashboard.money(campaign.id)[:2] == (Decimal("0.00"), Decimal("0.00"))
+    # The daily series books the reversal on the day of the correction, so its days still add up to the
+    # total the cards show.
+    by_day = dashboard.recovered_by_day(campaign.id)
+    corrected_on = engine.clock.now().astimezone(SAO_PAULO).date()
+    assert by_day.get(corrected_on, Decimal("0.00")) < 0
+    assert sum(by_day.values(), Decimal("0.00")) == Decimal("0.00")
     assert (campaign_stats(campaign.id).paid, _kpi(campaign.id, "conversionRate")) == (0, (0, 1))
     counters_agree_with_the_cases(campaign.id)
 
