@@ -170,6 +170,7 @@ def test_upgrade_command_is_a_dry_run_unless_applied_and_prints_no_document_or_p
     assert cli.main(["upgrade", "--table-prefix", prefix]) == 1  # a per-invoice target is left
     dry = capsys.readouterr().out
     assert "dry run" in dry and "cases: read 2, to write 1" in dry and "target legacy-target-1" in dry
+    assert "follow_ups: read 2, to write 0, left none\n" in dry  # Maria was never contacted
     assert "agenda" not in raw(maria.id)
 
     assert cli.main(["upgrade", "--table-prefix", prefix, "--apply", "--page", "1"]) == 1
