@@ -778,6 +778,62 @@ def restore_index_keys(
     return True
 
 
+def scan_without_follow_up_from(
+    cursor: str | None = None, limit: int = 100
+) -> tuple[list[Target], int, str | None]:
+    """One stretch of a Scan of the whole table from `cursor`, for `cobranca upgrade`: the pending
+    cases contacted before that carry no `follow_up_from` (stored before it existed; which of them
+    await a follow-up is `shared.domain.cadence.awaits_follow_up`), how many items the stretch read,
+    and the next stretch's cursor (None at the end). An item that is no case of this version is left
+    out (the `cases` step reports it)."""
+    check_limit(limit)
+    lacking = (
+        (TargetRecord.state == TargetState.PENDING.value)
+        & TargetRecord.follow_up_from.does_not_exist()
+        & (TargetRecord.contact_count > 0)
+    )
+    data = TargetRecord._get_connection().scan(
+        filter_condition=lacking,
+        exclusive_start_key=decode_cursor("scan:follow_up_from", cursor),  # type: ignore[arg-type]  # a map
+        limit=limit,
+        consistent_read=True,
+    )
+    found = [case for case in map(case_of_item, data.get("Items", [])) if case is not None]
+    return (
+        found,
+        data.get("ScannedCount", 0),
+        encode_cursor("scan:follow_up_from", data.get("LastEvaluatedKey")),
+    )
+
+
+def restore_follow_up_from(target: Target, since: datetime) -> bool:
+    """Write `follow_up_from` (when the wait for its follow-up began) on a case stored before it existed,
+    as read in `target`. One conditional UpdateItem, a no-op (False) when the case moved on meanwhile:
+    it is no longer pending on the same date with the same outcome and contacts, or has a
+    `follow_up_from` (the customer engaged again); no counter and no `updated_at` moves."""
+    outcome = (
+        TargetRecord.outcome.does_not_exist()
+        if target.outcome is None
+        else TargetRecord.outcome == target.outcome.value
+    )
+    condition = (
+        (TargetRecord.state == TargetState.PENDING.value)
+        & TargetRecord.follow_up_from.does_not_exist()
+        & (TargetRecord.next_attempt_at == target.next_attempt_at)
+        & (TargetRecord.contact_count == target.contact_count)
+        & outcome
+    )
+    try:
+        TargetRecord._get_connection().update_item(
+            target.id, actions=set_actions(TargetRecord, {"follow_up_from": since}), condition=condition
+        )
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+        return False
+    return True
+
+
 def index_phones(cursor: str | None = None, *, apply: bool, limit: int = 100) -> tuple[int, int, str | None]:
     """One stretch of a Scan of the whole table from `cursor`, for `cobranca upgrade`: every case's
     (phone, document) pairs put in the phone index (cases stored before it existed are found by a

@@ -109,12 +109,16 @@ def retime_follow_ups(cases: Iterable[Target], campaign: Campaign) -> int:
     customers who engaged sooner, one lengthening it gives them the longer pause. The date is recomputed
     from what the case knows, so a page retimed twice (a job delivered twice) moves nothing twice; a
     follow-up already due and one already on its date are not written. One conditional write per
-    follow-up moved: a case taken, resolved or engaged again meanwhile is left as it is. The number
-    moved."""
+    follow-up moved: a case taken, resolved or engaged again meanwhile is left as it is. A follow-up
+    stored before `follow_up_from` existed keeps its date (warned: `cobranca upgrade` gives it its
+    `follow_up_from`; its date alone cannot tell which cadence set it). The number moved."""
     now = clock.now()
-    moved = 0
+    moved, unstarted = 0, 0
     for case in cases:
-        if not awaits_follow_up(case) or case.follow_up_from is None:
+        if not awaits_follow_up(case):
+            continue
+        if case.follow_up_from is None:
+            unstarted += 1
             continue
         due = case.follow_up_from + timedelta(days=campaign.follow_up_after_days)
         at = max(now, due)
@@ -137,6 +141,12 @@ def retime_follow_ups(cases: Iterable[Target], campaign: Campaign) -> int:
         except Conflict:
             continue
         moved += 1
+    if unstarted:
+        logger.warning(
+            "follow-ups without follow_up_from keep their date: run cobranca upgrade",
+            campaign_id=campaign.id,
+            left=unstarted,
+        )
     return moved
 
 

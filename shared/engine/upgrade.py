@@ -4,6 +4,7 @@ Its steps (`plan`), each run page by page from a cursor (`run_page`):
 - `copy:<table>`, when the stack moved to a new table prefix: the earlier table's items copied into
   this version's (`shared.data.migrate`);
 - `cases`: the index keys of the stored cases (below);
+- `follow_ups`: when the wait began (`follow_up_from`) of the follow-ups stored without it (below);
 - `phones`: every case's phones in the phone index (the search by phone);
 - `promises`: the `pending` key of the pending promises stored without it (`by_pending`: the
   monitor's missed checks, the pending listing).
@@ -22,26 +23,36 @@ would have put it:
 - contacted otherwise (an answered call, a conversation that resolved it or that a human holds): it
   awaits nothing, as in this version (`upkeep` takes such a case off the agenda), so it stays off
   (`Left.AWAITS_NOTHING`).
+Cases waiting for their follow-up (`awaits_follow_up`) stored before `follow_up_from` existed keep
+their date when the team changes the campaign's `followUpAfterDays` (the retiming recomputes each date
+from `follow_up_from`, `shared.engine.cadence.retime_follow_ups`). `follow_up_page` gives each the
+`follow_up_from` this version's write would have stored: its date less the campaign's cadence (which
+made, or last retimed, that date), never later than now. A date the sweep moved into the customer's
+contact window counts from that much later: the next retiming is off by at most the night it skipped.
+
 Items that are not cases of this version (per-invoice targets stored before the case model) are
 reported by id, never touched (`Left.NOT_A_CASE`); a copy leaves them in the earlier table.
 
-Each page is one bounded Scan from a cursor; every write of `cases` and `promises` is conditional on
-the item still lacking its key, so a run is resumable, repeatable (a second run writes nothing new)
-and safe while the workers run.
+Each page is one bounded Scan from a cursor; every write of `cases`, `follow_ups` and `promises` is
+conditional on the item still lacking what it writes, so a run is resumable, repeatable (a second
+run writes nothing new) and safe while the workers run.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 
+from shared.core import clock
+from shared.data import campaigns as campaigns_data
 from shared.data import conversations, migrate
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
 from shared.data.targets import Due, Stored
-from shared.domain.cadence import RESOLVING_OUTCOMES
-from shared.domain.models import Channel, TargetState
+from shared.domain.cadence import RESOLVING_OUTCOMES, awaits_follow_up
+from shared.domain.models import Campaign, Channel, TargetState
 from shared.engine import sweep
 
 
@@ -50,10 +61,10 @@ class Left(StrEnum):
 
     NOT_A_CASE = "not_a_case"  # not readable as a case of this version (a per-invoice target)
     AWAITS_NOTHING = "awaits_nothing"  # contacted, awaiting nothing: off the agenda in this version too
-    MOVED_ON = "moved_on"  # a worker moved it meanwhile (its write set the agenda)
+    MOVED_ON = "moved_on"  # a worker moved it meanwhile (its write set what the step writes)
 
 
-CASES, PHONES, PROMISES, COPY = "cases", "phones", "promises", "copy:"
+CASES, FOLLOW_UPS, PHONES, PROMISES, COPY = "cases", "follow_ups", "phones", "promises", "copy:"
 
 
 @dataclass
@@ -71,7 +82,7 @@ def plan(from_prefix: str | None) -> list[str]:
     """The steps of an upgrade, in order: with `from_prefix` (the stack's earlier table prefix), the
     copy of each table first."""
     copies = [] if from_prefix is None else [COPY + suffix for suffix in migrate.table_suffixes()]
-    return [*copies, CASES, PHONES, PROMISES]
+    return [*copies, CASES, FOLLOW_UPS, PHONES, PROMISES]
 
 
 def run_page(
@@ -80,6 +91,8 @@ def run_page(
     """One page of `step` (see `plan`) from `cursor`; with `apply` False, write nothing."""
     if step == CASES:
         return backfill_page(cursor, apply=apply, limit=limit)
+    if step == FOLLOW_UPS:
+        return follow_up_page(cursor, apply=apply, limit=limit)
     if step in (PHONES, PROMISES):
         restore = targets_data.index_phones if step == PHONES else promises_data.restore_pending_keys
         scanned, written, next_cursor = restore(cursor, apply=apply, limit=limit)
@@ -109,6 +122,27 @@ def backfill_page(cursor: str | None, *, apply: bool, limit: int = 100) -> Backf
             page.left[left] += 1
             if left is Left.NOT_A_CASE:
                 page.not_cases.append(item.id)
+    return page
+
+
+def follow_up_page(cursor: str | None, *, apply: bool, limit: int = 100) -> BackfillPage:
+    """Scan one page of the targets table from `cursor` and give each case awaiting its follow-up
+    without `follow_up_from` the one its date says (see the module docstring), each campaign read once
+    a page; with `apply` False, only say what would be written."""
+    stored, scanned, next_cursor = targets_data.scan_without_follow_up_from(cursor, limit)
+    waiting = [case for case in stored if awaits_follow_up(case)]
+    page = BackfillPage(scanned=scanned, found=len(waiting), cursor=next_cursor)
+    now = clock.now()
+    campaigns: dict[str, Campaign] = {}
+    for case in waiting:
+        if case.campaign_id not in campaigns:
+            campaigns[case.campaign_id] = campaigns_data.get(case.campaign_id)
+        days = campaigns[case.campaign_id].follow_up_after_days
+        since = min(now, case.next_attempt_at - timedelta(days=days))
+        if not apply or targets_data.restore_follow_up_from(case, since):
+            page.fixed += 1
+        else:
+            page.left[Left.MOVED_ON] += 1
     return page
 
 

@@ -174,6 +174,24 @@ def test_a_shorter_cadence_brings_a_follow_up_due_now_never_before(engine: Engin
     assert engine.get(case).next_attempt_at == engine.clock.now()
 
 
+def test_a_follow_up_stored_without_follow_up_from_keeps_its_date_and_the_job_says_to_upgrade(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+):
+    # Its date alone cannot say when the wait began once the cadence changed (the job knows the new
+    # one only): `cobranca upgrade` gives it its `follow_up_from` before any change (test_engine_upgrade).
+    campaign = engine.campaign(follow_up_after_days=3)
+    [case] = _waiting_for_follow_up(engine, campaign, range(1))
+    targets_data.TargetRecord._get_connection().update_item(
+        case.id, actions=[targets_data.TargetRecord.follow_up_from.remove()]
+    )
+
+    campaign_rules.update(campaign.id, {"follow_up_after_days": 1})
+    engine.drain("scheduler")
+
+    assert engine.get(case).next_attempt_at == case.next_attempt_at
+    assert "follow-ups without follow_up_from keep their date: run cobranca upgrade" in caplog.text
+
+
 def test_without_a_scheduler_queue_a_new_cadence_retimes_the_follow_ups_within_the_request(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ):

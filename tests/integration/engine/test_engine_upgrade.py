@@ -1,7 +1,8 @@
 """A stack upgraded from an earlier version: its stored cases lack the index keys this version's writes
 set (the agenda, the amount and age keys), and its targets table may still hold per-invoice targets of
 before the case model. `cobranca upgrade` (shared/engine/upgrade.py) puts the cases back where the
-sweep and upkeep find them; the deploy itself is README's "Upgrading a deployed stack"."""
+sweep and upkeep find them, and gives the follow-ups waiting the `follow_up_from` a new cadence
+retimes them from; the deploy itself is README's "Upgrading a deployed stack"."""
 
 from __future__ import annotations
 
@@ -23,13 +24,15 @@ from shared.data.base import current_binding
 from shared.data.promises import PromiseRecord
 from shared.data.targets import TargetRecord
 from shared.domain.models import Channel, Outcome, Promise, PromiseStatus, Target, TargetState
+from shared.engine import campaigns as campaign_rules
 from shared.engine.reporting import campaign_stats
-from shared.engine.upgrade import PROMISES, BackfillPage, Left, backfill_page, plan, run_page
+from shared.engine.upgrade import CASES, FOLLOW_UPS, PROMISES, BackfillPage, Left, plan, run_page
 from tests.integration.engine.engine_world import Engine, cpf, invoice, mobile
 from tests.integration.engine.journeys import (
     MARIA,
     MARIA_PHONE,
     MONDAY,
+    Chat,
     at,
     business_day,
     case_of,
@@ -84,11 +87,11 @@ def raw(target_id: str) -> dict[str, Any]:
     return TargetRecord._get_connection().get_item(target_id, consistent_read=True)["Item"]
 
 
-def run(*, apply: bool, limit: int = 2) -> list[BackfillPage]:
-    """Every page of one run from the start, as `cobranca upgrade` pages through the table."""
-    pages = [backfill_page(None, apply=apply, limit=limit)]
+def run(*, apply: bool, limit: int = 2, step: str = CASES) -> list[BackfillPage]:
+    """Every page of one run of `step` from the start, as `cobranca upgrade` pages through the table."""
+    pages = [run_page(step, None, apply=apply, limit=limit)]
     while pages[-1].cursor is not None:
-        pages.append(backfill_page(pages[-1].cursor, apply=apply, limit=limit))
+        pages.append(run_page(step, pages[-1].cursor, apply=apply, limit=limit))
     return pages
 
 
@@ -167,6 +170,7 @@ def test_upgrade_command_is_a_dry_run_unless_applied_and_prints_no_document_or_p
     assert cli.main(["upgrade", "--table-prefix", prefix]) == 1  # a per-invoice target is left
     dry = capsys.readouterr().out
     assert "dry run" in dry and "cases: read 2, to write 1" in dry and "target legacy-target-1" in dry
+    assert "follow_ups: read 2, to write 0, left none\n" in dry  # Maria was never contacted
     assert "agenda" not in raw(maria.id)
 
     assert cli.main(["upgrade", "--table-prefix", prefix, "--apply", "--page", "1"]) == 1
@@ -176,6 +180,89 @@ def test_upgrade_command_is_a_dry_run_unless_applied_and_prints_no_document_or_p
     assert raw(maria.id)["agenda"]["S"].startswith("due#")
     for secret in (MARIA, MARIA_PHONE, PER_INVOICE_TARGET["document"]["S"], PER_INVOICE_TARGET["phone"]["S"]):
         assert secret not in dry + applied
+
+
+def test_a_follow_up_stored_before_follow_up_from_gets_it_and_a_shorter_cadence_then_reaches_her_sooner(
+    engine: Engine,
+):
+    campaign = engine.campaign(follow_up_after_days=7, max_contacts=6)
+    import_maria(engine, campaign.id)
+    business_day(engine, at(MONDAY, 8))
+    engine.delivered()
+    # Monday 19:50 in Manaus she answers "vou ver": a follow-up a week later. The version she engaged
+    # under stored no `follow_up_from`; nor for João, of another campaign, whose follow-up an earlier
+    # retiming pushed further than its cadence from now (when his wait began is then never later than now).
+    engine.clock.set(at(MONDAY, 19, 50))
+    Chat(MARIA_PHONE, "Maria").says("vou ver")
+    maria = case_of(campaign.id, MARIA)
+    assert (maria.state, maria.outcome) == (TargetState.PENDING, Outcome.ANSWERED)
+    assert maria.next_attempt_at == at(MONDAY + timedelta(days=7), 19, 50)
+    joao = engine.target(
+        engine.campaign(follow_up_after_days=3), 502, outcome=Outcome.ANSWERED, contact_count=1,
+        next_attempt_at=engine.clock.now() + timedelta(days=10),
+    )  # fmt: skip
+    never_contacted = engine.target(campaign, 503)  # due for her first contact: no follow-up
+    for case in (maria, joao):
+        TargetRecord._get_connection().update_item(case.id, actions=[TargetRecord.follow_up_from.remove()])
+
+    # Deployed this version. The dry run finds both and writes nothing.
+    engine.clock.set(at(MONDAY + timedelta(days=1), 8))
+    before = {case.id: raw(case.id) for case in (maria, joao, never_contacted)}
+    assert totals(run(apply=False, step=FOLLOW_UPS)) == (2, 2, {}, [])
+    assert {target_id: raw(target_id) for target_id in before} == before
+
+    # Applied: Maria's wait began when she answered, João's now; nothing else of them moves.
+    assert totals(run(apply=True, step=FOLLOW_UPS)) == (2, 2, {}, [])
+    assert targets_data.get(maria.id).follow_up_from == at(MONDAY, 19, 50)
+    assert targets_data.get(joao.id).follow_up_from == engine.clock.now()
+    after = {target_id: raw(target_id) for target_id in before}
+    assert {k: v for k, v in after[maria.id].items() if k != "follow_up_from"} == before[maria.id]
+    assert after[never_contacted.id] == before[never_contacted.id]
+
+    # Running it again changes nothing.
+    assert totals(run(apply=True, step=FOLLOW_UPS)) == (0, 0, {}, [])
+    assert {target_id: raw(target_id) for target_id in before} == after
+
+    # Tuesday 10:00: a week is too slow, says the supervisor; two days it is. Maria's follow-up is due
+    # Wednesday evening, not next Monday (Amazonas allows contacts until 18:00: she hears from us on
+    # Thursday morning).
+    engine.clock.set(at(MONDAY + timedelta(days=1), 10))
+    campaign_rules.update(campaign.id, {"follow_up_after_days": 2})
+    engine.drain("scheduler")
+    maria = targets_data.get(maria.id)
+    assert maria.next_attempt_at == at(MONDAY + timedelta(days=2), 19, 50)
+    assert maria.outcome_details is not None and "novo contato a partir de 12/03" in maria.outcome_details
+    sent = len(engine.evolution.texts_to(MARIA_PHONE))
+    business_day(engine, at(MONDAY + timedelta(days=2), 20))
+    assert targets_data.get(maria.id).next_attempt_at == at(MONDAY + timedelta(days=3), 8)
+    business_day(engine, at(MONDAY + timedelta(days=3), 8))
+    texts = engine.evolution.texts_to(MARIA_PHONE)
+    assert len(texts) == sent + 1 and texts[-1].startswith("Olá, Maria Souza! Aqui é novamente")
+    assert targets_data.get(maria.id).contact_count == 2
+    counters_agree_with_the_cases(campaign.id)
+
+
+def test_a_follow_up_taken_while_the_upgrade_reads_it_is_left_as_the_sweep_wrote_it(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+):
+    campaign = engine.campaign(follow_up_after_days=3)
+    waiting = engine.target(campaign, 502, outcome=Outcome.ANSWERED, contact_count=1)
+    read = targets_data.scan_without_follow_up_from(None, 10)
+    assert [case.id for case in read[0]] == [waiting.id]
+    # Between the upgrade's read and its write, the sweep takes the case for its follow-up.
+    targets_data.transition(
+        waiting.id,
+        [TargetState.PENDING],
+        TargetState.SCHEDULED,
+        until=engine.clock.now() + timedelta(hours=1),
+    )
+    monkeypatch.setattr(targets_data, "scan_without_follow_up_from", lambda cursor, limit: read)
+
+    [page] = run(apply=True, step=FOLLOW_UPS)
+
+    assert (page.found, page.fixed, dict(page.left)) == (1, 0, {Left.MOVED_ON: 1})
+    assert "follow_up_from" not in raw(waiting.id)
+    assert targets_data.get(waiting.id).state is TargetState.SCHEDULED
 
 
 # --- a stack moved to a new table prefix: the earlier tables copied, then the keys restored ----------
