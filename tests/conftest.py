@@ -8,7 +8,14 @@
   domain objects (keyword arguments override any field).
 - `dynamodb_requests`: the DynamoDB requests the data layer makes while the test runs.
 
-Speed: creating the eleven tables through the API costs ~25 ms a test under moto. Instead the first
+Speed: every test's moto runs with the sandbox's changes to how moto's DynamoDB does its work, never to
+what it answers (`infra.local.moto_speedups`, its equivalence in `tests/integration/sandbox/
+test_moto_speedups.py`): stock moto deep-copies every table a TransactWriteItems touches, whole, so
+each transaction costs the size of the table and an import of 2,000 rows took ~100 s instead of ~2 s.
+Applied once here, so a worker's tests no longer run on stock or patched moto depending on whether
+`test_moto_speedups` ran in that worker before them.
+
+Creating the eleven tables through the API costs ~25 ms a test under moto. Instead the first
 `tables` of a process creates them and keeps a deep copy of moto's empty table objects; later tests
 put fresh copies of those into their new moto backend (~3 ms). If moto's internals ever change
 shape, it falls back to `create_tables()`. Everything is per process, so pytest-xdist workers never
@@ -26,6 +33,7 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
+from infra.local import moto_speedups
 from shared.core import clock as clock_module
 from shared.core.config import reset_settings
 from shared.data import bind, create_tables
@@ -56,6 +64,8 @@ _AWS_ENV = {
     "AWS_DEFAULT_REGION": TEST_REGION,
     "COBRANCA_TABLE_PREFIX": TEST_TABLE_PREFIX,
 }
+moto_speedups.apply()
+
 _pristine_tables: dict[str, Any] | None = None
 _pristine_account: str | None = None
 

@@ -160,10 +160,13 @@ def test_refusals_spread_beyond_the_window_do_not_trip(engine: Engine):
     assert not whatsapp_channel.is_blocked()
 
 
-def test_nothing_lost_while_the_instance_flaps_over_a_200_customer_campaign(engine: Engine, api_url: str):
+def test_nothing_lost_while_the_instance_flaps_over_a_60_customer_campaign(engine: Engine, api_url: str):
+    # 30 customers a campaign: the instance flips after every batch of 5 sends, so the two ticks that
+    # send while it flaps see ~23 flips, each kind (webhook, silent) in each direction 5-6 times.
+    # 200 customers only repeated the same cycle (79 flips) at 4x the time.
     only_whatsapp = _whatsapp_only(engine)
     with_voice = engine.campaign()
-    targets = engine.targets(only_whatsapp, range(1, 101)) + engine.targets(with_voice, range(101, 201))
+    targets = engine.targets(only_whatsapp, range(1, 31)) + engine.targets(with_voice, range(31, 61))
 
     flips = 0
     for _ in range(10):
