@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from typing import Any, ClassVar, NamedTuple, TypeVar
 
@@ -26,7 +26,7 @@ from pydantic import BaseModel, TypeAdapter
 from pynamodb.attributes import Attribute
 from pynamodb.connection import Connection, TableConnection
 from pynamodb.constants import PAY_PER_REQUEST_BILLING_MODE
-from pynamodb.exceptions import PutError, PynamoDBException, TransactWriteError
+from pynamodb.exceptions import PutError, PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
@@ -185,6 +185,24 @@ class TransitionConflict(Conflict):
 def is_condition_failure(exc: PynamoDBException) -> bool:
     """True when a single-item write failed its ConditionExpression."""
     return exc.cause_response_code == "ConditionalCheckFailedException"
+
+
+def update_if(
+    model: type[TableModel],
+    hash_key: str,
+    range_key: str | None = None,
+    *,
+    actions: Sequence[Action],
+    condition: Any,
+) -> bool:
+    """One conditional UpdateItem of `model`'s item; False (nothing written) when `condition` did not hold."""
+    try:
+        model._get_connection().update_item(hash_key, range_key, actions=list(actions), condition=condition)
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+        return False
+    return True
 
 
 def failed_transaction_items(exc: TransactWriteError) -> list[int]:

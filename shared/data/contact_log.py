@@ -21,12 +21,11 @@ from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, UnicodeSetAttribute
-from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from shared.data.attributes import IsoDateTimeAttribute, iso_utc, parse_iso_utc
-from shared.data.base import TableModel, is_condition_failure
+from shared.data.base import TableModel, update_if
 from shared.domain.models import Channel
 
 RETENTION = timedelta(days=8)
@@ -115,15 +114,9 @@ def release_contact(document: str, at: datetime, local_day: date, channel: Chann
 
 
 def _update_day(document: str, local_day: date, actions: Sequence[Action], condition: Condition) -> bool:
-    try:
-        ContactLogRecord._get_connection().update_item(
-            document, f"{_DAY}{local_day.isoformat()}", actions=actions, condition=condition
-        )
-    except UpdateError as exc:
-        if not is_condition_failure(exc):
-            raise
-        return False
-    return True
+    return update_if(
+        ContactLogRecord, document, f"{_DAY}{local_day.isoformat()}", actions=actions, condition=condition
+    )
 
 
 def _contact(at: datetime, channel: Channel, target_id: str) -> str:

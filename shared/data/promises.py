@@ -42,6 +42,7 @@ from shared.data.base import (
     record_kwargs,
     set_actions,
     to_domain,
+    update_if,
     validate_changes,
 )
 from shared.data.pagination import decode_cursor, encode_cursor, query_page
@@ -247,15 +248,10 @@ def restore_pending_keys(
         if not apply:
             keyed += 1
             continue
-        try:
-            PromiseRecord._get_connection().update_item(
-                item["id"]["S"], actions=[PromiseRecord.pending.set(_PENDING)], condition=unkeyed
-            )
-        except UpdateError as exc:
-            if not is_condition_failure(exc):
-                raise
-            continue
-        keyed += 1
+        if update_if(
+            PromiseRecord, item["id"]["S"], actions=[PromiseRecord.pending.set(_PENDING)], condition=unkeyed
+        ):
+            keyed += 1
     return data.get("ScannedCount", 0), keyed, encode_cursor("scan:promises", data.get("LastEvaluatedKey"))
 
 

@@ -85,6 +85,7 @@ from shared.data.base import (
     set_actions,
     to_domain,
     transaction_connection,
+    update_if,
     validate_changes,
 )
 from shared.data.pagination import decode_cursor, encode_cursor, query_page
@@ -591,7 +592,7 @@ def await_until(target: Target, awaiting: Due, until: datetime) -> bool:
     message still awaited its delivery (a reply moved the case on meanwhile)."""
     keys = {"due": Due(awaiting).value, "agenda": _agenda_entry(Agenda.IN_FLIGHT, until)}
     condition = TargetRecord.due == Due.DELIVERY.value
-    return _update_if(target.id, actions=set_actions(TargetRecord, keys), condition=condition)
+    return update_if(TargetRecord, target.id, actions=set_actions(TargetRecord, keys), condition=condition)
 
 
 def stop_awaiting(target_id: str) -> None:
@@ -599,7 +600,9 @@ def stop_awaiting(target_id: str) -> None:
     transition, e.g. handed to a human, or its send was never recorded): off the agenda. A no-op once
     the case left `contacted` (a transition put it where it belongs on the agenda)."""
     actions = [TargetRecord.due.remove(), TargetRecord.agenda.remove()]
-    _update_if(target_id, actions=actions, condition=TargetRecord.state == TargetState.CONTACTED.value)
+    update_if(
+        TargetRecord, target_id, actions=actions, condition=TargetRecord.state == TargetState.CONTACTED.value
+    )
 
 
 def add_phone(target_id: str, addition: PhoneAddition) -> Target:
@@ -617,7 +620,7 @@ def add_phone(target_id: str, addition: PhoneAddition) -> Target:
         TargetRecord.invoices_version.add(1),
     ]
     condition = TargetRecord.id.exists() & ~TargetRecord.phones.contains(addition.phone)
-    if not _update_if(target_id, actions=actions, condition=condition):
+    if not update_if(TargetRecord, target_id, actions=actions, condition=condition):
         return get(target_id)  # added meanwhile (or gone: NotFound)
     phone_index.add([(addition.phone, current.document)])
     return get(target_id)
@@ -749,7 +752,7 @@ def restore_index_keys(
         condition = (TargetRecord.state == target.state.value) & TargetRecord.agenda.does_not_exist()
     if not keys:
         return False
-    return _update_if(target.id, actions=set_actions(TargetRecord, keys), condition=condition)
+    return update_if(TargetRecord, target.id, actions=set_actions(TargetRecord, keys), condition=condition)
 
 
 def scan_without_follow_up_from(
@@ -797,8 +800,11 @@ def restore_follow_up_from(target: Target, since: datetime) -> bool:
         & (TargetRecord.contact_count == target.contact_count)
         & outcome
     )
-    return _update_if(
-        target.id, actions=set_actions(TargetRecord, {"follow_up_from": since}), condition=condition
+    return update_if(
+        TargetRecord,
+        target.id,
+        actions=set_actions(TargetRecord, {"follow_up_from": since}),
+        condition=condition,
     )
 
 
@@ -947,7 +953,7 @@ def _replace_invoices(current: Target, version: int, merged: cases.Merge) -> Tar
             values["open_amount"] = current.open_amount + added
     keys = _sort_keys(merged.invoices, current.created_at)
     actions = [*set_actions(TargetRecord, {**values, **keys}), TargetRecord.invoices_version.add(1)]
-    if not _update_if(current.id, actions=actions, condition=condition):
+    if not update_if(TargetRecord, current.id, actions=actions, condition=condition):
         return None
     if merged.added:
         scope = counters.campaign_scope(current.campaign_id)
@@ -1003,17 +1009,6 @@ def _count_inserted(inserted: list[Target]) -> None:
         deltas[CaseMoney.IN_COLLECTION] += to_cents(target.debt_amount)
     for campaign_id, deltas in per_campaign.items():
         counters.increment_many(counters.campaign_scope(campaign_id), deltas)
-
-
-def _update_if(target_id: str, *, actions: list[Any], condition: Any) -> bool:
-    """One conditional UpdateItem of the case; False (nothing written) when `condition` did not hold."""
-    try:
-        TargetRecord._get_connection().update_item(target_id, actions=actions, condition=condition)
-    except UpdateError as exc:
-        if not is_condition_failure(exc):
-            raise
-        return False
-    return True
 
 
 def _count_change(before: TargetRecord, old: Target, new: Target, now: datetime) -> None:
