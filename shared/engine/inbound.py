@@ -25,10 +25,10 @@ A turn (`handle`):
    answered) gets its follow-up unless the turn resolved it (`shared.engine.cadence.follow_up`); the
    target's RESPONDED milestone is counted (once), by that same write when there is one.
 4. Opt-out keywords are honoured before any model call (the phone always; the customer's document
-   only with a confirmed identity, `shared.assistant.actions.opt_out_conversation`) and confirmed,
-   in a conversation a human holds too; otherwise a conversation a human took over gets no reply (the message is stored for the human, and the conversation waits in
-   the desk's queue again); a non-text message gets a polite text-only note; anything else goes to
-   the assistant.
+   only with a confirmed identity, `shared.assistant.actions.opt_out_conversation`) and confirmed, in
+   a conversation a human holds too; otherwise a conversation a human took over gets no reply (the
+   message is stored for the human, and the conversation waits in the desk's queue again); a non-text
+   message gets a polite text-only note; anything else goes to the assistant.
 5. The customer's message is marked read and the reply sent through Evolution, typing first
    (`shared.engine.whatsapp_out`), then stored (sender assistant, delivery pending). Evolution being
    unavailable raises, so SQS retries the job.
