@@ -180,28 +180,13 @@ def test_on_the_cloud_api_the_reply_box_waits_for_the_customer_to_write_then_sen
     maria = waiting_customer(make_conversation)  # she never wrote on WhatsApp: no 24 h window
     sign_in(page, dashboard, "supervisor")
 
-    page.get_by_role("link", name="Fila de atendimento: 1 cliente aguardando").click()
-    row = page.get_by_role("row", name=re.compile("Maria Silva"))
-    expect(row).to_contain_text("Aguardando o cliente escrever no WhatsApp")
-    row.get_by_role("link", name="Abrir conversa: Maria Silva").click()
-    box = page.get_by_label("Responder ao cliente pelo WhatsApp")
-    expect(box).to_have_accessible_description(re.compile("fora da janela de 24 h, só mensagens aprovadas"))
-    send = page.get_by_role("button", name="Enviar")
-    expect(send).to_be_disabled()
-    box.fill("Olá Maria, aqui é a Ana.")
-    box.press("Enter")  # Enter does not get around the disabled button
-    expect(send).to_be_disabled()
-    assert evolution.sent == []
-
-    conversations.update(maria.id, last_inbound_at=clock.now())  # she writes: the window opens
-    page.reload()
-    expect(page.get_by_role("heading", name="Maria Silva")).to_be_visible()  # the detail is loaded again
-    expect(page.locator("[data-reply-blocked]")).to_be_hidden()
-    expect(send).to_be_enabled()
-    box.fill("Olá Maria, aqui é a Ana.")
-    box.press("Enter")
-    expect(page.locator("[data-reply-status]")).to_have_text("Mensagem enviada.")
-    assert evolution.texts_to(PHONE) == ["Olá Maria, aqui é a Ana."]
+    _reply_box_is_closed(
+        page,
+        evolution,
+        "Aguardando o cliente escrever no WhatsApp",
+        "fora da janela de 24 h, só mensagens aprovadas",
+    )
+    _she_writes_and_the_reply_is_sent(page, evolution, maria, "Olá Maria, aqui é a Ana.")
 
 
 def test_the_reply_box_is_closed_to_a_customer_who_opted_out_until_she_writes_again(
@@ -216,28 +201,42 @@ def test_the_reply_box_is_closed_to_a_customer_who_opted_out_until_she_writes_ag
     optouts.opt_out(phone=PHONE, document=None, reason="PARAR", source="keyword")
     sign_in(page, dashboard, "supervisor")
 
+    _reply_box_is_closed(page, evolution, "Pediu para não ser contatado", "pediu para não ser mais contatado")
+    clock.advance(timedelta(minutes=5))  # she writes again after the opt-out: she may be answered
+    _she_writes_and_the_reply_is_sent(page, evolution, maria, "Oi Maria, aqui é a Ana. Como posso ajudar?")
+
+
+def _reply_box_is_closed(page: Any, evolution: EvolutionSimulator, tag: str, why: str) -> None:
+    """From the queue, Maria's row shows `tag` and her conversation's reply box says `why`, with
+    Enviar disabled: Enter does not get around it, and nothing is sent."""
     page.get_by_role("link", name="Fila de atendimento: 1 cliente aguardando").click()
     row = page.get_by_role("row", name=re.compile("Maria Silva"))
-    expect(row).to_contain_text("Pediu para não ser contatado")
+    expect(row).to_contain_text(tag)
     row.get_by_role("link", name="Abrir conversa: Maria Silva").click()
     box = page.get_by_label("Responder ao cliente pelo WhatsApp")
-    expect(box).to_have_accessible_description(re.compile("pediu para não ser mais contatado"))
+    expect(box).to_have_accessible_description(re.compile(why))
     send = page.get_by_role("button", name="Enviar")
     expect(send).to_be_disabled()
-    box.fill("Oi Maria, tudo bem?")
-    box.press("Enter")
+    box.fill("Olá Maria, aqui é a Ana.")
+    box.press("Enter")  # Enter does not get around the disabled button
     expect(send).to_be_disabled()
     assert evolution.sent == []
 
-    clock.advance(timedelta(minutes=5))
-    conversations.update(maria.id, last_inbound_at=clock.now())  # she writes again: she may be answered
+
+def _she_writes_and_the_reply_is_sent(
+    page: Any, evolution: EvolutionSimulator, maria: Conversation, text: str
+) -> None:
+    """Maria writes (her conversation's last inbound now): the reloaded box opens and `text` is sent."""
+    conversations.update(maria.id, last_inbound_at=clock.now())
     page.reload()
-    expect(page.get_by_role("heading", name="Maria Silva")).to_be_visible()
+    expect(page.get_by_role("heading", name="Maria Silva")).to_be_visible()  # the detail is loaded again
     expect(page.locator("[data-reply-blocked]")).to_be_hidden()
-    box.fill("Oi Maria, aqui é a Ana. Como posso ajudar?")
+    expect(page.get_by_role("button", name="Enviar")).to_be_enabled()
+    box = page.get_by_label("Responder ao cliente pelo WhatsApp")
+    box.fill(text)
     box.press("Enter")
     expect(page.locator("[data-reply-status]")).to_have_text("Mensagem enviada.")
-    assert evolution.texts_to(PHONE) == ["Oi Maria, aqui é a Ana. Como posso ajudar?"]
+    assert evolution.texts_to(PHONE) == [text]
 
 
 def test_a_supervisor_finds_a_hold_nobody_ended_under_em_atendimento_and_resolves_it(
