@@ -71,6 +71,15 @@ def maria_chat() -> Conversation:
     return conversation
 
 
+def maria_asks_for_a_person(engine: Engine) -> tuple[Chat, Conversation]:
+    """Monday 10:00 in Manaus, the desk open: Maria asks for a person on WhatsApp; her chat and its
+    conversation."""
+    engine.clock.set(at(MONDAY, 10))
+    maria = Chat(MARIA_PHONE, "Maria")
+    maria.says("quero falar com um atendente")
+    return maria, maria_chat()
+
+
 def queue(api: Api) -> dict[str, Any]:
     response = api.get(f"{DESK}/queue")
     assert response.status_code == 200, response.text
@@ -312,9 +321,7 @@ def test_one_agent_holds_maria_the_other_gets_a_clear_409_a_viewer_only_reads_an
     campaign = engine.campaign()
     import_maria(engine, campaign.id)
     business_day(engine, at(MONDAY, 8))
-    engine.clock.set(at(MONDAY, 10))
-    Chat(MARIA_PHONE, "Maria").says("quero falar com um atendente")
-    conversation = maria_chat()
+    _, conversation = maria_asks_for_a_person(engine)
     url = f"{DESK}/{conversation.id}"
 
     # Two agents open her at once: the first takes her, the second is told who has her.
@@ -373,9 +380,7 @@ def test_a_customer_the_desk_never_resolves_stays_held_and_the_supervisor_sees_t
     business_day(engine, at(MONDAY, 8))
 
     # Monday Maria, Tuesday Pedro ask for a person; one agent answers each, then nobody resolves them.
-    engine.clock.set(at(MONDAY, 10))
-    Chat(MARIA_PHONE, "Maria").says("quero falar com um atendente")
-    maria = maria_chat()
+    _, maria = maria_asks_for_a_person(engine)
     api.post(f"{DESK}/{maria.id}/messages", "supervisor", json={"text": "Oi Maria, sou a Ana."})
     engine.clock.set(at(MONDAY + timedelta(days=1), 15))
     Chat(pedro.phone, "Pedro").says("quero falar com um atendente")
@@ -424,10 +429,7 @@ def test_maria_saying_parar_while_a_person_has_her_stops_every_campaign_and_the_
     engine: Engine, api: Api
 ):
     march, april = maria_in_two_campaigns(engine)
-    engine.clock.set(at(MONDAY, 10))
-    maria = Chat(MARIA_PHONE, "Maria")
-    maria.says("quero falar com um atendente")
-    conversation = maria_chat()
+    maria, conversation = maria_asks_for_a_person(engine)
     api.post(f"{DESK}/{conversation.id}/messages", "supervisor", json={"text": "Oi Maria, sou a Ana."})
     assert queue(api)["waiting"] == 0
 
@@ -481,10 +483,7 @@ def test_maria_opted_out_by_cpf_at_the_isp_is_not_written_to_by_the_desk_but_her
     engine: Engine, api: Api
 ):
     march, april = maria_in_two_campaigns(engine)
-    engine.clock.set(at(MONDAY, 10))
-    maria = Chat(MARIA_PHONE, "Maria")
-    maria.says("quero falar com um atendente")
-    conversation = maria_chat()
+    maria, conversation = maria_asks_for_a_person(engine)
     sent = engine.evolution.texts_to(MARIA_PHONE)
 
     # She calls the ISP and asks to be left alone: a supervisor records her CPF's opt-out (not her phone).
