@@ -40,9 +40,10 @@ payment. What a case counts is its `paid_amount` (the most of its debt a CRM rea
 with the `open_amount` of that read: no write of its own), or its whole debt once it is `paid`; every
 write adds the difference to recovered or self-cured, by whether the customer had been contacted by then
 (a partial payment counts the day it is seen, closing paid counts only the rest, an outcome `paid`
-corrected away takes it out again); the recovered centavos also per day
-(`counters.campaign_day_scope`, the customer's local day they were seen). They are
-applied right after the target write (not in the same transaction), so a process dying between the two
+corrected away takes it out again, of the kinds it was counted in: the case keeps what it booked
+self-cured, `self_cured_cents`); the recovered centavos also per day
+(`counters.campaign_day_scope`, the customer's local day they were seen). They (and a change of
+`self_cured_cents`, an UpdateItem of its own) are applied right after the target write (not in the same transaction), so a process dying between the two
 leaves them one off; nothing else may write those names.
 
 The phone index (`phone_index`: which documents have a case carrying a phone) is written here too,
@@ -243,6 +244,9 @@ class TargetRecord(TableModel):
     due = UnicodeAttribute(null=True)  # what the message in flight awaits (`Due`); not in the domain model
     # Set by the first `record_contact` (if_not_exists); not part of the domain model.
     first_contact_at = IsoDateTimeAttribute(null=True)
+    # The centavos of the case's counted money booked self-cured (`_money_moved`): what a correction
+    # gives back to self-cured once the customer was contacted; not part of the domain model.
+    self_cured_cents = NumberAttribute(null=True)
     # The sort keys of `by_campaign_amount` / `by_campaign_age`, rewritten with the invoices (see
     # `_sort_keys`); not part of the domain model.
     debt_cents = NumberAttribute(null=True)
@@ -669,7 +673,7 @@ def delete_for_campaign(campaign_id: str) -> int:
         case = _to_target(record)
         if case.outcome is Outcome.PAID:
             deltas.subtract(_paid_case(record, case))
-        deltas[_money_kind(record, case)] -= _counted(case)
+        deltas.update(_money_moved(record, case, _counted(case), 0))
     batch_delete(TargetRecord, ({"id": {"S": target_id}} for target_id in keys))
     if keys:
         counters.increment_many(counters.campaign_scope(campaign_id), deltas)
@@ -1021,9 +1025,8 @@ def _count_change(before: TargetRecord, old: Target, new: Target, now: datetime)
             deltas.update(_paid_case(before, new, now))
         else:
             deltas.subtract(_paid_case(before, old))
-    money = _counted(new) - _counted(old)
-    if money:
-        deltas[_money_kind(before, new)] += money
+    money = _money_moved(before, new, _counted(old), _counted(new))
+    deltas.update(money)
     if old.state != new.state:
         deltas[f"state:{old.state.value}"] -= 1
         deltas[f"state:{new.state.value}"] += 1
@@ -1034,6 +1037,9 @@ def _count_change(before: TargetRecord, old: Target, new: Target, now: datetime)
             deltas[f"outcome:{new.outcome.value}"] += 1
     if any(deltas.values()):
         counters.increment_many(counters.campaign_scope(new.campaign_id), deltas)
+    if money[CaseMoney.SELF_CURED.value]:
+        actions = [TargetRecord.self_cured_cents.add(money[CaseMoney.SELF_CURED.value])]
+        update_if(TargetRecord, new.id, actions=actions, condition=TargetRecord.id.exists())
     recovered = deltas.get(CaseMoney.RECOVERED.value, 0)
     if recovered:  # a correction taking money out is a reversal on its own day: the days add up to the total
         day = now.astimezone(timezone_for_phone(new.phone)).date()
@@ -1068,9 +1074,24 @@ def _counted(case: Target) -> int:
     return to_cents(debt if case.outcome is Outcome.PAID else min(debt, case.paid_amount or Decimal(0)))
 
 
-def _money_kind(record: TargetRecord, case: Target) -> CaseMoney:
-    """Where money the case is seen paid counts: self-cured before any contact, else recovered."""
-    return CaseMoney.SELF_CURED if _self_cured(record, case) else CaseMoney.RECOVERED
+def _money_moved(record: TargetRecord, case: Target, counted: int, counts: int) -> Counter[str]:
+    """The money counters' deltas of the case's counted money (`_counted`) going from `counted` to
+    `counts` (`case` as the write leaves it, `record` as it was stored before). Money seen paid counts
+    self-cured while nobody had contacted the customer, else recovered; money taken out (an outcome
+    `paid` corrected away, a case deleted) leaves the kinds it was booked in: recovered first, then
+    what was booked self-cured (`self_cured_cents`) before the customer was contacted."""
+    cents = counts - counted
+    if not cents:
+        return Counter()
+    if _self_cured(record, case):
+        return Counter({CaseMoney.SELF_CURED.value: cents})
+    if cents > 0:
+        return Counter({CaseMoney.RECOVERED.value: cents})
+    recovered = max(0, counted - int(record.self_cured_cents or 0))
+    from_recovered = min(-cents, recovered)
+    return Counter(
+        {CaseMoney.RECOVERED.value: -from_recovered, CaseMoney.SELF_CURED.value: cents + from_recovered}
+    )
 
 
 def _paid_case(record: TargetRecord, case: Target, paid_at: datetime | None = None) -> Counter[str]:

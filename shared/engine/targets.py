@@ -43,7 +43,8 @@ def correct(target_id: str, changes: dict[str, Any], *, next_attempt_at: datetim
     outcome is corrected only on a closed case (the record of how it ended): while the case is open
     the engine sets it, and one set by hand would show it paid or opted out while it is still
     collected (`Conflict`, code `case_open`). Correcting a `paid` outcome away takes the case's money out
-    of the campaign's recovered (or self-cured) money: what it counted paid is forgotten with it."""
+    of the campaign's recovered and self-cured money, each what it counted there: what it counted paid
+    is forgotten with it."""
     if "outcome" in changes:
         current = targets.get(target_id)
         if current.outcome is Outcome.PAID and changes["outcome"] != Outcome.PAID:

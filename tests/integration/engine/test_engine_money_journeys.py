@@ -796,3 +796,9 @@ def test_fabi_pays_one_invoice_before_any_contact_self_cured_and_the_other_after
     stats = campaign_stats(campaign.id)
     assert (stats.paid, stats.self_cured, _kpi(campaign.id, "conversionRate")) == (1, 0, (1, 1))
     counters_agree_with_the_cases(campaign.id)
+
+    # A supervisor corrects the outcome away: recovered gives back its R$ 70,00, self-cured its R$ 50,00.
+    dashboard.correct(case.id, outcome="exhausted")
+    assert dashboard.money(campaign.id)[:2] == (Decimal("0.00"), Decimal("0.00"))
+    assert sum(dashboard.recovered_by_day(campaign.id).values(), Decimal("0.00")) == Decimal("0.00")
+    counters_agree_with_the_cases(campaign.id)
