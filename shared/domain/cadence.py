@@ -44,7 +44,7 @@ GAVE_UP_OUTCOMES: Final = UNANSWERED_OUTCOMES | {Outcome.EXHAUSTED}
 
 # What a pending case waiting for its follow-up may carry: the customer engaged (`answered`), or kept a
 # partial promise (no outcome) — every other outcome waits on something else (a retry's backoff, a
-# promise's end, a payment claim's quiet period).
+# promise's end, a payment claim's quiet period) or nothing (`contact_requested`: due now).
 FOLLOW_UP_OUTCOMES: Final = frozenset({Outcome.ANSWERED, None})
 
 

@@ -40,6 +40,7 @@ OUTCOME: Final = {
     Outcome.OPTED_OUT: "Pediu para não ser contatado",
     Outcome.TRANSFERRED: "Transferido",
     Outcome.WRONG_NUMBER: "Número errado",
+    Outcome.CONTACT_REQUESTED: "Contato pedido de outro número",
     Outcome.UNKNOWN_CUSTOMER: "Cliente não encontrado no CRM",
     Outcome.TIME_BARRED: "Dívida prescrita",
     Outcome.EXHAUSTED: "Contatos esgotados",

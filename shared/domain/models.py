@@ -75,6 +75,9 @@ class Outcome(StrEnum):
     TIME_BARRED = "time_barred"  # only debts older than 5 years are open: never collected
     EXHAUSTED = "exhausted"  # the campaign's contact budget (`max_contacts`) spent without resolution
     WRONG_NUMBER = "wrong_number"  # the person at the number is not the customer (a recycled number)
+    # Somebody writing from a phone not on file asked about the customer: the registered number's
+    # contact was made due now (`shared.engine.identity.reach_registered`), not a follow-up.
+    CONTACT_REQUESTED = "contact_requested"
 
 
 class PromiseStatus(StrEnum):

@@ -40,6 +40,9 @@ from shared.domain.phones import normalize_phone, phones_match
 
 DISCLOSURE_LOG_LIMIT: Final = 100  # entries kept on a conversation (the newest)
 WRONG_NUMBER_NOTE: Final = "A pessoa neste número disse não ser o cliente (número errado)"
+CONTACT_REQUESTED_NOTE: Final = (
+    "Alguém pediu os dados do cliente de um número fora do cadastro: contato antecipado"
+)
 # Cases a stranger's request may bring forward: not one a contact is already under way for.
 _REACHABLE_STATES: Final = (TargetState.PENDING, TargetState.CONTACTED)
 
@@ -140,14 +143,22 @@ def confirm(
 
 def reach_registered(check: Check) -> Target | None:
     """A phone not on file asked about the customer: their open case is made due now, so the scheduler
-    contacts the registered number (within the pre-send guards). Returns the case, if one was."""
+    contacts the registered number (within the pre-send guards), with outcome `contact_requested` (a
+    follow-up it was waiting for is not what it waits for any more: a new cadence never puts it off).
+    Returns the case, if one was."""
     for case in reversed(check.cases):  # the newest first
         if case.state not in _REACHABLE_STATES:
             continue
         if case.state is TargetState.PENDING and case.next_attempt_at <= clock.now():
             return case  # already due
         try:
-            moved = targets_data.transition(case.id, _REACHABLE_STATES, TargetState.PENDING)
+            moved = targets_data.transition(
+                case.id,
+                _REACHABLE_STATES,
+                TargetState.PENDING,
+                outcome=Outcome.CONTACT_REQUESTED,
+                outcome_details=CONTACT_REQUESTED_NOTE,
+            )
         except TransitionConflict:
             continue
         logger.info("registered number to be contacted after a request from another phone", target_id=case.id)

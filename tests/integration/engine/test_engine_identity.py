@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from shared.assistant import ToolContext, invoke
+from shared.assistant import ToolContext, ToolOutcome, invoke
 from shared.core.jobs import InboundMessage
 from shared.data import conversations, counters, messages
 from shared.data import targets as targets_data
+from shared.domain.cadence import awaits_follow_up
 from shared.domain.ids import conversation_id, new_id
 from shared.domain.models import (
     Channel,
@@ -18,9 +19,10 @@ from shared.domain.models import (
     Message,
     Outcome,
     Sender,
+    Target,
     TargetState,
 )
-from shared.engine import identity, inbound
+from shared.engine import cadence, identity, inbound
 from tests.integration.engine.engine_world import Engine, cpf, mobile
 
 
@@ -50,9 +52,8 @@ def test_a_case_whose_only_phone_is_a_wrong_number_ends_without_a_contact(engine
     assert stored.state is TargetState.COMPLETED and stored.outcome is Outcome.WRONG_NUMBER
 
 
-def test_a_strangers_request_brings_the_registered_numbers_contact_forward(engine: Engine):
-    campaign = engine.campaign()
-    case = engine.target(campaign, 1, next_attempt_at=engine.clock.now() + timedelta(days=2))
+def _asks_from_a_phone_not_on_file(engine: Engine, case: Target) -> ToolOutcome:
+    """Somebody writing from a phone that is not on file gives the case's CPF and asks for its invoices."""
     stranger = mobile("21", 9)
     now = engine.clock.now()
     conversation = conversations.create(
@@ -76,17 +77,50 @@ def test_a_strangers_request_brings_the_registered_numbers_contact_forward(engin
         )
     )
 
-    outcome = invoke(
+    return invoke(
         "consultar_faturas_cpf",
         {"cpf_cnpj": case.document},
         ToolContext.for_conversation(conversation, Channel.WHATSAPP),
     )
+
+
+def test_a_strangers_request_brings_the_registered_numbers_contact_forward(engine: Engine):
+    campaign = engine.campaign()
+    case = engine.target(campaign, 1, next_attempt_at=engine.clock.now() + timedelta(days=2))
+
+    outcome = _asks_from_a_phone_not_on_file(engine, case)
     engine.tick()
     engine.drain("whatsapp")
 
     assert outcome.error == "phone_not_on_file"
     assert [sent.number for sent in engine.evolution.sent] == [case.phone]
     assert targets_data.get(case.id).state is TargetState.CONTACTED
+
+
+def test_a_contact_brought_forward_by_a_request_is_no_follow_up_a_new_cadence_puts_off(engine: Engine):
+    """The customer answered "vou ver" (her follow-up in three days); the next evening somebody asks
+    for her invoices from another phone: her registered number's contact is due now, and stays due when
+    the team then lengthens the campaign's cadence — it is not the follow-up any more."""
+    campaign = engine.campaign(follow_up_after_days=3)
+    now = engine.clock.now()
+    case = engine.target(
+        campaign,
+        1,
+        contact_count=1,
+        outcome=Outcome.ANSWERED,
+        follow_up_from=now,
+        next_attempt_at=now + timedelta(days=3),
+    )
+    engine.clock.advance(timedelta(days=1))
+
+    assert _asks_from_a_phone_not_on_file(engine, case).error == "phone_not_on_file"
+    brought_forward = engine.get(case)
+    assert brought_forward.next_attempt_at <= engine.clock.now()
+    assert not awaits_follow_up(brought_forward)
+
+    lengthened = campaign.model_copy(update={"follow_up_after_days": 5})
+    assert cadence.retime_follow_ups([brought_forward], lengthened) == 0
+    assert engine.get(case).next_attempt_at <= engine.clock.now()
 
 
 def test_a_second_wrong_number_never_sends_outreach_back_to_the_first(engine: Engine):

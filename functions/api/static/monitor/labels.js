@@ -33,6 +33,7 @@ export const OUTCOME = {
   not_on_whatsapp: "Sem WhatsApp", not_delivered: "Mensagem não entregue", promise_made: "Promessa registrada", paid: "Pago",
   payment_claimed: "Pagamento informado", promise_broken: "Promessa quebrada",
   opted_out: "Pediu para não ser contatado", transferred: "Transferido", wrong_number: "Número errado",
+  contact_requested: "Contato pedido de outro número",
   unknown_customer: "Cliente não encontrado no CRM", time_barred: "Dívida prescrita", exhausted: "Contatos esgotados",
 };
 export const MESSAGE_STEP = {
