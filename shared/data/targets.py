@@ -133,6 +133,9 @@ class Due(StrEnum):
 
     DELIVERY = "delivery"  # its delivery receipt (DELIVERY_ACK or READ)
     REPLY = "reply"  # the customer's reply
+    # The customer's next message in a conversation about a case whose contacts are spent
+    # (`shared.engine.cadence.follow_up`): the case ends when it goes quiet.
+    QUIET = "quiet"
 
 
 class Agenda(StrEnum):
@@ -518,6 +521,7 @@ def transition(
     unless_outcomes: Collection[Outcome] = (),
     awaiting: Due | None = None,
     until: datetime | None | Keep = Keep.KEEP,
+    awaits: Due | None = None,
     milestone: str | None = None,
     waiting_since: datetime | None = None,
     **changes: Any,
@@ -534,7 +538,8 @@ def transition(
     `next_attempt_at` makes the target due now; a pending case is on the agenda when it is due, a
     completed one is off it. A case moving in flight (scheduled, calling, contacted) is on it until
     the attempt's deadline `until`, off it with None; without either, it keeps its place when it moves
-    only between in-flight states (a claim, or its undoing, changes no index), else it is off. The message no longer awaits anything.
+    only between in-flight states (a claim, or its undoing, changes no index), else it is off. The case
+    then awaits nothing, or what `awaits` says until `until` (`Due`; `overdue` reports it).
     """
     if not from_states:
         raise ValueError("from_states must not be empty")
@@ -542,7 +547,9 @@ def transition(
     now = clock.now()
     to_state = TargetState(to_state)
     values["state"] = to_state
-    keys: dict[str, Any] = {"due": None}
+    if awaits is not None and not isinstance(until, datetime):
+        raise ValueError("what a case awaits is awaited until a deadline")
+    keys: dict[str, Any] = {"due": None if awaits is None else Due(awaits).value}
     if to_state is TargetState.PENDING:
         keys["agenda"] = _agenda_entry(Agenda.DUE, values.setdefault("next_attempt_at", now))
     elif to_state is TargetState.COMPLETED:

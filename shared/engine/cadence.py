@@ -1,7 +1,10 @@
 """The cadence until resolution: a customer who engaged (replied on WhatsApp, answered a call) without
 resolving — no promise, payment, opt-out or handoff — is contacted again `followUpAfterDays` later
 (back to `pending`; the sweep fits the contact into the customer's next window), until the campaign's
-`maxContacts` are spent: then the case ends `completed/exhausted`. Unanswered attempts follow
+`maxContacts` are spent: then the case ends `completed/exhausted` — but not while the customer is
+writing on WhatsApp (a reply to the last notice): the case stays `contacted`, awaiting their next
+message until `WHATSAPP_REPLY_HOURS` after the last one (`Due.QUIET`), so the assistant can still take
+a promise; upkeep ends it when the conversation went quiet (`went_quiet`). Unanswered attempts follow
 `shared.engine.postcall.conclude_attempt`, inside the same budget."""
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ from typing import Any, Final
 from aws_lambda_powertools.metrics import MetricUnit
 
 from shared.core import clock
+from shared.core.config import get_settings
 from shared.core.observability import logger, metrics
 from shared.data import campaigns as campaigns_data
 from shared.data import targets as targets_data
+from shared.data.targets import Due
 from shared.domain.cadence import FOLLOW_UP_OUTCOMES, RESOLVING_OUTCOMES, awaits_follow_up, budget_spent
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.models import Campaign, Outcome, Target, TargetState
@@ -35,17 +40,35 @@ def follow_up(
     campaign: Campaign | None = None,
     milestone: str | None = None,
     unless_outcomes: Collection[Outcome] = RESOLVING_OUTCOMES,
+    conversing: bool = False,
+    quiet: bool = False,
 ) -> Target | None:
     """The customer engaged without resolving: `pending` `follow_up_after_days` from now (outcome
-    `answered`), or `completed/exhausted` when the budget is spent. One conditional transition from
-    `from_states`, only while the outcome is none of `unless_outcomes` (those that resolve the
-    engagement), which also marks `milestone` (when given); None when the case moved on meanwhile or
-    the engagement resolved it (nothing marked). `label` (Portuguese) says what the customer did."""
+    `answered`), or `completed/exhausted` when the budget is spent — unless they are `conversing` (a
+    WhatsApp message): then the case stays `contacted` (outcome `answered`), awaiting their next
+    message until `WHATSAPP_REPLY_HOURS` from now (`Due.QUIET`, `follow_up_from` now). One conditional
+    transition from `from_states`, only while the outcome is none of `unless_outcomes` (those that
+    resolve the engagement) — and, `quiet` (the conversation went quiet, `went_quiet`), only while the
+    case still awaits the message it awaited — which also marks `milestone` (when given); None when the
+    case moved on meanwhile or the engagement resolved it (nothing marked). `label` (Portuguese) says
+    what the customer did."""
     campaign = campaign or campaigns_data.get_recent(target.campaign_id)
     now = clock.now()
-    if budget_spent(target, campaign):
+    changes: dict[str, Any]
+    if budget_spent(target, campaign) and conversing:
+        until = now + timedelta(hours=get_settings().whatsapp_reply_hours)
+        local = until.astimezone(timezone_for_phone(target.phone))
+        to_state, outcome = TargetState.CONTACTED, Outcome.ANSWERED
+        changes = {
+            "until": until,
+            "awaits": Due.QUIET,
+            "follow_up_from": now,
+            "outcome_details": f"{label} — contatos da campanha esgotados ({target.contact_count}/"
+            f"{campaign.max_contacts}); encerra sem resolução se a conversa parar até {local:%d/%m %H:%M}",
+        }
+    elif budget_spent(target, campaign):
         to_state, outcome = TargetState.COMPLETED, Outcome.EXHAUSTED
-        changes: dict[str, Any] = {"outcome_details": exhausted_details(campaign, label)}
+        changes = {"outcome_details": exhausted_details(campaign, label)}
     else:
         at = now + timedelta(days=campaign.follow_up_after_days)
         to_state, outcome = TargetState.PENDING, Outcome.ANSWERED
@@ -61,6 +84,8 @@ def follow_up(
             from_states,
             to_state,
             unless_outcomes=unless_outcomes,
+            awaiting=Due.QUIET if quiet else None,
+            waiting_since=target.follow_up_from if quiet else None,
             milestone=milestone,
             outcome=outcome,
             **changes,
@@ -80,6 +105,21 @@ _FOLLOW_UP_FROM: Final = " sem resolver — novo contato a partir de "
 def _follow_up_details(label: str, at: datetime, target: Target, campaign: Campaign) -> str:
     local = at.astimezone(timezone_for_phone(target.phone))
     return f"{label}{_FOLLOW_UP_FROM}{local:%d/%m} ({target.contact_count}/{campaign.max_contacts} contatos)"
+
+
+def went_quiet(target: Target, campaign: Campaign) -> Target | None:
+    """The customer's conversation about a case whose contacts are spent went quiet: no message for
+    `WHATSAPP_REPLY_HOURS` after their last (`follow_up`, `conversing`). The case follows the cadence
+    from there — `exhausted`, or a follow-up if the team raised `maxContacts` meanwhile; None when a
+    message meanwhile kept it open, or the case moved on."""
+    hours = get_settings().whatsapp_reply_hours
+    return follow_up(
+        target,
+        [TargetState.CONTACTED],
+        label=f"Cliente respondeu e a conversa parou por {hours} h",
+        campaign=campaign,
+        quiet=True,
+    )
 
 
 def resume_after_desk(target_id: str) -> Target | None:

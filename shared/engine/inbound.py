@@ -167,7 +167,11 @@ def _engaged(target: Target) -> None:
     followed = None
     if engagement_moves(target):
         followed = cadence.follow_up(
-            target, [target.state], label="Cliente respondeu no WhatsApp", milestone=responded
+            target,
+            [target.state],
+            label="Cliente respondeu no WhatsApp",
+            milestone=responded,
+            conversing=True,
         )
     if followed is None:
         stats.record_milestone(target.id, stats.Milestone.RESPONDED)

@@ -22,6 +22,9 @@ other cases, and acts on each by what it still is:
   A reply landing at the same instant wins: it moves the case on the agenda (or off it), and the
   conclusion requires the case still awaiting what it concludes. A case resolved without leaving
   `contacted` (handed to a human: the desk's letting go resumes it) just leaves the agenda.
+- **Conversations gone quiet.** A case whose contacts are spent stays `contacted` while its customer
+  writes (`shared.engine.cadence.follow_up`); no message for `WHATSAPP_REPLY_HOURS` after their last,
+  it follows the cadence from there (`cadence.went_quiet`: `exhausted`).
 - **Sends never recorded.** A contacted case whose message or call may have gone out without its
   record (delivery unknown: the worker died after its claim) and got no reply by the attempt's
   deadline ends that attempt as an unanswered one (`no_answer`), instead of waiting for nothing.
@@ -59,8 +62,8 @@ from shared.data.targets import Due, InFlight
 from shared.domain.cadence import RESOLVING_OUTCOMES
 from shared.domain.errors import Conflict, ServiceUnavailable
 from shared.domain.models import REACHED_PHONE, Campaign, Outcome, Target, TargetState
+from shared.engine import cadence, postcall, sweep
 from shared.engine import campaigns as campaign_rules
-from shared.engine import postcall, sweep
 from shared.engine.sweep import LOST_AFTER
 
 PER_TICK: Final = 200
@@ -75,6 +78,7 @@ class UpkeepReport:
     requeued: int = 0  # targets whose job was lost, back to pending
     calls_reconciled: int = 0  # finished calls whose status was fetched from Twilio
     promise_checks: int = 0  # promise checks queued because theirs never came
+    quiet: int = 0  # conversations about cases whose contacts are spent, gone quiet: the cases moved on
     campaigns_completed: int = 0  # campaigns whose every case is closed
 
 
@@ -106,6 +110,8 @@ def tend_overdue(campaign: Campaign, now: datetime, report: UpkeepReport, limit:
             calls.append(target)
         elif target.outcome in RESOLVING_OUTCOMES:
             targets_data.stop_awaiting(target.id)
+        elif item.awaiting is Due.QUIET:
+            report.quiet += cadence.went_quiet(target, campaign) is not None
         else:
             concluded = _conclude(campaign, item, now)
             report.unanswered += concluded is Outcome.NO_ANSWER

@@ -60,9 +60,40 @@ def test_an_engaged_customer_is_followed_up_then_exhausted(engine: Engine):
     assert engine.get(target).contact_count == 3
 
     _reply(engine, target.phone, "vou ver", 3)
+    assert engine.get(target).state is TargetState.CONTACTED  # talking: not ended while she writes
+    engine.clock.advance(timedelta(hours=24))
+    upkeep.run(campaign.id, engine.clock.now())
     ended = engine.get(target)
     assert (ended.state, ended.outcome) == (TargetState.COMPLETED, Outcome.EXHAUSTED)
     assert ended.outcome_details is not None and "limite de 3 contato(s)" in ended.outcome_details
+
+
+def test_a_reply_to_the_last_notice_keeps_the_case_open_until_the_conversation_goes_quiet(engine: Engine):
+    """ "Vou ver" to the last notice: the customer is talking, so the case is not declared exhausted — each
+    message of hers keeps it open WHATSAPP_REPLY_HOURS (24 h) more; once she stops writing, upkeep ends
+    it `exhausted`, without another contact."""
+    campaign = engine.campaign(max_contacts=1)  # the first message is the last one
+    target = engine.target(campaign, 35)
+    _contact(engine)
+
+    _reply(engine, target.phone, "vou ver", 1)
+    talking = engine.get(target)
+    assert (talking.state, talking.outcome) == (TargetState.CONTACTED, Outcome.ANSWERED)
+    engine.clock.advance(timedelta(hours=20))
+    _reply(engine, target.phone, "ainda estou vendo aqui", 2)
+    engine.clock.advance(timedelta(hours=23))  # 43 h after her first message, 23 h after her last
+    upkeep.run(campaign.id, engine.clock.now())
+    assert engine.get(target).state is TargetState.CONTACTED
+
+    engine.clock.advance(timedelta(hours=1))
+    report = upkeep.run(campaign.id, engine.clock.now())
+    ended = engine.get(target)
+    assert (ended.state, ended.outcome, ended.contact_count) == (TargetState.COMPLETED, Outcome.EXHAUSTED, 1)
+    assert ended.outcome_details is not None and "limite de 1 contato(s)" in ended.outcome_details
+    assert report.quiet == 1
+    sent = len(engine.evolution.texts_to(target.phone))
+    _contact(engine)
+    assert len(engine.evolution.texts_to(target.phone)) == sent
 
 
 def test_unanswered_messages_spend_the_same_budget(engine: Engine):
@@ -108,8 +139,9 @@ def test_a_campaign_whose_cases_are_all_completed_completes_itself(engine: Engin
     assert campaigns_data.get(campaign.id).status is CampaignStatus.ACTIVE
 
     _reply(engine, target.phone, "vou ver", 1)
-    assert engine.get(target).outcome is Outcome.EXHAUSTED
+    engine.clock.advance(timedelta(hours=24))  # the conversation went quiet
     engine.tick()
+    assert engine.get(target).outcome is Outcome.EXHAUSTED
 
     done = campaigns_data.get(campaign.id)
     assert done.status is CampaignStatus.COMPLETED and done.completed_at == engine.clock.now()

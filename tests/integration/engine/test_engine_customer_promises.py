@@ -244,6 +244,54 @@ def test_davi_answers_the_last_notice_after_his_case_ended_promises_pays_and_his
     counters_agree_with_the_cases(case.campaign_id)
 
 
+def test_lia_answers_the_last_notice_with_vou_ver_then_promises_and_her_case_waits_on_the_promise(
+    engine: Engine, checks: Checks
+):
+    """She answers the last notice "vou ver" (her case stays open while she writes), an hour later
+    confirms her CPF and promises: the case waits on the promise, not `exhausted`; kept, it is paid."""
+    campaign = engine.campaign(
+        max_contacts=2, allowed_methods=[Channel.WHATSAPP], fallback_order=[Channel.WHATSAPP]
+    )
+    engine.crm.add_customer(LIA, "Lia Souza", [SimInvoice("F-1101", Decimal("90.00"), date(2025, 2, 1))])
+    import_rows(engine, campaign.id, [("Lia Souza", LIA_PHONE, LIA, "90,00", "F-1101", "01/02/2025")])
+    day = MONDAY
+    while engine.get(case_of(campaign.id, LIA)).contact_count < 2:  # the first message goes unanswered
+        assert day < MONDAY + timedelta(days=10)
+        if day.isoweekday() != 7:
+            business_day(engine, at(day, 10, tz=SAO_PAULO))
+            engine.delivered()
+        day += timedelta(days=1)
+    assert "último contato" in engine.evolution.texts_to(LIA_PHONE)[-1]
+
+    engine.clock.set(at(day, 12, tz=SAO_PAULO))
+    lia = Chat(LIA_PHONE, "Lia")
+    lia.says("vou ver")
+    assert engine.get(case_of(campaign.id, LIA)).state is TargetState.CONTACTED
+    engine.clock.set(at(day, 13, tz=SAO_PAULO))
+    lia.says("oi, quero resolver")
+    lia.says(LIA)
+    promised = day + timedelta(days=2)
+    lia.says(f"pago dia {promised:%d/%m}")
+    [promise] = promises_data.active_for_document(LIA, engine.clock.now())
+    waiting = engine.get(case_of(campaign.id, LIA))
+    assert (waiting.state, waiting.outcome) == (TargetState.PENDING, Outcome.PROMISE_MADE)
+
+    business_day(engine, at(day + timedelta(days=1), 10, tz=SAO_PAULO))  # upkeep ends nothing
+    assert engine.get(waiting).outcome is Outcome.PROMISE_MADE
+    engine.crm.pay_all(LIA)
+    checks.fire(engine, at(promised + timedelta(days=1), 9, 1, tz=SAO_PAULO))
+    assert promises_data.get(promise.id).status is PromiseStatus.FULFILLED
+    paid = engine.get(waiting)
+    assert (paid.state, paid.outcome) == (TargetState.COMPLETED, Outcome.PAID)
+    stats = campaign_stats(campaign.id)
+    assert (stats.promised, stats.paid, stats.outcomes.get("exhausted")) == (1, 1, 0)
+    counters_agree_with_the_cases(campaign.id)
+
+
+LIA = cpf(1402)
+LIA_PHONE = mobile("11", 1402)
+
+
 def test_davi_says_he_paid_after_his_case_ended_and_the_crm_confirms_it(engine: Engine):
     case, phone, day = _exhausted_davi(engine)
     engine.crm.pay_all(DAVI)
