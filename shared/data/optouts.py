@@ -96,12 +96,21 @@ def is_opted_out(phone: str | None = None, document: str | None = None, *, consi
 
 def find(phones: Sequence[str] = (), document: str | None = None) -> list[OptOut]:
     """The opt-outs of any of `phones` and of `document` (one strongly consistent BatchGet)."""
-    keys = [phone_key(phone) for phone in dict.fromkeys(phones)]
+    keys = [phone_key(phone) for phone in phones]
     keys += [document_key(document)] if document else []
-    if not keys:
-        return []
-    found = OptOutRecord.batch_get(keys, consistent_read=True)
-    return sorted((to_domain(OptOut, record) for record in found), key=lambda optout: optout.created_at)
+    return sorted(by_key(keys).values(), key=lambda optout: optout.created_at)
+
+
+def by_key(keys: Iterable[str]) -> dict[str, OptOut]:
+    """The opt-outs recorded under `keys` (`phone_key`, `document_key`), by key: one strongly
+    consistent BatchGet (of 100 keys at most each: PynamoDB splits a longer list)."""
+    unique = list(dict.fromkeys(keys))
+    if not unique:
+        return {}
+    return {
+        record.key: to_domain(OptOut, record)
+        for record in OptOutRecord.batch_get(unique, consistent_read=True)
+    }
 
 
 def list_page(limit: int = 50, cursor: str | None = None) -> Page[OptOut]:

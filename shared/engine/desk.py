@@ -26,6 +26,7 @@ histogram of whole minutes (a day or more in the last bucket), so the median and
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -172,8 +173,18 @@ def reply_blocked(conversation: Conversation) -> ReplyBlocked | None:
     `WINDOW_CLOSED` on `cloud` outside the 24 h window. Both are read on the customer's WhatsApp
     conversation: the conversation itself, or for a call the customer's (none yet: never wrote, window
     closed). Reads only: nothing is opened or taken."""
+    return _reply_blocked(conversation, optouts.opted_out_at(conversation.phone, conversation.document))
+
+
+def replies_blocked(page: Sequence[Conversation]) -> dict[str, ReplyBlocked | None]:
+    """`reply_blocked` of each conversation of `page`, by id, their opt-outs read together (a list of
+    conversations reads them once, not once per conversation)."""
+    opted_out = optouts.opted_out_at_each([(c.phone, c.document) for c in page])
+    return {c.id: _reply_blocked(c, opted_out[(c.phone, c.document)]) for c in page}
+
+
+def _reply_blocked(conversation: Conversation, opted_out_at: datetime | None) -> ReplyBlocked | None:
     voice = channel_of(conversation.chat_id) is Channel.VOICE
-    opted_out_at = optouts.opted_out_at(conversation.phone, conversation.document)
     if opted_out_at is not None:
         chat = find_whatsapp(conversation.phone) if voice else conversation
         if not optouts.may_answer(opted_out_at, chat.last_inbound_at if chat else None):

@@ -9,6 +9,7 @@ answer a message the customer sent after it (`may_answer`, read by `shared.engin
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Final
 
@@ -59,8 +60,24 @@ def is_opted_out(phone: str | None, document: str | None, *, consistent: bool = 
 def opted_out_at(phone: str, document: str | None) -> datetime | None:
     """When the phone or the document last opted out (the newest of their opt-outs), None when neither
     did. Strongly consistent."""
-    found = optouts.find([phone], document)
-    return found[-1].created_at if found else None
+    return opted_out_at_each([(phone, document)])[(phone, document)]
+
+
+def opted_out_at_each(
+    people: Collection[tuple[str, str | None]],
+) -> dict[tuple[str, str | None], datetime | None]:
+    """`opted_out_at` of each (phone, document) of `people`, read together (`optouts.by_key`)."""
+    found = optouts.by_key(key for phone, document in people for key in _keys(phone, document))
+    return {
+        (phone, document): max(
+            (found[key].created_at for key in _keys(phone, document) if key in found), default=None
+        )
+        for phone, document in people
+    }
+
+
+def _keys(phone: str, document: str | None) -> list[str]:
+    return [optouts.phone_key(phone), *([optouts.document_key(document)] if document else [])]
 
 
 def may_answer(opted_out_at: datetime, customer_wrote_at: datetime | None) -> bool:

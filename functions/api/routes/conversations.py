@@ -58,6 +58,7 @@ def queue(
     now = clock.now()
     page = desk.queue(limit, cursor)
     public = _converter(page.items)
+    blocked = desk.replies_blocked(page.items)
 
     def entry(conversation: Any) -> QueueEntry:
         waited = now - (conversation.waiting_since or now)
@@ -65,7 +66,7 @@ def queue(
             **public(conversation).model_dump(),
             waiting_seconds=max(0, int(waited.total_seconds())),
             reason=conversation.handoff_reason or handoff.SUPERVISOR_REASON,
-            reply_blocked_reason=desk.reply_blocked(conversation),
+            reply_blocked_reason=blocked[conversation.id],
         )
 
     times = desk.reply_times()

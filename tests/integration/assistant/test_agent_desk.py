@@ -12,6 +12,7 @@ import pytest
 
 from shared.core.config import reset_settings
 from shared.data import conversations
+from shared.data.optouts import OptOutRecord
 from shared.domain.errors import Conflict
 from shared.domain.models import ConversationStatus, Sender
 from shared.engine import handoff, optouts
@@ -199,6 +200,37 @@ def test_the_queue_oldest_first_with_reason_and_wait_and_the_first_reply_time(
     assert back["id"] == conversation.id and back["waitingSeconds"] == 0
     assert desk.reply(conversation.id, "Já te respondo").status_code == 201
     assert desk.queue()["firstHumanReply"]["count"] == 1  # only the first reply is timed
+
+
+def test_the_queue_reads_the_opt_outs_of_its_whole_page_at_once(
+    desk: Desk, world: World, maria, make_conversation, monkeypatch: pytest.MonkeyPatch
+):
+    _, conversation = maria
+    others = [
+        conversations.create(
+            make_conversation(chat_id=f"whatsapp_55119000000{n:02d}", phone=f"55119000000{n:02d}")
+        )
+        for n in (1, 2)
+    ]
+    for waiting in (conversation, *others):
+        handoff.transfer(waiting.id, by="assistant", reason="cliente pediu atendente")
+    optouts.opt_out(phone=others[0].phone, document=None, reason="PARAR", source="keyword")
+    reads: list[list[str]] = []
+    batch_get = OptOutRecord.batch_get
+
+    def counting(keys: Any, **kwargs: Any) -> Any:
+        reads.append(list(keys))
+        return batch_get(reads[-1], **kwargs)
+
+    monkeypatch.setattr(OptOutRecord, "batch_get", counting)
+    queue = desk.queue()
+
+    assert {entry["id"]: entry["replyBlockedReason"] for entry in queue["items"]} == {
+        conversation.id: None,
+        others[0].id: "opted_out",
+        others[1].id: None,
+    }
+    assert len(reads) == 1
 
 
 def test_resolving_records_who_and_when_and_gives_the_customer_back_to_the_assistant(
