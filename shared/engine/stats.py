@@ -142,12 +142,13 @@ def open_fields(
 ) -> dict[str, Any]:
     """The changes of the write recording what a CRM read showed of `case` (`checked`, None when it did
     not say): `open_amount`, `open_amount_at`, `paid_amount` (`debts.case_fields`: the data layer counts
-    its growth as money recovered, or self-cured) and, when the case shows money paid while its campaign
-    never contacted the customer, the `milestone` saying whether another campaign had (`paid_milestone`,
-    over the customer's `cases` in every campaign, read here when not given). Every write of a case's
-    `open_amount` takes its changes from here, a payment closing it too."""
+    its growth as money recovered, or self-cured) and, when the case shows more money paid than before
+    while its campaign never contacted the customer, the `milestone` saying whether another campaign had
+    (`paid_milestone`, over the customer's `cases` in every campaign, read here when not given: only
+    then, not on every write of a case once seen partly paid). Every write of a case's `open_amount`
+    takes its changes from here, a payment closing it too."""
     fields = case_fields(case, checked)
-    if case.contact_count == 0 and fields.get("paid_amount"):
+    if case.contact_count == 0 and fields.get("paid_amount", 0) > (case.paid_amount or 0):
         milestone = paid_milestone(case, targets.by_document(case.document) if cases is None else cases)
         if milestone is not None:
             fields["milestone"] = milestone

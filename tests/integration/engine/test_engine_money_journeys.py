@@ -19,9 +19,11 @@ from infra.local.simulators.crm import SimInvoice
 from shared.core.config import reset_settings
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
+from shared.domain.debts import OpenAmount
 from shared.domain.models import Campaign, Outcome, Promise, PromiseStatus, Target, TargetState
 from shared.domain.money import format_brl
 from shared.engine.reporting import campaign_stats, daily, global_metrics
+from shared.engine.stats import Milestone, open_fields
 from tests.integration.engine.engine_world import Engine, cpf, mobile
 from tests.integration.engine.journeys import (
     MONDAY,
@@ -802,3 +804,30 @@ def test_fabi_pays_one_invoice_before_any_contact_self_cured_and_the_other_after
     assert dashboard.money(campaign.id)[:2] == (Decimal("0.00"), Decimal("0.00"))
     assert sum(dashboard.recovered_by_day(campaign.id).values(), Decimal("0.00")) == Decimal("0.00")
     counters_agree_with_the_cases(campaign.id)
+
+
+def test_a_never_contacted_case_seen_partly_paid_reads_the_customers_other_cases_only_when_more_is_paid(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+):
+    """Each write recording a CRM read of a never-contacted case carries its `paid_amount`: only a
+    growth of it needs the customer's cases in other campaigns (was the money recovered elsewhere?)."""
+    contacted = engine.target(engine.campaign(), 771, contact_count=1)
+    case = engine.target(engine.campaign(), 771, paid_amount=Decimal("40.00"))
+    reads: list[str] = []
+    by_document = targets_data.by_document
+
+    def counting(document: str) -> list[Target]:
+        reads.append(document)
+        return by_document(document)
+
+    monkeypatch.setattr(targets_data, "by_document", counting)
+    now = engine.clock.now()
+
+    again = open_fields(case, OpenAmount(Decimal("49.90"), now, Decimal("40.00")))
+    assert (again["paid_amount"], "milestone" in again, reads) == (Decimal("40.00"), False, [])
+    more = open_fields(case, OpenAmount(Decimal("9.90"), now, Decimal("80.00")))
+    assert (more["paid_amount"], more["milestone"], reads) == (
+        Decimal("80.00"),
+        Milestone.CONTACTED_ELSEWHERE.value,
+        [contacted.document],
+    )
