@@ -26,6 +26,7 @@ from shared.core.observability import logger
 from shared.data import TransitionConflict, conversations, optouts
 from shared.data import targets as targets_data
 from shared.domain import identity
+from shared.domain.cadence import RESOLVING_OUTCOMES
 from shared.domain.errors import Conflict
 from shared.domain.models import (
     OPEN_TARGET_STATES,
@@ -145,9 +146,11 @@ def reach_registered(check: Check) -> Target | None:
     """A phone not on file asked about the customer: their open case is made due now, so the scheduler
     contacts the registered number (within the pre-send guards), with outcome `contact_requested` (a
     follow-up it was waiting for is not what it waits for any more: a new cadence never puts it off).
+    A case waiting on what resolved its engagement (a promise, a payment claim's quiet days, a person
+    at the desk) is left as it is: the guards would hold that contact anyway, and its outcome says why.
     Returns the case, if one was."""
     for case in reversed(check.cases):  # the newest first
-        if case.state not in _REACHABLE_STATES:
+        if case.state not in _REACHABLE_STATES or case.outcome in RESOLVING_OUTCOMES:
             continue
         if case.state is TargetState.PENDING and case.next_attempt_at <= clock.now():
             return case  # already due

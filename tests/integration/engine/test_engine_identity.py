@@ -123,6 +123,24 @@ def test_a_contact_brought_forward_by_a_request_is_no_follow_up_a_new_cadence_pu
     assert engine.get(case).next_attempt_at <= engine.clock.now()
 
 
+def test_a_strangers_request_leaves_a_case_waiting_on_a_promise_as_it_is(engine: Engine):
+    """Her case waits on her promise until Friday: a request from another phone neither brings the
+    contact forward (the promise guard would hold it) nor hides the promise behind another outcome."""
+    friday = engine.clock.now() + timedelta(days=4)
+    case = engine.target(
+        engine.campaign(), 1, contact_count=1, outcome=Outcome.PROMISE_MADE, next_attempt_at=friday
+    )
+
+    assert _asks_from_a_phone_not_on_file(engine, case).error == "phone_not_on_file"
+
+    waiting = engine.get(case)
+    assert (waiting.state, waiting.outcome, waiting.next_attempt_at) == (
+        TargetState.PENDING,
+        Outcome.PROMISE_MADE,
+        friday,
+    )
+
+
 def test_a_second_wrong_number_never_sends_outreach_back_to_the_first(engine: Engine):
     first, second = mobile("11", 1), mobile("11", 2)
     case = engine.target(engine.campaign(), 1, phone=first, phones=[first, second])
