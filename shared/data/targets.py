@@ -43,8 +43,9 @@ write adds the difference to recovered or self-cured, by whether the customer ha
 corrected away takes it out again, of the kinds it was counted in: the case keeps what it booked
 self-cured, `self_cured_cents`); the recovered centavos also per day
 (`counters.campaign_day_scope`, the customer's local day they were seen). They (and a change of
-`self_cured_cents`, an UpdateItem of its own) are applied right after the target write (not in the same transaction), so a process dying between the two
-leaves them one off; nothing else may write those names.
+`self_cured_cents`, an UpdateItem of its own) are applied right after the target write (not in the
+same transaction), so a process dying between the two leaves them one off; nothing else may write
+those names.
 
 The phone index (`phone_index`: which documents have a case carrying a phone) is written here too,
 wherever a case takes phones: a case opened, an import's new rows merged in, a supervisor's addition.
