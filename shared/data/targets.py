@@ -576,15 +576,28 @@ def reschedule(target_id: str, at: datetime) -> Target:
     return transition(target_id, [TargetState.PENDING], TargetState.PENDING, next_attempt_at=at)
 
 
-def update(target_id: str, **changes: Any) -> Target:
-    """Change fields other than state (`None` clears an optional one); `NotFound` if missing.
+def update(
+    target_id: str,
+    *,
+    in_states: Collection[TargetState] = (),
+    unless_outcomes: Collection[Outcome] = (),
+    **changes: Any,
+) -> Target:
+    """Change fields other than state (`None` clears an optional one); `NotFound` if missing. With
+    `in_states` / `unless_outcomes`, only while the state is one of them and the outcome none of them:
+    `TransitionConflict` (a `Conflict`) otherwise.
 
     State and `next_attempt_at` go through `transition` / `reschedule`.
     """
     values = validate_changes(Target, changes, forbidden=(*_IMMUTABLE, *_TRANSITION_OWNED))
     if not values:
         return get(target_id)
-    return _write(target_id, values, {}, TargetRecord.id.exists(), clock.now())
+    condition = TargetRecord.id.exists()
+    if in_states:
+        condition &= TargetRecord.state.is_in(*[TargetState(s).value for s in in_states])
+    if unless_outcomes:
+        condition &= ~TargetRecord.outcome.is_in(*[Outcome(o).value for o in unless_outcomes])
+    return _write(target_id, values, {}, condition, clock.now())
 
 
 def record_contact(target: Target, *, awaiting: Due | None = None, **changes: Any) -> Target:

@@ -23,13 +23,19 @@ from shared.core.observability import logger
 from shared.data import conversations, messages
 from shared.data import targets as targets_data
 from shared.domain.agent_hours import parse_agent_hours
+from shared.domain.cadence import RESOLVING_OUTCOMES
 from shared.domain.errors import Conflict
-from shared.domain.models import Conversation, ConversationStatus, Outcome, Sender
+from shared.domain.models import OPEN_TARGET_STATES, Conversation, ConversationStatus, Outcome, Sender
 from shared.domain.phones import timezone_for_phone
 from shared.engine import cadence
 
 SUPERVISOR_REASON = "supervisor"
 ASSISTANT = "assistant"
+
+# A case closed, or waiting on a promise, a payment claim or an opt-out, keeps the outcome saying so
+# when its customer is handed to a person: `transferred` would hide it (a paid case would stop counting
+# as paid) and the hold on the conversation already keeps every campaign away.
+_SAYS_MORE_THAN_TRANSFERRED = RESOLVING_OUTCOMES - {Outcome.TRANSFERRED}
 
 
 def transfer(
@@ -38,7 +44,8 @@ def transfer(
     """Hand the conversation to the desk: `transferred`, waiting in the queue, the customer held; its
     target's outcome becomes `transferred` — unless not `with_case` (the assistant's transfer for a
     person who is neither confirmed nor at the case's own number: a human talks to them, the customer's
-    case is left as it is). A conversation already transferred is returned as is."""
+    case is left as it is), and unless the case is closed or waits on a promise, a payment claim or an
+    opt-out (its outcome says more). A conversation already transferred is returned as is."""
     conversation = conversations.get(conversation_id)
     if conversation.status is ConversationStatus.TRANSFERRED:
         return conversation
@@ -187,7 +194,13 @@ def _transfer(
         _note(conversation.id, f"Conversa assumida por {assignee}", assignee)
     if conversation.target_id and with_case:
         try:
-            targets_data.update(conversation.target_id, outcome=Outcome.TRANSFERRED, outcome_details=note)
+            targets_data.update(
+                conversation.target_id,
+                in_states=OPEN_TARGET_STATES,
+                unless_outcomes=_SAYS_MORE_THAN_TRANSFERRED,
+                outcome=Outcome.TRANSFERRED,
+                outcome_details=note,
+            )
         except Conflict as exc:
             logger.info("target not marked transferred", target_id=conversation.target_id, reason=exc.message)
     logger.info("conversation transferred", conversation_id=conversation.id, by=by)

@@ -199,6 +199,16 @@ def test_maria_asks_for_a_person_who_records_her_promise_from_the_desk_and_every
         assert (case.state, case.outcome) == (TargetState.COMPLETED, Outcome.PAID)
     counters_agree_with_the_cases(march, april)
 
+    # The next day she asks for a person again (about her plan): she waits in the queue, and her cases
+    # stay paid — they were counted `transferred`, out of the paid ones, before.
+    engine.clock.set(at(MONDAY + timedelta(days=12), 10))
+    maria.says("quero falar com um atendente")
+    assert queue(api)["waiting"] == 1
+    for campaign_id in (march, april):
+        case = case_of(campaign_id, MARIA)
+        assert (case.state, case.outcome) == (TargetState.COMPLETED, Outcome.PAID)
+    counters_agree_with_the_cases(march, april)
+
 
 # --- 2. Outside the desk's hours: told when a person answers; let go with nothing agreed -----------------
 
