@@ -16,7 +16,7 @@ from shared.data import campaigns as campaigns_data
 from shared.data import conversations, messages
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
-from shared.domain.models import CampaignStatus, Channel, Outcome, TargetState
+from shared.domain.models import CampaignStatus, Channel, ConversationStatus, Outcome, TargetState
 from shared.engine import handoff, postcall
 from shared.engine.reporting import campaign_stats
 from tests.integration.engine.engine_world import Engine, cpf, mobile
@@ -496,7 +496,9 @@ def test_carla_answers_on_whatsapp_after_the_voicemail_and_gets_her_follow_up_no
 # --- 9. "Já paguei": every campaign keeps quiet until the CRM is asked again -------------------------
 
 
-def test_eva_says_she_paid_and_no_campaign_contacts_her_until_the_crm_confirms_it(engine: Engine):
+def test_eva_says_she_paid_asks_for_a_person_and_no_campaign_contacts_her_until_the_crm_confirms_it(
+    engine: Engine,
+):
     eva, phone = cpf(1501), mobile("11", 1501)
     engine.crm.add_customer(eva, "Eva Lins", [SimInvoice("F-1101", Decimal("64.30"), date(2025, 2, 1))])
     march, april = engine.campaign(), engine.campaign(name="Cobrança Abril")
@@ -518,6 +520,21 @@ def test_eva_says_she_paid_and_no_campaign_contacts_her_until_the_crm_confirms_i
             quiet_until,
         )
         assert (case.open_amount, case.open_amount_at) == (Decimal("64.30"), engine.clock.now())
+    # She asks for a person too, who answers and resolves her conversation: her cases still say what
+    # they wait on, before and after.
+    chat.says("quero falar com um atendente")
+    held = conversations.by_chat_id(f"whatsapp_{phone}")
+    assert held is not None and held.status is ConversationStatus.TRANSFERRED
+    for campaign in (march, april):
+        assert case_of(campaign.id, eva).outcome is Outcome.PAYMENT_CLAIMED
+    handoff.resolve(held.id, by="token:supervisor")
+    for campaign in (march, april):
+        case = case_of(campaign.id, eva)
+        assert (case.state, case.outcome, case.next_attempt_at) == (
+            TargetState.PENDING,
+            Outcome.PAYMENT_CLAIMED,
+            quiet_until,
+        )
 
     sent = len(engine.evolution.texts_to(phone))
     for offset in (1, 2):
