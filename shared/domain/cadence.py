@@ -21,6 +21,12 @@ RESOLVING_OUTCOMES: Final = frozenset(
 )
 
 
+# What a case says that a later event on its customer's contact — a handover to a person, a number
+# reported wrong — must not overwrite: it is paid, opted out, or waits on a promise or a payment claim
+# (`transferred` would hide it: a paid case would stop counting as paid, its money leave recovered).
+STANDING_OUTCOMES: Final = RESOLVING_OUTCOMES - {Outcome.TRANSFERRED}
+
+
 # What an attempt nobody answered leaves on a case waiting for its retry (a voicemail taken by a
 # machine included: it asks the customer to reply on WhatsApp).
 UNANSWERED_OUTCOMES: Final = frozenset(

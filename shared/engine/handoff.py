@@ -23,7 +23,7 @@ from shared.core.observability import logger
 from shared.data import conversations, messages
 from shared.data import targets as targets_data
 from shared.domain.agent_hours import parse_agent_hours
-from shared.domain.cadence import RESOLVING_OUTCOMES
+from shared.domain.cadence import STANDING_OUTCOMES
 from shared.domain.errors import Conflict
 from shared.domain.models import OPEN_TARGET_STATES, Conversation, ConversationStatus, Outcome, Sender
 from shared.domain.phones import timezone_for_phone
@@ -31,11 +31,6 @@ from shared.engine import cadence
 
 SUPERVISOR_REASON = "supervisor"
 ASSISTANT = "assistant"
-
-# A case closed, or waiting on a promise, a payment claim or an opt-out, keeps the outcome saying so
-# when its customer is handed to a person: `transferred` would hide it (a paid case would stop counting
-# as paid) and the hold on the conversation already keeps every campaign away.
-_SAYS_MORE_THAN_TRANSFERRED = RESOLVING_OUTCOMES - {Outcome.TRANSFERRED}
 
 
 def transfer(
@@ -197,7 +192,7 @@ def _transfer(
             targets_data.update(
                 conversation.target_id,
                 in_states=OPEN_TARGET_STATES,
-                unless_outcomes=_SAYS_MORE_THAN_TRANSFERRED,
+                unless_outcomes=STANDING_OUTCOMES,
                 outcome=Outcome.TRANSFERRED,
                 outcome_details=note,
             )

@@ -26,7 +26,7 @@ from shared.core.observability import logger
 from shared.data import TransitionConflict, conversations, optouts
 from shared.data import targets as targets_data
 from shared.domain import identity
-from shared.domain.cadence import RESOLVING_OUTCOMES
+from shared.domain.cadence import RESOLVING_OUTCOMES, STANDING_OUTCOMES
 from shared.domain.errors import Conflict
 from shared.domain.models import (
     OPEN_TARGET_STATES,
@@ -170,9 +170,10 @@ def reach_registered(check: Check) -> Target | None:
 
 
 def mark_wrong_number(document: str, phone: str, *, source: str, reason: str | None = None) -> list[Target]:
-    """`phone` is not `document`'s: never contacted again for it. Each of the customer's cases gets
-    outcome `wrong_number`; an open one using that phone moves to its next phone, or ends when it has
-    none. Returns the cases changed."""
+    """`phone` is not `document`'s: never contacted again for it. Each of the customer's cases on that
+    phone moves to its next phone; an open one with none left ends. Each open case gets outcome
+    `wrong_number`, unless it waits on a promise, a payment claim or an opt-out (`STANDING_OUTCOMES`):
+    a closed case keeps its ending. Returns the cases changed."""
     phone = normalize_phone(phone)
     optouts.add_wrong_number(document=document, phone=phone, reason=reason, source=source)
     changed = []
@@ -184,7 +185,11 @@ def mark_wrong_number(document: str, phone: str, *, source: str, reason: str | N
         if updated is not None and updated.outcome is not Outcome.WRONG_NUMBER:
             try:
                 updated = targets_data.update(
-                    case.id, outcome=Outcome.WRONG_NUMBER, outcome_details=WRONG_NUMBER_NOTE
+                    case.id,
+                    in_states=OPEN_TARGET_STATES,
+                    unless_outcomes=STANDING_OUTCOMES,
+                    outcome=Outcome.WRONG_NUMBER,
+                    outcome_details=WRONG_NUMBER_NOTE,
                 )
             except Conflict as exc:
                 logger.info("wrong number not recorded on the case", target_id=case.id, reason=exc.message)

@@ -153,6 +153,29 @@ def test_a_second_wrong_number_never_sends_outreach_back_to_the_first(engine: En
     assert stored.state is TargetState.COMPLETED and stored.outcome is Outcome.WRONG_NUMBER
 
 
+def test_a_wrong_number_reported_in_a_new_campaign_leaves_the_customers_paid_and_waiting_cases_as_they_are(
+    engine: Engine,
+):
+    """March's case was paid, April's waits on a promise; May's message reaches a stranger at the old
+    number. Every case moves to the other phone, only May's says `wrong_number`: March still counts
+    as paid (it was turned `wrong_number`, out of the paid cases and their money)."""
+    old, new = mobile("11", 1), mobile("11", 2)
+    march, april, may = (engine.target(engine.campaign(), 1, phone=old, phones=[old, new]) for _ in range(3))
+    targets_data.transition(march.id, [TargetState.PENDING], TargetState.COMPLETED, outcome=Outcome.PAID)
+    targets_data.transition(
+        april.id, [TargetState.PENDING], TargetState.PENDING, outcome=Outcome.PROMISE_MADE
+    )
+
+    identity.mark_wrong_number(march.document, old, source="assistant")
+
+    assert [(engine.get(case).phone, engine.get(case).outcome) for case in (march, april, may)] == [
+        (new, Outcome.PAID),
+        (new, Outcome.PROMISE_MADE),
+        (new, Outcome.WRONG_NUMBER),
+    ]
+    assert counters.read(counters.campaign_scope(march.campaign_id)).get("outcome:paid") == 1
+
+
 def test_whoever_says_the_contacted_number_is_not_the_customers_ends_that_attempt_not_a_reply(
     engine: Engine,
 ):
