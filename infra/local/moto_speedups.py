@@ -19,7 +19,7 @@ time went to these three).
   removed): the same all-or-nothing, at the cost of a few items instead of whole tables. Our tables
   have no streams, so there is no stream record to undo.
 
-And three to the work every request of every service repeats (about a tenth of the local endpoint's
+And three to the work every request of every service repeats (nearly a tenth of the local endpoint's
 time, and of every in-process moto test's): moto lists a response class's methods with
 `inspect.getmembers` at each request to check the action is one of them; converts the action's name
 to snake case with a character loop; and matches the request against the service's routes again each
