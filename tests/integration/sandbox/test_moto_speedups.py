@@ -1,5 +1,6 @@
 """The sandbox's changes to moto's DynamoDB answer exactly as moto does: queries return the same items
-in the same order, and a failed transaction leaves every item as it was."""
+in the same order, and a failed transaction leaves every item as it was; a request's action, found
+once, is still the one that request names."""
 
 from __future__ import annotations
 
@@ -175,3 +176,27 @@ def test_every_attribute_type_comes_back_as_it_was_written(dynamodb) -> None:
     }
     assert sorted(got["tags"]["SS"]) == ["x", "y"] and sorted(got["sizes"]["NS"]) == ["1", "2.5"]
     assert queried == [got]
+
+
+def _dynamodb_request(operation: str) -> Any:
+    from moto.core.request import Request
+
+    return Request.from_primitives(
+        "POST",
+        "https://dynamodb.sa-east-1.amazonaws.com/",
+        {"X-Amz-Target": f"DynamoDB_20120810.{operation}", "Content-Type": "application/x-amz-json-1.0"},
+        b"{}",
+    )
+
+
+def test_a_response_object_handed_another_request_finds_that_requests_action() -> None:
+    from moto.dynamodb.responses import DynamoHandler
+
+    moto_speedups.apply()
+    handler = DynamoHandler()
+    handler.normalized_request = _dynamodb_request("GetItem")
+    assert handler._get_action() == handler._get_action() == "GetItem"
+
+    handler.normalized_request = _dynamodb_request("PutItem")
+
+    assert handler._get_action() == "PutItem"
