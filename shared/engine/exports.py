@@ -32,8 +32,11 @@ from shared.engine import reporting
 EXPORT_PAGE: Final = 500
 # Concurrent promise lookups per page (one by-document Query per case that may hold a promise).
 PROMISE_READERS: Final = 8
-# Cases whose customer may have promised: the others are never looked up.
-_MAY_HAVE_PROMISED: Final = (Outcome.PROMISE_MADE, Outcome.PROMISE_BROKEN, Outcome.PAID)
+# Cases whose customer may have promised: the others are never looked up. Paid or without an outcome,
+# only once contacted (the one paid before any contact never promised; a contacted case without an
+# outcome is one whose partial promise was kept, going on for the rest).
+_PROMISED: Final = (Outcome.PROMISE_MADE, Outcome.PROMISE_BROKEN)
+_MAY_HAVE_PROMISED_ONCE_CONTACTED: Final = (Outcome.PAID, None)
 
 Row = list[str | None]
 T = TypeVar("T")
@@ -112,13 +115,20 @@ def _pages(fetch: Callable[[str | None], Page[T]]) -> Iterator[Sequence[T]]:
 
 
 def _case_promise(case: Target) -> Promise | None:
-    """The case's latest promise, looked up only when its outcome says there may be one."""
-    if case.outcome not in _MAY_HAVE_PROMISED or (case.outcome is Outcome.PAID and not case.contact_count):
+    """The latest promise about the case, looked up only when its outcome says there may be one: made
+    in its own conversation, or in another campaign's over one of its invoices (a promise is the
+    customer's and defers every case of the document)."""
+    contacted = case.contact_count > 0
+    if case.outcome not in _PROMISED and not (
+        contacted and case.outcome in _MAY_HAVE_PROMISED_ONCE_CONTACTED
+    ):
         return None
+    invoices = {invoice.invoice_number for invoice in case.invoices}
     latest: Promise | None = None
     for page in _pages(lambda cursor: promises_data.list_page(document=case.document, cursor=cursor)):
         for promise in page:
-            if promise.target_id == case.id and (latest is None or promise.created_at > latest.created_at):
+            about = promise.target_id == case.id or not invoices.isdisjoint(promise.invoice_numbers or ())
+            if about and (latest is None or promise.created_at > latest.created_at):
                 latest = promise
     return latest
 

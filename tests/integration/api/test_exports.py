@@ -77,6 +77,44 @@ def test_cases_export_lists_every_case_masked_for_supervisors(
     assert (formula[0], formula[4], formula[5]) == ("***.982.247-**", "1234,55", "2")
 
 
+def test_a_case_shows_its_customers_promise_made_in_another_campaign_and_the_one_it_kept_in_part(
+    api: Api, make_promise: Callable[..., Promise]
+) -> None:
+    """João promised in March over the invoice both campaigns collect: April's case, deferred by it,
+    shows it; kept in part, March's case goes on without an outcome and still shows it, kept."""
+    march, april = api.create_campaign(), api.create_campaign(name="Abril")
+    for campaign in (march, april):
+        api.import_csv(campaign["id"], GOOD_CSV)
+    joao_march, joao_april = sorted(
+        targets.by_document("11144477735"), key=lambda case: case.campaign_id != march["id"]
+    )
+    now = clock_module.now()
+    for case in (joao_march, joao_april):
+        targets.record_contact(case, last_attempt_at=now)
+    promise = promises.create(
+        make_promise(
+            document=joao_march.document,
+            target_id=joao_march.id,
+            campaign_id=march["id"],
+            amount=Decimal("100.00"),
+            due_date=date(2025, 3, 20),
+            invoice_numbers=["FAT-001"],
+        )
+    )
+    for case in (joao_march, joao_april):
+        targets.transition(case.id, [TargetState.PENDING], TargetState.PENDING, outcome=Outcome.PROMISE_MADE)
+
+    def joao_in(campaign: dict[str, Any]) -> list[str]:
+        rows = _read(api.get(f"/api/voice/campaigns/{campaign['id']}/export.csv", role="supervisor"))
+        [joao] = [row for row in rows[1:] if row[1] == "João Silva"]
+        return [joao[2], *joao[8:11]]
+
+    assert joao_in(april) == ["Promessa registrada", "100,00", "20/03/2025", "Pendente"]
+    promises.transition(promise, [PromiseStatus.PENDING], PromiseStatus.FULFILLED)
+    targets.transition(joao_march.id, [TargetState.PENDING], TargetState.PENDING, outcome=None)
+    assert joao_in(march) == ["", "100,00", "20/03/2025", "Cumprida"]
+
+
 def test_admins_get_whole_documents_and_unknown_campaigns_are_404(
     api: Api, make_target: Callable[..., Target], make_promise: Callable[..., Promise]
 ) -> None:
