@@ -511,30 +511,23 @@ def test_eva_says_she_paid_asks_for_a_person_and_no_campaign_contacts_her_until_
     chat.says(eva)
     chat.says("já paguei ontem")
     assert engine.evolution.texts_to(phone)[-1] == texts.PAYMENT_NOT_YET_VISIBLE
-    quiet_until = engine.clock.now() + timedelta(days=3)
+    claimed = (TargetState.PENDING, Outcome.PAYMENT_CLAIMED, engine.clock.now() + timedelta(days=3))
+
+    def her_cases() -> list[tuple[Any, ...]]:
+        return [(c.state, c.outcome, c.next_attempt_at) for c in (case_of(m.id, eva) for m in (march, april))]
+
+    assert her_cases() == [claimed, claimed]
     for campaign in (march, april):
         case = case_of(campaign.id, eva)
-        assert (case.state, case.outcome, case.next_attempt_at) == (
-            TargetState.PENDING,
-            Outcome.PAYMENT_CLAIMED,
-            quiet_until,
-        )
         assert (case.open_amount, case.open_amount_at) == (Decimal("64.30"), engine.clock.now())
     # She asks for a person too, who answers and resolves her conversation: her cases still say what
     # they wait on, before and after.
     chat.says("quero falar com um atendente")
     held = conversations.by_chat_id(f"whatsapp_{phone}")
     assert held is not None and held.status is ConversationStatus.TRANSFERRED
-    for campaign in (march, april):
-        assert case_of(campaign.id, eva).outcome is Outcome.PAYMENT_CLAIMED
+    assert her_cases() == [claimed, claimed]
     handoff.resolve(held.id, by="token:supervisor")
-    for campaign in (march, april):
-        case = case_of(campaign.id, eva)
-        assert (case.state, case.outcome, case.next_attempt_at) == (
-            TargetState.PENDING,
-            Outcome.PAYMENT_CLAIMED,
-            quiet_until,
-        )
+    assert her_cases() == [claimed, claimed]
 
     sent = len(engine.evolution.texts_to(phone))
     for offset in (1, 2):
