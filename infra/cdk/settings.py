@@ -84,6 +84,7 @@ APP_SETTING_GROUPS: Mapping[AppSettingGroup, tuple[str, ...]] = {
         "WHATSAPP_REPLY_HOURS",
         "IDENTITY_TTL_HOURS",
         "WHATSAPP_DELIVERY_HOURS",
+        "LATE_PAYMENT_CHECK_DAYS",
         "PIX_KEY",
         "PIX_MERCHANT_NAME",
         "PIX_MERCHANT_CITY",

@@ -195,6 +195,10 @@ class Settings(BaseModel):
     # A campaign WhatsApp message with no delivery receipt (DELIVERY_ACK / READ) this long ends its
     # attempt as `not_delivered`; keep it below WHATSAPP_REPLY_HOURS, which concludes first otherwise.
     whatsapp_delivery_hours: int = Field(default=6, ge=1, le=168)
+    # The payment attribution window: a contacted case that ended unresolved (the cadence gave up, or the
+    # customer opted out) has the CRM read once more this many days after it ended, and what it shows
+    # paid then is money the collection recovered.
+    late_payment_check_days: int = Field(default=7, ge=1, le=60)
 
     # "tokens": bearer tokens from COBRANCA_API_TOKENS ("role:token,role:token"), for the laptop;
     # "cognito": API Gateway's JWT authorizer has verified the token, the API reads its groups.

@@ -12,10 +12,12 @@ one index moves with the case's life, and only when the engine's next look at th
   status was; a WhatsApp message still awaiting its delivery (`due` = `Due.DELIVERY`, set by
   `record_contact`), upkeep looks at its receipts (`await_until` moves the deadline to the reply's,
   `Due.REPLY`, when it reached the phone). The claim of a job and the record of its send keep the entry where the sweep
-  put it: a send moves the index once. A completed case is off the agenda, and so is a contacted one
-  awaiting nothing (an answered call, a conversation a human holds). The sweep reads the due part
-  (`due_for_campaign`), upkeep the overdue part (`overdue`): a tick reads what is due, never the
-  campaign's other cases.
+  put it: a send moves the index once. A completed case is off the agenda — but for one whose customer
+  was contacted and that ended unresolved: it is `late#<at>` until its late payment check
+  (`transition(late_check=...)`, with the write that ends it) — and so is a contacted one awaiting
+  nothing (an answered call, a conversation a human holds). The sweep reads the due part
+  (`due_for_campaign`), upkeep the overdue part (`overdue`) and the late checks due (`late_checks_due`):
+  a tick reads what is due, never the campaign's other cases.
 - `by_campaign_amount` / `by_campaign_age`: campaign_id + `debt_cents` (what the invoices add up to,
   in centavos) / `oldest_due` (the oldest invoice's due date, `YYYY-MM-DD`; the day the case opened
   when no invoice has one): a campaign's cases by amount or by how long they are overdue. Both keys are
@@ -140,10 +142,11 @@ class Due(StrEnum):
 
 
 class Agenda(StrEnum):
-    """The two parts of a campaign's agenda (the `by_agenda` index)."""
+    """The parts of a campaign's agenda (the `by_agenda` index)."""
 
     DUE = "due"  # pending cases, at `next_attempt_at`
     IN_FLIGHT = "flight"  # attempts in flight, at their deadline
+    LATE = "late"  # completed cases awaiting their late payment check, at its time
 
 
 class Keep(Enum):
@@ -431,6 +434,25 @@ def overdue(campaign_id: str, until: datetime, limit: int = 100) -> list[InFligh
     ]
 
 
+class LateCheck(NamedTuple):
+    """A completed case whose late payment check is due (`late_checks_due`), and when it ended (None
+    for a case whose outcome was stored without that time)."""
+
+    target: Target
+    ended_at: datetime | None
+
+
+def late_checks_due(campaign_id: str, until: datetime, limit: int = 100) -> list[LateCheck]:
+    """The campaign's completed cases whose late payment check is due by `until`, soonest first, from
+    the agenda (one strongly consistent BatchGet of the cases: one that moved on meanwhile is left
+    out)."""
+    return [
+        LateCheck(_to_target(record), record.outcome_at)
+        for record in _agenda_until(campaign_id, Agenda.LATE, until, limit, consistent=True)
+        if record.state == TargetState.COMPLETED.value
+    ]
+
+
 def _agenda_until(
     campaign_id: str, kind: Agenda, until: datetime, limit: int, *, consistent: bool
 ) -> list[TargetRecord]:
@@ -525,6 +547,7 @@ def transition(
     awaits: Due | None = None,
     milestone: str | None = None,
     waiting_since: datetime | None = None,
+    late_check: datetime | None = None,
     **changes: Any,
 ) -> Target:
     """Move the target to `to_state` if (and only if) its state is one of `from_states` — and its
@@ -537,7 +560,8 @@ def transition(
     two workers racing for the same target exactly one wins; the other gets `TransitionConflict` (a
     `Conflict`). `NotFound` if the target does not exist. Moving to pending without a
     `next_attempt_at` makes the target due now; a pending case is on the agenda when it is due, a
-    completed one is off it. A case moving in flight (scheduled, calling, contacted) is on it until
+    completed one is off it — or, with `late_check`, on it until its late payment check then. A case
+    moving in flight (scheduled, calling, contacted) is on it until
     the attempt's deadline `until`, off it with None; without either, it keeps its place when it moves
     only between in-flight states (a claim, or its undoing, changes no index), else it is off. The case
     then awaits nothing, or what `awaits` says until `until` (`Due`; `overdue` reports it).
@@ -554,13 +578,15 @@ def transition(
     if to_state is TargetState.PENDING:
         keys["agenda"] = _agenda_entry(Agenda.DUE, values.setdefault("next_attempt_at", now))
     elif to_state is TargetState.COMPLETED:
-        keys["agenda"] = None
+        keys["agenda"] = None if late_check is None else _agenda_entry(Agenda.LATE, late_check)
     elif isinstance(until, datetime):
         keys["agenda"] = _agenda_entry(Agenda.IN_FLIGHT, until)
     elif until is None or not _IN_FLIGHT_STATES.issuperset(from_states):
         keys["agenda"] = None
     if not isinstance(until, Keep) and to_state not in _IN_FLIGHT_STATES:
         raise ValueError("only a case moving in flight takes a deadline")
+    if late_check is not None and to_state is not TargetState.COMPLETED:
+        raise ValueError("only a completed case awaits a late payment check")
     condition = TargetRecord.state.is_in(*[TargetState(s).value for s in from_states])
     if unless_outcomes:
         condition &= ~TargetRecord.outcome.is_in(*[Outcome(o).value for o in unless_outcomes])
@@ -627,6 +653,17 @@ def stop_awaiting(target_id: str) -> None:
     actions = [TargetRecord.due.remove(), TargetRecord.agenda.remove()]
     update_if(
         TargetRecord, target_id, actions=actions, condition=TargetRecord.state == TargetState.CONTACTED.value
+    )
+
+
+def drop_late_check(target_id: str) -> None:
+    """The completed case awaits its late payment check no more (a supervisor corrected its outcome, which
+    writes no agenda): off the agenda. A no-op unless it is there for a late check."""
+    update_if(
+        TargetRecord,
+        target_id,
+        actions=[TargetRecord.agenda.remove()],
+        condition=TargetRecord.agenda.startswith(f"{Agenda.LATE.value}#"),
     )
 
 

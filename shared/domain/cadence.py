@@ -48,6 +48,13 @@ UNANSWERED_OUTCOMES: Final = frozenset(
 GAVE_UP_OUTCOMES: Final = UNANSWERED_OUTCOMES | {Outcome.EXHAUSTED}
 
 
+# How a case ends that, once its customer was contacted, gets a late payment check: the CRM read once
+# more `LATE_PAYMENT_CHECK_DAYS` later (`shared.engine.late_payments`), since a customer often pays at the
+# bank days after the last message. The cadence gave up on it, or the customer opted out: money they pay
+# then is still recovered by the contact (the check sends nothing).
+LATE_CHECKED_OUTCOMES: Final = GAVE_UP_OUTCOMES | {Outcome.OPTED_OUT}
+
+
 # What a pending case waiting for its follow-up may carry: the customer engaged (`answered`), or kept a
 # partial promise (no outcome) — every other outcome waits on something else (a retry's backoff, a
 # promise's end, a payment claim's quiet period) or nothing (`contact_requested`: due now).

@@ -21,10 +21,26 @@ from shared.core.observability import logger, metrics
 from shared.data import campaigns as campaigns_data
 from shared.data import targets as targets_data
 from shared.data.targets import Due
-from shared.domain.cadence import FOLLOW_UP_OUTCOMES, RESOLVING_OUTCOMES, awaits_follow_up, budget_spent
+from shared.domain.cadence import (
+    FOLLOW_UP_OUTCOMES,
+    LATE_CHECKED_OUTCOMES,
+    RESOLVING_OUTCOMES,
+    awaits_follow_up,
+    budget_spent,
+)
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.models import Campaign, Outcome, Target, TargetState
 from shared.domain.phones import timezone_for_phone
+
+
+def late_check_at(ended: Target, outcome: Outcome | None) -> datetime | None:
+    """When the case `ended` (as read before the write that ends it with `outcome`) gets its late payment
+    check (`shared.engine.late_payments`): `LATE_PAYMENT_CHECK_DAYS` from now, passed to that write
+    (`targets.transition(late_check=...)`); None when it gets none — it ends some other way, or its
+    campaign never contacted the customer (a payment then says nothing of collecting)."""
+    if ended.contact_count == 0 or outcome not in LATE_CHECKED_OUTCOMES:
+        return None
+    return clock.now() + timedelta(days=get_settings().late_payment_check_days)
 
 
 def exhausted_details(campaign: Campaign, label: str) -> str:
@@ -68,7 +84,10 @@ def follow_up(
         }
     elif budget_spent(target, campaign):
         to_state, outcome = TargetState.COMPLETED, Outcome.EXHAUSTED
-        changes = {"outcome_details": exhausted_details(campaign, label)}
+        changes = {
+            "outcome_details": exhausted_details(campaign, label),
+            "late_check": late_check_at(target, outcome),
+        }
     else:
         at = now + timedelta(days=campaign.follow_up_after_days)
         to_state, outcome = TargetState.PENDING, Outcome.ANSWERED

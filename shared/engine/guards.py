@@ -62,6 +62,7 @@ from shared.domain.models import (
 from shared.domain.promise_rules import deferred_until
 from shared.domain.time_bar import TIME_BAR_YEARS
 from shared.engine import optouts, stats
+from shared.engine.cadence import late_check_at
 
 CRM_RETRY: Final = timedelta(minutes=30)
 # A campaign whose hours never meet the customer's legal window (e.g. 19:00–20:00 for RJ) may be
@@ -402,6 +403,7 @@ def apply(target: Target, verdict: Defer | Finish, from_states: Sequence[TargetS
             verdict.state,
             outcome=verdict.outcome,
             outcome_details=verdict.details,
+            late_check=late_check_at(target, verdict.outcome),
             **stats.open_fields(target, verdict.checked),
         )
     counters.increment(counters.campaign_scope(recorded.campaign_id), skip_counter(verdict.reason))

@@ -21,6 +21,7 @@ from shared.domain.errors import InvalidInput
 from shared.domain.models import OPEN_TARGET_STATES, OptOut, Outcome, Target, TargetState
 from shared.domain.pages import Page
 from shared.domain.phones import normalize_phone
+from shared.engine import cadence
 
 DETAILS: Final = "Cliente pediu para não ser mais contatado (opt-out)"
 
@@ -41,6 +42,7 @@ def opt_out(*, phone: str | None, document: str | None, reason: str | None, sour
                 TargetState.COMPLETED,
                 outcome=Outcome.OPTED_OUT,
                 outcome_details=DETAILS,
+                late_check=cadence.late_check_at(case, Outcome.OPTED_OUT),
             )
         except TransitionConflict as exc:
             logger.info("opted-out case left as it is", target_id=case.id, reason=exc.message)

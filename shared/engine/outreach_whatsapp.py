@@ -33,7 +33,7 @@ from shared.domain.models import (
     Target,
     TargetState,
 )
-from shared.engine import outreach, whatsapp_channel, whatsapp_out
+from shared.engine import cadence, outreach, whatsapp_channel, whatsapp_out
 from shared.engine.conversations import open_conversation
 from shared.engine.outreach import ChannelPaused, Result
 from shared.engine.outreach_texts import STEP_LABELS, outreach_message
@@ -108,6 +108,7 @@ def _not_on_whatsapp(claimed: Target, campaign: Campaign) -> Result:
             TargetState.COMPLETED,
             outcome=Outcome.NOT_ON_WHATSAPP,
             outcome_details="Número sem WhatsApp; a campanha não tem outro canal",
+            late_check=cadence.late_check_at(claimed, Outcome.NOT_ON_WHATSAPP),
         )
     metrics.add_metric(name="NotOnWhatsApp", unit=MetricUnit.Count, value=1)
     logger.info("not on WhatsApp", target_id=claimed.id, next_channel=following.value if following else None)

@@ -403,6 +403,8 @@ def conclude_attempt(
             "channel_attempts": concluded,
             "outcome_details": f"{label} — tentativas esgotadas em todos os canais",
         }
+    if to_state is TargetState.COMPLETED:
+        changes["late_check"] = cadence.late_check_at(target, changes["outcome"])
     try:
         moved = targets_data.transition(target.id, from_states, to_state, awaiting=awaiting, **changes)
     except Conflict as exc:

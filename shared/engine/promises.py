@@ -94,12 +94,13 @@ def settle(
     return settled
 
 
-def close_given_up_cases(cases: Sequence[Target], details: str, reading: DebtReading, now: datetime) -> None:
+def close_given_up_cases(cases: Sequence[Target], details: str, reading: DebtReading, now: datetime) -> int:
     """The cases among `cases` the cadence gave up on (completed `exhausted`, or with their attempts
     spent unanswered: `GAVE_UP_OUTCOMES`) of which the CRM's `reading` (made at `now`) shows nothing
-    collectible left: `paid` after all — the customer answered the last notice late and paid. One
-    conditional transition each, so a case that changed meanwhile is left as it is."""
+    collectible left: `paid` after all — the customer answered the last notice late, or just paid. One
+    conditional transition each, so a case that changed meanwhile is left as it is; how many closed."""
     others = frozenset(Outcome) - GAVE_UP_OUTCOMES
+    closed = 0
     for case in cases:
         if case.state is not TargetState.COMPLETED or case.outcome not in GAVE_UP_OUTCOMES:
             continue
@@ -117,6 +118,9 @@ def close_given_up_cases(cases: Sequence[Target], details: str, reading: DebtRea
             )
         except Conflict as exc:
             logger.info("ended case left as it is", target_id=case.id, reason=exc.message)
+            continue
+        closed += 1
+    return closed
 
 
 def _checked(

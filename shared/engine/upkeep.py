@@ -37,6 +37,10 @@ other cases, and acts on each by what it still is:
   dialer died before dialing and the target goes back to `pending` as above; with one, Twilio is
   asked for the call, and a finished call's status goes to the post-call queue just as its
   callback would have (a call still in progress is left alone).
+- **Late payment checks** (on the cron's tick, not a campaign's activation): a contacted case that ended
+  unresolved has the CRM read once more `LATE_PAYMENT_CHECK_DAYS` after it ended, and closes `paid` if
+  the customer paid meanwhile (`shared.engine.late_payments`); in every campaign that may still have
+  one — the running ones, the paused ones, and those completed lately.
 - **Missed promise checks** (on the cron's tick, not a campaign's activation): a pending promise
   whose next check is more than `LOST_AFTER` overdue — its one-time schedule could not be created,
   or its check message was dead-lettered — gets a check on the monitor's queue (a check is
@@ -62,8 +66,9 @@ from shared.data.targets import Due, InFlight
 from shared.domain.cadence import RESOLVING_OUTCOMES
 from shared.domain.errors import Conflict, ServiceUnavailable
 from shared.domain.models import REACHED_PHONE, Campaign, Outcome, Target, TargetState
-from shared.engine import cadence, postcall, sweep
+from shared.engine import cadence, late_payments, postcall, sweep
 from shared.engine import campaigns as campaign_rules
+from shared.engine.late_payments import LateResult
 from shared.engine.sweep import LOST_AFTER
 
 PER_TICK: Final = 200
@@ -80,17 +85,22 @@ class UpkeepReport:
     promise_checks: int = 0  # promise checks queued because theirs never came
     quiet: int = 0  # conversations about cases whose contacts are spent, gone quiet: the cases moved on
     campaigns_completed: int = 0  # campaigns whose every case is closed
+    late_checks: int = 0  # ended cases whose late payment check the CRM answered
+    paid_late: int = 0  # of them, cases found paid: closed `paid`
 
 
 @counters.batched()
 def run(campaign_id: str | None, now: datetime) -> UpkeepReport:
     """Upkeep for one campaign, or every active one; see the module docstring."""
     report = UpkeepReport()
-    for campaign in sweep.running_campaigns(campaign_id):
+    running = list(sweep.running_campaigns(campaign_id))
+    for campaign in running:
         tend_overdue(campaign, now, report)
         report.campaigns_completed += campaign_rules.complete_if_done(campaign)
     if campaign_id is None:
         report.promise_checks = recover_promise_checks(now)
+        for campaign in late_payments.campaigns_to_check(running, now):
+            check_late_payments(campaign, now, report)
     if report != UpkeepReport():
         logger.info("upkeep", **asdict(report))
     return report
@@ -117,6 +127,16 @@ def tend_overdue(campaign: Campaign, now: datetime, report: UpkeepReport, limit:
             report.unanswered += concluded is Outcome.NO_ANSWER
             report.undelivered += concluded is Outcome.NOT_DELIVERED
     report.calls_reconciled += reconcile_calls(calls)
+
+
+def check_late_payments(campaign: Campaign, now: datetime, report: UpkeepReport) -> None:
+    """Run the campaign's late payment checks due by `now` (`late_payments.run_due`), counting them in
+    `report`."""
+    results = late_payments.run_due(campaign, now)
+    report.late_checks += sum(
+        results[r] for r in (LateResult.PAID, LateResult.PARTLY_PAID, LateResult.NOTHING_PAID)
+    )
+    report.paid_late += results[LateResult.PAID]
 
 
 def _conclude(campaign: Campaign, item: InFlight, now: datetime) -> Outcome | None:
