@@ -40,6 +40,9 @@ INVOICE_AMOUNT: Final = Decimal("89.90")
 PROMISE_IN_DAYS: Final = 5  # "dia X": five days after the conversation
 PAYS_BEFORE_DUE_DAYS: Final = 2
 CLAIM_CLEARS_AFTER: Final = timedelta(days=1)  # the CRM shows a claimed payment a day later
+# Who never picks up pays at the bank this long after the last call: after their case ended, in time for
+# its late payment check (LATE_PAYMENT_CHECK_DAYS after it ended).
+PAYS_AFTER_LAST_CALL: Final = timedelta(days=4)
 STALLING: Final = "Vou ver e depois te falo."
 # Every outreach message (first contact, follow-up, after a broken promise, last notice) says how to
 # stop the messages; the assistant's replies in the conversation do not.
@@ -87,7 +90,7 @@ _DESCRIPTIONS: Final = {
     Persona.OPTS_OUT: "answers PARAR",
     Persona.NOT_ON_WHATSAPP: "no WhatsApp: called instead, gives the CPF and promises on the phone, pays",
     Persona.IGNORES_WHATSAPP: "reads the messages, never replies; called, asks for an atendente",
-    Persona.NEVER_ANSWERS: "no WhatsApp, never picks up the phone",
+    Persona.NEVER_ANSWERS: "no WhatsApp, never picks up the phone; pays at the bank days after the last call",
     Persona.HARDSHIP: "'estou desempregado, preciso falar com alguém'",
     Persona.FOLLOWED_UP_PROMISES: "'vou ver' to the first message; on the follow-up confirms the CPF, promises, pays",
     Persona.NEVER_RESOLVES: "'vou ver' to every message Lia sends, never more",
@@ -405,6 +408,8 @@ class Customers:
             twilio.play(call, "no-answer")
             return
         customer.calls += 1
+        if customer.persona is Persona.NEVER_ANSWERS:
+            customer.pay_at = clock.now() + PAYS_AFTER_LAST_CALL
         ending = "no-answer" if customer.persona is Persona.NEVER_ANSWERS else "answered"
         customer.transcript.append(("call", ending))
         lines = self.phone_lines(customer)

@@ -729,11 +729,12 @@ EXPECTED: Final[dict[Persona, Expected]] = {
         text="on the call asks not to be called again: completed/opted_out, never called again",
     ),
     Persona.NEVER_ANSWERS: Expected(
-        Ending("completed", "no_answer"),
+        PAID,
         whatsapp=lambda n: n == 0,
         calls=lambda n: n == 3,
         contacts=lambda n: n == 3,
-        text="3 unanswered calls, then completed/no_answer",
+        text="3 unanswered calls, then completed/no_answer; pays at the bank 4 days after the last call: "
+        "the late payment check, 7 days after the case ended, closes it completed/paid",
     ),
     Persona.HARDSHIP: Expected(
         EXHAUSTED,
