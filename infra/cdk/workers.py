@@ -115,8 +115,9 @@ def function_specs(settings: DeploymentSettings) -> tuple[FunctionSpec, ...]:
                 reads=tables("promises"),
                 secrets=True,
             ),
-            # WHATSAPP_REPLY_HOURS; Twilio's account; Evolution: the sweep probes a blocked WhatsApp channel
-            settings=(G.BUSINESS, G.TWILIO, G.EVOLUTION),
+            # WHATSAPP_REPLY_HOURS; Twilio's account; the billing system: upkeep's late payment checks;
+            # Evolution: the sweep probes a blocked WhatsApp channel
+            settings=(G.BUSINESS, G.TWILIO, G.CRM, G.EVOLUTION),
             consumes=Consumer(QueueName.SCHEDULER, batch_size=1),  # each message is a whole sweep
             extra_env=rates,
         ),

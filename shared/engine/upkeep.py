@@ -100,7 +100,8 @@ def run(campaign_id: str | None, now: datetime) -> UpkeepReport:
     if campaign_id is None:
         report.promise_checks = recover_promise_checks(now)
         for campaign in late_payments.campaigns_to_check(running, now):
-            check_late_payments(campaign, now, report)
+            if not check_late_payments(campaign, now, report):
+                break  # the CRM is not answering: the other campaigns' checks wait for the next tick
     if report != UpkeepReport():
         logger.info("upkeep", **asdict(report))
     return report
@@ -129,14 +130,15 @@ def tend_overdue(campaign: Campaign, now: datetime, report: UpkeepReport, limit:
     report.calls_reconciled += reconcile_calls(calls)
 
 
-def check_late_payments(campaign: Campaign, now: datetime, report: UpkeepReport) -> None:
+def check_late_payments(campaign: Campaign, now: datetime, report: UpkeepReport) -> bool:
     """Run the campaign's late payment checks due by `now` (`late_payments.run_due`), counting them in
-    `report`."""
+    `report`; False when the CRM did not answer one."""
     results = late_payments.run_due(campaign, now)
     report.late_checks += sum(
         results[r] for r in (LateResult.PAID, LateResult.PARTLY_PAID, LateResult.NOTHING_PAID)
     )
     report.paid_late += results[LateResult.PAID]
+    return not results[LateResult.RETRY] and not results[LateResult.GIVEN_UP]
 
 
 def _conclude(campaign: Campaign, item: InFlight, now: datetime) -> Outcome | None:

@@ -152,6 +152,8 @@ def test_functions_get_only_the_wiring_they_need(prod: Synthesized) -> None:
     assert "POST_CALL_QUEUE_URL" in scheduler
     # A completed campaign's closing hands the rest of its cases to a continuation on its own queue.
     assert "SCHEDULER_QUEUE_URL" in scheduler
+    # Its upkeep reads the billing system: the late payment checks of cases that ended unresolved.
+    assert scheduler["CRM_API_URL"].startswith("https://")
     assert "IMPORT_BUCKET" not in env["functions.dialer.handler.handler"]
     assert "SCHEDULER_ROLE_ARN" not in env["functions.dialer.handler.handler"]
     assert env["functions.api.handler.handler"]["COBRANCA_AUTH_MODE"] == "cognito"

@@ -248,3 +248,22 @@ def test_an_outcome_a_supervisor_corrected_is_not_checked(engine: Engine):
     assert _reads_of(engine, hugo) == reads
     assert engine.get(hugo).outcome is Outcome.TRANSFERRED
     assert TargetRecord.get(hugo.id).agenda is None  # no check left to read at every tick
+
+
+def test_a_crm_that_does_not_answer_holds_the_other_campaigns_checks_for_the_next_tick(engine: Engine):
+    march, april = engine.campaign(max_contacts=1), engine.campaign(max_contacts=1, name="Cobrança Abril")
+    ines, joao = _ended_unanswered(engine, engine.target(march, 914), engine.target(april, 915))
+    engine.crm.outage = "http_500"
+    engine.clock.advance(CHECK_AFTER)
+    engine.tick()  # one read failed: one failing read per tick, not one per campaign
+    due = [len(targets_data.late_checks_due(c.id, engine.clock.now())) for c in (march, april)]
+    assert sorted(due) == [0, 1]
+
+    engine.crm.outage = None
+    engine.clock.advance(CRM_RETRY)
+    engine.tick()
+    assert [engine.get(case).outcome for case in (ines, joao)] == [Outcome.EXHAUSTED, Outcome.EXHAUSTED]
+    assert [targets_data.late_checks_due(c.id, engine.clock.now() + CHECK_AFTER) for c in (march, april)] == [
+        [],
+        [],
+    ]
