@@ -20,6 +20,10 @@ the small one reads.
    hands them over; their cost is printed apart from the steps'. Units derived from item sizes as in
    `bench_engine.py` (moto's ReturnConsumedCapacity is not trustworthy); its method is printed with the
    figures.
+3. **A late payment check.** `--customers` more customers get the campaign's one message and never
+   answer: the cron's tick ends their cases `exhausted` (the write that ends each puts its late payment
+   check on the agenda), half of them pay, and the cron's tick `LATE_PAYMENT_CHECK_DAYS` later reads the
+   CRM about each: units per customer of the ending tick and of the check's.
 
 AWS is moto in-process with the sandbox's speedups (`infra.local.moto_speedups`); the CRM and Evolution
 simulators answer over loopback HTTP. The virtual clock stands on a Monday 09:00 in São Paulo.
@@ -107,11 +111,13 @@ def main() -> None:
     try:
         ratio = upkeep_reads(args.due, out)
         lifecycle(args.customers, crm, evolution, sqs, virtual, out)
+        late_check(args.customers, crm, sqs, virtual, out)
     finally:
         sys.stdout = out
         crm_server.stop()
         evolution_server.stop()
         mock.stop()
+    print_method()
     if ratio > MAX_RATIO:
         sys.exit(f"upkeep reads grew {ratio:.2f}x with the campaign (limit {MAX_RATIO})")
 
@@ -311,8 +317,61 @@ def lifecycle(
     part = units_of(_ops_of(meter, spans, RECEIPTS), index_shapes(prefix))
     print(f"  {RECEIPTS}, by table:", file=out)
     print_by_table(part, prefix, customers, file=out)
-    sys.stdout = out
-    print_method()
+
+
+# --- 3. a late payment check ------------------------------------------------------------------------------
+
+
+def late_check(customers: int, crm: CrmSimulator, sqs: Any, virtual: Any, out: Any) -> None:
+    from shared.core import clock
+    from shared.core.config import get_settings
+    from shared.core.jobs import OutreachJob, SchedulerTick
+    from shared.data import campaigns as campaigns_data
+    from shared.data import targets as targets_data
+    from shared.domain.models import CampaignStatus, Outcome
+    from shared.engine import outreach_whatsapp, sweep, upkeep
+
+    for running in campaigns_data.list_by_status(CampaignStatus.ACTIVE).items:  # the earlier sections'
+        campaigns_data.transition_status(running.id, [CampaignStatus.ACTIVE], CampaignStatus.PAUSED)
+    campaign = campaigns_data.update(_campaign("Late check").id, max_contacts=1)
+    people = [_case(campaign, 90_000 + seed) for seed in range(customers)]
+    for target in people:
+        crm.add_customer(
+            target.document, target.client_name, [SimInvoice("F-1", Decimal("89.90"), date(2025, 2, 10))]
+        )
+    targets_data.insert_new(people)
+    sweep.sweep(SchedulerTick.model_validate({"campaignId": campaign.id, "reason": "tick"}))
+    url = os.environ["WHATSAPP_QUEUE_URL"]
+    while found := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in found:
+            outreach_whatsapp.deliver(OutreachJob.model_validate_json(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+    prefix = get_settings().table_prefix
+    meter = _meter()
+    virtual.advance(timedelta(hours=25))  # the message unanswered: the case ends
+    upkeep.run(None, clock.now())
+    ending = units_of(list(meter.ops), index_shapes(prefix))
+    for target in people[::2]:
+        crm.pay_all(target.document)
+    virtual.advance(timedelta(days=get_settings().late_payment_check_days))
+    meter = _meter()
+    upkeep.run(None, clock.now())
+    checking = units_of(list(meter.ops), index_shapes(prefix))
+
+    outcomes = [targets_data.get(target.id).outcome for target in people]
+    assert outcomes.count(Outcome.PAID) == len(people[::2]), outcomes
+    assert outcomes.count(Outcome.EXHAUSTED) == len(people) - len(people[::2]), outcomes
+    print(
+        f"\nLate payment check ({customers} customers ended unanswered, half of them paid later):", file=out
+    )
+    for name, units in (("ending tick (exhausted)", ending), ("late check tick (cron)", checking)):
+        print(
+            f"  {name:28} {(units.writes + units.gsi_writes) / customers:5.1f} WCU "
+            f"({units.gsi_writes / customers:.1f} on GSIs) / {units.reads / customers:4.1f} RCU per customer",
+            file=out,
+        )
+        print_by_table(units, prefix, customers, file=out)
 
 
 # --- helpers --------------------------------------------------------------------------------------------
