@@ -201,6 +201,15 @@ class Customers:
         with self._lock:
             return self._by_phone.get(phone)
 
+    def pays(self, document: str) -> SimulatedCustomer | None:
+        """The customer with `document` pays everything open now, as at the bank: the simulated CRM (and
+        ERP) show it, nobody is told. None when no simulated customer has that document."""
+        document = normalize_document(document)
+        found = next((c for c in self.listing() if c.document == document), None)
+        if found is not None:
+            self._pay(found)
+        return found
+
     def _create(self, number: int, persona: Persona, today: date) -> SimulatedCustomer:
         name = f"{FIRST_NAMES[number % len(FIRST_NAMES)]} {LAST_NAMES[(number // 7) % len(LAST_NAMES)]}"
         phone = f"55119{70000000 + number:08d}"

@@ -121,6 +121,15 @@ def dev_router(sandbox: Sandbox) -> APIRouter:
         added = _customers(sandbox).add_manual(body.name, body.phone, body.document, body.debt)
         return CustomerPublic.model_validate(added, from_attributes=True)
 
+    @router.post("/customers/{document}/payment", response_model=CustomerPublic)
+    def pay(document: str, _: Supervisor) -> CustomerPublic:
+        """The customer pays everything open now, as at the bank: the simulated CRM shows it and nobody
+        is told (what a case that ended meanwhile learns from its late payment check)."""
+        paid = _customers(sandbox).pays(document)
+        if paid is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no simulated customer has this document")
+        return CustomerPublic.model_validate(paid, from_attributes=True)
+
     @router.get("/whatsapp/{phone}", response_model=ChatPublic)
     def chat(phone: str, _: Supervisor, after: Annotated[int, Query(ge=0)] = 0) -> ChatPublic:
         """What the assistant sent to `phone` through the simulated Evolution API (from `after`)."""

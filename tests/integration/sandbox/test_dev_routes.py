@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
@@ -13,7 +14,9 @@ from fastapi.testclient import TestClient
 from functions.api import errors
 from functions.api.app import create_app
 from infra.local.clock import SandboxClock
+from infra.local.customers import Customers
 from infra.local.dev_routes import dev_router
+from infra.local.simulators.crm import CrmSimulator
 from shared.core.config import reset_settings
 
 START = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
@@ -100,3 +103,20 @@ def test_chatting_needs_the_simulated_whatsapp(sandbox_api: tuple[TestClient, Sa
     answer = client.post("/api/dev/whatsapp/5511987650000", json={"text": "Oi"}, headers=SUPERVISOR)
     assert answer.status_code == 409
     assert "EVOLUTION_API_URL" in answer.json()["detail"]
+
+
+def test_a_simulated_customer_pays_at_the_bank_and_only_the_crm_shows_it(tokens: None) -> None:
+    crm = CrmSimulator()
+    simulators = SimpleNamespace(crm=crm, erp=None, evolution=None, twilio=None)
+    sandbox = SimpleNamespace(simulators=simulators, customers=Customers(simulators))  # type: ignore[arg-type]
+    added = sandbox.customers.add_manual("Bia Nova", "(21) 98888-1234", "111.444.777-35", Decimal("50.00"))
+    app = FastAPI()
+    errors.install(app)
+    app.include_router(dev_router(sandbox))  # type: ignore[arg-type]
+    client = TestClient(app)
+
+    paid = client.post("/api/dev/customers/111.444.777-35/payment", headers=SUPERVISOR)
+    assert paid.status_code == 200, paid.text
+    assert Decimal(paid.json()["openTotal"]) == 0
+    assert crm.customers[added.document].invoices == []
+    assert client.post("/api/dev/customers/529.982.247-25/payment", headers=SUPERVISOR).status_code == 404
