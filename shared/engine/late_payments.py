@@ -12,7 +12,7 @@ completed no longer ago than a check and its retries — a campaign completes wh
 checks never hold it back.
 
 At the check, the CRM's answer is read as every caller reads it (`debts.read_debt`):
-- nothing collectible left of the case's invoices → the case is `paid` (`promises.close_given_up_cases`:
+- none of the case's invoices listed open any more → the case is `paid` (`promises.close_given_up_cases`:
   its money recovered on the customer's local day, the paid count and the conversion follow); an
   opted-out case keeps `opted_out` (the customer's wish stands) and its money counts recovered;
 - more of its debt paid than the case had seen → its `paidAmount` grows (recovered), the outcome stays;
@@ -41,7 +41,7 @@ from shared.data import campaigns as campaigns_data
 from shared.data import targets as targets_data
 from shared.data.targets import LateCheck
 from shared.domain.cadence import GAVE_UP_OUTCOMES, LATE_CHECKED_OUTCOMES
-from shared.domain.debts import DebtKind, read_debt
+from shared.domain.debts import read_debt
 from shared.domain.errors import Conflict
 from shared.domain.models import Campaign, CampaignStatus, Outcome, Target, TargetState
 from shared.domain.phones import timezone_for_phone
@@ -57,7 +57,7 @@ _NOT_CHECKED: Final = frozenset(Outcome) - LATE_CHECKED_OUTCOMES
 
 
 class LateResult(StrEnum):
-    PAID = "paid"  # nothing collectible left: the case is paid
+    PAID = "paid"  # none of its debt listed open any more: the case is paid
     PARTLY_PAID = "partly_paid"  # more of its debt seen paid: booked recovered, the outcome stays
     NOTHING_PAID = "nothing_paid"  # still owing, unknown to the CRM, or an opted-out case seen paid as before
     RETRY = "retry"  # the CRM did not answer: checked again later
@@ -116,14 +116,16 @@ def check(item: LateCheck, now: datetime, crm: CrmClient) -> LateResult:
         return _retry(item, now, exc.message)
     today = now.astimezone(timezone_for_phone(case.phone)).date()
     reading = read_debt(debt, today)
-    if case.outcome in GAVE_UP_OUTCOMES and reading.settles(case.invoices):
+    checked = reading.checked(now, case.invoices)
+    # Paid: the CRM lists none of its debt any more — not merely time-barred since the case ended.
+    if case.outcome in GAVE_UP_OUTCOMES and checked is not None and checked.paid >= case.debt_amount:
         details = f"{PAID_LATE} (verificado no CRM em {today:%d/%m/%Y})"
         closed = promises.close_given_up_cases([case], details, reading, now)
         logger.info("late payment check: paid", target_id=case.id, closed=closed)
         return LateResult.PAID if closed else LateResult.MOVED
-    if reading.kind is DebtKind.UNKNOWN_CUSTOMER:
+    if checked is None:
         logger.warning("late payment check: the CRM does not know the customer", target_id=case.id)
-    fields = stats.open_fields(case, reading.checked(now, case.invoices))
+    fields = stats.open_fields(case, checked)
     moved = _leave(case, **fields)
     if moved is None:
         return LateResult.MOVED

@@ -267,3 +267,19 @@ def test_a_crm_that_does_not_answer_holds_the_other_campaigns_checks_for_the_nex
         [],
         [],
     ]
+
+
+def test_an_invoice_time_barred_since_the_case_ended_is_not_a_payment(engine: Engine):
+    """Kaio's invoice turns five years old between the end of his case and its check: the CRM still
+    lists it, never collectible again — and never paid."""
+    campaign = engine.campaign(max_contacts=1)
+    old = SimInvoice("F-1", Decimal("89.90"), date(2020, 3, 14))  # barred from 14/03/2025 on
+    invoice = Invoice(invoice_number="F-1", amount=old.amount, due_date=old.due_date)
+    [kaio] = _ended_unanswered(engine, engine.target(campaign, 916, crm=[old], invoices=[invoice]))
+
+    engine.clock.advance(CHECK_AFTER)
+    engine.tick()
+    checked = engine.get(kaio)
+    assert (checked.outcome, checked.paid_amount) == (Outcome.EXHAUSTED, Decimal("0.00"))
+    assert campaign_stats(campaign.id).money.recovered == Decimal("0.00")
+    assert targets_data.late_checks_due(campaign.id, engine.clock.now() + CHECK_AFTER) == []
