@@ -13,7 +13,8 @@ one index moves with the case's life, and only when the engine's next look at th
   `record_contact`), upkeep looks at its receipts (`await_until` moves the deadline to the reply's,
   `Due.REPLY`, when it reached the phone). The claim of a job and the record of its send keep the entry where the sweep
   put it: a send moves the index once. A completed case is off the agenda, and so is a contacted one
-  awaiting nothing (an answered call, a conversation a human holds). The sweep reads the due part
+  awaiting nothing (an answered call); one whose customer a person
+  at the desk holds is on it at the next look at the CRM (`Due.HOLD`, `hold_until`). The sweep reads the due part
   (`due_for_campaign`), upkeep the overdue part (`overdue`): a tick reads what is due, never the
   campaign's other cases.
 - `by_campaign_amount` / `by_campaign_age`: campaign_id + `debt_cents` (what the invoices add up to,
@@ -137,6 +138,9 @@ class Due(StrEnum):
     # The customer's next message in a conversation about a case whose contacts are spent
     # (`shared.engine.cadence.follow_up`): the case ends when it goes quiet.
     QUIET = "quiet"
+    # Not a message: a person at the desk holds the customer of the contacted case; upkeep asks the CRM
+    # whether she paid meanwhile, then again later (`shared.engine.upkeep`).
+    HOLD = "hold"
 
 
 class Agenda(StrEnum):
@@ -581,11 +585,13 @@ def update(
     *,
     in_states: Collection[TargetState] = (),
     unless_outcomes: Collection[Outcome] = (),
+    milestone: str | None = None,
     **changes: Any,
 ) -> Target:
     """Change fields other than state (`None` clears an optional one); `NotFound` if missing. With
     `in_states` / `unless_outcomes`, only while the state is one of them and the outcome none of them:
-    `TransitionConflict` (a `Conflict`) otherwise.
+    `TransitionConflict` (a `Conflict`) otherwise. With `milestone`, the same write marks it (see
+    `mark_milestone`).
 
     State and `next_attempt_at` go through `transition` / `reschedule`.
     """
@@ -597,7 +603,7 @@ def update(
         condition &= TargetRecord.state.is_in(*[TargetState(s).value for s in in_states])
     if unless_outcomes:
         condition &= ~TargetRecord.outcome.is_in(*[Outcome(o).value for o in unless_outcomes])
-    return _write(target_id, values, {}, condition, clock.now())
+    return _write(target_id, values, {}, condition, clock.now(), milestone=milestone)
 
 
 def record_contact(target: Target, *, awaiting: Due | None = None, **changes: Any) -> Target:
@@ -618,6 +624,17 @@ def await_until(target: Target, awaiting: Due, until: datetime) -> bool:
     keys = {"due": Due(awaiting).value, "agenda": _agenda_entry(Agenda.IN_FLIGHT, until)}
     condition = TargetRecord.due == Due.DELIVERY.value
     return update_if(TargetRecord, target.id, actions=set_actions(TargetRecord, keys), condition=condition)
+
+
+def hold_until(target_id: str, until: datetime) -> bool:
+    """The contacted case, whose customer a person at the desk holds (outcome `transferred`), awaits the
+    next look at the CRM (`Due.HOLD`) until `until`, its place on the agenda moved there. One
+    conditional UpdateItem, a no-op (False) once the case moved on (the desk let go, a payment...)."""
+    keys = {"due": Due.HOLD.value, "agenda": _agenda_entry(Agenda.IN_FLIGHT, until)}
+    condition = (TargetRecord.state == TargetState.CONTACTED.value) & (
+        TargetRecord.outcome == Outcome.TRANSFERRED.value
+    )
+    return update_if(TargetRecord, target_id, actions=set_actions(TargetRecord, keys), condition=condition)
 
 
 def stop_awaiting(target_id: str) -> None:
