@@ -1,7 +1,7 @@
 """Customers who pay while a person at the desk holds them: the hold keeps every campaign from contacting
 them, never the CRM from saying they paid. Maria pays in full, pays half, pays while the CRM is down,
 and the desk lets go of her afterwards — walked across the day on the virtual clock (the world:
-journeys.py)."""
+journeys.py) — and what the agent sees of it at the desk (the API as the dashboard calls it)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from shared.domain.models import Conversation, ConversationStatus, Invoice, Outc
 from shared.engine import handoff
 from shared.engine.guards import HOLD_RETRY
 from shared.engine.reporting import campaign_stats, daily, global_metrics
-from tests.integration.engine.engine_world import Engine
+from tests.integration.api.conftest import Api
+from tests.integration.engine.engine_world import Engine, mobile
 from tests.integration.engine.journeys import (
     MARIA,
     MARIA_PHONE,
@@ -29,6 +30,7 @@ from tests.integration.engine.journeys import (
 
 MARIA_DEBT = Decimal("270.05")  # her three invoices: 100,10 + 80,20 + 89,75
 AGENT = "token:supervisor"
+DESK = "/api/voice/conversations"
 
 
 def maria_held_in_two_campaigns(engine: Engine, *, april: bool = True) -> tuple[str, str, Conversation]:
@@ -167,3 +169,53 @@ def test_a_held_customer_is_read_from_the_crm_no_more_often_than_every_hold_retr
     business_day(engine, at(MONDAY, 10) + HOLD_RETRY)
     assert len(engine.crm.queries) == before + 1
     assert case_of(march, MARIA).open_amount == MARIA_DEBT
+
+
+def test_the_agent_sees_what_maria_paid_with_when_and_asks_the_crm_now(engine: Engine, api: Api):
+    march, _, conversation = maria_held_in_two_campaigns(engine, april=False)
+    url = f"{DESK}/{conversation.id}"
+
+    # The desk shows what the CRM showed when her first message went out.
+    debt = api.get(url).json()["debt"]
+    assert (debt["settled"], debt["openAmount"], debt["paidAmount"]) == (False, "270.05", "0.00")
+    assert debt["checkedAt"] == at(MONDAY, 8).isoformat().replace("+00:00", "Z")
+
+    # 10:40 she pays her oldest invoice; the agent asks the CRM (a viewer may not).
+    engine.crm.pay_oldest(MARIA)
+    engine.clock.set(at(MONDAY, 10, 40))
+    assert api.post(f"{url}/payment-check", "viewer").status_code == 403
+    checked = api.post(f"{url}/payment-check", "supervisor")
+    assert checked.status_code == 200, checked.text
+    body = checked.json()
+    assert (body["settled"], body["openAmount"], body["paidAmount"]) == (False, "169.95", "100.10")
+    assert body["checkedAt"] == at(MONDAY, 10, 40).isoformat().replace("+00:00", "Z")
+    assert api.get(url).json()["debt"] == body
+
+    # The CRM down: a clear 503, nothing changed.
+    engine.crm.pay_all(MARIA)
+    engine.crm.outage = "http_500"
+    down = api.post(f"{url}/payment-check", "supervisor")
+    assert (down.status_code, down.json()["code"]) == (503, "crm_unavailable")
+    assert api.get(url).json()["debt"] == body
+
+    # Back up: she paid everything — her case closes paid while the agent still holds her.
+    engine.crm.outage = None
+    paid = api.post(f"{url}/payment-check", "supervisor").json()
+    assert (paid["settled"], paid["openAmount"], paid["paidAmount"]) == (True, "0.00", "270.05")
+    assert [(case["state"], case["outcome"]) for case in paid["cases"]] == [("completed", "paid")]
+    assert conversations.held(MARIA_PHONE, MARIA)
+    counters_agree_with_the_cases(march)
+
+
+def test_the_desk_cannot_check_a_payment_without_a_customer(engine: Engine, api: Api):
+    engine.clock.set(at(MONDAY, 10))
+    stranger = mobile("92", 909)
+    Chat(stranger, "Zé").says("quero falar com um atendente")
+    conversation = conversations.by_chat_id(f"whatsapp_{stranger}")
+    assert conversation is not None and conversation.document is None
+
+    assert api.get(f"{DESK}/{conversation.id}").json()["debt"] is None
+    refused = api.post(f"{DESK}/{conversation.id}/payment-check", "supervisor")
+    assert (refused.status_code, refused.json()["code"]) == (409, "no_customer")
+    assert api.post(f"{DESK}/nope/payment-check", "supervisor").status_code == 404
+    assert engine.crm.queries == []
