@@ -5,11 +5,11 @@ hands it over, or when an agent takes it (`take`, or by replying, `shared.engine
 transferred the assistant stays silent in it and the customer is *held*: no campaign contacts their
 phone or document (the pre-send guard reads the hold items, `shared.data.conversations.held`) — but
 whether she paid meanwhile is still read from the CRM every `guards.HOLD_RETRY`: by the guards for a
-pending case, by upkeep for a contacted one (`Due.HOLD`), so the desk never collects what she paid. It
-waits in the desk's queue until a human answers. `resolve` ends it; `release` gives it back to the
-assistant; both lift the hold — with it, of every other conversation of the customer the same agent
-holds (a call and the WhatsApp the agent answered it on) — and a case still waiting on the desk
-follows the cadence again. Every change is one conditional transaction on what was read (two agents
+pending case, by upkeep for a contacted one (`shared.engine.cadence.await_desk`), so the desk never
+collects what she paid. It waits in the desk's queue until a human answers. `resolve` ends it;
+`release` gives it back to the assistant; both lift the hold — with it, of every other conversation of
+the customer the same agent holds (a call and the WhatsApp the agent answered it on) — and a case
+still waiting on the desk follows the cadence again. Every change is one conditional transaction on what was read (two agents
 taking the same conversation: one wins, the other gets `Conflict`), and each leaves a system note in
 the thread with who did it.
 """
@@ -27,17 +27,9 @@ from shared.data import targets as targets_data
 from shared.domain.agent_hours import parse_agent_hours
 from shared.domain.cadence import STANDING_OUTCOMES
 from shared.domain.errors import Conflict
-from shared.domain.models import (
-    OPEN_TARGET_STATES,
-    Conversation,
-    ConversationStatus,
-    Outcome,
-    Sender,
-    TargetState,
-)
+from shared.domain.models import OPEN_TARGET_STATES, Conversation, ConversationStatus, Outcome, Sender
 from shared.domain.phones import timezone_for_phone
 from shared.engine import cadence
-from shared.engine.guards import HOLD_RETRY
 
 SUPERVISOR_REASON = "supervisor"
 ASSISTANT = "assistant"
@@ -209,8 +201,7 @@ def _transfer(
         except Conflict as exc:
             logger.info("target not marked transferred", target_id=conversation.target_id, reason=exc.message)
         else:
-            if case.state is TargetState.CONTACTED:  # off the sweep's way: upkeep reads the CRM for it
-                targets_data.hold_until(case.id, now + HOLD_RETRY)
+            cadence.await_desk(case)
     logger.info("conversation transferred", conversation_id=conversation.id, by=by)
     return transferred
 

@@ -8,24 +8,41 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
+
+from shared.assistant.tools import invoke
+from shared.core.config import reset_settings
 from shared.data import campaigns as campaigns_data
 from shared.data import conversations
-from shared.domain.models import Conversation, ConversationStatus, Invoice, Outcome, Target, TargetState
-from shared.engine import handoff
+from shared.domain.models import (
+    Channel,
+    ContactMethod,
+    Conversation,
+    ConversationStatus,
+    Invoice,
+    Outcome,
+    Target,
+    TargetState,
+)
+from shared.engine import handoff, warm_transfer
 from shared.engine.guards import HOLD_RETRY
 from shared.engine.reporting import campaign_stats, daily, global_metrics
+from shared.engine.warm_transfer import CALL_TOOLS
 from tests.integration.api.conftest import Api
 from tests.integration.engine.engine_world import Engine, mobile
 from tests.integration.engine.journeys import (
     MARIA,
     MARIA_PHONE,
     MONDAY,
+    SAO_PAULO,
+    Call,
     Chat,
     at,
     business_day,
     case_of,
     counters_agree_with_the_cases,
     import_maria,
+    ring,
 )
 
 MARIA_DEBT = Decimal("270.05")  # her three invoices: 100,10 + 80,20 + 89,75
@@ -219,3 +236,86 @@ def test_the_desk_cannot_check_a_payment_without_a_customer(engine: Engine, api:
     assert (refused.status_code, refused.json()["code"]) == (409, "no_customer")
     assert api.post(f"{DESK}/nope/payment-check", "supervisor").status_code == 404
     assert engine.crm.queries == []
+
+
+def test_maria_says_vou_ver_then_asks_for_a_person_pays_and_is_seen_paid_within_the_next_look(engine: Engine):
+    march = engine.campaign(follow_up_after_days=3).id
+    import_maria(engine, march)
+    business_day(engine, at(MONDAY, 8))
+    engine.delivered()
+    maria = Chat(MARIA_PHONE, "Maria")
+    engine.clock.set(at(MONDAY, 9))
+    maria.says("vou ver")
+    assert case_of(march, MARIA).state is TargetState.PENDING  # her follow-up, three days ahead
+    engine.clock.set(at(MONDAY, 10))
+    maria.says("quero falar com um atendente")
+    sent = texts(engine)
+
+    engine.crm.pay_all(MARIA)
+    business_day(engine, at(MONDAY, 10) + HOLD_RETRY)
+    case = case_of(march, MARIA)
+    assert (case.state, case.outcome) == (TargetState.COMPLETED, Outcome.PAID), case.outcome_details
+    assert conversations.held(MARIA_PHONE, MARIA)
+    counters_agree_with_the_cases(march)
+
+    conversation = conversations.by_chat_id(f"whatsapp_{MARIA_PHONE}")
+    assert conversation is not None
+    handoff.release(conversation.id, by=AGENT)
+    for offset in range(1, 5):
+        business_day(engine, at(MONDAY + timedelta(days=offset), 10))
+    assert texts(engine) == sent
+    assert case_of(march, MARIA).outcome is Outcome.PAID
+
+
+def test_a_held_follow_up_still_owing_is_followed_up_days_after_the_desk_lets_go_not_at_once(engine: Engine):
+    march = engine.campaign(follow_up_after_days=3).id
+    import_maria(engine, march)
+    business_day(engine, at(MONDAY, 8))
+    engine.delivered()
+    maria = Chat(MARIA_PHONE, "Maria")
+    engine.clock.set(at(MONDAY, 9))
+    maria.says("vou ver")
+    engine.clock.set(at(MONDAY, 10))
+    maria.says("quero falar com um atendente")
+    sent = texts(engine)
+
+    business_day(engine, at(MONDAY, 10) + HOLD_RETRY)  # looked at: still owes, deferred for the hold
+    assert case_of(march, MARIA).open_amount == MARIA_DEBT
+    conversation = conversations.by_chat_id(f"whatsapp_{MARIA_PHONE}")
+    assert conversation is not None
+    engine.clock.set(at(MONDAY, 13))
+    handoff.release(conversation.id, by=AGENT)
+
+    case = case_of(march, MARIA)
+    assert (case.state, case.outcome) == (TargetState.PENDING, Outcome.ANSWERED)
+    assert case.next_attempt_at == at(MONDAY + timedelta(days=3), 13)
+    business_day(engine, at(MONDAY, 14))
+    business_day(engine, at(MONDAY + timedelta(days=1), 10))
+    assert texts(engine) == sent
+
+
+def test_joao_handed_to_the_desk_on_a_call_pays_meanwhile_and_is_seen_paid_while_still_held(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("HUMAN_AGENT_NUMBER", "+5511955554444")
+    reset_settings()
+    campaign = engine.campaign(contact_method=ContactMethod.VOICE, allowed_methods=[Channel.VOICE])
+    joao = engine.target(campaign, 71, client_name="João Lima", channel=Channel.VOICE)
+    engine.clock.set(at(MONDAY, 10, tz=SAO_PAULO))
+    [ringing] = ring(engine)
+    call = Call(engine, ringing)
+    call.says(f"Sou eu, meu CPF é {joao.document}")
+    call.says("quero falar com um atendente")
+    handed = invoke("transferir_para_humano", {"motivo": "cliente pediu um atendente"}, call.ctx, CALL_TOOLS)
+    assert handed.ok
+    warm_transfer.dial_finished(call.conversation.id, "no-answer")
+    call.hang_up(duration=120)
+    assert (engine.get(joao).state, engine.get(joao).outcome) == (TargetState.CONTACTED, Outcome.TRANSFERRED)
+
+    engine.crm.pay_all(joao.document)
+    business_day(engine, at(MONDAY, 10, tz=SAO_PAULO) + HOLD_RETRY + timedelta(minutes=5))
+    case = engine.get(joao)
+    assert (case.state, case.outcome) == (TargetState.COMPLETED, Outcome.PAID), case.outcome_details
+    assert conversations.held(joao.phone, joao.document)
+    assert len(engine.twilio.calls_to("+" + joao.phone)) == 1
+    counters_agree_with_the_cases(campaign.id)
