@@ -39,7 +39,7 @@ from shared.domain.models import (
     TargetState,
     UnlockStatus,
 )
-from shared.engine.desk import ReplyBlocked
+from shared.engine.desk import CustomerDebt, ReplyBlocked
 
 if TYPE_CHECKING:
     from shared.engine.customers import CustomerStory
@@ -464,8 +464,47 @@ class DisclosurePublic(Camel):
         )
 
 
+class DeskCasePublic(Camel):
+    """One case of the customer as the desk shows it: what the CRM last showed open and paid of it."""
+
+    id: str
+    campaign_id: str
+    state: TargetState
+    outcome: Outcome | None
+    debt_amount: Decimal  # what its imported invoices add up to
+    open_amount: Decimal | None  # null before any CRM read
+    paid_amount: Decimal | None
+    open_amount_at: datetime | None
+
+
+class CustomerDebtPublic(Camel):
+    """What the desk shows of the customer's debt, as the CRM last showed it on her cases (every
+    campaign): `settled` when nothing is open and something was paid (nothing to collect)."""
+
+    settled: bool
+    open_amount: Decimal = Field(description="what her open cases still show collectible")
+    paid_amount: Decimal = Field(description="what the CRM showed paid of her cases")
+    checked_at: datetime | None = Field(description="when the CRM was read for it (null: never)")
+    cases: list[DeskCasePublic]
+
+    @classmethod
+    def of(cls, debt: CustomerDebt) -> CustomerDebtPublic:
+        return cls(
+            settled=debt.settled,
+            open_amount=debt.open_amount,
+            paid_amount=debt.paid_amount,
+            checked_at=debt.checked_at,
+            cases=[
+                DeskCasePublic.model_validate(case.model_dump() | {"debt_amount": case.debt_amount})
+                for case in debt.cases
+            ],
+        )
+
+
 class ConversationDetail(ConversationPublic):
     messages: list[MessagePublic]
+    # What the desk shows of the customer's debt (null: no known customer).
+    debt: CustomerDebtPublic | None = None
     # Why the desk cannot reply to the customer now (null: it can; `shared.engine.desk.reply_blocked`).
     reply_blocked_reason: ReplyBlocked | None = None
     # Every disclosure of a customer's data in the conversation; supervisors and admins only (null

@@ -15,9 +15,10 @@ one index moves with the case's life, and only when the engine's next look at th
   put it: a send moves the index once. A completed case is off the agenda — but for one whose customer
   was contacted and that ended unresolved: it is `late#<at>` until its late payment check
   (`transition(late_check=...)`, with the write that ends it) — and so is a contacted one awaiting
-  nothing (an answered call, a conversation a human holds). The sweep reads the due part
-  (`due_for_campaign`), upkeep the overdue part (`overdue`) and the late checks due (`late_checks_due`):
-  a tick reads what is due, never the campaign's other cases.
+  nothing (an answered call); one whose customer a person at the desk holds is on it at the next look
+  at the CRM (`Due.HOLD`, `hold_until`). The sweep reads the due part (`due_for_campaign`), upkeep the
+  overdue part (`overdue`) and the late checks due (`late_checks_due`): a tick reads what is due, never
+  the campaign's other cases.
 - `by_campaign_amount` / `by_campaign_age`: campaign_id + `debt_cents` (what the invoices add up to,
   in centavos) / `oldest_due` (the oldest invoice's due date, `YYYY-MM-DD`; the day the case opened
   when no invoice has one): a campaign's cases by amount or by how long they are overdue. Both keys are
@@ -139,6 +140,9 @@ class Due(StrEnum):
     # The customer's next message in a conversation about a case whose contacts are spent
     # (`shared.engine.cadence.follow_up`): the case ends when it goes quiet.
     QUIET = "quiet"
+    # Not a message: a person at the desk holds the customer of the contacted case; upkeep asks the CRM
+    # whether she paid meanwhile, then again later (`shared.engine.upkeep`).
+    HOLD = "hold"
 
 
 class Agenda(StrEnum):
@@ -607,11 +611,13 @@ def update(
     *,
     in_states: Collection[TargetState] = (),
     unless_outcomes: Collection[Outcome] = (),
+    milestone: str | None = None,
     **changes: Any,
 ) -> Target:
     """Change fields other than state (`None` clears an optional one); `NotFound` if missing. With
     `in_states` / `unless_outcomes`, only while the state is one of them and the outcome none of them:
-    `TransitionConflict` (a `Conflict`) otherwise.
+    `TransitionConflict` (a `Conflict`) otherwise. With `milestone`, the same write marks it (see
+    `mark_milestone`).
 
     State and `next_attempt_at` go through `transition` / `reschedule`.
     """
@@ -623,7 +629,7 @@ def update(
         condition &= TargetRecord.state.is_in(*[TargetState(s).value for s in in_states])
     if unless_outcomes:
         condition &= ~TargetRecord.outcome.is_in(*[Outcome(o).value for o in unless_outcomes])
-    return _write(target_id, values, {}, condition, clock.now())
+    return _write(target_id, values, {}, condition, clock.now(), milestone=milestone)
 
 
 def record_contact(target: Target, *, awaiting: Due | None = None, **changes: Any) -> Target:
@@ -644,6 +650,17 @@ def await_until(target: Target, awaiting: Due, until: datetime) -> bool:
     keys = {"due": Due(awaiting).value, "agenda": _agenda_entry(Agenda.IN_FLIGHT, until)}
     condition = TargetRecord.due == Due.DELIVERY.value
     return update_if(TargetRecord, target.id, actions=set_actions(TargetRecord, keys), condition=condition)
+
+
+def hold_until(target_id: str, until: datetime) -> bool:
+    """The contacted case, whose customer a person at the desk holds (outcome `transferred`), awaits the
+    next look at the CRM (`Due.HOLD`) until `until`, its place on the agenda moved there. One
+    conditional UpdateItem, a no-op (False) once the case moved on (the desk let go, a payment...)."""
+    keys = {"due": Due.HOLD.value, "agenda": _agenda_entry(Agenda.IN_FLIGHT, until)}
+    condition = (TargetRecord.state == TargetState.CONTACTED.value) & (
+        TargetRecord.outcome == Outcome.TRANSFERRED.value
+    )
+    return update_if(TargetRecord, target_id, actions=set_actions(TargetRecord, keys), condition=condition)
 
 
 def stop_awaiting(target_id: str) -> None:

@@ -31,6 +31,7 @@ from shared.domain.cadence import (
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.models import Campaign, Outcome, Target, TargetState
 from shared.domain.phones import timezone_for_phone
+from shared.engine.guards import HOLD_RETRY
 
 
 def late_check_at(ended: Target, outcome: Outcome | None) -> datetime | None:
@@ -141,24 +142,61 @@ def went_quiet(target: Target, campaign: Campaign) -> Target | None:
     )
 
 
+def await_desk(target: Target) -> None:
+    """A person at the desk holds the customer of `target`, handed over while it awaited the customer
+    (outcome `transferred`): its next look comes within `HOLD_RETRY`, so a payment she makes meanwhile
+    is seen while the hold lasts (reading the CRM contacts nobody). A `contacted` case, off the sweep's
+    way, goes on the agenda for upkeep's look (`Due.HOLD`); a follow-up waiting days ahead is due at
+    the look instead, where the guards read the CRM and defer it for the hold — the desk's letting go
+    dates the follow-up again (`resume_after_desk`). Any other case keeps its place."""
+    if target.outcome is not Outcome.TRANSFERRED:
+        return
+    at = clock.now() + HOLD_RETRY
+    if target.state is TargetState.CONTACTED:
+        targets_data.hold_until(target.id, at)
+    elif _awaits_follow_up_at_desk(target) and target.next_attempt_at > at:
+        try:
+            targets_data.transition(
+                target.id,
+                [TargetState.PENDING],
+                TargetState.PENDING,
+                unless_outcomes=_NOT_HELD,
+                next_attempt_at=at,
+            )
+        except Conflict as exc:
+            logger.info("held case left as it is", target_id=target.id, reason=exc.message)
+
+
 def resume_after_desk(target_id: str) -> Target | None:
     """A person at the desk let go of the customer's conversation (resolved it, or gave it back to the
     assistant) while its case still waited on them — `contacted` with outcome `transferred`, off the
-    agenda: the case follows the cadence again (`follow_up`: the next contact `follow_up_after_days`
-    later, or `exhausted`). Anything the desk resolved meanwhile (a promise, a payment, an opt-out)
-    moved the case on and stands; None then."""
+    agenda, or a follow-up (`pending`, contacted before) the hold brought forward (`await_desk`): the
+    case follows the cadence again (`follow_up`: the next contact `follow_up_after_days` later, or
+    `exhausted`). Anything the desk resolved meanwhile (a promise, a payment, an opt-out) moved the case
+    on and stands; None then."""
     try:
         target = targets_data.get(target_id)
     except NotFound:
         return None
-    if target.state is not TargetState.CONTACTED or target.outcome is not Outcome.TRANSFERRED:
+    if target.state is not TargetState.CONTACTED and not _awaits_follow_up_at_desk(target):
+        return None
+    if target.outcome is not Outcome.TRANSFERRED:
         return None
     return follow_up(
         target,
-        [TargetState.CONTACTED],
+        [target.state],
         label="Atendimento humano encerrado",
-        unless_outcomes=RESOLVING_OUTCOMES - {Outcome.TRANSFERRED},
+        unless_outcomes=_NOT_HELD,
     )
+
+
+# What a case waiting on the desk must not carry when it is moved: it was resolved meanwhile.
+_NOT_HELD: Final = RESOLVING_OUTCOMES - {Outcome.TRANSFERRED}
+
+
+def _awaits_follow_up_at_desk(target: Target) -> bool:
+    """A pending case contacted before: it awaits a follow-up (or a retry) the desk's handoff took over."""
+    return target.state is TargetState.PENDING and target.contact_count > 0
 
 
 def retime_follow_ups(cases: Iterable[Target], campaign: Campaign) -> int:

@@ -19,6 +19,10 @@ A call's conversation has no WhatsApp of its own: the agent's reply goes to the 
 conversation, which the same agent takes (held: Lia stays silent there, and the customer's answer lands
 in the queue), and is recorded on the call's conversation — the one the agent is looking at.
 
+What the desk shows of the customer's debt (`customer_debt`) is what the CRM last showed on her cases,
+with when; a person holding her does not stop the CRM being read (`shared.engine.upkeep`), and the agent
+may ask it now (`check_payment`), so nobody at the desk collects what she already paid.
+
 The time to the first human reply (handoff → first reply sent) is counted in one counters item as a
 histogram of whole minutes (a day or more in the last bucket), so the median and p90 are one GetItem.
 """
@@ -29,8 +33,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
-from typing import Final
+from typing import Final, NamedTuple
 
 from shared.adapters import clients
 from shared.adapters.evolution import EvolutionRejected, EvolutionUnavailable, NotOnWhatsApp
@@ -41,24 +46,29 @@ from shared.data import targets as targets_data
 from shared.domain.chat_ids import channel_of
 from shared.domain.errors import Conflict, InvalidInput, NotFound
 from shared.domain.models import (
+    OPEN_TARGET_STATES,
     Channel,
     Conversation,
     ConversationStatus,
     DeliveryStatus,
     Message,
+    Outcome,
     PaymentMethod,
     Promise,
     Sender,
+    Target,
 )
 from shared.domain.money import format_brl, parse_money
 from shared.domain.pages import Page
-from shared.engine import handoff, optouts, promises, whatsapp_out
+from shared.domain.phones import timezone_for_phone
+from shared.engine import handoff, optouts, payments, promises, whatsapp_out
 from shared.engine.conversations import find_whatsapp, open_conversation
 
 MAX_TEXT: Final = 4096  # WhatsApp's own limit for one text message
 COUNTER_SCOPE: Final = "desk"
 _MINUTES: Final = "first_reply_min:"
 _LAST_BUCKET: Final = 24 * 60
+_ZERO: Final = Decimal("0.00")
 
 
 class ReplyBlocked(StrEnum):
@@ -194,6 +204,78 @@ def _reply_blocked(conversation: Conversation, opted_out_at: datetime | None) ->
     else:
         reachable = whatsapp_out.free_text_open(conversation)
     return None if reachable else ReplyBlocked.WINDOW_CLOSED
+
+
+class CustomerDebt(NamedTuple):
+    """What the desk shows of the conversation's customer's debt, as the CRM last showed it on her cases
+    (so the agent never collects what she paid): `cases`, her open ones and those closed paid, oldest
+    first; `open_amount`, what the open ones still show collectible (their imported debt where the CRM
+    was never read); `paid_amount`, what the CRM showed paid of them all (a case closed paid: its whole
+    debt); `checked_at`, the oldest read among the open cases (the newest among the paid ones when
+    none is open; None: never read)."""
+
+    cases: tuple[Target, ...]
+    open_amount: Decimal
+    paid_amount: Decimal
+    checked_at: datetime | None
+
+    @property
+    def settled(self) -> bool:
+        """Nothing of hers is open and something was paid: the desk collects nothing."""
+        return bool(self.cases) and not any(case.state in OPEN_TARGET_STATES for case in self.cases)
+
+
+def customer_debt(conversation: Conversation) -> CustomerDebt | None:
+    """What the desk shows of the conversation's customer's debt (see `CustomerDebt`), read from her
+    cases (every campaign); None when the conversation has no known customer."""
+    document = _document_of(conversation)
+    return None if document is None else _debt_of(document)
+
+
+def check_payment(conversation_id: str) -> CustomerDebt:
+    """Ask the CRM now whether the conversation's customer paid, for the agent (nobody is contacted):
+    applied to her cases as upkeep's look at a held customer is (`payments.check_open`), then what the
+    desk shows. `Conflict` (`no_customer`) when the conversation has no known customer;
+    `CrmUnavailable` when the CRM cannot answer (nothing changed)."""
+    conversation = conversations.get(conversation_id)
+    document = _document_of(conversation)
+    if document is None:
+        raise Conflict("a conversa não tem um cliente identificado", code="no_customer")
+    today = clock.now().astimezone(timezone_for_phone(conversation.phone)).date()
+    payments.check_open(document, crm=clients.crm(), today=today)
+    return _debt_of(document)
+
+
+def _document_of(conversation: Conversation) -> str | None:
+    if conversation.document is not None or conversation.target_id is None:
+        return conversation.document
+    try:
+        return targets_data.get(conversation.target_id, consistent=False).document
+    except NotFound:
+        return None
+
+
+def _debt_of(document: str) -> CustomerDebt:
+    cases = tuple(
+        case
+        for case in targets_data.by_document(document)
+        if case.state in OPEN_TARGET_STATES or case.outcome is Outcome.PAID
+    )
+    open_cases = [case for case in cases if case.state in OPEN_TARGET_STATES]
+    open_amount = sum(
+        (case.debt_amount if case.open_amount is None else case.open_amount for case in open_cases),
+        _ZERO,
+    )
+    paid_amount = sum(
+        (case.debt_amount if case.outcome is Outcome.PAID else case.paid_amount or _ZERO for case in cases),
+        _ZERO,
+    )
+    reads = [case.open_amount_at for case in open_cases or cases]
+    checked_at = None
+    if reads and all(at is not None for at in reads):
+        known = [at for at in reads if at is not None]
+        checked_at = min(known) if open_cases else max(known)
+    return CustomerDebt(cases, open_amount, paid_amount, checked_at)
 
 
 def customer_waiting(conversation: Conversation, at: datetime) -> None:

@@ -4,7 +4,8 @@ Deciding is pure: `decide(facts)` looks at what was read about the customer befo
 campaign's status, opt-outs, a human's hold on the customer, the contact window, the week's contact
 log, an active promise and, only when every earlier guard passed, the CRM's answer — and returns a
 verdict, in SPEC order: campaign not running → opted out → held by a person at the desk (looked at
-again later) → a payment claim's quiet period (the customer said they paid: no case of the document,
+again later; the CRM is read all the same, since reading it contacts nobody: a payment she made
+meanwhile closes the case, a partial one is recorded) → a payment claim's quiet period (the customer said they paid: no case of the document,
 even one imported after the claim, is contacted before it ends) → outside the contact window → frequency cap → CRM (unreachable: retry later, no
 contact; then its reading, `shared.domain.debts.read_debt`: unknown customer, nothing open: paid, only
 time-barred invoices) → an active promise of the customer (any campaign), which defers the case to the
@@ -40,6 +41,7 @@ from zoneinfo import ZoneInfo
 from aws_lambda_powertools.metrics import MetricUnit
 
 from shared.adapters.crm import CrmClient, CrmUnavailable, Debt
+from shared.adapters.crm import Invoice as CrmInvoice
 from shared.core import clock
 from shared.core.config import get_settings
 from shared.core.observability import logger, metrics
@@ -48,7 +50,7 @@ from shared.data import promises as promises_data
 from shared.data import targets as targets_data
 from shared.domain import cadence
 from shared.domain.contact_policy import ContactWindow, FrequencyCap, WindowNeverOpens
-from shared.domain.debts import DebtKind, OpenAmount, read_debt
+from shared.domain.debts import DebtKind, DebtReading, OpenAmount, read_debt
 from shared.domain.models import (
     Campaign,
     CampaignStatus,
@@ -59,6 +61,7 @@ from shared.domain.models import (
     Target,
     TargetState,
 )
+from shared.domain.money import format_brl
 from shared.domain.promise_rules import deferred_until
 from shared.domain.time_bar import TIME_BAR_YEARS
 from shared.engine import optouts, stats
@@ -185,8 +188,7 @@ def decide(facts: Facts) -> Verdict:
     if facts.opted_out:
         return _opted_out()
     if facts.held:
-        at, details = _opening(window, now + HOLD_RETRY)
-        return Defer(SkipReason.HUMAN_HOLD, at, f"Cliente em atendimento humano; {details}")
+        return _held(facts)
     if facts.quiet_until is not None and now < facts.quiet_until:
         at, details = _opening(window, facts.quiet_until)
         return Defer(
@@ -206,9 +208,7 @@ def decide(facts: Facts) -> Verdict:
         at, details = _opening(window, now + CRM_RETRY)
         return Defer(SkipReason.CRM_UNAVAILABLE, at, f"CRM indisponível, nenhum contato feito; {details}")
     debt = facts.crm.debt
-    reading = read_debt(debt, now.astimezone(window.tz).date())
-    checked = f"verificado no CRM em {_local(now, window.tz)}"
-    open_amount = reading.checked(now, facts.invoices)
+    reading, open_amount, checked = _read(facts)
     if reading.kind is DebtKind.UNKNOWN_CUSTOMER:
         return Finish(
             SkipReason.UNKNOWN_CUSTOMER,
@@ -216,22 +216,9 @@ def decide(facts: Facts) -> Verdict:
             Outcome.UNKNOWN_CUSTOMER,
             f"Cliente não encontrado no CRM ({checked})",
         )
-    if reading.kind is DebtKind.PAID:
-        return Finish(
-            SkipReason.PAID,
-            TargetState.COMPLETED,
-            Outcome.PAID,
-            f"Nenhuma fatura em aberto ({checked})",
-            open_amount,
-        )
-    if reading.kind is DebtKind.ONLY_TIME_BARRED:
-        return Finish(
-            SkipReason.TIME_BARRED,
-            TargetState.COMPLETED,
-            Outcome.TIME_BARRED,
-            f"Só há faturas prescritas (mais de {TIME_BAR_YEARS} anos), que não são cobradas ({checked})",
-            open_amount,
-        )
+    closed = _nothing_collectible(reading, open_amount, checked)
+    if closed is not None:
+        return closed
     assert debt is not None  # the customer owes
     if facts.active_promise is not None:
         promise = facts.active_promise
@@ -462,6 +449,66 @@ def is_opted_out(target: Target) -> bool:
 
 
 # --- internals ---------------------------------------------------------------------------------------
+
+
+def _held(facts: Facts) -> Verdict:
+    """A person at the desk holds the customer: no contact, looked at again `HOLD_RETRY` later. The CRM
+    is read all the same — reading it contacts nobody, and the agent must not collect what she paid
+    meanwhile: nothing collectible closes the case as for anyone, a partial payment is recorded
+    (`checked`). A customer the CRM does not know, or a CRM that cannot answer, changes nothing."""
+    if facts.crm is None:
+        return ConsultCrm()
+    open_amount = None
+    if facts.crm.unavailable is None:
+        reading, open_amount, checked = _read(facts)
+        closed = _nothing_collectible(reading, open_amount, checked)
+        if closed is not None:
+            return closed
+        crm = (
+            f"em aberto no CRM: {format_brl(reading.total)} ({checked})"
+            if reading.owes
+            else "cliente não encontrado no CRM"
+        )
+    else:
+        crm = "CRM indisponível, pagamento não verificado"
+    at, details = _opening(facts.window, facts.now + HOLD_RETRY)
+    return Defer(SkipReason.HUMAN_HOLD, at, f"Cliente em atendimento humano; {crm}; {details}", open_amount)
+
+
+def _read(facts: Facts) -> tuple[DebtReading[CrmInvoice], OpenAmount | None, str]:
+    """The CRM's answer in `facts` read on the customer's day: the reading, what it shows open of the
+    case's invoices, and how `outcomeDetails` says when it was read."""
+    assert facts.crm is not None
+    tz = facts.window.tz
+    reading = read_debt(facts.crm.debt, facts.now.astimezone(tz).date())
+    return (
+        reading,
+        reading.checked(facts.now, facts.invoices),
+        f"verificado no CRM em {_local(facts.now, tz)}",
+    )
+
+
+def _nothing_collectible(
+    reading: DebtReading[CrmInvoice], open_amount: OpenAmount | None, checked: str
+) -> Finish | None:
+    """The case's end when the CRM shows nothing collectible (paid, or only time-barred invoices)."""
+    if reading.kind is DebtKind.PAID:
+        return Finish(
+            SkipReason.PAID,
+            TargetState.COMPLETED,
+            Outcome.PAID,
+            f"Nenhuma fatura em aberto ({checked})",
+            open_amount,
+        )
+    if reading.kind is DebtKind.ONLY_TIME_BARRED:
+        return Finish(
+            SkipReason.TIME_BARRED,
+            TargetState.COMPLETED,
+            Outcome.TIME_BARRED,
+            f"Só há faturas prescritas (mais de {TIME_BAR_YEARS} anos), que não são cobradas ({checked})",
+            open_amount,
+        )
+    return None
 
 
 def _opted_out() -> Finish:

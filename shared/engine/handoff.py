@@ -3,11 +3,13 @@
 A conversation goes `transferred` when the assistant's `transferir_para_humano` tool or a supervisor
 hands it over, or when an agent takes it (`take`, or by replying, `shared.engine.desk`). While it is
 transferred the assistant stays silent in it and the customer is *held*: no campaign contacts their
-phone or document (the pre-send guard reads the hold items, `shared.data.conversations.held`). It
-waits in the desk's queue until a human answers. `resolve` ends it; `release` gives it back to the
-assistant; both lift the hold — with it, of every other conversation of the customer the same agent
-holds (a call and the WhatsApp the agent answered it on) — and a case still waiting on the desk
-follows the cadence again. Every change is one conditional transaction on what was read (two agents
+phone or document (the pre-send guard reads the hold items, `shared.data.conversations.held`) — but
+whether she paid meanwhile is still read from the CRM every `guards.HOLD_RETRY`: by the guards for a
+pending case, by upkeep for a contacted one (`shared.engine.cadence.await_desk`), so the desk never
+collects what she paid. It waits in the desk's queue until a human answers. `resolve` ends it;
+`release` gives it back to the assistant; both lift the hold — with it, of every other conversation of
+the customer the same agent holds (a call and the WhatsApp the agent answered it on) — and a case
+still waiting on the desk follows the cadence again. Every change is one conditional transaction on what was read (two agents
 taking the same conversation: one wins, the other gets `Conflict`), and each leaves a system note in
 the thread with who did it.
 """
@@ -189,7 +191,7 @@ def _transfer(
         _note(conversation.id, f"Conversa assumida por {assignee}", assignee)
     if conversation.target_id and with_case:
         try:
-            targets_data.update(
+            case = targets_data.update(
                 conversation.target_id,
                 in_states=OPEN_TARGET_STATES,
                 unless_outcomes=STANDING_OUTCOMES,
@@ -198,6 +200,8 @@ def _transfer(
             )
         except Conflict as exc:
             logger.info("target not marked transferred", target_id=conversation.target_id, reason=exc.message)
+        else:
+            cadence.await_desk(case)
     logger.info("conversation transferred", conversation_id=conversation.id, by=by)
     return transferred
 

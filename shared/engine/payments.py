@@ -80,16 +80,7 @@ def verify_claim(
         logger.warning("payment claim for a customer the CRM does not know", target_id=target_id)
         return ClaimVerification(ClaimResult.UNKNOWN_CUSTOMER, Decimal("0.00"), None)
     if not reading.owes:
-        details = "pagamento confirmado no CRM" + suffix
-        for promise in promises_data.active_for_document(document, now):
-            try:
-                promise_rules.settle(promise, PromiseStatus.FULFILLED, details=details, reading=reading)
-            except Conflict:
-                continue  # settled meanwhile by the monitor
-        _move_cases(
-            document, reading, now, TargetState.COMPLETED, outcome=Outcome.PAID, outcome_details=details
-        )
-        promise_rules.close_given_up_cases(targets_data.by_document(document), details, reading, now)
+        _paid(document, reading, now, "pagamento confirmado no CRM" + suffix)
         logger.info("payment claim confirmed by the CRM", target_id=target_id)
         return ClaimVerification(ClaimResult.PAID, Decimal("0.00"), None)
     recheck_at = now + timedelta(days=CLAIM_QUIET_DAYS)
@@ -105,6 +96,54 @@ def verify_claim(
     )
     logger.info("payment claim not yet visible in the CRM", target_id=target_id)
     return ClaimVerification(ClaimResult.NOT_YET_VISIBLE, reading.total, recheck_at)
+
+
+def check_open(document: str, *, crm: CrmClient, today: date) -> DebtReading:
+    """What the CRM shows of a customer now, read without contacting her — one a person at the desk
+    holds (the hold keeps campaigns away from her, not the payment's detection: upkeep's look, the
+    desk's "check now"), applied as a confirmed payment is: nothing collectible
+    open → her pending promises fulfilled and every open case of the document `completed/paid` (those
+    the cadence had given up on included); still owing → each open case records what is open (a partial
+    payment grows its `paidAmount`); a customer the CRM does not know (404) changes nothing — it is no
+    payment. `today` is the customer's local date. Returns the reading.
+
+    Raises `CrmUnavailable` when the CRM cannot answer; nothing is changed then."""
+    reading = read_debt(crm.consult(document), today)
+    now = clock.now()
+    if reading.kind is DebtKind.UNKNOWN_CUSTOMER:
+        logger.warning("CRM does not know a held customer: nothing changed")
+    elif not reading.owes:
+        _paid(document, reading, now, "pagamento confirmado no CRM durante o atendimento humano")
+        logger.info("payment seen while a person holds the customer")
+    else:
+        _record_open(document, reading, now)
+    return reading
+
+
+def _paid(document: str, reading: DebtReading, now: datetime, details: str) -> None:
+    """The CRM shows nothing collectible of `document`: its pending promises fulfilled, its open cases
+    `completed/paid`, and those the cadence had given up on too."""
+    for promise in promises_data.active_for_document(document, now):
+        try:
+            promise_rules.settle(promise, PromiseStatus.FULFILLED, details=details, reading=reading)
+        except Conflict:
+            continue  # settled meanwhile by the monitor
+    _move_cases(document, reading, now, TargetState.COMPLETED, outcome=Outcome.PAID, outcome_details=details)
+    promise_rules.close_given_up_cases(targets_data.by_document(document), details, reading, now)
+
+
+def _record_open(document: str, reading: DebtReading, now: datetime) -> None:
+    """Each open case of `document` records what `reading` (made at `now`) shows open of its invoices,
+    its state and outcome left as they are."""
+    cases = targets_data.by_document(document)
+    for case in cases:
+        if case.state not in OPEN_TARGET_STATES:
+            continue
+        checked = stats.open_fields(case, reading.checked(now, case.invoices), cases)
+        try:
+            targets_data.update(case.id, in_states=OPEN_TARGET_STATES, **checked)
+        except Conflict as exc:  # closed meanwhile: its own write said what it showed
+            logger.info("case left as it is", target_id=case.id, reason=exc.message)
 
 
 def _move_cases(

@@ -275,6 +275,8 @@ def _answered(target: Target, duration: int | None) -> PostCallResult:
         if resumed is not None:
             action = Action.COMPLETED if resumed.state is TargetState.COMPLETED else Action.FOLLOW_UP
             return PostCallResult(action, resumed, resumed.outcome)
+    else:
+        cadence.await_desk(moved)  # handed to a person on the call: her payment is looked for meanwhile
     return PostCallResult(Action.CONTACTED, moved, moved.outcome)
 
 

@@ -25,6 +25,10 @@ other cases, and acts on each by what it still is:
 - **Conversations gone quiet.** A case whose contacts are spent stays `contacted` while its customer
   writes (`shared.engine.cadence.follow_up`); no message for `WHATSAPP_REPLY_HOURS` after their last,
   it follows the cadence from there (`cadence.went_quiet`: `exhausted`).
+- **Customers held at the desk.** A contacted case whose customer a person holds (`Due.HOLD`, put
+  there by the handoff) is looked at every `guards.HOLD_RETRY`: the CRM is read (no contact) and a
+  payment she made meanwhile closes her cases (`payments.check_open`) without waiting for the desk to
+  let go; once it let go, the case just leaves the agenda (the letting go moved it on).
 - **Sends never recorded.** A contacted case whose message or call may have gone out without its
   record (delivery unknown: the worker died after its claim) and got no reply by the attempt's
   deadline ends that attempt as an unanswered one (`no_answer`), instead of waiting for nothing.
@@ -56,18 +60,21 @@ from typing import Final
 from aws_lambda_powertools.metrics import MetricUnit
 
 from shared.adapters import clients, queues
+from shared.adapters.crm import CrmUnavailable
 from shared.core.config import get_settings
 from shared.core.jobs import PromiseCheck
 from shared.core.observability import logger, metrics
-from shared.data import counters, messages
+from shared.data import conversations, counters, messages
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
 from shared.data.targets import Due, InFlight
 from shared.domain.cadence import RESOLVING_OUTCOMES
 from shared.domain.errors import Conflict, ServiceUnavailable
 from shared.domain.models import REACHED_PHONE, Campaign, Outcome, Target, TargetState
-from shared.engine import cadence, late_payments, postcall, sweep
+from shared.domain.phones import timezone_for_phone
+from shared.engine import cadence, late_payments, payments, postcall, sweep
 from shared.engine import campaigns as campaign_rules
+from shared.engine.guards import HOLD_RETRY
 from shared.engine.late_payments import LateResult
 from shared.engine.sweep import LOST_AFTER
 
@@ -87,6 +94,7 @@ class UpkeepReport:
     campaigns_completed: int = 0  # campaigns whose every case is closed
     late_checks: int = 0  # ended cases whose late payment check the CRM answered
     paid_late: int = 0  # of them, cases found paid: closed `paid`
+    held_checked: int = 0  # CRM reads for customers a person at the desk holds
 
 
 @counters.batched()
@@ -119,6 +127,8 @@ def tend_overdue(campaign: Campaign, now: datetime, report: UpkeepReport, limit:
             report.requeued += _requeue(target)
         elif target.state is TargetState.CALLING:
             calls.append(target)
+        elif item.awaiting is Due.HOLD:
+            report.held_checked += _check_held(target, now)
         elif target.outcome in RESOLVING_OUTCOMES:
             targets_data.stop_awaiting(target.id)
         elif item.awaiting is Due.QUIET:
@@ -193,6 +203,27 @@ def _reached_at(target: Target, now: datetime) -> datetime | None:
     if message.delivery_status not in REACHED_PHONE:
         return None
     return message.reached_at or now
+
+
+def _check_held(target: Target, now: datetime) -> bool:
+    """The contacted case's customer is held at the desk (`Due.HOLD`): the CRM says whether she paid
+    meanwhile (`payments.check_open`: paid closes her cases, a partial payment is recorded), and it is
+    asked again `HOLD_RETRY` later while the hold lasts. A CRM that cannot answer changes nothing but
+    the next look. True when the CRM was read."""
+    if not conversations.held(target.phone, target.document, consistent=False):
+        targets_data.stop_awaiting(target.id)  # the desk let go: its letting go moved the case on
+        return False
+    read = True
+    try:
+        tz = timezone_for_phone(target.phone)
+        payments.check_open(target.document, crm=clients.crm(), today=now.astimezone(tz).date())
+    except CrmUnavailable as exc:
+        logger.warning(
+            "CRM unavailable for a held customer: next look later", target_id=target.id, reason=exc.message
+        )
+        read = False
+    targets_data.hold_until(target.id, now + HOLD_RETRY)  # a no-op once the case closed paid
+    return read
 
 
 def reconcile_calls(calling: list[Target]) -> int:

@@ -1,7 +1,8 @@
 """The agent desk in the browser: a supervisor sees the waiting count on every screen, opens the
 "Fila de atendimento", takes a waiting customer, answers from the reply box (Enter sends, Shift+Enter
-breaks the line), retries a message WhatsApp refused, records the customer's promise, and resolves the
-case; "Em atendimento" shows the holds nobody ended."""
+breaks the line), retries a message WhatsApp refused, records the customer's promise, sees her debt as
+the CRM last showed it and asks the CRM whether she paid, and resolves the case; "Em atendimento" shows
+the holds nobody ended."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ from shared.adapters.evolution import EvolutionClient
 from shared.core import clock
 from shared.core.config import CrmConfig, EvolutionConfig, reset_settings
 from shared.data import conversations, messages
-from shared.domain.models import Conversation, ConversationSource, ConversationStatus, Sender
+from shared.data import targets as targets_data
+from shared.domain.models import Conversation, ConversationSource, ConversationStatus, Outcome, Sender, Target
 from shared.engine import handoff, optouts
 from tests.browser.conftest import Dashboard, shot, sign_in
 
@@ -291,3 +293,51 @@ def test_an_agent_records_the_customers_promise_from_the_conversation(
     expect(page.locator("[data-promise-status]")).to_contain_text("Promessa registrada: R$ 150,00")
     expect(page.locator("[data-thread] li").last).to_contain_text(f"Promessa registrada por {AGENT}")
     assert conversations.get(maria.id).assignee == AGENT
+
+
+def test_the_agent_sees_the_customers_debt_and_that_she_paid_after_asking_the_crm(
+    page: Any,
+    dashboard: Dashboard,
+    crm: CrmSimulator,
+    make_conversation: Callable[..., Conversation],
+    make_target: Callable[..., Target],
+) -> None:
+    case = make_target(phone=PHONE, client_name="Maria Silva")
+    targets_data.insert_new([case])
+    maria = waiting_customer(make_conversation)
+    crm.add_customer("52998224725", "Maria Silva", [SimInvoice("F-1", Decimal("89.90"), date(2025, 2, 10))])
+    sign_in(page, dashboard, "supervisor")
+    page.goto(f"{dashboard.monitor}#/conversas/{maria.id}")
+    debt = page.locator("[data-debt]")
+    expect(debt).to_contain_text("R$ 89,90 em aberto (ainda não verificado no CRM)")
+
+    # She paid at the bank; the CRM is down at first: said so, nothing changes.
+    crm.pay_all("52998224725")
+    crm.outage = "http_500"
+    debt.get_by_role("button", name="Verificar pagamento no CRM").click()
+    expect(page.locator("#toast")).to_contain_text("indisponível")
+    expect(debt).to_contain_text("R$ 89,90 em aberto")
+
+    crm.outage = None
+    debt.get_by_role("button", name="Verificar pagamento no CRM").click()
+    expect(debt).to_contain_text("Pago")
+    expect(debt).to_contain_text("o cliente pagou R$ 89,90 (verificado no CRM em")
+    expect(debt).to_contain_text("Não cobre este cliente.")
+    shot(page, "debito-pago")
+    assert targets_data.get(case.id).outcome is Outcome.PAID
+    assert conversations.get(maria.id).status is ConversationStatus.TRANSFERRED  # still held
+
+
+def test_a_viewer_sees_the_customers_debt_but_cannot_ask_the_crm(
+    page: Any,
+    dashboard: Dashboard,
+    make_conversation: Callable[..., Conversation],
+    make_target: Callable[..., Target],
+) -> None:
+    targets_data.insert_new([make_target(phone=PHONE, client_name="Maria Silva")])
+    maria = waiting_customer(make_conversation)
+    sign_in(page, dashboard, "viewer")
+    page.goto(f"{dashboard.monitor}#/conversas/{maria.id}")
+
+    expect(page.locator("[data-debt]")).to_contain_text("R$ 89,90 em aberto")
+    expect(page.get_by_role("button", name="Verificar pagamento no CRM")).to_be_hidden()

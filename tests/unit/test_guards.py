@@ -128,13 +128,37 @@ def test_a_payment_claims_quiet_period_defers_to_its_end_and_then_lets_the_crm_d
     assert isinstance(decide(facts(quiet_until=OPEN, crm=None)), ConsultCrm)  # over: the CRM is asked
 
 
-def test_a_held_customer_is_deferred_into_the_window_without_asking_the_crm() -> None:
-    verdict = decide(facts(held=True, crm=None))
+def test_a_held_customer_is_not_contacted_but_the_crm_is_read_for_what_she_paid() -> None:
+    # Reading the CRM contacts nobody: the hold keeps the contact away, not the payment's detection.
+    assert isinstance(decide(facts(held=True, crm=None)), ConsultCrm)
+    assert isinstance(decide(facts(held=True, crm=None, now=CLOSED)), ConsultCrm)
+
+    still_owes = decide(facts(held=True))
+    assert isinstance(still_owes, Defer) and still_owes.reason is SkipReason.HUMAN_HOLD
+    assert still_owes.at == OPEN + HOLD_RETRY
+    assert "Cliente em atendimento humano; em aberto no CRM: R$ 150,00" in still_owes.details
+    assert still_owes.checked is not None  # what is open of the case goes on it (`openAmount`)
+
+    paid = decide(facts(held=True, crm=CrmAnswer(NOTHING_OPEN)))
+    assert isinstance(paid, Finish) and (paid.reason, paid.outcome) == (SkipReason.PAID, Outcome.PAID)
+    assert decide(facts(held=True, opted_out=True)).reason is SkipReason.OPTED_OUT  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("answer", "said"),
+    [
+        (CrmAnswer(None, unavailable="timeout"), "CRM indisponível, pagamento não verificado"),
+        (CrmAnswer(None), "cliente não encontrado no CRM"),  # a 404 is never a payment
+    ],
+)
+def test_a_held_customer_the_crm_cannot_say_about_stays_held_and_is_looked_at_again_later(
+    answer: CrmAnswer, said: str
+) -> None:
+    verdict = decide(facts(held=True, crm=answer))
 
     assert isinstance(verdict, Defer) and verdict.reason is SkipReason.HUMAN_HOLD
-    assert verdict.at == OPEN + HOLD_RETRY
-    assert "Cliente em atendimento humano" in verdict.details
-    assert decide(facts(held=True, opted_out=True)).reason is SkipReason.OPTED_OUT  # type: ignore[union-attr]
+    assert verdict.at == OPEN + HOLD_RETRY and verdict.checked is None
+    assert said in verdict.details
 
 
 def test_a_hold_reaching_past_closing_time_defers_to_the_next_opening() -> None:

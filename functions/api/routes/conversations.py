@@ -1,6 +1,6 @@
 """`/api/voice/conversations`: the collection conversations, their threads, human handoff and the
-agent desk (the queue, an agent's reply and its retry, a promise recorded by the agent, take / resolve /
-release)."""
+agent desk (the queue, an agent's reply and its retry, a promise recorded by the agent, the customer's
+debt checked with the CRM, take / resolve / release)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from functions.api.schemas import (
     AgentReply,
     ConversationDetail,
     ConversationPublic,
+    CustomerDebtPublic,
     DeskHeld,
     DeskPromise,
     DeskQueue,
@@ -107,8 +108,9 @@ def held(
 
 @router.get("/{conversation_id}", response_model=ConversationDetail)
 def get_conversation(conversation_id: str, principal: Viewer) -> ConversationDetail:
-    """The conversation with its whole thread (WhatsApp messages or the call transcript), for
-    supervisors the log of every disclosure of a customer's data in it, and why the desk cannot reply
+    """The conversation with its whole thread (WhatsApp messages or the call transcript), what the CRM
+    last showed of the customer's debt (`debt`, with when), for supervisors the log of every disclosure
+    of a customer's data in it, and why the desk cannot reply
     now (`replyBlockedReason`: `opted_out` when the customer opted out and has not written since,
     `whatsapp_window_closed` outside the customer's 24 h window on `cloud`)."""
     conversation, messages = inbox.thread(conversation_id)
@@ -118,12 +120,22 @@ def get_conversation(conversation_id: str, principal: Viewer) -> ConversationDet
         if principal.role >= Role.SUPERVISOR
         else None
     )
+    debt = desk.customer_debt(conversation)
     return ConversationDetail(
         **_public(conversation).model_dump(),
         messages=thread,
         disclosures=disclosures,
         reply_blocked_reason=desk.reply_blocked(conversation),
+        debt=None if debt is None else CustomerDebtPublic.of(debt),
     )
+
+
+@router.post("/{conversation_id}/payment-check", response_model=CustomerDebtPublic)
+def check_payment(conversation_id: str, _: Supervisor) -> CustomerDebtPublic:
+    """Ask the CRM now whether the customer paid (nobody is contacted): a payment closes her cases as
+    any payment does, a partial one is recorded; the debt as the desk then shows it. 409 `no_customer`
+    when the conversation has no known customer; the CRM unreachable → 503, nothing changed."""
+    return CustomerDebtPublic.of(desk.check_payment(conversation_id))
 
 
 @router.post("/{conversation_id}/messages", response_model=MessagePublic, status_code=201)

@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
+from fastapi.testclient import TestClient
 
 from infra.local.simulators.crm import CrmSimulator
 from infra.local.simulators.evolution import EvolutionSimulator
@@ -26,6 +27,7 @@ from shared.adapters.evolution import EvolutionClient
 from shared.adapters.twilio_voice import TwilioVoice
 from shared.core import clock as clock_module
 from shared.core.config import get_settings, reset_settings
+from tests.integration.api.conftest import TOKENS, Api
 from tests.integration.engine.engine_world import (
     BRIDGE_URL,
     COMPANY_CNPJ,
@@ -156,3 +158,14 @@ def checks() -> Iterator[Checks]:
     previous = promise_schedules.set_scheduler(fake)
     yield fake
     promise_schedules.set_scheduler(previous)
+
+
+@pytest.fixture
+def api(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
+    """The dashboard's API over the engine's world, one bearer token per role."""
+    monkeypatch.setenv("COBRANCA_API_TOKENS", ",".join(f"{role}:{token}" for role, token in TOKENS.items()))
+    reset_settings()
+    from functions.api.app import create_app
+
+    with TestClient(create_app()) as client:
+        yield Api(client, engine.urls["scheduler"])

@@ -1,10 +1,11 @@
 """A human's case is held: while a person at the desk has a customer's conversation, no campaign — on
-any channel — contacts that customer (deferred, counted as `skip:human_hold`); resolving or releasing
-lifts the hold and the campaigns resume."""
+any channel — contacts that customer (deferred, counted as `skip:human_hold`), though the CRM is read for
+what she paid; resolving or releasing lifts the hold and the campaigns resume."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -75,11 +76,16 @@ def test_no_campaign_contacts_a_held_customer_until_the_human_lets_go(engine: En
         _business_day(engine)
 
     assert _contacts(engine, messaged) == 0
-    assert engine.crm.queries == []  # deferred before the CRM is asked
+    # The CRM is read (that contacts nobody) once a tick per case, and what it shows open is recorded.
+    assert 8 <= len(engine.crm.queries) <= 8 * 2 and set(engine.crm.queries) <= {
+        messaged.document,
+        called.document,
+    }
     assert _held_skips(whatsapp.id) >= 4 and _held_skips(voice.id) >= 4
     for target in (messaged, called):
         stored = engine.get(target)
         assert stored.state is TargetState.PENDING and "atendimento humano" in (stored.outcome_details or "")
+        assert stored.open_amount == Decimal("89.90") and stored.open_amount_at is not None
 
     getattr(handoff, lift)(held.id, by="token:supervisor")
     engine.clock.set(MONDAY_10H + timedelta(days=4))  # Friday

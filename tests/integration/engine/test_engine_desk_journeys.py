@@ -7,12 +7,10 @@ the dashboard calls it)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
 from shared.assistant.tools import invoke
 from shared.core.config import reset_settings
@@ -29,7 +27,7 @@ from shared.domain.models import (
 )
 from shared.engine import warm_transfer
 from shared.engine.warm_transfer import CALL_TOOLS
-from tests.integration.api.conftest import TOKENS, Api
+from tests.integration.api.conftest import Api
 from tests.integration.engine.engine_world import Engine
 from tests.integration.engine.journeys import (
     MARIA,
@@ -52,17 +50,6 @@ from tests.integration.engine.journeys import (
 AGENT = "token:supervisor"
 OTHER_AGENT = "token:admin"
 DESK = "/api/voice/conversations"
-
-
-@pytest.fixture
-def api(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
-    """The dashboard's API over the engine's world, one bearer token per role."""
-    monkeypatch.setenv("COBRANCA_API_TOKENS", ",".join(f"{role}:{token}" for role, token in TOKENS.items()))
-    reset_settings()
-    from functions.api.app import create_app
-
-    with TestClient(create_app()) as client:
-        yield Api(client, engine.urls["scheduler"])
 
 
 def maria_chat() -> Conversation:

@@ -325,8 +325,45 @@ async function viewConversa(root, id) {
       }
     };
   }
+  wireDebt(root, conversation, reload);
   wireReply(root, conversation, reload);
   wirePromise(root, conversation, reload);
+}
+
+/** What the CRM last showed of the customer's debt, and when — a customer held at the desk may have paid
+ * at the bank since: the agent must not collect what she paid. "Verificar pagamento no CRM" (a
+ * supervisor's) asks the CRM now; a payment closes her cases, and the view shows what is left. */
+function wireDebt(root, conversation, reload) {
+  const panel = $("[data-debt]", root);
+  const debt = conversation.debt;
+  panel.hidden = !debt;
+  if (!debt) return;
+  $("[data-debt-summary]", panel).replaceChildren(...debtSummary(debt));
+  const check = $('[data-action="payment-check"]', panel);
+  check.hidden = !canDo("supervisor");
+  check.onclick = async () => {
+    check.disabled = true;
+    try {
+      const fresh = await sendJson(`/api/voice/conversations/${conversation.id}/payment-check`, "POST");
+      toast(fresh.settled ? "Pagamento confirmado no CRM: nada em aberto." : "Débito verificado no CRM.");
+      await reload();
+    } catch (error) {
+      reportError(error);
+    } finally {
+      check.disabled = false;
+    }
+  };
+}
+
+function debtSummary(debt) {
+  if (!debt.cases.length) return ["Nenhum caso de cobrança em aberto para este cliente."];
+  const when = debt.checkedAt ? `verificado no CRM em ${fmtDateTime(debt.checkedAt)}` : "ainda não verificado no CRM";
+  if (debt.settled) {
+    return [h("span", { class: "badge debt-paid" }, "Pago"),
+      ` Nada em aberto: o cliente pagou ${fmtMoney(debt.paidAmount)} (${when}). Não cobre este cliente.`];
+  }
+  const paid = Number(debt.paidAmount) > 0 ? ` · ${fmtMoney(debt.paidAmount)} já pago` : "";
+  return [h("span", { class: "badge debt-open" }, "Em aberto"), ` ${fmtMoney(debt.openAmount)} em aberto${paid} (${when}).`];
 }
 
 /** The agent records the customer's promise (amount as typed, the day): shown while the customer is
