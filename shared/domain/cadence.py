@@ -4,6 +4,7 @@ customer's replies not counted) allows another contact."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Final
 
 from shared.domain.models import Campaign, MessageStep, Outcome, Target, TargetState
@@ -19,6 +20,11 @@ RESOLVING_OUTCOMES: Final = frozenset(
         Outcome.TRANSFERRED,
     }
 )
+
+
+# A customer a human has at the desk is looked at again this much later (the hold has no known end):
+# the CRM is read for a payment meanwhile, and nothing is sent.
+HOLD_RETRY: Final = timedelta(hours=2)
 
 
 # What a case says that a later event on its customer's contact — a handover to a person, a number

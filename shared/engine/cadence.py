@@ -23,6 +23,7 @@ from shared.data import targets as targets_data
 from shared.data.targets import Due
 from shared.domain.cadence import (
     FOLLOW_UP_OUTCOMES,
+    HOLD_RETRY,
     LATE_CHECKED_OUTCOMES,
     RESOLVING_OUTCOMES,
     awaits_follow_up,
@@ -31,7 +32,6 @@ from shared.domain.cadence import (
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.models import Campaign, Outcome, Target, TargetState
 from shared.domain.phones import timezone_for_phone
-from shared.engine.guards import HOLD_RETRY
 
 
 def late_check_at(ended: Target, outcome: Outcome | None) -> datetime | None:

@@ -71,8 +71,6 @@ CRM_RETRY: Final = timedelta(minutes=30)
 # A campaign whose hours never meet the customer's legal window (e.g. 19:00–20:00 for RJ) may be
 # edited: look again tomorrow rather than give the target up.
 NEVER_OPENS_RETRY: Final = timedelta(days=1)
-# A customer a human has at the desk is looked at again this much later (the hold has no known end).
-HOLD_RETRY: Final = timedelta(hours=2)
 WEEK: Final = timedelta(days=7)
 GUARDED_STATES: Final = (TargetState.SCHEDULED,)
 _CAMPAIGN_LABELS: Final = {
@@ -452,7 +450,7 @@ def is_opted_out(target: Target) -> bool:
 
 
 def _held(facts: Facts) -> Verdict:
-    """A person at the desk holds the customer: no contact, looked at again `HOLD_RETRY` later. The CRM
+    """A person at the desk holds the customer: no contact, looked at again `cadence.HOLD_RETRY` later. The CRM
     is read all the same — reading it contacts nobody, and the agent must not collect what she paid
     meanwhile: nothing collectible closes the case as for anyone, a partial payment is recorded
     (`checked`). A customer the CRM does not know, or a CRM that cannot answer, changes nothing."""
@@ -471,7 +469,7 @@ def _held(facts: Facts) -> Verdict:
         )
     else:
         crm = "CRM indisponível, pagamento não verificado"
-    at, details = _opening(facts.window, facts.now + HOLD_RETRY)
+    at, details = _opening(facts.window, facts.now + cadence.HOLD_RETRY)
     return Defer(SkipReason.HUMAN_HOLD, at, f"Cliente em atendimento humano; {crm}; {details}", open_amount)
 
 

@@ -4,7 +4,7 @@ A conversation goes `transferred` when the assistant's `transferir_para_humano` 
 hands it over, or when an agent takes it (`take`, or by replying, `shared.engine.desk`). While it is
 transferred the assistant stays silent in it and the customer is *held*: no campaign contacts their
 phone or document (the pre-send guard reads the hold items, `shared.data.conversations.held`) — but
-whether she paid meanwhile is still read from the CRM every `guards.HOLD_RETRY`: by the guards for a
+whether she paid meanwhile is still read from the CRM every `cadence.HOLD_RETRY`: by the guards for a
 pending case, by upkeep for a contacted one (`shared.engine.cadence.await_desk`), so the desk never
 collects what she paid. It waits in the desk's queue until a human answers. `resolve` ends it;
 `release` gives it back to the assistant; both lift the hold — with it, of every other conversation of

@@ -26,7 +26,7 @@ other cases, and acts on each by what it still is:
   writes (`shared.engine.cadence.follow_up`); no message for `WHATSAPP_REPLY_HOURS` after their last,
   it follows the cadence from there (`cadence.went_quiet`: `exhausted`).
 - **Customers held at the desk.** A contacted case whose customer a person holds (`Due.HOLD`, put
-  there by the handoff) is looked at every `guards.HOLD_RETRY`: the CRM is read (no contact) and a
+  there by the handoff) is looked at every `cadence.HOLD_RETRY`: the CRM is read (no contact) and a
   payment she made meanwhile closes her cases (`payments.check_open`) without waiting for the desk to
   let go; once it let go, the case just leaves the agenda (the letting go moved it on).
 - **Sends never recorded.** A contacted case whose message or call may have gone out without its
@@ -68,13 +68,12 @@ from shared.data import conversations, counters, messages
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
 from shared.data.targets import Due, InFlight
-from shared.domain.cadence import RESOLVING_OUTCOMES
+from shared.domain.cadence import HOLD_RETRY, RESOLVING_OUTCOMES
 from shared.domain.errors import Conflict, ServiceUnavailable
 from shared.domain.models import REACHED_PHONE, Campaign, Outcome, Target, TargetState
 from shared.domain.phones import timezone_for_phone
 from shared.engine import cadence, late_payments, payments, postcall, sweep
 from shared.engine import campaigns as campaign_rules
-from shared.engine.guards import HOLD_RETRY
 from shared.engine.late_payments import LateResult
 from shared.engine.sweep import LOST_AFTER
 

@@ -14,6 +14,7 @@ from shared.assistant.tools import invoke
 from shared.core.config import reset_settings
 from shared.data import campaigns as campaigns_data
 from shared.data import conversations
+from shared.domain.cadence import HOLD_RETRY
 from shared.domain.models import (
     Channel,
     ContactMethod,
@@ -25,7 +26,6 @@ from shared.domain.models import (
     TargetState,
 )
 from shared.engine import handoff, warm_transfer
-from shared.engine.guards import HOLD_RETRY
 from shared.engine.reporting import campaign_stats, daily, global_metrics
 from shared.engine.warm_transfer import CALL_TOOLS
 from tests.integration.api.conftest import Api
