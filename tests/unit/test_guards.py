@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 
 from shared.adapters.crm import Debt, Invoice
+from shared.domain.cadence import HOLD_RETRY
 from shared.domain.contact_policy import ContactWindow
 from shared.domain.models import CampaignStatus, Channel, Outcome, Promise, TargetState
 from shared.engine.guards import (
-    HOLD_RETRY,
     ConsultCrm,
     CrmAnswer,
     Defer,
