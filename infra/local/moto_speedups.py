@@ -22,7 +22,8 @@ time went to these three).
 And three to the work every request of every service repeats (nearly a tenth of the local endpoint's
 time, and of every in-process moto test's): moto lists a response class's methods with
 `inspect.getmembers` at each request to check the action is one of them; converts the action's name
-to snake case with a character loop; and matches the request against the service's routes again each
+(and SQS each queue attribute's, at every read of a queue's attributes) to snake case with a
+character loop; and matches the request against the service's routes again each
 of the four times it asks for the action. Here the methods are listed once per class (a class does
 not grow methods while moto runs), each name is converted once, and a response object matches its
 request once.
@@ -65,9 +66,12 @@ def apply() -> None:
 def _remember_actions() -> None:
     """Every request's action found once, its name converted once, each class's methods listed once."""
     from moto.core import responses
+    from moto.sqs import models as sqs_models
 
     responses.method_names_from_class = functools.cache(responses.method_names_from_class)
     responses.camelcase_to_underscores = functools.cache(responses.camelcase_to_underscores)
+    # SQS converts each of a queue's attribute names again every time it reads the queue's attributes.
+    sqs_models.camelcase_to_underscores = functools.cache(sqs_models.camelcase_to_underscores)
     find_action = responses.BaseResponse._get_action
 
     def get_action(self: Any) -> str:
