@@ -7,7 +7,8 @@ time went to these three).
   items unsorted — only the partition's for a table query — and moto's own filtering, sorting,
   paging and projection run unchanged. The final sort is a total order (the table key is part of
   it), so the answer is the same, item for item. That sort reads each item's key values once
-  (moto's comparisons rebuild a Decimal from the number's text at every comparison).
+  (moto's comparisons rebuild a Decimal from the number's text at every comparison). The items a query
+  sees are its thread's own: queries running at once on several threads never see each other's.
 - **Responses**: moto's JSON serializer walks every attribute value of every item member by member
   (ten possible members, each looked up under several spellings). An attribute value that is
   already what the wire carries — one of S, N, BOOL, NULL, SS, NS, L, M, with the JSON types the
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import threading
 import types
 from typing import Any
 
@@ -51,6 +53,7 @@ def apply() -> None:
     from moto.dynamodb import models as backend
     from moto.dynamodb.models.table import Table
 
+    Table.all_items = _all_items_or_candidates(Table.all_items)  # type: ignore[method-assign]
     Table.query = _query_over_candidates(Table.query)  # type: ignore[method-assign]
     Table.sorted_items = _sorted_items  # type: ignore[method-assign]
     backend.DynamoDBBackend.transact_write_items = _rollback_touched_items(  # type: ignore[method-assign]
@@ -99,6 +102,22 @@ def _candidates(table: Any, hash_key: Any, index_name: str | None) -> list[Any]:
     return list(partitions)
 
 
+# The candidates of the query running in this thread, with its table. Per thread: an API served on
+# several threads over one in-process moto (the dashboard's browser tests) runs queries at once, and
+# a query must never see another's candidates.
+_querying = threading.local()
+
+
+def _all_items_or_candidates(original: Any) -> Any:
+    def all_items(self: Any) -> Any:
+        running = getattr(_querying, "candidates", None)
+        if running is not None and running[0] is self:
+            return running[1]
+        return original(self)
+
+    return all_items
+
+
 def _query_over_candidates(original: Any) -> Any:
     def query(
         self: Any,
@@ -113,8 +132,8 @@ def _query_over_candidates(original: Any) -> Any:
         *args: Any,
         **kwargs: Any,
     ) -> Any:
-        candidates = _candidates(self, hash_key, index_name)
-        self.all_items = lambda: candidates  # shadows the method for this one call
+        outer = getattr(_querying, "candidates", None)
+        _querying.candidates = (self, _candidates(self, hash_key, index_name))  # for this one call
         try:
             return original(
                 self,
@@ -130,7 +149,7 @@ def _query_over_candidates(original: Any) -> Any:
                 **kwargs,
             )
         finally:
-            del self.all_items
+            _querying.candidates = outer
 
     return query
 
