@@ -7,7 +7,8 @@ time went to these three).
   items unsorted — only the partition's for a table query — and moto's own filtering, sorting,
   paging and projection run unchanged. The final sort is a total order (the table key is part of
   it), so the answer is the same, item for item. That sort reads each item's key values once
-  (moto's comparisons rebuild a Decimal from the number's text at every comparison).
+  (moto's comparisons rebuild a Decimal from the number's text at every comparison). The items a query
+  sees are its thread's own: queries running at once on several threads never see each other's.
 - **Responses**: moto's JSON serializer walks every attribute value of every item member by member
   (ten possible members, each looked up under several spellings). An attribute value that is
   already what the wire carries — one of S, N, BOOL, NULL, SS, NS, L, M, with the JSON types the
@@ -22,7 +23,8 @@ time went to these three).
 And three to the work every request of every service repeats (nearly a tenth of the local endpoint's
 time, and of every in-process moto test's): moto lists a response class's methods with
 `inspect.getmembers` at each request to check the action is one of them; converts the action's name
-to snake case with a character loop; and matches the request against the service's routes again each
+(and SQS each queue attribute's, at every read of a queue's attributes) to snake case with a
+character loop; and matches the request against the service's routes again each
 of the four times it asks for the action. Here the methods are listed once per class (a class does
 not grow methods while moto runs), each name is converted once, and a response object matches its
 request once.
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import threading
 import types
 from typing import Any
 
@@ -50,6 +53,7 @@ def apply() -> None:
     from moto.dynamodb import models as backend
     from moto.dynamodb.models.table import Table
 
+    Table.all_items = _all_items_or_candidates(Table.all_items)  # type: ignore[method-assign]
     Table.query = _query_over_candidates(Table.query)  # type: ignore[method-assign]
     Table.sorted_items = _sorted_items  # type: ignore[method-assign]
     backend.DynamoDBBackend.transact_write_items = _rollback_touched_items(  # type: ignore[method-assign]
@@ -65,9 +69,12 @@ def apply() -> None:
 def _remember_actions() -> None:
     """Every request's action found once, its name converted once, each class's methods listed once."""
     from moto.core import responses
+    from moto.sqs import models as sqs_models
 
     responses.method_names_from_class = functools.cache(responses.method_names_from_class)
     responses.camelcase_to_underscores = functools.cache(responses.camelcase_to_underscores)
+    # SQS converts each of a queue's attribute names again every time it reads the queue's attributes.
+    sqs_models.camelcase_to_underscores = functools.cache(sqs_models.camelcase_to_underscores)
     find_action = responses.BaseResponse._get_action
 
     def get_action(self: Any) -> str:
@@ -95,6 +102,22 @@ def _candidates(table: Any, hash_key: Any, index_name: str | None) -> list[Any]:
     return list(partitions)
 
 
+# The candidates of the query running in this thread, with its table. Per thread: an API served on
+# several threads over one in-process moto (the dashboard's browser tests) runs queries at once, and
+# a query must never see another's candidates.
+_querying = threading.local()
+
+
+def _all_items_or_candidates(original: Any) -> Any:
+    def all_items(self: Any) -> Any:
+        running = getattr(_querying, "candidates", None)
+        if running is not None and running[0] is self:
+            return running[1]
+        return original(self)
+
+    return all_items
+
+
 def _query_over_candidates(original: Any) -> Any:
     def query(
         self: Any,
@@ -109,8 +132,8 @@ def _query_over_candidates(original: Any) -> Any:
         *args: Any,
         **kwargs: Any,
     ) -> Any:
-        candidates = _candidates(self, hash_key, index_name)
-        self.all_items = lambda: candidates  # shadows the method for this one call
+        outer = getattr(_querying, "candidates", None)
+        _querying.candidates = (self, _candidates(self, hash_key, index_name))  # for this one call
         try:
             return original(
                 self,
@@ -126,7 +149,7 @@ def _query_over_candidates(original: Any) -> Any:
                 **kwargs,
             )
         finally:
-            del self.all_items
+            _querying.candidates = outer
 
     return query
 

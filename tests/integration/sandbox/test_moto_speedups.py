@@ -4,6 +4,7 @@ once, is still the one that request names."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -200,3 +201,37 @@ def test_a_response_object_handed_another_request_finds_that_requests_action() -
     handler.normalized_request = _dynamodb_request("PutItem")
 
     assert handler._get_action() == "PutItem"
+
+
+def test_queries_running_at_once_on_several_threads_each_see_their_own_partition(dynamodb) -> None:
+    """The API serves requests on several threads over one in-process moto (the dashboard's browser
+    tests): a query must never answer with another thread's partition, nor fail when both end."""
+    for pk in ("a", "b"):
+        for sk in range(5):
+            _put(dynamodb, pk, sk, "open")
+    start = threading.Barrier(2)
+    wrong: list[str] = []
+
+    def query(pk: str) -> None:
+        start.wait()
+        for _ in range(300):
+            try:
+                found = dynamodb.query(
+                    TableName="t",
+                    KeyConditionExpression="pk = :pk",
+                    ExpressionAttributeValues={":pk": {"S": pk}},
+                )
+            except Exception as exc:  # the failure is the finding
+                wrong.append(f"{pk}: {exc!r}")
+                return
+            if _keys(found["Items"]) != [(pk, sk) for sk in range(5)]:
+                wrong.append(f"{pk}: {_keys(found['Items'])}")
+                return
+
+    threads = [threading.Thread(target=query, args=(pk,)) for pk in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert wrong == []
