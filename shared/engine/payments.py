@@ -116,7 +116,7 @@ def check_open(document: str, *, crm: CrmClient, today: date) -> DebtReading:
         _paid(document, reading, now, "pagamento confirmado no CRM durante o atendimento humano")
         logger.info("payment seen while a person holds the customer")
     else:
-        _record_open(document, reading, now)
+        _move_cases(document, reading, now, None)  # what is open recorded; state and outcome stay
     return reading
 
 
@@ -132,32 +132,21 @@ def _paid(document: str, reading: DebtReading, now: datetime, details: str) -> N
     promise_rules.close_given_up_cases(targets_data.by_document(document), details, reading, now)
 
 
-def _record_open(document: str, reading: DebtReading, now: datetime) -> None:
-    """Each open case of `document` records what `reading` (made at `now`) shows open of its invoices,
-    its state and outcome left as they are."""
-    cases = targets_data.by_document(document)
-    for case in cases:
-        if case.state not in OPEN_TARGET_STATES:
-            continue
-        checked = stats.open_fields(case, reading.checked(now, case.invoices), cases)
-        try:
-            targets_data.update(case.id, in_states=OPEN_TARGET_STATES, **checked)
-        except Conflict as exc:  # closed meanwhile: its own write said what it showed
-            logger.info("case left as it is", target_id=case.id, reason=exc.message)
-
-
 def _move_cases(
-    document: str, reading: DebtReading, now: datetime, to_state: TargetState, **changes: Any
+    document: str, reading: DebtReading, now: datetime, to_state: TargetState | None, **changes: Any
 ) -> None:
-    """Every open case of `document` to `to_state` with `changes` and what `reading` (made at `now`)
-    shows of its invoices (`stats.open_fields`)."""
+    """Every open case of `document` to `to_state` (None: its state left as it is) with `changes` and
+    what `reading` (made at `now`) shows of its invoices (`stats.open_fields`)."""
     cases = targets_data.by_document(document)
     for case in cases:
         if case.state not in OPEN_TARGET_STATES:
             continue
         checked = stats.open_fields(case, reading.checked(now, case.invoices), cases)
         try:
-            targets_data.transition(case.id, OPEN_TARGET_STATES, to_state, **changes, **checked)
+            if to_state is None:
+                targets_data.update(case.id, in_states=OPEN_TARGET_STATES, **changes, **checked)
+            else:
+                targets_data.transition(case.id, OPEN_TARGET_STATES, to_state, **changes, **checked)
         except Conflict as exc:
             # Completed meanwhile (paid, opted out...): the earlier outcome stands.
             logger.info("case left as it is", target_id=case.id, reason=exc.message)
