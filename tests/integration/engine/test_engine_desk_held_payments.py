@@ -238,7 +238,10 @@ def test_the_desk_cannot_check_a_payment_without_a_customer(engine: Engine, api:
     assert engine.crm.queries == []
 
 
-def test_maria_says_vou_ver_then_asks_for_a_person_pays_and_is_seen_paid_within_the_next_look(engine: Engine):
+def _vou_ver_then_a_person(engine: Engine) -> tuple[str, int]:
+    """Maria's March campaign (follow-ups 3 days apart): the first message Monday 08:00, "vou ver" at
+    09:00 (her follow-up three days ahead), a person asked for at 10:00. The campaign, and what was
+    how many messages were sent to her so far."""
     march = engine.campaign(follow_up_after_days=3).id
     import_maria(engine, march)
     business_day(engine, at(MONDAY, 8))
@@ -246,10 +249,14 @@ def test_maria_says_vou_ver_then_asks_for_a_person_pays_and_is_seen_paid_within_
     maria = Chat(MARIA_PHONE, "Maria")
     engine.clock.set(at(MONDAY, 9))
     maria.says("vou ver")
-    assert case_of(march, MARIA).state is TargetState.PENDING  # her follow-up, three days ahead
+    assert case_of(march, MARIA).state is TargetState.PENDING
     engine.clock.set(at(MONDAY, 10))
     maria.says("quero falar com um atendente")
-    sent = texts(engine)
+    return march, texts(engine)
+
+
+def test_maria_says_vou_ver_then_asks_for_a_person_pays_and_is_seen_paid_within_the_next_look(engine: Engine):
+    march, sent = _vou_ver_then_a_person(engine)
 
     engine.crm.pay_all(MARIA)
     business_day(engine, at(MONDAY, 10) + HOLD_RETRY)
@@ -268,16 +275,7 @@ def test_maria_says_vou_ver_then_asks_for_a_person_pays_and_is_seen_paid_within_
 
 
 def test_a_held_follow_up_still_owing_is_followed_up_days_after_the_desk_lets_go_not_at_once(engine: Engine):
-    march = engine.campaign(follow_up_after_days=3).id
-    import_maria(engine, march)
-    business_day(engine, at(MONDAY, 8))
-    engine.delivered()
-    maria = Chat(MARIA_PHONE, "Maria")
-    engine.clock.set(at(MONDAY, 9))
-    maria.says("vou ver")
-    engine.clock.set(at(MONDAY, 10))
-    maria.says("quero falar com um atendente")
-    sent = texts(engine)
+    march, sent = _vou_ver_then_a_person(engine)
 
     business_day(engine, at(MONDAY, 10) + HOLD_RETRY)  # looked at: still owes, deferred for the hold
     assert case_of(march, MARIA).open_amount == MARIA_DEBT
