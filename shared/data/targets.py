@@ -887,6 +887,63 @@ def restore_follow_up_from(target: Target, since: datetime) -> bool:
     )
 
 
+class Ended(NamedTuple):
+    """A completed case read by `scan_ended_off_the_agenda`, and when its outcome was recorded (None
+    when stored without that time)."""
+
+    target: Target
+    outcome_at: datetime | None
+
+
+def scan_ended_off_the_agenda(
+    outcomes: Collection[Outcome], cursor: str | None = None, limit: int = 100
+) -> tuple[list[Ended], int, str | None]:
+    """One stretch of a Scan of the whole table from `cursor`, for `cobranca upgrade`: the completed
+    cases whose customer was contacted, ended with one of `outcomes` and off the agenda (no late payment
+    check awaited: stored before late checks existed, or whose check is done), how many items the
+    stretch read, and the next stretch's cursor (None at the end). An item that is no case of this
+    version is left out (the `cases` step reports it)."""
+    check_limit(limit)
+    ended = (
+        (TargetRecord.state == TargetState.COMPLETED.value)
+        & TargetRecord.agenda.does_not_exist()
+        & (TargetRecord.contact_count > 0)
+        & TargetRecord.outcome.is_in(*[Outcome(outcome).value for outcome in outcomes])
+    )
+    data = TargetRecord._get_connection().scan(
+        filter_condition=ended,
+        exclusive_start_key=decode_cursor("scan:ended", cursor),  # type: ignore[arg-type]  # a map
+        limit=limit,
+        consistent_read=True,
+    )
+    found = [
+        Ended(case, TargetRecord.from_raw_data(item).outcome_at)
+        for item in data.get("Items", [])
+        if (case := case_of_item(item)) is not None
+    ]
+    return found, data.get("ScannedCount", 0), encode_cursor("scan:ended", data.get("LastEvaluatedKey"))
+
+
+def restore_late_check(target: Target, at: datetime) -> bool:
+    """Put a completed case stored before late payment checks existed on the agenda until its check
+    `at`, as the write that ended it does in this version. One conditional UpdateItem, a no-op (False)
+    when the case moved on meanwhile (no longer completed with the outcome read in `target`, or on the
+    agenda); no counter and no `updated_at` moves."""
+    if target.outcome is None:
+        raise ValueError("only a case that ended with an outcome awaits a late payment check")
+    condition = (
+        (TargetRecord.state == TargetState.COMPLETED.value)
+        & TargetRecord.agenda.does_not_exist()
+        & (TargetRecord.outcome == target.outcome.value)
+    )
+    return update_if(
+        TargetRecord,
+        target.id,
+        actions=set_actions(TargetRecord, {"agenda": _agenda_entry(Agenda.LATE, at)}),
+        condition=condition,
+    )
+
+
 def index_phones(cursor: str | None = None, *, apply: bool, limit: int = 100) -> tuple[int, int, str | None]:
     """One stretch of a Scan of the whole table from `cursor`, for `cobranca upgrade`: every case's
     (phone, document) pairs put in the phone index (cases stored before it existed are found by a

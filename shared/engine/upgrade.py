@@ -5,6 +5,8 @@ Its steps (`plan`), each run page by page from a cursor (`run_page`):
   this version's (`shared.data.migrate`);
 - `cases`: the index keys of the stored cases (below);
 - `follow_ups`: when the wait began (`follow_up_from`) of the follow-ups stored without it (below);
+- `late_checks`: the late payment check of the cases that ended unresolved before late checks existed,
+  still inside their window (below);
 - `phones`: every case's phones in the phone index (the search by phone);
 - `promises`: the `pending` key of the pending promises stored without it (`by_pending`: the
   monitor's missed checks, the pending listing).
@@ -30,10 +32,18 @@ from `follow_up_from`, `shared.engine.cadence.retime_follow_ups`). `follow_up_pa
 made, or last retimed, that date), never later than now. A date the sweep moved into the customer's
 contact window counts from that much later: the next retiming is off by at most the night it skipped.
 
+A contacted case that ends unresolved (`LATE_CHECKED_OUTCOMES`) is on the agenda in this version until
+its late payment check, `LATE_PAYMENT_CHECK_DAYS` after it ended (`shared.engine.late_payments`); one
+that ended before late checks existed is not, so a customer who pays in that window is never counted.
+`late_check_page` gives each such case ended less than the window ago the check the write that ended it
+would have given: its end (`outcome_at`) plus the window. A case closed by the team completing its
+campaign gets none, as in this version; one whose check already ran is past its window.
+
 Items that are not cases of this version (per-invoice targets stored before the case model) are
 reported by id, never touched (`Left.NOT_A_CASE`); a copy leaves them in the earlier table.
 
-Each page is one bounded Scan from a cursor; every write of `cases`, `follow_ups` and `promises` is
+Each page is one bounded Scan from a cursor; every write of `cases`, `follow_ups`, `late_checks` and
+`promises` is
 conditional on the item still lacking what it writes, so a run is resumable, repeatable (a second
 run writes nothing new) and safe while the workers run.
 """
@@ -46,14 +56,16 @@ from datetime import timedelta
 from enum import StrEnum
 
 from shared.core import clock
+from shared.core.config import get_settings
 from shared.data import campaigns as campaigns_data
 from shared.data import conversations, migrate
 from shared.data import promises as promises_data
 from shared.data import targets as targets_data
 from shared.data.targets import Due, Stored
-from shared.domain.cadence import RESOLVING_OUTCOMES, awaits_follow_up
+from shared.domain.cadence import LATE_CHECKED_OUTCOMES, RESOLVING_OUTCOMES, awaits_follow_up
 from shared.domain.models import Campaign, Channel, TargetState
 from shared.engine import sweep
+from shared.engine.campaigns import CLOSED_BY_THE_TEAM
 
 
 class Left(StrEnum):
@@ -64,7 +76,8 @@ class Left(StrEnum):
     MOVED_ON = "moved_on"  # a worker moved it meanwhile (its write set what the step writes)
 
 
-CASES, FOLLOW_UPS, PHONES, PROMISES, COPY = "cases", "follow_ups", "phones", "promises", "copy:"
+CASES, FOLLOW_UPS, LATE_CHECKS, PHONES, PROMISES = "cases", "follow_ups", "late_checks", "phones", "promises"
+COPY = "copy:"
 
 
 @dataclass
@@ -82,7 +95,7 @@ def plan(from_prefix: str | None) -> list[str]:
     """The steps of an upgrade, in order: with `from_prefix` (the stack's earlier table prefix), the
     copy of each table first."""
     copies = [] if from_prefix is None else [COPY + suffix for suffix in migrate.table_suffixes()]
-    return [*copies, CASES, FOLLOW_UPS, PHONES, PROMISES]
+    return [*copies, CASES, FOLLOW_UPS, LATE_CHECKS, PHONES, PROMISES]
 
 
 def run_page(
@@ -93,6 +106,8 @@ def run_page(
         return backfill_page(cursor, apply=apply, limit=limit)
     if step == FOLLOW_UPS:
         return follow_up_page(cursor, apply=apply, limit=limit)
+    if step == LATE_CHECKS:
+        return late_check_page(cursor, apply=apply, limit=limit)
     if step in (PHONES, PROMISES):
         restore = targets_data.index_phones if step == PHONES else promises_data.restore_pending_keys
         scanned, written, next_cursor = restore(cursor, apply=apply, limit=limit)
@@ -140,6 +155,29 @@ def follow_up_page(cursor: str | None, *, apply: bool, limit: int = 100) -> Back
         days = campaigns[case.campaign_id].follow_up_after_days
         since = min(now, case.next_attempt_at - timedelta(days=days))
         if not apply or targets_data.restore_follow_up_from(case, since):
+            page.fixed += 1
+        else:
+            page.left[Left.MOVED_ON] += 1
+    return page
+
+
+def late_check_page(cursor: str | None, *, apply: bool, limit: int = 100) -> BackfillPage:
+    """Scan one page of the targets table from `cursor` and put each contacted case that ended
+    unresolved less than `LATE_PAYMENT_CHECK_DAYS` ago, off the agenda, on it until its late payment
+    check (see the module docstring); with `apply` False, only say what would be written."""
+    ended, scanned, next_cursor = targets_data.scan_ended_off_the_agenda(LATE_CHECKED_OUTCOMES, cursor, limit)
+    window = timedelta(days=get_settings().late_payment_check_days)
+    now = clock.now()
+    unchecked = [
+        (case.target, case.outcome_at + window)
+        for case in ended
+        if case.outcome_at is not None
+        and case.outcome_at + window > now
+        and case.target.outcome_details != CLOSED_BY_THE_TEAM
+    ]
+    page = BackfillPage(scanned=scanned, found=len(unchecked), cursor=next_cursor)
+    for target, check_at in unchecked:
+        if not apply or targets_data.restore_late_check(target, check_at):
             page.fixed += 1
         else:
             page.left[Left.MOVED_ON] += 1

@@ -26,7 +26,7 @@ from shared.data.targets import TargetRecord
 from shared.domain.models import Channel, Outcome, Promise, PromiseStatus, Target, TargetState
 from shared.engine import campaigns as campaign_rules
 from shared.engine.reporting import campaign_stats
-from shared.engine.upgrade import CASES, FOLLOW_UPS, PROMISES, BackfillPage, Left, plan, run_page
+from shared.engine.upgrade import CASES, FOLLOW_UPS, LATE_CHECKS, PROMISES, BackfillPage, Left, plan, run_page
 from tests.integration.engine.engine_world import Engine, cpf, invoice, mobile
 from tests.integration.engine.journeys import (
     MARIA,
@@ -263,6 +263,53 @@ def test_a_follow_up_taken_while_the_upgrade_reads_it_is_left_as_the_sweep_wrote
     assert (page.found, page.fixed, dict(page.left)) == (1, 0, {Left.MOVED_ON: 1})
     assert "follow_up_from" not in raw(waiting.id)
     assert targets_data.get(waiting.id).state is TargetState.SCHEDULED
+
+
+def test_a_case_ended_unresolved_before_late_checks_existed_gets_its_check_and_her_payment_is_seen(
+    engine: Engine,
+):
+    """Three customers the earlier version ended `exhausted` (one message, unanswered) off the agenda:
+    Ana today, Bia ten days ago (past the window), Caio when the team completed his campaign (no
+    check in this version either)."""
+    campaign = engine.campaign(
+        max_contacts=1, allowed_methods=[Channel.WHATSAPP], fallback_order=[Channel.WHATSAPP]
+    )
+    ana, bia, caio = (engine.target(campaign, seed) for seed in (901, 902, 903))
+    engine.tick()
+    engine.drain("whatsapp")
+    engine.delivered()
+    engine.clock.advance(timedelta(hours=25))
+    engine.tick()
+    ended_at = engine.clock.now()
+    for case in (ana, bia, caio):
+        assert (engine.get(case).outcome, raw(case.id)["agenda"]["S"][:5]) == (Outcome.EXHAUSTED, "late#")
+        TargetRecord._get_connection().update_item(case.id, actions=[TargetRecord.agenda.remove()])
+    TargetRecord._get_connection().update_item(
+        bia.id, actions=[TargetRecord.outcome_at.set(ended_at - timedelta(days=10))]
+    )
+    TargetRecord._get_connection().update_item(
+        caio.id, actions=[TargetRecord.outcome_details.set(campaign_rules.CLOSED_BY_THE_TEAM)]
+    )
+    before = {case.id: raw(case.id) for case in (ana, bia, caio)}
+
+    # The dry run finds Ana alone and writes nothing; applied, she is on the agenda until her check.
+    engine.clock.advance(timedelta(days=2))
+    assert totals(run(apply=False, step=LATE_CHECKS)) == (1, 1, {}, [])
+    assert {target_id: raw(target_id) for target_id in before} == before
+    assert totals(run(apply=True, step=LATE_CHECKS)) == (1, 1, {}, [])
+    assert raw(ana.id)["agenda"]["S"] == f"late#{iso_utc(ended_at + timedelta(days=7))}"
+    assert "agenda" not in raw(bia.id) and "agenda" not in raw(caio.id)
+    assert totals(run(apply=True, step=LATE_CHECKS)) == (0, 0, {}, [])
+
+    # All three pay at the bank. At Ana's check the CRM shows it: paid, counted recovered.
+    for case in (ana, bia, caio):
+        engine.crm.pay_all(case.document)
+    engine.clock.set(ended_at + timedelta(days=7, minutes=5))
+    engine.tick()
+    assert engine.get(ana).outcome is Outcome.PAID
+    assert engine.get(bia).outcome is engine.get(caio).outcome is Outcome.EXHAUSTED
+    assert campaign_stats(campaign.id).money.recovered == ana.debt_amount
+    counters_agree_with_the_cases(campaign.id)
 
 
 # --- a stack moved to a new table prefix: the earlier tables copied, then the keys restored ----------
