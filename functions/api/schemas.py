@@ -529,12 +529,27 @@ class DeskPromise(Strict):
     notes: Annotated[str, StringConstraints(max_length=1000)] | None = None
 
 
+class QueueDebtPublic(Camel):
+    """What the queue shows of the customer's debt on the conversation's own case, as the CRM last
+    showed it (`shared.engine.desk.queue_debts`): `settled` when nothing is open and it was paid."""
+
+    settled: bool
+    open_amount: Decimal = Field(description="what the case still shows collectible")
+    checked_at: datetime | None = Field(description="when the CRM was read for it (null: never)")
+
+    @classmethod
+    def of(cls, debt: CustomerDebt) -> QueueDebtPublic:
+        return cls(settled=debt.settled, open_amount=debt.open_amount, checked_at=debt.checked_at)
+
+
 class QueueEntry(ConversationPublic):
-    """A conversation waiting for a human: how long, and why it was handed over."""
+    """A conversation waiting for a human: how long, why it was handed over, and what its customer
+    still owes on its case (null: no known customer, or no open or paid case)."""
 
     waiting_seconds: int
     reason: str
     reply_blocked_reason: ReplyBlocked | None = None
+    debt: QueueDebtPublic | None = None
 
 
 class HeldEntry(ConversationPublic):

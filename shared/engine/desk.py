@@ -21,7 +21,9 @@ in the queue), and is recorded on the call's conversation — the one the agent 
 
 What the desk shows of the customer's debt (`customer_debt`) is what the CRM last showed on her cases,
 with when; a person holding her does not stop the CRM being read (`shared.engine.upkeep`), and the agent
-may ask it now (`check_payment`), so nobody at the desk collects what she already paid.
+may ask it now (`check_payment`), so nobody at the desk collects what she already paid. The queue says it
+of each waiting conversation's own case (`queue_debts`: the page's cases in one BatchGet, never a query
+per conversation), and never of a conversation whose customer is not known.
 
 The time to the first human reply (handoff → first reply sent) is counted in one counters item as a
 histogram of whole minutes (a day or more in the last bucket), so the median and p90 are one GetItem.
@@ -246,21 +248,45 @@ def check_payment(conversation_id: str) -> CustomerDebt:
     return _debt_of(document)
 
 
+def queue_debts(page: Sequence[Conversation]) -> dict[str, CustomerDebt | None]:
+    """What the queue shows of each conversation's customer's debt, by id: `CustomerDebt` of the
+    conversation's own case only (its campaign; the conversation shows every campaign), the page's cases
+    read together (one BatchGet, no query per conversation). None when the conversation has no known
+    customer (the same rule as `customer_debt`), no case of hers, or a case neither open nor paid."""
+    cases = targets_data.get_many({c.target_id for c in page if c.target_id is not None})
+    debts: dict[str, CustomerDebt | None] = {}
+    for conversation in page:
+        case = cases.get(conversation.target_id) if conversation.target_id is not None else None
+        document = _document_given(conversation, case)
+        debt = None if document is None or case is None or case.document != document else _debt_from([case])
+        debts[conversation.id] = debt if debt is not None and debt.cases else None
+    return debts
+
+
 def _document_of(conversation: Conversation) -> str | None:
-    if conversation.document is not None or conversation.target_id is None:
+    case = None
+    if conversation.document is None and conversation.target_id is not None:
+        try:
+            case = targets_data.get(conversation.target_id, consistent=False)
+        except NotFound:
+            pass
+    return _document_given(conversation, case)
+
+
+def _document_given(conversation: Conversation, case: Target | None) -> str | None:
+    """The conversation's customer's document, None when she is not known: its own, else its case's
+    (`case`: the conversation's case as read, None when it has none or it is gone)."""
+    if conversation.document is not None:
         return conversation.document
-    try:
-        return targets_data.get(conversation.target_id, consistent=False).document
-    except NotFound:
-        return None
+    return None if case is None or case.id != conversation.target_id else case.document
 
 
 def _debt_of(document: str) -> CustomerDebt:
-    cases = tuple(
-        case
-        for case in targets_data.by_document(document)
-        if case.state in OPEN_TARGET_STATES or case.outcome is Outcome.PAID
-    )
+    return _debt_from(targets_data.by_document(document))
+
+
+def _debt_from(found: Sequence[Target]) -> CustomerDebt:
+    cases = tuple(case for case in found if case.state in OPEN_TARGET_STATES or case.outcome is Outcome.PAID)
     open_cases = [case for case in cases if case.state in OPEN_TARGET_STATES]
     open_amount = sum(
         (case.debt_amount if case.open_amount is None else case.open_amount for case in open_cases),

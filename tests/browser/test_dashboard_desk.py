@@ -26,13 +26,24 @@ from shared.core import clock
 from shared.core.config import CrmConfig, EvolutionConfig, reset_settings
 from shared.data import conversations, messages
 from shared.data import targets as targets_data
-from shared.domain.models import Conversation, ConversationSource, ConversationStatus, Outcome, Sender, Target
+from shared.domain.models import (
+    Conversation,
+    ConversationSource,
+    ConversationStatus,
+    Outcome,
+    Sender,
+    Target,
+    TargetState,
+)
 from shared.engine import handoff, optouts
 from tests.browser.conftest import Dashboard, shot, sign_in
 
 pytestmark = pytest.mark.browser
 
 PHONE = "5511987654321"
+OTHER = "5511976543210"
+STRANGER = "5592991234567"
+JOAO = "11144477735"
 AGENT = "token:supervisor"
 
 
@@ -47,14 +58,17 @@ def evolution(dashboard: Dashboard) -> Iterator[EvolutionSimulator]:
     server.stop()
 
 
-def waiting_customer(make_conversation: Callable[..., Conversation]) -> Conversation:
+def waiting_customer(make_conversation: Callable[..., Conversation], **fields: Any) -> Conversation:
     conversation = conversations.create(
         make_conversation(
-            chat_id=f"whatsapp_{PHONE}",
-            phone=PHONE,
-            source=ConversationSource.WHATSAPP_CAMPAIGN,
-            client_name="Maria Silva",
-            document="52998224725",
+            **{
+                "chat_id": f"whatsapp_{PHONE}",
+                "phone": PHONE,
+                "source": ConversationSource.WHATSAPP_CAMPAIGN,
+                "client_name": "Maria Silva",
+                "document": "52998224725",
+            }
+            | fields
         )
     )
     messages.record(conversation.id, Sender.CUSTOMER, "Quero falar com uma pessoa, por favor")
@@ -66,17 +80,41 @@ def test_an_agent_answers_a_waiting_customer_from_the_queue_and_resolves_it(
     dashboard: Dashboard,
     evolution: EvolutionSimulator,
     make_conversation: Callable[..., Conversation],
+    make_target: Callable[..., Target],
 ) -> None:
-    maria = waiting_customer(make_conversation)
+    # Maria owes her case's R$ 89,90; João paid his; a stranger (no document) asked for a person too.
+    owing = make_target(phone=PHONE, client_name="Maria Silva")
+    paid = make_target(
+        phone=OTHER,
+        client_name="João Souza",
+        document=JOAO,
+        state=TargetState.COMPLETED,
+        outcome=Outcome.PAID,
+    )
+    targets_data.insert_new([owing, paid])
+    maria = waiting_customer(make_conversation, target_id=owing.id)
+    for phone, name, document, case in ((OTHER, "João Souza", JOAO, paid.id), (STRANGER, "Zé", None, None)):
+        waiting_customer(
+            make_conversation,
+            chat_id=f"whatsapp_{phone}",
+            phone=phone,
+            client_name=name,
+            document=document,
+            target_id=case,
+        )
     sign_in(page, dashboard, "supervisor")
 
-    queue_link = page.get_by_role("link", name="Fila de atendimento: 1 cliente aguardando")
+    queue_link = page.get_by_role("link", name="Fila de atendimento: 3 clientes aguardando")
     expect(queue_link).to_be_visible()  # on every screen, from the top bar
     queue_link.click()
     expect(page.get_by_role("heading", name="Fila de atendimento")).to_be_focused()
     row = page.get_by_role("row", name=re.compile("Maria Silva"))
     expect(row).to_contain_text("cliente pediu atendente")
     expect(row).to_contain_text("menos de 1 min")
+    expect(row.locator("[data-queue-debt]")).to_have_text("R$ 89,90 em aberto")
+    joao = page.get_by_role("row", name=re.compile("João Souza"))
+    expect(joao.locator("[data-queue-debt] .badge")).to_have_text("Pago")
+    expect(page.get_by_role("row", name=re.compile("Zé")).locator("[data-queue-debt]")).to_have_text("—")
     shot(page, "fila")
 
     row.get_by_role("button", name="Assumir: Maria Silva").click()
@@ -98,7 +136,7 @@ def test_an_agent_answers_a_waiting_customer_from_the_queue_and_resolves_it(
     expect(box).to_have_value("")
     expect(box).to_be_focused()
     assert evolution.texts_to(PHONE) == ["Olá Maria, aqui é a Ana.\nVamos resolver juntas?"]
-    expect(page.locator("#queue-count")).to_have_text("0")  # answered: out of the queue
+    expect(page.locator("#queue-count")).to_have_text("2")  # answered: out of the queue
 
     evolution.failure_rate = 1.0
     box.fill("Segue o Pix.")

@@ -25,6 +25,7 @@ from functions.api.schemas import (
     HeldEntry,
     MessagePublic,
     PromisePublic,
+    QueueDebtPublic,
     QueueEntry,
     ReplyTimesPublic,
 )
@@ -55,11 +56,13 @@ def queue(
     _: Viewer, response: Response, limit: int = Query(50, ge=1, le=200), cursor: str | None = None
 ) -> DeskQueue:
     """Customers waiting for a human's answer, longest wait first (each with why the desk cannot reply
-    now, if it cannot), with how many wait in all and the time to the first human reply (median, p90)."""
+    now, if it cannot, and `debt`: settled or the open amount on its case, null without a known
+    customer), with how many wait in all and the time to the first human reply (median, p90)."""
     now = clock.now()
     page = desk.queue(limit, cursor)
     public = _converter(page.items)
     blocked = desk.replies_blocked(page.items)
+    debts = desk.queue_debts(page.items)
 
     def entry(conversation: Any) -> QueueEntry:
         waited = now - (conversation.waiting_since or now)
@@ -68,6 +71,7 @@ def queue(
             waiting_seconds=max(0, int(waited.total_seconds())),
             reason=conversation.handoff_reason or handoff.SUPERVISOR_REASON,
             reply_blocked_reason=blocked[conversation.id],
+            debt=None if (debt := debts[conversation.id]) is None else QueueDebtPublic.of(debt),
         )
 
     times = desk.reply_times()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -317,3 +318,37 @@ def test_joao_handed_to_the_desk_on_a_call_pays_meanwhile_and_is_seen_paid_while
     assert conversations.held(joao.phone, joao.document)
     assert len(engine.twilio.calls_to("+" + joao.phone)) == 1
     counters_agree_with_the_cases(campaign.id)
+
+
+def test_the_queue_says_whether_maria_settled_or_what_she_owes_and_nothing_of_a_stranger(
+    engine: Engine, api: Api
+):
+    march, _, conversation = maria_held_in_two_campaigns(engine, april=False)
+    stranger = mobile("92", 909)
+    Chat(stranger, "Zé").says("quero falar com um atendente")
+    ze = conversations.by_chat_id(f"whatsapp_{stranger}")
+    assert ze is not None and ze.document is None
+
+    def queued() -> dict[str, Any]:
+        listed = api.get(f"{DESK}/queue")
+        assert listed.status_code == 200, listed.text
+        return {item["id"]: item["debt"] for item in listed.json()["items"]}
+
+    # She owes what the CRM showed at her first message; of the stranger (no document) nothing is said.
+    read = at(MONDAY, 8).isoformat().replace("+00:00", "Z")
+    assert queued() == {
+        conversation.id: {"settled": False, "openAmount": "270.05", "checkedAt": read},
+        ze.id: None,
+    }
+
+    # She pays everything; once the CRM is read the queue says she settled.
+    engine.crm.pay_all(MARIA)
+    engine.clock.set(at(MONDAY, 10, 40))
+    assert api.post(f"{DESK}/{conversation.id}/payment-check", "supervisor").status_code == 200
+    assert queued()[conversation.id] == {
+        "settled": True,
+        "openAmount": "0.00",
+        "checkedAt": at(MONDAY, 10, 40).isoformat().replace("+00:00", "Z"),
+    }
+    assert queued()[ze.id] is None
+    counters_agree_with_the_cases(march)

@@ -513,6 +513,14 @@ function fmtWait(seconds) {
   return `${Math.floor(hours / 24)} d ${hours % 24} h`;
 }
 
+/** The customer's debt on the waiting conversation's case, as the conversation's "Débito do cliente"
+ * says it: "Pago", or what is still open; nothing without a known customer. */
+function queueDebt(debt) {
+  if (!debt) return ["—"];
+  if (debt.settled) return [h("span", { class: "badge debt-paid" }, "Pago")];
+  return [`${fmtMoney(debt.openAmount)} em aberto`];
+}
+
 function queueRow(entry, onChange) {
   const name = entry.clientName ?? entry.phoneNumber;
   const take = canDo("supervisor") && !entry.assignee ? h("button", {
@@ -536,6 +544,7 @@ function queueRow(entry, onChange) {
     h("td", {}, entry.reason, entry.replyBlockedReason
       ? h("div", { class: "muted small", "data-reply-blocked": "" }, REPLY_BLOCKED_TAG[entry.replyBlockedReason] ?? entry.replyBlockedReason)
       : null),
+    h("td", { "data-queue-debt": "" }, ...queueDebt(entry.debt)),
     h("td", {}, fmtWait(entry.waitingSeconds)),
     h("td", {}, entry.assignee ?? "—"),
     actionsCell(h("a", { href: `#/conversas/${entry.id}`, "aria-label": `Abrir conversa: ${name}` }, "Abrir conversa"), take),
@@ -547,7 +556,7 @@ function viewFila(root) {
   const pages = pagedTable(root, {
     url: (cursor) => `/api/voice/conversations/queue?${query({ limit: PAGE_SIZE, cursor })}`,
     row: (entry) => queueRow(entry, () => pages.reload()),
-    columns: 5,
+    columns: 6,
     empty: "Nenhum cliente aguardando atendimento.",
     items: (body) => {
       const first = body.firstHumanReply;
