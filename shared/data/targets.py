@@ -438,20 +438,20 @@ def overdue(campaign_id: str, until: datetime, limit: int = 100) -> list[InFligh
     ]
 
 
-class LateCheck(NamedTuple):
-    """A completed case whose late payment check is due (`late_checks_due`), and when it ended (None
-    for a case whose outcome was stored without that time)."""
+class Ended(NamedTuple):
+    """A completed case (`late_checks_due`, `scan_ended_off_the_agenda`), and when it ended: when its
+    outcome was recorded (None for a case whose outcome was stored without that time)."""
 
     target: Target
     ended_at: datetime | None
 
 
-def late_checks_due(campaign_id: str, until: datetime, limit: int = 100) -> list[LateCheck]:
+def late_checks_due(campaign_id: str, until: datetime, limit: int = 100) -> list[Ended]:
     """The campaign's completed cases whose late payment check is due by `until`, soonest first, from
     the agenda (one strongly consistent BatchGet of the cases: one that moved on meanwhile is left
     out)."""
     return [
-        LateCheck(_to_target(record), record.outcome_at)
+        Ended(_to_target(record), record.outcome_at)
         for record in _agenda_until(campaign_id, Agenda.LATE, until, limit, consistent=True)
         if record.state == TargetState.COMPLETED.value
     ]
@@ -885,14 +885,6 @@ def restore_follow_up_from(target: Target, since: datetime) -> bool:
         actions=set_actions(TargetRecord, {"follow_up_from": since}),
         condition=condition,
     )
-
-
-class Ended(NamedTuple):
-    """A completed case read by `scan_ended_off_the_agenda`, and when its outcome was recorded (None
-    when stored without that time)."""
-
-    target: Target
-    outcome_at: datetime | None
 
 
 def scan_ended_off_the_agenda(

@@ -39,7 +39,7 @@ from shared.core.config import get_settings
 from shared.core.observability import logger, metrics
 from shared.data import campaigns as campaigns_data
 from shared.data import targets as targets_data
-from shared.data.targets import LateCheck
+from shared.data.targets import Ended
 from shared.domain.cadence import GAVE_UP_OUTCOMES, LATE_CHECKED_OUTCOMES
 from shared.domain.debts import read_debt
 from shared.domain.errors import Conflict
@@ -103,7 +103,7 @@ def run_due(campaign: Campaign, now: datetime) -> Counter[LateResult]:
     return results
 
 
-def check(item: LateCheck, now: datetime, crm: CrmClient) -> LateResult:
+def check(item: Ended, now: datetime, crm: CrmClient) -> LateResult:
     """Read the CRM about one ended case whose late payment check is due, and record what it shows (see
     the module docstring)."""
     case = item.target
@@ -135,7 +135,7 @@ def check(item: LateCheck, now: datetime, crm: CrmClient) -> LateResult:
     return LateResult.NOTHING_PAID
 
 
-def _retry(item: LateCheck, now: datetime, reason: str) -> LateResult:
+def _retry(item: Ended, now: datetime, reason: str) -> LateResult:
     """The CRM did not answer: the check again `CRM_RETRY` later, or none after `RETRY_FOR` past the
     time it was due (or when the case's end is not known)."""
     days = timedelta(days=get_settings().late_payment_check_days)

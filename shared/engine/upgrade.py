@@ -169,10 +169,10 @@ def late_check_page(cursor: str | None, *, apply: bool, limit: int = 100) -> Bac
     window = timedelta(days=get_settings().late_payment_check_days)
     now = clock.now()
     unchecked = [
-        (case.target, case.outcome_at + window)
+        (case.target, case.ended_at + window)
         for case in ended
-        if case.outcome_at is not None
-        and case.outcome_at + window > now
+        if case.ended_at is not None
+        and case.ended_at + window > now
         and case.target.outcome_details != CLOSED_BY_THE_TEAM
     ]
     page = BackfillPage(scanned=scanned, found=len(unchecked), cursor=next_cursor)
