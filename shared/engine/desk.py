@@ -278,7 +278,7 @@ def _document_given(conversation: Conversation, case: Target | None) -> str | No
     (`case`: the conversation's case as read, None when it has none or it is gone)."""
     if conversation.document is not None:
         return conversation.document
-    return None if case is None or case.id != conversation.target_id else case.document
+    return None if case is None else case.document
 
 
 def _debt_of(document: str) -> CustomerDebt:
