@@ -5,10 +5,11 @@ campaign's status, opt-outs, a human's hold on the customer, the contact window,
 log, an active promise and, only when every earlier guard passed, the CRM's answer — and returns a
 verdict, in SPEC order: campaign not running → opted out → held by a person at the desk (looked at
 again later; the CRM is read all the same, since reading it contacts nobody: a payment she made
-meanwhile closes the case, a partial one is recorded) → a payment claim's quiet period (the customer said they paid: no case of the document,
-even one imported after the claim, is contacted before it ends) → outside the contact window → frequency cap → CRM (unreachable: retry later, no
-contact; then its reading, `shared.domain.debts.read_debt`: unknown customer, nothing open: paid, only
-time-barred invoices) → an active promise of the customer (any campaign), which defers the case to the
+meanwhile closes the case, a partial one is recorded) → a payment claim's quiet period (the customer
+said they paid: no case of the document, even one imported after the claim, is contacted before it
+ends) → outside the contact window → frequency cap → CRM (unreachable: retry later, no contact; then
+its reading, `shared.domain.debts.read_debt`: unknown customer, nothing open: paid, only time-barred
+invoices) → an active promise of the customer (any campaign), which defers the case to the
 promise's end → the campaign's contact budget spent (e.g. a promise broken after the last contact:
 `exhausted`). The CRM is asked only when the verdict says so (`ConsultCrm`), so a closed window never
 costs a CRM call.
@@ -450,9 +451,9 @@ def is_opted_out(target: Target) -> bool:
 
 
 def _held(facts: Facts) -> Verdict:
-    """A person at the desk holds the customer: no contact, looked at again `cadence.HOLD_RETRY` later. The CRM
-    is read all the same — reading it contacts nobody, and the agent must not collect what she paid
-    meanwhile: nothing collectible closes the case as for anyone, a partial payment is recorded
+    """A person at the desk holds the customer: no contact, looked at again `cadence.HOLD_RETRY` later.
+    The CRM is read all the same — reading it contacts nobody, and the agent must not collect what she
+    paid meanwhile: nothing collectible closes the case as for anyone, a partial payment is recorded
     (`checked`). A customer the CRM does not know, or a CRM that cannot answer, changes nothing."""
     if facts.crm is None:
         return ConsultCrm()

@@ -9,9 +9,9 @@ pending case, by upkeep for a contacted one (`shared.engine.cadence.await_desk`)
 collects what she paid. It waits in the desk's queue until a human answers. `resolve` ends it;
 `release` gives it back to the assistant; both lift the hold — with it, of every other conversation of
 the customer the same agent holds (a call and the WhatsApp the agent answered it on) — and a case
-still waiting on the desk follows the cadence again. Every change is one conditional transaction on what was read (two agents
-taking the same conversation: one wins, the other gets `Conflict`), and each leaves a system note in
-the thread with who did it.
+still waiting on the desk follows the cadence again. Every change is one conditional transaction on
+what was read (two agents taking the same conversation: one wins, the other gets `Conflict`), and each
+leaves a system note in the thread with who did it.
 """
 
 from __future__ import annotations

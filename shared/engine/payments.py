@@ -129,6 +129,7 @@ def _paid(document: str, reading: DebtReading, now: datetime, details: str) -> N
         except Conflict:
             continue  # settled meanwhile by the monitor
     _move_cases(document, reading, now, TargetState.COMPLETED, outcome=Outcome.PAID, outcome_details=details)
+    # Read again, not `_move_cases`' read: a case the cadence gave up on meanwhile closes paid too.
     promise_rules.close_given_up_cases(targets_data.by_document(document), details, reading, now)
 
 
